@@ -1,0 +1,228 @@
+"""Scene files: which camera, which zones, which signals, and what the coordinates refer to.
+
+A scene is validated completely before any video is read, so that a typo in a polygon costs the
+operator a second, not a ten-minute analysis run. Errors name the field path
+(``zones[2].polygon``) and the problem.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from shapely.geometry import Polygon as ShapelyPolygon
+
+Coord = tuple[float, float]
+
+
+class SceneError(ValueError):
+    """A scene file that cannot be used; the message names the field and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_polygon(points: list[Coord]) -> list[Coord]:
+    if len(points) < 3:
+        raise ValueError("a polygon needs at least 3 points")
+    poly = ShapelyPolygon(points)
+    if not poly.is_valid or poly.area <= 0:
+        raise ValueError("polygon is self-intersecting or has no area")
+    return points
+
+
+class _ZoneBase(_Strict):
+    name: str = Field(min_length=1)
+    polygon: list[Coord]
+    classes: list[str] | None = None
+
+    _poly = field_validator("polygon")(classmethod(lambda cls, v: _check_polygon(v)))
+
+
+class CrosswalkZone(_ZoneBase):
+    """Pedestrians may enter only while ``signal`` is not red."""
+
+    kind: Literal["crosswalk"]
+    signal: str
+    # How far (scene px) past the edge a person must go before entry counts: waiting at the
+    # kerb with toes over the line is not crossing.
+    min_entry_distance: float = Field(default=25.0, gt=0)
+    # Entries within this many seconds after the light turned red are forgiven (reaction time).
+    grace_s: float = Field(default=0.0, ge=0)
+
+
+class LaneZone(_ZoneBase):
+    """A lane with a legal direction of travel ``direction: [[x1, y1], [x2, y2]]``."""
+
+    kind: Literal["lane"]
+    direction: tuple[Coord, Coord]
+    window_s: float = Field(default=2.0, gt=0)
+    min_distance: float = Field(default=40.0, gt=0)
+    max_cosine: float = Field(default=-0.5, ge=-1, le=0)
+
+    @field_validator("direction")
+    @classmethod
+    def _non_zero(cls, v: tuple[Coord, Coord]) -> tuple[Coord, Coord]:
+        (x1, y1), (x2, y2) = v
+        if (x1, y1) == (x2, y2):
+            raise ValueError("direction's two points are the same; it must point somewhere")
+        return v
+
+
+class NoParkingZone(_ZoneBase):
+    kind: Literal["no_parking"]
+    max_stop_s: float = Field(default=60.0, gt=0)
+    # A vehicle whose ground point stays within this radius (scene px) counts as stopped.
+    stationary_radius: float = Field(default=15.0, gt=0)
+
+
+class NoLitterZone(_ZoneBase):
+    kind: Literal["no_litter"]
+    min_static_s: float = Field(default=10.0, gt=0)
+    # Smallest and largest blob (scene px^2) the background model reports as an object.
+    min_area: float = Field(default=60.0, gt=0)
+    max_area: float = Field(default=20000.0, gt=0)
+
+
+Zone = Annotated[Union[CrosswalkZone, LaneZone, NoParkingZone, NoLitterZone], Field(discriminator="kind")]
+
+
+class Schedule(_Strict):
+    cycle_s: float = Field(gt=0)
+    offset_s: float = 0.0
+    red: list[tuple[float, float]]
+
+    @field_validator("red")
+    @classmethod
+    def _within_cycle(cls, v: list[tuple[float, float]], info) -> list[tuple[float, float]]:
+        cycle = info.data.get("cycle_s")
+        for a, b in v:
+            if not a < b:
+                raise ValueError(f"red interval [{a}, {b}] must have start < end")
+            if cycle is not None and (a < 0 or b > cycle):
+                raise ValueError(f"red interval [{a}, {b}] lies outside the cycle 0..{cycle}")
+        return v
+
+
+class Signal(_Strict):
+    """One signal head, read one of three ways (exactly one must be given)."""
+
+    name: str = Field(min_length=1)
+    roi: tuple[int, int, int, int] | None = None  # x, y, w, h of the signal head in the image
+    schedule: Schedule | None = None
+    timeline: list[tuple[float, Literal["red", "green", "unknown"]]] | None = None
+    # ROI reading: a colour must hold this long before the state changes (no flicker cases).
+    debounce_s: float = Field(default=0.5, ge=0)
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> "Signal":
+        given = [k for k in ("roi", "schedule", "timeline") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of roi, schedule or timeline (got {given or 'none'})")
+        if self.roi is not None and (self.roi[2] <= 0 or self.roi[3] <= 0):
+            raise ValueError("roi width and height must be positive")
+        if self.timeline is not None:
+            times = [t for t, _ in self.timeline]
+            if times != sorted(times):
+                raise ValueError("timeline times must be in increasing order")
+        return self
+
+
+class Scene(_Strict):
+    camera: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["fixed", "drone"] = "fixed"
+    place: str | None = None
+    start_time: datetime | None = None
+    timezone: str = "Asia/Shanghai"
+    frame_size: tuple[int, int]
+    zones: list[Zone] = Field(min_length=1)
+    signals: list[Signal] = Field(default_factory=list)
+
+    @field_validator("start_time")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("start_time needs a UTC offset, e.g. 2024-05-01T08:00:00+08:00")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @field_validator("frame_size")
+    @classmethod
+    def _positive(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if v[0] <= 0 or v[1] <= 0:
+            raise ValueError("frame_size must be two positive integers [width, height]")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> "Scene":
+        names = [z.name for z in self.zones]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"zone names must be unique; repeated: {sorted(dup)}")
+        sig_names = [s.name for s in self.signals]
+        for i, z in enumerate(self.zones):
+            if isinstance(z, CrosswalkZone) and z.signal not in sig_names:
+                raise ValueError(f"zones[{i}].signal: no signal named {z.signal!r} (have {sig_names})")
+        return self
+
+    def zone(self, name: str):
+        return next(z for z in self.zones if z.name == name)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _format_errors(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ""
+        for part in e["loc"]:
+            if isinstance(part, int):
+                loc += f"[{part}]"
+            elif part in ("crosswalk", "lane", "no_parking", "no_litter"):
+                continue  # discriminator tag, not a field the user wrote
+            else:
+                loc += f".{part}" if loc else str(part)
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{loc or '<scene>'}: {msg}")
+    return "; ".join(lines)
+
+
+def parse_scene(data: object, source: str = "scene") -> Scene:
+    if not isinstance(data, dict):
+        raise SceneError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return Scene.model_validate(data)
+    except ValidationError as err:
+        raise SceneError(f"{source}: {_format_errors(err)}") from None
+
+
+def load_scene_text(text: str, source: str = "scene") -> Scene:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise SceneError(f"{source}: not valid YAML: {err}") from None
+    return parse_scene(data, source)
+
+
+def load_scene(path: str | Path) -> Scene:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SceneError(f"{p}: cannot read scene file: {err.strerror}") from None
+    return load_scene_text(text, p.name)

@@ -1,0 +1,136 @@
+"""Plain data types that cross the pipeline's module boundaries.
+
+Each arrow of the data path (decode -> detect -> track -> signals -> rules -> evidence) hands one
+of these over, so that every stage can be tested on its own: the rules get scripted
+``TrackObservation`` lists, the evidence writer gets ``ViolationEvent`` objects, and nothing
+downstream of the detector ever sees a model tensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+Point = tuple[float, float]
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in scene (reference) pixels
+
+
+@dataclass
+class Detections:
+    """One frame's detector output, already in scene coordinates.
+
+    Arrays rather than objects because trackers and NMS work on whole arrays; ``class_names``
+    maps ``class_ids`` to the model's label names so that rules can speak of "person" and "car"
+    whatever model produced them.
+    """
+
+    xyxy: np.ndarray  # (N, 4) float32
+    confidence: np.ndarray  # (N,) float32
+    class_id: np.ndarray  # (N,) int64
+    class_names: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, class_names: dict[int, str] | None = None) -> "Detections":
+        return cls(
+            np.zeros((0, 4), np.float32),
+            np.zeros((0,), np.float32),
+            np.zeros((0,), np.int64),
+            dict(class_names or {}),
+        )
+
+    def __len__(self) -> int:
+        return int(self.xyxy.shape[0])
+
+    def names(self) -> list[str]:
+        return [self.class_names.get(int(c), str(int(c))) for c in self.class_id]
+
+    def subset(self, mask: np.ndarray) -> "Detections":
+        return Detections(self.xyxy[mask], self.confidence[mask], self.class_id[mask], self.class_names)
+
+    def scaled(self, sx: float, sy: float) -> "Detections":
+        xyxy = self.xyxy * np.array([sx, sy, sx, sy], dtype=np.float32)
+        return Detections(xyxy, self.confidence, self.class_id, self.class_names)
+
+
+def ground_point(box: Box) -> Point:
+    """Bottom centre of a box: where a person or vehicle touches the road."""
+    x1, _, x2, y2 = box
+    return ((x1 + x2) / 2.0, y2)
+
+
+@dataclass(frozen=True)
+class TrackObservation:
+    """Where one tracked object was at one analysis instant.
+
+    ``t`` is video time in seconds from the first frame (from stream timestamps, never a frame
+    counter). ``ground`` is the bottom centre of ``box`` and is what zones are tested against.
+    """
+
+    t: float
+    track_id: int
+    class_name: str
+    box: Box
+    confidence: float
+
+    @property
+    def ground(self) -> Point:
+        return ground_point(self.box)
+
+
+class SignalColor(str, Enum):
+    RED = "red"
+    GREEN = "green"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class StaticObject:
+    """Something new and still in the scene that the background model found (litter candidate).
+
+    ``first_seen`` is when the object first differed from the long-term background, ``static_since``
+    when it stopped changing; rules decide whether it has stayed long enough to matter.
+    """
+
+    object_id: int
+    box: Box
+    first_seen: float
+    static_since: float
+    last_seen: float
+    label: str = "object"  # detector class when one overlaps it, else "object"
+    confidence: float = 0.5
+
+
+@dataclass(frozen=True)
+class FrameContext:
+    """What the rules know at one analysis instant: time, tracks, signal states, static objects."""
+
+    t: float
+    frame_index: int
+    observations: tuple[TrackObservation, ...]
+    signals: dict[str, SignalColor]
+    static_objects: tuple[StaticObject, ...] = ()
+
+
+@dataclass
+class ViolationEvent:
+    """One offence, as a rule raised it; the evidence writer turns it into a case folder.
+
+    ``path`` is the offender's ground-point trajectory ``(t, x, y)`` that the annotated clip
+    highlights; ``key_t`` is the instant the snapshot shows (e.g. the moment of entry on red).
+    """
+
+    rule: str  # red_light_pedestrian | wrong_way | illegal_parking | litter
+    zone: str
+    start_s: float
+    end_s: float
+    key_t: float
+    object_class: str
+    track_ids: list[int]
+    confidence: float
+    explanation: str
+    key_box: Box | None = None
+    path: list[tuple[float, float, float]] = field(default_factory=list)
+    signal: str | None = None
+    details: dict = field(default_factory=dict)

@@ -1,0 +1,18 @@
+"""Fixtures shared by every test: where the real footage lies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FOOTAGE_DIR = REPO_ROOT.parent / "shared" / "footage"
+
+
+@pytest.fixture(scope="session")
+def footage_dir() -> Path:
+    """The real footage beside the checkout (``../shared/footage``); CI has it too."""
+    if not FOOTAGE_DIR.is_dir():
+        pytest.fail(f"real footage folder missing: {FOOTAGE_DIR} (it must sit beside the checkout)")
+    return FOOTAGE_DIR
