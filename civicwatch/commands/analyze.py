@@ -1,0 +1,80 @@
+"""``civicwatch analyze VIDEO --scene SCENE.yaml --out DIR``: the pipeline from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from detector.decode import VideoOpenError
+from detector.scene import SceneError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("analyze", help="find violations in a video and write evidence cases")
+    p.add_argument("video", type=Path)
+    p.add_argument("--scene", type=Path, required=True, help="scene YAML (camera, zones, signals)")
+    p.add_argument("--out", type=Path, required=True, help="output folder for cases and manifest")
+    p.add_argument("--pre", type=float, default=5.0, help="seconds of video kept before each case")
+    p.add_argument("--post", type=float, default=5.0, help="seconds of video kept after each case")
+    p.add_argument("--model", default=None, help="ONNX (or .pt with the ultralytics extra) model; default YOLOv3-tiny COCO")
+    p.add_argument("--analysis-fps", type=float, default=10.0, help="frames per second sent to the detector")
+    p.add_argument("--conf", type=float, default=0.3, help="detector confidence threshold")
+    p.add_argument("--json", action="store_true", help="print the cases as JSON on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=run)
+
+
+def _progress_bar(quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return None, (lambda p: None)
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, unit="%", desc="analysing", file=sys.stderr,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]")
+
+    def update(p) -> None:
+        bar.n = round(p.fraction * 100, 1)
+        rate = bar.format_dict.get("elapsed") or 0
+        fps = p.frames / rate if rate else 0.0
+        bar.set_postfix_str(f"frame {p.frames}, {p.video_s:.1f} s of video, {fps:.0f} fps, {p.stage}", refresh=False)
+        bar.refresh()
+
+    return bar, update
+
+
+def run(args: argparse.Namespace) -> int:
+    from detector.pipeline import AnalyzeOptions, analyze
+
+    if args.analysis_fps <= 0:
+        print("error: --analysis-fps must be positive", file=sys.stderr)
+        return 2
+    if args.pre < 0 or args.post < 0:
+        print("error: --pre and --post must not be negative", file=sys.stderr)
+        return 2
+    options = AnalyzeOptions(model=args.model, analysis_fps=args.analysis_fps, pre=args.pre, post=args.post,
+                             conf=args.conf)
+    bar, update = _progress_bar(args.quiet)
+    try:
+        result = analyze(args.video, args.scene, args.out, options, progress=update)
+    except SceneError as err:
+        print(f"error: scene file: {err}", file=sys.stderr)
+        return 2
+    except VideoOpenError as err:
+        print(f"error: video: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if bar is not None:
+            bar.close()
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.cases, indent=2, ensure_ascii=False))
+    elif not args.quiet:
+        t = result.timings
+        print(f"{len(result.cases)} case(s) in {args.out} — {t.video_s:.1f} s of video in {t.wall:.1f} s "
+              f"({t.speed:.2f}x real time)")
+        for case in result.cases:
+            print(f"  {case['id']}: {case['explanation']}")
+    return 0

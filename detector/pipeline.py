@@ -1,0 +1,295 @@
+"""The one function the CLI and the service call: analyse this source with this scene.
+
+decode → detect → track → signals → background → rules → evidence, with decoding in its own
+thread feeding a small bounded queue, so that PyAV's decoder and onnxruntime (both release the
+GIL) run at the same time on the two cores. Only analysis frames (default 10 fps) reach the
+detector; clips are later cut from the original stream at its full rate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from civicwatch import __version__
+from detector.background import StaticObjectFinder
+from detector.decode import DecodeReport, VideoInfo, iter_frames, probe
+from detector.detect import ObjectDetector, load_detector
+from detector.evidence.manifest import write_manifest
+from detector.evidence.tracklog import SignalLog, TrackLog
+from detector.evidence.writer import write_cases
+from detector.rules import build_rules
+from detector.scene import NoLitterZone, Scene, load_scene
+from detector.signals import build_signal_providers
+from detector.track import ObjectTracker
+from detector.types import FrameContext, SignalColor, ViolationEvent
+
+log = logging.getLogger(__name__)
+
+
+class AnalysisCancelled(RuntimeError):
+    """The caller asked to stop; nothing half-written is left claiming to be a result."""
+
+
+@dataclass
+class AnalyzeOptions:
+    model: str | None = None  # None: the default model from models/manifest.yaml
+    analysis_fps: float = 10.0
+    pre: float = 5.0
+    post: float = 5.0
+    conf: float = 0.3
+    threads: int | None = None
+    # Wall clock of the first frame when the scene has none (upload metadata); ISO 8601 with offset.
+    start_time: datetime | None = None
+
+
+@dataclass
+class Progress:
+    fraction: float  # 0..1 of the video analysed (evidence writing is the last 10 %)
+    frames: int
+    video_s: float
+    stage: str
+
+
+@dataclass
+class StageTimings:
+    """Seconds spent per stage; decode runs in its own thread, so stages overlap in wall time."""
+
+    decode: float = 0.0
+    detect: float = 0.0
+    track: float = 0.0
+    rules: float = 0.0
+    evidence: float = 0.0
+    wall: float = 0.0
+    analysis_frames: int = 0
+    frames_decoded: int = 0
+    video_s: float = 0.0
+
+    @property
+    def speed(self) -> float:
+        """Seconds of video per second of wall time."""
+        return self.video_s / self.wall if self.wall > 0 else 0.0
+
+
+@dataclass
+class AnalysisResult:
+    out_dir: Path
+    cases: list[dict]
+    warnings: list[str] = field(default_factory=list)
+    timings: StageTimings = field(default_factory=StageTimings)
+    video: VideoInfo | None = None
+
+
+@dataclass
+class _AnalysisFrame:
+    index: int
+    t: float
+    image: np.ndarray
+
+
+_END = object()
+
+
+def _decode_worker(path: Path, fps: float, out: queue.Queue, report: DecodeReport, timings: StageTimings,
+                   stop: threading.Event) -> None:
+    try:
+        started = time.perf_counter()
+        for frame in iter_frames(path, fps, report):
+            if stop.is_set():
+                break
+            if frame.image is not None:
+                timings.decode += time.perf_counter() - started
+                out.put(_AnalysisFrame(frame.index, frame.t, frame.image))
+                started = time.perf_counter()
+        timings.decode += time.perf_counter() - started
+    except BaseException as err:  # handed to the consumer, which re-raises it
+        out.put(err)
+    finally:
+        out.put(_END)
+
+
+def wall_clock_start(scene: Scene, info: VideoInfo, options: AnalyzeOptions) -> datetime | None:
+    """Scene start_time first, then the uploader's metadata, then the container's creation_time."""
+    if scene.start_time is not None:
+        return scene.start_time
+    if options.start_time is not None:
+        return options.start_time
+    if info.creation_time:
+        try:
+            parsed = datetime.fromisoformat(info.creation_time.replace("Z", "+00:00"))
+            if parsed.tzinfo is not None and parsed.year > 1971:
+                return parsed
+        except ValueError:
+            pass
+    return None
+
+
+class _Stages:
+    """The per-frame stages after decoding, kept together so the loop body stays readable."""
+
+    def __init__(self, scene: Scene, info: VideoInfo, detector: ObjectDetector, options: AnalyzeOptions):
+        self.scene = scene
+        self.detector = detector
+        sw, sh = scene.frame_size
+        self.to_scene = (sw / info.width, sh / info.height)
+        self.to_frame = (info.width / sw, info.height / sh)
+        self.tracker = ObjectTracker(options.analysis_fps)
+        self.signals = build_signal_providers(scene)
+        self.rules = build_rules(scene)
+        self.finder = StaticObjectFinder(scene) if any(isinstance(z, NoLitterZone) for z in scene.zones) else None
+        self.track_log = TrackLog()
+        self.signal_log = SignalLog()
+        self.events: list[ViolationEvent] = []
+
+    def run(self, frame: _AnalysisFrame, timings: StageTimings) -> None:
+        t0 = time.perf_counter()
+        detections = self.detector.detect(frame.image).scaled(*self.to_scene)
+        t1 = time.perf_counter()
+        observations = self.tracker.update(frame.t, detections)
+        self.track_log.add(frame.t, observations)
+        t2 = time.perf_counter()
+        states: dict[str, SignalColor] = {
+            name: provider.observe(frame.t, frame.image, self.to_frame) for name, provider in self.signals.items()
+        }
+        self.signal_log.add(frame.t, states)
+        static = ()
+        if self.finder is not None:
+            scene_image = self._scene_sized(frame.image)
+            static = self.finder.update(frame.t, scene_image, observations)
+        ctx = FrameContext(frame.t, frame.index, tuple(observations), states, tuple(static))
+        for rule in self.rules:
+            self.events.extend(rule.update(ctx))
+        t3 = time.perf_counter()
+        timings.detect += t1 - t0
+        timings.track += t2 - t1
+        timings.rules += t3 - t2
+
+    def finish(self, t_end: float) -> None:
+        for rule in self.rules:
+            self.events.extend(rule.finish(t_end))
+
+    def _scene_sized(self, image: np.ndarray) -> np.ndarray:
+        sw, sh = self.scene.frame_size
+        if image.shape[1] == sw and image.shape[0] == sh:
+            return image
+        return cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+
+
+def analyze(
+    source: Path,
+    scene_path: Path,
+    out_dir: Path,
+    options: AnalyzeOptions | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    detector: ObjectDetector | None = None,
+) -> AnalysisResult:
+    """Analyse ``source`` with the scene at ``scene_path`` and write the case folder ``out_dir``.
+
+    The scene is validated and the video probed before any heavy work, so bad input fails in
+    well under a second with a message naming the problem (``SceneError`` / ``VideoOpenError``).
+    """
+    options = options or AnalyzeOptions()
+    source, scene_path, out_dir = Path(source), Path(scene_path), Path(out_dir)
+    scene = load_scene(scene_path)
+    info = probe(source)
+    start = wall_clock_start(scene, info, options)
+    if start is not None and scene.start_time is None:
+        scene = scene.model_copy(update={"start_time": start})
+    detector = detector or load_detector(options.model, conf=options.conf, threads=options.threads)
+
+    timings = StageTimings()
+    wall0 = time.perf_counter()
+    stages = _Stages(scene, info, detector, options)
+    report = DecodeReport()
+    frames: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=_decode_worker, args=(source, options.analysis_fps, frames, report, timings, stop),
+        name="civicwatch-decode", daemon=True,
+    )
+    worker.start()
+    duration = info.duration_s or 0.0
+    try:
+        while True:
+            item = frames.get()
+            if item is _END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            if should_cancel is not None and should_cancel():
+                raise AnalysisCancelled("analysis cancelled")
+            stages.run(item, timings)
+            timings.analysis_frames += 1
+            if progress is not None:
+                fraction = min(item.t / duration, 1.0) * 0.9 if duration else 0.0
+                progress(Progress(fraction, item.index + 1, item.t, "analyse"))
+    finally:
+        stop.set()
+        while worker.is_alive():  # drain so the decoder is never blocked on a full queue
+            try:
+                frames.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        worker.join()
+
+    t_end = report.last_t
+    stages.finish(t_end)
+    warnings: list[str] = []
+    if report.error:
+        warnings.append(
+            f"the video is damaged or truncated: {report.error}; cases found before that point are kept"
+        )
+    if report.frames_decoded == 0:
+        warnings.append("no frame could be decoded")
+
+    if progress is not None:
+        progress(Progress(0.9, report.frames_decoded, t_end, "evidence"))
+    t_ev = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    events = sorted(stages.events, key=lambda e: (e.start_s, e.rule, e.zone))
+    cases = write_cases(
+        source=source, scene=scene, events=events, track_log=stages.track_log,
+        signal_log=stages.signal_log, out_dir=out_dir, pre=options.pre, post=options.post,
+    )
+    (out_dir / "analysis.json").write_text(
+        json.dumps(
+            {
+                "source": source.name,
+                "camera": scene.camera,
+                "video": {"width": info.width, "height": info.height, "fps": info.fps, "codec": info.codec,
+                          "duration_s": info.duration_s, "frames_decoded": report.frames_decoded},
+                "model": detector.name,
+                "analysis_fps": options.analysis_fps,
+                "warnings": warnings,
+                "cases": len(cases),
+            },
+            indent=2, ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    write_manifest(out_dir, source=source, scene_path=scene_path, model_path=detector.model_path,
+                   software_version=__version__)
+    timings.evidence = time.perf_counter() - t_ev
+    timings.wall = time.perf_counter() - wall0
+    timings.frames_decoded = report.frames_decoded
+    timings.video_s = t_end + (1.0 / info.fps if info.fps else 0.0)
+    if progress is not None:
+        progress(Progress(1.0, report.frames_decoded, t_end, "done"))
+    return AnalysisResult(out_dir, cases, warnings, timings, info)
+
+
+def timings_dict(timings: StageTimings) -> dict:
+    data = asdict(timings)
+    data["speed"] = timings.speed
+    return data

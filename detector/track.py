@@ -1,0 +1,65 @@
+"""Tracking: detections in, ``TrackObservation`` out, with a stable class per track.
+
+ByteTrack (from roboflow's ``trackers`` package) does the association; this module adds what the
+rules need on top: only classes the scene cares about, a class that does not flicker between
+"car" and "truck" from frame to frame (majority vote over the track's life), and observations in
+the plain type the rules consume.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+import supervision as sv
+from trackers import ByteTrackTracker
+
+from detector.types import Detections, TrackObservation
+
+# COCO classes that matter to the rules; the rest (cups, dogs, kites...) are not tracked.
+TRACKED_CLASSES = frozenset({"person", "bicycle", "car", "motorcycle", "bus", "truck"})
+
+
+class ObjectTracker:
+    def __init__(self, analysis_fps: float, *, lost_after_s: float = 2.0, classes=TRACKED_CLASSES):
+        self.classes = frozenset(classes)
+        # The library counts its lost-track buffer in 30 fps frames and rescales by frame_rate.
+        self._tracker = ByteTrackTracker(
+            lost_track_buffer=max(1, int(round(lost_after_s * 30))),
+            frame_rate=analysis_fps,
+            track_activation_threshold=0.35,
+            minimum_consecutive_frames=2,
+            minimum_iou_threshold=0.1,
+            high_conf_det_threshold=0.45,
+        )
+        self._votes: dict[int, Counter] = defaultdict(Counter)
+
+    def update(self, t: float, detections: Detections) -> list[TrackObservation]:
+        names = detections.names()
+        keep = np.array([n in self.classes for n in names], dtype=bool)
+        dets = detections.subset(keep) if len(detections) else detections
+        sv_dets = sv.Detections(
+            xyxy=dets.xyxy.astype(np.float32).reshape(-1, 4),
+            confidence=dets.confidence.astype(np.float32),
+            class_id=dets.class_id.astype(int),
+        )
+        tracked = self._tracker.update(sv_dets)
+        out: list[TrackObservation] = []
+        if tracked.tracker_id is None:
+            return out
+        for box, conf, cls, tid in zip(tracked.xyxy, tracked.confidence, tracked.class_id, tracked.tracker_id):
+            if tid is None or int(tid) < 0:
+                continue
+            name = dets.class_names.get(int(cls), str(int(cls)))
+            votes = self._votes[int(tid)]
+            votes[name] += float(conf)
+            out.append(
+                TrackObservation(
+                    t=t,
+                    track_id=int(tid),
+                    class_name=votes.most_common(1)[0][0],
+                    box=tuple(float(v) for v in box),
+                    confidence=float(conf),
+                )
+            )
+        return out
