@@ -1,0 +1,20 @@
+"""SHA-256 of evidence, streamed in 1 MiB blocks so a long source video never sits in memory."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+BLOCK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

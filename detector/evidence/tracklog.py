@@ -1,0 +1,123 @@
+"""What the analysis saw, kept by analysis time so full-rate clips can be annotated afterwards.
+
+The detector runs on thinned frames (e.g. 10 fps) but the clips carry every source frame, so the
+annotator draws, at each clip frame, the latest analysis result at or before it, as long as it is
+recent (about 1.5 analysis intervals); older results are stale and drawing them would show boxes
+where nothing is. The pipeline must ``add`` every analysis instant, also those with nothing in
+view, so that "nothing there" is distinguishable from "not analysed".
+
+Both logs are plain lists of primitives underneath: picklable, and ``to_dict``/``from_dict`` give
+JSON-ready forms.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Iterable
+
+from detector.types import SignalColor, TrackObservation
+
+
+@dataclass
+class TrackLog:
+    """Every ``TrackObservation`` grouped by analysis instant, instants in increasing order."""
+
+    times: list[float] = field(default_factory=list)
+    frames: list[tuple[TrackObservation, ...]] = field(default_factory=list)
+
+    def add(self, t: float, observations: Iterable[TrackObservation]) -> None:
+        obs = tuple(observations)
+        if self.times and t <= self.times[-1]:
+            if t == self.times[-1]:
+                self.frames[-1] = self.frames[-1] + obs
+                return
+            raise ValueError(f"analysis times must increase: {t} after {self.times[-1]}")
+        self.times.append(float(t))
+        self.frames.append(obs)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def interval(self) -> float | None:
+        """Typical spacing of analysis instants (median), None with fewer than two."""
+        if len(self.times) < 2:
+            return None
+        return median(b - a for a, b in zip(self.times, self.times[1:]))
+
+    def max_age(self) -> float:
+        """How old an analysis result may be and still be drawn on a frame."""
+        step = self.interval()
+        return 1.5 * step if step else 0.5
+
+    def at(self, t: float, max_age: float | None = None) -> tuple[TrackObservation, ...]:
+        """Observations of the latest analysis instant at or before ``t``, if recent enough."""
+        i = bisect_right(self.times, t + 1e-9) - 1
+        if i < 0:
+            return ()
+        limit = self.max_age() if max_age is None else max_age
+        if t - self.times[i] > limit:
+            return ()
+        return self.frames[i]
+
+    def track(self, track_ids: Iterable[int], t0: float = float("-inf"), t1: float = float("inf")) -> list[TrackObservation]:
+        """The given tracks' observations with ``t0 <= t <= t1``, in time order."""
+        wanted = set(track_ids)
+        out: list[TrackObservation] = []
+        lo = bisect_right(self.times, t0 - 1e-9)
+        for i in range(lo, len(self.times)):
+            if self.times[i] > t1 + 1e-9:
+                break
+            out.extend(o for o in self.frames[i] if o.track_id in wanted)
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "times": list(self.times),
+            "frames": [
+                [[o.t, o.track_id, o.class_name, list(o.box), o.confidence] for o in frame] for frame in self.frames
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrackLog":
+        frames = [
+            tuple(TrackObservation(float(t), int(i), str(c), tuple(float(v) for v in box), float(conf))
+                  for t, i, c, box, conf in frame)
+            for frame in data["frames"]
+        ]
+        return cls([float(t) for t in data["times"]], frames)
+
+
+@dataclass
+class SignalLog:
+    """Signal states per analysis instant; a state holds until the next entry."""
+
+    times: list[float] = field(default_factory=list)
+    states: list[dict[str, SignalColor]] = field(default_factory=list)
+
+    def add(self, t: float, states: dict[str, SignalColor]) -> None:
+        if self.times and t < self.times[-1]:
+            raise ValueError(f"analysis times must increase: {t} after {self.times[-1]}")
+        if self.times and t == self.times[-1]:
+            self.states[-1] = {**self.states[-1], **{k: SignalColor(v) for k, v in states.items()}}
+            return
+        self.times.append(float(t))
+        self.states.append({k: SignalColor(v) for k, v in states.items()})
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def at(self, t: float) -> dict[str, SignalColor]:
+        """States at the latest instant at or before ``t``; empty before the first entry."""
+        i = bisect_right(self.times, t + 1e-9) - 1
+        return dict(self.states[i]) if i >= 0 else {}
+
+    def to_dict(self) -> dict:
+        return {"times": list(self.times), "states": [{k: v.value for k, v in s.items()} for s in self.states]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SignalLog":
+        return cls([float(t) for t in data["times"]],
+                   [{k: SignalColor(v) for k, v in s.items()} for s in data["states"]])

@@ -1,0 +1,245 @@
+"""Turn violation events into case folders a reviewer can trust.
+
+Each case gets the original clip, the annotated clip, a snapshot and a crop, all from one decode
+of its span, and a ``case.json`` that records the SHA-256 of each file as it was written. A case
+folder is built under a hidden staging name and renamed into place only when complete, so a crash
+never leaves half a case behind; an existing case folder is never rewritten: the same content
+again is accepted (re-running an analysis is harmless), different content raises
+``EvidenceConflictError``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from detector.evidence.annotate import Annotator, wall_clock
+from detector.evidence.clips import VideoInfo, cut_clip, probe
+from detector.evidence.hashing import sha256_bytes, sha256_file
+from detector.evidence.tracklog import SignalLog, TrackLog
+from detector.scene import Scene
+from detector.types import Box, ViolationEvent
+
+CASES_DIR = "cases"
+CASES_INDEX = "cases.json"
+EVIDENCE_FILES = {"clip": "clip.mp4", "annotated": "annotated.mp4", "snapshot": "snapshot.jpg", "crop": "crop.jpg"}
+CASE_FILE = "case.json"
+
+
+class EvidenceConflictError(RuntimeError):
+    """An evidence file already exists with different content; it is never overwritten."""
+
+
+def _sanitise(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.") or "x"
+
+
+def case_id(scene: Scene, event: ViolationEvent) -> str:
+    """Readable and stable across re-runs: ``<camera>-<rule>-<start ms, 8 digits>-<track ids>``."""
+    start_ms = max(0, round(event.start_s * 1000))
+    tracks = "_".join(str(t) for t in event.track_ids) or "none"
+    return _sanitise(f"{scene.camera}-{event.rule}-{start_ms:08d}-{tracks}")
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat(timespec="milliseconds") if dt is not None else None
+
+
+def _json_default(value):
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, (datetime, Path)):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def _json_bytes(data) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8")
+
+
+def _box_list(box: Box, nd: int = 1) -> list[float]:
+    return [round(float(v), nd) for v in box]
+
+
+def _offender_box(event: ViolationEvent, track_log: TrackLog) -> Box | None:
+    if event.key_box is not None:
+        return event.key_box
+    obs = [o for o in track_log.at(event.key_t) if o.track_id in set(event.track_ids)]
+    return obs[0].box if obs else None
+
+
+def _crop(image: np.ndarray, box: Box | None, scene: Scene, margin: float) -> tuple[np.ndarray, list[int] | None]:
+    """The offender's box (scene px) scaled to the frame, widened by ``margin`` of its size."""
+    if box is None:
+        return image, None
+    h, w = image.shape[:2]
+    sx, sy = w / scene.frame_size[0], h / scene.frame_size[1]
+    x1, y1, x2, y2 = box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy
+    mx, my = max(8.0, (x2 - x1) * margin), max(8.0, (y2 - y1) * margin)
+    cx1, cy1 = int(max(0, np.floor(x1 - mx))), int(max(0, np.floor(y1 - my)))
+    cx2, cy2 = int(min(w, np.ceil(x2 + mx))), int(min(h, np.ceil(y2 + my)))
+    if cx2 - cx1 < 2 or cy2 - cy1 < 2:
+        return image, None
+    return image[cy1:cy2, cx1:cx2], [cx1, cy1, cx2, cy2]
+
+
+def _jpeg(image: np.ndarray, quality: int) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def _write_new(path: Path, data: bytes) -> str:
+    """Write bytes to a file that must not exist yet; return their SHA-256."""
+    with open(path, "xb") as fh:
+        fh.write(data)
+    return sha256_bytes(data)
+
+
+def _settle(staging: Path, final: Path) -> None:
+    """Move a finished staging folder into place, or accept an identical existing one."""
+    if not final.exists():
+        staging.rename(final)
+        return
+    new = {p.relative_to(staging).as_posix(): sha256_file(p) for p in staging.rglob("*") if p.is_file()}
+    old = {p.relative_to(final).as_posix(): sha256_file(p) for p in final.rglob("*") if p.is_file()}
+    if new != old:
+        differ = sorted(k for k in new.keys() | old.keys() if new.get(k) != old.get(k))
+        raise EvidenceConflictError(
+            f"{final} already exists with different content ({', '.join(differ)}); evidence is never overwritten"
+        )
+
+
+def _write_case(
+    *, source: Path, info: VideoInfo, scene: Scene, event: ViolationEvent, cid: str, track_log: TrackLog,
+    signal_log: SignalLog, out_dir: Path, pre: float, post: float, jpeg_quality: int, crop_margin: float,
+) -> dict:
+    cases_root = out_dir / CASES_DIR
+    staging = cases_root / f".staging-{cid}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir(parents=True)
+    try:
+        rel = f"{CASES_DIR}/{cid}"
+        span_start = min(event.start_s - pre, event.key_t)
+        span_end = max(event.end_s + post, event.key_t)
+        annotator = Annotator(scene, track_log=track_log, signal_log=signal_log, event=event)
+        clip = cut_clip(
+            source, staging / EVIDENCE_FILES["clip"], span_start, span_end, draw=annotator,
+            annotated_path=staging / EVIDENCE_FILES["annotated"], key_t=event.key_t, info=info,
+        )
+        hashes = {
+            "clip": sha256_file(staging / EVIDENCE_FILES["clip"]),
+            "annotated": sha256_file(staging / EVIDENCE_FILES["annotated"]),
+        }
+        key = clip.key
+        hashes["snapshot"] = _write_new(staging / EVIDENCE_FILES["snapshot"], _jpeg(key.annotated_bgr, jpeg_quality))
+        crop_img, crop_box = _crop(key.image_bgr, _offender_box(event, track_log), scene, crop_margin)
+        hashes["crop"] = _write_new(staging / EVIDENCE_FILES["crop"], _jpeg(crop_img, jpeg_quality))
+
+        offender_track = [
+            {"t": round(o.t, 3), "track_id": o.track_id, "box": _box_list(o.box)}
+            for o in track_log.track(event.track_ids, clip.start_s, clip.end_s)
+        ]
+        case = {
+            "id": cid,
+            "rule": event.rule,
+            "camera": scene.camera,
+            "place": scene.place,
+            "zone": event.zone,
+            "start_s": round(event.start_s, 3),
+            "end_s": round(event.end_s, 3),
+            "start_time": _iso(wall_clock(scene, event.start_s)),
+            "end_time": _iso(wall_clock(scene, event.end_s)),
+            "timezone": scene.timezone,
+            "object_class": event.object_class,
+            "track_ids": [int(t) for t in event.track_ids],
+            "confidence": round(float(event.confidence), 4),
+            "signal": event.signal,
+            "explanation": event.explanation,
+            "details": event.details,
+            "key_frame": {
+                "t": round(key.t, 3),
+                "time": _iso(wall_clock(scene, key.t)),
+                "clip_index": key.clip_index,
+                "clip_t": round(key.clip_t, 3),
+            },
+            "key_box": _box_list(event.key_box) if event.key_box is not None else None,
+            "crop_box_video_px": crop_box,
+            "path": [[round(t, 3), round(x, 1), round(y, 1)] for t, x, y in event.path],
+            "offender_track": offender_track,
+            "frame_size": list(scene.frame_size),
+            "video_size": [info.width, info.height],
+            "source": source.name,
+            "clip_start_s": round(clip.start_s, 3),
+            "clip_end_s": round(clip.end_s, 3),
+            "clip_frames": clip.frames,
+            "fps": round(clip.fps, 3),
+            "evidence": {**{k: f"{rel}/{name}" for k, name in EVIDENCE_FILES.items()}, "case": f"{rel}/{CASE_FILE}"},
+            "sha256": hashes,
+        }
+        case_hash = _write_new(staging / CASE_FILE, _json_bytes(case))
+        _settle(staging, cases_root / cid)
+        return {**case, "sha256": {**hashes, "case": case_hash}}
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def write_cases(
+    *,
+    source: Path,
+    scene: Scene,
+    events: list[ViolationEvent],
+    track_log: TrackLog,
+    signal_log: SignalLog,
+    out_dir: Path,
+    pre: float = 5.0,
+    post: float = 5.0,
+    jpeg_quality: int = 90,
+    crop_margin: float = 0.25,
+) -> list[dict]:
+    """Write ``out_dir/cases/<id>/`` for every event and ``out_dir/cases.json``; return the cases.
+
+    Each returned dict is exactly the ``cases.json`` entry (the case folder's ``case.json`` is the
+    same without ``sha256.case``, which it cannot contain). Events are written in time order; one
+    decode pass per case (seek to the keyframe before its span, decode forward).
+    """
+    source, out_dir = Path(source), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info = probe(source)
+    ordered = sorted(events, key=lambda e: (e.start_s, e.rule, e.zone, tuple(e.track_ids)))
+    ids: list[str] = []
+    for ev in ordered:
+        base = cid = case_id(scene, ev)
+        n = 2
+        while cid in ids:
+            cid, n = f"{base}-{n}", n + 1
+        ids.append(cid)
+    cases = [
+        _write_case(source=source, info=info, scene=scene, event=ev, cid=cid, track_log=track_log,
+                    signal_log=signal_log, out_dir=out_dir, pre=pre, post=post, jpeg_quality=jpeg_quality,
+                    crop_margin=crop_margin)
+        for ev, cid in zip(ordered, ids)
+    ]
+    index = out_dir / CASES_INDEX
+    data = _json_bytes(cases)
+    if index.exists():
+        if index.read_bytes() != data:
+            raise EvidenceConflictError(f"{index} already exists with different content; not overwritten")
+    else:
+        _write_new(index, data)
+    return cases
