@@ -79,6 +79,9 @@ class NoParkingZone(_ZoneBase):
     max_stop_s: float = Field(default=60.0, gt=0)
     # A vehicle whose ground point stays within this radius (scene px) counts as stopped.
     stationary_radius: float = Field(default=15.0, gt=0)
+    # A stopped vehicle may go unseen this long (occlusion by a bus, detector misses, a new
+    # tracker id) and still count as the same stay.
+    gap_s: float = Field(default=8.0, ge=0)
 
 
 class NoLitterZone(_ZoneBase):

@@ -1,0 +1,84 @@
+"""Small pieces every rule shares: zone geometry, class filters, trajectories.
+
+Rules work on ground points (bottom centre of a box) in scene pixels and on video time. These
+helpers keep the geometry in one place so that each rule module reads as its own decision logic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import shapely
+from shapely.geometry import Point as ShapelyPoint
+from shapely.geometry import Polygon as ShapelyPolygon
+
+from detector.types import Box, Point, TrackObservation
+
+PERSON_CLASSES = frozenset({"person"})
+VEHICLE_CLASSES = frozenset({"car", "truck", "bus", "motorcycle", "bicycle", "train"})
+
+
+@dataclass(frozen=True)
+class ZoneShape:
+    """A zone polygon prepared for many point tests per frame.
+
+    ``contains`` uses a prepared polygon (shapely caches the spatial index on first use), and
+    ``depth`` is the distance of an inside point to the boundary: how far past the edge it is.
+    """
+
+    polygon: ShapelyPolygon
+
+    @classmethod
+    def of(cls, points: list[tuple[float, float]]) -> "ZoneShape":
+        poly = ShapelyPolygon(points)
+        shapely.prepare(poly)
+        return cls(poly)
+
+    def contains(self, p: Point) -> bool:
+        return bool(shapely.contains_xy(self.polygon, p[0], p[1]))
+
+    def depth(self, p: Point) -> float:
+        """Distance from ``p`` to the boundary when inside, negative distance when outside."""
+        d = float(self.polygon.exterior.distance(ShapelyPoint(p)))
+        return d if self.contains(p) else -d
+
+    def inradius(self) -> float:
+        """Radius of the largest circle inside the zone: the deepest any point can be."""
+        try:
+            line = shapely.maximum_inscribed_circle(self.polygon, tolerance=0.5)
+            return float(line.length)
+        except Exception:  # pragma: no cover - very old GEOS
+            minx, miny, maxx, maxy = self.polygon.bounds
+            return min(maxx - minx, maxy - miny) / 2.0
+
+
+@dataclass
+class Trajectory:
+    """The ground-point path of one offender, kept for the annotated clip."""
+
+    points: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def add(self, obs: TrackObservation) -> None:
+        x, y = obs.ground
+        self.points.append((obs.t, round(x, 1), round(y, 1)))
+
+
+def box_distance(a: Box, b: Box) -> float:
+    """Gap between two boxes in pixels (0 when they touch or overlap)."""
+    dx = max(a[0] - b[2], b[0] - a[2], 0.0)
+    dy = max(a[1] - b[3], b[1] - a[3], 0.0)
+    return (dx * dx + dy * dy) ** 0.5
+
+
+def box_overlap_fraction(inner: Box, outer: Box) -> float:
+    """Share of ``inner``'s area that ``outer`` covers."""
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = max(inner[2] - inner[0], 0.0) * max(inner[3] - inner[1], 0.0)
+    if w <= 0 or h <= 0 or area <= 0:
+        return 0.0
+    return (w * h) / area
+
+
+def fmt_s(t: float) -> str:
+    return f"{t:.1f} s"

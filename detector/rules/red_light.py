@@ -1,0 +1,215 @@
+"""Pedestrians who step onto a crossing while its signal is red.
+
+The offence is *entering* on red, not *being on* the crossing during red: a rule that checks
+presence flags everyone who was mid-way when the light changed and everyone waiting with their
+toes over the kerb line. So each person is followed through three phases:
+
+``outside``  seen outside the crosswalk, or inside it but shallower than the entry distance (the
+             kerb band: people wait there, and walk along it);
+``crossing`` went deeper than the entry distance for a few consecutive samples (inertia against
+             box jitter); the entry moment is where the inward walk leading there began;
+``unseen_entry`` first seen already deep inside: we did not see them enter, so we never judge
+             them (this also stops a duplicate case when the tracker gives a crossing person a
+             new id half-way).
+
+A crossing is an offence when the signal was red at the entry moment, had been red for at least
+``grace_s`` by then, and was still red when the crossing was confirmed (so a one-sample red blip
+from an undebounced source raises nothing). The case is emitted when the person leaves the
+crosswalk (or the track is lost, or the video ends), so it always has its true end.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from detector.rules._common import PERSON_CLASSES, Trajectory, ZoneShape
+from detector.rules.signal_history import SignalBook
+from detector.scene import CrosswalkZone
+from detector.types import FrameContext, SignalColor, TrackObservation, ViolationEvent
+
+RULE = "red_light_pedestrian"
+RECENT_SAMPLES = 100
+
+
+@dataclass
+class _Walker:
+    phase: str  # "outside" | "crossing" | "unseen_entry"
+    last_t: float
+    # Recent samples with their depth, while outside: the entry moment is found in them.
+    recent: deque[tuple[TrackObservation, float]] = field(default_factory=lambda: deque(maxlen=RECENT_SAMPLES))
+    deep_run: int = 0
+    out_run: int = 0
+    # Filled when a crossing starts.
+    entry: TrackObservation | None = None
+    commit: TrackObservation | None = None
+    last_inside: TrackObservation | None = None
+    path: Trajectory = field(default_factory=Trajectory)
+    confidences: list[float] = field(default_factory=list)
+    offence: dict | None = None  # set when the crossing began on red
+
+
+class RedLightPedestrianRule:
+    """One crosswalk zone; see the module docstring for the decision.
+
+    ``entry_samples``: consecutive samples deeper than the entry distance that confirm a crossing.
+    ``exit_samples``: consecutive samples outside the polygon that end one.
+    ``lost_after_s``: a track unseen this long is closed at its last observation.
+    """
+
+    def __init__(
+        self,
+        zone: CrosswalkZone,
+        *,
+        entry_samples: int = 2,
+        exit_samples: int = 2,
+        lost_after_s: float = 2.0,
+    ) -> None:
+        self.zone = zone
+        self.shape = ZoneShape.of(zone.polygon)
+        # A crosswalk narrower than twice the configured distance could never be "entered";
+        # cap the threshold so such zones still work (documented in the scene reference).
+        self.entry_distance = min(zone.min_entry_distance, 0.6 * self.shape.inradius())
+        self.classes = frozenset(zone.classes) if zone.classes else PERSON_CLASSES
+        self.entry_samples = max(1, entry_samples)
+        self.exit_samples = max(1, exit_samples)
+        self.lost_after_s = lost_after_s
+        self.signals = SignalBook()
+        self._walkers: dict[int, _Walker] = {}
+
+    # -- Rule protocol -------------------------------------------------------------------------
+    def update(self, ctx: FrameContext) -> list[ViolationEvent]:
+        self.signals.record(ctx.t, ctx.signals)
+        events: list[ViolationEvent] = []
+        for obs in ctx.observations:
+            if obs.class_name in self.classes:
+                ev = self._step(obs)
+                if ev is not None:
+                    events.append(ev)
+        for tid in [k for k, w in self._walkers.items() if ctx.t - w.last_t > self.lost_after_s]:
+            ev = self._close(tid)
+            if ev is not None:
+                events.append(ev)
+        return events
+
+    def finish(self, t_end: float) -> list[ViolationEvent]:
+        events = [ev for tid in list(self._walkers) if (ev := self._close(tid)) is not None]
+        return events
+
+    # -- per-observation state machine ---------------------------------------------------------
+    def _step(self, obs: TrackObservation) -> ViolationEvent | None:
+        depth = self.shape.depth(obs.ground)
+        w = self._walkers.get(obs.track_id)
+        if w is None:
+            phase = "unseen_entry" if depth >= self.entry_distance else "outside"
+            w = self._walkers[obs.track_id] = _Walker(phase=phase, last_t=obs.t)
+        w.last_t = obs.t
+
+        if w.phase == "unseen_entry":
+            if depth < 0:  # they left; from now on an entry would be observed
+                w.phase = "outside"
+                w.recent.append((obs, depth))
+            return None
+
+        if w.phase == "outside":
+            w.recent.append((obs, depth))
+            if depth >= self.entry_distance:
+                w.deep_run += 1
+                if w.deep_run >= self.entry_samples:
+                    self._start_crossing(w)
+            else:
+                w.deep_run = 0
+            return None
+
+        # crossing
+        if depth < 0:
+            w.out_run += 1
+            if w.out_run >= self.exit_samples:
+                return self._close(obs.track_id, keep=True)
+        else:
+            w.out_run = 0
+            w.last_inside = obs
+            w.path.add(obs)
+            w.confidences.append(obs.confidence)
+        return None
+
+    def _start_crossing(self, w: _Walker) -> None:
+        """Confirm a crossing and find its entry moment.
+
+        The entry is where the inward walk that led to the confirmation began: stepping back
+        from the confirming sample while each earlier sample is inside the polygon and less deep.
+        For someone coming from the pavement that is the first sample over the kerb line; for
+        someone who waited with toes over the line, it is the moment they stepped off.
+        """
+        seq = list(w.recent)
+        i = len(seq) - 1
+        while i > 0 and seq[i - 1][1] >= 0 and seq[i - 1][1] < seq[i][1]:
+            i -= 1
+        entry, commit = seq[i][0], seq[-1][0]
+        w.phase = "crossing"
+        w.entry, w.commit, w.last_inside = entry, commit, commit
+        w.out_run = 0
+        w.path = Trajectory()
+        for o, _ in seq[i:]:
+            w.path.add(o)
+            w.confidences.append(o.confidence)
+        w.recent.clear()
+        w.deep_run = 0
+        w.offence = self._judge(entry.t, commit.t)
+
+    def _judge(self, entry_t: float, commit_t: float) -> dict | None:
+        hist = self.signals.get(self.zone.signal)
+        if hist.color_at(entry_t) != SignalColor.RED or hist.color_at(commit_t) != SignalColor.RED:
+            return None
+        red_since, observed = hist.since(entry_t)
+        after_red = entry_t - red_since
+        if observed and after_red < self.zone.grace_s:
+            return None
+        if not observed and self.zone.grace_s > 0 and after_red < self.zone.grace_s:
+            # Red since before the video began: it has been red at least this long, which is
+            # all we can say; only judge when that already exceeds the grace period.
+            return None
+        return {"red_since": red_since, "red_since_observed": observed, "after_red_s": after_red}
+
+    def _close(self, tid: int, keep: bool = False) -> ViolationEvent | None:
+        w = self._walkers.pop(tid)
+        ev = None
+        if w.phase == "crossing" and w.offence is not None:
+            ev = self._event(tid, w)
+        if keep:
+            # The person is still in view, now outside: a later entry is a new crossing.
+            self._walkers[tid] = _Walker(phase="outside", last_t=w.last_t)
+        return ev
+
+    def _event(self, tid: int, w: _Walker) -> ViolationEvent:
+        assert w.entry and w.commit and w.last_inside and w.offence is not None
+        sig = self.zone.signal
+        after = w.offence["after_red_s"]
+        if w.offence["red_since_observed"]:
+            why = f"{after:.1f} s after {sig} turned red"
+        else:
+            why = f"while {sig} was red (red for at least {after:.1f} s, since before the video began)"
+        conf = sum(w.confidences) / len(w.confidences) if w.confidences else w.commit.confidence
+        return ViolationEvent(
+            rule=RULE,
+            zone=self.zone.name,
+            start_s=w.entry.t,
+            end_s=w.last_inside.t,
+            key_t=w.commit.t,
+            object_class=w.commit.class_name,
+            track_ids=[tid],
+            confidence=round(float(conf), 3),
+            explanation=f"{w.commit.class_name} #{tid} entered {self.zone.name} at {w.entry.t:.1f} s, {why}",
+            key_box=w.commit.box,
+            path=list(w.path.points),
+            signal=sig,
+            details={
+                "entry_t": w.entry.t,
+                "confirmed_t": w.commit.t,
+                "exit_t": w.last_inside.t,
+                "red_since": w.offence["red_since"],
+                "red_since_observed": w.offence["red_since_observed"],
+                "after_red_s": round(after, 3),
+                "entry_distance_px": round(self.entry_distance, 1),
+            },
+        )

@@ -1,0 +1,178 @@
+"""Riders going against a lane's configured direction of travel.
+
+The direction comes from the scene file, never from observed traffic: rules that learn "normal
+flow" get poisoned when traffic is light or when most riders in a bike lane go the wrong way.
+
+Decision per track and lane stay: compare the ground point now with where it was about
+``window_s`` ago (only samples inside this lane count). The move is wrong-way when it is at least
+``min_distance`` long and its cosine with the lane direction is below ``max_cosine``. Distance
+kills jitter and stationary riders; cosine kills crossing traffic (perpendicular, cosine ~ 0).
+A few consecutive wrong-way windows are needed before a case opens, so a single bad box (an id
+jump between two riders) raises nothing. The case spans from the start of the first wrong-way
+window to the last sample in the lane, and is emitted when the rider leaves the lane, the track
+is lost, or the video ends: one case per track per lane stay.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from detector.rules._common import Trajectory, ZoneShape
+from detector.scene import LaneZone
+from detector.types import FrameContext, TrackObservation, ViolationEvent
+
+RULE = "wrong_way"
+DEFAULT_CLASSES = frozenset({"bicycle", "motorcycle"})
+
+
+@dataclass
+class _Stay:
+    last_t: float
+    window: deque[TrackObservation] = field(default_factory=deque)
+    out_run: int = 0
+    wrong_run: int = 0
+    last_inside: TrackObservation | None = None
+    # Set once the stay is confirmed wrong-way.
+    start: TrackObservation | None = None
+    key: TrackObservation | None = None
+    cosines: list[float] = field(default_factory=list)
+    speeds: list[float] = field(default_factory=list)
+    confidences: list[float] = field(default_factory=list)
+    path: Trajectory = field(default_factory=Trajectory)
+    pending_start: TrackObservation | None = None  # window start of the first wrong window
+
+
+class WrongWayRule:
+    """One lane zone.
+
+    ``confirm_samples``: consecutive wrong-way windows before the case opens.
+    ``min_window_fraction``: a window must cover at least this share of ``window_s`` (a track
+    seen for 0.3 s cannot show a 2 s displacement).
+    """
+
+    def __init__(
+        self,
+        zone: LaneZone,
+        *,
+        confirm_samples: int = 3,
+        exit_samples: int = 2,
+        lost_after_s: float = 2.0,
+        min_window_fraction: float = 0.6,
+    ) -> None:
+        self.zone = zone
+        self.shape = ZoneShape.of(zone.polygon)
+        (x1, y1), (x2, y2) = zone.direction
+        n = math.hypot(x2 - x1, y2 - y1)
+        self.dir = ((x2 - x1) / n, (y2 - y1) / n)
+        self.classes = frozenset(zone.classes) if zone.classes else DEFAULT_CLASSES
+        self.confirm_samples = max(1, confirm_samples)
+        self.exit_samples = max(1, exit_samples)
+        self.lost_after_s = lost_after_s
+        self.min_window_s = zone.window_s * min_window_fraction
+        self._stays: dict[int, _Stay] = {}
+
+    def update(self, ctx: FrameContext) -> list[ViolationEvent]:
+        events: list[ViolationEvent] = []
+        for obs in ctx.observations:
+            if obs.class_name in self.classes:
+                ev = self._step(obs)
+                if ev is not None:
+                    events.append(ev)
+        for tid in [k for k, s in self._stays.items() if ctx.t - s.last_t > self.lost_after_s]:
+            ev = self._close(tid)
+            if ev is not None:
+                events.append(ev)
+        return events
+
+    def finish(self, t_end: float) -> list[ViolationEvent]:
+        return [ev for tid in list(self._stays) if (ev := self._close(tid)) is not None]
+
+    def _step(self, obs: TrackObservation) -> ViolationEvent | None:
+        inside = self.shape.contains(obs.ground)
+        s = self._stays.get(obs.track_id)
+        if s is None:
+            if not inside:
+                return None
+            s = self._stays[obs.track_id] = _Stay(last_t=obs.t)
+        s.last_t = obs.t
+        if not inside:
+            s.out_run += 1
+            if s.out_run >= self.exit_samples:
+                return self._close(obs.track_id)
+            return None
+        s.out_run = 0
+        s.last_inside = obs
+        s.window.append(obs)
+        while len(s.window) > 1 and obs.t - s.window[1].t >= self.zone.window_s:
+            s.window.popleft()
+        if s.start is not None:
+            s.path.add(obs)
+            s.confidences.append(obs.confidence)
+
+        first = s.window[0]
+        span = obs.t - first.t
+        wrong = False
+        if span >= self.min_window_s:
+            (x0, y0), (x1, y1) = first.ground, obs.ground
+            dx, dy = x1 - x0, y1 - y0
+            dist = math.hypot(dx, dy)
+            if dist >= self.zone.min_distance:
+                cos = (dx * self.dir[0] + dy * self.dir[1]) / dist
+                if cos < self.zone.max_cosine:
+                    wrong = True
+                    s.cosines.append(cos)
+                    s.speeds.append(dist / span)
+        if s.start is not None:
+            return None
+        if wrong:
+            if s.wrong_run == 0:
+                s.pending_start = first
+            s.wrong_run += 1
+            if s.wrong_run >= self.confirm_samples:
+                s.start, s.key = s.pending_start, obs
+                # The path starts where the first wrong-way window started.
+                for o in s.window:
+                    if o.t >= s.start.t:
+                        s.path.add(o)
+                        s.confidences.append(o.confidence)
+        else:
+            s.wrong_run = 0
+            s.pending_start = None
+            s.cosines.clear()
+            s.speeds.clear()
+        return None
+
+    def _close(self, tid: int) -> ViolationEvent | None:
+        s = self._stays.pop(tid)
+        if s.start is None or s.key is None or s.last_inside is None:
+            return None
+        cos = sum(s.cosines) / len(s.cosines) if s.cosines else -1.0
+        speed = sum(s.speeds) / len(s.speeds) if s.speeds else 0.0
+        conf = sum(s.confidences) / len(s.confidences) if s.confidences else s.key.confidence
+        angle = math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+        cls = s.key.class_name
+        return ViolationEvent(
+            rule=RULE,
+            zone=self.zone.name,
+            start_s=s.start.t,
+            end_s=s.last_inside.t,
+            key_t=s.key.t,
+            object_class=cls,
+            track_ids=[tid],
+            confidence=round(float(conf), 3),
+            explanation=(
+                f"{cls} #{tid} rode against the direction of {self.zone.name} "
+                f"({angle:.0f}° off the lane direction) from {s.start.t:.1f} s to {s.last_inside.t:.1f} s"
+            ),
+            key_box=s.key.box,
+            path=list(s.path.points),
+            details={
+                "mean_cosine": round(cos, 3),
+                "angle_deg": round(angle, 1),
+                "mean_speed_px_s": round(speed, 1),
+                "window_s": self.zone.window_s,
+                "lane_direction": [round(self.dir[0], 4), round(self.dir[1], 4)],
+            },
+        )
