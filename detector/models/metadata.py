@@ -27,6 +27,22 @@ COCO_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+# Darknet's coco.names spells six classes the PASCAL VOC way; the rest of CivicWatch (rules, scene
+# ``classes`` filters) speaks the ultralytics/COCO spelling, so converted models are renamed.
+DARKNET_TO_COCO = {
+    "motorbike": "motorcycle",
+    "aeroplane": "airplane",
+    "sofa": "couch",
+    "pottedplant": "potted plant",
+    "diningtable": "dining table",
+    "tvmonitor": "tv",
+}
+
+
+def normalise_darknet_names(names: list[str]) -> dict[int, str]:
+    return {i: DARKNET_TO_COCO.get(name, name) for i, name in enumerate(names)}
+
+
 def format_names(names: dict[int, str]) -> str:
     return repr({int(k): str(v) for k, v in sorted(names.items())})
 

