@@ -42,6 +42,7 @@ class _Stay:
     confidences: list[float] = field(default_factory=list)
     path: Trajectory = field(default_factory=Trajectory)
     pending_start: TrackObservation | None = None  # window start of the first wrong window
+    track_ids: list[int] = field(default_factory=list)
 
 
 class WrongWayRule:
@@ -60,6 +61,8 @@ class WrongWayRule:
         exit_samples: int = 2,
         lost_after_s: float = 2.0,
         min_window_fraction: float = 0.6,
+        handover_s: float = 1.0,
+        handover_px: float = 60.0,
     ) -> None:
         self.zone = zone
         self.shape = ZoneShape.of(zone.polygon)
@@ -72,6 +75,10 @@ class WrongWayRule:
         self.lost_after_s = lost_after_s
         self.min_window_s = zone.window_s * min_window_fraction
         self._stays: dict[int, _Stay] = {}
+        # New track id -> the wrong-way stay it continues (the tracker lost and re-found a rider).
+        self._alias: dict[int, int] = {}
+        self.handover_s = handover_s
+        self.handover_px = handover_px
 
     def update(self, ctx: FrameContext) -> list[ViolationEvent]:
         events: list[ViolationEvent] = []
@@ -91,16 +98,22 @@ class WrongWayRule:
 
     def _step(self, obs: TrackObservation) -> ViolationEvent | None:
         inside = self.shape.contains(obs.ground)
-        s = self._stays.get(obs.track_id)
+        key = self._alias.get(obs.track_id, obs.track_id)
+        s = self._stays.get(key)
         if s is None:
             if not inside:
                 return None
-            s = self._stays[obs.track_id] = _Stay(last_t=obs.t)
+            key = self._handover(obs)
+            s = self._stays.get(key)
+            if s is None:
+                s = self._stays[key] = _Stay(last_t=obs.t, track_ids=[obs.track_id])
+            elif obs.track_id not in s.track_ids:
+                s.track_ids.append(obs.track_id)
         s.last_t = obs.t
         if not inside:
             s.out_run += 1
             if s.out_run >= self.exit_samples:
-                return self._close(obs.track_id)
+                return self._close(key)
             return None
         s.out_run = 0
         s.last_inside = obs
@@ -144,8 +157,29 @@ class WrongWayRule:
             s.speeds.clear()
         return None
 
-    def _close(self, tid: int) -> ViolationEvent | None:
-        s = self._stays.pop(tid)
+    def _handover(self, obs: TrackObservation) -> int:
+        """Key of a confirmed wrong-way stay that this new track continues, else its own id.
+
+        A rider whose id changes mid-lane would otherwise give two cases; a new id that appears
+        within ``handover_s`` of, and ``handover_px`` from, where a confirmed wrong-way rider was
+        last seen (and that rider is not in this frame) takes over that rider's case.
+        """
+        gx, gy = obs.ground
+        for key, s in self._stays.items():
+            if s.start is None or s.last_inside is None or s.last_t >= obs.t:
+                continue
+            if obs.t - s.last_t > self.handover_s:
+                continue
+            lx, ly = s.last_inside.ground
+            if math.hypot(gx - lx, gy - ly) <= self.handover_px:
+                self._alias[obs.track_id] = key
+                return key
+        return obs.track_id
+
+    def _close(self, key: int) -> ViolationEvent | None:
+        s = self._stays.pop(key)
+        for tid in [k for k, v in self._alias.items() if v == key]:
+            del self._alias[tid]
         if s.start is None or s.key is None or s.last_inside is None:
             return None
         cos = sum(s.cosines) / len(s.cosines) if s.cosines else -1.0
@@ -160,10 +194,10 @@ class WrongWayRule:
             end_s=s.last_inside.t,
             key_t=s.key.t,
             object_class=cls,
-            track_ids=[tid],
+            track_ids=list(s.track_ids),
             confidence=round(float(conf), 3),
             explanation=(
-                f"{cls} #{tid} rode against the direction of {self.zone.name} "
+                f"{cls} {', '.join(f'#{i}' for i in s.track_ids)} rode against the direction of {self.zone.name} "
                 f"({angle:.0f}° off the lane direction) from {s.start.t:.1f} s to {s.last_inside.t:.1f} s"
             ),
             key_box=s.key.box,

@@ -1,0 +1,103 @@
+"""Wrong-way riders: a lane from x=0 to x=640 between y=300 and y=380, legal direction +x."""
+
+from __future__ import annotations
+
+import pytest
+
+from detector.rules import WrongWayRule
+from detector.scene import LaneZone
+
+from .scripting import path, relabel, run, still
+
+POLY = [(0, 300), (640, 300), (640, 380), (0, 380)]
+
+
+def make_rule(**kw) -> WrongWayRule:
+    return WrongWayRule(LaneZone(kind="lane", name="bike-lane", polygon=POLY, direction=((0, 340), (640, 340)), **kw))
+
+
+def test_rider_against_the_lane_raises_one_case():
+    rider = path(3, "bicycle", [(2.0, 620.0, 340.0), (12.0, 20.0, 345.0)])  # 60 px/s leftwards
+    events = run(make_rule(), rider, t_end=15.0)
+    assert len(events) == 1
+    ev = events[0]
+    assert ev.rule == "wrong_way" and ev.zone == "bike-lane" and ev.track_ids == [3]
+    assert ev.object_class == "bicycle"
+    # The first wrong-way window starts when the rider entered; the case ends at the last sample.
+    assert ev.start_s == pytest.approx(2.0, abs=0.3)
+    assert ev.end_s == pytest.approx(12.0, abs=0.11)
+    assert ev.start_s < ev.key_t < ev.end_s
+    assert ev.details["mean_cosine"] < -0.95
+    assert "bicycle #3" in ev.explanation and "bike-lane" in ev.explanation
+    xs = [x for _, x, _ in ev.path]
+    assert xs[0] > xs[-1]
+
+
+def test_correct_direction_is_fine():
+    rider = path(1, "motorcycle", [(0.0, 10.0, 340.0), (6.0, 630.0, 340.0)])
+    assert run(make_rule(), rider, t_end=8.0) == []
+
+
+def test_stationary_rider_with_jitter_is_fine():
+    rider = still(2, "bicycle", 0.0, 30.0, 300.0, 340.0, jitter=6.0, seed=4)
+    assert run(make_rule(), rider, t_end=31.0) == []
+
+
+def test_crossing_traffic_is_fine():
+    # Cuts straight across the lane (perpendicular to it), slowly enough to be in it for 4 s.
+    rider = path(5, "bicycle", [(0.0, 300.0, 250.0), (8.0, 300.0, 430.0)])
+    assert run(make_rule(), rider, t_end=10.0) == []
+
+
+def test_diagonal_crossing_within_max_cosine_is_fine():
+    # Going up-left at 45 degrees: cosine -0.71 < -0.5 would count, so use 60 degrees (-0.5 -> -0.34).
+    rider = path(6, "bicycle", [(0.0, 400.0, 290.0), (6.0, 340.0, 395.0)])
+    assert run(make_rule(), rider, t_end=8.0) == []
+
+
+def test_backward_jitter_of_a_correct_rider_is_fine():
+    rider = path(7, "bicycle", [(0.0, 10.0, 340.0), (10.0, 630.0, 340.0)])
+    # One box jumps 80 px backwards for a single sample (a detector glitch).
+    rider = [o if o.t != 5.0 else type(o)(o.t, o.track_id, o.class_name, (o.box[0] - 80, o.box[1], o.box[2] - 80, o.box[3]), o.confidence) for o in rider]
+    assert run(make_rule(), rider, t_end=12.0) == []
+
+
+def test_slow_backward_shuffle_below_min_distance_is_fine():
+    rider = path(8, "bicycle", [(0.0, 300.0, 340.0), (10.0, 270.0, 340.0)])  # 3 px/s backwards
+    assert run(make_rule(), rider, t_end=12.0) == []
+
+
+def test_cars_are_not_judged_by_default():
+    car = path(9, "car", [(2.0, 620.0, 340.0), (8.0, 20.0, 345.0)])
+    assert run(make_rule(), car, t_end=10.0) == []
+    assert len(run(make_rule(classes=["car"]), car, t_end=10.0)) == 1
+
+
+def test_pause_mid_lane_is_still_one_case():
+    rider = path(10, "bicycle", [(0.0, 620.0, 340.0), (4.0, 380.0, 340.0), (10.0, 380.0, 340.0), (14.0, 140.0, 340.0)])
+    events = run(make_rule(), rider, t_end=16.0)
+    assert len(events) == 1
+    assert events[0].end_s == pytest.approx(14.0, abs=0.11)
+
+
+def test_leaving_and_reentering_the_lane_gives_a_case_per_stay():
+    first = path(11, "bicycle", [(0.0, 620.0, 340.0), (4.0, 380.0, 340.0), (5.0, 380.0, 420.0)])
+    second = path(11, "bicycle", [(9.0, 380.0, 420.0), (10.0, 380.0, 340.0), (14.0, 140.0, 340.0)])
+    events = run(make_rule(), first + second[1:], t_end=16.0)
+    assert len(events) == 2
+    assert events[0].end_s < events[1].start_s
+
+
+def test_id_switch_mid_lane_gives_one_case_with_both_ids():
+    rider = relabel(path(12, "bicycle", [(0.0, 620.0, 340.0), (10.0, 20.0, 340.0)]), 5.0, 13)
+    events = run(make_rule(), rider, t_end=12.0)
+    assert len(events) == 1
+    assert events[0].track_ids == [12, 13]
+    assert events[0].end_s == pytest.approx(10.0)
+
+
+def test_two_riders_side_by_side_are_two_cases():
+    a = path(14, "bicycle", [(0.0, 620.0, 320.0), (10.0, 20.0, 320.0)])
+    b = path(15, "bicycle", [(0.0, 640.0, 360.0), (10.0, 40.0, 360.0)])
+    events = run(make_rule(), a + b, t_end=12.0)
+    assert sorted(e.track_ids for e in events) == [[14], [15]]
