@@ -1,0 +1,50 @@
+/* Registered cameras as cards with their zones over the reference frame; admins add new ones. */
+(function () {
+  'use strict';
+  var grid = CW.$('camera-grid');
+
+  function camId(c) { return c.camera_id || c.camera || c.id; }
+
+  function card(c) {
+    var id = camId(c);
+    var map = CW.el('div', {class: 'zone-map'});
+    var node = CW.el('a', {class: 'camera-card', href: '/cameras/' + encodeURIComponent(id)}, [
+      map,
+      CW.el('div', {class: 'camera-card-body'}, [
+        CW.el('div', {class: 'camera-card-title'}, [CW.el('code', {text: id}), CW.el('span', {class: 'chip', text: CW.label('camera.kind', c.kind || 'fixed')})]),
+        CW.el('div', {class: 'muted small', text: (c.place || '—') + ' · ' + (c.timezone || 'Asia/Shanghai')}),
+        CW.el('div', {class: 'muted small', text: CW.t('cameras.zone_count', {n: (c.zones || (c.scene && c.scene.zones) || []).length})})
+      ])
+    ]);
+    var scene = c.scene || c;
+    if (scene.zones) CWZones.draw(map, scene, {reference: c.has_reference === false ? null : '/api/cameras/' + encodeURIComponent(id) + '/reference'});
+    else CW.api('GET', '/api/cameras/' + encodeURIComponent(id)).then(function (full) {
+      CWZones.draw(map, full.scene || full, {reference: full.has_reference === false ? null : '/api/cameras/' + encodeURIComponent(id) + '/reference'});
+      node.querySelector('.camera-card-body .small:last-child').textContent = CW.t('cameras.zone_count', {n: ((full.scene || full).zones || []).length});
+    }).catch(function () {});
+    return node;
+  }
+
+  function load() {
+    CW.api('GET', '/api/cameras').then(function (data) {
+      var list = CW.items(data, 'cameras');
+      grid.innerHTML = '';
+      if (!list.length) grid.appendChild(CW.el('p', {class: 'muted', text: CW.t('cameras.none')}));
+      list.forEach(function (c) { grid.appendChild(card(c)); });
+    }).catch(function (err) { grid.innerHTML = ''; grid.appendChild(CW.el('p', {class: 'form-error', text: err.message})); });
+  }
+
+  var form = CW.$('camera-form');
+  form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var scene = CW.$('scene').files[0], ref = CW.$('reference').files[0];
+    if (!scene) { CW.showError('camera-error', {message: CW.t('cameras.need_scene')}); return; }
+    var fd = new FormData();
+    fd.append('scene', scene);
+    if (ref) fd.append('reference', ref);
+    CW.api('POST', '/api/cameras', fd).then(function () {
+      CW.showError('camera-error', null); form.reset(); CW.toast(CW.t('cameras.added'), 'ok'); load();
+    }).catch(function (err) { CW.showError('camera-error', err); });
+  });
+  document.addEventListener('cw:ready', load);
+})();

@@ -1,0 +1,204 @@
+/* Shared helpers for every page: messages, API calls, the signed-in person, times, toasts.
+   No framework and no CDN: the service must run on a police LAN without internet. */
+(function () {
+  'use strict';
+  var CW = window.CW || (window.CW = {});
+  var messages = CW.messages || {};
+
+  /* Message lookup with {name} placeholders; the same catalogue the server rendered with. */
+  CW.t = function (key, params) {
+    var text = Object.prototype.hasOwnProperty.call(messages, key) ? messages[key] : key;
+    if (params) {
+      Object.keys(params).forEach(function (name) {
+        text = text.split('{' + name + '}').join(String(params[name]));
+      });
+    }
+    return text;
+  };
+  CW.has = function (key) { return Object.prototype.hasOwnProperty.call(messages, key); };
+
+  /* A rule / state / role name in the page language, falling back to the raw value. */
+  CW.label = function (prefix, value) {
+    if (value === null || value === undefined || value === '') return '';
+    var key = prefix + '.' + value;
+    return CW.has(key) ? CW.t(key) : String(value);
+  };
+
+  CW.el = function (tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v === null || v === undefined || v === false) return;
+        if (k === 'text') node.textContent = v;
+        else if (k === 'class') node.className = v;
+        else if (k.slice(0, 2) === 'on') node.addEventListener(k.slice(2), v);
+        else node.setAttribute(k, v === true ? '' : v);
+      });
+    }
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined) return;
+      node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    });
+    return node;
+  };
+  CW.$ = function (id) { return document.getElementById(id); };
+
+  /* Turn an API error body into a sentence for the person: a known code is translated,
+     otherwise the server's own message is shown as it is. */
+  CW.errorMessage = function (status, body) {
+    var detail = body && (body.detail !== undefined ? body.detail : body.error);
+    var code = body && body.code;
+    var text = null;
+    if (detail && typeof detail === 'object' && !Array.isArray(detail)) {
+      code = code || detail.code;
+      text = detail.message || detail.msg || null;
+    } else if (Array.isArray(detail)) {
+      code = code || 'validation';
+      text = detail.map(function (d) { return (d.loc ? d.loc.slice(1).join('.') + ': ' : '') + d.msg; }).join('; ');
+    } else if (typeof detail === 'string') {
+      text = detail;
+    }
+    if (code && CW.has('error.' + code)) {
+      var translated = CW.t('error.' + code);
+      return text && code === 'validation' ? translated + ' (' + text + ')' : translated;
+    }
+    if (text) return text;
+    if (CW.has('error.http_' + status)) return CW.t('error.http_' + status);
+    return CW.t('error.generic', {status: status});
+  };
+
+  function ApiError(status, body) {
+    this.status = status;
+    this.body = body;
+    this.message = CW.errorMessage(status, body);
+  }
+  ApiError.prototype = Object.create(Error.prototype);
+  CW.ApiError = ApiError;
+
+  /* JSON API call with the session cookie. 401 on a page that needs a login goes to /login. */
+  CW.api = function (method, path, body, opts) {
+    opts = opts || {};
+    var init = {method: method, credentials: 'same-origin', headers: {'Accept': 'application/json'}};
+    if (opts.headers) Object.keys(opts.headers).forEach(function (k) { init.headers[k] = opts.headers[k]; });
+    if (body instanceof FormData || body instanceof Blob || body instanceof ArrayBuffer) {
+      init.body = body;
+    } else if (body !== undefined && body !== null) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    if (opts.signal) init.signal = opts.signal;
+    return fetch(path, init).then(function (res) {
+      if (opts.raw && res.ok) return res;
+      var type = res.headers.get('content-type') || '';
+      var parse = type.indexOf('json') >= 0 ? res.json().catch(function () { return null; }) : res.text().then(function (t) { return t ? {detail: t} : null; });
+      return parse.then(function (data) {
+        if (!res.ok) {
+          if (res.status === 401 && !opts.noRedirect) CW.toLogin();
+          throw new ApiError(res.status, data);
+        }
+        return data;
+      });
+    });
+  };
+
+  CW.toLogin = function () {
+    if (CW.page === 'login') return;
+    var next = location.pathname + location.search;
+    location.href = '/login?next=' + encodeURIComponent(next);
+  };
+
+  CW.startPage = function (role) {
+    return {admin: '/admin', reviewer: '/review', operator: '/upload', display: '/display/default'}[role] || '/login';
+  };
+  CW.goHome = function () {
+    CW.api('GET', '/api/me', null, {noRedirect: true}).then(function (me) {
+      location.replace(CW.startPage(me.role));
+    }).catch(function () { location.replace('/login'); });
+  };
+
+  /* Items of a list answer, whatever envelope the API uses ({items: [...]}, {cases: [...]}, [...]). */
+  CW.items = function (data, key) {
+    if (Array.isArray(data)) return data;
+    if (!data) return [];
+    if (key && Array.isArray(data[key])) return data[key];
+    for (var k in data) if (Array.isArray(data[k])) return data[k];
+    return [];
+  };
+
+  /* Times are shown in the camera's zone (Asia/Shanghai unless the scene says otherwise), never
+     the browser's: a reviewer in another city must see the local time of the offence. */
+  CW.formatTime = function (value, timeZone, withZone) {
+    if (!value) return '—';
+    var date = value instanceof Date ? value : new Date(value);
+    if (isNaN(date.getTime())) return String(value);
+    var opts = {year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: timeZone || 'Asia/Shanghai'};
+    if (withZone) opts.timeZoneName = 'short';
+    try { return new Intl.DateTimeFormat(CW.lang, opts).format(date); }
+    catch (e) { opts.timeZone = 'Asia/Shanghai'; return new Intl.DateTimeFormat(CW.lang, opts).format(date); }
+  };
+  CW.formatSeconds = function (s) {
+    if (s === null || s === undefined || isNaN(s)) return '—';
+    var m = Math.floor(s / 60), sec = s - m * 60;
+    return m + ':' + (sec < 10 ? '0' : '') + sec.toFixed(1);
+  };
+  CW.formatBytes = function (n) {
+    if (!n && n !== 0) return '';
+    var units = ['B', 'KB', 'MB', 'GB', 'TB'], i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    return n.toFixed(i ? 1 : 0) + ' ' + units[i];
+  };
+
+  var toastTimer = null;
+  CW.toast = function (text, kind) {
+    var box = CW.$('toast');
+    if (!box) return;
+    box.textContent = text;
+    box.className = 'toast' + (kind ? ' toast-' + kind : '');
+    box.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { box.hidden = true; }, 3500);
+  };
+
+  CW.showError = function (id, err) {
+    var node = CW.$(id);
+    if (!node) return;
+    if (!err) { node.hidden = true; node.textContent = ''; return; }
+    node.textContent = err.message || String(err);
+    node.hidden = false;
+  };
+
+  /* Pages other than login and display need a signed-in person; nav shows only what the role may use. */
+  function applyRole(me) {
+    CW.me = me;
+    var name = CW.$('whoami-name'), role = CW.$('whoami-role'), who = CW.$('whoami'), out = CW.$('logout');
+    if (name) name.textContent = me.username;
+    if (role) { role.textContent = CW.label('role', me.role); role.className = 'role-badge role-' + me.role; }
+    if (who) who.hidden = false;
+    if (out) out.hidden = false;
+    document.querySelectorAll('[data-roles]').forEach(function (node) {
+      var allowed = node.getAttribute('data-roles').split(' ');
+      if (allowed.indexOf(me.role) < 0) node.remove(); else node.hidden = false;
+    });
+    if (CW.roles && CW.roles.length && CW.roles.indexOf(me.role) < 0) {
+      location.replace(CW.startPage(me.role));
+      return false;
+    }
+    return true;
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    var out = CW.$('logout');
+    if (out) out.addEventListener('click', function () {
+      CW.api('POST', '/api/auth/logout', {}, {noRedirect: true}).catch(function () {}).then(function () { location.href = '/login'; });
+    });
+    if (CW.page === 'login' || CW.page === 'display') {
+      document.dispatchEvent(new CustomEvent('cw:ready', {detail: null}));
+      return;
+    }
+    if (CW.page === 'home') { document.dispatchEvent(new CustomEvent('cw:ready', {detail: null})); return; }
+    CW.api('GET', '/api/me').then(function (me) {
+      if (applyRole(me)) document.dispatchEvent(new CustomEvent('cw:ready', {detail: me}));
+    }).catch(function (err) { if (err.status !== 401) CW.toast(err.message, 'error'); });
+  });
+})();

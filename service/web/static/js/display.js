@@ -1,0 +1,153 @@
+/* Public exposure screen. Cycles through approved and published cases, showing only the redacted
+   media, and picks up new ones by polling. The media is fetched with the screen's token and kept
+   in memory, so a screen whose server goes away for a while keeps showing what it has.
+   The token arrives once as ?token=..., is kept in localStorage and removed from the address bar. */
+(function () {
+  'use strict';
+  var TOKEN_KEY = 'cw_display_token';
+  var POLL_MS = 10000, IMAGE_MS = 8000, MIN_VIDEO_MS = 6000, MAX_VIDEO_MS = 30000;
+  var root = CW.$('display');
+  var screen = root.getAttribute('data-screen');
+  var cases = [];          // public case records, newest last
+  var media = {};          // id -> {url, kind}
+  var pos = -1;
+  var online = null;
+  var advanceTimer = null;
+
+  (function takeToken() {
+    var params = new URLSearchParams(location.search);
+    var token = params.get('token');
+    if (token) {
+      localStorage.setItem(TOKEN_KEY, token);
+      params.delete('token');
+      var rest = params.toString();
+      history.replaceState(null, '', location.pathname + (rest ? '?' + rest : ''));
+    }
+  })();
+  function token() { return localStorage.getItem(TOKEN_KEY); }
+
+  function authed(path) {
+    var headers = {'Accept': 'application/json'};
+    if (token()) headers['Authorization'] = 'Bearer ' + token();
+    return fetch(path, {headers: headers, credentials: 'same-origin', cache: 'no-store'});
+  }
+
+  function setStatus(state) {
+    online = state;
+    CW.$('d-dot').className = 'dot ' + state;
+    CW.$('d-status').textContent = CW.t('display.status.' + state);
+  }
+
+  function caseId(c) { return c.id !== undefined ? c.id : c.case_id; }
+
+  function fetchMedia(c) {
+    var id = caseId(c);
+    if (media[id]) return Promise.resolve(media[id]);
+    var kinds = c.media_kind === 'image' ? ['image'] : ['video', 'image'];
+    function tryKind(i) {
+      if (i >= kinds.length) return Promise.reject(new Error('no media'));
+      return authed('/api/public/cases/' + encodeURIComponent(id) + '/media/' + kinds[i]).then(function (res) {
+        if (!res.ok) return tryKind(i + 1);
+        return res.blob().then(function (blob) {
+          media[id] = {url: URL.createObjectURL(blob), kind: kinds[i]};
+          return media[id];
+        });
+      });
+    }
+    return tryKind(0);
+  }
+
+  function poll() {
+    /* Always the full list: it is small, and it also tells which cases were withdrawn. */
+    var q = new URLSearchParams({screen: screen});
+    authed('/api/public/cases?' + q.toString()).then(function (res) {
+      if (res.status === 401 || res.status === 403) { setStatus('unauthorized'); return null; }
+      if (!res.ok) throw new Error('http ' + res.status);
+      return res.json();
+    }).then(function (data) {
+      if (!data) return;
+      setStatus('online');
+      var incoming = CW.items(data, 'cases');
+      var known = {};
+      cases.forEach(function (c) { known[caseId(c)] = true; });
+      var keep = {};
+      incoming.forEach(function (c) { keep[caseId(c)] = true; });
+      var shownId = pos >= 0 && cases[pos] ? caseId(cases[pos]) : null;
+      cases = cases.filter(function (c) { return keep[caseId(c)]; });
+      if (shownId !== null && !keep[shownId]) { pos = -1; }
+      else if (shownId !== null) { cases.forEach(function (c, i) { if (caseId(c) === shownId) pos = i; }); }
+      incoming.forEach(function (c) {
+        if (!known[caseId(c)]) cases.push(c);
+        fetchMedia(c).catch(function () {});
+      });
+      if (cases.length && pos < 0) advance();
+      render();
+    }).catch(function () {
+      setStatus('offline');
+    }).then(function () { setTimeout(poll, POLL_MS); });
+  }
+
+  function render() {
+    CW.$('d-empty').hidden = cases.length > 0;
+    CW.$('d-info').hidden = cases.length === 0;
+  }
+
+  function show(c) {
+    var stage = CW.$('d-media');
+    var id = caseId(c);
+    CW.$('d-rule').textContent = CW.label('rule', c.rule);
+    CW.$('d-rule').className = 'display-rule rule-' + c.rule;
+    CW.$('d-place').textContent = c.place || c.camera || '—';
+    CW.$('d-time').textContent = CW.formatTime(c.event_time || c.start_time || c.published_at, c.timezone || 'Asia/Shanghai');
+    CW.$('d-case').textContent = '#' + id;
+    CW.$('d-explain').textContent = c.public_text || c.explanation || '';
+    CW.$('d-counter').textContent = (pos + 1) + ' / ' + cases.length;
+    root.setAttribute('data-showing', String(id));
+    var m = media[id];
+    stage.innerHTML = '';
+    if (!m) {
+      stage.appendChild(CW.el('div', {class: 'display-loading', text: CW.t('display.loading')}));
+      fetchMedia(c).then(function () { if (cases[pos] && caseId(cases[pos]) === id) show(c); }).catch(function () {});
+      schedule(IMAGE_MS);
+      return;
+    }
+    if (m.kind === 'video') {
+      var v = CW.el('video', {src: m.url, autoplay: true, muted: true, playsinline: true, 'data-case': String(id)});
+      v.muted = true;
+      var started = Date.now();
+      v.addEventListener('ended', function () { schedule(Math.max(0, MIN_VIDEO_MS - (Date.now() - started))); });
+      v.addEventListener('error', function () { schedule(IMAGE_MS); });
+      stage.appendChild(v);
+      schedule(MAX_VIDEO_MS);
+      var p = v.play(); if (p && p.catch) p.catch(function () {});
+    } else {
+      stage.appendChild(CW.el('img', {src: m.url, alt: CW.label('rule', c.rule), 'data-case': String(id)}));
+      schedule(IMAGE_MS);
+    }
+  }
+
+  function schedule(ms) {
+    clearTimeout(advanceTimer);
+    advanceTimer = setTimeout(advance, ms);
+  }
+
+  function advance() {
+    render();
+    if (!cases.length) { pos = -1; CW.$('d-media').innerHTML = ''; schedule(2000); return; }
+    pos = (pos + 1) % cases.length;
+    show(cases[pos]);
+  }
+
+  function tick() {
+    CW.$('d-clock').textContent = CW.formatTime(new Date(), 'Asia/Shanghai');
+  }
+
+  document.addEventListener('cw:ready', function () {
+    setStatus('connecting');
+    if (!token()) setStatus('unauthorized');
+    tick(); setInterval(tick, 1000);
+    render();
+    poll();
+  });
+  CW.display = {cases: function () { return cases; }};
+})();

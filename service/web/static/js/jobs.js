@@ -1,0 +1,55 @@
+/* The job list with live progress: polls quickly while something runs, slowly otherwise. */
+(function () {
+  'use strict';
+  var body = CW.$('jobs-body');
+  if (!body) return;
+  var timer = null;
+
+  function percent(p) {
+    if (p === null || p === undefined || isNaN(p)) return 0;
+    return Math.max(0, Math.min(100, p <= 1 ? p * 100 : p));
+  }
+  function jobId(j) { return j.id !== undefined ? j.id : j.job_id; }
+
+  function row(j) {
+    var state = j.state || 'queued', pct = state === 'done' ? 100 : percent(j.progress);
+    var bar = CW.el('div', {class: 'progress progress-sm'}, [CW.el('div', {class: 'progress-bar state-' + state, style: 'width:' + pct.toFixed(0) + '%'})]);
+    var stateCell = CW.el('td', null, [CW.el('span', {class: 'state-badge state-' + state, text: CW.label('job', state)})]);
+    if (j.error) stateCell.appendChild(CW.el('div', {class: 'job-error small', text: CW.errorMessage(0, {detail: j.error, code: j.error_code})}));
+    var actions = CW.el('td', {class: 'right'});
+    if (state === 'queued' || state === 'running') {
+      actions.appendChild(CW.el('button', {type: 'button', class: 'btn btn-ghost btn-sm', text: CW.t('jobs.cancel'), onclick: function () {
+        CW.api('POST', '/api/jobs/' + jobId(j) + '/cancel', {}).then(refresh).catch(function (e) { CW.toast(e.message, 'error'); });
+      }}));
+    }
+    var cases = j.cases_found === null || j.cases_found === undefined ? '—' : String(j.cases_found);
+    var upload = j.upload || {};
+    return CW.el('tr', {'data-job': String(jobId(j)), 'data-state': state}, [
+      CW.el('td', {class: 'mono', text: '#' + jobId(j)}),
+      CW.el('td', {class: 'ellipsis', title: j.filename || upload.filename || '', text: j.filename || upload.filename || '—'}),
+      CW.el('td', {text: j.camera || j.camera_id || upload.camera || '—'}),
+      CW.el('td', {class: 'nowrap', text: CW.formatTime(j.created_at, j.timezone)}),
+      stateCell,
+      CW.el('td', null, [bar, CW.el('span', {class: 'small muted', text: pct.toFixed(0) + '%'})]),
+      CW.el('td', {class: 'center job-cases', text: cases}),
+      actions
+    ]);
+  }
+
+  function refresh() {
+    clearTimeout(timer);
+    return CW.api('GET', '/api/jobs').then(function (data) {
+      var jobs = CW.items(data, 'jobs');
+      body.innerHTML = '';
+      if (!jobs.length) body.appendChild(CW.el('tr', {class: 'empty'}, [CW.el('td', {colspan: '8', text: CW.t('jobs.none')})]));
+      jobs.forEach(function (j) { body.appendChild(row(j)); });
+      var busy = jobs.some(function (j) { return j.state === 'queued' || j.state === 'running'; });
+      timer = setTimeout(refresh, busy ? 1500 : 8000);
+    }).catch(function (err) {
+      if (err.status === 401) return;
+      timer = setTimeout(refresh, 5000);
+    });
+  }
+  CW.refreshJobs = refresh;
+  document.addEventListener('cw:ready', refresh);
+})();

@@ -1,0 +1,160 @@
+/* Drone footage upload in resumable chunks.
+   The file is hashed first (SHA-256, slice by slice), a session is opened with the hash, and the
+   chunks go up with their offset. After a network failure (or a reload) the page asks the server
+   how much it already has and goes on from there; the server checks the hash at the end. */
+(function () {
+  'use strict';
+  var CHUNK = 8 * 1024 * 1024;
+  var form = CW.$('upload-form');
+  var cameraSelect = CW.$('camera');
+  var cameras = {};
+  var current = null;   // {file, sha256, sessionId, size}
+  var aborter = null;
+
+  function storeKey(file) { return 'cw_upload:' + file.name + ':' + file.size + ':' + file.lastModified; }
+
+  function setProgress(phase, done, total) {
+    CW.$('upload-progress').hidden = false;
+    var pct = total ? done / total * 100 : 0;
+    CW.$('upload-bar').style.width = pct.toFixed(1) + '%';
+    CW.$('upload-bar').className = 'progress-bar' + (phase === 'hashing' ? ' hashing' : '');
+    CW.$('upload-phase').textContent = CW.t('upload.phase.' + phase) + (total ? ' · ' + CW.formatBytes(done) + ' / ' + CW.formatBytes(total) : '');
+    CW.$('upload-pct').textContent = pct.toFixed(0) + '%';
+  }
+
+  function busy(on) {
+    CW.$('upload-submit').disabled = on;
+    CW.$('upload-abort').hidden = !on;
+    if (on) CW.$('upload-resume').hidden = true;
+    Array.prototype.forEach.call(form.querySelectorAll('input,select'), function (n) { n.disabled = on; });
+  }
+
+  /* "2024-05-01T08:00" typed on the page means that time at the camera, not in the browser. */
+  function zonedIso(local, timeZone) {
+    if (!local) return null;
+    var parts = local.split(/[-T:]/).map(Number);
+    var guess = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3] || 0, parts[4] || 0, parts[5] || 0);
+    var fmt = new Intl.DateTimeFormat('en-US', {timeZone: timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric'});
+    var p = {};
+    fmt.formatToParts(new Date(guess)).forEach(function (x) { p[x.type] = x.value; });
+    var asZone = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second);
+    var offsetMin = Math.round((asZone - guess) / 60000);
+    var sign = offsetMin >= 0 ? '+' : '-', abs = Math.abs(offsetMin);
+    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    var base = local.length === 16 ? local + ':00' : local;
+    return base + sign + pad(Math.floor(abs / 60)) + ':' + pad(abs % 60);
+  }
+
+  function metadata() {
+    var cam = cameras[cameraSelect.value] || {};
+    var meta = {};
+    var started = zonedIso(CW.$('started_at').value, cam.timezone || 'Asia/Shanghai');
+    if (started) meta.started_at = started;
+    ['drone_id', 'pilot', 'place'].forEach(function (k) { var v = CW.$(k).value.trim(); if (v) meta[k] = v; });
+    return meta;
+  }
+
+  function sendChunks() {
+    var file = current.file;
+    function step(offset) {
+      setProgress('uploading', offset, file.size);
+      if (offset >= file.size) {
+        setProgress('finishing', file.size, file.size);
+        return CW.api('POST', '/api/uploads/sessions/' + current.sessionId + '/complete', {}, {signal: aborter.signal});
+      }
+      var end = Math.min(offset + CHUNK, file.size);
+      return file.slice(offset, end).arrayBuffer().then(function (buf) {
+        return CW.api('PATCH', '/api/uploads/sessions/' + current.sessionId, buf, {
+          headers: {'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream'}, signal: aborter.signal});
+      }).then(function (res) {
+        var next = res && typeof res.offset === 'number' ? res.offset : end;
+        return step(next);
+      });
+    }
+    return CW.api('GET', '/api/uploads/sessions/' + current.sessionId).then(function (s) { return step(s.offset || 0); });
+  }
+
+  function finish(result) {
+    localStorage.removeItem(storeKey(current.file));
+    busy(false);
+    CW.$('upload-resume').hidden = true;
+    CW.showError('upload-error', null);
+    var ok = CW.$('upload-ok');
+    ok.textContent = CW.t('upload.done', {job: result.job_id});
+    ok.hidden = false;
+    setProgress('done', current.file.size, current.file.size);
+    form.reset();
+    current = null;
+    if (CW.refreshJobs) CW.refreshJobs();
+  }
+
+  function fail(err) {
+    busy(false);
+    if (err && err.name === 'AbortError') { CW.showError('upload-error', {message: CW.t('upload.aborted')}); }
+    else if (err instanceof CW.ApiError) { CW.showError('upload-error', err); }
+    else { CW.showError('upload-error', {message: CW.t('upload.network')}); }
+    /* A session that the server no longer knows cannot be resumed; a refused file neither. */
+    var resumable = current && current.sessionId && !(err instanceof CW.ApiError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 409);
+    if (!resumable && current) localStorage.removeItem(storeKey(current.file));
+    CW.$('upload-resume').hidden = !resumable;
+  }
+
+  function start() {
+    CW.$('upload-ok').hidden = true;
+    CW.showError('upload-error', null);
+    var file = CW.$('file').files[0];
+    if (!cameraSelect.value) { CW.showError('upload-error', {message: CW.t('upload.need_camera')}); return; }
+    if (!file) { CW.showError('upload-error', {message: CW.t('upload.need_file')}); return; }
+    aborter = new AbortController();
+    busy(true);
+    var saved = null;
+    try { saved = JSON.parse(localStorage.getItem(storeKey(file)) || 'null'); } catch (e) { saved = null; }
+    current = {file: file, sha256: saved && saved.sha256, sessionId: saved && saved.sessionId};
+    var ready;
+    if (current.sessionId) {
+      ready = CW.api('GET', '/api/uploads/sessions/' + current.sessionId, null, {noRedirect: true}).then(null, function () {
+        current.sessionId = null;
+      });
+    } else {
+      ready = Promise.resolve();
+    }
+    ready.then(function () {
+      if (current.sha256) return current.sha256;
+      return CWSha256.hashBlob(file, function (done, total) { setProgress('hashing', done, total); });
+    }).then(function (sha) {
+      current.sha256 = sha;
+      if (current.sessionId) return null;
+      var body = Object.assign({camera: cameraSelect.value, filename: file.name, size: file.size, sha256: sha}, metadata());
+      return CW.api('POST', '/api/uploads/sessions', body).then(function (s) {
+        current.sessionId = s.session_id || s.id;
+        localStorage.setItem(storeKey(file), JSON.stringify({sessionId: current.sessionId, sha256: sha}));
+      });
+    }).then(sendChunks).then(finish, fail);
+  }
+
+  function resume() {
+    if (!current) { start(); return; }
+    aborter = new AbortController();
+    busy(true);
+    CW.showError('upload-error', null);
+    sendChunks().then(finish, fail);
+  }
+
+  form.addEventListener('submit', function (ev) { ev.preventDefault(); start(); });
+  CW.$('upload-resume').addEventListener('click', resume);
+  CW.$('upload-abort').addEventListener('click', function () { if (aborter) aborter.abort(); });
+
+  document.addEventListener('cw:ready', function () {
+    CW.api('GET', '/api/cameras').then(function (data) {
+      var list = CW.items(data, 'cameras');
+      cameraSelect.innerHTML = '';
+      cameraSelect.appendChild(CW.el('option', {value: '', text: list.length ? CW.t('upload.pick_camera') : CW.t('upload.no_cameras')}));
+      list.forEach(function (c) {
+        var id = c.camera_id || c.camera || c.id;
+        cameras[id] = c;
+        cameraSelect.appendChild(CW.el('option', {value: id, text: id + (c.place ? ' · ' + c.place : '') + (c.kind === 'drone' ? ' (' + CW.t('camera.kind.drone') + ')' : '')}));
+      });
+      if (list.length === 1) cameraSelect.value = list[0].camera_id || list[0].camera || list[0].id;
+    }).catch(function (err) { CW.toast(err.message, 'error'); });
+  });
+})();
