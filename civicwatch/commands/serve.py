@@ -1,0 +1,31 @@
+"""``civicwatch serve``: run the review service (API, pages, in-process job worker)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> None:  # noqa: ANN001
+    p = subparsers.add_parser("serve", help="run the review service (settings: CIVICWATCH_* env or CIVICWATCH_CONFIG file)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+    from pydantic import ValidationError
+
+    from service.config import Settings
+    from service.main import create_app
+
+    try:
+        settings = Settings()
+    except (ValidationError, ValueError) as err:
+        print(f"civicwatch serve: bad settings: {err}")
+        return 2
+    app = create_app(settings)
+    # One process: the job worker is a thread inside it, and SQLite wants a single writer process.
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
+    return 0

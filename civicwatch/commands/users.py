@@ -1,0 +1,107 @@
+"""``civicwatch users``: manage logins from the shell (first admin, password resets)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+ROLES = ("admin", "reviewer", "operator", "display")
+
+
+def add_parser(subparsers) -> None:  # noqa: ANN001
+    p = subparsers.add_parser("users", help="add, list or change service users")
+    sub = p.add_subparsers(dest="users_command", required=True)
+    add = sub.add_parser("add", help="create a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(func=run_add)
+    ls = sub.add_parser("list", help="list users")
+    ls.set_defaults(func=run_list)
+    pw = sub.add_parser("passwd", help="set a user's password (and re-activate the user)")
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true")
+    pw.set_defaults(func=run_passwd)
+
+
+def _password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        print("passwords do not match", file=sys.stderr)
+        return None
+    return first
+
+
+def _factory():
+    from service.config import Settings
+    from service.db import make_engine, make_session_factory, migrate
+
+    settings = Settings()
+    settings.ensure_dirs()
+    engine = make_engine(settings)
+    migrate(settings, engine)
+    return make_session_factory(engine)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from service import audit
+    from service.api.admin import create_user
+    from service.db import session_scope
+    from service.errors import ApiError
+
+    password = _password(args.password_stdin)
+    if password is None:
+        return 2
+    try:
+        with session_scope(_factory()) as db:
+            user = create_user(db, args.name, password, args.role)
+            audit.record(db, None, "cli", "user.create", "user", user.id, username=user.username, role=user.role)
+    except ApiError as err:
+        print(f"civicwatch users add: {err.detail}", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        print(f"civicwatch users add: {err}", file=sys.stderr)
+        return 2
+    print(f"created {args.role} {args.name!r}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from service.models import User
+
+    with _factory()() as db:
+        for u in db.scalars(select(User).order_by(User.id)):
+            print(f"{u.id}\t{u.username}\t{u.role}\t{'active' if u.active else 'inactive'}")
+    return 0
+
+
+def run_passwd(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from service import audit
+    from service.db import session_scope
+    from service.models import User
+    from service.security import check_password_policy, hash_password
+
+    password = _password(args.password_stdin)
+    if password is None:
+        return 2
+    try:
+        check_password_policy(password)
+    except ValueError as err:
+        print(f"civicwatch users passwd: {err}", file=sys.stderr)
+        return 2
+    with session_scope(_factory()) as db:
+        user = db.scalar(select(User).where(User.username == args.name))
+        if user is None:
+            print(f"civicwatch users passwd: no user {args.name!r}", file=sys.stderr)
+            return 2
+        user.password_hash, user.active = hash_password(password), True
+        audit.record(db, None, "cli", "user.update", "user", user.id, password="changed")
+    print(f"password of {args.name!r} set")
+    return 0

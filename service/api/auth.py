@@ -1,0 +1,52 @@
+"""Login, logout, who am I."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from service import audit
+from service.errors import ApiError
+from service.security import (
+    SESSION_COOKIE, Principal, authenticate, create_login_session, current_principal, end_login_session, get_db,
+)
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/auth/login")
+def login(body: LoginIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict:
+    settings = request.app.state.settings
+    user = authenticate(db, body.username, body.password)
+    if user is None:
+        audit.record(db, request, body.username, "login.failed", "user", None)
+        db.commit()
+        raise ApiError(401, "wrong username or password")
+    token = create_login_session(db, user, request.app.state.secret_key, settings.session_ttl_s, audit.client_ip(request))
+    audit.record(db, request, user.username, "login", "user", user.id)
+    db.commit()
+    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_ttl_s, httponly=True, samesite="lax",
+                        secure=settings.session_cookie_secure, path="/")
+    return {"username": user.username, "role": user.role}
+
+
+@router.post("/auth/logout")
+def logout(request: Request, response: Response, db: Session = Depends(get_db)) -> dict:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        end_login_session(db, request.app.state.secret_key, token)
+        db.commit()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return {"ok": True}
+
+
+@router.get("/me")
+def me(principal: Principal = Depends(current_principal)) -> dict:
+    return {"username": principal.name, "role": principal.role, "kind": principal.kind,
+            "user_id": principal.user_id, "token_id": principal.token_id, "screen": principal.screen}

@@ -1,0 +1,283 @@
+"""Case review: queue, detail with integrity status, transitions, original evidence, export."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from service import audit
+from service.api.common import case_summary, iso, parse_when
+from service.api.zipstream import zip_stream
+from service.errors import ApiError
+from service.integrity import check_case, check_published
+from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
+from service.security import Principal, get_db, require_roles
+
+router = APIRouter(prefix="/api/cases", tags=["cases"])
+reviewers = require_roles("reviewer", "admin")
+
+EVIDENCE_VIEW_KINDS = ("clip", "annotated", "snapshot", "crop")
+# from-states allowed for each action, and the state it leads to
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "approve": (("pending",), "approved"),
+    "reject": (("pending",), "rejected"),
+    "publish": (("approved",), "published"),
+    "withdraw": (("approved", "published"), "withdrawn"),
+}
+
+
+def _case(db: Session, case_id: str) -> Case:
+    case = db.get(Case, case_id)
+    if case is None:
+        raise ApiError(404, f"no case {case_id!r}")
+    return case
+
+
+def _parse_date_bound(value: str | None, field: str, end: bool) -> datetime | None:
+    if not value:
+        return None
+    if len(value) == 10:  # a plain date: the whole day in UTC+0 unless an offset is given
+        value = value + ("T23:59:59.999999+00:00" if end else "T00:00:00+00:00")
+    return parse_when(value, field)
+
+
+@router.get("")
+def list_cases(db: Session = Depends(get_db), _: Principal = Depends(reviewers), state: str | None = None,
+               rule: str | None = None, camera: str | None = None, date_from: str | None = None,
+               date_to: str | None = None, limit: int = 50, offset: int = 0) -> dict:
+    conds = []
+    if state:
+        states = state.split(",")
+        bad = [s for s in states if s not in CASE_STATES]
+        if bad:
+            raise ApiError(422, f"state: unknown {bad}; one of {', '.join(CASE_STATES)}")
+        conds.append(Case.state.in_(states))
+    if rule:
+        conds.append(Case.rule.in_(rule.split(",")))
+    if camera:
+        conds.append(Case.camera_id.in_(camera.split(",")))
+    lo, hi = _parse_date_bound(date_from, "date_from", False), _parse_date_bound(date_to, "date_to", True)
+    if lo:
+        conds.append(Case.start_time >= lo)
+    if hi:
+        conds.append(Case.start_time <= hi)
+    limit, offset = max(1, min(limit, 500)), max(0, offset)
+    total = db.scalar(select(func.count()).select_from(Case).where(*conds))
+    rows = db.scalars(select(Case).where(*conds).order_by(Case.created_at, Case.start_s, Case.id).limit(limit).offset(offset))
+    return {"items": [case_summary(c) for c in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def _published_urls(case: Case) -> dict[str, str] | None:
+    if not case.published_hashes:
+        return None
+    return {"video": f"/api/public/cases/{case.id}/media/video", "image": f"/api/public/cases/{case.id}/media/image"}
+
+
+@router.get("/{case_id}")
+async def get_case(case_id: str, request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers)) -> dict:
+    case = _case(db, case_id)
+    settings = request.app.state.settings
+    integrity = await run_in_threadpool(check_case, case, settings.data_dir, settings.chunk_size)
+    cam = db.get(Camera, case.camera_id)
+    job = db.get(Job, case.job_id)
+    up = db.get(Upload, job.upload_id) if job else None
+    history = db.scalars(select(AuditEntry).where(AuditEntry.object_type == "case", AuditEntry.object_id == case.id,
+                                                  AuditEntry.action.like("case.%")).order_by(AuditEntry.at))
+    return {
+        **case_summary(case),
+        "timezone": cam.timezone if cam else None,
+        "place": (up.place if up and up.place else None) or (cam.place if cam else None),
+        "upload_id": up.id if up else None,
+        "evidence": {k: f"/api/cases/{case.id}/evidence/{k}" for k in EVIDENCE_VIEW_KINDS if case.evidence.get(k)},
+        "evidence_hashes": case.evidence_hashes,
+        "integrity": integrity.as_dict(),
+        "published": _published_urls(case), "published_hashes": case.published_hashes,
+        "key_frame": case.data.get("key_frame"), "frame_size": case.data.get("frame_size"),
+        "offender_track": case.data.get("offender_track"),
+        "history": [{"at": iso(e.at), "actor": e.actor, "action": e.action, "details": e.details} for e in history],
+    }
+
+
+def _transition(db: Session, case: Case, action: str, who: Principal, reason: str | None, **values: Any) -> None:
+    allowed, target = TRANSITIONS[action]
+    if case.state not in allowed:
+        raise ApiError(409, f"cannot {action} a case that is {case.state} (allowed from: {', '.join(allowed)})",
+                       state=case.state)
+    now = utcnow()
+    res = db.execute(update(Case).where(Case.id == case.id, Case.state == case.state).values(
+        state=target, reason=reason, reviewer=who.name, decided_at=now, updated_at=now, **values))
+    if res.rowcount != 1:
+        db.rollback()
+        raise ApiError(409, "the case changed while you were deciding; reload it")
+
+
+def _integrity_or_409(case: Case, settings, action: str) -> None:  # noqa: ANN001
+    report = check_case(case, settings.data_dir, settings.chunk_size)
+    if not report.ok:
+        raise ApiError(409, f"cannot {action}: the evidence does not match its manifest", problems=report.problems,
+                       integrity=report.as_dict())
+
+
+def _make_published(case: Case, settings) -> tuple[str, dict[str, str]]:  # noqa: ANN001
+    try:
+        from service.redaction import make_published_media
+    except ImportError as err:
+        raise ApiError(503, f"published media cannot be made: redaction module unavailable ({err})") from None
+    out_rel = Path("published") / case.id
+    out_dir = settings.data_dir / out_rel
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hashes = make_published_media(settings.data_dir / case.evidence_dir, out_dir, dict(case.data),
+                                  settings.redaction_policy)
+    return str(out_rel), dict(hashes)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class OptionalReasonIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+def _finish(db: Session, request: Request, who: Principal, case: Case, action: str, **details: Any) -> dict:
+    audit.record(db, request, who, f"case.{action}", "case", case.id, from_state=case.state, **details)
+    db.commit()
+    db.refresh(case)
+    return case_summary(case) | {"published": _published_urls(case)}
+
+
+@router.post("/{case_id}/approve")
+def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None, db: Session = Depends(get_db),
+            who: Principal = Depends(reviewers)) -> dict:
+    settings = request.app.state.settings
+    case = _case(db, case_id)
+    if case.state not in TRANSITIONS["approve"][0]:
+        _transition(db, case, "approve", who, None)  # raises the 409
+    _integrity_or_409(case, settings, "approve")
+    published_dir, hashes = _make_published(case, settings)
+    reason = body.reason if body else None
+    _transition(db, case, "approve", who, reason, published_dir=published_dir, published_hashes=hashes)
+    return _finish(db, request, who, case, "approve", published_hashes=hashes, policy=settings.redaction_policy)
+
+
+@router.post("/{case_id}/reject")
+def reject(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
+           who: Principal = Depends(reviewers)) -> dict:
+    if not body.reason.strip():
+        raise ApiError(422, "reason: required when rejecting")
+    case = _case(db, case_id)
+    _transition(db, case, "reject", who, body.reason.strip())
+    return _finish(db, request, who, case, "reject", reason=body.reason.strip())
+
+
+@router.post("/{case_id}/publish")
+def publish(case_id: str, request: Request, db: Session = Depends(get_db), who: Principal = Depends(reviewers)) -> dict:
+    settings = request.app.state.settings
+    case = _case(db, case_id)
+    if case.state not in TRANSITIONS["publish"][0]:
+        _transition(db, case, "publish", who, None)
+    _integrity_or_409(case, settings, "publish")
+    pub = check_published(case, settings.data_dir, settings.chunk_size)
+    if not pub.ok:
+        raise ApiError(409, "cannot publish: the published media does not match its recorded hashes",
+                       problems=pub.problems)
+    _transition(db, case, "publish", who, case.reason)
+    return _finish(db, request, who, case, "publish")
+
+
+@router.post("/{case_id}/withdraw")
+def withdraw(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
+             who: Principal = Depends(reviewers)) -> dict:
+    if not body.reason.strip():
+        raise ApiError(422, "reason: required when withdrawing")
+    case = _case(db, case_id)
+    _transition(db, case, "withdraw", who, body.reason.strip())
+    return _finish(db, request, who, case, "withdraw", reason=body.reason.strip())
+
+
+@router.get("/{case_id}/evidence/{kind}")
+def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(get_db),
+             who: Principal = Depends(reviewers)):
+    if kind not in EVIDENCE_VIEW_KINDS:
+        raise ApiError(404, f"evidence kind must be one of {', '.join(EVIDENCE_VIEW_KINDS)}")
+    case = _case(db, case_id)
+    rel = case.evidence.get(kind)
+    settings = request.app.state.settings
+    path = settings.data_dir / case.out_dir / rel if rel else None
+    if path is None or not path.is_file():
+        raise ApiError(404, f"case {case_id!r} has no {kind} file")
+    if not audit.seen_recently(db, who, "evidence.view", "case", case.id, settings.audit_view_window_s, kind=kind):
+        audit.record(db, request, who, "evidence.view", "case", case.id, kind=kind,
+                     range=request.headers.get("range"))
+        db.commit()
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-store"})
+
+
+class ExportIn(BaseModel):
+    ids: list[str] = Field(min_length=1, max_length=500)
+
+
+@router.post("/export")
+def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who: Principal = Depends(reviewers)):
+    settings = request.app.state.settings
+    ids = list(dict.fromkeys(body.ids))
+    cases = {c.id: c for c in db.scalars(select(Case).where(Case.id.in_(ids)))}
+    missing = [i for i in ids if i not in cases]
+    if missing:
+        raise ApiError(404, f"no such cases: {', '.join(missing)}", missing=missing)
+    audit.record(db, request, who, "case.export", "case", ",".join(ids)[:160], ids=ids)
+    db.commit()
+    exported_at = utcnow()
+    records = [(cases[i], _export_record(cases[i], settings)) for i in ids]
+
+    def entries():
+        yield "export.json", json.dumps({"exported_at": iso(exported_at), "exported_by": who.actor,
+                                         "cases": ids}, indent=2).encode()
+        for case, (files, manifest) in records:
+            yield f"{case.id}/manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode()
+            yield f"{case.id}/record.json", json.dumps(manifest["record"], indent=2, ensure_ascii=False).encode()
+            for arcname, path in files:
+                yield f"{case.id}/{arcname}", path
+
+    headers = {"Content-Disposition": f'attachment; filename="civicwatch-cases-{exported_at:%Y%m%dT%H%M%SZ}.zip"'}
+    return StreamingResponse(zip_stream(entries(), settings.chunk_size), media_type="application/zip", headers=headers)
+
+
+def _export_record(case: Case, settings) -> tuple[list[tuple[str, Path]], dict]:  # noqa: ANN001
+    """Files of the case folder (and published media) plus the manifest entries that vouch for them."""
+    run_dir = settings.data_dir / case.out_dir
+    case_dir = settings.data_dir / case.evidence_dir
+    try:
+        run_manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        run_manifest = {}
+    run_files = run_manifest.get("files", {}) if isinstance(run_manifest, dict) else {}
+    files: list[tuple[str, Path]] = []
+    entries: dict[str, Any] = {}
+    if case_dir.is_dir():
+        for path in sorted(p for p in case_dir.rglob("*") if p.is_file()):
+            arc = path.relative_to(case_dir).as_posix()
+            files.append((arc, path))
+            relpath = path.relative_to(run_dir).as_posix()
+            entries[arc] = {"run_path": relpath, **(run_files.get(relpath) or {}),
+                            "recorded_sha256": case.evidence_hashes.get(relpath)}
+    if case.published_dir and case.published_hashes:
+        for name, sha in sorted(case.published_hashes.items()):
+            path = settings.data_dir / case.published_dir / name
+            if path.is_file():
+                files.append((f"published/{name}", path))
+                entries[f"published/{name}"] = {"sha256": sha}
+    record = {**case_summary(case), "evidence": case.evidence, "data": case.data}
+    source = {k: v for k, v in run_manifest.items() if k != "files"} if isinstance(run_manifest, dict) else {}
+    return files, {"case": case.id, "files": entries, "run_manifest": source, "record": record}

@@ -1,0 +1,74 @@
+"""Small helpers shared by the routers: time parsing and row -> JSON shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from service.errors import ApiError
+from service.models import Camera, Case, Job, Upload
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def parse_when(value: str | None, field: str) -> datetime | None:
+    """ISO 8601 with a UTC offset; naive times are refused because nobody knows their zone."""
+    if value is None or value == "":
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(422, f"{field}: not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise ApiError(422, f"{field}: give a UTC offset, e.g. 2024-05-01T08:00:00+08:00")
+    return parsed
+
+
+def camera_json(cam: Camera, scene: Any | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "camera_id": cam.id, "kind": cam.kind, "place": cam.place, "timezone": cam.timezone,
+        "scene_yaml": cam.scene_yaml, "has_reference": cam.reference_path is not None,
+        "reference_url": f"/api/cameras/{cam.id}/reference" if cam.reference_path else None,
+        "created_at": iso(cam.created_at), "updated_at": iso(cam.updated_at),
+    }
+    if scene is not None:
+        out["frame_size"] = list(scene.frame_size)
+        out["zones"] = [{"name": z.name, "kind": z.kind, "polygon": [list(p) for p in z.polygon]} for z in scene.zones]
+        out["signals"] = [s.model_dump(mode="json", exclude_none=True) for s in scene.signals]
+    return out
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id, "upload_id": job.upload_id, "camera_id": job.upload.camera_id if job.upload else None,
+        "filename": job.upload.filename if job.upload else None,
+        "state": job.state, "progress": job.progress, "error": job.error, "attempts": job.attempts,
+        "cases_found": job.cases_found, "cancel_requested": job.cancel_requested,
+        "video_seconds": job.video_seconds, "processing_seconds": job.processing_seconds,
+        "created_at": iso(job.created_at), "started_at": iso(job.started_at), "finished_at": iso(job.finished_at),
+    }
+
+
+def upload_json(up: Upload, job: Job | None) -> dict[str, Any]:
+    return {
+        "id": up.id, "filename": up.filename, "sha256": up.sha256, "size": up.size, "duration_s": up.duration_s,
+        "camera_id": up.camera_id, "owner_user_id": up.owner_user_id, "owner_token_id": up.owner_token_id,
+        "started_at": iso(up.started_at), "drone_id": up.drone_id, "pilot": up.pilot, "place": up.place,
+        "created_at": iso(up.created_at),
+        "job": None if job is None else {"id": job.id, "state": job.state, "progress": job.progress,
+                                         "error": job.error, "cases_found": job.cases_found},
+    }
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.id, "pipeline_id": case.pipeline_id, "job_id": case.job_id, "camera_id": case.camera_id,
+        "rule": case.rule, "zone": case.zone, "start_s": case.start_s, "end_s": case.end_s,
+        "start_time": iso(case.start_time), "start_time_local": case.data.get("start_time"),
+        "object_class": case.object_class, "track_ids": case.track_ids, "confidence": case.confidence,
+        "explanation": case.explanation, "state": case.state, "reason": case.reason, "reviewer": case.reviewer,
+        "decided_at": iso(case.decided_at), "created_at": iso(case.created_at),
+        "snapshot_url": f"/api/cases/{case.id}/evidence/snapshot" if case.evidence.get("snapshot") else None,
+    }

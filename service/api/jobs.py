@@ -1,0 +1,77 @@
+"""Processing jobs: follow, cancel, retry."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import audit
+from service.api.common import job_json
+from service.errors import ApiError
+from service.models import JOB_STATES, Job, Upload, utcnow
+from service.security import Principal, get_db, require_roles
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+viewers = require_roles("operator", "admin", "reviewer")
+controllers = require_roles("operator", "admin")
+
+
+def _visible(who: Principal, job: Job) -> bool:
+    if who.role in ("admin", "reviewer"):
+        return True
+    up = job.upload
+    return (who.kind == "user" and up.owner_user_id == who.user_id) or (
+        who.kind == "token" and up.owner_token_id == who.token_id)
+
+
+def _job(db: Session, job_id: int, who: Principal) -> Job:
+    job = db.get(Job, job_id)
+    if job is None or not _visible(who, job):
+        raise ApiError(404, f"no job {job_id}")
+    return job
+
+
+@router.get("")
+def list_jobs(db: Session = Depends(get_db), who: Principal = Depends(viewers), state: str | None = None,
+              limit: int = 100, offset: int = 0) -> list[dict]:
+    q = select(Job).join(Upload).order_by(Job.id.desc()).limit(max(1, min(limit, 1000))).offset(max(0, offset))
+    if state:
+        if state not in JOB_STATES:
+            raise ApiError(422, f"state: one of {', '.join(JOB_STATES)}")
+        q = q.where(Job.state == state)
+    if who.role == "operator":
+        q = q.where(Upload.owner_token_id == who.token_id) if who.kind == "token" else q.where(Upload.owner_user_id == who.user_id)
+    return [job_json(j) for j in db.scalars(q).unique()]
+
+
+@router.get("/{job_id}")
+def get_job(job_id: int, db: Session = Depends(get_db), who: Principal = Depends(viewers)) -> dict:
+    return job_json(_job(db, job_id, who))
+
+
+@router.post("/{job_id}/cancel")
+def cancel_job(job_id: int, request: Request, db: Session = Depends(get_db), who: Principal = Depends(controllers)) -> dict:
+    job = _job(db, job_id, who)
+    if job.state == "queued":
+        job.state, job.finished_at = "cancelled", utcnow()
+    elif job.state == "running":
+        job.cancel_requested = True  # the worker sees it at the next analysis frame
+    else:
+        raise ApiError(409, f"job {job_id} is {job.state}; only queued or running jobs can be cancelled", state=job.state)
+    audit.record(db, request, who, "job.cancel", "job", job.id)
+    db.commit()
+    return job_json(job)
+
+
+@router.post("/{job_id}/retry")
+def retry_job(job_id: int, request: Request, db: Session = Depends(get_db), who: Principal = Depends(controllers)) -> dict:
+    job = _job(db, job_id, who)
+    if job.state not in ("failed", "cancelled"):
+        raise ApiError(409, f"job {job_id} is {job.state}; only failed or cancelled jobs can be retried", state=job.state)
+    job.state, job.progress, job.error, job.attempts, job.cancel_requested = "queued", 0.0, None, 0, False
+    job.finished_at = None
+    audit.record(db, request, who, "job.retry", "job", job.id)
+    db.commit()
+    request.app.state.runner.submit(job.id)
+    return job_json(job)

@@ -1,0 +1,64 @@
+"""The public feed for exposure screens: approved and published cases, redacted media only."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.api.common import iso, parse_when
+from service.errors import ApiError
+from service.models import Camera, Case, Job, Upload
+from service.security import Principal, get_db, require_roles
+
+router = APIRouter(prefix="/api/public", tags=["public"])
+screens = require_roles("display", "reviewer", "admin")
+PUBLIC_STATES = ("approved", "published")
+MEDIA_SUFFIX = {"video": (".mp4", ".webm"), "image": (".jpg", ".jpeg", ".png")}
+
+
+def _check_screen(who: Principal, screen: str | None) -> None:
+    if who.kind == "token" and who.screen and screen and screen != who.screen:
+        raise ApiError(403, f"this token belongs to screen {who.screen!r}, not {screen!r}")
+
+
+@router.get("/cases")
+def feed(db: Session = Depends(get_db), who: Principal = Depends(screens), screen: str | None = None,
+         since: str | None = None, limit: int = 50) -> dict:
+    _check_screen(who, screen)
+    q = (select(Case, Camera, Upload).join(Camera, Case.camera_id == Camera.id).join(Job, Case.job_id == Job.id)
+         .join(Upload, Job.upload_id == Upload.id)
+         .where(Case.state.in_(PUBLIC_STATES), Case.published_hashes.is_not(None)))
+    after = parse_when(since, "since")
+    if after is not None:
+        q = q.where(Case.decided_at > after)
+    q = q.order_by(Case.decided_at.desc(), Case.id).limit(max(1, min(limit, 200)))
+    items = []
+    for case, cam, up in db.execute(q):
+        items.append({
+            "id": case.id, "rule": case.rule, "zone": case.zone, "object_class": case.object_class,
+            "place": up.place or cam.place, "camera": cam.id, "start_time": iso(case.start_time),
+            "start_time_local": case.data.get("start_time"), "timezone": cam.timezone,
+            "explanation": case.explanation, "state": case.state, "decided_at": iso(case.decided_at),
+            "media": {"video": f"/api/public/cases/{case.id}/media/video",
+                      "image": f"/api/public/cases/{case.id}/media/image"},
+        })
+    return {"items": items, "screen": screen or who.screen}
+
+
+@router.get("/cases/{case_id}/media/{kind}")
+def media(case_id: str, kind: str, request: Request, db: Session = Depends(get_db), who: Principal = Depends(screens)):
+    if kind not in MEDIA_SUFFIX:
+        raise ApiError(404, "media kind must be video or image")
+    case = db.get(Case, case_id)
+    if case is None or case.state not in PUBLIC_STATES or not case.published_hashes or not case.published_dir:
+        raise ApiError(404, f"no public case {case_id!r}")
+    name = next((n for n in sorted(case.published_hashes) if n.lower().endswith(MEDIA_SUFFIX[kind])), None)
+    path = request.app.state.settings.data_dir / case.published_dir / name if name else None
+    if path is None or not path.is_file():
+        raise ApiError(404, f"case {case_id!r} has no published {kind}")
+    return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                        headers={"Cache-Control": "public, max-age=300"})

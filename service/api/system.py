@@ -1,0 +1,62 @@
+"""Health and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+from service.db import ping
+from service.models import CASE_STATES, JOB_STATES, Case, Job
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz")
+def healthz(request: Request):
+    ok = ping(request.app.state.engine)
+    return JSONResponse({"status": "ok" if ok else "unavailable", "db": "ok" if ok else "unreachable"},
+                        200 if ok else 503)
+
+
+class DbCollector:
+    """Counts read from the database at scrape time: correct across restarts and workers."""
+
+    def __init__(self, factory) -> None:  # noqa: ANN001
+        self.factory = factory
+
+    def collect(self):
+        jobs = GaugeMetricFamily("civicwatch_jobs", "Jobs by state", labels=["state"])
+        cases = GaugeMetricFamily("civicwatch_cases", "Cases by state and rule", labels=["state", "rule"])
+        speed = GaugeMetricFamily("civicwatch_processing_speed_ratio",
+                                  "Seconds of video analysed per second of processing, over all finished jobs")
+        last_speed = GaugeMetricFamily("civicwatch_last_job_processing_speed_ratio",
+                                       "Seconds of video per second of processing, most recent finished job")
+        video = GaugeMetricFamily("civicwatch_video_seconds_processed", "Seconds of video in finished jobs")
+        with self.factory() as db:
+            counts = dict(db.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+            for state in JOB_STATES:
+                jobs.add_metric([state], counts.get(state, 0))
+            for state, rule, n in db.execute(select(Case.state, Case.rule, func.count()).group_by(Case.state, Case.rule)):
+                cases.add_metric([state, rule], n)
+            v, p = db.execute(select(func.sum(Job.video_seconds), func.sum(Job.processing_seconds))
+                              .where(Job.state == "done", Job.processing_seconds > 0)).one()
+            speed.add_metric([], float(v or 0) / float(p) if p else 0.0)
+            video.add_metric([], float(v or 0))
+            last = db.execute(select(Job.video_seconds, Job.processing_seconds).where(
+                Job.state == "done", Job.processing_seconds > 0).order_by(Job.finished_at.desc()).limit(1)).first()
+            last_speed.add_metric([], float(last[0] or 0) / float(last[1]) if last else 0.0)
+        yield from (jobs, cases, speed, last_speed, video)
+
+
+def make_registry(factory) -> CollectorRegistry:  # noqa: ANN001
+    registry = CollectorRegistry()
+    registry.register(DbCollector(factory))
+    return registry
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,312 @@
+"""Footage uploads: one streamed multipart request, or a resumable session of raw chunks.
+
+Both paths end in ``_accept``: content check (PyAV must find and decode a video stream),
+duplicate check by SHA-256, move into ``uploads/``, and an Upload row plus a queued Job. Nothing
+that was already stored is touched by a failed upload; a rejected file is removed, except a
+session whose hash does not match, whose part file stays so the client can resend the tail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from service import audit
+from service.api.common import parse_when, upload_json
+from service.errors import ApiError
+from service.models import Camera, Job, Upload, UploadSession, utcnow
+from service.multipart_stream import stream_form
+from service.security import Principal, get_db, require_roles
+from service.storage import NotAVideo, probe_video, safe_filename, sha256_file
+
+router = APIRouter(prefix="/api/uploads", tags=["uploads"])
+uploaders = require_roles("operator", "admin")
+viewers = require_roles("operator", "admin", "reviewer")
+
+SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+_session_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock(session_id: str) -> threading.Lock:
+    with _locks_guard:
+        return _session_locks.setdefault(session_id, threading.Lock())
+
+
+def _owns(who: Principal, owner_user_id: int | None, owner_token_id: int | None) -> bool:
+    if who.role in ("admin", "reviewer"):
+        return True
+    if who.kind == "user":
+        return owner_user_id is not None and owner_user_id == who.user_id
+    return owner_token_id is not None and owner_token_id == who.token_id
+
+
+def _camera(db: Session, camera_id: str | None) -> Camera:
+    if not camera_id:
+        raise ApiError(422, "camera: required (the camera id of a registered scene)")
+    cam = db.get(Camera, camera_id)
+    if cam is None:
+        raise ApiError(422, f"camera: no camera {camera_id!r} is registered")
+    return cam
+
+
+def _existing(db: Session, sha: str) -> Upload | None:
+    return db.scalar(select(Upload).where(Upload.sha256 == sha))
+
+
+def _duplicate_error(existing: Upload) -> ApiError:
+    return ApiError(409, f"this file was already uploaded as upload {existing.id} ({existing.filename})",
+                    upload_id=existing.id)
+
+
+def _text(value: str | None, field: str, limit: int = 128) -> str | None:
+    if value is None or value.strip() == "":
+        return None
+    if len(value) > limit:
+        raise ApiError(422, f"{field}: longer than {limit} characters")
+    return value.strip()
+
+
+def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: str, sha: str, size: int,
+            camera: Camera, started_at: datetime | None, drone_id: str | None, pilot: str | None,
+            place: str | None) -> tuple[Upload, Job]:
+    """Checks done; move the file in place and queue its job. Raises ApiError (file removed)."""
+    settings = request.app.state.settings
+    try:
+        info = probe_video(tmp)
+    except NotAVideo as err:
+        tmp.unlink(missing_ok=True)
+        raise ApiError(415, f"{filename}: {err}; upload a video file (e.g. MP4 from the drone)") from None
+    existing = _existing(db, sha)
+    if existing is not None:
+        tmp.unlink(missing_ok=True)
+        raise _duplicate_error(existing)
+    name = safe_filename(filename)
+    final = settings.uploads_dir / sha[:2] / f"{sha}{Path(name).suffix.lower()[:10]}"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)
+    up = Upload(path=str(final.relative_to(settings.data_dir)), filename=name, sha256=sha, size=size,
+                duration_s=info.duration_s, camera_id=camera.id, owner_user_id=who.user_id,
+                owner_token_id=who.token_id, started_at=started_at, drone_id=drone_id, pilot=pilot,
+                place=place or camera.place)
+    db.add(up)
+    try:
+        db.flush()
+    except IntegrityError:  # the same file finished a moment ago through another request
+        db.rollback()
+        existing = _existing(db, sha)
+        if existing is None or existing.path != up.path:
+            final.unlink(missing_ok=True)
+        raise _duplicate_error(existing) if existing else ApiError(409, "duplicate upload") from None
+    job = Job(upload_id=up.id, state="queued")
+    db.add(job)
+    db.flush()
+    audit.record(db, request, who, "upload.create", "upload", up.id, filename=name, sha256=sha, size=size,
+                 camera=camera.id, job_id=job.id)
+    db.commit()
+    request.app.state.runner.submit(job.id)
+    return up, job
+
+
+@router.post("", status_code=201)
+async def upload(request: Request, db: Session = Depends(get_db), who: Principal = Depends(uploaders)) -> dict:
+    settings = request.app.state.settings
+    form = await stream_form(request, settings.partial_dir, settings.max_upload_bytes)
+    try:
+        f = form.files.get("file")
+        if f is None:
+            raise ApiError(422, "file: required (the video as a multipart file field named 'file')")
+        if f.size == 0:
+            raise ApiError(422, "file: empty")
+        camera = _camera(db, form.fields.get("camera"))
+        started_at = parse_when(form.fields.get("started_at"), "started_at")
+        meta = dict(drone_id=_text(form.fields.get("drone_id"), "drone_id"),
+                    pilot=_text(form.fields.get("pilot"), "pilot"),
+                    place=_text(form.fields.get("place"), "place", 255))
+        for other in form.files.values():
+            if other is not f:
+                other.path.unlink(missing_ok=True)
+        up, job = await run_in_threadpool(_accept, request, db, who, f.path, f.filename, f.sha256, f.size, camera,
+                                          started_at, **meta)
+    finally:
+        form.cleanup()  # no-op for the accepted file, which was moved away
+    return {"upload_id": up.id, "job_id": job.id, **upload_json(up, job)}
+
+
+class SessionIn(BaseModel):
+    camera: str = Field(min_length=1, max_length=128)
+    filename: str = Field(min_length=1, max_length=255)
+    size: int = Field(gt=0)
+    sha256: str = Field(min_length=64, max_length=64)
+    started_at: str | None = None
+    drone_id: str | None = Field(default=None, max_length=128)
+    pilot: str | None = Field(default=None, max_length=128)
+    place: str | None = Field(default=None, max_length=255)
+
+
+def _part_path(request: Request, session_id: str) -> Path:
+    return request.app.state.settings.partial_dir / f"session-{session_id}.part"
+
+
+def _get_session(db: Session, session_id: str, who: Principal) -> UploadSession:
+    s = db.get(UploadSession, session_id)
+    if s is None or not _owns(who, s.owner_user_id, s.owner_token_id):
+        raise ApiError(404, f"no upload session {session_id!r}")
+    return s
+
+
+@router.post("/sessions", status_code=201)
+def create_session(body: SessionIn, request: Request, db: Session = Depends(get_db),
+                   who: Principal = Depends(uploaders)) -> dict:
+    settings = request.app.state.settings
+    sha = body.sha256.lower()
+    if not SHA_RE.match(sha):
+        raise ApiError(422, "sha256: 64 hexadecimal characters expected")
+    if body.size > settings.max_upload_bytes:
+        raise ApiError(413, f"size {body.size} exceeds the upload limit of {settings.max_upload_bytes} bytes")
+    camera = _camera(db, body.camera)
+    existing = _existing(db, sha)
+    if existing is not None:
+        raise _duplicate_error(existing)
+    s = UploadSession(id=secrets.token_hex(16), camera_id=camera.id, filename=safe_filename(body.filename),
+                      expected_size=body.size, expected_sha256=sha, offset=0, owner_user_id=who.user_id,
+                      owner_token_id=who.token_id, started_at=parse_when(body.started_at, "started_at"),
+                      drone_id=body.drone_id, pilot=body.pilot, place=body.place)
+    settings.partial_dir.mkdir(parents=True, exist_ok=True)
+    _part_path(request, s.id).touch()
+    db.add(s)
+    db.commit()
+    return {"session_id": s.id, "offset": 0, "size": s.expected_size}
+
+
+@router.get("/sessions/{session_id}")
+def session_status(session_id: str, request: Request, db: Session = Depends(get_db),
+                   who: Principal = Depends(uploaders)) -> dict:
+    s = _get_session(db, session_id, who)
+    part = _part_path(request, s.id)
+    offset = part.stat().st_size if part.exists() else 0
+    return {"session_id": s.id, "offset": offset, "size": s.expected_size, "filename": s.filename}
+
+
+@router.patch("/sessions/{session_id}")
+async def session_chunk(session_id: str, request: Request, db: Session = Depends(get_db),
+                        who: Principal = Depends(uploaders)) -> dict:
+    s = _get_session(db, session_id, who)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in ("application/offset+octet-stream", "application/octet-stream"):
+        raise ApiError(415, "send the chunk as Content-Type: application/offset+octet-stream")
+    raw_offset = request.headers.get("upload-offset", "")
+    if not raw_offset.isdigit():
+        raise ApiError(400, "Upload-Offset header: a non-negative integer is required")
+    offset = int(raw_offset)
+    part = _part_path(request, s.id)
+    lock = _lock(s.id)
+    if not lock.acquire(blocking=False):
+        raise ApiError(409, "another chunk for this session is being written", offset=s.offset)
+    try:
+        current = part.stat().st_size if part.exists() else 0
+        if offset != current:
+            raise ApiError(409, f"Upload-Offset {offset} does not match the stored offset {current}", offset=current)
+        written = 0
+        disconnected = False
+        too_big = False
+        with open(part, "ab") as fh:
+            try:
+                async for chunk in request.stream():
+                    if current + written + len(chunk) > s.expected_size:
+                        too_big = True
+                        break
+                    fh.write(chunk)
+                    written += len(chunk)
+            except ClientDisconnect:
+                disconnected = True  # keep what arrived; the client resumes from the new offset
+            if too_big:
+                fh.truncate(current)
+                written = 0
+            fh.flush()
+            os.fsync(fh.fileno())
+        s.offset, s.updated_at = current + written, utcnow()
+        db.commit()
+        if too_big:
+            raise ApiError(413, f"chunk runs past the declared size {s.expected_size}", offset=current)
+        return {"offset": s.offset, "size": s.expected_size, "disconnected": disconnected}
+    finally:
+        lock.release()
+
+
+@router.post("/sessions/{session_id}/complete", status_code=201)
+def complete_session(session_id: str, request: Request, db: Session = Depends(get_db),
+                     who: Principal = Depends(uploaders)) -> dict:
+    s = _get_session(db, session_id, who)
+    part = _part_path(request, s.id)
+    lock = _lock(s.id)
+    if not lock.acquire(blocking=False):
+        raise ApiError(409, "a chunk for this session is still being written")
+    try:
+        size = part.stat().st_size if part.exists() else 0
+        if size != s.expected_size:
+            raise ApiError(409, f"upload incomplete: {size} of {s.expected_size} bytes received", offset=size)
+        actual = sha256_file(part, request.app.state.settings.chunk_size)
+        if actual != s.expected_sha256:
+            raise ApiError(422, f"SHA-256 mismatch: the received file hashes to {actual}, the session "
+                                f"declared {s.expected_sha256}; the data is kept, resend from an offset to repair it",
+                           sha256=actual, offset=size)
+        camera = _camera(db, s.camera_id)
+        meta = dict(started_at=s.started_at, drone_id=s.drone_id, pilot=s.pilot, place=s.place)
+        tmp = part.with_suffix(".accepting")
+        os.replace(part, tmp)
+        db.delete(s)
+        try:
+            up, job = _accept(request, db, who, tmp, s.filename, actual, size, camera, **meta)
+        except ApiError:
+            db.rollback()
+            db.delete(db.get(UploadSession, session_id))  # content/dup refusals end the session
+            db.commit()
+            raise
+        return {"upload_id": up.id, "job_id": job.id, **upload_json(up, job)}
+    finally:
+        lock.release()
+        with _locks_guard:
+            _session_locks.pop(session_id, None)
+
+
+@router.delete("/sessions/{session_id}")
+def abandon_session(session_id: str, request: Request, db: Session = Depends(get_db),
+                    who: Principal = Depends(uploaders)) -> dict:
+    s = _get_session(db, session_id, who)
+    _part_path(request, s.id).unlink(missing_ok=True)
+    db.delete(s)
+    db.commit()
+    return {"ok": True}
+
+
+@router.get("")
+def list_uploads(db: Session = Depends(get_db), who: Principal = Depends(viewers),
+                 limit: int = 100, offset: int = 0) -> list[dict]:
+    q = select(Upload).order_by(Upload.id.desc()).limit(max(1, min(limit, 1000))).offset(max(0, offset))
+    if who.role == "operator":
+        q = q.where(Upload.owner_token_id == who.token_id) if who.kind == "token" else q.where(Upload.owner_user_id == who.user_id)
+    rows = list(db.scalars(q))
+    jobs = {j.upload_id: j for j in db.scalars(select(Job).where(Job.upload_id.in_([u.id for u in rows])))} if rows else {}
+    return [upload_json(u, jobs.get(u.id)) for u in rows]
+
+
+@router.get("/{upload_id}")
+def get_upload(upload_id: int, db: Session = Depends(get_db), who: Principal = Depends(viewers)) -> dict:
+    up = db.get(Upload, upload_id)
+    if up is None or not _owns(who, up.owner_user_id, up.owner_token_id):
+        raise ApiError(404, f"no upload {upload_id}")
+    job = db.scalar(select(Job).where(Job.upload_id == up.id))
+    return upload_json(up, job)

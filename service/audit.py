@@ -1,0 +1,47 @@
+"""The audit log: who did what to which object, when, and from where."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import AuditEntry, utcnow
+from service.security import Principal
+
+
+def client_ip(request: Request) -> str | None:
+    if request.app.state.settings.trust_forwarded_for:
+        fwd = request.headers.get("x-forwarded-for")
+        if fwd:
+            return fwd.split(",")[0].strip()[:64]
+    return request.client.host if request.client else None
+
+
+def record(db: Session, request: Request | None, actor: Principal | str, action: str,
+           object_type: str | None = None, object_id: Any = None, **details: Any) -> AuditEntry:
+    """Add an entry to the caller's transaction (it commits with the change it describes)."""
+    if isinstance(actor, Principal):
+        name, role = actor.actor, actor.role
+    else:
+        name, role = actor, None
+    entry = AuditEntry(actor=name, actor_role=role, action=action, object_type=object_type,
+                       object_id=None if object_id is None else str(object_id), details=details,
+                       ip=client_ip(request) if request is not None else None)
+    db.add(entry)
+    return entry
+
+
+def seen_recently(db: Session, actor: Principal, action: str, object_type: str, object_id: str,
+                  window_s: int, **details: Any) -> bool:
+    """True when the same actor logged the same view within the window (player range requests)."""
+    if window_s <= 0:
+        return False
+    since = utcnow() - timedelta(seconds=window_s)
+    rows = db.scalars(select(AuditEntry).where(
+        AuditEntry.actor == actor.actor, AuditEntry.action == action, AuditEntry.object_type == object_type,
+        AuditEntry.object_id == object_id, AuditEntry.at >= since)).all()
+    return any(all(r.details.get(k) == v for k, v in details.items()) for r in rows)

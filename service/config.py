@@ -1,0 +1,131 @@
+"""Service settings: environment (``CIVICWATCH_*``, plus ``DATABASE_URL`` as is), an optional
+YAML/TOML file named by ``CIVICWATCH_CONFIG``, then defaults.
+
+Precedence (highest first): keyword arguments, environment, config file, defaults. Paths that
+depend on ``data_dir`` are derived properties so that moving the data folder moves everything.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+    YamlConfigSettingsSource,
+)
+
+CONFIG_ENV = "CIVICWATCH_CONFIG"
+GIB = 1024**3
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CIVICWATCH_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Path("./var")
+    # ``DATABASE_URL`` is read without the prefix (12-factor convention); ``None`` = SQLite in data_dir.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CIVICWATCH_DATABASE_URL", "database_url")
+    )
+    max_upload_bytes: int = Field(default=8 * GIB, gt=0)
+    # Read/write granularity for streamed uploads, hashing and downloads.
+    chunk_size: int = Field(default=1024 * 1024, gt=0)
+    # Signs nothing the client can forge on its own; it keys the HMAC under which session ids are
+    # stored, so rotating it logs everybody out. Generated into data_dir/secret_key when unset.
+    secret_key: str | None = None
+    session_cookie_secure: bool = False
+    session_ttl_s: int = Field(default=12 * 3600, gt=0)
+    redaction_policy: Literal["bystanders", "all", "none"] = "bystanders"
+    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    # Created as user ``admin`` on a start that finds no users at all.
+    admin_password: str | None = None
+    # Trust the first X-Forwarded-For address as the client IP (only behind your own proxy).
+    trust_forwarded_for: bool = False
+    # Job runner: "inprocess" (a worker thread in the web process) or "none" (API only).
+    runner: Literal["inprocess", "none"] = "inprocess"
+    job_max_attempts: int = Field(default=3, ge=1)
+    job_poll_s: float = Field(default=1.0, gt=0)
+    # Keyword arguments for detector.pipeline.AnalyzeOptions.
+    analyze_options: dict[str, Any] = Field(default_factory=dict)
+    # Repeated views of the same original evidence by the same person within this window (e.g.
+    # the player's range requests while scrubbing) produce one audit entry; 0 = audit every request.
+    audit_view_window_s: int = Field(default=300, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return v or None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get(CONFIG_ENV)
+        if path:
+            p = Path(path)
+            if not p.is_file():
+                raise ValueError(f"{CONFIG_ENV}={path}: no such file")
+            if p.suffix.lower() == ".toml":
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=p))
+            elif p.suffix.lower() in (".yaml", ".yml"):
+                sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=p))
+            else:
+                raise ValueError(f"{CONFIG_ENV}={path}: use a .yaml, .yml or .toml file")
+        return tuple(sources)
+
+    # ---- derived locations -------------------------------------------------------------
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'civicwatch.sqlite3'}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def partial_dir(self) -> Path:
+        """Resumable upload sessions' ``.part`` files and in-flight single-request uploads."""
+        return self.data_dir / "partial"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    @property
+    def cameras_dir(self) -> Path:
+        return self.data_dir / "cameras"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.data_dir / "published"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.data_dir, self.uploads_dir, self.partial_dir, self.jobs_dir, self.cameras_dir, self.published_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, else the one persisted in data_dir (created on first use)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.is_file():
+            return path.read_text(encoding="ascii").strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(key)
+        self.secret_key = key
+        return key

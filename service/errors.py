@@ -1,0 +1,54 @@
+"""JSON errors for every failure: malformed input gets a 4xx that says what is wrong, and an
+unexpected failure a 500 without a stack trace in the body."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from detector.scene import SceneError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error with a message (``detail``) and extra fields the client can act on."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.status, self.detail, self.headers, self.extra = status, detail, headers, extra
+
+
+def _loc(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc if p != "body") or "request"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail, **jsonable_encoder(exc.extra)}, exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+        message = "; ".join(f"{_loc(tuple(e['loc']))}: {e['msg']}" for e in errors) or "invalid request"
+        return JSONResponse({"detail": message, "errors": errors}, 422)
+
+    @app.exception_handler(SceneError)
+    async def _scene(request: Request, exc: SceneError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": f"internal server error ({type(exc).__name__})"}, 500)

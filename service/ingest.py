@@ -1,0 +1,97 @@
+"""Turn a finished pipeline run folder (``cases.json`` + ``manifest.json``) into Case rows.
+
+Case rows are upserted by id, where the id is the pipeline's case id prefixed with the job id:
+pipeline ids are only promised unique within one run, while a job re-run (after a crash or a
+retry) must land on the same rows instead of adding duplicates. A case someone has already
+decided on keeps its evidence and state; only pending cases follow the newest run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.models import Case, Job, utcnow
+
+EVIDENCE_KINDS = ("clip", "annotated", "snapshot", "crop", "case")
+
+
+class IngestError(ValueError):
+    """The run folder does not hold what the pipeline promises."""
+
+
+def case_key(job_id: int, pipeline_id: str) -> str:
+    return f"J{job_id}-{pipeline_id}"
+
+
+def read_run(out_dir: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    try:
+        raw_cases = json.loads((out_dir / "cases.json").read_text(encoding="utf-8"))
+        manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise IngestError(f"cannot read the run's cases.json/manifest.json: {err}") from None
+    cases = raw_cases.get("cases", []) if isinstance(raw_cases, dict) else raw_cases
+    files = manifest.get("files", {}) if isinstance(manifest, dict) else {}
+    if not isinstance(cases, list) or not isinstance(files, dict):
+        raise IngestError("cases.json must hold a list of cases and manifest.json a 'files' mapping")
+    return cases, files
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def case_files(case: dict[str, Any], files: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Manifest hashes of the case's evidence: every manifest entry in the case folder plus the
+    named evidence files (path relative to the run folder -> sha256)."""
+    evidence = case.get("evidence") or {}
+    paths = {str(p) for p in evidence.values() if p}
+    folders = {str(Path(p).parent) for p in paths}
+    out: dict[str, str] = {}
+    for relpath, entry in files.items():
+        if relpath in paths or str(Path(relpath).parent) in folders:
+            out[relpath] = entry.get("sha256", "") if isinstance(entry, dict) else str(entry)
+    for p in paths:
+        out.setdefault(p, "")  # evidence the manifest forgot: integrity check reports it
+    return out
+
+
+def ingest_run(db: Session, job: Job, out_dir: Path, data_dir: Path) -> list[Case]:
+    cases, files = read_run(out_dir)
+    run_rel = str(out_dir.relative_to(data_dir))
+    rows: list[Case] = []
+    for c in cases:
+        if not isinstance(c, dict) or "id" not in c:
+            raise IngestError("a case in cases.json has no id")
+        evidence = {k: v for k, v in (c.get("evidence") or {}).items() if v}
+        case_dir = Path(evidence.get("case") or evidence.get("clip") or f"cases/{c['id']}").parent
+        values = dict(
+            pipeline_id=str(c["id"]), job_id=job.id, camera_id=job.upload.camera_id,
+            rule=str(c.get("rule", "unknown")), zone=c.get("zone"),
+            start_s=float(c.get("start_s", 0.0)), end_s=float(c.get("end_s", 0.0)),
+            start_time=_parse_time(c.get("start_time")), object_class=c.get("object_class"),
+            track_ids=list(c.get("track_ids") or []), confidence=float(c.get("confidence") or 0.0),
+            explanation=str(c.get("explanation") or ""), out_dir=run_rel,
+            evidence_dir=str(Path(run_rel) / case_dir), evidence=evidence,
+            evidence_hashes=case_files(c, files), data=c, updated_at=utcnow(),
+        )
+        key = case_key(job.id, str(c["id"]))
+        row = db.get(Case, key)
+        if row is None:
+            row = Case(id=key, state="pending", **values)
+            db.add(row)
+        elif row.state == "pending":
+            for name, value in values.items():
+                setattr(row, name, value)
+        rows.append(row)
+    return rows

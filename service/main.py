@@ -1,0 +1,93 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+Startup order matters: folders, migrations, first-admin bootstrap, then the job runner (which
+re-queues jobs a previous process left running). The browser pages (``service.web``) are
+optional so the API runs and is tested on its own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from service import errors
+from service.api import admin, audit_log, auth, cameras, cases, jobs, public, system, uploads
+from service.config import Settings
+from service.db import make_engine, make_session_factory, migrate, session_scope
+from service.jobs import InProcessRunner, JobRunner, NullRunner
+from service.jobs.work import AnalyzeFn
+from service.models import User
+
+log = logging.getLogger(__name__)
+
+
+def bootstrap_admin(factory, settings: Settings) -> bool:  # noqa: ANN001
+    """Create ``admin`` from CIVICWATCH_ADMIN_PASSWORD on a start that finds no users."""
+    if not settings.admin_password:
+        return False
+    from service.api.admin import create_user
+    from service import audit
+
+    with session_scope(factory) as db:
+        if db.scalar(select(func.count()).select_from(User)):
+            return False
+        user = create_user(db, "admin", settings.admin_password, "admin")
+        audit.record(db, None, "system", "user.create", "user", user.id, username="admin", role="admin",
+                     via="CIVICWATCH_ADMIN_PASSWORD")
+        return True
+
+
+def _web_router():
+    try:
+        web = importlib.import_module("service.web")
+    except ModuleNotFoundError as err:
+        if err.name == "service.web":
+            return None
+        raise
+    return getattr(web, "router", None)
+
+
+def create_app(settings: Settings | None = None, runner: JobRunner | None = None,
+               analyze_fn: AnalyzeFn | None = None) -> FastAPI:
+    """``analyze_fn`` replaces the pipeline (runner unit tests only); ``runner`` replaces the runner."""
+    settings = settings or Settings()
+    engine = make_engine(settings)
+    factory = make_session_factory(engine)
+    if runner is None:
+        if settings.runner == "none":
+            runner = NullRunner()
+        else:
+            runner = InProcessRunner(factory, settings, analyze_fn=analyze_fn)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        settings.ensure_dirs()
+        migrate(settings, engine)
+        if bootstrap_admin(factory, settings):
+            log.info("created user 'admin' from CIVICWATCH_ADMIN_PASSWORD")
+        runner.start()
+        try:
+            yield
+        finally:
+            runner.stop()
+            engine.dispose()
+
+    app = FastAPI(title="CivicWatch review service", version="0.1.0", lifespan=lifespan,
+                  description="Drone uploads, processing jobs, case review and public exposure screens.")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = factory
+    app.state.runner = runner
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.metrics_registry = system.make_registry(factory)
+    errors.install(app)
+    for module in (auth, admin, cameras, uploads, jobs, cases, public, audit_log, system):
+        app.include_router(module.router)
+    web = _web_router()
+    if web is not None:
+        app.include_router(web)
+    return app

@@ -1,0 +1,192 @@
+"""Database tables (SQLAlchemy 2 typed models).
+
+All timestamps are stored as naive UTC and handed back timezone-aware (``UTCDateTime``), because
+SQLite keeps no offsets and PostgreSQL would otherwise convert to the server's zone. Enumerated
+states are short strings checked in Python, so adding a state needs no ALTER TYPE.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+ROLES = ("admin", "reviewer", "operator", "display")
+TOKEN_ROLES = ("operator", "display")
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+CASE_STATES = ("pending", "approved", "rejected", "published", "withdrawn")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginSession(Base):
+    """A browser login; the cookie holds a random token, the table only its keyed hash."""
+
+    __tablename__ = "login_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # first characters, to recognise a token in lists
+    role: Mapped[str] = mapped_column(String(16))
+    screen: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # scene.camera
+    kind: Mapped[str] = mapped_column(String(16))
+    place: Mapped[str | None] = mapped_column(String(255))
+    timezone: Mapped[str] = mapped_column(String(64))
+    scene_yaml: Mapped[str] = mapped_column(Text)
+    reference_path: Mapped[str | None] = mapped_column(String(512))  # relative to data_dir
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Upload(Base):
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(512))  # relative to data_dir
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), index=True)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    owner_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"), index=True)
+    started_at: Mapped[datetime | None]
+    drone_id: Mapped[str | None] = mapped_column(String(128))
+    pilot: Mapped[str | None] = mapped_column(String(128))
+    place: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UploadSession(Base):
+    __tablename__ = "upload_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    expected_size: Mapped[int] = mapped_column(BigInteger)
+    expected_sha256: Mapped[str] = mapped_column(String(64))
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    owner_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime | None]
+    drone_id: Mapped[str | None] = mapped_column(String(128))
+    pilot: Mapped[str | None] = mapped_column(String(128))
+    place: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # percent 0..100
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    cases_found: Mapped[int | None] = mapped_column(Integer)
+    out_dir: Mapped[str | None] = mapped_column(String(512))  # relative to data_dir, per attempt
+    video_seconds: Mapped[float | None] = mapped_column(Float)
+    processing_seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    upload: Mapped[Upload] = relationship(lazy="joined")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    pipeline_id: Mapped[str] = mapped_column(String(128))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(64), index=True)
+    zone: Mapped[str | None] = mapped_column(String(128))
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    start_time: Mapped[datetime | None] = mapped_column(index=True)
+    object_class: Mapped[str | None] = mapped_column(String(64))
+    track_ids: Mapped[list[Any]] = mapped_column(default=list)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    out_dir: Mapped[str] = mapped_column(String(512))  # the run folder (relative to data_dir)
+    evidence_dir: Mapped[str] = mapped_column(String(512))  # the case folder (relative to data_dir)
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)  # kind -> path relative to out_dir
+    evidence_hashes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # path rel. out_dir -> sha256
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the case dict from cases.json
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    reviewer: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    published_dir: Mapped[str | None] = mapped_column(String(512))
+    published_hashes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(160))
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(160))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+Index("ix_audit_object", AuditEntry.object_type, AuditEntry.object_id)

@@ -1,0 +1,161 @@
+"""Who is calling: password hashing, login sessions, API tokens, role checks.
+
+Browser logins get a random session token in an HttpOnly cookie; the database keeps only its
+HMAC (keyed with the secret key), so a stolen database backup cannot be replayed as a login and
+rotating the key logs everyone out. API tokens (drones, screens) are random 256-bit strings stored
+as SHA-256: high-entropy secrets need no slow hash, and revocation is one column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import ApiToken, LoginSession, User, utcnow
+
+SESSION_COOKIE = "cw_session"
+TOKEN_PREFIX = "cwt_"
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so a wrong username costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_password_policy(password: str) -> None:
+    if len(password) < 8:
+        raise ValueError("password must be at least 8 characters")
+
+
+def authenticate(db: Session, username: str, password: str) -> User | None:
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def _session_hash(secret_key: str, token: str) -> str:
+    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def create_login_session(db: Session, user: User, secret_key: str, ttl_s: int, ip: str | None) -> str:
+    token = secrets.token_urlsafe(32)
+    db.add(LoginSession(id_hash=_session_hash(secret_key, token), user_id=user.id,
+                        expires_at=utcnow() + timedelta(seconds=ttl_s), ip=ip))
+    return token
+
+
+def end_login_session(db: Session, secret_key: str, token: str) -> None:
+    row = db.get(LoginSession, _session_hash(secret_key, token))
+    if row is not None:
+        db.delete(row)
+
+
+def new_api_token() -> tuple[str, str]:
+    """(plaintext shown once, hash to store)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a logged-in user or an API token."""
+
+    kind: str  # "user" | "token"
+    role: str
+    name: str
+    user_id: int | None = None
+    token_id: int | None = None
+    screen: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return self.name if self.kind == "user" else f"token:{self.name}#{self.token_id}"
+
+    def owner_filter(self) -> dict[str, int | None]:
+        """The owner columns an upload made by this caller carries."""
+        return {"owner_user_id": self.user_id, "owner_token_id": self.token_id}
+
+
+def principal_from_request(request: Request, db: Session) -> Principal | None:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise HTTPException(401, "Authorization header must be 'Bearer <token>'")
+        tok = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(value.strip())))
+        if tok is None or tok.revoked_at is not None:
+            raise HTTPException(401, "invalid or revoked API token")
+        now = utcnow()
+        if tok.last_used_at is None or (now - tok.last_used_at).total_seconds() > 60:
+            tok.last_used_at = now
+            db.commit()
+        return Principal("token", tok.role, tok.name, token_id=tok.id, screen=tok.screen)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        secret = request.app.state.secret_key
+        row = db.get(LoginSession, _session_hash(secret, cookie))
+        if row is None or row.expires_at < utcnow():
+            return None
+        user = db.get(User, row.user_id)
+        if user is None or not user.active:
+            return None
+        return Principal("user", user.role, user.username, user_id=user.id)
+    return None
+
+
+def get_db(request: Request):
+    db = request.app.state.session_factory()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def optional_principal(request: Request, db: Session = Depends(get_db)) -> Principal | None:
+    return principal_from_request(request, db)
+
+
+def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
+    if principal is None:
+        raise HTTPException(401, "login required", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def require_roles(*roles: str):
+    """Dependency factory: 401 for anonymous callers, 403 for callers with another role."""
+
+    def check(principal: Principal = Depends(current_principal)) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(403, f"role {principal.role!r} may not do this (needs {' or '.join(roles)})")
+        return principal
+
+    return check
