@@ -29,10 +29,12 @@ def _input(path: Path | None) -> dict | None:
 
 
 def _listed_files(out_dir: Path) -> list[Path]:
-    return sorted(
+    """Regular files under ``out_dir`` but the manifest, ordered by their relative POSIX path."""
+    found = [
         p for p in out_dir.rglob("*")
         if p.is_file() and not p.is_symlink() and p.relative_to(out_dir).as_posix() != MANIFEST
-    )
+    ]
+    return sorted(found, key=lambda p: p.relative_to(out_dir).as_posix())
 
 
 def write_manifest(
