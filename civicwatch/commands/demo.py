@@ -1,0 +1,51 @@
+"""civicwatch demo: the demo footage with planted violations (samples/demo).
+
+Sub-commands live in ``DEMO_COMMANDS`` so that more (``demo run``) can be added beside ``build``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _build(args: argparse.Namespace) -> int:
+    from civicwatch.demo import PhotoError, build_demo, write_sources
+
+    if args.write_sources:
+        for path in write_sources():
+            print(f"wrote {path}")
+    try:
+        footage = build_demo(args.out, force=args.force)
+    except PhotoError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
+    state = "reused" if footage.reused else "built"
+    print(f"{state}: {footage.video}")
+    print(f"scene: {footage.scene}")
+    print(f"ground truth: {footage.ground_truth}")
+    return 0
+
+
+def add_build_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("build", help="compose demo.mp4 from real photographs (reuses a finished build)",
+                       description="Compose the demo footage and copy scene.yaml and ground_truth.yaml beside it.")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default samples/demo/build)")
+    p.add_argument("--force", action="store_true", help="rebuild even when a finished build matches the recipe")
+    p.add_argument("--write-sources", action="store_true",
+                   help="also regenerate samples/demo/scene.yaml and ground_truth.yaml from the recipe")
+    p.set_defaults(func=_build)
+    return p
+
+
+DEMO_COMMANDS = [add_build_parser]
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("demo", help="demo footage with planted violations",
+                                   description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="demo_command", required=True)
+    for add in DEMO_COMMANDS:
+        add(sub)
+    return parser
