@@ -12,7 +12,7 @@ JSON-ready forms.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Iterable
@@ -28,14 +28,15 @@ class TrackLog:
     frames: list[tuple[TrackObservation, ...]] = field(default_factory=list)
 
     def add(self, t: float, observations: Iterable[TrackObservation]) -> None:
-        obs = tuple(observations)
-        if self.times and t <= self.times[-1]:
-            if t == self.times[-1]:
-                self.frames[-1] = self.frames[-1] + obs
-                return
-            raise ValueError(f"analysis times must increase: {t} after {self.times[-1]}")
-        self.times.append(float(t))
-        self.frames.append(obs)
+        """Record one analysis instant; a repeated time merges, an out-of-order one is inserted
+        in place (some containers deliver timestamps out of order)."""
+        obs, t = tuple(observations), float(t)
+        i = bisect_left(self.times, t)
+        if i < len(self.times) and self.times[i] == t:
+            self.frames[i] = self.frames[i] + obs
+            return
+        self.times.insert(i, t)
+        self.frames.insert(i, obs)
 
     def __len__(self) -> int:
         return len(self.times)
@@ -98,13 +99,14 @@ class SignalLog:
     states: list[dict[str, SignalColor]] = field(default_factory=list)
 
     def add(self, t: float, states: dict[str, SignalColor]) -> None:
-        if self.times and t < self.times[-1]:
-            raise ValueError(f"analysis times must increase: {t} after {self.times[-1]}")
-        if self.times and t == self.times[-1]:
-            self.states[-1] = {**self.states[-1], **{k: SignalColor(v) for k, v in states.items()}}
+        """Record the states at one instant (same time merges; out-of-order is inserted in place)."""
+        t, states = float(t), {k: SignalColor(v) for k, v in states.items()}
+        i = bisect_left(self.times, t)
+        if i < len(self.times) and self.times[i] == t:
+            self.states[i] = {**self.states[i], **states}
             return
-        self.times.append(float(t))
-        self.states.append({k: SignalColor(v) for k, v in states.items()})
+        self.times.insert(i, t)
+        self.states.insert(i, states)
 
     def __len__(self) -> int:
         return len(self.times)

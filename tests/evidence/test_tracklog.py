@@ -43,11 +43,19 @@ def test_track_filters_ids_and_time():
     assert {o.track_id for o in got} == {2}
 
 
-def test_times_must_increase():
+def test_out_of_order_instants_are_kept_in_time_order():
+    """AVI files with packed B-frames deliver timestamps out of order; the log must not care."""
     log = TrackLog()
     log.add(1.0, [obs(1.0)])
-    with pytest.raises(ValueError):
-        log.add(0.5, [obs(0.5)])
+    log.add(0.5, [obs(0.5)])
+    log.add(1.0, [obs(1.0, 2)])
+    assert log.times == [0.5, 1.0]
+    assert log.at(0.7)[0].t == 0.5
+    assert {o.track_id for o in log.at(1.0)} == {1, 2}
+    signals = SignalLog()
+    signals.add(2.0, {"a": SignalColor.RED})
+    signals.add(1.0, {"a": SignalColor.GREEN})
+    assert signals.at(1.5) == {"a": SignalColor.GREEN} and signals.at(2.0) == {"a": SignalColor.RED}
 
 
 def test_logs_round_trip_through_json_and_pickle():
