@@ -1,0 +1,434 @@
+"""Published (redacted) media for exposure screens.
+
+An exposure screen shows the offence to the public, not the people who happened to be there:
+the faces and number plates of everyone but the offender are blurred. The published clip is a
+*new* file made from the case's original ``clip.mp4`` (the annotated clip carries track labels of
+bystanders, the original does not), with its own SHA-256; evidence files are never touched.
+
+Policies: ``bystanders`` (default) blurs everyone but the offender, ``all`` blurs the offender's
+face/plate too, ``none`` blurs nothing.
+
+What is blurred comes from *region finders* (frame in, boxes out, in video pixels), tried in order:
+
+1. OpenCV Haar cascades (frontal and profile faces, number plates) when this OpenCV build has
+   ``cv2.CascadeClassifier`` and the cascade files are found (``cv2.data.haarcascades`` in
+   opencv-python 4.x, or Debian's ``opencv-data`` folder). OpenCV 5 dropped both from the wheel.
+2. The project's object detector (persons are blurred whole, vehicles on their plate band): the
+   "stronger default" for bystanders, available wherever the analysis itself runs.
+3. Nothing found to work with: everything outside the offender's box is blurred, so a missing
+   model can never publish an unblurred bystander.
+
+Finders are injectable (``finders=``) so the masking logic is tested with scripted boxes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Iterable, Literal, Sequence
+
+import av
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+Policy = Literal["bystanders", "all", "none"]
+POLICIES: tuple[str, ...] = ("bystanders", "all", "none")
+VIDEO_NAME = "published.mp4"
+IMAGE_NAME = "published.jpg"
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2
+
+
+@dataclass(frozen=True)
+class Region:
+    """Something that may identify a person: ``kind`` is face | plate | person | vehicle."""
+
+    box: Box
+    kind: str
+
+
+RegionFinder = Callable[[np.ndarray], list[Region]]
+
+# How far (seconds) an offender box may be from a frame's time and still mark the offender.
+TRACK_TOLERANCE_S = 1.0
+# Detection is costly; regions found on one frame are reused for the next few.
+DETECT_EVERY_N_FRAMES = 3
+# Regions grow by this share of their size before blurring (a face box is tight; hair is not).
+REGION_MARGIN = 0.15
+
+
+# ---------------------------------------------------------------------------------------------
+# Region finders
+# ---------------------------------------------------------------------------------------------
+
+HAAR_FILES = {
+    "face": ("haarcascade_frontalface_default.xml", "haarcascade_profileface.xml"),
+    "plate": ("haarcascade_russian_plate_number.xml",),
+}
+HAAR_DIRS_FALLBACK = ("/usr/share/opencv4/haarcascades", "/usr/share/opencv/haarcascades")
+
+
+def _haar_dirs() -> list[Path]:
+    dirs = []
+    data = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    if data:
+        dirs.append(Path(data))
+    dirs.extend(Path(d) for d in HAAR_DIRS_FALLBACK)
+    return dirs
+
+
+def haar_finder() -> RegionFinder | None:
+    """Faces and plates with OpenCV's Haar cascades, or ``None`` when this OpenCV cannot."""
+    classifier_cls = getattr(cv2, "CascadeClassifier", None)
+    if classifier_cls is None:
+        return None
+    cascades: list[tuple[str, object]] = []
+    for kind, names in HAAR_FILES.items():
+        for name in names:
+            path = next((d / name for d in _haar_dirs() if (d / name).is_file()), None)
+            if path is None:
+                continue
+            clf = classifier_cls(str(path))
+            if not clf.empty():
+                cascades.append((kind, clf))
+    if not any(kind == "face" for kind, _ in cascades):
+        return None
+
+    def find(frame_bgr: np.ndarray) -> list[Region]:
+        gray = cv2.equalizeHist(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY))
+        found: list[Region] = []
+        for kind, clf in cascades:
+            min_size = (20, 20) if kind == "face" else (30, 10)
+            for x, y, w, h in clf.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4, minSize=min_size):
+                found.append(Region((float(x), float(y), float(x + w), float(y + h)), kind))
+        return found
+
+    return find
+
+
+VEHICLE_CLASSES = {"car", "bus", "truck", "motorcycle", "motorbike", "bicycle"}
+
+
+def detector_finder(load: Callable[[], object] | None = None) -> RegionFinder | None:
+    """Persons and vehicles from the project's object detector, or ``None`` if it cannot load."""
+    try:
+        if load is None:
+            from detector.detect import load_detector
+
+            detector = load_detector()
+        else:
+            detector = load()
+    except Exception as err:  # a missing model must not stop publication: the fallback is safe
+        log.warning("redaction: object detector unavailable (%s); falling back", err)
+        return None
+
+    def find(frame_bgr: np.ndarray) -> list[Region]:
+        dets = detector.detect(frame_bgr)  # type: ignore[attr-defined]
+        out: list[Region] = []
+        for box, name in zip(dets.xyxy.tolist(), dets.names()):
+            if name == "person":
+                out.append(Region(tuple(box), "person"))
+            elif name in VEHICLE_CLASSES:
+                out.append(Region(tuple(box), "vehicle"))
+        return out
+
+    return find
+
+
+_DEFAULT_FINDERS: list[RegionFinder] | None = None
+
+
+def default_finders() -> list[RegionFinder]:
+    """Haar cascades when this OpenCV has them, plus the object detector; loaded once."""
+    global _DEFAULT_FINDERS
+    if _DEFAULT_FINDERS is None:
+        _DEFAULT_FINDERS = [f for f in (haar_finder(), detector_finder()) if f is not None]
+        if not _DEFAULT_FINDERS:
+            log.warning("redaction: no face/plate finder available; blurring everything but the offender")
+    return _DEFAULT_FINDERS
+
+
+# ---------------------------------------------------------------------------------------------
+# Masking logic (pure: boxes in, boxes out)
+# ---------------------------------------------------------------------------------------------
+
+
+def offender_box_at(case: dict, t: float) -> Box | None:
+    """The offender's box (scene px) nearest video time ``t``, linearly interpolated."""
+    track = sorted(case.get("offender_track") or [], key=lambda p: p["t"])
+    if not track:
+        key_box = case.get("key_box")
+        return tuple(key_box) if key_box else None  # type: ignore[return-value]
+    before = [p for p in track if p["t"] <= t]
+    after = [p for p in track if p["t"] >= t]
+    if before and after:
+        a, b = before[-1], after[0]
+        if b["t"] == a["t"]:
+            return tuple(float(v) for v in a["box"])  # type: ignore[return-value]
+        if b["t"] - a["t"] <= 2 * TRACK_TOLERANCE_S:
+            w = (t - a["t"]) / (b["t"] - a["t"])
+            return tuple(float(x + (y - x) * w) for x, y in zip(a["box"], b["box"]))  # type: ignore[return-value]
+        nearest = a if t - a["t"] <= b["t"] - t else b
+    else:
+        nearest = before[-1] if before else after[0]
+    if abs(nearest["t"] - t) > TRACK_TOLERANCE_S:
+        return None
+    return tuple(float(v) for v in nearest["box"])  # type: ignore[return-value]
+
+
+def scene_to_video(box: Box, case: dict, frame_shape: tuple[int, ...]) -> Box:
+    """Scene pixels (the scene's ``frame_size``) to this frame's pixels."""
+    h, w = frame_shape[:2]
+    fw, fh = case.get("frame_size") or (w, h)
+    sx, sy = w / float(fw), h / float(fh)
+    x1, y1, x2, y2 = box
+    return (x1 * sx, y1 * sy, x2 * sx, y2 * sy)
+
+
+def _area(b: Box) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def _intersection(a: Box, b: Box) -> float:
+    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def belongs_to_offender(region: Region, offender: Box | None) -> bool:
+    """A face or plate is the offender's when its centre lies in the offender's box; a whole
+    person or vehicle box when it mostly overlaps it (covers ≥ 50 % of the smaller box)."""
+    if offender is None:
+        return False
+    x1, y1, x2, y2 = region.box
+    if region.kind in ("face", "plate"):
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        return offender[0] <= cx <= offender[2] and offender[1] <= cy <= offender[3]
+    inter = _intersection(region.box, offender)
+    smaller = min(_area(region.box), _area(offender)) or 1.0
+    return inter / smaller >= 0.5
+
+
+def _identifying_part(region: Region) -> Box:
+    """Within a whole person or vehicle box, the part that identifies: head, or plate band."""
+    x1, y1, x2, y2 = region.box
+    w, h = x2 - x1, y2 - y1
+    if region.kind == "person":
+        return (x1, y1, x2, y1 + h * 0.28)
+    if region.kind == "vehicle":
+        return (x1 + w * 0.15, y1 + h * 0.6, x2 - w * 0.15, y2)
+    return region.box
+
+
+def boxes_to_blur(regions: Iterable[Region], offender: Box | None, policy: str,
+                  frame_shape: tuple[int, ...] | None = None, have_finders: bool = True) -> list[Box]:
+    """Which boxes of a frame get blurred (frame pixels), the heart of the policy.
+
+    ``have_finders=False`` means nothing could look for faces: then everything outside the
+    offender is blurred (bystanders) or the whole frame is (all), never nothing.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"redaction policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    if policy == "none":
+        return []
+    if not have_finders:
+        if frame_shape is None:
+            raise ValueError("frame_shape is needed when no region finder is available")
+        h, w = frame_shape[:2]
+        whole = (0.0, 0.0, float(w), float(h))
+        if policy == "all" or offender is None:
+            return [whole]
+        return _outside(whole, offender)
+    out: list[Box] = []
+    for region in regions:
+        if belongs_to_offender(region, offender):
+            if policy == "all":
+                out.append(_identifying_part(region))
+            continue
+        out.append(region.box)
+    return out
+
+
+def _outside(whole: Box, keep: Box) -> list[Box]:
+    """Up to four boxes covering ``whole`` minus ``keep``."""
+    X1, Y1, X2, Y2 = whole
+    x1, y1, x2, y2 = max(keep[0], X1), max(keep[1], Y1), min(keep[2], X2), min(keep[3], Y2)
+    if x1 >= x2 or y1 >= y2:
+        return [whole]
+    parts = [(X1, Y1, X2, y1), (X1, y2, X2, Y2), (X1, y1, x1, y2), (x2, y1, X2, y2)]
+    return [p for p in parts if _area(p) > 0]
+
+
+def blur_boxes(frame_bgr: np.ndarray, boxes: Sequence[Box], margin: float = REGION_MARGIN) -> np.ndarray:
+    """A copy of the frame with each box (grown by ``margin``) pixelated and blurred beyond
+    recognition; pixels outside the boxes are left exactly as they were."""
+    out = frame_bgr.copy()
+    h, w = out.shape[:2]
+    for x1, y1, x2, y2 in boxes:
+        mx, my = (x2 - x1) * margin, (y2 - y1) * margin
+        a, b = int(max(0, np.floor(x1 - mx))), int(max(0, np.floor(y1 - my)))
+        c, d = int(min(w, np.ceil(x2 + mx))), int(min(h, np.ceil(y2 + my)))
+        if c - a < 2 or d - b < 2:
+            continue
+        patch = out[b:d, a:c]
+        # Pixelate to ~8 cells across, then smooth: no recoverable detail, no hard mosaic edges.
+        cells = max(2, min(8, (c - a) // 4))
+        small = cv2.resize(patch, (cells, max(2, int(cells * (d - b) / (c - a)))), interpolation=cv2.INTER_AREA)
+        coarse = cv2.resize(small, (c - a, d - b), interpolation=cv2.INTER_LINEAR)
+        k = max(3, ((min(c - a, d - b) // 4) | 1))
+        out[b:d, a:c] = cv2.GaussianBlur(coarse, (k, k), 0)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _settle(tmp: Path, final: Path) -> str:
+    """Give ``tmp`` its final name only if that name is free (``link`` fails rather than
+    replaces); an existing published file is kept as it is. Returns the final file's hash."""
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        log.warning("redaction: %s already exists; keeping it (published files are never rewritten)", final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _sha256_file(final)
+
+
+class _Redactor:
+    """Finds regions every few frames and blurs what the policy says, frame by frame."""
+
+    def __init__(self, case: dict, policy: str, finders: Sequence[RegionFinder]):
+        self.case, self.policy, self.finders = case, policy, list(finders)
+        self.regions: list[Region] = []
+        self.count = 0
+
+    def __call__(self, frame_bgr: np.ndarray, t: float) -> np.ndarray:
+        if self.policy == "none":
+            return frame_bgr
+        if self.finders and self.count % DETECT_EVERY_N_FRAMES == 0:
+            self.regions = [r for f in self.finders for r in f(frame_bgr)]
+        self.count += 1
+        scene_box = offender_box_at(self.case, t)
+        offender = scene_to_video(scene_box, self.case, frame_bgr.shape) if scene_box else None
+        boxes = boxes_to_blur(self.regions, offender, self.policy, frame_bgr.shape, have_finders=bool(self.finders))
+        # Found regions grow a little (tight face boxes); the "all but the offender" cover must not.
+        return blur_boxes(frame_bgr, boxes, REGION_MARGIN if self.finders else 0.0)
+
+
+def _even(n: int) -> int:
+    return n + (n % 2)
+
+
+def _write_video(source: Path, out_tmp: Path, redact: _Redactor, clip_start_s: float,
+                 key_index: int | None) -> np.ndarray | None:
+    """Decode ``source``, redact every frame, encode H.264 yuv420p with faststart. Returns the
+    redacted key frame (for the still image)."""
+    key_frame: np.ndarray | None = None
+    with av.open(str(source)) as src:
+        stream = src.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        rate = Fraction(rate).limit_denominator(1001)
+        out = av.open(str(out_tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+        try:
+            enc = None
+            first_time: float | None = None
+            for index, frame in enumerate(src.decode(stream)):
+                bgr = frame.to_ndarray(format="bgr24")
+                ft = float(frame.time) if frame.time is not None else index / float(rate)
+                if first_time is None:
+                    first_time = ft
+                t = clip_start_s + (ft - first_time)
+                red = redact(bgr, t)
+                if key_index is not None and index == key_index:
+                    key_frame = red
+                if enc is None:
+                    enc = out.add_stream("libx264", rate=rate)
+                    enc.width, enc.height = _even(red.shape[1]), _even(red.shape[0])
+                    enc.pix_fmt = "yuv420p"
+                    enc.options = {"crf": "23", "preset": "veryfast"}
+                if red.shape[0] % 2 or red.shape[1] % 2:
+                    pad = np.zeros((_even(red.shape[0]), _even(red.shape[1]), 3), np.uint8)
+                    pad[: red.shape[0], : red.shape[1]] = red
+                    red = pad
+                vf = av.VideoFrame.from_ndarray(red, format="bgr24")
+                vf.pts = index
+                vf.time_base = Fraction(1) / rate
+                for packet in enc.encode(vf):
+                    out.mux(packet)
+                if key_index is None and key_frame is None:
+                    key_frame = red
+            if enc is None:
+                raise ValueError(f"{source} has no video frames")
+            for packet in enc.encode(None):
+                out.mux(packet)
+        finally:
+            out.close()
+    return key_frame
+
+
+def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str = "bystanders",
+                         *, finders: Sequence[RegionFinder] | None = None) -> dict[str, str]:
+    """Write ``out_dir/published.mp4`` and ``out_dir/published.jpg``; return ``{name: sha256}``.
+
+    The video is the case's original ``clip.mp4`` redacted under ``policy``; the image is the
+    redacted key frame of that clip with the offender marked (the annotated snapshot would show
+    every bystander's track label). Without a clip, the snapshot is redacted instead.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"redaction policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    case_dir, out_dir = Path(case_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if finders is None:
+        finders = default_finders() if policy != "none" else []
+    evidence = case.get("evidence") or {}
+    clip = case_dir / Path(evidence.get("clip", "clip.mp4")).name
+    snapshot = case_dir / Path(evidence.get("snapshot", "snapshot.jpg")).name
+    clip_start = float(case.get("clip_start_s") or 0.0)
+    key = case.get("key_frame") or {}
+    key_index = key.get("clip_index")
+    key_t = float(key.get("t", case.get("start_s", clip_start)))
+    tag = uuid.uuid4().hex[:8]
+    hashes: dict[str, str] = {}
+
+    still: np.ndarray | None = None
+    if clip.is_file():
+        tmp = out_dir / f".{VIDEO_NAME}.{tag}.tmp"
+        try:
+            still = _write_video(clip, tmp, _Redactor(case, policy, finders), clip_start, key_index)
+            hashes[VIDEO_NAME] = _settle(tmp, out_dir / VIDEO_NAME)
+        finally:
+            tmp.unlink(missing_ok=True)
+    if still is None and snapshot.is_file():
+        image = cv2.imread(str(snapshot), cv2.IMREAD_COLOR)
+        if image is not None:
+            still = _Redactor(case, policy, finders)(image, key_t)
+    if still is None:
+        raise FileNotFoundError(f"{case_dir}: neither {clip.name} nor {snapshot.name} can be read")
+    marked = still.copy()
+    scene_box = offender_box_at(case, key_t)
+    if scene_box is not None and policy != "all":
+        x1, y1, x2, y2 = (int(round(v)) for v in scene_to_video(scene_box, case, marked.shape))
+        cv2.rectangle(marked, (x1, y1), (x2, y2), (40, 40, 220), max(2, marked.shape[1] // 400))
+    ok, buf = cv2.imencode(".jpg", marked, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    tmp = out_dir / f".{IMAGE_NAME}.{tag}.tmp"
+    with open(tmp, "xb") as fh:
+        fh.write(buf.tobytes())
+    hashes[IMAGE_NAME] = _settle(tmp, out_dir / IMAGE_NAME)
+    return hashes
