@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("verify", help="check an analysis output folder against its manifest",
-                                   description=__doc__.splitlines()[0])
+                                   description="Re-hash an analysis output folder against its manifest.json.")
     parser.add_argument("dir", metavar="DIR", help="output folder holding manifest.json")
     parser.add_argument("--source", type=Path, default=None, help="also check this source video's hash")
     parser.add_argument("--strict", action="store_true", help="also report files the manifest does not list")
