@@ -28,6 +28,18 @@ def case_key(job_id: int, pipeline_id: str) -> str:
     return f"J{job_id}-{pipeline_id}"
 
 
+def manifest_files(manifest: Any) -> dict[str, dict[str, Any]]:
+    """``files`` of a manifest as {relpath: {sha256, size}}; accepts the pipeline's list form
+    (``[{path, sha256, size}]``) and a mapping form."""
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if isinstance(files, list):
+        return {str(f["path"]): {k: v for k, v in f.items() if k != "path"}
+                for f in files if isinstance(f, dict) and "path" in f}
+    if isinstance(files, dict):
+        return {str(k): (v if isinstance(v, dict) else {"sha256": v}) for k, v in files.items()}
+    return {}
+
+
 def read_run(out_dir: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     try:
         raw_cases = json.loads((out_dir / "cases.json").read_text(encoding="utf-8"))
@@ -35,8 +47,8 @@ def read_run(out_dir: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, A
     except (OSError, ValueError) as err:
         raise IngestError(f"cannot read the run's cases.json/manifest.json: {err}") from None
     cases = raw_cases.get("cases", []) if isinstance(raw_cases, dict) else raw_cases
-    files = manifest.get("files", {}) if isinstance(manifest, dict) else {}
-    if not isinstance(cases, list) or not isinstance(files, dict):
+    files = manifest_files(manifest)
+    if not isinstance(cases, list) or not isinstance(manifest, dict) or "files" not in manifest:
         raise IngestError("cases.json must hold a list of cases and manifest.json a 'files' mapping")
     return cases, files
 

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.ingest import manifest_files
 from service.models import Case
 from service.storage import sha256_file
 
@@ -29,8 +30,8 @@ def check_case(case: Case, data_dir: Path, chunk_size: int = 1024 * 1024) -> Int
     run_dir = data_dir / case.out_dir
     problems: list[str] = []
     try:
-        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("files", {})
-    except (OSError, ValueError, AttributeError):
+        manifest = manifest_files(json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
         manifest = None
         problems.append("manifest.json: missing or unreadable")
     checked = 0

@@ -19,6 +19,7 @@ from service import audit
 from service.api.common import case_summary, iso, parse_when
 from service.api.zipstream import zip_stream
 from service.errors import ApiError
+from service.ingest import manifest_files
 from service.integrity import check_case, check_published
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
 from service.security import Principal, get_db, require_roles
@@ -262,7 +263,7 @@ def _export_record(case: Case, settings) -> tuple[list[tuple[str, Path]], dict]:
         run_manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         run_manifest = {}
-    run_files = run_manifest.get("files", {}) if isinstance(run_manifest, dict) else {}
+    run_files = manifest_files(run_manifest)
     files: list[tuple[str, Path]] = []
     entries: dict[str, Any] = {}
     if case_dir.is_dir():

@@ -24,6 +24,9 @@ class InProcessRunner:
                  analyze_fn: AnalyzeFn | None = None, make_options: Callable[[dict], Any] | None = None):
         self.factory = factory
         self.settings = settings
+        if analyze_fn is None:
+            analyze_fn, default_options = default_analyze_fn(settings)
+            make_options = make_options or default_options
         self._analyze_fn = analyze_fn
         self._make_options = make_options or (lambda extra: dict(extra))
         self._wake = threading.Event()
@@ -39,8 +42,6 @@ class InProcessRunner:
         requeued = requeue_interrupted(self.factory)
         if requeued:
             log.info("re-queued jobs interrupted by the last shutdown: %s", requeued)
-        if self._analyze_fn is None:
-            self._analyze_fn, self._make_options = default_analyze_fn(self.settings)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="civicwatch-jobs", daemon=True)
         self._thread.start()

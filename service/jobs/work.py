@@ -33,16 +33,21 @@ class ShuttingDown(Exception):
 
 
 def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], Any]]:
-    """The real pipeline, with one detector loaded per worker and reused across jobs."""
-    from detector.pipeline import AnalyzeOptions, analyze
+    """The real pipeline, with one detector loaded per worker and reused across jobs.
 
+    Imports happen on first use, inside the job: a broken or missing pipeline fails the job with
+    its reason instead of stopping the service from starting.
+    """
     cache: dict[tuple, Any] = {}
 
     def make_options(extra: dict) -> Any:
+        from detector.pipeline import AnalyzeOptions
+
         return AnalyzeOptions(**{**settings.analyze_options, **extra})
 
     def run(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
         from detector.detect import load_detector
+        from detector.pipeline import analyze
 
         key = (options.model, options.conf, options.threads)
         if key not in cache:

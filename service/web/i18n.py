@@ -74,8 +74,8 @@ def from_accept_language(header: str | None) -> str | None:
     return ranked[0][2] if ranked else None
 
 
-def negotiate(cookie_value: str | None, accept_language: str | None) -> str:
+def negotiate(cookie_value: str | None, accept_language: str | None, default: str = DEFAULT_LANGUAGE) -> str:
     """Cookie first (the person chose it), then the browser's preference, then the default."""
     if cookie_value in LANGUAGES:
         return cookie_value  # type: ignore[return-value]
-    return from_accept_language(accept_language) or DEFAULT_LANGUAGE
+    return from_accept_language(accept_language) or (default if default in LANGUAGES else DEFAULT_LANGUAGE)

@@ -53,7 +53,10 @@ def static_url(name: str) -> str:
 
 
 def request_language(request: Request) -> str:
-    return i18n.negotiate(request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language"))
+    """Cookie, then Accept-Language, then the service's ``default_language`` setting."""
+    settings = getattr(request.app.state, "settings", None)
+    default = getattr(settings, "default_language", None) or i18n.DEFAULT_LANGUAGE
+    return i18n.negotiate(request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language"), default)
 
 
 def _render(request: Request, template: str, page: str, **context: object) -> HTMLResponse:

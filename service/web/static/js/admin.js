@@ -26,7 +26,7 @@
         if (active && (!CW.me || u.username !== CW.me.username)) {
           actions.appendChild(CW.el('button', {type: 'button', class: 'btn btn-ghost btn-sm', text: CW.t('admin.disable'), onclick: function () {
             if (!confirm(CW.t('admin.disable.confirm', {name: u.username}))) return;
-            CW.api('DELETE', '/api/users/' + encodeURIComponent(u.id !== undefined ? u.id : u.username)).then(loadUsers).catch(function (e) { CW.toast(e.message, 'error'); });
+            CW.api('PATCH', '/api/users/' + encodeURIComponent(u.id), {active: false}).then(loadUsers).catch(function (e) { CW.toast(e.message, 'error'); });
           }}));
         }
         body.appendChild(CW.el('tr', null, [
@@ -68,14 +68,14 @@
       var body = CW.$('audit-body');
       body.innerHTML = '';
       CW.items(data, 'entries').forEach(function (e) {
-        var detail = e.detail;
+        var detail = e.details;
         if (detail && typeof detail === 'object') detail = JSON.stringify(detail);
         body.appendChild(CW.el('tr', null, [
-          CW.el('td', {class: 'nowrap', text: CW.formatTime(e.at || e.created_at || e.time)}),
-          CW.el('td', {text: e.actor || e.username || e.who || '—'}),
+          CW.el('td', {class: 'nowrap', text: CW.formatTime(e.at)}),
+          CW.el('td', null, [document.createTextNode(e.actor || '—'), e.actor_role ? CW.el('span', {class: 'muted small', text: ' · ' + CW.label('role', e.actor_role)}) : null]),
           CW.el('td', null, [CW.el('code', {text: e.action || ''})]),
-          CW.el('td', {text: [e.target_type, e.target_id].filter(function (x) { return x !== null && x !== undefined; }).join(' ') || e.target || '—'}),
-          CW.el('td', {class: 'mono small', text: e.ip || e.remote_addr || e.source || '—'}),
+          CW.el('td', {text: [e.object_type, e.object_id].filter(function (x) { return x !== null && x !== undefined; }).join(' ') || '—'}),
+          CW.el('td', {class: 'mono small', text: e.ip || '—'}),
           CW.el('td', {class: 'small muted ellipsis', title: detail || '', text: detail || ''})
         ]));
       });

@@ -63,6 +63,9 @@
       var translated = CW.t('error.' + code);
       return text && code === 'validation' ? translated + ' (' + text + ')' : translated;
     }
+    /* The API's messages are English and have no code yet: outside English, lead with the
+       translated meaning of the status and keep the server's words for the details. */
+    if (text && CW.lang !== 'en' && CW.has('error.http_' + status)) return CW.t('error.http_' + status) + '（' + text + '）';
     if (text) return text;
     if (CW.has('error.http_' + status)) return CW.t('error.http_' + status);
     return CW.t('error.generic', {status: status});

@@ -98,7 +98,7 @@
     CW.$('d-rule').textContent = CW.label('rule', c.rule);
     CW.$('d-rule').className = 'display-rule rule-' + c.rule;
     CW.$('d-place').textContent = c.place || c.camera || '—';
-    CW.$('d-time').textContent = CW.formatTime(c.event_time || c.start_time || c.published_at, c.timezone || 'Asia/Shanghai');
+    CW.$('d-time').textContent = CW.formatTime(c.start_time || c.decided_at, c.timezone || 'Asia/Shanghai');
     CW.$('d-case').textContent = '#' + id;
     CW.$('d-explain').textContent = c.public_text || c.explanation || '';
     CW.$('d-counter').textContent = (pos + 1) + ' / ' + cases.length;

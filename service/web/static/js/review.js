@@ -23,8 +23,10 @@
     });
     return q;
   }
-  function when(c) { return c.event_time || c.wall_time || c.start_time || c.created_at; }
-  function tz(c) { return c.timezone || (c.camera_info && c.camera_info.timezone) || 'Asia/Shanghai'; }
+  function when(c) { return c.start_time || c.created_at; }
+  function camOf(c) { return c.camera_id || c.camera || ''; }
+  function tz(c) { return c.timezone || (cameraZones[camOf(c)]) || 'Asia/Shanghai'; }
+  var cameraZones = {};
 
   function renderQueue() {
     var list = CW.$('queue-list');
@@ -40,7 +42,7 @@
         box,
         CW.el('div', {class: 'qi-main'}, [
           CW.el('div', {class: 'qi-top'}, [CW.el('span', {class: 'rule-dot rule-' + c.rule}), CW.el('span', {class: 'qi-rule', text: CW.label('rule', c.rule)}), CW.el('span', {class: 'qi-id mono', text: '#' + id})]),
-          CW.el('div', {class: 'qi-sub muted small', text: (c.camera || '') + ' · ' + CW.formatTime(when(c), tz(c))})
+          CW.el('div', {class: 'qi-sub muted small', text: camOf(c) + ' · ' + CW.formatTime(when(c), tz(c))})
         ]),
         CW.el('span', {class: 'state-badge state-' + c.state, text: CW.label('state', c.state)})
       ]);
@@ -81,10 +83,10 @@
   }
 
   function offenderBox(c) {
-    if (c.box) return c.box;
+    if (c.key_box) return c.key_box;
     var track = c.offender_track || [];
     if (!track.length) return null;
-    var t = c.t_event !== undefined ? c.t_event : c.t;
+    var t = c.key_frame && c.key_frame.t !== undefined ? c.key_frame.t : c.start_s;
     var best = track[0];
     track.forEach(function (p) { if (t !== undefined && Math.abs(p.t - t) < Math.abs(best.t - t)) best = p; });
     return best.box;
@@ -95,11 +97,13 @@
     CW.$('case-empty').hidden = true;
     CW.$('case').hidden = false;
     var id = caseId(c);
+    CW.$('case').setAttribute('data-case', String(id));
+    CW.$('case').setAttribute('data-state', c.state);
     CW.$('c-rule').textContent = CW.label('rule', c.rule);
     CW.$('c-rule').className = 'rule-badge rule-' + c.rule;
     CW.$('c-title').textContent = c.title || CW.label('rule', c.rule);
     CW.$('c-id').textContent = CW.t('review.case_no', {id: id});
-    CW.$('c-camera').textContent = c.camera || '';
+    CW.$('c-camera').textContent = camOf(c);
     var time = CW.$('c-time');
     time.textContent = CW.formatTime(when(c), tz(c), true);
     if (when(c)) time.setAttribute('datetime', when(c));
@@ -117,8 +121,7 @@
     CW.$('c-explanation').textContent = c.explanation || '—';
     CW.$('c-zone').textContent = c.zone || '—';
     CW.$('c-place').textContent = c.place || '—';
-    var t0 = c.t_start !== undefined ? c.t_start : c.t;
-    CW.$('c-vtime').textContent = t0 !== undefined ? CW.formatSeconds(t0) + (c.t_end !== undefined ? ' – ' + CW.formatSeconds(c.t_end) : '') : '—';
+    CW.$('c-vtime').textContent = c.start_s !== undefined && c.start_s !== null ? CW.formatSeconds(c.start_s) + (c.end_s !== undefined && c.end_s !== null ? ' – ' + CW.formatSeconds(c.end_s) : '') : '—';
     CW.$('c-conf').textContent = c.confidence !== undefined && c.confidence !== null ? (c.confidence * 100).toFixed(0) + '%' : '—';
     CW.$('c-reason-panel').hidden = !c.reason;
     CW.$('c-reason').textContent = c.reason || '';
@@ -137,10 +140,10 @@
     CW.$('btn-next').disabled = index >= queue.length - 1;
     var map = CW.$('c-map');
     map.innerHTML = '';
-    camera(c.camera).then(function (cam) {
+    camera(camOf(c)).then(function (cam) {
       if (!cam || !current || caseId(current) !== id) return;
       var scene = cam.scene || cam;
-      CWZones.draw(map, scene, {reference: cam.has_reference === false ? null : '/api/cameras/' + encodeURIComponent(c.camera) + '/reference', highlight: c.zone, box: offenderBox(c), path: c.path});
+      CWZones.draw(map, scene, {reference: cam.has_reference === false ? null : '/api/cameras/' + encodeURIComponent(camOf(c)) + '/reference', highlight: c.zone, box: offenderBox(c), path: c.path});
     });
   }
 
@@ -160,6 +163,7 @@
   /* After a decision the case leaves a queue filtered on another state; open the one after it. */
   function decided(updated, messageKey) {
     var id = caseId(current);
+    current = null;  /* no key acts on the decided case while the next one loads */
     CW.toast(CW.t(messageKey, {id: id}), 'ok');
     var stateFilter = CW.$('f-state').value;
     var newState = (updated && updated.state) || null;
@@ -208,7 +212,7 @@
   function move(step) { if (queue.length) open(Math.max(0, Math.min(queue.length - 1, index + step))); }
 
   function exportSelected() {
-    var ids = Object.keys(selected).map(function (k) { var n = Number(k); return isNaN(n) ? k : n; });
+    var ids = Object.keys(selected);
     if (!ids.length) return;
     CW.api('POST', '/api/cases/export', {ids: ids}, {raw: true}).then(function (res) {
       return res.blob().then(function (blob) {
@@ -265,7 +269,8 @@
       var sel = CW.$('f-camera');
       CW.items(data, 'cameras').forEach(function (c) {
         var id = c.camera_id || c.camera || c.id;
-        sel.appendChild(CW.el('option', {value: id, text: id}));
+        cameraZones[id] = c.timezone;
+        sel.appendChild(CW.el('option', {value: id, text: id + (c.place ? ' · ' + c.place : '')}));
       });
     }).catch(function () {});
     loadQueue();
