@@ -52,6 +52,37 @@ class DecodeReport:
     error: str | None = None
 
 
+class BestEffortClock:
+    """FFmpeg's ``guess_correct_pts``: choose pts or dts per frame by which has misbehaved less.
+
+    Stateful on purpose (it learns which timestamp is faulty); make a new one after each seek.
+    """
+
+    def __init__(self) -> None:
+        self._faulty_pts = 0
+        self._faulty_dts = 0
+        self._last_pts: int | None = None
+        self._last_dts: int | None = None
+
+    def __call__(self, frame: av.VideoFrame) -> int | None:
+        pts, dts = frame.pts, frame.dts
+        if dts is not None:
+            if self._last_dts is not None and dts <= self._last_dts:
+                self._faulty_dts += 1
+            self._last_dts = dts
+        elif pts is not None:
+            self._last_dts = pts
+        if pts is not None:
+            if self._last_pts is not None and pts <= self._last_pts:
+                self._faulty_pts += 1
+            self._last_pts = pts
+        elif dts is not None:
+            self._last_pts = dts
+        if pts is not None and (self._faulty_pts <= self._faulty_dts or dts is None):
+            return pts
+        return dts
+
+
 def probe(path: Path) -> VideoInfo:
     path = Path(path)
     if not path.is_file():
@@ -103,10 +134,13 @@ def iter_frames(
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = float(stream.average_rate or stream.guessed_rate or 25)
+        clock = BestEffortClock()
+        time_base = float(stream.time_base) if stream.time_base else 0.0
         try:
             for frame in container.decode(stream):
-                if frame.time is not None:
-                    t_abs = float(frame.time)
+                ts = clock(frame)
+                if ts is not None and time_base:
+                    t_abs = ts * time_base
                 else:
                     t_abs = index / rate
                 if t0 is None:

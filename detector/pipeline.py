@@ -37,6 +37,10 @@ from detector.types import FrameContext, SignalColor, ViolationEvent
 log = logging.getLogger(__name__)
 
 
+class OutputExistsError(ValueError):
+    """The output folder already holds an analysis; evidence is never overwritten."""
+
+
 class AnalysisCancelled(RuntimeError):
     """The caller asked to stop; nothing half-written is left claiming to be a result."""
 
@@ -203,6 +207,9 @@ def analyze(
     source, scene_path, out_dir = Path(source), Path(scene_path), Path(out_dir)
     scene = load_scene(scene_path)
     info = probe(source)
+    held = [name for name in ("manifest.json", "cases.json", "cases") if (out_dir / name).exists()]
+    if held:
+        raise OutputExistsError(f"{out_dir} already holds an analysis ({', '.join(held)}); choose a new output folder")
     start = wall_clock_start(scene, info, options)
     if start is not None and scene.start_time is None:
         scene = scene.model_copy(update={"start_time": start})

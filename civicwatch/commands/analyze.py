@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from detector.decode import VideoOpenError
+from detector.pipeline import OutputExistsError
 from detector.scene import SceneError
 
 
@@ -45,7 +46,7 @@ def _progress_bar(quiet: bool):
 
 
 def run(args: argparse.Namespace) -> int:
-    from detector.pipeline import AnalyzeOptions, analyze
+    from detector.pipeline import AnalyzeOptions, analyze  # heavy imports only when analysing
 
     if args.analysis_fps <= 0:
         print("error: --analysis-fps must be positive", file=sys.stderr)
@@ -63,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except VideoOpenError as err:
         print(f"error: video: {err}", file=sys.stderr)
+        return 2
+    except OutputExistsError as err:
+        print(f"error: output: {err}", file=sys.stderr)
         return 2
     finally:
         if bar is not None:

@@ -21,6 +21,8 @@ from typing import Callable, Iterator
 import av
 import numpy as np
 
+from detector.decode import BestEffortClock
+
 DrawFn = Callable[[np.ndarray, float], np.ndarray]
 
 
@@ -39,37 +41,6 @@ class VideoInfo:
     first_pts: int  # best-effort pts of the first decoded frame: video time 0
     duration_s: float | None  # from the container, relative to the first frame; None if unknown
     codec: str
-
-
-class BestEffortClock:
-    """FFmpeg's ``guess_correct_pts``: choose pts or dts per frame by which has misbehaved less.
-
-    Stateful on purpose (it learns which timestamp is faulty); make a new one after each seek.
-    """
-
-    def __init__(self) -> None:
-        self._faulty_pts = 0
-        self._faulty_dts = 0
-        self._last_pts: int | None = None
-        self._last_dts: int | None = None
-
-    def __call__(self, frame: av.VideoFrame) -> int | None:
-        pts, dts = frame.pts, frame.dts
-        if dts is not None:
-            if self._last_dts is not None and dts <= self._last_dts:
-                self._faulty_dts += 1
-            self._last_dts = dts
-        elif pts is not None:
-            self._last_dts = pts
-        if pts is not None:
-            if self._last_pts is not None and pts <= self._last_pts:
-                self._faulty_pts += 1
-            self._last_pts = pts
-        elif dts is not None:
-            self._last_pts = dts
-        if pts is not None and (self._faulty_pts <= self._faulty_dts or dts is None):
-            return pts
-        return dts
 
 
 def _open(source: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:

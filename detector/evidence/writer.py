@@ -112,17 +112,14 @@ def _write_new(path: Path, data: bytes) -> str:
 
 
 def _settle(staging: Path, final: Path) -> None:
-    """Move a finished staging folder into place, or accept an identical existing one."""
-    if not final.exists():
-        staging.rename(final)
-        return
-    new = {p.relative_to(staging).as_posix(): sha256_file(p) for p in staging.rglob("*") if p.is_file()}
-    old = {p.relative_to(final).as_posix(): sha256_file(p) for p in final.rglob("*") if p.is_file()}
-    if new != old:
-        differ = sorted(k for k in new.keys() | old.keys() if new.get(k) != old.get(k))
-        raise EvidenceConflictError(
-            f"{final} already exists with different content ({', '.join(differ)}); evidence is never overwritten"
-        )
+    """Move a finished staging folder into place; an existing case folder is never replaced.
+
+    Re-encoding is not guaranteed to be byte-identical, so "the same case again" cannot be told
+    from "a different case" by comparing files: any existing folder is a conflict.
+    """
+    if final.exists():
+        raise EvidenceConflictError(f"{final} already exists; evidence is never overwritten")
+    staging.rename(final)
 
 
 def _write_case(
@@ -229,17 +226,17 @@ def write_cases(
         while cid in ids:
             cid, n = f"{base}-{n}", n + 1
         ids.append(cid)
+    index = out_dir / CASES_INDEX
+    taken = [cid for cid in ids if (out_dir / "cases" / cid).exists()]
+    if index.exists() or taken:
+        raise EvidenceConflictError(
+            f"{out_dir} already holds cases ({', '.join(taken) or CASES_INDEX}); evidence is never overwritten"
+        )
     cases = [
         _write_case(source=source, info=info, scene=scene, event=ev, cid=cid, track_log=track_log,
                     signal_log=signal_log, out_dir=out_dir, pre=pre, post=post, jpeg_quality=jpeg_quality,
                     crop_margin=crop_margin)
         for ev, cid in zip(ordered, ids)
     ]
-    index = out_dir / CASES_INDEX
-    data = _json_bytes(cases)
-    if index.exists():
-        if index.read_bytes() != data:
-            raise EvidenceConflictError(f"{index} already exists with different content; not overwritten")
-    else:
-        _write_new(index, data)
+    _write_new(index, _json_bytes(cases))
     return cases

@@ -139,13 +139,13 @@ def test_existing_evidence_is_never_overwritten(written, tmp_path, footage_dir):
     tracks, signals = make_logs()
     red = events()[0]
     before = {p: sha(p) for p in copy.rglob("*") if p.is_file()}
-    # The same case again is accepted without touching the files.
-    write_cases(source=footage_dir / SOURCE, scene=make_scene(), events=events(), track_log=tracks,
-                signal_log=signals, out_dir=copy, pre=PRE, post=POST)
-    assert {p: sha(p) for p in copy.rglob("*") if p.is_file()} == before
-    # Different content for an existing case id is refused.
+    # Writing into a folder that already holds cases is refused, whether the content matches or not:
+    # re-encoding need not be byte-identical, so nothing is ever replaced.
+    with pytest.raises(EvidenceConflictError, match="already holds cases"):
+        write_cases(source=footage_dir / SOURCE, scene=make_scene(), events=events(), track_log=tracks,
+                    signal_log=signals, out_dir=copy, pre=PRE, post=POST)
     red.explanation = "something else"
-    with pytest.raises(EvidenceConflictError, match="red_light_pedestrian-00001200-7 already exists"):
+    with pytest.raises(EvidenceConflictError, match="red_light_pedestrian-00001200-7"):
         write_cases(source=footage_dir / SOURCE, scene=make_scene(), events=[red], track_log=tracks,
                     signal_log=signals, out_dir=copy, pre=PRE, post=POST)
     assert {p: sha(p) for p in copy.rglob("*") if p.is_file()} == before
