@@ -1,0 +1,311 @@
+"""Finding new, still objects (litter candidates) in no-litter zones with two backgrounds.
+
+A *long-term* background remembers what the zone looks like empty; a *short-term* one follows
+the last second or two. A pixel that differs from the long-term background but agrees with the
+short-term one shows something that arrived and then stopped: a dropped bag, a bottle. Moving
+people differ from both and are ignored; the empty pavement agrees with both.
+
+What keeps this usable on real footage:
+
+* The long-term background learns only where nothing new is (selective update), so a bottle
+  stays "new" for as long as it lies there instead of fading into the background after a minute.
+  Objects are absorbed deliberately after ``absorb_after_s`` (a moved bench is not litter forever).
+* Pixels under person and vehicle boxes (slightly enlarged) are never reported and never learned:
+  a person standing still is not litter and must not be burnt into the background either.
+  Pixels that were covered when the model started have no known background; they are learned
+  when first seen uncovered and stable, which avoids "ghost" objects where a person stood at the
+  start.
+* Lighting: each frame is gain-normalised to the long-term background (median brightness ratio
+  over the zone), shadow-like changes (darker, same chromaticity) are ignored, blobs larger than
+  ``max_area`` are dropped, and when most of the zone changes at once (clouds, street lights
+  switching on) the backgrounds are re-initialised instead of reporting the zone as an object.
+* Blobs get stable ids across updates by IoU matching; an object hidden behind a person keeps
+  its id while hidden, and one not seen for ``drop_after_s`` (uncovered) is dropped.
+
+Everything is computed on the bounding rectangle of the no-litter zones, downscaled so that the
+work image is at most ``work_width`` pixels wide; boxes and areas are reported in scene pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import count
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from detector.scene import NoLitterZone, Scene
+from detector.types import Box, StaticObject, TrackObservation
+
+PERSON_AND_VEHICLES = frozenset({"person", "bicycle", "car", "motorcycle", "bus", "truck", "train"})
+
+
+@dataclass
+class _Tracked:
+    object_id: int
+    box: Box  # scene px
+    first_seen: float
+    static_since: float
+    last_seen: float
+    zone: int
+    label: str = "object"
+    confidence: float = 0.5
+    held_until: float = 0.0  # last time it was seen or known to be hidden behind someone
+
+
+def _channel_max(img: np.ndarray) -> np.ndarray:
+    """Largest of the three channel values per pixel (cv2 is much faster than ndarray.max(axis=2))."""
+    b, g, r = cv2.split(img)
+    return cv2.max(cv2.max(b, g), r)
+
+
+def _iou(a: Box, b: Box) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _covered(inner: Box, outer: Box) -> float:
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return (w * h) / area if w > 0 and h > 0 and area > 0 else 0.0
+
+
+class StaticObjectFinder:
+    """Long/short-term background model over the scene's no-litter zones.
+
+    Parameters (times in video seconds, thresholds on 0..255 blurred colour values):
+    ``long_tau_s`` how fast the long-term background follows slow drift where nothing is new;
+    ``short_tau_s`` how fast the short-term one follows everything (an object counts as still
+    once it has stood about two of these); ``diff_threshold`` colour change that counts as new;
+    ``agree_threshold`` how close to the short-term background a still pixel must be;
+    ``global_change_fraction`` share of the zone changing at once that means "lighting", not
+    "object"; ``box_margin`` how much person/vehicle boxes are enlarged (feet, shadows at the
+    edge, loose box fits).
+    """
+
+    def __init__(
+        self,
+        scene: Scene,
+        *,
+        work_width: int = 640,
+        long_tau_s: float = 30.0,
+        short_tau_s: float = 0.7,
+        diff_threshold: float = 30.0,
+        agree_threshold: float = 18.0,
+        global_change_fraction: float = 0.35,
+        drop_after_s: float = 1.5,
+        absorb_after_s: float = 600.0,
+        box_margin: float = 0.15,
+        match_iou: float = 0.2,
+    ) -> None:
+        self.zones: list[NoLitterZone] = [z for z in scene.zones if isinstance(z, NoLitterZone)]
+        self.frame_size = tuple(scene.frame_size)
+        self.long_tau_s, self.short_tau_s = long_tau_s, short_tau_s
+        self.diff_threshold, self.agree_threshold = diff_threshold, agree_threshold
+        self.global_change_fraction = global_change_fraction
+        self.drop_after_s, self.absorb_after_s = drop_after_s, absorb_after_s
+        self.box_margin, self.match_iou = box_margin, match_iou
+        self._objects: dict[int, _Tracked] = {}
+        self._ids = count(1)
+        self._t_prev: float | None = None
+        self._long: np.ndarray | None = None
+        if not self.zones:
+            return
+        w, h = self.frame_size
+        all_pts = np.concatenate([np.asarray(z.polygon, np.float64) for z in self.zones])
+        x0 = int(max(0, np.floor(all_pts[:, 0].min())))
+        y0 = int(max(0, np.floor(all_pts[:, 1].min())))
+        x1 = int(min(w, np.ceil(all_pts[:, 0].max()) + 1))
+        y1 = int(min(h, np.ceil(all_pts[:, 1].max()) + 1))
+        self.crop = (x0, y0, x1, y1)  # scene px
+        self.scale = min(1.0, work_width / max(1, x1 - x0))
+        self.work_size = (max(1, round((x1 - x0) * self.scale)), max(1, round((y1 - y0) * self.scale)))
+        ww, wh = self.work_size
+        self.zone_index = np.zeros((wh, ww), np.uint8)  # 0 = outside every zone, else zone number
+        for i, z in enumerate(self.zones, start=1):
+            pts = ((np.asarray(z.polygon, np.float64) - (x0, y0)) * self.scale).round().astype(np.int32)
+            cv2.fillPoly(self.zone_index, [pts], i)
+        self.zone_mask = self.zone_index > 0
+
+    # -- public --------------------------------------------------------------------------------
+    def update(self, t: float, frame_bgr: np.ndarray, observations: Sequence[TrackObservation]) -> tuple[StaticObject, ...]:
+        if not self.zones:
+            return ()
+        cur = self._prepare(frame_bgr)
+        covered = self._box_mask(observations)
+        if self._long is None:
+            self._start(t, cur, covered)
+            return ()
+        dt = max(1e-3, t - (self._t_prev if self._t_prev is not None else t))
+        self._t_prev = t
+
+        cur = self._normalise_gain(cur, covered)
+        d_long = _channel_max(cv2.absdiff(cur, self._long))
+        new = (d_long > self.diff_threshold) & ~self._shadow(cur)
+        visible = self.zone_mask & ~covered & self._known
+        if np.count_nonzero(new & visible) > self.global_change_fraction * max(1, np.count_nonzero(visible)):
+            # Most of the zone changed at once: lighting, not litter. Start over from this frame.
+            self._start(t, cur, covered)
+            return self._report()
+
+        d_short = _channel_max(cv2.absdiff(cur, self._short))
+        # Frozen under person/vehicle boxes: when a passer-by moves on, the short-term background
+        # still shows what lies beneath, so a hidden object is "still" again at once.
+        cv2.accumulateWeighted(cur, self._short, min(1.0, dt / self.short_tau_s), mask=(~covered).astype(np.uint8))
+
+        self._onset[new & np.isnan(self._onset)] = t
+        self._onset[~new] = np.nan
+
+        # Learn where the background was never seen (covered at the start) once it is visible and still.
+        learn_unknown = ~self._known & ~covered & (d_short < self.agree_threshold)
+        if learn_unknown.any():
+            np.copyto(self._long, cur, where=learn_unknown[..., None])
+            self._known |= learn_unknown
+        # Follow slow drift where nothing new is.
+        quiet = (self._known & ~covered & ~new).astype(np.uint8)
+        cv2.accumulateWeighted(cur, self._long, min(1.0, dt / self.long_tau_s), mask=quiet)
+
+        still_new = new & (d_short < self.agree_threshold) & visible
+        self._match(t, self._blobs(still_new, d_long), observations)
+        self._absorb(t, cur)
+        return self._report()
+
+    # -- image preparation ---------------------------------------------------------------------
+    def _prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
+        x0, y0, x1, y1 = self.crop
+        h, w = frame_bgr.shape[:2]
+        if (w, h) != self.frame_size:
+            frame_bgr = cv2.resize(frame_bgr, self.frame_size, interpolation=cv2.INTER_AREA)
+        patch = frame_bgr[y0:y1, x0:x1]
+        if self.scale != 1.0:
+            patch = cv2.resize(patch, self.work_size, interpolation=cv2.INTER_AREA)
+        return cv2.GaussianBlur(patch, (5, 5), 0).astype(np.float32)
+
+    def _start(self, t: float, cur: np.ndarray, covered: np.ndarray) -> None:
+        self._long = cur.copy()
+        self._short = cur.copy()
+        self._known = ~covered
+        self._onset = np.full(cur.shape[:2], np.nan, np.float32)
+        self._t_prev = t
+
+    def _box_mask(self, observations: Sequence[TrackObservation]) -> np.ndarray:
+        ww, wh = self.work_size
+        mask = np.zeros((wh, ww), np.uint8)
+        x0, y0 = self.crop[:2]
+        for o in observations:
+            if o.class_name not in PERSON_AND_VEHICLES:
+                continue
+            bx1, by1, bx2, by2 = o.box
+            mx, my = self.box_margin * (bx2 - bx1), self.box_margin * (by2 - by1)
+            p1 = (int((bx1 - mx - x0) * self.scale) - 1, int((by1 - my - y0) * self.scale) - 1)
+            p2 = (int((bx2 + mx - x0) * self.scale) + 1, int((by2 + my - y0) * self.scale) + 1)
+            cv2.rectangle(mask, p1, p2, 1, -1)
+        return mask.astype(bool)
+
+    def _normalise_gain(self, cur: np.ndarray, covered: np.ndarray) -> np.ndarray:
+        """Scale the frame so its median brightness over the visible zone matches the background."""
+        sel = (self.zone_mask & ~covered & self._known)[::4, ::4]
+        if np.count_nonzero(sel) < 50:
+            return cur
+        bg, now = self._long[::4, ::4][sel], cur[::4, ::4][sel]
+        gain = float(np.median(bg) / max(1.0, float(np.median(now))))
+        gain = min(2.0, max(0.5, gain))
+        return cv2.min(cur * np.float32(gain), 255.0) if abs(gain - 1.0) > 0.02 else cur
+
+    def _shadow(self, cur: np.ndarray) -> np.ndarray:
+        """Darker than the background by a similar factor in every channel: a shadow, not a thing."""
+        ratio = cv2.divide(cur + 1.0, self._long + 1.0)
+        b, g, r = cv2.split(ratio)
+        r_mean = (b + g + r) / 3.0
+        spread = cv2.max(cv2.max(b, g), r) - cv2.min(cv2.min(b, g), r)
+        return (r_mean > 0.35) & (r_mean < 0.9) & (spread < 0.12)
+
+    # -- blobs and their identities ------------------------------------------------------------
+    def _blobs(self, mask: np.ndarray, d_long: np.ndarray) -> list[tuple[Box, int, float, float]]:
+        """Connected regions as (scene box, zone number, median onset time, mean contrast)."""
+        m = mask.astype(np.uint8)
+        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        out = []
+        x0, y0 = self.crop[:2]
+        s2 = self.scale * self.scale
+        for i in range(1, n):
+            x, y, w, h, area = (int(v) for v in stats[i])
+            region = labels[y : y + h, x : x + w] == i
+            zones = self.zone_index[y : y + h, x : x + w][region]
+            zone = int(np.bincount(zones).argmax())
+            if zone == 0:
+                continue
+            z = self.zones[zone - 1]
+            scene_area = area / s2
+            if not (z.min_area <= scene_area <= z.max_area):
+                continue
+            onset = self._onset[y : y + h, x : x + w][region]
+            onset = onset[~np.isnan(onset)]
+            contrast = float(d_long[y : y + h, x : x + w][region].mean())
+            box = (x0 + x / self.scale, y0 + y / self.scale, x0 + (x + w) / self.scale, y0 + (y + h) / self.scale)
+            out.append((box, zone, float(np.median(onset)) if onset.size else float("nan"), contrast))
+        return out
+
+    def _match(self, t: float, blobs, observations: Sequence[TrackObservation]) -> None:
+        unmatched = set(self._objects)
+        for box, zone, onset, contrast in blobs:
+            best, best_iou = None, self.match_iou
+            for oid in unmatched:
+                iou = _iou(box, self._objects[oid].box)
+                if iou >= best_iou:
+                    best, best_iou = oid, iou
+            conf = round(min(0.95, max(0.3, contrast / 100.0)), 3)
+            label = self._label(box, observations)
+            if best is None:
+                first = onset if onset == onset and onset <= t else t
+                oid = next(self._ids)
+                self._objects[oid] = _Tracked(oid, box, min(first, t), t, t, zone, label, conf, t)
+            else:
+                unmatched.discard(best)
+                obj = self._objects[best]
+                obj.box, obj.last_seen, obj.held_until, obj.confidence = box, t, t, conf
+                if label != "object":
+                    obj.label = label
+        hiders = [o.box for o in observations if o.class_name in PERSON_AND_VEHICLES]
+        for oid in unmatched:
+            obj = self._objects[oid]
+            if any(_covered(obj.box, b) > 0.3 for b in hiders):
+                obj.held_until = t
+            elif t - obj.held_until > self.drop_after_s:
+                del self._objects[oid]
+
+    @staticmethod
+    def _label(box: Box, observations: Sequence[TrackObservation]) -> str:
+        """A detector class for the blob when a non-person, non-vehicle detection overlaps it."""
+        best, best_iou = "object", 0.2
+        for o in observations:
+            if o.class_name in PERSON_AND_VEHICLES:
+                continue
+            iou = _iou(box, o.box)
+            if iou > best_iou:
+                best, best_iou = o.class_name, iou
+        return best
+
+    def _absorb(self, t: float, cur: np.ndarray) -> None:
+        """Objects that have stood for ``absorb_after_s`` become part of the background."""
+        x0, y0 = self.crop[:2]
+        for oid in [k for k, o in self._objects.items() if t - o.static_since > self.absorb_after_s]:
+            bx1, by1, bx2, by2 = self._objects.pop(oid).box
+            xa, ya = int((bx1 - x0) * self.scale), int((by1 - y0) * self.scale)
+            xb, yb = int(np.ceil((bx2 - x0) * self.scale)), int(np.ceil((by2 - y0) * self.scale))
+            self._long[ya:yb, xa:xb] = cur[ya:yb, xa:xb]
+
+    def _report(self) -> tuple[StaticObject, ...]:
+        return tuple(
+            StaticObject(o.object_id, o.box, o.first_seen, o.static_since, o.last_seen, o.label, o.confidence)
+            for o in self._objects.values()
+        )
