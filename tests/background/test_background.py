@@ -10,7 +10,6 @@ from typing import Callable
 
 import cv2
 import numpy as np
-import pytest
 
 from detector.background import StaticObjectFinder
 from detector.scene import load_scene_text
