@@ -35,7 +35,7 @@ def scene_of(cam: Camera) -> Scene | None:
 
 async def _read_form(request: Request) -> tuple[str, bytes | None, str | None]:
     ctype = request.headers.get("content-type", "")
-    if not ctype.startswith("multipart/form-data"):
+    if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise ApiError(415, "send multipart/form-data with a 'scene' file or text field and optional 'reference' image")
     try:
         form = await request.form(max_files=2, max_fields=10, max_part_size=MAX_SCENE_BYTES)

@@ -1,0 +1,214 @@
+"""Uploads: streamed multipart, resumable sessions, size limit, content check, duplicates."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+from fastapi.testclient import TestClient
+
+from service.main import create_app
+
+from .conftest import start_env, upload_clip
+from .helpers import LONG_CLIP, SHORT_CLIP
+
+
+def stored_files(env) -> dict[str, bytes]:
+    return {p.relative_to(env.data_dir).as_posix(): p.read_bytes()
+            for p in (env.data_dir / "uploads").rglob("*") if p.is_file()}
+
+
+def partial_files(env) -> list[str]:
+    return sorted(p.name for p in (env.data_dir / "partial").glob("*"))
+
+
+def test_upload_streams_to_disk_and_queues_a_job(env, camera, footage_dir):
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    up = upload_clip(env.operator, footage_dir / SHORT_CLIP, started_at="2024-05-01T08:00:00+08:00",
+                     drone_id="DJI-7", pilot="王伟", place="长安街")
+    assert up["sha256"] == hashlib.sha256(data).hexdigest() and up["size"] == len(data)
+    assert up["job"]["state"] == "queued" and up["duration_s"] > 2
+    assert (up["drone_id"], up["pilot"], up["place"]) == ("DJI-7", "王伟", "长安街")
+    stored = env.operator.get(f"/api/uploads/{up['upload_id']}").json()["started_at"]
+    assert datetime.fromisoformat(stored) == datetime(2024, 5, 1, 0, 0, tzinfo=timezone.utc)
+    assert list(stored_files(env).values()) == [data]
+    assert partial_files(env) == []
+    job = env.operator.get(f"/api/jobs/{up['job_id']}").json()
+    assert (job["state"], job["upload_id"]) == ("queued", up["upload_id"])
+    audit = env.admin.get("/api/audit", params={"action": "upload.create"}).json()["items"]
+    assert audit[0]["actor"] == "otto" and audit[0]["details"]["sha256"] == up["sha256"]
+
+
+def test_operator_sees_only_own_uploads(env, camera, footage_dir):
+    mine = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+    theirs = upload_clip(env.operator2, footage_dir / LONG_CLIP)
+    assert [u["id"] for u in env.operator.get("/api/uploads").json()] == [mine["upload_id"]]
+    assert [u["id"] for u in env.operator2.get("/api/uploads").json()] == [theirs["upload_id"]]
+    assert env.operator.get(f"/api/uploads/{theirs['upload_id']}").status_code == 404
+    assert env.operator.get(f"/api/jobs/{theirs['job_id']}").status_code == 404
+    assert [j["id"] for j in env.operator.get("/api/jobs").json()] == [mine["job_id"]]
+    assert env.operator.post(f"/api/jobs/{theirs['job_id']}/cancel").status_code == 404
+    assert {u["id"] for u in env.admin.get("/api/uploads").json()} == {mine["upload_id"], theirs["upload_id"]}
+    assert env.display.get("/api/uploads").status_code == 403
+
+
+def test_operator_token_uploads_as_drone(env, camera, footage_dir):
+    from .helpers import bearer
+
+    tok = env.admin.post("/api/tokens", json={"name": "drone 3", "role": "operator"}).json()
+    drone = bearer(env.app, tok["token"])
+    up = upload_clip(drone, footage_dir / SHORT_CLIP, drone_id="drone-3")
+    assert up["owner_token_id"] == tok["id"]
+    assert [u["id"] for u in drone.get("/api/uploads").json()] == [up["upload_id"]]
+    assert env.operator.get("/api/uploads").json() == []
+
+
+def test_non_video_refused_and_nothing_stored_lost(env, camera, footage_dir):
+    first = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+    before = stored_files(env)
+    r = env.operator.post("/api/uploads", data={"camera": "bj-overpass"},
+                          files={"file": ("notes.mp4", b"this is a text file, not a video\n" * 100, "video/mp4")})
+    assert r.status_code == 415, r.text
+    assert "not a video" in r.json()["detail"] and "notes.mp4" in r.json()["detail"]
+    assert stored_files(env) == before and partial_files(env) == []
+    assert [u["id"] for u in env.operator.get("/api/uploads").json()] == [first["upload_id"]]
+
+
+def test_duplicate_upload_is_409_naming_the_first(env, camera, footage_dir):
+    first = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+    with open(footage_dir / SHORT_CLIP, "rb") as fh:
+        r = env.operator2.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": ("copy.mp4", fh, "video/mp4")})
+    assert r.status_code == 409 and r.json()["upload_id"] == first["upload_id"]
+    assert str(first["upload_id"]) in r.json()["detail"]
+    assert len(stored_files(env)) == 1 and partial_files(env) == []
+
+
+def test_bad_upload_requests_are_4xx(env, camera, footage_dir):
+    clip = (footage_dir / SHORT_CLIP).read_bytes()
+    cases = [
+        dict(data={"camera": "nope"}, files={"file": ("a.mp4", clip, "video/mp4")}),
+        dict(data={"camera": "bj-overpass"}, files={"attachment": ("x.txt", b"x", "text/plain")}),
+        dict(data={"camera": "bj-overpass", "started_at": "yesterday"}, files={"file": ("a.mp4", clip, "video/mp4")}),
+        dict(data={"camera": "bj-overpass", "started_at": "2024-05-01T08:00:00"}, files={"file": ("a.mp4", clip, "video/mp4")}),
+        dict(data={"camera": "bj-overpass"}, files={"file": ("a.mp4", b"", "video/mp4")}),
+    ]
+    for kw in cases:
+        r = env.operator.post("/api/uploads", **kw)
+        assert r.status_code == 422, (kw.get("data"), r.status_code, r.text)
+    r = env.operator.post("/api/uploads", content=b"raw", headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 415
+    r = env.operator.post("/api/uploads", content=b"--xx\r\nbroken", headers={"content-type": "multipart/form-data; boundary=xx"})
+    assert 400 <= r.status_code < 500
+    assert stored_files(env) == {} and partial_files(env) == []
+    assert env.reviewer.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": ("a.mp4", clip)}).status_code == 403
+
+
+def test_size_limit_is_413_and_leaves_nothing(settings, footage_dir):
+    small = settings.model_copy(update={"max_upload_bytes": 200_000})
+    app = create_app(small)
+    main, env = start_env(app, small)
+    try:
+        from .helpers import SCENE_YAML
+
+        env.admin.post("/api/cameras", data={"scene": SCENE_YAML})
+        r = env.operator.post("/api/uploads", data={"camera": "bj-overpass"},
+                              files={"file": ("big.mp4", (footage_dir / SHORT_CLIP).read_bytes(), "video/mp4")})
+        assert r.status_code == 413 and "200000" in r.json()["detail"]
+        assert partial_files(env) == [] and stored_files(env) == {}
+        s = env.operator.post("/api/uploads/sessions", json={"camera": "bj-overpass", "filename": "big.mp4",
+                                                              "size": 200_001, "sha256": "0" * 64})
+        assert s.status_code == 413
+    finally:
+        main.__exit__(None, None, None)
+
+
+def _session(client: TestClient, data: bytes, **extra) -> dict:
+    body = {"camera": "bj-overpass", "filename": "flight.mp4", "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(), **extra}
+    r = client.post("/api/uploads/sessions", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["offset"] == 0
+    return r.json()
+
+
+def _patch(client: TestClient, sid: str, offset: int, chunk: bytes):
+    return client.patch(f"/api/uploads/sessions/{sid}", content=chunk,
+                        headers={"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})
+
+
+def test_resumable_upload_survives_interruption(env, camera, footage_dir):
+    data = (footage_dir / LONG_CLIP).read_bytes()
+    sid = _session(env.operator, data, pilot="李娜", started_at="2024-05-01T09:30:00+08:00")["session_id"]
+    third = len(data) // 3
+    assert _patch(env.operator, sid, 0, data[:third]).json()["offset"] == third
+    # the connection drops; later a new client (same login) asks where to go on
+    from .helpers import PASSWORD, login
+
+    again = login(env.app, "otto", PASSWORD)
+    status = again.get(f"/api/uploads/sessions/{sid}").json()
+    assert status == {"session_id": sid, "offset": third, "size": len(data), "filename": "flight.mp4"}
+    # a chunk sent for the wrong offset is refused with the offset to use
+    wrong = _patch(again, sid, 0, data[:100])
+    assert wrong.status_code == 409 and wrong.json()["offset"] == third
+    # completing early is refused and loses nothing
+    early = again.post(f"/api/uploads/sessions/{sid}/complete")
+    assert early.status_code == 409 and early.json()["offset"] == third
+    # another operator cannot touch the session
+    assert _patch(env.operator2, sid, third, data[third:]).status_code == 404
+    # too much data for the declared size
+    over = _patch(again, sid, third, data[third:] + b"extra")
+    assert over.status_code == 413 and again.get(f"/api/uploads/sessions/{sid}").json()["offset"] == third
+    offset = third
+    while offset < len(data):
+        chunk = data[offset:offset + 256 * 1024]
+        offset = _patch(again, sid, offset, chunk).json()["offset"]
+    done = again.post(f"/api/uploads/sessions/{sid}/complete")
+    assert done.status_code == 201, done.text
+    up = done.json()
+    assert up["sha256"] == hashlib.sha256(data).hexdigest() and up["pilot"] == "李娜" and up["job_id"]
+    assert list(stored_files(env).values()) == [data] and partial_files(env) == []
+    assert again.get(f"/api/uploads/sessions/{sid}").status_code == 404
+
+
+def test_resumable_sha_mismatch_keeps_data_then_duplicate_detected(env, camera, footage_dir):
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    corrupt = bytearray(data)
+    corrupt[len(data) // 2] ^= 0xFF
+    sid = _session(env.operator, data)["session_id"]
+    half = len(data) // 2
+    _patch(env.operator, sid, 0, bytes(corrupt[:half]))
+    _patch(env.operator, sid, half, bytes(corrupt[half:]))
+    r = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert r.status_code == 422 and "SHA-256 mismatch" in r.json()["detail"]
+    assert env.operator.get(f"/api/uploads/sessions/{sid}").json()["offset"] == len(data)  # part kept
+    assert stored_files(env) == {}
+    # the client gives up on this session and uploads properly; a second session for the same file is a duplicate
+    assert env.operator.delete(f"/api/uploads/sessions/{sid}").status_code == 200
+    first = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+    dup = env.operator.post("/api/uploads/sessions", json={"camera": "bj-overpass", "filename": "again.mp4",
+                                                            "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    assert dup.status_code == 409 and dup.json()["upload_id"] == first["upload_id"]
+
+
+def test_resumable_non_video_refused(env, camera):
+    data = b"plain text, definitely not video\n" * 2000
+    sid = _session(env.operator, data)["session_id"]
+    assert _patch(env.operator, sid, 0, data).json()["offset"] == len(data)
+    r = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert r.status_code == 415 and "not a video" in r.json()["detail"]
+    assert partial_files(env) == [] and stored_files(env) == {}
+    assert env.operator.get(f"/api/uploads/sessions/{sid}").status_code == 404
+
+
+def test_resumable_bad_requests(env, camera):
+    base = {"camera": "bj-overpass", "filename": "f.mp4", "size": 10, "sha256": "a" * 64}
+    assert env.operator.post("/api/uploads/sessions", json={**base, "sha256": "xyz"}).status_code == 422
+    assert env.operator.post("/api/uploads/sessions", json={**base, "sha256": "g" * 64}).status_code == 422
+    assert env.operator.post("/api/uploads/sessions", json={**base, "size": 0}).status_code == 422
+    assert env.operator.post("/api/uploads/sessions", json={**base, "camera": "nope"}).status_code == 422
+    sid = env.operator.post("/api/uploads/sessions", json=base).json()["session_id"]
+    r = env.operator.patch(f"/api/uploads/sessions/{sid}", content=b"12", headers={"Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 400 and "Upload-Offset" in r.json()["detail"]
+    r = env.operator.patch(f"/api/uploads/sessions/{sid}", content=b"12", headers={"Upload-Offset": "0", "Content-Type": "text/plain"})
+    assert r.status_code == 415
+    assert env.operator.get("/api/uploads/sessions/doesnotexist").status_code == 404
