@@ -65,6 +65,7 @@ class _Stay:
     path: list[tuple[float, float, float]] = field(default_factory=list)
     key: TrackObservation | None = None  # observation when the stay passed max_stop_s
     last_box: Box | None = None
+    departed: bool = False  # its vehicle was seen driving elsewhere: the stay is over
 
 
 class IllegalParkingRule:
@@ -103,7 +104,7 @@ class IllegalParkingRule:
     def update(self, ctx: FrameContext) -> list[ViolationEvent]:
         t = ctx.t
         obs_list = [o for o in ctx.observations if o.class_name in self.classes]
-        alive = [s for s in self._stays if t - s.last_t <= self.gap_s]
+        alive = [s for s in self._stays if t - s.last_t <= self.gap_s and not s.departed]
 
         # Greedy matching, members first, then by distance: one observation per stay per frame.
         pairs = []
@@ -123,6 +124,13 @@ class IllegalParkingRule:
             used_obs.add(i)
             used_stays.add(sid)
             self._join(by_id[sid], obs_list[i])
+
+        # A member track seen this frame but not at its stay has driven off: that stay is over, and
+        # no later track may take it over (that would be the next car in a queue, not an id switch).
+        present = {o.track_id for o in obs_list}
+        for s in alive:
+            if s.stay_id not in used_stays and present.intersection(s.track_ids):
+                s.departed = True
 
         for i, o in enumerate(obs_list):
             if i in used_obs:
@@ -187,7 +195,7 @@ class IllegalParkingRule:
     def _close_older_than(self, t_limit: float) -> list[ViolationEvent]:
         events, keep = [], []
         for s in self._stays:
-            if s.last_t < t_limit:
+            if s.last_t < t_limit or s.departed:
                 if s.key is not None:
                     events.append(self._event(s))
             else:
