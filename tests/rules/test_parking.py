@@ -124,3 +124,17 @@ def test_car_driving_past_a_parked_car_does_not_join_its_case():
     passing = path(14, "car", [(30.0, -50.0, 150.0), (35.0, 700.0, 150.0)])
     [ev] = run(make_rule(), parked + passing, t_end=100.0)
     assert ev.track_ids == [13]
+
+
+def test_next_car_first_seen_where_a_departed_car_stood_does_not_inherit_its_stay():
+    # Seen on the Beijing overpass footage: car 1 waits at the line 3 s and drives off (seen
+    # driving away); car 2 is first detected at that very spot 4 s later and waits 4 s. Being
+    # "born at the spot" looks like an id switch, but the first car was seen leaving, so the two
+    # waits must not add up to one 11 s stay over the 5 s limit.
+    first = path(1, "car", [(0.0, 300.0, 150.0), (3.0, 300.0, 150.0), (5.0, 600.0, 150.0)])
+    second = path(2, "car", [(7.0, 302.0, 151.0), (11.0, 302.0, 151.0), (13.0, 640.0, 151.0)])
+    assert run(make_rule(max_stop_s=5.0), first + second, t_end=14.0) == []
+    # Without the departure being seen (car 1 simply vanishes), car 2 is an id switch: one stay.
+    vanished = [o for o in first if o.t <= 3.0]
+    events = run(make_rule(max_stop_s=5.0), vanished + second, t_end=14.0)
+    assert len(events) == 1 and events[0].track_ids == [1, 2]
