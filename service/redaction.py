@@ -57,10 +57,11 @@ RegionFinder = Callable[[np.ndarray], list[Region]]
 
 # How far (seconds) an offender box may be from a frame's time and still mark the offender.
 TRACK_TOLERANCE_S = 1.0
-# Detection is costly; regions found on one frame are reused for the next few.
-DETECT_EVERY_N_FRAMES = 3
+# Detection is costly (~0.15 s a frame on two cores); regions found at one instant are reused
+# until this much video time has passed, and grown by REGION_MARGIN to cover the movement.
+DETECT_INTERVAL_S = 0.3
 # Regions grow by this share of their size before blurring (a face box is tight; hair is not).
-REGION_MARGIN = 0.15
+REGION_MARGIN = 0.2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,14 +316,14 @@ class _Redactor:
     def __init__(self, case: dict, policy: str, finders: Sequence[RegionFinder]):
         self.case, self.policy, self.finders = case, policy, list(finders)
         self.regions: list[Region] = []
-        self.count = 0
+        self.found_at: float | None = None
 
     def __call__(self, frame_bgr: np.ndarray, t: float) -> np.ndarray:
         if self.policy == "none":
             return frame_bgr
-        if self.finders and self.count % DETECT_EVERY_N_FRAMES == 0:
+        if self.finders and (self.found_at is None or abs(t - self.found_at) >= DETECT_INTERVAL_S):
             self.regions = [r for f in self.finders for r in f(frame_bgr)]
-        self.count += 1
+            self.found_at = t
         scene_box = offender_box_at(self.case, t)
         offender = scene_to_video(scene_box, self.case, frame_bgr.shape) if scene_box else None
         boxes = boxes_to_blur(self.regions, offender, self.policy, frame_bgr.shape, have_finders=bool(self.finders))

@@ -135,10 +135,12 @@
     if (!value) return '—';
     var date = value instanceof Date ? value : new Date(value);
     if (isNaN(date.getTime())) return String(value);
-    var opts = {year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: timeZone || 'Asia/Shanghai'};
-    if (withZone) opts.timeZoneName = 'short';
-    try { return new Intl.DateTimeFormat(CW.lang, opts).format(date); }
-    catch (e) { opts.timeZone = 'Asia/Shanghai'; return new Intl.DateTimeFormat(CW.lang, opts).format(date); }
+    var zone = timeZone || 'Asia/Shanghai';
+    var opts = {year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: zone};
+    var text;
+    try { text = new Intl.DateTimeFormat(CW.lang, opts).format(date); }
+    catch (e) { zone = 'Asia/Shanghai'; opts.timeZone = zone; text = new Intl.DateTimeFormat(CW.lang, opts).format(date); }
+    return withZone ? text + ' (' + zone + ')' : text;
   };
   CW.formatSeconds = function (s) {
     if (s === null || s === undefined || isNaN(s)) return '—';

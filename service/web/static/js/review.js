@@ -41,8 +41,9 @@
       var item = CW.el('li', {class: 'queue-item' + (i === index ? ' active' : ''), 'data-case': String(id), tabindex: '-1'}, [
         box,
         CW.el('div', {class: 'qi-main'}, [
-          CW.el('div', {class: 'qi-top'}, [CW.el('span', {class: 'rule-dot rule-' + c.rule}), CW.el('span', {class: 'qi-rule', text: CW.label('rule', c.rule)}), CW.el('span', {class: 'qi-id mono', text: '#' + id})]),
-          CW.el('div', {class: 'qi-sub muted small', text: camOf(c) + ' · ' + CW.formatTime(when(c), tz(c))})
+          CW.el('div', {class: 'qi-top'}, [CW.el('span', {class: 'rule-dot rule-' + c.rule}), CW.el('span', {class: 'qi-rule', text: CW.label('rule', c.rule)})]),
+          CW.el('div', {class: 'qi-sub muted small', text: CW.formatTime(when(c), tz(c)) + ' · ' + camOf(c)}),
+          CW.el('div', {class: 'qi-id mono', title: String(id), text: '#' + id})
         ]),
         CW.el('span', {class: 'state-badge state-' + c.state, text: CW.label('state', c.state)})
       ]);

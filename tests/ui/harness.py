@@ -1,0 +1,108 @@
+"""A real CivicWatch service on a free localhost port, for browser tests and screenshots.
+
+It runs ``service.main.create_app`` under uvicorn in a thread, with its own data folder and
+SQLite file, and seeds it only through the public API (admin bootstrap from the settings, then
+users, a display token and the camera), so the pages are tested against what a deployment has.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import av
+import cv2
+import httpx
+import uvicorn
+
+ADMIN_PASSWORD = "admin-pass-123"
+PASSWORDS = {"admin": ADMIN_PASSWORD, "reviewer": "reviewer-pass-123", "operator": "operator-pass-123"}
+SCREEN = "lobby"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveService:
+    base_url: str
+    data_dir: Path
+    server: uvicorn.Server
+    thread: threading.Thread
+    display_token: str = ""
+    camera_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def client(self, role: str | None = None) -> Iterator[httpx.Client]:
+        """An API client, logged in as the user of that role when one is given."""
+        with httpx.Client(base_url=self.base_url, timeout=60) as c:
+            if role:
+                r = c.post("/api/auth/login", json={"username": role, "password": PASSWORDS[role]})
+                r.raise_for_status()
+            yield c
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_service(data_dir: Path, **settings: Any) -> LiveService:
+    from service.config import Settings
+    from service.main import create_app
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cfg = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'civicwatch.sqlite3'}",
+                   admin_password=ADMIN_PASSWORD, job_poll_s=0.2, **settings)
+    app = create_app(cfg)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="civicwatch-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the CivicWatch test server did not start")
+        time.sleep(0.05)
+    return LiveService(f"http://127.0.0.1:{port}", data_dir, server, thread)
+
+
+def reference_frame(video: Path, out_png: Path, at_s: float = 0.0) -> Path:
+    """The first frame (or the one at ``at_s``) of a video as the camera's reference image."""
+    with av.open(str(video)) as c:
+        for frame in c.decode(video=0):
+            if frame.time is None or frame.time >= at_s:
+                cv2.imwrite(str(out_png), frame.to_ndarray(format="bgr24"))
+                return out_png
+    raise ValueError(f"{video}: no frame at {at_s}s")
+
+
+def seed(svc: LiveService, scene: Path, reference: Path | None) -> LiveService:
+    """Users for each human role, a display token for screen ``lobby``, and the camera."""
+    with svc.client("admin") as admin:
+        for role in ("reviewer", "operator"):
+            admin.post("/api/users", json={"username": role, "password": PASSWORDS[role], "role": role}).raise_for_status()
+        tok = admin.post("/api/tokens", json={"name": "Lobby screen", "role": "display", "screen": SCREEN})
+        tok.raise_for_status()
+        svc.display_token = tok.json()["token"]
+        files = {"scene": (scene.name, scene.read_bytes(), "application/yaml")}
+        if reference is not None:
+            files["reference"] = (reference.name, reference.read_bytes(), "image/png")
+        cam = admin.post("/api/cameras", files=files)
+        cam.raise_for_status()
+        svc.camera_id = cam.json()["camera_id"]
+    return svc

@@ -1,0 +1,153 @@
+"""The whole product in a browser: an operator uploads the demo clip and watches the job finish,
+a reviewer approves one case and rejects another with the keyboard, and the exposure screen
+then shows the approved case only. Screenshots of every page are taken on the way."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import harness
+
+pytestmark = pytest.mark.browser
+
+JOB_TIMEOUT_MS = 240_000
+
+
+def _login(page, base: str, role: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", role)
+    page.fill("#password", harness.PASSWORDS[role])
+    page.click("#login-submit")
+
+
+def _shot(page, folder: Path, name: str) -> None:
+    page.wait_for_timeout(300)  # let images and fonts settle
+    page.screenshot(path=str(folder / f"{name}.png"))
+
+
+def test_upload_review_display(browser, live_service, demo_footage, screenshot_dir) -> None:
+    base = live_service.base_url
+    view = {"viewport": {"width": 1440, "height": 900}}
+
+    # ---- login page, then the operator uploads the demo clip through the page -----------------
+    op_ctx = browser.new_context(locale="zh-CN", **view)
+    page = op_ctx.new_page()
+    page.goto(f"{base}/login")
+    _shot(page, screenshot_dir, "login-zh")
+    page.fill("#username", "operator")
+    page.fill("#password", "wrong-password")
+    page.click("#login-submit")
+    page.wait_for_selector("#login-error:not([hidden])")
+    assert "密码" in page.inner_text("#login-error")
+    page.fill("#password", harness.PASSWORDS["operator"])
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/upload$"))
+    page.wait_for_selector(f"#camera option[value='{live_service.camera_id}']", state="attached")
+    page.select_option("#camera", live_service.camera_id)
+    page.set_input_files("#file", str(demo_footage.video))
+    page.fill("#drone_id", "DJI-M30-07")
+    page.fill("#pilot", "王警官")
+    page.fill("#place", "演示路口")
+    page.fill("#started_at", "2024-05-01T08:00:00")
+    page.click("#upload-submit")
+    page.wait_for_selector("#upload-ok:not([hidden])", timeout=60_000)
+    job_id = re.search(r"#(\d+)", page.inner_text("#upload-ok")).group(1)
+    row = f"#jobs-body tr[data-job='{job_id}']"
+    page.wait_for_selector(row)
+    _shot(page, screenshot_dir, "upload-zh")
+    page.wait_for_selector(f"{row}[data-state='done']", timeout=JOB_TIMEOUT_MS)
+    cases_found = int(page.inner_text(f"{row} .job-cases"))
+    assert cases_found >= 2, "the demo clip has several planted violations"
+    page.goto(f"{base}/jobs")
+    page.wait_for_selector(f"{row}[data-state='done']")
+    _shot(page, screenshot_dir, "jobs-zh")
+    with live_service.client("operator") as api:
+        upload = api.get("/api/uploads").json()[0]
+    assert upload["drone_id"] == "DJI-M30-07" and upload["place"] == "演示路口"
+    assert upload["started_at"].startswith("2024-05-01T00:00:00")  # 08:00 Shanghai time, stored as UTC
+    op_ctx.close()
+
+    # ---- the reviewer decides two cases with the keyboard ---------------------------------------
+    rv_ctx = browser.new_context(locale="zh-CN", **view)
+    page = rv_ctx.new_page()
+    _login(page, base, "reviewer")
+    page.wait_for_url(re.compile(r"/review$"))
+    page.wait_for_selector("#case[data-case]")
+    items = page.locator(".queue-item")
+    assert items.count() == cases_found
+    page.wait_for_function("document.querySelector('#c-map svg') !== null")
+    _shot(page, screenshot_dir, "review-zh")
+
+    first = page.get_attribute("#case", "data-case")
+    page.keyboard.press("j")
+    page.wait_for_function(f"document.querySelector('#case').dataset.case !== '{first}'")
+    second = page.get_attribute("#case", "data-case")
+    page.keyboard.press("k")
+    page.wait_for_function(f"document.querySelector('#case').dataset.case === '{first}'")
+
+    page.keyboard.press("a")  # approve the first case; the next one opens by itself
+    page.wait_for_function(f"document.querySelector('#case').dataset.case === '{second}'", timeout=120_000)
+    approved = first
+    page.keyboard.press("r")
+    page.wait_for_selector("#reject-dialog[open]")
+    page.select_option("#reject-reason", "not_identifiable")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelector('#case') && document.querySelector('#case').dataset.case !== '{second}' "
+                           f"|| !document.querySelector('#case-empty').hidden")
+    rejected = second
+    assert page.locator(".queue-item").count() == cases_found - 2
+
+    with live_service.client("reviewer") as api:
+        a = api.get(f"/api/cases/{approved}").json()
+        r = api.get(f"/api/cases/{rejected}").json()
+    assert a["state"] == "approved" and a["published_hashes"]
+    assert r["state"] == "rejected" and r["reason"] == "无法确认违法人员"
+
+    # English review page with the approved case open
+    page.goto(f"{base}/lang/en?next=/review")
+    page.select_option("#f-state", "approved")
+    page.wait_for_selector(f"#case[data-case='{approved}']")
+    page.wait_for_function("document.querySelector('#c-map svg') !== null")
+    assert page.inner_text("#btn-publish").startswith("Publish")
+    _shot(page, screenshot_dir, "review-en")
+    page.goto(f"{base}/lang/zh-CN?next=/cameras/{live_service.camera_id}")
+    page.wait_for_selector("#cam-zones tr")
+    page.wait_for_function("document.querySelector('#cam-map svg image') !== null")
+    _shot(page, screenshot_dir, "camera-zh")
+    rv_ctx.close()
+
+    # ---- admin pages ---------------------------------------------------------------------------
+    ad_ctx = browser.new_context(locale="en-US", **view)
+    page = ad_ctx.new_page()
+    _login(page, base, "admin")
+    page.wait_for_url(re.compile(r"/admin"))
+    page.wait_for_selector("#users-body tr")
+    _shot(page, screenshot_dir, "admin-en")
+    page.click(".tab[data-tab='audit']")
+    page.wait_for_selector("#audit-body tr code")
+    assert "case.approve" in page.inner_text("#audit-body")
+    _shot(page, screenshot_dir, "audit-en")
+    page.goto(f"{base}/cameras")
+    page.wait_for_selector(".camera-card svg")
+    _shot(page, screenshot_dir, "cameras-en")
+    ad_ctx.close()
+
+    # ---- the exposure screen shows the approved case only ---------------------------------------
+    ds_ctx = browser.new_context(locale="zh-CN", viewport={"width": 1600, "height": 900})
+    page = ds_ctx.new_page()
+    page.goto(f"{base}/display/{harness.SCREEN}?token={live_service.display_token}")
+    page.wait_for_selector(f"#display[data-showing='{approved}']", timeout=30_000)
+    assert "token=" not in page.url
+    assert page.evaluate("localStorage.getItem('cw_display_token')") == live_service.display_token
+    shown = page.evaluate("CW.display.cases().map(function (c) { return c.id; })")
+    assert shown == [approved]
+    page.wait_for_selector("#d-media video, #d-media img")
+    page.wait_for_timeout(1500)
+    _shot(page, screenshot_dir, "display-zh")
+    # a reload without ?token= still works: the token was kept
+    page.goto(f"{base}/display/{harness.SCREEN}")
+    page.wait_for_selector(f"#display[data-showing='{approved}']", timeout=30_000)
+    ds_ctx.close()
