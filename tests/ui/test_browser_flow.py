@@ -151,3 +151,44 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
     page.goto(f"{base}/display/{harness.SCREEN}")
     page.wait_for_selector(f"#display[data-showing='{approved}']", timeout=30_000)
     ds_ctx.close()
+
+
+def test_interrupted_upload_resumes_from_the_server_offset(browser, live_service, footage_dir) -> None:
+    """A chunk that never arrives: the page offers to resume, asks the server for its offset and
+    finishes; the server's SHA-256 check passes, so no byte was lost or sent twice."""
+    import hashlib
+
+    clip = footage_dir / "beijing-intersection" / "uadetrac_overpass_short.mp4"
+    base = live_service.base_url
+    ctx = browser.new_context(locale="en-US")
+    ctx.add_init_script("window.CW_UPLOAD_CHUNK = 64 * 1024;")
+    page = ctx.new_page()
+    patches = {"n": 0}
+
+    def drop_second_chunk(route) -> None:
+        if route.request.method == "PATCH":
+            patches["n"] += 1
+            if patches["n"] == 2:
+                route.abort("connectionreset")
+                return
+        route.continue_()
+
+    page.route("**/api/uploads/sessions/*", drop_second_chunk)
+    _login(page, base, "operator")
+    page.wait_for_url(re.compile(r"/upload$"))
+    page.wait_for_selector(f"#camera option[value='{live_service.camera_id}']", state="attached")
+    page.select_option("#camera", live_service.camera_id)
+    page.set_input_files("#file", str(clip))
+    page.click("#upload-submit")
+    page.wait_for_selector("#upload-resume:not([hidden])", timeout=60_000)
+    assert "Resume" in page.inner_text("#upload-error")
+    page.click("#upload-resume")
+    page.wait_for_selector("#upload-ok:not([hidden])", timeout=60_000)
+    assert patches["n"] > 3
+    job_id = int(re.search(r"#(\d+)", page.inner_text("#upload-ok")).group(1))
+    with live_service.client("operator") as api:
+        api.post(f"/api/jobs/{job_id}/cancel")  # the clip does not belong to this camera's scene
+        uploads = api.get("/api/uploads").json()
+    sha = hashlib.sha256(clip.read_bytes()).hexdigest()
+    assert any(u["sha256"] == sha and u["size"] == clip.stat().st_size for u in uploads)
+    ctx.close()

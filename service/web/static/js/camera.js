@@ -5,10 +5,10 @@
 
   function detail(z) {
     var bits = [];
-    if (z.kind === 'crosswalk') bits.push(CW.t('camera.detail.signal', {signal: z.signal}));
+    if (z.kind === 'crosswalk' && z.signal) bits.push(CW.t('camera.detail.signal', {signal: z.signal}));
     if (z.kind === 'no_parking' && z.max_stop_s) bits.push(CW.t('camera.detail.max_stop', {s: z.max_stop_s}));
     if (z.kind === 'no_litter' && z.min_static_s) bits.push(CW.t('camera.detail.min_static', {s: z.min_static_s}));
-    if (z.kind === 'lane') bits.push(CW.t('camera.detail.direction'));
+    if (z.kind === 'lane' && z.direction) bits.push(CW.t('camera.detail.direction'));
     if (z.classes) bits.push(z.classes.join(', '));
     return bits.join(' · ');
   }

@@ -4,7 +4,7 @@
    how much it already has and goes on from there; the server checks the hash at the end. */
 (function () {
   'use strict';
-  var CHUNK = 8 * 1024 * 1024;
+  var CHUNK = window.CW_UPLOAD_CHUNK || 8 * 1024 * 1024;  /* tests shrink it to exercise resuming */
   var form = CW.$('upload-form');
   var cameraSelect = CW.$('camera');
   var cameras = {};
