@@ -109,8 +109,10 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
     }
 
 
-def _transition(db: Session, case: Case, action: str, who: Principal, reason: str | None, **values: Any) -> None:
+def _transition(db: Session, case: Case, action: str, who: Principal, reason: str | None, **values: Any) -> str:
+    """Move the case on (conditional UPDATE, so two reviewers cannot both decide); returns the old state."""
     allowed, target = TRANSITIONS[action]
+    old = case.state
     if case.state not in allowed:
         raise ApiError(409, f"cannot {action} a case that is {case.state} (allowed from: {', '.join(allowed)})",
                        state=case.state)
@@ -120,6 +122,7 @@ def _transition(db: Session, case: Case, action: str, who: Principal, reason: st
     if res.rowcount != 1:
         db.rollback()
         raise ApiError(409, "the case changed while you were deciding; reload it")
+    return old
 
 
 def _integrity_or_409(case: Case, settings, action: str) -> None:  # noqa: ANN001
@@ -150,8 +153,9 @@ class OptionalReasonIn(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-def _finish(db: Session, request: Request, who: Principal, case: Case, action: str, **details: Any) -> dict:
-    audit.record(db, request, who, f"case.{action}", "case", case.id, from_state=case.state, **details)
+def _finish(db: Session, request: Request, who: Principal, case: Case, action: str, from_state: str,
+            **details: Any) -> dict:
+    audit.record(db, request, who, f"case.{action}", "case", case.id, from_state=from_state, **details)
     db.commit()
     db.refresh(case)
     return case_summary(case) | {"published": _published_urls(case)}
@@ -167,8 +171,8 @@ def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None
     _integrity_or_409(case, settings, "approve")
     published_dir, hashes = _make_published(case, settings)
     reason = body.reason if body else None
-    _transition(db, case, "approve", who, reason, published_dir=published_dir, published_hashes=hashes)
-    return _finish(db, request, who, case, "approve", published_hashes=hashes, policy=settings.redaction_policy)
+    old = _transition(db, case, "approve", who, reason, published_dir=published_dir, published_hashes=hashes)
+    return _finish(db, request, who, case, "approve", old, published_hashes=hashes, policy=settings.redaction_policy)
 
 
 @router.post("/{case_id}/reject")
@@ -177,8 +181,8 @@ def reject(case_id: str, body: ReasonIn, request: Request, db: Session = Depends
     if not body.reason.strip():
         raise ApiError(422, "reason: required when rejecting")
     case = _case(db, case_id)
-    _transition(db, case, "reject", who, body.reason.strip())
-    return _finish(db, request, who, case, "reject", reason=body.reason.strip())
+    old = _transition(db, case, "reject", who, body.reason.strip())
+    return _finish(db, request, who, case, "reject", old, reason=body.reason.strip())
 
 
 @router.post("/{case_id}/publish")
@@ -192,8 +196,8 @@ def publish(case_id: str, request: Request, db: Session = Depends(get_db), who: 
     if not pub.ok:
         raise ApiError(409, "cannot publish: the published media does not match its recorded hashes",
                        problems=pub.problems)
-    _transition(db, case, "publish", who, case.reason)
-    return _finish(db, request, who, case, "publish")
+    old = _transition(db, case, "publish", who, case.reason)
+    return _finish(db, request, who, case, "publish", old)
 
 
 @router.post("/{case_id}/withdraw")
@@ -202,8 +206,8 @@ def withdraw(case_id: str, body: ReasonIn, request: Request, db: Session = Depen
     if not body.reason.strip():
         raise ApiError(422, "reason: required when withdrawing")
     case = _case(db, case_id)
-    _transition(db, case, "withdraw", who, body.reason.strip())
-    return _finish(db, request, who, case, "withdraw", reason=body.reason.strip())
+    old = _transition(db, case, "withdraw", who, body.reason.strip())
+    return _finish(db, request, who, case, "withdraw", old, reason=body.reason.strip())
 
 
 @router.get("/{case_id}/evidence/{kind}")

@@ -128,6 +128,15 @@ def env(settings):
     main.__exit__(None, None, None)
 
 
+@pytest.fixture
+def fast_redaction(monkeypatch):
+    """Redaction with no region finder: the real code's safe fallback (blur all but the offender),
+    without running the detector over every frame of every clip a test approves."""
+    import service.redaction as redaction
+
+    monkeypatch.setattr(redaction, "default_finders", lambda: [])
+
+
 @pytest.fixture(scope="session")
 def scene_file(tmp_path_factory) -> Path:
     p = tmp_path_factory.mktemp("scene") / "bj-overpass.yaml"

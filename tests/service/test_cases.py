@@ -1,0 +1,179 @@
+"""Case review: transitions, audit, integrity blocking, range requests, export, public feed."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+
+from .helpers import sha256
+
+
+def audit_actions(env, case_id: str) -> list[tuple[str, str]]:
+    items = env.admin.get("/api/audit", params={"object_type": "case", "object_id": case_id}).json()["items"]
+    return [(e["actor"], e["action"]) for e in reversed(items)]
+
+
+def test_queue_filters_and_detail(env, cases):
+    r = env.reviewer.get("/api/cases", params={"state": "pending"}).json()
+    assert r["total"] == 2
+    assert env.reviewer.get("/api/cases", params={"rule": "wrong_way"}).json()["total"] == 1
+    assert env.reviewer.get("/api/cases", params={"camera": "bj-overpass"}).json()["total"] == 2
+    assert env.reviewer.get("/api/cases", params={"camera": "other"}).json()["total"] == 0
+    # the scene starts 2024-05-01 08:00 +08:00 = 00:00 UTC
+    assert env.reviewer.get("/api/cases", params={"date_from": "2024-05-01", "date_to": "2024-05-01"}).json()["total"] == 2
+    assert env.reviewer.get("/api/cases", params={"date_from": "2024-05-02"}).json()["total"] == 0
+    assert env.reviewer.get("/api/cases", params={"limit": 1, "offset": 1}).json()["items"][0]["id"] in cases
+    for bad in ({"state": "bogus"}, {"date_from": "yesterday"}, {"limit": "many"}):
+        r = env.reviewer.get("/api/cases", params=bad)
+        assert r.status_code == 422 and r.json()["detail"], bad
+    detail = env.reviewer.get(f"/api/cases/{cases[0]}").json()
+    assert detail["integrity"]["ok"] is True and detail["integrity"]["checked"] >= 5
+    assert set(detail["evidence"]) == {"clip", "annotated", "snapshot", "crop"}
+    assert detail["timezone"] == "Asia/Shanghai" and detail["place"] == "北京 立交桥 (test)"
+    assert detail["start_time_local"].startswith("2024-05-01T08:00:0")
+    assert env.reviewer.get("/api/cases/nope").status_code == 404
+
+
+def test_transitions_audit_and_public_feed(env, cases):
+    a, b = cases
+    r = env.reviewer.post(f"/api/cases/{a}/approve")
+    assert r.status_code == 200, r.text
+    approved = r.json()
+    assert approved["state"] == "approved" and approved["reviewer"] == "rita"
+    detail = env.reviewer.get(f"/api/cases/{a}").json()
+    assert set(detail["published_hashes"]) == {"published.mp4", "published.jpg"}
+    # redacted files are new files with their own hashes, never the originals
+    assert not set(detail["published_hashes"].values()) & set(detail["evidence_hashes"].values())
+
+    assert env.reviewer.post(f"/api/cases/{b}/reject", json={}).status_code == 422
+    assert env.reviewer.post(f"/api/cases/{b}/reject", json={"reason": "   "}).status_code == 422
+    r = env.reviewer.post(f"/api/cases/{b}/reject", json={"reason": "shadow, not a person"})
+    assert r.status_code == 200 and r.json()["state"] == "rejected" and r.json()["reason"] == "shadow, not a person"
+
+    # invalid transitions are 409 and change nothing
+    for path, body in ((f"{b}/approve", None), (f"{b}/publish", None), (f"{a}/approve", None), (f"{a}/reject", {"reason": "x"})):
+        r = env.reviewer.post(f"/api/cases/{path}", json=body)
+        assert r.status_code == 409, (path, r.text)
+    assert env.reviewer.get(f"/api/cases/{b}").json()["state"] == "rejected"
+
+    # the screen shows the approved case only, with redacted media only
+    feed = env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"]
+    assert [c["id"] for c in feed] == [a]
+    item = feed[0]
+    assert item["timezone"] == "Asia/Shanghai" and item["place"] == "北京 立交桥 (test)" and item["explanation"]
+    video = env.display.get(item["media"]["video"])
+    assert video.status_code == 200 and sha256(video.content) == detail["published_hashes"]["published.mp4"]
+    image = env.display.get(item["media"]["image"])
+    assert image.status_code == 200 and sha256(image.content) == detail["published_hashes"]["published.jpg"]
+    assert env.display.get(f"/api/public/cases/{b}/media/video").status_code == 404
+    assert env.display.get(f"/api/cases/{a}/evidence/clip").status_code == 403
+    assert env.display.get("/api/public/cases", params={"since": "2999-01-01T00:00:00Z"}).json()["items"] == []
+
+    r = env.reviewer.post(f"/api/cases/{a}/publish")
+    assert r.status_code == 200 and r.json()["state"] == "published"
+    assert [c["id"] for c in env.display.get("/api/public/cases").json()["items"]] == [a]
+    assert env.reviewer.post(f"/api/cases/{a}/withdraw", json={}).status_code == 422
+    r = env.admin.post(f"/api/cases/{a}/withdraw", json={"reason": "court order"})
+    assert r.status_code == 200 and r.json()["state"] == "withdrawn"
+    assert env.display.get("/api/public/cases").json()["items"] == []
+    assert env.display.get(f"/api/public/cases/{a}/media/video").status_code == 404
+
+    assert audit_actions(env, a) == [("rita", "case.approve"), ("rita", "case.publish"), ("admin", "case.withdraw")]
+    assert audit_actions(env, b) == [("rita", "case.reject")]
+    entry = env.admin.get("/api/audit", params={"object_id": b}).json()["items"][0]
+    assert entry["details"] == {"from_state": "pending", "reason": "shadow, not a person"} and entry["ip"]
+    history = env.reviewer.get(f"/api/cases/{a}").json()["history"]
+    assert [h["action"] for h in history] == ["case.approve", "case.publish", "case.withdraw"]
+
+
+def test_integrity_mismatch_blocks_approve_and_publish(env, cases, fast_redaction):
+    a, b = cases
+    assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
+    detail = env.reviewer.get(f"/api/cases/{a}").json()
+    run_dir = env.data_dir / "jobs" / str(detail["job_id"]) / "run-1"
+    clip = run_dir / "cases" / detail["pipeline_id"] / "clip.mp4"
+    original = clip.read_bytes()
+    clip.write_bytes(original[:-10] + b"tampered!!")
+
+    r = env.reviewer.post(f"/api/cases/{a}/publish")
+    assert r.status_code == 409
+    assert any("clip.mp4" in p and "manifest" in p for p in r.json()["problems"])
+    shown = env.reviewer.get(f"/api/cases/{a}").json()
+    assert shown["integrity"]["ok"] is False and any("clip.mp4" in p for p in shown["integrity"]["problems"])
+    assert shown["state"] == "approved"
+
+    # editing the manifest along with the file does not help: the hashes taken at ingest disagree
+    manifest_path = run_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    rel = f"cases/{detail['pipeline_id']}/clip.mp4"
+    for f in manifest["files"]:
+        if f["path"] == rel:
+            f["sha256"] = hashlib.sha256(clip.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    r = env.reviewer.post(f"/api/cases/{a}/publish")
+    assert r.status_code == 409 and any("recorded at ingest" in p for p in r.json()["problems"])
+
+    # a missing snapshot on the other case blocks its approval
+    other = env.reviewer.get(f"/api/cases/{b}").json()
+    (run_dir / "cases" / other["pipeline_id"] / "snapshot.jpg").unlink()
+    r = env.reviewer.post(f"/api/cases/{b}/approve")
+    assert r.status_code == 409 and any("snapshot.jpg: file missing" in p for p in r.json()["problems"])
+    assert env.reviewer.get(f"/api/cases/{b}").json()["state"] == "pending"
+
+
+def test_evidence_range_requests_and_view_audit(env, cases):
+    a = cases[0]
+    full = env.reviewer.get(f"/api/cases/{a}/evidence/clip")
+    assert full.status_code == 200 and full.headers["accept-ranges"] == "bytes"
+    assert full.headers["content-type"] == "video/mp4"
+    part = env.reviewer.get(f"/api/cases/{a}/evidence/clip", headers={"Range": "bytes=100-299"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 100-299/{len(full.content)}"
+    assert part.content == full.content[100:300]
+    tail = env.reviewer.get(f"/api/cases/{a}/evidence/annotated", headers={"Range": "bytes=-50"})
+    assert tail.status_code == 206 and len(tail.content) == 50
+    bad = env.reviewer.get(f"/api/cases/{a}/evidence/clip", headers={"Range": f"bytes={10**9}-"})
+    assert bad.status_code == 416
+    detail = env.reviewer.get(f"/api/cases/{a}").json()
+    assert sha256(full.content) == detail["evidence_hashes"][f"cases/{detail['pipeline_id']}/clip.mp4"]
+    assert env.reviewer.get(f"/api/cases/{a}/evidence/case").status_code == 404
+    assert env.reviewer.get(f"/api/cases/{a}/evidence/../../etc").status_code == 404
+    views = env.admin.get("/api/audit", params={"action": "evidence.view"}).json()["items"]
+    # repeated range requests of one file by one person within the window: one entry per kind
+    assert sorted(e["details"]["kind"] for e in views) == ["annotated", "clip"]
+    assert all(e["actor"] == "rita" and e["object_id"] == a for e in views)
+
+
+def test_export_zip_with_manifests(env, cases, fast_redaction):
+    a, b = cases
+    env.reviewer.post(f"/api/cases/{a}/approve")
+    r = env.reviewer.post("/api/cases/export", json={"ids": [a, b]})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    zf = zipfile.ZipFile(io.BytesIO(r.content))
+    names = set(zf.namelist())
+    assert "export.json" in names
+    for cid in (a, b):
+        for f in ("clip.mp4", "annotated.mp4", "snapshot.jpg", "crop.jpg", "case.json", "manifest.json", "record.json"):
+            assert f"{cid}/{f}" in names, (cid, f)
+        manifest = json.loads(zf.read(f"{cid}/manifest.json"))
+        for arc, entry in manifest["files"].items():
+            assert sha256(zf.read(f"{cid}/{arc}")) == entry["sha256"], arc
+    assert f"{a}/published/published.mp4" in names and f"{b}/published/published.mp4" not in names
+    assert json.loads(zf.read("export.json"))["cases"] == [a, b]
+    assert env.reviewer.post("/api/cases/export", json={"ids": [a, "nope"]}).status_code == 404
+    assert env.reviewer.post("/api/cases/export", json={"ids": []}).status_code == 422
+    assert env.operator.post("/api/cases/export", json={"ids": [a]}).status_code == 403
+    assert env.admin.get("/api/audit", params={"action": "case.export"}).json()["items"][0]["details"]["ids"] == [a, b]
+
+
+def test_audit_export_csv(env, cases):
+    env.reviewer.post(f"/api/cases/{cases[1]}/reject", json={"reason": "blurry"})
+    r = env.admin.get("/api/audit/export")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    lines = r.text.splitlines()
+    assert lines[0].startswith("id,at,actor,actor_role,action")
+    assert any("case.reject" in l and cases[1] in l and "blurry" in l for l in lines)
+    assert env.reviewer.get("/api/audit/export").status_code == 403
+    assert env.reviewer.get("/api/audit").status_code == 403
