@@ -65,7 +65,6 @@ class _Stay:
     path: list[tuple[float, float, float]] = field(default_factory=list)
     key: TrackObservation | None = None  # observation when the stay passed max_stop_s
     last_box: Box | None = None
-    departed: bool = False  # its vehicle was seen driving elsewhere: the stay is over
 
 
 class IllegalParkingRule:
@@ -104,7 +103,7 @@ class IllegalParkingRule:
     def update(self, ctx: FrameContext) -> list[ViolationEvent]:
         t = ctx.t
         obs_list = [o for o in ctx.observations if o.class_name in self.classes]
-        alive = [s for s in self._stays if t - s.last_t <= self.gap_s and not s.departed]
+        alive = [s for s in self._stays if t - s.last_t <= self.gap_s]
 
         # Greedy matching, members first, then by distance: one observation per stay per frame.
         pairs = []
@@ -124,13 +123,6 @@ class IllegalParkingRule:
             used_obs.add(i)
             used_stays.add(sid)
             self._join(by_id[sid], obs_list[i])
-
-        # A member track seen this frame but not at its stay has driven off: that stay is over, and
-        # no later track may take it over (that would be the next car in a queue, not an id switch).
-        present = {o.track_id for o in obs_list}
-        for s in alive:
-            if s.stay_id not in used_stays and present.intersection(s.track_ids):
-                s.departed = True
 
         for i, o in enumerate(obs_list):
             if i in used_obs:
@@ -159,8 +151,15 @@ class IllegalParkingRule:
         if o.track_id in s.track_ids:
             return True
         seen = self._tracks.get(o.track_id)
-        # Unknown track (first sample) or one born near the anchor: an id switch or re-detection.
-        return seen is None or _dist(seen.first_point, s.anchor) <= self.join_radius
+        # Unknown track (first sample) or one born near the anchor: an id switch or re-detection...
+        born_here = seen is None or _dist(seen.first_point, s.anchor) <= self.join_radius
+        # ...but only if the stay's own vehicle vanished at the spot. If it was last seen driving
+        # away, the newcomer is the next car in the queue, not the same car under a new id.
+        return born_here and not self._occupant_drove_off(s)
+
+    def _occupant_drove_off(self, s: _Stay) -> bool:
+        last = [self._tracks[i] for i in s.track_ids if i in self._tracks]
+        return bool(last) and all(_dist(seen.last_point, s.anchor) > self.join_radius for seen in last)
 
     def _slow(self, o: TrackObservation) -> bool:
         """Only a track that is not clearly driving may open a stay (keeps the stay list short)."""
@@ -195,7 +194,7 @@ class IllegalParkingRule:
     def _close_older_than(self, t_limit: float) -> list[ViolationEvent]:
         events, keep = [], []
         for s in self._stays:
-            if s.last_t < t_limit or s.departed:
+            if s.last_t < t_limit:
                 if s.key is not None:
                     events.append(self._event(s))
             else:
