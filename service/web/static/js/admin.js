@@ -69,7 +69,7 @@
       body.innerHTML = '';
       CW.items(data, 'entries').forEach(function (e) {
         var detail = e.details;
-        if (detail && typeof detail === 'object') detail = JSON.stringify(detail);
+        if (detail && typeof detail === 'object') detail = Object.keys(detail).length ? JSON.stringify(detail) : '';
         body.appendChild(CW.el('tr', null, [
           CW.el('td', {class: 'nowrap', text: CW.formatTime(e.at)}),
           CW.el('td', null, [document.createTextNode(e.actor || '—'), e.actor_role ? CW.el('span', {class: 'muted small', text: ' · ' + CW.label('role', e.actor_role)}) : null]),
