@@ -17,7 +17,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service.models import ApiToken, LoginSession, User, utcnow
@@ -64,6 +64,7 @@ def _session_hash(secret_key: str, token: str) -> str:
 
 def create_login_session(db: Session, user: User, secret_key: str, ttl_s: int, ip: str | None) -> str:
     token = secrets.token_urlsafe(32)
+    db.execute(delete(LoginSession).where(LoginSession.expires_at < utcnow()))  # housekeeping
     db.add(LoginSession(id_hash=_session_hash(secret_key, token), user_id=user.id,
                         expires_at=utcnow() + timedelta(seconds=ttl_s), ip=ip))
     return token
