@@ -257,6 +257,12 @@ def analyze(
         warnings.append(
             f"the video is damaged or truncated: {report.error}; cases found before that point are kept"
         )
+    elif duration and t_end + max(1.0, 0.02 * duration) < duration:
+        # A truncated MP4 whose index survived decodes "cleanly" and just stops early.
+        warnings.append(
+            f"the video ends at {t_end:.1f} s but its container says {duration:.1f} s: the file is "
+            "truncated or damaged; cases found before that point are kept"
+        )
     if report.frames_decoded == 0:
         warnings.append("no frame could be decoded")
 

@@ -16,3 +16,11 @@ def footage_dir() -> Path:
     if not FOOTAGE_DIR.is_dir():
         pytest.fail(f"real footage folder missing: {FOOTAGE_DIR} (it must sit beside the checkout)")
     return FOOTAGE_DIR
+
+
+@pytest.fixture(scope="session")
+def demo_footage(tmp_path_factory):
+    """One demo build per test session, in a temporary folder (the photos cache is shared)."""
+    from civicwatch.demo import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo"), force=True)

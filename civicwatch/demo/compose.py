@@ -150,7 +150,7 @@ def encode(composer: Composer, out_path: Path) -> None:
     v = composer.recipe.video
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_suffix(".part.mp4")
-    with av.open(str(tmp), mode="w", format="mp4") as container:
+    with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         stream = container.add_stream("libx264", rate=v.fps)
         stream.width, stream.height = v.size
         stream.pix_fmt = "yuv420p"

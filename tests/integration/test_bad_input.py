@@ -1,0 +1,60 @@
+"""Bad input: a clear message and the right exit code, and nothing lost that was found."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def civicwatch(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "civicwatch.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_text_file_named_mp4_is_refused_with_exit_code_2(demo_footage, tmp_path):
+    fake = tmp_path / "evidence.mp4"
+    fake.write_text("this is not a video\n")
+    run = civicwatch("analyze", fake, "--scene", demo_footage.scene, "--out", tmp_path / "out")
+    assert run.returncode == 2
+    assert "evidence.mp4" in run.stderr and "not a readable video" in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_malformed_scene_names_the_field_before_reading_video(tmp_path):
+    scene = tmp_path / "scene.yaml"
+    scene.write_text("camera: x\nframe_size: [640, 360]\nzones:\n  - {name: a, kind: lane, polygon: [[0, 0], [1, 1]]}\n")
+    run = civicwatch("analyze", tmp_path / "missing.mp4", "--scene", scene, "--out", tmp_path / "out")
+    assert run.returncode == 2
+    assert "zones[0].polygon" in run.stderr and "zones[0].direction" in run.stderr
+
+
+def test_truncated_video_keeps_the_cases_before_the_damage(demo_footage, tmp_path):
+    data = demo_footage.video.read_bytes()
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(data[: int(len(data) * 0.6)])  # the demo is faststart: its index survives
+    out = tmp_path / "out"
+    run = civicwatch("analyze", truncated, "--scene", demo_footage.scene, "--out", out, "--pre", "1", "--post", "1")
+    assert run.returncode == 0, run.stderr
+    assert "truncated" in run.stderr
+    import json
+
+    cases = json.loads((out / "cases.json").read_text())
+    rules = sorted(c["rule"] for c in cases)
+    # Red light at ~19 s and wrong way at ~24 s lie before the cut (~30 s); litter (37 s) after.
+    assert "red_light_pedestrian" in rules and "wrong_way" in rules
+    assert "litter" not in rules
+    analysis = json.loads((out / "analysis.json").read_text())
+    assert any("truncated" in w for w in analysis["warnings"])
+
+
+def test_output_folder_with_an_analysis_is_not_overwritten(demo_footage, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    run = civicwatch("analyze", demo_footage.video, "--scene", demo_footage.scene, "--out", out)
+    assert run.returncode == 2 and "already holds an analysis" in run.stderr
+    assert (out / "manifest.json").read_text() == "{}"
