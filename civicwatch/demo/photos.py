@@ -9,7 +9,6 @@ package build can never silently change the footage.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -18,18 +17,11 @@ import tempfile
 from pathlib import Path
 
 from civicwatch.demo.recipe import SourceSpec
+from detector.hashing import sha256_file
 
 
 class PhotoError(RuntimeError):
     """The photographs cannot be had or do not match their pinned hashes."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _verified(cache: Path, source: SourceSpec) -> bool:

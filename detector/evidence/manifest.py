@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from detector.evidence.hashing import sha256_file
+from detector.hashing import sha256_file
 from detector.evidence.writer import CASES_INDEX, EvidenceConflictError
 
 MANIFEST = "manifest.json"

@@ -23,7 +23,7 @@ import numpy as np
 
 from detector.evidence.annotate import Annotator, wall_clock
 from detector.evidence.clips import VideoInfo, cut_clip, probe
-from detector.evidence.hashing import sha256_bytes, sha256_file
+from detector.hashing import sha256_bytes, sha256_file
 from detector.evidence.tracklog import SignalLog, TrackLog
 from detector.scene import Scene
 from detector.types import Box, ViolationEvent

@@ -9,7 +9,6 @@ silently producing a different detector.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from detector.models.darknet import darknet_to_onnx, parse_cfg
 from detector.models.manifest import DefaultModel, Member, load_manifest
 from detector.models.metadata import normalise_darknet_names, read_metadata, set_metadata
 from detector.models.paths import MODELS_DIR_ENV, cache_dir
+from detector.hashing import sha256_bytes, sha256_file
 
 SOURCE_SHA_KEY = "source_sha256"
 CONVERTER_KEY = "civicwatch_converter"
@@ -38,17 +38,6 @@ class ModelFetchError(RuntimeError):
 class HashMismatchError(ModelFetchError):
     """A downloaded file does not have the hash the manifest promises."""
 
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_member(data: bytes, member: Member) -> None:

@@ -1,4 +1,8 @@
-"""SHA-256 of evidence, streamed in 1 MiB blocks so a long source video never sits in memory."""
+"""SHA-256 of files and bytes, streamed in 1 MiB blocks so a long video never sits in memory.
+
+One implementation for evidence, manifests, model files and demo photos: a hash that differs
+because two copies of this function drifted would be an integrity failure nobody could explain.
+"""
 
 from __future__ import annotations
 
