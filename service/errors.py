@@ -17,6 +17,12 @@ from detector.scene import SceneError
 log = logging.getLogger(__name__)
 
 
+# Stable machine-readable ``code`` per status when the raiser gave none; the pages translate codes.
+DEFAULT_CODES = {400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media",
+                 416: "range_not_satisfiable", 422: "invalid_input", 500: "internal_error", 503: "unavailable"}
+
+
 class ApiError(Exception):
     """An error with a message (``detail``) and extra fields the client can act on."""
 
@@ -32,23 +38,27 @@ def _loc(loc: tuple) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, **jsonable_encoder(exc.extra)}, exc.status, headers=exc.headers)
+        extra = dict(exc.extra)
+        code = extra.pop("code", None) or DEFAULT_CODES.get(exc.status, "error")
+        return JSONResponse({"detail": exc.detail, "code": code, **jsonable_encoder(extra)}, exc.status,
+                            headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
         message = "; ".join(f"{_loc(tuple(e['loc']))}: {e['msg']}" for e in errors) or "invalid request"
-        return JSONResponse({"detail": message, "errors": errors}, 422)
+        return JSONResponse({"detail": message, "code": "invalid_input", "errors": errors}, 422)
 
     @app.exception_handler(SceneError)
     async def _scene(request: Request, exc: SceneError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, 422)
+        return JSONResponse({"detail": str(exc), "code": "bad_scene"}, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=getattr(exc, "headers", None))
+        code = DEFAULT_CODES.get(exc.status_code, "error")
+        return JSONResponse({"detail": exc.detail, "code": code}, exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": f"internal server error ({type(exc).__name__})"}, 500)
+        return JSONResponse({"detail": f"internal server error ({type(exc).__name__})", "code": "internal_error"}, 500)

@@ -46,7 +46,7 @@ class UserPatch(BaseModel):
 def create_user(db: Session, username: str, password: str, role: str) -> User:
     check_password_policy(password)
     if db.scalar(select(User).where(User.username == username)) is not None:
-        raise ApiError(409, f"user {username!r} already exists")
+        raise ApiError(409, f"user {username!r} already exists", code="user_exists")
     user = User(username=username, password_hash=hash_password(password), role=role, active=True)
     db.add(user)
     db.flush()
@@ -78,7 +78,7 @@ def patch_user(user_id: int, body: UserPatch, request: Request, db: Session = De
     if losing_admin:
         admins = db.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True)))
         if admins <= 1:
-            raise ApiError(409, "this is the last active admin; make another admin first")
+            raise ApiError(409, "this is the last active admin; make another admin first", code="last_admin")
     if body.role is not None and body.role != user.role:
         changes["role"] = [user.role, body.role]
         user.role = body.role

@@ -27,7 +27,7 @@ def login(body: LoginIn, request: Request, response: Response, db: Session = Dep
     if user is None:
         audit.record(db, request, body.username, "login.failed", "user", None)
         db.commit()
-        raise ApiError(401, "wrong username or password")
+        raise ApiError(401, "wrong username or password", code="bad_credentials")
     token = create_login_session(db, user, request.app.state.secret_key, settings.session_ttl_s, audit.client_ip(request))
     audit.record(db, request, user.username, "login", "user", user.id)
     db.commit()

@@ -104,6 +104,7 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
         "integrity": integrity.as_dict(),
         "published": _published_urls(case), "published_hashes": case.published_hashes,
         "key_frame": case.data.get("key_frame"), "frame_size": case.data.get("frame_size"),
+        "key_box": case.data.get("key_box"), "path": case.data.get("path"),
         "offender_track": case.data.get("offender_track"),
         "history": [{"at": iso(e.at), "actor": e.actor, "action": e.action, "details": e.details} for e in history],
     }
@@ -115,13 +116,13 @@ def _transition(db: Session, case: Case, action: str, who: Principal, reason: st
     old = case.state
     if case.state not in allowed:
         raise ApiError(409, f"cannot {action} a case that is {case.state} (allowed from: {', '.join(allowed)})",
-                       state=case.state)
+                       state=case.state, code="invalid_transition")
     now = utcnow()
     res = db.execute(update(Case).where(Case.id == case.id, Case.state == case.state).values(
         state=target, reason=reason, reviewer=who.name, decided_at=now, updated_at=now, **values))
     if res.rowcount != 1:
         db.rollback()
-        raise ApiError(409, "the case changed while you were deciding; reload it")
+        raise ApiError(409, "the case changed while you were deciding; reload it", code="invalid_transition")
     return old
 
 
@@ -129,7 +130,7 @@ def _integrity_or_409(case: Case, settings, action: str) -> None:  # noqa: ANN00
     report = check_case(case, settings.data_dir, settings.chunk_size)
     if not report.ok:
         raise ApiError(409, f"cannot {action}: the evidence does not match its manifest", problems=report.problems,
-                       integrity=report.as_dict())
+                       integrity=report.as_dict(), code="integrity_failed")
 
 
 def _make_published(case: Case, settings) -> tuple[str, dict[str, str]]:  # noqa: ANN001
@@ -146,7 +147,7 @@ def _make_published(case: Case, settings) -> tuple[str, dict[str, str]]:  # noqa
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str | None = Field(default=None, max_length=2000)  # required; checked for the code below
 
 
 class OptionalReasonIn(BaseModel):
@@ -178,8 +179,8 @@ def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None
 @router.post("/{case_id}/reject")
 def reject(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
            who: Principal = Depends(reviewers)) -> dict:
-    if not body.reason.strip():
-        raise ApiError(422, "reason: required when rejecting")
+    if not (body.reason or "").strip():
+        raise ApiError(422, "reason: required when rejecting", code="reason_required")
     case = _case(db, case_id)
     old = _transition(db, case, "reject", who, body.reason.strip())
     return _finish(db, request, who, case, "reject", old, reason=body.reason.strip())
@@ -195,7 +196,7 @@ def publish(case_id: str, request: Request, db: Session = Depends(get_db), who: 
     pub = check_published(case, settings.data_dir, settings.chunk_size)
     if not pub.ok:
         raise ApiError(409, "cannot publish: the published media does not match its recorded hashes",
-                       problems=pub.problems)
+                       problems=pub.problems, code="integrity_failed")
     old = _transition(db, case, "publish", who, case.reason)
     return _finish(db, request, who, case, "publish", old)
 
@@ -203,8 +204,8 @@ def publish(case_id: str, request: Request, db: Session = Depends(get_db), who: 
 @router.post("/{case_id}/withdraw")
 def withdraw(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
              who: Principal = Depends(reviewers)) -> dict:
-    if not body.reason.strip():
-        raise ApiError(422, "reason: required when withdrawing")
+    if not (body.reason or "").strip():
+        raise ApiError(422, "reason: required when withdrawing", code="reason_required")
     case = _case(db, case_id)
     old = _transition(db, case, "withdraw", who, body.reason.strip())
     return _finish(db, request, who, case, "withdraw", old, reason=body.reason.strip())

@@ -35,7 +35,7 @@ def camera_json(cam: Camera, scene: Any | None = None) -> dict[str, Any]:
     }
     if scene is not None:
         out["frame_size"] = list(scene.frame_size)
-        out["zones"] = [{"name": z.name, "kind": z.kind, "polygon": [list(p) for p in z.polygon]} for z in scene.zones]
+        out["zones"] = [z.model_dump(mode="json", exclude_none=True) for z in scene.zones]
         out["signals"] = [s.model_dump(mode="json", exclude_none=True) for s in scene.signals]
     return out
 

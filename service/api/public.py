@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.api.common import iso, parse_when
 from service.errors import ApiError
-from service.models import Camera, Case, Job, Upload
+from service.models import Camera, Case, Job, Upload, utcnow
 from service.security import Principal, get_db, require_roles
 
 router = APIRouter(prefix="/api/public", tags=["public"])
@@ -29,9 +29,10 @@ def _check_screen(who: Principal, screen: str | None) -> None:
 def feed(db: Session = Depends(get_db), who: Principal = Depends(screens), screen: str | None = None,
          since: str | None = None, limit: int = 50) -> dict:
     _check_screen(who, screen)
+    now = utcnow()
     q = (select(Case, Camera, Upload).join(Camera, Case.camera_id == Camera.id).join(Job, Case.job_id == Job.id)
          .join(Upload, Job.upload_id == Upload.id)
-         .where(Case.state.in_(PUBLIC_STATES), Case.published_hashes.is_not(None)))
+         .where(Case.state.in_(PUBLIC_STATES), Case.published_hashes.is_not(None), Case.decided_at <= now))
     after = parse_when(since, "since")
     if after is not None:
         q = q.where(Case.decided_at > after)
@@ -46,7 +47,8 @@ def feed(db: Session = Depends(get_db), who: Principal = Depends(screens), scree
             "media": {"video": f"/api/public/cases/{case.id}/media/video",
                       "image": f"/api/public/cases/{case.id}/media/image"},
         })
-    return {"items": items, "screen": screen or who.screen}
+    # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed
+    return {"items": items, "screen": screen or who.screen, "server_time": iso(now)}
 
 
 @router.get("/cases/{case_id}/media/{kind}")

@@ -55,10 +55,10 @@ def _owns(who: Principal, owner_user_id: int | None, owner_token_id: int | None)
 
 def _camera(db: Session, camera_id: str | None) -> Camera:
     if not camera_id:
-        raise ApiError(422, "camera: required (the camera id of a registered scene)")
+        raise ApiError(422, "camera: required (the camera id of a registered scene)", code="unknown_camera")
     cam = db.get(Camera, camera_id)
     if cam is None:
-        raise ApiError(422, f"camera: no camera {camera_id!r} is registered")
+        raise ApiError(422, f"camera: no camera {camera_id!r} is registered", code="unknown_camera")
     return cam
 
 
@@ -68,7 +68,7 @@ def _existing(db: Session, sha: str) -> Upload | None:
 
 def _duplicate_error(existing: Upload) -> ApiError:
     return ApiError(409, f"this file was already uploaded as upload {existing.id} ({existing.filename})",
-                    upload_id=existing.id)
+                    upload_id=existing.id, code="duplicate_upload")
 
 
 def _text(value: str | None, field: str, limit: int = 128) -> str | None:
@@ -88,7 +88,8 @@ def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: 
         info = probe_video(tmp)
     except NotAVideo as err:
         tmp.unlink(missing_ok=True)
-        raise ApiError(415, f"{filename}: {err}; upload a video file (e.g. MP4 from the drone)") from None
+        raise ApiError(415, f"{filename}: {err}; upload a video file (e.g. MP4 from the drone)",
+                       code="not_video") from None
     existing = _existing(db, sha)
     if existing is not None:
         tmp.unlink(missing_ok=True)
@@ -218,7 +219,8 @@ async def session_chunk(session_id: str, request: Request, db: Session = Depends
     try:
         current = part.stat().st_size if part.exists() else 0
         if offset != current:
-            raise ApiError(409, f"Upload-Offset {offset} does not match the stored offset {current}", offset=current)
+            raise ApiError(409, f"Upload-Offset {offset} does not match the stored offset {current}", offset=current,
+                           code="offset_mismatch")
         written = 0
         disconnected = False
         too_big = False
@@ -257,12 +259,13 @@ def complete_session(session_id: str, request: Request, db: Session = Depends(ge
     try:
         size = part.stat().st_size if part.exists() else 0
         if size != s.expected_size:
-            raise ApiError(409, f"upload incomplete: {size} of {s.expected_size} bytes received", offset=size)
+            raise ApiError(409, f"upload incomplete: {size} of {s.expected_size} bytes received", offset=size,
+                           code="upload_incomplete")
         actual = sha256_file(part, request.app.state.settings.chunk_size)
         if actual != s.expected_sha256:
             raise ApiError(422, f"SHA-256 mismatch: the received file hashes to {actual}, the session "
                                 f"declared {s.expected_sha256}; the data is kept, resend from an offset to repair it",
-                           sha256=actual, offset=size)
+                           sha256=actual, offset=size, code="hash_mismatch")
         camera = _camera(db, s.camera_id)
         meta = dict(started_at=s.started_at, drone_id=s.drone_id, pilot=s.pilot, place=s.place)
         tmp = part.with_suffix(".accepting")

@@ -19,7 +19,7 @@ def test_anonymous_requests_get_401(env):
     for method, path in ANON_ENDPOINTS:
         r = getattr(env.anon, method)(path)
         assert r.status_code == 401, (method, path, r.status_code, r.text)
-        assert "detail" in r.json()
+        assert "detail" in r.json() and r.json()["code"] == "login_required"
 
 
 def test_login_me_logout(env):
@@ -37,7 +37,7 @@ def test_login_cookie_flags_and_wrong_password(env):
     header = r.headers["set-cookie"].lower()
     assert "httponly" in header and "samesite=lax" in header and "cw_session=" in header
     bad = env.anon.post("/api/auth/login", json={"username": "rita", "password": "wrong-password"})
-    assert bad.status_code == 401
+    assert bad.status_code == 401 and bad.json()["code"] == "bad_credentials"
     nobody = env.anon.post("/api/auth/login", json={"username": "nobody", "password": "wrong-password"})
     assert nobody.status_code == 401
     log = env.admin.get("/api/audit", params={"action": "login*"}).json()["items"]
@@ -98,7 +98,7 @@ def test_user_management(env):
     users = {u["username"]: u for u in env.admin.get("/api/users").json()}
     assert set(users) == {"admin", "rita", "otto", "olga"}
     dup = env.admin.post("/api/users", json={"username": "rita", "password": PASSWORD, "role": "reviewer"})
-    assert dup.status_code == 409
+    assert dup.status_code == 409 and dup.json()["code"] == "user_exists"
     short = env.admin.post("/api/users", json={"username": "z", "password": "short", "role": "reviewer"})
     assert short.status_code == 422 and "password" in short.json()["detail"]
     # deactivating a user ends their session at once

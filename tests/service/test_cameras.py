@@ -24,6 +24,7 @@ def test_register_camera_with_reference(env, footage_dir):
     assert cam["camera_id"] == "bj-overpass" and cam["frame_size"] == [960, 540] and cam["warnings"] == []
     assert [z["name"] for z in cam["zones"]] == ["near-lanes", "crossing"]
     assert cam["zones"][0]["polygon"][0] == [0, 200]
+    assert cam["zones"][0]["direction"] == [[480, 250], [480, 530]] and cam["zones"][1]["signal"] == "ped"
     img = env.operator.get(cam["reference_url"])
     assert img.status_code == 200 and img.content == ref
     assert [c["camera_id"] for c in env.operator.get("/api/cameras").json()] == ["bj-overpass"]
@@ -35,6 +36,7 @@ def test_malformed_scene_is_422_with_scene_error(env):
     r = env.admin.post("/api/cameras", files={"scene": ("s.yaml", bad.encode(), "application/x-yaml")})
     assert r.status_code == 422
     assert "zones[0].polygon" in r.json()["detail"] and "3 points" in r.json()["detail"]
+    assert r.json()["code"] == "bad_scene"
     r = env.admin.post("/api/cameras", data={"scene": "camera: [unclosed"})
     assert r.status_code == 422 and "YAML" in r.json()["detail"]
     assert env.admin.post("/api/cameras", data={"other": "x"}).status_code == 422

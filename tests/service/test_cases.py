@@ -33,6 +33,7 @@ def test_queue_filters_and_detail(env, cases):
     assert set(detail["evidence"]) == {"clip", "annotated", "snapshot", "crop"}
     assert detail["timezone"] == "Asia/Shanghai" and detail["place"] == "北京 立交桥 (test)"
     assert detail["start_time_local"].startswith("2024-05-01T08:00:0")
+    assert detail["key_box"] and len(detail["path"]) > 3
     assert env.reviewer.get("/api/cases/nope").status_code == 404
 
 
@@ -47,7 +48,8 @@ def test_transitions_audit_and_public_feed(env, cases):
     # redacted files are new files with their own hashes, never the originals
     assert not set(detail["published_hashes"].values()) & set(detail["evidence_hashes"].values())
 
-    assert env.reviewer.post(f"/api/cases/{b}/reject", json={}).status_code == 422
+    no_reason = env.reviewer.post(f"/api/cases/{b}/reject", json={})
+    assert no_reason.status_code == 422 and no_reason.json()["code"] == "reason_required"
     assert env.reviewer.post(f"/api/cases/{b}/reject", json={"reason": "   "}).status_code == 422
     r = env.reviewer.post(f"/api/cases/{b}/reject", json={"reason": "shadow, not a person"})
     assert r.status_code == 200 and r.json()["state"] == "rejected" and r.json()["reason"] == "shadow, not a person"
@@ -55,12 +57,14 @@ def test_transitions_audit_and_public_feed(env, cases):
     # invalid transitions are 409 and change nothing
     for path, body in ((f"{b}/approve", None), (f"{b}/publish", None), (f"{a}/approve", None), (f"{a}/reject", {"reason": "x"})):
         r = env.reviewer.post(f"/api/cases/{path}", json=body)
-        assert r.status_code == 409, (path, r.text)
+        assert r.status_code == 409 and r.json()["code"] == "invalid_transition", (path, r.text)
     assert env.reviewer.get(f"/api/cases/{b}").json()["state"] == "rejected"
 
     # the screen shows the approved case only, with redacted media only
-    feed = env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"]
+    answer = env.display.get("/api/public/cases", params={"screen": "lobby"}).json()
+    feed = answer["items"]
     assert [c["id"] for c in feed] == [a]
+    assert env.display.get("/api/public/cases", params={"since": answer["server_time"]}).json()["items"] == []
     item = feed[0]
     assert item["timezone"] == "Asia/Shanghai" and item["place"] == "北京 立交桥 (test)" and item["explanation"]
     video = env.display.get(item["media"]["video"])
@@ -98,7 +102,7 @@ def test_integrity_mismatch_blocks_approve_and_publish(env, cases, fast_redactio
     clip.write_bytes(original[:-10] + b"tampered!!")
 
     r = env.reviewer.post(f"/api/cases/{a}/publish")
-    assert r.status_code == 409
+    assert r.status_code == 409 and r.json()["code"] == "integrity_failed"
     assert any("clip.mp4" in p and "manifest" in p for p in r.json()["problems"])
     shown = env.reviewer.get(f"/api/cases/{a}").json()
     assert shown["integrity"]["ok"] is False and any("clip.mp4" in p for p in shown["integrity"]["problems"])

@@ -70,6 +70,7 @@ def test_non_video_refused_and_nothing_stored_lost(env, camera, footage_dir):
                           files={"file": ("notes.mp4", b"this is a text file, not a video\n" * 100, "video/mp4")})
     assert r.status_code == 415, r.text
     assert "not a video" in r.json()["detail"] and "notes.mp4" in r.json()["detail"]
+    assert r.json()["code"] == "not_video"
     assert stored_files(env) == before and partial_files(env) == []
     assert [u["id"] for u in env.operator.get("/api/uploads").json()] == [first["upload_id"]]
 
@@ -79,7 +80,7 @@ def test_duplicate_upload_is_409_naming_the_first(env, camera, footage_dir):
     with open(footage_dir / SHORT_CLIP, "rb") as fh:
         r = env.operator2.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": ("copy.mp4", fh, "video/mp4")})
     assert r.status_code == 409 and r.json()["upload_id"] == first["upload_id"]
-    assert str(first["upload_id"]) in r.json()["detail"]
+    assert str(first["upload_id"]) in r.json()["detail"] and r.json()["code"] == "duplicate_upload"
     assert len(stored_files(env)) == 1 and partial_files(env) == []
 
 
@@ -149,7 +150,7 @@ def test_resumable_upload_survives_interruption(env, camera, footage_dir):
     assert status == {"session_id": sid, "offset": third, "size": len(data), "filename": "flight.mp4"}
     # a chunk sent for the wrong offset is refused with the offset to use
     wrong = _patch(again, sid, 0, data[:100])
-    assert wrong.status_code == 409 and wrong.json()["offset"] == third
+    assert wrong.status_code == 409 and wrong.json()["offset"] == third and wrong.json()["code"] == "offset_mismatch"
     # completing early is refused and loses nothing
     early = again.post(f"/api/uploads/sessions/{sid}/complete")
     assert early.status_code == 409 and early.json()["offset"] == third
@@ -179,7 +180,7 @@ def test_resumable_sha_mismatch_keeps_data_then_duplicate_detected(env, camera, 
     _patch(env.operator, sid, 0, bytes(corrupt[:half]))
     _patch(env.operator, sid, half, bytes(corrupt[half:]))
     r = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
-    assert r.status_code == 422 and "SHA-256 mismatch" in r.json()["detail"]
+    assert r.status_code == 422 and "SHA-256 mismatch" in r.json()["detail"] and r.json()["code"] == "hash_mismatch"
     assert env.operator.get(f"/api/uploads/sessions/{sid}").json()["offset"] == len(data)  # part kept
     assert stored_files(env) == {}
     # the client gives up on this session and uploads properly; a second session for the same file is a duplicate
