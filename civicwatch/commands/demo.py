@@ -39,7 +39,33 @@ def add_build_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-DEMO_COMMANDS = [add_build_parser]
+def _run(args: argparse.Namespace) -> int:
+    from civicwatch.demo import PhotoError
+    from civicwatch.demo.run import run_demo
+
+    try:
+        return run_demo(args.host, args.port, args.data_dir)
+    except PhotoError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
+
+
+def add_run_parser(sub) -> argparse.ArgumentParser:
+    from civicwatch.demo.run import DEFAULT_DATA_DIR
+
+    p = sub.add_parser("run", help="build the demo, analyse it in the service and serve the review UI",
+                       description="Start the service on SQLite and local files, create the demo users and "
+                                   "camera through the API, upload the demo footage as the operator, wait for "
+                                   "the analysis, and keep serving.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                   help=f"database, uploads and evidence (default {DEFAULT_DATA_DIR})")
+    p.set_defaults(func=_run)
+    return p
+
+
+DEMO_COMMANDS = [add_build_parser, add_run_parser]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
