@@ -21,6 +21,7 @@ from service.api.zipstream import zip_stream
 from service.errors import ApiError
 from service.ingest import manifest_files
 from service.integrity import check_case, check_published
+from service.publication import published_for_approval
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
 from service.security import Principal, get_db, require_roles
 
@@ -133,19 +134,6 @@ def _integrity_or_409(case: Case, settings, action: str) -> None:  # noqa: ANN00
                        integrity=report.as_dict(), code="integrity_failed")
 
 
-def _make_published(case: Case, settings) -> tuple[str, dict[str, str]]:  # noqa: ANN001
-    try:
-        from service.redaction import make_published_media
-    except ImportError as err:
-        raise ApiError(503, f"published media cannot be made: redaction module unavailable ({err})") from None
-    out_rel = Path("published") / case.id
-    out_dir = settings.data_dir / out_rel
-    out_dir.mkdir(parents=True, exist_ok=True)
-    hashes = make_published_media(settings.data_dir / case.evidence_dir, out_dir, dict(case.data),
-                                  settings.redaction_policy)
-    return str(out_rel), dict(hashes)
-
-
 class ReasonIn(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)  # required; checked for the code below
 
@@ -170,7 +158,7 @@ def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None
     if case.state not in TRANSITIONS["approve"][0]:
         _transition(db, case, "approve", who, None)  # raises the 409
     _integrity_or_409(case, settings, "approve")
-    published_dir, hashes = _make_published(case, settings)
+    published_dir, hashes = published_for_approval(case, settings)
     reason = body.reason if body else None
     old = _transition(db, case, "approve", who, reason, published_dir=published_dir, published_hashes=hashes)
     return _finish(db, request, who, case, "approve", old, published_hashes=hashes, policy=settings.redaction_policy)

@@ -21,6 +21,7 @@ from service.config import Settings
 from service.db import session_scope
 from service.ingest import ingest_run
 from service.models import Camera, Job, utcnow
+from service.publication import pending_case_ids, prepare_published
 
 log = logging.getLogger(__name__)
 
@@ -173,4 +174,10 @@ def run_job(job_id: int, factory: sessionmaker[Session], settings: Settings, ana
         job.cancel_requested = False
         if job.state in ("cancelled", "failed"):
             shutil.rmtree(out_dir, ignore_errors=True)
-        return job.state
+        state = job.state
+        new_cases = pending_case_ids(db, job_id) if state == "done" else []
+    # The job is done for the operator; the exposure-screen copies are made after, so that the
+    # reviewer's approval does not wait for redaction.
+    if new_cases:
+        prepare_published(factory, settings, new_cases, stopping)
+    return state

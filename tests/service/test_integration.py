@@ -4,6 +4,7 @@ the in-process worker analyses it, a reviewer approves a case, the screen shows 
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 
@@ -60,7 +61,17 @@ def test_upload_analyse_review_display(settings, footage_dir, fast_redaction):
         clip = env.reviewer.get(case["evidence"]["clip"], headers={"Range": "bytes=0-1023"})
         assert clip.status_code == 206 and len(clip.content) == 1024
 
-        assert env.reviewer.post(f"/api/cases/{case['id']}/approve").status_code == 200
+        # The worker prepares the redacted copies after the job; approval reuses them unchanged.
+        prepared = None
+        for _ in range(300):
+            prepared = env.reviewer.get(f"/api/cases/{case['id']}").json()["published_hashes"]
+            if prepared:
+                break
+            time.sleep(0.2)
+        assert prepared and set(prepared) == {"published.mp4", "published.jpg"}
+        approved = env.reviewer.post(f"/api/cases/{case['id']}/approve")
+        assert approved.status_code == 200
+        assert env.reviewer.get(f"/api/cases/{case['id']}").json()["published_hashes"] == prepared
         feed = env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"]
         assert [c["id"] for c in feed] == [case["id"]]
         video = env.display.get(feed[0]["media"]["video"])

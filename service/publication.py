@@ -1,0 +1,81 @@
+"""Making the redacted media that exposure screens show, ahead of the reviewer's decision.
+
+Redaction decodes, detects and re-encodes the whole clip: 10-20 s of two cores per case. Done
+inside the approve request, it made the reviewer wait after every "A". So the worker prepares
+the published media for every new case right after the job is done, and approval only checks
+their hashes; a case whose media are not ready yet (or failed their check) gets them made on
+demand, as before.
+
+Every preparation writes into a fresh folder (``published/<case>/<tag>/``), so a worker and an
+approve request racing on one case never write the same file; the database row keeps whichever
+was recorded first.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.config import Settings
+from service.db import session_scope
+from service.errors import ApiError
+from service.integrity import check_published
+from service.models import Case
+
+log = logging.getLogger(__name__)
+
+
+def make_published(case: Case, settings: Settings) -> tuple[str, dict[str, str]]:
+    """Write the redacted clip and still for ``case``; return (folder relative to data_dir, hashes)."""
+    try:
+        from service.redaction import make_published_media
+    except ImportError as err:
+        raise ApiError(503, f"published media cannot be made: redaction module unavailable ({err})") from None
+    out_rel = Path("published") / case.id / uuid.uuid4().hex[:12]
+    out_dir = settings.data_dir / out_rel
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hashes = make_published_media(settings.data_dir / case.evidence_dir, out_dir, dict(case.data),
+                                  settings.redaction_policy)
+    return out_rel.as_posix(), dict(hashes)
+
+
+def published_for_approval(case: Case, settings: Settings) -> tuple[str, dict[str, str]]:
+    """The prepared media when they are intact, else freshly made ones."""
+    if case.published_dir and case.published_hashes and check_published(case, settings.data_dir,
+                                                                          settings.chunk_size).ok:
+        return case.published_dir, dict(case.published_hashes)
+    return make_published(case, settings)
+
+
+def prepare_published(factory: sessionmaker[Session], settings: Settings, case_ids: list[str],
+                      stopping=lambda: False) -> int:  # noqa: ANN001
+    """Prepare media for the still-pending cases among ``case_ids``; returns how many were made.
+
+    Failures are logged, not raised: approval makes the media on demand if this did not.
+    """
+    made = 0
+    for case_id in case_ids:
+        if stopping():
+            break
+        with factory() as db:
+            case = db.get(Case, case_id)
+            if case is None or case.state != "pending" or case.published_hashes:
+                continue
+            try:
+                folder, hashes = make_published(case, settings)
+            except Exception:  # noqa: BLE001 - a bad clip must not stop the other cases
+                log.exception("could not prepare published media for case %s", case_id)
+                continue
+        with session_scope(factory) as db:
+            res = db.execute(update(Case).where(Case.id == case_id, Case.published_hashes.is_(None))
+                             .values(published_dir=folder, published_hashes=hashes))
+            made += res.rowcount
+    return made
+
+
+def pending_case_ids(db: Session, job_id: int) -> list[str]:
+    return list(db.scalars(select(Case.id).where(Case.job_id == job_id, Case.state == "pending").order_by(Case.id)))
