@@ -134,3 +134,4 @@ class ViolationEvent:
     path: list[tuple[float, float, float]] = field(default_factory=list)
     signal: str | None = None
     details: dict = field(default_factory=dict)
+    explanation_zh: str = ""  # the same sentence in Simplified Chinese, for reviewers and screens

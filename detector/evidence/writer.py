@@ -167,6 +167,7 @@ def _write_case(
             "confidence": round(float(event.confidence), 4),
             "signal": event.signal,
             "explanation": event.explanation,
+            "explanation_zh": event.explanation_zh or None,
             "details": event.details,
             "key_frame": {
                 "t": round(key.t, 3),

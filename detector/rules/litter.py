@@ -135,6 +135,7 @@ class LitterRule:
         obj, person = item.obj, item.person
         stayed = obj.last_seen - obj.first_seen
         what = "an object" if obj.label == "object" else f"a {obj.label}"
+        what_zh = "物品" if obj.label == "object" else f"物品（{obj.label}）"
         details = {
             "object_id": obj.object_id,
             "object_box": [round(v, 1) for v in obj.box],
@@ -152,6 +153,10 @@ class LitterRule:
                 f"{what} was left in {self.zone.name} by person #{person.track_id} "
                 f"at {obj.first_seen:.1f} s and stayed {stayed:.1f} s"
             )
+            explanation_zh = (
+                f"行人 #{person.track_id} 于 {obj.first_seen:.1f} 秒在 {self.zone.name} 遗留{what_zh}，"
+                f"已停留 {stayed:.1f} 秒"
+            )
             path = self._person_path(person.track_id, obj.first_seen)
             track_ids = [person.track_id]
         else:
@@ -160,6 +165,10 @@ class LitterRule:
             explanation = (
                 f"{what} appeared in {self.zone.name} at {obj.first_seen:.1f} s and stayed "
                 f"{stayed:.1f} s; nobody was seen leaving it"
+            )
+            explanation_zh = (
+                f"{what_zh}于 {obj.first_seen:.1f} 秒出现在 {self.zone.name}，已停留 {stayed:.1f} 秒；"
+                "未见遗留者"
             )
             x1, y1, x2, y2 = obj.box
             path = [(obj.first_seen, round((x1 + x2) / 2, 1), round(y2, 1))]
@@ -174,6 +183,7 @@ class LitterRule:
             track_ids=track_ids,
             confidence=round(float(obj.confidence), 3),
             explanation=explanation,
+            explanation_zh=explanation_zh,
             key_box=_box(key_box),
             path=path,
             details=details,

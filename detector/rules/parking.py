@@ -31,6 +31,7 @@ from itertools import count
 
 from detector.rules._common import ZoneShape
 from detector.scene import NoParkingZone
+from detector.explain import class_zh, ids_text
 from detector.types import Box, FrameContext, Point, TrackObservation, ViolationEvent
 
 RULE = "illegal_parking"
@@ -227,6 +228,10 @@ class IllegalParkingRule:
             explanation=(
                 f"{cls} {ids} stood in {self.zone.name} for {dur:.1f} s "
                 f"(from {s.start_t:.1f} s to {s.last_t:.1f} s), over the {self.zone.max_stop_s:g} s limit"
+            ),
+            explanation_zh=(
+                f"{class_zh(cls)} {ids_text(s.track_ids)} 在禁停区 {self.zone.name} 停留 {dur:.1f} 秒"
+                f"（{s.start_t:.1f} 秒至 {s.last_t:.1f} 秒），超过 {self.zone.max_stop_s:g} 秒限值"
             ),
             key_box=s.key.box,
             path=path,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from detector.rules._common import PERSON_CLASSES, Trajectory, ZoneShape
 from detector.rules.signal_history import SignalBook
 from detector.scene import CrosswalkZone
+from detector.explain import class_zh
 from detector.types import FrameContext, SignalColor, TrackObservation, ViolationEvent
 
 RULE = "red_light_pedestrian"
@@ -187,8 +188,10 @@ class RedLightPedestrianRule:
         after = w.offence["after_red_s"]
         if w.offence["red_since_observed"]:
             why = f"{after:.1f} s after {sig} turned red"
+            why_zh = f"此时信号灯 {sig} 已转红 {after:.1f} 秒"
         else:
             why = f"while {sig} was red (red for at least {after:.1f} s, since before the video began)"
+            why_zh = f"此时信号灯 {sig} 为红灯（视频开始前已为红灯，至少 {after:.1f} 秒）"
         conf = sum(w.confidences) / len(w.confidences) if w.confidences else w.commit.confidence
         return ViolationEvent(
             rule=RULE,
@@ -200,6 +203,7 @@ class RedLightPedestrianRule:
             track_ids=[tid],
             confidence=round(float(conf), 3),
             explanation=f"{w.commit.class_name} #{tid} entered {self.zone.name} at {w.entry.t:.1f} s, {why}",
+            explanation_zh=f"{class_zh(w.commit.class_name)} #{tid} 于 {w.entry.t:.1f} 秒进入人行横道 {self.zone.name}，{why_zh}",
             key_box=w.commit.box,
             path=list(w.path.points),
             signal=sig,

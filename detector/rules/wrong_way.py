@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from detector.rules._common import Trajectory, ZoneShape
 from detector.scene import LaneZone
+from detector.explain import class_zh, ids_text
 from detector.types import FrameContext, TrackObservation, ViolationEvent
 
 RULE = "wrong_way"
@@ -199,6 +200,10 @@ class WrongWayRule:
             explanation=(
                 f"{cls} {', '.join(f'#{i}' for i in s.track_ids)} rode against the direction of {self.zone.name} "
                 f"({angle:.0f}° off the lane direction) from {s.start.t:.1f} s to {s.last_inside.t:.1f} s"
+            ),
+            explanation_zh=(
+                f"{class_zh(cls)} {ids_text(s.track_ids)} 在车道 {self.zone.name} 内逆向行驶"
+                f"（与规定方向相差 {angle:.0f}°），时间 {s.start.t:.1f} 秒至 {s.last_inside.t:.1f} 秒"
             ),
             key_box=s.key.box,
             path=list(s.path.points),

@@ -68,7 +68,8 @@ def case_summary(case: Case) -> dict[str, Any]:
         "rule": case.rule, "zone": case.zone, "start_s": case.start_s, "end_s": case.end_s,
         "start_time": iso(case.start_time), "start_time_local": case.data.get("start_time"),
         "object_class": case.object_class, "track_ids": case.track_ids, "confidence": case.confidence,
-        "explanation": case.explanation, "state": case.state, "reason": case.reason, "reviewer": case.reviewer,
+        "explanation": case.explanation, "explanation_zh": case.data.get("explanation_zh"),
+            "state": case.state, "reason": case.reason, "reviewer": case.reviewer,
         "decided_at": iso(case.decided_at), "created_at": iso(case.created_at),
         "snapshot_url": f"/api/cases/{case.id}/evidence/snapshot" if case.evidence.get("snapshot") else None,
     }

@@ -43,7 +43,8 @@ def feed(db: Session = Depends(get_db), who: Principal = Depends(screens), scree
             "id": case.id, "rule": case.rule, "zone": case.zone, "object_class": case.object_class,
             "place": up.place or cam.place, "camera": cam.id, "start_time": iso(case.start_time),
             "start_time_local": case.data.get("start_time"), "timezone": cam.timezone,
-            "explanation": case.explanation, "state": case.state, "decided_at": iso(case.decided_at),
+            "explanation": case.explanation, "explanation_zh": case.data.get("explanation_zh"),
+            "state": case.state, "decided_at": iso(case.decided_at),
             "media": {"video": f"/api/public/cases/{case.id}/media/video",
                       "image": f"/api/public/cases/{case.id}/media/image"},
         })

@@ -41,6 +41,7 @@ def test_object_left_by_a_person_is_linked_to_that_person():
     assert ev.rule == "litter" and ev.zone == "square" and ev.track_ids == [7]
     assert "by person #7 at 12.3 s" in ev.explanation
     assert "stayed 17.6 s" in ev.explanation  # last_seen 29.9 - first_seen 12.3
+    assert "行人 #7" in ev.explanation_zh and "遗留" in ev.explanation_zh
     assert ev.end_s == pytest.approx(29.9)
     assert ev.start_s <= 12.3
     assert ev.details["object_box"] == list(OBJ_BOX)

@@ -33,6 +33,7 @@ def test_car_parked_longer_than_the_limit_is_one_case_with_true_start_and_end():
     assert ev.key_t == pytest.approx(ev.start_s + 60.0, abs=0.11)
     assert ev.details["dwell_s"] == pytest.approx(90.0, abs=1.0)
     assert "90" in ev.explanation and "bus-stop" in ev.explanation
+    assert "禁停区 bus-stop" in ev.explanation_zh and "超过 60 秒限值" in ev.explanation_zh
 
 
 def test_short_stop_is_fine():

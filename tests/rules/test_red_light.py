@@ -41,6 +41,7 @@ def test_entering_on_red_raises_one_case_with_entry_to_exit_span():
     assert 19.0 <= ev.end_s <= 19.3  # last sample inside before y < 100
     assert ev.start_s < ev.key_t < ev.end_s
     assert "person #7" in ev.explanation and "after ped-main turned red" in ev.explanation
+    assert "行人 #7" in ev.explanation_zh and "已转红" in ev.explanation_zh
     assert f"{ev.details['after_red_s']:.1f} s after" in ev.explanation
     assert ev.details["red_since"] == pytest.approx(10.0)
     # The key box is the offender's box at key_t and its ground point is inside the crossing.

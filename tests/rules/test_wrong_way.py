@@ -29,6 +29,7 @@ def test_rider_against_the_lane_raises_one_case():
     assert ev.start_s < ev.key_t < ev.end_s
     assert ev.details["mean_cosine"] < -0.95
     assert "bicycle #3" in ev.explanation and "bike-lane" in ev.explanation
+    assert "自行车 #3" in ev.explanation_zh and "逆向行驶" in ev.explanation_zh
     xs = [x for _, x, _ in ev.path]
     assert xs[0] > xs[-1]
 

@@ -24,6 +24,13 @@
     return CW.has(key) ? CW.t(key) : String(value);
   };
 
+  /* A case's explanation sentence in the page language (the rules write English and Chinese). */
+  CW.explanation = function (c) {
+    if (!c) return '';
+    if (CW.lang && CW.lang.indexOf('zh') === 0 && c.explanation_zh) return c.explanation_zh;
+    return c.explanation || '';
+  };
+
   CW.el = function (tag, attrs, children) {
     var node = document.createElement(tag);
     if (attrs) {

@@ -100,7 +100,7 @@
     CW.$('d-place').textContent = c.place || c.camera || '—';
     CW.$('d-time').textContent = CW.formatTime(c.start_time || c.decided_at, c.timezone || 'Asia/Shanghai');
     CW.$('d-case').textContent = '#' + id;
-    CW.$('d-explain').textContent = c.public_text || c.explanation || '';
+    CW.$('d-explain').textContent = c.public_text || CW.explanation(c) || '';
     CW.$('d-counter').textContent = (pos + 1) + ' / ' + cases.length;
     root.setAttribute('data-showing', String(id));
     var m = media[id];

@@ -119,7 +119,7 @@
     problems.innerHTML = '';
     (integ.problems || []).forEach(function (p) { problems.appendChild(CW.el('li', {text: p})); });
     CW.$('c-problems-panel').hidden = ok && !(integ.problems || []).length;
-    CW.$('c-explanation').textContent = c.explanation || '—';
+    CW.$('c-explanation').textContent = CW.explanation(c) || '—';
     CW.$('c-zone').textContent = c.zone || '—';
     CW.$('c-place').textContent = c.place || '—';
     CW.$('c-vtime').textContent = c.start_s !== undefined && c.start_s !== null ? CW.formatSeconds(c.start_s) + (c.end_s !== undefined && c.end_s !== null ? ' – ' + CW.formatSeconds(c.end_s) : '') : '—';
