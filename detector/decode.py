@@ -26,14 +26,22 @@ class VideoOpenError(ValueError):
 
 @dataclass(frozen=True)
 class VideoInfo:
+    """What every stage needs to know about a source before reading it.
+
+    Video time 0 is the first decoded frame (``first_pts``, FFmpeg's best-effort timestamp); the
+    analysis, the clips and the case times all count from there, so they line up to the frame.
+    """
+
     path: Path
     width: int
     height: int
-    fps: float
-    duration_s: float | None  # None when the container does not say
+    fps: float  # nominal rate (average / guessed rate), for frame-count arithmetic only
+    duration_s: float | None  # relative to the first frame; None when the container does not say
     frame_count: int | None
     codec: str
     creation_time: str | None  # container metadata, ISO-ish string, when present
+    time_base: Fraction = Fraction(1, 90000)
+    first_pts: int = 0
 
 
 @dataclass
@@ -83,31 +91,47 @@ class BestEffortClock:
         return dts
 
 
+def _nominal_fps(stream) -> float:  # noqa: ANN001
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate:
+            return float(rate)
+    return 25.0
+
+
 def probe(path: Path) -> VideoInfo:
+    """Read the header and decode the first frame: a file that opens but cannot play is refused too.
+
+    Raises ``VideoOpenError`` with a message a person can act on (missing file, not a video, no
+    decodable frame).
+    """
     path = Path(path)
     if not path.is_file():
-        raise VideoOpenError(f"{path}: no such file")
+        raise VideoOpenError(f"{path.name}: no such file")
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise VideoOpenError(f"{path.name}: the file has no video stream")
             stream = container.streams.video[0]
-            ctx = stream.codec_context
-            if not ctx.width or not ctx.height:
-                raise VideoOpenError(f"{path.name}: the video stream has no frame size")
-            rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+            stream.thread_type = "AUTO"
+            frame = next(container.decode(stream), None)
+            if frame is None:
+                raise VideoOpenError(f"{path.name}: the video stream has no decodable frame")
+            first_pts = BestEffortClock()(frame) or 0
+            tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
             duration = None
-            if stream.duration is not None and stream.time_base is not None:
-                duration = float(stream.duration * stream.time_base)
+            if stream.duration is not None:
+                duration = float((stream.duration + (stream.start_time or 0) - first_pts) * tb)
             elif container.duration is not None:
-                duration = container.duration / av.time_base
-            frames = stream.frames or None
+                duration = container.duration / av.time_base - float(first_pts * tb)
             creation = container.metadata.get("creation_time") or stream.metadata.get("creation_time")
-            return VideoInfo(path, ctx.width, ctx.height, float(rate), duration, frames, ctx.name, creation)
+            return VideoInfo(path, frame.width, frame.height, _nominal_fps(stream), duration, stream.frames or None,
+                             stream.codec_context.name, creation, tb, int(first_pts))
     except VideoOpenError:
         raise
-    except (av.error.FFmpegError, UnicodeDecodeError) as err:
-        raise VideoOpenError(f"{path.name}: not a readable video ({err.__class__.__name__}: {err})") from None
+    except (av.error.FFmpegError, UnicodeDecodeError, OSError, ValueError) as err:
+        # strerror, not str(err): FFmpeg's message repeats the full path, which may be a temp file.
+        reason = getattr(err, "strerror", None) or str(err)
+        raise VideoOpenError(f"{path.name}: not a readable video ({reason})") from None
 
 
 def iter_frames(

@@ -12,10 +12,10 @@ from pathlib import Path
 BLOCK = 1 << 20
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path, block_size: int = BLOCK) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while block := fh.read(BLOCK):
+        while block := fh.read(block_size):
             digest.update(block)
     return digest.hexdigest()
 

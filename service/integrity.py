@@ -13,7 +13,7 @@ from pathlib import Path
 
 from service.ingest import manifest_files
 from service.models import Case
-from service.storage import sha256_file
+from detector.hashing import sha256_file
 
 
 @dataclass

@@ -23,7 +23,6 @@ Finders are injectable (``finders=``) so the masking logic is tested with script
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import uuid
@@ -35,6 +34,8 @@ from typing import Callable, Iterable, Literal, Sequence
 import av
 import cv2
 import numpy as np
+
+from detector.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -290,14 +291,6 @@ def blur_boxes(frame_bgr: np.ndarray, boxes: Sequence[Box], margin: float = REGI
 # ---------------------------------------------------------------------------------------------
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _settle(tmp: Path, final: Path) -> str:
     """Give ``tmp`` its final name only if that name is free (``link`` fails rather than
     replaces); an existing published file is kept as it is. Returns the final file's hash."""
@@ -307,7 +300,7 @@ def _settle(tmp: Path, final: Path) -> str:
         log.warning("redaction: %s already exists; keeping it (published files are never rewritten)", final)
     finally:
         tmp.unlink(missing_ok=True)
-    return _sha256_file(final)
+    return sha256_file(final)
 
 
 class _Redactor:

@@ -21,26 +21,14 @@ from typing import Callable, Iterator
 import av
 import numpy as np
 
-from detector.decode import BestEffortClock
+from detector.decode import BestEffortClock, VideoInfo, VideoOpenError
+from detector.decode import probe as probe_video
 
 DrawFn = Callable[[np.ndarray, float], np.ndarray]
 
 
 class ClipError(RuntimeError):
     """The source could not be read or the requested span holds no frames."""
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """What the evidence writer needs to know about a source before cutting it."""
-
-    width: int
-    height: int
-    fps: float  # nominal rate (average_rate / guessed_rate), for frame-count arithmetic only
-    time_base: Fraction
-    first_pts: int  # best-effort pts of the first decoded frame: video time 0
-    duration_s: float | None  # from the container, relative to the first frame; None if unknown
-    codec: str
 
 
 def _open(source: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
@@ -56,41 +44,12 @@ def _open(source: Path) -> tuple[av.container.InputContainer, av.video.stream.Vi
     return container, stream
 
 
-def _time_base(stream) -> Fraction:
-    return Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
-
-
-def _nominal_fps(stream) -> float:
-    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
-        if rate:
-            return float(rate)
-    return 25.0
-
-
 def probe(source: Path) -> VideoInfo:
-    """Read the stream header and the first frame (cheap) to fix video time 0."""
-    container, stream = _open(source)
+    """``detector.decode.probe``, with its refusal reported as a ``ClipError`` to clip callers."""
     try:
-        clock = BestEffortClock()
-        first_pts = None
-        for frame in container.decode(stream):
-            first_pts = clock(frame)
-            width, height = frame.width, frame.height
-            break
-        else:
-            raise ClipError(f"{source}: video stream has no decodable frames")
-        tb = _time_base(stream)
-        if first_pts is None:
-            first_pts = 0
-        duration = None
-        if stream.duration is not None:
-            start = stream.start_time or 0
-            duration = float((stream.duration + start - first_pts) * tb)
-        elif container.duration is not None:
-            duration = container.duration / 1_000_000 - float(first_pts * tb)
-        return VideoInfo(width, height, _nominal_fps(stream), tb, int(first_pts), duration, stream.codec_context.name)
-    finally:
-        container.close()
+        return probe_video(source)
+    except VideoOpenError as err:
+        raise ClipError(str(err)) from None
 
 
 @dataclass

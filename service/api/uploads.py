@@ -29,7 +29,8 @@ from service.errors import ApiError
 from service.models import Camera, Job, Upload, UploadSession, utcnow
 from service.multipart_stream import stream_form
 from service.security import Principal, get_db, require_roles
-from service.storage import NotAVideo, probe_video, safe_filename, sha256_file
+from detector.hashing import sha256_file
+from service.storage import NotAVideo, probe_video, safe_filename
 
 router = APIRouter(prefix="/api/uploads", tags=["uploads"])
 uploaders = require_roles("operator", "admin")
