@@ -32,14 +32,13 @@ def _progress_bar(quiet: bool):
         return None, (lambda p: None)
     from tqdm import tqdm
 
-    bar = tqdm(total=100, unit="%", desc="analysing", file=sys.stderr,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]")
+    bar = tqdm(total=100, file=sys.stderr, bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
 
     def update(p) -> None:
+        elapsed = bar.format_dict.get("elapsed") or 0
+        fps = p.frames / elapsed if elapsed else 0.0
+        bar.set_description_str(f"{p.stage}: frame {p.frames}, {p.video_s:.1f} s of video, {fps:.0f} fps", refresh=False)
         bar.n = round(p.fraction * 100, 1)
-        rate = bar.format_dict.get("elapsed") or 0
-        fps = p.frames / rate if rate else 0.0
-        bar.set_postfix_str(f"frame {p.frames}, {p.video_s:.1f} s of video, {fps:.0f} fps, {p.stage}", refresh=False)
         bar.refresh()
 
     return bar, update
