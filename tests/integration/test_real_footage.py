@@ -31,12 +31,12 @@ def test_beijing_traffic_with_the_arrows_is_not_flagged(footage_dir, tmp_path):
 
 
 def test_beijing_traffic_against_reversed_arrows_is_flagged_wrong_way(footage_dir, tmp_path):
-    scene = yaml.safe_load((SCENES / "beijing-overpass.yaml").read_text())
-    lane = next(z for z in scene["zones"] if z["kind"] == "lane")
-    lane["direction"] = list(reversed(lane["direction"]))
-    scene_path = tmp_path / "reversed.yaml"
-    scene_path.write_text(yaml.safe_dump(scene))
-    result = analyze(footage_dir / BEIJING, scene_path, tmp_path / "out", AnalyzeOptions(pre=0.5, post=0.5))
+    drill = SCENES / "beijing-overpass-wrong-way-drill.yaml"
+    normal = yaml.safe_load((SCENES / "beijing-overpass.yaml").read_text())
+    reversed_ = yaml.safe_load(drill.read_text())
+    lanes = [next(z for z in scene["zones"] if z["kind"] == "lane") for scene in (normal, reversed_)]
+    assert lanes[1]["direction"] == list(reversed(lanes[0]["direction"]))  # the drill only flips it
+    result = analyze(footage_dir / BEIJING, drill, tmp_path / "out", AnalyzeOptions(pre=0.5, post=0.5))
     wrong_way = [c for c in result.cases if c["rule"] == "wrong_way"]
     assert len(wrong_way) >= 3, [c["explanation"] for c in result.cases]
     assert all(c["zone"] == "near-lanes" for c in wrong_way)
