@@ -198,7 +198,7 @@ class WrongWayRule:
             track_ids=list(s.track_ids),
             confidence=round(float(conf), 3),
             explanation=(
-                f"{cls} {', '.join(f'#{i}' for i in s.track_ids)} rode against the direction of {self.zone.name} "
+                f"{cls} {', '.join(f'#{i}' for i in s.track_ids)} travelled against the direction of {self.zone.name} "
                 f"({angle:.0f}° off the lane direction) from {s.start.t:.1f} s to {s.last_inside.t:.1f} s"
             ),
             explanation_zh=(
