@@ -137,6 +137,7 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
 
     # ---- the exposure screen shows the approved case only ---------------------------------------
     ds_ctx = browser.new_context(locale="zh-CN", viewport={"width": 1600, "height": 900})
+    ds_ctx.add_init_script("window.CW_DISPLAY_POLL_MS = 1000;")
     page = ds_ctx.new_page()
     page.goto(f"{base}/display/{harness.SCREEN}?token={live_service.display_token}")
     page.wait_for_selector(f"#display[data-showing='{approved}']", timeout=30_000)
@@ -150,6 +151,22 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
     # a reload without ?token= still works: the token was kept
     page.goto(f"{base}/display/{harness.SCREEN}")
     page.wait_for_selector(f"#display[data-showing='{approved}']", timeout=30_000)
+
+    # a case approved meanwhile appears without a reload
+    with live_service.client("reviewer") as api:
+        pending = api.get("/api/cases", params={"state": "pending"}).json()["items"]
+        third = pending[0]["id"]
+        assert api.post(f"/api/cases/{third}/approve").status_code == 200
+    page.wait_for_function(
+        f"CW.display.cases().map(function (c) {{ return c.id; }}).indexOf('{third}') >= 0", timeout=60_000)
+
+    # the server goes away: the screen says so and keeps showing what it has
+    page.route("**/api/**", lambda route: route.abort("connectionrefused"))
+    page.wait_for_selector("#d-dot.offline", timeout=15_000)
+    page.wait_for_timeout(2500)
+    assert sorted(page.evaluate("CW.display.cases().map(function (c) { return c.id; })")) == sorted([approved, third])
+    assert page.get_attribute("#display", "data-showing") in (approved, third)
+    assert page.locator("#d-media video, #d-media img").count() == 1
     ds_ctx.close()
 
 

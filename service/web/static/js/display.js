@@ -5,7 +5,8 @@
 (function () {
   'use strict';
   var TOKEN_KEY = 'cw_display_token';
-  var POLL_MS = 10000, IMAGE_MS = 8000, MIN_VIDEO_MS = 6000, MAX_VIDEO_MS = 30000;
+  /* CW_DISPLAY_POLL_MS lets a test poll faster; screens use the default. */
+  var POLL_MS = window.CW_DISPLAY_POLL_MS || 10000, IMAGE_MS = 8000, MIN_VIDEO_MS = 6000, MAX_VIDEO_MS = 30000;
   var root = CW.$('display');
   var screen = root.getAttribute('data-screen');
   var cases = [];          // public case records, newest last
