@@ -11,11 +11,12 @@ import importlib
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import func, select
 
 from service import errors
 from service.api import admin, audit_log, auth, cameras, cases, jobs, public, system, uploads
+from service.api.common import reject_nul_in_url
 from service.config import Settings
 from service.db import make_engine, make_session_factory, migrate, session_scope
 from service.jobs import InProcessRunner, JobRunner, NullRunner
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
             engine.dispose()
 
     app = FastAPI(title="CivicWatch review service", version="0.1.0", lifespan=lifespan,
-                  description="Drone uploads, processing jobs, case review and public exposure screens.")
+                  description="Drone uploads, processing jobs, case review and public exposure screens.",
+                  dependencies=[Depends(reject_nul_in_url)])
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from service import audit
-from service.api.common import iso
+from service.api.common import ApiModel, RowId, iso
 from service.errors import ApiError
 from service.models import ApiToken, LoginSession, User, utcnow
 from service.security import Principal, check_password_policy, get_db, hash_password, new_api_token, require_roles
@@ -31,13 +31,13 @@ def token_json(t: ApiToken) -> dict:
             "active": t.revoked_at is None}
 
 
-class UserIn(BaseModel):
+class UserIn(ApiModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=1024)
     role: Role
 
 
-class UserPatch(BaseModel):
+class UserPatch(ApiModel):
     role: Role | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=1024)
@@ -67,7 +67,7 @@ def add_user(body: UserIn, request: Request, db: Session = Depends(get_db), who:
 
 
 @router.patch("/users/{user_id}")
-def patch_user(user_id: int, body: UserPatch, request: Request, db: Session = Depends(get_db),
+def patch_user(user_id: RowId, body: UserPatch, request: Request, db: Session = Depends(get_db),
                who: Principal = Depends(admin_only)) -> dict:
     user = db.get(User, user_id)
     if user is None:
@@ -96,7 +96,7 @@ def patch_user(user_id: int, body: UserPatch, request: Request, db: Session = De
     return user_json(user)
 
 
-class TokenIn(BaseModel):
+class TokenIn(ApiModel):
     name: str = Field(min_length=1, max_length=128)
     role: Literal["operator", "display"]
     screen: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
@@ -120,7 +120,7 @@ def add_token(body: TokenIn, request: Request, db: Session = Depends(get_db), wh
 
 
 @router.delete("/tokens/{token_id}")
-def revoke_token(token_id: int, request: Request, db: Session = Depends(get_db), who: Principal = Depends(admin_only)) -> dict:
+def revoke_token(token_id: RowId, request: Request, db: Session = Depends(get_db), who: Principal = Depends(admin_only)) -> dict:
     tok = db.get(ApiToken, token_id)
     if tok is None:
         raise ApiError(404, f"no token {token_id}")

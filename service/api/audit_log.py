@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import audit
-from service.api.common import iso, parse_when
+from service.api.common import Offset, iso, parse_when
 from service.models import AuditEntry, utcnow
 from service.security import Principal, get_db, require_roles
 
@@ -47,7 +47,7 @@ def entry_json(e: AuditEntry) -> dict:
 @router.get("")
 def list_audit(db: Session = Depends(get_db), _: Principal = Depends(admins), action: str | None = None,
                actor: str | None = None, object_type: str | None = None, object_id: str | None = None,
-               date_from: str | None = None, date_to: str | None = None, limit: int = 100, offset: int = 0) -> dict:
+               date_from: str | None = None, date_to: str | None = None, limit: int = 100, offset: Offset = 0) -> dict:
     q = _query(action, actor, object_type, object_id, date_from, date_to)
     rows = db.scalars(q.order_by(AuditEntry.id.desc()).limit(max(1, min(limit, 1000))).offset(max(0, offset)))
     return {"items": [entry_json(e) for e in rows]}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from service import audit
+from service.api.common import ApiModel
 from service.errors import ApiError
 from service.security import (
     SESSION_COOKIE, Principal, authenticate, create_login_session, current_principal, end_login_session, get_db,
@@ -15,7 +16,7 @@ from service.security import (
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-class LoginIn(BaseModel):
+class LoginIn(ApiModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
 

@@ -26,6 +26,13 @@ MAX_REFERENCE_BYTES = 50 * 1024 * 1024
 IMAGE_SUFFIX = {".jpg": ".jpg", ".jpeg": ".jpg", ".png": ".png", ".webp": ".webp", ".bmp": ".bmp"}
 
 
+def _storable(scene: Scene) -> Scene:
+    """The scene's fields that become columns; a YAML "\\0" escape would put NUL in them."""
+    if scene.place and "\x00" in scene.place:
+        raise ApiError(422, "scene: place: NUL characters (\\u0000) are not allowed", code="bad_scene")
+    return scene
+
+
 def scene_of(cam: Camera) -> Scene | None:
     try:
         return load_scene_text(cam.scene_yaml, cam.id)
@@ -91,7 +98,7 @@ def _save_reference(request: Request, cam_id: str, data: bytes, name: str, scene
 @router.post("", status_code=201)
 async def create_camera(request: Request, db: Session = Depends(get_db), who: Principal = Depends(editors)) -> dict:
     text, ref, ref_name = await _read_form(request)
-    scene = load_scene_text(text, "scene")
+    scene = _storable(load_scene_text(text, "scene"))
     if db.get(Camera, scene.camera) is not None:
         raise ApiError(409, f"camera {scene.camera!r} already exists; use PUT /api/cameras/{scene.camera} to replace its scene",
                        camera_id=scene.camera)
@@ -112,7 +119,7 @@ async def replace_camera(camera_id: str, request: Request, db: Session = Depends
     if cam is None:
         raise ApiError(404, f"no camera {camera_id!r}")
     text, ref, ref_name = await _read_form(request)
-    scene = load_scene_text(text, "scene")
+    scene = _storable(load_scene_text(text, "scene"))
     if scene.camera != camera_id:
         raise ApiError(422, f"camera: the scene names camera {scene.camera!r}, not {camera_id!r}")
     cam.scene_yaml, cam.kind, cam.place, cam.timezone, cam.updated_at = text, scene.kind, scene.place, scene.timezone, utcnow()

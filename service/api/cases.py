@@ -10,13 +10,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service import audit
-from service.api.common import case_summary, iso, parse_when
+from service.api.common import ApiModel, Offset, case_summary, iso, parse_when
 from service.api.zipstream import zip_stream
 from service.errors import ApiError
 from service.ingest import manifest_files
@@ -56,7 +56,7 @@ def _parse_date_bound(value: str | None, field: str, end: bool) -> datetime | No
 @router.get("")
 def list_cases(db: Session = Depends(get_db), _: Principal = Depends(reviewers), state: str | None = None,
                rule: str | None = None, camera: str | None = None, date_from: str | None = None,
-               date_to: str | None = None, limit: int = 50, offset: int = 0) -> dict:
+               date_to: str | None = None, limit: int = 50, offset: Offset = 0) -> dict:
     conds = []
     if state:
         states = state.split(",")
@@ -134,11 +134,11 @@ def _integrity_or_409(case: Case, settings, action: str) -> None:  # noqa: ANN00
                        integrity=report.as_dict(), code="integrity_failed")
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)  # required; checked for the code below
 
 
-class OptionalReasonIn(BaseModel):
+class OptionalReasonIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -218,7 +218,7 @@ def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(ge
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-store"})
 
 
-class ExportIn(BaseModel):
+class ExportIn(ApiModel):
     ids: list[str] = Field(min_length=1, max_length=500)
 
 

@@ -2,11 +2,55 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from fastapi import Path, Query, Request
+from pydantic import BaseModel, field_validator
 
 from service.errors import ApiError
 from service.models import Camera, Case, Job, Upload
+
+
+# Integer primary keys are int4 on PostgreSQL; a larger id in a URL is an input error, not a
+# database error (SQLite would fail too, above 2**63).
+MAX_ROW_ID = 2**31 - 1
+# OFFSET is a 64-bit integer on both databases.
+MAX_OFFSET = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+Offset = Annotated[int, Query(le=MAX_OFFSET)]
+
+NUL = "\x00"
+NUL_MESSAGE = "NUL characters (\\u0000) are not allowed"
+
+
+def reject_nul(value: str | None, field: str) -> str | None:
+    """PostgreSQL text and file paths cannot hold NUL; refuse it before it reaches either."""
+    if value is not None and NUL in value:
+        raise ApiError(422, f"{field}: {NUL_MESSAGE}")
+    return value
+
+
+def reject_nul_in_url(request: Request) -> None:
+    """App-wide dependency: a %00 in any path segment or query parameter is refused with a 422."""
+    for name, value in request.path_params.items():
+        if isinstance(value, str):
+            reject_nul(value, name)
+    for name, value in request.query_params.multi_items():
+        reject_nul(name, "query parameter name")
+        reject_nul(value, name)
+
+
+class ApiModel(BaseModel):
+    """Base for JSON request bodies: every string field (or list of strings) is refused if it holds NUL."""
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and NUL in v for v in items):
+            raise ValueError(NUL_MESSAGE)
+        return value
 
 
 def iso(value: datetime | None) -> str | None:
@@ -23,6 +67,10 @@ def parse_when(value: str | None, field: str) -> datetime | None:
         raise ApiError(422, f"{field}: not an ISO 8601 time: {value!r}") from None
     if parsed.tzinfo is None:
         raise ApiError(422, f"{field}: give a UTC offset, e.g. 2024-05-01T08:00:00+08:00")
+    try:
+        parsed.astimezone(timezone.utc)  # the database stores UTC: 0001-01-01T00:00+05:00 has none
+    except OverflowError:
+        raise ApiError(422, f"{field}: out of range once converted to UTC: {value!r}") from None
     return parsed
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import audit
-from service.api.common import job_json
+from service.api.common import Offset, RowId, job_json
 from service.errors import ApiError
 from service.models import JOB_STATES, Job, Upload, utcnow
 from service.security import Principal, get_db, require_roles
@@ -34,7 +34,7 @@ def _job(db: Session, job_id: int, who: Principal) -> Job:
 
 @router.get("")
 def list_jobs(db: Session = Depends(get_db), who: Principal = Depends(viewers), state: str | None = None,
-              limit: int = 100, offset: int = 0) -> list[dict]:
+              limit: int = 100, offset: Offset = 0) -> list[dict]:
     q = select(Job).join(Upload).order_by(Job.id.desc()).limit(max(1, min(limit, 1000))).offset(max(0, offset))
     if state:
         if state not in JOB_STATES:
@@ -46,12 +46,12 @@ def list_jobs(db: Session = Depends(get_db), who: Principal = Depends(viewers), 
 
 
 @router.get("/{job_id}")
-def get_job(job_id: int, db: Session = Depends(get_db), who: Principal = Depends(viewers)) -> dict:
+def get_job(job_id: RowId, db: Session = Depends(get_db), who: Principal = Depends(viewers)) -> dict:
     return job_json(_job(db, job_id, who))
 
 
 @router.post("/{job_id}/cancel")
-def cancel_job(job_id: int, request: Request, db: Session = Depends(get_db), who: Principal = Depends(controllers)) -> dict:
+def cancel_job(job_id: RowId, request: Request, db: Session = Depends(get_db), who: Principal = Depends(controllers)) -> dict:
     job = _job(db, job_id, who)
     if job.state == "queued":
         job.state, job.finished_at = "cancelled", utcnow()
@@ -65,7 +65,7 @@ def cancel_job(job_id: int, request: Request, db: Session = Depends(get_db), who
 
 
 @router.post("/{job_id}/retry")
-def retry_job(job_id: int, request: Request, db: Session = Depends(get_db), who: Principal = Depends(controllers)) -> dict:
+def retry_job(job_id: RowId, request: Request, db: Session = Depends(get_db), who: Principal = Depends(controllers)) -> dict:
     job = _job(db, job_id, who)
     if job.state not in ("failed", "cancelled"):
         raise ApiError(409, f"job {job_id} is {job.state}; only failed or cancelled jobs can be retried", state=job.state)

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from service import audit
-from service.api.common import parse_when, upload_json
+from service.api.common import ApiModel, Offset, RowId, parse_when, reject_nul, upload_json
 from service.errors import ApiError
 from service.models import Camera, Job, Upload, UploadSession, utcnow
 from service.multipart_stream import stream_form
@@ -57,6 +57,7 @@ def _owns(who: Principal, owner_user_id: int | None, owner_token_id: int | None)
 def _camera(db: Session, camera_id: str | None) -> Camera:
     if not camera_id:
         raise ApiError(422, "camera: required (the camera id of a registered scene)", code="unknown_camera")
+    reject_nul(camera_id, "camera")
     cam = db.get(Camera, camera_id)
     if cam is None:
         raise ApiError(422, f"camera: no camera {camera_id!r} is registered", code="unknown_camera")
@@ -77,6 +78,7 @@ def _text(value: str | None, field: str, limit: int = 128) -> str | None:
         return None
     if len(value) > limit:
         raise ApiError(422, f"{field}: longer than {limit} characters")
+    reject_nul(value, field)
     return value.strip()
 
 
@@ -147,7 +149,7 @@ async def upload(request: Request, db: Session = Depends(get_db), who: Principal
     return {"upload_id": up.id, "job_id": job.id, **upload_json(up, job)}
 
 
-class SessionIn(BaseModel):
+class SessionIn(ApiModel):
     camera: str = Field(min_length=1, max_length=128)
     filename: str = Field(min_length=1, max_length=255)
     size: int = Field(gt=0)
@@ -210,7 +212,7 @@ async def session_chunk(session_id: str, request: Request, db: Session = Depends
     if ctype not in ("application/offset+octet-stream", "application/octet-stream"):
         raise ApiError(415, "send the chunk as Content-Type: application/offset+octet-stream")
     raw_offset = request.headers.get("upload-offset", "")
-    if not raw_offset.isdigit():
+    if not (raw_offset.isascii() and raw_offset.isdigit()):  # str.isdigit() also accepts "²"
         raise ApiError(400, "Upload-Offset header: a non-negative integer is required")
     offset = int(raw_offset)
     part = _part_path(request, s.id)
@@ -298,7 +300,7 @@ def abandon_session(session_id: str, request: Request, db: Session = Depends(get
 
 @router.get("")
 def list_uploads(db: Session = Depends(get_db), who: Principal = Depends(viewers),
-                 limit: int = 100, offset: int = 0) -> list[dict]:
+                 limit: int = 100, offset: Offset = 0) -> list[dict]:
     q = select(Upload).order_by(Upload.id.desc()).limit(max(1, min(limit, 1000))).offset(max(0, offset))
     if who.role == "operator":
         q = q.where(Upload.owner_token_id == who.token_id) if who.kind == "token" else q.where(Upload.owner_user_id == who.user_id)
@@ -308,7 +310,7 @@ def list_uploads(db: Session = Depends(get_db), who: Principal = Depends(viewers
 
 
 @router.get("/{upload_id}")
-def get_upload(upload_id: int, db: Session = Depends(get_db), who: Principal = Depends(viewers)) -> dict:
+def get_upload(upload_id: RowId, db: Session = Depends(get_db), who: Principal = Depends(viewers)) -> dict:
     up = db.get(Upload, upload_id)
     if up is None or not _owns(who, up.owner_user_id, up.owner_token_id):
         raise ApiError(404, f"no upload {upload_id}")
