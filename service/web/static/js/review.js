@@ -60,8 +60,13 @@
     btn.textContent = n ? CW.t('review.export_n', {n: n}) : CW.t('review.export');
   }
 
+  /* Filters can change while an earlier list is still on its way: only the latest request's
+     answer may fill the queue. */
+  var queueSeq = 0;
   function loadQueue(keepId) {
+    var seq = ++queueSeq;
     return CW.api('GET', '/api/cases?' + filters().toString()).then(function (data) {
+      if (seq !== queueSeq) return;
       queue = CW.items(data, 'cases');
       var at = 0;
       if (keepId !== undefined) queue.forEach(function (c, i) { if (caseId(c) === keepId) at = i; });
@@ -157,7 +162,8 @@
     });
     var id = caseId(queue[i]);
     CW.api('GET', '/api/cases/' + encodeURIComponent(id)).then(function (full) {
-      if (index === i) fill(full);
+      /* Still the case on show? (the queue may have been reloaded meanwhile, same index) */
+      if (index === i && queue[i] && caseId(queue[i]) === id) fill(full);
     }).catch(function (err) { CW.toast(err.message, 'error'); });
   }
 
