@@ -44,3 +44,28 @@ def test_beijing_traffic_against_reversed_arrows_is_flagged_wrong_way(footage_di
     tracks = [tuple(c["track_ids"]) for c in wrong_way]
     assert len(set(tracks)) == len(tracks), "one case per offending vehicle"
     assert [c for c in result.cases if c["rule"] != "wrong_way"] == []
+
+
+MOTORWAY = "motorway-cyclist/video02.avi"
+
+
+def test_motorway_traffic_on_both_carriageways(footage_dir, tmp_path):
+    """30 s of real motorway CCTV (an AVI, MPEG-4 part 2): nothing flagged with the true directions;
+    with both directions flipped, vehicles on both carriageways are flagged, one case per vehicle."""
+    scene_path = SCENES / "motorway-cctv.yaml"
+    result = analyze(footage_dir / MOTORWAY, scene_path, tmp_path / "true", AnalyzeOptions(pre=0.5, post=0.5))
+    assert result.cases == [], [c["explanation"] for c in result.cases]
+    assert result.timings.analysis_frames >= 290
+
+    scene = yaml.safe_load(scene_path.read_text())
+    for zone in scene["zones"]:
+        zone["direction"] = list(reversed(zone["direction"]))
+    flipped = tmp_path / "flipped.yaml"
+    flipped.write_text(yaml.safe_dump(scene))
+    result = analyze(footage_dir / MOTORWAY, flipped, tmp_path / "flipped", AnalyzeOptions(pre=0.0, post=0.0))
+    by_zone = {z: [c for c in result.cases if c["zone"] == z] for z in ("left-carriageway", "right-carriageway")}
+    assert len(by_zone["left-carriageway"]) >= 5 and len(by_zone["right-carriageway"]) >= 5, \
+        {z: len(v) for z, v in by_zone.items()}
+    assert all(c["rule"] == "wrong_way" for c in result.cases)
+    tracks = [tuple(c["track_ids"]) for c in result.cases]
+    assert len(set(tracks)) == len(tracks)
