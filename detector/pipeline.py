@@ -23,7 +23,7 @@ import numpy as np
 
 from civicwatch import __version__
 from detector.background import StaticObjectFinder
-from detector.decode import DecodeReport, VideoInfo, iter_frames, probe
+from detector.decode import DecodedFrame, DecodeReport, VideoInfo, iter_frames, probe
 from detector.detect import ObjectDetector, load_detector
 from detector.evidence.manifest import write_manifest
 from detector.evidence.tracklog import SignalLog, TrackLog
@@ -94,13 +94,6 @@ class AnalysisResult:
     video: VideoInfo | None = None
 
 
-@dataclass
-class _AnalysisFrame:
-    index: int
-    t: float
-    image: np.ndarray
-
-
 _END = object()
 
 
@@ -113,7 +106,7 @@ def _decode_worker(path: Path, fps: float, out: queue.Queue, report: DecodeRepor
                 break
             if frame.image is not None:
                 timings.decode += time.perf_counter() - started
-                out.put(_AnalysisFrame(frame.index, frame.t, frame.image))
+                out.put(frame)
                 started = time.perf_counter()
         timings.decode += time.perf_counter() - started
     except BaseException as err:  # handed to the consumer, which re-raises it
@@ -155,7 +148,7 @@ class _Stages:
         self.signal_log = SignalLog()
         self.events: list[ViolationEvent] = []
 
-    def run(self, frame: _AnalysisFrame, timings: StageTimings) -> None:
+    def run(self, frame: DecodedFrame, timings: StageTimings) -> None:
         t0 = time.perf_counter()
         detections = self.detector.detect(frame.image).scaled(*self.to_scene)
         t1 = time.perf_counter()
