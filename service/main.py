@@ -7,14 +7,14 @@ optional so the API runs and is tested on its own.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from sqlalchemy import func, select
 
-from service import errors
+from civicwatch import __version__
+from service import errors, web
 from service.api import admin, audit_log, auth, cameras, cases, jobs, public, system, uploads
 from service.api.common import reject_nul_in_url
 from service.config import Settings
@@ -42,16 +42,6 @@ def bootstrap_admin(factory, settings: Settings) -> bool:  # noqa: ANN001
         return True
 
 
-def _web_router():
-    try:
-        web = importlib.import_module("service.web")
-    except ModuleNotFoundError as err:
-        if err.name == "service.web":
-            return None
-        raise
-    return getattr(web, "router", None)
-
-
 def create_app(settings: Settings | None = None, runner: JobRunner | None = None,
                analyze_fn: AnalyzeFn | None = None) -> FastAPI:
     """``analyze_fn`` replaces the pipeline (runner unit tests only); ``runner`` replaces the runner."""
@@ -77,7 +67,7 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
             runner.stop()
             engine.dispose()
 
-    app = FastAPI(title="CivicWatch review service", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="CivicWatch review service", version=__version__, lifespan=lifespan,
                   description="Drone uploads, processing jobs, case review and public exposure screens.",
                   dependencies=[Depends(reject_nul_in_url)])
     app.state.settings = settings
@@ -89,7 +79,5 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     errors.install(app)
     for module in (auth, admin, cameras, uploads, jobs, cases, public, audit_log, system):
         app.include_router(module.router)
-    web = _web_router()
-    if web is not None:
-        app.include_router(web)
+    app.include_router(web.router)
     return app
