@@ -213,6 +213,19 @@ class Annotator:
         self._draw_signal_rois(img, t, sx, sy, thick)
         seen = self._draw_tracks(img, t, sx, sy, font, thick)
         self._draw_offender(img, t, sx, sy, thick, seen)
+        self._draw_left_object(img, t, sx, sy, font, thick)
         self._draw_header(img, t, font, thick)
         return img
+
+    def _draw_left_object(self, img, t, sx, sy, font, thick) -> None:
+        """For litter, the object itself: it is the evidence, not only the person who left it."""
+        ev = self.event
+        box = (ev.details or {}).get("object_box") if ev is not None and ev.rule == "litter" else None
+        if box is None or t < float(ev.details.get("first_seen", ev.start_s)) - 1e-6:
+            return
+        p1, p2 = self._box(box, sx, sy)
+        pad = max(3, thick * 2)
+        p1, p2 = (p1[0] - pad, p1[1] - pad), (p2[0] + pad, p2[1] + pad)
+        cv2.rectangle(img, p1, p2, OFFENDER_COLOR, thick * 2, cv2.LINE_AA)
+        self._label(img, "LEFT OBJECT", (p1[0], p1[1] - 2), OFFENDER_COLOR, font * 0.8, 1, (255, 255, 255))
 

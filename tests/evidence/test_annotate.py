@@ -65,3 +65,17 @@ def test_non_ascii_names_do_not_break_drawing(logs):
     scene = base.model_copy(update={"zones": [zone, base.zones[1]]})
     out = Annotator(scene, track_log=tracks, signal_log=signals)(np.zeros((240, 320, 3), np.uint8), 0.0)
     assert out.shape == (240, 320, 3) and out.any()
+
+
+def test_litter_case_marks_the_left_object_once_it_was_left(logs):
+    tracks, signals = logs
+    box = (1400.0, 900.0, 1440.0, 930.0)  # scene px, far from every track
+    event = make_event(rule="litter", zone="crosswalk-north", object_class="object", track_ids=[7],
+                       details={"object_box": list(box), "first_seen": 1.0})
+    ann = Annotator(make_scene(), track_log=tracks, signal_log=signals, event=event)
+    x1, y1, x2, y2 = (v / 2 for v in box)
+    left_edge = (slice(int(y1), int(y2)), slice(int(x1) - 6, int(x1)))
+    before = ann(np.zeros((540, 960, 3), np.uint8), 0.5)
+    assert not is_magenta(before[left_edge]).any()  # not yet left
+    after = ann(np.zeros((540, 960, 3), np.uint8), 1.5)
+    assert is_magenta(after[left_edge]).any()
