@@ -12,7 +12,7 @@ import shapely
 from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import Polygon as ShapelyPolygon
 
-from detector.types import Box, Point, TrackObservation
+from detector.types import Box, FrameContext, Point, TrackObservation, ViolationEvent
 
 PERSON_CLASSES = frozenset({"person"})
 VEHICLE_CLASSES = frozenset({"car", "truck", "bus", "motorcycle", "bicycle", "train"})
@@ -82,3 +82,34 @@ def box_overlap_fraction(inner: Box, outer: Box) -> float:
 
 def fmt_s(t: float) -> str:
     return f"{t:.1f} s"
+
+
+class PerTrackRule:
+    """What rules that judge each track on its own (red light, wrong way) do every frame.
+
+    Observations of the rule's ``classes`` go to ``_step(obs)``; a track not seen for
+    ``lost_after_s`` is closed with ``_close(track_id)``, and ``finish`` closes them all. Subclasses
+    keep their per-track state in the dict ``_open_tracks()`` returns (values have ``last_t``).
+    """
+
+    classes: frozenset[str]
+    lost_after_s: float
+
+    def _open_tracks(self) -> dict:
+        raise NotImplementedError
+
+    def _step(self, obs: TrackObservation) -> ViolationEvent | None:
+        raise NotImplementedError
+
+    def _close(self, track_id: int) -> ViolationEvent | None:
+        raise NotImplementedError
+
+    def _track_events(self, ctx: FrameContext) -> list[ViolationEvent]:
+        events = [ev for obs in ctx.observations
+                  if obs.class_name in self.classes and (ev := self._step(obs)) is not None]
+        lost = [tid for tid, state in self._open_tracks().items() if ctx.t - state.last_t > self.lost_after_s]
+        events += [ev for tid in lost if (ev := self._close(tid)) is not None]
+        return events
+
+    def finish(self, t_end: float) -> list[ViolationEvent]:
+        return [ev for tid in list(self._open_tracks()) if (ev := self._close(tid)) is not None]

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from detector.rules._common import PERSON_CLASSES, Trajectory, ZoneShape
+from detector.rules._common import PERSON_CLASSES, PerTrackRule, Trajectory, ZoneShape
 from detector.rules.signal_history import SignalBook
 from detector.scene import CrosswalkZone
 from detector.explain import class_zh
@@ -50,7 +50,7 @@ class _Walker:
     offence: dict | None = None  # set when the crossing began on red
 
 
-class RedLightPedestrianRule:
+class RedLightPedestrianRule(PerTrackRule):
     """One crosswalk zone; see the module docstring for the decision.
 
     ``entry_samples``: consecutive samples deeper than the entry distance that confirm a crossing.
@@ -81,21 +81,10 @@ class RedLightPedestrianRule:
     # -- Rule protocol -------------------------------------------------------------------------
     def update(self, ctx: FrameContext) -> list[ViolationEvent]:
         self.signals.record(ctx.t, ctx.signals)
-        events: list[ViolationEvent] = []
-        for obs in ctx.observations:
-            if obs.class_name in self.classes:
-                ev = self._step(obs)
-                if ev is not None:
-                    events.append(ev)
-        for tid in [k for k, w in self._walkers.items() if ctx.t - w.last_t > self.lost_after_s]:
-            ev = self._close(tid)
-            if ev is not None:
-                events.append(ev)
-        return events
+        return self._track_events(ctx)
 
-    def finish(self, t_end: float) -> list[ViolationEvent]:
-        events = [ev for tid in list(self._walkers) if (ev := self._close(tid)) is not None]
-        return events
+    def _open_tracks(self) -> dict[int, _Walker]:
+        return self._walkers
 
     # -- per-observation state machine ---------------------------------------------------------
     def _step(self, obs: TrackObservation) -> ViolationEvent | None:

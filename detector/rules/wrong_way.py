@@ -19,7 +19,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from detector.rules._common import Trajectory, ZoneShape
+from detector.rules._common import PerTrackRule, Trajectory, ZoneShape
 from detector.scene import LaneZone
 from detector.explain import class_zh, ids_text
 from detector.types import FrameContext, TrackObservation, ViolationEvent
@@ -46,7 +46,7 @@ class _Stay:
     track_ids: list[int] = field(default_factory=list)
 
 
-class WrongWayRule:
+class WrongWayRule(PerTrackRule):
     """One lane zone.
 
     ``confirm_samples``: consecutive wrong-way windows before the case opens.
@@ -82,20 +82,10 @@ class WrongWayRule:
         self.handover_px = handover_px
 
     def update(self, ctx: FrameContext) -> list[ViolationEvent]:
-        events: list[ViolationEvent] = []
-        for obs in ctx.observations:
-            if obs.class_name in self.classes:
-                ev = self._step(obs)
-                if ev is not None:
-                    events.append(ev)
-        for tid in [k for k, s in self._stays.items() if ctx.t - s.last_t > self.lost_after_s]:
-            ev = self._close(tid)
-            if ev is not None:
-                events.append(ev)
-        return events
+        return self._track_events(ctx)
 
-    def finish(self, t_end: float) -> list[ViolationEvent]:
-        return [ev for tid in list(self._stays) if (ev := self._close(tid)) is not None]
+    def _open_tracks(self) -> dict[int, _Stay]:
+        return self._stays
 
     def _step(self, obs: TrackObservation) -> ViolationEvent | None:
         inside = self.shape.contains(obs.ground)
