@@ -246,6 +246,11 @@ def analyze(
     t_end = report.last_t
     stages.finish(t_end)
     warnings: list[str] = []
+    if scene.kind == "drone":
+        warnings.append(
+            "drone footage is analysed without registration to the scene reference (not built yet): "
+            "zones are taken as fixed image coordinates, so a moving drone misplaces them"
+        )
     if report.error:
         warnings.append(
             f"the video is damaged or truncated: {report.error}; cases found before that point are kept"

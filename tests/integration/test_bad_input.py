@@ -58,3 +58,17 @@ def test_output_folder_with_an_analysis_is_not_overwritten(demo_footage, tmp_pat
     run = civicwatch("analyze", demo_footage.video, "--scene", demo_footage.scene, "--out", out)
     assert run.returncode == 2 and "already holds an analysis" in run.stderr
     assert (out / "manifest.json").read_text() == "{}"
+
+
+def test_drone_scene_is_analysed_with_a_warning_about_registration(demo_footage, tmp_path):
+    import yaml
+
+    scene = yaml.safe_load(demo_footage.scene.read_text())
+    scene["kind"] = "drone"
+    path = tmp_path / "drone.yaml"
+    path.write_text(yaml.safe_dump(scene, allow_unicode=True))
+    short = tmp_path / "short.mp4"
+    short.write_bytes(demo_footage.video.read_bytes()[: len(demo_footage.video.read_bytes()) // 10])
+    run = civicwatch("analyze", short, "--scene", path, "--out", tmp_path / "out", "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert "without registration" in run.stderr
