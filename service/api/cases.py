@@ -164,14 +164,21 @@ def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None
     return _finish(db, request, who, case, "approve", old, published_hashes=hashes, policy=settings.redaction_policy)
 
 
+def _decide_with_reason(db: Session, request: Request, who: Principal, case_id: str, action: str, doing: str,
+                        body: "ReasonIn") -> dict:
+    """Reject and withdraw: a transition that must say why."""
+    reason = (body.reason or "").strip()
+    if not reason:
+        raise ApiError(422, f"reason: required when {doing}", code="reason_required")
+    case = _case(db, case_id)
+    old = _transition(db, case, action, who, reason)
+    return _finish(db, request, who, case, action, old, reason=reason)
+
+
 @router.post("/{case_id}/reject")
 def reject(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
            who: Principal = Depends(reviewers)) -> dict:
-    if not (body.reason or "").strip():
-        raise ApiError(422, "reason: required when rejecting", code="reason_required")
-    case = _case(db, case_id)
-    old = _transition(db, case, "reject", who, body.reason.strip())
-    return _finish(db, request, who, case, "reject", old, reason=body.reason.strip())
+    return _decide_with_reason(db, request, who, case_id, "reject", "rejecting", body)
 
 
 @router.post("/{case_id}/publish")
@@ -192,11 +199,7 @@ def publish(case_id: str, request: Request, db: Session = Depends(get_db), who: 
 @router.post("/{case_id}/withdraw")
 def withdraw(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
              who: Principal = Depends(reviewers)) -> dict:
-    if not (body.reason or "").strip():
-        raise ApiError(422, "reason: required when withdrawing", code="reason_required")
-    case = _case(db, case_id)
-    old = _transition(db, case, "withdraw", who, body.reason.strip())
-    return _finish(db, request, who, case, "withdraw", old, reason=body.reason.strip())
+    return _decide_with_reason(db, request, who, case_id, "withdraw", "withdrawing", body)
 
 
 @router.get("/{case_id}/evidence/{kind}")
