@@ -17,7 +17,9 @@ COMMAND_MODULES = ["analyze", "verify", "models", "serve", "users", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="civicwatch", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="civicwatch",
+        description="Find civic-order violations in traffic footage, cut evidence, and serve it for review.")
     parser.add_argument("--version", action="version", version=f"civicwatch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
