@@ -135,7 +135,15 @@ class StaticObjectFinder:
         self.zone_mask = self.zone_index > 0
 
     # -- public --------------------------------------------------------------------------------
-    def update(self, t: float, frame_bgr: np.ndarray, observations: Sequence[TrackObservation]) -> tuple[StaticObject, ...]:
+    def update(self, t: float, frame_bgr: np.ndarray, observations: Sequence[TrackObservation],
+               labelled: Sequence[TrackObservation] = ()) -> tuple[StaticObject, ...]:
+        """Static objects after this frame.
+
+        ``observations`` are the tracked people and vehicles (masked out, and they hide objects);
+        ``labelled`` are the frame's detections of every other class (bottle, backpack...), which
+        name a blob: the tracker keeps only classes the rules follow, so without them every blob
+        would stay "object" and a zone's ``classes`` filter could never match.
+        """
         if not self.zones:
             return ()
         cur = self._prepare(frame_bgr)
@@ -173,7 +181,7 @@ class StaticObjectFinder:
         cv2.accumulateWeighted(cur, self._long, min(1.0, dt / self.long_tau_s), mask=quiet)
 
         still_new = new & (d_short < self.agree_threshold) & visible
-        self._match(t, self._blobs(still_new, d_long), observations)
+        self._match(t, self._blobs(still_new, d_long), observations, labelled)
         self._absorb(t, cur)
         return self._report()
 
@@ -255,7 +263,8 @@ class StaticObjectFinder:
             out.append((box, zone, float(np.median(onset)) if onset.size else float("nan"), contrast))
         return out
 
-    def _match(self, t: float, blobs, observations: Sequence[TrackObservation]) -> None:
+    def _match(self, t: float, blobs, observations: Sequence[TrackObservation],
+               labelled: Sequence[TrackObservation] = ()) -> None:
         unmatched = set(self._objects)
         for box, zone, onset, contrast in blobs:
             best, best_iou = None, self.match_iou
@@ -264,7 +273,7 @@ class StaticObjectFinder:
                 if iou >= best_iou:
                     best, best_iou = oid, iou
             conf = round(min(0.95, max(0.3, contrast / 100.0)), 3)
-            label = self._label(box, observations)
+            label = self._label(box, [*observations, *labelled])
             if best is None:
                 first = onset if onset == onset and onset <= t else t
                 oid = next(self._ids)

@@ -42,6 +42,9 @@ class VideoInfo:
     creation_time: str | None  # container metadata, ISO-ish string, when present
     time_base: Fraction = Fraction(1, 90000)
     first_pts: int = 0
+    # Display rotation of the stream (degrees, FFmpeg's sign: -90 = turn clockwise to show).
+    # ``width``/``height`` are already the displayed size; ``upright()`` turns decoded pixels.
+    rotation: int = 0
 
 
 @dataclass
@@ -91,6 +94,28 @@ class BestEffortClock:
         return dts
 
 
+def frame_rotation(frame: av.VideoFrame) -> int:
+    """The display-matrix rotation PyAV reports for a frame (0 when it has none).
+
+    Phone clips are stored landscape with a "rotate -90" display matrix; PyAV's ``to_ndarray``
+    ignores it, so a detector would see people lying on their side and zones drawn on the
+    upright picture would not fit. Every decoder in the pipeline turns its pixels with this.
+    """
+    try:
+        return int(round(getattr(frame, "rotation", 0) or 0)) % 360
+    except (TypeError, ValueError):
+        return 0
+
+
+def upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    """``image`` turned as a player shows it (``rotation`` as from ``frame_rotation``)."""
+    quarter = (rotation // 90) % 4
+    if quarter == 0:
+        return image
+    # FFmpeg's rotation is counter-clockwise positive; np.rot90 with k>0 is counter-clockwise too.
+    return np.ascontiguousarray(np.rot90(image, k=quarter))
+
+
 def _nominal_fps(stream) -> float:  # noqa: ANN001
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
         if rate:
@@ -124,8 +149,10 @@ def probe(path: Path) -> VideoInfo:
             elif container.duration is not None:
                 duration = container.duration / av.time_base - float(first_pts * tb)
             creation = container.metadata.get("creation_time") or stream.metadata.get("creation_time")
-            return VideoInfo(path, frame.width, frame.height, _nominal_fps(stream), duration, stream.frames or None,
-                             stream.codec_context.name, creation, tb, int(first_pts))
+            rotation = frame_rotation(frame)
+            width, height = (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)
+            return VideoInfo(path, width, height, _nominal_fps(stream), duration, stream.frames or None,
+                             stream.codec_context.name, creation, tb, int(first_pts), rotation)
     except VideoOpenError:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError, OSError, ValueError) as err:
@@ -173,7 +200,7 @@ def iter_frames(
                 want = all_images or step == 0.0 or t + 1e-6 >= next_t
                 image = None
                 if want:
-                    image = frame.to_ndarray(format="bgr24")
+                    image = upright(frame.to_ndarray(format="bgr24"), frame_rotation(frame))
                     if step:
                         # Stay on the analysis grid even when a frame is skipped or late.
                         while next_t <= t + 1e-6:

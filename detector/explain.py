@@ -14,6 +14,7 @@ CLASS_ZH = {
     "car": "汽车",
     "bus": "公交车",
     "truck": "货车",
+    "rider": "骑车人",
     "object": "物品",
 }
 

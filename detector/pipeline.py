@@ -28,11 +28,15 @@ from detector.detect import ObjectDetector, load_detector
 from detector.evidence.manifest import write_manifest
 from detector.evidence.tracklog import SignalLog, TrackLog
 from detector.evidence.writer import write_cases
+from detector.identity import IdentityGuard
+from detector.regions import ZoneRegionDetector, region_tiles, zone_region
+from detector.riders import RiderLinker
 from detector.rules import build_rules
+from detector.rules.merge import merge_events
 from detector.scene import NoLitterZone, Scene, load_scene
 from detector.signals import build_signal_providers
-from detector.track import ObjectTracker
-from detector.types import FrameContext, SignalColor, ViolationEvent
+from detector.track import TRACKED_CLASSES, ObjectTracker
+from detector.types import Detections, FrameContext, SignalColor, TrackObservation, ViolationEvent
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,12 @@ class AnalyzeOptions:
     threads: int | None = None
     # Wall clock of the first frame when the scene has none (upload metadata); ISO 8601 with offset.
     start_time: datetime | None = None
+    # Also detect on tiles around the scene's zones at model resolution ("look where the rules
+    # look"); "off" detects on the whole frame only.
+    regions: str = "zones"
+    # The whole-frame pass runs on every n-th analysis frame when zone tiles are on.
+    full_every: int = 1
+    max_region_tiles: int = 4
 
 
 @dataclass
@@ -140,7 +150,10 @@ class _Stages:
         sw, sh = scene.frame_size
         self.to_scene = (sw / info.width, sh / info.height)
         self.to_frame = (info.width / sw, info.height / sh)
+        self.region_detector = _region_detector(scene, info, detector, options)
         self.tracker = ObjectTracker(options.analysis_fps)
+        self.identity = IdentityGuard()
+        self.riders = RiderLinker()
         self.signals = build_signal_providers(scene)
         self.rules = build_rules(scene)
         self.finder = StaticObjectFinder(scene) if any(isinstance(z, NoLitterZone) for z in scene.zones) else None
@@ -150,9 +163,12 @@ class _Stages:
 
     def run(self, frame: DecodedFrame, timings: StageTimings) -> None:
         t0 = time.perf_counter()
-        detections = self.detector.detect(frame.image).scaled(*self.to_scene)
+        detections = self.region_detector.detect(frame.image).scaled(*self.to_scene)
         t1 = time.perf_counter()
         observations = self.tracker.update(frame.t, detections)
+        observations = self.riders.update(self.identity.update(frame.t, observations))
+        if frame.index % 50 == 0:
+            self.riders.forget({o.track_id for o in self.track_log.at(frame.t - 5.0)} | {o.track_id for o in observations})
         self.track_log.add(frame.t, observations)
         t2 = time.perf_counter()
         states: dict[str, SignalColor] = {
@@ -162,7 +178,7 @@ class _Stages:
         static = ()
         if self.finder is not None:
             scene_image = self._scene_sized(frame.image)
-            static = self.finder.update(frame.t, scene_image, observations)
+            static = self.finder.update(frame.t, scene_image, observations, _untracked(frame.t, detections))
         ctx = FrameContext(frame.t, frame.index, tuple(observations), states, tuple(static))
         for rule in self.rules:
             self.events.extend(rule.update(ctx))
@@ -174,12 +190,44 @@ class _Stages:
     def finish(self, t_end: float) -> None:
         for rule in self.rules:
             self.events.extend(rule.finish(t_end))
+        self.events = merge_events(self.events)
 
     def _scene_sized(self, image: np.ndarray) -> np.ndarray:
         sw, sh = self.scene.frame_size
         if image.shape[1] == sw and image.shape[0] == sh:
             return image
         return cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+
+
+def _region_detector(scene: Scene, info: VideoInfo, detector: ObjectDetector,
+                     options: AnalyzeOptions) -> ZoneRegionDetector:
+    """The whole frame plus tiles over the zones' region, in the video's own pixels."""
+    tiles = []
+    if options.regions == "zones":
+        sx, sy = info.width / scene.frame_size[0], info.height / scene.frame_size[1]
+        polygons = [[(x * sx, y * sy) for x, y in z.polygon] for z in scene.zones]
+        region = zone_region(polygons, (info.width, info.height))
+        if region is not None:
+            rw, rh = region[2] - region[0], region[3] - region[1]
+            mh, mw = detector.input_size
+            # A region as large as the frame gains nothing over the frame pass unless it is split.
+            whole = rw * rh >= 0.8 * info.width * info.height
+            if not whole or max(rw / mw, rh / mh) > 1.5:
+                tiles = region_tiles(region, detector.input_size, max_tiles=options.max_region_tiles)
+                if whole and len(tiles) == 1:
+                    tiles = []
+    elif options.regions != "off":
+        raise ValueError(f"regions must be 'zones' or 'off', got {options.regions!r}")
+    return ZoneRegionDetector(detector, tiles, full_every=options.full_every if tiles else 1)
+
+
+def _untracked(t: float, detections: Detections) -> list[TrackObservation]:
+    """Detections of classes the tracker ignores (bottles, bags...), to name litter candidates."""
+    out = []
+    for box, conf, name in zip(detections.xyxy, detections.confidence, detections.names()):
+        if name not in TRACKED_CLASSES:
+            out.append(TrackObservation(t, -1, name, tuple(float(v) for v in box), float(conf)))
+    return out
 
 
 def analyze(
@@ -282,6 +330,9 @@ def analyze(
                           "duration_s": info.duration_s, "frames_decoded": report.frames_decoded},
                 "model": detector.name,
                 "analysis_fps": options.analysis_fps,
+                "detection": {"region_tiles": [list(t) for t in stages.region_detector.tiles],
+                              "full_every": stages.region_detector.full_every},
+                "tracks": {"identity_splits": stages.identity.splits, "fragments_joined": stages.identity.joins},
                 "warnings": warnings,
                 "cases": len(cases),
             },

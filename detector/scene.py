@@ -44,25 +44,45 @@ class _ZoneBase(_Strict):
     _poly = field_validator("polygon")(classmethod(lambda cls, v: _check_polygon(v)))
 
 
+Trigger = Literal["point", "footprint"]
+
+
+class _FootprintMixin(BaseModel):
+    """Zone membership: the box's bottom-centre point (default), or the share of its footprint.
+
+    ``footprint`` counts a vehicle as in the zone when at least ``min_overlap`` of the bottom band
+    of its box lies inside: a car with its front half on a crossing is on it, although the middle
+    of its rear edge is not.
+    """
+
+    trigger: Trigger = "point"
+    min_overlap: float = Field(default=0.3, gt=0, le=1)
+
+
 class CrosswalkZone(_ZoneBase):
     """Pedestrians may enter only while ``signal`` is not red."""
 
     kind: Literal["crosswalk"]
     signal: str
-    # How far (scene px) past the edge a person must go before entry counts: waiting at the
-    # kerb with toes over the line is not crossing.
-    min_entry_distance: float = Field(default=25.0, gt=0)
+    # How far past the edge a person must go before entry counts: waiting at the kerb with toes
+    # over the line is not crossing. In metres (ground calibration, else the walker's own height);
+    # ``min_entry_distance`` in scene px, as earlier scene files gave it, overrides it.
+    min_entry_depth_m: float = Field(default=0.5, gt=0)
+    min_entry_distance: float | None = Field(default=None, gt=0)
     # Entries within this many seconds after the light turned red are forgiven (reaction time).
     grace_s: float = Field(default=0.0, ge=0)
 
 
-class LaneZone(_ZoneBase):
+class LaneZone(_FootprintMixin, _ZoneBase):
     """A lane with a legal direction of travel ``direction: [[x1, y1], [x2, y2]]``."""
 
     kind: Literal["lane"]
     direction: tuple[Coord, Coord]
     window_s: float = Field(default=2.0, gt=0)
-    min_distance: float = Field(default=40.0, gt=0)
+    # Shortest move within ``window_s`` that is judged, in metres (ground calibration, else the
+    # vehicle's own size); ``min_distance`` in scene px (earlier scene files) overrides it.
+    min_distance_m: float = Field(default=0.8, gt=0)
+    min_distance: float | None = Field(default=None, gt=0)
     max_cosine: float = Field(default=-0.5, ge=-1, le=0)
 
     @field_validator("direction")
@@ -74,11 +94,13 @@ class LaneZone(_ZoneBase):
         return v
 
 
-class NoParkingZone(_ZoneBase):
+class NoParkingZone(_FootprintMixin, _ZoneBase):
     kind: Literal["no_parking"]
     max_stop_s: float = Field(default=60.0, gt=0)
-    # A vehicle whose ground point stays within this radius (scene px) counts as stopped.
-    stationary_radius: float = Field(default=15.0, gt=0)
+    # A vehicle whose ground point stays within this radius counts as stopped: metres (ground
+    # calibration, else the vehicle's own size); ``stationary_radius`` in scene px overrides it.
+    stationary_radius_m: float = Field(default=0.4, gt=0)
+    stationary_radius: float | None = Field(default=None, gt=0)
     # A stopped vehicle may go unseen this long (occlusion by a bus, detector misses, a new
     # tracker id) and still count as the same stay.
     gap_s: float = Field(default=8.0, ge=0)
@@ -136,6 +158,30 @@ class Signal(_Strict):
         return self
 
 
+class Calibration(_Strict):
+    """Ground calibration: image points (scene px) and where they lie on the ground (metres).
+
+    Four or more pairs define the homography image -> ground that rules measure distances in.
+    """
+
+    image: list[Coord] = Field(min_length=4)
+    ground: list[Coord] = Field(min_length=4)
+
+    @model_validator(mode="after")
+    def _solvable(self) -> "Calibration":
+        from detector.geometry import GroundCalibration
+
+        if len(self.image) != len(self.ground):
+            raise ValueError(f"image has {len(self.image)} points but ground has {len(self.ground)}")
+        GroundCalibration.from_points(self.image, self.ground)  # raises ValueError when degenerate
+        return self
+
+    def homography(self):  # noqa: ANN201 - GroundCalibration; imported lazily (geometry imports cv2)
+        from detector.geometry import GroundCalibration
+
+        return GroundCalibration.from_points(self.image, self.ground)
+
+
 class Scene(_Strict):
     camera: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: Literal["fixed", "drone"] = "fixed"
@@ -145,6 +191,7 @@ class Scene(_Strict):
     frame_size: tuple[int, int]
     zones: list[Zone] = Field(min_length=1)
     signals: list[Signal] = Field(default_factory=list)
+    calibration: Calibration | None = None
 
     @field_validator("start_time")
     @classmethod

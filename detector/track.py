@@ -1,14 +1,13 @@
 """Tracking: detections in, ``TrackObservation`` out, with a stable class per track.
 
-ByteTrack (from roboflow's ``trackers`` package) does the association; this module adds what the
-rules need on top: only classes the scene cares about, a class that does not flicker between
-"car" and "truck" from frame to frame (majority vote over the track's life), and observations in
-the plain type the rules consume.
+ByteTrack (from roboflow's ``trackers`` package) does the association; this module keeps only the
+classes the rules care about and hands over observations in the plain type the rules consume,
+each with the class of its own detection. What a track *means* (one object: splits at identity
+switches, joined fragments, the class voted over its life, riders told from walkers) is decided
+downstream by ``detector.identity`` and ``detector.riders``.
 """
 
 from __future__ import annotations
-
-from collections import Counter, defaultdict
 
 import numpy as np
 import supervision as sv
@@ -32,7 +31,6 @@ class ObjectTracker:
             minimum_iou_threshold=0.1,
             high_conf_det_threshold=0.45,
         )
-        self._votes: dict[int, Counter] = defaultdict(Counter)
 
     def update(self, t: float, detections: Detections) -> list[TrackObservation]:
         names = detections.names()
@@ -51,13 +49,11 @@ class ObjectTracker:
             if tid is None or int(tid) < 0:
                 continue
             name = dets.class_names.get(int(cls), str(int(cls)))
-            votes = self._votes[int(tid)]
-            votes[name] += float(conf)
             out.append(
                 TrackObservation(
                     t=t,
                     track_id=int(tid),
-                    class_name=votes.most_common(1)[0][0],
+                    class_name=name,
                     box=tuple(float(v) for v in box),
                     confidence=float(conf),
                 )

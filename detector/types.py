@@ -73,6 +73,8 @@ class TrackObservation:
     class_name: str
     box: Box
     confidence: float
+    # For a "rider": the track id of the bicycle / motorcycle it rides, when that was detected.
+    carried_by: int | None = None
 
     @property
     def ground(self) -> Point:

@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 import av
 import numpy as np
 
-from detector.decode import BestEffortClock, VideoInfo, VideoOpenError
+from detector.decode import BestEffortClock, VideoInfo, VideoOpenError, upright
 from detector.decode import probe as probe_video
 
 DrawFn = Callable[[np.ndarray, float], np.ndarray]
@@ -221,9 +221,10 @@ def cut_clip(
             if base_pts is None:
                 base_pts, first_t = df.pts, df.t
             out_pts = df.pts - base_pts
-            needs_pixels = ann is not None or key_t is not None or (info.width % 2 or info.height % 2)
-            bgr = df.frame.to_ndarray(format="bgr24") if needs_pixels else None
-            if bgr is not None and (info.width % 2 or info.height % 2):
+            reshape = bool(info.width % 2 or info.height % 2 or info.rotation)
+            needs_pixels = ann is not None or key_t is not None or reshape
+            bgr = upright(df.frame.to_ndarray(format="bgr24"), info.rotation) if needs_pixels else None
+            if bgr is not None and reshape:
                 enc.encode_bgr(bgr, out_pts)
             else:
                 enc.encode_frame(df.frame, out_pts)

@@ -105,7 +105,9 @@ class YoloHead:
     scale_xy: float = 1.0
 
 
-class _GraphBuilder:
+class GraphBuilder:
+    """Collects ONNX nodes and initialisers under unique names (shared by our converters)."""
+
     def __init__(self) -> None:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
@@ -127,7 +129,7 @@ class _GraphBuilder:
 
 
 def add_yolo_decode(
-    builder: _GraphBuilder, head_output: str, head: YoloHead, grid_hw: tuple[int, int], input_hw: tuple[int, int]
+    builder: GraphBuilder, head_output: str, head: YoloHead, grid_hw: tuple[int, int], input_hw: tuple[int, int]
 ) -> str:
     """Append the Darknet YOLO box decoding for one head; returns a ``(1, A*H*W, 4+nc)`` tensor.
 
@@ -195,7 +197,7 @@ def darknet_to_onnx(
         offset += count
         return chunk
 
-    b = _GraphBuilder()
+    b = GraphBuilder()
     # Per layer: output tensor name, channels, height, width.
     outputs: list[tuple[str, int, int, int]] = []
     current = (INPUT_NAME, in_c, in_h, in_w)
@@ -276,10 +278,10 @@ def darknet_to_onnx(
         raise DarknetError("cfg has no [yolo] layer")
     merged = heads[0] if len(heads) == 1 else b.node("Concat", heads, axis=1)
     b.nodes.append(helper.make_node("Transpose", [merged], [OUTPUT_NAME], perm=[0, 2, 1], name="to_channels_first"))
-    return _make_model(b, (in_c, in_h, in_w), (4 + num_classes, num_boxes), names)
+    return make_detection_model(b, (in_c, in_h, in_w), (4 + num_classes, num_boxes), names)
 
 
-def _activation(b: _GraphBuilder, tensor: str, kind: str, where: str) -> str:
+def _activation(b: GraphBuilder, tensor: str, kind: str, where: str) -> str:
     if kind == "leaky":
         return b.node("LeakyRelu", [tensor], alpha=LEAKY_SLOPE)
     if kind == "linear":
@@ -293,13 +295,22 @@ def _activation(b: _GraphBuilder, tensor: str, kind: str, where: str) -> str:
     raise DarknetError(f"{where}: activation '{kind}' is not supported")
 
 
-def _make_model(
-    b: _GraphBuilder, input_chw: tuple[int, int, int], output_shape: tuple[int, int], names: dict[int, str] | None
+def make_detection_model(
+    b: GraphBuilder,
+    input_chw: tuple[int, int, int],
+    output_shape: tuple[int, int],
+    names: dict[int, str] | None,
+    graph_name: str = "darknet",
 ) -> onnx.ModelProto:
+    """The checked model around ``b``: input ``images``, output ``output0`` in the CXCYWH_SCORES layout.
+
+    Shared with the TF.js converter so that every converted model carries the same metadata and
+    is read by the same decoder.
+    """
     c, h, w = input_chw
     graph = helper.make_graph(
         b.nodes,
-        "darknet",
+        graph_name,
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, c, h, w])],
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, *output_shape])],
         initializer=b.initializers,

@@ -47,15 +47,18 @@ class Rule(Protocol):
 
 
 def build_rules(scene: Scene) -> list[Rule]:
-    """One rule per zone, in the scene's zone order."""
+    """One rule per zone, in the scene's zone order, all measuring with the scene's ruler."""
+    from detector.geometry import Ruler
+
+    ruler = Ruler(scene.calibration.homography() if scene.calibration is not None else None)
     rules: list[Rule] = []
     for zone in scene.zones:
         if isinstance(zone, CrosswalkZone):
-            rules.append(RedLightPedestrianRule(zone))
+            rules.append(RedLightPedestrianRule(zone, ruler=ruler))
         elif isinstance(zone, LaneZone):
-            rules.append(WrongWayRule(zone))
+            rules.append(WrongWayRule(zone, ruler=ruler))
         elif isinstance(zone, NoParkingZone):
-            rules.append(IllegalParkingRule(zone))
+            rules.append(IllegalParkingRule(zone, ruler=ruler))
         elif isinstance(zone, NoLitterZone):
             rules.append(LitterRule(zone))
         else:  # pragma: no cover - the scene schema admits only the four kinds

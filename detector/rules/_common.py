@@ -15,6 +15,8 @@ from shapely.geometry import Polygon as ShapelyPolygon
 from detector.types import Box, FrameContext, Point, TrackObservation, ViolationEvent
 
 PERSON_CLASSES = frozenset({"person"})
+# A person the track refiner found riding a bicycle or motorbike (``detector.riders``).
+RIDER_CLASS = "rider"
 VEHICLE_CLASSES = frozenset({"car", "truck", "bus", "motorcycle", "bicycle", "train"})
 
 

@@ -18,6 +18,13 @@ Two details keep queues from looking like parking:
   into the spot the previous one left) starts its own stay, so a queue of cars stopping at the
   same line for 20 s each never adds up to one long stay.
 
+Distances (``stationary_radius_m``) are in metres: through the scene's ground calibration, else by
+the vehicle's own box height, so a car far away needs to stand as still as a near one; a zone that
+gives ``stationary_radius`` in pixels (earlier scene files) keeps pixel distances. A track is a
+member of at most one open stay: when a member opens a new stay (it crept or the camera swayed it
+out of the old radius), its old stay ends there, so one stopped car never has two stays open at once.
+With ``trigger: footprint`` a vehicle is in the zone when enough of its box's bottom band is.
+
 A stay longer than ``max_stop_s`` becomes one case with its true start (when the vehicle first
 stood there) and end (last seen there); it is emitted when the stay ends or at the end of video.
 """
@@ -29,6 +36,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import count
 
+from detector.geometry import Ruler, footprint_overlap
 from detector.rules._common import ZoneShape
 from detector.scene import NoParkingZone
 from detector.explain import class_zh, ids_text
@@ -47,6 +55,8 @@ class _TrackSeen:
     first_point: Point
     last_point: Point
     last_t: float
+    box: Box
+    class_name: str
 
 
 @dataclass
@@ -87,14 +97,17 @@ class IllegalParkingRule:
         anchor_samples: int = 5,
         join_radius_factor: float = 2.0,
         path_step_s: float = 0.5,
+        ruler: Ruler | None = None,
     ) -> None:
         self.zone = zone
         self.shape = ZoneShape.of(zone.polygon)
+        self.ruler = ruler or Ruler()
         self.classes = frozenset(zone.classes) if zone.classes else DEFAULT_CLASSES
-        self.radius = zone.stationary_radius
+        self.radius_px = zone.stationary_radius  # None: metres
+        self.radius_m = zone.stationary_radius_m
         self.gap_s = zone.gap_s
         self.anchor_samples = max(1, anchor_samples)
-        self.join_radius = join_radius_factor * zone.stationary_radius
+        self.join_factor = join_radius_factor
         self.path_step_s = path_step_s
         self._stays: list[_Stay] = []
         self._tracks: dict[int, _TrackSeen] = {}
@@ -111,8 +124,8 @@ class IllegalParkingRule:
         for i, o in enumerate(obs_list):
             g = o.ground
             for s in alive:
-                d = _dist(g, s.anchor)
-                if d <= self.radius and self._may_join(o, s):
+                d = self._radii(g, s.anchor, o.box, o.class_name)
+                if d <= 1.0 and self._may_join(o, s):
                     pairs.append((o.track_id not in s.track_ids, d, i, s.stay_id))
         pairs.sort()
         used_obs: set[int] = set()
@@ -125,10 +138,12 @@ class IllegalParkingRule:
             used_stays.add(sid)
             self._join(by_id[sid], obs_list[i])
 
+        events: list[ViolationEvent] = []
         for i, o in enumerate(obs_list):
             if i in used_obs:
                 continue
-            if self.shape.contains(o.ground) and self._slow(o):
+            if self._inside(o) and self._slow(o):
+                events += self._end_stays_of(o.track_id, except_ids=used_stays)
                 s = _Stay(next(self._ids), o.ground, o.t, o.t)
                 self._stays.append(s)
                 self._join(s, o)
@@ -136,11 +151,11 @@ class IllegalParkingRule:
         for o in obs_list:
             seen = self._tracks.get(o.track_id)
             if seen is None:
-                self._tracks[o.track_id] = _TrackSeen(o.ground, o.ground, o.t)
+                self._tracks[o.track_id] = _TrackSeen(o.ground, o.ground, o.t, o.box, o.class_name)
             else:
-                seen.last_point, seen.last_t = o.ground, o.t
+                seen.last_point, seen.last_t, seen.box = o.ground, o.t, o.box
 
-        events = self._close_older_than(t - self.gap_s)
+        events += self._close_older_than(t - self.gap_s)
         self._tracks = {k: v for k, v in self._tracks.items() if t - v.last_t <= 2 * self.gap_s + 1}
         return events
 
@@ -148,24 +163,49 @@ class IllegalParkingRule:
         return self._close_older_than(math.inf)
 
     # -- helpers -------------------------------------------------------------------------------
+    def _radii(self, a: Point, b: Point, box: Box, class_name: str) -> float:
+        """Distance from ``a`` to ``b`` in stationary radii (pixels or metres, as the zone says)."""
+        if self.radius_px is not None:
+            return _dist(a, b) / self.radius_px
+        return self.ruler.distance_m(a, b, box, class_name) / self.radius_m
+
+    def _inside(self, o: TrackObservation) -> bool:
+        if self.zone.trigger == "footprint":
+            return footprint_overlap(self.shape.polygon, o.box) >= self.zone.min_overlap
+        return self.shape.contains(o.ground)
+
+    def _end_stays_of(self, track_id: int, except_ids: set[int]) -> list[ViolationEvent]:
+        """End every open stay ``track_id`` belongs to: it is opening a new one elsewhere."""
+        events, keep = [], []
+        for s in self._stays:
+            if s.stay_id not in except_ids and s.track_ids == [track_id]:
+                if s.key is not None:
+                    events.append(self._event(s))
+            else:
+                keep.append(s)
+        self._stays = keep
+        return events
+
     def _may_join(self, o: TrackObservation, s: _Stay) -> bool:
         if o.track_id in s.track_ids:
             return True
         seen = self._tracks.get(o.track_id)
         # Unknown track (first sample) or one born near the anchor: an id switch or re-detection...
-        born_here = seen is None or _dist(seen.first_point, s.anchor) <= self.join_radius
+        born_here = seen is None or self._radii(seen.first_point, s.anchor, o.box, o.class_name) <= self.join_factor
         # ...but only if the stay's own vehicle vanished at the spot. If it was last seen driving
         # away, the newcomer is the next car in the queue, not the same car under a new id.
         return born_here and not self._occupant_drove_off(s)
 
     def _occupant_drove_off(self, s: _Stay) -> bool:
         last = [self._tracks[i] for i in s.track_ids if i in self._tracks]
-        return bool(last) and all(_dist(seen.last_point, s.anchor) > self.join_radius for seen in last)
+        return bool(last) and all(
+            self._radii(seen.last_point, s.anchor, seen.box, seen.class_name) > self.join_factor for seen in last
+        )
 
     def _slow(self, o: TrackObservation) -> bool:
         """Only a track that is not clearly driving may open a stay (keeps the stay list short)."""
         seen = self._tracks.get(o.track_id)
-        return seen is None or _dist(seen.last_point, o.ground) <= self.radius
+        return seen is None or self._radii(seen.last_point, o.ground, o.box, o.class_name) <= 1.0
 
     def _join(self, s: _Stay, o: TrackObservation) -> None:
         if s.samples:

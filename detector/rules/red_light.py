@@ -8,9 +8,17 @@ toes over the kerb line. So each person is followed through three phases:
              kerb band: people wait there, and walk along it);
 ``crossing`` went deeper than the entry distance for a few consecutive samples (inertia against
              box jitter); the entry moment is where the inward walk leading there began;
-``unseen_entry`` first seen already deep inside: we did not see them enter, so we never judge
-             them (this also stops a duplicate case when the tracker gives a crossing person a
-             new id half-way).
+``unseen_entry`` first seen already inside past the kerb band (half the entry depth): we did not
+             see them enter (they were there when the video began, or came out from behind a
+             bus), so we never judge them; this also stops a duplicate case when the tracker
+             gives a crossing person a new id half-way.
+
+Depth is measured in metres (through the scene's ground calibration, else by the walker's own
+box height, so a thin, perspective-squeezed crossing far away is as deep as a near one), unless
+the zone gives ``min_entry_distance`` in pixels as earlier scene files did.
+
+Only walkers are judged: the track refiner marks a person who rides with a bicycle or motorbike
+as ``rider``; a track that was a rider for a good share of its samples raises nothing.
 
 A crossing is an offence when the signal was red at the entry moment, had been red for at least
 ``grace_s`` by then, and was still red when the crossing was confirmed (so a one-sample red blip
@@ -23,7 +31,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from detector.rules._common import PERSON_CLASSES, PerTrackRule, Trajectory, ZoneShape
+from detector.geometry import Ruler, ZoneDepth
+from detector.rules._common import PERSON_CLASSES, RIDER_CLASS, PerTrackRule, Trajectory, ZoneShape
 from detector.rules.signal_history import SignalBook
 from detector.scene import CrosswalkZone
 from detector.explain import class_zh
@@ -31,6 +40,10 @@ from detector.types import FrameContext, SignalColor, TrackObservation, Violatio
 
 RULE = "red_light_pedestrian"
 RECENT_SAMPLES = 100
+# First seen deeper than this share of the entry depth: already on the crossing, never "entering".
+UNSEEN_ENTRY_FRACTION = 0.5
+# A track that was a rider in at least this share of its samples is not a pedestrian.
+RIDER_SHARE = 0.3
 
 
 @dataclass
@@ -48,6 +61,12 @@ class _Walker:
     path: Trajectory = field(default_factory=Trajectory)
     confidences: list[float] = field(default_factory=list)
     offence: dict | None = None  # set when the crossing began on red
+    samples: int = 0
+    rider_samples: int = 0
+
+    @property
+    def is_rider(self) -> bool:
+        return self.samples > 0 and self.rider_samples / self.samples >= RIDER_SHARE
 
 
 class RedLightPedestrianRule(PerTrackRule):
@@ -65,13 +84,25 @@ class RedLightPedestrianRule(PerTrackRule):
         entry_samples: int = 2,
         exit_samples: int = 2,
         lost_after_s: float = 2.0,
+        ruler: Ruler | None = None,
     ) -> None:
         self.zone = zone
         self.shape = ZoneShape.of(zone.polygon)
+        self.ruler = ruler or Ruler()
+        self.depth = ZoneDepth(zone.polygon, self.ruler)
         # A crosswalk narrower than twice the configured distance could never be "entered";
         # cap the threshold so such zones still work (documented in the scene reference).
-        self.entry_distance = min(zone.min_entry_distance, 0.6 * self.shape.inradius())
-        self.classes = frozenset(zone.classes) if zone.classes else PERSON_CLASSES
+        self.inradius_px = self.shape.inradius()
+        self.entry_distance = (
+            min(zone.min_entry_distance, 0.6 * self.inradius_px) if zone.min_entry_distance is not None else None
+        )
+        if self.depth.poly_ground is not None:
+            self.entry_depth_m = min(zone.min_entry_depth_m, 0.6 * ZoneShape(self.depth.poly_ground).inradius())
+        else:
+            self.entry_depth_m = zone.min_entry_depth_m
+        walkers = frozenset(zone.classes) if zone.classes else PERSON_CLASSES
+        self.walker_classes = walkers
+        self.classes = walkers | {RIDER_CLASS}
         self.entry_samples = max(1, entry_samples)
         self.exit_samples = max(1, exit_samples)
         self.lost_after_s = lost_after_s
@@ -87,13 +118,26 @@ class RedLightPedestrianRule(PerTrackRule):
         return self._walkers
 
     # -- per-observation state machine ---------------------------------------------------------
+    def relative_depth(self, obs: TrackObservation) -> float:
+        """Depth past the edge as a share of the entry depth: 1.0 = entered, < 0 = outside."""
+        if self.entry_distance is not None:
+            return self.depth.depth_px(obs.ground) / self.entry_distance
+        if self.depth.poly_ground is not None:
+            return self.depth.depth_m(obs.ground, obs.box, "person") / self.entry_depth_m
+        # By the walker's height; never deeper than the zone allows (thin bands stay usable).
+        px_per_m = Ruler.px_per_m(obs.box, "person")
+        threshold_px = min(self.entry_depth_m * px_per_m, 0.6 * self.inradius_px)
+        return self.depth.depth_px(obs.ground) / max(threshold_px, 1e-6)
+
     def _step(self, obs: TrackObservation) -> ViolationEvent | None:
-        depth = self.shape.depth(obs.ground)
+        depth = self.relative_depth(obs)
         w = self._walkers.get(obs.track_id)
         if w is None:
-            phase = "unseen_entry" if depth >= self.entry_distance else "outside"
+            phase = "unseen_entry" if depth >= UNSEEN_ENTRY_FRACTION else "outside"
             w = self._walkers[obs.track_id] = _Walker(phase=phase, last_t=obs.t)
         w.last_t = obs.t
+        w.samples += 1
+        w.rider_samples += obs.class_name == RIDER_CLASS
 
         if w.phase == "unseen_entry":
             if depth < 0:  # they left; from now on an entry would be observed
@@ -103,7 +147,7 @@ class RedLightPedestrianRule(PerTrackRule):
 
         if w.phase == "outside":
             w.recent.append((obs, depth))
-            if depth >= self.entry_distance:
+            if depth >= 1.0:
                 w.deep_run += 1
                 if w.deep_run >= self.entry_samples:
                     self._start_crossing(w)
@@ -164,11 +208,12 @@ class RedLightPedestrianRule(PerTrackRule):
     def _close(self, tid: int, keep: bool = False) -> ViolationEvent | None:
         w = self._walkers.pop(tid)
         ev = None
-        if w.phase == "crossing" and w.offence is not None:
+        if w.phase == "crossing" and w.offence is not None and not w.is_rider:
             ev = self._event(tid, w)
         if keep:
             # The person is still in view, now outside: a later entry is a new crossing.
-            self._walkers[tid] = _Walker(phase="outside", last_t=w.last_t)
+            self._walkers[tid] = _Walker(phase="outside", last_t=w.last_t, samples=w.samples,
+                                         rider_samples=w.rider_samples)
         return ev
 
     def _event(self, tid: int, w: _Walker) -> ViolationEvent:
@@ -188,11 +233,11 @@ class RedLightPedestrianRule(PerTrackRule):
             start_s=w.entry.t,
             end_s=w.last_inside.t,
             key_t=w.commit.t,
-            object_class=w.commit.class_name,
+            object_class="person",
             track_ids=[tid],
             confidence=round(float(conf), 3),
-            explanation=f"{w.commit.class_name} #{tid} entered {self.zone.name} at {w.entry.t:.1f} s, {why}",
-            explanation_zh=f"{class_zh(w.commit.class_name)} #{tid} 于 {w.entry.t:.1f} 秒进入人行横道 {self.zone.name}，{why_zh}",
+            explanation=f"person #{tid} entered {self.zone.name} at {w.entry.t:.1f} s, {why}",
+            explanation_zh=f"{class_zh('person')} #{tid} 于 {w.entry.t:.1f} 秒进入人行横道 {self.zone.name}，{why_zh}",
             key_box=w.commit.box,
             path=list(w.path.points),
             signal=sig,
@@ -203,6 +248,9 @@ class RedLightPedestrianRule(PerTrackRule):
                 "red_since": w.offence["red_since"],
                 "red_since_observed": w.offence["red_since_observed"],
                 "after_red_s": round(after, 3),
-                "entry_distance_px": round(self.entry_distance, 1),
+                "entry_threshold": (f"{self.entry_distance:.1f} px" if self.entry_distance is not None
+                                    else f"{self.entry_depth_m:.2f} m"),
+                "depth_measured": ("px" if self.entry_distance is not None
+                                   else "ground calibration" if self.ruler.calibrated else "walker height"),
             },
         )

@@ -5,7 +5,10 @@ flow" get poisoned when traffic is light or when most riders in a bike lane go t
 
 Decision per track and lane stay: compare the ground point now with where it was about
 ``window_s`` ago (only samples inside this lane count). The move is wrong-way when it is at least
-``min_distance`` long and its cosine with the lane direction is below ``max_cosine``. Distance
+``min_distance_m`` long (metres: through the scene's ground calibration, where direction is
+compared on the ground too, else by the vehicle's own box height, so a slow car far away is judged
+like a near one; ``min_distance`` in pixels, as earlier scene files gave it, overrides it) and its
+cosine with the lane direction is below ``max_cosine``. Distance
 kills jitter and stationary riders; cosine kills crossing traffic (perpendicular, cosine ~ 0).
 A few consecutive wrong-way windows are needed before a case opens, so a single bad box (an id
 jump between two riders) raises nothing. The case spans from the start of the first wrong-way
@@ -19,13 +22,15 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from detector.rules._common import PerTrackRule, Trajectory, ZoneShape
+from detector.geometry import Ruler, footprint_overlap
+from detector.rules._common import RIDER_CLASS, PerTrackRule, Trajectory, ZoneShape
 from detector.scene import LaneZone
 from detector.explain import class_zh, ids_text
 from detector.types import FrameContext, TrackObservation, ViolationEvent
 
 RULE = "wrong_way"
 DEFAULT_CLASSES = frozenset({"bicycle", "motorcycle"})
+TWO_WHEELERS = frozenset({"bicycle", "motorcycle"})
 
 
 @dataclass
@@ -64,13 +69,21 @@ class WrongWayRule(PerTrackRule):
         min_window_fraction: float = 0.6,
         handover_s: float = 1.0,
         handover_px: float = 60.0,
+        ruler: Ruler | None = None,
     ) -> None:
         self.zone = zone
         self.shape = ZoneShape.of(zone.polygon)
-        (x1, y1), (x2, y2) = zone.direction
+        self.ruler = ruler or Ruler()
+        a, b = zone.direction
+        if self.ruler.calibration is not None:  # compare directions on the ground, not in the image
+            a, b = self.ruler.calibration.to_ground(a), self.ruler.calibration.to_ground(b)
+        (x1, y1), (x2, y2) = a, b
         n = math.hypot(x2 - x1, y2 - y1)
         self.dir = ((x2 - x1) / n, (y2 - y1) / n)
-        self.classes = frozenset(zone.classes) if zone.classes else DEFAULT_CLASSES
+        classes = frozenset(zone.classes) if zone.classes else DEFAULT_CLASSES
+        # A rider whose two-wheeler the detector missed stands for it; a rider on a detected
+        # vehicle is judged through the vehicle (one case per offence).
+        self.classes = classes | {RIDER_CLASS} if classes & TWO_WHEELERS else classes
         self.confirm_samples = max(1, confirm_samples)
         self.exit_samples = max(1, exit_samples)
         self.lost_after_s = lost_after_s
@@ -87,8 +100,32 @@ class WrongWayRule(PerTrackRule):
     def _open_tracks(self) -> dict[int, _Stay]:
         return self._stays
 
+    def _inside(self, obs: TrackObservation) -> bool:
+        if self.zone.trigger == "footprint":
+            return footprint_overlap(self.shape.polygon, obs.box) >= self.zone.min_overlap
+        return self.shape.contains(obs.ground)
+
+    def _move(self, first: TrackObservation, obs: TrackObservation) -> tuple[float, float, float, float]:
+        """(dx, dy, length, threshold) of the move from ``first`` to ``obs``, in comparable units."""
+        a, b = first.ground, obs.ground
+        if self.ruler.calibration is not None:
+            a, b = self.ruler.calibration.to_ground(a), self.ruler.calibration.to_ground(b)
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        length = math.hypot(dx, dy)
+        if self.zone.min_distance is not None:
+            if self.ruler.calibration is not None:
+                length = math.hypot(obs.ground[0] - first.ground[0], obs.ground[1] - first.ground[1])
+            return dx, dy, length, self.zone.min_distance
+        if self.ruler.calibration is None:
+            # By the vehicle's own size, using its larger box of the two (the nearer one).
+            box = obs.box if obs.box[3] - obs.box[1] >= first.box[3] - first.box[1] else first.box
+            length = length / Ruler.px_per_m(box, obs.class_name)
+        return dx, dy, length, self.zone.min_distance_m
+
     def _step(self, obs: TrackObservation) -> ViolationEvent | None:
-        inside = self.shape.contains(obs.ground)
+        if obs.class_name == RIDER_CLASS and obs.carried_by is not None:
+            return None
+        inside = self._inside(obs)
         key = self._alias.get(obs.track_id, obs.track_id)
         s = self._stays.get(key)
         if s is None:
@@ -119,11 +156,10 @@ class WrongWayRule(PerTrackRule):
         span = obs.t - first.t
         wrong = False
         if span >= self.min_window_s:
-            (x0, y0), (x1, y1) = first.ground, obs.ground
-            dx, dy = x1 - x0, y1 - y0
-            dist = math.hypot(dx, dy)
-            if dist >= self.zone.min_distance:
-                cos = (dx * self.dir[0] + dy * self.dir[1]) / dist
+            dx, dy, dist, threshold = self._move(first, obs)
+            norm = math.hypot(dx, dy)
+            if dist >= threshold and norm > 0:
+                cos = (dx * self.dir[0] + dy * self.dir[1]) / norm
                 if cos < self.zone.max_cosine:
                     wrong = True
                     s.cosines.append(cos)
@@ -200,7 +236,8 @@ class WrongWayRule(PerTrackRule):
             details={
                 "mean_cosine": round(cos, 3),
                 "angle_deg": round(angle, 1),
-                "mean_speed_px_s": round(speed, 1),
+                "mean_speed": round(speed, 2),
+                "speed_unit": "px/s" if self.zone.min_distance is not None else "m/s",
                 "window_s": self.zone.window_s,
                 "lane_direction": [round(self.dir[0], 4), round(self.dir[1], 4)],
             },

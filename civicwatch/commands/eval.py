@@ -1,0 +1,99 @@
+"""``civicwatch eval``: score an analysis against case labels, or a detector against box labels.
+
+``eval cases RUN_DIR LABELS.json`` prints precision and recall per rule, every missed event and
+every false case with its times. ``eval detections`` runs a detector on labelled images (a folder
+of images with YOLO / VOC labels, or video frames listed in a ``frames.json``) and prints recall,
+precision and AP50 per class, split by box size. Exit code 2 for unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def run_cases(args: argparse.Namespace) -> int:
+    from detector.evaluation.cases import evaluate_cases, format_report, load_run_cases
+    from detector.evaluation.labels import LabelError, load_labels
+
+    try:
+        labels, _ = load_labels(args.labels)
+        cases = load_run_cases(args.run_dir)
+    except (LabelError, ValueError) as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
+    result = evaluate_cases(labels, cases)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_report(result, f"{args.run_dir} against {args.labels}"))
+    return 0
+
+
+def run_detections(args: argparse.Namespace) -> int:
+    from detector.detect import DetectorError, load_detector
+    from detector.evaluation.detections import (
+        ClassMap, DetectionLabelError, evaluate_detections, format_detection_report, images_from_dirs,
+        images_from_frames,
+    )
+    from detector.models.fetch import ModelFetchError
+
+    try:
+        cmap = ClassMap.load(args.class_map) if args.class_map else None
+        if args.frames:
+            images, cmap = images_from_frames(args.frames, cmap)
+        else:
+            if not (args.images and args.labels):
+                print("ERROR: give --images DIR and --labels DIR, or --frames FRAMES.json", file=sys.stderr)
+                return 2
+            if cmap is None:
+                from detector.models.metadata import COCO_NAMES
+
+                cmap = ClassMap.identity(COCO_NAMES)
+            images = images_from_dirs(Path(args.images), Path(args.labels), args.format, cmap)
+        # Keep low scores for AP; recall and precision are counted at --conf.
+        detector = load_detector(args.model, conf=min(args.conf, 0.05), threads=args.threads)
+    except (DetectionLabelError, DetectorError, ModelFetchError, KeyError) as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 2
+    from detector.regions import detector_for_settings
+
+    detect = detector_for_settings(detector, tiles=args.tiles)
+    result = evaluate_detections(images, detect, args.conf)
+    if args.json:
+        print(json.dumps({"model": detector.name, "conf": args.conf, "tiles": args.tiles, **result.to_dict()},
+                         indent=2, ensure_ascii=False))
+    else:
+        print(format_detection_report(result, f"model {detector.name}, conf {args.conf}, tiles {args.tiles}"))
+    return 0
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("eval", help="measure cases or detections against labels",
+                                   description="Measure an analysis or a detector against labels made by people.")
+    sub = parser.add_subparsers(dest="what", required=True)
+    cases = sub.add_parser("cases", help="case precision and recall per rule of one analysis output",
+                           description="Case-level precision and recall per rule of one analysis output folder.")
+    cases.add_argument("run_dir", metavar="RUN_DIR", help="output folder of `civicwatch analyze` (holds cases.json)")
+    cases.add_argument("labels", metavar="LABELS.json", help="label file of the same clip")
+    cases.add_argument("--json", action="store_true", help="print the full result as JSON")
+    cases.set_defaults(func=run_cases)
+
+    det = sub.add_parser("detections", help="detector recall, precision and AP50 on labelled images",
+                         description="Per class recall, precision and AP50 (IoU 0.5), split by box size "
+                                     "(small < 32 px, medium, large >= 96 px by the square root of the area).")
+    det.add_argument("--images", metavar="DIR", help="folder of images")
+    det.add_argument("--labels", metavar="DIR", help="folder of label files named like the images")
+    det.add_argument("--format", choices=["yolo", "voc"], default="yolo", help="label format (default yolo)")
+    det.add_argument("--class-map", metavar="F", help="YAML: names (YOLO ids) and map: label class -> detector class")
+    det.add_argument("--frames", metavar="FRAMES.json", help="video frames with YOLO labels (benchmarks/dev-set/frames)")
+    det.add_argument("--model", default=None, help="model name or .onnx path (default: the default model)")
+    det.add_argument("--conf", type=float, default=0.3, help="score threshold for recall and precision (default 0.3)")
+    det.add_argument("--tiles", default="none",
+                     help="'none', or COLSxROWS (e.g. 2x2): also detect on overlapping tiles at model resolution")
+    det.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all cores)")
+    det.add_argument("--json", action="store_true", help="print the result as JSON")
+    det.set_defaults(func=run_detections)
+    return parser

@@ -1,0 +1,131 @@
+"""Distances that mean the same thing near the camera and far from it.
+
+Pixel thresholds break on perspective: a crosswalk 10 m deep can be 40 px tall in the image and a
+car 50 m away moves a few px per second. Rules therefore measure in metres:
+
+* with a **ground calibration** (four or more image points with their ground positions in metres),
+  through the homography image -> ground: exact on a flat road;
+* without one, by the object's **own size**: a box ``h`` px tall around a walker (about 1.7 m)
+  means ``h / 1.7`` px per metre at that place. Rough (a car seen from above looks taller than it
+  is), but it shrinks with distance exactly as the road does.
+
+A zone setting given in pixels (the fields of earlier scene files) keeps its pixel meaning; see
+``Threshold``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import shapely
+from shapely.geometry import Point as ShapelyPoint
+from shapely.geometry import Polygon as ShapelyPolygon
+
+from detector.types import Box, Point
+
+# Typical height of the box around each class, in metres (standing walker, rider on a two-wheeler).
+CLASS_HEIGHT_M = {
+    "person": 1.7,
+    "rider": 1.7,
+    "bicycle": 1.1,
+    "motorcycle": 1.2,
+    "car": 1.5,
+    "truck": 3.0,
+    "bus": 3.1,
+    "train": 3.5,
+}
+DEFAULT_HEIGHT_M = 1.5
+
+
+def class_height_m(name: str) -> float:
+    return CLASS_HEIGHT_M.get(name, DEFAULT_HEIGHT_M)
+
+
+@dataclass(frozen=True)
+class GroundCalibration:
+    """Homography from scene pixels to ground metres (any origin and orientation)."""
+
+    matrix: np.ndarray  # 3x3, image -> ground
+
+    @classmethod
+    def from_points(cls, image: list[tuple[float, float]], ground: list[tuple[float, float]]) -> "GroundCalibration":
+        if len(image) != len(ground) or len(image) < 4:
+            raise ValueError("a ground calibration needs the same number (>= 4) of image and ground points")
+        src = np.asarray(image, np.float64)
+        dst = np.asarray(ground, np.float64)
+        matrix, _ = cv2.findHomography(src, dst, 0)
+        if matrix is None or not np.all(np.isfinite(matrix)) or abs(np.linalg.det(matrix)) < 1e-12:
+            raise ValueError("the calibration points do not define a plane (are three of them on one line?)")
+        return cls(matrix)
+
+    def to_ground(self, p: Point) -> Point:
+        v = self.matrix @ np.array([p[0], p[1], 1.0])
+        return (float(v[0] / v[2]), float(v[1] / v[2]))
+
+    def polygon(self, points: list[tuple[float, float]]) -> ShapelyPolygon:
+        return ShapelyPolygon([self.to_ground(p) for p in points])
+
+
+class Ruler:
+    """Metres between ground points, in the calibration if there is one, else by the object's size."""
+
+    def __init__(self, calibration: GroundCalibration | None = None) -> None:
+        self.calibration = calibration
+
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration is not None
+
+    @staticmethod
+    def px_per_m(box: Box, class_name: str) -> float:
+        return max(box[3] - box[1], 1.0) / class_height_m(class_name)
+
+    def distance_m(self, a: Point, b: Point, box: Box, class_name: str) -> float:
+        if self.calibration is not None:
+            (ax, ay), (bx, by) = self.calibration.to_ground(a), self.calibration.to_ground(b)
+            return math.hypot(bx - ax, by - ay)
+        return math.hypot(b[0] - a[0], b[1] - a[1]) / self.px_per_m(box, class_name)
+
+    def to_px(self, metres: float, box: Box, class_name: str) -> float:
+        """``metres`` as pixels at the place of ``box`` (uncalibrated scale only)."""
+        return metres * self.px_per_m(box, class_name)
+
+
+class ZoneDepth:
+    """How far inside a zone a ground point is, in metres (negative outside)."""
+
+    def __init__(self, polygon_px: list[tuple[float, float]], ruler: Ruler) -> None:
+        self.ruler = ruler
+        self.poly_px = ShapelyPolygon(polygon_px)
+        shapely.prepare(self.poly_px)
+        self.poly_ground = ruler.calibration.polygon(polygon_px) if ruler.calibration is not None else None
+
+    def depth_px(self, p: Point) -> float:
+        d = float(self.poly_px.exterior.distance(ShapelyPoint(p)))
+        return d if shapely.contains_xy(self.poly_px, p[0], p[1]) else -d
+
+    def depth_m(self, p: Point, box: Box, class_name: str) -> float:
+        if self.poly_ground is not None:
+            g = self.ruler.calibration.to_ground(p)
+            d = float(self.poly_ground.exterior.distance(ShapelyPoint(g)))
+            return d if self.poly_ground.contains(ShapelyPoint(g)) else -d
+        return self.depth_px(p) / Ruler.px_per_m(box, class_name)
+
+
+def footprint(box: Box, band: float = 0.25) -> ShapelyPolygon:
+    """The bottom ``band`` of a box: where a vehicle covers the road in an oblique view."""
+    x1, y1, x2, y2 = box
+    top = y2 - band * max(y2 - y1, 1.0)
+    return ShapelyPolygon([(x1, top), (x2, top), (x2, y2), (x1, y2)])
+
+
+def footprint_overlap(polygon: ShapelyPolygon, box: Box, band: float = 0.25) -> float:
+    """Share of the box's footprint that lies inside ``polygon`` (0..1)."""
+    fp = footprint(box, band)
+    area = fp.area
+    if area <= 0:
+        return 0.0
+    return float(polygon.intersection(fp).area / area)

@@ -1,0 +1,69 @@
+"""One offence, one case: overlapping or repeated events of one object in one zone become one.
+
+Rules raise one event per track and zone stay, but the world is messier than that: a parked car
+whose stay was split by a camera drift, a rider whose id changed twice, litter re-found after a
+person stood on it. Two events of the same rule and zone that share a track id (or, for
+track-less litter, the same object place) and whose spans overlap or nearly touch are merged:
+the earliest start, the latest end, every track id, the first event's key moment (the offence
+began there) and both paths.
+"""
+
+from __future__ import annotations
+
+from detector.types import ViolationEvent
+
+# Events closer than this (seconds between one's end and the next's start) count as one.
+MERGE_GAP_S = 2.0
+
+
+def _same_object(a: ViolationEvent, b: ViolationEvent) -> bool:
+    if set(a.track_ids) & set(b.track_ids):
+        return True
+    if not a.track_ids and not b.track_ids and a.key_box is not None and b.key_box is not None:
+        ax1, ay1, ax2, ay2 = a.key_box
+        bx1, by1, bx2, by2 = b.key_box
+        w = min(ax2, bx2) - max(ax1, bx1)
+        h = min(ay2, by2) - max(ay1, by1)
+        if w > 0 and h > 0:
+            smaller = min((ax2 - ax1) * (ay2 - ay1), (bx2 - bx1) * (by2 - by1))
+            return smaller > 0 and w * h / smaller >= 0.5
+    return False
+
+
+def _merge_two(a: ViolationEvent, b: ViolationEvent) -> ViolationEvent:
+    first, second = (a, b) if a.start_s <= b.start_s else (b, a)
+    ids = list(dict.fromkeys([*first.track_ids, *second.track_ids]))
+    path = sorted({tuple(p) for p in [*first.path, *second.path]})
+    merged = dict(first.details)
+    merged["merged_events"] = int(first.details.get("merged_events", 1)) + int(second.details.get("merged_events", 1))
+    return ViolationEvent(
+        rule=first.rule,
+        zone=first.zone,
+        start_s=first.start_s,
+        end_s=max(first.end_s, second.end_s),
+        key_t=first.key_t,
+        object_class=first.object_class,
+        track_ids=ids,
+        confidence=max(first.confidence, second.confidence),
+        explanation=first.explanation,
+        key_box=first.key_box,
+        path=[tuple(p) for p in path],
+        signal=first.signal,
+        details=merged,
+        explanation_zh=first.explanation_zh,
+    )
+
+
+def merge_events(events: list[ViolationEvent], gap_s: float = MERGE_GAP_S) -> list[ViolationEvent]:
+    """``events`` with every chain of same-object, overlapping events merged, in start order."""
+    pending = sorted(events, key=lambda e: (e.start_s, e.rule, e.zone))
+    out: list[ViolationEvent] = []
+    for ev in pending:
+        for i, kept in enumerate(out):
+            if (kept.rule == ev.rule and kept.zone == ev.zone and _same_object(kept, ev)
+                    and ev.start_s <= kept.end_s + gap_s and kept.start_s <= ev.end_s + gap_s):
+                out[i] = _merge_two(kept, ev)
+                break
+        else:
+            out.append(ev)
+    return out
