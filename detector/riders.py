@@ -37,9 +37,10 @@ def rides_on(person: Box, vehicle: Box) -> bool:
     if overlap_x <= 0.5 * min(px2 - px1, vx2 - vx1):
         return False
     ph = max(py2 - py1, 1.0)
-    # The person's feet are on the pedals or footboard: inside the vehicle's vertical span, and the
-    # vehicle's top is below the person's shoulders.
-    feet_on = vy1 - 0.1 * ph <= py2 <= vy2 + 0.15 * ph
+    vh = max(vy2 - vy1, 1.0)
+    # The person's feet are on the pedals or footboard: well inside the vehicle's vertical span
+    # (not above it: a bike parked in front), and the vehicle's top is below the person's shoulders.
+    feet_on = vy1 + 0.3 * vh <= py2 <= vy2 + 0.15 * ph
     return feet_on and vy1 >= py1 + 0.25 * ph
 
 

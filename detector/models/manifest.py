@@ -34,7 +34,8 @@ class SourcePackage(_Strict):
 
     @property
     def requirement(self) -> str:
-        return f"{self.package}=={self.version}"
+        """``name==version`` for pip, ``name@version`` for npm."""
+        return f"{self.package}@{self.version}" if self.registry == "npm" else f"{self.package}=={self.version}"
 
 
 class Member(_Strict):

@@ -1,0 +1,58 @@
+"""Detector scoring: IoU matching, AP, size buckets, class maps, both label formats."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detector.evaluation.detections import (
+    ClassMap, GroundTruth, LabelledImage, average_precision, evaluate_detections, read_voc, read_yolo, size_bucket,
+)
+from detector.types import Detections
+
+NAMES = {0: "person", 2: "car"}
+
+
+def dets(rows):
+    a = np.array([r[:4] for r in rows], np.float32).reshape(-1, 4)
+    return Detections(a, np.array([r[4] for r in rows], np.float32), np.array([r[5] for r in rows], np.int64), NAMES)
+
+
+def test_size_buckets_follow_coco():
+    assert size_bucket(20, 40) == "small" and size_bucket(40, 40) == "medium" and size_bucket(100, 100) == "large"
+
+
+def test_recall_precision_ap_and_sizes():
+    truths = [GroundTruth((10, 10, 30, 50), "pedestrian", "person"),   # small (sqrt 800 = 28)
+              GroundTruth((100, 100, 200, 300), "rider", "person"),    # large
+              GroundTruth((300, 300, 360, 340), "car", "car")]
+    image = LabelledImage("x", np.zeros((400, 400, 3), np.uint8), truths)
+    found = dets([(101, 102, 199, 298, 0.9, 0),   # rider found
+                  (12, 11, 31, 49, 0.2, 0),       # pedestrian only below the operating threshold
+                  (0, 0, 5, 5, 0.8, 0),           # false person
+                  (300, 300, 360, 340, 0.7, 2)])  # car
+    ev = evaluate_detections([image], lambda _: found, conf=0.3)
+    person = ev.per_target["person"]
+    assert (person.truths, person.true_positives, person.predictions) == (2, 1, 2)
+    assert person.by_size["small"].recall == 0.0 and person.by_size["large"].recall == 1.0
+    assert ev.per_label["rider"]["all"].recall == 1.0 and ev.per_label["pedestrian"]["all"].recall == 0.0
+    # AP over all scores: 0.9 TP, 0.8 FP, 0.2 TP -> 0.5 * 1.0 + 0.5 * 2/3
+    assert person.ap50 == pytest.approx(0.5 + 0.5 * 2 / 3)
+    assert ev.per_target["car"].ap50 == pytest.approx(1.0)
+
+
+def test_ap_is_zero_without_predictions_and_none_without_truths():
+    assert average_precision([], 3) == 0.0 and average_precision([], 0) is None
+
+
+def test_yolo_and_voc_readers_with_a_class_map(tmp_path):
+    cmap = ClassMap(("pedestrian", "people", "tricycle"), {"pedestrian": "person", "people": "person"})
+    y = tmp_path / "a.txt"
+    y.write_text("0 0.5 0.5 0.1 0.2\n2 0.1 0.1 0.1 0.1\n1 0.25 0.25 0.1 0.1\n")
+    gts = read_yolo(y, 200, 100, cmap)
+    assert [g.label for g in gts] == ["pedestrian", "people"]  # tricycle is not scored
+    assert gts[0].box == pytest.approx((90, 40, 110, 60))
+    v = tmp_path / "a.xml"
+    v.write_text("<annotation><object><name>pedestrian</name><bndbox><xmin>1</xmin><ymin>2</ymin>"
+                 "<xmax>11</xmax><ymax>22</ymax></bndbox></object></annotation>")
+    assert read_voc(v, cmap)[0].box == (1.0, 2.0, 11.0, 22.0)
