@@ -29,12 +29,14 @@ from detector.evidence.manifest import write_manifest
 from detector.evidence.tracklog import SignalLog, TrackLog
 from detector.evidence.writer import write_cases
 from detector.identity import IdentityGuard
+from detector.lowlight import LowLight
 from detector.regions import ZoneRegionDetector, region_tiles, zone_region
 from detector.riders import RiderLinker
 from detector.rules import build_rules
 from detector.rules.merge import merge_events
 from detector.scene import NoLitterZone, Scene, load_scene
 from detector.signals import build_signal_providers
+from detector.stabilise import CameraMotion, to_reference
 from detector.track import TRACKED_CLASSES, ObjectTracker
 from detector.types import Detections, FrameContext, SignalColor, TrackObservation, ViolationEvent
 
@@ -65,6 +67,14 @@ class AnalyzeOptions:
     # The whole-frame pass runs on every n-th analysis frame when zone tiles are on.
     full_every: int = 1
     max_region_tiles: int = 4
+    # Register each analysis frame of a fixed camera to the first (sway, drift) and map the
+    # detections into the first frame's pixels, where the zones were drawn.
+    stabilise: bool = True
+    # False: cases.json holds the case records without clips, snapshots or manifest (for
+    # evaluation runs over a development set, where only what was found matters).
+    evidence: bool = True
+    # "auto": contrast-lift dark frames (CLAHE on luminance) for the detector only; "off": never.
+    lowlight: str = "auto"
 
 
 @dataclass
@@ -153,6 +163,8 @@ class _Stages:
         self.region_detector = _region_detector(scene, info, detector, options)
         self.tracker = ObjectTracker(options.analysis_fps)
         self.identity = IdentityGuard()
+        self.motion = CameraMotion() if options.stabilise else None
+        self.lowlight = LowLight() if options.lowlight == "auto" else None
         self.riders = RiderLinker()
         self.signals = build_signal_providers(scene)
         self.rules = build_rules(scene)
@@ -163,7 +175,18 @@ class _Stages:
 
     def run(self, frame: DecodedFrame, timings: StageTimings) -> None:
         t0 = time.perf_counter()
-        detections = self.region_detector.detect(frame.image).scaled(*self.to_scene)
+        detect_on = self.lowlight(frame.image) if self.lowlight is not None else frame.image
+        detections = self.region_detector.detect(detect_on)
+        image = frame.image
+        if self.motion is not None:
+            matrix = self.motion.update(frame.image, detections.xyxy)
+            detections = to_reference(detections, matrix)
+            # Pixel readers (background model, signal ROI) see the picture as the reference framed it.
+            pixel_readers = self.finder is not None or any(sig.roi is not None for sig in self.scene.signals)
+            if pixel_readers and not np.allclose(matrix, np.eye(2, 3), atol=0.05):
+                h, w = image.shape[:2]
+                image = cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        detections = detections.scaled(*self.to_scene)
         t1 = time.perf_counter()
         observations = self.tracker.update(frame.t, detections)
         observations = self.riders.update(self.identity.update(frame.t, observations))
@@ -172,12 +195,12 @@ class _Stages:
         self.track_log.add(frame.t, observations)
         t2 = time.perf_counter()
         states: dict[str, SignalColor] = {
-            name: provider.observe(frame.t, frame.image, self.to_frame) for name, provider in self.signals.items()
+            name: provider.observe(frame.t, image, self.to_frame) for name, provider in self.signals.items()
         }
         self.signal_log.add(frame.t, states)
         static = ()
         if self.finder is not None:
-            scene_image = self._scene_sized(frame.image)
+            scene_image = self._scene_sized(image)
             static = self.finder.update(frame.t, scene_image, observations, _untracked(frame.t, detections))
         ctx = FrameContext(frame.t, frame.index, tuple(observations), states, tuple(static))
         for rule in self.rules:
@@ -219,6 +242,20 @@ def _region_detector(scene: Scene, info: VideoInfo, detector: ObjectDetector,
     elif options.regions != "off":
         raise ValueError(f"regions must be 'zones' or 'off', got {options.regions!r}")
     return ZoneRegionDetector(detector, tiles, full_every=options.full_every if tiles else 1)
+
+
+def _bare_case(index: int, ev: ViolationEvent, track_log: TrackLog) -> dict:
+    """A case record without evidence files (``AnalyzeOptions.evidence = False``)."""
+    track = track_log.track(ev.track_ids, ev.start_s - 1.0, ev.end_s + 1.0)
+    return {
+        "id": f"{ev.rule}-{index + 1:03d}", "rule": ev.rule, "zone": ev.zone,
+        "start_s": round(ev.start_s, 3), "end_s": round(ev.end_s, 3), "object_class": ev.object_class,
+        "track_ids": list(ev.track_ids), "confidence": ev.confidence, "explanation": ev.explanation,
+        "key_frame": {"t": round(ev.key_t, 3)}, "key_box": list(ev.key_box) if ev.key_box else None,
+        "details": ev.details, "evidence": None,
+        "offender_track": [{"t": round(o.t, 3), "track_id": o.track_id, "box": [round(v, 1) for v in o.box]}
+                           for o in track],
+    }
 
 
 def _untracked(t: float, detections: Detections) -> list[TrackObservation]:
@@ -317,10 +354,14 @@ def analyze(
     t_ev = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     events = sorted(stages.events, key=lambda e: (e.start_s, e.rule, e.zone))
-    cases = write_cases(
-        source=source, scene=scene, events=events, track_log=stages.track_log,
-        signal_log=stages.signal_log, out_dir=out_dir, pre=options.pre, post=options.post,
-    )
+    if options.evidence:
+        cases = write_cases(
+            source=source, scene=scene, events=events, track_log=stages.track_log,
+            signal_log=stages.signal_log, out_dir=out_dir, pre=options.pre, post=options.post,
+        )
+    else:
+        cases = [_bare_case(i, ev, stages.track_log) for i, ev in enumerate(events)]
+        (out_dir / "cases.json").write_text(json.dumps(cases, indent=2, ensure_ascii=False), encoding="utf-8")
     (out_dir / "analysis.json").write_text(
         json.dumps(
             {
@@ -333,15 +374,19 @@ def analyze(
                 "detection": {"region_tiles": [list(t) for t in stages.region_detector.tiles],
                               "full_every": stages.region_detector.full_every},
                 "tracks": {"identity_splits": stages.identity.splits, "fragments_joined": stages.identity.joins},
+                "camera_motion": stages.motion.stats.to_dict() if stages.motion is not None else None,
+                "low_light_frames": stages.lowlight.enhanced_frames if stages.lowlight is not None else 0,
                 "warnings": warnings,
                 "cases": len(cases),
+                "evidence": options.evidence,
             },
             indent=2, ensure_ascii=False,
         ),
         encoding="utf-8",
     )
-    write_manifest(out_dir, source=source, scene_path=scene_path, model_path=detector.model_path,
-                   software_version=__version__)
+    if options.evidence:
+        write_manifest(out_dir, source=source, scene_path=scene_path, model_path=detector.model_path,
+                       software_version=__version__)
     timings.evidence = time.perf_counter() - t_ev
     timings.wall = time.perf_counter() - wall0
     timings.frames_decoded = report.frames_decoded

@@ -22,6 +22,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="ONNX (or .pt with the ultralytics extra) model; default YOLOv3-tiny COCO")
     p.add_argument("--analysis-fps", type=float, default=10.0, help="frames per second sent to the detector")
     p.add_argument("--conf", type=float, default=0.3, help="detector confidence threshold")
+    p.add_argument("--regions", choices=["zones", "off"], default="zones",
+                   help="also detect on tiles around the zones at model resolution (default) or only on the whole frame")
+    p.add_argument("--full-every", type=int, default=1,
+                   help="with zone tiles, run the whole-frame pass on every N-th analysis frame (default 1)")
+    p.add_argument("--no-stabilise", action="store_true",
+                   help="do not register frames to the first one (camera sway and drift compensation)")
+    p.add_argument("--lowlight", choices=["auto", "off"], default="auto",
+                   help="contrast-lift dark frames for the detector (default auto; evidence keeps the original)")
     p.add_argument("--json", action="store_true", help="print the cases as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=run)
@@ -53,8 +61,12 @@ def run(args: argparse.Namespace) -> int:
     if args.pre < 0 or args.post < 0:
         print("error: --pre and --post must not be negative", file=sys.stderr)
         return 2
+    if args.full_every < 1:
+        print("error: --full-every must be at least 1", file=sys.stderr)
+        return 2
     options = AnalyzeOptions(model=args.model, analysis_fps=args.analysis_fps, pre=args.pre, post=args.post,
-                             conf=args.conf)
+                             conf=args.conf, regions=args.regions, full_every=args.full_every,
+                             stabilise=not args.no_stabilise, lowlight=args.lowlight)
     bar, update = _progress_bar(args.quiet)
     try:
         result = analyze(args.video, args.scene, args.out, options, progress=update)

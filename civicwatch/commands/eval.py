@@ -61,6 +61,11 @@ def run_detections(args: argparse.Namespace) -> int:
     from detector.regions import detector_for_settings
 
     detect = detector_for_settings(detector, tiles=args.tiles)
+    if args.lowlight == "auto":
+        from detector.lowlight import LowLight
+
+        enhance, plain = LowLight(), detect
+        detect = lambda image: plain(enhance(image))  # noqa: E731
     result = evaluate_detections(images, detect, args.conf)
     if args.json:
         print(json.dumps({"model": detector.name, "conf": args.conf, "tiles": args.tiles, **result.to_dict()},
@@ -93,6 +98,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     det.add_argument("--conf", type=float, default=0.3, help="score threshold for recall and precision (default 0.3)")
     det.add_argument("--tiles", default="none",
                      help="'none', or COLSxROWS (e.g. 2x2): also detect on overlapping tiles at model resolution")
+    det.add_argument("--lowlight", choices=["auto", "off"], default="off",
+                     help="'auto': contrast-lift dark images first, as the pipeline does (default off here)")
     det.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all cores)")
     det.add_argument("--json", action="store_true", help="print the result as JSON")
     det.set_defaults(func=run_detections)

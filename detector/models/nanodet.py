@@ -10,11 +10,11 @@ inside, and has two outputs per stride 8, 16, 32:
   the "integral") times the stride, measured from the cell centre ``((x + 0.5) * s, (y + 0.5) * s)``.
 
 Human's own decoder takes the arg-max bin and scales by ``2.5 / strideSize``, which equals the
-stride (to 2 %); the expectation used here is NanoDet's own and gives tighter boxes.
+stride (to 2 %); the expectation used here is NanoDet's own decoding, with sub-bin precision.
 
 Preprocessing: Human feeds RGB ``image / 255``, but these are NanoDet's own weights, trained on
 BGR pixels normalised with NanoDet's mean and std. That input finds far more (17 cars on a Beijing
-frame instead of 2; person recall on the VisDrone images 0.12 instead of 0), so the converted graph
+frame instead of 2; person recall on the VisDrone images, 3x3 tiles, 0.12 instead of 0), so the graph
 starts with that normalisation, taking the same RGB [0, 1] letterboxed blob as every other model.
 
 Decoding inside the graph gives the converted model the same ``(1, 4 + 80, N)`` cx, cy, w, h

@@ -96,16 +96,17 @@ def load_tfjs(model_json: bytes | str, shards: Mapping[str, bytes]) -> TfjsGraph
     """Parse ``model.json`` and its shards (``shards`` keyed by the names in ``weightsManifest``)."""
     try:
         doc = json.loads(model_json)
+        fmt = doc.get("format", "graph-model")
         nodes = doc["modelTopology"]["node"]
         manifest = doc["weightsManifest"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise TfjsError(f"not a TF.js graph model: {err}") from err
-    if doc.get("format", "graph-model") != "graph-model":
-        raise TfjsError(f"format {doc.get('format')!r} is not a graph model (layers models are not supported)")
-    signature = doc.get("signature") or doc.get("userDefinedMetadata", {}).get("signature") or {}
-    inputs = {n["name"]: [int(d.get("size", -1)) for d in n["attr"]["shape"]["shape"].get("dim", [])]
-              for n in nodes if n["op"] == "Placeholder"}  # fmt: skip
-    outputs = _signature_shapes(signature.get("outputs", {}))
+        signature = doc.get("signature") or doc.get("userDefinedMetadata", {}).get("signature") or {}
+        inputs = {n["name"]: [int(d.get("size", -1)) for d in n["attr"]["shape"]["shape"].get("dim", [])]
+                  for n in nodes if n["op"] == "Placeholder"}  # fmt: skip
+        outputs = _signature_shapes(signature.get("outputs", {}))
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise TfjsError(f"not a TF.js graph model: {err!r}") from err
+    if fmt != "graph-model":
+        raise TfjsError(f"format {fmt!r} is not a graph model (layers models are not supported)")
     return TfjsGraph(nodes, read_weights(manifest, shards), inputs, outputs)
 
 
@@ -160,7 +161,7 @@ def _inverse(perm: tuple[int, ...]) -> tuple[int, ...]:
 _BINARY = {"Add": ("Add", np.add), "AddV2": ("Add", np.add), "BiasAdd": ("Add", np.add),
            "Sub": ("Sub", np.subtract), "Mul": ("Mul", np.multiply)}  # fmt: skip
 _UNARY = {"Relu": "Relu", "Sigmoid": "Sigmoid"}
-_PASS = {"Identity", "StopGradient", "NoOp"}
+_PASS = {"Identity", "StopGradient"}
 
 
 class _Converter:

@@ -25,7 +25,10 @@ BEIJING = "beijing-intersection/uadetrac_overpass.mp4"
 def test_beijing_traffic_with_the_arrows_is_not_flagged(footage_dir, tmp_path):
     result = analyze(footage_dir / BEIJING, SCENES / "beijing-overpass.yaml", tmp_path / "out",
                      AnalyzeOptions(pre=1.0, post=1.0))
-    assert result.cases == [], [c["explanation"] for c in result.cases]
+    # Only the lane is judged here: cars really stand in the queue at the far stop line, in the
+    # scene's 5 s junction box (the dev set's beijing-stopped labels score that part).
+    wrong_way = [c for c in result.cases if c["rule"] == "wrong_way"]
+    assert wrong_way == [], [c["explanation"] for c in wrong_way]
     assert result.timings.analysis_frames >= 80  # ~10 fps over 8.4 s: the detector really ran
     assert result.warnings == []
 
