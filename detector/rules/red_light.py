@@ -20,6 +20,10 @@ the zone gives ``min_entry_distance`` in pixels as earlier scene files did.
 Only walkers are judged: the track refiner marks a person who rides with a bicycle or motorbike
 as ``rider``; a track that was a rider for a good share of its samples raises nothing.
 
+An entry is a walk *into* the crossing: from the last sample before the entry to the confirming
+one, the gain in depth must be at least ``INWARD_SHARE`` of the distance walked. Someone walking
+along the edge of the zebra, feet dipping a little over the line, never enters it.
+
 A crossing is an offence when the signal was red at the entry moment, had been red for at least
 ``grace_s`` by then, and was still red when the crossing was confirmed (so a one-sample red blip
 from an undebounced source raises nothing). The case is emitted when the person leaves the
@@ -42,6 +46,8 @@ RULE = "red_light_pedestrian"
 RECENT_SAMPLES = 100
 # First seen deeper than this share of the entry depth: already on the crossing, never "entering".
 UNSEEN_ENTRY_FRACTION = 0.5
+# An entry must gain depth for at least this share of the distance walked (not along the edge).
+INWARD_SHARE = 0.5
 # A track that was a rider in at least this share of its samples is not a pedestrian.
 RIDER_SHARE = 0.3
 
@@ -150,7 +156,7 @@ class RedLightPedestrianRule(PerTrackRule):
             if depth >= 1.0:
                 w.deep_run += 1
                 if w.deep_run >= self.entry_samples:
-                    self._start_crossing(w)
+                    self._start_crossing(w, obs)
             else:
                 w.deep_run = 0
             return None
@@ -167,7 +173,7 @@ class RedLightPedestrianRule(PerTrackRule):
             w.confidences.append(obs.confidence)
         return None
 
-    def _start_crossing(self, w: _Walker) -> None:
+    def _start_crossing(self, w: _Walker, obs: TrackObservation) -> None:
         """Confirm a crossing and find its entry moment.
 
         The entry is where the inward walk that led to the confirmation began: stepping back
@@ -180,6 +186,12 @@ class RedLightPedestrianRule(PerTrackRule):
         while i > 0 and seq[i - 1][1] >= 0 and seq[i - 1][1] < seq[i][1]:
             i -= 1
         entry, commit = seq[i][0], seq[-1][0]
+        before = seq[i - 1][0] if i > 0 else entry
+        (bx, by), (cx, cy) = before.ground, commit.ground
+        walked = ((cx - bx) ** 2 + (cy - by) ** 2) ** 0.5
+        gain = self.depth.depth_px(commit.ground) - self.depth.depth_px(before.ground)
+        if walked > 0 and gain < INWARD_SHARE * walked:
+            return  # along the edge, not into the crossing: stay "outside"
         w.phase = "crossing"
         w.entry, w.commit, w.last_inside = entry, commit, commit
         w.out_run = 0

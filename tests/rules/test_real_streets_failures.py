@@ -160,3 +160,16 @@ zones: [{name: square, kind: no_litter, polygon: [[10, 60], [310, 60], [310, 230
     events += rule.finish(12.0)
     assert [e.object_class for e in events] == ["bottle"]
     assert isinstance(rule, LitterRule) and isinstance(static[0], StaticObject)
+
+
+def test_walking_along_the_edge_of_the_zebra_is_not_entering_it():
+    # A low camera in the road: the zebra is a 64 px band, the walkers 110 px tall. She walks along
+    # its far edge, her feet 20 px inside it: deeper than the entry depth, but never *into* it.
+    band = CrosswalkZone(kind="crosswalk", name="zebra", polygon=[(0, 337), (768, 357), (768, 421), (0, 400)],
+                         signal="ped")
+    along = [TrackObservation(tq(i / FPS), 1, "person", (100 + 6 * i, 220 + (i % 5) * 3 + 0.6 * i, 140 + 6 * i,
+                                                        330 + (i % 5) * 3 + 0.6 * i), 0.8) for i in range(60)]
+    assert run(RedLightPedestrianRule(band), along, t_end=7.0, signals=RED) == []
+    # Someone stepping off the far kerb into the band is entering it.
+    into = [TrackObservation(tq(i / FPS), 2, "person", (400, 220 + 6 * i, 440, 330 + 6 * i), 0.8) for i in range(15)]
+    assert len(run(RedLightPedestrianRule(band), into, t_end=3.0, signals=RED)) == 1
