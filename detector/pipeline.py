@@ -213,7 +213,7 @@ class _Stages:
     def finish(self, t_end: float) -> None:
         for rule in self.rules:
             self.events.extend(rule.finish(t_end))
-        self.events = merge_events(self.events)
+        self.events = merge_events(self.events, links=self.riders.links())
 
     def _scene_sized(self, image: np.ndarray) -> np.ndarray:
         sw, sh = self.scene.frame_size

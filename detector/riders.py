@@ -53,11 +53,12 @@ class _Person:
 
 
 class RiderLinker:
-    def __init__(self, *, min_pairs: int = 2, rider_speed: float = 2.5, speed_window_s: float = 1.0) -> None:
+    def __init__(self, *, min_pairs: int = 2, rider_speed: float = 2.5, speed_window_s: float = 0.5) -> None:
         self.min_pairs = min_pairs
         self.rider_speed = rider_speed
         self.speed_window_s = speed_window_s
         self._people: dict[int, _Person] = {}
+        self._links: dict[int, int] = {}  # of riders already forgotten
 
     def update(self, observations: list[TrackObservation]) -> list[TrackObservation]:
         vehicles = [o for o in observations if o.class_name in TWO_WHEELERS]
@@ -97,6 +98,11 @@ class RiderLinker:
         heights = (h0 + h1) / 2.0
         return math.hypot(x1 - x0, y1 - y0) / heights / span >= self.rider_speed
 
+    def links(self) -> dict[int, int]:
+        """Rider track id -> the vehicle track it rides (for merging their cases into one)."""
+        return {**self._links, **{tid: p.vehicle for tid, p in self._people.items() if p.vehicle is not None}}
+
     def forget(self, alive: set[int]) -> None:
         """Drop state of tracks no longer alive (bounded memory on long streams)."""
+        self._links.update(self.links())
         self._people = {k: v for k, v in self._people.items() if k in alive}

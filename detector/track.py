@@ -19,43 +19,53 @@ from detector.types import Detections, TrackObservation
 TRACKED_CLASSES = frozenset({"person", "bicycle", "car", "motorcycle", "bus", "truck"})
 
 
+# One tracker per family: ByteTrack associates by overlap whatever the class, so a rider's person
+# box and the motorbike under it, or a pedestrian beside a car, could swap ids. Tracking each
+# family apart makes such swaps impossible; ids are offset per family to stay unique.
+FAMILY_OF = {"person": 0, "bicycle": 1, "motorcycle": 1, "car": 2, "truck": 2, "bus": 2}
+ID_STRIDE = 1_000_000
+
+
 class ObjectTracker:
     def __init__(self, analysis_fps: float, *, lost_after_s: float = 2.0, classes=TRACKED_CLASSES):
         self.classes = frozenset(classes)
         # The library counts its lost-track buffer in 30 fps frames and rescales by frame_rate.
-        self._tracker = ByteTrackTracker(
-            lost_track_buffer=max(1, int(round(lost_after_s * 30))),
-            frame_rate=analysis_fps,
-            track_activation_threshold=0.35,
-            minimum_consecutive_frames=2,
-            minimum_iou_threshold=0.1,
-            high_conf_det_threshold=0.45,
-        )
+        self._trackers = {
+            family: ByteTrackTracker(
+                lost_track_buffer=max(1, int(round(lost_after_s * 30))),
+                frame_rate=analysis_fps,
+                track_activation_threshold=0.35,
+                minimum_consecutive_frames=2,
+                minimum_iou_threshold=0.1,
+                high_conf_det_threshold=0.45,
+            )
+            for family in sorted(set(FAMILY_OF.values()))
+        }
 
     def update(self, t: float, detections: Detections) -> list[TrackObservation]:
         names = detections.names()
-        keep = np.array([n in self.classes for n in names], dtype=bool)
-        dets = detections.subset(keep) if len(detections) else detections
-        sv_dets = sv.Detections(
-            xyxy=dets.xyxy.astype(np.float32).reshape(-1, 4),
-            confidence=dets.confidence.astype(np.float32),
-            class_id=dets.class_id.astype(int),
-        )
-        tracked = self._tracker.update(sv_dets)
         out: list[TrackObservation] = []
-        if tracked.tracker_id is None:
-            return out
-        for box, conf, cls, tid in zip(tracked.xyxy, tracked.confidence, tracked.class_id, tracked.tracker_id):
-            if tid is None or int(tid) < 0:
-                continue
-            name = dets.class_names.get(int(cls), str(int(cls)))
-            out.append(
-                TrackObservation(
-                    t=t,
-                    track_id=int(tid),
-                    class_name=name,
-                    box=tuple(float(v) for v in box),
-                    confidence=float(conf),
-                )
+        for family, tracker in self._trackers.items():
+            keep = np.array([n in self.classes and FAMILY_OF.get(n, 2) == family for n in names], dtype=bool)
+            dets = detections.subset(keep) if len(detections) else detections
+            sv_dets = sv.Detections(
+                xyxy=dets.xyxy.astype(np.float32).reshape(-1, 4),
+                confidence=dets.confidence.astype(np.float32),
+                class_id=dets.class_id.astype(int),
             )
+            tracked = tracker.update(sv_dets)
+            if tracked.tracker_id is None:
+                continue
+            for box, conf, cls, tid in zip(tracked.xyxy, tracked.confidence, tracked.class_id, tracked.tracker_id):
+                if tid is None or int(tid) < 0:
+                    continue
+                out.append(
+                    TrackObservation(
+                        t=t,
+                        track_id=family * ID_STRIDE + int(tid),
+                        class_name=dets.class_names.get(int(cls), str(int(cls))),
+                        box=tuple(float(v) for v in box),
+                        confidence=float(conf),
+                    )
+                )
         return out

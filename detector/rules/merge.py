@@ -3,7 +3,8 @@
 Rules raise one event per track and zone stay, but the world is messier than that: a parked car
 whose stay was split by a camera drift, a rider whose id changed twice, litter re-found after a
 person stood on it. Two events of the same rule and zone that share a track id (or, for
-track-less litter, the same object place) and whose spans overlap or nearly touch are merged:
+track-less litter, the same object place; a rider and the vehicle they ride count as one) and
+whose spans overlap or nearly touch are merged:
 the earliest start, the latest end, every track id, the first event's key moment (the offence
 began there) and both paths.
 """
@@ -16,8 +17,10 @@ from detector.types import ViolationEvent
 MERGE_GAP_S = 2.0
 
 
-def _same_object(a: ViolationEvent, b: ViolationEvent) -> bool:
-    if set(a.track_ids) & set(b.track_ids):
+def _same_object(a: ViolationEvent, b: ViolationEvent, links: dict[int, int]) -> bool:
+    ids_a = {links.get(i, i) for i in a.track_ids}
+    ids_b = {links.get(i, i) for i in b.track_ids}
+    if ids_a & ids_b:
         return True
     if not a.track_ids and not b.track_ids and a.key_box is not None and b.key_box is not None:
         ax1, ay1, ax2, ay2 = a.key_box
@@ -54,13 +57,19 @@ def _merge_two(a: ViolationEvent, b: ViolationEvent) -> ViolationEvent:
     )
 
 
-def merge_events(events: list[ViolationEvent], gap_s: float = MERGE_GAP_S) -> list[ViolationEvent]:
-    """``events`` with every chain of same-object, overlapping events merged, in start order."""
+def merge_events(events: list[ViolationEvent], gap_s: float = MERGE_GAP_S,
+                 links: dict[int, int] | None = None) -> list[ViolationEvent]:
+    """``events`` with every chain of same-object, overlapping events merged, in start order.
+
+    ``links`` maps a track id to the object it is part of (a rider to the vehicle it rides), so
+    a rider judged before the vehicle under them was recognised and the vehicle itself give one case.
+    """
+    links = links or {}
     pending = sorted(events, key=lambda e: (e.start_s, e.rule, e.zone))
     out: list[ViolationEvent] = []
     for ev in pending:
         for i, kept in enumerate(out):
-            if (kept.rule == ev.rule and kept.zone == ev.zone and _same_object(kept, ev)
+            if (kept.rule == ev.rule and kept.zone == ev.zone and _same_object(kept, ev, links)
                     and ev.start_s <= kept.end_s + gap_s and kept.start_s <= ev.end_s + gap_s):
                 out[i] = _merge_two(kept, ev)
                 break
