@@ -136,18 +136,22 @@ class StaticObjectFinder:
 
     # -- public --------------------------------------------------------------------------------
     def update(self, t: float, frame_bgr: np.ndarray, observations: Sequence[TrackObservation],
-               labelled: Sequence[TrackObservation] = ()) -> tuple[StaticObject, ...]:
+               labelled: Sequence[TrackObservation] = (), unseen: np.ndarray | None = None) -> tuple[StaticObject, ...]:
         """Static objects after this frame.
 
         ``observations`` are the tracked people and vehicles (masked out, and they hide objects);
         ``labelled`` are the frame's detections of every other class (bottle, backpack...), which
         name a blob: the tracker keeps only classes the rules follow, so without them every blob
-        would stay "object" and a zone's ``classes`` filter could never match.
+        would stay "object" and a zone's ``classes`` filter could never match. ``unseen`` (frame-
+        sized, True where the frame shows nothing real: the border a stabilised, panned picture
+        leaves) is treated like a covered area: not learnt, never a new object.
         """
         if not self.zones:
             return ()
         cur = self._prepare(frame_bgr)
         covered = self._box_mask(observations)
+        if unseen is not None:
+            covered |= self._work_mask(unseen)
         if self._long is None:
             self._start(t, cur, covered)
             return ()
@@ -202,6 +206,18 @@ class StaticObjectFinder:
         self._known = ~covered
         self._onset = np.full(cur.shape[:2], np.nan, np.float32)
         self._t_prev = t
+
+    def _work_mask(self, mask: np.ndarray) -> np.ndarray:
+        """A frame-sized boolean mask cut and scaled like the working image."""
+        x0, y0, x1, y1 = self.crop
+        h, w = mask.shape[:2]
+        m = mask.astype(np.uint8)
+        if (w, h) != self.frame_size:
+            m = cv2.resize(m, self.frame_size, interpolation=cv2.INTER_NEAREST)
+        m = m[y0:y1, x0:x1]
+        if self.scale != 1.0:
+            m = cv2.resize(m, self.work_size, interpolation=cv2.INTER_NEAREST)
+        return m.astype(bool)
 
     def _box_mask(self, observations: Sequence[TrackObservation]) -> np.ndarray:
         ww, wh = self.work_size

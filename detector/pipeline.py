@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from detector.rules import build_rules
 from detector.rules.merge import merge_events
 from detector.scene import NoLitterZone, Scene, load_scene
 from detector.signals import build_signal_providers
-from detector.stabilise import CameraMotion, to_reference
+from detector.stabilise import CameraMotion, map_boxes, to_reference
 from detector.track import TRACKED_CLASSES, ObjectTracker
 from detector.types import Detections, FrameContext, SignalColor, TrackObservation, ViolationEvent
 
@@ -164,6 +164,7 @@ class _Stages:
         self.tracker = ObjectTracker(options.analysis_fps)
         self.identity = IdentityGuard()
         self.motion = CameraMotion() if options.stabilise else None
+        self._back: dict[float, np.ndarray] = {}  # analysis time -> reference px -> frame px
         self.lowlight = LowLight() if options.lowlight == "auto" else None
         self.riders = RiderLinker()
         self.signals = build_signal_providers(scene)
@@ -178,21 +179,29 @@ class _Stages:
         detect_on = self.lowlight(frame.image) if self.lowlight is not None else frame.image
         detections = self.region_detector.detect(detect_on)
         image = frame.image
+        unseen = None
         if self.motion is not None:
             matrix = self.motion.update(frame.image, detections.xyxy)
             detections = to_reference(detections, matrix)
+            # Rules work in the reference's pixels; evidence shows boxes where they are in *this*
+            # picture, so keep the way back for every analysis instant the camera had moved.
+            if not np.allclose(matrix, np.eye(2, 3), atol=0.05):
+                self._back[frame.t] = cv2.invertAffineTransform(matrix)
             # Pixel readers (background model, signal ROI) see the picture as the reference framed it.
             pixel_readers = self.finder is not None or any(sig.roi is not None for sig in self.scene.signals)
             if pixel_readers and not np.allclose(matrix, np.eye(2, 3), atol=0.05):
                 h, w = image.shape[:2]
                 image = cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+                # Where the warped picture holds no real pixels (plus a margin for interpolation).
+                real = cv2.warpAffine(np.full((h, w), 255, np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST)
+                unseen = cv2.erode(real, np.ones((9, 9), np.uint8)) < 255
         detections = detections.scaled(*self.to_scene)
         t1 = time.perf_counter()
         observations = self.tracker.update(frame.t, detections)
         observations = self.riders.update(self.identity.update(frame.t, observations))
         if frame.index % 50 == 0:
             self.riders.forget({o.track_id for o in self.track_log.at(frame.t - 5.0)} | {o.track_id for o in observations})
-        self.track_log.add(frame.t, observations)
+        self.track_log.add(frame.t, [self._on_picture(o) for o in observations] if self._back else observations)
         t2 = time.perf_counter()
         states: dict[str, SignalColor] = {
             name: provider.observe(frame.t, image, self.to_frame) for name, provider in self.signals.items()
@@ -201,7 +210,7 @@ class _Stages:
         static = ()
         if self.finder is not None:
             scene_image = self._scene_sized(image)
-            static = self.finder.update(frame.t, scene_image, observations, _untracked(frame.t, detections))
+            static = self.finder.update(frame.t, scene_image, observations, _untracked(frame.t, detections), unseen)
         ctx = FrameContext(frame.t, frame.index, tuple(observations), states, tuple(static))
         for rule in self.rules:
             self.events.extend(rule.update(ctx))
@@ -213,7 +222,41 @@ class _Stages:
     def finish(self, t_end: float) -> None:
         for rule in self.rules:
             self.events.extend(rule.finish(t_end))
-        self.events = merge_events(self.events, links=self.riders.links())
+        self.events = [self._event_on_picture(e) for e in merge_events(self.events, links=self.riders.links())]
+
+    # -- from the stabilised reference back to the picture ------------------------------------
+    def _back_at(self, t: float) -> np.ndarray | None:
+        if not self._back:
+            return None
+        if t in self._back:
+            return self._back[t]
+        nearest = min(self._back, key=lambda k: abs(k - t))
+        return self._back[nearest] if abs(nearest - t) <= 0.2 else None
+
+    def _box_on_picture(self, box, t: float):  # noqa: ANN001 - Box in scene px
+        back = self._back_at(t)
+        if back is None or box is None:
+            return box
+        (fx, fy), (sx, sy) = self.to_frame, self.to_scene
+        frame_box = np.array([[box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy]], np.float32)
+        x1, y1, x2, y2 = map_boxes(frame_box, back)[0]
+        return (float(x1 * sx), float(y1 * sy), float(x2 * sx), float(y2 * sy))
+
+    def _on_picture(self, o: TrackObservation) -> TrackObservation:
+        return replace(o, box=self._box_on_picture(o.box, o.t))
+
+    def _event_on_picture(self, ev: ViolationEvent) -> ViolationEvent:
+        """An event's key box and path in the pixels of the frames they were seen in."""
+        if not self._back:
+            return ev
+        path = []
+        for t, x, y in ev.path:
+            bx = self._box_on_picture((x, y, x, y), t)
+            path.append((t, round(bx[0], 1), round(bx[1], 1)))
+        details = dict(ev.details)
+        if "object_box" in details:  # litter: the object, as seen at the key moment
+            details["object_box"] = [round(v, 1) for v in self._box_on_picture(details["object_box"], ev.key_t)]
+        return replace(ev, key_box=self._box_on_picture(ev.key_box, ev.key_t), path=path, details=details)
 
     def _scene_sized(self, image: np.ndarray) -> np.ndarray:
         sw, sh = self.scene.frame_size

@@ -46,7 +46,6 @@ def test_beijing_traffic_against_reversed_arrows_is_flagged_wrong_way(footage_di
     assert all(c["object_class"] in {"car", "truck", "bus"} for c in wrong_way)
     tracks = [tuple(c["track_ids"]) for c in wrong_way]
     assert len(set(tracks)) == len(tracks), "one case per offending vehicle"
-    assert [c for c in result.cases if c["rule"] != "wrong_way"] == []
 
 
 MOTORWAY = "motorway-cyclist/video02.avi"
