@@ -94,23 +94,54 @@ class Ruler:
         return metres * self.px_per_m(box, class_name)
 
 
-class ZoneDepth:
-    """How far inside a zone a ground point is, in metres (negative outside)."""
+def crossable_edges(polygon_px: list[tuple[float, float]], frame_size: tuple[int, int] | None,
+                    tol: float = 2.0):  # noqa: ANN201 - shapely geometry
+    """The zone's boundary without the edges that lie on the frame's border.
 
-    def __init__(self, polygon_px: list[tuple[float, float]], ruler: Ruler) -> None:
+    Nobody steps over the edge of the picture: a zone drawn to the bottom of the frame has no
+    kerb there, and depth measured to it would call a walker in the middle of the zone shallow.
+    """
+    ring = ShapelyPolygon(polygon_px).exterior
+    if frame_size is None:
+        return ring
+    w, h = frame_size
+    from shapely.geometry import LineString, MultiLineString
+
+    def on_border(a, b) -> bool:  # noqa: ANN001
+        return ((abs(a[0]) <= tol and abs(b[0]) <= tol) or (abs(a[0] - w) <= tol and abs(b[0] - w) <= tol)
+                or (abs(a[1]) <= tol and abs(b[1]) <= tol) or (abs(a[1] - h) <= tol and abs(b[1] - h) <= tol))
+
+    coords = list(ring.coords)
+    kept = [LineString([a, b]) for a, b in zip(coords, coords[1:]) if not on_border(a, b)]
+    return MultiLineString(kept) if kept else ring
+
+
+class ZoneDepth:
+    """How far inside a zone a ground point is, in metres (negative outside).
+
+    Measured to the edges a person can walk over (``crossable_edges``), not to the frame border.
+    """
+
+    def __init__(self, polygon_px: list[tuple[float, float]], ruler: Ruler,
+                 frame_size: tuple[int, int] | None = None) -> None:
         self.ruler = ruler
         self.poly_px = ShapelyPolygon(polygon_px)
         shapely.prepare(self.poly_px)
+        self.edges_px = crossable_edges(polygon_px, frame_size)
         self.poly_ground = ruler.calibration.polygon(polygon_px) if ruler.calibration is not None else None
+        self.edges_ground = None
+        if self.poly_ground is not None:
+            cal = ruler.calibration
+            self.edges_ground = shapely.transform(self.edges_px, lambda xy: np.array([cal.to_ground(p) for p in xy]))
 
     def depth_px(self, p: Point) -> float:
-        d = float(self.poly_px.exterior.distance(ShapelyPoint(p)))
+        d = float(self.edges_px.distance(ShapelyPoint(p)))
         return d if shapely.contains_xy(self.poly_px, p[0], p[1]) else -d
 
     def depth_m(self, p: Point, box: Box, class_name: str) -> float:
         if self.poly_ground is not None:
             g = self.ruler.calibration.to_ground(p)
-            d = float(self.poly_ground.exterior.distance(ShapelyPoint(g)))
+            d = float(self.edges_ground.distance(ShapelyPoint(g)))
             return d if self.poly_ground.contains(ShapelyPoint(g)) else -d
         return self.depth_px(p) / Ruler.px_per_m(box, class_name)
 

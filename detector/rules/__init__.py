@@ -54,7 +54,7 @@ def build_rules(scene: Scene) -> list[Rule]:
     rules: list[Rule] = []
     for zone in scene.zones:
         if isinstance(zone, CrosswalkZone):
-            rules.append(RedLightPedestrianRule(zone, ruler=ruler))
+            rules.append(RedLightPedestrianRule(zone, ruler=ruler, frame_size=scene.frame_size))
         elif isinstance(zone, LaneZone):
             rules.append(WrongWayRule(zone, ruler=ruler))
         elif isinstance(zone, NoParkingZone):

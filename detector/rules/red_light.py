@@ -91,11 +91,12 @@ class RedLightPedestrianRule(PerTrackRule):
         exit_samples: int = 2,
         lost_after_s: float = 2.0,
         ruler: Ruler | None = None,
+        frame_size: tuple[int, int] | None = None,
     ) -> None:
         self.zone = zone
         self.shape = ZoneShape.of(zone.polygon)
         self.ruler = ruler or Ruler()
-        self.depth = ZoneDepth(zone.polygon, self.ruler)
+        self.depth = ZoneDepth(zone.polygon, self.ruler, frame_size)
         # A crosswalk narrower than twice the configured distance could never be "entered";
         # cap the threshold so such zones still work (documented in the scene reference).
         self.inradius_px = self.shape.inradius()

@@ -80,3 +80,13 @@ def test_malformed_calibration_names_the_field():
         load_scene_text(bad)
     with pytest.raises(SceneError, match="trigger"):
         load_scene_text(OLD.replace("stationary_radius: 15", "trigger: box"))
+
+
+def test_depth_ignores_zone_edges_on_the_frame_border():
+    # A zone drawn down to the bottom of a 848x478 frame: the bottom edge is the picture's, no kerb.
+    poly = [(610, 345), (848, 335), (848, 478), (610, 478)]
+    on_border = ZoneDepth(poly, Ruler(), frame_size=(848, 478))
+    plain = ZoneDepth(poly, Ruler())
+    feet = (731, 470)  # 8 px above the frame's bottom, 121 px from the zone's left edge
+    assert plain.depth_px(feet) == pytest.approx(8, abs=0.5)
+    assert on_border.depth_px(feet) > 100
