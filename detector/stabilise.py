@@ -12,6 +12,13 @@ an accumulated drift of many pixels is still a small search), and a similarity t
 rotation, scale) is fitted with RANSAC: cars and people moving through the picture are outliers.
 Registering to the reference, never frame to frame, keeps errors from accumulating. A frame whose
 fit is poor (too few inliers) keeps the last good transform and is counted.
+
+Only *small* motion is taken out: sway and drift of a camera that is meant to stand still. When
+the picture has moved further than ``max_anchor_shift`` (a share of the width) from the reference,
+the camera was moved on purpose (a hand-held phone panning after someone): the current frame
+becomes the new reference, counted as a re-anchor, so zones stay tied to what the camera shows
+now instead of to a view it left. Moving platforms (drones) need registration to a scene
+reference image, which this module does not attempt.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from detector.types import Detections
 
 WORK_WIDTH = 480  # registration runs on a frame this wide (enough for sub-pixel shifts at 1080p)
 MAX_STEP_SHARE = 0.05  # largest believable move between two analysis frames, share of the width
+MAX_ANCHOR_SHIFT = 0.04  # beyond this share of the width from the reference, take a new reference
+POOR_RUN_REANCHOR = 3  # this many unregistrable frames in a row: take a new reference
 MAX_ZOOM_STEP = 0.08  # largest believable change of scale (area) against the reference, for a fixed camera
 
 
@@ -32,12 +41,14 @@ MAX_ZOOM_STEP = 0.08  # largest believable change of scale (area) against the re
 class MotionStats:
     frames: int = 0
     poor: int = 0
+    reanchored: int = 0
     max_shift_px: float = 0.0  # largest displacement of the frame centre, in frame pixels
     quality: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         q = self.quality
-        return {"frames": self.frames, "poorly_registered": self.poor, "max_shift_px": round(self.max_shift_px, 1),
+        return {"frames": self.frames, "poorly_registered": self.poor, "reanchored": self.reanchored,
+                "max_shift_px": round(self.max_shift_px, 1),
                 "mean_inlier_share": round(float(np.mean(q)), 3) if q else None}
 
 
@@ -54,6 +65,7 @@ class CameraMotion:
         self._guess: np.ndarray | None = None  # reference points as last seen in the frame (work px)
         self.matrix = np.eye(2, 3, dtype=np.float64)  # frame px -> reference px
         self.stats = MotionStats()
+        self._poor_run = 0
 
     def _prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
         h, w = frame_bgr.shape[:2]
@@ -67,13 +79,7 @@ class CameraMotion:
         gray = self._prepare(frame_bgr)
         self.stats.frames += 1
         if self._ref_gray is None:
-            mask = np.full(gray.shape, 255, np.uint8)
-            if moving is not None:
-                for x1, y1, x2, y2 in (np.asarray(moving) * self._scale).astype(int):
-                    mask[max(0, y1):max(0, y2), max(0, x1):max(0, x2)] = 0
-            pts = cv2.goodFeaturesToTrack(gray, self.max_corners, 0.01, 8, mask=mask)
-            self._ref_gray, self._ref_pts = gray, pts
-            self._guess = pts.copy() if pts is not None else None
+            self._anchor(gray, moving)
             self.stats.quality.append(1.0)
             return self.matrix
         if self._ref_pts is None or len(self._ref_pts) < self.min_inliers:
@@ -86,17 +92,15 @@ class CameraMotion:
         )
         ok = status.reshape(-1).astype(bool)
         if ok.sum() < self.min_inliers:
-            self.stats.poor += 1
-            return self.matrix
+            return self._poor(gray, moving)
         src, dst = found[ok].reshape(-1, 2), self._ref_pts[ok].reshape(-1, 2)
         m, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.5,
                                                  maxIters=500, confidence=0.99)
         n_in = int(inliers.sum()) if inliers is not None else 0
         share = n_in / max(1, int(ok.sum()))
         if m is None or n_in < self.min_inliers or share < self.min_inlier_share:
-            self.stats.poor += 1
             self.stats.quality.append(share)
-            return self.matrix
+            return self._poor(gray, moving)
         s = self._scale
         full = m.copy()
         full[:, 2] /= s  # same rotation/scale, translation back in full-frame pixels
@@ -105,18 +109,44 @@ class CameraMotion:
         step = (full[:, :2] @ c + full[:, 2]) - (self.matrix[:, :2] @ c + self.matrix[:, 2])
         if float(np.hypot(*step)) > MAX_STEP_SHARE * w or abs(np.linalg.det(full[:, :2]) - 1.0) > MAX_ZOOM_STEP:
             # Sway and drift are smooth; a sudden jump is a fit that locked onto traffic.
-            self.stats.poor += 1
             self.stats.quality.append(share)
-            return self.matrix
+            return self._poor(gray, moving)
+        self._poor_run = 0
         self.stats.quality.append(share)
         # Next frame's search starts where this one put every reference corner.
         inv = cv2.invertAffineTransform(m)
         ref = self._ref_pts.reshape(-1, 2)
         self._guess = (ref @ inv[:, :2].T + inv[:, 2]).reshape(-1, 1, 2).astype(np.float32)
-        self.matrix = full
         moved = full[:, :2] @ c + full[:, 2] - c
+        if float(np.hypot(*moved)) > MAX_ANCHOR_SHIFT * w:
+            self.stats.reanchored += 1
+            self._anchor(gray, moving)
+            return self.matrix
+        self.matrix = full
         self.stats.max_shift_px = max(self.stats.max_shift_px, float(np.hypot(*moved)))
         return self.matrix
+
+    def _poor(self, gray: np.ndarray, moving: np.ndarray | None) -> np.ndarray:
+        """A frame that could not be registered keeps the last transform; several in a row mean
+        the view is gone (a pan, a bump): start again from this frame."""
+        self.stats.poor += 1
+        self._poor_run += 1
+        if self._poor_run >= POOR_RUN_REANCHOR:
+            self.stats.reanchored += 1
+            self._anchor(gray, moving)
+        return self.matrix
+
+    def _anchor(self, gray: np.ndarray, moving: np.ndarray | None) -> None:
+        """Make ``gray`` the reference: corners off the moving boxes, identity transform."""
+        mask = np.full(gray.shape, 255, np.uint8)
+        if moving is not None:
+            for x1, y1, x2, y2 in (np.asarray(moving) * self._scale).astype(int):
+                mask[max(0, y1):max(0, y2), max(0, x1):max(0, x2)] = 0
+        pts = cv2.goodFeaturesToTrack(gray, self.max_corners, 0.01, 8, mask=mask)
+        self._ref_gray, self._ref_pts = gray, pts
+        self._guess = pts.copy() if pts is not None else None
+        self.matrix = np.eye(2, 3, dtype=np.float64)
+        self._poor_run = 0
 
 
 def map_boxes(xyxy: np.ndarray, matrix: np.ndarray) -> np.ndarray:
