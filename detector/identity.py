@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count
 
 from detector.types import Box, TrackObservation
@@ -120,8 +120,7 @@ class IdentityGuard:
                 out = self._by_raw[obs.track_id] = self._new(obs)
             active.add(out.out_id)
             self._advance(out, obs)
-            result.append(TrackObservation(obs.t, out.out_id, out.votes.most_common(1)[0][0], obs.box,
-                                           obs.confidence, obs.carried_by))
+            result.append(replace(obs, track_id=out.out_id, class_name=out.votes.most_common(1)[0][0]))
         return result
 
     # -- decisions -----------------------------------------------------------------------------

@@ -199,6 +199,7 @@ class _Stages:
         t1 = time.perf_counter()
         observations = self.tracker.update(frame.t, detections)
         observations = self.riders.update(self.identity.update(frame.t, observations))
+        observations = [self._mark_truncated(o) for o in observations]
         if frame.index % 50 == 0:
             self.riders.forget({o.track_id for o in self.track_log.at(frame.t - 5.0)} | {o.track_id for o in observations})
         self.track_log.add(frame.t, [self._on_picture(o) for o in observations] if self._back else observations)
@@ -241,6 +242,12 @@ class _Stages:
         frame_box = np.array([[box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy]], np.float32)
         x1, y1, x2, y2 = map_boxes(frame_box, back)[0]
         return (float(x1 * sx), float(y1 * sy), float(x2 * sx), float(y2 * sy))
+
+    def _mark_truncated(self, o: TrackObservation, margin: float = 2.0) -> TrackObservation:
+        x1, y1, x2, y2 = self._box_on_picture(o.box, o.t)
+        w, h = self.scene.frame_size
+        cut = x1 <= margin or y1 <= margin or x2 >= w - margin or y2 >= h - margin
+        return replace(o, truncated=True) if cut else o
 
     def _on_picture(self, o: TrackObservation) -> TrackObservation:
         return replace(o, box=self._box_on_picture(o.box, o.t))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from detector.types import Box, TrackObservation
 
@@ -81,7 +81,7 @@ class RiderLinker:
             if p.rider:
                 # Once paired, always the vehicle's rider (even in frames where the vehicle was
                 # missed), so the offence is judged on one track, the vehicle's.
-                out.append(TrackObservation(o.t, o.track_id, RIDER, o.box, o.confidence, p.vehicle))
+                out.append(replace(o, class_name=RIDER, carried_by=p.vehicle))
             else:
                 out.append(o)
         return out

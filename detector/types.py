@@ -75,6 +75,9 @@ class TrackObservation:
     confidence: float
     # For a "rider": the track id of the bicycle / motorcycle it rides, when that was detected.
     carried_by: int | None = None
+    # The box touches the edge of the picture: the object is partly out of view, so its box's
+    # bottom-centre is not where it stands and its motion mixes with the cut.
+    truncated: bool = False
 
     @property
     def ground(self) -> Point:

@@ -10,7 +10,8 @@ compared on the ground too, else by the vehicle's own box height, so a slow car 
 like a near one; ``min_distance`` in pixels, as earlier scene files gave it, overrides it) and its
 cosine with the lane direction is below ``max_cosine``. Distance
 kills jitter and stationary riders; cosine kills crossing traffic (perpendicular, cosine ~ 0).
-A few consecutive wrong-way windows are needed before a case opens, so a single bad box (an id
+Boxes cut by the edge of the picture are not judged (a car leaving the frame "moves" as its box
+shrinks). A few consecutive wrong-way windows are needed before a case opens, so a single bad box (an id
 jump between two riders) raises nothing. The case spans from the start of the first wrong-way
 window to the last sample in the lane, and is emitted when the rider leaves the lane, the track
 is lost, or the video ends: one case per track per lane stay.
@@ -124,6 +125,8 @@ class WrongWayRule(PerTrackRule):
 
     def _step(self, obs: TrackObservation) -> ViolationEvent | None:
         if obs.class_name == RIDER_CLASS and obs.carried_by is not None:
+            return None
+        if obs.truncated:  # partly out of view: its ground point and motion are the cut's, not its own
             return None
         inside = self._inside(obs)
         key = self._alias.get(obs.track_id, obs.track_id)

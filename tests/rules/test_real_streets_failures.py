@@ -9,6 +9,7 @@ one stop; 4. a person already on a thin crossing counted as entering; 5. repeate
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 
@@ -173,3 +174,14 @@ def test_walking_along_the_edge_of_the_zebra_is_not_entering_it():
     # Someone stepping off the far kerb into the band is entering it.
     into = [TrackObservation(tq(i / FPS), 2, "person", (400, 220 + 6 * i, 440, 330 + 6 * i), 0.8) for i in range(15)]
     assert len(run(RedLightPedestrianRule(band), into, t_end=3.0, signals=RED)) == 1
+
+
+def test_a_car_cut_by_the_edge_of_the_picture_is_not_judged_for_direction():
+    lane = LaneZone(kind="lane", name="lane", polygon=[(500, 350), (960, 350), (960, 540), (500, 540)],
+                    direction=((720, 520), (640, 340)), classes=["car"])
+    # Leaving the picture to the right: the box shrinks against the edge, its "motion" is the cut.
+    leaving = [TrackObservation(tq(i / FPS), 7, "car", (860 + 6 * i, 300 + 6 * i, 960, 352 + 6 * i), 0.8, truncated=True)
+               for i in range(15)]
+    assert run(WrongWayRule(lane), leaving, t_end=3.0) == []
+    whole = [replace(o, truncated=False) for o in leaving]
+    assert len(run(WrongWayRule(lane), whole, t_end=3.0)) == 1  # the same boxes, taken at face value
