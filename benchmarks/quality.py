@@ -92,11 +92,11 @@ def run_cases(args: argparse.Namespace) -> tuple[list[dict], dict[str, RuleScore
 
 
 def run_detections(args: argparse.Namespace) -> list[dict]:
-    from detector.detect import load_detector
+    from detector.detect import load_analysis_detector
     from detector.evaluation.detections import ClassMap, evaluate_detections, images_from_dirs, images_from_frames
     from detector.regions import detector_for_settings
 
-    detector = load_detector(args.model, conf=0.05)
+    detector = load_analysis_detector(args.model, conf=0.05)
     sets = []
     frames = DEV_SET / "frames" / "frames.json"
     if frames.is_file():

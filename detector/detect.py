@@ -119,6 +119,22 @@ def load_detector(
     return ObjectDetector(path, conf=conf, iou=iou, threads=threads)
 
 
+def analysis_model_name() -> str | None:
+    """The model the pipeline uses by default (``analysis_model`` in the manifest), or None."""
+    from detector.models.manifest import load_manifest
+
+    try:
+        return load_manifest().analysis_model
+    except ManifestError:
+        return None
+
+
+def load_analysis_detector(model: str | os.PathLike | None = None, **kw) -> ObjectDetector:
+    """``load_detector`` for the analysis pipeline: no model given means the manifest's
+    ``analysis_model`` (chosen on the development set, see benchmarks/README.md)."""
+    return load_detector(model if model is not None else analysis_model_name(), **kw)
+
+
 def _model_names() -> list[str]:
     """Names from the manifest; none if it is unreadable, so that plain paths still work."""
     try:

@@ -24,7 +24,7 @@ import numpy as np
 from civicwatch import __version__
 from detector.background import StaticObjectFinder
 from detector.decode import DecodedFrame, DecodeReport, VideoInfo, iter_frames, probe
-from detector.detect import ObjectDetector, load_detector
+from detector.detect import ObjectDetector, load_analysis_detector
 from detector.evidence.manifest import write_manifest
 from detector.evidence.tracklog import SignalLog, TrackLog
 from detector.evidence.writer import write_cases
@@ -341,7 +341,7 @@ def analyze(
     start = wall_clock_start(scene, info, options)
     if start is not None and scene.start_time is None:
         scene = scene.model_copy(update={"start_time": start})
-    detector = detector or load_detector(options.model, conf=options.conf, threads=options.threads)
+    detector = detector or load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
 
     timings = StageTimings()
     wall0 = time.perf_counter()

@@ -13,6 +13,7 @@ import numpy as np
 import supervision as sv
 from trackers import ByteTrackTracker
 
+from detector.models.nms import nms
 from detector.types import Detections, TrackObservation
 
 # COCO classes that matter to the rules; the rest (cups, dogs, kites...) are not tracked.
@@ -24,6 +25,10 @@ TRACKED_CLASSES = frozenset({"person", "bicycle", "car", "motorcycle", "bus", "t
 # family apart makes such swaps impossible; ids are offset per family to stay unique.
 FAMILY_OF = {"person": 0, "bicycle": 1, "motorcycle": 1, "car": 2, "truck": 2, "bus": 2}
 ID_STRIDE = 1_000_000
+# Within a family, boxes overlapping this much are one object that the detector named twice (a
+# car also scored as a truck or a bus survives class-wise NMS): keep the better-scored one, or
+# the tracker follows the same car twice and its offence becomes two cases.
+FAMILY_NMS_IOU = 0.6
 
 
 class ObjectTracker:
@@ -48,6 +53,8 @@ class ObjectTracker:
         for family, tracker in self._trackers.items():
             keep = np.array([n in self.classes and FAMILY_OF.get(n, 2) == family for n in names], dtype=bool)
             dets = detections.subset(keep) if len(detections) else detections
+            if len(dets) > 1:
+                dets = dets.subset(nms(dets.xyxy, dets.confidence, FAMILY_NMS_IOU))
             sv_dets = sv.Detections(
                 xyxy=dets.xyxy.astype(np.float32).reshape(-1, 4),
                 confidence=dets.confidence.astype(np.float32),

@@ -121,9 +121,9 @@ def detector_finder(load: Callable[[], object] | None = None) -> RegionFinder | 
     """Persons and vehicles from the project's object detector, or ``None`` if it cannot load."""
     try:
         if load is None:
-            from detector.detect import load_detector
+            from detector.detect import load_analysis_detector
 
-            detector = load_detector()
+            detector = load_analysis_detector()
         else:
             detector = load()
     except Exception as err:  # a missing model must not stop publication: the fallback is safe

@@ -33,7 +33,7 @@ def run_cases(args: argparse.Namespace) -> int:
 
 
 def run_detections(args: argparse.Namespace) -> int:
-    from detector.detect import DetectorError, load_detector
+    from detector.detect import DetectorError, load_analysis_detector
     from detector.evaluation.detections import (
         ClassMap, DetectionLabelError, evaluate_detections, format_detection_report, images_from_dirs,
         images_from_frames,
@@ -54,7 +54,7 @@ def run_detections(args: argparse.Namespace) -> int:
                 cmap = ClassMap.identity(COCO_NAMES)
             images = images_from_dirs(Path(args.images), Path(args.labels), args.format, cmap)
         # Keep low scores for AP; recall and precision are counted at --conf.
-        detector = load_detector(args.model, conf=min(args.conf, 0.05), threads=args.threads)
+        detector = load_analysis_detector(args.model, conf=min(args.conf, 0.05), threads=args.threads)
     except (DetectionLabelError, DetectorError, ModelFetchError, KeyError) as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
@@ -94,7 +94,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     det.add_argument("--format", choices=["yolo", "voc"], default="yolo", help="label format (default yolo)")
     det.add_argument("--class-map", metavar="F", help="YAML: names (YOLO ids) and map: label class -> detector class")
     det.add_argument("--frames", metavar="FRAMES.json", help="video frames with YOLO labels (benchmarks/dev-set/frames)")
-    det.add_argument("--model", default=None, help="model name or .onnx path (default: the default model)")
+    det.add_argument("--model", default=None, help="model name or .onnx path (default: the analysis model, as `analyze` uses)")
     det.add_argument("--conf", type=float, default=0.3, help="score threshold for recall and precision (default 0.3)")
     det.add_argument("--tiles", default="none",
                      help="'none', or COLSxROWS (e.g. 2x2): also detect on overlapping tiles at model resolution")

@@ -108,6 +108,9 @@ class ExtraModel(_Strict):
 class Manifest(_Strict):
     default: DefaultModel
     extra: dict[str, ExtraModel] = Field(default_factory=dict)
+    # The model the analysis pipeline uses when none is given (a name of this manifest); absent:
+    # the ``default`` model, as manifests of earlier versions meant.
+    analysis_model: str | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> Manifest:
@@ -115,6 +118,8 @@ class Manifest(_Strict):
         clash = taken & set(self.extra)
         if clash:
             raise ValueError(f"extra model names {sorted(clash)} clash with the default model's")
+        if self.analysis_model is not None and self.analysis_model not in taken | set(self.extra):
+            raise ValueError(f"analysis_model {self.analysis_model!r} names no model of this manifest")
         return self
 
 

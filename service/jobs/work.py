@@ -47,13 +47,13 @@ def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], 
         return AnalyzeOptions(**{**settings.analyze_options, **extra})
 
     def run(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
-        from detector.detect import load_detector
+        from detector.detect import load_analysis_detector
         from detector.pipeline import analyze
 
         key = (options.model, options.conf, options.threads)
         if key not in cache:
             cache.clear()
-            cache[key] = load_detector(options.model, conf=options.conf, threads=options.threads)
+            cache[key] = load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
         return analyze(source, scene_path, out_dir, options, progress=progress,
                        should_cancel=should_cancel, detector=cache[key])
 
