@@ -135,6 +135,12 @@ class StaticObjectFinder:
         self.zone_mask = self.zone_index > 0
 
     # -- public --------------------------------------------------------------------------------
+    def restart(self) -> None:
+        """Forget the background: the view changed (the camera was moved and re-anchored), so
+        every pixel would look "new" against the old one. Candidates found so far are dropped."""
+        self._long = None
+        self._objects.clear()
+
     def update(self, t: float, frame_bgr: np.ndarray, observations: Sequence[TrackObservation],
                labelled: Sequence[TrackObservation] = (), unseen: np.ndarray | None = None) -> tuple[StaticObject, ...]:
         """Static objects after this frame.

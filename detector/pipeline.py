@@ -181,8 +181,11 @@ class _Stages:
         image = frame.image
         unseen = None
         if self.motion is not None:
+            anchors = self.motion.stats.reanchored
             matrix = self.motion.update(frame.image, detections.xyxy)
             detections = to_reference(detections, matrix)
+            if self.motion.stats.reanchored != anchors and self.finder is not None:
+                self.finder.restart()  # a new view: the background model starts over
             # Rules work in the reference's pixels; evidence shows boxes where they are in *this*
             # picture, so keep the way back for every analysis instant the camera had moved.
             if not np.allclose(matrix, np.eye(2, 3), atol=0.05):

@@ -15,6 +15,9 @@ from detector.types import ViolationEvent
 
 # Events closer than this (seconds between one's end and the next's start) count as one.
 MERGE_GAP_S = 2.0
+# Stationary offences (a parked car, left litter) survive longer gaps: a truck passing in front of
+# a parked car hides it and the tracker gives it a new id; the stop goes on.
+STATIONARY_RULES = {"illegal_parking": 8.0, "litter": 8.0}
 
 
 def _same_object(a: ViolationEvent, b: ViolationEvent, links: dict[int, int]) -> bool:
@@ -22,7 +25,10 @@ def _same_object(a: ViolationEvent, b: ViolationEvent, links: dict[int, int]) ->
     ids_b = {links.get(i, i) for i in b.track_ids}
     if ids_a & ids_b:
         return True
-    if not a.track_ids and not b.track_ids and a.key_box is not None and b.key_box is not None:
+    first = a if a.start_s <= b.start_s else b
+    same_place_rule = (not a.track_ids and not b.track_ids) or (
+        a.rule == "illegal_parking" and first.details.get("vanished_at_spot", False))
+    if same_place_rule and a.key_box is not None and b.key_box is not None:
         ax1, ay1, ax2, ay2 = a.key_box
         bx1, by1, bx2, by2 = b.key_box
         w = min(ax2, bx2) - max(ax1, bx1)
@@ -37,7 +43,8 @@ def _merge_two(a: ViolationEvent, b: ViolationEvent) -> ViolationEvent:
     first, second = (a, b) if a.start_s <= b.start_s else (b, a)
     ids = list(dict.fromkeys([*first.track_ids, *second.track_ids]))
     path = sorted({tuple(p) for p in [*first.path, *second.path]})
-    merged = dict(first.details)
+    merged = {**first.details, **({"vanished_at_spot": second.details["vanished_at_spot"]}
+                                  if "vanished_at_spot" in second.details else {})}
     merged["merged_events"] = int(first.details.get("merged_events", 1)) + int(second.details.get("merged_events", 1))
     return ViolationEvent(
         rule=first.rule,
@@ -68,9 +75,10 @@ def merge_events(events: list[ViolationEvent], gap_s: float = MERGE_GAP_S,
     pending = sorted(events, key=lambda e: (e.start_s, e.rule, e.zone))
     out: list[ViolationEvent] = []
     for ev in pending:
+        gap = max(gap_s, STATIONARY_RULES.get(ev.rule, 0.0))
         for i, kept in enumerate(out):
             if (kept.rule == ev.rule and kept.zone == ev.zone and _same_object(kept, ev, links)
-                    and ev.start_s <= kept.end_s + gap_s and kept.start_s <= ev.end_s + gap_s):
+                    and ev.start_s <= kept.end_s + gap and kept.start_s <= ev.end_s + gap):
                 out[i] = _merge_two(kept, ev)
                 break
         else:

@@ -283,5 +283,8 @@ class IllegalParkingRule:
                 "seen_fraction": round(seen_fraction, 3),
                 "samples": s.samples,
                 "key_point": [round(x, 1), round(y, 1)],
+                # The stay ended with its vehicle last seen at the spot (hidden, or lost by the
+                # detector), not driving off: a stay that follows at the same spot is the same stop.
+                "vanished_at_spot": not self._occupant_drove_off(s),
             },
         )

@@ -185,3 +185,15 @@ def test_a_car_cut_by_the_edge_of_the_picture_is_not_judged_for_direction():
     assert run(WrongWayRule(lane), leaving, t_end=3.0) == []
     whole = [replace(o, truncated=False) for o in leaving]
     assert len(run(WrongWayRule(lane), whole, t_end=3.0)) == 1  # the same boxes, taken at face value
+
+
+def test_a_parked_car_hidden_by_a_passing_truck_and_re_found_under_a_new_id_is_one_case():
+    box = (400.0, 176.0, 628.0, 258.0)
+    first = _event(12.7, 36.9, [9], key_box=box)
+    first.details["vanished_at_spot"] = True
+    second = _event(38.9, 49.9, [19], key_box=(397.0, 161.0, 627.0, 262.0))
+    [one] = merge_events([first, second])
+    assert (one.start_s, one.end_s, one.track_ids) == (12.7, 49.9, [9, 19])
+    # A car that drove off, then another parking in the same spot, stays two cases.
+    first.details["vanished_at_spot"] = False
+    assert len(merge_events([first, second])) == 2
