@@ -32,6 +32,9 @@ from detector.types import FrameContext, TrackObservation, ViolationEvent
 RULE = "wrong_way"
 DEFAULT_CLASSES = frozenset({"bicycle", "motorcycle"})
 TWO_WHEELERS = frozenset({"bicycle", "motorcycle"})
+# Whatever the metres say, a move shorter than this many pixels is box jitter: a car 8 px tall far
+# down the road is "0.8 m" away from itself after a 4 px wobble.
+MIN_MOVE_PX = 8.0
 
 
 @dataclass
@@ -67,7 +70,7 @@ class WrongWayRule(PerTrackRule):
         confirm_samples: int = 3,
         exit_samples: int = 2,
         lost_after_s: float = 2.0,
-        min_window_fraction: float = 0.15,
+        min_window_fraction: float = 0.6,
         handover_s: float = 1.0,
         handover_px: float = 60.0,
         ruler: Ruler | None = None,
@@ -161,7 +164,8 @@ class WrongWayRule(PerTrackRule):
         if span >= self.min_window_s:
             dx, dy, dist, threshold = self._move(first, obs)
             norm = math.hypot(dx, dy)
-            if dist >= threshold and norm > 0:
+            px = math.hypot(obs.ground[0] - first.ground[0], obs.ground[1] - first.ground[1])
+            if dist >= threshold and norm > 0 and px >= MIN_MOVE_PX:
                 cos = (dx * self.dir[0] + dy * self.dir[1]) / norm
                 if cos < self.zone.max_cosine:
                     wrong = True
