@@ -175,10 +175,14 @@ class IllegalParkingRule:
         return self.shape.contains(o.ground)
 
     def _end_stays_of(self, track_id: int, except_ids: set[int]) -> list[ViolationEvent]:
-        """End every open stay ``track_id`` belongs to: it is opening a new one elsewhere."""
+        """End every open stay ``track_id`` alone belongs to: it is opening a new one elsewhere."""
+        return self._end_stays(lambda s: s.stay_id not in except_ids and s.track_ids == [track_id])
+
+    def _end_stays(self, ends) -> list[ViolationEvent]:  # noqa: ANN001 - predicate on a stay
+        """Remove the stays ``ends`` picks; those that passed the limit become events."""
         events, keep = [], []
         for s in self._stays:
-            if s.stay_id not in except_ids and s.track_ids == [track_id]:
+            if ends(s):
                 if s.key is not None:
                     events.append(self._event(s))
             else:
@@ -233,15 +237,7 @@ class IllegalParkingRule:
             s.key = o
 
     def _close_older_than(self, t_limit: float) -> list[ViolationEvent]:
-        events, keep = [], []
-        for s in self._stays:
-            if s.last_t < t_limit:
-                if s.key is not None:
-                    events.append(self._event(s))
-            else:
-                keep.append(s)
-        self._stays = keep
-        return events
+        return self._end_stays(lambda s: s.last_t < t_limit)
 
     def _event(self, s: _Stay) -> ViolationEvent:
         assert s.key is not None
