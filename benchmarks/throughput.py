@@ -78,13 +78,17 @@ def main() -> int:
     results["decode_only"] = {"wall": dec, "speed": video_s / dec}
 
     results["pipeline"] = []
-    for scene in args.scene or SCENES:
+    scenes = args.scene or SCENES
+    # The first scene again without the stages the real-streets work added (zone tiles, camera
+    # motion, low light), to show what they cost.
+    runs = [(scene, {}) for scene in scenes] + [(scenes[0], {"regions": "off", "stabilise": False, "lowlight": "off"})]
+    for scene, extra in runs:
         with tempfile.TemporaryDirectory() as tmp:
             res = analyze(args.video, scene, Path(tmp) / "out",
-                          AnalyzeOptions(analysis_fps=args.analysis_fps), detector=detector)
+                          AnalyzeOptions(analysis_fps=args.analysis_fps, **extra), detector=detector)
         t = res.timings
         results["pipeline"].append({
-            "scene": scene.name, "wall": t.wall, "speed": t.speed,
+            "scene": scene.name + (" (whole frame only, no stabilisation)" if extra else ""), "wall": t.wall, "speed": t.speed,
             "share_of_decode_limit": t.speed / results["decode_only"]["speed"],
             "stages_s": {"decode": t.decode, "detect": t.detect, "track": t.track, "rules": t.rules,
                          "evidence (clip encoding)": t.evidence},
