@@ -70,7 +70,7 @@ class WrongWayRule(PerTrackRule):
         confirm_samples: int = 3,
         exit_samples: int = 2,
         lost_after_s: float = 2.0,
-        min_window_fraction: float = 0.6,
+        min_window_fraction: float = 0.15,
         handover_s: float = 1.0,
         handover_px: float = 60.0,
         ruler: Ruler | None = None,
