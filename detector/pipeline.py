@@ -170,6 +170,7 @@ class _Stages:
         self.signals = build_signal_providers(scene)
         self.rules = build_rules(scene)
         self.finder = StaticObjectFinder(scene) if any(isinstance(z, NoLitterZone) for z in scene.zones) else None
+        self._pixel_readers = self.finder is not None or any(sig.roi is not None for sig in scene.signals)
         self.track_log = TrackLog()
         self.signal_log = SignalLog()
         self.events: list[ViolationEvent] = []
@@ -191,8 +192,7 @@ class _Stages:
             if not np.allclose(matrix, np.eye(2, 3), atol=0.05):
                 self._back[frame.t] = cv2.invertAffineTransform(matrix)
             # Pixel readers (background model, signal ROI) see the picture as the reference framed it.
-            pixel_readers = self.finder is not None or any(sig.roi is not None for sig in self.scene.signals)
-            if pixel_readers and not np.allclose(matrix, np.eye(2, 3), atol=0.05):
+            if self._pixel_readers and not np.allclose(matrix, np.eye(2, 3), atol=0.05):
                 h, w = image.shape[:2]
                 image = cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
                 # Where the warped picture holds no real pixels (plus a margin for interpolation).

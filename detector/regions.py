@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -29,7 +30,7 @@ EDGE_PX = 3.0  # a box this close to an inner tile edge was cut by it
 MERGE_IOU = 0.5
 
 
-class _Detector:
+class _Detector(Protocol):
     """What regions need of a detector (``ObjectDetector`` has it)."""
 
     input_size: tuple[int, int]

@@ -11,12 +11,11 @@ neither helping nor hurting.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from detector.evaluation.labels import CaseLabels, LabelledEvent
+from detector.evaluation.labels import CaseLabels, LabelledEvent, read_json
 
 # How far from the label's ground point the offender may be, in heights of its own box. The floor
 # keeps a 6 px litter object from demanding pixel-perfect labels.
@@ -220,12 +219,7 @@ def evaluate_cases(labels: CaseLabels, cases: list[dict]) -> CaseEvaluation:
 def load_run_cases(run_dir: str | Path) -> list[dict]:
     """The cases of one analysis output folder (its ``cases.json``)."""
     path = Path(run_dir) / "cases.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ValueError(f"{path}: cannot read the analysis cases: {err.strerror}") from None
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON: {err}") from None
+    data = read_json(path, "the analysis cases")
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a list of cases")
     return data

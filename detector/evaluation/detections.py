@@ -10,7 +10,6 @@ labelled box's area in image pixels.
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 import yaml
 
+from detector.evaluation.labels import read_json
 from detector.types import Detections
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -158,10 +158,7 @@ def images_from_frames(frames_json: Path, cmap: ClassMap | None = None) -> tuple
     copied next to its labels.
     """
     frames_json = Path(frames_json)
-    try:
-        spec = json.loads(frames_json.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise DetectionLabelError(f"{frames_json}: cannot read: {err}") from None
+    spec = read_json(frames_json, "frame list", DetectionLabelError)
     base = frames_json.parent
     if cmap is None and (base / "classes.yaml").is_file():
         cmap = ClassMap.load(base / "classes.yaml")  # the class map kept beside the labels

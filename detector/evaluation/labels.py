@@ -58,15 +58,20 @@ class CaseLabels(BaseModel):
     not_violations: str = ""
 
 
+def read_json(path: Path, what: str, error: type[ValueError] = ValueError) -> object:
+    """``path`` parsed as JSON, or ``error`` naming the file and what it was meant to be."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise error(f"{path}: cannot read {what}: {err.strerror}") from None
+    except json.JSONDecodeError as err:
+        raise error(f"{path}: not valid JSON: {err}") from None
+
+
 def load_labels(path: str | Path) -> tuple[CaseLabels, Path]:
     """The labels and the folder their relative paths start from."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise LabelError(f"{p}: cannot read label file: {err.strerror}") from None
-    except json.JSONDecodeError as err:
-        raise LabelError(f"{p}: not valid JSON: {err}") from None
+    data = read_json(p, "label file", LabelError)
     try:
         return CaseLabels.model_validate(data), p.resolve().parent
     except ValidationError as err:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import shapely
-from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import Polygon as ShapelyPolygon
 
 from detector.types import Box, FrameContext, Point, TrackObservation, ViolationEvent
@@ -24,8 +23,8 @@ VEHICLE_CLASSES = frozenset({"car", "truck", "bus", "motorcycle", "bicycle", "tr
 class ZoneShape:
     """A zone polygon prepared for many point tests per frame.
 
-    ``contains`` uses a prepared polygon (shapely caches the spatial index on first use), and
-    ``depth`` is the distance of an inside point to the boundary: how far past the edge it is.
+    ``contains`` uses a prepared polygon (shapely caches the spatial index on first use); depth
+    past the edge is ``detector.geometry.ZoneDepth``'s (metres, crossable edges).
     """
 
     polygon: ShapelyPolygon
@@ -38,11 +37,6 @@ class ZoneShape:
 
     def contains(self, p: Point) -> bool:
         return bool(shapely.contains_xy(self.polygon, p[0], p[1]))
-
-    def depth(self, p: Point) -> float:
-        """Distance from ``p`` to the boundary when inside, negative distance when outside."""
-        d = float(self.polygon.exterior.distance(ShapelyPoint(p)))
-        return d if self.contains(p) else -d
 
     def inradius(self) -> float:
         """Radius of the largest circle inside the zone: the deepest any point can be."""
