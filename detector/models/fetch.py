@@ -34,7 +34,7 @@ SOURCE_SHA_KEY = "source_sha256"
 CONVERTER_KEY = "civicwatch_converter"
 # Bump when a conversion changes, so that caches made by an older converter are rebuilt.
 CONVERTER_VERSION = "darknet-onnx/2"
-CONVERTER_VERSIONS = {"darknet": CONVERTER_VERSION, "tfjs-nanodet": "tfjs-nanodet-onnx/1"}
+CONVERTER_VERSIONS = {"darknet": CONVERTER_VERSION, "tfjs-nanodet": "tfjs-nanodet-onnx/1", "tfjs-centernet": "tfjs-centernet-onnx/1"}
 
 
 class ModelFetchError(RuntimeError):
@@ -300,16 +300,20 @@ def read_tarball_members(tarball: Path, model: ExtraModel) -> TfjsFiles:
 
 
 def convert_tfjs(files: TfjsFiles, named: NamedModel) -> onnx.ModelProto:
+    from detector.models.centernet import centernet_to_onnx
     from detector.models.nanodet import nanodet_to_onnx
     from detector.models.tfjs import TfjsError, load_tfjs
+
+    converters = {"tfjs-nanodet": nanodet_to_onnx, "tfjs-centernet": centernet_to_onnx}
 
     entry = named.entry
     assert isinstance(entry, ExtraModel)
     try:
         graph = load_tfjs(files.model_json, files.shards)
-        if graph.inputs and list(graph.inputs.values())[0][2:] != [entry.input_size, entry.input_size]:
+        shape = list(graph.inputs.values())[0] if graph.inputs else []
+        if [entry.input_size, entry.input_size] not in (shape[1:3], shape[2:4]):  # NHWC or NCHW
             raise ModelFetchError(f"manifest says input size {entry.input_size}, model.json says {graph.inputs}")
-        onnx_model = nanodet_to_onnx(graph)
+        onnx_model = converters[entry.format](graph)
     except TfjsError as err:
         raise ModelFetchError(f"cannot convert {named.name}: {err}") from err
     set_metadata(onnx_model, {

@@ -97,7 +97,7 @@ class ExtraModel(_Strict):
     """A further named model; ``format`` says which converter turns its files into ONNX."""
 
     description: str = ""
-    format: Literal["tfjs-nanodet"]
+    format: Literal["tfjs-nanodet", "tfjs-centernet"]
     source: SourcePackage
     members: TfjsMembers
     input_size: int = Field(gt=0)

@@ -162,6 +162,8 @@ _BINARY = {"Add": ("Add", np.add), "AddV2": ("Add", np.add), "BiasAdd": ("Add", 
            "Sub": ("Sub", np.subtract), "Mul": ("Mul", np.multiply)}  # fmt: skip
 _UNARY = {"Relu": "Relu", "Sigmoid": "Sigmoid"}
 _PASS = {"Identity", "StopGradient"}
+# Grappler's fused convolutions (TF.js converter output): a convolution, then ``fused_ops`` in order.
+_FUSED_CONVS = {"_FusedConv2D": "Conv2D", "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative"}
 
 
 class _Converter:
@@ -206,8 +208,13 @@ class _Converter:
         return self.values[(name, index)]
 
     def _convert_from(self, root: str) -> None:
-        """Convert ``root`` and its unconverted inputs, depth first without recursion (graphs are deep)."""
-        stack = [root]
+        """Convert ``root`` and its unconverted inputs, depth first without recursion (graphs are deep).
+
+        A node is "open" once its inputs have been pushed; meeting an open node again on the way
+        down is a cycle. A node merely waiting on the stack (an input shared by two branches, as
+        in a squeeze-and-excite block) is not.
+        """
+        stack, open_nodes = [root], set()
         while stack:
             name = stack[-1]
             if name in self.done:
@@ -217,12 +224,16 @@ class _Converter:
             if node is None:
                 raise TfjsError(f"graph refers to a missing node {name!r}")
             pending = [_split_ref(r)[0] for r in self._data_inputs(node) if _split_ref(r)[0] not in self.done]
-            if any(p in stack for p in pending):
-                raise TfjsError(f"graph has a cycle through {name}")
-            if pending:
+            if pending and name not in open_nodes:
+                if any(p in open_nodes for p in pending):
+                    raise TfjsError(f"graph has a cycle through {name}")
+                open_nodes.add(name)
                 stack.extend(pending)
                 continue
+            if pending:
+                raise TfjsError(f"graph has a cycle through {name}")
             stack.pop()
+            open_nodes.discard(name)
             self._convert(node)
             self.done.add(name)
 
@@ -297,6 +308,12 @@ class _Converter:
             return self._pad(x, args)
         if op in ("Conv2D", "DepthwiseConv2dNative"):
             return self._conv(node, x, args[1])
+        if op in _FUSED_CONVS:
+            return self._fused_conv(node, x, args[1:])
+        if op == "Relu6":
+            return self._relu6(x)
+        if op == "Mean":
+            return self._mean(node, x, args[1])
         if op == "MaxPool":
             return self._spatial(node, x, lambda t, **k: self.b.node("MaxPool", [t], **k), _attr(node, "ksize"))
         if op in ("ResizeBilinear", "ResizeNearestNeighbor"):
@@ -359,6 +376,39 @@ class _Converter:
             weight, extra = kernel.transpose(3, 2, 0, 1), {}
         w = self.b.const("conv_w", np.ascontiguousarray(weight, np.float32))
         return self._spatial(node, x, lambda t, **k: self.b.node("Conv", [t, w], **k), None, **extra)
+
+    def _fused_conv(self, node: dict[str, Any], x: _Var, extra: list[_Var | np.ndarray]) -> _Var:
+        """A convolution followed by its ``fused_ops`` (``BiasAdd`` and an activation); the
+        bias Add is folded into the Conv by ``_fold_into_convs``."""
+        fused = _attr(node, "fused_ops", []) or []
+        out = self._conv({**node, "op": _FUSED_CONVS[node["op"]]}, x, extra[0])
+        operands = list(extra[1:])
+        for step in fused:
+            if step == "BiasAdd":
+                if not operands or not isinstance(operands[0], np.ndarray):
+                    raise TfjsError(f"node {node['name']}: fused BiasAdd needs a constant bias")
+                out = self._binary("Add", np.add, [out, operands.pop(0)])
+            elif step == "Relu":
+                out = _Var(self.b.node("Relu", [out.name]), out.perm)
+            elif step == "Relu6":
+                out = self._relu6(out)
+            else:
+                raise TfjsError(f"node {node['name']}: fused op {step} is not supported by this converter")
+        return out
+
+    def _relu6(self, x: _Var) -> _Var:
+        low, high = self.b.const("zero", np.array(0.0, np.float32)), self.b.const("six", np.array(6.0, np.float32))
+        return _Var(self.b.node("Clip", [x.name, low, high]), x.perm)
+
+    def _mean(self, node: dict[str, Any], x: _Var, axes: _Var | np.ndarray) -> _Var:
+        """``Mean`` over constant axes (squeeze-and-excite pooling); ``keep_dims`` keeps the layout."""
+        if not isinstance(axes, np.ndarray):
+            raise TfjsError(f"node {node['name']}: only constant reduction axes are supported")
+        if not _attr(node, "keep_dims", False):
+            raise TfjsError(f"node {node['name']}: Mean without keep_dims is not supported")
+        rank = len(x.perm)
+        onnx_axes = sorted(x.perm[int(a) % rank] for a in np.atleast_1d(axes))
+        return _Var(self.b.node("ReduceMean", [x.name], axes=onnx_axes, keepdims=1), x.perm)
 
     def _resize(self, node: dict[str, Any], x: _Var, size: _Var | np.ndarray) -> _Var:
         if not isinstance(size, np.ndarray):
