@@ -116,16 +116,39 @@ def crossable_edges(polygon_px: list[tuple[float, float]], frame_size: tuple[int
     return MultiLineString(kept) if kept else ring
 
 
+def open_at_border(polygon_px: list[tuple[float, float]], frame_size: tuple[int, int] | None,
+                   tol: float = 2.0) -> ShapelyPolygon:
+    """The zone with its vertices on the frame's border pushed far out past it.
+
+    A zone drawn to the edge of the picture goes on beyond it. A walker close to the camera has
+    feet at or below the bottom of the frame (the box is cut there, or the detector's box runs a
+    few pixels past it); tested against the drawn polygon that point flickers in and out of a zone
+    it is standing in the middle of.
+    """
+    if frame_size is None:
+        return ShapelyPolygon(polygon_px)
+    w, h = frame_size
+    far = float(max(w, h))
+    moved = []
+    for x, y in polygon_px:
+        x = -far if abs(x) <= tol else w + far if abs(x - w) <= tol else x
+        y = -far if abs(y) <= tol else h + far if abs(y - h) <= tol else y
+        moved.append((x, y))
+    poly = ShapelyPolygon(moved)
+    return poly if poly.is_valid else ShapelyPolygon(polygon_px)
+
+
 class ZoneDepth:
     """How far inside a zone a ground point is, in metres (negative outside).
 
-    Measured to the edges a person can walk over (``crossable_edges``), not to the frame border.
+    Measured to the edges a person can walk over (``crossable_edges``), not to the frame border;
+    a point past a border edge (feet below the bottom of the picture) is inside (``open_at_border``).
     """
 
     def __init__(self, polygon_px: list[tuple[float, float]], ruler: Ruler,
                  frame_size: tuple[int, int] | None = None) -> None:
         self.ruler = ruler
-        self.poly_px = ShapelyPolygon(polygon_px)
+        self.poly_px = open_at_border(polygon_px, frame_size)
         shapely.prepare(self.poly_px)
         self.edges_px = crossable_edges(polygon_px, frame_size)
         self.poly_ground = ruler.calibration.polygon(polygon_px) if ruler.calibration is not None else None
@@ -133,6 +156,15 @@ class ZoneDepth:
         if self.poly_ground is not None:
             cal = ruler.calibration
             self.edges_ground = shapely.transform(self.edges_px, lambda xy: np.array([cal.to_ground(p) for p in xy]))
+
+    def nearest_edge(self, p: Point):  # noqa: ANN201 - shapely geometry
+        """The crossable edge segment closest to ``p``: the kerb line someone at ``p`` is at."""
+        from shapely.geometry import LineString
+
+        point = ShapelyPoint(p)
+        coords = [list(line.coords) for line in getattr(self.edges_px, "geoms", [self.edges_px])]
+        segments = [LineString([a, b]) for line in coords for a, b in zip(line, line[1:])]
+        return min(segments, key=lambda seg: seg.distance(point))
 
     def depth_px(self, p: Point) -> float:
         d = float(self.edges_px.distance(ShapelyPoint(p)))
@@ -142,7 +174,7 @@ class ZoneDepth:
         if self.poly_ground is not None:
             g = self.ruler.calibration.to_ground(p)
             d = float(self.edges_ground.distance(ShapelyPoint(g)))
-            return d if self.poly_ground.contains(ShapelyPoint(g)) else -d
+            return d if shapely.contains_xy(self.poly_px, p[0], p[1]) else -d
         return self.depth_px(p) / Ruler.px_per_m(box, class_name)
 
 

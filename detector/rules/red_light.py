@@ -21,8 +21,10 @@ Only walkers are judged: the track refiner marks a person who rides with a bicyc
 as ``rider``; a track that was a rider for a good share of its samples raises nothing.
 
 An entry is a walk *into* the crossing: from the last sample before the entry to the confirming
-one, the gain in depth must be at least ``INWARD_SHARE`` of the distance walked. Someone walking
-along the edge of the zebra, feet dipping a little over the line, never enters it.
+one, the distance gained from the kerb line they started at (the crossable edge nearest to that
+sample) must be at least ``INWARD_SHARE`` of the distance walked. Someone walking along the edge
+of the zebra, feet dipping a little over the line, never enters it; someone who steps into a thin
+band across its short end does, although their depth is capped by the band's long sides.
 
 A crossing is an offence when the signal was red at the entry moment, had been red for at least
 ``grace_s`` by then, and was still red when the crossing was confirmed (so a one-sample red blip
@@ -34,6 +36,8 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+
+from shapely.geometry import Point as ShapelyPoint
 
 from detector.geometry import Ruler, ZoneDepth
 from detector.rules._common import PERSON_CLASSES, RIDER_CLASS, PerTrackRule, Trajectory, ZoneShape
@@ -187,10 +191,18 @@ class RedLightPedestrianRule(PerTrackRule):
         while i > 0 and seq[i - 1][1] >= 0 and seq[i - 1][1] < seq[i][1]:
             i -= 1
         entry, commit = seq[i][0], seq[-1][0]
-        before = seq[i - 1][0] if i > 0 else entry
+        # Where the walk in began: the last sample outside the polygon (depth jitters inside it,
+        # so the monotonic walk back above may stop short of the kerb), else the oldest kept.
+        outside = [o for o, d in seq[:i] if d < 0]
+        before = outside[-1] if outside else seq[0][0]
         (bx, by), (cx, cy) = before.ground, commit.ground
         walked = ((cx - bx) ** 2 + (cy - by) ** 2) ** 0.5
-        gain = self.depth.depth_px(commit.ground) - self.depth.depth_px(before.ground)
+        # Depth gained away from the kerb line they were at: the edge nearest to where the walk
+        # began. Not the distance to the nearest edge of all, which in a thin band is the far
+        # side's for anyone who stepped in across its short end.
+        kerb = self.depth.nearest_edge(before.ground)
+        gain = kerb.distance(ShapelyPoint(commit.ground)) * (1 if self.depth.depth_px(commit.ground) >= 0 else -1)
+        gain -= kerb.distance(ShapelyPoint(before.ground)) * (1 if self.depth.depth_px(before.ground) >= 0 else -1)
         if walked > 0 and gain < INWARD_SHARE * walked:
             return  # along the edge, not into the crossing: stay "outside"
         w.phase = "crossing"

@@ -195,3 +195,34 @@ def test_a_parked_car_hidden_by_a_passing_truck_and_re_found_under_a_new_id_is_o
     # A car that drove off, then another parking in the same spot, stays two cases.
     first.details["vanished_at_spot"] = False
     assert len(merge_events([first, second])) == 2
+
+
+def test_a_walker_whose_feet_reach_the_bottom_of_the_picture_is_inside_a_zone_drawn_to_it():
+    # A camera at knee height in a corridor: the zone is the floor's band along the bottom of the
+    # 848x478 picture; the man walks in from the right close to the camera, his box reaching
+    # y = 477..487 (cut by the frame, or the detector's box running past it).
+    floor = CrosswalkZone(kind="crosswalk", name="floor", polygon=[(0, 410), (470, 392), (470, 478), (0, 478)],
+                          signal="ped")
+    bottoms = [477, 480, 479, 487, 478, 477, 481, 478, 480, 477]
+    walk = [TrackObservation(tq(i / FPS), 1, "person", (560 - 30 * i, 60, 700 - 30 * i, bottoms[i % 10]), 0.8)
+            for i in range(20)]
+    rule = RedLightPedestrianRule(floor, frame_size=(848, 478))
+    [case] = run(rule, walk, t_end=3.0, signals=RED)
+    assert 0.3 <= case.start_s <= 0.8  # when he crossed x = 470, not when the box happened to end above 478
+    # Without knowing the frame, a point below the drawn polygon is outside it: no entry is seen.
+    assert run(RedLightPedestrianRule(floor), walk, t_end=3.0, signals=RED) == []
+
+
+def test_stepping_into_a_thin_band_across_its_short_end_is_entering_it():
+    # A landing 215 px wide and 120 px deep, a 260 px tall man walking in across its right end:
+    # his depth is capped by the long sides, but he walks straight away from the edge he crossed.
+    band = CrosswalkZone(kind="crosswalk", name="landing", polygon=[(215, 925), (430, 925), (430, 1045), (215, 1045)],
+                         signal="ped")
+    walk = [TrackObservation(tq(i / FPS), 1, "person", (480 - 12 * i, 745, 590 - 12 * i, 1005 + (i % 3) * 4), 0.8)
+            for i in range(25)]
+    [case] = run(RedLightPedestrianRule(band), walk, t_end=4.0, signals=RED)
+    assert case.start_s < 1.5
+    # Walking the same way along the band's long side, just over the line, is not entering it.
+    along = [TrackObservation(tq(i / FPS), 2, "person", (480 - 12 * i, 785, 590 - 12 * i, 1035 + (i % 3) * 4), 0.8)
+             for i in range(25)]
+    assert run(RedLightPedestrianRule(band), along, t_end=4.0, signals=RED) == []
