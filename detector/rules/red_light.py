@@ -11,7 +11,9 @@ toes over the kerb line. So each person is followed through three phases:
 ``unseen_entry`` first seen already inside past the kerb band (half the entry depth): we did not
              see them enter (they were there when the video began, or came out from behind a
              bus), so we never judge them; this also stops a duplicate case when the tracker
-             gives a crossing person a new id half-way.
+             gives a crossing person a new id half-way. They become ``outside`` only after
+             ``LEAVE_S`` outside the polygon: a box shortened by an occluding walker puts the
+             ground point over the kerb line for a sample or two without anyone stepping off.
 
 Depth is measured in metres (through the scene's ground calibration, else by the walker's own
 box height, so a thin, perspective-squeezed crossing far away is as deep as a near one), unless
@@ -52,6 +54,8 @@ RECENT_SAMPLES = 100
 UNSEEN_ENTRY_FRACTION = 0.5
 # An entry must gain depth for at least this share of the distance walked (not along the edge).
 INWARD_SHARE = 0.5
+# Someone first seen on the crossing must be outside it this long before an entry can be seen.
+LEAVE_S = 0.5
 # A track that was a rider in at least this share of its samples is not a pedestrian.
 RIDER_SHARE = 0.3
 
@@ -64,6 +68,7 @@ class _Walker:
     recent: deque[tuple[TrackObservation, float]] = field(default_factory=lambda: deque(maxlen=RECENT_SAMPLES))
     deep_run: int = 0
     out_run: int = 0
+    out_since: float | None = None  # unseen_entry: when the current spell outside began
     # Filled when a crossing starts.
     entry: TrackObservation | None = None
     commit: TrackObservation | None = None
@@ -151,9 +156,17 @@ class RedLightPedestrianRule(PerTrackRule):
         w.rider_samples += obs.class_name == RIDER_CLASS
 
         if w.phase == "unseen_entry":
-            if depth < 0:  # they left; from now on an entry would be observed
+            # They left once they have been outside for LEAVE_S; from then on an entry would be
+            # observed. A shorter spell outside is the ground point jumping, not a step: a walker
+            # half hidden behind another has a short box whose bottom lies above the kerb line.
+            if depth >= 0:
+                w.out_since = None
+                w.recent.clear()
+                return None
+            w.out_since = obs.t if w.out_since is None else w.out_since
+            w.recent.append((obs, depth))
+            if obs.t - w.out_since >= LEAVE_S:
                 w.phase = "outside"
-                w.recent.append((obs, depth))
             return None
 
         if w.phase == "outside":

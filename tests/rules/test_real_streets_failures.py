@@ -226,3 +226,24 @@ def test_stepping_into_a_thin_band_across_its_short_end_is_entering_it():
     along = [TrackObservation(tq(i / FPS), 2, "person", (480 - 12 * i, 785, 590 - 12 * i, 1035 + (i % 3) * 4), 0.8)
              for i in range(25)]
     assert run(RedLightPedestrianRule(band), along, t_end=4.0, signals=RED) == []
+
+
+def test_a_walker_on_the_crossing_whose_box_is_cut_short_by_another_walker_is_not_re_entering():
+    # New York: a woman walks along the zebra band (seen from the road), first seen on it; a man
+    # passes in front of her legs for 0.2 s and her box shrinks to the upper body, its bottom above
+    # the band's far edge; then her whole box is back.
+    band = CrosswalkZone(kind="crosswalk", name="zebra", polygon=[(0, 337), (768, 357), (768, 421), (0, 400)],
+                         signal="ped")
+    walk = []
+    for i in range(40):
+        short = i in (20, 21)
+        bottom = 345 if short else 372 + (i % 3)
+        walk.append(TrackObservation(tq(i / FPS), 1, "person", (400 + 5 * i, 280, 440 + 5 * i, bottom), 0.7))
+    assert run(RedLightPedestrianRule(band), walk, t_end=5.0, signals=RED) == []
+    # Someone who really steps off the band and walks back onto it later is judged again.
+    off_and_on = [TrackObservation(tq(i / FPS), 2, "person", (400, 280, 440, 375), 0.7) for i in range(10)]
+    off_and_on += [TrackObservation(tq(1.0 + i / FPS), 2, "person", (400, 240 - 3 * i, 440, 335 - 3 * i), 0.7)
+                   for i in range(10)]
+    off_and_on += [TrackObservation(tq(2.0 + i / FPS), 2, "person", (400, 213 + 6 * i, 440, 308 + 6 * i), 0.7)
+                   for i in range(12)]
+    assert len(run(RedLightPedestrianRule(band), off_and_on, t_end=5.0, signals=RED)) == 1
