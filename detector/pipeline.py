@@ -30,7 +30,7 @@ from detector.evidence.tracklog import SignalLog, TrackLog
 from detector.evidence.writer import write_cases
 from detector.identity import IdentityGuard
 from detector.lowlight import LowLight
-from detector.regions import ZoneRegionDetector, region_tiles, zone_region
+from detector.regions import ZoneRegionDetector, regions_tiles, zone_regions
 from detector.riders import RiderLinker
 from detector.rules import build_rules
 from detector.rules.merge import merge_events
@@ -282,16 +282,15 @@ def _region_detector(scene: Scene, info: VideoInfo, detector: ObjectDetector,
     if options.regions == "zones":
         sx, sy = info.width / scene.frame_size[0], info.height / scene.frame_size[1]
         polygons = [[(x * sx, y * sy) for x, y in z.polygon] for z in scene.zones]
-        region = zone_region(polygons, (info.width, info.height))
-        if region is not None:
-            rw, rh = region[2] - region[0], region[3] - region[1]
-            mh, mw = detector.input_size
-            # A region as large as the frame gains nothing over the frame pass unless it is split.
-            whole = rw * rh >= 0.8 * info.width * info.height
-            if not whole or max(rw / mw, rh / mh) > 1.5:
-                tiles = region_tiles(region, detector.input_size, max_tiles=options.max_region_tiles)
-                if whole and len(tiles) == 1:
-                    tiles = []
+        regions = zone_regions(polygons, (info.width, info.height), max_regions=options.max_region_tiles)
+        mh, mw = detector.input_size
+        # A region as large as the frame gains nothing over the frame pass unless it is split.
+        whole = sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions) >= 0.8 * info.width * info.height
+        big = any(max((r[2] - r[0]) / mw, (r[3] - r[1]) / mh) > 1.5 for r in regions)
+        if regions and (not whole or big):
+            tiles = regions_tiles(regions, detector.input_size, max_tiles=options.max_region_tiles)
+            if whole and len(tiles) == 1:
+                tiles = []
     elif options.regions != "off":
         raise ValueError(f"regions must be 'zones' or 'off', got {options.regions!r}")
     return ZoneRegionDetector(detector, tiles, full_every=options.full_every if tiles else 1)

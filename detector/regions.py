@@ -72,6 +72,53 @@ def zone_region(polygons: Sequence[Sequence[tuple[float, float]]], frame_wh: tup
     return rect
 
 
+def _area(r: Rect) -> int:
+    return max(0, r[2] - r[0]) * max(0, r[3] - r[1])
+
+
+def _union(a: Rect, b: Rect) -> Rect:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def zone_regions(polygons: Sequence[Sequence[tuple[float, float]]], frame_wh: tuple[int, int],
+                 max_regions: int = 4, waste: float = 1.5) -> list[Rect]:
+    """One region per group of nearby zones, instead of one box around all of them.
+
+    Two small zones at opposite ends of the picture (a far stop line and a kerb at the right edge)
+    have a bounding box as large as the frame, and tiles over it zoom in on neither. So each zone
+    gets its own region (``zone_region``), and two regions are merged while their union wastes
+    little (its area at most ``waste`` times theirs together) or there are more than
+    ``max_regions``, the pair whose union grows least going first.
+    """
+    regions = [r for poly in polygons if (r := zone_region([poly], frame_wh)) is not None]
+
+    def growth(a: Rect, b: Rect) -> float:
+        return _area(_union(a, b)) / max(_area(a) + _area(b), 1)
+
+    while len(regions) > 1:
+        pairs = [(growth(a, b), i, j) for i, a in enumerate(regions) for j, b in enumerate(regions) if i < j]
+        cost, i, j = min(pairs)
+        if cost > waste and len(regions) <= max_regions:
+            break
+        merged = _union(regions[i], regions[j])
+        regions = [r for k, r in enumerate(regions) if k not in (i, j)] + [merged]
+    return regions
+
+
+def regions_tiles(regions: Sequence[Rect], model_hw: tuple[int, int], max_tiles: int = 4) -> list[Rect]:
+    """Tiles over every region, sharing ``max_tiles``: each region one tile at least, the rest to
+    the largest regions (most model-input areas) first."""
+    mh, mw = model_hw
+    budget = {i: 1 for i in range(len(regions))}
+    spare = max_tiles - len(regions)
+    want = {i: len(region_tiles(r, model_hw, max_tiles=max_tiles)) for i, r in enumerate(regions)}
+    for i in sorted(budget, key=lambda i: -_area(regions[i]) / (mh * mw)):
+        extra = min(spare, want[i] - 1)
+        budget[i] += max(0, extra)
+        spare -= max(0, extra)
+    return [t for i, r in enumerate(regions) for t in region_tiles(r, model_hw, max_tiles=budget[i])]
+
+
 def region_tiles(region: Rect, model_hw: tuple[int, int], max_zoom_out: float = 1.5, max_tiles: int = 4) -> list[Rect]:
     """Tiles over ``region`` each shrunk at most ``max_zoom_out`` times when fed to the model.
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from detector.lowlight import LowLight
-from detector.regions import grid_tiles, merge, region_tiles, zone_region
+from detector.regions import grid_tiles, merge, region_tiles, regions_tiles, zone_region, zone_regions
 from detector.stabilise import CameraMotion, map_boxes
 from detector.types import Detections
 
@@ -70,6 +70,25 @@ def test_zone_region_tiles_and_merge():
                    np.array([0, 0]), names)
     merged = merge([a, b], names)
     assert len(merged) == 1 and merged.confidence[0] == pytest.approx(0.9)  # duplicate and part box dropped
+
+
+def test_far_apart_zones_get_a_region_each_and_near_ones_share_one():
+    # Beijing: a small zone at the far stop line and another at the right kerb. One box around
+    # both is nearly the whole upper frame; a region each zooms in on both.
+    stopline = [(326, 72), (396, 72), (398, 102), (326, 102)]
+    kerb = [(885, 86), (960, 86), (960, 200), (905, 200)]
+    regions = zone_regions([stopline, kerb], (960, 540))
+    assert len(regions) == 2 and all((r[2] - r[0]) < 250 for r in regions)
+    tiles = regions_tiles(regions, (416, 416))
+    assert tiles == regions  # each smaller than the model input: one tile, enlarged by the letterbox
+    # Two zones side by side share one region; a budget smaller than the groups merges them.
+    beside = [(400, 72), (460, 72), (460, 102), (400, 102)]
+    assert len(zone_regions([stopline, beside], (960, 540))) == 1
+    assert len(zone_regions([stopline, kerb], (960, 540), max_regions=1)) == 1
+    # A large region takes the spare tiles of a budget shared with a small one.
+    wide = [(0, 300), (960, 300), (960, 540), (0, 540)]
+    tiles = regions_tiles(zone_regions([stopline, wide], (960, 540)), (416, 416), max_tiles=4)
+    assert 2 < len(tiles) <= 4
 
 
 def test_low_light_only_touches_dark_frames(footage_dir):
