@@ -22,4 +22,4 @@ if ! command -v npm >/dev/null 2>&1; then
         exit 1
     fi
 fi
-.venv/bin/civicwatch models fetch nanodet
+.venv/bin/civicwatch models fetch nanodet centernet

@@ -56,19 +56,28 @@ def centernet_to_onnx(graph: TfjsGraph, names: dict[int, str] | None = None) -> 
     pixels = b.node("Mul", [INPUT_NAME, b.const("to_255", np.array(255.0, np.float32))])
     nhwc = b.node("Transpose", [pixels], perm=[0, 2, 3, 1])
     heat, dist = convert_graph(graph, b, {placeholder: nhwc}, [HEATMAP, BOXES])  # both NHWC
+    decoded = decode_heatmaps(b, heat, dist, rows, cols, nc)
+    b.nodes.append(onnx.helper.make_node("Identity", [decoded], [OUTPUT_NAME], name="output"))
+    return make_detection_model(b, (3, in_h, in_w), (4 + nc, cells), names, graph_name="centernet")
 
-    # Peaks: a cell keeps its score only where it is the 3x3 maximum of its class's heatmap.
+
+def decode_heatmaps(b: GraphBuilder, heat: str, dist: str, rows: int, cols: int, nc: int) -> str:
+    """``(1, 4 + nc, rows*cols)``: cx, cy, w, h in input pixels, then each class's score where the
+    cell is a peak (the maximum of its 3x3 neighbourhood in that class's heatmap), else 0.
+
+    ``heat`` is ``(1, rows, cols, nc)`` NHWC, ``dist`` ``(1, rows, cols, 4)`` left, top, right,
+    bottom from the cell's corner ``(STRIDE * col, STRIDE * row)``.
+    """
+    cells = rows * cols
     heat_nchw = b.node("Transpose", [heat], perm=[0, 3, 1, 2])
     pooled = b.node("MaxPool", [heat_nchw], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
     is_peak = b.node("Cast", [b.node("Equal", [heat_nchw, pooled])], to=onnx.TensorProto.FLOAT)
     scores = b.node("Reshape", [b.node("Mul", [heat_nchw, is_peak]), b.const("shape", np.array([1, nc, cells], np.int64))])
-
-    # Boxes: ltrb from the cell corner -> cx, cy, w, h (one MatMul, as the NanoDet decoder does).
+    # ltrb from the cell corner -> cx, cy, w, h: one MatMul, as the NanoDet decoder does.
     ltrb = b.node("Reshape", [dist, b.const("shape", np.array([1, cells, 4], np.int64))])
     to_box = np.array([[-0.5, 0, 1, 0], [0, -0.5, 0, 1], [0.5, 0, 1, 0], [0, 0.5, 0, 1]], np.float32)
     r, c = np.meshgrid(np.arange(rows, dtype=np.float32), np.arange(cols, dtype=np.float32), indexing="ij")
-    corners = np.stack([c.ravel() * STRIDE, r.ravel() * STRIDE, np.zeros(cells, np.float32), np.zeros(cells, np.float32)], 1)
+    zeros = np.zeros(cells, np.float32)
+    corners = np.stack([c.ravel() * STRIDE, r.ravel() * STRIDE, zeros, zeros], 1)
     boxes = b.node("Add", [b.node("MatMul", [ltrb, b.const("to_box", to_box)]), b.const("corners", corners[None])])
-    boxes_first = b.node("Transpose", [boxes], perm=[0, 2, 1])
-    b.nodes.append(onnx.helper.make_node("Concat", [boxes_first, scores], [OUTPUT_NAME], axis=1, name="output"))
-    return make_detection_model(b, (3, in_h, in_w), (4 + nc, cells), names, graph_name="centernet")
+    return b.node("Concat", [b.node("Transpose", [boxes], perm=[0, 2, 1]), scores], axis=1)

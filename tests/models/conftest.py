@@ -70,3 +70,18 @@ def nanodet_detector(nanodet_model):
     from detector.detect import ObjectDetector
 
     return ObjectDetector(nanodet_model, conf=0.3, iou=0.45)
+
+
+@pytest.fixture(scope="session")
+def centernet_model() -> Path:
+    """The converted CenterNet in the models folder (cached by ``scripts/setup.sh``, else fetched)."""
+    from detector.models.fetch import ensure_model
+
+    return ensure_model("centernet")
+
+
+@pytest.fixture(scope="session")
+def centernet_detector(centernet_model):
+    from detector.detect import ObjectDetector
+
+    return ObjectDetector(centernet_model, conf=0.3, iou=0.45)

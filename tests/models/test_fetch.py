@@ -105,7 +105,7 @@ def test_a_manifest_without_the_new_fields_still_loads(tmp_path):
     from detector.models.paths import manifest_path
 
     data = yaml.safe_load(manifest_path().read_text())
-    del data["extra"], data["default"]["input_sizes"]
+    del data["extra"], data["default"]["input_sizes"], data["analysis_model"]
     old = tmp_path / "manifest.yaml"
     old.write_text(yaml.safe_dump(data))
     manifest = load_manifest(old)
@@ -117,9 +117,9 @@ def test_every_model_name_has_its_own_cache_file():
     from detector.models.fetch import named_models
 
     named = named_models()
-    assert list(named) == ["yolov3-tiny-coco", "yolov3-tiny-coco-608", "yolov3-tiny-coco-832", "nanodet"]
-    assert [m.input_size for m in named.values()] == [416, 608, 832, 416]
-    assert len({m.cache_file for m in named.values()}) == 4
+    assert list(named) == ["yolov3-tiny-coco", "yolov3-tiny-coco-608", "yolov3-tiny-coco-832", "nanodet", "centernet"]
+    assert [m.input_size for m in named.values()] == [416, 608, 832, 416, 512]
+    assert len({m.cache_file for m in named.values()}) == 5
     assert named["yolov3-tiny-coco"].cache_file == "yolov3-tiny-coco.onnx"  # the name older caches have
 
 

@@ -15,6 +15,7 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 from onnx import TensorProto, helper
 
+from detector.models.centernet import STRIDE, decode_heatmaps
 from detector.models.darknet import IR_VERSION, OPSET, GraphBuilder
 from detector.models.fetch import SOURCE_SHA_KEY, named_models
 from detector.models.layouts import Layout
@@ -66,6 +67,8 @@ class _TfjsWriter:
                 return {"f": v}
             if isinstance(v, str):
                 return {"s": base64.b64encode(v.encode()).decode()}
+            if v and isinstance(v[0], str):
+                return {"list": {"s": [base64.b64encode(i.encode()).decode() for i in v]}}
             return {"list": {"i": [str(i) for i in v]}}
 
         self.nodes.append({"name": name, "op": op, "input": inputs, "attr": {k: enc(v) for k, v in attrs.items()}})
@@ -203,6 +206,58 @@ def test_tiny_tfjs_graph_matches_numpy_reference():
     assert [len(n.input) for n in model.graph.node if n.op_type == "Conv"] == [3, 3]  # both biases folded
 
 
+def _mobilenet_block():
+    """A MobileNetV3-style block as grappler fuses it (CenterNet's graph): fused 1x1 conv with bias
+    and Relu, fused depthwise 3x3 with bias, hard-swish from Mul/Add/Relu6, and a squeeze-excite
+    Mean whose input is also used after it (a shared input, not a cycle)."""
+    rng = np.random.default_rng(11)
+    g = _TfjsWriter()
+    image = rng.uniform(0, 2, (1, 6, 6, 3)).astype(np.float32)
+    k = g.const("k", rng.normal(0, 0.5, (1, 1, 3, 4)))
+    b = g.const("b", rng.normal(0, 0.5, 4))
+    kd = g.const("kd", rng.normal(0, 0.5, (3, 3, 4, 1)))
+    bd = g.const("bd", rng.normal(0, 0.5, 4))
+    three, sixth = g.const("three", np.array(3.0, np.float32)), g.const("sixth", np.array(1 / 6, np.float32))
+    axes = g.const("axes", np.array([1, 2]))
+    g.op("conv", "_FusedConv2D", ["x", "k", "b"], strides=[1, 1, 1, 1], padding="SAME", fused_ops=["BiasAdd", "Relu"])
+    g.op("dw", "FusedDepthwiseConv2dNative", ["conv", "kd", "bd"], strides=[1, 1, 1, 1], padding="SAME",
+         fused_ops=["BiasAdd"])  # fmt: skip
+    g.op("hs", "Mul", [g.op("hs_a", "Mul", ["sixth", "dw"]), g.op("r6", "Relu6", [g.op("p3", "Add", ["dw", "three"])])])
+    g.op("se", "Sigmoid", [g.op("mean", "Mean", ["hs", "axes"], keep_dims=True)])
+    g.op("out", "Identity", [g.op("scaled", "Mul", ["hs", "se"])])
+    files = g.files([1, 6, 6, 3], {"out:0": [1, 6, 6, 4]})
+
+    x = np.maximum(_conv_nhwc(image, k, 1) + b, 0)
+    x = _depthwise_same(x, kd) + bd
+    x = x / 6 * np.clip(x + 3, 0, 6)
+    se = 1 / (1 + np.exp(-x.mean(axis=(1, 2), keepdims=True)))
+    return files, image, x * se
+
+
+def test_fused_mobilenet_ops_match_numpy_reference():
+    (model_json, shards), image, expected = _mobilenet_block()
+    model = tfjs_to_onnx(load_tfjs(model_json, shards))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"x": image})
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    doc = json.loads(model_json)
+    for node in doc["modelTopology"]["node"]:
+        if node["name"] == "conv":
+            node["attr"]["fused_ops"] = {"list": {"s": [base64.b64encode(b"BiasAdd").decode(), base64.b64encode(b"Elu").decode()]}}
+    with pytest.raises(TfjsError, match="fused op Elu is not supported"):
+        tfjs_to_onnx(load_tfjs(json.dumps(doc), shards))
+
+
+def test_a_real_cycle_is_still_refused():
+    (model_json, shards), _, _ = _mobilenet_block()
+    doc = json.loads(model_json)
+    for node in doc["modelTopology"]["node"]:
+        if node["name"] == "conv":
+            node["input"][0] = "out"  # conv -> ... -> out -> conv
+    with pytest.raises(TfjsError, match="cycle"):
+        tfjs_to_onnx(load_tfjs(json.dumps(doc), shards))
+
+
 def test_unreadable_tfjs_models_are_refused_with_the_reason():
     (model_json, shards), _, _ = _tiny_graph()
     with pytest.raises(TfjsError, match="shard 'group1-shard1of1.bin' is missing"):
@@ -252,6 +307,35 @@ def test_nanodet_decoding_matches_the_gfl_integral():
         np.testing.assert_allclose(got[0, i], want, rtol=1e-4, atol=1e-3)
 
 
+def test_centernet_decoding_keeps_peaks_and_measures_boxes_from_the_cell_corner():
+    rows, cols, nc = 4, 5, 2
+    rng = np.random.default_rng(8)
+    heat = rng.uniform(0, 1, (1, rows, cols, nc)).astype(np.float32)
+    dist = rng.uniform(0, 20, (1, rows, cols, 4)).astype(np.float32)
+    b = GraphBuilder()
+    out = decode_heatmaps(b, "heat", "dist", rows, cols, nc)
+    graph = helper.make_graph(
+        b.nodes, "decode",
+        [helper.make_tensor_value_info("heat", TensorProto.FLOAT, list(heat.shape)),
+         helper.make_tensor_value_info("dist", TensorProto.FLOAT, list(dist.shape))],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 4 + nc, rows * cols])], initializer=b.initializers,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"heat": heat, "dist": dist})
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c
+            left, top, right, bottom = dist[0, r, c]
+            x1, y1, x2, y2 = c * STRIDE - left, r * STRIDE - top, c * STRIDE + right, r * STRIDE + bottom
+            np.testing.assert_allclose(got[0, :4, i], [(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], rtol=1e-5, atol=1e-4)
+            for k in range(nc):
+                window = heat[0, max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2, k]
+                want = heat[0, r, c, k] if heat[0, r, c, k] >= window.max() else 0.0
+                assert got[0, 4 + k, i] == pytest.approx(want)
+
+
 # --- the real NanoDet --------------------------------------------------------------------------
 
 
@@ -295,3 +379,37 @@ def test_nanodet_finds_the_people_on_the_lawn(nanodet_detector, footage_dir):
     assert len(people) == 2  # the two people in the photo, boxed by hand
     assert _best_iou(people.xyxy, [252, 506, 556, 1010]) > 0.8
     assert _best_iou(people.xyxy, [994, 200, 1204, 626]) > 0.8
+
+
+# --- the real CenterNet ------------------------------------------------------------------------
+
+
+def test_centernet_is_converted_from_the_npm_package(centernet_model):
+    model = onnx.load(str(centernet_model))
+    onnx.checker.check_model(model)
+    meta = read_metadata(model)
+    assert meta["model_name"] == "centernet"
+    assert meta[LAYOUT_KEY] == Layout.CXCYWH_SCORES.value
+    assert meta[SOURCE_SHA_KEY] == named_models()["centernet"].source_sha256
+    assert [parse_names(meta[NAMES_KEY])[i] for i in range(80)] == list(COCO_NAMES)
+    assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == [1, 3, 512, 512]
+    assert [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim] == [1, 84, 128 * 128]
+
+
+@pytest.mark.integration
+def test_centernet_finds_the_cars_at_the_beijing_intersection(centernet_detector, footage_dir):
+    with av.open(str(footage_dir / "beijing-intersection" / "uadetrac_overpass.mp4")) as container:
+        frame = next(f for i, f in enumerate(container.decode(video=0)) if i == 30).to_ndarray(format="bgr24")
+    det = centernet_detector.detect(frame)
+    cars = det.subset(np.array([n == "car" for n in det.names()], bool))
+    assert len(cars) >= 8
+    assert _best_iou(cars.xyxy, [211, 349, 304, 450]) > 0.8  # the taxi in the near lanes, boxed by hand
+
+
+@pytest.mark.integration
+def test_centernet_finds_the_people_on_the_lawn(centernet_detector, footage_dir):
+    frame = cv2.imread(str(footage_dir / "litter" / "cctv_lawn_test1.jpg"))
+    det = centernet_detector.detect(frame)
+    people = det.subset(np.array([n == "person" for n in det.names()], bool))
+    assert _best_iou(people.xyxy, [252, 506, 556, 1010]) > 0.7
+    assert _best_iou(people.xyxy, [994, 200, 1204, 626]) > 0.7
