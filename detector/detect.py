@@ -69,7 +69,6 @@ class ObjectDetector:
         except ValueError as err:
             raise DetectorError(f"{self.model_path}: {err}") from err
         self._output_name = outputs[0].name
-        self._families = family_rows(self.class_names)
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         """Boxes in ``frame_bgr``'s pixel coordinates, best first."""
@@ -77,8 +76,6 @@ class ObjectDetector:
             raise ValueError(f"expected an HxWx3 BGR frame, got shape {frame_bgr.shape}")
         blob, box = letterbox(frame_bgr, self.input_size)
         (output,) = self.session.run([self._output_name], {self._input.name: blob})
-        if self.layout is Layout.CXCYWH_SCORES and self._families:
-            output = pool_families(output, self._families)
         raw = decode(self.layout, output, self.conf)
         if self.layout.needs_nms:
             keep = batched_nms(raw.xyxy, raw.scores, raw.class_ids, self.iou, self.max_det)
@@ -88,39 +85,6 @@ class ObjectDetector:
 
     def __repr__(self) -> str:
         return f"ObjectDetector(name={self.name!r}, layout={self.layout.value}, input_size={self.input_size})"
-
-
-# Classes a COCO detector confuses among themselves while being sure of the kind of object: an
-# articulated bus far away scores 0.25 "bus" and 0.22 "car" on the same box, and a class-wise
-# threshold of 0.3 drops a vehicle the model is in fact sure of.
-FAMILIES = (("car", "truck", "bus"), ("bicycle", "motorcycle"))
-
-
-def family_rows(class_names: dict[int, str]) -> list[np.ndarray]:
-    """Score rows (class ids) of each family this model has at least two classes of."""
-    ids = {name: i for i, name in class_names.items()}
-    rows = [np.array([ids[n] for n in fam if n in ids], np.int64) for fam in FAMILIES]
-    return [r for r in rows if len(r) >= 2]
-
-
-def pool_families(output: np.ndarray, families: list[np.ndarray]) -> np.ndarray:
-    """Each candidate's score for the family's likeliest class becomes the family's score.
-
-    ``output`` is ``(1, 4 + nc, N)``. With the members' scores ``s``, the family's is
-    ``1 - prod(1 - s)`` (the chance that it is any of them, taking the scores as independent): a
-    box that is "bus 0.25 / car 0.22" becomes "bus 0.42", and one that is clearly a car stays a
-    car with its own score (at most a few hundredths more). The class stays the likeliest
-    member, so the rules still see a bus as a bus.
-    """
-    out = output.copy()
-    scores = out[0, 4:]
-    cells = np.arange(scores.shape[1])
-    for rows in families:
-        member = np.clip(scores[rows], 0.0, 1.0)
-        pooled = 1.0 - np.prod(1.0 - member, axis=0)
-        best = rows[member.argmax(axis=0)]
-        scores[best, cells] = pooled
-    return out
 
 
 def load_detector(

@@ -154,23 +154,3 @@ def test_missing_names_fall_back_to_coco_with_a_warning(tmp_path, caplog):
         det = ObjectDetector(path)
     assert det.class_names[0] == "person" and len(det.class_names) == len(COCO_NAMES)
     assert "COCO names" in caplog.text
-
-
-def test_a_vehicle_split_between_car_and_bus_is_pooled_into_one_sure_detection():
-    from detector.detect import family_rows, pool_families
-    from detector.models.layouts import Layout, decode
-    from detector.models.metadata import COCO_NAMES
-
-    names = dict(enumerate(COCO_NAMES))
-    ids = {n: i for i, n in names.items()}
-    out = np.zeros((1, 84, 3), np.float32)
-    out[0, :4] = [[50, 150, 250], [50, 50, 50], [20, 20, 20], [20, 20, 20]]
-    out[0, 4 + ids["bus"], 0], out[0, 4 + ids["car"], 0] = 0.25, 0.22  # far articulated bus
-    out[0, 4 + ids["car"], 1], out[0, 4 + ids["truck"], 1] = 0.90, 0.05  # a clear car
-    out[0, 4 + ids["person"], 2], out[0, 4 + ids["bicycle"], 2] = 0.28, 0.20  # other families untouched
-    families = family_rows(names)
-    pooled = decode(Layout.CXCYWH_SCORES, pool_families(out, families), 0.3)
-    got = {(names[int(c)], round(float(s), 3)) for c, s in zip(pooled.class_ids, pooled.scores)}
-    assert got == {("bus", round(1 - 0.75 * 0.78, 3)), ("car", round(1 - 0.1 * 0.95, 3))}
-    assert len(decode(Layout.CXCYWH_SCORES, out, 0.3).scores) == 1  # without pooling only the clear car
-    assert family_rows({0: "person", 1: "car"}) == []  # a model with one class of a family pools nothing
