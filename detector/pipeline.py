@@ -249,8 +249,9 @@ class _Stages:
     def _mark_truncated(self, o: TrackObservation, margin: float = 2.0) -> TrackObservation:
         x1, y1, x2, y2 = self._box_on_picture(o.box, o.t)
         w, h = self.scene.frame_size
-        cut = x1 <= margin or y1 <= margin or x2 >= w - margin or y2 >= h - margin
-        return replace(o, truncated=True) if cut else o
+        cut = "".join(side for side, hit in (("l", x1 <= margin), ("t", y1 <= margin), ("r", x2 >= w - margin),
+                                             ("b", y2 >= h - margin)) if hit)  # fmt: skip
+        return replace(o, truncated=True, cut=cut) if cut else o
 
     def _on_picture(self, o: TrackObservation) -> TrackObservation:
         return replace(o, box=self._box_on_picture(o.box, o.t))

@@ -78,6 +78,9 @@ class TrackObservation:
     # The box touches the edge of the picture: the object is partly out of view, so its box's
     # bottom-centre is not where it stands and its motion mixes with the cut.
     truncated: bool = False
+    # Which sides were cut, when known: letters of "ltrb" (left, top, right, bottom). The other
+    # edges are the object's own, and their motion is its motion.
+    cut: str = ""
 
     @property
     def ground(self) -> Point:

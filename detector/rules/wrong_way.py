@@ -10,8 +10,10 @@ compared on the ground too, else by the vehicle's own box height, so a slow car 
 like a near one; ``min_distance`` in pixels, as earlier scene files gave it, overrides it) and its
 cosine with the lane direction is below ``max_cosine``. Distance
 kills jitter and stationary riders; cosine kills crossing traffic (perpendicular, cosine ~ 0).
-Boxes cut by the edge of the picture are not judged (a car leaving the frame "moves" as its box
-shrinks). A few consecutive wrong-way windows are needed before a case opens, so a single bad box (an id
+A box cut by the edge of the picture is judged by its own edges only (a bus coming in from the
+right is measured by its left edge and its bottom, not by a centre that moves as the box grows);
+where no edge of its own is left in a direction (cut on both sides, or the side is unknown), it is
+not judged. A few consecutive wrong-way windows are needed before a case opens, so a single bad box (an id
 jump between two riders) raises nothing. The case spans from the start of the first wrong-way
 window to the last sample in the lane, and is emitted when the rider leaves the lane, the track
 is lost, or the video ends: one case per track per lane stay.
@@ -109,16 +111,42 @@ class WrongWayRule(PerTrackRule):
             return footprint_overlap(self.shape.polygon, obs.box) >= self.zone.min_overlap
         return self.shape.contains(obs.ground)
 
-    def _move(self, first: TrackObservation, obs: TrackObservation) -> tuple[float, float, float, float]:
+    @staticmethod
+    def _anchors(first: TrackObservation, obs: TrackObservation) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """The points whose move is the object's own: the ground points of two whole boxes; for a
+        box cut by the picture's edge, the edges it still has (left edge if cut on the right, bottom
+        if cut at the top...), the same for both. None when a direction has no edge of its own."""
+        if not (first.truncated or obs.truncated):
+            return first.ground, obs.ground
+        cut = first.cut + obs.cut
+        if (first.truncated and not first.cut) or (obs.truncated and not obs.cut):
+            return None  # cut somewhere, but we do not know where
+
+        def edge(low: str, high: str, i_low: int, i_high: int):  # noqa: ANN202
+            if low in cut and high in cut:
+                return None
+            if low in cut:
+                return lambda o: o.box[i_high]
+            if high in cut:
+                return lambda o: o.box[i_low]
+            return lambda o: (o.box[i_low] + o.box[i_high]) / 2.0 if i_low == 0 else o.box[i_high]
+
+        fx, fy = edge("l", "r", 0, 2), edge("t", "b", 1, 3)
+        if fx is None or fy is None:
+            return None
+        return (fx(first), fy(first)), (fx(obs), fy(obs))
+
+    def _move(self, first: TrackObservation, obs: TrackObservation,
+              anchors: tuple[tuple[float, float], tuple[float, float]]) -> tuple[float, float, float, float]:
         """(dx, dy, length, threshold) of the move from ``first`` to ``obs``, in comparable units."""
-        a, b = first.ground, obs.ground
+        a, b = anchors
         if self.ruler.calibration is not None:
             a, b = self.ruler.calibration.to_ground(a), self.ruler.calibration.to_ground(b)
         dx, dy = b[0] - a[0], b[1] - a[1]
         length = math.hypot(dx, dy)
         if self.zone.min_distance is not None:
             if self.ruler.calibration is not None:
-                length = math.hypot(obs.ground[0] - first.ground[0], obs.ground[1] - first.ground[1])
+                length = math.hypot(anchors[1][0] - anchors[0][0], anchors[1][1] - anchors[0][1])
             return dx, dy, length, self.zone.min_distance
         if self.ruler.calibration is None:
             # By the vehicle's own size, using its larger box of the two (the nearer one).
@@ -129,8 +157,8 @@ class WrongWayRule(PerTrackRule):
     def _step(self, obs: TrackObservation) -> ViolationEvent | None:
         if obs.class_name == RIDER_CLASS and obs.carried_by is not None:
             return None
-        if obs.truncated:  # partly out of view: its ground point and motion are the cut's, not its own
-            return None
+        if obs.truncated and (not obs.cut or ("l" in obs.cut and "r" in obs.cut) or ("t" in obs.cut and "b" in obs.cut)):
+            return None  # no edge of its own left in some direction (see _anchors)
         inside = self._inside(obs)
         key = self._alias.get(obs.track_id, obs.track_id)
         s = self._stays.get(key)
@@ -161,10 +189,12 @@ class WrongWayRule(PerTrackRule):
         first = s.window[0]
         span = obs.t - first.t
         wrong = False
-        if span >= self.min_window_s:
-            dx, dy, dist, threshold = self._move(first, obs)
+        anchors = self._anchors(first, obs)
+        if span >= self.min_window_s and anchors is not None:
+            dx, dy, dist, threshold = self._move(first, obs, anchors)
             norm = math.hypot(dx, dy)
-            px = math.hypot(obs.ground[0] - first.ground[0], obs.ground[1] - first.ground[1])
+            (ax, ay), (bx, by) = anchors
+            px = math.hypot(bx - ax, by - ay)
             if dist >= threshold and norm > 0 and px >= MIN_MOVE_PX:
                 cos = (dx * self.dir[0] + dy * self.dir[1]) / norm
                 if cos < self.zone.max_cosine:

@@ -247,3 +247,22 @@ def test_a_walker_on_the_crossing_whose_box_is_cut_short_by_another_walker_is_no
     off_and_on += [TrackObservation(tq(2.0 + i / FPS), 2, "person", (400, 213 + 6 * i, 440, 308 + 6 * i), 0.7)
                    for i in range(12)]
     assert len(run(RedLightPedestrianRule(band), off_and_on, t_end=5.0, signals=RED)) == 1
+
+
+def test_a_bus_coming_in_at_the_edge_of_the_picture_is_judged_by_the_edges_it_has():
+    # Beijing drill: an articulated bus enters at the right edge and drives up-left against the
+    # lane; its box is cut by the frame for 2 s while its left edge and bottom move with it.
+    lane = LaneZone(kind="lane", name="lane", polygon=[(505, 540), (483, 350), (960, 350), (960, 540)],
+                    direction=((640, 340), (720, 520)), classes=["bus"])  # legal: down-right
+    coming = [TrackObservation(tq(i / FPS), 9, "bus", (888 - 26 * i, 328 - 4 * i, 960, 528 - 3 * i), 0.7,
+                               truncated=True, cut="r") for i in range(20)]
+    [case] = run(WrongWayRule(lane), coming, t_end=3.0)
+    assert case.start_s < 1.0
+    # Its centre alone would say nothing useful: the cut box "moves" left at half the speed and
+    # a box cut on both sides has no edge of its own across.
+    both = [replace(o, box=(0, o.box[1], 960, o.box[3]), cut="lr") for o in coming]
+    assert run(WrongWayRule(lane), both, t_end=3.0) == []
+    # A bus leaving at the right edge, going the legal way (down-right), is not a case.
+    leaving = [TrackObservation(tq(i / FPS), 10, "bus", (700 + 20 * i, 300 + 5 * i, 960, 400 + 6 * i), 0.7,
+                                truncated=True, cut="r") for i in range(12)]
+    assert run(WrongWayRule(lane), leaving, t_end=2.0) == []
