@@ -18,7 +18,8 @@ What keeps this usable on real footage:
 * Lighting: each frame is gain-normalised to the long-term background (median brightness ratio
   over the zone), shadow-like changes (darker, same chromaticity) are ignored, blobs larger than
   ``max_area`` are dropped, and when most of the zone changes at once (clouds, street lights
-  switching on) the backgrounds are re-initialised instead of reporting the zone as an object.
+  switching on) the background is forgotten and learnt again where the picture is still, instead
+  of reporting the zone as an object (and instead of copying that frame, which may hold a vehicle).
 * Blobs get stable ids across updates by IoU matching; an object hidden behind a person keeps
   its id while hidden, and one not seen for ``drop_after_s`` (uncovered) is dropped.
 
@@ -169,8 +170,12 @@ class StaticObjectFinder:
         new = (d_long > self.diff_threshold) & ~self._shadow(cur)
         visible = self.zone_mask & ~covered & self._known
         if np.count_nonzero(new & visible) > self.global_change_fraction * max(1, np.count_nonzero(visible)):
-            # Most of the zone changed at once: lighting, not litter. Start over from this frame.
-            self._start(t, cur, covered)
+            # Most of the zone changed at once: lighting, not litter (or something large that the
+            # detector has not boxed yet, a van coming in at the edge). Forget the background
+            # where it changed and learn it again there once the picture is still, instead of
+            # taking this frame as it is: a frame that holds the van would leave its ghost in the
+            # background once it drives on.
+            self._relearn(t, new & visible)
             return self._report()
 
         d_short = _channel_max(cv2.absdiff(cur, self._short))
@@ -211,6 +216,15 @@ class StaticObjectFinder:
         self._short = cur.copy()
         self._known = ~covered
         self._onset = np.full(cur.shape[:2], np.nan, np.float32)
+        self._t_prev = t
+
+    def _relearn(self, t: float, changed: np.ndarray) -> None:
+        """The background of the ``changed`` pixels is unknown again; ``update`` learns each once it
+        is seen uncovered and still (``learn_unknown``) and reports nothing where it is unknown.
+        Pixels that did not change keep their background, so litter next to the change is still
+        seen as new."""
+        self._known &= ~changed
+        self._onset[changed] = np.nan
         self._t_prev = t
 
     def _work_mask(self, mask: np.ndarray) -> np.ndarray:

@@ -62,6 +62,18 @@ def test_cases_carry_times_and_explanations(demo_run):
     assert "person #" in litter["explanation"], "the litter case should name the person who left it"
 
 
+def test_the_litter_case_shows_the_dropped_wrapper_not_a_ghost(demo_run):
+    # A van passing in front of the plaza before the detector boxed it once made the background
+    # model start over from a frame that held its roof; the case then showed that strip.
+    from civicwatch.demo.recipe import load_recipe
+
+    _, _, out = demo_run
+    litter = next(c for c in json.loads((out / "cases.json").read_text()) if c["rule"] == "litter")
+    x1, y1, x2, y2 = litter["details"]["object_box"]
+    rest_x, rest_y = load_recipe().props["litter_wrapper"].rest  # where the wrapper lies (bottom centre)
+    assert x1 - 5 <= rest_x <= x2 + 5 and y1 - 5 <= rest_y - 10 <= y2 + 5, (x1, y1, x2, y2)
+
+
 def test_clips_are_browser_playable_h264_with_their_full_frame_count(demo_run):
     result, _, out = demo_run
     for case in result.cases:
