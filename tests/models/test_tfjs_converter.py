@@ -278,6 +278,18 @@ def test_unreadable_tfjs_models_are_refused_with_the_reason():
 # --- NanoDet's decoding ------------------------------------------------------------------------
 
 
+def _run_decoder(b: GraphBuilder, out: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """Run the graph a decoder built in ``b`` on ``inputs``; its one output is ``out``."""
+    graph = helper.make_graph(
+        b.nodes, "decode", [helper.make_tensor_value_info(k, TensorProto.FLOAT, list(v.shape)) for k, v in inputs.items()],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)], initializer=b.initializers,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, inputs)[0]
+
+
 def test_nanodet_decoding_matches_the_gfl_integral():
     side, bins, nc, stride = 3, 11, 2, 32.0
     rng = np.random.default_rng(5)
@@ -285,16 +297,7 @@ def test_nanodet_decoding_matches_the_gfl_integral():
     boxes = rng.normal(0, 2, (1, side * side, 4 * bins)).astype(np.float32)
     b = GraphBuilder()
     out = _decode_level(b, "scores", "boxes", side, bins, stride)
-    graph = helper.make_graph(
-        b.nodes, "decode",
-        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, list(scores.shape)),
-         helper.make_tensor_value_info("boxes", TensorProto.FLOAT, list(boxes.shape))],
-        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, side * side, 4 + nc])], initializer=b.initializers,
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = IR_VERSION
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    (got,) = session.run(None, {"scores": scores, "boxes": boxes})
+    got = _run_decoder(b, out, {"scores": scores, "boxes": boxes})
     for i in range(side * side):
         cx, cy = (i % side + 0.5) * stride, (i // side + 0.5) * stride
         dist = []
@@ -314,16 +317,8 @@ def test_centernet_decoding_keeps_peaks_and_measures_boxes_from_the_cell_corner(
     dist = rng.uniform(0, 20, (1, rows, cols, 4)).astype(np.float32)
     b = GraphBuilder()
     out = decode_heatmaps(b, "heat", "dist", rows, cols, nc)
-    graph = helper.make_graph(
-        b.nodes, "decode",
-        [helper.make_tensor_value_info("heat", TensorProto.FLOAT, list(heat.shape)),
-         helper.make_tensor_value_info("dist", TensorProto.FLOAT, list(dist.shape))],
-        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1, 4 + nc, rows * cols])], initializer=b.initializers,
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = IR_VERSION
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    (got,) = session.run(None, {"heat": heat, "dist": dist})
+    got = _run_decoder(b, out, {"heat": heat, "dist": dist})
+    assert got.shape == (1, 4 + nc, rows * cols)
     for r in range(rows):
         for c in range(cols):
             i = r * cols + c
@@ -359,12 +354,23 @@ def _best_iou(boxes: np.ndarray, reference: list[float]) -> float:
     return float(box_iou(np.array(reference, np.float32), boxes).max()) if len(boxes) else 0.0
 
 
+def _found(detector, frame: np.ndarray, name: str):  # noqa: ANN001, ANN202
+    det = detector.detect(frame)
+    return det.subset(np.array([n == name for n in det.names()], bool))
+
+
+def _beijing_frame(footage_dir) -> np.ndarray:  # noqa: ANN001
+    with av.open(str(footage_dir / "beijing-intersection" / "uadetrac_overpass.mp4")) as container:
+        return next(f for i, f in enumerate(container.decode(video=0)) if i == 30).to_ndarray(format="bgr24")
+
+
+def _lawn_photo(footage_dir) -> np.ndarray:  # noqa: ANN001
+    return cv2.imread(str(footage_dir / "litter" / "cctv_lawn_test1.jpg"))
+
+
 @pytest.mark.integration
 def test_nanodet_finds_the_cars_at_the_beijing_intersection(nanodet_detector, footage_dir):
-    with av.open(str(footage_dir / "beijing-intersection" / "uadetrac_overpass.mp4")) as container:
-        frame = next(f for i, f in enumerate(container.decode(video=0)) if i == 30).to_ndarray(format="bgr24")
-    det = nanodet_detector.detect(frame)
-    cars = det.subset(np.array([n == "car" for n in det.names()], bool))
+    cars = _found(nanodet_detector, _beijing_frame(footage_dir), "car")
     assert len(cars) >= 8
     w, h = cars.xyxy[:, 2] - cars.xyxy[:, 0], cars.xyxy[:, 3] - cars.xyxy[:, 1]
     assert (w > 10).all() and (w < 250).all() and (h > 10).all() and (h < 250).all()
@@ -373,9 +379,7 @@ def test_nanodet_finds_the_cars_at_the_beijing_intersection(nanodet_detector, fo
 
 @pytest.mark.integration
 def test_nanodet_finds_the_people_on_the_lawn(nanodet_detector, footage_dir):
-    frame = cv2.imread(str(footage_dir / "litter" / "cctv_lawn_test1.jpg"))
-    det = nanodet_detector.detect(frame)
-    people = det.subset(np.array([n == "person" for n in det.names()], bool))
+    people = _found(nanodet_detector, _lawn_photo(footage_dir), "person")
     assert len(people) == 2  # the two people in the photo, boxed by hand
     assert _best_iou(people.xyxy, [252, 506, 556, 1010]) > 0.8
     assert _best_iou(people.xyxy, [994, 200, 1204, 626]) > 0.8
@@ -398,18 +402,13 @@ def test_centernet_is_converted_from_the_npm_package(centernet_model):
 
 @pytest.mark.integration
 def test_centernet_finds_the_cars_at_the_beijing_intersection(centernet_detector, footage_dir):
-    with av.open(str(footage_dir / "beijing-intersection" / "uadetrac_overpass.mp4")) as container:
-        frame = next(f for i, f in enumerate(container.decode(video=0)) if i == 30).to_ndarray(format="bgr24")
-    det = centernet_detector.detect(frame)
-    cars = det.subset(np.array([n == "car" for n in det.names()], bool))
+    cars = _found(centernet_detector, _beijing_frame(footage_dir), "car")
     assert len(cars) >= 8
     assert _best_iou(cars.xyxy, [211, 349, 304, 450]) > 0.8  # the taxi in the near lanes, boxed by hand
 
 
 @pytest.mark.integration
 def test_centernet_finds_the_people_on_the_lawn(centernet_detector, footage_dir):
-    frame = cv2.imread(str(footage_dir / "litter" / "cctv_lawn_test1.jpg"))
-    det = centernet_detector.detect(frame)
-    people = det.subset(np.array([n == "person" for n in det.names()], bool))
+    people = _found(centernet_detector, _lawn_photo(footage_dir), "person")
     assert _best_iou(people.xyxy, [252, 506, 556, 1010]) > 0.7
     assert _best_iou(people.xyxy, [994, 200, 1204, 626]) > 0.7
