@@ -39,6 +39,19 @@ TWO_WHEELERS = frozenset({"bicycle", "motorcycle"})
 MIN_MOVE_PX = 8.0
 
 
+# Which coordinate of a box follows the object along x / y, by the side cut by the picture's edge.
+_X_EDGE = {"": lambda b: (b[0] + b[2]) / 2.0, "r": lambda b: b[0], "l": lambda b: b[2]}
+_Y_EDGE = {"": lambda b: b[3], "b": lambda b: b[1]}  # the bottom, or the top when the bottom is cut
+
+
+def _has_own_edges(obs: TrackObservation) -> bool:
+    """Whole, or cut with an edge of its own left across and along (the cut sides known)."""
+    if not obs.truncated:
+        return True
+    cut = obs.cut
+    return bool(cut) and not ("l" in cut and "r" in cut) and not ("t" in cut and "b" in cut)
+
+
 @dataclass
 class _Stay:
     last_t: float
@@ -114,27 +127,18 @@ class WrongWayRule(PerTrackRule):
     @staticmethod
     def _anchors(first: TrackObservation, obs: TrackObservation) -> tuple[tuple[float, float], tuple[float, float]] | None:
         """The points whose move is the object's own: the ground points of two whole boxes; for a
-        box cut by the picture's edge, the edges it still has (left edge if cut on the right, bottom
-        if cut at the top...), the same for both. None when a direction has no edge of its own."""
+        box cut by the picture's edge, the edges it still has (left edge if cut on the right, top
+        if cut at the bottom...), the same for both. None when a direction has no edge of its own."""
         if not (first.truncated or obs.truncated):
             return first.ground, obs.ground
-        cut = first.cut + obs.cut
-        if (first.truncated and not first.cut) or (obs.truncated and not obs.cut):
-            return None  # cut somewhere, but we do not know where
-
-        def edge(low: str, high: str, i_low: int, i_high: int):  # noqa: ANN202
-            if low in cut and high in cut:
-                return None
-            if low in cut:
-                return lambda o: o.box[i_high]
-            if high in cut:
-                return lambda o: o.box[i_low]
-            return lambda o: (o.box[i_low] + o.box[i_high]) / 2.0 if i_low == 0 else o.box[i_high]
-
-        fx, fy = edge("l", "r", 0, 2), edge("t", "b", 1, 3)
-        if fx is None or fy is None:
+        if not (_has_own_edges(first) and _has_own_edges(obs)):
             return None
-        return (fx(first), fy(first)), (fx(obs), fy(obs))
+        cut = first.cut + obs.cut
+        if "l" in cut and "r" in cut or "t" in cut and "b" in cut:
+            return None  # cut on one side in one sample and on the other in the other
+        x_of = _X_EDGE["r" if "r" in cut else "l" if "l" in cut else ""]
+        y_of = _Y_EDGE["b" if "b" in cut else ""]
+        return (x_of(first.box), y_of(first.box)), (x_of(obs.box), y_of(obs.box))
 
     def _move(self, first: TrackObservation, obs: TrackObservation,
               anchors: tuple[tuple[float, float], tuple[float, float]]) -> tuple[float, float, float, float]:
@@ -157,7 +161,7 @@ class WrongWayRule(PerTrackRule):
     def _step(self, obs: TrackObservation) -> ViolationEvent | None:
         if obs.class_name == RIDER_CLASS and obs.carried_by is not None:
             return None
-        if obs.truncated and (not obs.cut or ("l" in obs.cut and "r" in obs.cut) or ("t" in obs.cut and "b" in obs.cut)):
+        if not _has_own_edges(obs):
             return None  # no edge of its own left in some direction (see _anchors)
         inside = self._inside(obs)
         key = self._alias.get(obs.track_id, obs.track_id)
