@@ -45,6 +45,9 @@ class VideoInfo:
     # Display rotation of the stream (degrees, FFmpeg's sign: -90 = turn clockwise to show).
     # ``width``/``height`` are already the displayed size; ``upright()`` turns decoded pixels.
     rotation: int = 0
+    # Decoded pixel format (e.g. ``yuv420p``); decides, with the codec, whether a browser can play
+    # the original bits (``detector.media.streamcopy``). None when the decoder does not say.
+    pix_fmt: str | None = None
 
 
 @dataclass
@@ -152,7 +155,8 @@ def probe(path: Path) -> VideoInfo:
             rotation = frame_rotation(frame)
             width, height = (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)
             return VideoInfo(path, width, height, _nominal_fps(stream), duration, stream.frames or None,
-                             stream.codec_context.name, creation, tb, int(first_pts), rotation)
+                             stream.codec_context.name, creation, tb, int(first_pts), rotation,
+                             frame.format.name if frame.format is not None else None)
     except VideoOpenError:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError, OSError, ValueError) as err:

@@ -14,7 +14,6 @@ timestamp once it has proven more reliable (the same choice ``ffmpeg`` itself ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from detector.decode import BestEffortClock, VideoInfo, VideoOpenError, upright
 from detector.decode import probe as probe_video
+from detector.media.encode import H264Writer, even
 
 DrawFn = Callable[[np.ndarray, float], np.ndarray]
 
@@ -99,61 +99,6 @@ def iter_frames(source: Path, info: VideoInfo, start_s: float) -> Iterator[Decod
     return
 
 
-def _even(n: int) -> int:
-    return n + (n % 2)
-
-
-class _Encoder:
-    """One H.264 MP4 output with the source's timing (pts copied from the source time base)."""
-
-    def __init__(self, path: Path, width: int, height: int, fps: float, time_base: Fraction, crf: int, preset: str):
-        # A coarse source time base (AVI: 1/25) leaves no room for x264's B-frame reordering
-        # delay; subdivide it by an integer so every source pts maps exactly.
-        self.scale = max(1, -(-1000 // time_base.denominator))
-        time_base = Fraction(time_base.numerator, time_base.denominator * self.scale)
-        self.path = path
-        self.container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
-        rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(25)
-        self.stream = self.container.add_stream("libx264", rate=rate)
-        self.stream.width = width
-        self.stream.height = height
-        self.stream.pix_fmt = "yuv420p"
-        # The muxer picks its own stream time base once the header is written; frames are stamped
-        # in the encoder's time base, which stays put.
-        self.time_base = time_base
-        self.stream.codec_context.time_base = time_base
-        self.stream.options = {"crf": str(crf), "preset": preset}
-        self.width, self.height = width, height
-
-    def encode_bgr(self, bgr: np.ndarray, pts: int) -> None:
-        frame = av.VideoFrame.from_ndarray(_pad_even(bgr), format="bgr24")
-        self._encode(frame, pts)
-
-    def encode_frame(self, frame: av.VideoFrame, pts: int) -> None:
-        self._encode(frame.reformat(format="yuv420p"), pts)
-
-    def _encode(self, frame: av.VideoFrame, pts: int) -> None:
-        frame.pts = pts * self.scale
-        frame.time_base = self.time_base
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
-
-    def close(self) -> None:
-        for packet in self.stream.encode(None):
-            self.container.mux(packet)
-        self.container.close()
-
-
-def _pad_even(bgr: np.ndarray) -> np.ndarray:
-    """H.264 4:2:0 needs even sides; pad one black row/column rather than scale (keeps geometry)."""
-    h, w = bgr.shape[:2]
-    if h % 2 == 0 and w % 2 == 0:
-        return bgr
-    out = np.zeros((_even(h), _even(w), 3), dtype=np.uint8)
-    out[:h, :w] = bgr
-    return out
-
-
 @dataclass
 class KeyFrame:
     """The decoded frame nearest the event's key instant, for the snapshot and the crop."""
@@ -205,9 +150,9 @@ def cut_clip(
         end_s = min(float(end_s), info.duration_s)
     if end_s < start_s:
         raise ClipError(f"{source}: span {start_s:.3f}..{end_s:.3f} s lies outside the video")
-    w, h = _even(info.width), _even(info.height)
-    enc = _Encoder(out_path, w, h, info.fps, info.time_base, crf, preset)
-    ann = _Encoder(annotated_path, w, h, info.fps, info.time_base, crf, preset) if annotated_path else None
+    w, h = even(info.width), even(info.height)
+    enc = H264Writer(out_path, w, h, info.fps, info.time_base, crf, preset)
+    ann = H264Writer(annotated_path, w, h, info.fps, info.time_base, crf, preset) if annotated_path else None
     base_pts = None
     first_t = last_t = None
     count = 0
@@ -243,3 +188,45 @@ def cut_clip(
     if count == 0:
         raise ClipError(f"{source}: no frames between {start_s:.3f} and {end_s:.3f} s")
     return ClipResult(out_path, annotated_path, first_t, last_t, count, info.fps, w, h, key)
+
+
+@dataclass
+class Still:
+    """The decoded frame nearest a requested video time (upright BGR pixels)."""
+
+    wanted_t: float
+    t: float
+    image_bgr: np.ndarray
+
+
+def stills_at(source: Path, info: VideoInfo, times: list[float]) -> list[Still]:
+    """One decode pass from the earliest to the latest requested time; the nearest frame to each.
+
+    Only the chosen frames are converted to pixels, so the pass costs little more than decoding.
+    Times outside the video get its first or last frame.
+    """
+    wanted = sorted({float(t) for t in times})
+    if not wanted:
+        return []
+    best: dict[float, tuple[float, av.VideoFrame]] = {}
+    prev: tuple[float, av.VideoFrame] | None = None
+    pending = list(wanted)
+    for df in iter_frames(source, info, max(0.0, wanted[0])):
+        current = (df.t, df.frame)
+        while pending and df.t >= pending[0] - 1e-6:
+            target = pending.pop(0)
+            pick = prev if prev is not None and abs(prev[0] - target) < abs(df.t - target) else current
+            best[target] = pick
+        prev = current
+        if not pending:
+            break
+    for target in pending:  # past the end of the video: its last frame
+        if prev is not None:
+            best[target] = prev
+    if not best:
+        raise ClipError(f"{source}: no frame near {wanted[0]:.3f} s")
+    out = []
+    for target in sorted(best):
+        t, frame = best[target]
+        out.append(Still(target, t, upright(frame.to_ndarray(format="bgr24"), info.rotation)))
+    return out

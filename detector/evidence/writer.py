@@ -1,7 +1,8 @@
 """Turn violation events into case folders a reviewer can trust.
 
-Each case gets the original clip, the annotated clip, a snapshot and a crop, all from one decode
-of its span, and a ``case.json`` that records the SHA-256 of each file as it was written. A case
+Each case gets the original clip (the source's own packets by stream copy when a browser can play
+them, else a transcode), a per-case track file from which the review page draws its overlay and
+``render_annotated`` makes the annotated clip on demand, a snapshot and a crop, and a ``case.json`` that records the SHA-256 of each file as it was written. A case
 folder is built under a hidden staging name and renamed into place only when complete, so a crash
 never leaves half a case behind; an existing case folder is never rewritten: the same content
 again is accepted (re-running an analysis is harmless), different content raises
@@ -22,7 +23,10 @@ import cv2
 import numpy as np
 
 from detector.evidence.annotate import Annotator, wall_clock
-from detector.evidence.clips import VideoInfo, cut_clip, probe
+from detector.evidence.casetrack import TRACKS_FILE, case_tracks_dict
+from detector.evidence.clips import VideoInfo, cut_clip, probe, stills_at
+from detector.evidence.render import ANNOTATED_FILE, render_annotated
+from detector.media.streamcopy import StreamCopyError, copy_clip, copy_refusal
 from detector.hashing import sha256_bytes, sha256_file
 from detector.evidence.tracklog import SignalLog, TrackLog
 from detector.scene import Scene
@@ -30,7 +34,7 @@ from detector.types import Box, ViolationEvent
 
 CASES_DIR = "cases"
 CASES_INDEX = "cases.json"
-EVIDENCE_FILES = {"clip": "clip.mp4", "annotated": "annotated.mp4", "snapshot": "snapshot.jpg", "crop": "crop.jpg"}
+EVIDENCE_FILES = {"clip": "clip.mp4", "snapshot": "snapshot.jpg", "crop": "crop.jpg", "tracks": TRACKS_FILE}
 CASE_FILE = "case.json"
 
 
@@ -122,35 +126,67 @@ def _settle(staging: Path, final: Path) -> None:
     staging.rename(final)
 
 
+def _cut_original(source: Path, info: VideoInfo, out: Path, start_s: float, end_s: float) -> dict:
+    """``clip.mp4``: the source's own packets when a browser plays them, else a transcode.
+
+    Returns the clip's place in the source (``start_s``/``end_s`` of its first and last frame,
+    ``offset_s`` where the case span starts inside it) and how it was made, for the case file.
+    """
+    refusal = copy_refusal(info)
+    if refusal is None:
+        try:
+            copied = copy_clip(source, out, start_s, end_s, info)
+            return {"method": "stream_copy", "start_s": copied.start_s, "end_s": copied.end_s,
+                    "offset_s": copied.offset_s, "frames": copied.packets.count,
+                    "packets": copied.packets.to_dict()}
+        except StreamCopyError as err:
+            refusal = str(err)
+            out.unlink(missing_ok=True)
+    clip = cut_clip(source, out, start_s, end_s, info=info)
+    return {"method": "transcode", "reason": refusal, "start_s": clip.start_s, "end_s": clip.end_s,
+            "offset_s": max(0.0, start_s - clip.start_s), "frames": clip.frames, "packets": None}
+
+
 def _write_case(
-    *, source: Path, info: VideoInfo, scene: Scene, event: ViolationEvent, cid: str, track_log: TrackLog,
-    signal_log: SignalLog, out_dir: Path, pre: float, post: float, jpeg_quality: int, crop_margin: float,
+    *, source: Path, source_sha256: str, info: VideoInfo, scene: Scene, event: ViolationEvent, cid: str,
+    track_log: TrackLog, signal_log: SignalLog, out_dir: Path, pre: float, post: float, jpeg_quality: int,
+    crop_margin: float, annotated: bool,
 ) -> dict:
     cases_root = out_dir / CASES_DIR
     staging = cases_root / f".staging-{cid}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
         rel = f"{CASES_DIR}/{cid}"
-        span_start = min(event.start_s - pre, event.key_t)
+        span_start = max(0.0, min(event.start_s - pre, event.key_t))
         span_end = max(event.end_s + post, event.key_t)
+        if info.duration_s is not None:
+            span_end = min(span_end, info.duration_s)
+        original = _cut_original(source, info, staging / EVIDENCE_FILES["clip"], span_start, span_end)
+        clip_start, clip_end = original["start_s"], original["end_s"]
+        hashes = {"clip": sha256_file(staging / EVIDENCE_FILES["clip"])}
+
+        tracks = case_tracks_dict(scene=scene, event=event, track_log=track_log, signal_log=signal_log,
+                                  clip_start_s=clip_start, clip_end_s=clip_end, clip_offset_s=original["offset_s"])
+        hashes["tracks"] = _write_new(staging / EVIDENCE_FILES["tracks"], _json_bytes(tracks))
+
+        key = stills_at(source, info, [event.key_t])[0]
         annotator = Annotator(scene, track_log=track_log, signal_log=signal_log, event=event)
-        clip = cut_clip(
-            source, staging / EVIDENCE_FILES["clip"], span_start, span_end, draw=annotator,
-            annotated_path=staging / EVIDENCE_FILES["annotated"], key_t=event.key_t, info=info,
-        )
-        hashes = {
-            "clip": sha256_file(staging / EVIDENCE_FILES["clip"]),
-            "annotated": sha256_file(staging / EVIDENCE_FILES["annotated"]),
-        }
-        key = clip.key
-        hashes["snapshot"] = _write_new(staging / EVIDENCE_FILES["snapshot"], _jpeg(key.annotated_bgr, jpeg_quality))
+        hashes["snapshot"] = _write_new(
+            staging / EVIDENCE_FILES["snapshot"], _jpeg(annotator(key.image_bgr.copy(), key.t), jpeg_quality))
         crop_img, crop_box = _crop(key.image_bgr, _offender_box(event, track_log), scene, crop_margin)
         hashes["crop"] = _write_new(staging / EVIDENCE_FILES["crop"], _jpeg(crop_img, jpeg_quality))
+        evidence = {k: f"{rel}/{name}" for k, name in EVIDENCE_FILES.items()}
+        if annotated:
+            made = render_annotated(staging, clip_path=staging / EVIDENCE_FILES["clip"],
+                                    tracks_path=staging / EVIDENCE_FILES["tracks"])
+            hashes["annotated"] = made.sha256
+            evidence["annotated"] = f"{rel}/{ANNOTATED_FILE}"
 
         offender_track = [
             {"t": round(o.t, 3), "track_id": o.track_id, "box": _box_list(o.box)}
-            for o in track_log.track(event.track_ids, clip.start_s, clip.end_s)
+            for o in track_log.track(event.track_ids, clip_start, clip_end)
         ]
+        fps = info.fps or 0.0
         case = {
             "id": cid,
             "rule": event.rule,
@@ -172,8 +208,8 @@ def _write_case(
             "key_frame": {
                 "t": round(key.t, 3),
                 "time": _iso(wall_clock(scene, key.t)),
-                "clip_index": key.clip_index,
-                "clip_t": round(key.clip_t, 3),
+                "clip_index": max(0, round((key.t - clip_start) * fps)),
+                "clip_t": round(key.t - clip_start, 3),
             },
             "key_box": _box_list(event.key_box) if event.key_box is not None else None,
             "crop_box_video_px": crop_box,
@@ -182,11 +218,21 @@ def _write_case(
             "frame_size": list(scene.frame_size),
             "video_size": [info.width, info.height],
             "source": source.name,
-            "clip_start_s": round(clip.start_s, 3),
-            "clip_end_s": round(clip.end_s, 3),
-            "clip_frames": clip.frames,
-            "fps": round(clip.fps, 3),
-            "evidence": {**{k: f"{rel}/{name}" for k, name in EVIDENCE_FILES.items()}, "case": f"{rel}/{CASE_FILE}"},
+            "clip_start_s": round(clip_start, 3),
+            "clip_end_s": round(clip_end, 3),
+            "clip_offset_s": round(original["offset_s"], 3),
+            "clip_frames": original["frames"],
+            "fps": round(fps, 3),
+            # How clip.mp4 was made: "stream_copy" (the source's own packets, provable with
+            # ``civicwatch verify --source``) or "transcode" (with the reason).
+            "original": {
+                "method": original["method"],
+                "reason": original.get("reason"),
+                "source_sha256": source_sha256,
+                "source_codec": info.codec,
+                "packets": original["packets"],
+            },
+            "evidence": {**evidence, "case": f"{rel}/{CASE_FILE}"},
             "sha256": hashes,
         }
         case_hash = _write_new(staging / CASE_FILE, _json_bytes(case))
@@ -209,12 +255,14 @@ def write_cases(
     post: float = 5.0,
     jpeg_quality: int = 90,
     crop_margin: float = 0.25,
+    annotated: bool = False,
 ) -> list[dict]:
     """Write ``out_dir/cases/<id>/`` for every event and ``out_dir/cases.json``; return the cases.
 
     Each returned dict is exactly the ``cases.json`` entry (the case folder's ``case.json`` is the
-    same without ``sha256.case``, which it cannot contain). Events are written in time order; one
-    decode pass per case (seek to the keyframe before its span, decode forward).
+    same without ``sha256.case``, which it cannot contain). Events are written in time order.
+    ``annotated`` also renders ``annotated.mp4`` now; by default it is made on demand
+    (``render_annotated``) and the review page draws the overlay from ``tracks.json``.
     """
     source, out_dir = Path(source), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -233,10 +281,11 @@ def write_cases(
         raise EvidenceConflictError(
             f"{out_dir} already holds cases ({', '.join(taken) or CASES_INDEX}); evidence is never overwritten"
         )
+    source_sha256 = sha256_file(source) if ordered else ""
     cases = [
-        _write_case(source=source, info=info, scene=scene, event=ev, cid=cid, track_log=track_log,
+        _write_case(source=source, source_sha256=source_sha256, info=info, scene=scene, event=ev, cid=cid, track_log=track_log,
                     signal_log=signal_log, out_dir=out_dir, pre=pre, post=post, jpeg_quality=jpeg_quality,
-                    crop_margin=crop_margin)
+                    crop_margin=crop_margin, annotated=annotated)
         for ev, cid in zip(ordered, ids)
     ]
     _write_new(index, _json_bytes(cases))

@@ -1,4 +1,5 @@
-"""Case folders: clip + annotated clip + snapshot + crop + case.json, hashed as written."""
+"""Case folders: original clip (stream copy) + track file + snapshot + crop + case.json, hashed as
+written; the annotated clip rendered from them on demand."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import cv2
 import pytest
 
 from detector.evidence import EvidenceConflictError, probe, write_cases
+from detector.evidence.render import render_annotated
 
 from .helpers import make_event, make_logs, make_scene, read_video, top_level_atoms
 
@@ -49,7 +51,7 @@ def test_case_folders_hold_all_evidence(written):
     for case in cases:
         folder = out / "cases" / case["id"]
         assert sorted(p.name for p in folder.iterdir()) == [
-            "annotated.mp4", "case.json", "clip.mp4", "crop.jpg", "snapshot.jpg"]
+            "case.json", "clip.mp4", "crop.jpg", "snapshot.jpg", "tracks.json"]
         for kind, rel in case["evidence"].items():
             assert (out / rel).is_file()
             assert case["sha256"][kind] == sha(out / rel)
@@ -61,17 +63,39 @@ def test_clips_cover_the_span_at_full_rate(written, footage_dir):
     fps = probe(footage_dir / SOURCE).fps
     for case in cases:
         clip = read_video(out / case["evidence"]["clip"])
-        ann = read_video(out / case["evidence"]["annotated"])
         want_start = max(0.0, case["start_s"] - PRE)
         want_end = min(68 / 30, case["end_s"] + POST)
-        assert case["clip_start_s"] == pytest.approx(want_start, abs=1 / fps)
-        assert case["clip_end_s"] == pytest.approx(want_end, abs=1 / fps)
-        assert abs(len(clip["times"]) - (want_end - want_start) * fps) <= 1.5
-        assert len(ann["times"]) == len(clip["times"]) == case["clip_frames"]
-        assert clip["codec"] == ann["codec"] == "h264" and clip["pix_fmt"] == "yuv420p"
-        for rel in (case["evidence"]["clip"], case["evidence"]["annotated"]):
-            atoms = top_level_atoms(out / rel)
-            assert atoms.index("moov") < atoms.index("mdat")
+        # Stream copy: the clip starts at the keyframe at or before the span, and the player seeks
+        # to clip_offset_s, where the span starts.
+        assert case["original"]["method"] == "stream_copy"
+        assert case["clip_start_s"] <= want_start + 1e-6
+        assert case["clip_start_s"] + case["clip_offset_s"] == pytest.approx(want_start, abs=1 / fps)
+        assert case["clip_end_s"] >= want_end - 1 / fps
+        assert clip["times"][0] == pytest.approx(0.0, abs=1e-6)
+        assert len(clip["times"]) == case["clip_frames"]
+        assert clip["times"][-1] == pytest.approx(case["clip_end_s"] - case["clip_start_s"], abs=1e-3)
+        assert clip["codec"] == "h264" and clip["pix_fmt"] == "yuv420p"
+        atoms = top_level_atoms(out / case["evidence"]["clip"])
+        assert atoms.index("moov") < atoms.index("mdat")
+
+
+def test_annotated_clip_is_rendered_on_demand_once(written, tmp_path):
+    out, cases = written
+    folder = tmp_path / "case"
+    shutil.copytree(out / "cases" / cases[1]["id"], folder)
+    made = render_annotated(folder)
+    assert not made.reused and made.sha256 == sha(folder / "annotated.mp4")
+    clip, ann = read_video(folder / "clip.mp4"), read_video(folder / "annotated.mp4")
+    assert ann["times"] == pytest.approx(clip["times"], abs=1e-3)
+    atoms = top_level_atoms(folder / "annotated.mp4")
+    assert atoms.index("moov") < atoms.index("mdat")
+    # The overlay is drawn: the annotated key frame differs from the original around the offender.
+    k = cases[1]["key_frame"]["clip_index"]
+    x1, y1, x2, y2 = (int(v / 2) for v in cases[1]["key_box"])
+    diff = abs(ann["images"][k][y1 - 4:y2 + 4, x1 - 4:x2 + 4].astype(int) - clip["images"][k][y1 - 4:y2 + 4, x1 - 4:x2 + 4].astype(int))
+    assert diff.mean() > 10
+    again = render_annotated(folder)
+    assert again.reused and again.sha256 == made.sha256
 
 
 def test_snapshot_and_crop(written):
@@ -107,7 +131,7 @@ def test_case_records(written):
     assert index == cases
     for key in ("id", "rule", "camera", "zone", "start_s", "end_s", "start_time", "end_time", "timezone",
                 "object_class", "track_ids", "confidence", "key_frame", "explanation", "evidence",
-                "offender_track", "frame_size", "clip_start_s", "clip_end_s", "sha256"):
+                "offender_track", "frame_size", "clip_start_s", "clip_end_s", "clip_offset_s", "original", "sha256"):
         assert key in red, key
     assert red["rule"] == "red_light_pedestrian" and red["camera"] == "bj-overpass-01"
     assert red["track_ids"] == [7] and red["zone"] == "crosswalk-north"

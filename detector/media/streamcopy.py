@@ -1,0 +1,273 @@
+"""Cut the original footage of a case without re-encoding it, and prove later that it was.
+
+A reviewer, a court or a citizen may ask whether the clip in a case is what the camera recorded.
+A re-encoded clip can only be "similar"; a clip made by **stream copy** holds the camera's own
+compressed packets. So when the source is H.264 in 4:2:0 (what every review browser plays), the
+clip is a remux: the packets from the keyframe at or before the span's start up to the span's end,
+their timestamps shifted so the clip starts at 0, in a fresh MP4. Nothing is decoded or encoded,
+which also makes it cheap (milliseconds instead of seconds per case).
+
+The clip starts at a keyframe, usually a little before the case span; the case records
+``clip_offset_s`` (where the span starts inside the clip) for the player to seek to, and
+``clip_start_s`` (the source video time of the clip's first frame) to map clip time to video time.
+
+``PacketRange`` records which source packets were copied (by decode timestamp, plus the key
+frame's presentation timestamp: open-GOP leading pictures before it cannot be decoded without the
+previous GOP and are left out) and a SHA-256 over their NAL units. ``verify_copy`` demuxes the same
+range from the source again and compares it with the clip's packets NAL unit by NAL unit, so a
+clip that was edited, re-encoded or cut from other footage is refused. NAL units rather than raw
+packets are compared because a container change may re-frame them (Annex B start codes in MPEG-TS
+become length prefixes in MP4) without touching a byte of picture data; access unit delimiters,
+which carry no picture data and which muxers add or drop, are ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+
+from detector.decode import VideoInfo
+
+# What the review browsers (Chromium, Firefox, Safari) all play inside MP4.
+PLAYABLE_CODECS = {"h264"}
+PLAYABLE_PIX_FMTS = {"yuv420p", "yuvj420p"}
+_AUD = 9  # H.264 NAL unit type of an access unit delimiter
+
+
+class StreamCopyError(RuntimeError):
+    """The span could not be cut by stream copy (the caller transcodes instead)."""
+
+
+def copy_refusal(info: VideoInfo) -> str | None:
+    """Why this source cannot be stream-copied into a browser-playable clip, or None if it can."""
+    if info.codec not in PLAYABLE_CODECS:
+        return f"the source codec {info.codec} does not play in review browsers"
+    if info.pix_fmt is not None and info.pix_fmt not in PLAYABLE_PIX_FMTS:
+        return f"the source pixel format {info.pix_fmt} does not play in review browsers"
+    if info.rotation:
+        # The display matrix is not carried by the remux; an upright transcode is what the
+        # reviewer and the zones (drawn on the upright picture) expect.
+        return f"the source is stored rotated ({info.rotation} degrees)"
+    return None
+
+
+@dataclass(frozen=True)
+class PacketRange:
+    """Which source video packets a clip holds, and a hash of their picture data.
+
+    Packets are taken in decode order with ``first_dts <= dts <= last_dts`` and
+    ``pts >= key_pts``; timestamps are in the source stream's ``time_base``.
+    """
+
+    time_base: str  # e.g. "1/15360"
+    key_pts: int  # the keyframe the clip starts at
+    first_dts: int
+    last_dts: int
+    last_pts: int  # the latest presentation timestamp among the copied packets
+    count: int
+    nal_sha256: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PacketRange":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class CopiedClip:
+    path: Path
+    start_s: float  # source video time of the clip's first frame (its keyframe)
+    end_s: float  # source video time of the clip's last frame
+    offset_s: float  # where the requested span starts, in clip time
+    packets: PacketRange
+
+
+def _nal_length_size(extradata: bytes | None) -> int | None:
+    """Length-prefix size of AVCC-framed H.264 (MP4/MOV), None for Annex B (start codes)."""
+    if extradata and len(extradata) >= 5 and extradata[0] == 1:
+        return (extradata[4] & 0x03) + 1
+    return None
+
+
+def nal_units(data: bytes, length_size: int | None) -> Iterator[bytes]:
+    """The NAL units of one packet, without their framing (length prefixes or start codes)."""
+    if length_size:
+        i = 0
+        while i + length_size <= len(data):
+            n = int.from_bytes(data[i:i + length_size], "big")
+            i += length_size
+            yield data[i:i + n]
+            i += n
+        return
+    starts: list[tuple[int, int]] = []  # (start code position, payload position)
+    i = data.find(b"\x00\x00\x01")
+    while i >= 0:
+        begin = i - 1 if i > 0 and data[i - 1] == 0 else i
+        starts.append((begin, i + 3))
+        i = data.find(b"\x00\x00\x01", i + 3)
+    for k, (_, payload) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else len(data)
+        yield data[payload:end].rstrip(b"\x00") if k + 1 < len(starts) else data[payload:end]
+
+
+class _NalHash:
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+
+    def add(self, packet_bytes: bytes, length_size: int | None) -> None:
+        for nal in nal_units(packet_bytes, length_size):
+            if nal and (nal[0] & 0x1F) != _AUD:
+                self._h.update(len(nal).to_bytes(4, "big"))
+                self._h.update(nal)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+def _packets(container, stream) -> Iterator[av.Packet]:
+    """Demuxed packets; a truncated or damaged file ends the stream instead of raising, so a case
+    near the damage keeps the footage before it."""
+    try:
+        yield from container.demux(stream)
+    except (av.FFmpegError, EOFError):
+        return
+
+
+def _select(container, stream, key_pts: int | None, start_pts: int, end_pts: int) -> list[av.Packet]:
+    """Packets from the last keyframe at or before ``start_pts`` (or exactly ``key_pts``) until the
+    first packet decoded after ``end_pts``; empty when the demuxer started past the keyframe."""
+    chosen: list[av.Packet] = []
+    started = False
+    for packet in _packets(container, stream):
+        if packet.dts is None or packet.pts is None or packet.size == 0 or packet.is_corrupt:
+            continue  # flush packet, damaged data, or one without timing we could not place
+        if packet.is_keyframe and (packet.pts == key_pts if key_pts is not None else packet.pts <= start_pts):
+            chosen, started = [packet], True  # a later keyframe still before the start wins
+            continue
+        if not started:
+            if packet.is_keyframe and packet.pts > start_pts:
+                return []  # the seek landed past the start
+            continue
+        if packet.dts > end_pts:
+            break  # every frame shown up to end_pts is decoded before this packet
+        if packet.pts >= chosen[0].pts:
+            chosen.append(packet)
+    return chosen if started else []
+
+
+def _demux_range(source: Path, key_pts: int | None, start_pts: int, end_pts: int):
+    """Open ``source`` and return (container, stream, packets) for the range; seek first, fall
+    back to reading from the top when the seek overshoots or the container cannot seek."""
+    for attempt in ("seek", "top"):
+        container = av.open(str(source))
+        stream = container.streams.video[0]
+        if attempt == "seek":
+            try:
+                container.seek(max(start_pts - 1, 0), stream=stream, backward=True, any_frame=False)
+            except (av.FFmpegError, OSError, ValueError):
+                container.close()
+                continue
+        packets = _select(container, stream, key_pts, start_pts, end_pts)
+        if packets:
+            return container, stream, packets
+        container.close()
+    raise StreamCopyError(f"{source.name}: no keyframe at or before the span")
+
+
+def copy_clip(source: Path, out_path: Path, start_s: float, end_s: float, info: VideoInfo) -> CopiedClip:
+    """Remux the source's packets covering ``start_s..end_s`` (video seconds) into ``out_path``."""
+    source = Path(source)
+    refusal = copy_refusal(info)
+    if refusal:
+        raise StreamCopyError(refusal)
+    tb = info.time_base
+    start_pts = info.first_pts + int(max(0.0, start_s) / tb)
+    end_pts = info.first_pts + int(-(-Fraction(max(start_s, end_s)) // tb))
+    try:
+        container, stream, packets = _demux_range(source, None, start_pts, end_pts)
+    except av.FFmpegError as err:
+        raise StreamCopyError(f"{source.name}: cannot read packets ({err})") from None
+    try:
+        length_size = _nal_length_size(stream.codec_context.extradata)
+        key_pts = packets[0].pts
+        digest = _NalHash()
+        with av.open(str(out_path), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+            ostream = out.add_stream_from_template(stream)
+            for packet in packets:
+                digest.add(bytes(packet), length_size)
+                packet.pts -= key_pts
+                packet.dts -= key_pts
+                packet.stream = ostream
+                out.mux(packet)
+        last_pts = max(p.pts for p in packets) + key_pts  # pts were shifted in place
+        first_dts, last_dts = packets[0].dts + key_pts, packets[-1].dts + key_pts
+    except av.FFmpegError as err:
+        raise StreamCopyError(f"{source.name}: remux failed ({err})") from None
+    finally:
+        container.close()
+    clip_start = float((key_pts - info.first_pts) * tb)
+    return CopiedClip(
+        path=Path(out_path),
+        start_s=clip_start,
+        end_s=float((last_pts - info.first_pts) * tb),
+        offset_s=max(0.0, float(start_s) - clip_start),
+        packets=PacketRange(f"{tb.numerator}/{tb.denominator}", int(key_pts), int(first_dts), int(last_dts),
+                            int(last_pts), len(packets), digest.hexdigest()),
+    )
+
+
+def _clip_digest(clip: Path) -> tuple[str, int]:
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        length_size = _nal_length_size(stream.codec_context.extradata)
+        digest, count = _NalHash(), 0
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            digest.add(bytes(packet), length_size)
+            count += 1
+        return digest.hexdigest(), count
+
+
+def _source_digest(source: Path, packets: PacketRange) -> tuple[str, int]:
+    container, stream, chosen = _demux_range(source, packets.key_pts, packets.key_pts, packets.last_dts)
+    try:
+        length_size = _nal_length_size(stream.codec_context.extradata)
+        digest = _NalHash()
+        for packet in chosen:
+            digest.add(bytes(packet), length_size)
+        return digest.hexdigest(), len(chosen)
+    finally:
+        container.close()
+
+
+def verify_copy(clip: Path, source: Path | None, packets: PacketRange) -> list[str]:
+    """Problems found (empty when the clip's packets are the recorded range of the source).
+
+    Without ``source`` only the clip is checked against the recorded hash; with it, the range is
+    demuxed from the source again, so the record itself is checked too.
+    """
+    problems: list[str] = []
+    try:
+        clip_hash, clip_count = _clip_digest(clip)
+    except (av.FFmpegError, OSError, IndexError) as err:
+        return [f"{clip.name}: unreadable clip ({err})"]
+    if clip_count != packets.count or clip_hash != packets.nal_sha256:
+        problems.append(f"{clip.name}: its packets are not the ones recorded when it was cut")
+    if source is not None:
+        try:
+            source_hash, source_count = _source_digest(Path(source), packets)
+        except (StreamCopyError, av.FFmpegError, OSError) as err:
+            return problems + [f"{clip.name}: the recorded packet range is not in {Path(source).name} ({err})"]
+        if source_count != clip_count or source_hash != clip_hash:
+            problems.append(f"{clip.name}: its packets differ from {Path(source).name} "
+                            f"(dts {packets.first_dts}..{packets.last_dts})")
+    return problems
+
