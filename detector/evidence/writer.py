@@ -126,6 +126,22 @@ def _settle(staging: Path, final: Path) -> None:
     staging.rename(final)
 
 
+CLOCK_SOURCES = {
+    "scene": ("the scene file's start_time", "场景文件的起始时间"),
+    "upload": ("the recording start given with the upload", "上传时填写的录制开始时间"),
+    "container": ("the video file's creation_time", "视频文件的创建时间"),
+}
+
+
+def _clock(scene: Scene, source: str | None) -> dict:
+    """Where the case's wall-clock times come from, so a reviewer can weigh them (or their absence)."""
+    if scene.start_time is None or source is None:
+        return {"source": None, "warning": "no wall-clock time known: times are seconds into the video",
+                "warning_zh": "未知实际时间：时间为视频内的秒数"}
+    en, zh = CLOCK_SOURCES.get(source, (source, source))
+    return {"source": source, "video_start": _iso(scene.start_time), "from": en, "from_zh": zh}
+
+
 def _cut_original(source: Path, info: VideoInfo, out: Path, start_s: float, end_s: float) -> dict:
     """``clip.mp4``: the source's own packets when a browser plays them, else a transcode.
 
@@ -150,7 +166,7 @@ def _cut_original(source: Path, info: VideoInfo, out: Path, start_s: float, end_
 def _write_case(
     *, source: Path, source_sha256: str, info: VideoInfo, scene: Scene, event: ViolationEvent, cid: str,
     track_log: TrackLog, signal_log: SignalLog, out_dir: Path, pre: float, post: float, jpeg_quality: int,
-    crop_margin: float, annotated: bool,
+    crop_margin: float, annotated: bool, clock_source: str | None,
 ) -> dict:
     cases_root = out_dir / CASES_DIR
     staging = cases_root / f".staging-{cid}-{uuid.uuid4().hex[:8]}"
@@ -198,6 +214,7 @@ def _write_case(
             "start_time": _iso(wall_clock(scene, event.start_s)),
             "end_time": _iso(wall_clock(scene, event.end_s)),
             "timezone": scene.timezone,
+            "clock": _clock(scene, clock_source),
             "object_class": event.object_class,
             "track_ids": [int(t) for t in event.track_ids],
             "confidence": round(float(event.confidence), 4),
@@ -256,6 +273,7 @@ def write_cases(
     jpeg_quality: int = 90,
     crop_margin: float = 0.25,
     annotated: bool = False,
+    clock_source: str | None = "scene",
 ) -> list[dict]:
     """Write ``out_dir/cases/<id>/`` for every event and ``out_dir/cases.json``; return the cases.
 
@@ -285,7 +303,8 @@ def write_cases(
     cases = [
         _write_case(source=source, source_sha256=source_sha256, info=info, scene=scene, event=ev, cid=cid, track_log=track_log,
                     signal_log=signal_log, out_dir=out_dir, pre=pre, post=post, jpeg_quality=jpeg_quality,
-                    crop_margin=crop_margin, annotated=annotated)
+                    crop_margin=crop_margin, annotated=annotated,
+                    clock_source=clock_source if scene.start_time is not None else None)
         for ev, cid in zip(ordered, ids)
     ]
     _write_new(index, _json_bytes(cases))

@@ -154,6 +154,16 @@ def test_no_wall_clock_without_start_time(tmp_path, footage_dir):
                         signal_log=signals, out_dir=tmp_path, pre=0.0, post=0.1)
     assert cases[0]["start_time"] is None and cases[0]["end_time"] is None
     assert cases[0]["key_frame"]["time"] is None
+    assert cases[0]["clock"]["source"] is None and "no wall-clock time" in cases[0]["clock"]["warning"]
+
+
+def test_case_says_where_its_clock_came_from(written, tmp_path, footage_dir):
+    _, cases = written
+    assert cases[1]["clock"]["source"] == "scene" and cases[1]["clock"]["video_start"].startswith("2024-05-01T08:00")
+    tracks, signals = make_logs()
+    uploaded = write_cases(source=footage_dir / SOURCE, scene=make_scene(), events=[make_event()], track_log=tracks,
+                           signal_log=signals, out_dir=tmp_path, pre=0.0, post=0.1, clock_source="upload")
+    assert uploaded[0]["clock"]["source"] == "upload" and "upload" in uploaded[0]["clock"]["from"]
 
 
 def test_existing_evidence_is_never_overwritten(written, tmp_path, footage_dir):
@@ -182,3 +192,20 @@ def test_same_start_same_track_gets_distinct_ids(tmp_path, footage_dir):
     cases = write_cases(source=footage_dir / SOURCE, scene=make_scene(), events=evs, track_log=tracks,
                         signal_log=signals, out_dir=tmp_path, pre=0.0, post=0.0)
     assert len({c["id"] for c in cases}) == 2
+
+
+def test_pipeline_names_the_clock_it_used(footage_dir):
+    from dataclasses import replace
+
+    from detector.pipeline import AnalyzeOptions, wall_clock_start
+
+    info = probe(footage_dir / SOURCE)
+    scene = make_scene()
+    assert wall_clock_start(scene, info, AnalyzeOptions())[1] == "scene"
+    bare = make_scene(start_time=None)
+    given = datetime.fromisoformat("2024-06-01T10:00:00+08:00")
+    assert wall_clock_start(bare, info, AnalyzeOptions(start_time=given)) == (given, "upload")
+    stamped = replace(info, creation_time="2023-03-04T05:06:07.000000Z")
+    start, source = wall_clock_start(bare, stamped, AnalyzeOptions())
+    assert source == "container" and start.year == 2023
+    assert wall_clock_start(bare, replace(info, creation_time=None), AnalyzeOptions()) == (None, None)
