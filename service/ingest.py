@@ -16,8 +16,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.models import Case, Job, utcnow
+from service.plates import machine_plate
 
-EVIDENCE_KINDS = ("clip", "annotated", "snapshot", "crop", "case")
+# "annotated" is in the case folders of analyses made before track files; newer cases get it on
+# demand (service.annotation) and draw their overlay in the browser from "tracks".
+EVIDENCE_KINDS = ("clip", "tracks", "annotated", "snapshot", "crop", "case")
 
 
 class IngestError(ValueError):
@@ -95,7 +98,8 @@ def ingest_run(db: Session, job: Job, out_dir: Path, data_dir: Path) -> list[Cas
             track_ids=list(c.get("track_ids") or []), confidence=float(c.get("confidence") or 0.0),
             explanation=str(c.get("explanation") or ""), out_dir=run_rel,
             evidence_dir=str(Path(run_rel) / case_dir), evidence=evidence,
-            evidence_hashes=case_files(c, files), data=c, updated_at=utcnow(),
+            evidence_hashes=case_files(c, files), data=c, plate=machine_plate(c.get("plate")),
+            updated_at=utcnow(),
         )
         key = case_key(job.id, str(c["id"]))
         row = db.get(Case, key)

@@ -172,8 +172,28 @@ class Case(Base):
     decided_at: Mapped[datetime | None]
     published_dir: Mapped[str | None] = mapped_column(String(512))
     published_hashes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the pipeline's plate read (text, confidence, format_ok, kind, frames_read, t); never edited:
+    # a reviewer's correction is a PlateCorrection row
+    plate: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    plate_corrections: Mapped[list["PlateCorrection"]] = relationship(
+        lazy="selectin", order_by="PlateCorrection.id", cascade="all, delete-orphan")
+
+
+class PlateCorrection(Base):
+    """A reviewer's correction of a case's plate text; the newest row is the one in force, older
+    ones stay as the history (the audit log records each too)."""
+
+    __tablename__ = "plate_corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(32))
+    format_ok: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, field_validator
 
 from service.errors import ApiError
 from service.models import Camera, Case, Job, Upload
+from service.plates import plate_view
 
 
 # Integer primary keys are int4 on PostgreSQL; a larger id in a URL is an input error, not a
@@ -120,4 +121,5 @@ def case_summary(case: Case) -> dict[str, Any]:
             "state": case.state, "reason": case.reason, "reviewer": case.reviewer,
         "decided_at": iso(case.decided_at), "created_at": iso(case.created_at),
         "snapshot_url": f"/api/cases/{case.id}/evidence/snapshot" if case.evidence.get("snapshot") else None,
+        "plate": plate_view(case),
     }

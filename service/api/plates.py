@@ -1,0 +1,47 @@
+"""Reviewer correction of a case's licence plate (audited; the machine read is never changed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from service import audit
+from service.api.common import ApiModel, case_summary
+from service.errors import ApiError
+from service.models import Case, PlateCorrection
+from service.plates import VEHICLE_CLASSES, check_correction, plate_view
+from service.security import Principal, get_db, require_roles
+
+router = APIRouter(prefix="/api/cases", tags=["cases"])
+reviewers = require_roles("reviewer", "admin")
+
+
+class PlateIn(ApiModel):
+    text: str = Field(max_length=64)
+    reason: str | None = Field(default=None, max_length=2000)  # required; checked for the code below
+    allow_invalid_format: bool = False  # e.g. a foreign or military plate the format check cannot know
+
+
+@router.post("/{case_id}/plate")
+def correct_plate(case_id: str, body: PlateIn, request: Request, db: Session = Depends(get_db),
+                  who: Principal = Depends(reviewers)) -> dict:
+    case = db.get(Case, case_id)
+    if case is None:
+        raise ApiError(404, f"no case {case_id!r}")
+    if case.plate is None and (case.object_class or "") not in VEHICLE_CLASSES:
+        raise ApiError(409, f"case {case_id!r} is not about a vehicle; it has no plate", code="not_a_vehicle")
+    reason = (body.reason or "").strip()
+    if not reason:
+        raise ApiError(422, "reason: required when correcting a plate", code="reason_required")
+    text, ok, problem = check_correction(body.text, body.allow_invalid_format)
+    if problem:
+        raise ApiError(422, problem, code="plate_format")
+    before = plate_view(case)
+    db.add(PlateCorrection(case_id=case.id, text=text, format_ok=ok, reason=reason, reviewer=who.name))
+    audit.record(db, request, who, "case.plate", "case", case.id, text=text, format_ok=ok, reason=reason,
+                 previous=before["text"] if before else None,
+                 machine=(case.plate or {}).get("text"), allow_invalid_format=body.allow_invalid_format)
+    db.commit()
+    db.refresh(case)
+    return case_summary(case)
