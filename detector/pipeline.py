@@ -26,6 +26,7 @@ from detector.background import StaticObjectFinder
 from detector.decode import DecodedFrame, DecodeReport, VideoInfo, iter_frames, probe
 from detector.detect import ObjectDetector, load_analysis_detector
 from detector.evidence.manifest import write_manifest
+from detector.signing import default_key_path, load_or_create_key, sign_manifest
 from detector.evidence.tracklog import SignalLog, TrackLog
 from detector.evidence.writer import write_cases
 from detector.identity import IdentityGuard
@@ -75,6 +76,9 @@ class AnalyzeOptions:
     evidence: bool = True
     # "auto": contrast-lift dark frames (CLAHE on luminance) for the detector only; "off": never.
     lowlight: str = "auto"
+    # Private key that signs manifest.json (created on first use, mode 600); None: this user's
+    # default (``detector.signing.default_key_path``). The service passes its own.
+    signing_key: Path | None = None
 
 
 @dataclass
@@ -345,6 +349,8 @@ def analyze(
     if start is not None and scene.start_time is None:
         scene = scene.model_copy(update={"start_time": start})
     detector = detector or load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
+    # Loaded (or created) before the work, so that an unusable key fails in a second, not after it.
+    signing_key = load_or_create_key(options.signing_key or default_key_path()) if options.evidence else None
 
     timings = StageTimings()
     wall0 = time.perf_counter()
@@ -440,6 +446,7 @@ def analyze(
     if options.evidence:
         write_manifest(out_dir, source=source, scene_path=scene_path, model_path=detector.model_path,
                        software_version=__version__)
+        sign_manifest(out_dir, signing_key)
     timings.evidence = time.perf_counter() - t_ev
     timings.wall = time.perf_counter() - wall0
     timings.frames_decoded = report.frames_decoded

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # Repeated views of the same original evidence by the same person within this window (e.g.
     # the player's range requests while scrubbing) produce one audit entry; 0 = audit every request.
     audit_view_window_s: int = Field(default=300, ge=0)
+    # Ed25519 key that signs analysis manifests and case exports (its public half is served at
+    # /api/signing-key). Unset: data_dir/signing-key.pem, created on first start with mode 600.
+    signing_key: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -110,6 +113,10 @@ class Settings(BaseSettings):
     @property
     def published_dir(self) -> Path:
         return self.data_dir / "published"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key or self.data_dir / "signing-key.pem"
 
     def ensure_dirs(self) -> None:
         for d in (self.data_dir, self.uploads_dir, self.partial_dir, self.jobs_dir, self.cameras_dir, self.published_dir):

@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import func, select
 
 from civicwatch import __version__
+from detector.signing import load_or_create_key
 from service import errors, web
 from service.api import admin, audit_log, auth, cameras, cases, jobs, public, system, uploads
 from service.api.common import reject_nul_in_url
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     app.state.session_factory = factory
     app.state.runner = runner
     app.state.secret_key = settings.resolved_secret_key()
+    app.state.signing_key = load_or_create_key(settings.signing_key_path)
     app.state.metrics_registry = system.make_registry(factory)
     errors.install(app)
     for module in (auth, admin, cameras, uploads, jobs, cases, public, audit_log, system):

@@ -24,3 +24,14 @@ def demo_footage(tmp_path_factory):
     from civicwatch.demo import build_demo
 
     return build_demo(tmp_path_factory.mktemp("demo"), force=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def signing_key_in_tmp(tmp_path_factory):
+    """Analyses sign their manifest with the user's key (``~/.config/civicwatch``) by default;
+    tests use one made for the session instead, never the home folder's. Subprocesses inherit it."""
+    from detector.signing import KEY_ENV
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(KEY_ENV, str(tmp_path_factory.mktemp("signing") / "signing-key.pem"))
+        yield

@@ -53,6 +53,7 @@ def _progress_bar(quiet: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    from detector.signing import SigningKeyError
     from detector.pipeline import AnalyzeOptions, analyze  # heavy imports only when analysing
 
     if args.analysis_fps <= 0:
@@ -78,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except OutputExistsError as err:
         print(f"error: output: {err}", file=sys.stderr)
+        return 2
+    except SigningKeyError as err:
+        print(f"error: signing key: {err}", file=sys.stderr)
         return 2
     finally:
         if bar is not None:

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from detector.hashing import sha256_file
+from detector.signing import SIGNATURE
 from detector.evidence.writer import CASES_INDEX, EvidenceConflictError
 
 MANIFEST = "manifest.json"
@@ -29,10 +30,11 @@ def _input(path: Path | None) -> dict | None:
 
 
 def _listed_files(out_dir: Path) -> list[Path]:
-    """Regular files under ``out_dir`` but the manifest, ordered by their relative POSIX path."""
+    """Regular files under ``out_dir`` but the manifest and its signature, ordered by their
+    relative POSIX path."""
     found = [
         p for p in out_dir.rglob("*")
-        if p.is_file() and not p.is_symlink() and p.relative_to(out_dir).as_posix() != MANIFEST
+        if p.is_file() and not p.is_symlink() and p.relative_to(out_dir).as_posix() not in (MANIFEST, SIGNATURE)
     ]
     return sorted(found, key=lambda p: p.relative_to(out_dir).as_posix())
 

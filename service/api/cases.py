@@ -15,10 +15,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from civicwatch import __version__
 from service import audit
 from service.api.common import ApiModel, Offset, case_summary, iso, parse_when
 from service.api.zipstream import zip_stream
 from service.errors import ApiError
+from service.export_signing import ExportManifest
 from service.ingest import manifest_files
 from service.integrity import check_case, check_published
 from service.publication import published_for_approval
@@ -238,14 +240,23 @@ def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who:
     exported_at = utcnow()
     records = [(cases[i], _export_record(cases[i], settings)) for i in ids]
 
+    signed = ExportManifest()
+
+    def listed(name: str, content, entry: dict | None = None):  # noqa: ANN001, ANN202
+        entry = entry or {}
+        signed.add(name, content, entry.get("recorded_sha256") or entry.get("sha256"), entry.get("size"))
+        return name, content
+
     def entries():
-        yield "export.json", json.dumps({"exported_at": iso(exported_at), "exported_by": who.actor,
-                                         "cases": ids}, indent=2).encode()
+        yield listed("export.json", json.dumps({"exported_at": iso(exported_at), "exported_by": who.actor,
+                                                "cases": ids}, indent=2).encode())
         for case, (files, manifest) in records:
-            yield f"{case.id}/manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode()
-            yield f"{case.id}/record.json", json.dumps(manifest["record"], indent=2, ensure_ascii=False).encode()
+            yield listed(f"{case.id}/manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+            yield listed(f"{case.id}/record.json", json.dumps(manifest["record"], indent=2, ensure_ascii=False).encode())
             for arcname, path in files:
-                yield f"{case.id}/{arcname}", path
+                yield listed(f"{case.id}/{arcname}", path, manifest["files"].get(arcname))
+        # Last, once every member is known: the signed list that ``civicwatch verify`` checks offline.
+        yield from signed.render(request.app.state.signing_key, __version__, {"cases": ids})
 
     headers = {"Content-Disposition": f'attachment; filename="civicwatch-cases-{exported_at:%Y%m%dT%H%M%SZ}.zip"'}
     return StreamingResponse(zip_stream(entries(), settings.chunk_size), media_type="application/zip", headers=headers)

@@ -1,4 +1,4 @@
-"""Health and Prometheus metrics."""
+"""Health, Prometheus metrics, and the installation's public signing key."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from detector.signing import ALGORITHM, fingerprint, public_pem
 from service.db import ping
 from service.models import CASE_STATES, JOB_STATES, Case, Job
 
@@ -19,6 +20,19 @@ def healthz(request: Request):
     ok = ping(request.app.state.engine)
     return JSONResponse({"status": "ok" if ok else "unavailable", "db": "ok" if ok else "unreachable"},
                         200 if ok else 503)
+
+
+@router.get("/api/signing-key")
+def signing_key(request: Request, format: str = "pem"):  # noqa: A002 - the query parameter's name
+    """The public key that signs this installation's manifests and case exports. Public on
+    purpose: anyone holding an export checks it offline with ``civicwatch verify --key``.
+    ``?format=json`` adds the algorithm and fingerprint."""
+    key = request.app.state.signing_key
+    if format == "json":
+        return {"algorithm": ALGORITHM, "fingerprint": fingerprint(key), "public_key_pem": public_pem(key)}
+    return Response(public_pem(key), media_type="application/x-pem-file",
+                    headers={"X-Key-Fingerprint": fingerprint(key),
+                             "Content-Disposition": 'inline; filename="civicwatch-signing-key.pub.pem"'})
 
 
 class DbCollector:

@@ -44,7 +44,7 @@ def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], 
     def make_options(extra: dict) -> Any:
         from detector.pipeline import AnalyzeOptions
 
-        return AnalyzeOptions(**{**settings.analyze_options, **extra})
+        return AnalyzeOptions(**{"signing_key": settings.signing_key_path, **settings.analyze_options, **extra})
 
     def run(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
         from detector.detect import load_analysis_detector

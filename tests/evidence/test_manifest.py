@@ -10,6 +10,7 @@ import pytest
 
 from civicwatch.cli import main
 from detector.evidence import EvidenceConflictError, verify, write_cases, write_manifest
+from detector.signing import default_key_path, load_or_create_key, sign_manifest
 
 from .helpers import make_event, make_logs, make_scene
 
@@ -31,6 +32,7 @@ def analysed(tmp_path_factory, footage_dir):
     (out / "log.txt").write_text("other output also gets hashed\n")
     write_manifest(out, source=footage_dir / SOURCE, scene_path=scene_path, model_path=model_path,
                    software_version="0.1.0", extra={"analysis_fps": 10})
+    sign_manifest(out, load_or_create_key(default_key_path()))  # the session's key (tests/conftest.py)
     return out, cases, scene_path, model_path
 
 
@@ -48,7 +50,8 @@ def sha(path):
 def test_manifest_lists_every_file_and_the_inputs(analysed, footage_dir):
     out, cases, scene_path, model_path = analysed
     manifest = json.loads((out / "manifest.json").read_text())
-    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != "manifest.json")
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                     if p.is_file() and p.name not in ("manifest.json", "manifest.sig"))
     assert [f["path"] for f in manifest["files"]] == on_disk
     assert len(on_disk) == 7  # 5 case files, cases.json, log.txt
     for entry in manifest["files"]:
@@ -69,7 +72,7 @@ def test_intact_folder_verifies(analysed, capsys, footage_dir):
     assert verify(out) == []
     assert verify(out, source=footage_dir / SOURCE, strict=True) == []
     assert main(["verify", str(out)]) == 0
-    assert capsys.readouterr().out.strip() == "OK: 7 files verified"
+    assert capsys.readouterr().out.strip().startswith("OK: 7 files verified, signed by key ")
 
 
 def test_flipped_byte_is_named(out_copy, capsys):

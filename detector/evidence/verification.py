@@ -1,0 +1,101 @@
+"""One check for everything ``civicwatch verify`` accepts: an analysis folder or a case export zip.
+
+Both carry ``manifest.json`` (every file's SHA-256) and ``manifest.sig`` (an Ed25519 signature
+over the manifest). The hashes say the files are the ones listed; the signature, checked with a
+key the checker trusts, says the list is the one the installation wrote. Either failing is a
+problem. A zip is read into a temporary folder and checked strictly: a file nobody signed for
+has no business in an export.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from detector.evidence.manifest import VerifyResult, verify_report
+from detector.signing import SignatureCheck, check_signature
+
+
+@dataclass
+class EvidenceReport:
+    target: str
+    kind: str  # "folder" | "zip"
+    hashes: VerifyResult
+    signature: SignatureCheck
+    allow_unsigned: bool = False
+    archive_problems: list[str] = field(default_factory=list)
+
+    @property
+    def manifest_error(self) -> str | None:
+        return self.hashes.manifest_error
+
+    @property
+    def signature_accepted(self) -> bool:
+        return self.signature.ok or (self.allow_unsigned and self.signature.status == "unsigned")
+
+    @property
+    def problems(self) -> list[str]:
+        corrupt = {p.split(": ", 1)[1].split(" (", 1)[0] for p in self.archive_problems}
+        out = list(self.archive_problems)
+        out += [p for p in self.hashes.problems if not (p.startswith("missing: ") and p[9:] in corrupt)]
+        if not self.signature_accepted:
+            out.append(f"signature: {self.signature.detail}")
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return self.manifest_error is None and not self.problems
+
+    @property
+    def notes(self) -> list[str]:
+        if self.signature.status == "unsigned" and self.allow_unsigned:
+            return ["unsigned (accepted with --allow-unsigned): the hashes show the files match this manifest, "
+                    "not who wrote it / 未签名：仅校验了哈希"]
+        return []
+
+
+def _extract(zip_path: Path, dest: Path) -> list[str]:
+    """Unpack ``zip_path`` into ``dest``; returns the members that could not be read intact."""
+    problems: list[str] = []
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            name = info.filename
+            parts = PurePosixPath(name).parts
+            if not name or name.startswith("/") or "\\" in name or ".." in parts:
+                problems.append(f"unsafe name in zip: {name!r}")
+                continue
+            target = dest.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with zf.open(info) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, 1024 * 1024)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+                target.unlink(missing_ok=True)
+                problems.append(f"corrupt in zip: {name} ({err})")
+    return problems
+
+
+def verify_evidence(path: Path, key: Ed25519PublicKey | None, *, source: Path | None = None,
+                    strict: bool = False, allow_unsigned: bool = False) -> EvidenceReport:
+    """Hashes and signature of the folder or zip at ``path``, checked with ``key`` (None: none known)."""
+    path = Path(path)
+    if path.is_file() and zipfile.is_zipfile(path):
+        with tempfile.TemporaryDirectory(prefix="civicwatch-verify-") as tmp:
+            try:
+                archive_problems = _extract(path, Path(tmp))
+            except (zipfile.BadZipFile, OSError) as err:
+                return EvidenceReport(str(path), "zip", VerifyResult(manifest_error=f"unreadable zip ({err})"),
+                                      SignatureCheck("unreadable", "zip unreadable"), allow_unsigned)
+            hashes = verify_report(Path(tmp), source=source, strict=True)
+            signature = check_signature(Path(tmp), key)
+            return EvidenceReport(str(path), "zip", hashes, signature, allow_unsigned, archive_problems)
+    hashes = verify_report(path, source=source, strict=strict)
+    return EvidenceReport(str(path), "folder", hashes, check_signature(path, key), allow_unsigned)

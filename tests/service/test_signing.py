@@ -1,0 +1,146 @@
+"""The installation's signing key: private on disk, public at /api/signing-key; a case export zip
+verifies offline with that key and is refused after a byte inside it changes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+import zipfile
+
+import pytest
+
+from civicwatch.cli import main
+from detector.evidence.verification import verify_evidence
+from detector.signing import fingerprint, load_or_create_key, load_public_key, public_pem
+from service.config import Settings
+
+
+@pytest.fixture
+def exported(env, cases, fast_redaction, tmp_path):
+    """An export of both cases (one approved, so published media is in it) and the public key as
+    anyone would fetch it, without logging in."""
+    a, b = cases
+    assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
+    r = env.reviewer.post("/api/cases/export", json={"ids": [a, b]})
+    assert r.status_code == 200, r.text
+    zip_path = tmp_path / "export.zip"
+    zip_path.write_bytes(r.content)
+    key = env.anon.get("/api/signing-key")
+    assert key.status_code == 200 and key.text.startswith("-----BEGIN PUBLIC KEY-----")
+    pub = tmp_path / "civicwatch-signing-key.pub.pem"
+    pub.write_text(key.text, encoding="ascii")
+    return zip_path, pub, cases
+
+
+def rebuild(src, dest, change):
+    """A copy of the zip with ``change(name, data) -> data`` applied to every member (valid CRCs)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, change(info.filename, zin.read(info.filename)))
+    return dest
+
+
+def test_key_location(monkeypatch, tmp_path):
+    monkeypatch.delenv("CIVICWATCH_SIGNING_KEY", raising=False)
+    assert Settings(data_dir=tmp_path).signing_key_path == tmp_path / "signing-key.pem"
+    monkeypatch.setenv("CIVICWATCH_SIGNING_KEY", str(tmp_path / "k.pem"))  # the CLI's variable, same meaning
+    assert Settings(data_dir=tmp_path / "var").signing_key_path == tmp_path / "k.pem"
+
+
+def test_key_is_private_on_disk_and_published(env):
+    path = env.settings.signing_key_path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    key = load_or_create_key(path)
+    r = env.anon.get("/api/signing-key")
+    assert r.status_code == 200 and r.text == public_pem(key)
+    assert r.headers["x-key-fingerprint"] == fingerprint(key)
+    info = env.anon.get("/api/signing-key", params={"format": "json"}).json()
+    assert info == {"algorithm": "ed25519", "fingerprint": fingerprint(key), "public_key_pem": public_pem(key)}
+    assert "PRIVATE" not in r.text
+
+
+def test_export_zip_verifies_offline_with_the_published_key(exported, capsys):
+    zip_path, pub, (a, b) = exported
+    names = zipfile.ZipFile(zip_path).namelist()
+    assert names[-2:] == ["manifest.json", "manifest.sig"]
+    listed = json.loads(zipfile.ZipFile(zip_path).read("manifest.json"))
+    assert listed["kind"] == "case-export" and {f["path"] for f in listed["files"]} == set(names[:-2])
+    assert f"{a}/snapshot.jpg" in names and f"{a}/published/published.mp4" in names
+    assert main(["verify", str(zip_path), "--key", str(pub)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"OK: {len(names) - 2} files verified, signed by key {fingerprint(load_public_key(pub))}")
+
+
+def test_flipped_byte_inside_the_zip_is_refused(exported, capsys):
+    zip_path, pub, (a, _) = exported
+    data = bytearray(zip_path.read_bytes())
+    snapshot = zipfile.ZipFile(zip_path).read(f"{a}/snapshot.jpg")
+    at = data.find(snapshot)  # stored, not compressed: the picture's bytes lie in the zip as they are
+    assert at > 0
+    data[at + len(snapshot) // 2] ^= 0x01
+    zip_path.write_bytes(bytes(data))
+    assert main(["verify", str(zip_path), "--key", str(pub)]) == 1
+    out = capsys.readouterr().out
+    assert f"{a}/snapshot.jpg" in out and "OK" not in out
+
+
+def test_edited_picture_repacked_and_resigned_manifest_are_refused(exported, tmp_path, capsys):
+    zip_path, pub, (a, _) = exported
+    target = f"{a}/snapshot.jpg"
+
+    def edit(name, data):
+        return data[:-200] + bytes(b ^ 0x55 for b in data[-200:]) if name == target else data
+
+    repacked = rebuild(zip_path, tmp_path / "repacked.zip", edit)  # CRCs fine, content edited
+    assert main(["verify", str(repacked), "--key", str(pub)]) == 1
+    assert f"FAIL: changed: {target}" in capsys.readouterr().out
+
+    edited = zipfile.ZipFile(repacked).read(target)
+
+    def forge(name, data):
+        data = edit(name, data)
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        for entry in manifest["files"]:
+            if entry["path"] == target:
+                entry["sha256"], entry["size"] = hashlib.sha256(edited).hexdigest(), len(edited)
+        return json.dumps(manifest, indent=2).encode()
+
+    forged = rebuild(zip_path, tmp_path / "forged.zip", forge)
+    report = verify_evidence(forged, load_public_key(pub))
+    assert report.hashes.problems == [] and report.signature.status == "invalid"
+    assert main(["verify", str(forged), "--key", str(pub)]) == 1
+    assert "signature does not verify" in capsys.readouterr().out
+
+
+def test_other_key_or_extra_file_refused(exported, tmp_path, capsys):
+    zip_path, _, _ = exported
+    other = tmp_path / "other.pub.pem"
+    other.write_text(public_pem(load_or_create_key(tmp_path / "other.pem")), encoding="ascii")
+    assert main(["verify", str(zip_path), "--key", str(other)]) == 1
+    assert "signed by key" in capsys.readouterr().out
+    _, pub, _ = exported
+    with zipfile.ZipFile(zip_path, "a") as zf:
+        zf.writestr("note.txt", "added after export")
+    assert main(["verify", str(zip_path), "--key", str(pub)]) == 1
+    assert "FAIL: unlisted: note.txt" in capsys.readouterr().out
+
+
+def test_evidence_edited_on_the_server_is_not_vouched_for(env, cases, tmp_path, capsys):
+    """The zip vouches for the hashes recorded at ingest, so a picture edited on disk afterwards
+    is exported as it is and the export then fails verification."""
+    a, _ = cases
+    r = env.reviewer.get(f"/api/cases/{a}/evidence/snapshot")
+    assert r.status_code == 200
+    snap = next(p for p in (env.data_dir / "jobs").rglob("snapshot.jpg") if p.read_bytes() == r.content)
+    data = bytearray(snap.read_bytes())
+    data[-50] ^= 0xFF
+    snap.write_bytes(bytes(data))
+    zip_path = tmp_path / "export.zip"
+    zip_path.write_bytes(env.reviewer.post("/api/cases/export", json={"ids": [a]}).content)
+    pub = tmp_path / "pub.pem"
+    pub.write_text(env.anon.get("/api/signing-key").text, encoding="ascii")
+    assert main(["verify", str(zip_path), "--key", str(pub)]) == 1
+    assert f"FAIL: changed: {a}/snapshot.jpg" in capsys.readouterr().out
