@@ -25,6 +25,7 @@ import numpy as np
 from detector.evidence.annotate import Annotator, wall_clock
 from detector.evidence.casetrack import TRACKS_FILE, case_tracks_dict
 from detector.evidence.clips import VideoInfo, cut_clip, probe, stills_at
+from detector.evidence.plates import best_plate
 from detector.evidence.render import ANNOTATED_FILE, render_annotated
 from detector.media.streamcopy import StreamCopyError, copy_clip, copy_refusal
 from detector.hashing import sha256_bytes, sha256_file
@@ -142,6 +143,29 @@ def _clock(scene: Scene, source: str | None) -> dict:
     return {"source": source, "video_start": _iso(scene.start_time), "from": en, "from_zh": zh}
 
 
+PLATE_RULES = {"illegal_parking", "stopping", "wrong_way"}
+PLATE_CLASSES = {"car", "truck", "bus", "motorcycle"}
+PLATE_FRAMES = 3  # reads per case: each costs ~0.15-0.45 s on two cores
+PLATE_MIN_WIDTH_PX = 80  # narrower vehicles (video pixels) carry no legible plate
+
+
+def _scene_to_video(box: Box, scene: Scene, info: VideoInfo) -> tuple[float, float, float, float]:
+    sx, sy = info.width / scene.frame_size[0], info.height / scene.frame_size[1]
+    return (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
+
+
+def _plate_times(event: ViolationEvent, scene: Scene, info: VideoInfo, track_log: TrackLog,
+                 t0: float, t1: float) -> dict[float, Box]:
+    """Video times (and the offender's box then, video px) worth reading a plate at: the largest
+    views of a vehicle offender, at most ``PLATE_FRAMES``; none for people, litter, small cars."""
+    if event.rule not in PLATE_RULES or event.object_class not in PLATE_CLASSES:
+        return {}
+    views = [(o.t, _scene_to_video(o.box, scene, info)) for o in track_log.track(event.track_ids, t0, t1)]
+    views = [(t, b) for t, b in views if b[2] - b[0] >= PLATE_MIN_WIDTH_PX]
+    views.sort(key=lambda v: (v[1][2] - v[1][0]) * (v[1][3] - v[1][1]), reverse=True)
+    return dict(views[:PLATE_FRAMES])
+
+
 def _cut_original(source: Path, info: VideoInfo, out: Path, start_s: float, end_s: float) -> dict:
     """``clip.mp4``: the source's own packets when a browser plays them, else a transcode.
 
@@ -185,7 +209,13 @@ def _write_case(
                                   clip_start_s=clip_start, clip_end_s=clip_end, clip_offset_s=original["offset_s"])
         hashes["tracks"] = _write_new(staging / EVIDENCE_FILES["tracks"], _json_bytes(tracks))
 
-        key = stills_at(source, info, [event.key_t])[0]
+        plate_at = _plate_times(event, scene, info, track_log, clip_start, clip_end)
+        stills = {s.wanted_t: s for s in stills_at(source, info, [event.key_t, *plate_at])}
+        key = stills[float(event.key_t)]
+        plate = None
+        if plate_at:
+            read = best_plate((stills[t].t, stills[t].image_bgr, box) for t, box in plate_at.items())
+            plate = read.as_dict() if read is not None else None
         annotator = Annotator(scene, track_log=track_log, signal_log=signal_log, event=event)
         hashes["snapshot"] = _write_new(
             staging / EVIDENCE_FILES["snapshot"], _jpeg(annotator(key.image_bgr.copy(), key.t), jpeg_quality))
@@ -218,6 +248,9 @@ def _write_case(
             "object_class": event.object_class,
             "track_ids": [int(t) for t in event.track_ids],
             "confidence": round(float(event.confidence), 4),
+            # Best plate read over the offender's largest views (vehicle cases), else None; the
+            # reviewer's correction is kept apart by the service, never written here.
+            "plate": plate,
             "signal": event.signal,
             "explanation": event.explanation,
             "explanation_zh": event.explanation_zh or None,
