@@ -13,7 +13,7 @@ import sys
 
 from civicwatch import __version__
 
-COMMAND_MODULES = ["analyze", "verify", "eval", "models", "serve", "users", "demo"]
+COMMAND_MODULES = ["analyze", "verify", "render", "eval", "models", "serve", "users", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -74,6 +74,10 @@ class AnalyzeOptions:
     # False: cases.json holds the case records without clips, snapshots or manifest (for
     # evaluation runs over a development set, where only what was found matters).
     evidence: bool = True
+    # Also burn the overlay into ``annotated.mp4`` for every case during the analysis. Off by
+    # default: the review page draws the overlay over the original clip from ``tracks.json``, and
+    # ``detector.evidence.render_annotated`` makes the annotated clip on demand.
+    annotated_clips: bool = False
     # "auto": contrast-lift dark frames (CLAHE on luminance) for the detector only; "off": never.
     lowlight: str = "auto"
     # Private key that signs manifest.json (created on first use, mode 600); None: this user's
@@ -139,20 +143,21 @@ def _decode_worker(path: Path, fps: float, out: queue.Queue, report: DecodeRepor
         out.put(_END)
 
 
-def wall_clock_start(scene: Scene, info: VideoInfo, options: AnalyzeOptions) -> datetime | None:
-    """Scene start_time first, then the uploader's metadata, then the container's creation_time."""
+def wall_clock_start(scene: Scene, info: VideoInfo, options: AnalyzeOptions) -> tuple[datetime | None, str | None]:
+    """Where case times come from: the scene's start_time, then the uploader's metadata, then the
+    container's creation_time; with the name of the source used (None when none is known)."""
     if scene.start_time is not None:
-        return scene.start_time
+        return scene.start_time, "scene"
     if options.start_time is not None:
-        return options.start_time
+        return options.start_time, "upload"
     if info.creation_time:
         try:
             parsed = datetime.fromisoformat(info.creation_time.replace("Z", "+00:00"))
             if parsed.tzinfo is not None and parsed.year > 1971:
-                return parsed
+                return parsed, "container"
         except ValueError:
             pass
-    return None
+    return None, None
 
 
 class _Stages:
@@ -345,7 +350,7 @@ def analyze(
     held = [name for name in ("manifest.json", "cases.json", "cases") if (out_dir / name).exists()]
     if held:
         raise OutputExistsError(f"{out_dir} already holds an analysis ({', '.join(held)}); choose a new output folder")
-    start = wall_clock_start(scene, info, options)
+    start, clock_source = wall_clock_start(scene, info, options)
     if start is not None and scene.start_time is None:
         scene = scene.model_copy(update={"start_time": start})
     detector = detector or load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
@@ -407,6 +412,11 @@ def analyze(
         )
     if report.frames_decoded == 0:
         warnings.append("no frame could be decoded")
+    if clock_source is None:
+        warnings.append(
+            "no wall-clock time is known for this video (no start_time in the scene, none given with the "
+            "upload, no creation_time in the file): cases carry video seconds only"
+        )
 
     if progress is not None:
         progress(Progress(0.9, report.frames_decoded, t_end, "evidence"))
@@ -417,6 +427,7 @@ def analyze(
         cases = write_cases(
             source=source, scene=scene, events=events, track_log=stages.track_log,
             signal_log=stages.signal_log, out_dir=out_dir, pre=options.pre, post=options.post,
+            annotated=options.annotated_clips, clock_source=clock_source,
         )
     else:
         cases = [_bare_case(i, ev, stages.track_log) for i, ev in enumerate(events)]

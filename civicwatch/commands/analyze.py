@@ -7,9 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from detector.decode import VideoOpenError
-from detector.pipeline import OutputExistsError
-from detector.scene import SceneError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="do not register frames to the first one (camera sway and drift compensation)")
     p.add_argument("--lowlight", choices=["auto", "off"], default="auto",
                    help="contrast-lift dark frames for the detector (default auto; evidence keeps the original)")
+    p.add_argument("--annotated-clips", action="store_true",
+                   help="also render annotated.mp4 for every case now (default: on demand, see `civicwatch render`)")
     p.add_argument("--json", action="store_true", help="print the cases as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=run)
@@ -54,7 +53,10 @@ def _progress_bar(quiet: bool):
 
 def run(args: argparse.Namespace) -> int:
     from detector.signing import SigningKeyError
-    from detector.pipeline import AnalyzeOptions, analyze  # heavy imports only when analysing
+    # Heavy imports (onnxruntime, OpenCV, PyAV) only when analysing: ``civicwatch --help`` stays fast.
+    from detector.decode import VideoOpenError
+    from detector.pipeline import AnalyzeOptions, OutputExistsError, analyze
+    from detector.scene import SceneError
 
     if args.analysis_fps <= 0:
         print("error: --analysis-fps must be positive", file=sys.stderr)
@@ -67,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     options = AnalyzeOptions(model=args.model, analysis_fps=args.analysis_fps, pre=args.pre, post=args.post,
                              conf=args.conf, regions=args.regions, full_every=args.full_every,
-                             stabilise=not args.no_stabilise, lowlight=args.lowlight)
+                             stabilise=not args.no_stabilise, lowlight=args.lowlight,
+                             annotated_clips=args.annotated_clips)
     bar, update = _progress_bar(args.quiet)
     try:
         result = analyze(args.video, args.scene, args.out, options, progress=update)

@@ -27,5 +27,5 @@ def test_demo_default_data_dir_matches_the_demo_runner():
 
 def test_help_lists_every_command():
     out = subprocess.run([sys.executable, "-m", "civicwatch.cli", "--help"], capture_output=True, text=True, check=True)
-    for name in ("analyze", "verify", "eval", "models", "serve", "users", "demo"):
+    for name in ("analyze", "verify", "render", "eval", "models", "serve", "users", "demo"):
         assert name in out.stdout

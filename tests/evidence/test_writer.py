@@ -209,3 +209,18 @@ def test_pipeline_names_the_clock_it_used(footage_dir):
     start, source = wall_clock_start(bare, stamped, AnalyzeOptions())
     assert source == "container" and start.year == 2023
     assert wall_clock_start(bare, replace(info, creation_time=None), AnalyzeOptions()) == (None, None)
+
+
+def test_render_command_makes_the_annotated_clip_for_a_run(written, tmp_path):
+    from civicwatch.cli import main
+
+    out, cases = written
+    copy = shutil.copytree(out, tmp_path / "run")
+    assert main(["render", str(copy), "--case", cases[0]["id"]]) == 0
+    assert (copy / "cases" / cases[0]["id"] / "annotated.mp4").is_file()
+    assert not (copy / "cases" / cases[1]["id"] / "annotated.mp4").exists()
+    assert main(["render", str(copy), "--case", "no-such-case"]) == 2
+    broken = copy / "cases" / cases[1]["id"]
+    (broken / "tracks.json").write_text("{}")
+    assert main(["render", str(broken)]) == 1  # an unreadable track file is named, nothing written
+    assert not (broken / "annotated.mp4").exists()
