@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     signed = f", {report.signature.detail}" if report.signature.ok else ", unsigned"
     print(f"OK: {checked} files verified{signed}")
+    if args.source is not None:
+        h = report.hashes
+        print(f"OK: source matches; {h.originals_copied} clip(s) hold its packets byte for byte"
+              + (f", {h.originals_transcoded} transcoded from it" if h.originals_transcoded else ""))
     return 0
 
 
@@ -61,7 +65,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--key", type=Path, default=None, metavar="PUBKEY",
                         help="public key PEM to check the signature with (e.g. saved from the service's "
                              "/api/signing-key); default: this machine's own signing key")
-    parser.add_argument("--source", type=Path, default=None, help="also check this source video's hash")
+    parser.add_argument("--source", type=Path, default=None, help="also check this source video's hash, and that stream-copied clips hold its packets")
     parser.add_argument("--strict", action="store_true",
                         help="also report files the manifest does not list (always on for zips)")
     parser.add_argument("--allow-unsigned", action="store_true",

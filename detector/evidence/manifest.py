@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from detector.evidence.originals import verify_originals
 from detector.hashing import sha256_file
 from detector.signing import SIGNATURE
 from detector.evidence.writer import CASES_INDEX, EvidenceConflictError
@@ -88,6 +89,9 @@ class VerifyResult:
     manifest_error: str | None = None  # set when there is no readable manifest
     files_checked: int = 0
     problems: list[str] = field(default_factory=list)
+    # With a source: clips proven to hold its packets, and clips that were transcoded from it.
+    originals_copied: int = 0
+    originals_transcoded: int = 0
 
     @property
     def ok(self) -> bool:
@@ -148,6 +152,10 @@ def verify_report(out_dir: Path, *, source: Path | None = None, strict: bool = F
         want = (manifest.get("inputs") or {}).get("source") or {}
         if sha256_file(Path(source)) != want.get("sha256"):
             result.problems.append(f"source differs: {Path(source).name}")
+        # Stream-copied clips: their packets must be that range of the source, NAL unit for NAL unit.
+        originals = verify_originals(out_dir, Path(source))
+        result.originals_copied, result.originals_transcoded = originals.copied, originals.transcoded
+        result.problems.extend(originals.problems)
 
     flagged = {p.split(": ", 1)[1] for p in result.problems if p.startswith(("changed: ", "missing: "))}
     result.problems.extend(_check_case_hashes(out_dir, hashes, flagged))

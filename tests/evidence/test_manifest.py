@@ -102,13 +102,13 @@ def test_tampering_hidden_by_a_new_manifest_is_still_found(out_copy, analysed):
     """Rewriting the manifest after changing a clip does not hide it: cases.json holds the
     hashes taken when each file was written."""
     out, case = out_copy
-    clip = out / case["evidence"]["annotated"]
+    clip = out / case["evidence"]["crop"]
     clip.write_bytes(clip.read_bytes()[:-10])
     (out / "manifest.json").unlink()
     _, _, scene_path, model_path = analysed
     write_manifest(out, source=scene_path, scene_path=scene_path, model_path=None, software_version="x")
     problems = verify(out)
-    assert len(problems) == 1 and case["evidence"]["annotated"] in problems[0]
+    assert len(problems) == 1 and case["evidence"]["crop"] in problems[0]
 
 
 def test_strict_reports_unlisted_files(out_copy):
