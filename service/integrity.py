@@ -2,7 +2,9 @@
 
 Two references are checked: the run's manifest.json on disk and the copy of its hashes taken
 into the database at ingest. Editing a clip and the manifest together still shows up as a
-difference from the database copy.
+difference from the database copy. Evidence made after the analysis (the annotated clip, rendered
+on demand) cannot be in the run's manifest; the database copy, taken when it was made, vouches
+for it alone.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.annotation import on_demand_paths
 from service.ingest import manifest_files
 from service.models import Case
 from detector.hashing import sha256_file
@@ -35,6 +38,7 @@ def check_case(case: Case, data_dir: Path, chunk_size: int = 1024 * 1024) -> Int
         manifest = None
         problems.append("manifest.json: missing or unreadable")
     checked = 0
+    made_later = on_demand_paths(case)
     for relpath, stored in sorted(case.evidence_hashes.items()):
         path = run_dir / relpath
         if not path.is_file():
@@ -45,9 +49,9 @@ def check_case(case: Case, data_dir: Path, chunk_size: int = 1024 * 1024) -> Int
         if manifest is not None:
             entry = manifest.get(relpath)
             expected = entry.get("sha256") if isinstance(entry, dict) else entry
-            if not expected:
+            if not expected and relpath not in made_later:
                 problems.append(f"{relpath}: not listed in manifest.json")
-            elif expected != actual:
+            elif expected and expected != actual:
                 problems.append(f"{relpath}: SHA-256 differs from manifest.json")
         if not stored:
             problems.append(f"{relpath}: no hash recorded at ingest")

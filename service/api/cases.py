@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from civicwatch import __version__
 from service import audit
+from service.annotation import ANNOTATED_KIND, AnnotationError, can_render, ensure_annotated, on_demand_paths
 from service.api.common import ApiModel, Offset, case_summary, iso, parse_when
 from service.api.zipstream import zip_stream
 from service.errors import ApiError
@@ -30,7 +31,7 @@ from service.security import Principal, get_db, require_roles
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 reviewers = require_roles("reviewer", "admin")
 
-EVIDENCE_VIEW_KINDS = ("clip", "annotated", "snapshot", "crop")
+EVIDENCE_VIEW_KINDS = ("clip", "annotated", "snapshot", "crop", "tracks")
 # from-states allowed for each action, and the state it leads to
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "approve": (("pending",), "approved"),
@@ -109,6 +110,9 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
         "key_frame": case.data.get("key_frame"), "frame_size": case.data.get("frame_size"),
         "key_box": case.data.get("key_box"), "path": case.data.get("path"),
         "offender_track": case.data.get("offender_track"),
+        # The player seeks to the case span inside the clip (a stream-copied clip starts at a keyframe).
+        "clip_start_s": case.data.get("clip_start_s"), "clip_offset_s": case.data.get("clip_offset_s"),
+        "annotated_render": f"/api/cases/{case.id}/annotated" if can_render(case) else None,
         "history": [{"at": iso(e.at), "actor": e.actor, "action": e.action, "details": e.details} for e in history],
     }
 
@@ -213,6 +217,9 @@ def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(ge
     rel = case.evidence.get(kind)
     settings = request.app.state.settings
     path = settings.data_dir / case.out_dir / rel if rel else None
+    if rel is None and kind == ANNOTATED_KIND and can_render(case):
+        raise ApiError(404, f"the annotated clip of case {case_id!r} has not been rendered yet; "
+                            f"POST /api/cases/{case_id}/annotated renders it", code="not_rendered")
     if path is None or not path.is_file():
         raise ApiError(404, f"case {case_id!r} has no {kind} file")
     if not audit.seen_recently(db, who, "evidence.view", "case", case.id, settings.audit_view_window_s, kind=kind):
@@ -221,6 +228,46 @@ def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(ge
         db.commit()
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-store"})
+
+
+def _annotation_error(err: AnnotationError) -> ApiError:
+    status = 404 if err.code == "annotation_unavailable" else 409
+    return ApiError(status, str(err), code=err.code)
+
+
+@router.post("/{case_id}/annotated")
+def render_annotated_clip(case_id: str, request: Request, db: Session = Depends(get_db),
+                          who: Principal = Depends(reviewers)) -> dict:
+    """Render the burnt-in annotated clip (once; later calls return the same file) and record its hash."""
+    settings = request.app.state.settings
+    case = _case(db, case_id)
+    try:
+        made = ensure_annotated(case, settings)
+    except AnnotationError as err:
+        raise _annotation_error(err) from None
+    audit.record(db, request, who, "evidence.render", "case", case.id, kind=ANNOTATED_KIND, path=made.relpath,
+                 sha256=made.sha256, rendered=made.rendered, frames=made.frames, sources=made.sources)
+    db.commit()
+    return {"url": f"/api/cases/{case.id}/evidence/{ANNOTATED_KIND}", "sha256": made.sha256,
+            "rendered": made.rendered, "frames": made.frames}
+
+
+def _annotate_for_export(db: Session, request: Request, who: Principal, cases: list[Case], settings) -> dict:  # noqa: ANN001
+    """Make the annotated clip of every exported case that can have one; {case id: problem} for the rest."""
+    problems: dict[str, str] = {}
+    for case in cases:
+        if not can_render(case):
+            continue
+        try:
+            made = ensure_annotated(case, settings)
+        except AnnotationError as err:
+            problems[case.id] = str(err)
+            continue
+        if made.recorded:
+            audit.record(db, request, who, "evidence.render", "case", case.id, kind=ANNOTATED_KIND,
+                         path=made.relpath, sha256=made.sha256, rendered=made.rendered, frames=made.frames,
+                         sources=made.sources, reason="export")
+    return problems
 
 
 class ExportIn(ApiModel):
@@ -235,7 +282,9 @@ def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who:
     missing = [i for i in ids if i not in cases]
     if missing:
         raise ApiError(404, f"no such cases: {', '.join(missing)}", missing=missing)
-    audit.record(db, request, who, "case.export", "case", ",".join(ids)[:160], ids=ids)
+    not_annotated = _annotate_for_export(db, request, who, [cases[i] for i in ids], settings)
+    audit.record(db, request, who, "case.export", "case", ",".join(ids)[:160], ids=ids,
+                 **({"annotation_problems": not_annotated} if not_annotated else {}))
     db.commit()
     exported_at = utcnow()
     records = [(cases[i], _export_record(cases[i], settings)) for i in ids]
@@ -280,6 +329,9 @@ def _export_record(case: Case, settings) -> tuple[list[tuple[str, Path]], dict]:
             relpath = path.relative_to(run_dir).as_posix()
             entries[arc] = {"run_path": relpath, **(run_files.get(relpath) or {}),
                             "recorded_sha256": case.evidence_hashes.get(relpath)}
+            if relpath not in run_files and relpath in on_demand_paths(case) and entries[arc]["recorded_sha256"]:
+                # Rendered after the analysis: only the database record vouches for it.
+                entries[arc].update(sha256=entries[arc]["recorded_sha256"], made_after_analysis=True)
     if case.published_dir and case.published_hashes:
         for name, sha in sorted(case.published_hashes.items()):
             path = settings.data_dir / case.published_dir / name

@@ -30,7 +30,7 @@ def test_queue_filters_and_detail(env, cases):
         assert r.status_code == 422 and r.json()["detail"], bad
     detail = env.reviewer.get(f"/api/cases/{cases[0]}").json()
     assert detail["integrity"]["ok"] is True and detail["integrity"]["checked"] >= 5
-    assert set(detail["evidence"]) == {"clip", "annotated", "snapshot", "crop"}
+    assert set(detail["evidence"]) == {"clip", "tracks", "snapshot", "crop"}  # annotated: on demand
     assert detail["timezone"] == "Asia/Shanghai" and detail["place"] == "北京 立交桥 (test)"
     assert detail["start_time_local"].startswith("2024-05-01T08:00:0")
     assert detail["key_box"] and len(detail["path"]) > 3
@@ -136,7 +136,7 @@ def test_evidence_range_requests_and_view_audit(env, cases):
     assert part.status_code == 206
     assert part.headers["content-range"] == f"bytes 100-299/{len(full.content)}"
     assert part.content == full.content[100:300]
-    tail = env.reviewer.get(f"/api/cases/{a}/evidence/annotated", headers={"Range": "bytes=-50"})
+    tail = env.reviewer.get(f"/api/cases/{a}/evidence/tracks", headers={"Range": "bytes=-50"})
     assert tail.status_code == 206 and len(tail.content) == 50
     bad = env.reviewer.get(f"/api/cases/{a}/evidence/clip", headers={"Range": f"bytes={10**9}-"})
     assert bad.status_code == 416
@@ -146,7 +146,7 @@ def test_evidence_range_requests_and_view_audit(env, cases):
     assert env.reviewer.get(f"/api/cases/{a}/evidence/../../etc").status_code == 404
     views = env.admin.get("/api/audit", params={"action": "evidence.view"}).json()["items"]
     # repeated range requests of one file by one person within the window: one entry per kind
-    assert sorted(e["details"]["kind"] for e in views) == ["annotated", "clip"]
+    assert sorted(e["details"]["kind"] for e in views) == ["clip", "tracks"]
     assert all(e["actor"] == "rita" and e["object_id"] == a for e in views)
 
 

@@ -80,6 +80,7 @@
     current = null;
     CW.$('case').hidden = true;
     CW.$('case-empty').hidden = false;
+    CWPlayer.close();
     var v = CW.$('c-video'); v.removeAttribute('src'); v.load();
   }
 
@@ -131,8 +132,9 @@
     CW.$('c-conf').textContent = c.confidence !== undefined && c.confidence !== null ? (c.confidence * 100).toFixed(0) + '%' : '—';
     CW.$('c-reason-panel').hidden = !c.reason;
     CW.$('c-reason').textContent = c.reason || '';
-    var video = CW.$('c-video');
-    video.src = evidenceUrl(c, 'annotated');
+    /* the original clip with the overlay drawn from tracks.json (case_player.js) */
+    CWPlayer.open(c, {clip: evidenceUrl(c, 'clip'), annotated: evidenceUrl(c, 'annotated'),
+                      tracks: evidenceUrl(c, 'tracks'), render: c.annotated_render || null});
     CW.$('c-snapshot').src = evidenceUrl(c, 'snapshot');
     CW.$('c-crop').src = evidenceUrl(c, 'crop');
     var pending = c.state === 'pending';
