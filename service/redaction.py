@@ -27,15 +27,14 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterable, Literal, Sequence
 
-import av
 import cv2
 import numpy as np
 
 from detector.hashing import sha256_file
+from detector.media.transform import transform_video
 
 log = logging.getLogger(__name__)
 
@@ -324,55 +323,11 @@ class _Redactor:
         return blur_boxes(frame_bgr, boxes, REGION_MARGIN if self.finders else 0.0)
 
 
-def _even(n: int) -> int:
-    return n + (n % 2)
-
-
 def _write_video(source: Path, out_tmp: Path, redact: _Redactor, clip_start_s: float,
                  key_index: int | None) -> np.ndarray | None:
-    """Decode ``source``, redact every frame, encode H.264 yuv420p with faststart. Returns the
-    redacted key frame (for the still image)."""
-    key_frame: np.ndarray | None = None
-    with av.open(str(source)) as src:
-        stream = src.streams.video[0]
-        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-        rate = Fraction(rate).limit_denominator(1001)
-        out = av.open(str(out_tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
-        try:
-            enc = None
-            first_time: float | None = None
-            for index, frame in enumerate(src.decode(stream)):
-                bgr = frame.to_ndarray(format="bgr24")
-                ft = float(frame.time) if frame.time is not None else index / float(rate)
-                if first_time is None:
-                    first_time = ft
-                t = clip_start_s + (ft - first_time)
-                red = redact(bgr, t)
-                if key_index is not None and index == key_index:
-                    key_frame = red
-                if enc is None:
-                    enc = out.add_stream("libx264", rate=rate)
-                    enc.width, enc.height = _even(red.shape[1]), _even(red.shape[0])
-                    enc.pix_fmt = "yuv420p"
-                    enc.options = {"crf": "23", "preset": "veryfast"}
-                if red.shape[0] % 2 or red.shape[1] % 2:
-                    pad = np.zeros((_even(red.shape[0]), _even(red.shape[1]), 3), np.uint8)
-                    pad[: red.shape[0], : red.shape[1]] = red
-                    red = pad
-                vf = av.VideoFrame.from_ndarray(red, format="bgr24")
-                vf.pts = index
-                vf.time_base = Fraction(1) / rate
-                for packet in enc.encode(vf):
-                    out.mux(packet)
-                if key_index is None and key_frame is None:
-                    key_frame = red
-            if enc is None:
-                raise ValueError(f"{source} has no video frames")
-            for packet in enc.encode(None):
-                out.mux(packet)
-        finally:
-            out.close()
-    return key_frame
+    """Redact every frame of ``source`` into ``out_tmp`` (H.264 yuv420p, faststart, the clip's own
+    timing). Returns the redacted key frame (for the still image)."""
+    return transform_video(source, out_tmp, redact, t_offset=clip_start_s, keep_index=key_index).kept
 
 
 def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str = "bystanders",

@@ -35,6 +35,7 @@ def _case_dirs(folder: Path, wanted: list[str]) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     from detector.evidence.casetrack import CaseTrackError
+    from detector.decode import VideoOpenError
     from detector.evidence.clips import ClipError
     from detector.evidence.render import render_annotated
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     for case_dir in dirs:
         try:
             made = render_annotated(case_dir)
-        except (CaseTrackError, ClipError, OSError) as err:
+        except (CaseTrackError, ClipError, VideoOpenError, OSError) as err:
             print(f"error: {case_dir.name}: {err}", file=sys.stderr)
             failed += 1
             continue

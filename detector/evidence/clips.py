@@ -1,47 +1,31 @@
-"""Cut evidence clips from the original source at its full frame rate, with one decode per cut.
+"""Evidence clips re-encoded from the source, and stills taken from it, at its full frame rate.
 
 The analysis runs on thinned frames, but a reviewer must see what the camera saw: every frame of
-the span, with the source's own timing. So the clip is re-encoded from the original stream
-(H.264, yuv420p, ``+faststart`` so a browser plays it before the download finishes), and the
-annotated copy, the snapshot and the crop all come from the same decoded frames in the same pass.
-
-Times are video seconds from the first frame, taken from stream timestamps. Some containers carry
-broken presentation timestamps (AVI with packed B-frames reports them out of order), so each frame
-gets FFmpeg's "best effort" timestamp: the presentation timestamp while it behaves, the decode
-timestamp once it has proven more reliable (the same choice ``ffmpeg`` itself makes).
+the span, with the source's own timing. A browser-playable H.264 source is cut by stream copy
+(``detector.media.streamcopy``); any other source is re-encoded here (H.264, yuv420p,
+``+faststart`` so a browser plays it before the download finishes). ``stills_at`` gives the
+frames the snapshot, crop, sheet and plate reader need, in one decode pass. Frames and their
+times come from ``detector.media.frames`` (one timestamp policy for all evidence).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import av
 import numpy as np
 
-from detector.decode import BestEffortClock, VideoInfo, VideoOpenError, upright
+from detector.decode import BestEffortClock, VideoInfo, VideoOpenError, upright  # noqa: F401 (re-exported)
 from detector.decode import probe as probe_video
 from detector.media.encode import H264Writer, even
+from detector.media.frames import DecodedFrame, FrameReadError, iter_frames  # noqa: F401 (re-exported)
 
 DrawFn = Callable[[np.ndarray, float], np.ndarray]
 
 
-class ClipError(RuntimeError):
-    """The source could not be read or the requested span holds no frames."""
-
-
-def _open(source: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
-    try:
-        container = av.open(str(source))
-    except (av.FFmpegError, OSError) as err:
-        raise ClipError(f"{source}: cannot open video: {err}") from None
-    if not container.streams.video:
-        container.close()
-        raise ClipError(f"{source}: no video stream")
-    stream = container.streams.video[0]
-    stream.thread_type = "AUTO"
-    return container, stream
+ClipError = FrameReadError  # the source could not be read or the requested span holds no frames
 
 
 def probe(source: Path) -> VideoInfo:
@@ -50,53 +34,6 @@ def probe(source: Path) -> VideoInfo:
         return probe_video(source)
     except VideoOpenError as err:
         raise ClipError(str(err)) from None
-
-
-@dataclass
-class DecodedFrame:
-    t: float  # video seconds from the first frame
-    pts: int  # best-effort pts in the source time base, made strictly increasing
-    frame: av.VideoFrame
-
-
-def iter_frames(source: Path, info: VideoInfo, start_s: float) -> Iterator[DecodedFrame]:
-    """Frames with ``t >= start_s`` (and a few before, for the caller to skip), seeking first.
-
-    Seeks to the keyframe at or before ``start_s`` and decodes forward; falls back to decoding from
-    the top when the container cannot seek or the seek landed past the start.
-    """
-    tb = info.time_base
-    target = info.first_pts + int(start_s / tb) if start_s > 0 else None
-    for attempt in ("seek", "top"):
-        container, stream = _open(source)
-        try:
-            if attempt == "seek" and target is not None:
-                try:
-                    container.seek(max(target - 1, 0), stream=stream, backward=True, any_frame=False)
-                except (av.FFmpegError, OSError, ValueError):
-                    continue  # not seekable (some GIFs, pipes): decode from the top
-            elif attempt == "seek":
-                attempt = "top"
-            clock = BestEffortClock()
-            last_pts: int | None = None
-            first = True
-            for frame in container.decode(stream):
-                pts = clock(frame)
-                if pts is None:
-                    pts = last_pts + 1 if last_pts is not None else info.first_pts
-                if last_pts is not None and pts <= last_pts:
-                    pts = last_pts + 1  # duplicate/out-of-order stamp: keep order, nudge one tick
-                t = float((pts - info.first_pts) * tb)
-                if first and attempt == "seek" and t > start_s + 1e-6:
-                    break  # seek overshot (imprecise index): start again from the top
-                first = False
-                last_pts = pts
-                yield DecodedFrame(t, pts, frame)
-            else:
-                return
-        finally:
-            container.close()
-    return
 
 
 @dataclass

@@ -14,12 +14,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from detector.decode import upright
 from detector.evidence.annotate import Annotator
 from detector.evidence.casetrack import TRACKS_FILE, load_case_tracks
-from detector.evidence.clips import ClipError, iter_frames, probe
 from detector.hashing import sha256_file
-from detector.media.encode import H264Writer, even
+from detector.media.transform import transform_video
 
 ANNOTATED_FILE = "annotated.mp4"
 CLIP_FILE = "clip.mp4"
@@ -44,22 +42,11 @@ def render_annotated(
         return RenderedFile(target, sha256_file(target), 0, True)
     clip_path = Path(clip_path or case_dir / CLIP_FILE)
     tracks = load_case_tracks(Path(tracks_path or case_dir / TRACKS_FILE))
-    info = probe(clip_path)
     annotator = Annotator(tracks.scene, track_log=tracks.track_log, signal_log=tracks.signal_log,
                           event=tracks.event)
     tmp = case_dir / f".{ANNOTATED_FILE}.{uuid.uuid4().hex[:8]}.tmp"
-    frames = 0
     try:
-        writer = H264Writer(tmp, even(info.width), even(info.height), info.fps, info.time_base, crf, preset)
-        try:
-            for df in iter_frames(clip_path, info, 0.0):
-                image = upright(df.frame.to_ndarray(format="bgr24"), info.rotation)
-                writer.encode_bgr(annotator(image, tracks.clip_start_s + df.t), df.pts - info.first_pts)
-                frames += 1
-        finally:
-            writer.close()
-        if frames == 0:
-            raise ClipError(f"{clip_path.name}: no frame to annotate")
+        frames = transform_video(clip_path, tmp, annotator, t_offset=tracks.clip_start_s, crf=crf, preset=preset).frames
         try:
             os.link(tmp, target)  # atomic "create if absent": a concurrent render loses cleanly
         except FileExistsError:
