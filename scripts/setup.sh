@@ -23,3 +23,13 @@ if ! command -v npm >/dev/null 2>&1; then
     fi
 fi
 .venv/bin/civicwatch models fetch nanodet centernet
+# A CJK font for the Chinese captions of the evidence sheets (detector/evidence/text.py finds it);
+# without one the sheets are drawn in English only.
+if ! .venv/bin/python -c "import sys; from detector.evidence.text import find_cjk_font; sys.exit(find_cjk_font() is None)" 2>/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "installing Debian's fonts-noto-cjk for the Chinese captions of evidence sheets" >&2
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk) >/dev/null
+    else
+        echo "no CJK font: install fonts-noto-cjk (evidence sheets will be English only)" >&2
+    fi
+fi
