@@ -27,6 +27,7 @@ from detector.evidence.casetrack import TRACKS_FILE, case_tracks_dict
 from detector.evidence.clips import VideoInfo, cut_clip, probe, stills_at
 from detector.evidence.plates import best_plate
 from detector.evidence.render import ANNOTATED_FILE, render_annotated
+from detector.evidence.sheet import render_sheet, sheet_moments
 from detector.media.streamcopy import StreamCopyError, copy_clip, copy_refusal
 from detector.hashing import sha256_bytes, sha256_file
 from detector.evidence.tracklog import SignalLog, TrackLog
@@ -35,7 +36,8 @@ from detector.types import Box, ViolationEvent
 
 CASES_DIR = "cases"
 CASES_INDEX = "cases.json"
-EVIDENCE_FILES = {"clip": "clip.mp4", "snapshot": "snapshot.jpg", "crop": "crop.jpg", "tracks": TRACKS_FILE}
+EVIDENCE_FILES = {"clip": "clip.mp4", "snapshot": "snapshot.jpg", "crop": "crop.jpg", "sheet": "sheet.jpg",
+                  "tracks": TRACKS_FILE}
 CASE_FILE = "case.json"
 
 
@@ -143,6 +145,9 @@ def _clock(scene: Scene, source: str | None) -> dict:
     return {"source": source, "video_start": _iso(scene.start_time), "from": en, "from_zh": zh}
 
 
+SHEET_MIN_SPAN_S = 0.6  # shorter spans cannot show three stills 0.2 s apart
+
+
 PLATE_RULES = {"illegal_parking", "stopping", "wrong_way"}
 PLATE_CLASSES = {"car", "truck", "bus", "motorcycle"}
 PLATE_FRAMES = 3  # reads per case: each costs ~0.15-0.45 s on two cores
@@ -210,7 +215,9 @@ def _write_case(
         hashes["tracks"] = _write_new(staging / EVIDENCE_FILES["tracks"], _json_bytes(tracks))
 
         plate_at = _plate_times(event, scene, info, track_log, clip_start, clip_end)
-        stills = {s.wanted_t: s for s in stills_at(source, info, [event.key_t, *plate_at])}
+        moments = sheet_moments(event, scene, span_start, span_end) if span_end - span_start >= SHEET_MIN_SPAN_S else []
+        wanted = [event.key_t, *plate_at, *(m.t for m in moments)]
+        stills = {s.wanted_t: s for s in stills_at(source, info, wanted)}  # one decode pass for all
         key = stills[float(event.key_t)]
         plate = None
         if plate_at:
@@ -222,6 +229,16 @@ def _write_case(
         crop_img, crop_box = _crop(key.image_bgr, _offender_box(event, track_log), scene, crop_margin)
         hashes["crop"] = _write_new(staging / EVIDENCE_FILES["crop"], _jpeg(crop_img, jpeg_quality))
         evidence = {k: f"{rel}/{name}" for k, name in EVIDENCE_FILES.items()}
+        if moments:
+            clock = _clock(scene, clock_source)
+            sheet = render_sheet(
+                event, scene, moments, [(stills[float(m.t)].t, stills[float(m.t)].image_bgr) for m in moments],
+                crop_img, track_log=track_log, signal_log=signal_log, case_id=cid,
+                clock_from=(clock["from_zh"], clock["from"]) if clock.get("source") else None,
+            )
+            hashes["sheet"] = _write_new(staging / EVIDENCE_FILES["sheet"], _jpeg(sheet.image, jpeg_quality))
+        else:
+            del evidence["sheet"]  # a span too short for three distinct stills (pre = post = 0)
         if annotated:
             made = render_annotated(staging, clip_path=staging / EVIDENCE_FILES["clip"],
                                     tracks_path=staging / EVIDENCE_FILES["tracks"])

@@ -51,7 +51,7 @@ def test_case_folders_hold_all_evidence(written):
     for case in cases:
         folder = out / "cases" / case["id"]
         assert sorted(p.name for p in folder.iterdir()) == [
-            "case.json", "clip.mp4", "crop.jpg", "snapshot.jpg", "tracks.json"]
+            "case.json", "clip.mp4", "crop.jpg", "sheet.jpg", "snapshot.jpg", "tracks.json"]
         for kind, rel in case["evidence"].items():
             assert (out / rel).is_file()
             assert case["sha256"][kind] == sha(out / rel)
@@ -224,3 +224,19 @@ def test_render_command_makes_the_annotated_clip_for_a_run(written, tmp_path):
     (broken / "tracks.json").write_text("{}")
     assert main(["render", str(broken)]) == 1  # an unreadable track file is named, nothing written
     assert not (broken / "annotated.mp4").exists()
+
+
+def test_each_case_has_an_evidence_sheet_of_three_stills_and_a_closeup(written):
+    out, cases = written
+    for case in cases:
+        sheet = cv2.imread(str(out / case["evidence"]["sheet"]))
+        # Two panels per row at the source's 960 px: wider than the 1280 px the record asks for.
+        assert sheet is not None and sheet.shape[1] >= 1280 and sheet.shape[0] >= 720
+
+
+def test_a_span_too_short_for_three_stills_has_no_sheet(tmp_path, footage_dir):
+    tracks, signals = make_logs()
+    cases = write_cases(source=footage_dir / SOURCE, scene=make_scene(), events=[make_event()], track_log=tracks,
+                        signal_log=signals, out_dir=tmp_path, pre=0.0, post=0.0)
+    assert "sheet" not in cases[0]["evidence"] and "sheet" not in cases[0]["sha256"]
+    assert not (tmp_path / "cases" / cases[0]["id"] / "sheet.jpg").exists()
