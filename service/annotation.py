@@ -46,7 +46,13 @@ class AnnotatedClip:
 
 
 def on_demand_paths(case: Case) -> set[str]:
-    """Run-relative paths of the case's evidence that was made after the analysis."""
+    """Run-relative paths of the case's evidence that was made after the analysis.
+
+    Only cases with a track file render on demand; an older case's annotated clip was written by
+    the analysis and its manifest must still list it.
+    """
+    if not can_render(case):
+        return set()
     return {str(case.evidence[k]) for k in ON_DEMAND_KINDS if case.evidence.get(k)}
 
 

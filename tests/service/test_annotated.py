@@ -151,8 +151,17 @@ def test_legacy_case_keeps_its_annotated_clip(env, camera, footage_dir, legacy_t
     r = env.reviewer.post(f"/api/cases/{a}/annotated")
     assert r.status_code == 200 and r.json()["rendered"] is False
     assert r.json()["sha256"] == detail["evidence_hashes"][rel]
-    # its manifest still vouches for it: an edit is caught against both references
+    # its manifest still vouches for it: an entry taken out of the manifest is reported, and an
+    # edit is caught against both references
     path = _annotated_path(env, detail)
+    manifest_path = path.parents[2] / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    original_manifest = manifest_path.read_text()
+    manifest["files"] = [f for f in manifest["files"] if f["path"] != rel]
+    manifest_path.write_text(json.dumps(manifest))
+    problems = env.reviewer.get(f"/api/cases/{a}").json()["integrity"]["problems"]
+    assert problems == [f"{rel}: not listed in manifest.json"]
+    manifest_path.write_text(original_manifest)
     path.write_bytes(path.read_bytes()[:-8] + b"edited!!")
     problems = env.reviewer.get(f"/api/cases/{a}").json()["integrity"]["problems"]
     assert any("annotated.mp4: SHA-256 differs from manifest.json" in p for p in problems)
