@@ -27,7 +27,8 @@ from detector.evidence.casetrack import TRACKS_FILE, case_tracks_dict
 from detector.evidence.clips import VideoInfo, cut_clip, probe, stills_at
 from detector.evidence.plates import best_plate
 from detector.evidence.render import ANNOTATED_FILE, render_annotated
-from detector.evidence.sheet import render_sheet, sheet_moments
+from detector.evidence.sheet import render_sheet, sheet_moments, to_image_px
+from detector.evidence.sheet_record import sheet_layout_record
 from detector.media.streamcopy import StreamCopyError, copy_clip, copy_refusal
 from detector.hashing import sha256_bytes, sha256_file
 from detector.evidence.tracklog import SignalLog, TrackLog
@@ -226,17 +227,26 @@ def _write_case(
         annotator = Annotator(scene, track_log=track_log, signal_log=signal_log, event=event)
         hashes["snapshot"] = _write_new(
             staging / EVIDENCE_FILES["snapshot"], _jpeg(annotator(key.image_bgr.copy(), key.t), jpeg_quality))
-        crop_img, crop_box = _crop(key.image_bgr, _offender_box(event, track_log), scene, crop_margin)
+        offender_key_box = _offender_box(event, track_log)
+        crop_img, crop_box = _crop(key.image_bgr, offender_key_box, scene, crop_margin)
         hashes["crop"] = _write_new(staging / EVIDENCE_FILES["crop"], _jpeg(crop_img, jpeg_quality))
         evidence = {k: f"{rel}/{name}" for k, name in EVIDENCE_FILES.items()}
+        sheet_layout = None
         if moments:
             clock = _clock(scene, clock_source)
+            sheet_frames = [(stills[float(m.t)].t, stills[float(m.t)].image_bgr) for m in moments]
             sheet = render_sheet(
-                event, scene, moments, [(stills[float(m.t)].t, stills[float(m.t)].image_bgr) for m in moments],
+                event, scene, moments, sheet_frames,
                 crop_img, track_log=track_log, signal_log=signal_log, case_id=cid,
                 clock_from=(clock["from_zh"], clock["from"]) if clock.get("source") else None,
             )
             hashes["sheet"] = _write_new(staging / EVIDENCE_FILES["sheet"], _jpeg(sheet.image, jpeg_quality))
+            # Where each picture and the offender are on the sheet: redaction for screens needs it.
+            sheet_layout = sheet_layout_record(
+                sheet, event, scene, moments, sheet_frames, track_log=track_log, closeup_shape=crop_img.shape,
+                closeup_origin=(crop_box[0], crop_box[1]) if crop_box else None,
+                closeup_offender=to_image_px(offender_key_box, scene, key.image_bgr.shape) if crop_box else None,
+            ).as_dict()
         else:
             del evidence["sheet"]  # a span too short for three distinct stills (pre = post = 0)
         if annotated:
@@ -280,6 +290,8 @@ def _write_case(
             },
             "key_box": _box_list(event.key_box) if event.key_box is not None else None,
             "crop_box_video_px": crop_box,
+            # sheet.jpg's layout (pictures, caption bands, the offender per picture; sheet px), or None
+            "sheet": sheet_layout,
             "path": [[round(t, 3), round(x, 1), round(y, 1)] for t, x, y in event.path],
             "offender_track": offender_track,
             "frame_size": list(scene.frame_size),
