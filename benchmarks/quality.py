@@ -56,7 +56,7 @@ def analyse(label_path: Path, out: Path, args: argparse.Namespace) -> tuple[list
 
         options = AnalyzeOptions(model=args.model, pre=0.0, post=0.0, evidence=False, regions=args.regions,
                                  stabilise=not args.no_stabilise, full_every=args.full_every,
-                                 lowlight=args.lowlight)
+                                 lowlight=args.lowlight, motion_gate=not args.no_motion_gate)
         analyze(video, scene, out, options)
         info = json.loads((out / "analysis.json").read_text())
     return load_run_cases(out), time.perf_counter() - started, info
@@ -81,9 +81,11 @@ def run_cases(args: argparse.Namespace) -> tuple[list[dict], dict[str, RuleScore
                          "misses": result.misses, "false_cases": result.false_cases,
                          "negative": not any(not e.optional for e in labels.events),
                          "rules": sorted({e.rule for e in labels.events} | {c["rule"] for c in cases}),
-                         "warnings": info.get("warnings", [])})
+                         "warnings": info.get("warnings", []), "motion_gate": info.get("motion_gate")})
+            gate = info.get("motion_gate") or {}
+            skipped = f", detection skipped on {gate['skipped']}/{gate['frames']} frames" if gate.get("frames") else ""
             print(f"{clip:28} events {total.events:3d} cases {total.cases:3d} matched {total.matched:3d} "
-                  f"P {fmt_ratio(total.precision)} R {fmt_ratio(total.recall)} ({seconds:.1f} s)", flush=True)
+                  f"P {fmt_ratio(total.precision)} R {fmt_ratio(total.recall)} ({seconds:.1f} s{skipped})", flush=True)
             for m in result.misses:
                 print(f"    miss  {m['rule']} {m['zone']} {m['t0']:.1f}-{m['t1']:.1f} {m.get('note', '')}")
             for c in result.false_cases:
@@ -181,6 +183,7 @@ def main() -> int:
     parser.add_argument("--full-every", type=int, default=1)
     parser.add_argument("--no-stabilise", action="store_true")
     parser.add_argument("--lowlight", choices=["auto", "off"], default="auto")
+    parser.add_argument("--no-motion-gate", action="store_true", help="detect on every analysis frame")
     parser.add_argument("--code", default=None, help="analyse with the CivicWatch checkout in DIR (baseline)")
     parser.add_argument("--no-detections", action="store_true", help="skip the detector tables")
     parser.add_argument("--note", default="", help="what this run measures (goes into the history)")

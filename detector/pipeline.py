@@ -30,6 +30,7 @@ from detector.signing import default_key_path, load_or_create_key, sign_manifest
 from detector.evidence.tracklog import SignalLog, TrackLog
 from detector.evidence.writer import write_cases
 from detector.identity import IdentityGuard
+from detector.motion_gate import MotionGate
 from detector.lowlight import LowLight
 from detector.regions import ZoneRegionDetector, regions_tiles, zone_regions
 from detector.riders import RiderLinker
@@ -78,6 +79,9 @@ class AnalyzeOptions:
     # default: the review page draws the overlay over the original clip from ``tracks.json``, and
     # ``detector.evidence.render_annotated`` makes the annotated clip on demand.
     annotated_clips: bool = False
+    # Skip detection on analysis frames where the picture has not changed since the last
+    # detection (reusing its boxes), at least one detection every 2 s; see detector.motion_gate.
+    motion_gate: bool = True
     # "auto": contrast-lift dark frames (CLAHE on luminance) for the detector only; "off": never.
     lowlight: str = "auto"
     # Private key that signs manifest.json (created on first use, mode 600); None: this user's
@@ -173,6 +177,8 @@ class _Stages:
         self.tracker = ObjectTracker(options.analysis_fps)
         self.identity = IdentityGuard()
         self.motion = CameraMotion() if options.stabilise else None
+        self.gate = MotionGate() if options.motion_gate else None
+        self._last_detections: Detections | None = None
         self._back: dict[float, np.ndarray] = {}  # analysis time -> reference px -> frame px
         self.lowlight = LowLight() if options.lowlight == "auto" else None
         self.riders = RiderLinker()
@@ -186,8 +192,14 @@ class _Stages:
 
     def run(self, frame: DecodedFrame, timings: StageTimings) -> None:
         t0 = time.perf_counter()
-        detect_on = self.lowlight(frame.image) if self.lowlight is not None else frame.image
-        detections = self.region_detector.detect(detect_on)
+        if self.gate is not None and self._last_detections is not None and self.gate.may_skip(frame.t, frame.image):
+            detections = self._last_detections  # nothing changed since they were found
+        else:
+            detect_on = self.lowlight(frame.image) if self.lowlight is not None else frame.image
+            detections = self.region_detector.detect(detect_on)
+            if self.gate is not None:
+                self.gate.detected(frame.t, frame.image)
+                self._last_detections = detections
         image = frame.image
         unseen = None
         if self.motion is not None:
@@ -445,6 +457,7 @@ def analyze(
                               "full_every": stages.region_detector.full_every},
                 "tracks": {"identity_splits": stages.identity.splits, "fragments_joined": stages.identity.joins},
                 "camera_motion": stages.motion.stats.to_dict() if stages.motion is not None else None,
+                "motion_gate": stages.gate.stats.to_dict() if stages.gate is not None else None,
                 "low_light_frames": stages.lowlight.enhanced_frames if stages.lowlight is not None else 0,
                 "warnings": warnings,
                 "cases": len(cases),

@@ -27,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="do not register frames to the first one (camera sway and drift compensation)")
     p.add_argument("--lowlight", choices=["auto", "off"], default="auto",
                    help="contrast-lift dark frames for the detector (default auto; evidence keeps the original)")
+    p.add_argument("--no-motion-gate", action="store_true",
+                   help="detect on every analysis frame (default: reuse the last detections while the picture is unchanged)")
     p.add_argument("--annotated-clips", action="store_true",
                    help="also render annotated.mp4 for every case now (default: on demand, see `civicwatch render`)")
     p.add_argument("--json", action="store_true", help="print the cases as JSON on stdout")
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     options = AnalyzeOptions(model=args.model, analysis_fps=args.analysis_fps, pre=args.pre, post=args.post,
                              conf=args.conf, regions=args.regions, full_every=args.full_every,
                              stabilise=not args.no_stabilise, lowlight=args.lowlight,
-                             annotated_clips=args.annotated_clips)
+                             annotated_clips=args.annotated_clips, motion_gate=not args.no_motion_gate)
     bar, update = _progress_bar(args.quiet)
     try:
         result = analyze(args.video, args.scene, args.out, options, progress=update)
