@@ -28,6 +28,10 @@ from service.models import Case
 
 log = logging.getLogger(__name__)
 
+# The redacted evidence sheet among the published files (written by ``service.sheet_redaction``;
+# named here, where the API can import it without loading the redaction code).
+PUBLISHED_SHEET = "published_sheet.jpg"
+
 
 def make_published(case: Case, settings: Settings) -> tuple[str, dict[str, str]]:
     """Write the redacted clip and still for ``case``; return (folder relative to data_dir, hashes)."""

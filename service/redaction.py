@@ -360,11 +360,13 @@ def _write_video(source: Path, out_tmp: Path, redact: _Redactor, clip_start_s: f
 
 def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str = "bystanders",
                          *, finders: Sequence[RegionFinder] | None = None) -> dict[str, str]:
-    """Write ``out_dir/published.mp4`` and ``out_dir/published.jpg``; return ``{name: sha256}``.
+    """Write ``out_dir/published.mp4``, ``out_dir/published.jpg`` and, for a case with an evidence
+    sheet, ``out_dir/published_sheet.jpg``; return ``{name: sha256}``.
 
     The video is the case's original ``clip.mp4`` redacted under ``policy``; the image is the
     redacted key frame of that clip with the offender marked (the annotated snapshot would show
-    every bystander's track label). Without a clip, the snapshot is redacted instead.
+    every bystander's track label). Without a clip, the snapshot is redacted instead. The sheet
+    is redacted picture by picture (``service.sheet_redaction``).
     """
     if policy not in POLICIES:
         raise ValueError(f"redaction policy must be one of {', '.join(POLICIES)}, not {policy!r}")
@@ -408,4 +410,14 @@ def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str 
     with open(tmp, "xb") as fh:
         fh.write(buf.tobytes())
     hashes[IMAGE_NAME] = _settle(tmp, out_dir / IMAGE_NAME)
+
+    from service.sheet_redaction import SHEET_NAME, published_sheet_jpeg  # it builds on this module
+
+    sheet_rel = evidence.get("sheet")
+    sheet = published_sheet_jpeg(case_dir / Path(sheet_rel).name, case, policy, finders) if sheet_rel else None
+    if sheet is not None:
+        tmp = out_dir / f".{SHEET_NAME}.{tag}.tmp"
+        with open(tmp, "xb") as fh:
+            fh.write(sheet)
+        hashes[SHEET_NAME] = _settle(tmp, out_dir / SHEET_NAME)
     return hashes

@@ -1,0 +1,123 @@
+"""The evidence sheet as an exposure screen may show it: bystanders blurred, the offender kept.
+
+The sheet (``sheet.jpg``) is several pictures (stills before / at / after the offence and a
+close-up) over caption bands. Each picture is redacted on its own, with the same finders and the
+same policy (``service.redaction.boxes_to_blur``) as the published clip and still; where the
+offender is in each picture comes from the layout the evidence writer recorded in the case
+(``case["sheet"]``, ``detector.evidence.sheet_record``). Caption bands and the title hold text
+only (time, place, offence) and are left as they are. A sheet without a recorded layout is not
+published: guessing where the offender is could blur the offence or, worse, keep a bystander.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from detector.evidence.sheet_record import SheetLayout
+from service.publication import PUBLISHED_SHEET
+from service.redaction import (
+    REGION_MARGIN, Box, Region, RegionFinder, belongs_to_offender, blur_boxes, boxes_to_blur,
+)
+
+log = logging.getLogger(__name__)
+
+SHEET_NAME = PUBLISHED_SHEET
+
+
+def _blur_all_but(picture: np.ndarray, keep: Sequence[Box]) -> np.ndarray:
+    """Nothing could look for faces: blur the whole picture except the offender's boxes."""
+    h, w = picture.shape[:2]
+    out = blur_boxes(picture, [(0.0, 0.0, float(w), float(h))], 0.0)
+    for x1, y1, x2, y2 in keep:
+        a, b = int(max(0, np.floor(x1))), int(max(0, np.floor(y1)))
+        c, d = int(min(w, np.ceil(x2))), int(min(h, np.ceil(y2)))
+        out[b:d, a:c] = picture[b:d, a:c]
+    return out
+
+
+def redact_picture(picture: np.ndarray, offenders: Sequence[Box], policy: str,
+                   finders: Sequence[RegionFinder]) -> np.ndarray:
+    """One picture of the sheet redacted under ``policy``; ``offenders`` in its own pixels.
+
+    A picture may show the offender twice (a litter case: the person and the object they left);
+    a found region is the offender's when it belongs to any of those boxes.
+    """
+    if policy == "none":
+        return picture.copy()
+    regions: list[Region] = [r for f in finders for r in f(picture)]
+    if not finders:
+        if len(offenders) > 1 and policy != "all":
+            return _blur_all_but(picture, offenders)
+        boxes = boxes_to_blur([], offenders[0] if offenders else None, policy, picture.shape, have_finders=False)
+        return blur_boxes(picture, boxes, 0.0)
+    boxes = []
+    for region in regions:
+        owner = next((o for o in offenders if belongs_to_offender(region, o)), None)
+        boxes.extend(boxes_to_blur([region], owner, policy, picture.shape))
+    out = blur_boxes(picture, boxes, REGION_MARGIN)
+    if policy == "bystanders":
+        _keep_offender_faces(out, picture, regions, offenders)
+    return out
+
+
+def _keep_offender_faces(out: np.ndarray, picture: np.ndarray, regions: Sequence[Region],
+                         offenders: Sequence[Box]) -> None:
+    """Put back the faces the policy kept as the offender's where a bystander's box blurred over
+    them: a parked car or a passer-by behind the offender is blurred whole, and on a sheet whose
+    point is to show who did it, that must not wipe out the offender's own face. Only faces the
+    policy already judged the offender's (centre in the offender's box) come back, grown like a
+    blurred face would be (the detector's face box is tight)."""
+    h, w = picture.shape[:2]
+    for region in regions:
+        if region.kind != "face" or not any(belongs_to_offender(region, o) for o in offenders):
+            continue
+        x1, y1, x2, y2 = region.box
+        mx, my = (x2 - x1) * REGION_MARGIN, (y2 - y1) * REGION_MARGIN
+        a, b = int(max(0, np.floor(x1 - mx))), int(max(0, np.floor(y1 - my)))
+        c, d = int(min(w, np.ceil(x2 + mx))), int(min(h, np.ceil(y2 + my)))
+        out[b:d, a:c] = picture[b:d, a:c]
+
+
+def redact_sheet(sheet: np.ndarray, layout: SheetLayout, policy: str,
+                 finders: Sequence[RegionFinder]) -> np.ndarray:
+    """A copy of ``sheet`` with every picture redacted; caption bands and title untouched."""
+    h, w = sheet.shape[:2]
+    if (w, h) != tuple(layout.size):
+        raise ValueError(f"the sheet is {w}x{h} but its recorded layout is {layout.size[0]}x{layout.size[1]}")
+    out = sheet.copy()
+    for panel in layout.panels:
+        x, y, pw, ph = panel.rect
+        if x < 0 or y < 0 or x + pw > w or y + ph > h or pw < 2 or ph < 2:
+            raise ValueError(f"sheet picture {panel.rect} lies outside the {w}x{h} sheet")
+        offenders = [(b[0] - x, b[1] - y, b[2] - x, b[3] - y) for b in panel.offender]
+        out[y:y + ph, x:x + pw] = redact_picture(sheet[y:y + ph, x:x + pw], offenders, policy, finders)
+    return out
+
+
+def published_sheet_jpeg(sheet_path: Path, case: dict, policy: str, finders: Sequence[RegionFinder]) -> bytes | None:
+    """JPEG bytes of the redacted sheet, or None when the case has no sheet or no usable layout
+    (then the screen has the still and the clip only)."""
+    if not sheet_path.is_file():
+        return None
+    layout = SheetLayout.from_dict(case.get("sheet"))
+    if layout is None:
+        log.warning("redaction: %s has no recorded layout; its sheet is not published", sheet_path)
+        return None
+    image = cv2.imread(str(sheet_path), cv2.IMREAD_COLOR)
+    if image is None:
+        log.warning("redaction: %s cannot be read; its sheet is not published", sheet_path)
+        return None
+    try:
+        redacted = redact_sheet(image, layout, policy, finders)
+    except ValueError as err:
+        log.warning("redaction: %s: %s; its sheet is not published", sheet_path, err)
+        return None
+    ok, buf = cv2.imencode(".jpg", redacted, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return buf.tobytes()
