@@ -79,7 +79,7 @@ def _ocr() -> tuple[Any, Any, tuple[str, ...], dict[str, np.ndarray]]:
                     raise RuntimeError(f"rapidocr's bundled model {name} is missing from {models}; "
                                        "reinstall the rapidocr wheel")
             engine = RapidOCR(params={
-                "Global.log_level": "warning", "Global.use_cls": False, "Global.use_rec": False,
+                "Global.log_level": "error", "Global.use_cls": False, "Global.use_rec": False,
                 "Global.model_root_dir": str(models),
                 "Det.model_path": str(models / DET_MODEL), "Rec.model_path": str(models / REC_MODEL),
                 "Cls.model_path": str(models / CLS_MODEL),

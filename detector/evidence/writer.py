@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 
 from detector.evidence.annotate import Annotator, wall_clock
 from detector.evidence.casetrack import TRACKS_FILE, case_tracks_dict
-from detector.evidence.clips import VideoInfo, cut_clip, probe, stills_at
+from detector.evidence.clips import Still, VideoInfo, cut_clip, probe, stills_at
 from detector.evidence.plates import best_plate
 from detector.evidence.render import ANNOTATED_FILE, render_annotated
 from detector.evidence.sheet import render_sheet, sheet_moments, to_image_px
@@ -193,20 +194,60 @@ def _cut_original(source: Path, info: VideoInfo, out: Path, start_s: float, end_
             "offset_s": max(0.0, start_s - clip.start_s), "frames": clip.frames, "packets": None}
 
 
+@dataclass
+class _CasePlan:
+    """What one case needs from the video, known before anything is decoded."""
+
+    event: ViolationEvent
+    cid: str
+    span_start: float
+    span_end: float
+    moments: list  # SheetMoment, the sheet's stills
+    plate_at: dict[float, Box]  # video time -> the offender's box (video px) to read the plate at
+
+    @property
+    def wanted(self) -> list[float]:
+        return [self.event.key_t, *self.plate_at, *(m.t for m in self.moments)]
+
+
+def _plan(event: ViolationEvent, cid: str, *, scene: Scene, info: VideoInfo, track_log: TrackLog,
+          pre: float, post: float) -> _CasePlan:
+    span_start = max(0.0, min(event.start_s - pre, event.key_t))
+    span_end = max(event.end_s + post, event.key_t)
+    if info.duration_s is not None:
+        span_end = min(span_end, info.duration_s)
+    moments = sheet_moments(event, scene, span_start, span_end) if span_end - span_start >= SHEET_MIN_SPAN_S else []
+    plate_at = _plate_times(event, scene, info, track_log, span_start, span_end)
+    return _CasePlan(event, cid, span_start, span_end, moments, plate_at)
+
+
+def _shared_stills(source: Path, info: VideoInfo, plans: list[_CasePlan]) -> dict[float, Still]:
+    """Every still all cases need, with one decode pass per group of overlapping spans (cases of
+    one analysis often overlap: five wrong-way cars in the same eight seconds)."""
+    stills: dict[float, Still] = {}
+    group: list[_CasePlan] = []
+    for plan in sorted(plans, key=lambda p: p.span_start) + [None]:
+        if group and (plan is None or plan.span_start > max(p.span_end for p in group)):
+            wanted = [t for p in group for t in p.wanted]
+            stills.update({s.wanted_t: s for s in stills_at(source, info, wanted)})
+            group = []
+        if plan is not None:
+            group.append(plan)
+    return stills
+
+
 def _write_case(
-    *, source: Path, source_sha256: str, info: VideoInfo, scene: Scene, event: ViolationEvent, cid: str,
-    track_log: TrackLog, signal_log: SignalLog, out_dir: Path, pre: float, post: float, jpeg_quality: int,
+    *, source: Path, source_sha256: str, info: VideoInfo, scene: Scene, plan: _CasePlan, stills: dict[float, Still],
+    track_log: TrackLog, signal_log: SignalLog, out_dir: Path, jpeg_quality: int,
     crop_margin: float, annotated: bool, clock_source: str | None,
 ) -> dict:
+    event, cid = plan.event, plan.cid
+    span_start, span_end = plan.span_start, plan.span_end
     cases_root = out_dir / CASES_DIR
     staging = cases_root / f".staging-{cid}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
         rel = f"{CASES_DIR}/{cid}"
-        span_start = max(0.0, min(event.start_s - pre, event.key_t))
-        span_end = max(event.end_s + post, event.key_t)
-        if info.duration_s is not None:
-            span_end = min(span_end, info.duration_s)
         original = _cut_original(source, info, staging / EVIDENCE_FILES["clip"], span_start, span_end)
         clip_start, clip_end = original["start_s"], original["end_s"]
         hashes = {"clip": sha256_file(staging / EVIDENCE_FILES["clip"])}
@@ -215,10 +256,7 @@ def _write_case(
                                   clip_start_s=clip_start, clip_end_s=clip_end, clip_offset_s=original["offset_s"])
         hashes["tracks"] = _write_new(staging / EVIDENCE_FILES["tracks"], _json_bytes(tracks))
 
-        plate_at = _plate_times(event, scene, info, track_log, clip_start, clip_end)
-        moments = sheet_moments(event, scene, span_start, span_end) if span_end - span_start >= SHEET_MIN_SPAN_S else []
-        wanted = [event.key_t, *plate_at, *(m.t for m in moments)]
-        stills = {s.wanted_t: s for s in stills_at(source, info, wanted)}  # one decode pass for all
+        plate_at, moments = plan.plate_at, plan.moments
         key = stills[float(event.key_t)]
         plate = None
         if plate_at:
@@ -362,12 +400,15 @@ def write_cases(
             f"{out_dir} already holds cases ({', '.join(taken) or CASES_INDEX}); evidence is never overwritten"
         )
     source_sha256 = sha256_file(source) if ordered else ""
+    plans = [_plan(ev, cid, scene=scene, info=info, track_log=track_log, pre=pre, post=post)
+             for ev, cid in zip(ordered, ids)]
+    stills = _shared_stills(source, info, plans)
     cases = [
-        _write_case(source=source, source_sha256=source_sha256, info=info, scene=scene, event=ev, cid=cid, track_log=track_log,
-                    signal_log=signal_log, out_dir=out_dir, pre=pre, post=post, jpeg_quality=jpeg_quality,
+        _write_case(source=source, source_sha256=source_sha256, info=info, scene=scene, plan=plan, stills=stills,
+                    track_log=track_log, signal_log=signal_log, out_dir=out_dir, jpeg_quality=jpeg_quality,
                     crop_margin=crop_margin, annotated=annotated,
                     clock_source=clock_source if scene.start_time is not None else None)
-        for ev, cid in zip(ordered, ids)
+        for plan in plans
     ]
     _write_new(index, _json_bytes(cases))
     return cases

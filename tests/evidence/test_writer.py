@@ -240,3 +240,16 @@ def test_a_span_too_short_for_three_stills_has_no_sheet(tmp_path, footage_dir):
                         signal_log=signals, out_dir=tmp_path, pre=0.0, post=0.0)
     assert "sheet" not in cases[0]["evidence"] and "sheet" not in cases[0]["sha256"]
     assert not (tmp_path / "cases" / cases[0]["id"] / "sheet.jpg").exists()
+
+
+def test_overlapping_cases_share_one_decode_pass(tmp_path, footage_dir, monkeypatch):
+    import detector.evidence.writer as writer
+
+    passes = []
+    real = writer.stills_at
+    monkeypatch.setattr(writer, "stills_at", lambda *a, **k: passes.append(a[2]) or real(*a, **k))
+    tracks, signals = make_logs()
+    write_cases(source=footage_dir / SOURCE, scene=make_scene(), events=events(), track_log=tracks,
+                signal_log=signals, out_dir=tmp_path, pre=PRE, post=POST)
+    assert len(passes) == 1  # 0.3-0.8 s and 1.2-1.6 s with 0.5 s either side overlap
+    assert len(passes[0]) >= 2 * 4  # each case's key frame and three sheet stills
