@@ -19,8 +19,9 @@ from service.models import Case, Job, utcnow
 from service.plates import machine_plate
 
 # "annotated" is in the case folders of analyses made before track files; newer cases get it on
-# demand (service.annotation) and draw their overlay in the browser from "tracks".
-EVIDENCE_KINDS = ("clip", "tracks", "annotated", "snapshot", "crop", "case")
+# demand (service.annotation) and draw their overlay in the browser from "tracks". "sheet" (the
+# evidence sheet) is in case folders written since sheets exist; older cases simply lack it.
+EVIDENCE_KINDS = ("clip", "tracks", "annotated", "snapshot", "crop", "sheet", "case")
 
 
 class IngestError(ValueError):

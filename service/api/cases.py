@@ -24,14 +24,15 @@ from service.errors import ApiError
 from service.export_signing import ExportManifest
 from service.ingest import manifest_files
 from service.integrity import check_case, check_published
-from service.publication import published_for_approval
+from service.plates import VEHICLE_CLASSES
+from service.publication import PUBLISHED_SHEET, published_for_approval
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
 from service.security import Principal, get_db, require_roles
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 reviewers = require_roles("reviewer", "admin")
 
-EVIDENCE_VIEW_KINDS = ("clip", "annotated", "snapshot", "crop", "tracks")
+EVIDENCE_VIEW_KINDS = ("clip", "annotated", "snapshot", "crop", "sheet", "tracks")
 # from-states allowed for each action, and the state it leads to
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "approve": (("pending",), "approved"),
@@ -85,7 +86,10 @@ def list_cases(db: Session = Depends(get_db), _: Principal = Depends(reviewers),
 def _published_urls(case: Case) -> dict[str, str] | None:
     if not case.published_hashes:
         return None
-    return {"video": f"/api/public/cases/{case.id}/media/video", "image": f"/api/public/cases/{case.id}/media/image"}
+    urls = {"video": f"/api/public/cases/{case.id}/media/video", "image": f"/api/public/cases/{case.id}/media/image"}
+    if PUBLISHED_SHEET in case.published_hashes:
+        urls["sheet"] = f"/api/public/cases/{case.id}/media/sheet"
+    return urls
 
 
 @router.get("/{case_id}")
@@ -113,6 +117,9 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
         # The player seeks to the case span inside the clip (a stream-copied clip starts at a keyframe).
         "clip_start_s": case.data.get("clip_start_s"), "clip_offset_s": case.data.get("clip_offset_s"),
         "annotated_render": f"/api/cases/{case.id}/annotated" if can_render(case) else None,
+        # Whether POST /api/cases/{id}/plate accepts a correction: a plate was read, or the offender
+        # is a vehicle (whose plate the OCR may have missed).
+        "plate_correctable": case.plate is not None or (case.object_class or "") in VEHICLE_CLASSES,
         "history": [{"at": iso(e.at), "actor": e.actor, "action": e.action, "details": e.details} for e in history],
     }
 

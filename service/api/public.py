@@ -12,12 +12,22 @@ from sqlalchemy.orm import Session
 from service.api.common import iso, parse_when
 from service.errors import ApiError
 from service.models import Camera, Case, Job, Upload, utcnow
+from service.publication import PUBLISHED_SHEET
 from service.security import Principal, get_db, require_roles
 
 router = APIRouter(prefix="/api/public", tags=["public"])
 screens = require_roles("display", "reviewer", "admin")
 PUBLIC_STATES = ("approved", "published")
-MEDIA_SUFFIX = {"video": (".mp4", ".webm"), "image": (".jpg", ".jpeg", ".png")}
+MEDIA_SUFFIX = {"video": (".mp4", ".webm"), "image": (".jpg", ".jpeg", ".png"), "sheet": (".jpg",)}
+SHEET_NAME = PUBLISHED_SHEET  # the redacted evidence sheet; cases published before sheets have none
+
+
+def media_name(hashes: dict[str, str], kind: str) -> str | None:
+    """The published file of ``kind``: the sheet by its name, else the first file with the
+    kind's suffix that is not the sheet (the still is ``published.jpg``)."""
+    if kind == "sheet":
+        return SHEET_NAME if SHEET_NAME in hashes else None
+    return next((n for n in sorted(hashes) if n != SHEET_NAME and n.lower().endswith(MEDIA_SUFFIX[kind])), None)
 
 
 def _check_screen(who: Principal, screen: str | None) -> None:
@@ -46,7 +56,9 @@ def feed(db: Session = Depends(get_db), who: Principal = Depends(screens), scree
             "explanation": case.explanation, "explanation_zh": case.data.get("explanation_zh"),
             "state": case.state, "decided_at": iso(case.decided_at),
             "media": {"video": f"/api/public/cases/{case.id}/media/video",
-                      "image": f"/api/public/cases/{case.id}/media/image"},
+                      "image": f"/api/public/cases/{case.id}/media/image",
+                      **({"sheet": f"/api/public/cases/{case.id}/media/sheet"}
+                         if SHEET_NAME in case.published_hashes else {})},
         })
     # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed
     return {"items": items, "screen": screen or who.screen, "server_time": iso(now)}
@@ -55,11 +67,11 @@ def feed(db: Session = Depends(get_db), who: Principal = Depends(screens), scree
 @router.get("/cases/{case_id}/media/{kind}")
 def media(case_id: str, kind: str, request: Request, db: Session = Depends(get_db), who: Principal = Depends(screens)):
     if kind not in MEDIA_SUFFIX:
-        raise ApiError(404, "media kind must be video or image")
+        raise ApiError(404, "media kind must be video, image or sheet")
     case = db.get(Case, case_id)
     if case is None or case.state not in PUBLIC_STATES or not case.published_hashes or not case.published_dir:
         raise ApiError(404, f"no public case {case_id!r}")
-    name = next((n for n in sorted(case.published_hashes) if n.lower().endswith(MEDIA_SUFFIX[kind])), None)
+    name = media_name(case.published_hashes, kind)
     path = request.app.state.settings.data_dir / case.published_dir / name if name else None
     if path is None or not path.is_file():
         raise ApiError(404, f"case {case_id!r} has no published {kind}")

@@ -30,7 +30,7 @@ def test_queue_filters_and_detail(env, cases):
         assert r.status_code == 422 and r.json()["detail"], bad
     detail = env.reviewer.get(f"/api/cases/{cases[0]}").json()
     assert detail["integrity"]["ok"] is True and detail["integrity"]["checked"] >= 5
-    assert set(detail["evidence"]) == {"clip", "tracks", "snapshot", "crop"}  # annotated: on demand
+    assert set(detail["evidence"]) == {"clip", "tracks", "snapshot", "crop", "sheet"}  # annotated: on demand
     assert detail["timezone"] == "Asia/Shanghai" and detail["place"] == "北京 立交桥 (test)"
     assert detail["start_time_local"].startswith("2024-05-01T08:00:0")
     assert detail["key_box"] and len(detail["path"]) > 3
@@ -44,7 +44,7 @@ def test_transitions_audit_and_public_feed(env, cases):
     approved = r.json()
     assert approved["state"] == "approved" and approved["reviewer"] == "rita"
     detail = env.reviewer.get(f"/api/cases/{a}").json()
-    assert set(detail["published_hashes"]) == {"published.mp4", "published.jpg"}
+    assert set(detail["published_hashes"]) == {"published.mp4", "published.jpg", "published_sheet.jpg"}
     # redacted files are new files with their own hashes, never the originals
     assert not set(detail["published_hashes"].values()) & set(detail["evidence_hashes"].values())
 
