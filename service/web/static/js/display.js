@@ -41,6 +41,11 @@
 
   function caseId(c) { return c.id !== undefined ? c.id : c.case_id; }
 
+  /* The screen shows the redacted clip, else the redacted still, never the redacted evidence
+     sheet (media.sheet in the feed): the sheet is a page of four pictures under small caption
+     text, made to be read up close by an officer or printed; on a street screen seen from metres
+     away for a few seconds it is unreadable, and its pictures at a quarter size each show the
+     offender too small. The sheet stays available to other clients at /media/sheet. */
   function fetchMedia(c) {
     var id = caseId(c);
     if (media[id]) return Promise.resolve(media[id]);

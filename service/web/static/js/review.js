@@ -81,6 +81,7 @@
     CW.$('case').hidden = true;
     CW.$('case-empty').hidden = false;
     CWPlayer.close();
+    CWSheet.show(null);
     var v = CW.$('c-video'); v.removeAttribute('src'); v.load();
   }
 
@@ -137,6 +138,8 @@
                       tracks: evidenceUrl(c, 'tracks'), render: c.annotated_render || null});
     CW.$('c-snapshot').src = evidenceUrl(c, 'snapshot');
     CW.$('c-crop').src = evidenceUrl(c, 'crop');
+    CWSheet.show(c);  /* sheet_viewer.js: nothing for a case without a sheet */
+    CWPlate.show(c, function (res) { if (current && caseId(current) === id) current.plate = res.plate; });  /* plate.js */
     var pending = c.state === 'pending';
     CW.$('btn-approve').hidden = !pending;
     CW.$('btn-reject').hidden = !pending;
@@ -239,7 +242,7 @@
       if (ev.key === 'Enter') { ev.preventDefault(); confirmReject(); }
       return;
     }
-    if (CW.$('withdraw-dialog').open) return;
+    if (CW.$('withdraw-dialog').open || CW.$('sheet-dialog').open) return;
     var tag = (ev.target.tagName || '').toLowerCase();
     if (tag === 'input' && ev.target.type !== 'checkbox' || tag === 'textarea' || tag === 'select') return;
     var key = ev.key.toLowerCase();
