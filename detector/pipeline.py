@@ -468,8 +468,11 @@ def analyze(
         encoding="utf-8",
     )
     if options.evidence:
+        # How each case's clip.mp4 relates to the source (stream copy with its packet range, or a
+        # transcode), in the signed manifest too, not only in the case files it lists.
+        originals = {c["id"]: {"clip": c["evidence"]["clip"], **c["original"]} for c in cases if c.get("original")}
         write_manifest(out_dir, source=source, scene_path=scene_path, model_path=detector.model_path,
-                       software_version=__version__)
+                       software_version=__version__, extra={"originals": originals})
         sign_manifest(out_dir, signing_key)
     timings.evidence = time.perf_counter() - t_ev
     timings.wall = time.perf_counter() - wall0

@@ -108,6 +108,9 @@ def test_verify_passes_then_names_a_flipped_byte(demo_run, tmp_path):
     manifest = json.loads((copy / "manifest.json").read_text())
     inputs = manifest["inputs"]
     assert inputs["source"]["sha256"] and inputs["scene"]["sha256"] and inputs["model"]["sha256"]
+    originals = manifest["extra"]["originals"]
+    assert len(originals) == 4 and all(o["method"] == "stream_copy" and o["packets"]["count"] > 0
+                                       and o["source_sha256"] == inputs["source"]["sha256"] for o in originals.values())
     clip = next(copy.glob("cases/*/clip.mp4"))
     data = bytearray(clip.read_bytes())
     data[len(data) // 2] ^= 0x01
