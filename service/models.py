@@ -142,6 +142,14 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Ownership of a running job: the worker renews its lease while it works; only an expired
+    # lease means the worker died (service.jobs.lease).
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    # What the analysis reported: pipeline warnings and what it saw (tracks per zone), so that
+    # "nothing found" is told apart from "nothing looked at".
+    warnings: Mapped[list[Any] | None] = mapped_column(JSON)
+    seen: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     upload: Mapped[Upload] = relationship(lazy="joined")
 
