@@ -53,7 +53,7 @@ def test_manifest_lists_every_file_and_the_inputs(analysed, footage_dir):
     on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
                      if p.is_file() and p.name not in ("manifest.json", "manifest.sig"))
     assert [f["path"] for f in manifest["files"]] == on_disk
-    assert len(on_disk) == 7  # 5 case files, cases.json, log.txt
+    assert len(on_disk) == 8  # 6 case files (clip, tracks, sheet, snapshot, crop, case), cases.json, log.txt
     for entry in manifest["files"]:
         assert entry["sha256"] == sha(out / entry["path"])
         assert entry["size"] == (out / entry["path"]).stat().st_size
@@ -72,7 +72,7 @@ def test_intact_folder_verifies(analysed, capsys, footage_dir):
     assert verify(out) == []
     assert verify(out, source=footage_dir / SOURCE, strict=True) == []
     assert main(["verify", str(out)]) == 0
-    assert capsys.readouterr().out.strip().startswith("OK: 7 files verified, signed by key ")
+    assert capsys.readouterr().out.strip().startswith("OK: 8 files verified, signed by key ")
 
 
 def test_flipped_byte_is_named(out_copy, capsys):
