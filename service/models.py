@@ -183,6 +183,10 @@ class Case(Base):
     # the pipeline's plate read (text, confidence, format_ok, kind, frames_read, t); never edited:
     # a reviewer's correction is a PlateCorrection row
     plate: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the number the public sees once published (``YYYYMMDD-NNNN``: the offence's local date and a
+    # sequence of that day), and the screens it is shown on (None = every screen); service.case_number
+    public_number: Mapped[str | None] = mapped_column(String(16), unique=True, index=True)
+    public_screens: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
