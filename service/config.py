@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # Repeated views of the same original evidence by the same person within this window (e.g.
     # the player's range requests while scrubbing) produce one audit entry; 0 = audit every request.
     audit_view_window_s: int = Field(default=300, ge=0)
+    # A reviewer may take back their own approval or rejection for this long after making it
+    # (POST /api/cases/{id}/undo; the review page offers it in the toast); 0 = no undo.
+    undo_window_s: int = Field(default=30, ge=0)
     # Ed25519 key that signs analysis manifests and case exports (its public half is served at
     # /api/signing-key). Unset: data_dir/signing-key.pem, created on first start with mode 600.
     signing_key: Path | None = None

@@ -17,6 +17,7 @@ from civicwatch import __version__
 from detector.signing import load_or_create_key
 from service import errors, web
 from service.api import admin, audit_log, auth, cameras, cases, jobs, plates, public, system, uploads
+from service.api import review_actions
 from service.api.common import reject_nul_in_url
 from service.config import Settings
 from service.db import make_engine, make_session_factory, migrate, session_scope
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     app.state.signing_key = load_or_create_key(settings.signing_key_path)
     app.state.metrics_registry = system.make_registry(factory)
     errors.install(app)
-    for module in (auth, admin, cameras, uploads, jobs, cases, plates, public, audit_log, system):
+    for module in (auth, admin, cameras, uploads, jobs, cases, review_actions, plates, public, audit_log, system):
         app.include_router(module.router)
     app.include_router(web.router)
     return app

@@ -28,6 +28,8 @@ from service.plates import VEHICLE_CLASSES
 from service.publication import PUBLISHED_SHEET, published_for_approval
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
 from service.security import Principal, get_db, require_roles
+from service.thumbnails import STILL_KINDS, THUMB_WIDTHS, thumbnail
+from service.undo_window import undo_until
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 reviewers = require_roles("reviewer", "admin")
@@ -60,8 +62,11 @@ def _parse_date_bound(value: str | None, field: str, end: bool) -> datetime | No
 @router.get("")
 def list_cases(db: Session = Depends(get_db), _: Principal = Depends(reviewers), state: str | None = None,
                rule: str | None = None, camera: str | None = None, date_from: str | None = None,
-               date_to: str | None = None, limit: int = 50, offset: Offset = 0) -> dict:
+               date_to: str | None = None, limit: int = 50, offset: Offset = 0,
+               created_since: str | None = None) -> dict:
     conds = []
+    if created_since:  # the review page's poll: cases added since the newest it has (inclusive)
+        conds.append(Case.created_at >= parse_when(created_since, "created_since"))
     if state:
         states = state.split(",")
         bad = [s for s in states if s not in CASE_STATES]
@@ -113,7 +118,8 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
         "published": _published_urls(case), "published_hashes": case.published_hashes,
         "key_frame": case.data.get("key_frame"), "frame_size": case.data.get("frame_size"),
         "key_box": case.data.get("key_box"), "path": case.data.get("path"),
-        "offender_track": case.data.get("offender_track"),
+        "offender_track": case.data.get("offender_track"), "fps": case.data.get("fps"),
+        "undo_until": iso(undo_until(case, settings.undo_window_s)),
         # The player seeks to the case span inside the clip (a stream-copied clip starts at a keyframe).
         "clip_start_s": case.data.get("clip_start_s"), "clip_offset_s": case.data.get("clip_offset_s"),
         "annotated_render": f"/api/cases/{case.id}/annotated" if can_render(case) else None,
@@ -217,9 +223,12 @@ def withdraw(case_id: str, body: ReasonIn, request: Request, db: Session = Depen
 
 @router.get("/{case_id}/evidence/{kind}")
 def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(get_db),
-             who: Principal = Depends(reviewers)):
+             who: Principal = Depends(reviewers), w: int | None = None):
+    """The original file; with ``w`` (a still only) a cached thumbnail that wide, for the queue."""
     if kind not in EVIDENCE_VIEW_KINDS:
         raise ApiError(404, f"evidence kind must be one of {', '.join(EVIDENCE_VIEW_KINDS)}")
+    if w is not None and (kind not in STILL_KINDS or w not in THUMB_WIDTHS):
+        raise ApiError(422, f"w: thumbnails are of {', '.join(STILL_KINDS)} at {THUMB_WIDTHS} px", code="invalid_input")
     case = _case(db, case_id)
     rel = case.evidence.get(kind)
     settings = request.app.state.settings
@@ -229,10 +238,14 @@ def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(ge
                             f"POST /api/cases/{case_id}/annotated renders it", code="not_rendered")
     if path is None or not path.is_file():
         raise ApiError(404, f"case {case_id!r} has no {kind} file")
-    if not audit.seen_recently(db, who, "evidence.view", "case", case.id, settings.audit_view_window_s, kind=kind):
+    if not audit.seen_recently(db, who, "evidence.view", "case", case.id, settings.audit_view_window_s, kind=kind,
+                               thumb=w):
         audit.record(db, request, who, "evidence.view", "case", case.id, kind=kind,
-                     range=request.headers.get("range"))
+                     range=request.headers.get("range"), **({"thumb": w} if w else {}))
         db.commit()
+    if w is not None:  # not evidence, just a picture to find the case by: the browser may keep it
+        return FileResponse(thumbnail(path, w, settings.data_dir), media_type="image/jpeg",
+                            headers={"Cache-Control": "private, max-age=600"})
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-store"})
 

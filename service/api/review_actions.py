@@ -1,0 +1,136 @@
+"""Review at volume: bulk decisions, undoing a decision within a short window, reopening a
+rejected case. Every change is one audit entry per case, like a decision made one at a time.
+
+Bulk decisions go through the same route functions as single decisions (``cases.approve`` /
+``cases.reject``), so integrity checks, publication media and audit stay in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from service import audit
+from service.api import cases as case_routes
+from service.api.common import ApiModel, case_summary, iso
+from service.errors import ApiError
+from service.models import Case, utcnow
+from service.security import Principal, get_db
+from service.undo_window import UNDOABLE, undo_until
+
+router = APIRouter(prefix="/api/cases", tags=["cases"])
+
+class BulkIn(ApiModel):
+    ids: list[str] = Field(min_length=1, max_length=200)
+    action: Literal["approve", "reject"]
+    reason: str | None = Field(default=None, max_length=2000)  # required for reject
+
+
+class BulkResult(BaseModel):
+    id: str
+    ok: bool
+    state: str | None = None
+    status: int = 200
+    code: str | None = None
+    message: str | None = None
+
+
+class BulkOut(BaseModel):
+    action: str
+    done: int
+    failed: int
+    results: list[BulkResult]
+
+
+@router.post("/bulk", response_model=BulkOut)
+def bulk_decide(body: BulkIn, request: Request, db: Session = Depends(get_db),
+                who: Principal = Depends(case_routes.reviewers)) -> BulkOut:
+    """Decide many cases at once. Each case is decided (and committed, and audited) on its own, so
+    one case that cannot be decided (already decided by someone else, evidence failing its
+    integrity check) does not stop the rest; the answer says what happened to each."""
+    reason = (body.reason or "").strip()
+    if body.action == "reject" and not reason:
+        raise ApiError(422, "reason: required when rejecting", code="reason_required")
+    results: list[BulkResult] = []
+    for case_id in dict.fromkeys(body.ids):
+        try:
+            if body.action == "approve":
+                out = case_routes.approve(case_id, request, case_routes.OptionalReasonIn(reason=reason or None), db, who)
+            else:
+                out = case_routes.reject(case_id, case_routes.ReasonIn(reason=reason), request, db, who)
+            results.append(BulkResult(id=case_id, ok=True, state=out["state"]))
+        except ApiError as err:
+            db.rollback()
+            results.append(BulkResult(id=case_id, ok=False, status=err.status, code=err.extra.get("code"),
+                                      message=err.detail, state=err.extra.get("state")))
+    done = sum(r.ok for r in results)
+    return BulkOut(action=body.action, done=done, failed=len(results) - done, results=results)
+
+
+def _back_to_pending(db: Session, case: Case) -> None:
+    """Conditional UPDATE (state and decision time unchanged since read), so an undo or reopen
+    cannot race another reviewer's change."""
+    now = utcnow()
+    res = db.execute(update(Case).where(Case.id == case.id, Case.state == case.state).values(
+        state="pending", reason=None, reviewer=None, decided_at=None, published_dir=None, published_hashes=None,
+        updated_at=now))
+    if res.rowcount != 1:
+        db.rollback()
+        raise ApiError(409, "the case changed meanwhile; reload it", code="invalid_transition")
+
+
+def _done(db: Session, case: Case) -> dict:
+    db.commit()
+    db.refresh(case)
+    return case_summary(case)
+
+
+@router.post("/{case_id}/undo")
+def undo(case_id: str, request: Request, db: Session = Depends(get_db),
+         who: Principal = Depends(case_routes.reviewers)) -> dict:
+    """Take back one's own approval or rejection within ``undo_window_s`` of making it: the case
+    returns to pending (its publication media are forgotten until it is approved again)."""
+    window = request.app.state.settings.undo_window_s
+    case = case_routes._case(db, case_id)
+    if case.state not in UNDOABLE:
+        raise ApiError(409, f"only an approval or a rejection can be undone; the case is {case.state}",
+                       state=case.state, code="invalid_transition")
+    if case.reviewer != who.name:
+        raise ApiError(403, f"only {case.reviewer} can undo their decision", code="not_your_decision")
+    until = undo_until(case, window)
+    if until is None or utcnow() > until:
+        raise ApiError(409, f"the decision can only be undone within {window} s of making it",
+                       code="undo_expired", undo_window_s=window)
+    old_state, old_reason, decided_at = case.state, case.reason, case.decided_at
+    _back_to_pending(db, case)
+    audit.record(db, request, who, "case.undo", "case", case.id, from_state=old_state,
+                 undone={"approved": "case.approve", "rejected": "case.reject"}[old_state],
+                 decided_at=iso(decided_at), previous_reason=old_reason)
+    return _done(db, case)
+
+
+class ReopenIn(ApiModel):
+    reason: str | None = Field(default=None, max_length=2000)  # required; checked for the code below
+
+
+@router.post("/{case_id}/reopen")
+def reopen(case_id: str, body: ReopenIn, request: Request, db: Session = Depends(get_db),
+           who: Principal = Depends(case_routes.reviewers)) -> dict:
+    """Send a rejected case back to the queue (pending) with the reason why; the rejection stays
+    in the case's history."""
+    reason = (body.reason or "").strip()
+    if not reason:
+        raise ApiError(422, "reason: required when reopening", code="reason_required")
+    case = case_routes._case(db, case_id)
+    if case.state != "rejected":
+        raise ApiError(409, f"only a rejected case can be reopened; the case is {case.state}",
+                       state=case.state, code="invalid_transition")
+    old_reason, old_reviewer = case.reason, case.reviewer
+    _back_to_pending(db, case)
+    audit.record(db, request, who, "case.reopen", "case", case.id, from_state="rejected", reason=reason,
+                 rejected_by=old_reviewer, rejection_reason=old_reason)
+    return _done(db, case)
