@@ -24,6 +24,7 @@ from service.db import make_engine, make_session_factory, migrate, session_scope
 from service.jobs import InProcessRunner, JobRunner, NullRunner
 from service.jobs.work import AnalyzeFn
 from service.models import User
+from service import log_redaction
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
                analyze_fn: AnalyzeFn | None = None) -> FastAPI:
     """``analyze_fn`` replaces the pipeline (runner unit tests only); ``runner`` replaces the runner."""
     settings = settings or Settings()
+    log_redaction.install()  # tokens out of the access log (an old ?token= bookmark)
     engine = make_engine(settings)
     factory = make_session_factory(engine)
     if runner is None:

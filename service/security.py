@@ -23,6 +23,9 @@ from sqlalchemy.orm import Session
 from service.models import ApiToken, LoginSession, User, utcnow
 
 SESSION_COOKIE = "cw_session"
+# A paired exposure screen's display token (``POST /api/public/pair``): HttpOnly, SameSite=Strict,
+# so the token is in no URL, log line or script-readable storage. Honoured for display tokens only.
+DISPLAY_COOKIE = "cw_display"
 TOKEN_PREFIX = "cwt_"
 
 _hasher = PasswordHasher()
@@ -130,7 +133,11 @@ def principal_from_request(request: Request, db: Session) -> Principal | None:
         if user is None or not user.active:
             return None
         return Principal("user", user.role, user.username, user_id=user.id)
-    return None
+    paired = request.cookies.get(DISPLAY_COOKIE)
+    if paired:
+        tok = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(paired)))
+        if tok is None or tok.revoked_at is not None or tok.role != "display":
+            return None
 
 
 def get_db(request: Request):

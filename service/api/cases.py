@@ -6,7 +6,7 @@ import json
 import mimetypes
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, StreamingResponse
@@ -26,6 +26,7 @@ from service.ingest import manifest_files
 from service.integrity import check_case, check_published
 from service.plates import VEHICLE_CLASSES
 from service.publication import PUBLISHED_SHEET, published_for_approval
+from service.case_number import assign_public_number
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
 from service.security import Principal, get_db, require_roles
 from service.thumbnails import STILL_KINDS, THUMB_WIDTHS, thumbnail
@@ -116,6 +117,7 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
         "evidence_hashes": case.evidence_hashes,
         "integrity": integrity.as_dict(),
         "published": _published_urls(case), "published_hashes": case.published_hashes,
+        "public_number": case.public_number, "public_screens": case.public_screens,
         "key_frame": case.data.get("key_frame"), "frame_size": case.data.get("frame_size"),
         "key_box": case.data.get("key_box"), "path": case.data.get("path"),
         "offender_track": case.data.get("offender_track"), "fps": case.data.get("fps"),
@@ -200,8 +202,17 @@ def reject(case_id: str, body: ReasonIn, request: Request, db: Session = Depends
     return _decide_with_reason(db, request, who, case_id, "reject", "rejecting", body)
 
 
+class PublishIn(ApiModel):
+    """``screens``: show the case on these screens only (default: every screen). ``media_sha256``:
+    the published files' hashes the reviewer previewed; if the media changed since, 409."""
+
+    screens: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(default=None, max_length=100)
+    media_sha256: dict[str, str] | None = None
+
+
 @router.post("/{case_id}/publish")
-def publish(case_id: str, request: Request, db: Session = Depends(get_db), who: Principal = Depends(reviewers)) -> dict:
+def publish(case_id: str, request: Request, body: PublishIn | None = None, db: Session = Depends(get_db),
+            who: Principal = Depends(reviewers)) -> dict:
     settings = request.app.state.settings
     case = _case(db, case_id)
     if case.state not in TRANSITIONS["publish"][0]:
@@ -211,8 +222,12 @@ def publish(case_id: str, request: Request, db: Session = Depends(get_db), who: 
     if not pub.ok:
         raise ApiError(409, "cannot publish: the published media does not match its recorded hashes",
                        problems=pub.problems, code="integrity_failed")
-    old = _transition(db, case, "publish", who, case.reason)
-    return _finish(db, request, who, case, "publish", old)
+    if body and body.media_sha256 is not None and body.media_sha256 != case.published_hashes:
+        raise ApiError(409, "the published media changed since the preview; preview again", code="conflict")
+    number = assign_public_number(db, case)
+    screens = sorted(set(body.screens)) if body and body.screens is not None else None
+    old = _transition(db, case, "publish", who, case.reason, public_screens=screens)
+    return _finish(db, request, who, case, "publish", old, public_number=number, screens=screens)
 
 
 @router.post("/{case_id}/withdraw")

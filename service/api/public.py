@@ -1,25 +1,52 @@
-"""The public feed for exposure screens: approved and published cases, redacted media only."""
+"""The public feed for exposure screens: published cases only, redacted media only.
+
+Approval says an offence happened; publication puts it in front of the street. Screens see a case
+only once a reviewer has published it, and only while its media still match the hashes recorded
+when they were made (checked on every poll and every serve, cheaply: ``service.hash_cache``). A
+display token bound to a screen always gets that screen's feed, whether or not it names the
+screen, and a case published to some screens only is not shown on others.
+
+What a screen receives is what the public sees: a readable case number, the offence, the place
+and the time, and the media; never the internal case id, zone keys, track numbers or the
+pipeline's explanation (which names them). Reviewers fetch the same record for a case they are
+about to publish (``/preview``), so the preview is the public text, not a look-alike.
+
+Screens pair once (``POST /api/public/pair`` with the token) and then carry an HttpOnly,
+SameSite=Strict cookie: the token never travels in a URL, so it is in no access log, no link and
+no script-readable storage.
+"""
 
 from __future__ import annotations
 
+import logging
 import mimetypes
+import re
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.api.common import iso, parse_when
+from service.api.common import ApiModel, iso, parse_when
+from service.case_number import assign_public_number
 from service.errors import ApiError
-from service.models import Camera, Case, Job, Upload, utcnow
+from service.hash_cache import matches
+from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
 from service.publication import PUBLISHED_SHEET
-from service.security import Principal, get_db, require_roles
+from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/public", tags=["public"])
 screens = require_roles("display", "reviewer", "admin")
-PUBLIC_STATES = ("approved", "published")
+reviewers = require_roles("reviewer", "admin")
+PUBLIC_STATES = ("published",)
+PREVIEW_STATES = ("approved", "published")  # what a reviewer may preview
 MEDIA_SUFFIX = {"video": (".mp4", ".webm"), "image": (".jpg", ".jpeg", ".png"), "sheet": (".jpg",)}
 SHEET_NAME = PUBLISHED_SHEET  # the redacted evidence sheet; cases published before sheets have none
+NUMBER_RE = re.compile(r"^\d{8}-\d{4,}$")
+PAIR_MAX_AGE_S = 400 * 24 * 3600  # browsers cap cookies at 400 days; re-pair after that
 
 
 def media_name(hashes: dict[str, str], kind: str) -> str | None:
@@ -30,15 +57,84 @@ def media_name(hashes: dict[str, str], kind: str) -> str | None:
     return next((n for n in sorted(hashes) if n != SHEET_NAME and n.lower().endswith(MEDIA_SUFFIX[kind])), None)
 
 
-def _check_screen(who: Principal, screen: str | None) -> None:
-    if who.kind == "token" and who.screen and screen and screen != who.screen:
-        raise ApiError(403, f"this token belongs to screen {who.screen!r}, not {screen!r}")
+def intact(case: Case, settings) -> list[str]:  # noqa: ANN001
+    """What fails integrity among the case's published media and original evidence (empty: intact).
+    Hashes are cached by size and mtime, so this costs a few stat calls per case per poll."""
+    problems = []
+    if not case.published_dir or not case.published_hashes:
+        return ["no published media"]
+    for name, sha in sorted(case.published_hashes.items()):
+        if not matches(settings.data_dir / case.published_dir / name, sha, settings.chunk_size):
+            problems.append(f"published/{name}")
+    for rel, sha in sorted((case.evidence_hashes or {}).items()):
+        if not matches(settings.data_dir / case.out_dir / rel, sha, settings.chunk_size):
+            problems.append(rel)
+    if problems:
+        log.warning("case %s kept off the screens: integrity fails for %s", case.id, ", ".join(problems))
+    return problems
 
 
-@router.get("/cases")
-def feed(db: Session = Depends(get_db), who: Principal = Depends(screens), screen: str | None = None,
-         since: str | None = None, limit: int = 50) -> dict:
-    _check_screen(who, screen)
+class PublicMedia(ApiModel):
+    video: str | None = None
+    image: str
+    sheet: str | None = None
+
+
+class PublicCase(ApiModel):
+    """One case as the public sees it."""
+
+    number: str | None = Field(description="the public case number, YYYYMMDD-NNNN")
+    rule: str = Field(description="the offence (the page names it in the reader's language)")
+    object_class: str | None
+    place: str | None
+    start_time: str | None
+    start_time_local: str | None
+    timezone: str | None
+    published_at: str | None
+    offender_marked: bool = Field(description="the media outline the offender")
+    media: PublicMedia
+
+
+class Feed(ApiModel):
+    items: list[PublicCase]
+    screen: str | None
+    server_time: str
+
+
+def public_record(case: Case, cam: Camera | None, up: Upload | None, media_base: str) -> PublicCase:
+    hashes = case.published_hashes or {}
+    return PublicCase(
+        number=case.public_number, rule=case.rule, object_class=case.object_class,
+        place=(up.place if up and up.place else None) or (cam.place if cam else None),
+        start_time=iso(case.start_time), start_time_local=case.data.get("start_time"),
+        timezone=cam.timezone if cam else None, published_at=iso(case.decided_at),
+        offender_marked=bool(case.data.get("offender_track") or case.data.get("key_box")),
+        media=PublicMedia(video=f"{media_base}/video" if media_name(hashes, "video") else None,
+                          image=f"{media_base}/image",
+                          sheet=f"{media_base}/sheet" if SHEET_NAME in hashes else None))
+
+
+def shown_on(case: Case, screen: str | None) -> bool:
+    """A case published to every screen (``public_screens`` None) or to this one."""
+    if case.public_screens is None:
+        return True
+    return screen is not None and screen in case.public_screens
+
+
+def screen_for(who: Principal, screen: str | None) -> str | None:
+    """The screen whose feed this caller gets: a bound token's own, always (another → 403)."""
+    if who.kind == "token" and who.screen:
+        if screen and screen != who.screen:
+            raise ApiError(403, "this token belongs to another screen", code="forbidden")
+        return who.screen
+    return screen
+
+
+@router.get("/cases", response_model=Feed)
+def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depends(screens),
+         screen: str | None = None, since: str | None = None, limit: int = 50) -> Feed:
+    screen = screen_for(who, screen)
+    settings = request.app.state.settings
     now = utcnow()
     q = (select(Case, Camera, Upload).join(Camera, Case.camera_id == Camera.id).join(Job, Case.job_id == Job.id)
          .join(Upload, Job.upload_id == Upload.id)
@@ -46,34 +142,115 @@ def feed(db: Session = Depends(get_db), who: Principal = Depends(screens), scree
     after = parse_when(since, "since")
     if after is not None:
         q = q.where(Case.decided_at > after)
-    q = q.order_by(Case.decided_at.desc(), Case.id).limit(max(1, min(limit, 200)))
+    q = q.order_by(Case.decided_at.desc(), Case.id)
+    limit = max(1, min(limit, 200))
     items = []
     for case, cam, up in db.execute(q):
-        items.append({
-            "id": case.id, "rule": case.rule, "zone": case.zone, "object_class": case.object_class,
-            "place": up.place or cam.place, "camera": cam.id, "start_time": iso(case.start_time),
-            "start_time_local": case.data.get("start_time"), "timezone": cam.timezone,
-            "explanation": case.explanation, "explanation_zh": case.data.get("explanation_zh"),
-            "state": case.state, "decided_at": iso(case.decided_at),
-            "media": {"video": f"/api/public/cases/{case.id}/media/video",
-                      "image": f"/api/public/cases/{case.id}/media/image",
-                      **({"sheet": f"/api/public/cases/{case.id}/media/sheet"}
-                         if SHEET_NAME in case.published_hashes else {})},
-        })
+        # a reviewer or admin without a screen sees everything published; a screen its own share
+        if (who.role == "display" or screen is not None) and not shown_on(case, screen):
+            continue
+        if intact(case, settings):
+            continue
+        items.append(public_record(case, cam, up, f"/api/public/cases/{case.public_number}/media"))
+        if len(items) >= limit:
+            break
     # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed
-    return {"items": items, "screen": screen or who.screen, "server_time": iso(now)}
+    return Feed(items=items, screen=screen, server_time=iso(now))
 
 
-@router.get("/cases/{case_id}/media/{kind}")
-def media(case_id: str, kind: str, request: Request, db: Session = Depends(get_db), who: Principal = Depends(screens)):
+def _public_case(db: Session, ref: str, who: Principal) -> Case:
+    """A published case by its public number; reviewers may also name an approved case by id
+    (the preview before publishing)."""
+    case = db.scalar(select(Case).where(Case.public_number == ref)) if NUMBER_RE.match(ref) else None
+    if who.role == "display":
+        if case is None or case.state not in PUBLIC_STATES or (who.screen and not shown_on(case, who.screen)):
+            raise ApiError(404, "no such public case")
+        return case
+    if case is None:
+        case = db.get(Case, ref)
+    if case is None or case.state not in PREVIEW_STATES:
+        raise ApiError(404, "no such public case")
+    return case
+
+
+@router.get("/cases/{ref}/media/{kind}")
+def media(ref: str, kind: str, request: Request, db: Session = Depends(get_db), who: Principal = Depends(screens)):
     if kind not in MEDIA_SUFFIX:
         raise ApiError(404, "media kind must be video, image or sheet")
-    case = db.get(Case, case_id)
-    if case is None or case.state not in PUBLIC_STATES or not case.published_hashes or not case.published_dir:
-        raise ApiError(404, f"no public case {case_id!r}")
+    case = _public_case(db, ref, who)
+    if not case.published_hashes or not case.published_dir:
+        raise ApiError(404, "no such public case")
+    settings = request.app.state.settings
     name = media_name(case.published_hashes, kind)
-    path = request.app.state.settings.data_dir / case.published_dir / name if name else None
+    path = settings.data_dir / case.published_dir / name if name else None
     if path is None or not path.is_file():
-        raise ApiError(404, f"case {case_id!r} has no published {kind}")
+        raise ApiError(404, f"this case has no published {kind}")
+    problems = intact(case, settings)
+    if problems:
+        raise ApiError(409, "this case's media fail their integrity check and are not shown",
+                       code="integrity_failed", problems=problems)
     return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-                        headers={"Cache-Control": "public, max-age=300"})
+                        headers={"Cache-Control": "private, no-cache"})
+
+
+class Preview(ApiModel):
+    """What publishing a case would show, and where."""
+
+    case_id: str
+    state: str
+    record: PublicCase
+    media_sha256: dict[str, str]
+    integrity_problems: list[str]
+    screens: list[str] = Field(description="the screens display tokens are bound to (publish may pick some)")
+    public_screens: list[str] | None
+
+
+@router.get("/preview/{case_id}", response_model=Preview)
+def preview(case_id: str, request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers)) -> Preview:
+    """The public record of an approved (or published) case, numbered now if it has no number."""
+    case = db.get(Case, case_id)
+    if case is None or case.state not in PREVIEW_STATES:
+        raise ApiError(404, f"no approved or published case {case_id!r}")
+    if not case.published_hashes:
+        raise ApiError(409, "this case's published media have not been made yet", code="conflict")
+    assign_public_number(db, case)
+    cam = db.get(Camera, case.camera_id)
+    job = db.get(Job, case.job_id)
+    up = db.get(Upload, job.upload_id) if job else None
+    bound = sorted(set(db.scalars(select(ApiToken.screen).where(ApiToken.role == "display", ApiToken.revoked_at.is_(None),
+                                                               ApiToken.screen.is_not(None)))))
+    return Preview(case_id=case.id, state=case.state,
+                   record=public_record(case, cam, up, f"/api/public/cases/{case.id}/media"),
+                   media_sha256=dict(case.published_hashes), integrity_problems=intact(case, request.app.state.settings),
+                   screens=bound, public_screens=case.public_screens)
+
+
+class PairIn(ApiModel):
+    token: str = Field(min_length=8, max_length=200)
+    screen: str | None = Field(default=None, max_length=128)
+
+
+class PairOut(ApiModel):
+    screen: str | None
+    name: str
+
+
+@router.post("/pair", response_model=PairOut)
+def pair(body: PairIn, request: Request, response: Response, db: Session = Depends(get_db)) -> PairOut:
+    """Pair this browser as a screen: check the display token once, then keep it in an HttpOnly,
+    SameSite=Strict cookie that the page's scripts cannot read and no URL carries."""
+    tok = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(body.token.strip())))
+    if tok is None or tok.revoked_at is not None or tok.role != "display":
+        raise ApiError(401, "not a valid display token", code="bad_credentials")
+    if tok.screen and body.screen and body.screen != tok.screen:
+        raise ApiError(403, "this token belongs to another screen", code="forbidden")
+    response.set_cookie(DISPLAY_COOKIE, body.token.strip(), max_age=PAIR_MAX_AGE_S, httponly=True, samesite="strict",
+                        secure=bool(request.app.state.settings.session_cookie_secure), path="/")
+    return PairOut(screen=tok.screen, name=tok.name)
+
+
+@router.post("/unpair", status_code=204)
+def unpair(response: Response) -> Response:
+    response = Response(status_code=204)
+    response.delete_cookie(DISPLAY_COOKIE, path="/", httponly=True, samesite="strict")
+    return response

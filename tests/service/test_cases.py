@@ -60,13 +60,20 @@ def test_transitions_audit_and_public_feed(env, cases):
         assert r.status_code == 409 and r.json()["code"] == "invalid_transition", (path, r.text)
     assert env.reviewer.get(f"/api/cases/{b}").json()["state"] == "rejected"
 
-    # the screen shows the approved case only, with redacted media only
+    # approved is not published: the screen shows nothing yet, and no media by the case id
+    assert env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"] == []
+    assert env.display.get(f"/api/public/cases/{a}/media/video").status_code == 404
+
+    r = env.reviewer.post(f"/api/cases/{a}/publish")
+    assert r.status_code == 200 and r.json()["state"] == "published"
+    # the screen shows the published case only, with redacted media only
     answer = env.display.get("/api/public/cases", params={"screen": "lobby"}).json()
     feed = answer["items"]
-    assert [c["id"] for c in feed] == [a]
+    number = env.reviewer.get(f"/api/cases/{a}").json()["public_number"]
+    assert [c["number"] for c in feed] == [number]
     assert env.display.get("/api/public/cases", params={"since": answer["server_time"]}).json()["items"] == []
     item = feed[0]
-    assert item["timezone"] == "Asia/Shanghai" and item["place"] == "北京 立交桥 (test)" and item["explanation"]
+    assert item["timezone"] == "Asia/Shanghai" and item["place"] == "北京 立交桥 (test)" and item["rule"]
     video = env.display.get(item["media"]["video"])
     assert video.status_code == 200 and sha256(video.content) == detail["published_hashes"]["published.mp4"]
     image = env.display.get(item["media"]["image"])
@@ -74,10 +81,6 @@ def test_transitions_audit_and_public_feed(env, cases):
     assert env.display.get(f"/api/public/cases/{b}/media/video").status_code == 404
     assert env.display.get(f"/api/cases/{a}/evidence/clip").status_code == 403
     assert env.display.get("/api/public/cases", params={"since": "2999-01-01T00:00:00Z"}).json()["items"] == []
-
-    r = env.reviewer.post(f"/api/cases/{a}/publish")
-    assert r.status_code == 200 and r.json()["state"] == "published"
-    assert [c["id"] for c in env.display.get("/api/public/cases").json()["items"]] == [a]
     assert env.reviewer.post(f"/api/cases/{a}/withdraw", json={}).status_code == 422
     r = env.admin.post(f"/api/cases/{a}/withdraw", json={"reason": "court order"})
     assert r.status_code == 200 and r.json()["state"] == "withdrawn"

@@ -72,8 +72,10 @@ def test_upload_analyse_review_display(settings, footage_dir, fast_redaction):
         approved = env.reviewer.post(f"/api/cases/{case['id']}/approve")
         assert approved.status_code == 200
         assert env.reviewer.get(f"/api/cases/{case['id']}").json()["published_hashes"] == prepared
+        assert env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"] == []  # approved only
+        assert env.reviewer.post(f"/api/cases/{case['id']}/publish").status_code == 200
         feed = env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"]
-        assert [c["id"] for c in feed] == [case["id"]]
+        assert [c["number"] for c in feed] == [env.reviewer.get(f"/api/cases/{case['id']}").json()["public_number"]]
         video = env.display.get(feed[0]["media"]["video"])
         published = env.reviewer.get(f"/api/cases/{case['id']}").json()["published_hashes"]
         assert sha256(video.content) == published["published.mp4"]

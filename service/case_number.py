@@ -1,0 +1,57 @@
+"""The number the public sees for a case: ``YYYYMMDD-NNNN``.
+
+Internal case ids (``J12-<40 hex>``) mean nothing to a passer-by and cannot be read out over the
+phone when someone disputes a case. The public number is the offence's local date (the camera's
+timezone; the publication date when the clip has no wall clock) and the case's place in that day's
+sequence. It is given once, when a reviewer first previews or publishes the case, and never
+changes; a unique index makes two reviewers numbering at once take different numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.models import Camera, Case, utcnow
+
+ATTEMPTS = 8
+
+
+def _local_day(case: Case, tz_name: str | None) -> str:
+    when = case.start_time or utcnow()
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    try:
+        when = when.astimezone(ZoneInfo(tz_name or "Asia/Shanghai"))
+    except ZoneInfoNotFoundError:
+        pass
+    return when.strftime("%Y%m%d")
+
+
+def assign_public_number(db: Session, case: Case) -> str:
+    """The case's public number, given now (and committed) if it has none."""
+    if case.public_number:
+        return case.public_number
+    cam = db.get(Camera, case.camera_id)
+    day = _local_day(case, cam.timezone if cam else None)
+    for _ in range(ATTEMPTS):
+        taken = db.scalar(select(func.max(Case.public_number)).where(Case.public_number.like(f"{day}-%")))
+        seq = int(taken.rsplit("-", 1)[1]) + 1 if taken else 1
+        number = f"{day}-{seq:04d}"
+        try:
+            db.execute(update(Case).where(Case.id == case.id, Case.public_number.is_(None))
+                       .values(public_number=number))
+            db.commit()
+        except IntegrityError:  # someone took this number a moment ago: count again
+            db.rollback()
+            continue
+        db.refresh(case)
+        if case.public_number:
+            return case.public_number
+    raise RuntimeError(f"could not number case {case.id} after {ATTEMPTS} attempts")
+
+

@@ -1,0 +1,165 @@
+"""Publication is its own step: approved cases stay off the screens until a reviewer previews and
+publishes them; screens get only their own share, only intact media, and pair by cookie, never
+by a token in the URL."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+
+from fastapi.testclient import TestClient
+
+from service.models import Case
+
+from .helpers import bearer, sha256
+
+NUMBER = re.compile(r"^\d{8}-\d{4}$")
+
+
+def _approve(env, case_id: str) -> None:
+    r = env.reviewer.post(f"/api/cases/{case_id}/approve")
+    assert r.status_code == 200, r.text
+
+
+def test_preview_is_the_public_record_and_publish_is_separate(env, cases, fast_redaction):
+    a, b = cases
+    _approve(env, a)
+    assert env.display.get("/api/public/cases").json()["items"] == []  # approved is not public
+    assert env.reviewer.get(f"/api/public/preview/{b}").status_code == 404  # pending: nothing to preview
+
+    pv = env.reviewer.get(f"/api/public/preview/{a}")
+    assert pv.status_code == 200, pv.text
+    pv = pv.json()
+    record = pv["record"]
+    assert NUMBER.match(record["number"]) and record["number"].startswith("20240501-")  # offence's local day
+    assert record["place"] == "北京 立交桥 (test)" and record["rule"] and record["offender_marked"] is True
+    # nothing internal reaches the public: no case id, zone key, track numbers or pipeline text
+    detail = env.reviewer.get(f"/api/cases/{a}").json()
+    text = json.dumps(record)
+    assert "/media/" in text
+    public_fields = json.dumps({k: v for k, v in record.items() if k != "media"})
+    for internal in (a, detail["zone"], detail["explanation"], detail["camera_id"], "track"):
+        assert internal not in public_fields, internal
+    # the preview media are the exact files that will be published
+    video = env.reviewer.get(record["media"]["video"])
+    assert video.status_code == 200 and sha256(video.content) == pv["media_sha256"]["published.mp4"]
+    assert pv["screens"] == ["lobby"] and pv["integrity_problems"] == []
+    # a display token cannot reach an approved case's media by its id
+    assert env.display.get(f"/api/public/cases/{a}/media/video").status_code == 404
+
+    stale = env.reviewer.post(f"/api/cases/{a}/publish", json={"media_sha256": {"published.mp4": "0" * 64}})
+    assert stale.status_code == 409 and env.reviewer.get(f"/api/cases/{a}").json()["state"] == "approved"
+    r = env.reviewer.post(f"/api/cases/{a}/publish", json={"media_sha256": pv["media_sha256"]})
+    assert r.status_code == 200, r.text
+    assert env.reviewer.get(f"/api/cases/{a}").json()["public_number"] == record["number"]  # numbered once
+    feed = env.display.get("/api/public/cases").json()["items"]
+    assert [c["number"] for c in feed] == [record["number"]]
+    assert env.display.get(feed[0]["media"]["video"]).content == video.content
+    for key in ("id", "zone", "explanation", "camera", "track_ids"):
+        assert key not in feed[0]
+
+    # the day's next case gets the next number
+    _approve(env, b)
+    assert env.reviewer.post(f"/api/cases/{b}/publish").status_code == 200
+    numbers = sorted(c["number"] for c in env.display.get("/api/public/cases").json()["items"])
+    assert numbers == [record["number"], record["number"][:-4] + f"{int(record['number'][-4:]) + 1:04d}"]
+
+    # withdrawal takes it off at the next poll
+    assert env.reviewer.post(f"/api/cases/{a}/withdraw", json={"reason": "wrong person"}).status_code == 200
+    assert [c["number"] for c in env.display.get("/api/public/cases").json()["items"]] == [numbers[1]]
+    assert env.display.get(feed[0]["media"]["video"]).status_code == 404
+
+
+def test_bound_token_always_gets_its_own_screen_and_share(env, cases, fast_redaction):
+    a, b = cases
+    for c in cases:
+        _approve(env, c)
+    assert env.reviewer.post(f"/api/cases/{a}/publish", json={"screens": ["hall"]}).status_code == 200
+    assert env.reviewer.post(f"/api/cases/{b}/publish").status_code == 200  # every screen
+    num_a = env.reviewer.get(f"/api/cases/{a}").json()["public_number"]
+    num_b = env.reviewer.get(f"/api/cases/{b}").json()["public_number"]
+
+    # the lobby token, with or without naming its screen, gets the lobby's feed
+    for params in ({}, {"screen": "lobby"}):
+        answer = env.display.get("/api/public/cases", params=params).json()
+        assert answer["screen"] == "lobby" and [c["number"] for c in answer["items"]] == [num_b], params
+    assert env.display.get("/api/public/cases", params={"screen": "hall"}).status_code == 403
+    assert env.display.get(f"/api/public/cases/{num_a}/media/image").status_code == 404  # not the lobby's
+    assert env.display.get(f"/api/public/cases/{num_b}/media/image").status_code == 200
+
+    hall = bearer(env.app, env.admin.post("/api/tokens", json={"name": "hall", "role": "display", "screen": "hall"}).json()["token"])
+    assert {c["number"] for c in hall.get("/api/public/cases").json()["items"]} == {num_a, num_b}
+    assert hall.get(f"/api/public/cases/{num_a}/media/image").status_code == 200
+
+    # an unbound display token sees only what is shown everywhere, unless it names a screen
+    anywhere = bearer(env.app, env.admin.post("/api/tokens", json={"name": "spare", "role": "display"}).json()["token"])
+    assert [c["number"] for c in anywhere.get("/api/public/cases").json()["items"]] == [num_b]
+    assert {c["number"] for c in anywhere.get("/api/public/cases", params={"screen": "hall"}).json()["items"]} == {num_a, num_b}
+    # reviewers see everything published
+    assert {c["number"] for c in env.reviewer.get("/api/public/cases").json()["items"]} == {num_a, num_b}
+
+
+def test_replaced_published_media_are_not_served_and_leave_the_screens(env, cases, fast_redaction):
+    a, _ = cases
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    detail = env.reviewer.get(f"/api/cases/{a}").json()
+    item = env.display.get("/api/public/cases").json()["items"][0]
+    assert env.display.get(item["media"]["video"]).status_code == 200  # hash cached now
+
+    with env.app.state.session_factory() as db:
+        published = env.data_dir / db.get(Case, a).published_dir / "published.mp4"
+    original = env.data_dir / "jobs" / str(detail["job_id"]) / "run-1" / "cases" / detail["pipeline_id"] / "clip.mp4"
+    keep = published.read_bytes()
+    shutil.copyfile(original, published)  # the unredacted clip in place of the redacted one
+    r = env.display.get(item["media"]["video"])
+    assert r.status_code == 409 and r.json()["code"] == "integrity_failed"
+    assert env.display.get(item["media"]["image"]).status_code == 409  # the whole case is off
+    assert env.display.get("/api/public/cases").json()["items"] == []
+
+    published.write_bytes(keep)  # put right: back on the screens
+    assert [c["number"] for c in env.display.get("/api/public/cases").json()["items"]] == [item["number"]]
+    assert sha256(env.display.get(item["media"]["video"]).content) == detail["published_hashes"]["published.mp4"]
+
+
+def test_screens_pair_with_a_strict_httponly_cookie_not_a_url(env, cases, fast_redaction):
+    a, _ = cases
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    screen = TestClient(env.app)
+    assert screen.get("/api/public/cases").status_code == 401
+    assert screen.post("/api/public/pair", json={"token": "cwt_" + "x" * 40}).status_code == 401
+    op_token = env.admin.post("/api/tokens", json={"name": "drone", "role": "operator"}).json()["token"]
+    assert screen.post("/api/public/pair", json={"token": op_token}).status_code == 401  # not a display token
+    assert screen.post("/api/public/pair", json={"token": env.display_token, "screen": "hall"}).status_code == 403
+
+    r = screen.post("/api/public/pair", json={"token": env.display_token, "screen": "lobby"})
+    assert r.status_code == 200 and r.json() == {"screen": "lobby", "name": "lobby screen"}
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("cw_display=") and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    answer = screen.get("/api/public/cases").json()
+    assert answer["screen"] == "lobby" and len(answer["items"]) == 1
+    assert screen.get(answer["items"][0]["media"]["image"]).status_code == 200
+    # the cookie is a display credential only: nothing else opens with it
+    assert screen.get("/api/cases").status_code == 403
+    page = screen.get("/display/lobby")
+    assert page.status_code == 200 and env.display_token not in page.text and "token=" not in page.text
+
+    assert screen.post("/api/public/unpair").status_code == 204
+    assert screen.get("/api/public/cases").status_code == 401
+    screen.post("/api/public/pair", json={"token": env.display_token})
+    tid = next(t["id"] for t in env.admin.get("/api/tokens").json() if t["name"] == "lobby screen")
+    assert env.admin.delete(f"/api/tokens/{tid}").status_code in (200, 204)
+    assert screen.get("/api/public/cases").status_code == 401  # revoked: the pairing ends
+
+
+def test_tokens_are_masked_in_the_access_log(env, caplog):
+    secret = env.display_token
+    access = logging.getLogger("uvicorn.access")
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", f"/display/lobby?token={secret}&lang=en", "1.1", 200)
+        access.info("Authorization: Bearer %s", secret)
+    assert secret not in caplog.text and secret[4:20] not in caplog.text
+    assert "token=[redacted]&lang=en" in caplog.text
