@@ -7,6 +7,7 @@ operator a second, not a ten-minute analysis run. Errors name the field path
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal, Union
@@ -23,8 +24,18 @@ class SceneError(ValueError):
     """A scene file that cannot be used; the message names the field and the problem."""
 
 
+# Longest names a scene may give: the service stores them in fixed-width columns (PostgreSQL
+# varchar refuses longer text), and nobody reads a 300-character zone name on a review page.
+MAX_NAME = 64
+MAX_PLACE = 255
+# Camera ids name a folder under the service's data dir: ".", ".." and hidden names are not ids.
+CAMERA_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN / infinity in a coordinate or a number is a typo (``.nan`` in YAML), never a setting:
+    # refused here with the field's path instead of failing later inside the geometry library.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_polygon(points: list[Coord]) -> list[Coord]:
@@ -37,7 +48,7 @@ def _check_polygon(points: list[Coord]) -> list[Coord]:
 
 
 class _ZoneBase(_Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     polygon: list[Coord]
     classes: list[str] | None = None
 
@@ -137,7 +148,7 @@ class Schedule(_Strict):
 class Signal(_Strict):
     """One signal head, read one of three ways (exactly one must be given)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     roi: tuple[int, int, int, int] | None = None  # x, y, w, h of the signal head in the image
     schedule: Schedule | None = None
     timeline: list[tuple[float, Literal["red", "green", "unknown"]]] | None = None
@@ -183,15 +194,24 @@ class Calibration(_Strict):
 
 
 class Scene(_Strict):
-    camera: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    # A safe slug: it names a folder under the data dir, so "." and ".." (and any leading dot) are out.
+    camera: str = Field(min_length=1, max_length=MAX_NAME)
     kind: Literal["fixed", "drone"] = "fixed"
-    place: str | None = None
+    place: str | None = Field(default=None, max_length=MAX_PLACE)
     start_time: datetime | None = None
-    timezone: str = "Asia/Shanghai"
+    timezone: str = Field(default="Asia/Shanghai", max_length=MAX_NAME)
     frame_size: tuple[int, int]
     zones: list[Zone] = Field(min_length=1)
     signals: list[Signal] = Field(default_factory=list)
     calibration: Calibration | None = None
+
+    @field_validator("camera")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not CAMERA_ID.fullmatch(v):
+            raise ValueError(f"camera id {v[:80]!r} is not a safe name: use letters, digits, '_', '-' and '.', "
+                             "not starting with '.' (e.g. bj-overpass)")
+        return v
 
     @field_validator("start_time")
     @classmethod

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     # Trust the first X-Forwarded-For address as the client IP (only behind your own proxy).
     trust_forwarded_for: bool = False
+    # Origins (``https://review.example.org``) besides the one a request arrives on that may send
+    # cookie-authenticated POST/PUT/PATCH/DELETE: behind a proxy that rewrites Host or terminates TLS.
+    allowed_origins: list[str] = Field(default_factory=list)
+    # Failed logins tolerated per user name and per client IP within the window before 429.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: int = Field(default=300, gt=0)
     # Job runner: "inprocess" (a worker thread in the web process) or "none" (API only).
     runner: Literal["inprocess", "none"] = "inprocess"
     job_max_attempts: int = Field(default=3, ge=1)

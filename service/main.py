@@ -21,6 +21,7 @@ from service.api import review_actions
 from service.api.common import reject_nul_in_url
 from service.config import Settings
 from service.db import make_engine, make_session_factory, migrate, session_scope
+from service.http_security import SecurityMiddleware
 from service.jobs import InProcessRunner, JobRunner, NullRunner
 from service.jobs.work import AnalyzeFn
 from service.models import User
@@ -39,7 +40,10 @@ def bootstrap_admin(factory, settings: Settings) -> bool:  # noqa: ANN001
     with session_scope(factory) as db:
         if db.scalar(select(func.count()).select_from(User)):
             return False
-        user = create_user(db, "admin", settings.admin_password, "admin")
+        try:
+            user = create_user(db, "admin", settings.admin_password, "admin")
+        except errors.ApiError as err:  # a weak bootstrap password: say which setting, then stop
+            raise RuntimeError(f"CIVICWATCH_ADMIN_PASSWORD refused: {err.detail}") from None
         audit.record(db, None, "system", "user.create", "user", user.id, username="admin", role="admin",
                      via="CIVICWATCH_ADMIN_PASSWORD")
         return True
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     app.state.signing_key = load_or_create_key(settings.signing_key_path)
     app.state.metrics_registry = system.make_registry(factory)
     errors.install(app)
+    app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
     for module in (auth, admin, cameras, uploads, jobs, cases, review_actions, plates, public, audit_log, system):
         app.include_router(module.router)
     app.include_router(web.router)

@@ -44,9 +44,11 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def check_password_policy(password: str) -> None:
-    if len(password) < 8:
-        raise ValueError("password must be at least 8 characters")
+def check_password_policy(password: str, username: str | None = None) -> None:
+    """Raise ``service.password_policy.PolicyViolation`` (a ValueError) for an unacceptable password."""
+    from service import password_policy
+
+    password_policy.check(password, username)
 
 
 def authenticate(db: Session, username: str, password: str) -> User | None:

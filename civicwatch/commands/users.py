@@ -35,6 +35,15 @@ def _password(from_stdin: bool) -> str | None:
     return first
 
 
+def _bilingual(message: str, code: str | None) -> str:
+    """The English message and, where the pages have one for this code, its Chinese wording."""
+    from service.web import i18n
+
+    key = f"error.{code}"
+    zh = i18n.catalogue("zh-CN").get(key) if code else None
+    return f"{message} / {zh}" if zh else message
+
+
 def _factory():
     from service.config import Settings
     from service.db import make_engine, make_session_factory, migrate
@@ -60,10 +69,10 @@ def run_add(args: argparse.Namespace) -> int:
             user = create_user(db, args.name, password, args.role)
             audit.record(db, None, "cli", "user.create", "user", user.id, username=user.username, role=user.role)
     except ApiError as err:
-        print(f"civicwatch users add: {err.detail}", file=sys.stderr)
+        print(f"civicwatch users add: {_bilingual(err.detail, err.extra.get('code'))}", file=sys.stderr)
         return 2
     except ValueError as err:
-        print(f"civicwatch users add: {err}", file=sys.stderr)
+        print(f"civicwatch users add: {_bilingual(str(err), getattr(err, 'code', None))}", file=sys.stderr)
         return 2
     print(f"created {args.role} {args.name!r}")
     return 0
@@ -92,9 +101,9 @@ def run_passwd(args: argparse.Namespace) -> int:
     if password is None:
         return 2
     try:
-        check_password_policy(password)
+        check_password_policy(password, args.name)
     except ValueError as err:
-        print(f"civicwatch users passwd: {err}", file=sys.stderr)
+        print(f"civicwatch users passwd: {_bilingual(str(err), getattr(err, 'code', None))}", file=sys.stderr)
         return 2
     with session_scope(_factory()) as db:
         user = db.scalar(select(User).where(User.username == args.name))

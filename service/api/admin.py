@@ -13,6 +13,7 @@ from service import audit
 from service.api.common import ApiModel, RowId, iso
 from service.errors import ApiError
 from service.models import ApiToken, LoginSession, User, utcnow
+from service.password_policy import PolicyViolation
 from service.security import Principal, check_password_policy, get_db, hash_password, new_api_token, require_roles
 
 router = APIRouter(prefix="/api", tags=["admin"])
@@ -33,18 +34,27 @@ def token_json(t: ApiToken) -> dict:
 
 class UserIn(ApiModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=1024)
+    password: str = Field(min_length=1, max_length=1024)  # the rules: service.password_policy
     role: Role
 
 
 class UserPatch(ApiModel):
     role: Role | None = None
     active: bool | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
+
+
+def acceptable_password(password: str, username: str) -> str:
+    """The password, or a 422 whose ``code`` names the rule it breaks (the pages translate it)."""
+    try:
+        check_password_policy(password, username)
+    except PolicyViolation as err:
+        raise ApiError(422, f"password: {err}", code=err.code) from None
+    return password
 
 
 def create_user(db: Session, username: str, password: str, role: str) -> User:
-    check_password_policy(password)
+    acceptable_password(password, username)
     if db.scalar(select(User).where(User.username == username)) is not None:
         raise ApiError(409, f"user {username!r} already exists", code="user_exists")
     user = User(username=username, password_hash=hash_password(password), role=role, active=True)
@@ -86,6 +96,7 @@ def patch_user(user_id: RowId, body: UserPatch, request: Request, db: Session = 
         changes["active"] = [user.active, body.active]
         user.active = body.active
     if body.password is not None:
+        acceptable_password(body.password, user.username)
         user.password_hash = hash_password(body.password)
         changes["password"] = "changed"
     if changes:

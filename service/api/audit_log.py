@@ -39,6 +39,19 @@ def _query(action: str | None, actor: str | None, object_type: str | None, objec
     return q
 
 
+# A spreadsheet treats a cell starting with these as a formula (=HYPERLINK(...) in a failed login's
+# user name would become a live link, or worse, on the administrator's machine).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """Text that a spreadsheet would evaluate gets a leading apostrophe (OWASP's advice); the
+    apostrophe is shown, not executed, so the original text stays readable."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def entry_json(e: AuditEntry) -> dict:
     return {"id": e.id, "at": iso(e.at), "actor": e.actor, "actor_role": e.actor_role, "action": e.action,
             "object_type": e.object_type, "object_id": e.object_id, "details": e.details, "ip": e.ip}
@@ -68,8 +81,9 @@ def export_audit(request: Request, db: Session = Depends(get_db), who: Principal
         writer.writerow(["id", "at", "actor", "actor_role", "action", "object_type", "object_id", "ip", "details"])
         with factory() as s:
             for e in s.scalars(q.execution_options(yield_per=500)):
-                writer.writerow([e.id, iso(e.at), e.actor, e.actor_role, e.action, e.object_type, e.object_id, e.ip,
-                                 json.dumps(e.details, ensure_ascii=False, sort_keys=True)])
+                writer.writerow([csv_cell(v) for v in (
+                    e.id, iso(e.at), e.actor, e.actor_role, e.action, e.object_type, e.object_id, e.ip,
+                    json.dumps(e.details, ensure_ascii=False, sort_keys=True))])
                 if buf.tell() > 64 * 1024:
                     yield buf.getvalue().encode("utf-8")
                     buf.seek(0)

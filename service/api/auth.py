@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
-from service import audit
+from service import audit, login_throttle
 from service.api.common import ApiModel
 from service.errors import ApiError
 from service.security import (
@@ -24,6 +24,13 @@ class LoginIn(ApiModel):
 @router.post("/auth/login")
 def login(body: LoginIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict:
     settings = request.app.state.settings
+    wait = login_throttle.retry_after(db, body.username, audit.client_ip(request), settings.login_max_failures,
+                                      settings.login_window_s)
+    if wait:
+        audit.record(db, request, body.username, login_throttle.THROTTLED, "user", None, retry_after_s=wait)
+        db.commit()
+        raise ApiError(429, f"too many failed logins; try again in {wait} s", headers={"Retry-After": str(wait)},
+                       code="login_throttled", retry_after_s=wait)
     user = authenticate(db, body.username, body.password)
     if user is None:
         audit.record(db, request, body.username, "login.failed", "user", None)

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import cv2
 import numpy as np
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from detector.scene import Scene, SceneError, load_scene_text
+from detector.scene import CAMERA_ID, MAX_NAME, Scene, SceneError, load_scene_text
 from service import audit
 from service.api.common import camera_json
 from service.errors import ApiError
 from service.models import Camera, utcnow
+from service.safe_files import servable
 from service.security import Principal, get_db, require_roles
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 editors = require_roles("admin", "reviewer")
 readers = require_roles("admin", "reviewer", "operator")
+# A camera id in a URL is a scene's ``camera``: the same safe slug ("." / ".." are no ids: 422).
+CameraId = Annotated[str, PathParam(max_length=MAX_NAME, pattern=f"^{CAMERA_ID.pattern}$")]
 
 MAX_SCENE_BYTES = 1024 * 1024
 MAX_REFERENCE_BYTES = 50 * 1024 * 1024
@@ -113,7 +119,7 @@ async def create_camera(request: Request, db: Session = Depends(get_db), who: Pr
 
 
 @router.put("/{camera_id}")
-async def replace_camera(camera_id: str, request: Request, db: Session = Depends(get_db),
+async def replace_camera(camera_id: CameraId, request: Request, db: Session = Depends(get_db),
                          who: Principal = Depends(editors)) -> dict:
     cam = db.get(Camera, camera_id)
     if cam is None:
@@ -137,7 +143,7 @@ def list_cameras(db: Session = Depends(get_db), _: Principal = Depends(readers))
 
 
 @router.get("/{camera_id}")
-def get_camera(camera_id: str, db: Session = Depends(get_db), _: Principal = Depends(readers)) -> dict:
+def get_camera(camera_id: CameraId, db: Session = Depends(get_db), _: Principal = Depends(readers)) -> dict:
     cam = db.get(Camera, camera_id)
     if cam is None:
         raise ApiError(404, f"no camera {camera_id!r}")
@@ -145,11 +151,12 @@ def get_camera(camera_id: str, db: Session = Depends(get_db), _: Principal = Dep
 
 
 @router.get("/{camera_id}/reference")
-def get_reference(camera_id: str, request: Request, db: Session = Depends(get_db), _: Principal = Depends(readers)):
+def get_reference(camera_id: CameraId, request: Request, db: Session = Depends(get_db), _: Principal = Depends(readers)):
     cam = db.get(Camera, camera_id)
     if cam is None or not cam.reference_path:
         raise ApiError(404, f"camera {camera_id!r} has no reference image")
-    path = request.app.state.settings.data_dir / cam.reference_path
-    if not path.is_file():
+    data_dir = request.app.state.settings.data_dir
+    path = data_dir / cam.reference_path
+    if not path.is_file() or not servable(path, data_dir):
         raise ApiError(404, f"camera {camera_id!r}: reference image missing on disk")
     return FileResponse(path)

@@ -28,6 +28,7 @@ from service.plates import VEHICLE_CLASSES
 from service.publication import PUBLISHED_SHEET, published_for_approval
 from service.case_number import assign_public_number
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
+from service.safe_files import servable
 from service.security import Principal, get_db, require_roles
 from service.thumbnails import STILL_KINDS, THUMB_WIDTHS, thumbnail
 from service.undo_window import undo_until
@@ -251,7 +252,7 @@ def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(ge
     if rel is None and kind == ANNOTATED_KIND and can_render(case):
         raise ApiError(404, f"the annotated clip of case {case_id!r} has not been rendered yet; "
                             f"POST /api/cases/{case_id}/annotated renders it", code="not_rendered")
-    if path is None or not path.is_file():
+    if path is None or not path.is_file() or not servable(path, settings.data_dir):
         raise ApiError(404, f"case {case_id!r} has no {kind} file")
     if not audit.seen_recently(db, who, "evidence.view", "case", case.id, settings.audit_view_window_s, kind=kind,
                                thumb=w):
@@ -358,7 +359,7 @@ def _export_record(case: Case, settings) -> tuple[list[tuple[str, Path]], dict]:
     files: list[tuple[str, Path]] = []
     entries: dict[str, Any] = {}
     if case_dir.is_dir():
-        for path in sorted(p for p in case_dir.rglob("*") if p.is_file()):
+        for path in sorted(p for p in case_dir.rglob("*") if p.is_file() and servable(p, settings.data_dir)):
             arc = path.relative_to(case_dir).as_posix()
             files.append((arc, path))
             relpath = path.relative_to(run_dir).as_posix()
@@ -370,7 +371,7 @@ def _export_record(case: Case, settings) -> tuple[list[tuple[str, Path]], dict]:
     if case.published_dir and case.published_hashes:
         for name, sha in sorted(case.published_hashes.items()):
             path = settings.data_dir / case.published_dir / name
-            if path.is_file():
+            if path.is_file() and servable(path, settings.data_dir):
                 files.append((f"published/{name}", path))
                 entries[f"published/{name}"] = {"sha256": sha}
     record = {**case_summary(case), "evidence": case.evidence, "data": case.data}

@@ -22,7 +22,7 @@ from service.config import Settings
 from service.db import normalize_url
 from service.main import create_app
 
-from .helpers import ADMIN_PASSWORD, PASSWORD, SCENE_YAML, SHORT_CLIP, bearer, login, make_run
+from .helpers import ADMIN_PASSWORD, PASSWORD, SCENE_YAML, SHORT_CLIP, bearer, browser_client, login, make_run
 
 PG_SERVER = os.environ.get("CIVICWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -116,7 +116,7 @@ def start_env(app, settings: Settings) -> tuple[TestClient, Env]:
     assert tok.status_code == 201, tok.text
     token = tok.json()["token"]
     env = Env(app, settings, admin, login(app, "rita", PASSWORD), login(app, "otto", PASSWORD),
-              login(app, "olga", PASSWORD), TestClient(app), bearer(app, token), token)
+              login(app, "olga", PASSWORD), browser_client(app), bearer(app, token), token)
     return main, env
 
 

@@ -17,7 +17,7 @@ from detector.types import SignalColor, TrackObservation, ViolationEvent
 
 SHORT_CLIP = "beijing-intersection/uadetrac_overpass_short.mp4"
 LONG_CLIP = "beijing-intersection/uadetrac_overpass.mp4"
-ADMIN_PASSWORD = "admin-pass-123"
+ADMIN_PASSWORD = "station-key-924"
 PASSWORD = "secret-pass-123"
 
 # The overpass scene in its own pixels (960x540): a lane whose legal direction is towards the
@@ -82,8 +82,18 @@ def copy_run(template: Path, dest: Path) -> None:
     shutil.copytree(template, dest)
 
 
+# The TestClient's own origin. Browsers send it on every POST/PUT/PATCH/DELETE, and the service
+# refuses cookie-authenticated writes without it (service.http_security), so the role clients do too.
+ORIGIN = "http://testserver"
+
+
+def browser_client(app, **kwargs) -> TestClient:
+    """A client that behaves like the service's own pages: it names its origin on every request."""
+    return TestClient(app, headers={"Origin": ORIGIN, **kwargs.pop("headers", {})}, **kwargs)
+
+
 def login(app, username: str, password: str) -> TestClient:
-    client = TestClient(app)
+    client = browser_client(app)
     r = client.post("/api/auth/login", json={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return client

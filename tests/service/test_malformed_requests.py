@@ -14,7 +14,7 @@ import asyncio
 import httpx
 import pytest
 
-from .helpers import SCENE_YAML
+from .helpers import ORIGIN, SCENE_YAML
 
 HUGE = 10**20  # past 2**63: overflows SQLite's INTEGER and PostgreSQL's bigint
 PAST_INT4 = 2**31  # fits SQLite, but not PostgreSQL's integer primary keys
@@ -85,7 +85,7 @@ def _patch_raw(env, url: str, offset: bytes) -> httpx.Response:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
                                      cookies=dict(env.operator.cookies)) as client:
             return await client.patch(url, content=b"abc", headers={
-                "Content-Type": "application/offset+octet-stream", "Upload-Offset": offset})
+                "Content-Type": "application/offset+octet-stream", "Upload-Offset": offset, "Origin": ORIGIN})
 
     return asyncio.run(send())
 

@@ -20,8 +20,8 @@ import cv2
 import httpx
 import uvicorn
 
-ADMIN_PASSWORD = "admin-pass-123"
-PASSWORDS = {"admin": ADMIN_PASSWORD, "reviewer": "reviewer-pass-123", "operator": "operator-pass-123"}
+ADMIN_PASSWORD = "station-key-924"
+PASSWORDS = {"admin": ADMIN_PASSWORD, "reviewer": "review-desk-481", "operator": "field-crew-472"}
 SCREEN = "lobby"
 
 CHROMIUM = "/usr/bin/chromium"
@@ -50,7 +50,8 @@ class LiveService:
     @contextmanager
     def client(self, role: str | None = None) -> Iterator[httpx.Client]:
         """An API client, logged in as the user of that role when one is given."""
-        with httpx.Client(base_url=self.base_url, timeout=60) as c:
+        # Origin as the pages' own requests carry it: cookie-authenticated writes need it.
+        with httpx.Client(base_url=self.base_url, timeout=60, headers={"Origin": self.base_url}) as c:
             if role:
                 r = c.post("/api/auth/login", json={"username": role, "password": PASSWORDS[role]})
                 r.raise_for_status()

@@ -26,7 +26,7 @@ def test_every_page_renders_in_both_languages(client: TestClient, path: str) -> 
     en = client.get(path, headers={"Accept-Language": "en-US,en;q=0.9"})
     assert zh.status_code == en.status_code == 200
     assert '<html lang="zh-CN">' in zh.text and '<html lang="en">' in en.text
-    assert re.search(r"[\u4e00-\u9fff]", zh.text.split("window.CW")[0])
+    assert re.search(r"[\u4e00-\u9fff]", zh.text.split("cw-boot")[0])
     assert "CivicWatch" in en.text
     assert "/lang/en?next=" in zh.text and "/lang/zh-CN?next=" in en.text
 

@@ -3,6 +3,13 @@
 (function () {
   'use strict';
   var CW = window.CW || (window.CW = {});
+  /* The page's language, name, roles and messages: a JSON data block, not inline script, so the
+     Content-Security-Policy can forbid inline script altogether. */
+  var boot = document.getElementById('cw-boot');
+  if (boot) {
+    var data = JSON.parse(boot.textContent);
+    Object.keys(data).forEach(function (k) { CW[k] = data[k]; });
+  }
   var messages = CW.messages || {};
 
   /* Message lookup with {name} placeholders; the same catalogue the server rendered with. */

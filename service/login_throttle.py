@@ -1,0 +1,54 @@
+"""Login rate limiting: too many failed logins for one user name, or from one client IP, get 429.
+
+The failures are counted from the audit log (``login.failed`` entries, which every failed login
+writes anyway), so the limit survives a restart, needs no extra table, and what the limiter saw is
+exactly what an administrator reads in the log. Both keys are counted because each alone is easy
+to dodge: one IP guessing many user names, or many IPs guessing one password.
+
+The user-name count ignores whether the user exists, so a locked-out name and an unknown name get
+the same answer (no user enumeration), and it restarts after a successful login of that user. The
+IP count does not restart on success: otherwise one valid account would unlock unlimited guessing
+at the others. While a key is blocked, attempts are refused without checking the password (a
+correct guess would otherwise still be told apart) and audited as ``login.throttled``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.models import AuditEntry, utcnow
+
+FAILED = "login.failed"
+THROTTLED = "login.throttled"
+
+
+def _wait_s(times: list[datetime], limit: int, window_s: int, now: datetime) -> int:
+    """Seconds until fewer than ``limit`` of ``times`` (newest first) lie inside the window."""
+    if len(times) < limit:
+        return 0
+    release = times[limit - 1] + timedelta(seconds=window_s)
+    return max(1, math.ceil((release - now).total_seconds()))
+
+
+def retry_after(db: Session, username: str, ip: str | None, limit: int, window_s: int) -> int:
+    """0 when a login attempt may be checked now, else the seconds the caller must wait."""
+    now = utcnow()
+    since = now - timedelta(seconds=window_s)
+    last_ok = db.scalar(select(AuditEntry.at).where(AuditEntry.action == "login", AuditEntry.actor == username,
+                                                    AuditEntry.at >= since).order_by(AuditEntry.at.desc()).limit(1))
+    by_name = select(AuditEntry.at).where(AuditEntry.action == FAILED, AuditEntry.actor == username,
+                                          AuditEntry.at >= (last_ok or since))
+    if last_ok is not None:
+        by_name = by_name.where(AuditEntry.at > last_ok)
+    name_times = list(db.scalars(by_name.order_by(AuditEntry.at.desc()).limit(limit)))
+    wait = _wait_s(name_times, limit, window_s, now)
+    if ip:
+        ip_times = list(db.scalars(select(AuditEntry.at).where(AuditEntry.action == FAILED, AuditEntry.ip == ip,
+                                                                  AuditEntry.at >= since)
+                                   .order_by(AuditEntry.at.desc()).limit(limit)))
+        wait = max(wait, _wait_s(ip_times, limit, window_s, now))
+    return wait
