@@ -57,6 +57,19 @@ class Settings(BaseSettings):
     runner: Literal["inprocess", "none"] = "inprocess"
     job_max_attempts: int = Field(default=3, ge=1)
     job_poll_s: float = Field(default=1.0, gt=0)
+    # A worker renews the lease on its running job every third of this; a job whose lease ran out
+    # belongs to a dead worker and goes back to the queue (another ``serve`` never steals a live one).
+    job_lease_s: float = Field(default=60.0, gt=0)
+    # How long a clean stop waits for the job in progress before handing it back to the queue.
+    job_stop_timeout_s: float = Field(default=30.0, ge=0)
+    # The janitor (service.janitor): at start-up and every interval (0 = only at start-up) it
+    # removes what crashed or abandoned work left behind, each only past its age.
+    janitor_interval_s: float = Field(default=3600.0, ge=0)
+    orphan_part_age_s: float = Field(default=6 * 3600.0, gt=0)  # partial/form-*.part, *.accepting
+    upload_session_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)  # untouched resumable sessions
+    orphan_run_age_s: float = Field(default=3600.0, gt=0)  # jobs/<id>/run-N no job or case refers to
+    # /healthz reports "unavailable" (503) when the data folder's disk has less free space.
+    min_free_disk_bytes: int = Field(default=1 * GIB, ge=0)
     # Keyword arguments for detector.pipeline.AnalyzeOptions.
     analyze_options: dict[str, Any] = Field(default_factory=dict)
     # Repeated views of the same original evidence by the same person within this window (e.g.

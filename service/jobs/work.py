@@ -6,6 +6,7 @@ exactly the same steps.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -20,8 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.config import Settings
 from service.db import session_scope
 from service.ingest import ingest_run
+from service.jobs.lease import Heartbeat, expires, new_owner, release, requeue_expired
 from service.models import Camera, Job, utcnow
-from service.publication import pending_case_ids, prepare_published
+from service.publication import pending_case_ids
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,10 @@ def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], 
     return run, make_options
 
 
-def claim(factory: sessionmaker[Session], job_id: int, max_attempts: int) -> bool:
-    """Atomically move a queued job to running (a conditional UPDATE, safe across workers)."""
+def claim(factory: sessionmaker[Session], job_id: int, max_attempts: int, owner: str = "",
+          lease_s: float = 60.0) -> bool:
+    """Atomically move a queued job to running under ``owner``'s lease (a conditional UPDATE,
+    safe across workers and processes)."""
     with session_scope(factory) as db:
         job = db.get(Job, job_id)
         if job is None or job.state != "queued":
@@ -74,7 +78,8 @@ def claim(factory: sessionmaker[Session], job_id: int, max_attempts: int) -> boo
         res = db.execute(
             update(Job).where(Job.id == job_id, Job.state == "queued").values(
                 state="running", attempts=attempt, started_at=utcnow(), finished_at=None, progress=0.0,
-                error=None, cases_found=None, out_dir=f"jobs/{job_id}/run-{attempt}")
+                error=None, cases_found=None, out_dir=f"jobs/{job_id}/run-{attempt}", lease_owner=owner or None,
+                lease_expires_at=expires(lease_s))
         )
         return res.rowcount == 1
 
@@ -85,19 +90,44 @@ def next_queued(factory: sessionmaker[Session]) -> int | None:
 
 
 def requeue_interrupted(factory: sessionmaker[Session]) -> list[int]:
-    """Jobs left 'running' by a process that died: they run again from the start."""
-    with session_scope(factory) as db:
-        ids = list(db.scalars(select(Job.id).where(Job.state == "running")))
-        if ids:
-            db.execute(update(Job).where(Job.id.in_(ids)).values(state="queued", progress=0.0))
-        return ids
+    """Jobs whose worker died (its lease ran out): they run again from the start. A job another
+    live process is working on keeps running (see ``service.jobs.lease``)."""
+    return requeue_expired(factory)
+
+
+def analysis_report(out_dir: Path) -> tuple[list[str], dict[str, Any] | None]:
+    """Warnings and what was seen, from the run's ``analysis.json`` (absent: none known)."""
+    try:
+        data = json.loads((out_dir / "analysis.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [], None
+    if not isinstance(data, dict):
+        return [], None
+    warnings = [str(w) for w in data.get("warnings") or [] if w]
+    video = data.get("video") if isinstance(data.get("video"), dict) else {}
+    seen = {"frames_decoded": video.get("frames_decoded"), "duration_s": video.get("duration_s"),
+            "tracks": data.get("tracks_seen"), "tracks_per_zone": data.get("tracks_per_zone")}
+    return warnings, seen
 
 
 def run_job(job_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
-            make_options: Callable[[dict], Any], stopping: Callable[[], bool]) -> str | None:
-    """Run one job end to end; returns the final state, or None when it was not ours to run."""
-    if not claim(factory, job_id, settings.job_max_attempts):
+            make_options: Callable[[dict], Any], stopping: Callable[[], bool], owner: str | None = None,
+            on_done: Callable[[list[str]], None] | None = None) -> str | None:
+    """Run one job end to end; returns the final state, or None when it was not ours to run (or
+    stopped being ours: another worker took over after our lease ran out).
+
+    ``on_done`` receives the new pending cases of a finished job (the runner queues their
+    publication media there, so the next job never waits for redaction)."""
+    owner = owner or new_owner()
+    if not claim(factory, job_id, settings.job_max_attempts, owner, settings.job_lease_s):
         return None
+    with Heartbeat(factory, job_id, owner, settings.job_lease_s):
+        return _run_claimed(job_id, factory, settings, analyze_fn, make_options, stopping, owner, on_done)
+
+
+def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
+                 make_options: Callable[[dict], Any], stopping: Callable[[], bool], owner: str,
+                 on_done: Callable[[list[str]], None] | None) -> str | None:
     data_dir = settings.data_dir
     with session_scope(factory) as db:
         job = db.get(Job, job_id)
@@ -114,7 +144,7 @@ def run_job(job_id: int, factory: sessionmaker[Session], settings: Settings, ana
     scene_path = out_dir.parent / f"{out_dir.name}.scene.yaml"
     scene_path.write_text(scene_yaml, encoding="utf-8")
 
-    last = {"write": 0.0, "check": 0.0, "cancel": False}
+    last = {"write": 0.0, "check": 0.0, "cancel": False, "lost": False}
 
     def progress(p: Any) -> None:
         now = time.monotonic()
@@ -123,7 +153,8 @@ def run_job(job_id: int, factory: sessionmaker[Session], settings: Settings, ana
         last["write"] = now
         pct = round(max(0.0, min(1.0, float(p.fraction))) * 100.0, 1)
         with session_scope(factory) as db:
-            db.execute(update(Job).where(Job.id == job_id, Job.state == "running").values(progress=pct))
+            db.execute(update(Job).where(Job.id == job_id, Job.state == "running", Job.lease_owner == owner)
+                       .values(progress=pct))
 
     def should_cancel() -> bool:
         if stopping():
@@ -132,14 +163,19 @@ def run_job(job_id: int, factory: sessionmaker[Session], settings: Settings, ana
         if now - last["check"] >= 0.5:
             last["check"] = now
             with session_scope(factory) as db:
-                last["cancel"] = bool(db.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+                row = db.execute(select(Job.cancel_requested, Job.lease_owner, Job.state)
+                                 .where(Job.id == job_id)).first()
+                # a job that is no longer ours (lease lost) stops like a cancelled one
+                last["lost"] = row is None or row[1] != owner or row[2] != "running"
+                last["cancel"] = bool(row and row[0]) or last["lost"]
         return last["cancel"]
 
     t0 = time.monotonic()
     error: str | None = None
     result = None
     try:
-        options = make_options({"start_time": started_at} if started_at else {})
+        # The operator's recording start time wins over the scene's default start_time.
+        options = make_options({"start_time": started_at, "start_time_overrides_scene": True} if started_at else {})
         result = analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
     except Exception as err:  # noqa: BLE001 - any pipeline failure is the job's outcome
         error = f"{type(err).__name__}: {err}"
@@ -147,13 +183,21 @@ def run_job(job_id: int, factory: sessionmaker[Session], settings: Settings, ana
     elapsed = time.monotonic() - t0
 
     cancelled = bool(last["cancel"]) or (error is not None and "Cancelled" in error.split(":")[0])
-    with session_scope(factory) as db:
-        job = db.get(Job, job_id)
-        cancelled = cancelled or job.cancel_requested
-        if stopping() and (error is not None or cancelled):
-            job.state, job.progress = "queued", 0.0  # shutdown, not the user's cancel: rerun later
+    if stopping() and (error is not None or cancelled):
+        # shutdown, not the user's cancel: back to the queue, the attempt not counted
+        if release(factory, job_id, owner):
             shutil.rmtree(out_dir, ignore_errors=True)
             return "queued"
+        return None
+    with session_scope(factory) as db:
+        # the row lock makes the ownership check and the final write one step against a
+        # concurrent requeue (FOR UPDATE on the jobs row only: PostgreSQL refuses it on the join)
+        db.execute(select(Job.id).where(Job.id == job_id).with_for_update())
+        job = db.get(Job, job_id)
+        if job is None or job.state != "running" or job.lease_owner != owner:
+            log.warning("job %s is no longer this worker's (lease lost); its result is dropped", job_id)
+            return None
+        cancelled = cancelled or job.cancel_requested
         if cancelled:
             job.state, job.error = "cancelled", None
         elif error is not None:
@@ -167,17 +211,21 @@ def run_job(job_id: int, factory: sessionmaker[Session], settings: Settings, ana
                 job.state, job.error = "failed", f"could not ingest the results: {err}"[:4000]
             else:
                 job.state, job.progress, job.cases_found, job.error = "done", 100.0, len(cases), None
+                job.warnings, job.seen = analysis_report(out_dir)
+                if not job.warnings and getattr(result, "warnings", None):
+                    job.warnings = [str(w) for w in result.warnings]
                 timings = getattr(result, "timings", None)
                 job.video_seconds = float(getattr(timings, "video_s", 0.0) or 0.0) or job.upload.duration_s
                 job.processing_seconds = elapsed
         job.finished_at = utcnow()
         job.cancel_requested = False
+        job.lease_owner, job.lease_expires_at = None, None
         if job.state in ("cancelled", "failed"):
             shutil.rmtree(out_dir, ignore_errors=True)
         state = job.state
         new_cases = pending_case_ids(db, job_id) if state == "done" else []
-    # The job is done for the operator; the exposure-screen copies are made after, so that the
-    # reviewer's approval does not wait for redaction.
-    if new_cases:
-        prepare_published(factory, settings, new_cases, stopping)
+    # The job is done for the operator; the exposure-screen copies are made on the publication
+    # queue, so neither the reviewer's approval nor the next job waits for redaction.
+    if new_cases and on_done is not None:
+        on_done(new_cases)
     return state

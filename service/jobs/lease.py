@@ -1,0 +1,94 @@
+"""Who owns a running job: a lease the worker renews while it works.
+
+"Running at start-up means dead" was wrong as soon as two processes share a data folder (a
+second ``serve``, even one that then fails to bind its port, re-queued the live server's job).
+A job is now owned by the worker named in ``lease_owner`` until ``lease_expires_at``; the worker
+renews the lease from a heartbeat thread, and only a lease that ran out marks a dead worker.
+Every write a worker makes to its job is conditional on still holding the lease, so a worker
+that lost its job (stopped, or declared dead) can never overwrite the job's new owner.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.db import session_scope
+from service.models import Job, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def new_owner() -> str:
+    """A name unique to this worker (host and pid for people reading the table, random for safety)."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def expires(lease_s: float):  # noqa: ANN201
+    return utcnow() + timedelta(seconds=lease_s)
+
+
+def renew(factory: sessionmaker[Session], job_id: int, owner: str, lease_s: float) -> bool:
+    """Extend the lease; False when the job is no longer this worker's."""
+    with session_scope(factory) as db:
+        res = db.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
+                         .values(lease_expires_at=expires(lease_s)))
+        return res.rowcount == 1
+
+
+def holds(db: Session, job_id: int, owner: str) -> bool:
+    return db.scalar(select(Job.lease_owner).where(Job.id == job_id, Job.state == "running")) == owner
+
+
+def requeue_expired(factory: sessionmaker[Session]) -> list[int]:
+    """Running jobs whose worker stopped renewing (or never had a lease: rows from before leases)
+    go back to the queue; the attempt they used stays counted, a crash is an attempt."""
+    now = utcnow()
+    expired = (Job.state == "running") & or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now)
+    with session_scope(factory) as db:
+        ids = list(db.scalars(select(Job.id).where(expired)))
+        if ids:
+            db.execute(update(Job).where(Job.id.in_(ids), expired).values(
+                state="queued", progress=0.0, lease_owner=None, lease_expires_at=None))
+        return ids
+
+
+def release(factory: sessionmaker[Session], job_id: int, owner: str) -> bool:
+    """A clean stop: the job goes back to the queue and the interrupted attempt is not counted."""
+    with session_scope(factory) as db:
+        res = db.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
+                         .values(state="queued", progress=0.0, attempts=Job.attempts - 1, lease_owner=None,
+                                 lease_expires_at=None, cancel_requested=False))
+        return res.rowcount == 1
+
+
+class Heartbeat:
+    """Renews the lease every third of its length while the job runs (``with Heartbeat(...):``)."""
+
+    def __init__(self, factory: sessionmaker[Session], job_id: int, owner: str, lease_s: float):
+        self.factory, self.job_id, self.owner, self.lease_s = factory, job_id, owner, lease_s
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"civicwatch-lease-{job_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.lease_s / 3):
+            try:
+                if not renew(self.factory, self.job_id, self.owner, self.lease_s):
+                    return  # not ours any more; the worker notices at its next check
+            except Exception:  # noqa: BLE001 - a database blip: try again at the next beat
+                log.warning("could not renew the lease of job %s", self.job_id, exc_info=True)
