@@ -41,6 +41,7 @@ from detector.signals import build_signal_providers
 from detector.stabilise import CameraMotion, map_boxes, to_reference
 from detector.track import TRACKED_CLASSES, ObjectTracker
 from detector.types import Detections, FrameContext, SignalColor, TrackObservation, ViolationEvent
+from detector.zone_counts import ZoneTrackCounter
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,9 @@ class AnalyzeOptions:
     threads: int | None = None
     # Wall clock of the first frame when the scene has none (upload metadata); ISO 8601 with offset.
     start_time: datetime | None = None
+    # True: ``start_time`` wins over the scene's (an operator's recording time for one upload
+    # beats the camera's default); cases then say their clock came from the upload.
+    start_time_overrides_scene: bool = False
     # Also detect on tiles around the scene's zones at model resolution ("look where the rules
     # look"); "off" detects on the whole frame only.
     regions: str = "zones"
@@ -150,6 +154,8 @@ def _decode_worker(path: Path, fps: float, out: queue.Queue, report: DecodeRepor
 def wall_clock_start(scene: Scene, info: VideoInfo, options: AnalyzeOptions) -> tuple[datetime | None, str | None]:
     """Where case times come from: the scene's start_time, then the uploader's metadata, then the
     container's creation_time; with the name of the source used (None when none is known)."""
+    if options.start_time is not None and options.start_time_overrides_scene:
+        return options.start_time, "upload"
     if scene.start_time is not None:
         return scene.start_time, "scene"
     if options.start_time is not None:
@@ -189,6 +195,7 @@ class _Stages:
         self.track_log = TrackLog()
         self.signal_log = SignalLog()
         self.events: list[ViolationEvent] = []
+        self.zone_counts = ZoneTrackCounter(scene.zones)
 
     def run(self, frame: DecodedFrame, timings: StageTimings) -> None:
         t0 = time.perf_counter()
@@ -224,6 +231,7 @@ class _Stages:
         observations = self.tracker.update(frame.t, detections)
         observations = self.riders.update(self.identity.update(frame.t, observations))
         observations = [self._mark_truncated(o) for o in observations]
+        self.zone_counts.update(observations)
         if frame.index % 50 == 0:
             self.riders.forget({o.track_id for o in self.track_log.at(frame.t - 5.0)} | {o.track_id for o in observations})
         self.track_log.add(frame.t, [self._on_picture(o) for o in observations] if self._back else observations)
@@ -363,7 +371,7 @@ def analyze(
     if held:
         raise OutputExistsError(f"{out_dir} already holds an analysis ({', '.join(held)}); choose a new output folder")
     start, clock_source = wall_clock_start(scene, info, options)
-    if start is not None and scene.start_time is None:
+    if start is not None and scene.start_time != start:
         scene = scene.model_copy(update={"start_time": start})
     detector = detector or load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
     # Loaded (or created) before the work, so that an unusable key fails in a second, not after it.
@@ -460,6 +468,8 @@ def analyze(
                 "motion_gate": stages.gate.stats.to_dict() if stages.gate is not None else None,
                 "low_light_frames": stages.lowlight.enhanced_frames if stages.lowlight is not None else 0,
                 "warnings": warnings,
+                "tracks_seen": stages.zone_counts.tracks_seen(),
+                "tracks_per_zone": stages.zone_counts.tracks_per_zone(),
                 "cases": len(cases),
                 "evidence": options.evidence,
             },

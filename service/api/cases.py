@@ -122,6 +122,7 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
         "key_frame": case.data.get("key_frame"), "frame_size": case.data.get("frame_size"),
         "key_box": case.data.get("key_box"), "path": case.data.get("path"),
         "offender_track": case.data.get("offender_track"), "fps": case.data.get("fps"),
+        "clock": case.data.get("clock"),  # where the wall-clock times came from (scene / upload / container)
         "undo_until": iso(undo_until(case, settings.undo_window_s)),
         # The player seeks to the case span inside the clip (a stream-copied clip starts at a keyframe).
         "clip_start_s": case.data.get("clip_start_s"), "clip_offset_s": case.data.get("clip_offset_s"),

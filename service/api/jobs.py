@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import audit
-from service.api.common import Offset, RowId, job_json
+from service.api.common import Offset, RowId, iso, job_json
 from service.errors import ApiError
-from service.models import JOB_STATES, Job, Upload, utcnow
+from service.job_report import warning_items
+from service.models import JOB_STATES, Case, Job, Upload, utcnow
 from service.security import Principal, get_db, require_roles
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -23,6 +26,25 @@ def _visible(who: Principal, job: Job) -> bool:
     up = job.upload
     return (who.kind == "user" and up.owner_user_id == who.user_id) or (
         who.kind == "token" and up.owner_token_id == who.token_id)
+
+
+def _report(db: Session, jobs: list[Job]) -> list[dict]:
+    """Job rows with what the operator in the field needs on top of the state: the analysis's
+    warnings, what it saw (tracks per zone: "nothing found" vs "nothing looked at") and links to
+    the cases it produced (one query for all listed jobs)."""
+    ids = [j.id for j in jobs]
+    by_job: dict[int, list[dict]] = {i: [] for i in ids}
+    if ids:
+        rows = db.execute(select(Case.id, Case.job_id, Case.rule, Case.state, Case.start_time)
+                          .where(Case.job_id.in_(ids)).order_by(Case.start_s, Case.id))
+        for case_id, job_id, rule, state, start_time in rows:
+            by_job[job_id].append({"id": case_id, "rule": rule, "state": state, "start_time": iso(start_time),
+                                   "url": f"/review?case={quote(case_id)}"})
+    out = []
+    for j in jobs:
+        out.append({**job_json(j), "warnings": warning_items(j.warnings), "seen": j.seen,
+                    "cases": by_job[j.id], "started_at_given": iso(j.upload.started_at) if j.upload else None})
+    return out
 
 
 def _job(db: Session, job_id: int, who: Principal) -> Job:
@@ -42,12 +64,12 @@ def list_jobs(db: Session = Depends(get_db), who: Principal = Depends(viewers), 
         q = q.where(Job.state == state)
     if who.role == "operator":
         q = q.where(Upload.owner_token_id == who.token_id) if who.kind == "token" else q.where(Upload.owner_user_id == who.user_id)
-    return [job_json(j) for j in db.scalars(q).unique()]
+    return _report(db, list(db.scalars(q).unique()))
 
 
 @router.get("/{job_id}")
 def get_job(job_id: RowId, db: Session = Depends(get_db), who: Principal = Depends(viewers)) -> dict:
-    return job_json(_job(db, job_id, who))
+    return _report(db, [_job(db, job_id, who)])[0]
 
 
 @router.post("/{job_id}/cancel")
