@@ -1,0 +1,137 @@
+"""The authorisation matrix: every route of the app x anonymous / display / operator / reviewer /
+admin. A route the table does not name fails the test, so nobody adds an endpoint without saying
+who may call it.
+
+Expectation per cell: a role in the route's set is *let in* (any answer but 401/403, and never a
+5xx: with placeholder ids that is usually 404 or a 422 for the empty body); anyone else is refused
+with 401 (anonymous) or 403 (signed in with another role).
+"""
+
+from __future__ import annotations
+
+import re
+
+import fastapi.routing as fastapi_routing
+import pytest
+
+ROLES = ("anonymous", "display", "operator", "reviewer", "admin")
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = frozenset(ROLES) - {"anonymous"}
+ADMIN = frozenset({"admin"})
+REVIEW = frozenset({"reviewer", "admin"})
+STAFF = frozenset({"operator", "reviewer", "admin"})  # cameras (read), uploads and jobs (read)
+UPLOAD = frozenset({"operator", "admin"})
+SCREENS = frozenset({"display", "reviewer", "admin"})
+
+MATRIX: dict[tuple[str, str], frozenset[str]] = {
+    # documentation, health, metrics, signing key: public on purpose
+    ("GET", "/openapi.json"): EVERYONE, ("GET", "/docs"): EVERYONE, ("GET", "/docs/oauth2-redirect"): EVERYONE,
+    ("GET", "/redoc"): EVERYONE, ("GET", "/healthz"): EVERYONE, ("GET", "/metrics"): EVERYONE,
+    ("GET", "/api/signing-key"): EVERYONE,
+    # pages are empty shells: the API behind them decides
+    ("GET", "/"): EVERYONE, ("GET", "/login"): EVERYONE, ("GET", "/upload"): EVERYONE, ("GET", "/jobs"): EVERYONE,
+    ("GET", "/review"): EVERYONE, ("GET", "/cameras"): EVERYONE, ("GET", "/cameras/{camera_id}"): EVERYONE,
+    ("GET", "/admin"): EVERYONE, ("GET", "/display/{screen}"): EVERYONE, ("GET", "/lang/{code}"): EVERYONE,
+    ("GET", "/static/{name:path}"): EVERYONE,
+    # auth
+    ("POST", "/api/auth/login"): EVERYONE, ("POST", "/api/auth/logout"): EVERYONE, ("GET", "/api/me"): SIGNED_IN,
+    # users and tokens
+    ("GET", "/api/users"): ADMIN, ("POST", "/api/users"): ADMIN, ("PATCH", "/api/users/{user_id}"): ADMIN,
+    ("GET", "/api/tokens"): ADMIN, ("POST", "/api/tokens"): ADMIN, ("DELETE", "/api/tokens/{token_id}"): ADMIN,
+    # cameras
+    ("POST", "/api/cameras"): REVIEW, ("PUT", "/api/cameras/{camera_id}"): REVIEW, ("GET", "/api/cameras"): STAFF,
+    ("GET", "/api/cameras/{camera_id}"): STAFF, ("GET", "/api/cameras/{camera_id}/reference"): STAFF,
+    # uploads and jobs
+    ("POST", "/api/uploads"): UPLOAD, ("POST", "/api/uploads/sessions"): UPLOAD,
+    ("GET", "/api/uploads/sessions/{session_id}"): UPLOAD, ("PATCH", "/api/uploads/sessions/{session_id}"): UPLOAD,
+    ("POST", "/api/uploads/sessions/{session_id}/complete"): UPLOAD,
+    ("DELETE", "/api/uploads/sessions/{session_id}"): UPLOAD,
+    ("GET", "/api/uploads"): STAFF, ("GET", "/api/uploads/{upload_id}"): STAFF,
+    ("GET", "/api/jobs"): STAFF, ("GET", "/api/jobs/{job_id}"): STAFF,
+    ("POST", "/api/jobs/{job_id}/cancel"): UPLOAD, ("POST", "/api/jobs/{job_id}/retry"): UPLOAD,
+    # review
+    ("GET", "/api/cases"): REVIEW, ("GET", "/api/cases/{case_id}"): REVIEW,
+    ("POST", "/api/cases/{case_id}/approve"): REVIEW, ("POST", "/api/cases/{case_id}/reject"): REVIEW,
+    ("POST", "/api/cases/{case_id}/publish"): REVIEW, ("POST", "/api/cases/{case_id}/withdraw"): REVIEW,
+    ("GET", "/api/cases/{case_id}/evidence/{kind}"): REVIEW, ("POST", "/api/cases/{case_id}/annotated"): REVIEW,
+    ("POST", "/api/cases/export"): REVIEW, ("POST", "/api/cases/bulk"): REVIEW,
+    ("POST", "/api/cases/{case_id}/undo"): REVIEW, ("POST", "/api/cases/{case_id}/reopen"): REVIEW,
+    ("POST", "/api/cases/{case_id}/plate"): REVIEW,
+    # public feed (screens)
+    ("GET", "/api/public/cases"): SCREENS, ("GET", "/api/public/cases/{ref}/media/{kind}"): SCREENS,
+    ("GET", "/api/public/preview/{case_id}"): REVIEW,
+    ("POST", "/api/public/pair"): EVERYONE, ("POST", "/api/public/unpair"): EVERYONE,
+    # audit
+    ("GET", "/api/audit"): ADMIN, ("GET", "/api/audit/export"): ADMIN,
+}
+
+# Placeholder path values: ids that do not exist (nothing is changed), names that are well-formed.
+PATH_VALUES = {
+    "user_id": "999999", "token_id": "999999", "job_id": "999999", "upload_id": "999999",
+    "case_id": "J999999-nope", "ref": "nope", "kind": "clip", "camera_id": "nope-cam", "session_id": "nope",
+    "screen": "lobby", "code": "en", "name": "js/common.js",
+}
+
+# Last: it ends the caller's session, which the other rows still need.
+RUN_LAST = {("POST", "/api/auth/logout")}
+
+
+def app_routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every route, HEAD left out, whichever way this FastAPI nests routers."""
+    found: list[tuple[str, str]] = []
+
+    def walk(routes) -> None:  # noqa: ANN001
+        for r in routes:
+            included = getattr(fastapi_routing, "_IncludedRouter", None)
+            effective = getattr(fastapi_routing, "_EffectiveRouteContext", None)
+            if included is not None and isinstance(r, included):
+                walk(r.effective_candidates())
+                continue
+            route = r.original_route if effective is not None and isinstance(r, effective) else r
+            path = r.path
+            for method in sorted(getattr(route, "methods", None) or ()):
+                if method != "HEAD":
+                    found.append((method, path))
+
+    walk(app.router.routes)
+    return found
+
+
+def concrete(path: str) -> str:
+    def value(m: re.Match) -> str:
+        name = m.group(1).split(":")[0]
+        assert name in PATH_VALUES, f"add a placeholder value for path parameter {name!r} to PATH_VALUES"
+        return PATH_VALUES[name]
+
+    return re.sub(r"\{([^}]+)\}", value, path)
+
+
+def test_every_route_has_an_entry(env):
+    routes = set(app_routes(env.app))
+    missing = sorted(routes - set(MATRIX))
+    stale = sorted(set(MATRIX) - routes)
+    assert not missing, f"routes with no entry in the authorisation matrix (say who may call them): {missing}"
+    assert not stale, f"matrix entries for routes that no longer exist: {stale}"
+
+
+def test_authorisation_matrix(env):
+    clients = {"anonymous": env.anon, "display": env.display, "operator": env.operator,
+               "reviewer": env.reviewer, "admin": env.admin}
+    routes = sorted(app_routes(env.app), key=lambda mp: (mp in RUN_LAST, mp))
+    wrong: list[str] = []
+    for method, path in routes:
+        allowed = MATRIX.get((method, path))
+        if allowed is None:
+            pytest.fail(f"{method} {path} has no entry in the authorisation matrix")
+        url = concrete(path)
+        for role in ROLES:
+            kwargs = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+            r = clients[role].request(method, url, follow_redirects=False, **kwargs)
+            if r.status_code >= 500:
+                wrong.append(f"{role:9} {method} {url}: {r.status_code} {r.text[:120]}")
+            elif role in allowed and r.status_code in (401, 403):
+                wrong.append(f"{role:9} {method} {url}: refused ({r.status_code}) but should be let in: {r.text[:120]}")
+            elif role not in allowed and r.status_code != (401 if role == "anonymous" else 403):
+                wrong.append(f"{role:9} {method} {url}: {r.status_code}, expected "
+                             f"{401 if role == 'anonymous' else 403}: {r.text[:120]}")
+    assert not wrong, "\n".join(wrong)
