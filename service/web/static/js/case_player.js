@@ -10,7 +10,9 @@
 (function () {
   'use strict';
   var STORE_KEY = 'cw_overlay';
-  var video, canvas, toggle, renderBtn, link;
+  var video, canvas, toggle, renderBtn, link, viewBtn;
+  var annotatedUrl = null;  /* the rendered annotated clip of the case on show, if any */
+  var viewing = 'original'; /* which clip plays: 'original' (with the overlay) or 'annotated' */
   var current = null;   /* {id, urls, data, offset} of the case on show */
   var seq = 0;          /* answers for an earlier case are dropped */
   var visible = true;
@@ -50,6 +52,7 @@
     }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     /* the player at clip time c shows source-video time clip_start_s + c */
+    if (viewing === 'annotated') { canvas.removeAttribute('data-drawn-t'); return; }  /* drawn into the clip */
     var t = (data.clip_start_s || 0) + video.currentTime;
     var drawn = CWOverlay.draw(ctx, data, t, rect, {signal: function (s) { return CW.label('overlay.signal', s); }});
     canvas.setAttribute('data-drawn-t', t.toFixed(3));
@@ -65,7 +68,7 @@
     visible = on;
     storeVisible();
     toggle.setAttribute('aria-pressed', on ? 'true' : 'false');
-    canvas.hidden = !on;
+    canvas.hidden = !on || viewing === 'annotated';
     canvas.setAttribute('data-visible', on ? 'yes' : 'no');
     redraw();
   }
@@ -77,9 +80,31 @@
   }
 
   function showAnnotated(url) {
+    annotatedUrl = url || null;
     link.href = url;
     link.hidden = !url;
     renderBtn.hidden = !!url || !(current && current.urls.render);
+    if (viewBtn) viewBtn.hidden = !url;
+  }
+
+  /* Swap the player between the original clip (overlay drawn live) and the burnt-in annotated
+     clip at the same moment, paused or playing as it was. */
+  function setView(which) {
+    if (which === 'annotated' && !annotatedUrl) which = 'original';
+    if (which === viewing || !current) return;
+    var t = video.currentTime, paused = video.paused, rate = video.playbackRate;
+    viewing = which;
+    video.src = which === 'annotated' ? annotatedUrl : current.urls.clip;
+    video.addEventListener('loadedmetadata', function once() {
+      video.removeEventListener('loadedmetadata', once);
+      video.currentTime = t;
+      video.playbackRate = rate;
+      if (!paused) video.play().catch(function () {});
+    });
+    viewBtn.setAttribute('aria-pressed', which === 'annotated' ? 'true' : 'false');
+    video.setAttribute('data-view', which);
+    canvas.hidden = which === 'annotated' || !visible;
+    redraw();
   }
 
   function seekToCase() {
@@ -93,6 +118,9 @@
     var my = ++seq;
     var ev = c.evidence || {};
     current = {id: c.id, urls: urls, data: null, offset: Number(c.clip_offset_s) || 0};
+    viewing = 'original';
+    if (viewBtn) viewBtn.setAttribute('aria-pressed', 'false');
+    video.setAttribute('data-view', 'original');
     showAnnotated(ev.annotated && ev.tracks ? urls.annotated : null);
     renderBtn.disabled = false;
     if (ev.tracks) {
@@ -146,7 +174,7 @@
 
   function init() {
     video = $('c-video'); canvas = $('c-overlay'); toggle = $('btn-overlay');
-    renderBtn = $('btn-annotated'); link = $('annotated-link');
+    renderBtn = $('btn-annotated'); link = $('annotated-link'); viewBtn = $('btn-view-annotated');
     if (!video || !canvas) return;
     ['timeupdate', 'seeked', 'loadeddata', 'resize'].forEach(function (name) { video.addEventListener(name, redraw); });
     video.addEventListener('loadedmetadata', function () { seekToCase(); redraw(); });
@@ -155,6 +183,7 @@
     window.addEventListener('resize', redraw);
     toggle.addEventListener('click', function () { setVisible(!visible); });
     renderBtn.addEventListener('click', render);
+    if (viewBtn) viewBtn.addEventListener('click', function () { setView(viewing === 'annotated' ? 'original' : 'annotated'); });
     document.addEventListener('keydown', function (ev) {
       if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.key.toLowerCase() !== 'o') return;
       if (document.querySelector('dialog[open]')) return;
@@ -169,5 +198,6 @@
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init); else init();
-  window.CWPlayer = {open: open, close: close, redraw: redraw, visible: function () { return visible; }};
+  window.CWPlayer = {open: open, close: close, redraw: redraw, visible: function () { return visible; },
+                     view: function () { return viewing; }, setView: setView};
 })();

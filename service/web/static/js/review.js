@@ -1,6 +1,9 @@
 /* The reviewer's queue: one case at a time with its evidence, decided with the keyboard.
    A approves, R rejects (reason, Enter confirms), J/K move; after a decision the next case opens
-   at once, so a reviewer can work through a queue without touching the mouse. */
+   at once, so a reviewer can work through a queue without touching the mouse.
+   The queue loads a page at a time (more as the list is scrolled or the reviewer moves past its
+   end), shows the server's true total, and polls for new cases: they are appended and announced
+   without moving the selection or the scroll position. */
 (function () {
   'use strict';
   var queue = [];        // case summaries in the order shown
@@ -9,6 +12,11 @@
   var selected = {};     // id -> true for export
   var cameraCache = {};
   var busy = false;
+  var PAGE = 50;
+  var total = 0;         // the server's count of cases matching the filters
+  var known = {};        // id -> true for every case this queue has seen (new ones are announced)
+  var newest = null;     // created_at of the newest case matching the filters when last polled
+  var loadingMore = false;
 
   function caseId(c) { return c.id !== undefined ? c.id : c.case_id; }
   function evidenceUrl(c, kind) {
@@ -28,18 +36,26 @@
   function tz(c) { return c.timezone || (cameraZones[camOf(c)]) || 'Asia/Shanghai'; }
   var cameraZones = {};
 
+  function thumbUrl(c) {
+    return c.snapshot_url ? c.snapshot_url + (c.snapshot_url.indexOf('?') < 0 ? '?' : '&') + 'w=96' : null;
+  }
+
   function renderQueue() {
     var list = CW.$('queue-list');
+    var scroll = list.scrollTop;  /* re-rendering must not move the reviewer's place */
     list.innerHTML = '';
-    CW.$('queue-count').textContent = CW.t('review.queue_count', {n: queue.length});
+    CW.$('queue-count').textContent = CW.t('review.queue_count', {n: total});
+    CW.$('queue-count').setAttribute('data-total', String(total));
     if (!queue.length) list.appendChild(CW.el('li', {class: 'empty', text: CW.t('review.queue_empty')}));
     queue.forEach(function (c, i) {
       var id = caseId(c);
       var box = CW.el('input', {type: 'checkbox', class: 'pick', 'aria-label': CW.t('review.select'), checked: selected[id] ? true : null});
       box.addEventListener('click', function (ev) { ev.stopPropagation(); });
       box.addEventListener('change', function () { if (box.checked) selected[id] = true; else delete selected[id]; updateExport(); });
+      var thumb = thumbUrl(c);
       var item = CW.el('li', {class: 'queue-item' + (i === index ? ' active' : ''), 'data-case': String(id), tabindex: '-1'}, [
         box,
+        thumb ? CW.el('img', {class: 'qi-thumb', src: thumb, alt: '', loading: 'lazy', width: '64', height: '36'}) : CW.el('span', {class: 'qi-thumb'}),
         CW.el('div', {class: 'qi-main'}, [
           CW.el('div', {class: 'qi-top'}, [CW.el('span', {class: 'rule-dot rule-' + c.rule}), CW.el('span', {class: 'qi-rule', text: CW.label('rule', c.rule)})]),
           CW.el('div', {class: 'qi-sub muted small', text: CW.formatTime(when(c), tz(c)) + ' · ' + camOf(c)}),
@@ -50,7 +66,87 @@
       item.addEventListener('click', function () { open(i); });
       list.appendChild(item);
     });
+    if (queue.length < total) {
+      var more = CW.el('li', {class: 'load-more', id: 'queue-more'}, [
+        CW.el('button', {type: 'button', class: 'btn btn-sm btn-ghost', text: CW.t('review.load_more', {shown: queue.length, n: total})})
+      ]);
+      more.firstChild.addEventListener('click', function () { loadMore(); });
+      list.appendChild(more);
+      if (moreObserver) moreObserver.observe(more);
+    }
+    list.scrollTop = scroll;
     updateExport();
+    document.dispatchEvent(new CustomEvent('cw:queue'));
+  }
+
+  /* Scrolling the "more" row into view loads the next page. */
+  var moreObserver = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    if (entries.some(function (e) { return e.isIntersecting; })) loadMore();
+  }, {root: null}) : null;
+
+  /* The next page, asked from a few before the end of what is loaded: cases decided meanwhile
+     shift the server's list, and the overlap (deduplicated by id) keeps any from being skipped. */
+  function loadMore() {
+    if (loadingMore || queue.length >= total) return Promise.resolve();
+    loadingMore = true;
+    var seq = queueSeq;
+    var q = filters();
+    q.set('offset', String(Math.max(0, queue.length - 5)));
+    q.set('limit', String(PAGE + 5));
+    return CW.api('GET', '/api/cases?' + q.toString()).then(function (data) {
+      loadingMore = false;
+      if (seq !== queueSeq) return;
+      total = data.total;
+      var have = {};
+      queue.forEach(function (c) { have[caseId(c)] = true; });
+      CW.items(data, 'cases').forEach(function (c) {
+        if (!have[caseId(c)]) { queue.push(c); known[caseId(c)] = true; }
+      });
+      renderQueue();
+      if (index >= 0) CW.$('btn-next').disabled = index >= queue.length - 1;
+    }).catch(function (err) { loadingMore = false; CW.toast(err.message, 'error'); });
+  }
+
+  /* New cases since the newest one this queue knows; `quiet` only learns them (after a load). */
+  function poll(quiet) {
+    if (!newest) return Promise.resolve();
+    var seq = queueSeq;
+    var q = filters();
+    q.set('created_since', newest);
+    q.set('limit', '500');
+    var counted = filters();
+    counted.set('limit', '1');
+    return Promise.all([CW.api('GET', '/api/cases?' + q.toString()), CW.api('GET', '/api/cases?' + counted.toString())]).then(function (res) {
+      if (seq !== queueSeq) return;
+      var allLoaded = queue.length >= total;
+      var fresh = CW.items(res[0], 'cases').filter(function (c) { return !known[caseId(c)]; });
+      fresh.forEach(function (c) {
+        known[caseId(c)] = true;
+        if (c.created_at > newest) newest = c.created_at;
+        if (allLoaded && !quiet) queue.push(c);  /* newest last: appended, nothing above moves */
+      });
+      var before = total;
+      total = res[1].total;
+      if (quiet && !fresh.length) return;
+      if (!quiet && fresh.length) announce(fresh.length);
+      if (fresh.length || before !== total) {
+        renderQueue();
+        if (index >= 0) CW.$('btn-next').disabled = index >= queue.length - 1;
+      }
+    }).catch(function () { /* the next poll tries again */ });
+  }
+
+  function announce(n) {
+    var news = CW.$('queue-news');
+    news.textContent = CW.t('review.new_cases', {n: n});
+    news.hidden = false;
+    clearTimeout(announce.timer);
+    announce.timer = setTimeout(function () { news.hidden = true; }, 20000);
+  }
+
+  function pollEvery() {
+    var ms = Number(window.CW_REVIEW_POLL_MS || CW.$('queue-list').getAttribute('data-poll-ms')) || 15000;
+    setInterval(function () { if (!document.hidden) poll(false); }, ms);
   }
 
   function updateExport() {
@@ -58,6 +154,7 @@
     var btn = CW.$('export-selected');
     btn.disabled = n === 0;
     btn.textContent = n ? CW.t('review.export_n', {n: n}) : CW.t('review.export');
+    document.dispatchEvent(new CustomEvent('cw:selection', {detail: {n: n}}));
   }
 
   /* Filters can change while an earlier list is still on its way: only the latest request's
@@ -65,15 +162,37 @@
   var queueSeq = 0;
   function loadQueue(keepId) {
     var seq = ++queueSeq;
-    return CW.api('GET', '/api/cases?' + filters().toString()).then(function (data) {
+    var q = filters();
+    q.set('limit', String(PAGE));
+    return CW.api('GET', '/api/cases?' + q.toString()).then(function (data) {
       if (seq !== queueSeq) return;
       queue = CW.items(data, 'cases');
+      total = data.total !== undefined ? data.total : queue.length;
+      known = {};
+      newest = null;
+      queue.forEach(function (c) { known[caseId(c)] = true; if (!newest || c.created_at > newest) newest = c.created_at; });
+      CW.$('queue-news').hidden = true;
+      learnNewest(seq);
       var at = 0;
       if (keepId !== undefined) queue.forEach(function (c, i) { if (caseId(c) === keepId) at = i; });
       index = -1;
       renderQueue();
       if (queue.length) open(at); else showEmpty();
     }).catch(function (err) { CW.toast(err.message, 'error'); });
+  }
+
+  /* The newest case matching the filters (the last one on the server's list), so the poll
+     announces only cases added after this load. */
+  function learnNewest(seq) {
+    if (queue.length >= total) return;
+    var q = filters();
+    q.set('limit', '1');
+    q.set('offset', String(total - 1));
+    CW.api('GET', '/api/cases?' + q.toString()).then(function (data) {
+      if (seq !== queueSeq) return;
+      CW.items(data, 'cases').forEach(function (c) { if (c.created_at > newest) newest = c.created_at; });
+      poll(true);
+    }).catch(function () {});
   }
 
   function showEmpty() {
@@ -139,6 +258,7 @@
     CW.$('c-snapshot').src = evidenceUrl(c, 'snapshot');
     CW.$('c-crop').src = evidenceUrl(c, 'crop');
     CWSheet.show(c);  /* sheet_viewer.js: nothing for a case without a sheet */
+    CWHistory.show(c);  /* case_history.js */
     CWPlate.show(c, function (res) { if (current && caseId(current) === id) current.plate = res.plate; });  /* plate.js */
     var pending = c.state === 'pending';
     CW.$('btn-approve').hidden = !pending;
@@ -147,6 +267,7 @@
     CW.$('btn-publish').disabled = !ok;
     CW.$('btn-publish').title = ok ? '' : CW.t('review.integrity.blocks');
     CW.$('btn-withdraw').hidden = c.state !== 'published';
+    CW.$('btn-reopen').hidden = c.state !== 'rejected';
     CW.$('btn-prev').disabled = index <= 0;
     CW.$('btn-next').disabled = index >= queue.length - 1;
     var map = CW.$('c-map');
@@ -177,20 +298,64 @@
     var id = caseId(current);
     current = null;  /* no key acts on the decided case while the next one loads */
     CW.toast(CW.t(messageKey, {id: id}), 'ok');
-    var stateFilter = CW.$('f-state').value;
     var newState = (updated && updated.state) || null;
-    if (stateFilter && newState && newState !== stateFilter) {
-      queue.splice(index, 1);
+    if (leaves(newState)) {
+      var summary = queue.splice(index, 1)[0];
       delete selected[id];
+      total = Math.max(0, total - 1);
       var next = Math.min(index, queue.length - 1);
+      if (window.CWRevisit && updated && (newState === 'approved' || newState === 'rejected')) CWRevisit.offerUndo(id, newState, summary, index);
       index = -1;
       renderQueue();
       if (next >= 0) open(next); else showEmpty();
+      if (queue.length < total && next >= queue.length - 3) loadMore();
     } else {
       if (updated) queue[index] = Object.assign(queue[index], {state: newState});
+      if (window.CWRevisit && (newState === 'approved' || newState === 'rejected')) CWRevisit.offerUndo(id, newState, null, index);
       renderQueue();
       if (index < queue.length - 1) open(index + 1); else open(index);
     }
+  }
+
+  /* Whether a case in `state` no longer belongs in the queue as filtered. */
+  function leaves(state) {
+    var stateFilter = CW.$('f-state').value;
+    return !!(stateFilter && state && state !== stateFilter);
+  }
+
+  /* Cases changed elsewhere on the page (bulk decision, undo, reopen): update or drop them,
+     or put one back at `at`, keeping the open case open where it still belongs. */
+  function applyChanges(changes) {
+    var openId = current ? caseId(current) : (index >= 0 && queue[index] ? caseId(queue[index]) : null);
+    var openGone = false;
+    changes.forEach(function (ch) {
+      var at = -1;
+      queue.forEach(function (c, i) { if (caseId(c) === ch.id) at = i; });
+      var belongs = !leaves(ch.state);
+      if (at >= 0 && !belongs) {
+        queue.splice(at, 1);
+        delete selected[ch.id];
+        total = Math.max(0, total - 1);
+        if (ch.id === openId) { openGone = true; index = Math.min(at, queue.length - 1); }
+        else if (at < index) index--;
+      } else if (at >= 0) {
+        queue[at] = Object.assign(queue[at], ch.summary || {}, {state: ch.state});
+      } else if (belongs && ch.summary) {
+        var pos = Math.max(0, Math.min(ch.at === undefined ? queue.length : ch.at, queue.length));
+        queue.splice(pos, 0, Object.assign(ch.summary, {state: ch.state}));
+        known[ch.id] = true;
+        total += 1;
+        if (pos <= index) index++;
+      }
+    });
+    renderQueue();
+    if (openGone) { var n = index; index = -1; if (n >= 0) open(n); else showEmpty(); }
+    else if (index >= 0) open(index);
+    if (queue.length < total && index >= queue.length - 3) loadMore();
+  }
+
+  function openId(id) {
+    queue.forEach(function (c, i) { if (caseId(c) === id) open(i); });
   }
 
   function act(path, body, messageKey) {
@@ -242,7 +407,7 @@
       if (ev.key === 'Enter') { ev.preventDefault(); confirmReject(); }
       return;
     }
-    if (CW.$('withdraw-dialog').open || CW.$('sheet-dialog').open) return;
+    if (document.querySelector('dialog[open]')) return;
     var tag = (ev.target.tagName || '').toLowerCase();
     if (tag === 'input' && ev.target.type !== 'checkbox' || tag === 'textarea' || tag === 'select') return;
     var key = ev.key.toLowerCase();
@@ -285,7 +450,11 @@
         sel.appendChild(CW.el('option', {value: id, text: id + (c.place ? ' · ' + c.place : '')}));
       });
     }).catch(function () {});
-    loadQueue();
+    loadQueue(new URLSearchParams(location.search).get('case') || undefined);  // /review?case=<id>: a job's link
+    pollEvery();
   });
-  CW.review = {queue: function () { return queue; }, current: function () { return current; }};
+  CW.review = {queue: function () { return queue; }, current: function () { return current; },
+               total: function () { return total; }, selected: function () { return Object.keys(selected); },
+               clearSelection: function () { selected = {}; CW.$('select-all').checked = false; renderQueue(); },
+               applyChanges: applyChanges, openId: openId, poll: poll, loadMore: loadMore, caseId: caseId};
 })();

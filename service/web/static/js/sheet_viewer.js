@@ -2,7 +2,8 @@
    full-size viewer (a <dialog>, so Escape closes it and focus stays inside). The sheet is a large
    page of stills with small caption text: the viewer opens it fitted to the window, and a click,
    Z or the zoom button shows it at its own pixel size to read the captions (scroll to move).
-   Cases made before sheets existed have none: then nothing is shown for it. */
+   Cases made before sheets existed have none: then nothing is shown for it.
+   The same viewer shows the snapshot and the close-up at full size (click on either). */
 (function () {
   'use strict';
   var url = null;
@@ -25,10 +26,18 @@
   }
 
   function open() {
-    if (!url) return;
+    if (url) view(url, CW.t('review.sheet'));
+  }
+
+  /* Any still of the case (sheet, snapshot, crop) in the full-size viewer, titled. */
+  function view(src, title) {
+    if (!src) return;
     var full = CW.$('sheet-full');
-    if (full.getAttribute('src') !== url) full.src = url;
-    CW.$('sheet-newtab').href = url;
+    if (full.getAttribute('src') !== src) full.src = src;
+    full.alt = title;
+    CW.$('sheet-title').textContent = title;
+    CW.$('sheet-dialog').setAttribute('data-src', src);
+    CW.$('sheet-newtab').href = src;
     setZoom(false);
     CW.$('sheet-dialog').showModal();
     CW.$('sheet-close').focus();
@@ -50,5 +59,10 @@
     if (ev.target === CW.$('sheet-dialog')) close();
   });
 
-  window.CWSheet = {show: show, open: open, close: close};
+  [['c-snapshot-open', 'c-snapshot', 'review.snapshot'], ['c-crop-open', 'c-crop', 'review.crop']].forEach(function (z) {
+    var btn = CW.$(z[0]);
+    if (btn) btn.addEventListener('click', function () { view(CW.$(z[1]).getAttribute('src'), CW.t(z[2])); });
+  });
+
+  window.CWSheet = {show: show, open: open, close: close, view: view};
 })();
