@@ -30,7 +30,7 @@ def _annotated_path(env, detail: dict) -> Path:
 def test_render_on_demand_records_hash_and_reuses(env, cases):
     a = cases[0]
     detail = env.reviewer.get(f"/api/cases/{a}").json()
-    assert set(detail["evidence"]) == {"clip", "tracks", "snapshot", "crop"}
+    assert set(detail["evidence"]) == {"clip", "tracks", "snapshot", "crop", "sheet"}
     assert detail["annotated_render"] == f"/api/cases/{a}/annotated"
     assert detail["clip_offset_s"] is not None and detail["clip_start_s"] is not None
     tracks = env.reviewer.get(detail["evidence"]["tracks"])
@@ -129,6 +129,11 @@ def legacy_template(tmp_path_factory, evidence_template, footage_dir, scene_file
         (out / tracks_rel).unlink()
         case["evidence"]["annotated"] = str(Path(tracks_rel).parent / "annotated.mp4")
         case["sha256"].pop("tracks")
+        sheet_rel = case["evidence"].pop("sheet", None)  # sheets came later too
+        if sheet_rel:
+            (out / sheet_rel).unlink()
+            case["sha256"].pop("sheet")
+            case.pop("sheet", None)
         case["sha256"]["annotated"] = made.sha256
     (out / "cases.json").write_text(json.dumps(cases))
     for name in ("manifest.json", "manifest.sig", "manifest.json.sig"):

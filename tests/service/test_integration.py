@@ -68,7 +68,7 @@ def test_upload_analyse_review_display(settings, footage_dir, fast_redaction):
             if prepared:
                 break
             time.sleep(0.2)
-        assert prepared and set(prepared) == {"published.mp4", "published.jpg"}
+        assert prepared and set(prepared) == {"published.mp4", "published.jpg", "published_sheet.jpg"}
         approved = env.reviewer.post(f"/api/cases/{case['id']}/approve")
         assert approved.status_code == 200
         assert env.reviewer.get(f"/api/cases/{case['id']}").json()["published_hashes"] == prepared
