@@ -24,6 +24,7 @@ from service.db import make_engine, make_session_factory, migrate, session_scope
 from service.http_security import SecurityMiddleware
 from service.jobs import InProcessRunner, JobRunner, NullRunner
 from service.jobs.work import AnalyzeFn
+from service.janitor import Janitor
 from service.models import User
 from service import log_redaction
 
@@ -68,11 +69,14 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
         migrate(settings, engine)
         if bootstrap_admin(factory, settings):
             log.info("created user 'admin' from CIVICWATCH_ADMIN_PASSWORD")
+        janitor = Janitor(factory, settings)  # orphans of crashed or abandoned work (service.janitor)
+        janitor.start()
         runner.start()
         try:
             yield
         finally:
             runner.stop()
+            janitor.stop()
             engine.dispose()
 
     app = FastAPI(title="CivicWatch review service", version=__version__, lifespan=lifespan,
