@@ -10,9 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from detector.scene import SceneError
+from service.faults import classify
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +22,8 @@ log = logging.getLogger(__name__)
 # Stable machine-readable ``code`` per status when the raiser gave none; the pages translate codes.
 DEFAULT_CODES = {400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media",
-                 416: "range_not_satisfiable", 422: "invalid_input", 500: "internal_error", 503: "unavailable"}
+                 416: "range_not_satisfiable", 422: "invalid_input", 500: "internal_error", 503: "unavailable",
+                 507: "storage_full"}
 
 
 class ApiError(Exception):
@@ -57,6 +60,17 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = DEFAULT_CODES.get(exc.status_code, "error")
         return JSONResponse({"detail": exc.detail, "code": code}, exc.status_code, headers=getattr(exc, "headers", None))
+
+    async def _fault(request: Request, exc: Exception) -> JSONResponse:
+        fault = classify(exc)  # full disk (507) or database away (503): say so, not "500"
+        if fault is None:
+            return await _unexpected(request, exc)
+        status, code, message = fault
+        log.error("%s on %s %s: %s", code, request.method, request.url.path, exc)
+        return JSONResponse({"detail": message, "code": code}, status, headers={"Retry-After": "60"})
+
+    app.add_exception_handler(OSError, _fault)
+    app.add_exception_handler(SQLAlchemyError, _fault)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -74,6 +74,8 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
         state["name"] = name
         if filename is not None:
             import secrets
+            if name in form.files:  # a second part would replace (and orphan) the first one's file
+                raise HTTPException(422, f"{name}: sent more than once; send one file per field")
             path = tmp_dir / f"form-{secrets.token_hex(8)}.part"
             sf = StreamedFile(name, filename.decode("utf-8", "replace"), path)
             form.files[name] = sf
@@ -117,6 +119,9 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
         _abort(state, form)
         raise HTTPException(413, f"upload larger than the limit of {max_file_bytes} bytes") from None
     except HTTPException:
+        _abort(state, form)
+        raise
+    except OSError:  # our disk, not the client's body (ENOSPC: 507 from service.errors)
         _abort(state, form)
         raise
     except Exception as err:  # noqa: BLE001 - malformed body from the client

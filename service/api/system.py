@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from detector.signing import ALGORITHM, fingerprint, public_pem
 from service.db import ping
+from service.faults import disk_free
 from service.models import CASE_STATES, JOB_STATES, Case, Job
 
 router = APIRouter(tags=["system"])
@@ -17,9 +18,19 @@ router = APIRouter(tags=["system"])
 
 @router.get("/healthz")
 def healthz(request: Request):
-    ok = ping(request.app.state.engine)
-    return JSONResponse({"status": "ok" if ok else "unavailable", "db": "ok" if ok else "unreachable"},
-                        200 if ok else 503)
+    """Ready to take work: the database answers and the data folder's disk has at least
+    ``min_free_disk_bytes`` free (a full disk turns uploads, logins and decisions into 507s)."""
+    settings = request.app.state.settings
+    db_ok = ping(request.app.state.engine)
+    try:
+        free = disk_free(settings.data_dir)
+    except OSError:
+        free = -1
+    disk_ok = free >= settings.min_free_disk_bytes
+    ok = db_ok and disk_ok
+    return JSONResponse({"status": "ok" if ok else "unavailable", "db": "ok" if db_ok else "unreachable",
+                         "disk": "ok" if disk_ok else "low", "disk_free_bytes": free,
+                         "disk_min_free_bytes": settings.min_free_disk_bytes}, 200 if ok else 503)
 
 
 @router.get("/api/signing-key")

@@ -160,8 +160,12 @@ class SessionIn(ApiModel):
     place: str | None = Field(default=None, max_length=255)
 
 
+def _part_path_for(settings, session_id: str) -> Path:  # noqa: ANN001
+    return settings.partial_dir / f"session-{session_id}.part"
+
+
 def _part_path(request: Request, session_id: str) -> Path:
-    return request.app.state.settings.partial_dir / f"session-{session_id}.part"
+    return _part_path_for(request.app.state.settings, session_id)
 
 
 def _get_session(db: Session, session_id: str, who: Principal) -> UploadSession:

@@ -13,7 +13,8 @@ from service.models import Base
 
 def test_healthz_metrics_docs(env):
     r = env.anon.get("/healthz")
-    assert r.status_code == 200 and r.json() == {"status": "ok", "db": "ok"}
+    assert r.status_code == 200 and {k: r.json()[k] for k in ("status", "db", "disk")} == {
+        "status": "ok", "db": "ok", "disk": "ok"}
     metrics = env.anon.get("/metrics")
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
     for name in ("civicwatch_jobs", "civicwatch_cases", "civicwatch_processing_speed_ratio"):

@@ -36,13 +36,64 @@
     ]);
   }
 
+  /* What the operator in the field needs after a run: the analysis's warnings, what it saw
+     (so "no case" reads as "looked and found nothing" or as "saw nothing"), links to the cases. */
+  function pairs(obj, label) {
+    return Object.keys(obj || {}).map(function (k) { return (label ? CW.label(label, k) : k) + ' ' + obj[k]; }).join(' · ');
+  }
+  function seenLines(j) {
+    var seen = j.seen, out = [];
+    if (!seen) return [CW.t('jobs.seen.unknown')];
+    if (!seen.frames_decoded) return [CW.t('jobs.seen.nothing')];
+    var secs = seen.duration_s === null || seen.duration_s === undefined ? '—' : Number(seen.duration_s).toFixed(1);
+    out.push(CW.t('jobs.seen.analysed', {seconds: secs, frames: seen.frames_decoded}));
+    var tracks = pairs(seen.tracks, 'object');
+    out.push(tracks ? CW.t('jobs.seen.tracks', {list: tracks}) : CW.t('jobs.seen.no_tracks'));
+    var zones = pairs(seen.tracks_per_zone);
+    if (zones) out.push(CW.t('jobs.seen.zones', {list: zones}));
+    return out;
+  }
+  function details(j) {
+    var warnings = j.warnings || [], cases = j.cases || [];
+    if (j.state !== 'done' && !warnings.length) return null;
+    var box = CW.el('div', {class: 'job-details', 'aria-label': CW.t('jobs.details', {id: jobId(j)})});
+    if (warnings.length) {
+      box.appendChild(CW.el('div', {class: 'small', text: CW.t('jobs.warnings')}));
+      box.appendChild(CW.el('ul', {class: 'job-warnings'}, warnings.map(function (w) {
+        var code = CW.has('jobs.warning.' + w.code) ? w.code : 'other';
+        return CW.el('li', {class: 'job-warning warning-' + w.code, title: w.text, text: CW.t('jobs.warning.' + code)});
+      })));
+    }
+    if (j.state === 'done') {
+      box.appendChild(CW.el('div', {class: 'job-seen small muted'}, seenLines(j).map(function (line) {
+        return CW.el('div', {text: line});
+      })));
+      if (!cases.length) {
+        box.appendChild(CW.el('div', {class: 'job-no-cases small', text: CW.t('jobs.no_cases')}));
+      } else {
+        var links = CW.el('div', {class: 'job-case-links small'}, [CW.el('span', {text: CW.t('jobs.cases_found') + ' '})]);
+        cases.forEach(function (c) {
+          links.appendChild(CW.el('a', {href: c.url, class: 'job-case-link', 'data-case': c.id,
+            text: CW.label('rule', c.rule) + ' (' + CW.label('state', c.state) + ')'}));
+          links.appendChild(document.createTextNode(' '));
+        });
+        box.appendChild(links);
+      }
+    }
+    return CW.el('tr', {class: 'job-details-row', 'data-job-details': String(jobId(j))}, [CW.el('td', {colspan: '8'}, [box])]);
+  }
+
   function refresh() {
     clearTimeout(timer);
     return CW.api('GET', '/api/jobs').then(function (data) {
       var jobs = CW.items(data, 'jobs');
       body.innerHTML = '';
       if (!jobs.length) body.appendChild(CW.el('tr', {class: 'empty'}, [CW.el('td', {colspan: '8', text: CW.t('jobs.none')})]));
-      jobs.forEach(function (j) { body.appendChild(row(j)); });
+      jobs.forEach(function (j) {
+        body.appendChild(row(j));
+        var more = details(j);
+        if (more) body.appendChild(more);
+      });
       var busy = jobs.some(function (j) { return j.state === 'queued' || j.state === 'running'; });
       timer = setTimeout(refresh, busy ? 1500 : 8000);
     }).catch(function (err) {

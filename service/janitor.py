@@ -1,0 +1,161 @@
+"""Removing what crashed or abandoned work leaves in the data folder, safely.
+
+Left behind before this existed: ``partial/form-*.part`` of a single-request upload whose process
+was killed, ``partial/session-*.part`` and rows of resumable uploads nobody finishes,
+``*.accepting`` files of a completion that crashed, and ``jobs/<id>/run-N`` folders of attempts
+that died mid-analysis. The janitor runs at start-up and then every ``janitor_interval_s``.
+
+What it never removes: anything younger than its age setting (a live upload or job touches its
+files all the time; another ``serve`` on the same folder may be mid-upload), a session whose chunk
+is being written, and any run folder that a job (its current attempt) or a case (evidence a
+reviewer decided on stays where it was judged) refers to.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.config import Settings
+from service.db import session_scope
+from service.models import Case, Job, UploadSession, utcnow
+
+log = logging.getLogger(__name__)
+
+RUN_RE = re.compile(r"^run-\d+(\.scene\.yaml)?$")
+SESSION_RE = re.compile(r"^session-([0-9a-f]+)\.part$")
+
+
+@dataclass
+class SweepReport:
+    removed: list[str] = field(default_factory=list)  # paths relative to data_dir
+    sessions_expired: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.removed or self.sessions_expired)
+
+
+def _age_s(path: Path, now: float) -> float:
+    try:
+        return now - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _remove(path: Path, settings: Settings, report: SweepReport) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as err:
+        log.warning("janitor could not remove %s: %s", path, err)
+        return
+    report.removed.append(path.relative_to(settings.data_dir).as_posix())
+
+
+def expire_sessions(factory: sessionmaker[Session], settings: Settings, report: SweepReport) -> None:
+    """Resumable sessions untouched for ``upload_session_ttl_s`` (row and part file)."""
+    from service.api.uploads import _lock, _part_path_for
+
+    cutoff = utcnow() - timedelta(seconds=settings.upload_session_ttl_s)
+    now = time.time()
+    with session_scope(factory) as db:
+        for s in db.scalars(select(UploadSession).where(UploadSession.updated_at < cutoff)):
+            part = _part_path_for(settings, s.id)
+            if part.exists() and _age_s(part, now) < settings.upload_session_ttl_s:
+                continue  # bytes arrived recently (a chunk in flight): not abandoned
+            lock = _lock(s.id)
+            if not lock.acquire(blocking=False):
+                continue
+            try:
+                db.delete(s)
+                db.flush()
+                if part.exists():
+                    _remove(part, settings, report)
+                report.sessions_expired.append(s.id)
+            finally:
+                lock.release()
+
+
+def sweep_partial(factory: sessionmaker[Session], settings: Settings, report: SweepReport) -> None:
+    """Stale files in ``partial/`` that no live session owns."""
+    folder = settings.partial_dir
+    if not folder.is_dir():
+        return
+    with factory() as db:
+        live = set(db.scalars(select(UploadSession.id)))
+    now = time.time()
+    for path in folder.iterdir():
+        m = SESSION_RE.match(path.name)
+        if m and m.group(1) in live:
+            continue  # expire_sessions decides about these
+        if _age_s(path, now) >= settings.orphan_part_age_s:
+            _remove(path, settings, report)
+
+
+def sweep_runs(factory: sessionmaker[Session], settings: Settings, report: SweepReport) -> None:
+    """``jobs/<id>/run-N`` folders (and their scene copies) no job or case refers to."""
+    if not settings.jobs_dir.is_dir():
+        return
+    with factory() as db:
+        referenced = {p for p in db.scalars(select(Job.out_dir)) if p}
+        referenced |= {p for p in db.scalars(select(Case.out_dir).distinct()) if p}
+    now = time.time()
+    for job_dir in settings.jobs_dir.iterdir():
+        if not job_dir.is_dir():
+            continue
+        for path in job_dir.iterdir():
+            if not RUN_RE.match(path.name):
+                continue
+            run_rel = f"jobs/{job_dir.name}/{path.name.removesuffix('.scene.yaml')}"
+            if run_rel in referenced or _age_s(path, now) < settings.orphan_run_age_s:
+                continue
+            _remove(path, settings, report)
+
+
+def sweep(factory: sessionmaker[Session], settings: Settings) -> SweepReport:
+    report = SweepReport()
+    for step in (expire_sessions, sweep_partial, sweep_runs):
+        try:
+            step(factory, settings, report)
+        except Exception:  # noqa: BLE001 - one failing step must not stop the others
+            log.exception("janitor step %s failed", step.__name__)
+    if report:
+        log.info("janitor removed %s; expired upload sessions %s", report.removed, report.sessions_expired)
+    return report
+
+
+class Janitor:
+    """Runs ``sweep`` at start-up and every ``janitor_interval_s`` (0: at start-up only)."""
+
+    def __init__(self, factory: sessionmaker[Session], settings: Settings):
+        self.factory, self.settings = factory, settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        sweep(self.factory, self.settings)
+        if self.settings.janitor_interval_s > 0 and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="civicwatch-janitor", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.janitor_interval_s):
+            sweep(self.factory, self.settings)
