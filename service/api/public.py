@@ -34,6 +34,7 @@ from service.errors import ApiError
 from service.hash_cache import matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
 from service.publication import PUBLISHED_SHEET
+from service.safe_files import servable
 from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,7 @@ def media(ref: str, kind: str, request: Request, db: Session = Depends(get_db), 
     settings = request.app.state.settings
     name = media_name(case.published_hashes, kind)
     path = settings.data_dir / case.published_dir / name if name else None
-    if path is None or not path.is_file():
+    if path is None or not path.is_file() or not servable(path, settings.data_dir):
         raise ApiError(404, f"this case has no published {kind}")
     problems = intact(case, settings)
     if problems:

@@ -295,3 +295,18 @@ def test_longest_allowed_names_are_stored(env):
     r = post_scene(env.admin, scene(camera="c" * 64, place="长" * 255, zone="z" * 64))
     assert r.status_code == 201, r.text
     assert env.admin.get("/api/cameras/" + "c" * 64).json()["place"] == "长" * 255
+
+
+def test_published_media_never_follow_symlinks(env, cases, fast_redaction, tmp_path):
+    cid = cases[0]
+    assert env.reviewer.post(f"/api/cases/{cid}/approve").status_code == 200
+    assert env.reviewer.post(f"/api/cases/{cid}/publish").status_code == 200
+    item = env.display.get("/api/public/cases").json()["items"][0]
+    assert env.display.get(item["media"]["video"]).status_code == 200
+    with env.app.state.session_factory() as db:
+        published = env.data_dir / db.get(Case, cid).published_dir / "published.mp4"
+    outside = tmp_path / "published-copy.mp4"
+    outside.write_bytes(published.read_bytes())  # the same bytes: only the link itself gives it away
+    published.unlink()
+    os.symlink(outside, published)
+    assert env.display.get(item["media"]["video"]).status_code == 404

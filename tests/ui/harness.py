@@ -31,6 +31,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+def wait_js(page, expr: str, timeout: float = 30_000) -> None:  # noqa: ANN001
+    """Poll the JavaScript expression ``expr`` until it is true (``timeout`` in ms, as Playwright's).
+
+    Playwright's ``wait_for_function`` evaluates a string predicate with ``eval`` inside the page,
+    which the service's Content-Security-Policy (``script-src 'self'``) rightly forbids;
+    ``page.evaluate`` goes through the DevTools protocol and is not subject to it."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expr):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:g} s: {expr}")
+        time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -78,24 +78,24 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
     page.wait_for_selector("#case[data-case]")
     items = page.locator(".queue-item")
     assert items.count() == cases_found
-    page.wait_for_function("document.querySelector('#c-map svg') !== null")
+    harness.wait_js(page, "document.querySelector('#c-map svg') !== null")
     _shot(page, screenshot_dir, "review-zh")
 
     first = page.get_attribute("#case", "data-case")
     page.keyboard.press("j")
-    page.wait_for_function(f"document.querySelector('#case').dataset.case !== '{first}'")
+    harness.wait_js(page, f"document.querySelector('#case').dataset.case !== '{first}'")
     second = page.get_attribute("#case", "data-case")
     page.keyboard.press("k")
-    page.wait_for_function(f"document.querySelector('#case').dataset.case === '{first}'")
+    harness.wait_js(page, f"document.querySelector('#case').dataset.case === '{first}'")
 
     page.keyboard.press("a")  # approve the first case; the next one opens by itself
-    page.wait_for_function(f"document.querySelector('#case').dataset.case === '{second}'", timeout=120_000)
+    harness.wait_js(page, f"document.querySelector('#case').dataset.case === '{second}'", timeout=120_000)
     approved = first
     page.keyboard.press("r")
     page.wait_for_selector("#reject-dialog[open]")
     page.select_option("#reject-reason", "not_identifiable")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.querySelector('#case') && document.querySelector('#case').dataset.case !== '{second}' "
+    harness.wait_js(page, f"document.querySelector('#case') && document.querySelector('#case').dataset.case !== '{second}' "
                            f"|| !document.querySelector('#case-empty').hidden")
     rejected = second
     assert page.locator(".queue-item").count() == cases_found - 2
@@ -110,12 +110,12 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
     page.goto(f"{base}/lang/en?next=/review")
     page.select_option("#f-state", "approved")
     page.wait_for_selector(f"#case[data-case='{approved}']")
-    page.wait_for_function("document.querySelector('#c-map svg') !== null")
+    harness.wait_js(page, "document.querySelector('#c-map svg') !== null")
     assert page.inner_text("#btn-publish").startswith("Publish")
     _shot(page, screenshot_dir, "review-en")
     page.goto(f"{base}/lang/zh-CN?next=/cameras/{live_service.camera_id}")
     page.wait_for_selector("#cam-zones tr")
-    page.wait_for_function("document.querySelector('#cam-map svg image') !== null")
+    harness.wait_js(page, "document.querySelector('#cam-map svg image') !== null")
     _shot(page, screenshot_dir, "camera-zh")
     rv_ctx.close()
 
@@ -157,7 +157,7 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
         pending = api.get("/api/cases", params={"state": "pending"}).json()["items"]
         third = pending[0]["id"]
         assert api.post(f"/api/cases/{third}/approve").status_code == 200
-    page.wait_for_function(
+    harness.wait_js(page,
         f"CW.display.cases().map(function (c) {{ return c.id; }}).indexOf('{third}') >= 0", timeout=60_000)
 
     # the server goes away: the screen says so and keeps showing what it has

@@ -114,7 +114,7 @@ def _is_offender(px: list[int]) -> bool:
 
 def _show(page, clip_t: float, source_t: float) -> None:
     page.evaluate("t => { const v = document.querySelector('#c-video'); v.pause(); v.currentTime = t; }", clip_t)
-    page.wait_for_function(f"document.querySelector('#c-overlay').dataset.drawnT === '{source_t:.3f}'")
+    harness.wait_js(page, f"document.querySelector('#c-overlay').dataset.drawnT === '{source_t:.3f}'")
 
 
 def test_overlay_draws_the_offender_where_the_tracks_put_it(browser, overlay_service) -> None:
@@ -132,8 +132,8 @@ def test_overlay_draws_the_offender_where_the_tracks_put_it(browser, overlay_ser
     page.wait_for_selector("#c-overlay[data-overlay='ready']")
     assert "/evidence/clip" in page.get_attribute("#c-video", "src")
     # loaded at the case span, not at the clip's first (keyframe) frame
-    page.wait_for_function("document.querySelector('#c-video').readyState >= 1")
-    page.wait_for_function(f"Math.abs(document.querySelector('#c-video').currentTime - {case['clip_offset_s']}) < 0.01")
+    harness.wait_js(page, "document.querySelector('#c-video').readyState >= 1")
+    harness.wait_js(page, f"Math.abs(document.querySelector('#c-video').currentTime - {case['clip_offset_s']}) < 0.01")
 
     # a 4:3 element around the 16:9 picture: letterboxed, 75 px bands above and below
     page.evaluate("() => { const v = document.querySelector('#c-video'); v.style.width = '800px'; "
@@ -184,7 +184,7 @@ def test_overlay_draws_the_offender_where_the_tracks_put_it(browser, overlay_ser
 
     # the element resized: the overlay follows at the new scale and letterbox
     page.evaluate("() => document.querySelector('#c-video').style.width = '640px'")
-    page.wait_for_function("document.querySelector('#c-overlay').width === 1280")
+    harness.wait_js(page, "document.querySelector('#c-overlay').width === 1280")
     scale2, top2 = 640 / 960, (600 - 540 * 640 / 960) / 2
     x1, y1, _, y2 = offender_box(b_inst)
     assert _is_offender(page.evaluate(PIXEL_JS, [x1 * scale2, top2 + (y1 + y2) / 2 * scale2]))

@@ -136,11 +136,11 @@ def test_review_page_shows_the_sheet_and_corrects_the_plate(browser, plate_servi
     # the sheet: a thumbnail of the case's own sheet, opened full size, zoomed, closed with Escape
     page.wait_for_selector("#c-sheet-fig:not([hidden])")
     assert page.get_attribute("#c-sheet", "src").endswith(f"/api/cases/{parked}/evidence/sheet")
-    page.wait_for_function("document.querySelector('#c-sheet').complete && document.querySelector('#c-sheet').naturalWidth > 0")
+    harness.wait_js(page, "document.querySelector('#c-sheet').complete && document.querySelector('#c-sheet').naturalWidth > 0")
     assert page.evaluate("document.querySelector('#c-sheet').naturalWidth") == sheet.shape[1]
     page.click("#c-sheet-open")
     page.wait_for_selector("#sheet-dialog[open]")
-    page.wait_for_function("document.querySelector('#sheet-full').naturalWidth > 0")
+    harness.wait_js(page, "document.querySelector('#sheet-full').naturalWidth > 0")
     fitted = page.evaluate("document.querySelector('#sheet-full').getBoundingClientRect().width")
     assert fitted < sheet.shape[1]  # fitted into the window first
     page.keyboard.press("z")
@@ -169,7 +169,7 @@ def test_review_page_shows_the_sheet_and_corrects_the_plate(browser, plate_servi
     # ... unless the reviewer says so on purpose
     page.check("#plate-allow-invalid")
     page.click("#plate-save")
-    page.wait_for_function("document.querySelector('#plate-corrected') && document.querySelector('#plate-corrected').textContent === 'ABC123'")
+    harness.wait_js(page, "document.querySelector('#plate-corrected') && document.querySelector('#plate-corrected').textContent === 'ABC123'")
     assert page.is_hidden("#plate-error")
     assert "not a Chinese plate format" in page.text_content("#plate-correction")
 
@@ -177,10 +177,10 @@ def test_review_page_shows_the_sheet_and_corrects_the_plate(browser, plate_servi
     page.fill("#plate-text", "皖A0N719")
     page.fill("#plate-reason", "last digit misread: 9, not 8")
     page.click("#plate-save")
-    page.wait_for_function("document.querySelector('#plate-corrected').textContent === '皖A0N719'")
+    harness.wait_js(page, "document.querySelector('#plate-corrected').textContent === '皖A0N719'")
     page.reload()
     page.wait_for_selector(f"#case[data-case='{parked}']")
-    page.wait_for_function("document.querySelector('#plate-corrected') && document.querySelector('#plate-corrected').textContent === '皖A0N719'")
+    harness.wait_js(page, "document.querySelector('#plate-corrected') && document.querySelector('#plate-corrected').textContent === '皖A0N719'")
     assert page.text_content("#plate-read") == PHOTO_PLATE  # the machine read is kept
     assert "last digit misread" in page.text_content("#plate-correction")
     with svc.client("reviewer") as api:
