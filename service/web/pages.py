@@ -107,7 +107,9 @@ def jobs_page(request: Request) -> HTMLResponse:
 
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request) -> HTMLResponse:
-    return _render(request, "review.html", "review")
+    # the undo bar's window is the server's (pages mounted without the service's settings: none)
+    settings = getattr(request.app.state, "settings", None)
+    return _render(request, "review.html", "review", undo_window_s=settings.undo_window_s if settings else 0)
 
 
 @router.get("/cameras", response_class=HTMLResponse)
