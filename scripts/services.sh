@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the local services the tests use when they are not running: PostgreSQL, and installs
-# Debian's Chromium for the browser tests. Needs root (as on the development and CI machines).
+# Starts the local services the tests use when they are not running: PostgreSQL, the Mosquitto
+# MQTT broker (case events), and installs Debian's Chromium for the browser tests. Needs root (as on the development and CI machines).
 set -euo pipefail
 
 pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -11,6 +11,24 @@ if command -v pg_isready >/dev/null && ! pg_ready; then
     for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
 fi
 pg_ready || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+
+# Mosquitto on 127.0.0.1:1883, anonymous, for tests/service/test_events.py (Debian's package).
+mqtt_ready() { (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; }
+if ! mqtt_ready; then
+    if ! command -v mosquitto >/dev/null; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq mosquitto >/dev/null
+    fi
+    conf=/etc/mosquitto/conf.d/civicwatch-tests.conf
+    if [ -d /etc/mosquitto/conf.d ] && ! grep -qs "^listener 1883" /etc/mosquitto/mosquitto.conf /etc/mosquitto/conf.d/*.conf; then
+        printf 'listener 1883 127.0.0.1\nallow_anonymous true\n' > "$conf"
+    fi
+    mkdir -p /run/mosquitto && chown mosquitto: /run/mosquitto 2>/dev/null || true
+    mosquitto -d -c /etc/mosquitto/mosquitto.conf
+    for _ in $(seq 1 30); do mqtt_ready && break; sleep 0.5; done
+fi
+mqtt_ready || { echo "Mosquitto is not reachable on 127.0.0.1:1883" >&2; exit 1; }
 
 if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -81,6 +81,32 @@ class Settings(BaseSettings):
     # Ed25519 key that signs analysis manifests and case exports (its public half is served at
     # /api/signing-key). Unset: data_dir/signing-key.pem, created on first start with mode 600.
     signing_key: Path | None = None
+    # Case events (service.events), off unless set: MQTT messages on <mqtt_topic_prefix>/cases/<event>
+    # and JSON POSTs to each webhook URL signed with HMAC-SHA256 of the body under webhook_secret.
+    mqtt_host: str | None = None
+    mqtt_port: int = Field(default=1883, gt=0, lt=65536)
+    mqtt_topic_prefix: str = Field(default="civicwatch", min_length=1, pattern=r"^[^#+]+$")
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    webhook_urls: list[str] = Field(default_factory=list)
+    webhook_secret: str | None = None
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=4, ge=1)
+    webhook_backoff_s: float = Field(default=1.0, ge=0)  # doubled after each failed attempt
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _http_urls(cls, v: list[str]) -> list[str]:
+        bad = [u for u in v if not u.lower().startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"webhook_urls must be http(s) URLs: {bad}")
+        return v
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed(self) -> "Settings":
+        if self.webhook_urls and not self.webhook_secret:
+            raise ValueError("webhook_urls needs webhook_secret: receivers check the signature with it")
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from civicwatch import __version__
-from service import audit
+from service import audit, events
 from service.annotation import ANNOTATED_KIND, AnnotationError, can_render, ensure_annotated, on_demand_paths
 from service.api.common import ApiModel, Offset, case_summary, iso, parse_when
 from service.api.zipstream import zip_stream
@@ -170,6 +170,7 @@ def _finish(db: Session, request: Request, who: Principal, case: Case, action: s
     audit.record(db, request, who, f"case.{action}", "case", case.id, from_state=from_state, **details)
     db.commit()
     db.refresh(case)
+    events.case_changed(request.app.state.settings, db, case, action, who.actor, from_state)  # MQTT / webhooks
     return case_summary(case) | {"published": _published_urls(case)}
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
+from service import events
 from service.db import session_scope
 from service.ingest import ingest_run
 from service.jobs.lease import Heartbeat, expires, new_owner, release, requeue_expired
@@ -226,6 +227,7 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         new_cases = pending_case_ids(db, job_id) if state == "done" else []
     # The job is done for the operator; the exposure-screen copies are made on the publication
     # queue, so neither the reviewer's approval nor the next job waits for redaction.
+    events.cases_created(settings, factory, new_cases)  # MQTT / webhooks (service.events)
     if new_cases and on_done is not None:
         on_done(new_cases)
     return state
