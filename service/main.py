@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from civicwatch import __version__
 from detector.signing import load_or_create_key
-from service import errors, web
+from service import api_docs, errors, web
 from service.api import admin, audit_log, auth, cameras, cases, jobs, plates, public, system, uploads
 from service.api import review_actions
 from service.api.common import reject_nul_in_url
+from service.web import not_found
 from service.config import Settings
 from service.db import make_engine, make_session_factory, migrate, session_scope
 from service.http_security import SecurityMiddleware
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
 
     app = FastAPI(title="CivicWatch review service", version=__version__, lifespan=lifespan,
                   description="Drone uploads, processing jobs, case review and public exposure screens.",
-                  dependencies=[Depends(reject_nul_in_url)])
+                  dependencies=[Depends(reject_nul_in_url)], docs_url=None, redoc_url=None)  # api_docs: no CDN
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     app.state.signing_key = load_or_create_key(settings.signing_key_path)
     app.state.metrics_registry = system.make_registry(factory)
     errors.install(app)
+    not_found.install(app)  # browsers get an HTML 404 page, /api/ keeps JSON
+    api_docs.install(app)
     app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
     for module in (auth, admin, cameras, uploads, jobs, cases, review_actions, plates, public, audit_log, system):
         app.include_router(module.router)

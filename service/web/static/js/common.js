@@ -211,7 +211,7 @@
     if (out) out.addEventListener('click', function () {
       CW.api('POST', '/api/auth/logout', {}, {noRedirect: true}).catch(function () {}).then(function () { location.href = '/login'; });
     });
-    if (CW.page === 'login' || CW.page === 'display') {
+    if (CW.page === 'login' || CW.page === 'display' || CW.page === 'notfound') {
       document.dispatchEvent(new CustomEvent('cw:ready', {detail: null}));
       return;
     }
