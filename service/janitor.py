@@ -65,7 +65,7 @@ def _remove(path: Path, settings: Settings, report: SweepReport) -> None:
 
 def expire_sessions(factory: sessionmaker[Session], settings: Settings, report: SweepReport) -> None:
     """Resumable sessions untouched for ``upload_session_ttl_s`` (row and part file)."""
-    from service.api.uploads import _lock, _part_path_for
+    from service.api.uploads import _lock, _locks_guard, _part_path_for, _session_locks
 
     cutoff = utcnow() - timedelta(seconds=settings.upload_session_ttl_s)
     now = time.time()
@@ -85,6 +85,8 @@ def expire_sessions(factory: sessionmaker[Session], settings: Settings, report: 
                 report.sessions_expired.append(s.id)
             finally:
                 lock.release()
+                with _locks_guard:
+                    _session_locks.pop(s.id, None)
 
 
 def sweep_partial(factory: sessionmaker[Session], settings: Settings, report: SweepReport) -> None:

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from service.models import Case
+from service.models import Case, Job
 
 from .helpers import ADMIN_PASSWORD, SHORT_CLIP
 from .test_integration import PARKING_SCENE
@@ -33,7 +33,7 @@ def _serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICWATCH_") and k != "DATABASE_URL"}
     env.update({
         "CIVICWATCH_DATA_DIR": str(data_dir), "CIVICWATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "CIVICWATCH_JOB_POLL_S": "0.2", "CIVICWATCH_JOB_LEASE_S": "3",
+        "CIVICWATCH_JOB_POLL_S": "0.2", "CIVICWATCH_JOB_LEASE_S": "3", "CIVICWATCH_JOB_STOP_TIMEOUT_S": "10",
         "CIVICWATCH_JANITOR_INTERVAL_S": "1", "CIVICWATCH_ORPHAN_RUN_AGE_S": "1",
         "CIVICWATCH_REDACTION_POLICY": "none",
         "CIVICWATCH_ANALYZE_OPTIONS": json.dumps({"analysis_fps": 5, "pre": 0.5, "post": 0.5}),
@@ -63,23 +63,65 @@ def _client(port: int) -> Iterator[httpx.Client]:
         yield c
 
 
+def _upload_and_wait_running(port: int, footage_dir: Path) -> int:
+    """Camera, upload (with a recording time), and back as soon as the worker runs the job."""
+    with _client(port) as c:
+        assert c.post("/api/cameras", data={"scene": PARKING_SCENE}).status_code == 201
+        with open(footage_dir / SHORT_CLIP, "rb") as fh:
+            r = c.post("/api/uploads", data={"camera": "bj-overpass", "started_at": "2024-06-02T07:30:00+08:00"},
+                       files={"file": ("flight.mp4", fh, "video/mp4")})
+        assert r.status_code == 201, r.text
+        job_id = r.json()["job_id"]
+        deadline = time.monotonic() + 120
+        while c.get(f"/api/jobs/{job_id}").json()["state"] != "running":
+            assert time.monotonic() < deadline, "the job never started"
+            time.sleep(0.05)
+    return job_id
+
+
+def _job_row(data: Path, job_id: int) -> Job:
+    engine = create_engine(f"sqlite:///{data / 'civicwatch.sqlite3'}")
+    try:
+        with Session(engine) as db:
+            return db.get(Job, job_id)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.integration
+def test_sigterm_mid_job_hands_it_back_without_counting_an_attempt(tmp_path, footage_dir):
+    data, log = tmp_path / "data", tmp_path / "serve.log"
+    port = free_port()
+    proc = _serve(data, port, log)
+    try:
+        job_id = _upload_and_wait_running(port, footage_dir)
+        proc.send_signal(signal.SIGTERM)  # what systemd / docker stop send
+        # a graceful exit: uvicorn ran the shutdown, then re-raised the signal (or exited 0)
+        assert proc.wait(60) in (0, -signal.SIGTERM), log.read_text()[-3000:]
+        row = _job_row(data, job_id)
+        assert (row.state, row.attempts, row.lease_owner) == ("queued", 0, None)
+        proc = _serve(data, port, log)
+        with _client(port) as c:
+            deadline = time.monotonic() + 300
+            while (job := c.get(f"/api/jobs/{job_id}").json())["state"] != "done":
+                assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
+                time.sleep(0.2)
+            assert job["attempts"] == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @pytest.mark.integration
 def test_sigkill_mid_job_then_restart_loses_and_duplicates_no_case(tmp_path, footage_dir):
     data, log = tmp_path / "data", tmp_path / "serve.log"
     port = free_port()
     proc = _serve(data, port, log)
     try:
-        with _client(port) as c:
-            assert c.post("/api/cameras", data={"scene": PARKING_SCENE}).status_code == 201
-            with open(footage_dir / SHORT_CLIP, "rb") as fh:
-                r = c.post("/api/uploads", data={"camera": "bj-overpass", "started_at": "2024-06-02T07:30:00+08:00"},
-                           files={"file": ("flight.mp4", fh, "video/mp4")})
-            assert r.status_code == 201, r.text
-            job_id = r.json()["job_id"]
-            deadline = time.monotonic() + 120
-            while c.get(f"/api/jobs/{job_id}").json()["state"] != "running":
-                assert time.monotonic() < deadline, "the job never started"
-                time.sleep(0.05)
+        job_id = _upload_and_wait_running(port, footage_dir)
         proc.send_signal(signal.SIGKILL)  # mid-job: no shutdown code runs
         proc.wait(30)
         assert (data / "jobs" / str(job_id) / "run-1.scene.yaml").exists()
