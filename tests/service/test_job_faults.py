@@ -184,3 +184,27 @@ def test_start_time_given_with_the_upload_overrides_the_scene(settings, evidence
             assert db.get(Upload, up["upload_id"]).started_at is not None
     finally:
         main.__exit__(None, None, None)
+
+
+def test_a_worker_that_lost_its_lease_stops_and_writes_nothing(settings, evidence_template, footage_dir):
+    fake = FakePipeline(evidence_template)
+    fake.mode = "block"  # checks should_cancel while it runs
+    main, env = _start(settings, fake)
+    try:
+        up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+        assert fake.started.wait(30)
+        with env.app.state.session_factory() as db:  # declared dead and taken over by another worker
+            db.execute(update(Job).where(Job.id == up["job_id"]).values(
+                lease_owner="other-worker", lease_expires_at=utcnow() + timedelta(seconds=60), progress=7.0))
+            db.commit()
+        deadline = time.monotonic() + 30
+        while env.app.state.runner.current is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert env.app.state.runner.current is None  # the old worker gave up the job
+        row = _job_row(env, up["job_id"])
+        assert (row.state, row.lease_owner, row.progress, row.cases_found) == ("running", "other-worker", 7.0, None)
+        with env.app.state.session_factory() as db:
+            assert list(db.scalars(select(Case.id))) == []
+    finally:
+        fake.release.set()
+        main.__exit__(None, None, None)
