@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from datetime import timedelta
 
 import pytest
@@ -27,19 +26,9 @@ TOTAL = 53
 DUPLICATE = "Duplicate of another case"  # the reason list's label in English
 
 
-def wait_js(page, expr: str, timeout: float = 30.0) -> None:
-    """Poll ``expr`` until it is true. (Playwright's wait_for_function evaluates its predicate
-    with eval, which the service's Content-Security-Policy rightly forbids; evaluate is not.)"""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expr):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout} s: {expr}")
-        time.sleep(0.05)
-
-
 def wait_current(page, state: str = "pending") -> None:
     """Until the page has the next case open (keys act on the open case only)."""
-    wait_js(page, f"CW.review.current() !== null && CW.review.current().state === '{state}'")
+    harness.wait_js(page, f"CW.review.current() !== null && CW.review.current().state === '{state}'")
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +127,10 @@ def test_all_53_reachable_and_50_decisions_leave_3(browser, queue_service) -> No
     # every queue row has its thumbnail: the snapshot, small, loaded lazily
     thumb = page.get_attribute("#queue-list .queue-item .qi-thumb", "src")
     assert thumb.endswith("/evidence/snapshot?w=96") and page.get_attribute("#queue-list .qi-thumb", "loading") == "lazy"
-    wait_js(page, "() => { const i = document.querySelector('#queue-list .qi-thumb'); return i.complete && i.naturalWidth === 96; }")
+    harness.wait_js(page, "() => { const i = document.querySelector('#queue-list .qi-thumb'); return i.complete && i.naturalWidth === 96; }")
 
     scroll_to_end(page)  # scrolling to the end loads the rest
-    wait_js(page, f"document.querySelectorAll('#queue-list .queue-item').length === {TOTAL}")
+    harness.wait_js(page, f"document.querySelectorAll('#queue-list .queue-item').length === {TOTAL}")
     assert sorted(queue_ids(page)) == sorted(svc.extra["ids"])
     assert page.query_selector("#queue-more") is None
 
@@ -156,7 +145,7 @@ def test_all_53_reachable_and_50_decisions_leave_3(browser, queue_service) -> No
         page.keyboard.press("Enter")
         page.wait_for_selector(f"#queue-count[data-total='{TOTAL - done}']")
     assert page.text_content("#queue-count") == "3 cases"
-    wait_js(page, "document.querySelectorAll('#queue-list .queue-item').length === 3")
+    harness.wait_js(page, "document.querySelectorAll('#queue-list .queue-item').length === 3")
     assert api_pending(svc) == 3
     with svc.client("reviewer") as c:
         left = {x["id"] for x in c.get("/api/cases", params={"state": "pending"}).json()["items"]}
@@ -170,7 +159,7 @@ def test_new_case_is_announced_without_moving_the_selection(browser, queue_servi
     svc = queue_service
     page = open_review(browser, svc, poll_ms=400)
     scroll_to_end(page)
-    wait_js(page, f"document.querySelectorAll('#queue-list .queue-item').length === {TOTAL}")
+    harness.wait_js(page, f"document.querySelectorAll('#queue-list .queue-item').length === {TOTAL}")
     page.click("#queue-list .queue-item >> nth=30")
     chosen = queue_ids(page)[30]
     page.wait_for_selector(f"#case[data-case='{chosen}']")
@@ -234,6 +223,23 @@ def test_bulk_reject_then_undo(browser, queue_service) -> None:
     assert items == ["case.reject", "case.undo"]
     assert "reviewer" in page.text_content("#c-history")
 
+    # a rejected case reopened with a reason: back to pending, and the history says so
+    page.select_option("#f-state", "rejected")
+    page.wait_for_selector("#queue-count[data-total='3']")
+    target = queue_ids(page)[0]
+    page.wait_for_selector(f"#case[data-case='{target}'][data-state='rejected']")
+    page.click("#btn-reopen")
+    page.wait_for_selector("#reopen-dialog[open]")
+    page.fill("#reopen-note", "the plate is readable in the sheet")
+    page.click("#reopen-confirm")
+    page.wait_for_selector("#queue-count[data-total='2']")
+    assert target not in queue_ids(page)
+    with svc.client("reviewer") as c:
+        shown = c.get(f"/api/cases/{target}").json()
+    assert shown["state"] == "pending"
+    assert [(h["actor"], h["action"]) for h in shown["history"]] == [("reviewer", "case.reject"), ("reviewer", "case.reopen")]
+    assert shown["history"][1]["details"]["reason"] == "the plate is readable in the sheet"
+
 
 def test_frame_stepping_speed_zoom_and_annotated_view(browser, queue_service) -> None:
     svc = queue_service
@@ -243,17 +249,17 @@ def test_frame_stepping_speed_zoom_and_annotated_view(browser, queue_service) ->
     assert fps > 0
     page = open_review(browser, svc)
     page.wait_for_selector(f"#case[data-case='{real}']")
-    wait_js(page, "document.querySelector('#c-video').readyState >= 2")
+    harness.wait_js(page, "document.querySelector('#c-video').readyState >= 2")
     start = page.evaluate("document.querySelector('#c-video').currentTime")
     page.click("#c-title")  # focus on the page, not a form field
     page.keyboard.press(".")
-    wait_js(page, f"Math.abs(document.querySelector('#c-video').currentTime - {start + 1 / fps}) < 1e-4")
+    harness.wait_js(page, f"Math.abs(document.querySelector('#c-video').currentTime - {start + 1 / fps}) < 1e-4")
     assert page.evaluate("document.querySelector('#c-video').paused")
     page.keyboard.press(".")
     page.keyboard.press(",")
-    wait_js(page, f"Math.abs(document.querySelector('#c-video').currentTime - {start + 1 / fps}) < 1e-4")
+    harness.wait_js(page, f"Math.abs(document.querySelector('#c-video').currentTime - {start + 1 / fps}) < 1e-4")
     page.click("#btn-frame-back")
-    wait_js(page, f"Math.abs(document.querySelector('#c-video').currentTime - {start}) < 1e-4")
+    harness.wait_js(page, f"Math.abs(document.querySelector('#c-video').currentTime - {start}) < 1e-4")
 
     page.select_option("#c-speed", "0.25")
     assert page.evaluate("document.querySelector('#c-video').playbackRate") == 0.25
@@ -265,7 +271,7 @@ def test_frame_stepping_speed_zoom_and_annotated_view(browser, queue_service) ->
         page.click(button)
         page.wait_for_selector("#sheet-dialog[open]")
         assert page.text_content("#sheet-title") == title
-        wait_js(page, "document.querySelector('#sheet-full').naturalWidth > 0")
+        harness.wait_js(page, "document.querySelector('#sheet-full').naturalWidth > 0")
         page.keyboard.press("z")
         page.wait_for_selector("#sheet-dialog[data-zoom='full']")
         page.keyboard.press("Escape")
@@ -279,7 +285,7 @@ def test_frame_stepping_speed_zoom_and_annotated_view(browser, queue_service) ->
     page.click("#btn-view-annotated")
     page.wait_for_selector("#c-video[data-view='annotated']")
     assert "/evidence/annotated" in page.get_attribute("#c-video", "src")
-    wait_js(page, f"Math.abs(document.querySelector('#c-video').currentTime - {at}) < 1e-4")
+    harness.wait_js(page, f"Math.abs(document.querySelector('#c-video').currentTime - {at}) < 1e-4")
     assert page.is_hidden("#c-overlay")
     page.click("#btn-view-annotated")
     page.wait_for_selector("#c-video[data-view='original']")
