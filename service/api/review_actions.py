@@ -72,12 +72,12 @@ def bulk_decide(body: BulkIn, request: Request, db: Session = Depends(get_db),
 
 
 def _back_to_pending(db: Session, case: Case) -> None:
-    """Conditional UPDATE (state and decision time unchanged since read), so an undo or reopen
-    cannot race another reviewer's change."""
+    """Conditional UPDATE (state unchanged since read), so an undo or reopen cannot race another
+    reviewer's change. Prepared publication media stay: a pending case may carry them (made ahead
+    of approval, ``service.publication``), and approval re-checks their hashes before reusing them."""
     now = utcnow()
     res = db.execute(update(Case).where(Case.id == case.id, Case.state == case.state).values(
-        state="pending", reason=None, reviewer=None, decided_at=None, published_dir=None, published_hashes=None,
-        updated_at=now))
+        state="pending", reason=None, reviewer=None, decided_at=None, updated_at=now))
     if res.rowcount != 1:
         db.rollback()
         raise ApiError(409, "the case changed meanwhile; reload it", code="invalid_transition")
@@ -93,7 +93,7 @@ def _done(db: Session, case: Case) -> dict:
 def undo(case_id: str, request: Request, db: Session = Depends(get_db),
          who: Principal = Depends(case_routes.reviewers)) -> dict:
     """Take back one's own approval or rejection within ``undo_window_s`` of making it: the case
-    returns to pending (its publication media are forgotten until it is approved again)."""
+    returns to pending and off any screen's reach (screens show published cases only)."""
     window = request.app.state.settings.undo_window_s
     case = case_routes._case(db, case_id)
     if case.state not in UNDOABLE:

@@ -107,12 +107,14 @@ def test_undo_inside_and_outside_the_window(env, cases, fast_redaction):
     again = env.reviewer.post(f"/api/cases/{b}/undo")
     assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
 
-    # an approval undone forgets its publication media; it is made again on the next approval
+    # an approval undone: pending again, on no screen; its prepared media are reused on re-approval
     assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
+    media = env.reviewer.get(f"/api/cases/{a}").json()["published_hashes"]
     assert env.reviewer.post(f"/api/cases/{a}/undo").status_code == 200
     shown = env.reviewer.get(f"/api/cases/{a}").json()
-    assert shown["state"] == "pending" and not shown["published_hashes"] and shown["published"] is None
+    assert shown["state"] == "pending" and shown["reviewer"] is None and shown["decided_at"] is None
     assert env.display.get("/api/public/cases").json()["items"] == []
+    assert env.display.get(f"/api/public/cases/{a}/media/video").status_code == 404
 
     # past the window (30 s by default) the undo is refused and nothing changes
     assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
@@ -120,6 +122,7 @@ def test_undo_inside_and_outside_the_window(env, cases, fast_redaction):
     late = env.reviewer.post(f"/api/cases/{a}/undo")
     assert late.status_code == 409 and late.json()["code"] == "undo_expired"
     assert env.reviewer.get(f"/api/cases/{a}").json()["state"] == "approved"
+    assert env.reviewer.get(f"/api/cases/{a}").json()["published_hashes"] == media
     set_decided_at(env, a, 25)
     assert env.reviewer.post(f"/api/cases/{a}/undo").status_code == 200
 
