@@ -61,9 +61,7 @@ RegionFinder = Callable[[np.ndarray], list[Region]]
 
 # How far (seconds) an offender box may be from a frame's time and still mark the offender.
 TRACK_TOLERANCE_S = 1.0
-# Detection is costly (~0.15 s a frame on two cores); regions found at one instant are reused
-# until this much video time has passed, and grown by REGION_MARGIN to cover the movement.
-DETECT_INTERVAL_S = 0.3
+# How often the finders run and how boxes are carried between: ``service.redaction_track``.
 # Regions grow by this share of their size before blurring (a face box is tight; hair is not).
 REGION_MARGIN = 0.2
 
@@ -142,6 +140,10 @@ def face_finder(threshold: float = FACE_THRESHOLD) -> RegionFinder | None:
 
 
 VEHICLE_CLASSES = {"car", "bus", "truck", "motorcycle", "motorbike", "bicycle"}
+# The analysis keeps detections from 0.25; redaction blurs from 0.1: a walker the detector is
+# unsure of in the original is often sure of in the re-encoded public clip, and a blurred patch of
+# pavement costs nothing (tests/redaction/test_tracked_redaction.py checks at the analysis's 0.25).
+REDACTION_CONF = 0.1
 
 
 def detector_finder(load: Callable[[], object] | None = None) -> RegionFinder | None:
@@ -150,7 +152,7 @@ def detector_finder(load: Callable[[], object] | None = None) -> RegionFinder | 
         if load is None:
             from detector.detect import load_analysis_detector
 
-            detector = load_analysis_detector()
+            detector = load_analysis_detector(conf=REDACTION_CONF)
         else:
             detector = load()
     except Exception as err:  # a missing model must not stop publication: the fallback is safe
@@ -331,35 +333,160 @@ def _settle(tmp: Path, final: Path) -> str:
 
 
 class _Redactor:
-    """Finds regions every few frames and blurs what the policy says, frame by frame."""
+    """Blurs what the policy says on every frame, from detections made every few frames.
 
-    def __init__(self, case: dict, policy: str, finders: Sequence[RegionFinder]):
+    With finders, the clip is read twice: once to detect (``detect_timeline``), once to draw, so a
+    frame is covered by the detections on both sides of it (``service.redaction_track``); a frame
+    that cannot be covered comes back as None and is left out. The offender is outlined (except
+    under ``all``) so the public sees whom the case is about.
+    """
+
+    def __init__(self, case: dict, policy: str, finders: Sequence[RegionFinder], timeline=None,  # noqa: ANN001
+                 verifier: RegionFinder | None = None):
         self.case, self.policy, self.finders = case, policy, list(finders)
-        self.regions: list[Region] = []
-        self.found_at: float | None = None
+        self.timeline, self.verifier, self.verified_extra = timeline, verifier, 0
+        self.shape: tuple[int, ...] | None = None
+        self.dropped: list[tuple[float, str]] = []
 
-    def __call__(self, frame_bgr: np.ndarray, t: float) -> np.ndarray:
-        if self.policy == "none":
-            return frame_bgr
-        if self.finders and (self.found_at is None or abs(t - self.found_at) >= DETECT_INTERVAL_S):
-            self.regions = [r for f in self.finders for r in f(frame_bgr)]
-            self.found_at = t
+    def offender_at(self, t: float) -> Box | None:
         scene_box = offender_box_at(self.case, t)
-        offender = scene_to_video(scene_box, self.case, frame_bgr.shape) if scene_box else None
-        boxes = boxes_to_blur(self.regions, offender, self.policy, frame_bgr.shape, have_finders=bool(self.finders))
-        # Found regions grow a little (tight face boxes); the "all but the offender" cover must not.
-        return blur_boxes(frame_bgr, boxes, REGION_MARGIN if self.finders else 0.0)
+        return scene_to_video(scene_box, self.case, self.shape) if scene_box and self.shape else None
+
+    def _mark(self, out: np.ndarray, t: float) -> np.ndarray:
+        box = self.offender_at(t)
+        if box is not None and self.policy != "all":
+            mark_offender(out, box)
+        return out
+
+    def __call__(self, frame_bgr: np.ndarray, t: float) -> np.ndarray | None:
+        self.shape = frame_bgr.shape
+        if self.policy == "none":
+            return self._mark(frame_bgr.copy(), t)
+        if not self.finders:
+            boxes = boxes_to_blur([], self.offender_at(t), self.policy, frame_bgr.shape, have_finders=False)
+            return self._mark(blur_boxes(frame_bgr, boxes, 0.0), t)
+        from service.redaction_track import Timeline  # it builds on this module
+
+        timeline = self.timeline or Timeline([detect(frame_bgr, t, self.finders)])
+        cover = timeline.cover(t, self.offender_at, self.policy)
+        if cover.drop:
+            self.dropped.append((t, cover.drop))
+            return None
+        out = blur_boxes(frame_bgr, cover.boxes, 0.0)
+        if self.verifier is not None and self.policy != "none":
+            out = self._verify(out, t, cover.boxes)
+        _put_back(out, frame_bgr, cover.keep)
+        return self._mark(out, t)
+
+    def _verify(self, out: np.ndarray, t: float, blurred: Sequence[Box]) -> np.ndarray:
+        """Look at the redacted frame as a viewer's detector would: a person found there that no
+        blur covers (blurring the neighbours changes what the detector sees, and the re-encoded
+        frame is not the original) is blurred too. Verification finds people, not faces."""
+        from service.redaction_track import BASE_MARGIN, _grow, covered, is_offender
+
+        here = self.offender_at(t)
+        try:
+            found = self.verifier(out)  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - unverifiable: blur what the cover has, keep the frame
+            log.exception("redaction: verification failed at %.3f s", t)
+            return out
+        extra = [_grow(r.box, BASE_MARGIN) for r in found
+                 if r.kind == "person" and not is_offender(r, here) and not covered(r.box, blurred)]
+        self.verified_extra += len(extra)
+        return blur_boxes(out, extra, 0.0) if extra else out
+
+    def still(self, image: np.ndarray, t: float) -> np.ndarray:
+        """One picture (the snapshot when the clip's key frame is missing or dropped): detected on
+        its own; if it cannot be covered, everything is blurred rather than a bystander shown."""
+        from service.redaction_track import Timeline
+
+        saved, self.timeline = self.timeline, Timeline([detect(image, t, self.finders)]) if self.finders else None
+        try:
+            out = self(image, t)
+        finally:
+            self.timeline = saved
+        if out is None:
+            h, w = image.shape[:2]
+            out = blur_boxes(image, [(0.0, 0.0, float(w), float(h))], 0.0)
+        return out
+
+
+def _put_back(out: np.ndarray, original: np.ndarray, boxes: Sequence[Box]) -> None:
+    h, w = out.shape[:2]
+    for x1, y1, x2, y2 in boxes:
+        a, b = int(max(0, np.floor(x1))), int(max(0, np.floor(y1)))
+        c, d = int(min(w, np.ceil(x2))), int(min(h, np.ceil(y2)))
+        if c > a and d > b:
+            out[b:d, a:c] = original[b:d, a:c]
+
+
+def mark_offender(image: np.ndarray, box: Box) -> None:
+    """A red outline around the offender, drawn in place."""
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    cv2.rectangle(image, (x1, y1), (x2, y2), (40, 40, 220), max(2, image.shape[1] // 400))
+
+
+def detect(frame_bgr: np.ndarray, t: float, finders: Sequence[RegionFinder]):  # noqa: ANN201
+    """All finders on one frame; a finder that fails makes the detection a failure (None)."""
+    from service.redaction_track import Detection
+
+    try:
+        return Detection(t, tuple(r for f in finders for r in f(frame_bgr)))
+    except Exception:  # noqa: BLE001 - a frame we could not look at is dropped, not published
+        log.exception("redaction: finders failed on the frame at %.3f s", t)
+        return Detection(t, None)
+
+
+def detect_timeline(source: Path, t_offset: float, finders: Sequence[RegionFinder]):  # noqa: ANN201
+    """The detection pass: finders every ``DETECT_INTERVAL_S`` of video and on the last frame."""
+    from detector.decode import probe, upright
+    from detector.media.frames import iter_frames
+    from service.redaction_track import DETECT_INTERVAL_S, Timeline
+
+    info = probe(Path(source))
+    dets, last_t, pending = [], None, None
+    for df in iter_frames(Path(source), info, 0.0):
+        t = t_offset + df.t
+        image = upright(df.frame.to_ndarray(format="bgr24"), info.rotation)
+        if last_t is None or t - last_t >= DETECT_INTERVAL_S - 1e-6:
+            dets.append(detect(image, t, finders))
+            last_t, pending = t, None
+        else:
+            pending = (image, t)
+    if pending is not None:
+        dets.append(detect(pending[0], pending[1], finders))
+    return Timeline(dets)
 
 
 def _write_video(source: Path, out_tmp: Path, redact: _Redactor, clip_start_s: float,
                  key_index: int | None) -> np.ndarray | None:
     """Redact every frame of ``source`` into ``out_tmp`` (H.264 yuv420p, faststart, the clip's own
-    timing). Returns the redacted key frame (for the still image)."""
-    return transform_video(source, out_tmp, redact, t_offset=clip_start_s, keep_index=key_index).kept
+    timing), leaving out frames that cannot be covered. Returns the redacted key frame (for the
+    still image), or None when it was left out."""
+    if redact.finders and redact.policy != "none":
+        redact.timeline = detect_timeline(source, clip_start_s, redact.finders)
+    result = transform_video(source, out_tmp, redact, t_offset=clip_start_s, keep_index=key_index)
+    if redact.verified_extra:
+        log.info("redaction: verification blurred %d more people the cover missed", redact.verified_extra)
+    if result.dropped:
+        log.warning("redaction: %d of %d frames left out of the public clip (%s)", result.dropped,
+                    result.frames + result.dropped, sorted({why for _, why in redact.dropped}))
+    return result.kept
+
+
+_VERIFIER: list[RegionFinder | None] = []
+
+
+def default_verifier() -> RegionFinder | None:
+    """The object detector, run over each redacted frame (``_Redactor._verify``); loaded once."""
+    if not _VERIFIER:
+        _VERIFIER.append(detector_finder())
+    return _VERIFIER[0]
 
 
 def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str = "bystanders",
-                         *, finders: Sequence[RegionFinder] | None = None) -> dict[str, str]:
+                         *, finders: Sequence[RegionFinder] | None = None,
+                         verifier: RegionFinder | None | Literal["default"] = "default") -> dict[str, str]:
     """Write ``out_dir/published.mp4``, ``out_dir/published.jpg`` and, for a case with an evidence
     sheet, ``out_dir/published_sheet.jpg``; return ``{name: sha256}``.
 
@@ -388,21 +515,18 @@ def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str 
     if clip.is_file():
         tmp = out_dir / f".{VIDEO_NAME}.{tag}.tmp"
         try:
-            still = _write_video(clip, tmp, _Redactor(case, policy, finders), clip_start, key_index)
+            check = (default_verifier() if verifier == "default" else verifier) if finders and policy != "none" else None
+            still = _write_video(clip, tmp, _Redactor(case, policy, finders, verifier=check), clip_start, key_index)
             hashes[VIDEO_NAME] = _settle(tmp, out_dir / VIDEO_NAME)
         finally:
             tmp.unlink(missing_ok=True)
     if still is None and snapshot.is_file():
         image = cv2.imread(str(snapshot), cv2.IMREAD_COLOR)
         if image is not None:
-            still = _Redactor(case, policy, finders)(image, key_t)
+            still = _Redactor(case, policy, finders).still(image, key_t)
     if still is None:
         raise FileNotFoundError(f"{case_dir}: neither {clip.name} nor {snapshot.name} can be read")
-    marked = still.copy()
-    scene_box = offender_box_at(case, key_t)
-    if scene_box is not None and policy != "all":
-        x1, y1, x2, y2 = (int(round(v)) for v in scene_to_video(scene_box, case, marked.shape))
-        cv2.rectangle(marked, (x1, y1), (x2, y2), (40, 40, 220), max(2, marked.shape[1] // 400))
+    marked = still  # the redaction outlined the offender already
     ok, buf = cv2.imencode(".jpg", marked, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise RuntimeError("JPEG encoding failed")

@@ -18,30 +18,38 @@ from detector.decode import probe, upright
 from detector.media.encode import H264Writer, even
 from detector.media.frames import FrameReadError, iter_frames
 
-DrawFn = Callable[[np.ndarray, float], np.ndarray]
+DrawFn = Callable[[np.ndarray, float], "np.ndarray | None"]
 
 
 @dataclass
 class TransformResult:
-    frames: int
+    frames: int  # frames written
     kept: np.ndarray | None  # the output image of frame ``keep_index`` (first frame when None)
+    dropped: int = 0  # frames ``draw`` refused (returned None): left out of the output
 
 
 def transform_video(source: Path, out_path: Path, draw: DrawFn, *, t_offset: float = 0.0,
                     keep_index: int | None = None, crf: int = 23, preset: str = "veryfast") -> TransformResult:
-    """Write ``draw(frame, t_offset + t)`` for every frame of ``source`` to ``out_path`` (H.264 MP4)."""
+    """Write ``draw(frame, t_offset + t)`` for every frame of ``source`` to ``out_path`` (H.264 MP4).
+
+    ``draw`` may return None to leave a frame out (the redaction drops a frame it cannot make
+    safe); the frame before it then stays on screen until the next one's timestamp."""
     info = probe(Path(source))
     writer = H264Writer(Path(out_path), even(info.width), even(info.height), info.fps, info.time_base, crf, preset)
-    frames, kept = 0, None
+    frames, index, dropped, kept = 0, 0, 0, None
     try:
         for df in iter_frames(Path(source), info, 0.0):
             image = draw(upright(df.frame.to_ndarray(format="bgr24"), info.rotation), t_offset + df.t)
+            index += 1
+            if image is None:
+                dropped += 1
+                continue
             writer.encode_bgr(image, df.pts - info.first_pts)
-            if frames == (keep_index or 0):
+            if index - 1 == (keep_index or 0):
                 kept = image
             frames += 1
     finally:
         writer.close()
     if frames == 0:
         raise FrameReadError(f"{Path(source).name}: no frame to write")
-    return TransformResult(frames, kept)
+    return TransformResult(frames, kept, dropped)

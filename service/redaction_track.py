@@ -1,0 +1,187 @@
+"""Which boxes to blur on every frame of a published clip, from detections made every few frames.
+
+Finding faces and people costs ~0.25 s a frame on two cores, so the finders run every
+``DETECT_INTERVAL_S`` of video, not on every frame. Reusing one detection until the next (what the
+first version did, every 0.3 s) left walkers sharp for a few frames as they moved out of their old
+box. Here each frame is covered by
+
+- the regions of the nearest detections on both sides (up to ``CARRY`` each way): a box seen
+  before and after a frame covers where the object was in between as long as it moved less than
+  its own width, and a detector that misses someone on one detection (flicker) is covered by its
+  neighbours;
+- for regions matched between the detection before and after the frame (same kind, overlapping
+  after allowing for motion), the box interpolated to the frame's time: fast movers too;
+- a margin that grows with the distance to the detections used.
+
+A frame that cannot be covered is dropped from the public clip (the previous frame stays on
+screen a moment longer): when no detection succeeded within ``MAX_GAP_S`` on a side that has
+detections at all (a finder failed, or the clip is sparser than planned), or when a bystander
+stands over the offender's head, so that blurring them would hide his face.
+
+The offender is judged at each region's own detection time, so a passer-by who walks through
+the place the offender stood a moment ago is not mistaken for him.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from service.redaction import Box, Region, _identifying_part, _intersection, _area
+
+DETECT_INTERVAL_S = 0.1
+MAX_GAP_S = 0.35
+CARRY = 3
+BASE_MARGIN = 0.2
+MIN_PAD_PX = 6.0
+# the margin grows by this share of the box per second between the frame and the detection used
+MARGIN_PER_S = 1.0
+# a person or vehicle box is the offender's when its IoU with the offender's box reaches this
+OFFENDER_IOU = 0.45
+# ... or when it lies this much inside the offender's box and is smaller (a part of him)
+INSIDE_SHARE = 0.8
+# a bystander covering this share of the offender's head cannot be blurred without hiding his face
+HIDES_OFFENDER = 0.5
+
+
+@dataclass(frozen=True)
+class Detection:
+    t: float
+    regions: tuple[Region, ...] | None  # None: the finders failed on this frame
+
+
+@dataclass(frozen=True)
+class Cover:
+    """What one frame needs: boxes to blur (frame px, margin applied), or ``drop`` with why."""
+
+    boxes: tuple[Box, ...]
+    drop: str | None = None
+    # the offender's own faces (nearest detection): put back where a bystander's blur went over
+    # them, as on the evidence sheet; a bystander over most of his face drops the frame instead
+    keep: tuple[Box, ...] = ()
+
+
+OffenderAt = Callable[[float], "Box | None"]
+
+
+def iou(a: Box, b: Box) -> float:
+    inter = _intersection(a, b)
+    union = _area(a) + _area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _grow(box: Box, margin: float) -> Box:
+    """Grown by ``margin`` of its size, and by at least MIN_PAD_PX: a far walker's box is a few
+    pixels wide and the detector's box wobbles by that much."""
+    x1, y1, x2, y2 = box
+    mx, my = max((x2 - x1) * margin, MIN_PAD_PX), max((y2 - y1) * margin, MIN_PAD_PX)
+    return (x1 - mx, y1 - my, x2 + mx, y2 + my)
+
+
+def is_offender(region: Region, offender: Box | None) -> bool:
+    """Stricter than ``redaction.belongs_to_offender``: a whole box must match the offender's
+    (IoU), a face must sit in his head, so someone overlapping him is still blurred."""
+    if offender is None:
+        return False
+    x1, y1, x2, y2 = region.box
+    if region.kind in ("face", "plate"):
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        zx1, zy1, zx2, zy2 = _face_zone(offender) if region.kind == "face" else offender
+        return zx1 <= cx <= zx2 and zy1 <= cy <= zy2
+    if iou(region.box, offender) >= OFFENDER_IOU:
+        return True
+    # a part of him found as a box of its own (upper body, at low confidence): inside his box and
+    # smaller. Someone hidden behind him is mostly hidden; a face of theirs that shows is found by
+    # the face finder and blurred unless it is in his head.
+    inside = _intersection(region.box, offender)
+    return inside >= INSIDE_SHARE * max(_area(region.box), 1.0) and _area(region.box) <= _area(offender)
+
+
+def covered(box: Box, blurred: Sequence[Box], share: float = 0.8) -> bool:
+    """Whether ``share`` of ``box`` lies inside one of the blurred boxes."""
+    need = share * max(_area(box), 1.0)
+    return any(_intersection(box, b) >= need for b in blurred)
+
+
+def _face_zone(box: Box) -> Box:
+    """Where a walker's face is in his whole-body box: the top quarter (half for a box that is not
+    tall), the middle 60 % (a face at
+    the edge of his box is more often the head of someone just behind him)."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    depth = 0.25 if h >= 2 * w else 0.5  # a standing walker; else a rider, a seated or cut-off person
+    return (x1 + 0.2 * w, y1, x2 - 0.2 * w, y1 + h * depth)
+
+
+def _match(a: Sequence[Region], b: Sequence[Region]) -> list[tuple[Region, Region]]:
+    """Greedy pairs of the same kind by IoU of the boxes grown by their size (motion allowed)."""
+    pairs = sorted(((iou(_grow(ra.box, 0.5), _grow(rb.box, 0.5)), i, j) for i, ra in enumerate(a)
+                    for j, rb in enumerate(b) if ra.kind == rb.kind), reverse=True)
+    used_a, used_b, out = set(), set(), []
+    for score, i, j in pairs:
+        if score < 0.2:
+            break
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        out.append((a[i], b[j]))
+    return out
+
+
+class Timeline:
+    """The detections of one clip, in time order, and the cover of any frame between them."""
+
+    def __init__(self, detections: Sequence[Detection]):
+        self.dets = sorted(detections, key=lambda d: d.t)
+        self.times = [d.t for d in self.dets]
+
+    def cover(self, t: float, offender_at: OffenderAt, policy: str) -> Cover:
+        lo = bisect.bisect_right(self.times, t)  # dets[:lo] are at or before t
+        before = [d for d in reversed(self.dets[:lo])]
+        after = self.dets[lo:]
+        ok_before = [d for d in before if d.regions is not None]
+        ok_after = [d for d in after if d.regions is not None]
+        for side, ok in ((before, ok_before), (after, ok_after)):
+            if side and (not ok or abs(ok[0].t - t) > MAX_GAP_S):
+                return Cover((), drop=f"no detection within {MAX_GAP_S} s")
+        used = [d for d in ok_before[:CARRY] + ok_after[:CARRY] if abs(d.t - t) <= MAX_GAP_S]
+        if not used:
+            return Cover((), drop="no detection")
+        here = offender_at(t)
+        boxes: list[Box] = []
+        nearest = min(used, key=lambda d: abs(d.t - t))
+        keep = tuple(_grow(r.box, BASE_MARGIN) for r in nearest.regions or ()
+                     if policy == "bystanders" and r.kind == "face" and is_offender(r, offender_at(nearest.t)))
+        for det in used:
+            margin = BASE_MARGIN + MARGIN_PER_S * abs(det.t - t)
+            off = offender_at(det.t)
+            for region in det.regions or ():
+                box = self._judge(region, off, here, policy)
+                if box is None:
+                    continue
+                if box == "drop":
+                    return Cover((), drop="a bystander stands over the offender")
+                boxes.append(_grow(box, margin))
+        if ok_before and ok_after and ok_before[0].t < t < ok_after[0].t:
+            a, b = ok_before[0], ok_after[0]
+            w = (t - a.t) / (b.t - a.t)
+            for ra, rb in _match(a.regions or (), b.regions or ()):
+                box = tuple(x + (y - x) * w for x, y in zip(ra.box, rb.box))
+                region = Region(box, ra.kind)  # type: ignore[arg-type]
+                judged = self._judge(region, here, here, policy)
+                if judged not in (None, "drop"):
+                    boxes.append(_grow(judged, BASE_MARGIN))  # type: ignore[arg-type]
+        return Cover(tuple(boxes), keep=keep)
+
+    @staticmethod
+    def _judge(region: Region, offender_then: Box | None, offender_now: Box | None, policy: str):
+        """The box to blur for ``region`` (None: keep it; "drop": it cannot be covered)."""
+        if is_offender(region, offender_then):
+            return _identifying_part(region) if policy == "all" else None
+        if region.kind == "person" and offender_now is not None and policy == "bystanders":
+            head = _face_zone(offender_now)
+            if _intersection(region.box, head) >= HIDES_OFFENDER * max(_area(head), 1.0):
+                return "drop"
+        return region.box
