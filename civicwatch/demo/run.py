@@ -163,7 +163,7 @@ CivicWatch demo is running at {base}
   review (traffic police):  {base}/review   user reviewer / {creds.reviewer}
   uploads (drone operator): {base}/upload   user operator / {creds.operator}
   administration:           {base}/admin    user admin / {creds.admin}
-  exposure screen:          {base}/display/{DEMO_SCREEN}?token={creds.display_token}
+  exposure screen:          {base}/display/{DEMO_SCREEN}  (pair it once with display token {creds.display_token})
 Approve a case on the review page and it appears on the exposure screen. Ctrl-C stops.
 (Credentials are kept in {creds_path}.)""", flush=True)
         if serve_forever:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
@@ -65,7 +65,9 @@ def _render(request: Request, template: str, page: str, **context: object) -> HT
     def t(key: str, **params: object) -> str:
         return i18n.translate(lang, key, **params)
 
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # a secret in the query (an old screen bookmark's ?token=) must not be copied into links
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k.lower() not in ("token", "access_token")])
+    here = request.url.path + (f"?{query}" if query else "")
     ctx = {
         "request": request,
         "lang": lang,

@@ -27,7 +27,8 @@ def test_demo_run_analyses_the_footage_and_a_second_run_reuses_it(tmp_path, caps
     assert "4 case(s) found" in out
     creds = json.loads((data / "demo-credentials.json").read_text())
     assert oct((data / "demo-credentials.json").stat().st_mode & 0o777) == "0o600"
-    assert f"/display/{DEMO_SCREEN}?token={creds['display_token']}" in out
+    assert f"/display/{DEMO_SCREEN}  (pair it once with display token {creds['display_token']})" in out
+    assert "?token=" not in out
 
     # Second run: same database, nothing uploaded or created twice.
     port = _free_port()

@@ -135,37 +135,44 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
     _shot(page, screenshot_dir, "cameras-en")
     ad_ctx.close()
 
-    # ---- the exposure screen shows the approved case only ---------------------------------------
+    # ---- the exposure screen: approval is not publication; a paired screen shows published cases
+    with live_service.client("reviewer") as api:
+        assert api.post(f"/api/cases/{approved}/publish").status_code == 200
+        number = api.get(f"/api/cases/{approved}").json()["public_number"]
     ds_ctx = browser.new_context(locale="zh-CN", viewport={"width": 1600, "height": 900})
     ds_ctx.add_init_script("window.CW_DISPLAY_POLL_MS = 1000;")
     page = ds_ctx.new_page()
-    page.goto(f"{base}/display/{harness.SCREEN}?token={live_service.display_token}")
-    page.wait_for_selector(f"#display[data-showing='{approved}']", timeout=30_000)
-    assert "token=" not in page.url
-    assert page.evaluate("localStorage.getItem('cw_display_token')") == live_service.display_token
-    shown = page.evaluate("CW.display.cases().map(function (c) { return c.id; })")
-    assert shown == [approved]
+    page.goto(f"{base}/display/{harness.SCREEN}")
+    page.wait_for_selector("#d-pair:not([hidden])")  # not paired yet: not authorised
+    page.fill("#d-pair-token", live_service.display_token)
+    page.click("#d-pair-submit")
+    page.wait_for_selector(f"#display[data-showing='{number}']", timeout=30_000)
+    assert "token" not in page.url and page.evaluate("JSON.stringify(localStorage)") == "{}"
+    shown = page.evaluate("CW.display.cases().map(function (c) { return c.number; })")
+    assert shown == [number]
     page.wait_for_selector("#d-media video, #d-media img")
     page.wait_for_timeout(1500)
     _shot(page, screenshot_dir, "display-zh")
-    # a reload without ?token= still works: the token was kept
+    # a reload keeps the pairing (the cookie)
     page.goto(f"{base}/display/{harness.SCREEN}")
-    page.wait_for_selector(f"#display[data-showing='{approved}']", timeout=30_000)
+    page.wait_for_selector(f"#display[data-showing='{number}']", timeout=30_000)
 
-    # a case approved meanwhile appears without a reload
+    # a case published meanwhile appears without a reload
     with live_service.client("reviewer") as api:
         pending = api.get("/api/cases", params={"state": "pending"}).json()["items"]
         third = pending[0]["id"]
         assert api.post(f"/api/cases/{third}/approve").status_code == 200
+        assert api.post(f"/api/cases/{third}/publish").status_code == 200
+        third_number = api.get(f"/api/cases/{third}").json()["public_number"]
     harness.wait_js(page,
-        f"CW.display.cases().map(function (c) {{ return c.id; }}).indexOf('{third}') >= 0", timeout=60_000)
+        f"CW.display.cases().map(function (c) {{ return c.number; }}).indexOf('{third_number}') >= 0", timeout=60_000)
 
     # the server goes away: the screen says so and keeps showing what it has
     page.route("**/api/**", lambda route: route.abort("connectionrefused"))
     page.wait_for_selector("#d-dot.offline", timeout=15_000)
     page.wait_for_timeout(2500)
-    assert sorted(page.evaluate("CW.display.cases().map(function (c) { return c.id; })")) == sorted([approved, third])
-    assert page.get_attribute("#display", "data-showing") in (approved, third)
+    assert sorted(page.evaluate("CW.display.cases().map(function (c) { return c.number; })")) == sorted([number, third_number])
+    assert page.get_attribute("#display", "data-showing") in (number, third_number)
     assert page.locator("#d-media video, #d-media img").count() == 1
     ds_ctx.close()
 

@@ -101,7 +101,7 @@
       var secret = res.token || res.secret;
       CW.$('token-secret-value').textContent = secret;
       var link = CW.$('token-display-link');
-      if (body.role === 'display') { link.href = '/display/' + encodeURIComponent(screen || 'default') + '?token=' + encodeURIComponent(secret); link.hidden = false; }
+      if (body.role === 'display') { link.href = '/display/' + encodeURIComponent(screen || 'default');  /* the screen pairs with the token; never in a URL */ link.hidden = false; }
       else link.hidden = true;
       CW.$('token-secret').hidden = false;
       loadTokens();

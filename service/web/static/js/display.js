@@ -1,36 +1,35 @@
-/* Public exposure screen. Cycles through approved and published cases, showing only the redacted
-   media, and picks up new ones by polling. The media is fetched with the screen's token and kept
-   in memory, so a screen whose server goes away for a while keeps showing what it has.
-   The token arrives once as ?token=..., is kept in localStorage and removed from the address bar. */
+/* Public exposure screen. Cycles through published cases, showing only the redacted media, and
+   picks up new ones (and drops withdrawn ones) by polling. The media is fetched and kept in
+   memory, so a screen whose server goes away for a while keeps showing what it has.
+   The screen is paired once: the display token is typed into the form this page shows when it is
+   not authorised, and the server answers with an HttpOnly, SameSite=Strict cookie. The token is
+   never in the address bar, a link or localStorage, so no access log, history or script keeps it. */
 (function () {
   'use strict';
-  var TOKEN_KEY = 'cw_display_token';
   /* CW_DISPLAY_POLL_MS lets a test poll faster; screens use the default. */
   var POLL_MS = window.CW_DISPLAY_POLL_MS || 10000, IMAGE_MS = 8000, MIN_VIDEO_MS = 6000, MAX_VIDEO_MS = 30000;
   var root = CW.$('display');
   var screen = root.getAttribute('data-screen');
   var cases = [];          // public case records, newest last
-  var media = {};          // id -> {url, kind}
+  var media = {};          // public number -> {url, kind}
   var pos = -1;
   var online = null;
   var advanceTimer = null;
+  var pollTimer = null;
 
-  (function takeToken() {
+  (function forgetOldTokens() {
+    /* Earlier versions took ?token= and kept it in localStorage: take both away, use neither. */
+    try { localStorage.removeItem('cw_display_token'); } catch (e) { /* storage disabled */ }
     var params = new URLSearchParams(location.search);
-    var token = params.get('token');
-    if (token) {
-      localStorage.setItem(TOKEN_KEY, token);
+    if (params.has('token')) {
       params.delete('token');
       var rest = params.toString();
       history.replaceState(null, '', location.pathname + (rest ? '?' + rest : ''));
     }
   })();
-  function token() { return localStorage.getItem(TOKEN_KEY); }
 
   function authed(path) {
-    var headers = {'Accept': 'application/json'};
-    if (token()) headers['Authorization'] = 'Bearer ' + token();
-    return fetch(path, {headers: headers, credentials: 'same-origin', cache: 'no-store'});
+    return fetch(path, {headers: {'Accept': 'application/json'}, credentials: 'same-origin', cache: 'no-store'});
   }
 
   function setStatus(state) {
@@ -39,7 +38,7 @@
     CW.$('d-status').textContent = CW.t('display.status.' + state);
   }
 
-  function caseId(c) { return c.id !== undefined ? c.id : c.case_id; }
+  function caseId(c) { return c.number; }
 
   /* The screen shows the redacted clip, else the redacted still, never the redacted evidence
      sheet (media.sheet in the feed): the sheet is a page of four pictures under small caption
@@ -52,7 +51,9 @@
     var kinds = c.media_kind === 'image' ? ['image'] : ['video', 'image'];
     function tryKind(i) {
       if (i >= kinds.length) return Promise.reject(new Error('no media'));
-      return authed('/api/public/cases/' + encodeURIComponent(id) + '/media/' + kinds[i]).then(function (res) {
+      var url = c.media && c.media[kinds[i]];
+      if (!url) return tryKind(i + 1);
+      return authed(url).then(function (res) {
         if (!res.ok) return tryKind(i + 1);
         return res.blob().then(function (blob) {
           media[id] = {url: URL.createObjectURL(blob), kind: kinds[i]};
@@ -67,12 +68,14 @@
     /* Always the full list: it is small, and it also tells which cases were withdrawn. */
     var q = new URLSearchParams({screen: screen});
     authed('/api/public/cases?' + q.toString()).then(function (res) {
-      if (res.status === 401 || res.status === 403) { setStatus('unauthorized'); return null; }
+      if (res.status === 401 || res.status === 403) { unauthorized(res.status); return null; }
       if (!res.ok) throw new Error('http ' + res.status);
       return res.json();
     }).then(function (data) {
       if (!data) return;
       setStatus('online');
+      CW.$('d-pair').hidden = true;
+      root.removeAttribute('data-unauthorized');
       var incoming = CW.items(data, 'cases');
       var known = {};
       cases.forEach(function (c) { known[caseId(c)] = true; });
@@ -90,10 +93,39 @@
       render();
     }).catch(function () {
       setStatus('offline');
-    }).then(function () { setTimeout(poll, POLL_MS); });
+    }).then(function () { clearTimeout(pollTimer); pollTimer = setTimeout(poll, POLL_MS); });
   }
 
+  /* Not "no cases": the screen is not authorised. Everything shown goes, and the pairing form
+     appears (403: the token is another screen's). */
+  function unauthorized(status) {
+    setStatus('unauthorized');
+    cases = []; pos = -1; clearTimeout(advanceTimer);
+    CW.$('d-media').innerHTML = '';
+    CW.$('d-info').hidden = true;
+    CW.$('d-empty').hidden = true;
+    CW.$('d-pair').hidden = false;
+    CW.$('d-pair-title').textContent = CW.t(status === 403 ? 'display.unauthorized.other' : 'display.unauthorized');
+    root.setAttribute('data-unauthorized', String(status));
+  }
+
+  CW.$('d-pair').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var input = CW.$('d-pair-token');
+    CW.$('d-pair-error').hidden = true;
+    fetch('/api/public/pair', {method: 'POST', credentials: 'same-origin',
+      headers: {'Content-Type': 'application/json', 'Accept': 'application/json'},
+      body: JSON.stringify({token: input.value.trim(), screen: screen})
+    }).then(function (res) {
+      input.value = '';
+      if (!res.ok) { CW.$('d-pair-error').textContent = CW.t('display.pair.failed'); CW.$('d-pair-error').hidden = false; return; }
+      setStatus('connecting');
+      poll();
+    }).catch(function () { setStatus('offline'); });
+  });
+
   function render() {
+    if (root.hasAttribute('data-unauthorized')) return;
     CW.$('d-empty').hidden = cases.length > 0;
     CW.$('d-info').hidden = cases.length === 0;
   }
@@ -103,10 +135,11 @@
     var id = caseId(c);
     CW.$('d-rule').textContent = CW.label('rule', c.rule);
     CW.$('d-rule').className = 'display-rule rule-' + c.rule;
-    CW.$('d-place').textContent = c.place || c.camera || '—';
-    CW.$('d-time').textContent = CW.formatTime(c.start_time || c.decided_at, c.timezone || 'Asia/Shanghai');
-    CW.$('d-case').textContent = '#' + id;
-    CW.$('d-explain').textContent = c.public_text || CW.explanation(c) || '';
+    CW.$('d-place').textContent = c.place || '—';
+    CW.$('d-time').textContent = CW.formatTime(c.start_time || c.published_at, c.timezone || 'Asia/Shanghai');
+    CW.$('d-case').textContent = id;
+    CW.$('d-explain').textContent = CW.t('display.offence.' + c.rule);
+    CW.$('d-marker').hidden = !c.offender_marked;
     CW.$('d-counter').textContent = (pos + 1) + ' / ' + cases.length;
     root.setAttribute('data-showing', String(id));
     var m = media[id];
@@ -150,7 +183,6 @@
 
   document.addEventListener('cw:ready', function () {
     setStatus('connecting');
-    if (!token()) setStatus('unauthorized');
     tick(); setInterval(tick, 1000);
     render();
     poll();

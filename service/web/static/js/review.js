@@ -266,7 +266,7 @@
     CW.$('btn-publish').hidden = c.state !== 'approved';
     CW.$('btn-publish').disabled = !ok;
     CW.$('btn-publish').title = ok ? '' : CW.t('review.integrity.blocks');
-    CW.$('btn-withdraw').hidden = c.state !== 'published';
+    CW.$('btn-withdraw').hidden = c.state !== 'published' && c.state !== 'approved';
     CW.$('btn-reopen').hidden = c.state !== 'rejected';
     CW.$('btn-prev').disabled = index <= 0;
     CW.$('btn-next').disabled = index >= queue.length - 1;
@@ -421,7 +421,9 @@
   CW.$('btn-reject').addEventListener('click', openReject);
   CW.$('btn-next').addEventListener('click', function () { move(1); });
   CW.$('btn-prev').addEventListener('click', function () { move(-1); });
-  CW.$('btn-publish').addEventListener('click', function () { act('publish', {}, 'review.published'); });
+  CW.$('btn-publish').addEventListener('click', function () {  /* preview first: publish_preview.js */
+    if (current) CWPublish.open(current, function (body) { act('publish', body, 'review.published'); });
+  });
   CW.$('btn-withdraw').addEventListener('click', function () { CW.$('withdraw-note').value = ''; CW.$('withdraw-dialog').showModal(); });
   CW.$('withdraw-form').addEventListener('submit', function (ev) {
     ev.preventDefault();

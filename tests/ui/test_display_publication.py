@@ -1,0 +1,191 @@
+"""Publication in a real browser: the reviewer previews and publishes, the paired street screen
+shows only published cases with their public number and the offender outlined, a screen with a
+bad token says it is not authorised, and a withdrawn case leaves the screen within a poll.
+
+Cases are written by the real evidence writer from a real CCPD photo of a parked car (filmed as a
+still H.264 video) and ingested as the worker would; the published media are made by the real
+redaction (CenterFace, the object detector and its verification pass).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+import harness
+from test_review_sheet_plate import CCPD, PHOTO_PLATE, SCENE, _make_run, _still_video
+
+pytestmark = pytest.mark.browser
+
+NUMBER = re.compile(r"^\d{8}-\d{4}$")
+# red outline pixels (BGR (40, 40, 220) drawn by service.redaction.mark_offender), after H.264
+COUNT_RED = """(function () {
+  var m = document.querySelector('#d-media video, #d-media img');
+  if (!m) return -1;
+  var w = m.videoWidth || m.naturalWidth, h = m.videoHeight || m.naturalHeight;
+  if (!w || !h) return -1;
+  var c = document.createElement('canvas'); c.width = w; c.height = h;
+  var g = c.getContext('2d'); g.drawImage(m, 0, 0, w, h);
+  var d = g.getImageData(0, 0, w, h).data, n = 0;
+  for (var i = 0; i < d.length; i += 4) { if (d[i] > 170 && d[i + 1] < 90 && d[i + 2] < 90) n++; }
+  return n;
+})()"""
+
+
+@pytest.fixture(scope="module")
+def pub_service(tmp_path_factory):
+    import csv
+
+    from service.db import session_scope
+    from service.ingest import ingest_run
+    from service.models import Job
+
+    if not (CCPD / "labels.csv").is_file():
+        pytest.fail(f"CCPD plate photos missing: {CCPD} (../shared must sit beside the checkout)")
+    with open(CCPD / "labels.csv", encoding="utf-8") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["plate"] == PHOTO_PLATE)
+    tmp = tmp_path_factory.mktemp("display-pub")
+    video = tmp / "kerb.mp4"
+    _still_video(CCPD / row["file"], video)
+    scene_path = tmp / "scene.yaml"
+    scene_path.write_text(SCENE, encoding="utf-8")
+    svc = harness.start_service(tmp / "data", runner="none")
+    try:
+        harness.seed(svc, scene_path, harness.reference_frame(video, tmp / "reference.png"))
+        with svc.client("operator") as op:
+            up = op.post("/api/uploads", data={"camera": svc.camera_id},
+                         files={"file": (video.name, video.read_bytes(), "video/mp4")})
+            up.raise_for_status()
+            job_id = up.json()["job_id"]
+        out_rel = f"jobs/{job_id}/run-1"
+        _make_run(video, row, svc.data_dir / out_rel, scene_path)
+        with session_scope(svc.server.config.app.state.session_factory) as db:
+            job = db.get(Job, job_id)
+            job.out_dir = out_rel
+            rows = {r.rule: r.id for r in ingest_run(db, job, svc.data_dir / out_rel, svc.data_dir)}
+            job.state, job.progress, job.cases_found = "done", 100.0, len(rows)
+        with svc.client("reviewer") as api:
+            for case_id in rows.values():
+                assert api.post(f"/api/cases/{case_id}/approve").status_code == 200
+        svc.extra.update(parked=rows["illegal_parking"], walker=rows["litter"])
+        yield svc
+    finally:
+        svc.stop()
+
+
+def _reviewer(browser, base: str):
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 1000})
+    page = ctx.new_page()
+    page.goto(f"{base}/login")
+    page.fill("#username", "reviewer")
+    page.fill("#password", harness.PASSWORDS["reviewer"])
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/review$"))
+    return ctx, page
+
+
+def test_preview_publish_pair_show_and_withdraw(browser, pub_service) -> None:
+    svc = pub_service
+    base, parked, walker = svc.base_url, svc.extra["parked"], svc.extra["walker"]
+
+    # ---- a screen with a token that is not valid says so, and shows no "no cases" ----------------
+    bad = browser.new_context(locale="en-US")
+    bad.add_cookies([{"name": "cw_display", "value": "cwt_not-a-real-token-000000", "url": base}])
+    page = bad.new_page()
+    page.goto(f"{base}/display/{harness.SCREEN}")
+    page.wait_for_selector("#d-pair:not([hidden])")
+    assert page.text_content("#d-pair-title") == "This screen is not authorised"
+    assert page.is_hidden("#d-empty") and page.get_attribute("#display", "data-unauthorized") == "401"
+    assert page.text_content("#d-status") == "Screen token missing or revoked"
+    bad.close()
+
+    # ---- the screen pairs; approved cases are not shown yet ---------------------------------------
+    ds = browser.new_context(locale="zh-CN", viewport={"width": 1600, "height": 900})
+    ds.add_init_script("window.CW_DISPLAY_POLL_MS = 1000;")
+    screen = ds.new_page()
+    screen.goto(f"{base}/display/{harness.SCREEN}")
+    screen.wait_for_selector("#d-pair:not([hidden])")
+    assert screen.text_content("#d-pair-title") == "此屏幕未获授权"
+    screen.fill("#d-pair-token", "cwt_wrong-token-0000000000")
+    screen.click("#d-pair-submit")
+    screen.wait_for_selector("#d-pair-error:not([hidden])")
+    screen.fill("#d-pair-token", svc.display_token)
+    screen.click("#d-pair-submit")
+    screen.wait_for_selector("#d-pair", state="hidden")
+    screen.wait_for_selector("#d-empty:not([hidden])")  # both cases approved, none published
+    assert screen.evaluate("CW.display.cases().length") == 0
+    cookie = next(c for c in ds.cookies() if c["name"] == "cw_display")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert "token" not in screen.url and screen.evaluate("JSON.stringify(localStorage)") == "{}"
+
+    # ---- the reviewer previews exactly what the public will see, then publishes -------------------
+    rv, page = _reviewer(browser, base)
+    page.select_option("#f-state", "approved")
+    page.wait_for_selector(f".queue-item[data-case='{parked}']")
+    if page.get_attribute("#case", "data-case") != parked:
+        page.click(f".queue-item[data-case='{parked}']")
+    page.wait_for_selector(f"#case[data-case='{parked}']")
+    assert page.is_visible("#btn-withdraw")  # approved cases can be withdrawn too
+    page.click("#btn-publish")
+    page.wait_for_selector("#publish-dialog[open]")
+    harness.wait_js(page, "document.querySelector('#pp-number').textContent.length > 0")
+    number = page.text_content("#pp-number")
+    assert NUMBER.match(number), number
+    assert page.text_content("#pp-place") == "Hefei kerb (UI test)"
+    assert page.text_content("#pp-offence") == "Parked where stopping is not allowed, for longer than permitted."
+    assert page.is_visible("#pp-marker")
+    harness.wait_js(page, "document.querySelector('#pp-video') && document.querySelector('#pp-video').readyState >= 2")
+    preview_src = page.get_attribute("#pp-video", "src")
+    assert preview_src == f"/api/public/cases/{parked}/media/video"
+    assert page.is_checked("#pp-all")
+    page.click("#pp-confirm")
+    page.wait_for_selector("#case[data-state='published'], .toast", timeout=30_000)
+    with svc.client("reviewer") as api:
+        detail = api.get(f"/api/cases/{parked}").json()
+    assert detail["state"] == "published" and detail["public_number"] == number
+
+    # ---- the screen shows it within a poll: number, place, plain offence, the offender outlined ---
+    screen.wait_for_selector(f"#display[data-showing='{number}']", timeout=15_000)
+    assert screen.evaluate("CW.display.cases().map(function (c) { return c.number; })") == [number]
+    assert screen.text_content("#d-case") == number
+    assert screen.text_content("#d-place") == "Hefei kerb (UI test)"
+    assert screen.text_content("#d-explain") == "在禁止停车处停车，超过允许时间。"
+    assert screen.is_visible("#d-marker")
+    body = screen.text_content("#display")
+    for internal in (parked, walker, "kerb:", "J1-", "#5", "track"):
+        assert internal not in body, internal
+    harness.wait_js(screen, COUNT_RED + " > 200", timeout=15_000)  # the red outline in the media
+
+    # ---- withdrawn from the review page: gone from the screen within a poll -----------------------
+    page.goto(f"{base}/review")
+    page.select_option("#f-state", "published")
+    page.wait_for_selector(f"#case[data-case='{parked}']")
+    page.click("#btn-withdraw")
+    page.wait_for_selector("#withdraw-dialog[open]")
+    page.fill("#withdraw-note", "wrong car")
+    page.click("#withdraw-form button[type='submit']")
+    started = time.monotonic()
+    harness.wait_js(screen, "CW.display.cases().length === 0", timeout=5_000)
+    assert time.monotonic() - started < 5.0
+    screen.wait_for_selector("#d-empty:not([hidden])")
+    with svc.client("reviewer") as api:
+        assert api.get(f"/api/cases/{parked}").json()["state"] == "withdrawn"
+    rv.close()
+    ds.close()
+
+
+def test_screenshot_of_the_paired_screen_has_no_token_in_any_link(browser, pub_service) -> None:
+    svc = pub_service
+    ctx = browser.new_context(locale="en-US")
+    page = ctx.new_page()
+    page.goto(f"{svc.base_url}/display/{harness.SCREEN}?token={svc.display_token}")  # an old bookmark
+    page.wait_for_selector("#d-pair:not([hidden])")  # not honoured: the screen must pair
+    assert "token=" not in page.url
+    hrefs = page.evaluate("Array.from(document.querySelectorAll('a')).map(function (a) { return a.href; })")
+    assert not [h for h in hrefs if "token" in h]
+    assert page.evaluate("JSON.stringify(localStorage)") == "{}"
+    ctx.close()
+    assert Path(svc.data_dir).is_dir()
