@@ -140,6 +140,8 @@ def principal_from_request(request: Request, db: Session) -> Principal | None:
         tok = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(paired)))
         if tok is None or tok.revoked_at is not None or tok.role != "display":
             return None
+        return Principal("token", tok.role, tok.name, token_id=tok.id, screen=tok.screen)
+    return None
 
 
 def get_db(request: Request):
