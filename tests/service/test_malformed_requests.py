@@ -109,7 +109,7 @@ def test_nul_in_the_path_or_query_is_refused(env, camera):
         (env.reviewer, "GET", "/api/cases/a%00b", "case_id"),
         (env.reviewer, "GET", "/api/cases/a%00b/evidence/clip", "case_id"),
         (env.reviewer, "POST", "/api/cases/a%00b/approve", "case_id"),
-        (env.display, "GET", "/api/public/cases/a%00b/media/video", "case_id"),
+        (env.display, "GET", "/api/public/cases/a%00b/media/video", "ref"),
         (env.operator, "GET", "/api/uploads/sessions/a%00b", "session_id"),
         (env.reviewer, "GET", "/api/cases?rule=a%00b", "rule"),
         (env.reviewer, "GET", "/api/cases?camera=a%00b", "camera"),
