@@ -55,9 +55,23 @@ def published_for_approval(case: Case, settings: Settings) -> tuple[str, dict[st
     return make_published(case, settings)
 
 
+def approval_media(case: Case, settings: Settings, queue) -> tuple[str | None, dict[str, str] | None]:  # noqa: ANN001
+    """What approval records: the prepared media when intact; else, where a publication queue
+    runs, nothing yet (the caller queues the case, and the publish preview waits for the media:
+    per-frame redaction takes about a minute per case, too long for a reviewer's "A"); without a
+    queue (``runner: none``), media made now."""
+    if case.published_dir and case.published_hashes and check_published(case, settings.data_dir,
+                                                                          settings.chunk_size).ok:
+        return case.published_dir, dict(case.published_hashes)
+    if queue is not None:
+        return None, None
+    return make_published(case, settings)
+
+
 def prepare_published(factory: sessionmaker[Session], settings: Settings, case_ids: list[str],
                       stopping=lambda: False) -> int:  # noqa: ANN001
-    """Prepare media for the still-pending cases among ``case_ids``; returns how many were made.
+    """Prepare media for the pending or approved cases among ``case_ids`` that have none; returns
+    how many were made.
 
     Failures are logged, not raised: approval makes the media on demand if this did not.
     """
@@ -67,7 +81,7 @@ def prepare_published(factory: sessionmaker[Session], settings: Settings, case_i
             break
         with factory() as db:
             case = db.get(Case, case_id)
-            if case is None or case.state != "pending" or case.published_hashes:
+            if case is None or case.state not in ("pending", "approved") or case.published_hashes:
                 continue
             try:
                 folder, hashes = make_published(case, settings)

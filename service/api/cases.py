@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import Field
-from sqlalchemy import func, select, update
+from sqlalchemy import func, null, select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -25,7 +25,7 @@ from service.export_signing import ExportManifest
 from service.ingest import manifest_files
 from service.integrity import check_case, check_published
 from service.plates import VEHICLE_CLASSES
-from service.publication import PUBLISHED_SHEET, published_for_approval
+from service.publication import PUBLISHED_SHEET, approval_media
 from service.case_number import assign_public_number
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
 from service.safe_files import servable
@@ -182,10 +182,16 @@ def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None
     if case.state not in TRANSITIONS["approve"][0]:
         _transition(db, case, "approve", who, None)  # raises the 409
     _integrity_or_409(case, settings, "approve")
-    published_dir, hashes = published_for_approval(case, settings)
+    publisher = getattr(request.app.state.runner, "publisher", None)
+    published_dir, hashes = approval_media(case, settings, publisher)
     reason = body.reason if body else None
-    old = _transition(db, case, "approve", who, reason, published_dir=published_dir, published_hashes=hashes)
-    return _finish(db, request, who, case, "approve", old, published_hashes=hashes, policy=settings.redaction_policy)
+    # SQL NULL, not JSON null, when none are made yet: the queue fills in rows whose hashes IS NULL
+    old = _transition(db, case, "approve", who, reason, published_dir=published_dir,
+                      published_hashes=hashes if hashes is not None else null())
+    result = _finish(db, request, who, case, "approve", old, published_hashes=hashes, policy=settings.redaction_policy)
+    if hashes is None:  # made on the publication queue; the publish preview waits for them
+        publisher.enqueue([case.id])
+    return result
 
 
 def _decide_with_reason(db: Session, request: Request, who: Principal, case_id: str, action: str, doing: str,
@@ -221,6 +227,8 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
     if case.state not in TRANSITIONS["publish"][0]:
         _transition(db, case, "publish", who, None)
     _integrity_or_409(case, settings, "publish")
+    if not case.published_hashes:
+        raise ApiError(409, "the public media of this case are still being made; try again shortly", code="not_ready")
     pub = check_published(case, settings.data_dir, settings.chunk_size)
     if not pub.ok:
         raise ApiError(409, "cannot publish: the published media does not match its recorded hashes",

@@ -213,7 +213,7 @@ def preview(case_id: str, request: Request, db: Session = Depends(get_db), _: Pr
     if case is None or case.state not in PREVIEW_STATES:
         raise ApiError(404, f"no approved or published case {case_id!r}")
     if not case.published_hashes:
-        raise ApiError(409, "this case's published media have not been made yet", code="conflict")
+        raise ApiError(409, "this case's published media are still being made; try again shortly", code="not_ready")
     assign_public_number(db, case)
     cam = db.get(Camera, case.camera_id)
     job = db.get(Job, case.job_id)

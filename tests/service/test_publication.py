@@ -11,9 +11,13 @@ import shutil
 
 from fastapi.testclient import TestClient
 
+from service.jobs import NullRunner
+from service.main import create_app
 from service.models import Case
+from service.publication import prepare_published
 
-from .helpers import bearer, sha256
+from .conftest import seed_cases, start_env, upload_clip
+from .helpers import SCENE_YAML, SHORT_CLIP, bearer, sha256
 
 NUMBER = re.compile(r"^\d{8}-\d{4}$")
 
@@ -163,3 +167,43 @@ def test_tokens_are_masked_in_the_access_log(env, caplog):
         access.info("Authorization: Bearer %s", secret)
     assert secret not in caplog.text and secret[4:20] not in caplog.text
     assert "token=[redacted]&lang=en" in caplog.text
+
+
+class QueueRunner(NullRunner):
+    """No job worker, but a publication queue that only records what it was given."""
+
+    def __init__(self):
+        self.publisher = self
+        self.queued: list[str] = []
+
+    def enqueue(self, case_ids: list[str]) -> None:
+        self.queued.extend(case_ids)
+
+
+def test_approval_does_not_wait_for_redaction_where_a_publication_queue_runs(settings, footage_dir, evidence_template,
+                                                                           fast_redaction):
+    """With a publication queue, approving a case whose media are not made yet records the
+    decision at once and queues the media; preview and publish wait for them (409 not_ready)."""
+    runner = QueueRunner()
+    app = create_app(settings, runner=runner)
+    main, env = start_env(app, settings)
+    try:
+        r = env.admin.post("/api/cameras", files={"scene": ("scene.yaml", SCENE_YAML.encode(), "application/x-yaml")})
+        assert r.status_code == 201, r.text
+        up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+        a, _ = seed_cases(env, up["job_id"], evidence_template)
+        _approve_then_publish_when_ready(env, a, runner.queued)
+    finally:
+        main.__exit__(None, None, None)
+
+
+def _approve_then_publish_when_ready(env, a: str, queued: list[str]) -> None:
+    r = env.reviewer.post(f"/api/cases/{a}/approve")
+    assert r.status_code == 200 and r.json()["state"] == "approved" and queued == [a]
+    assert env.reviewer.get(f"/api/cases/{a}").json()["published_hashes"] is None
+    for res in (env.reviewer.get(f"/api/public/preview/{a}"), env.reviewer.post(f"/api/cases/{a}/publish")):
+        assert res.status_code == 409 and res.json()["code"] == "not_ready"
+    assert prepare_published(env.app.state.session_factory, env.settings, queued) == 1  # what the queue runs
+    assert env.reviewer.get(f"/api/public/preview/{a}").status_code == 200
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    assert len(env.display.get("/api/public/cases").json()["items"]) == 1

@@ -5,6 +5,7 @@ then shows the approved case only. Screenshots of every page are taken on the wa
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
     with live_service.client("reviewer") as api:
         a = api.get(f"/api/cases/{approved}").json()
         r = api.get(f"/api/cases/{rejected}").json()
-    assert a["state"] == "approved" and a["published_hashes"]
+    assert a["state"] == "approved"  # its public media are made on the publication queue
     assert r["state"] == "rejected" and r["reason"] == "无法确认违法人员"
 
     # English review page with the approved case open
@@ -137,7 +138,7 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
 
     # ---- the exposure screen: approval is not publication; a paired screen shows published cases
     with live_service.client("reviewer") as api:
-        assert api.post(f"/api/cases/{approved}/publish").status_code == 200
+        _publish_when_ready(api, approved)
         number = api.get(f"/api/cases/{approved}").json()["public_number"]
     ds_ctx = browser.new_context(locale="zh-CN", viewport={"width": 1600, "height": 900})
     ds_ctx.add_init_script("window.CW_DISPLAY_POLL_MS = 1000;")
@@ -162,7 +163,7 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
         pending = api.get("/api/cases", params={"state": "pending"}).json()["items"]
         third = pending[0]["id"]
         assert api.post(f"/api/cases/{third}/approve").status_code == 200
-        assert api.post(f"/api/cases/{third}/publish").status_code == 200
+        _publish_when_ready(api, third)
         third_number = api.get(f"/api/cases/{third}").json()["public_number"]
     harness.wait_js(page,
         f"CW.display.cases().map(function (c) {{ return c.number; }}).indexOf('{third_number}') >= 0", timeout=60_000)
@@ -175,6 +176,18 @@ def test_upload_review_display(browser, live_service, demo_footage, screenshot_d
     assert page.get_attribute("#display", "data-showing") in (number, third_number)
     assert page.locator("#d-media video, #d-media img").count() == 1
     ds_ctx.close()
+
+
+def _publish_when_ready(api, case_id: str, timeout_s: float = 300.0) -> None:  # noqa: ANN001
+    """Publish once the publication queue has made the case's redacted media (409 not_ready until then)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        r = api.post(f"/api/cases/{case_id}/publish")
+        if r.status_code == 200:
+            return
+        assert r.status_code == 409 and r.json()["code"] == "not_ready", r.text
+        assert time.monotonic() < deadline, f"media of {case_id} not made within {timeout_s:g} s"
+        time.sleep(1.0)
 
 
 def test_interrupted_upload_resumes_from_the_server_offset(browser, live_service, footage_dir) -> None:
