@@ -76,7 +76,9 @@ def _expect(resp: httpx.Response, *ok: int) -> httpx.Response:
 
 @contextmanager
 def _login(base: str, username: str, password: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base, timeout=120.0) as client:
+    # The service refuses cookie-authenticated writes without a same-origin Origin (CSRF check):
+    # this script talks to the service it started, so it says so.
+    with httpx.Client(base_url=base, timeout=120.0, headers={"Origin": base.rstrip("/")}) as client:
         _expect(client.post("/api/auth/login", json={"username": username, "password": password}), 200)
         yield client
 
