@@ -111,7 +111,7 @@ def test_mqtt_events_for_every_change(settings, evidence_template, footage_dir, 
 
         assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
         assert env.reviewer.post(f"/api/cases/{b}/reject", json={"reason": "shadow, not a person"}).status_code == 200
-        assert env.reviewer.post(f"/api/cases/{a}/publish", json={"screens": ["lobby"]}).status_code == 200
+        assert _publish_when_ready(env.reviewer, a, {"screens": ["lobby"]}).status_code == 200
         assert env.reviewer.post(f"/api/cases/{a}/withdraw", json={"reason": "complaint upheld"}).status_code == 200
         got = subscriber.wait_for(6)
         later = [(t.rsplit("/", 1)[1], d) for t, d in got[2:]]
@@ -126,6 +126,16 @@ def test_mqtt_events_for_every_change(settings, evidence_template, footage_dir, 
         assert len(subscriber.wait_for(7, timeout=1.0)) == 6
     finally:
         main.__exit__(None, None, None)
+
+
+def _publish_when_ready(client, case_id: str, body: dict, timeout: float = 180.0):
+    """Publish once the publication queue has made the case's public media (409 not_ready until then)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        res = client.post(f"/api/cases/{case_id}/publish", json=body)
+        if res.status_code != 409 or res.json().get("code") != "not_ready" or time.monotonic() > deadline:
+            return res
+        time.sleep(0.5)
 
 
 class Receiver:
