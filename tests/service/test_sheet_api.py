@@ -48,8 +48,11 @@ def test_redacted_sheet_is_published_hashed_and_served(env, cases, fast_redactio
     hashes = detail["published_hashes"]
     assert set(hashes) == {"published.mp4", "published.jpg", "published_sheet.jpg"}
     assert detail["published"]["sheet"] == f"/api/public/cases/{a}/media/sheet"
+    # Approval confirms the offence; the screens get the case only once it is published.
+    assert env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"] == []
+    assert env.reviewer.post(f"/api/cases/{a}/publish", json={"screens": ["lobby"]}).status_code == 200
     [item] = env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"]
-    assert item["media"]["sheet"] == detail["published"]["sheet"]
+    assert item["media"]["sheet"].endswith("/media/sheet")
     sheet = env.display.get(item["media"]["sheet"])
     assert sheet.status_code == 200 and sheet.headers["content-type"] == "image/jpeg"
     assert sha256(sheet.content) == hashes["published_sheet.jpg"]
@@ -63,8 +66,9 @@ def test_redacted_sheet_is_published_hashed_and_served(env, cases, fast_redactio
     with env.app.state.session_factory() as db:
         folder = db.get(Case, a).published_dir
     (env.data_dir / folder / "published_sheet.jpg").write_bytes(sheet.content[:-10] + b"tampered!!")
-    r = env.reviewer.post(f"/api/cases/{a}/publish")
-    assert r.status_code == 409 and any("published_sheet.jpg" in p for p in r.json()["problems"]), r.text
+    # A published sheet that no longer matches its hash is not served, and the case leaves the screen.
+    assert env.display.get(item["media"]["sheet"]).status_code == 409
+    assert env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"] == []
 
 
 def test_a_case_from_before_sheets_shows_none(env, cases, fast_redaction):
@@ -85,7 +89,8 @@ def test_a_case_from_before_sheets_shows_none(env, cases, fast_redaction):
     detail = env.reviewer.get(f"/api/cases/{a}").json()
     assert set(detail["published_hashes"]) == {"published.mp4", "published.jpg"}
     assert "sheet" not in detail["published"]
+    assert env.reviewer.post(f"/api/cases/{a}/publish", json={"screens": ["lobby"]}).status_code == 200
     [item] = env.display.get("/api/public/cases").json()["items"]
-    assert "sheet" not in item["media"]
-    assert env.display.get(f"/api/public/cases/{a}/media/sheet").status_code == 404
+    assert item["media"].get("sheet") is None
+    assert env.display.get(item["media"]["image"].rsplit("/", 1)[0] + "/sheet").status_code == 404
     assert env.display.get(item["media"]["image"]).status_code == 200
