@@ -68,9 +68,22 @@ def _existing(db: Session, sha: str) -> Upload | None:
     return db.scalar(select(Upload).where(Upload.sha256 == sha))
 
 
-def _duplicate_error(existing: Upload) -> ApiError:
-    return ApiError(409, f"this file was already uploaded as upload {existing.id} ({existing.filename})",
-                    upload_id=existing.id, code="duplicate_upload")
+def _sees(existing: Upload, who: Principal) -> bool:
+    """Whether ``who`` may learn which upload holds this file: its owner, or an administrator."""
+    if who.role == "admin":
+        return True
+    return ((who.user_id is not None and existing.owner_user_id == who.user_id)
+            or (who.token_id is not None and existing.owner_token_id == who.token_id))
+
+
+def _duplicate_error(existing: Upload, who: Principal) -> ApiError:
+    """409 for a file already stored. Another operator's upload is not named (id, file name):
+    operators do not learn about each other's footage."""
+    if _sees(existing, who):
+        return ApiError(409, f"this file was already uploaded as upload {existing.id} ({existing.filename})",
+                        upload_id=existing.id, code="duplicate_upload")
+    return ApiError(409, "this file has already been uploaded by someone else; an administrator can find its job",
+                    code="duplicate_upload")
 
 
 def _text(value: str | None, field: str, limit: int = 128) -> str | None:
@@ -96,7 +109,7 @@ def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: 
     existing = _existing(db, sha)
     if existing is not None:
         tmp.unlink(missing_ok=True)
-        raise _duplicate_error(existing)
+        raise _duplicate_error(existing, who)
     name = safe_filename(filename)
     final = settings.uploads_dir / sha[:2] / f"{sha}{Path(name).suffix.lower()[:10]}"
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +126,7 @@ def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: 
         existing = _existing(db, sha)
         if existing is None or existing.path != up.path:
             final.unlink(missing_ok=True)
-        raise _duplicate_error(existing) if existing else ApiError(409, "duplicate upload") from None
+        raise _duplicate_error(existing, who) if existing else ApiError(409, "duplicate upload") from None
     job = Job(upload_id=up.id, state="queued")
     db.add(job)
     db.flush()
@@ -186,8 +199,11 @@ def create_session(body: SessionIn, request: Request, db: Session = Depends(get_
         raise ApiError(413, f"size {body.size} exceeds the upload limit of {settings.max_upload_bytes} bytes")
     camera = _camera(db, body.camera)
     existing = _existing(db, sha)
-    if existing is not None:
-        raise _duplicate_error(existing)
+    # Only the file's own uploader (or an admin) is told at once; anyone else learns it is a
+    # duplicate when the upload completes, i.e. after proving they hold the bytes, so a SHA-256
+    # alone never answers "has this footage been uploaded?".
+    if existing is not None and _sees(existing, who):
+        raise _duplicate_error(existing, who)
     s = UploadSession(id=secrets.token_hex(16), camera_id=camera.id, filename=safe_filename(body.filename),
                       expected_size=body.size, expected_sha256=sha, offset=0, owner_user_id=who.user_id,
                       owner_token_id=who.token_id, started_at=parse_when(body.started_at, "started_at"),

@@ -75,13 +75,31 @@ def test_non_video_refused_and_nothing_stored_lost(env, camera, footage_dir):
     assert [u["id"] for u in env.operator.get("/api/uploads").json()] == [first["upload_id"]]
 
 
-def test_duplicate_upload_is_409_naming_the_first(env, camera, footage_dir):
+def test_duplicate_upload_is_409_naming_the_first_only_to_its_owner(env, camera, footage_dir):
     first = upload_clip(env.operator, footage_dir / SHORT_CLIP)
     with open(footage_dir / SHORT_CLIP, "rb") as fh:
-        r = env.operator2.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": ("copy.mp4", fh, "video/mp4")})
+        r = env.operator.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": ("again.mp4", fh, "video/mp4")})
     assert r.status_code == 409 and r.json()["upload_id"] == first["upload_id"]
     assert str(first["upload_id"]) in r.json()["detail"] and r.json()["code"] == "duplicate_upload"
+    # Another operator learns that it is a duplicate, not whose upload it is or what it was called.
+    with open(footage_dir / SHORT_CLIP, "rb") as fh:
+        r = env.operator2.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": ("copy.mp4", fh, "video/mp4")})
+    assert r.status_code == 409 and r.json()["code"] == "duplicate_upload"
+    assert "upload_id" not in r.json() and str(first["upload_id"]) not in r.json()["detail"]
+    assert SHORT_CLIP.split("/")[-1] not in r.json()["detail"]
     assert len(stored_files(env)) == 1 and partial_files(env) == []
+
+
+def test_a_sha256_alone_does_not_tell_another_operator_the_file_is_known(env, camera, footage_dir):
+    upload_clip(env.operator, footage_dir / SHORT_CLIP)
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    body = {"camera": "bj-overpass", "filename": "probe.mp4", "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
+    assert env.operator.post("/api/uploads/sessions", json=body).status_code == 409  # the owner is told at once
+    probe = env.operator2.post("/api/uploads/sessions", json=body)
+    assert probe.status_code == 201, probe.text  # same answer as for an unknown file
+    unknown = env.operator2.post("/api/uploads/sessions", json={**body, "sha256": "0" * 64})
+    assert unknown.status_code == 201 and set(probe.json()) == set(unknown.json())
 
 
 def test_bad_upload_requests_are_4xx(env, camera, footage_dir):
