@@ -17,6 +17,7 @@ from service.annotation import on_demand_paths
 from service.ingest import manifest_files
 from service.models import Case
 from detector.hashing import sha256_file
+from service.hash_cache import cached_sha256
 
 
 @dataclass
@@ -29,7 +30,13 @@ class IntegrityReport:
         return {"ok": self.ok, "problems": self.problems, "checked": self.checked}
 
 
-def check_case(case: Case, data_dir: Path, chunk_size: int = 1024 * 1024) -> IntegrityReport:
+def check_case(case: Case, data_dir: Path, chunk_size: int = 1024 * 1024, *, cached: bool = False) -> IntegrityReport:
+    """Every evidence file of the case against the run's manifest and the hash taken at ingest.
+
+    ``cached`` reuses a digest while the file's size, mtime and inode are unchanged
+    (``service.hash_cache``): for showing the status on every case view. Decisions (approve,
+    publish) pass ``cached=False`` and read every byte again.
+    """
     run_dir = data_dir / case.out_dir
     problems: list[str] = []
     try:
@@ -44,7 +51,7 @@ def check_case(case: Case, data_dir: Path, chunk_size: int = 1024 * 1024) -> Int
         if not path.is_file():
             problems.append(f"{relpath}: file missing")
             continue
-        actual = sha256_file(path, chunk_size)
+        actual = (cached_sha256(path, chunk_size) if cached else None) or sha256_file(path, chunk_size)
         checked += 1
         if manifest is not None:
             entry = manifest.get(relpath)

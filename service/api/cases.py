@@ -103,7 +103,8 @@ def _published_urls(case: Case) -> dict[str, str] | None:
 async def get_case(case_id: str, request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers)) -> dict:
     case = _case(db, case_id)
     settings = request.app.state.settings
-    integrity = await run_in_threadpool(check_case, case, settings.data_dir, settings.chunk_size)
+    # Shown on every view: cached while the files are unchanged; decisions re-read every byte.
+    integrity = await run_in_threadpool(lambda: check_case(case, settings.data_dir, settings.chunk_size, cached=True))
     cam = db.get(Camera, case.camera_id)
     job = db.get(Job, case.job_id)
     up = db.get(Upload, job.upload_id) if job else None

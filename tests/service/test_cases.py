@@ -184,3 +184,36 @@ def test_audit_export_csv(env, cases):
     assert any("case.reject" in l and cases[1] in l and "blurry" in l for l in lines)
     assert env.reviewer.get("/api/audit/export").status_code == 403
     assert env.reviewer.get("/api/audit").status_code == 403
+
+
+def test_case_view_hashes_each_file_once_until_it_changes(env, cases, monkeypatch):
+    """The detail view shows integrity from digests cached by size/mtime/inode; a changed file is
+    read again at once, and decisions always read every byte."""
+    import os
+
+    from service import hash_cache, integrity
+
+    reads: list[str] = []
+    real = hash_cache.sha256_file
+    monkeypatch.setattr(hash_cache, "sha256_file", lambda p, *a: reads.append(p.name) or real(p, *a))
+    direct: list[str] = []
+    real_direct = integrity.sha256_file
+    monkeypatch.setattr(integrity, "sha256_file", lambda p, *a: direct.append(p.name) or real_direct(p, *a))
+    a, _ = cases
+    first = env.reviewer.get(f"/api/cases/{a}").json()
+    assert first["integrity"]["ok"] is True
+    n = len(reads)
+    for _ in range(3):
+        assert env.reviewer.get(f"/api/cases/{a}").json()["integrity"]["ok"] is True
+    assert len(reads) == n and direct == []  # nothing read again while nothing changed
+    run_dir = env.data_dir / "jobs" / str(first["job_id"]) / "run-1"
+    snapshot = run_dir / "cases" / first["pipeline_id"] / "snapshot.jpg"
+    data = bytearray(snapshot.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    st = os.stat(snapshot)
+    snapshot.write_bytes(bytes(data))
+    os.utime(snapshot, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # a different mtime, same size
+    shown = env.reviewer.get(f"/api/cases/{a}").json()
+    assert shown["integrity"]["ok"] is False and any("snapshot.jpg" in p for p in shown["integrity"]["problems"])
+    r = env.reviewer.post(f"/api/cases/{a}/approve")
+    assert r.status_code == 409 and direct  # the decision read the files itself
