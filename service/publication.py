@@ -47,14 +47,6 @@ def make_published(case: Case, settings: Settings) -> tuple[str, dict[str, str]]
     return out_rel.as_posix(), dict(hashes)
 
 
-def published_for_approval(case: Case, settings: Settings) -> tuple[str, dict[str, str]]:
-    """The prepared media when they are intact, else freshly made ones."""
-    if case.published_dir and case.published_hashes and check_published(case, settings.data_dir,
-                                                                          settings.chunk_size).ok:
-        return case.published_dir, dict(case.published_hashes)
-    return make_published(case, settings)
-
-
 def approval_media(case: Case, settings: Settings, queue) -> tuple[str | None, dict[str, str] | None]:  # noqa: ANN001
     """What approval records: the prepared media when intact; else, where a publication queue
     runs, nothing yet (the caller queues the case, and the publish preview waits for the media:
