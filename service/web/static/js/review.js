@@ -118,8 +118,10 @@
     counted.set('limit', '1');
     return Promise.all([CW.api('GET', '/api/cases?' + q.toString()), CW.api('GET', '/api/cases?' + counted.toString())]).then(function (res) {
       if (seq !== queueSeq) return;
-      var allLoaded = queue.length >= total;
       var fresh = CW.items(res[0], 'cases').filter(function (c) { return !known[caseId(c)]; });
+      /* Every older case is already in the queue: judged against this poll's own count, since the
+         count of an earlier poll may already include a case its list request missed. */
+      var allLoaded = queue.length + fresh.length >= res[1].total;
       fresh.forEach(function (c) {
         known[caseId(c)] = true;
         if (c.created_at > newest) newest = c.created_at;
