@@ -30,6 +30,44 @@ MAX_NAME = 64
 MAX_PLACE = 255
 # Camera ids name a folder under the service's data dir: ".", ".." and hidden names are not ids.
 CAMERA_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+# The languages pages are shown in (service.web.i18n.LANGUAGES); the first is the primary one,
+# whose text fills the single-language places (a database column, a sheet without a CJK font).
+LANGUAGES = ("zh-CN", "en")
+
+
+def display_names(value: object, limit: int) -> dict[str, str] | None:
+    """What people read for a zone or place, per page language.
+
+    Scene files give either one text for every language (``label: 北侧人行横道``, as ``place`` has
+    always been) or a mapping ``{zh-CN: 北侧人行横道, en: north crossing}`` with either or both
+    languages. Returns the mapping (a plain text under every language), None when not given.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dict.fromkeys(LANGUAGES, value)
+    if not isinstance(value, dict) or not value:
+        raise ValueError("give a text or a mapping of language to text, e.g. {zh-CN: 北侧人行横道, en: north crossing}")
+    out: dict[str, str] = {}
+    for lang, text in value.items():
+        if lang not in LANGUAGES:
+            raise ValueError(f"unknown language {str(lang)[:20]!r}: use {' and/or '.join(LANGUAGES)}")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{lang}: give a non-empty text")
+        if len(text) > limit:
+            raise ValueError(f"{lang}: at most {limit} characters (got {len(text)})")
+        if "\x00" in text:
+            raise ValueError(f"{lang}: NUL characters are not allowed")
+        out[lang] = text
+    return out
+
+
+def pick_name(names: dict[str, str] | None, lang: str) -> str | None:
+    """The text for ``lang``, else the other language's (a name in one language beats none)."""
+    if not names:
+        return None
+    return names.get(lang) or next((names[k] for k in LANGUAGES if names.get(k)), None)
+
 
 
 class _Strict(BaseModel):
@@ -48,11 +86,21 @@ def _check_polygon(points: list[Coord]) -> list[Coord]:
 
 
 class _ZoneBase(_Strict):
+    # ``name`` is the zone's key (signals, cases and counts refer to it); ``label`` is what people
+    # read on pages, sheets and screens, in one or both languages (``display_names``). Without a
+    # label, reviewers see the key as before and street screens show no zone at all.
     name: str = Field(min_length=1, max_length=MAX_NAME)
+    label: dict[str, str] | None = None
     polygon: list[Coord]
     classes: list[str] | None = None
 
     _poly = field_validator("polygon")(classmethod(lambda cls, v: _check_polygon(v)))
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _label(cls, v: object) -> dict[str, str] | None:
+        return display_names(v, MAX_NAME)
+
 
 
 Trigger = Literal["point", "footprint"]
@@ -197,13 +245,35 @@ class Scene(_Strict):
     # A safe slug: it names a folder under the data dir, so "." and ".." (and any leading dot) are out.
     camera: str = Field(min_length=1, max_length=MAX_NAME)
     kind: Literal["fixed", "drone"] = "fixed"
+    # ``place`` is one text (stored with the camera, copied to uploads); a scene may give it per
+    # language instead (``place: {zh-CN: ..., en: ...}``): ``place`` is then the primary
+    # language's text and ``place_names`` all of them (see ``_place_per_language``).
     place: str | None = Field(default=None, max_length=MAX_PLACE)
+    place_names: dict[str, str] | None = None
     start_time: datetime | None = None
     timezone: str = Field(default="Asia/Shanghai", max_length=MAX_NAME)
     frame_size: tuple[int, int]
     zones: list[Zone] = Field(min_length=1)
     signals: list[Signal] = Field(default_factory=list)
     calibration: Calibration | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _place_per_language(cls, data: object) -> object:
+        """``place: {zh-CN: ..., en: ...}`` becomes ``place`` (the primary language's text, which
+        every single-text consumer keeps using) and ``place_names`` (every language)."""
+        if isinstance(data, dict) and isinstance(data.get("place"), dict):
+            try:
+                names = display_names(data["place"], MAX_PLACE)
+            except ValueError as err:
+                raise ValueError(f"place: {err}") from None
+            data = {**data, "place": pick_name(names, LANGUAGES[0]), "place_names": names}
+        return data
+
+    @field_validator("place_names", mode="before")
+    @classmethod
+    def _place_names(cls, v: object) -> dict[str, str] | None:
+        return display_names(v, MAX_PLACE)
 
     @field_validator("camera")
     @classmethod
@@ -250,6 +320,16 @@ class Scene(_Strict):
 
     def zone(self, name: str):
         return next(z for z in self.zones if z.name == name)
+
+    def place_in(self, lang: str) -> str | None:
+        """The place as read in ``lang``: its own text, else the other language's, else ``place``."""
+        return pick_name(self.place_names, lang) or self.place
+
+    def zone_label(self, name: str | None, lang: str) -> str | None:
+        """Zone ``name``'s display name in ``lang``; None when the zone is unknown or unlabelled
+        (the caller decides whether the key may be shown instead: never on a street screen)."""
+        zone = next((z for z in self.zones if z.name == name), None)
+        return pick_name(zone.label, lang) if zone is not None else None
 
     @property
     def tz(self) -> ZoneInfo:
