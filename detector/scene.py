@@ -21,7 +21,17 @@ Coord = tuple[float, float]
 
 
 class SceneError(ValueError):
-    """A scene file that cannot be used; the message names the field and the problem."""
+    """A scene file that cannot be used; the message names the field and the problem.
+
+    ``errors`` holds the same problems one per field (``field`` path as the message writes it,
+    ``loc`` as a list, ``msg``, pydantic's ``type`` and its simple ``ctx`` values), so an editor
+    can show each next to the field it concerns and translate the common kinds.
+    """
+
+    def __init__(self, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.errors: list[dict] = errors if errors is not None else [
+            {"field": "", "loc": [], "msg": message, "type": "scene_error"}]
 
 
 # Longest names a scene may give: the service stores them in fixed-width columns (PostgreSQL
@@ -69,7 +79,6 @@ def pick_name(names: dict[str, str] | None, lang: str) -> str | None:
     return names.get(lang) or next((names[k] for k in LANGUAGES if names.get(k)), None)
 
 
-
 class _Strict(BaseModel):
     # NaN / infinity in a coordinate or a number is a typo (``.nan`` in YAML), never a setting:
     # refused here with the field's path instead of failing later inside the geometry library.
@@ -100,7 +109,6 @@ class _ZoneBase(_Strict):
     @classmethod
     def _label(cls, v: object) -> dict[str, str] | None:
         return display_names(v, MAX_NAME)
-
 
 
 Trigger = Literal["point", "footprint"]
@@ -336,36 +344,61 @@ class Scene(_Strict):
         return ZoneInfo(self.timezone)
 
 
-def _format_errors(err: ValidationError) -> str:
-    lines = []
+_ZONE_TAGS = ("crosswalk", "lane", "no_parking", "no_litter")
+# A model-level check names its field at the start of its message: "zones[1].signal: no signal ..."
+_FIELD_PREFIX = re.compile(r"^((?:[A-Za-z_]\w*|\[\d+\])(?:\.[A-Za-z_]\w*|\[\d+\])*): (.+)$", re.DOTALL)
+
+
+def _field_path(loc: list) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _path_loc(path: str) -> list:
+    return [int(p) if p.isdigit() else p for p in re.findall(r"[A-Za-z_]\w*|\d+", path)]
+
+
+def field_errors(err: ValidationError) -> list[dict]:
+    """One entry per problem: where (``field`` / ``loc``), what (``msg``) and its kind (``type``)."""
+    out = []
     for e in err.errors():
-        loc = ""
-        for part in e["loc"]:
-            if isinstance(part, int):
-                loc += f"[{part}]"
-            elif part in ("crosswalk", "lane", "no_parking", "no_litter"):
-                continue  # discriminator tag, not a field the user wrote
-            else:
-                loc += f".{part}" if loc else str(part)
+        # the discriminator tag is not a field the user wrote
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and p in _ZONE_TAGS)]
         msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"{loc or '<scene>'}: {msg}")
-    return "; ".join(lines)
+        if not loc and (m := _FIELD_PREFIX.match(msg)):
+            loc, msg = _path_loc(m.group(1)), m.group(2)
+        if not loc and msg.startswith("zone names must be unique"):
+            loc = ["zones"]
+        ctx = {k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, (str, int, float)) and k != "error"}
+        out.append({"field": _field_path(loc), "loc": loc, "msg": msg, "type": e["type"], **({"ctx": ctx} if ctx else {})})
+    return out
+
+
+def _format_errors(errors: list[dict]) -> str:
+    return "; ".join(f"{e['field'] or '<scene>'}: {e['msg']}" for e in errors)
 
 
 def parse_scene(data: object, source: str = "scene") -> Scene:
     if not isinstance(data, dict):
-        raise SceneError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+        msg = f"expected a mapping at the top level, got {type(data).__name__}"
+        raise SceneError(f"{source}: {msg}", [{"field": "", "loc": [], "msg": msg, "type": "not_a_mapping"}])
     try:
         return Scene.model_validate(data)
     except ValidationError as err:
-        raise SceneError(f"{source}: {_format_errors(err)}") from None
+        errors = field_errors(err)
+        raise SceneError(f"{source}: {_format_errors(errors)}", errors) from None
 
 
 def load_scene_text(text: str, source: str = "scene") -> Scene:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise SceneError(f"{source}: not valid YAML: {err}") from None
+        mark = getattr(err, "problem_mark", None)
+        where = {"line": mark.line + 1, "column": mark.column + 1} if mark is not None else {}
+        raise SceneError(f"{source}: not valid YAML: {err}", [
+            {"field": "", "loc": [], "msg": f"not valid YAML: {err}", "type": "yaml", **where}]) from None
     return parse_scene(data, source)
 
 

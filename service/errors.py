@@ -54,7 +54,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SceneError)
     async def _scene(request: Request, exc: SceneError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "code": "bad_scene"}, 422)
+        # ``errors``: one entry per field (path, message, kind) for an editor to show in place
+        return JSONResponse({"detail": str(exc), "code": "bad_scene", "errors": jsonable_encoder(exc.errors)}, 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
