@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import (
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     session_ttl_s: int = Field(default=12 * 3600, gt=0)
     redaction_policy: Literal["bystanders", "all", "none"] = "bystanders"
     default_language: Literal["zh-CN", "en"] = "zh-CN"
+    # The installation's IANA time zone. The audit log (its date filters, the admin page and the
+    # CSV) is in it: an entry belongs to no camera, and a log read in UTC misdates the first hours
+    # of a Chinese day. An offence's time stays in its camera's zone (the scene's ``timezone``).
+    timezone: str = Field(default="Asia/Shanghai", min_length=1, max_length=64)
     # Created as user ``admin`` on a start that finds no users at all.
     admin_password: str | None = None
     # Trust the first X-Forwarded-For address as the client IP (only behind your own proxy).
@@ -93,6 +98,15 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_max_attempts: int = Field(default=4, ge=1)
     webhook_backoff_s: float = Field(default=1.0, ge=0)  # doubled after each failed attempt
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown IANA time zone {v!r} (e.g. Asia/Shanghai)") from None
+        return v
 
     @field_validator("webhook_urls")
     @classmethod

@@ -18,7 +18,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from service.audit_actions import ACTIONS
+
 from . import i18n
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"  # the ``timezone`` setting's default, for pages mounted without settings
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -126,7 +130,10 @@ def camera_page(request: Request, camera_id: str) -> HTMLResponse:
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request) -> HTMLResponse:
-    return _render(request, "admin.html", "admin")
+    # the audit filter lists every action in words; dates and times are in the installation's zone
+    settings = getattr(request.app.state, "settings", None)
+    return _render(request, "admin.html", "admin", audit_actions=ACTIONS,
+                   timezone=settings.timezone if settings else DEFAULT_TIMEZONE)
 
 
 @router.get("/display/{screen}", response_class=HTMLResponse)

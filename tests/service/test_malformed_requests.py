@@ -53,7 +53,8 @@ def test_offsets_out_of_the_database_range_are_refused(env):
         r = client.get(url, params={"offset": HUGE})
         assert_refused(r, 422, "offset", "less than or equal to")
     # a large but representable offset is just past the end
-    assert env.admin.get("/api/audit", params={"offset": 2**62}).json() == {"items": []}
+    page = env.admin.get("/api/audit", params={"offset": 2**62}).json()
+    assert page["items"] == [] and page["total"] > 0
 
 
 def test_times_that_overflow_in_utc_are_refused(env, camera):

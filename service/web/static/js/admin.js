@@ -10,7 +10,7 @@
     Array.prototype.forEach.call(document.querySelectorAll('.tab'), function (t) { t.classList.toggle('active', t.getAttribute('data-tab') === name); });
     Array.prototype.forEach.call(document.querySelectorAll('.tabpanel'), function (p) { p.hidden = p.id !== 'tab-' + name; });
     if (history.replaceState) history.replaceState(null, '', '#' + name);
-    ({users: loadUsers, tokens: loadTokens, audit: loadAudit})[name]();
+    ({users: loadUsers, tokens: loadTokens, audit: auditRestart})[name]();
   }
   function stateBadge(active) {
     return CW.el('span', {class: 'state-badge ' + (active ? 'state-approved' : 'state-withdrawn'), text: active ? CW.t('admin.active') : CW.t('admin.disabled')});
@@ -63,25 +63,82 @@
     }).catch(function (err) { CW.toast(err.message, 'error'); });
   }
 
+  /* The audit log: filters (who, action, case, local dates), pages of newest-first entries with the
+     true total, and the CSV of the same filters. The first page pins the newest entry (until_id) so
+     entries logged while the admin pages back (their own export, a reviewer's views) do not shift
+     the pages; Filter starts again from the newest. */
+  var audit = {filters: {}, limit: 50, offset: 0, untilId: null, zone: null, actorsLoaded: false};
+
+  function auditFilters() {
+    var f = {};
+    [['actor', 'af-actor'], ['action', 'af-action'], ['case', 'af-case'], ['date_from', 'af-from'], ['date_to', 'af-to']].forEach(function (p) {
+      var v = CW.$(p[1]).value.trim();
+      if (v) f[p[0]] = v;
+    });
+    return f;
+  }
+  function auditQuery(extra) {
+    var q = new URLSearchParams();
+    Object.keys(audit.filters).forEach(function (k) { q.set(k, audit.filters[k]); });
+    Object.keys(extra || {}).forEach(function (k) { if (extra[k] !== null && extra[k] !== undefined) q.set(k, extra[k]); });
+    q.set('lang', CW.lang);
+    return q.toString();
+  }
+  function auditTarget(e) {
+    if (e.object_type === 'case' && e.object_id && e.action !== 'case.export') {
+      return CW.el('a', {href: '/review?case=' + encodeURIComponent(e.object_id), class: 'mono small', text: e.object_id});
+    }
+    return document.createTextNode([e.object_type, e.object_id].filter(function (x) { return x !== null && x !== undefined; }).join(' ') || '—');
+  }
+  function loadActors() {
+    if (audit.actorsLoaded) return;
+    audit.actorsLoaded = true;
+    CW.api('GET', '/api/users').then(function (data) {
+      var list = CW.$('af-actors');
+      CW.items(data, 'users').forEach(function (u) { list.appendChild(CW.el('option', {value: u.username})); });
+    }).catch(function () { audit.actorsLoaded = false; });
+  }
   function loadAudit() {
-    CW.api('GET', '/api/audit?limit=200').then(function (data) {
+    loadActors();
+    CW.$('audit-export').href = '/api/audit/export?' + auditQuery();
+    var q = auditQuery({limit: audit.limit, offset: audit.offset, until_id: audit.untilId});
+    CW.api('GET', '/api/audit?' + q).then(function (data) {
+      CW.showError('audit-error', null);
+      audit.untilId = data.until_id;
+      audit.zone = data.timezone;
       var body = CW.$('audit-body');
       body.innerHTML = '';
-      CW.items(data, 'entries').forEach(function (e) {
+      CW.items(data, 'items').forEach(function (e) {
         var detail = e.details;
         if (detail && typeof detail === 'object') detail = Object.keys(detail).length ? JSON.stringify(detail) : '';
-        body.appendChild(CW.el('tr', null, [
-          CW.el('td', {class: 'nowrap', text: CW.formatTime(e.at)}),
+        body.appendChild(CW.el('tr', {'data-action': e.action, 'data-id': String(e.id)}, [
+          CW.el('td', {class: 'nowrap'}, [CW.el('time', {datetime: e.at_local, text: CW.formatTime(e.at, data.timezone, true)})]),
           CW.el('td', null, [document.createTextNode(e.actor || '—'), e.actor_role ? CW.el('span', {class: 'muted small', text: ' · ' + CW.label('role', e.actor_role)}) : null]),
-          CW.el('td', null, [CW.el('code', {text: e.action || ''})]),
-          CW.el('td', {text: [e.object_type, e.object_id].filter(function (x) { return x !== null && x !== undefined; }).join(' ') || '—'}),
+          CW.el('td', null, [CW.el('span', {class: 'a-name', text: e.action_name || e.action}), ' ', CW.el('code', {class: 'muted small', title: CW.t('admin.audit.code'), text: e.action})]),
+          CW.el('td', null, [auditTarget(e)]),
           CW.el('td', {class: 'mono small', text: e.ip || '—'}),
           CW.el('td', {class: 'small muted ellipsis', title: detail || '', text: detail || ''})
         ]));
       });
       if (!body.children.length) body.appendChild(CW.el('tr', {class: 'empty'}, [CW.el('td', {colspan: '6', text: CW.t('admin.audit.none')})]));
-    }).catch(function (err) { CW.toast(err.message, 'error'); });
+      var shown = body.querySelectorAll('tr[data-id]').length;
+      CW.$('audit-range').textContent = data.total ? CW.t('admin.audit.range', {first: data.offset + 1, last: data.offset + shown, total: data.total}) : '';
+      CW.$('audit-prev').disabled = data.offset <= 0;
+      CW.$('audit-next').disabled = data.offset + shown >= data.total;
+    }).catch(function (err) { CW.showError('audit-error', err); });
   }
+  function auditRestart() {
+    audit.filters = auditFilters();
+    audit.limit = parseInt(CW.$('audit-limit').value, 10) || 50;
+    audit.offset = 0;
+    audit.untilId = null;
+    loadAudit();
+  }
+  CW.$('audit-filters').addEventListener('submit', function (ev) { ev.preventDefault(); auditRestart(); });
+  CW.$('audit-filters').addEventListener('reset', function () { setTimeout(auditRestart, 0); });
+  CW.$('audit-prev').addEventListener('click', function () { audit.offset = Math.max(0, audit.offset - audit.limit); loadAudit(); });
+  CW.$('audit-next').addEventListener('click', function () { audit.offset += audit.limit; loadAudit(); });
+  CW.$('audit-limit').addEventListener('change', function () { audit.limit = parseInt(CW.$('audit-limit').value, 10) || 50; audit.offset = 0; loadAudit(); });
 
   CW.$('user-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
@@ -110,7 +167,11 @@
 
   document.addEventListener('cw:ready', function () {
     tabs();
-    var name = (location.hash || '#users').slice(1);
-    show(['users', 'tokens', 'audit'].indexOf(name) >= 0 ? name : 'users');
+    function fromHash() {
+      var name = (location.hash || '#users').slice(1);
+      show(['users', 'tokens', 'audit'].indexOf(name) >= 0 ? name : 'users');
+    }
+    fromHash();
+    window.addEventListener('hashchange', fromHash);  /* a link to /admin#audit from /admin */
   });
 })();
