@@ -183,7 +183,7 @@ def sheet_caption(
     ids = ids_text(event.track_ids)
     ids_en = ", ".join(f"#{i}" for i in event.track_ids)
     return SheetCaption(
-        case_id=case_id, camera=scene.camera, place=scene.place or "",
+        case_id=case_id, camera=scene.camera, place=scene.place_in("zh-CN") or "", place_en=scene.place_in("en") or "",
         offence_zh=offence.name_zh, offence_en=offence.name_en, offence_code=offence.code,
         direction_zh=direction[0], direction_en=direction[1],
         subject_zh=f"{class_zh(event.object_class)} {ids}".strip(), subject_en=f"{event.object_class} {ids_en}".strip(),
@@ -259,7 +259,8 @@ def zone_overlay(scene: Scene, event: ViolationEvent, image_shape: tuple[int, ..
         direction = (dx / norm, dy / norm)
     zh, en = ZONE_WORDS.get(zone.kind, (zone.kind, zone.kind))
     return ZoneOverlay(zone.name, tuple((x * sx, y * sy) for x, y in zone.polygon),
-                       ZONE_COLORS.get(type(zone), (255, 255, 255)), zh, en, direction)
+                       ZONE_COLORS.get(type(zone), (255, 255, 255)), zh, en, direction,
+                       title_zh=scene.zone_label(zone.name, "zh-CN") or "", title_en=scene.zone_label(zone.name, "en") or "")
 
 
 def sheet_jpeg(image: np.ndarray, quality: int = 90) -> bytes:

@@ -48,7 +48,7 @@ class SheetCaption:
 
     case_id: str
     camera: str
-    place: str
+    place: str  # in the scene's primary language (Chinese), or its only text
     offence_zh: str
     offence_en: str
     offence_code: str
@@ -64,6 +64,7 @@ class SheetCaption:
     clock_from_zh: str = ""  # where the wall-clock times come from (scene file, upload, container)
     clock_from_en: str = ""
     moments: Mapping[float, MomentFacts] = field(default_factory=dict)
+    place_en: str = ""  # the place in English when the scene names it so; "" = ``place`` in both
 
     def facts(self, t: float) -> MomentFacts:
         found = self.moments.get(round(t, 3))
@@ -83,6 +84,9 @@ class ZoneOverlay:
     label_zh: str
     label_en: str
     direction: tuple[float, float] | None = None  # a lane's legal direction, unit vector in the picture
+    # the zone's display name (the scene's ``label``); without one the tag shows ``name``, the key
+    title_zh: str = ""
+    title_en: str = ""
 
 
 # -- layout ----------------------------------------------------------------------------------
@@ -97,6 +101,11 @@ def _bi(style: TextStyle, zh: str, en: str) -> str:
     return f"{zh} {en}" if style.cjk else en
 
 
+def _bi_name(style: TextStyle, zh: str, en: str) -> str:
+    """A name given per language (place, zone label): once when both are the same text."""
+    return zh if zh == en or not en else _bi(style, zh, en)
+
+
 def _panel_lines(style: TextStyle, cap: SheetCaption, number: int, head_zh: str, head_en: str,
                  t: float) -> list[tuple[str, tuple]]:
     facts = cap.facts(t)
@@ -106,7 +115,7 @@ def _panel_lines(style: TextStyle, cap: SheetCaption, number: int, head_zh: str,
         (f"[{number}] {_bi(style, head_zh, head_en)} · {time}", YELLOW),
         (f"{_bi(style, '违法行为', 'Offence')}: {_bi(style, cap.offence_zh, cap.offence_en)} · "
          f"{_bi(style, '违法代码', 'Code')}: {code} · {_bi(style, '对象', 'Subject')}: {_bi(style, cap.subject_zh, cap.subject_en)}", WHITE),
-        (f"{_bi(style, '地点', 'Place')}: {cap.place or _bi(style, '未设置', 'not set')} · "
+        (f"{_bi(style, '地点', 'Place')}: {_bi_name(style, cap.place, cap.place_en) or _bi(style, '未设置', 'not set')} · "
          f"{_bi(style, '设备编号', 'Camera')}: {cap.camera} · "
          f"{_bi(style, '行进方向', 'Direction')}: {_bi(style, cap.direction_zh, cap.direction_en)}", WHITE),
     ]
@@ -154,12 +163,18 @@ def _tag_place(img: np.ndarray, pts: np.ndarray, tw: int, th: int, thick: int,
     return placed[0]
 
 
+def zone_tag(style: TextStyle, zone: ZoneOverlay) -> str:
+    """The words on a zone's tag: its display name (else its key) and what kind of zone it is."""
+    title = _bi_name(style, zone.title_zh, zone.title_en) if zone.title_zh or zone.title_en else zone.name
+    return f"{title}: {_bi(style, zone.label_zh, zone.label_en)}"
+
+
 def _draw_zone(img: np.ndarray, zone: ZoneOverlay, sx: float, sy: float, style: TextStyle,
                avoid: Sequence[Box] = ()) -> None:
     thick = max(1, img.shape[1] // 640)
     pts = np.array([[round(x * sx), round(y * sy)] for x, y in zone.polygon], np.int32)
     cv2.polylines(img, [pts], True, zone.color, thick, cv2.LINE_AA)
-    label = f"{zone.name}: {_bi(style, zone.label_zh, zone.label_en)}"
+    label = zone_tag(style, zone)
     th = style.line_height
     arrow_w = th if zone.direction is not None else 0
     tw = int(style.width(label)) + 6 + arrow_w
