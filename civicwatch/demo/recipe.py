@@ -49,7 +49,7 @@ class SourceSpec(_Strict):
 
 class CameraSpec(_Strict):
     id: str
-    place: str
+    place: str | dict[str, str]  # one text, or per page language (detector.scene.display_names)
     start_time: str
     timezone: str
 

@@ -13,6 +13,13 @@ from civicwatch.demo.recipe import EventSpec, Recipe
 HEADER = "# Generated from samples/demo/recipe.yaml by civicwatch.demo; edit the recipe, then run\n# `civicwatch demo build --write-sources` to regenerate.\n"
 
 CROSSWALK, BIKE_LANE, NO_PARKING, PLAZA = "crosswalk_main", "bike_lane", "no_parking_busstop", "plaza"
+# What reviewers and the street screen read for each zone (its key is internal).
+LABELS = {
+    CROSSWALK: {"zh-CN": "主人行横道", "en": "main crossing"},
+    BIKE_LANE: {"zh-CN": "非机动车道", "en": "bike lane"},
+    NO_PARKING: {"zh-CN": "公交站旁禁停区", "en": "no parking by the bus stop"},
+    PLAZA: {"zh-CN": "广场", "en": "plaza"},
+}
 
 
 def scene_dict(recipe: Recipe) -> dict:
@@ -32,15 +39,15 @@ def scene_dict(recipe: Recipe) -> dict:
         "timezone": recipe.camera.timezone,
         "frame_size": [w, h],
         "zones": [
-            {"name": CROSSWALK, "kind": "crosswalk", "polygon": [[cx0, ry0], [cx1, ry0], [cx1, ry1], [cx0, ry1]],
+            {"name": CROSSWALK, "label": LABELS[CROSSWALK], "kind": "crosswalk", "polygon": [[cx0, ry0], [cx1, ry0], [cx1, ry1], [cx0, ry1]],
              "classes": ["person"], "signal": recipe.signal.name,
              "min_entry_distance": R.crosswalk_min_entry_distance},
-            {"name": BIKE_LANE, "kind": "lane", "polygon": [[0, by0], [w, by0], [w, by1], [0, by1]],
+            {"name": BIKE_LANE, "label": LABELS[BIKE_LANE], "kind": "lane", "polygon": [[0, by0], [w, by0], [w, by1], [0, by1]],
              "classes": ["bicycle", "motorcycle"], "direction": [[100, mid], [540, mid]]},
-            {"name": NO_PARKING, "kind": "no_parking", "polygon": [[nx0, ny0], [nx1, ny0], [nx1, ny1], [nx0, ny1]],
+            {"name": NO_PARKING, "label": LABELS[NO_PARKING], "kind": "no_parking", "polygon": [[nx0, ny0], [nx1, ny0], [nx1, ny1], [nx0, ny1]],
              "classes": ["car", "truck", "bus"], "max_stop_s": R.max_stop_s,
              "stationary_radius": R.stationary_radius},
-            {"name": PLAZA, "kind": "no_litter", "polygon": [[px0, py0], [px1, py0], [px1, py1], [px0, py1]],
+            {"name": PLAZA, "label": LABELS[PLAZA], "kind": "no_litter", "polygon": [[px0, py0], [px1, py0], [px1, py1], [px0, py1]],
              "min_static_s": R.min_static_s, "min_area": R.litter_min_area, "max_area": R.litter_max_area},
         ],
         "signals": [{"name": recipe.signal.name, "roi": list(L.signal_head)}],
