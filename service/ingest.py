@@ -100,6 +100,7 @@ def ingest_run(db: Session, job: Job, out_dir: Path, data_dir: Path) -> list[Cas
             explanation=str(c.get("explanation") or ""), out_dir=run_rel,
             evidence_dir=str(Path(run_rel) / case_dir), evidence=evidence,
             evidence_hashes=case_files(c, files), data=c, plate=machine_plate(c.get("plate")),
+            scene_version_id=job.scene_version_id,
             updated_at=utcnow(),
         )
         key = case_key(job.id, str(c["id"]))

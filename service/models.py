@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -88,6 +89,31 @@ class Camera(Base):
     reference_path: Mapped[str | None] = mapped_column(String(512))  # relative to data_dir
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The scene version in force (SceneVersion.number of this camera); ``scene_yaml`` and
+    # ``reference_path`` above are copies of that version's, kept for the code that reads them.
+    scene_version: Mapped[int | None] = mapped_column(Integer)
+    # A retired camera takes no new uploads or jobs and leaves the default lists; its cases stay.
+    retired_at: Mapped[datetime | None]
+    retired_by: Mapped[str | None] = mapped_column(String(160))
+    retired_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SceneVersion(Base):
+    """One saved state of a camera's scene (the whole document and the reference frame it was
+    drawn on). Rows are only ever added: a job and its cases point at the version they were
+    analysed with, so a later edit never changes the scene an old case was judged by."""
+
+    __tablename__ = "scene_versions"
+    __table_args__ = (UniqueConstraint("camera_id", "number", name="uq_scene_versions_camera_number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per camera
+    document: Mapped[str] = mapped_column(Text)  # the scene YAML as saved
+    sha256: Mapped[str] = mapped_column(String(64))  # of the document's UTF-8 bytes
+    reference_path: Mapped[str | None] = mapped_column(String(512))  # relative to data_dir
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(160))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Upload(Base):
@@ -150,8 +176,14 @@ class Job(Base):
     # "nothing found" is told apart from "nothing looked at".
     warnings: Mapped[list[Any] | None] = mapped_column(JSON)
     seen: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The scene version (SceneVersion.id) the analysis used: set when queued, confirmed when the
+    # run starts. No foreign key: adding one to an existing SQLite table rebuilds it, and dropping
+    # the old jobs / cases table under PRAGMA foreign_keys would cascade-delete their children.
+    scene_version_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     upload: Mapped[Upload] = relationship(lazy="joined")
+    scene_version: Mapped[SceneVersion | None] = relationship(
+        primaryjoin="foreign(Job.scene_version_id) == SceneVersion.id", viewonly=True, lazy="selectin")
 
 
 class Case(Base):
@@ -187,6 +219,8 @@ class Case(Base):
     # sequence of that day), and the screens it is shown on (None = every screen); service.case_number
     public_number: Mapped[str | None] = mapped_column(String(16), unique=True, index=True)
     public_screens: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The scene version (SceneVersion.id) the case was judged by: its job's at ingest.
+    scene_version_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -29,6 +29,7 @@ from service.publication import PUBLISHED_SHEET, approval_media
 from service.case_number import assign_public_number
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
 from service.safe_files import servable
+from service.scenes import case_scene, of_case
 from service.security import Principal, get_db, require_roles
 from service.thumbnails import STILL_KINDS, THUMB_WIDTHS, thumbnail
 from service.undo_window import undo_until
@@ -108,11 +109,14 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
     cam = db.get(Camera, case.camera_id)
     job = db.get(Job, case.job_id)
     up = db.get(Upload, job.upload_id) if job else None
+    # the scene this case was judged by, not the camera's current one (an edit since changes nothing here)
+    scene = case_scene(of_case(db, case), cam)
     history = db.scalars(select(AuditEntry).where(AuditEntry.object_type == "case", AuditEntry.object_id == case.id,
                                                   AuditEntry.action.like("case.%")).order_by(AuditEntry.at))
     return {
         **case_summary(case),
-        "timezone": cam.timezone if cam else None,
+        "timezone": (scene or {}).get("timezone") or (cam.timezone if cam else None),
+        "scene": scene, "scene_version": scene["version"] if scene else None,
         "place": (up.place if up and up.place else None) or (cam.place if cam else None),
         "upload_id": up.id if up else None,
         "evidence": {k: f"/api/cases/{case.id}/evidence/{k}" for k in EVIDENCE_VIEW_KINDS if case.evidence.get(k)},

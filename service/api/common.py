@@ -81,12 +81,25 @@ def camera_json(cam: Camera, scene: Any | None = None) -> dict[str, Any]:
         "scene_yaml": cam.scene_yaml, "has_reference": cam.reference_path is not None,
         "reference_url": f"/api/cameras/{cam.id}/reference" if cam.reference_path else None,
         "created_at": iso(cam.created_at), "updated_at": iso(cam.updated_at),
+        "scene_version": cam.scene_version, "versions_url": f"/api/cameras/{cam.id}/versions",
+        "retired": cam.retired_at is not None, "retired_at": iso(cam.retired_at), "retired_by": cam.retired_by,
+        "retired_reason": cam.retired_reason,
     }
     if scene is not None:
         out["frame_size"] = list(scene.frame_size)
         out["zones"] = [z.model_dump(mode="json", exclude_none=True) for z in scene.zones]
         out["signals"] = [s.model_dump(mode="json", exclude_none=True) for s in scene.signals]
     return out
+
+
+def refuse_retired(cam: Camera) -> None:
+    """A retired camera takes no new uploads or jobs (409); its existing cases stay reviewable."""
+    if cam.retired_at is not None:
+        when = cam.retired_at.date().isoformat()
+        raise ApiError(409, f"camera {cam.id!r} was retired on {when}"
+                            f"{' (' + cam.retired_reason + ')' if cam.retired_reason else ''} and takes no new "
+                            "uploads or jobs; an administrator or reviewer can unretire it on its camera page",
+                       code="camera_retired", camera_id=cam.id, retired_at=iso(cam.retired_at))
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -97,6 +110,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "cases_found": job.cases_found, "cancel_requested": job.cancel_requested,
         "video_seconds": job.video_seconds, "processing_seconds": job.processing_seconds,
         "created_at": iso(job.created_at), "started_at": iso(job.started_at), "finished_at": iso(job.finished_at),
+        "scene_version": job.scene_version.number if job.scene_version is not None else None,
     }
 
 

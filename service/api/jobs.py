@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import audit
-from service.api.common import Offset, RowId, iso, job_json
+from service.api.common import Offset, RowId, iso, job_json, refuse_retired
 from service.errors import ApiError
 from service.job_report import warning_items
-from service.models import JOB_STATES, Case, Job, Upload, utcnow
+from service.models import JOB_STATES, Camera, Case, Job, Upload, utcnow
 from service.security import Principal, get_db, require_roles
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -91,6 +91,9 @@ def retry_job(job_id: RowId, request: Request, db: Session = Depends(get_db), wh
     job = _job(db, job_id, who)
     if job.state not in ("failed", "cancelled"):
         raise ApiError(409, f"job {job_id} is {job.state}; only failed or cancelled jobs can be retried", state=job.state)
+    cam = db.get(Camera, job.upload.camera_id) if job.upload else None
+    if cam is not None:
+        refuse_retired(cam)  # a retry is a new run: a retired camera takes none
     job.state, job.progress, job.error, job.attempts, job.cancel_requested = "queued", 0.0, None, 0, False
     job.finished_at = None
     audit.record(db, request, who, "job.retry", "job", job.id)

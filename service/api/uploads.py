@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from service import audit
-from service.api.common import ApiModel, Offset, RowId, parse_when, reject_nul, upload_json
+from service import audit, scenes
+from service.api.common import ApiModel, Offset, RowId, parse_when, refuse_retired, reject_nul, upload_json
 from service.errors import ApiError
 from service.models import Camera, Job, Upload, UploadSession, utcnow
 from service.multipart_stream import stream_form
@@ -61,6 +61,7 @@ def _camera(db: Session, camera_id: str | None) -> Camera:
     cam = db.get(Camera, camera_id)
     if cam is None:
         raise ApiError(422, f"camera: no camera {camera_id!r} is registered", code="unknown_camera")
+    refuse_retired(cam)
     return cam
 
 
@@ -127,7 +128,7 @@ def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: 
         if existing is None or existing.path != up.path:
             final.unlink(missing_ok=True)
         raise _duplicate_error(existing, who) if existing else ApiError(409, "duplicate upload") from None
-    job = Job(upload_id=up.id, state="queued")
+    job = Job(upload_id=up.id, state="queued", scene_version_id=scenes.current_id(db, camera))
     db.add(job)
     db.flush()
     audit.record(db, request, who, "upload.create", "upload", up.id, filename=name, sha256=sha, size=size,

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
-from service import events
+from service import events, scenes
 from service.db import session_scope
 from service.ingest import ingest_run
 from service.jobs.lease import Heartbeat, expires, new_owner, release, requeue_expired
@@ -136,7 +136,12 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         camera = db.get(Camera, upload.camera_id)
         source = data_dir / upload.path
         out_dir = data_dir / job.out_dir
-        scene_yaml = camera.scene_yaml
+        # the camera's scene version now in force is the one this run is judged by (an edit made
+        # while the job was queued applies); the job and its cases record it
+        version = scenes.current(db, camera)
+        scene_yaml = version.document if version is not None else camera.scene_yaml
+        if version is not None and job.scene_version_id != version.id:
+            db.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner).values(scene_version_id=version.id))
         started_at = upload.started_at
     if out_dir.exists():
         shutil.rmtree(out_dir)

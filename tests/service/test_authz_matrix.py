@@ -41,6 +41,11 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # cameras
     ("POST", "/api/cameras"): REVIEW, ("PUT", "/api/cameras/{camera_id}"): REVIEW, ("GET", "/api/cameras"): STAFF,
     ("GET", "/api/cameras/{camera_id}"): STAFF, ("GET", "/api/cameras/{camera_id}/reference"): STAFF,
+    ("PATCH", "/api/cameras/{camera_id}"): REVIEW, ("PUT", "/api/cameras/{camera_id}/reference"): REVIEW,
+    ("GET", "/api/cameras/{camera_id}/versions"): STAFF, ("GET", "/api/cameras/{camera_id}/versions/{number}"): STAFF,
+    ("GET", "/api/cameras/{camera_id}/versions/{number}/reference"): STAFF,
+    ("POST", "/api/cameras/{camera_id}/retire"): REVIEW, ("POST", "/api/cameras/{camera_id}/unretire"): REVIEW,
+    ("DELETE", "/api/cameras/{camera_id}"): ADMIN,
     # uploads and jobs
     ("POST", "/api/uploads"): UPLOAD, ("POST", "/api/uploads/sessions"): UPLOAD,
     ("GET", "/api/uploads/sessions/{session_id}"): UPLOAD, ("PATCH", "/api/uploads/sessions/{session_id}"): UPLOAD,
@@ -69,7 +74,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
 PATH_VALUES = {
     "user_id": "999999", "token_id": "999999", "job_id": "999999", "upload_id": "999999",
     "case_id": "J999999-nope", "ref": "nope", "kind": "clip", "camera_id": "nope-cam", "session_id": "nope",
-    "screen": "lobby", "code": "en", "name": "js/common.js",
+    "screen": "lobby", "code": "en", "name": "js/common.js", "number": "999",
 }
 
 # Last: it ends the caller's session, which the other rows still need.
