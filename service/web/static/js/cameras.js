@@ -1,4 +1,5 @@
-/* Registered cameras as cards with their zones over the reference frame; admins add new ones. */
+/* Registered cameras as cards with their zones over the reference frame; admins add new ones.
+   Retired cameras are left out unless "show retired" is ticked (then marked as such). */
 (function () {
   'use strict';
   var grid = CW.$('camera-grid');
@@ -8,10 +9,12 @@
   function card(c) {
     var id = camId(c);
     var map = CW.el('div', {class: 'zone-map'});
-    var node = CW.el('a', {class: 'camera-card', href: '/cameras/' + encodeURIComponent(id)}, [
+    var node = CW.el('a', {class: 'camera-card' + (c.retired ? ' camera-retired' : ''), href: '/cameras/' + encodeURIComponent(id), 'data-camera': id}, [
       map,
       CW.el('div', {class: 'camera-card-body'}, [
-        CW.el('div', {class: 'camera-card-title'}, [CW.el('code', {text: id}), CW.el('span', {class: 'chip', text: CW.label('camera.kind', c.kind || 'fixed')})]),
+        CW.el('div', {class: 'camera-card-title'}, [CW.el('code', {text: id}), CW.el('span', null, [
+          c.retired ? CW.el('span', {class: 'chip chip-retired', text: CW.t('cameras.retired_chip')}) : null,
+          CW.el('span', {class: 'chip', text: CW.label('camera.kind', c.kind || 'fixed')})])]),
         CW.el('div', {class: 'muted small', text: (c.place || '—') + ' · ' + (c.timezone || 'Asia/Shanghai')}),
         CW.el('div', {class: 'muted small', text: CW.t('cameras.zone_count', {n: (c.zones || (c.scene && c.scene.zones) || []).length})})
       ])
@@ -26,7 +29,7 @@
   }
 
   function load() {
-    CW.api('GET', '/api/cameras').then(function (data) {
+    CW.api('GET', '/api/cameras' + (CW.$('show-retired').checked ? '?retired=include' : '')).then(function (data) {
       var list = CW.items(data, 'cameras');
       grid.innerHTML = '';
       if (!list.length) grid.appendChild(CW.el('p', {class: 'muted', text: CW.t('cameras.none')}));
@@ -46,5 +49,6 @@
       CW.showError('camera-error', null); form.reset(); CW.toast(CW.t('cameras.added'), 'ok'); load();
     }).catch(function (err) { CW.showError('camera-error', err); });
   });
+  CW.$('show-retired').addEventListener('change', load);
   document.addEventListener('cw:ready', load);
 })();

@@ -221,6 +221,14 @@
     return best.box;
   }
 
+  /* The zones the case was judged by (its scene version, over that version's reference frame),
+     not the camera's current scene, which may have been edited since. */
+  function drawCaseScene(map, c) {
+    CWZones.draw(map, c.scene, {names: c.zone_labels, reference: c.scene.reference_url || null, highlight: c.zone,
+                               box: offenderBox(c), path: c.path});
+    map.setAttribute('data-scene-version', String(c.scene.version));
+  }
+
   function fill(c) {
     current = c;
     CW.$('case-empty').hidden = true;
@@ -274,7 +282,8 @@
     CW.$('btn-next').disabled = index >= queue.length - 1;
     var map = CW.$('c-map');
     map.innerHTML = '';
-    camera(camOf(c)).then(function (cam) {
+    if (c.scene && c.scene.zones) drawCaseScene(map, c);
+    else camera(camOf(c)).then(function (cam) {
       if (!cam || !current || caseId(current) !== id) return;
       var scene = cam.scene || cam;
       CWZones.draw(map, scene, {reference: cam.has_reference === false ? null : '/api/cameras/' + encodeURIComponent(camOf(c)) + '/reference', highlight: c.zone, box: offenderBox(c), path: c.path});
@@ -446,7 +455,8 @@
   CW.$('filters').addEventListener('change', function () { selected = {}; CW.$('select-all').checked = false; loadQueue(); });
 
   document.addEventListener('cw:ready', function () {
-    CW.api('GET', '/api/cameras').then(function (data) {
+    /* retired cameras too: their cases stay reviewable */
+    CW.api('GET', '/api/cameras?retired=include').then(function (data) {
       var sel = CW.$('f-camera');
       CW.items(data, 'cameras').forEach(function (c) {
         var id = c.camera_id || c.camera || c.id;
