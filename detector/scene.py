@@ -110,6 +110,11 @@ class _ZoneBase(_Strict):
     def _label(cls, v: object) -> dict[str, str] | None:
         return display_names(v, MAX_NAME)
 
+    def shown(self, lang: str) -> str:
+        """How sentences for people name this zone (a case's explanation): its label in ``lang``,
+        else its key, as before labels existed."""
+        return pick_name(self.label, lang) or self.name
+
 
 Trigger = Literal["point", "footprint"]
 

@@ -20,6 +20,28 @@ from detector.hashing import sha256_file
 from service.hash_cache import cached_sha256
 
 
+# What can be wrong with an evidence file, as the English sentence the API has always given after
+# "<file>: ". Pages translate the code (``integrity.<code>`` in the catalogues) and show the file.
+PROBLEM_CODES = {
+    "missing or unreadable": "manifest_unreadable",
+    "file missing": "file_missing",
+    "not listed in manifest.json": "not_in_manifest",
+    "SHA-256 differs from manifest.json": "differs_from_manifest",
+    "no hash recorded at ingest": "no_ingest_hash",
+    "SHA-256 differs from the hash recorded at ingest": "differs_from_ingest",
+    "SHA-256 differs from the hash recorded at approval": "differs_from_approval",
+}
+
+
+def problem_item(problem: str) -> dict[str, str]:
+    """``{"file", "code", "text"}`` for one problem sentence; an unknown kind has code ``other``."""
+    path, sep, what = problem.partition(": ")
+    code = PROBLEM_CODES.get(what) if sep else None
+    if code is None:
+        return {"file": "", "code": "no_published_media" if problem == "no published media" else "other", "text": problem}
+    return {"file": path, "code": code, "text": problem}
+
+
 @dataclass
 class IntegrityReport:
     ok: bool
@@ -27,7 +49,10 @@ class IntegrityReport:
     checked: int = 0
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "problems": self.problems, "checked": self.checked}
+        # ``problems``: English sentences (API clients read them); ``items``: the same with a code
+        # each, so that pages can say them in their language.
+        return {"ok": self.ok, "problems": self.problems, "items": [problem_item(p) for p in self.problems],
+                "checked": self.checked}
 
 
 def check_case(case: Case, data_dir: Path, chunk_size: int = 1024 * 1024, *, cached: bool = False) -> IntegrityReport:

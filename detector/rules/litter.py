@@ -150,11 +150,11 @@ class LitterRule:
             key_t, key_box = person.t, person.box
             start = min(obj.first_seen, person.t)
             explanation = (
-                f"{what} was left in {self.zone.name} by person #{person.track_id} "
+                f"{what} was left in {self.zone.shown('en')} by person #{person.track_id} "
                 f"at {obj.first_seen:.1f} s and stayed {stayed:.1f} s"
             )
             explanation_zh = (
-                f"行人 #{person.track_id} 于 {obj.first_seen:.1f} 秒在 {self.zone.name} 遗留{what_zh}，"
+                f"行人 #{person.track_id} 于 {obj.first_seen:.1f} 秒在 {self.zone.shown('zh-CN')} 遗留{what_zh}，"
                 f"已停留 {stayed:.1f} 秒"
             )
             path = self._person_path(person.track_id, obj.first_seen)
@@ -163,11 +163,11 @@ class LitterRule:
             key_t, key_box = obj.static_since, obj.box
             start = obj.first_seen
             explanation = (
-                f"{what} appeared in {self.zone.name} at {obj.first_seen:.1f} s and stayed "
+                f"{what} appeared in {self.zone.shown('en')} at {obj.first_seen:.1f} s and stayed "
                 f"{stayed:.1f} s; nobody was seen leaving it"
             )
             explanation_zh = (
-                f"{what_zh}于 {obj.first_seen:.1f} 秒出现在 {self.zone.name}，已停留 {stayed:.1f} 秒；"
+                f"{what_zh}于 {obj.first_seen:.1f} 秒出现在 {self.zone.shown('zh-CN')}，已停留 {stayed:.1f} 秒；"
                 "未见遗留者"
             )
             x1, y1, x2, y2 = obj.box

@@ -262,11 +262,11 @@ class IllegalParkingRule:
             track_ids=list(s.track_ids),
             confidence=round(float(conf * (0.5 + 0.5 * seen_fraction)), 3),
             explanation=(
-                f"{cls} {ids} stood in {self.zone.name} for {dur:.1f} s "
+                f"{cls} {ids} stood in {self.zone.shown('en')} for {dur:.1f} s "
                 f"(from {s.start_t:.1f} s to {s.last_t:.1f} s), over the {self.zone.max_stop_s:g} s limit"
             ),
             explanation_zh=(
-                f"{class_zh(cls)} {ids_text(s.track_ids)} 在禁停区 {self.zone.name} 停留 {dur:.1f} 秒"
+                f"{class_zh(cls)} {ids_text(s.track_ids)} 在禁停区 {self.zone.shown('zh-CN')} 停留 {dur:.1f} 秒"
                 f"（{s.start_t:.1f} 秒至 {s.last_t:.1f} 秒），超过 {self.zone.max_stop_s:g} 秒限值"
             ),
             key_box=s.key.box,

@@ -265,11 +265,11 @@ class WrongWayRule(PerTrackRule):
             track_ids=list(s.track_ids),
             confidence=round(float(conf), 3),
             explanation=(
-                f"{cls} {', '.join(f'#{i}' for i in s.track_ids)} travelled against the direction of {self.zone.name} "
+                f"{cls} {', '.join(f'#{i}' for i in s.track_ids)} travelled against the direction of {self.zone.shown('en')} "
                 f"({angle:.0f}° off the lane direction) from {s.start.t:.1f} s to {s.last_inside.t:.1f} s"
             ),
             explanation_zh=(
-                f"{class_zh(cls)} {ids_text(s.track_ids)} 在车道 {self.zone.name} 内逆向行驶"
+                f"{class_zh(cls)} {ids_text(s.track_ids)} 在车道 {self.zone.shown('zh-CN')} 内逆向行驶"
                 f"（与规定方向相差 {angle:.0f}°），时间 {s.start.t:.1f} 秒至 {s.last_inside.t:.1f} 秒"
             ),
             key_box=s.key.box,

@@ -27,6 +27,7 @@ from service.integrity import check_case, check_published
 from service.plates import VEHICLE_CLASSES
 from service.publication import PUBLISHED_SHEET, approval_media
 from service.case_number import assign_public_number
+from service.display_names import case_names, judged_documents, scene_zone_names, zone_names
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
 from service.safe_files import servable
 from service.scenes import case_scene, of_case
@@ -87,8 +88,10 @@ def list_cases(db: Session = Depends(get_db), _: Principal = Depends(reviewers),
         conds.append(Case.start_time <= hi)
     limit, offset = max(1, min(limit, 500)), max(0, offset)
     total = db.scalar(select(func.count()).select_from(Case).where(*conds))
-    rows = db.scalars(select(Case).where(*conds).order_by(Case.created_at, Case.start_s, Case.id).limit(limit).offset(offset))
-    return {"items": [case_summary(c) for c in rows], "total": total, "limit": limit, "offset": offset}
+    rows = list(db.scalars(select(Case).where(*conds).order_by(Case.created_at, Case.start_s, Case.id).limit(limit).offset(offset)))
+    documents = judged_documents(db, rows)  # the zone's names from the scene each case was judged by
+    items = [{**case_summary(c), "zone_names": zone_names(documents.get(c.id), c.zone)} for c in rows]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 def _published_urls(case: Case) -> dict[str, str] | None:
@@ -110,14 +113,20 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
     job = db.get(Job, case.job_id)
     up = db.get(Upload, job.upload_id) if job else None
     # the scene this case was judged by, not the camera's current one (an edit since changes nothing here)
-    scene = case_scene(of_case(db, case), cam)
+    version = of_case(db, case)
+    scene = case_scene(version, cam)
+    document = version.document if version is not None else (cam.scene_yaml if cam else None)
     history = db.scalars(select(AuditEntry).where(AuditEntry.object_type == "case", AuditEntry.object_id == case.id,
                                                   AuditEntry.action.like("case.%")).order_by(AuditEntry.at))
+    place = (up.place if up and up.place else None) or (cam.place if cam else None)
     return {
         **case_summary(case),
         "timezone": (scene or {}).get("timezone") or (cam.timezone if cam else None),
         "scene": scene, "scene_version": scene["version"] if scene else None,
-        "place": (up.place if up and up.place else None) or (cam.place if cam else None),
+        "place": place,
+        # the zone's and place's names per page language (zone_names None: the scene labels it not)
+        **case_names(document, case.zone, place),
+        "zone_labels": scene_zone_names(document),  # every labelled zone (the overlay)
         "upload_id": up.id if up else None,
         "evidence": {k: f"/api/cases/{case.id}/evidence/{k}" for k in EVIDENCE_VIEW_KINDS if case.evidence.get(k)},
         "evidence_hashes": case.evidence_hashes,

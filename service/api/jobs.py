@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from service import audit
 from service.api.common import Offset, RowId, iso, job_json, refuse_retired
+from service.display_names import zone_name_map
 from service.errors import ApiError
 from service.job_report import warning_items
 from service.models import JOB_STATES, Camera, Case, Job, Upload, utcnow
@@ -40,9 +41,16 @@ def _report(db: Session, jobs: list[Job]) -> list[dict]:
         for case_id, job_id, rule, state, start_time in rows:
             by_job[job_id].append({"id": case_id, "rule": rule, "state": state, "start_time": iso(start_time),
                                    "url": f"/review?case={quote(case_id)}"})
+    # the scene each job was analysed with (its version; the camera's current one for older jobs)
+    cams = {j.upload.camera_id for j in jobs if j.upload and j.scene_version is None}
+    scenes = dict(db.execute(select(Camera.id, Camera.scene_yaml).where(Camera.id.in_(cams))).all()) if cams else {}
     out = []
     for j in jobs:
+        counted = list(((j.seen or {}).get("tracks_per_zone") or {}).keys())
         out.append({**job_json(j), "warnings": warning_items(j.warnings), "seen": j.seen,
+                    # the counted zones' display names per language (the page shows no key it has a name for)
+                    "zone_names": zone_name_map(j.scene_version.document if j.scene_version is not None
+                                                else scenes.get(j.upload.camera_id) if j.upload else None, counted),
                     "cases": by_job[j.id], "started_at_given": iso(j.upload.started_at) if j.upload else None})
     return out
 

@@ -26,10 +26,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from service.api.common import ApiModel, iso, parse_when
 from service.case_number import assign_public_number
+from service.display_names import judged_documents, place_names, zone_names
 from service.errors import ApiError
 from service.hash_cache import matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
@@ -88,6 +89,11 @@ class PublicCase(ApiModel):
     rule: str = Field(description="the offence (the page names it in the reader's language)")
     object_class: str | None
     place: str | None
+    place_names: dict[str, str] | None = Field(
+        None, description="the place per page language (zh-CN, en) when the scene names it so; else show place")
+    zone_names: dict[str, str] | None = Field(
+        None, description="the zone's display name per page language; None when the scene labels it not "
+                          "(the zone's key is internal and never given)")
     start_time: str | None
     start_time_local: str | None
     timezone: str | None
@@ -104,9 +110,12 @@ class Feed(ApiModel):
 
 def public_record(case: Case, cam: Camera | None, up: Upload | None, media_base: str) -> PublicCase:
     hashes = case.published_hashes or {}
+    place = (up.place if up and up.place else None) or (cam.place if cam else None)
+    db = object_session(case)
+    scene = judged_documents(db, [case]).get(case.id) if db is not None else (cam.scene_yaml if cam else None)
     return PublicCase(
         number=case.public_number, rule=case.rule, object_class=case.object_class,
-        place=(up.place if up and up.place else None) or (cam.place if cam else None),
+        place=place, place_names=place_names(scene, place), zone_names=zone_names(scene, case.zone),
         start_time=iso(case.start_time), start_time_local=case.data.get("start_time"),
         timezone=cam.timezone if cam else None, published_at=iso(case.decided_at),
         offender_marked=bool(case.data.get("offender_track") or case.data.get("key_box")),

@@ -139,3 +139,11 @@ def test_next_car_first_seen_where_a_departed_car_stood_does_not_inherit_its_sta
     vanished = [o for o in first if o.t <= 3.0]
     events = run(make_rule(max_stop_s=5.0), vanished + second, t_end=14.0)
     assert len(events) == 1 and events[0].track_ids == [1, 2]
+
+
+def test_explanations_name_a_labelled_zone_by_its_label_in_each_language():
+    rule = make_rule(label={"zh-CN": "公交站台", "en": "the bus stop"})
+    (ev,) = run(rule, arrive_park_leave(4, 0.0, 5.0, 95.0, 100.0), t_end=110.0)
+    assert ev.zone == "bus-stop"  # the key still identifies the zone
+    assert "stood in the bus stop for" in ev.explanation and "bus-stop" not in ev.explanation
+    assert "禁停区 公交站台 停留" in ev.explanation_zh and "bus-stop" not in ev.explanation_zh

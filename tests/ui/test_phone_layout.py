@@ -75,6 +75,19 @@ def _fits(page, name: str) -> None:  # noqa: ANN001
     assert width <= PHONE["width"], f"{name}: scrollWidth {width} > {PHONE['width']}: {page.evaluate(OVERFLOWING)}"
 
 
+# Elements that scroll sideways inside the page (a table in an overflow-x card): the page fits, but
+# the person still has to swipe sideways to read a row.
+SIDEWAYS = """() => Array.from(document.querySelectorAll('body *')).filter(e => {
+  const s = getComputedStyle(e); return (s.overflowX === 'auto' || s.overflowX === 'scroll') && e.scrollWidth > e.clientWidth + 1;
+}).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + e.scrollWidth + '>' + e.clientWidth)"""
+
+
+def _no_sideways_scrolling(page, name: str) -> None:  # noqa: ANN001
+    _fits(page, name)
+    assert page.evaluate(OVERFLOWING) == [], name
+    assert page.evaluate(SIDEWAYS) == [], name
+
+
 def _visible_inside(page, selector: str) -> None:  # noqa: ANN001
     loc = page.locator(selector).first
     loc.scroll_into_view_if_needed()
@@ -92,8 +105,21 @@ def test_upload_and_jobs_on_a_phone(browser, phone_service, lang):
         for sel in ("#camera", "#file", "#started_at", "#upload-submit"):
             _visible_inside(page, sel)
         page.goto(f"{phone_service.base_url}/jobs")
-        wait_js(page, "document.querySelectorAll('#jobs-table tbody tr, .job-row, [data-job]').length > 0")
-        _fits(page, "jobs")
+        page.wait_for_selector("#jobs-table tr.job-row[data-state='done']")
+        page.wait_for_selector("#jobs-table .job-details")  # what was seen, the case links
+        # the job as a block of lines, nothing sideways: no column runs off the screen, no swiping
+        _no_sideways_scrolling(page, "jobs")
+        for sel in (".job-row .job-file", ".job-row .job-state", ".job-row .job-progress", ".job-row .job-cases",
+                    ".job-case-link"):
+            _visible_inside(page, sel)
+        assert page.is_hidden("#jobs-table thead")
+        cases = page.text_content(".job-row .job-cases")
+        assert page.evaluate("getComputedStyle(document.querySelector('.job-row .job-cases'), '::before').content") == \
+            ('"案件数 "' if lang == "zh-CN" else '"Cases "'), cases
+        # the upload page's own job list is the same table
+        page.goto(f"{phone_service.base_url}/upload")
+        page.wait_for_selector("#jobs-table tr.job-row")
+        _no_sideways_scrolling(page, "upload with its job list")
     finally:
         ctx.close()
 

@@ -133,6 +133,11 @@ def test_review_page_shows_the_sheet_and_corrects_the_plate(browser, plate_servi
     page.wait_for_url(re.compile(r"/review$"))
     page.wait_for_selector(f"#case[data-case='{parked}']")
 
+    # beside the time: where it came from (the scene's start_time: no time was entered with the upload)
+    assert page.is_visible("#c-clock") and page.get_attribute("#c-clock", "data-source") == "scene"
+    assert page.text_content("#c-clock") == "Time from the scene file's start time"
+    assert page.evaluate("document.querySelector('#c-clock').previousElementSibling.id") == "c-time"
+
     # the sheet: a thumbnail of the case's own sheet, opened full size, zoomed, closed with Escape
     page.wait_for_selector("#c-sheet-fig:not([hidden])")
     assert page.get_attribute("#c-sheet", "src").endswith(f"/api/cases/{parked}/evidence/sheet")

@@ -54,10 +54,21 @@
     /* the player at clip time c shows source-video time clip_start_s + c */
     if (viewing === 'annotated') { canvas.removeAttribute('data-drawn-t'); return; }  /* drawn into the clip */
     var t = (data.clip_start_s || 0) + video.currentTime;
-    var drawn = CWOverlay.draw(ctx, data, t, rect, {signal: function (s) { return CW.label('overlay.signal', s); }});
+    var drawn = CWOverlay.draw(ctx, data, t, rect, names);
     canvas.setAttribute('data-drawn-t', t.toFixed(3));
     canvas.setAttribute('data-offender', drawn.offender ? 'yes' : 'no');
   }
+
+  /* The overlay's words in the page language: signal states, object classes, and each zone by
+     its display name (its key where the scene gives none) with its kind. */
+  var names = {
+    signal: function (s) { return CW.label('overlay.signal', s); },
+    object: function (cls) { return CW.label('object', cls); },
+    zone: function (z) {
+      var labels = (current && current.zoneLabels) || {};
+      return CW.localName(labels[z.name], z.name) + ' (' + CW.label('zone', z.kind) + ')';
+    }
+  };
 
   function onFrame() {
     redraw();
@@ -117,7 +128,7 @@
   function open(c, urls) {
     var my = ++seq;
     var ev = c.evidence || {};
-    current = {id: c.id, urls: urls, data: null, offset: Number(c.clip_offset_s) || 0};
+    current = {id: c.id, urls: urls, data: null, offset: Number(c.clip_offset_s) || 0, zoneLabels: c.zone_labels || {}};
     viewing = 'original';
     if (viewBtn) viewBtn.setAttribute('aria-pressed', 'false');
     video.setAttribute('data-view', 'original');

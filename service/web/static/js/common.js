@@ -31,6 +31,19 @@
     return CW.has(key) ? CW.t(key) : String(value);
   };
 
+  /* A display name the API gives per language ({"zh-CN": ..., "en": ...}: a zone's label, a
+     scene's place) in the page language; `fallback` when there is none. */
+  CW.localName = function (names, fallback) {
+    var text = names && (names[CW.lang] || names['zh-CN'] || names.en);
+    return text || (fallback === undefined || fallback === null ? '' : String(fallback));
+  };
+
+  /* Where a published case happened, as the street screen says it: the place and, when the scene
+     labels it, the zone, by their display names (a zone's key is internal: never shown). */
+  CW.publicPlace = function (r) {
+    return [CW.localName(r.place_names, r.place), CW.localName(r.zone_names)].filter(Boolean).join(' · ') || '—';
+  };
+
   /* A case's explanation sentence in the page language (the rules write English and Chinese). */
   CW.explanation = function (c) {
     if (!c) return '';

@@ -135,7 +135,7 @@
     var id = caseId(c);
     CW.$('d-rule').textContent = CW.label('rule', c.rule);
     CW.$('d-rule').className = 'display-rule rule-' + c.rule;
-    CW.$('d-place').textContent = c.place || '—';
+    CW.$('d-place').textContent = CW.publicPlace(c);
     CW.$('d-time').textContent = CW.formatTime(c.start_time || c.published_at, c.timezone || 'Asia/Shanghai');
     CW.$('d-case').textContent = id;
     CW.$('d-explain').textContent = CW.t('display.offence.' + c.rule);

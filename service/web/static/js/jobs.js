@@ -14,9 +14,9 @@
   function row(j) {
     var state = j.state || 'queued', pct = state === 'done' ? 100 : percent(j.progress);
     var bar = CW.el('div', {class: 'progress progress-sm'}, [CW.el('div', {class: 'progress-bar state-' + state, style: 'width:' + pct.toFixed(0) + '%'})]);
-    var stateCell = CW.el('td', null, [CW.el('span', {class: 'state-badge state-' + state, text: CW.label('job', state)})]);
+    var stateCell = CW.el('td', {class: 'job-state'}, [CW.el('span', {class: 'state-badge state-' + state, text: CW.label('job', state)})]);
     if (j.error) stateCell.appendChild(CW.el('div', {class: 'job-error small', text: CW.errorMessage(0, {detail: j.error, code: j.error_code})}));
-    var actions = CW.el('td', {class: 'right'});
+    var actions = CW.el('td', {class: 'right job-actions'});
     if (state === 'queued' || state === 'running') {
       actions.appendChild(CW.el('button', {type: 'button', class: 'btn btn-ghost btn-sm', text: CW.t('jobs.cancel'), onclick: function () {
         CW.api('POST', '/api/jobs/' + jobId(j) + '/cancel', {}).then(refresh).catch(function (e) { CW.toast(e.message, 'error'); });
@@ -24,22 +24,23 @@
     }
     var cases = j.cases_found === null || j.cases_found === undefined ? '—' : String(j.cases_found);
     var upload = j.upload || {};
-    return CW.el('tr', {'data-job': String(jobId(j)), 'data-state': state}, [
-      CW.el('td', {class: 'mono', text: '#' + jobId(j)}),
-      CW.el('td', {class: 'ellipsis', title: j.filename || upload.filename || '', text: j.filename || upload.filename || '—'}),
-      CW.el('td', {text: j.camera || j.camera_id || upload.camera || '—'}),
-      CW.el('td', {class: 'nowrap', text: CW.formatTime(j.created_at, j.timezone)}),
+    /* The classes and data-label let a phone show each job as a small block (app.css). */
+    return CW.el('tr', {class: 'job-row', 'data-job': String(jobId(j)), 'data-state': state}, [
+      CW.el('td', {class: 'mono job-id', text: '#' + jobId(j)}),
+      CW.el('td', {class: 'ellipsis job-file', title: j.filename || upload.filename || '', text: j.filename || upload.filename || '—'}),
+      CW.el('td', {class: 'job-camera', text: j.camera || j.camera_id || upload.camera || '—'}),
+      CW.el('td', {class: 'nowrap job-created', text: CW.formatTime(j.created_at, j.timezone)}),
       stateCell,
-      CW.el('td', null, [bar, CW.el('span', {class: 'small muted', text: pct.toFixed(0) + '%'})]),
-      CW.el('td', {class: 'center job-cases', text: cases}),
+      CW.el('td', {class: 'job-progress'}, [bar, CW.el('span', {class: 'small muted', text: pct.toFixed(0) + '%'})]),
+      CW.el('td', {class: 'center job-cases', 'data-label': CW.t('jobs.col.cases'), text: cases}),
       actions
     ]);
   }
 
   /* What the operator in the field needs after a run: the analysis's warnings, what it saw
      (so "no case" reads as "looked and found nothing" or as "saw nothing"), links to the cases. */
-  function pairs(obj, label) {
-    return Object.keys(obj || {}).map(function (k) { return (label ? CW.label(label, k) : k) + ' ' + obj[k]; }).join(' · ');
+  function pairs(obj, name) {
+    return Object.keys(obj || {}).map(function (k) { return name(k) + ' ' + obj[k]; }).join(' · ');
   }
   function seenLines(j) {
     var seen = j.seen, out = [];
@@ -47,9 +48,10 @@
     if (!seen.frames_decoded) return [CW.t('jobs.seen.nothing')];
     var secs = seen.duration_s === null || seen.duration_s === undefined ? '—' : Number(seen.duration_s).toFixed(1);
     out.push(CW.t('jobs.seen.analysed', {seconds: secs, frames: seen.frames_decoded}));
-    var tracks = pairs(seen.tracks, 'object');
+    var tracks = pairs(seen.tracks, function (k) { return CW.label('object', k); });
     out.push(tracks ? CW.t('jobs.seen.tracks', {list: tracks}) : CW.t('jobs.seen.no_tracks'));
-    var zones = pairs(seen.tracks_per_zone);
+    /* zones by the names the scene gives them (their keys where it gives none) */
+    var zones = pairs(seen.tracks_per_zone, function (k) { return CW.localName((j.zone_names || {})[k], k); });
     if (zones) out.push(CW.t('jobs.seen.zones', {list: zones}));
     return out;
   }

@@ -67,7 +67,7 @@
     if (close) ctx.closePath();
   }
 
-  function drawZones(ctx, data, map) {
+  function drawZones(ctx, data, map, names) {
     (data.zones || []).forEach(function (z) {
       if (!z.polygon || z.polygon.length < 3) return;
       var color = ZONE_COLORS[z.kind] || '#ffffff';
@@ -84,7 +84,7 @@
       ctx.restore();
       var top = z.polygon.reduce(function (a, b) { return b[1] < a[1] ? b : a; });
       var q = map(top[0], top[1]);
-      label(ctx, z.name + ' (' + z.kind + ')', q[0], Math.max(16, q[1] - 2), 'rgba(0,0,0,0.55)', color);
+      label(ctx, names.zone ? names.zone(z) : z.name + ' (' + z.kind + ')', q[0], Math.max(16, q[1] - 2), 'rgba(0,0,0,0.55)', color);
     });
   }
 
@@ -103,7 +103,7 @@
     ctx.restore();
   }
 
-  function drawBox(ctx, b, offender, map) {
+  function drawBox(ctx, b, offender, map, names) {
     var p = map(b[2], b[3]), q = map(b[4], b[5]);
     var color = offender ? OFFENDER : PALETTE[Math.abs(b[0]) % PALETTE.length];
     ctx.save();
@@ -111,7 +111,7 @@
     ctx.lineWidth = offender ? 3 : 1;
     ctx.strokeRect(p[0], p[1], q[0] - p[0], q[1] - p[1]);
     ctx.restore();
-    label(ctx, '#' + b[0] + ' ' + b[1], p[0] - (offender ? 1.5 : 0.5), p[1] - (offender ? 2 : 1),
+    label(ctx, '#' + b[0] + ' ' + (names.object ? names.object(b[1]) : b[1]), p[0] - (offender ? 1.5 : 0.5), p[1] - (offender ? 2 : 1),
           offender ? OFFENDER : 'rgba(0,0,0,0.55)', offender ? '#ffffff' : color);
   }
 
@@ -141,13 +141,13 @@
     ctx.rect(rect.x, rect.y, rect.w, rect.h);
     ctx.clip();
     ctx.font = '12px sans-serif';
-    drawZones(ctx, data, map);
+    drawZones(ctx, data, map, names);
     drawPath(ctx, data, t, map);
     var inst = instantAt(data, t);
     var boxes = inst ? inst.boxes || [] : [];
     var seen = false;
-    boxes.forEach(function (b) { if (!offenders[b[0]]) drawBox(ctx, b, false, map); });
-    boxes.forEach(function (b) { if (offenders[b[0]]) { seen = true; drawBox(ctx, b, true, map); } });
+    boxes.forEach(function (b) { if (!offenders[b[0]]) drawBox(ctx, b, false, map, names); });
+    boxes.forEach(function (b) { if (offenders[b[0]]) { seen = true; drawBox(ctx, b, true, map, names); } });
     var ev = data.event || {};
     if (!seen && data.key_box && ev.start_s !== undefined && t >= ev.start_s - EPS && t <= ev.end_s + EPS) {
       /* the offender is not tracked at this instant but the event holds: mark where it was seen */

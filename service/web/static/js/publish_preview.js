@@ -14,7 +14,7 @@
     $('pp-number').textContent = r.number || '—';
     $('pp-rule').textContent = CW.label('rule', r.rule);
     $('pp-offence').textContent = CW.t('display.offence.' + r.rule);
-    $('pp-place').textContent = r.place || '—';
+    $('pp-place').textContent = CW.publicPlace(r);
     $('pp-time').textContent = CW.formatTime(r.start_time || r.published_at, r.timezone || 'Asia/Shanghai');
     $('pp-marker').hidden = !r.offender_marked;
     var media = $('pp-media');

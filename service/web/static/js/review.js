@@ -58,7 +58,7 @@
         thumb ? CW.el('img', {class: 'qi-thumb', src: thumb, alt: '', loading: 'lazy', width: '64', height: '36'}) : CW.el('span', {class: 'qi-thumb'}),
         CW.el('div', {class: 'qi-main'}, [
           CW.el('div', {class: 'qi-top'}, [CW.el('span', {class: 'rule-dot rule-' + c.rule}), CW.el('span', {class: 'qi-rule', text: CW.label('rule', c.rule)})]),
-          CW.el('div', {class: 'qi-sub muted small', text: CW.formatTime(when(c), tz(c)) + ' · ' + camOf(c)}),
+          CW.el('div', {class: 'qi-sub muted small', text: [CW.formatTime(when(c), tz(c)), camOf(c), CW.localName(c.zone_names)].filter(Boolean).join(' · ')}),
           CW.el('div', {class: 'qi-id mono', title: String(id), text: '#' + id})
         ]),
         CW.el('span', {class: 'state-badge state-' + c.state, text: CW.label('state', c.state)})
@@ -221,6 +221,21 @@
     return best.box;
   }
 
+  /* Where the case's wall-clock time came from (upload, scene, container), in the page language;
+     '' for cases recorded before cases said so. */
+  function clockSource(c) {
+    var clock = c.clock;
+    if (!clock) return '';
+    var source = clock.source || 'none';
+    return CW.has('review.clock.' + source) ? CW.t('review.clock.' + source) : CW.t('review.clock.other', {source: source});
+  }
+
+  /* The integrity problems with a code each (older services sent the sentences alone). */
+  function problemItems(integ) {
+    if (integ.items) return integ.items;
+    return (integ.problems || []).map(function (p) { return {file: '', code: 'other', text: p}; });
+  }
+
   /* The zones the case was judged by (its scene version, over that version's reference frame),
      not the camera's current scene, which may have been edited since. */
   function drawCaseScene(map, c) {
@@ -244,6 +259,10 @@
     var time = CW.$('c-time');
     time.textContent = CW.formatTime(when(c), tz(c), true);
     if (when(c)) time.setAttribute('datetime', when(c));
+    var clock = clockSource(c);
+    CW.$('c-clock').textContent = clock;
+    CW.$('c-clock').hidden = !clock;
+    CW.$('c-clock').setAttribute('data-source', (c.clock && c.clock.source) || '');
     CW.$('c-state').textContent = CW.label('state', c.state);
     CW.$('c-state').className = 'state-badge state-' + c.state;
     var integ = c.integrity || {};
@@ -253,11 +272,15 @@
     badge.className = 'integrity ' + (ok ? 'ok' : 'bad');
     var problems = CW.$('c-problems');
     problems.innerHTML = '';
-    (integ.problems || []).forEach(function (p) { problems.appendChild(CW.el('li', {text: p})); });
+    problemItems(integ).forEach(function (p) {
+      var code = CW.has('integrity.' + p.code) ? p.code : 'other';
+      problems.appendChild(CW.el('li', {'data-code': p.code, text: CW.t('integrity.' + code, {file: p.file || p.text})}));
+    });
     CW.$('c-problems-panel').hidden = ok && !(integ.problems || []).length;
     CW.$('c-explanation').textContent = CW.explanation(c) || '—';
-    CW.$('c-zone').textContent = c.zone || '—';
-    CW.$('c-place').textContent = c.place || '—';
+    CW.$('c-zone').textContent = CW.localName(c.zone_names, c.zone || '—');
+    CW.$('c-place').textContent = CW.localName(c.place_names, c.place || '—');
+    CW.$('c-object').textContent = c.object_class ? CW.label('object', c.object_class) : '—';
     CW.$('c-vtime').textContent = c.start_s !== undefined && c.start_s !== null ? CW.formatSeconds(c.start_s) + (c.end_s !== undefined && c.end_s !== null ? ' – ' + CW.formatSeconds(c.end_s) : '') : '—';
     CW.$('c-conf').textContent = c.confidence !== undefined && c.confidence !== null ? (c.confidence * 100).toFixed(0) + '%' : '—';
     CW.$('c-reason-panel').hidden = !c.reason;
@@ -286,7 +309,7 @@
     else camera(camOf(c)).then(function (cam) {
       if (!cam || !current || caseId(current) !== id) return;
       var scene = cam.scene || cam;
-      CWZones.draw(map, scene, {reference: cam.has_reference === false ? null : '/api/cameras/' + encodeURIComponent(camOf(c)) + '/reference', highlight: c.zone, box: offenderBox(c), path: c.path});
+      CWZones.draw(map, scene, {names: c.zone_labels, reference: cam.has_reference === false ? null : '/api/cameras/' + encodeURIComponent(camOf(c)) + '/reference', highlight: c.zone, box: offenderBox(c), path: c.path});
     });
   }
 

@@ -16,7 +16,8 @@
     return [x / points.length, y / points.length];
   }
 
-  /* opts: {reference: url, highlight: zone name, box: [x1,y1,x2,y2], path: [[t,x,y],...]} */
+  /* opts: {reference: url, highlight: zone name, box: [x1,y1,x2,y2], path: [[t,x,y],...],
+           names: {zone key: {zh-CN, en}} (labels the scene gives; else each zone's own label, else its key)} */
   function draw(container, scene, opts) {
     opts = opts || {};
     container.innerHTML = '';
@@ -48,7 +49,7 @@
       if (z.polygon && z.polygon.length) {
         var c = centroid(z.polygon);
         var label = svg('text', {x: c[0], y: c[1], 'font-size': font, 'text-anchor': 'middle', 'dominant-baseline': 'middle', class: 'zone-label', fill: '#fff', stroke: '#000', 'stroke-width': font / 6, 'paint-order': 'stroke'});
-        label.textContent = z.name;
+        label.textContent = window.CW && CW.localName ? CW.localName((opts.names || {})[z.name] || z.label, z.name) : z.name;
         root.appendChild(label);
       }
     });
