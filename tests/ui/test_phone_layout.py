@@ -11,7 +11,6 @@ import shutil
 import pytest
 
 import harness
-from harness import wait_js
 from tests.service.helpers import SCENE_YAML, SHORT_CLIP, make_run
 
 pytestmark = pytest.mark.browser
