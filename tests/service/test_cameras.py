@@ -156,7 +156,7 @@ def test_reference_change_is_a_version_and_old_frames_stay(env, footage_dir):
     ref1 = first_frame_jpeg(footage_dir / SHORT_CLIP)
     r = env.admin.post("/api/cameras", data={"scene": SCENE_YAML}, files={"reference": ("ref.jpg", ref1, "image/jpeg")})
     assert r.status_code == 201
-    ok, png = cv2.imencode(".png", cv2.imdecode(np.frombuffer(ref1, np.uint8), cv2.IMREAD_COLOR)[::-1])
+    _, png = cv2.imencode(".png", cv2.imdecode(np.frombuffer(ref1, np.uint8), cv2.IMREAD_COLOR)[::-1])
     r = env.reviewer.put("/api/cameras/bj-overpass/reference", files={"reference": ("flipped.png", png.tobytes(), "image/png")},
                          data={"base_version": "1"})
     assert r.status_code == 200 and r.json()["scene_version"] == 2 and r.json()["scene_yaml"] == SCENE_YAML

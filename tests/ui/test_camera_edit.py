@@ -5,9 +5,8 @@ default list, shown with "show retired")."""
 
 from __future__ import annotations
 
-import pytest
-
 import harness
+import pytest
 
 pytestmark = pytest.mark.browser
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import hashlib
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005'
 down_revision = '0004'
