@@ -22,6 +22,7 @@ from service.api.common import reject_nul_in_url
 from service.web import not_found
 from service.config import Settings
 from service.db import make_engine, make_session_factory, migrate, session_scope
+from service.db_slots import SessionSlots, session_capacity
 from service.http_security import SecurityMiddleware
 from service.jobs import InProcessRunner, JobRunner, NullRunner
 from service.jobs.work import AnalyzeFn
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory
+    app.state.db_slots = SessionSlots(session_capacity(engine))  # no thread-pool deadlock under load
     app.state.runner = runner
     app.state.secret_key = settings.resolved_secret_key()
     app.state.signing_key = load_or_create_key(settings.signing_key_path)

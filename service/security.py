@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.models import ApiToken, LoginSession, User, utcnow
 
@@ -128,13 +129,13 @@ def principal_from_request(request: Request, db: Session) -> Principal | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         secret = request.app.state.secret_key
-        row = db.get(LoginSession, _session_hash(secret, cookie))
-        if row is None or row.expires_at < utcnow():
+        # one query for the session and its user: every page and API call of a reviewer asks it
+        found = db.execute(select(LoginSession.expires_at, User.id, User.role, User.username, User.active)
+                           .join(User, User.id == LoginSession.user_id)
+                           .where(LoginSession.id_hash == _session_hash(secret, cookie))).first()
+        if found is None or found.expires_at < utcnow() or not found.active:
             return None
-        user = db.get(User, row.user_id)
-        if user is None or not user.active:
-            return None
-        return Principal("user", user.role, user.username, user_id=user.id)
+        return Principal("user", found.role, found.username, user_id=found.id)
     paired = request.cookies.get(DISPLAY_COOKIE)
     if paired:
         tok = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(paired)))
@@ -144,19 +145,24 @@ def principal_from_request(request: Request, db: Session) -> Principal | None:
     return None
 
 
-def get_db(request: Request):
-    db = request.app.state.session_factory()
-    try:
-        yield db
-    finally:
-        db.close()
+async def get_db(request: Request):
+    """The request's session, once a slot is free (``service.db_slots``: more requests holding
+    sessions than the pool has connections could deadlock the thread pool)."""
+    async with request.app.state.db_slots.slot():
+        db = request.app.state.session_factory()
+        try:
+            yield db
+        finally:
+            await run_in_threadpool(db.close)  # returns the connection: a ROLLBACK, off the event loop
 
 
 def optional_principal(request: Request, db: Session = Depends(get_db)) -> Principal | None:
     return principal_from_request(request, db)
 
 
-def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
+# The checks below touch no database or file: ``async`` runs them on the event loop, where a sync
+# dependency would cost each request a hop to the thread pool and back.
+async def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
     if principal is None:
         raise HTTPException(401, "login required", headers={"WWW-Authenticate": "Bearer"})
     return principal
@@ -165,7 +171,7 @@ def current_principal(principal: Principal | None = Depends(optional_principal))
 def require_roles(*roles: str):
     """Dependency factory: 401 for anonymous callers, 403 for callers with another role."""
 
-    def check(principal: Principal = Depends(current_principal)) -> Principal:
+    async def check(principal: Principal = Depends(current_principal)) -> Principal:
         if principal.role not in roles:
             raise HTTPException(403, f"role {principal.role!r} may not do this (needs {' or '.join(roles)})")
         return principal

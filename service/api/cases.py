@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from civicwatch import __version__
 from service import audit, events
 from service.annotation import ANNOTATED_KIND, AnnotationError, can_render, ensure_annotated, on_demand_paths
+from service.api.case_rows import summary_rows
 from service.api.common import ApiModel, Offset, case_summary, iso, parse_when
 from service.api.zipstream import zip_stream
 from service.errors import ApiError
@@ -88,7 +89,8 @@ def list_cases(db: Session = Depends(get_db), _: Principal = Depends(reviewers),
         conds.append(Case.start_time <= hi)
     limit, offset = max(1, min(limit, 500)), max(0, offset)
     total = db.scalar(select(func.count()).select_from(Case).where(*conds))
-    rows = list(db.scalars(select(Case).where(*conds).order_by(Case.created_at, Case.start_s, Case.id).limit(limit).offset(offset)))
+    # the summary's columns only (service.api.case_rows): whole case records made this list slow
+    rows = summary_rows(db, select(Case).where(*conds).order_by(Case.created_at, Case.start_s, Case.id).limit(limit).offset(offset))
     documents = judged_documents(db, rows)  # the zone's names from the scene each case was judged by
     items = [{**case_summary(c), "zone_names": zone_names(documents.get(c.id), c.zone)} for c in rows]
     return {"items": items, "total": total, "limit": limit, "offset": offset}
