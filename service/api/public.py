@@ -23,7 +23,6 @@ import mimetypes
 import re
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import FileResponse
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -37,6 +36,7 @@ from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
 from service.publication import PUBLISHED_SHEET
 from service.safe_files import servable
 from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
+from service.verified_serve import VerifiedFileResponse
 
 log = logging.getLogger(__name__)
 
@@ -195,12 +195,15 @@ def media(ref: str, kind: str, request: Request, db: Session = Depends(get_db), 
     path = settings.data_dir / case.published_dir / name if name else None
     if path is None or not path.is_file() or not servable(path, settings.data_dir):
         raise ApiError(404, f"this case has no published {kind}")
-    problems = intact(case, settings)
+    problems = intact(case, settings)  # the whole case, from the size/mtime cache
     if problems:
         raise ApiError(409, "this case's media fail their integrity check and are not shown",
                        code="integrity_failed", problems=problems)
-    return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-                        headers={"Cache-Control": "private, no-cache"})
+    # and the file itself over the very bytes sent: one replaced since the check above is not served
+    return VerifiedFileResponse(path, case.published_hashes[name],
+                                mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                                headers={"Cache-Control": "private, no-cache"}, chunk_size=settings.chunk_size,
+                                problem_detail="this case's media fail their integrity check and are not shown")
 
 
 class Preview(ApiModel):
