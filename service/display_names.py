@@ -17,22 +17,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from detector.scene import LANGUAGES, Scene, SceneError, load_scene_text, pick_name
-from service.models import Camera, Case, SceneVersion
+from service.models import Camera, SceneVersion
 
 Names = dict[str, str]
 
 
 class _CaseLike(Protocol):
     id: str
+    scene_version_id: int | None
+    camera_id: str
 
 
 def judged_documents(db: Session, cases: Iterable[_CaseLike]) -> dict[str, str | None]:
     """Case id -> the scene document it was judged by: its scene version, else (a case from before
     versions) its camera's current scene. Names come from there, like the zones the page draws."""
-    ids = [c.id for c in cases]
-    if not ids:
+    rows = [(c.id, c.scene_version_id, c.camera_id) for c in cases]  # the caller has read them already
+    if not rows:
         return {}
-    rows = db.execute(select(Case.id, Case.scene_version_id, Case.camera_id).where(Case.id.in_(ids))).all()
     versions = {v for _, v, _ in rows if v is not None}
     cameras = {cam for _, v, cam in rows if v is None}
     by_version = dict(db.execute(select(SceneVersion.id, SceneVersion.document).where(SceneVersion.id.in_(versions))).all()) \

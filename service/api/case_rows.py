@@ -45,6 +45,7 @@ _COLUMNS = (
     Case.decided_at,
     Case.created_at,
     Case.plate,
+    Case.scene_version_id,
 )
 # The few keys of the JSON records it shows: {attribute: {key: expression}}.
 _EXTRACTED = {
@@ -81,6 +82,7 @@ class CaseRow:
     decided_at: datetime | None
     created_at: datetime
     plate: dict[str, Any] | None
+    scene_version_id: int | None  # the scene it was judged by (``service.display_names``)
     data: dict[str, Any] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
     plate_corrections: list[PlateCorrection] = field(default_factory=list)
