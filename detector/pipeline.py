@@ -28,7 +28,8 @@ from detector.detect import ObjectDetector, load_analysis_detector
 from detector.evidence.manifest import write_manifest
 from detector.signing import default_key_path, load_or_create_key, sign_manifest
 from detector.evidence.tracklog import SignalLog, TrackLog
-from detector.evidence.writer import write_cases
+from detector.evidence.writer import flight_record, write_cases
+from detector.media.metadata import parse_creation_time
 from detector.identity import IdentityGuard
 from detector.motion_gate import MotionGate
 from detector.lowlight import LowLight
@@ -67,6 +68,9 @@ class AnalyzeOptions:
     # True: ``start_time`` wins over the scene's (an operator's recording time for one upload
     # beats the camera's default); cases then say their clock came from the upload.
     start_time_overrides_scene: bool = False
+    # Who flew the footage (upload form / API; optional), carried into every case record.
+    drone_id: str | None = None
+    pilot: str | None = None
     # Also detect on tiles around the scene's zones at model resolution ("look where the rules
     # look"); "off" detects on the whole frame only.
     regions: str = "zones"
@@ -152,21 +156,26 @@ def _decode_worker(path: Path, fps: float, out: queue.Queue, report: DecodeRepor
 
 
 def wall_clock_start(scene: Scene, info: VideoInfo, options: AnalyzeOptions) -> tuple[datetime | None, str | None]:
-    """Where case times come from: the scene's start_time, then the uploader's metadata, then the
-    container's creation_time; with the name of the source used (None when none is known)."""
-    if options.start_time is not None and options.start_time_overrides_scene:
+    """Where case times come from, with the name of the source used (None when none is known).
+
+    Fixed camera: the operator's upload time when it overrides the scene (the service's uploads),
+    else the scene's start_time, then the upload time, then the container's creation_time.
+    Drone scene: the upload time, then the container's creation_time (the flight's own clock),
+    then the scene's start_time; a drone scene describes a place, not a flight, so its
+    start_time is only a last resort.
+    """
+    container = parse_creation_time(info.creation_time)  # None for missing or never-set clocks
+    drone = scene.kind == "drone"
+    if options.start_time is not None and (options.start_time_overrides_scene or drone):
         return options.start_time, "upload"
+    if drone and container is not None:
+        return container, "container"
     if scene.start_time is not None:
         return scene.start_time, "scene"
     if options.start_time is not None:
         return options.start_time, "upload"
-    if info.creation_time:
-        try:
-            parsed = datetime.fromisoformat(info.creation_time.replace("Z", "+00:00"))
-            if parsed.tzinfo is not None and parsed.year > 1971:
-                return parsed, "container"
-        except ValueError:
-            pass
+    if container is not None:
+        return container, "container"
     return None, None
 
 
@@ -448,6 +457,7 @@ def analyze(
             source=source, scene=scene, events=events, track_log=stages.track_log,
             signal_log=stages.signal_log, out_dir=out_dir, pre=options.pre, post=options.post,
             annotated=options.annotated_clips, clock_source=clock_source,
+            flight=flight_record(options.drone_id, options.pilot),
         )
     else:
         cases = [_bare_case(i, ev, stages.track_log) for i, ev in enumerate(events)]

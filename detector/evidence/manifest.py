@@ -2,7 +2,8 @@
 
 Anyone holding the output folder can re-check it later (``civicwatch verify DIR``): a changed byte
 or a missing file is named. The manifest also pins the inputs (source video, scene file, model) by
-hash, so a case can be traced to exactly the footage and configuration that produced it. Its
+hash, so a case can be traced to exactly the footage and configuration that produced it, and keeps
+the source's own metadata (``detector.media.metadata``: creation time, location, device). Its
 ``created_utc`` is when the analysis ran, which is all the analysis machine's clock may say; event
 times come from the video and the scene, never from here.
 """
@@ -15,9 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from detector.evidence.originals import verify_originals
-from detector.hashing import sha256_file
-from detector.signing import SIGNATURE
 from detector.evidence.writer import CASES_INDEX, EvidenceConflictError
+from detector.hashing import sha256_file
+from detector.media.metadata import read_metadata
+from detector.signing import SIGNATURE
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -60,6 +62,10 @@ def write_manifest(
         for p in _listed_files(out_dir)
     ]
     inputs = {"source": _input(source), "scene": _input(scene_path), "model": _input(model_path)}
+    if inputs["source"] is not None:
+        # What the file says of itself (creation time, GPS location, device), signed with the rest:
+        # evidence of where the footage was taken, which nothing published carries.
+        inputs["source"]["metadata"] = read_metadata(source).as_record()
     target = out_dir / MANIFEST
     if target.exists():
         try:

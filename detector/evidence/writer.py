@@ -30,9 +30,10 @@ from detector.evidence.plates import best_plate
 from detector.evidence.render import ANNOTATED_FILE, render_annotated
 from detector.evidence.sheet import render_sheet, sheet_moments, to_image_px
 from detector.evidence.sheet_record import sheet_layout_record
-from detector.media.streamcopy import StreamCopyError, copy_clip, copy_refusal
-from detector.hashing import sha256_bytes, sha256_file
 from detector.evidence.tracklog import SignalLog, TrackLog
+from detector.hashing import sha256_bytes, sha256_file
+from detector.media.metadata import read_metadata
+from detector.media.streamcopy import StreamCopyError, copy_clip, copy_refusal
 from detector.scene import Scene
 from detector.types import Box, ViolationEvent
 
@@ -147,6 +148,13 @@ def _clock(scene: Scene, source: str | None) -> dict:
     return {"source": source, "video_start": _iso(scene.start_time), "from": en, "from_zh": zh}
 
 
+def flight_record(drone_id: str | None, pilot: str | None) -> dict | None:
+    """Who flew the footage, as the operator gave it with the upload (None when neither is known)."""
+    if not drone_id and not pilot:
+        return None
+    return {"drone_id": drone_id or None, "pilot": pilot or None}
+
+
 SHEET_MIN_SPAN_S = 0.6  # shorter spans cannot show three stills 0.2 s apart
 
 
@@ -239,7 +247,7 @@ def _shared_stills(source: Path, info: VideoInfo, plans: list[_CasePlan]) -> dic
 def _write_case(
     *, source: Path, source_sha256: str, info: VideoInfo, scene: Scene, plan: _CasePlan, stills: dict[float, Still],
     track_log: TrackLog, signal_log: SignalLog, out_dir: Path, jpeg_quality: int,
-    crop_margin: float, annotated: bool, clock_source: str | None,
+    crop_margin: float, annotated: bool, clock_source: str | None, flight: dict | None, source_metadata: dict,
 ) -> dict:
     event, cid = plan.event, plan.cid
     span_start, span_end = plan.span_start, plan.span_end
@@ -310,6 +318,10 @@ def _write_case(
             "end_time": _iso(wall_clock(scene, event.end_s)),
             "timezone": scene.timezone,
             "clock": _clock(scene, clock_source),
+            # The operator's drone id and pilot, and what the file itself says (creation time,
+            # location, device): evidence only, never published (service.api.public, redaction).
+            "flight": flight,
+            "source_metadata": source_metadata,
             "object_class": event.object_class,
             "track_ids": [int(t) for t in event.track_ids],
             "confidence": round(float(event.confidence), 4),
@@ -374,6 +386,7 @@ def write_cases(
     crop_margin: float = 0.25,
     annotated: bool = False,
     clock_source: str | None = "scene",
+    flight: dict | None = None,
 ) -> list[dict]:
     """Write ``out_dir/cases/<id>/`` for every event and ``out_dir/cases.json``; return the cases.
 
@@ -381,6 +394,8 @@ def write_cases(
     same without ``sha256.case``, which it cannot contain). Events are written in time order.
     ``annotated`` also renders ``annotated.mp4`` now; by default it is made on demand
     (``render_annotated``) and the review page draws the overlay from ``tracks.json``.
+    ``flight`` (``flight_record``) and the source file's own metadata (``source_metadata``:
+    creation time, GPS location, device) go into every case record.
     """
     source, out_dir = Path(source), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -400,6 +415,7 @@ def write_cases(
             f"{out_dir} already holds cases ({', '.join(taken) or CASES_INDEX}); evidence is never overwritten"
         )
     source_sha256 = sha256_file(source) if ordered else ""
+    source_metadata = read_metadata(source).as_record()
     plans = [_plan(ev, cid, scene=scene, info=info, track_log=track_log, pre=pre, post=post)
              for ev, cid in zip(ordered, ids)]
     stills = _shared_stills(source, info, plans)
@@ -407,7 +423,8 @@ def write_cases(
         _write_case(source=source, source_sha256=source_sha256, info=info, scene=scene, plan=plan, stills=stills,
                     track_log=track_log, signal_log=signal_log, out_dir=out_dir, jpeg_quality=jpeg_quality,
                     crop_margin=crop_margin, annotated=annotated,
-                    clock_source=clock_source if scene.start_time is not None else None)
+                    clock_source=clock_source if scene.start_time is not None else None,
+                    flight=flight, source_metadata=source_metadata)
         for plan in plans
     ]
     _write_new(index, _json_bytes(cases))

@@ -59,7 +59,10 @@ def test_manifest_lists_every_file_and_the_inputs(analysed, footage_dir):
         assert entry["size"] == (out / entry["path"]).stat().st_size
     assert manifest["inputs"]["source"] == {
         "name": "uadetrac_overpass_short.mp4", "sha256": sha(footage_dir / SOURCE),
-        "size": (footage_dir / SOURCE).stat().st_size}
+        "size": (footage_dir / SOURCE).stat().st_size,
+        # this file says nothing of itself (detector.media.metadata)
+        "metadata": {"creation_time": None, "creation_time_raw": None, "location": None, "make": None,
+                     "model": None, "serial": None}}
     assert manifest["inputs"]["scene"]["sha256"] == sha(scene_path)
     assert manifest["inputs"]["model"]["name"] == "model.onnx"
     assert manifest["inputs"]["model"]["sha256"] == sha(model_path)
