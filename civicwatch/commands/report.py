@@ -1,0 +1,267 @@
+"""``civicwatch report flight RUN_DIR``: the flight report of an analysis run, without a server.
+
+The report (``detector.reports``) is one short H.264 video of the flight's approved cases, each
+captioned with its time, place and offence, and a one-page summary (HTML and PDF) for the unit
+responsible for the place. Approval lives in the review service, so the command is told which
+cases are approved: ``--decisions FILE`` (the service's case list saved as JSON), ``--case ID``
+(repeatable), or ``--all`` (every case found, marked as a draft nobody reviewed); see
+``detector.reports.selection``.
+
+``--publication`` makes the report for the public from redacted media only: each case's clip and
+key frame are redacted first with the service's redaction (``service.redaction``, policy
+``--redaction-policy``), and only those copies are read. Without it the report shows the original
+evidence and says it is for the responsible unit only.
+
+The report goes to a new folder (default ``RUN_DIR-flight-report``, ``...-public`` for
+publication), never into the run folder, whose signed manifest lists what the analysis wrote.
+Exit codes: 0 made, 1 the media of a case could not be read or redacted, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report", help="reports made from reviewed cases (flight report)"
+    )
+    kinds = p.add_subparsers(dest="report", required=True)
+    f = kinds.add_parser(
+        "flight",
+        help="one short video of a flight's approved cases and a one-page summary (HTML, PDF)",
+        description="Build the flight report of an analysis run: a captioned H.264 video of the approved cases "
+        "and a one-page summary with counts by offence and a still per case.",
+    )
+    f.add_argument(
+        "run_dir",
+        type=Path,
+        metavar="RUN_DIR",
+        help="an analysis output folder (civicwatch analyze)",
+    )
+    which = f.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--decisions",
+        type=Path,
+        metavar="FILE",
+        help="the review service's decisions as JSON, e.g. GET /api/cases?state=approved,published "
+        "saved to a file; cases approved or published there are reported",
+    )
+    which.add_argument(
+        "--case",
+        action="append",
+        metavar="ID",
+        help="report this case as approved (repeatable)",
+    )
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help="report every case found: a draft marked as not reviewed",
+    )
+    f.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="the new report folder (default: RUN_DIR-flight-report)",
+    )
+    f.add_argument(
+        "--force", action="store_true", help="replace an existing report folder"
+    )
+    f.add_argument(
+        "--publication",
+        action="store_true",
+        help="for the public: made from redacted clips and stills only",
+    )
+    f.add_argument(
+        "--redaction-policy",
+        choices=("bystanders", "all"),
+        default="bystanders",
+        help="with --publication: blur everyone but the offender (default) or the offender too",
+    )
+    f.add_argument(
+        "--scene",
+        type=Path,
+        default=None,
+        help="the scene file the run was analysed with: names the place in Chinese and English",
+    )
+    f.add_argument(
+        "--unit",
+        default="",
+        help="the unit responsible for the place (the report's addressee)",
+    )
+    f.add_argument(
+        "--drone-id", default="", help="the drone's id, printed on the report"
+    )
+    f.add_argument(
+        "--pilot", default="", help="the pilot, printed on the internal report"
+    )
+    f.add_argument(
+        "--seconds",
+        type=float,
+        default=6.0,
+        help="seconds of video per case (default 6)",
+    )
+    f.add_argument(
+        "--json", action="store_true", help="print report.json's summary as JSON"
+    )
+    f.set_defaults(func=run_flight)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _analysis(run_dir: Path) -> dict:
+    try:
+        data = json.loads((run_dir / "analysis.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _redacted(case: dict, run_dir: Path, work: Path, policy: str) -> tuple[Path, Path]:
+    """The case's redacted clip and still, made into ``work`` by the service's redaction."""
+    from service.redaction import IMAGE_NAME, VIDEO_NAME, make_published_media
+
+    case_dir = run_dir / Path(case["evidence"]["clip"]).parent
+    out = work / case["id"]
+    made = make_published_media(case_dir, out, case, policy)
+    if VIDEO_NAME not in made:
+        raise RuntimeError(
+            f"case {case['id']}: no redacted clip could be made (the clip is missing)"
+        )
+    return out / VIDEO_NAME, out / IMAGE_NAME
+
+
+def run_flight(args: argparse.Namespace) -> int:
+    from detector.reports import (
+        ReportError,
+        ReportInfo,
+        build_flight_report,
+        report_case,
+    )
+    from detector.reports.cases import CaseRecordError
+    from detector.reports.selection import (
+        SelectionError,
+        load_run_cases,
+        read_decisions,
+        select_cases,
+    )
+    from detector.scene import SceneError, load_scene
+
+    run_dir: Path = args.run_dir
+    if not run_dir.is_dir():
+        return _fail(f"{run_dir} is not a folder")
+    if args.seconds <= 0:
+        return _fail("--seconds must be more than 0")
+    try:
+        cases = load_run_cases(run_dir)
+        decisions = read_decisions(args.decisions) if args.decisions else None
+        chosen = select_cases(
+            cases, decisions=decisions, ids=args.case, everything=args.all
+        )
+    except SelectionError as err:
+        return _fail(str(err))
+    try:
+        scene = load_scene(args.scene) if args.scene else None
+    except (SceneError, OSError) as err:
+        return _fail(f"--scene: {err}")
+    out = args.out or run_dir.with_name(
+        run_dir.name
+        + ("-flight-report-public" if args.publication else "-flight-report")
+    )
+    if out.resolve() == run_dir.resolve() or out.resolve().is_relative_to(
+        run_dir.resolve()
+    ):
+        return _fail(
+            f"--out {out} lies inside the run folder; its signed manifest lists only what the analysis wrote"
+        )
+    if out.exists():
+        if not args.force:
+            return _fail(
+                f"{out} exists; choose another --out or pass --force to replace it"
+            )
+        shutil.rmtree(out)
+
+    analysis = _analysis(run_dir)
+    info = ReportInfo(
+        unit=args.unit.strip(),
+        camera=str(analysis.get("camera") or chosen[0].get("camera") or ""),
+        drone_id=args.drone_id.strip(),
+        pilot="" if args.publication else args.pilot.strip(),
+        source="" if args.publication else str(analysis.get("source") or ""),
+        publication=args.publication,
+        reviewed=not args.all,
+        made_at=datetime.now(UTC).astimezone(),
+    )
+    with tempfile.TemporaryDirectory(
+        prefix=".redacted-", dir=out.parent if out.parent.is_dir() else None
+    ) as tmp:
+        report_cases = []
+        for number, case in enumerate(chosen, 1):
+            if args.publication:
+                try:
+                    clip, still = _redacted(
+                        case, run_dir, Path(tmp), args.redaction_policy
+                    )
+                except Exception as err:  # noqa: BLE001 - any failure to redact stops a public report
+                    return _fail(
+                        f"case {case['id']}: cannot make its redacted media: {err}", 1
+                    )
+            else:
+                evidence = case["evidence"]
+                if not evidence.get("snapshot"):
+                    return _fail(f"case {case['id']} has no snapshot in the run")
+                clip, still = run_dir / evidence["clip"], run_dir / evidence["snapshot"]
+            try:
+                report_cases.append(
+                    report_case(
+                        case,
+                        number=number,
+                        clip=clip,
+                        still=still,
+                        scene=scene,
+                        seconds=args.seconds,
+                        mark_offender=not args.publication,
+                    )
+                )
+            except CaseRecordError as err:
+                return _fail(str(err))
+        try:
+            made = build_flight_report(report_cases, out, info)
+        except ReportError as err:
+            return _fail(str(err), 1)
+    rec = made.record
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "folder": str(made.folder),
+                    "video": rec["video"],
+                    "counts": rec["counts"],
+                    "cases": [c["id"] for c in rec["cases"]],
+                    "files": rec["files"],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    else:
+        kind = (
+            "for publication (redacted media)"
+            if args.publication
+            else "internal (original evidence)"
+        )
+        print(
+            f"flight report, {kind}: {len(made.cases)} case(s), video {made.video.duration_s:.1f} s"
+        )
+        for name in ("report.html", "report.pdf", "flight.mp4"):
+            print(f"  {made.folder / name}  sha256 {made.files[name]}")
+    return 0
