@@ -3,7 +3,9 @@
 An exposure screen shows the offence to the public, not the people who happened to be there:
 the faces and number plates of everyone but the offender are blurred. The published clip is a
 *new* file made from the case's original ``clip.mp4`` (the annotated clip carries track labels of
-bystanders, the original does not), with its own SHA-256; evidence files are never touched.
+bystanders, the original does not), with its own SHA-256; evidence files are never touched. Its
+container carries no tags of the source (GPS location, creation time, device): the encoder copies
+none, and a clip that had any would not be published (``_untagged``).
 
 Policies: ``bystanders`` (default) blurs everyone but the offender, ``all`` blurs the offender's
 face/plate too, ``none`` blurs nothing.
@@ -38,6 +40,7 @@ import cv2
 import numpy as np
 
 from detector.hashing import sha256_file
+from detector.media.metadata import identifying_tags
 from detector.media.transform import transform_video
 
 log = logging.getLogger(__name__)
@@ -332,6 +335,21 @@ def _settle(tmp: Path, final: Path) -> str:
     return sha256_file(final)
 
 
+class PublicationTagError(RuntimeError):
+    """A public clip came out carrying tags of its source (location, creation time, device)."""
+
+
+def _untagged(video: Path) -> None:
+    """Refuse a public clip whose container says where, when or with what the footage was shot.
+
+    The source's GPS location stays in the evidence record (case.json, the signed manifest); the
+    public copy is a fresh encode that should carry nothing. This guards against a change to the
+    encoder (or FFmpeg) that would start copying the source's tags."""
+    tags = identifying_tags(video)
+    if tags:
+        raise PublicationTagError(f"{video.name}: the public clip carries source tags ({', '.join(tags)})")
+
+
 class _Redactor:
     """Blurs what the policy says on every frame, from detections made every few frames.
 
@@ -517,6 +535,7 @@ def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str 
         try:
             check = (default_verifier() if verifier == "default" else verifier) if finders and policy != "none" else None
             still = _write_video(clip, tmp, _Redactor(case, policy, finders, verifier=check), clip_start, key_index)
+            _untagged(tmp)
             hashes[VIDEO_NAME] = _settle(tmp, out_dir / VIDEO_NAME)
         finally:
             tmp.unlink(missing_ok=True)

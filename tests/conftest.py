@@ -35,3 +35,39 @@ def signing_key_in_tmp(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(KEY_ENV, str(tmp_path_factory.mktemp("signing") / "signing-key.pem"))
         yield
+
+
+# What a drone's MP4 says of itself: when (UTC) and where (ISO 6709, with altitude) it was shot,
+# and the device. ``tagged_flight`` writes these into a copy of real footage at test time.
+FLIGHT_TAGS = {
+    "creation_time": "2024-05-01T01:30:00.000000Z",
+    "location": "+22.5431+114.0579+085.000/",
+    "com.apple.quicktime.location.ISO6709": "+22.5431+114.0579+085.000/",
+    "make": "DJI",
+    "model": "Mavic 3",
+}
+
+
+def tag_footage(source: Path, out: Path, tags: dict[str, str]) -> Path:
+    """Remux ``source``'s video packets (untouched) into ``out`` with container ``tags``, as a
+    drone or phone writes them (``©xyz`` for ``location``, Apple's keys via use_metadata_tags)."""
+    import av
+
+    with av.open(str(source)) as src, av.open(str(out), "w", format="mp4",
+                                              options={"movflags": "+faststart+use_metadata_tags"}) as dst:
+        stream = src.streams.video[0]
+        copy = dst.add_stream_from_template(stream)
+        dst.metadata.update(tags)
+        for packet in src.demux(stream):
+            if packet.dts is None:
+                continue  # the demuxer's flush packet
+            packet.stream = copy
+            dst.mux(packet)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tagged_flight(tmp_path_factory, footage_dir) -> Path:
+    """The short real overpass clip (2.3 s) carrying ``FLIGHT_TAGS``; never committed."""
+    out = tmp_path_factory.mktemp("flight") / "DJI_0001.MP4"
+    return tag_footage(footage_dir / "beijing-intersection" / "uadetrac_overpass_short.mp4", out, FLIGHT_TAGS)

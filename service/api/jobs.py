@@ -51,7 +51,8 @@ def _report(db: Session, jobs: list[Job]) -> list[dict]:
                     # the counted zones' display names per language (the page shows no key it has a name for)
                     "zone_names": zone_name_map(j.scene_version.document if j.scene_version is not None
                                                 else scenes.get(j.upload.camera_id) if j.upload else None, counted),
-                    "cases": by_job[j.id], "started_at_given": iso(j.upload.started_at) if j.upload else None})
+                    "cases": by_job[j.id], "started_at_given": iso(j.upload.started_at) if j.upload else None,
+                    "drone_id": j.upload.drone_id if j.upload else None, "pilot": j.upload.pilot if j.upload else None})
     return out
 
 

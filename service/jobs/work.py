@@ -143,6 +143,8 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         if version is not None and job.scene_version_id != version.id:
             db.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner).values(scene_version_id=version.id))
         started_at = upload.started_at
+        # who flew it, as the operator gave it with the upload: carried into every case record
+        flight = {"drone_id": upload.drone_id, "pilot": upload.pilot}
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -180,8 +182,10 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
     error: str | None = None
     result = None
     try:
-        # The operator's recording start time wins over the scene's default start_time.
-        options = make_options({"start_time": started_at, "start_time_overrides_scene": True} if started_at else {})
+        # The operator's recording start time wins over the scene's default start_time (and over
+        # the file's creation_time: detector.pipeline.wall_clock_start).
+        given = {"start_time": started_at, "start_time_overrides_scene": True} if started_at else {}
+        options = make_options({**given, **flight})
         result = analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
     except Exception as err:  # noqa: BLE001 - any pipeline failure is the job's outcome
         error = f"{type(err).__name__}: {err}"

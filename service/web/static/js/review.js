@@ -230,6 +230,31 @@
     return CW.has('review.clock.' + source) ? CW.t('review.clock.' + source) : CW.t('review.clock.other', {source: source});
   }
 
+  /* A fact row shown only when there is something to say (its <dt> is the row's label). */
+  function fact(id, value) {
+    var dd = CW.$(id);
+    dd.textContent = value || '';
+    dd.hidden = !value;
+    dd.previousElementSibling.hidden = !value;
+  }
+
+  /* Who flew the footage (upload form) and what the file says of itself: device and GPS position
+     (evidence only: the published clip and the public record carry neither). */
+  function flightFacts(c) {
+    var flight = c.flight || {}, meta = c.source_metadata || {}, loc = meta.location;
+    fact('c-drone', flight.drone_id);
+    fact('c-pilot', flight.pilot);
+    fact('c-device', [meta.make, meta.model, meta.serial].filter(Boolean).join(' · '));
+    var where = '';
+    if (loc && typeof loc.lat === 'number' && typeof loc.lon === 'number') {
+      where = loc.lat.toFixed(5) + ', ' + loc.lon.toFixed(5) +
+        (typeof loc.alt_m === 'number' ? ' · ' + Math.round(loc.alt_m) + ' m' : '');
+    } else if (loc) {
+      where = loc.raw;
+    }
+    fact('c-gps', where ? where + ' (' + CW.t('review.gps.private') + ')' : '');
+  }
+
   /* The integrity problems with a code each (older services sent the sentences alone). */
   function problemItems(integ) {
     if (integ.items) return integ.items;
@@ -283,6 +308,7 @@
     CW.$('c-object').textContent = c.object_class ? CW.label('object', c.object_class) : '—';
     CW.$('c-vtime').textContent = c.start_s !== undefined && c.start_s !== null ? CW.formatSeconds(c.start_s) + (c.end_s !== undefined && c.end_s !== null ? ' – ' + CW.formatSeconds(c.end_s) : '') : '—';
     CW.$('c-conf').textContent = c.confidence !== undefined && c.confidence !== null ? (c.confidence * 100).toFixed(0) + '%' : '—';
+    flightFacts(c);
     CW.$('c-reason-panel').hidden = !c.reason;
     CW.$('c-reason').textContent = c.reason || '';
     /* the original clip with the overlay drawn from tracks.json (case_player.js) */
