@@ -29,6 +29,7 @@ ACTIONS: tuple[str, ...] = (
     "upload.create",
     "job.cancel",
     "job.retry",
+    "job.flight_report",
     "case.approve",
     "case.reject",
     "case.publish",

@@ -15,30 +15,41 @@ from sqlalchemy import func, select
 
 from civicwatch import __version__
 from detector.signing import load_or_create_key
-from service import api_docs, errors, web
-from service.api import admin, audit_log, auth, cameras, cases, jobs, plates, public, system, uploads
-from service.api import review_actions
+from service import api_docs, errors, log_redaction, web
+from service.api import (
+    admin,
+    audit_log,
+    auth,
+    cameras,
+    cases,
+    flight_reports,
+    jobs,
+    plates,
+    public,
+    review_actions,
+    system,
+    uploads,
+)
 from service.api.common import reject_nul_in_url
-from service.web import not_found
 from service.config import Settings
 from service.db import make_engine, make_session_factory, migrate, session_scope
 from service.db_slots import SessionSlots, session_capacity
 from service.http_security import SecurityMiddleware
+from service.janitor import Janitor
 from service.jobs import InProcessRunner, JobRunner, NullRunner
 from service.jobs.work import AnalyzeFn
-from service.janitor import Janitor
 from service.models import User
-from service import log_redaction
+from service.web import not_found
 
 log = logging.getLogger(__name__)
 
 
-def bootstrap_admin(factory, settings: Settings) -> bool:  # noqa: ANN001
+def bootstrap_admin(factory, settings: Settings) -> bool:
     """Create ``admin`` from CIVICWATCH_ADMIN_PASSWORD on a start that finds no users."""
     if not settings.admin_password:
         return False
-    from service.api.admin import create_user
     from service import audit
+    from service.api.admin import create_user
 
     with session_scope(factory) as db:
         if db.scalar(select(func.count()).select_from(User)):
@@ -96,7 +107,8 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     not_found.install(app)  # browsers get an HTML 404 page, /api/ keeps JSON
     api_docs.install(app)
     app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
-    for module in (auth, admin, cameras, uploads, jobs, cases, review_actions, plates, public, audit_log, system):
+    for module in (auth, admin, cameras, uploads, jobs, flight_reports, cases, review_actions, plates, public,
+                   audit_log, system):
         app.include_router(module.router)
     app.include_router(web.router)
     return app

@@ -54,6 +54,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/uploads"): STAFF, ("GET", "/api/uploads/{upload_id}"): STAFF,
     ("GET", "/api/jobs"): STAFF, ("GET", "/api/jobs/{job_id}"): STAFF,
     ("POST", "/api/jobs/{job_id}/cancel"): UPLOAD, ("POST", "/api/jobs/{job_id}/retry"): UPLOAD,
+    ("POST", "/api/jobs/{job_id}/flight-report"): STAFF,
+    ("GET", "/api/jobs/{job_id}/flight-reports/{report_id}/{name:path}"): STAFF,
     # review
     ("GET", "/api/cases"): REVIEW, ("GET", "/api/cases/{case_id}"): REVIEW,
     ("POST", "/api/cases/{case_id}/approve"): REVIEW, ("POST", "/api/cases/{case_id}/reject"): REVIEW,
@@ -75,6 +77,7 @@ PATH_VALUES = {
     "user_id": "999999", "token_id": "999999", "job_id": "999999", "upload_id": "999999",
     "case_id": "J999999-nope", "ref": "nope", "kind": "clip", "camera_id": "nope-cam", "session_id": "nope",
     "screen": "lobby", "code": "en", "name": "js/common.js", "number": "999",
+    "report_id": "internal-0000000000000000",
 }
 
 # Last: it ends the caller's session, which the other rows still need.
@@ -85,7 +88,7 @@ def app_routes(app) -> list[tuple[str, str]]:
     """(method, path) of every route, HEAD left out, whichever way this FastAPI nests routers."""
     found: list[tuple[str, str]] = []
 
-    def walk(routes) -> None:  # noqa: ANN001
+    def walk(routes) -> None:
         for r in routes:
             included = getattr(fastapi_routing, "_IncludedRouter", None)
             effective = getattr(fastapi_routing, "_EffectiveRouteContext", None)
