@@ -1,10 +1,13 @@
-"""SHA-256 of a file, remembered while the file's size, mtime and inode stay the same.
+"""SHA-256 of a file, remembered while the file's size, mtime, ctime and inode stay the same.
 
-Screens fetch the same published clip again and again, and the feed asks every poll whether each
-case's media are still intact; re-hashing megabytes per request would make checking on serve too
-dear to do. A replaced or edited file changes its mtime (and usually size or inode), so the cached
-digest is never trusted for a different file; a writer that forges the mtime back needs the
-machine's own privileges, which no screen has.
+The feed asks every poll whether each published case's media are still intact, and the case view
+shows every case's integrity; re-hashing megabytes for each would make those checks too dear to
+do. A replaced or edited file changes its mtime and ctime (and usually size or inode), so the
+cached digest is never trusted for a different file: setting the mtime back still moves the
+ctime, which only the machine's own privileges can forge. What no stat shows (bit rot, a raw disk
+edit) the periodic scrub finds (``service.integrity_scrub`` re-reads every byte and ``refresh``
+replaces the cached digest). Decisions (approve, publish) and serving media to screens read the
+bytes themselves (``service.verified_serve``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from detector.hashing import sha256_file
 
 MAX_ENTRIES = 4096
-_cache: OrderedDict[tuple[str, int, int, int, int], str] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, int, int, int, int], str] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -29,7 +32,7 @@ def cached_sha256(path: Path, chunk_size: int = 1024 * 1024) -> str | None:
         return None
     if not os.path.isfile(path):
         return None
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+    key = _key(path, st)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -40,6 +43,37 @@ def cached_sha256(path: Path, chunk_size: int = 1024 * 1024) -> str | None:
         while len(_cache) > MAX_ENTRIES:
             _cache.popitem(last=False)
     return digest
+
+
+def refresh(path: Path, chunk_size: int = 1024 * 1024) -> str | None:
+    """Read every byte again and remember what is really there under the file's current key,
+    replacing whatever digest was cached for it (``service.integrity_scrub``): a file rewritten
+    with its mtime put back then fails its next cached check. None when it is not a regular file."""
+    try:
+        before = os.stat(path)
+    except OSError:
+        return None
+    if not os.path.isfile(path):
+        return None
+    digest = sha256_file(Path(path), chunk_size)
+    try:
+        after = os.stat(path)
+    except OSError:
+        return digest
+    key = _key(path, before)
+    if key == _key(path, after):  # changed while read: its next check reads it again anyway
+        with _lock:
+            _cache[key] = digest
+            _cache.move_to_end(key)
+            while len(_cache) > MAX_ENTRIES:
+                _cache.popitem(last=False)
+    return digest
+
+
+def _key(path: Path, st: os.stat_result) -> tuple[str, int, int, int, int, int]:
+    # ctime too: writing a file and setting its mtime back (``touch -d``) still moves its ctime,
+    # which no unprivileged writer can set
+    return (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
 def matches(path: Path, expected: str, chunk_size: int = 1024 * 1024) -> bool:

@@ -35,6 +35,7 @@ from service.config import Settings
 from service.db import make_engine, make_session_factory, migrate, session_scope
 from service.db_slots import SessionSlots, session_capacity
 from service.http_security import SecurityMiddleware
+from service.integrity_scrub import Scrubber
 from service.janitor import Janitor
 from service.jobs import InProcessRunner, JobRunner, NullRunner
 from service.jobs.work import AnalyzeFn
@@ -84,11 +85,14 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
             log.info("created user 'admin' from CIVICWATCH_ADMIN_PASSWORD")
         janitor = Janitor(factory, settings)  # orphans of crashed or abandoned work (service.janitor)
         janitor.start()
+        scrubber = Scrubber(factory, settings)  # every byte read again now and then (service.integrity_scrub)
+        scrubber.start()
         runner.start()
         try:
             yield
         finally:
             runner.stop()
+            scrubber.stop()
             janitor.stop()
             engine.dispose()
 

@@ -1,0 +1,100 @@
+"""A periodic re-read of every byte of every case's evidence and published media.
+
+The case view and the screens' feed check hashes through ``service.hash_cache``, which trusts a
+file whose size, mtime, ctime and inode have not changed. What no stat shows (bit rot on the disk,
+a raw edit of the block device, a restore tool that puts every time back) would keep its old
+cached digest there. The scrub reads each file again every ``integrity_scrub_interval_s`` and puts
+the digest of what is really there into the cache, so such a file fails its next cached check: the
+case view shows the problem and screens drop the case at their next poll. It logs every case it
+finds failing.
+
+Approve, publish and serving to screens never depended on the cache: they read the bytes.
+The scrub runs first one interval after start-up (a start must not wait for every video to be
+read), in its own thread, and stops between two files when the service stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.config import Settings
+from service.hash_cache import refresh
+from service.models import Case
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScrubReport:
+    files: int = 0
+    failing: dict[str, list[str]] = field(default_factory=dict)  # case id -> its failing files
+
+
+def scrub(
+    factory: sessionmaker[Session], settings: Settings, stopping: Callable[[], bool] = lambda: False
+) -> ScrubReport:
+    """Re-read every evidence and published file of every case; the cache keeps what was read."""
+    with factory() as db:
+        cases = db.execute(
+            select(Case.id, Case.out_dir, Case.evidence_hashes, Case.published_dir, Case.published_hashes).order_by(
+                Case.id
+            )
+        ).all()
+    report = ScrubReport()
+    for case_id, out_dir, evidence, published_dir, published in cases:
+        files = [(rel, settings.data_dir / out_dir / rel, sha) for rel, sha in sorted((evidence or {}).items())]
+        if published_dir:
+            files += [
+                (f"published/{name}", settings.data_dir / published_dir / name, sha)
+                for name, sha in sorted((published or {}).items())
+            ]
+        for label, path, expected in files:
+            if stopping():
+                return report
+            actual = refresh(path, settings.chunk_size)
+            report.files += 1
+            if actual != expected:
+                report.failing.setdefault(case_id, []).append(label if actual else f"{label} (missing)")
+        if case_id in report.failing:
+            log.warning("integrity scrub: case %s fails for %s", case_id, ", ".join(report.failing[case_id]))
+    log.info(
+        "integrity scrub: %d files of %d cases read again, %d cases failing",
+        report.files,
+        len(cases),
+        len(report.failing),
+    )
+    return report
+
+
+class Scrubber:
+    """Runs ``scrub`` every ``integrity_scrub_interval_s`` (0: never)."""
+
+    def __init__(self, factory: sessionmaker[Session], settings: Settings):
+        self.factory, self.settings = factory, settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.settings.integrity_scrub_interval_s > 0 and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="civicwatch-scrub", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.integrity_scrub_interval_s):
+            try:
+                scrub(self.factory, self.settings, self._stop.is_set)
+            except Exception:
+                log.exception("integrity scrub failed")
