@@ -96,10 +96,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="the unit responsible for the place (the report's addressee)",
     )
     f.add_argument(
-        "--drone-id", default="", help="the drone's id, printed on the report"
+        "--drone-id",
+        default="",
+        help="the drone's id (default: the cases' flight record)",
     )
     f.add_argument(
-        "--pilot", default="", help="the pilot, printed on the internal report"
+        "--pilot",
+        default="",
+        help="the pilot, on the internal report (default: the cases' flight record)",
     )
     f.add_argument(
         "--seconds",
@@ -191,11 +195,17 @@ def run_flight(args: argparse.Namespace) -> int:
         shutil.rmtree(out)
 
     analysis = _analysis(run_dir)
+    # who flew it: as given, else the flight record the analysis kept with the cases
+    flight = next(
+        (c["flight"] for c in chosen if isinstance(c.get("flight"), dict)), {}
+    )
     info = ReportInfo(
         unit=args.unit.strip(),
         camera=str(analysis.get("camera") or chosen[0].get("camera") or ""),
-        drone_id=args.drone_id.strip(),
-        pilot="" if args.publication else args.pilot.strip(),
+        drone_id=args.drone_id.strip() or str(flight.get("drone_id") or ""),
+        pilot=""
+        if args.publication
+        else args.pilot.strip() or str(flight.get("pilot") or ""),
         source="" if args.publication else str(analysis.get("source") or ""),
         publication=args.publication,
         reviewed=not args.all,
