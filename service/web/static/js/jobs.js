@@ -81,17 +81,82 @@
         });
         box.appendChild(links);
       }
+      var report = reportBox(j);
+      if (report) box.appendChild(report);
     }
     return CW.el('tr', {class: 'job-details-row', 'data-job-details': String(jobId(j))}, [CW.el('td', {colspan: '8'}, [box])]);
   }
 
+  /* The flight report of a job's approved cases (issue 9): the unit it is for, whether it is for
+     publication (made from the redacted media only), and links to what was made. What was typed
+     and made is kept here, so the list's refresh does not lose it. */
+  var reports = {};
+  function reportState(id) {
+    return reports[id] || (reports[id] = {unit: '', publication: false, busy: false, made: null, error: null});
+  }
+  function approvedCount(j) {
+    return (j.cases || []).filter(function (c) { return c.state === 'approved' || c.state === 'published'; }).length;
+  }
+  function reportBox(j) {
+    var n = approvedCount(j), id = String(jobId(j));
+    if (!n) return null;
+    var st = reportState(id);
+    var unit = CW.el('input', {type: 'text', class: 'job-report-unit', maxlength: '200', value: st.unit,
+      placeholder: CW.t('jobs.report.unit_placeholder'), 'aria-label': CW.t('jobs.report.unit'),
+      oninput: function () { st.unit = unit.value; }});
+    var pub = CW.el('input', {type: 'checkbox', class: 'job-report-publication', checked: st.publication,
+      onchange: function () { st.publication = pub.checked; }});
+    var make = CW.el('button', {type: 'button', class: 'btn btn-sm job-report-make', disabled: st.busy,
+      text: st.busy ? CW.t('jobs.report.making') : CW.t('jobs.report.make', {count: n}),
+      onclick: function () { makeReport(id); }});
+    var box = CW.el('div', {class: 'job-report', 'data-job-report': id}, [
+      CW.el('div', {class: 'job-report-form'}, [
+        unit, CW.el('label', {class: 'job-report-pub small'}, [pub, ' ' + CW.t('jobs.report.publication')]), make])]);
+    if (st.error) box.appendChild(CW.el('div', {class: 'job-report-error small', role: 'alert', text: st.error}));
+    if (st.made) {
+      var m = st.made;
+      box.appendChild(CW.el('div', {class: 'job-report-links small', 'data-publication': m.publication ? '1' : '0'}, [
+        CW.el('span', {text: CW.t(m.publication ? 'jobs.report.ready_public' : 'jobs.report.ready',
+          {count: m.cases.length, seconds: Number(m.duration_s || 0).toFixed(1)}) + ' '}),
+        CW.el('a', {class: 'job-report-open', href: m.html_url, target: '_blank', rel: 'noopener', text: CW.t('jobs.report.open')}), ' · ',
+        CW.el('a', {class: 'job-report-video', href: m.video_url, target: '_blank', rel: 'noopener', text: CW.t('jobs.report.video')}), ' · ',
+        CW.el('a', {class: 'job-report-pdf', href: m.pdf_url, target: '_blank', rel: 'noopener', text: CW.t('jobs.report.pdf')})]));
+    }
+    return box;
+  }
+  function redrawReport(j) {
+    var old = body.querySelector('[data-job-report="' + jobId(j) + '"]');
+    var fresh = reportBox(j);
+    if (old && fresh) old.replaceWith(fresh);
+  }
+  var shown = {};  /* the jobs as last listed, for redrawing one report box */
+  function makeReport(id) {
+    var st = reportState(id);
+    st.busy = true; st.error = null;
+    redrawReport(shown[id]);
+    CW.api('POST', '/api/jobs/' + id + '/flight-report', {publication: st.publication, unit: st.unit.trim() || null})
+      .then(function (made) { st.made = made; })
+      .catch(function (e) { st.error = e.message; })
+      .then(function () { st.busy = false; redrawReport(shown[id]); });
+  }
+
+  function typing() {
+    var a = document.activeElement;
+    return a && a.tagName === 'INPUT' && a.type === 'text' && body.contains(a);
+  }
+
   function refresh() {
     clearTimeout(timer);
+    if (typing()) {  /* do not rebuild the list under someone typing a unit's name */
+      timer = setTimeout(refresh, 2000);
+      return Promise.resolve();
+    }
     return CW.api('GET', '/api/jobs').then(function (data) {
       var jobs = CW.items(data, 'jobs');
       body.innerHTML = '';
       if (!jobs.length) body.appendChild(CW.el('tr', {class: 'empty'}, [CW.el('td', {colspan: '8', text: CW.t('jobs.none')})]));
       jobs.forEach(function (j) {
+        shown[String(jobId(j))] = j;
         body.appendChild(row(j));
         var more = details(j);
         if (more) body.appendChild(more);
