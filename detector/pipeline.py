@@ -37,9 +37,10 @@ from detector.regions import ZoneRegionDetector, regions_tiles, zone_regions
 from detector.riders import RiderLinker
 from detector.rules import build_rules
 from detector.rules.merge import merge_events
-from detector.scene import NoLitterZone, Scene, load_scene
+from detector.scene import NoLitterZone, Scene, SceneError, load_scene
 from detector.signals import build_signal_providers
-from detector.stabilise import CameraMotion, map_boxes, to_reference
+from detector.register import ReferenceRegistration, as_homography, detections_to_scene, map_boxes_h
+from detector.stabilise import CameraMotion, to_reference
 from detector.track import TRACKED_CLASSES, ObjectTracker
 from detector.types import Detections, FrameContext, SignalColor, TrackObservation, ViolationEvent
 from detector.zone_counts import ZoneTrackCounter
@@ -95,6 +96,10 @@ class AnalyzeOptions:
     # Private key that signs manifest.json (created on first use, mode 600); None: this user's
     # default (``detector.signing.default_key_path``). The service passes its own.
     signing_key: Path | None = None
+    # Drone scenes: the reference image the frames are registered to (the service passes its
+    # camera's reference frame); None: the scene's own ``reference_image``, else the flight's
+    # first textured frame.
+    reference_image: Path | None = None
 
 
 @dataclass
@@ -182,7 +187,8 @@ def wall_clock_start(scene: Scene, info: VideoInfo, options: AnalyzeOptions) -> 
 class _Stages:
     """The per-frame stages after decoding, kept together so the loop body stays readable."""
 
-    def __init__(self, scene: Scene, info: VideoInfo, detector: ObjectDetector, options: AnalyzeOptions):
+    def __init__(self, scene: Scene, info: VideoInfo, detector: ObjectDetector, options: AnalyzeOptions,
+                 reference: np.ndarray | None = None):
         self.scene = scene
         self.detector = detector
         sw, sh = scene.frame_size
@@ -191,10 +197,16 @@ class _Stages:
         self.region_detector = _region_detector(scene, info, detector, options)
         self.tracker = ObjectTracker(options.analysis_fps)
         self.identity = IdentityGuard()
-        self.motion = CameraMotion() if options.stabilise else None
+        # A fixed camera's sway is taken out against its first frame; a drone's every frame is
+        # registered to the scene's reference image (detector.register), where the zones are.
+        drone = scene.kind == "drone"
+        self.motion = CameraMotion() if options.stabilise and not drone else None
+        self.registration = ReferenceRegistration(tuple(scene.frame_size), reference) if drone else None
+        self._quality: dict[float, float] = {}  # analysis time -> registration quality (drone)
         self.gate = MotionGate() if options.motion_gate else None
         self._last_detections: Detections | None = None
-        self._back: dict[float, np.ndarray] = {}  # analysis time -> reference px -> frame px
+        # analysis time -> 3x3 from the reference's scene px to that picture's scene px
+        self._back: dict[float, np.ndarray] = {}
         self.lowlight = LowLight() if options.lowlight == "auto" else None
         self.riders = RiderLinker()
         self.signals = build_signal_providers(scene)
@@ -218,7 +230,24 @@ class _Stages:
                 self._last_detections = detections
         image = frame.image
         unseen = None
-        if self.motion is not None:
+        to_frame = self.to_frame
+        if self.registration is not None:
+            hom = self.registration.update(frame.t, frame.image, detections.xyxy)
+            if hom is None:  # a frame that cannot be placed on the reference reaches no rule
+                timings.detect += time.perf_counter() - t0
+                return
+            self._quality[frame.t] = self.registration.stats.quality[-1]
+            detections = detections_to_scene(detections, hom)  # frame px -> the reference's scene px
+            sx, sy = self.to_scene
+            self._back[frame.t] = np.diag([sx, sy, 1.0]) @ np.linalg.inv(hom)
+            if self._pixel_readers:
+                size = tuple(self.scene.frame_size)
+                image = cv2.warpPerspective(frame.image, hom, size, borderMode=cv2.BORDER_REPLICATE)
+                real = cv2.warpPerspective(np.full(frame.image.shape[:2], 255, np.uint8), hom, size,
+                                           flags=cv2.INTER_NEAREST)
+                unseen = cv2.erode(real, np.ones((9, 9), np.uint8)) < 255
+                to_frame = (1.0, 1.0)
+        elif self.motion is not None:
             anchors = self.motion.stats.reanchored
             matrix = self.motion.update(frame.image, detections.xyxy)
             detections = to_reference(detections, matrix)
@@ -227,7 +256,9 @@ class _Stages:
             # Rules work in the reference's pixels; evidence shows boxes where they are in *this*
             # picture, so keep the way back for every analysis instant the camera had moved.
             if not np.allclose(matrix, np.eye(2, 3), atol=0.05):
-                self._back[frame.t] = cv2.invertAffineTransform(matrix)
+                (sx, sy), (fx, fy) = self.to_scene, self.to_frame
+                back = np.linalg.inv(as_homography(matrix))
+                self._back[frame.t] = np.diag([sx, sy, 1.0]) @ back @ np.diag([fx, fy, 1.0])
             # Pixel readers (background model, signal ROI) see the picture as the reference framed it.
             if self._pixel_readers and not np.allclose(matrix, np.eye(2, 3), atol=0.05):
                 h, w = image.shape[:2]
@@ -235,7 +266,8 @@ class _Stages:
                 # Where the warped picture holds no real pixels (plus a margin for interpolation).
                 real = cv2.warpAffine(np.full((h, w), 255, np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST)
                 unseen = cv2.erode(real, np.ones((9, 9), np.uint8)) < 255
-        detections = detections.scaled(*self.to_scene)
+        if self.registration is None:
+            detections = detections.scaled(*self.to_scene)
         t1 = time.perf_counter()
         observations = self.tracker.update(frame.t, detections)
         observations = self.riders.update(self.identity.update(frame.t, observations))
@@ -246,7 +278,7 @@ class _Stages:
         self.track_log.add(frame.t, [self._on_picture(o) for o in observations] if self._back else observations)
         t2 = time.perf_counter()
         states: dict[str, SignalColor] = {
-            name: provider.observe(frame.t, image, self.to_frame) for name, provider in self.signals.items()
+            name: provider.observe(frame.t, image, to_frame) for name, provider in self.signals.items()
         }
         self.signal_log.add(frame.t, states)
         static = ()
@@ -265,6 +297,19 @@ class _Stages:
         for rule in self.rules:
             self.events.extend(rule.finish(t_end))
         self.events = [self._event_on_picture(e) for e in merge_events(self.events, links=self.riders.links())]
+        if self.registration is not None:
+            self.events = [self._with_registration(e) for e in self.events]
+
+    def _with_registration(self, ev: ViolationEvent) -> ViolationEvent:
+        """A drone case says its footage was registered to the reference, and how well over its span."""
+        span = [q for t, q in self._quality.items() if ev.start_s - 0.05 <= t <= ev.end_s + 0.05]
+        stats = self.registration.stats
+        details = {**ev.details, "registration": {
+            "registered": True, "reference": stats.reference, "frames": len(span),
+            "mean_quality": round(float(np.mean(span)), 3) if span else None,
+            "min_quality": round(float(np.min(span)), 3) if span else None,
+        }}
+        return replace(ev, details=details)
 
     # -- from the stabilised reference back to the picture ------------------------------------
     def _back_at(self, t: float) -> np.ndarray | None:
@@ -279,10 +324,8 @@ class _Stages:
         back = self._back_at(t)
         if back is None or box is None:
             return box
-        (fx, fy), (sx, sy) = self.to_frame, self.to_scene
-        frame_box = np.array([[box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy]], np.float32)
-        x1, y1, x2, y2 = map_boxes(frame_box, back)[0]
-        return (float(x1 * sx), float(y1 * sy), float(x2 * sx), float(y2 * sy))
+        x1, y1, x2, y2 = map_boxes_h(np.array([box], np.float64), back)[0]
+        return (float(x1), float(y1), float(x2), float(y2))
 
     def _mark_truncated(self, o: TrackObservation, margin: float = 2.0) -> TrackObservation:
         x1, y1, x2, y2 = self._box_on_picture(o.box, o.t)
@@ -335,6 +378,26 @@ def _region_detector(scene: Scene, info: VideoInfo, detector: ObjectDetector,
     return ZoneRegionDetector(detector, tiles, full_every=options.full_every if tiles else 1)
 
 
+def _drone_reference(scene: Scene, scene_path: Path, options: AnalyzeOptions) -> np.ndarray | None:
+    """The image a drone scene's frames are registered to: the one given with the analysis, else
+    the scene's ``reference_image`` (relative to the scene file); None for fixed cameras or when
+    neither is given (the flight's first textured frame is used). Read before any heavy work, so a
+    missing or unreadable file fails at once with its name."""
+    if scene.kind != "drone":
+        return None
+    path = options.reference_image
+    if path is None and scene.reference_image:
+        path = scene_path.parent / scene.reference_image
+    if path is None:
+        return None
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SceneError(f"reference_image: {Path(path).name!r} is missing or not an image",
+                         [{"field": "reference_image", "loc": ["reference_image"], "type": "reference_image",
+                           "msg": f"{Path(path).name!r} is missing or not an image"}])
+    return image
+
+
 def _bare_case(index: int, ev: ViolationEvent, track_log: TrackLog) -> dict:
     """A case record without evidence files (``AnalyzeOptions.evidence = False``)."""
     track = track_log.track(ev.track_ids, ev.start_s - 1.0, ev.end_s + 1.0)
@@ -382,13 +445,14 @@ def analyze(
     start, clock_source = wall_clock_start(scene, info, options)
     if start is not None and scene.start_time != start:
         scene = scene.model_copy(update={"start_time": start})
+    reference = _drone_reference(scene, scene_path, options)
     detector = detector or load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
     # Loaded (or created) before the work, so that an unusable key fails in a second, not after it.
     signing_key = load_or_create_key(options.signing_key or default_key_path()) if options.evidence else None
 
     timings = StageTimings()
     wall0 = time.perf_counter()
-    stages = _Stages(scene, info, detector, options)
+    stages = _Stages(scene, info, detector, options, reference)
     report = DecodeReport()
     frames: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
@@ -424,10 +488,12 @@ def analyze(
     t_end = report.last_t
     stages.finish(t_end)
     warnings: list[str] = []
-    if scene.kind == "drone":
+    if stages.registration is not None and stages.registration.stats.unregistered:
+        reg = stages.registration.stats
+        reference = "the scene's reference image" if reg.reference == "scene" else "the flight's first textured frame"
         warnings.append(
-            "drone footage is analysed without registration to the scene reference (not built yet): "
-            "zones are taken as fixed image coordinates, so a moving drone misplaces them"
+            f"drone frames could not be registered: {reg.unregistered} of {reg.frames} analysis frames do not "
+            f"match {reference} (too little overlap, blur or another place); they produced no cases"
         )
     if report.error:
         warnings.append(
@@ -475,6 +541,7 @@ def analyze(
                               "full_every": stages.region_detector.full_every},
                 "tracks": {"identity_splits": stages.identity.splits, "fragments_joined": stages.identity.joins},
                 "camera_motion": stages.motion.stats.to_dict() if stages.motion is not None else None,
+                "registration": stages.registration.stats.to_dict() if stages.registration is not None else None,
                 "motion_gate": stages.gate.stats.to_dict() if stages.gate is not None else None,
                 "low_light_frames": stages.lowlight.enhanced_frames if stages.lowlight is not None else 0,
                 "warnings": warnings,

@@ -269,6 +269,10 @@ class Scene(_Strict):
     zones: list[Zone] = Field(min_length=1)
     signals: list[Signal] = Field(default_factory=list)
     calibration: Calibration | None = None
+    # Drone scenes: the image of the place seen from above that the zones are drawn on and every
+    # frame is registered to (a path relative to the scene file). Optional: without it the
+    # flight's first textured frame is the reference.
+    reference_image: str | None = Field(default=None, min_length=1, max_length=MAX_PLACE)
 
     @model_validator(mode="before")
     @classmethod

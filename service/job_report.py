@@ -11,7 +11,7 @@ from typing import Any
 
 # (code, how the pipeline's sentence begins), see detector.pipeline.analyze
 WARNING_KINDS = (
-    ("drone_unregistered", "drone footage is analysed without registration"),
+    ("drone_unregistered", "drone frames could not be registered"),
     ("damaged", "the video is damaged or truncated"),
     ("truncated", "the video ends at"),
     ("no_frames", "no frame could be decoded"),

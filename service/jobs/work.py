@@ -126,6 +126,14 @@ def run_job(job_id: int, factory: sessionmaker[Session], settings: Settings, ana
         return _run_claimed(job_id, factory, settings, analyze_fn, make_options, stopping, owner, on_done)
 
 
+def _is_drone(scene_yaml: str) -> bool:
+    try:
+        doc = yaml.safe_load(scene_yaml)
+    except yaml.YAMLError:
+        return False
+    return isinstance(doc, dict) and doc.get("kind") == "drone"
+
+
 def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
                  make_options: Callable[[dict], Any], stopping: Callable[[], bool], owner: str,
                  on_done: Callable[[list[str]], None] | None) -> str | None:
@@ -143,6 +151,9 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         if version is not None and job.scene_version_id != version.id:
             db.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner).values(scene_version_id=version.id))
         started_at = upload.started_at
+        # A drone camera's reference frame is what its flights are registered to (the zones are
+        # drawn on it); the version's own copy, so a later new frame does not move old zones.
+        reference = version.reference_path if version is not None else camera.reference_path
         # who flew it, as the operator gave it with the upload: carried into every case record
         flight = {"drone_id": upload.drone_id, "pilot": upload.pilot}
     if out_dir.exists():
@@ -185,6 +196,8 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         # The operator's recording start time wins over the scene's default start_time (and over
         # the file's creation_time: detector.pipeline.wall_clock_start).
         given = {"start_time": started_at, "start_time_overrides_scene": True} if started_at else {}
+        if reference and _is_drone(scene_yaml):
+            flight = {**flight, "reference_image": data_dir / reference}
         options = make_options({**given, **flight})
         result = analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
     except Exception as err:  # noqa: BLE001 - any pipeline failure is the job's outcome

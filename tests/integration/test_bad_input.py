@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import subprocess
 import sys
 from pathlib import Path
@@ -60,7 +62,7 @@ def test_output_folder_with_an_analysis_is_not_overwritten(demo_footage, tmp_pat
     assert (out / "manifest.json").read_text() == "{}"
 
 
-def test_drone_scene_is_analysed_with_a_warning_about_registration(demo_footage, tmp_path):
+def test_drone_scene_without_reference_is_registered_to_its_first_frame(demo_footage, tmp_path):
     import yaml
 
     scene = yaml.safe_load(demo_footage.scene.read_text())
@@ -71,4 +73,6 @@ def test_drone_scene_is_analysed_with_a_warning_about_registration(demo_footage,
     short.write_bytes(demo_footage.video.read_bytes()[: len(demo_footage.video.read_bytes()) // 10])
     run = civicwatch("analyze", short, "--scene", path, "--out", tmp_path / "out", "--quiet")
     assert run.returncode == 0, run.stderr
-    assert "without registration" in run.stderr
+    registration = json.loads((tmp_path / "out" / "analysis.json").read_text())["registration"]
+    assert registration["reference"] == "first frame"
+    assert registration["registered"] > 0 and registration["frames"] == registration["registered"] + registration["unregistered"]

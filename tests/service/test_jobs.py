@@ -179,3 +179,23 @@ def test_queued_job_cancel_and_job_list_filters(settings, footage_dir, evidence_
         assert env.operator.get("/api/jobs/999").status_code == 404
     finally:
         main.__exit__(None, None, None)
+
+
+
+def test_a_drone_cameras_reference_frame_is_what_its_flights_are_registered_to(settings, fake, footage_dir):
+    """The job hands the pipeline the camera's reference frame for a drone scene (and none for a
+    fixed camera): the zones were drawn on it."""
+    from .test_cameras import first_frame_jpeg
+
+    main, env = start(settings, fake)
+    try:
+        ref = first_frame_jpeg(footage_dir / SHORT_CLIP)
+        drone = SCENE_YAML.replace("camera: bj-overpass", "camera: bj-drone\nkind: drone")
+        r = env.admin.post("/api/cameras", data={"scene": drone}, files={"reference": ("ref.jpg", ref, "image/jpeg")})
+        assert r.status_code == 201, r.text
+        first = upload_clip(env.operator, footage_dir / SHORT_CLIP, camera_id="bj-drone")
+        assert wait_job(env.operator, first["job_id"])["state"] == "done"
+        assert fake.calls[0]["options"]["reference_image"].read_bytes() == ref
+        env.admin.post("/api/cameras", data={"scene": SCENE_YAML}, files={"reference": ("ref.jpg", ref, "image/jpeg")})
+    finally:
+        main.__exit__(None, None, None)

@@ -1,0 +1,264 @@
+"""Registration of drone frames to the scene's reference image.
+
+A drone drifts, turns and climbs while it hovers, so a parked car moves across the picture and a
+zone drawn on the picture slides off the road. Every analysis frame is therefore registered to
+one reference image of the place (the scene's ``reference_image``, or the flight's first frame
+that has enough texture), never to the previous frame: frame-to-frame errors add up, errors
+against a fixed reference do not. Detections are mapped into the reference's pixels, where the
+zones were drawn, and tracking, dwell and direction are computed there.
+
+How: ORB features on the reference (once) and on each frame, with the frame's detections masked
+out (moving vehicles would pull the fit), nearest-neighbour matching with Lowe's ratio test, and a
+homography fitted with USAC_ACCURATE (OpenCV; LO-RANSAC with graph-cut refinement, which held where MAGSAC settled between the ground and slow traffic). The ground of a nadir or oblique view is close to a
+plane, which a homography maps exactly. A frame is *registered* when enough matches agree and the
+homography is plausible (no mirror, no extreme scale or perspective); otherwise it is counted and
+its detections are not used: a frame that cannot be placed on the reference must not produce a
+case. The quality of a frame is its share of agreeing matches.
+
+Not supported: flights that move along a road so that later frames no longer overlap the
+reference (a mosaic of the flight would be needed); their frames are reported as unregistered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from detector.types import Detections
+
+WORK_WIDTH = 960  # registration runs on images this wide
+MIN_KEYPOINTS = 200  # a frame with fewer cannot serve as the reference (sky, blur, water)
+
+
+@dataclass
+class RegistrationStats:
+    frames: int = 0
+    registered: int = 0
+    unregistered: int = 0
+    unregistered_times: list[float] = field(default_factory=list)
+    quality: list[float] = field(default_factory=list)
+    reference: str = "scene"  # "scene": the scene's reference image; "first frame": the flight's own
+
+    def to_dict(self) -> dict:
+        q = self.quality
+        times = self.unregistered_times
+        return {
+            "reference": self.reference,
+            "frames": self.frames,
+            "registered": self.registered,
+            "unregistered": self.unregistered,
+            "unregistered_at_s": [round(t, 2) for t in times[:50]],
+            "mean_quality": round(float(np.mean(q)), 3) if q else None,
+            "min_quality": round(float(np.min(q)), 3) if q else None,
+        }
+
+
+class ReferenceRegistration:
+    """Per frame: the 3x3 homography from frame pixels to the scene's (reference) pixels, or None.
+
+    ``reference`` is the scene's reference image (any size: it is taken to show the scene's
+    ``scene_size`` pixels); None takes the first textured frame of the flight.
+    """
+
+    def __init__(self, scene_size: tuple[int, int], reference: np.ndarray | None = None, *,
+                 features: int = 3000, ratio: float = 0.8, min_inliers: int = 40,
+                 min_inlier_share: float = 0.25, reprojection_px: float = 2.5) -> None:
+        self.scene_size = scene_size
+        self.ratio = ratio
+        self.min_inliers = min_inliers
+        self.min_inlier_share = min_inlier_share
+        self.reprojection_px = reprojection_px
+        self.features = features
+        self._orb = cv2.ORB_create(nfeatures=4 * features, scaleFactor=1.2, nlevels=8, fastThreshold=10)
+        self._matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+        self.stats = RegistrationStats(reference="scene" if reference is not None else "first frame")
+        self._ref_kp: np.ndarray | None = None  # reference keypoints in scene px
+        self._ref_desc: np.ndarray | None = None
+        if reference is not None:
+            self._set_reference(reference)
+            if self._ref_desc is None:
+                raise ValueError("the scene's reference image has too little texture to register frames to")
+
+    # -- public ----------------------------------------------------------------------------------
+    def update(self, t: float, frame_bgr: np.ndarray, moving: np.ndarray | None = None) -> np.ndarray | None:
+        """Register one frame; ``moving`` (N, 4) frame-px boxes are kept out of the fit."""
+        self.stats.frames += 1
+        if self._ref_desc is None:  # no scene reference: the first textured frame becomes it
+            self._set_reference(frame_bgr, moving)
+            if self._ref_desc is None:
+                return self._unregistered(t)
+        hom, share = self._fit(frame_bgr, moving)
+        if hom is None:
+            return self._unregistered(t)
+        self.stats.registered += 1
+        self.stats.quality.append(share)
+        return hom
+
+    # -- internals -------------------------------------------------------------------------------
+    def _unregistered(self, t: float) -> None:
+        self.stats.unregistered += 1
+        self.stats.unregistered_times.append(t)
+        return None
+
+    def _features(self, image: np.ndarray, moving: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, float]:
+        """Keypoints (image px) and descriptors of ``image``, computed at ``WORK_WIDTH``."""
+        h, w = image.shape[:2]
+        scale = min(1.0, WORK_WIDTH / w)
+        small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) \
+            if scale < 1.0 else image
+        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+        mask = np.full(gray.shape, 255, np.uint8)
+        if moving is not None:
+            for x1, y1, x2, y2 in (np.asarray(moving, np.float64).reshape(-1, 4) * scale).astype(int):
+                mask[max(0, y1):max(0, y2), max(0, x1):max(0, x2)] = 0
+        kps = spread(self._orb.detect(gray, mask), gray.shape, self.features)
+        kps, desc = self._orb.compute(gray, kps)
+        pts = np.array([kp.pt for kp in kps], np.float64).reshape(-1, 2) / scale
+        return pts, desc, scale
+
+    def _set_reference(self, image: np.ndarray, moving: np.ndarray | None = None) -> None:
+        pts, desc, _ = self._features(image, moving)
+        if desc is None or len(pts) < MIN_KEYPOINTS:
+            return
+        h, w = image.shape[:2]
+        sw, sh = self.scene_size
+        self._ref_kp = pts * (sw / w, sh / h)  # scene px
+        self._ref_desc = desc
+
+    def _best_model(self, src: np.ndarray, dst: np.ndarray, thresh: float,
+                    size: tuple[int, int]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The homography whose agreeing matches cover most of the picture.
+
+        Traffic moving together (a queue pulling away, a bus) can out-vote the ground in one
+        corner of the picture; the ground's matches are spread over it. So a second model is
+        fitted on the matches the first left over, and the one whose inliers occupy more cells of
+        a coarse grid wins."""
+        best, best_cover = (None, None), -1
+        remaining = np.ones(len(src), bool)
+        for _ in range(2):
+            if remaining.sum() < self.min_inliers:
+                break
+            idx = np.flatnonzero(remaining)
+            hom, mask = cv2.findHomography(src[idx], dst[idx], cv2.USAC_ACCURATE, thresh, maxIters=3000,
+                                           confidence=0.999)
+            if hom is None or mask is None:
+                break
+            inliers = np.zeros(len(src), bool)
+            inliers[idx[mask.ravel().astype(bool)]] = True
+            cover = _cells(src[inliers], size)
+            if cover > best_cover:
+                best, best_cover = (hom, inliers), cover
+            remaining &= ~inliers
+        return best
+
+    def _fit(self, frame_bgr: np.ndarray, moving: np.ndarray | None) -> tuple[np.ndarray | None, float]:
+        pts, desc, _ = self._features(frame_bgr, moving)
+        if desc is None or len(pts) < self.min_inliers:
+            return None, 0.0
+        pairs = self._matcher.knnMatch(desc, self._ref_desc, k=2)
+        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < self.ratio * p[1].distance]
+        if len(good) < self.min_inliers:
+            return None, 0.0
+        src = pts[[m.queryIdx for m in good]].astype(np.float32)
+        dst = self._ref_kp[[m.trainIdx for m in good]].astype(np.float32)
+        # The reprojection threshold in scene px, scaled from the work image's few pixels.
+        thresh = self.reprojection_px * max(1.0, self.scene_size[0] / WORK_WIDTH)
+        h, w = frame_bgr.shape[:2]
+        hom, inliers = self._best_model(src, dst, thresh, (w, h))
+        if hom is None:
+            return None, 0.0
+        n_in = int(inliers.sum())
+        share = n_in / len(good)
+        if n_in < self.min_inliers or share < self.min_inlier_share:
+            return None, share
+        if not plausible(hom, frame_bgr.shape[1], frame_bgr.shape[0], self.scene_size):
+            return None, share
+        return hom, share
+
+
+def _cells(points: np.ndarray, size: tuple[int, int], grid: tuple[int, int] = (8, 6)) -> int:
+    """How many cells of a grid over the picture hold at least one of ``points``."""
+    w, h = size
+    gx = np.clip((points[:, 0] * grid[0] / w).astype(int), 0, grid[0] - 1)
+    gy = np.clip((points[:, 1] * grid[1] / h).astype(int), 0, grid[1] - 1)
+    return len(set(zip(gx.tolist(), gy.tolist())))
+
+
+def spread(keypoints, shape: tuple[int, ...], total: int, grid: tuple[int, int] = (8, 6)) -> list:
+    """The strongest keypoints of each cell of a grid, ``total`` in all.
+
+    Left alone, ORB puts most of its features on the most textured things in view: on a street,
+    the vehicles. A queue of cars creeping forward together then agrees with itself better than
+    the sparse kerbs and road markings do, and the fit follows the traffic instead of the ground.
+    Spreading the features over the picture keeps the ground in the majority."""
+    h, w = shape[:2]
+    gx, gy = grid
+    per_cell = max(1, total // (gx * gy))
+    cells: dict[tuple[int, int], list] = {}
+    for kp in keypoints:
+        x, y = kp.pt
+        cells.setdefault((min(gx - 1, int(x * gx / w)), min(gy - 1, int(y * gy / h))), []).append(kp)
+    kept = []
+    for cell in cells.values():
+        cell.sort(key=lambda k: k.response, reverse=True)
+        kept.extend(cell[:per_cell])
+    return kept
+
+
+def plausible(hom: np.ndarray, w: int, h: int, scene_size: tuple[int, int]) -> bool:
+    """A homography a drone's view of the ground can have: not mirrored, the frame's outline a
+    convex quadrilateral of sensible size that overlaps the scene."""
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    mapped = map_points(corners, hom)
+    if not np.isfinite(mapped).all():
+        return False
+    quad = mapped.astype(np.float32)
+    if not cv2.isContourConvex(quad.reshape(-1, 1, 2)):
+        return False
+    area = cv2.contourArea(quad)
+    sw, sh = scene_size
+    if not (0.1 * sw * sh <= area <= 10.0 * sw * sh):
+        return False
+    # Not mirrored: the outline keeps its orientation.
+    signed = 0.5 * float(np.sum(quad[:, 0] * np.roll(quad[:, 1], -1) - np.roll(quad[:, 0], -1) * quad[:, 1]))
+    if signed <= 0:
+        return False
+    cx, cy = quad[:, 0].mean(), quad[:, 1].mean()
+    return -0.5 * sw <= cx <= 1.5 * sw and -0.5 * sh <= cy <= 1.5 * sh
+
+
+def as_homography(matrix: np.ndarray) -> np.ndarray:
+    """A 2x3 affine transform (or a 3x3 one) as a 3x3 homography."""
+    m = np.asarray(matrix, np.float64)
+    return np.vstack([m, [0.0, 0.0, 1.0]]) if m.shape == (2, 3) else m
+
+
+def map_points(points: np.ndarray, hom: np.ndarray) -> np.ndarray:
+    """(N, 2) points through a 3x3 homography."""
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    if not len(pts):
+        return pts
+    mapped = np.hstack([pts, np.ones((len(pts), 1))]) @ np.asarray(hom, np.float64).T
+    return mapped[:, :2] / mapped[:, 2:3]
+
+
+def map_boxes_h(xyxy: np.ndarray, hom: np.ndarray) -> np.ndarray:
+    """Boxes through a homography: the bounding box of the four mapped corners."""
+    boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    if not len(boxes):
+        return boxes.astype(np.float32)
+    x1, y1, x2, y2 = boxes.T
+    corners = np.stack([np.stack([x1, y1], 1), np.stack([x2, y1], 1), np.stack([x1, y2], 1),
+                        np.stack([x2, y2], 1)], 1).reshape(-1, 2)
+    mapped = map_points(corners, hom).reshape(-1, 4, 2)
+    return np.concatenate([mapped.min(axis=1), mapped.max(axis=1)], axis=1).astype(np.float32)
+
+
+def detections_to_scene(detections: Detections, hom: np.ndarray) -> Detections:
+    """Detections in frame px mapped into the scene's (reference) px."""
+    if not len(detections):
+        return detections
+    return Detections(map_boxes_h(detections.xyxy, hom), detections.confidence, detections.class_id,
+                      detections.class_names)

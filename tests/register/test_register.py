@@ -1,0 +1,159 @@
+"""Drone registration: a known drone-like motion applied to real footage is recovered; frames of
+another place are refused; the pipeline finds the same cases on the moving version of a clip as on
+the original (zones locked to the ground while the picture drifts, turns and zooms)."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from detector.media.encode import H264Writer
+from detector.pipeline import AnalyzeOptions, analyze
+from detector.register import ReferenceRegistration, map_boxes_h, map_points
+from detector.scene import SceneError
+
+BEIJING = "beijing-intersection/uadetrac_overpass.mp4"
+DEV_SET = Path(__file__).resolve().parents[2] / "benchmarks" / "dev-set"
+
+
+def frames(path, n, step=3):
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    for i in range(n * step):
+        ok, f = cap.read()
+        if not ok:
+            break
+        if i % step == 0:
+            out.append(f)
+    cap.release()
+    return out
+
+
+def hover(i: float, w: int, h: int) -> np.ndarray:
+    """A hovering drone's view of the original picture: drift of +-20 px, a turn of +-2.5 degrees,
+    zoom between 0.86x and 0.94x and a slight tilt (original px -> moving px)."""
+    a = np.deg2rad(2.5 * np.sin(i / 7))
+    s = 0.9 + 0.04 * np.sin(i / 5)
+    tx, ty = 20 * np.sin(i / 4), 12 * np.cos(i / 6)
+    c, sn = s * np.cos(a), s * np.sin(a)
+    cx, cy = w / 2, h / 2
+    similar = np.array([[c, -sn, cx - c * cx + sn * cy + tx], [sn, c, cy - sn * cx - c * cy + ty], [0, 0, 1]])
+    tilt = np.array([[1, 0, 0], [0, 1, 0], [2e-5 * np.sin(i / 9), 1e-5 * np.cos(i / 8), 1]])
+    return tilt @ similar
+
+
+def test_a_known_drone_motion_on_real_footage_is_recovered(footage_dir):
+    clip = frames(footage_dir / BEIJING, 24)
+    h, w = clip[0].shape[:2]
+    reg = ReferenceRegistration((w, h), clip[0])
+    grid = np.array([[x, y] for x in range(100, w - 99, 95) for y in range(80, h - 79, 95)], float)
+    errors = []
+    for i, f in enumerate(clip):
+        truth = hover(i, w, h)
+        est = reg.update(i / 10, cv2.warpPerspective(f, truth, (w, h)))
+        assert est is not None, f"frame {i} not registered"
+        # A ground point seen in the moving picture maps back to where it lies on the reference.
+        errors.append(np.hypot(*(map_points(map_points(grid, truth), est) - grid).T))
+    errors = np.concatenate(errors)
+    assert np.median(errors) < 1.5 and errors.max() < 6.0, (np.median(errors), errors.max())
+    stats = reg.stats.to_dict()
+    assert stats["registered"] == len(clip) and stats["unregistered"] == 0 and stats["mean_quality"] > 0.3
+
+
+def test_frames_of_another_place_are_not_registered(footage_dir):
+    reference = frames(footage_dir / BEIJING, 1)[0]
+    other = frames(footage_dir / "motorway-cyclist/video02.avi", 6, step=10)
+    reg = ReferenceRegistration((960, 540), reference)
+    assert all(reg.update(i / 10, f) is None for i, f in enumerate(other))
+    assert reg.stats.unregistered == len(other) and reg.stats.unregistered_times[0] == 0.0
+
+
+def test_without_a_reference_image_the_first_textured_frame_is_the_reference(footage_dir):
+    clip = frames(footage_dir / BEIJING, 4)
+    h, w = clip[0].shape[:2]
+    reg = ReferenceRegistration((w // 2, h // 2), None)  # the scene drawn at half the video's size
+    first = reg.update(0.0, clip[0])
+    assert first is not None and reg.stats.reference == "first frame"
+    # Scene px are half the frame's: the reference frame maps onto the scene by that scale.
+    assert np.allclose(map_points(np.array([[200.0, 100.0]]), first), [[100.0, 50.0]], atol=1.0)
+    box = map_boxes_h(np.array([[100, 100, 300, 200]], np.float32), first)[0]
+    assert np.allclose(box, [50, 50, 150, 100], atol=1.0)
+
+
+def test_a_featureless_reference_image_is_refused():
+    with pytest.raises(ValueError, match="too little texture"):
+        ReferenceRegistration((320, 240), np.full((240, 320, 3), 90, np.uint8))
+
+
+def _drone_scene(tmp_path: Path, reference: str | None) -> Path:
+    """The Beijing dev-set drills (two no-parking zones, two reversed lanes) as one drone scene."""
+    zones = []
+    for name in ("beijing-stopped", "beijing-overpass-drill"):
+        zones += yaml.safe_load((DEV_SET / f"{name}.scene.yaml").read_text())["zones"]
+    scene = {"camera": "beijing-drone-drill", "kind": "drone", "timezone": "Asia/Shanghai",
+             "frame_size": [960, 540], "zones": zones}
+    if reference:
+        scene["reference_image"] = reference
+    path = tmp_path / ("drone.scene.yaml" if reference else "fixed.scene.yaml")
+    if not reference:
+        scene["kind"] = "fixed"
+    path.write_text(yaml.safe_dump(scene, allow_unicode=True))
+    return path
+
+
+def test_a_drone_scene_with_a_missing_reference_image_fails_at_once(footage_dir, tmp_path):
+    scene = _drone_scene(tmp_path, "no-such-reference.jpg")
+    with pytest.raises(SceneError, match="reference_image"):
+        analyze(footage_dir / BEIJING, scene, tmp_path / "out", AnalyzeOptions(evidence=False))
+
+
+@pytest.mark.integration
+def test_cases_on_the_moving_version_match_those_on_the_original(footage_dir, tmp_path):
+    source = footage_dir / BEIJING
+    cap = cv2.VideoCapture(str(source))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    moving = tmp_path / "hovering.mp4"
+    writer = H264Writer(moving, 960, 540, fps, Fraction(1, round(fps)), crf=18, preset="veryfast")
+    n = 0
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        if n == 0:
+            cv2.imwrite(str(tmp_path / "reference.png"), f)  # the place from above, as registered
+        writer.encode_bgr(cv2.warpPerspective(f, hover(n / 3.0, 960, 540), (960, 540)), n)
+        n += 1
+    writer.close()
+    cap.release()
+
+    options = AnalyzeOptions(evidence=False, pre=0, post=0)
+    analyze(source, _drone_scene(tmp_path, None), tmp_path / "fixed", options)
+    analyze(moving, _drone_scene(tmp_path, "reference.png"), tmp_path / "drone", options)
+    fixed = json.loads((tmp_path / "fixed" / "cases.json").read_text())
+    drone = json.loads((tmp_path / "drone" / "cases.json").read_text())
+    info = json.loads((tmp_path / "drone" / "analysis.json").read_text())
+
+    assert info["registration"]["unregistered"] == 0 and info["registration"]["reference"] == "scene"
+    rules = {c["rule"] for c in fixed}
+    assert {"illegal_parking", "wrong_way"} <= rules, fixed  # the original finds both kinds
+    # Every case on the moving version is one of the original's (no motion invented by the
+    # drone), every parking case survives, and wrong-way keeps all but at most one: a vehicle
+    # entering at the picture's edge is judged by the edge it is cut by, and the moving picture's
+    # edge (its black border) lies elsewhere (measured: one wrong-way case in near-right-area lost).
+    unmatched = list(fixed)
+    for c in drone:
+        twin = next((f for f in unmatched if (f["rule"], f["zone"]) == (c["rule"], c["zone"])
+                     and abs(f["start_s"] - c["start_s"]) <= 1.0), None)
+        assert twin is not None, ("a case the original does not have", c)
+        unmatched.remove(twin)
+    assert not [c for c in unmatched if c["rule"] == "illegal_parking"], unmatched
+    assert len(unmatched) <= 1, unmatched
+    for c in drone:
+        reg = c["details"]["registration"]
+        assert reg["registered"] and reg["frames"] > 0 and reg["mean_quality"] > 0.3
