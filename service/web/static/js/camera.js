@@ -1,11 +1,13 @@
 /* One camera: its zones drawn on the reference frame and the zone and signal settings; for
-   editors, the place / time zone and the scene document (each save a new scene version, field
-   errors shown under the editor), a new reference frame, the version history, and retiring. */
+   editors, the place / time zone, the zone editor over the reference frame and the scene
+   document it edits (each save a new scene version, field errors shown under the editor and
+   outlined in the drawing), a new reference frame, the version history, and retiring. */
 (function () {
   'use strict';
   var id = CW.$('cam-id').getAttribute('data-camera');
   var base = '/api/cameras/' + encodeURIComponent(id);
   var cam = null;
+  var zoneEditor = null;  /* CWZoneEditor, for editors */
 
   function detail(z) {
     var bits = [];
@@ -51,6 +53,10 @@
       CW.$('edit-place').value = c.place || '';
       CW.$('edit-timezone').value = c.timezone || '';
       CW.$('scene-text').value = c.scene_yaml || '';
+      if (zoneEditor) {
+        zoneEditor.setFrame(c.has_reference === false ? null : base + '/reference?v=' + (c.scene_version || 0), c.frame_size);
+        zoneEditor.setText(c.scene_yaml || '');
+      }
     }
     var retireForm = CW.$('retire-form');
     if (retireForm) {
@@ -89,6 +95,7 @@
   function openVersion(n) {
     CW.api('GET', base + '/versions/' + n).then(function (v) {
       CW.$('scene-text').value = v.document;
+      if (zoneEditor) zoneEditor.setText(v.document);
       sceneFeedback(null, CW.t('camera.versions.loaded', {n: n}));
       CW.$('scene-text').focus();
     }).catch(function (err) { CW.toast(err.message, 'error'); });
@@ -103,6 +110,7 @@
     okBox.hidden = !ok;
     okBox.textContent = ok || '';
     CW.$('scene-text').setAttribute('aria-invalid', fields ? 'true' : 'false');
+    if (zoneEditor) zoneEditor.showErrors(fields);
   }
 
   function saved(c) {
@@ -111,6 +119,10 @@
   }
 
   function editScene(check) {
+    if (zoneEditor && zoneEditor.busy()) {  /* a half-drawn outline is not in the document yet */
+      sceneFeedback({message: CW.t('zone_editor.finish_first')}, null);
+      return;
+    }
     var body = {scene_yaml: CW.$('scene-text').value};
     if (check) body.dry_run = true;
     else {
@@ -128,6 +140,7 @@
 
   function wireEditor() {
     if (!CW.$('scene-form')) return;  /* not an editor: the section was removed */
+    zoneEditor = CWZoneEditor.create({section: CW.$('zone-editor'), textarea: CW.$('scene-text')});
     CW.$('scene-form').addEventListener('submit', function (ev) { ev.preventDefault(); editScene(false); });
     CW.$('scene-check').addEventListener('click', function () { editScene(true); });
     CW.$('place-form').addEventListener('submit', function (ev) {
