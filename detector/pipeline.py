@@ -240,6 +240,7 @@ class _Stages:
             detections = detections_to_scene(detections, hom)  # frame px -> the reference's scene px
             sx, sy = self.to_scene
             self._back[frame.t] = np.diag([sx, sy, 1.0]) @ np.linalg.inv(hom)
+            self.track_log.add_view(frame.t, self._back[frame.t])  # zones drawn where they lie now
             if self._pixel_readers:
                 size = tuple(self.scene.frame_size)
                 image = cv2.warpPerspective(frame.image, hom, size, borderMode=cv2.BORDER_REPLICATE)

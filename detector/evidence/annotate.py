@@ -32,6 +32,18 @@ OFFENDER_COLOR = (255, 0, 255)  # magenta: used for nothing else
 TRACK_PALETTE = [(255, 255, 0), (0, 255, 128), (255, 128, 128), (128, 200, 255), (200, 200, 200), (255, 200, 0)]
 
 
+def _through(points, view: tuple[float, ...] | None) -> list[tuple[float, float]]:  # noqa: ANN001
+    """Scene points through a row-major 3x3 homography (unchanged without one)."""
+    if view is None:
+        return [(float(x), float(y)) for x, y in points]
+    h = view
+    out = []
+    for x, y in points:
+        w = h[6] * x + h[7] * y + h[8]
+        out.append(((h[0] * x + h[1] * y + h[2]) / w, (h[3] * x + h[4] * y + h[5]) / w))
+    return out
+
+
 def ascii_text(text: str) -> str:
     return "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
 
@@ -117,27 +129,34 @@ class Annotator:
         return th + base + 4
 
     # -- layers -----------------------------------------------------------------------------
-    def _zone_layer(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _zone_layer(self, frame: np.ndarray, view: tuple[float, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
         key = frame.shape[:2]
-        if key not in self._layer_cache:
+        if view is not None or key not in self._layer_cache:
             sx, sy = self._scale(frame)
             layer = np.zeros_like(frame)
             for zone in self.scene.zones:
-                cv2.fillPoly(layer, [self._pts(zone.polygon, sx, sy)], ZONE_COLORS.get(type(zone), (255, 255, 255)))
-            self._layer_cache[key] = (layer, layer.any(axis=2).astype(np.uint8))
+                pts = self._pts(_through(zone.polygon, view), sx, sy)
+                cv2.fillPoly(layer, [pts], ZONE_COLORS.get(type(zone), (255, 255, 255)))
+            made = (layer, layer.any(axis=2).astype(np.uint8))
+            if view is not None:  # a moving picture: this frame's own
+                return made
+            self._layer_cache[key] = made
         return self._layer_cache[key]
 
-    def _draw_zones(self, img: np.ndarray, sx: float, sy: float, font: float, thick: int) -> None:
-        layer, mask = self._zone_layer(img)
+    def _draw_zones(self, img: np.ndarray, sx: float, sy: float, font: float, thick: int,
+                    view: tuple[float, ...] | None = None) -> None:
+        """Zones as drawn on the reference; on drone footage (``view``: reference -> this
+        picture) warped to where they lie in this frame."""
+        layer, mask = self._zone_layer(img, view)
         # Tint the zones: one saturating blend of the whole frame, copied back under the zone mask
         # (boolean indexing with float maths cost ~20 ms a frame, more than encoding it).
         cv2.copyTo(cv2.addWeighted(img, 0.8, layer, 0.2, 0.0), mask, img)
         for zone in self.scene.zones:
             color = ZONE_COLORS.get(type(zone), (255, 255, 255))
-            pts = self._pts(zone.polygon, sx, sy)
+            pts = self._pts(_through(zone.polygon, view), sx, sy)
             cv2.polylines(img, [pts], True, color, thick, cv2.LINE_AA)
             if isinstance(zone, LaneZone):
-                (x1, y1), (x2, y2) = zone.direction
+                (x1, y1), (x2, y2) = _through(zone.direction, view)
                 cv2.arrowedLine(img, (round(x1 * sx), round(y1 * sy)), (round(x2 * sx), round(y2 * sy)),
                                 color, thick + 1, cv2.LINE_AA, tipLength=0.25)
             top = pts[np.argmin(pts[:, 1])]
@@ -209,7 +228,7 @@ class Annotator:
         img = np.ascontiguousarray(frame_bgr)
         sx, sy = self._scale(img)
         font, thick = self._style(img)
-        self._draw_zones(img, sx, sy, font, thick)
+        self._draw_zones(img, sx, sy, font, thick, self.track_log.view_at(t, self.max_age))
         self._draw_signal_rois(img, t, sx, sy, thick)
         seen = self._draw_tracks(img, t, sx, sy, font, thick)
         self._draw_offender(img, t, sx, sy, thick, seen)

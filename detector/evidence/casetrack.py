@@ -44,7 +44,9 @@ def _slice_tracks(log: TrackLog, t0: float, t1: float) -> TrackLog:
     # One instant before the span, so the first clip frames are drawn if it is still fresh.
     if keep and keep[0] > 0:
         keep.insert(0, keep[0] - 1)
-    return TrackLog([log.times[i] for i in keep], [log.frames[i] for i in keep])
+    times = [log.times[i] for i in keep]
+    views = {t: log.views[t] for t in times if t in log.views}
+    return TrackLog(times, [log.frames[i] for i in keep], views)
 
 
 def _slice_signals(log: SignalLog, t0: float, t1: float) -> SignalLog:
@@ -78,6 +80,9 @@ def _overlay(scene: Scene, event: ViolationEvent, tracks: TrackLog, signals: Sig
         ],
         "signals": [{"t": round(t, 3), "states": {k: v.value for k, v in s.items()}}
                     for t, s in zip(signals.times, signals.states)],
+        # Drone footage: per instant, the homography (row-major 3x3) from the reference's scene px
+        # (where the zones are drawn) to that picture's, so zones sit on the road as it moves.
+        "views": [[round(t, 3), *(float(f"{v:.6g}") for v in h)] for t, h in sorted(tracks.views.items())],
     }
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Iterable
 
+import numpy as np
+
 from detector.types import SignalColor, TrackObservation
 
 
@@ -26,6 +28,21 @@ class TrackLog:
 
     times: list[float] = field(default_factory=list)
     frames: list[tuple[TrackObservation, ...]] = field(default_factory=list)
+    # Drone footage: per analysis instant, the 3x3 homography (row-major) from the reference's
+    # scene px to that picture's scene px, so zones drawn on the reference can be drawn where they
+    # lie in each frame of a moving picture. Empty for a fixed camera.
+    views: dict[float, tuple[float, ...]] = field(default_factory=dict)
+
+    def add_view(self, t: float, homography) -> None:  # noqa: ANN001 - 3x3 array-like
+        self.views[float(t)] = tuple(float(v) for v in np.asarray(homography, np.float64).ravel())
+
+    def view_at(self, t: float, max_age: float | None = None) -> tuple[float, ...] | None:
+        """The view of the analysis instant nearest ``t`` (within ``max_age``), None if none."""
+        if not self.views:
+            return None
+        nearest = min(self.views, key=lambda k: abs(k - t))
+        limit = self.max_age() if max_age is None else max_age
+        return self.views[nearest] if abs(nearest - t) <= limit else None
 
     def add(self, t: float, observations: Iterable[TrackObservation]) -> None:
         """Record one analysis instant; a repeated time merges, an out-of-order one is inserted
@@ -74,12 +91,15 @@ class TrackLog:
         return out
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "times": list(self.times),
             "frames": [
                 [[o.t, o.track_id, o.class_name, list(o.box), o.confidence] for o in frame] for frame in self.frames
             ],
         }
+        if self.views:
+            data["views"] = [[t, *h] for t, h in sorted(self.views.items())]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrackLog":
@@ -88,7 +108,8 @@ class TrackLog:
                   for t, i, c, box, conf in frame)
             for frame in data["frames"]
         ]
-        return cls([float(t) for t in data["times"]], frames)
+        views = {float(v[0]): tuple(float(x) for x in v[1:10]) for v in data.get("views") or []}
+        return cls([float(t) for t in data["times"]], frames, views)
 
 
 @dataclass

@@ -134,7 +134,10 @@ def test_cases_on_the_moving_version_match_those_on_the_original(footage_dir, tm
 
     options = AnalyzeOptions(evidence=False, pre=0, post=0)
     analyze(source, _drone_scene(tmp_path, None), tmp_path / "fixed", options)
-    analyze(moving, _drone_scene(tmp_path, "reference.png"), tmp_path / "drone", options)
+    # The drone run writes its evidence: each case's tracks.json carries the views the overlay
+    # warps the zones by.
+    analyze(moving, _drone_scene(tmp_path, "reference.png"), tmp_path / "drone",
+            AnalyzeOptions(pre=1.0, post=1.0, signing_key=tmp_path / "key.pem"))
     fixed = json.loads((tmp_path / "fixed" / "cases.json").read_text())
     drone = json.loads((tmp_path / "drone" / "cases.json").read_text())
     info = json.loads((tmp_path / "drone" / "analysis.json").read_text())
@@ -157,3 +160,5 @@ def test_cases_on_the_moving_version_match_those_on_the_original(footage_dir, tm
     for c in drone:
         reg = c["details"]["registration"]
         assert reg["registered"] and reg["frames"] > 0 and reg["mean_quality"] > 0.3
+        tracks = json.loads((tmp_path / "drone" / c["evidence"]["tracks"]).read_text())
+        assert tracks["views"] and all(len(v) == 10 for v in tracks["views"])

@@ -67,6 +67,15 @@
     if (close) ctx.closePath();
   }
 
+  /* The homography of the analysis instant nearest `t` (within max_age), or null (fixed camera). */
+  function viewAt(data, t) {
+    var views = data.views || [];
+    var best = null, gap = Infinity;
+    views.forEach(function (v) { var d = Math.abs(v[0] - t); if (d < gap) { gap = d; best = v; } });
+    var limit = data.max_age_s || 0.5;
+    return best && gap <= limit + EPS ? best.slice(1, 10) : null;
+  }
+
   function drawZones(ctx, data, map, names) {
     (data.zones || []).forEach(function (z) {
       if (!z.polygon || z.polygon.length < 3) return;
@@ -141,7 +150,13 @@
     ctx.rect(rect.x, rect.y, rect.w, rect.h);
     ctx.clip();
     ctx.font = '12px sans-serif';
-    drawZones(ctx, data, map, names);
+    /* drone footage: the zones, drawn on the reference, warped to where they lie in this frame */
+    var view = viewAt(data, t);
+    var zoneMap = view ? function (x, y) {
+      var w = view[6] * x + view[7] * y + view[8];
+      return map((view[0] * x + view[1] * y + view[2]) / w, (view[3] * x + view[4] * y + view[5]) / w);
+    } : map;
+    drawZones(ctx, data, zoneMap, names);
     drawPath(ctx, data, t, map);
     var inst = instantAt(data, t);
     var boxes = inst ? inst.boxes || [] : [];
@@ -161,8 +176,8 @@
     }
     drawSignals(ctx, data, t, rect, names);
     ctx.restore();
-    return {t: t, instant: inst ? inst.t : null, boxes: boxes.length, offender: seen};
+    return {t: t, instant: inst ? inst.t : null, boxes: boxes.length, offender: seen, zones_warped: !!view};
   }
 
-  window.CWOverlay = {draw: draw, instantAt: instantAt, signalsAt: signalsAt, pictureRect: pictureRect, OFFENDER: OFFENDER};
+  window.CWOverlay = {draw: draw, instantAt: instantAt, signalsAt: signalsAt, viewAt: viewAt, pictureRect: pictureRect, OFFENDER: OFFENDER};
 })();
