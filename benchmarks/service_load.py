@@ -27,7 +27,9 @@ figures when other work runs beside it.
 
 The load client is a minimal HTTP/1.1 keep-alive client on asyncio in this process: on a 2-core
 machine an httpx client spends more CPU per request than the server's endpoints do, and would
-measure itself. Its own cost is small but not zero; it is shown as ``client CPU``.
+measure itself. Its own cost is small but not zero; it is shown as ``client CPU``. Last, the
+same three requests go through the ASGI app in this process (no HTTP server, no client) and their
+CPU time is taken, the least of several batches: the figure other work on the machine moves least.
 """
 
 from __future__ import annotations
@@ -516,6 +518,78 @@ def fmt(p: Phase) -> str:
     )
 
 
+# ---------------------------------------------------------------- in-process CPU per request
+
+
+def in_process_cpu(
+    data_dir: Path, database_url: str | None, ids: list[str], batches: int = 7, per_batch: int = 30
+) -> dict[str, float]:
+    """CPU ms a request through the whole ASGI app (middleware, routing, dependencies, thread pool,
+    database; no HTTP server, no client), the least of ``batches``: the figure that other work on
+    the machine disturbs least."""
+    from service.config import Settings
+    from service.main import create_app
+
+    app = create_app(Settings(data_dir=data_dir, database_url=database_url, runner="none"))
+    paths = {
+        "healthz": "/healthz",
+        "queue (50 items)": f"/api/cases?state=pending&limit={QUEUE_PAGE}",
+        "case view": f"/api/cases/{ids[0]}",
+    }
+
+    async def call(method: str, path: str, headers: list, body: bytes = b"") -> tuple[int, list, bytes]:
+        route, _, query = path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": route,
+            "raw_path": route.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1:8000"), *headers],
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 8000),
+        }
+        out: dict = {"body": b""}
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                out["status"], out["headers"] = message["status"], message["headers"]
+            else:
+                out["body"] += message.get("body", b"")
+
+        await app(scope, receive, send)
+        return out["status"], out["headers"], out["body"]
+
+    async def run() -> dict[str, float]:
+        async with app.router.lifespan_context(app):
+            body = json.dumps({"username": REVIEWER, "password": REVIEWER_PASSWORD}).encode()
+            status, headers, _ = await call("POST", "/api/auth/login", [(b"content-type", b"application/json")], body)
+            cookie = next(v.split(b";")[0] for k, v in headers if k == b"set-cookie" and v.startswith(b"cw_session="))
+            auth = [(b"cookie", cookie), (b"accept", b"application/json")]
+            result = {}
+            for name, path in paths.items():
+                status, _, _ = await call("GET", path, auth)
+                if status != 200:
+                    raise SystemExit(f"in-process {path}: {status}")
+                best = float("inf")
+                for _ in range(batches):
+                    t0 = time.process_time()
+                    for _ in range(per_batch):
+                        await call("GET", path, auth)
+                    best = min(best, (time.process_time() - t0) / per_batch * 1000)
+                result[name] = round(best, 2)
+            return result
+
+    return asyncio.run(run())
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -568,6 +642,13 @@ def main() -> int:
         port = free_port()
         proc = start_server(work / "var", database_url, port, work / "server.log")
         phases = asyncio.run(drive(port, proc.pid, ids, args))
+        stop_server(proc)
+        cpu = in_process_cpu(work / "var", database_url, ids)
+        print(
+            "\nCPU a request in-process (the ASGI app alone, least of 7 batches of 30): "
+            + ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu.items()),
+            flush=True,
+        )
     finally:
         if proc is not None:
             stop_server(proc)
@@ -592,6 +673,7 @@ def main() -> int:
                     "cpus": os.cpu_count(),
                     "machine": platform.processor() or platform.machine(),
                     "phases": [asdict(p) for p in phases],
+                    "in_process_cpu_ms": cpu,
                 },
                 indent=2,
             )
