@@ -26,8 +26,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "register"))
 
-from detector.register import ReferenceRegistration, map_points  # noqa: E402
-from test_register import hover  # noqa: E402
+from test_register import hover
+
+from detector.register import ReferenceRegistration, map_points
 
 SHARED = REPO.parent / "shared"
 

@@ -100,7 +100,6 @@ class ReferenceRegistration:
     def _unregistered(self, t: float) -> None:
         self.stats.unregistered += 1
         self.stats.unregistered_times.append(t)
-        return None
 
     def _features(self, image: np.ndarray, moving: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, float]:
         """Keypoints (image px) and descriptors of ``image``, computed at ``WORK_WIDTH``."""
