@@ -26,23 +26,35 @@ from detector.background import StaticObjectFinder
 from detector.decode import DecodedFrame, DecodeReport, VideoInfo, iter_frames, probe
 from detector.detect import ObjectDetector, load_analysis_detector
 from detector.evidence.manifest import write_manifest
-from detector.signing import default_key_path, load_or_create_key, sign_manifest
 from detector.evidence.tracklog import SignalLog, TrackLog
 from detector.evidence.writer import flight_record, write_cases
-from detector.media.metadata import parse_creation_time
 from detector.identity import IdentityGuard
-from detector.motion_gate import MotionGate
 from detector.lowlight import LowLight
+from detector.media.metadata import parse_creation_time
+from detector.motion_gate import MotionGate
 from detector.regions import ZoneRegionDetector, regions_tiles, zone_regions
+from detector.register import (
+    ReferenceRegistration,
+    as_homography,
+    detections_to_scene,
+    map_boxes_h,
+)
 from detector.riders import RiderLinker
 from detector.rules import build_rules
 from detector.rules.merge import merge_events
 from detector.scene import NoLitterZone, Scene, SceneError, load_scene
 from detector.signals import build_signal_providers
-from detector.register import ReferenceRegistration, as_homography, detections_to_scene, map_boxes_h
+from detector.signing import default_key_path, load_or_create_key, sign_manifest
+from detector.slicing import frame_tiles, resolve_slicing
 from detector.stabilise import CameraMotion, to_reference
 from detector.track import TRACKED_CLASSES, ObjectTracker
-from detector.types import Detections, FrameContext, SignalColor, TrackObservation, ViolationEvent
+from detector.types import (
+    Detections,
+    FrameContext,
+    SignalColor,
+    TrackObservation,
+    ViolationEvent,
+)
 from detector.zone_counts import ZoneTrackCounter
 
 log = logging.getLogger(__name__)
@@ -78,6 +90,14 @@ class AnalyzeOptions:
     # The whole-frame pass runs on every n-th analysis frame when zone tiles are on.
     full_every: int = 1
     max_region_tiles: int = 4
+    # Sliced inference over the whole frame (detector.slicing), for objects too small for the
+    # whole-frame pass: "auto" lets the scene decide (its ``slicing`` field; without one, on for
+    # drone scenes, off for fixed cameras), "on" / "off" override it. When it slices, the slice
+    # grid replaces the zone tiles. ``slice_tile`` (px of the video) and ``slice_overlap`` (of a
+    # tile) override the scene's; None: the scene's, else 320 px and 0.2.
+    slicing: str = "auto"
+    slice_tile: int | None = None
+    slice_overlap: float | None = None
     # Register each analysis frame of a fixed camera to the first (sway, drift) and map the
     # detections into the first frame's pixels, where the zones were drawn.
     stabilise: bool = True
@@ -154,7 +174,7 @@ def _decode_worker(path: Path, fps: float, out: queue.Queue, report: DecodeRepor
                 out.put(frame)
                 started = time.perf_counter()
         timings.decode += time.perf_counter() - started
-    except BaseException as err:  # handed to the consumer, which re-raises it
+    except BaseException as err:  # noqa: BLE001 - handed to the consumer, which re-raises it
         out.put(err)
     finally:
         out.put(_END)
@@ -321,7 +341,7 @@ class _Stages:
         nearest = min(self._back, key=lambda k: abs(k - t))
         return self._back[nearest] if abs(nearest - t) <= 0.2 else None
 
-    def _box_on_picture(self, box, t: float):  # noqa: ANN001 - Box in scene px
+    def _box_on_picture(self, box, t: float):
         back = self._back_at(t)
         if back is None or box is None:
             return box
@@ -360,7 +380,11 @@ class _Stages:
 
 def _region_detector(scene: Scene, info: VideoInfo, detector: ObjectDetector,
                      options: AnalyzeOptions) -> ZoneRegionDetector:
-    """The whole frame plus tiles over the zones' region, in the video's own pixels."""
+    """The whole frame plus tiles over the zones' region, in the video's own pixels; or, when the
+    analysis slices (``resolve_slicing``), the whole frame plus the slice grid over all of it."""
+    slicing = resolve_slicing(options.slicing, scene.kind, scene.slicing, options.slice_tile, options.slice_overlap)
+    if slicing is not None:
+        return ZoneRegionDetector(detector, frame_tiles((info.width, info.height), slicing), slicing=slicing)
     tiles = []
     if options.regions == "zones":
         sx, sy = info.width / scene.frame_size[0], info.height / scene.frame_size[1]
@@ -447,6 +471,8 @@ def analyze(
     if start is not None and scene.start_time != start:
         scene = scene.model_copy(update={"start_time": start})
     reference = _drone_reference(scene, scene_path, options)
+    # Bad slicing settings fail here, before the model is loaded (``SlicingError``).
+    resolve_slicing(options.slicing, scene.kind, scene.slicing, options.slice_tile, options.slice_overlap)
     detector = detector or load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
     # Loaded (or created) before the work, so that an unusable key fails in a second, not after it.
     signing_key = load_or_create_key(options.signing_key or default_key_path()) if options.evidence else None
@@ -539,7 +565,8 @@ def analyze(
                 "model": detector.name,
                 "analysis_fps": options.analysis_fps,
                 "detection": {"region_tiles": [list(t) for t in stages.region_detector.tiles],
-                              "full_every": stages.region_detector.full_every},
+                              "full_every": stages.region_detector.full_every,
+                              "slicing": stages.region_detector.slicing_dict()},
                 "tracks": {"identity_splits": stages.identity.splits, "fragments_joined": stages.identity.joins},
                 "camera_motion": stages.motion.stats.to_dict() if stages.motion is not None else None,
                 "registration": stages.registration.stats.to_dict() if stages.registration is not None else None,

@@ -9,7 +9,10 @@ the zones' region, and the boxes are merged.
 Merging: tile boxes that touch a tile's inner edge are cut objects and are dropped (the frame pass
 or the overlapping neighbour tile sees them whole); what is left goes through one class-wise NMS
 with the frame's boxes. The whole-frame pass can run at a lower rate than the tiles
-(``full_every``): objects far from every zone matter little to the rules.
+(``full_every``): objects far from every zone matter little to the rules. With ``join_cut``
+(whole-frame slicing, ``detector.slicing``), an object wider than the tiles' overlap that no tile
+and no frame pass saw whole is not lost: its pieces from tiles either side of the cut are joined
+into one box.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def grid_tiles(region: Rect, cols: int, rows: int, overlap: float = 0.2) -> list
         for c in range(cols):
             tx = x1 + c * tw * (1 - overlap)
             ty = y1 + r * th * (1 - overlap)
-            tiles.append((int(round(tx)), int(round(ty)), int(round(min(tx + tw, x2))), int(round(min(ty + th, y2)))))
+            tiles.append((round(tx), round(ty), round(min(tx + tw, x2)), round(min(ty + th, y2))))
     return tiles
 
 
@@ -139,27 +142,122 @@ def region_tiles(region: Rect, model_hw: tuple[int, int], max_zoom_out: float = 
     return grid_tiles(region, cols, rows)
 
 
-def _inner_edge_cut(xyxy: np.ndarray, tile: Rect, frame_wh: tuple[int, int]) -> np.ndarray:
-    """Mask of boxes touching an edge of ``tile`` that is not an edge of the frame."""
+_LEFT, _TOP, _RIGHT, _BOTTOM = 1, 2, 4, 8
+
+
+def _cut_sides(xyxy: np.ndarray, tile: Rect, frame_wh: tuple[int, int]) -> np.ndarray:
+    """Per box, a bit per edge of ``tile`` that is not an edge of the frame and that the box touches."""
     tx1, ty1, tx2, ty2 = tile
     fw, fh = frame_wh
-    cut = np.zeros(len(xyxy), dtype=bool)
+    sides = np.zeros(len(xyxy), dtype=np.int64)
     if tx1 > 0:
-        cut |= xyxy[:, 0] <= tx1 + EDGE_PX
+        sides |= np.where(xyxy[:, 0] <= tx1 + EDGE_PX, _LEFT, 0)
     if ty1 > 0:
-        cut |= xyxy[:, 1] <= ty1 + EDGE_PX
+        sides |= np.where(xyxy[:, 1] <= ty1 + EDGE_PX, _TOP, 0)
     if tx2 < fw:
-        cut |= xyxy[:, 2] >= tx2 - EDGE_PX
+        sides |= np.where(xyxy[:, 2] >= tx2 - EDGE_PX, _RIGHT, 0)
     if ty2 < fh:
-        cut |= xyxy[:, 3] >= ty2 - EDGE_PX
-    return cut
+        sides |= np.where(xyxy[:, 3] >= ty2 - EDGE_PX, _BOTTOM, 0)
+    return sides
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A tile's box cut by one of the tile's inner edges, in frame pixels."""
+
+    box: np.ndarray
+    score: float
+    cls: int
+    sides: int
+    tile: Rect
+
+
+def _span_overlap(a1: float, a2: float, b1: float, b2: float) -> float:
+    """Overlap of two intervals as a share of the shorter one."""
+    inter = min(a2, b2) - max(a1, b1)
+    return max(0.0, inter) / max(min(a2 - a1, b2 - b1), 1e-6)
+
+
+def _continues(a: _Piece, b: _Piece) -> bool:
+    """``b`` goes on where ``a`` was cut: ``a`` cut at its tile's right (bottom) edge, ``b`` at its
+    tile's left (top) edge inside ``a``, the two overlapping in the band both tiles see, and
+    lying across the cut at the same height (left-right) or place (top-bottom)."""
+    if a.cls != b.cls or a.tile == b.tile:
+        return False
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = a.box, b.box
+    if a.sides & _RIGHT and b.sides & _LEFT and b.tile[0] < a.tile[2]:
+        return ax1 < bx1 < ax2 < bx2 and _span_overlap(ay1, ay2, by1, by2) >= 0.5
+    if a.sides & _BOTTOM and b.sides & _TOP and b.tile[1] < a.tile[3]:
+        return ay1 < by1 < ay2 < by2 and _span_overlap(ax1, ax2, bx1, bx2) >= 0.5
+    return False
+
+
+def join_cut(pieces: Sequence[_Piece]) -> list[tuple[np.ndarray, float, int]]:
+    """Boxes of objects made of two or more pieces across tile edges: (box, score, class).
+
+    A piece with no continuation is left out (a neighbour tile or the frame pass saw the object
+    whole, or it is a fragment too uncertain to place); a joined box is the pieces' union with
+    the best piece's score.
+    """
+    parent = list(range(len(pieces)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(pieces):
+        for j, b in enumerate(pieces):
+            if i != j and _continues(a, b):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[_Piece]] = {}
+    for i, p in enumerate(pieces):
+        groups.setdefault(root(i), []).append(p)
+    out = []
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        boxes = np.array([p.box for p in group], dtype=np.float32)
+        box = np.array([*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0)], dtype=np.float32)
+        out.append((box, max(p.score for p in group), group[0].cls))
+    return out
+
+
+def _add_uncovered(kept: Detections, joined: Sequence[tuple[np.ndarray, float, int]]) -> Detections:
+    """``kept`` plus each joined box that no kept box of its class already covers (half of it)."""
+    xyxy, conf, cls = list(kept.xyxy), list(kept.confidence), list(kept.class_id)
+    for box, score, c in sorted(joined, key=lambda j: -j[1]):
+        area = max(float((box[2] - box[0]) * (box[3] - box[1])), 1e-6)
+        covered = False
+        for other, oc in zip(xyxy, cls):
+            if oc != c:
+                continue
+            w = min(box[2], other[2]) - max(box[0], other[0])
+            h = min(box[3], other[3]) - max(box[1], other[1])
+            if w > 0 and h > 0 and w * h / area >= 0.5:
+                covered = True
+                break
+        if not covered:
+            xyxy.append(box)
+            conf.append(score)
+            cls.append(c)
+    if len(xyxy) == len(kept):
+        return kept
+    return Detections(np.array(xyxy, np.float32).reshape(-1, 4), np.array(conf, np.float32),
+                      np.array(cls, np.int64), kept.class_names)
 
 
 def detect_tiles(detector: _Detector, frame: np.ndarray, tiles: Sequence[Rect],
-                 full: Detections | None) -> Detections:
-    """Boxes from every tile, mapped back to the frame, merged with ``full`` (the frame pass)."""
+                 full: Detections | None, join_cut_objects: bool = False) -> Detections:
+    """Boxes from every tile, mapped back to the frame, merged with ``full`` (the frame pass).
+
+    ``join_cut_objects``: pieces of one object cut by tile edges are joined (``join_cut``) and
+    kept where nothing whole covers them; otherwise cut boxes are dropped.
+    """
     fh, fw = frame.shape[:2]
     parts: list[Detections] = [full] if full is not None else []
+    pieces: list[_Piece] = []
     for tile in tiles:
         x1, y1, x2, y2 = tile
         crop = frame[y1:y2, x1:x2]
@@ -169,9 +267,16 @@ def detect_tiles(detector: _Detector, frame: np.ndarray, tiles: Sequence[Rect],
         if not len(d):
             continue
         xyxy = d.xyxy + np.array([x1, y1, x1, y1], dtype=np.float32)
-        keep = ~_inner_edge_cut(xyxy, tile, (fw, fh))
+        sides = _cut_sides(xyxy, tile, (fw, fh))
+        keep = sides == 0
         parts.append(Detections(xyxy[keep], d.confidence[keep], d.class_id[keep], d.class_names))
-    return merge(parts, detector.class_names)
+        if join_cut_objects:
+            pieces.extend(_Piece(xyxy[i], float(d.confidence[i]), int(d.class_id[i]), int(sides[i]), tile)
+                          for i in np.flatnonzero(~keep))
+    merged = merge(parts, detector.class_names)
+    if pieces:
+        merged = _add_uncovered(merged, join_cut(pieces))
+    return merged
 
 
 def merge(parts: Sequence[Detections], class_names: dict[int, str]) -> Detections:
@@ -248,6 +353,9 @@ class ZoneRegionDetector:
     detector: _Detector
     tiles: list[Rect]
     full_every: int = 1
+    # Set when ``tiles`` are a whole-frame slice grid (``detector.slicing.SliceSettings``): pieces
+    # of objects cut by tile edges are then joined rather than dropped.
+    slicing: object | None = None
     _count: int = 0
 
     @property
@@ -259,4 +367,10 @@ class ZoneRegionDetector:
         self._count += 1
         if not self.tiles:
             return full if full is not None else Detections.empty(self.detector.class_names)
-        return detect_tiles(self.detector, frame, self.tiles, full)
+        return detect_tiles(self.detector, frame, self.tiles, full, join_cut_objects=self.slicing is not None)
+
+    def slicing_dict(self) -> dict | None:
+        """What analysis.json records of the slicing (None: zone tiles or the frame alone)."""
+        if self.slicing is None:
+            return None
+        return {"tile": self.slicing.tile, "overlap": self.slicing.overlap, "tiles": len(self.tiles)}

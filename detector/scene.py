@@ -10,11 +10,18 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from shapely.geometry import Polygon as ShapelyPolygon
 
 Coord = tuple[float, float]
@@ -186,7 +193,7 @@ class NoLitterZone(_ZoneBase):
     max_area: float = Field(default=20000.0, gt=0)
 
 
-Zone = Annotated[Union[CrosswalkZone, LaneZone, NoParkingZone, NoLitterZone], Field(discriminator="kind")]
+Zone = Annotated[CrosswalkZone | LaneZone | NoParkingZone | NoLitterZone, Field(discriminator="kind")]
 
 
 class Schedule(_Strict):
@@ -217,7 +224,7 @@ class Signal(_Strict):
     debounce_s: float = Field(default=0.5, ge=0)
 
     @model_validator(mode="after")
-    def _exactly_one_source(self) -> "Signal":
+    def _exactly_one_source(self) -> Signal:
         given = [k for k in ("roi", "schedule", "timeline") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of roi, schedule or timeline (got {given or 'none'})")
@@ -240,7 +247,7 @@ class Calibration(_Strict):
     ground: list[Coord] = Field(min_length=4)
 
     @model_validator(mode="after")
-    def _solvable(self) -> "Calibration":
+    def _solvable(self) -> Calibration:
         from detector.geometry import GroundCalibration
 
         if len(self.image) != len(self.ground):
@@ -248,10 +255,22 @@ class Calibration(_Strict):
         GroundCalibration.from_points(self.image, self.ground)  # raises ValueError when degenerate
         return self
 
-    def homography(self):  # noqa: ANN201 - GroundCalibration; imported lazily (geometry imports cv2)
+    def homography(self):
         from detector.geometry import GroundCalibration
 
         return GroundCalibration.from_points(self.image, self.ground)
+
+
+class Slicing(_Strict):
+    """Sliced inference over the whole frame (``detector.slicing``): the frame cut into tiles of
+    ``tile`` px of the *video* that overlap by ``overlap`` of a tile, each fed to the model at its
+    input size, for objects too small for the whole frame. Without this field a drone scene
+    slices (320 px, 0.2) and a fixed camera does not (its zone tiles look where the rules look).
+    """
+
+    enabled: bool = True
+    tile: int | None = Field(default=None, ge=64, le=4096)  # None: 320
+    overlap: float = Field(default=0.2, ge=0, le=0.75)
 
 
 class Scene(_Strict):
@@ -273,6 +292,8 @@ class Scene(_Strict):
     # frame is registered to (a path relative to the scene file). Optional: without it the
     # flight's first textured frame is the reference.
     reference_image: str | None = Field(default=None, min_length=1, max_length=MAX_PLACE)
+    # Sliced inference for small objects; None: on for drone scenes, off for fixed cameras.
+    slicing: Slicing | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -324,7 +345,7 @@ class Scene(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _references(self) -> "Scene":
+    def _references(self) -> Scene:
         names = [z.name for z in self.zones]
         dup = {n for n in names if names.count(n) > 1}
         if dup:

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="find violations in a video and write evidence cases")
     p.add_argument("video", type=Path)
@@ -23,6 +22,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also detect on tiles around the zones at model resolution (default) or only on the whole frame")
     p.add_argument("--full-every", type=int, default=1,
                    help="with zone tiles, run the whole-frame pass on every N-th analysis frame (default 1)")
+    p.add_argument("--slicing", choices=["auto", "on", "off"], default="auto",
+                   help="detect on overlapping tiles over the whole frame, for small objects: auto = the scene "
+                        "decides (its slicing field; without one, on for drone scenes, off for fixed cameras)")
+    p.add_argument("--slice-tile", type=int, default=None, metavar="PX",
+                   help="slice tile side in video pixels (default: the scene's, else 320)")
+    p.add_argument("--slice-overlap", type=float, default=None, metavar="F",
+                   help="share of a tile its neighbour covers again, 0-0.75 (default: the scene's, else 0.2)")
     p.add_argument("--no-stabilise", action="store_true",
                    help="do not register frames to the first one (camera sway and drift compensation)")
     p.add_argument("--lowlight", choices=["auto", "off"], default="auto",
@@ -54,11 +60,17 @@ def _progress_bar(quiet: bool):
 
 
 def run(args: argparse.Namespace) -> int:
-    from detector.signing import SigningKeyError
     # Heavy imports (onnxruntime, OpenCV, PyAV) only when analysing: ``civicwatch --help`` stays fast.
     from detector.decode import VideoOpenError
     from detector.pipeline import AnalyzeOptions, OutputExistsError, analyze
     from detector.scene import SceneError
+    from detector.signing import SigningKeyError
+    from detector.slicing import (
+        DEFAULT_OVERLAP,
+        DEFAULT_TILE,
+        SliceSettings,
+        SlicingError,
+    )
 
     if args.analysis_fps <= 0:
         print("error: --analysis-fps must be positive", file=sys.stderr)
@@ -69,8 +81,14 @@ def run(args: argparse.Namespace) -> int:
     if args.full_every < 1:
         print("error: --full-every must be at least 1", file=sys.stderr)
         return 2
+    try:  # the same checks the pipeline makes, before the model is loaded
+        SliceSettings(args.slice_tile or DEFAULT_TILE, DEFAULT_OVERLAP if args.slice_overlap is None else args.slice_overlap)
+    except SlicingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     options = AnalyzeOptions(model=args.model, analysis_fps=args.analysis_fps, pre=args.pre, post=args.post,
                              conf=args.conf, regions=args.regions, full_every=args.full_every,
+                             slicing=args.slicing, slice_tile=args.slice_tile, slice_overlap=args.slice_overlap,
                              stabilise=not args.no_stabilise, lowlight=args.lowlight,
                              annotated_clips=args.annotated_clips, motion_gate=not args.no_motion_gate)
     bar, update = _progress_bar(args.quiet)

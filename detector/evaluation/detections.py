@@ -44,7 +44,7 @@ class ClassMap:
     mapping: dict[str, str]
 
     @classmethod
-    def load(cls, path: str | Path) -> "ClassMap":
+    def load(cls, path: str | Path) -> ClassMap:
         p = Path(path)
         try:
             data = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -57,7 +57,7 @@ class ClassMap:
         return cls(names, mapping)
 
     @classmethod
-    def identity(cls, names: Iterable[str]) -> "ClassMap":
+    def identity(cls, names: Iterable[str]) -> ClassMap:
         names = tuple(names)
         return cls(names, {n: n for n in names})
 
@@ -305,9 +305,11 @@ def evaluate_detections(images: list[LabelledImage], detect: Detect, conf: float
     per_target = {c: ClassScore(c) for c in targets}
     per_label: dict[str, dict[str, Counts]] = {}
     all_preds: dict[str, list[_Pred]] = {c: [] for c in targets}
-    started = time.perf_counter()
+    elapsed = 0.0  # detection only, not the scoring
     for k, im in enumerate(images):
+        started = time.perf_counter()
         dets = detect(im.image)
+        elapsed += time.perf_counter() - started
         names = dets.names()
         for cls in targets:
             truths = [t for t in im.truths if t.target == cls]
@@ -329,7 +331,6 @@ def evaluate_detections(images: list[LabelledImage], detect: Detect, conf: float
                 for key in (size, "all"):
                     label[key].truths += 1
                     label[key].found += o is not None
-    elapsed = time.perf_counter() - started
     for cls, preds in all_preds.items():
         per_target[cls].ap50 = average_precision(preds, per_target[cls].truths)
     return DetectionEvaluation(per_target, per_label, len(images), elapsed / max(1, len(images)))
@@ -349,4 +350,25 @@ def format_detection_report(ev: DetectionEvaluation, title: str = "") -> str:
     lines.append("recall by labelled class (small / medium / large / all):")
     for name, sizes in ev.per_label.items():
         lines.append(f"  {name:12} " + " ".join(f"{_r(c.recall):>5}/{c.truths:<5}" for c in sizes.values()))
+    return "\n".join(lines)
+
+
+def format_comparison(rows: list[tuple[str, DetectionEvaluation]]) -> str:
+    """One Markdown row per setting (e.g. without and with slicing): time, mAP50, recall per
+    detector class (all / small boxes), so the cost and the gain read side by side."""
+    classes = sorted({c for _, ev in rows for c in ev.per_target})
+    head = ["setting", "ms/image", "mAP50", "recall", "small recall"] + [f"{c} R (small)" for c in classes]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, ev in rows:
+        found = sum(s.true_positives for s in ev.per_target.values())
+        truths = sum(s.truths for s in ev.per_target.values())
+        small_found = sum(s.by_size["small"].found for s in ev.per_target.values())
+        small = sum(s.by_size["small"].truths for s in ev.per_target.values())
+        cells = [name, f"{ev.seconds_per_image * 1000:.0f}", _r(ev.mean_ap50),
+                 f"{_r(found / truths if truths else None)} ({found}/{truths})",
+                 f"{_r(small_found / small if small else None)} ({small_found}/{small})"]
+        for c in classes:
+            sc = ev.per_target.get(c)
+            cells.append("-" if sc is None else f"{_r(sc.recall)} ({_r(sc.by_size['small'].recall)})")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
