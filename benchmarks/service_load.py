@@ -164,7 +164,7 @@ def start_server(data_dir: Path, database_url: str | None, port: int, log_path: 
         "warning",
     ]
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -622,6 +622,9 @@ def main() -> int:
     if args.cases < QUEUE_PAGE:
         ap.error(f"--cases must be at least {QUEUE_PAGE}")
 
+    # A SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C, so the server and the temp folder
+    # and database are cleaned up below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="civicwatch-load-"))
     pg_admin = pg_name = None
     database_url = None
