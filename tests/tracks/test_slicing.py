@@ -325,3 +325,18 @@ def test_bad_slicing_options_fail_before_any_work(footage_dir, tmp_path):
             detector=detector,
         )
     assert detector.calls == 0 and not (tmp_path / "out").exists()
+
+
+def test_analyze_refuses_bad_slicing_flags_with_exit_code_2(
+    footage_dir, tmp_path, capsys
+):
+    from civicwatch.cli import main
+
+    clip = footage_dir / "beijing-intersection" / "uadetrac_overpass_short.mp4"
+    scene = _scene_file(tmp_path, kind="drone")
+    args = ["analyze", str(clip), "--scene", str(scene), "--out", str(tmp_path / "out")]
+    assert main([*args, "--slice-tile", "10"]) == 2
+    assert "slice tile" in capsys.readouterr().err
+    assert main([*args, "--slice-overlap", "1.5"]) == 2
+    assert "slice overlap" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
