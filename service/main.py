@@ -98,7 +98,8 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
 
     app = FastAPI(title="CivicWatch review service", version=__version__, lifespan=lifespan,
                   description="Drone uploads, processing jobs, case review and public exposure screens.",
-                  dependencies=[Depends(reject_nul_in_url)], docs_url=None, redoc_url=None)  # api_docs: no CDN
+                  dependencies=[Depends(reject_nul_in_url)], docs_url=None, redoc_url=None,  # api_docs: no CDN
+                  responses=errors.EVERY_ROUTE)  # 422 (NUL in the URL), 503 / 507 (faults) anywhere
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory

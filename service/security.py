@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyCookie, HTTPBearer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -168,12 +170,46 @@ async def current_principal(principal: Principal | None = Depends(optional_princ
     return principal
 
 
-def require_roles(*roles: str):
-    """Dependency factory: 401 for anonymous callers, 403 for callers with another role."""
+# The three ways a caller is known (``principal_from_request``), as OpenAPI security schemes: the
+# document then says, per route, which of them can reach it, and Swagger UI offers them. They
+# never refuse anything themselves (``auto_error=False``); the role checks below do.
+session_scheme = APIKeyCookie(
+    name=SESSION_COOKIE, scheme_name="session", auto_error=False,
+    description="A signed-in user's session, set by POST /api/auth/login (HttpOnly). Requests that "
+                "change something must also carry this service's Origin (or Referer).")
+token_scheme = HTTPBearer(
+    scheme_name="apiToken", bearerFormat="cwt_...", auto_error=False,
+    description="An API token (operator: drones and scripts; display: exposure screens), made by an "
+                "administrator: 'Authorization: Bearer cwt_...'.")
+screen_scheme = APIKeyCookie(
+    name=DISPLAY_COOKIE, scheme_name="pairedScreen", auto_error=False,
+    description="A display token kept in a cookie by POST /api/public/pair (display tokens only).")
+TOKEN_ROLES = frozenset({"operator", "display"})  # the roles API tokens may have (service.api.admin)
+ALL_ROLES = ("admin", "reviewer", "operator", "display")
 
-    async def check(principal: Principal = Depends(current_principal)) -> Principal:
+
+def schemes_for(roles: tuple[str, ...]) -> list:
+    """The security schemes by which a caller with one of ``roles`` can arrive."""
+    return ([session_scheme] + ([token_scheme] if TOKEN_ROLES & set(roles) else [])
+            + ([screen_scheme] if "display" in roles else []))
+
+
+def require_roles(*roles: str):
+    """Dependency factory: 401 for anonymous callers, 403 for callers with another role. The
+    dependency also names the security schemes that can carry such a caller (for the OpenAPI
+    document only: ``principal_from_request`` reads the credentials)."""
+
+    async def check(principal: Principal, **_schemes: object) -> Principal:
         if principal.role not in roles:
             raise HTTPException(403, f"role {principal.role!r} may not do this (needs {' or '.join(roles)})")
         return principal
 
+    params = [inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY, annotation=Principal,
+                                default=Depends(current_principal))]
+    params += [inspect.Parameter(f"_{scheme.scheme_name}", inspect.Parameter.KEYWORD_ONLY, annotation=object,
+                                 default=Security(scheme)) for scheme in schemes_for(roles)]
+    check.__signature__ = inspect.Signature(params, return_annotation=Principal)  # type: ignore[attr-defined]
     return check
+
+
+signed_in = require_roles(*ALL_ROLES)  # any role: GET /api/me

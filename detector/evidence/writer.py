@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from detector.evidence.annotate import Annotator, wall_clock
+from detector.evidence.case_record import check_record
 from detector.evidence.casetrack import TRACKS_FILE, case_tracks_dict
 from detector.evidence.clips import Still, VideoInfo, cut_clip, probe, stills_at
 from detector.evidence.plates import best_plate
@@ -364,6 +365,7 @@ def _write_case(
             "evidence": {**evidence, "case": f"{rel}/{CASE_FILE}"},
             "sha256": hashes,
         }
+        check_record(case)  # the shape the service and its API promise (detector.evidence.case_record)
         case_hash = _write_new(staging / CASE_FILE, _json_bytes(case))
         _settle(staging, cases_root / cid)
         return {**case, "sha256": {**hashes, "case": case_hash}}

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from service import audit
 from service.api.common import ApiModel, RowId, iso
-from service.errors import ApiError
+from service.api.schemas import NewToken, TokenOut, UserOut
+from service.errors import ApiError, responses
 from service.models import ApiToken, LoginSession, User, utcnow
 from service.password_policy import PolicyViolation
 from service.security import Principal, check_password_policy, get_db, hash_password, new_api_token, require_roles
 
-router = APIRouter(prefix="/api", tags=["admin"])
+router = APIRouter(prefix="/api", tags=["admin"], responses=responses(401, 403))
 admin_only = require_roles("admin")
 
 Role = Literal["admin", "reviewer", "operator", "display"]
@@ -63,12 +64,12 @@ def create_user(db: Session, username: str, password: str, role: str) -> User:
     return user
 
 
-@router.get("/users")
+@router.get("/users", response_model=list[UserOut])
 def list_users(db: Session = Depends(get_db), _: Principal = Depends(admin_only)) -> list[dict]:
     return [user_json(u) for u in db.scalars(select(User).order_by(User.id))]
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=UserOut, responses=responses(409))
 def add_user(body: UserIn, request: Request, db: Session = Depends(get_db), who: Principal = Depends(admin_only)) -> dict:
     user = create_user(db, body.username, body.password, body.role)
     audit.record(db, request, who, "user.create", "user", user.id, username=user.username, role=user.role)
@@ -76,7 +77,7 @@ def add_user(body: UserIn, request: Request, db: Session = Depends(get_db), who:
     return user_json(user)
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", response_model=UserOut, responses=responses(404, 409))
 def patch_user(user_id: RowId, body: UserPatch, request: Request, db: Session = Depends(get_db),
                who: Principal = Depends(admin_only)) -> dict:
     user = db.get(User, user_id)
@@ -113,12 +114,12 @@ class TokenIn(ApiModel):
     screen: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
-@router.get("/tokens")
+@router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(db: Session = Depends(get_db), _: Principal = Depends(admin_only)) -> list[dict]:
     return [token_json(t) for t in db.scalars(select(ApiToken).order_by(ApiToken.id))]
 
 
-@router.post("/tokens", status_code=201)
+@router.post("/tokens", status_code=201, response_model=NewToken)
 def add_token(body: TokenIn, request: Request, db: Session = Depends(get_db), who: Principal = Depends(admin_only)) -> dict:
     plaintext, hashed = new_api_token()
     tok = ApiToken(name=body.name, token_hash=hashed, prefix=plaintext[:10], role=body.role, screen=body.screen,
@@ -130,7 +131,7 @@ def add_token(body: TokenIn, request: Request, db: Session = Depends(get_db), wh
     return {**token_json(tok), "token": plaintext}
 
 
-@router.delete("/tokens/{token_id}")
+@router.delete("/tokens/{token_id}", response_model=TokenOut, responses=responses(404))
 def revoke_token(token_id: RowId, request: Request, db: Session = Depends(get_db), who: Principal = Depends(admin_only)) -> dict:
     tok = db.get(ApiToken, token_id)
     if tok is None:

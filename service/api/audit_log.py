@@ -25,11 +25,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from service import audit, local_time
 from service.api.common import MAX_OFFSET, MAX_ROW_ID, iso
 from service.audit_actions import action_name
+from service.errors import responses
 from service.models import AuditEntry, Case, utcnow
 from service.security import Principal, get_db, require_roles
 from service.web.pages import request_language
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/api/audit", tags=["audit"], responses=responses(401, 403))
 admins = require_roles("admin")
 
 Lang = Literal["zh-CN", "en"]

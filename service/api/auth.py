@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from service import audit, login_throttle
 from service.api.common import ApiModel
-from service.errors import ApiError
+from service.api.schemas import Me, Ok, SignedIn
+from service.errors import ApiError, responses
 from service.security import (
-    SESSION_COOKIE, Principal, authenticate, create_login_session, current_principal, end_login_session, get_db,
+    SESSION_COOKIE, Principal, authenticate, create_login_session, end_login_session, get_db, signed_in,
 )
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -21,7 +22,7 @@ class LoginIn(ApiModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", response_model=SignedIn, responses=responses(401, 403, 429))
 def login(body: LoginIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict:
     settings = request.app.state.settings
     wait = login_throttle.retry_after(db, body.username, audit.client_ip(request), settings.login_max_failures,
@@ -44,7 +45,7 @@ def login(body: LoginIn, request: Request, response: Response, db: Session = Dep
     return {"username": user.username, "role": user.role}
 
 
-@router.post("/auth/logout")
+@router.post("/auth/logout", response_model=Ok, responses=responses(403))
 def logout(request: Request, response: Response, db: Session = Depends(get_db)) -> dict:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
@@ -54,7 +55,7 @@ def logout(request: Request, response: Response, db: Session = Depends(get_db)) 
     return {"ok": True}
 
 
-@router.get("/me")
-def me(principal: Principal = Depends(current_principal)) -> dict:
+@router.get("/me", response_model=Me, responses=responses(401))
+def me(principal: Principal = Depends(signed_in)) -> dict:
     return {"username": principal.name, "role": principal.role, "kind": principal.kind,
             "user_id": principal.user_id, "token_id": principal.token_id, "screen": principal.screen}

@@ -27,12 +27,15 @@ from starlette.datastructures import UploadFile
 from detector.scene import CAMERA_ID, MAX_NAME, MAX_PLACE, Scene, load_scene_text
 from service import audit, scenes
 from service.api.common import MAX_ROW_ID, ApiModel, camera_json, iso
-from service.errors import ApiError
+from service.api.schemas import (
+    CameraDeleted, CameraOut, CameraSaved, SceneCheck, SceneVersionOut, VersionList, binary, multipart,
+)
+from service.errors import ApiError, responses
 from service.models import Camera, Case, SceneVersion, Upload, UploadSession, utcnow
 from service.safe_files import servable
 from service.security import Principal, get_db, require_roles
 
-router = APIRouter(prefix="/api/cameras", tags=["cameras"])
+router = APIRouter(prefix="/api/cameras", tags=["cameras"], responses=responses(401, 403))
 editors = require_roles("admin", "reviewer")
 readers = require_roles("admin", "reviewer", "operator")
 admins = require_roles("admin")
@@ -43,6 +46,23 @@ VersionNumber = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
 MAX_SCENE_BYTES = 1024 * 1024
 MAX_REFERENCE_BYTES = 50 * 1024 * 1024
 IMAGE_SUFFIX = {".jpg": ".jpg", ".jpeg": ".jpg", ".png": ".png", ".webp": ".webp", ".bmp": ".bmp"}
+
+# The camera form (read by ``_read_form``, which sets its own size limits), for the OpenAPI document.
+_SCENE_FIELD = {"type": "string", "format": "binary", "description": "the scene YAML (a file, or the text as a field)"}
+_REFERENCE_FIELD = {"type": "string", "format": "binary",
+                    "description": "the reference frame (JPEG or PNG, up to 50 MiB)"}
+_EDIT_FIELDS = {
+    "base_version": {"type": "integer", "minimum": 1,
+                     "description": "the version the edit was made on (409 if not current)"},
+    "note": {"type": "string", "maxLength": 500, "description": "a note for the version history"},
+}
+SCENE_FORM = multipart({"scene": _SCENE_FIELD, "reference": _REFERENCE_FIELD, **_EDIT_FIELDS}, ["scene"])
+REFERENCE_FORM = multipart({"reference": _REFERENCE_FIELD, **_EDIT_FIELDS}, ["reference"])
+FORM_ERRORS = responses(400, 404, 409, 413, 415)
+# Fields a camera or version answer leaves out (zones of a scene that no longer validates, a
+# version's document in lists) stay out rather than become nulls.
+AS_BUILT = {"response_model_exclude_unset": True}
+IMAGE = binary("the reference image", "image/jpeg", "image/png", "image/webp", "image/bmp")
 
 
 def _field_error(field: str, msg: str, kind: str, status: int = 422, **extra: Any) -> ApiError:
@@ -211,7 +231,8 @@ def _save_edit(request: Request, db: Session, who: Principal, cam: Camera, text:
     return _answer(cam, scene, True, warnings)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=CameraSaved, responses=responses(400, 409, 413, 415),
+             openapi_extra=SCENE_FORM, **AS_BUILT)
 async def create_camera(request: Request, db: Session = Depends(get_db), who: Principal = Depends(editors)) -> dict:
     form = await _read_form(request)
     scene = _validated(form.text or "")
@@ -231,7 +252,7 @@ async def create_camera(request: Request, db: Session = Depends(get_db), who: Pr
     return _answer(cam, scene, True, warnings)
 
 
-@router.put("/{camera_id}")
+@router.put("/{camera_id}", response_model=CameraSaved, responses=FORM_ERRORS, openapi_extra=SCENE_FORM, **AS_BUILT)
 async def replace_camera(camera_id: CameraId, request: Request, db: Session = Depends(get_db),
                          who: Principal = Depends(editors)) -> dict:
     """Replace the scene document (and optionally the reference frame): a new scene version."""
@@ -258,7 +279,7 @@ class CameraEdit(ApiModel):
     dry_run: bool = False
 
 
-@router.patch("/{camera_id}")
+@router.patch("/{camera_id}", response_model=CameraSaved | SceneCheck, responses=responses(404, 409), **AS_BUILT)
 def edit_camera(camera_id: CameraId, body: CameraEdit, request: Request, db: Session = Depends(get_db),
                 who: Principal = Depends(editors)) -> dict:
     cam = _camera(db, camera_id)
@@ -287,7 +308,8 @@ def edit_camera(camera_id: CameraId, body: CameraEdit, request: Request, db: Ses
     return _save_edit(request, db, who, cam, text, scene, None, body.note, fields)
 
 
-@router.put("/{camera_id}/reference")
+@router.put("/{camera_id}/reference", response_model=CameraSaved, responses=FORM_ERRORS,
+            openapi_extra=REFERENCE_FORM, **AS_BUILT)
 async def replace_reference(camera_id: CameraId, request: Request, db: Session = Depends(get_db),
                             who: Principal = Depends(editors)) -> dict:
     """A new reference frame for the current scene: a new scene version (the old cases keep the
@@ -305,7 +327,7 @@ async def replace_reference(camera_id: CameraId, request: Request, db: Session =
                       form.note, [])
 
 
-@router.get("")
+@router.get("", response_model=list[CameraOut], **AS_BUILT)
 def list_cameras(db: Session = Depends(get_db), _: Principal = Depends(readers),
                  retired: Literal["exclude", "include", "only"] = "exclude") -> list[dict]:
     """Cameras in service; ``retired=include`` adds the retired ones, ``retired=only`` lists just those."""
@@ -317,13 +339,13 @@ def list_cameras(db: Session = Depends(get_db), _: Principal = Depends(readers),
     return [camera_json(c, scene_of(c)) for c in db.scalars(q)]
 
 
-@router.get("/{camera_id}")
+@router.get("/{camera_id}", response_model=CameraOut, responses=responses(404), **AS_BUILT)
 def get_camera(camera_id: CameraId, db: Session = Depends(get_db), _: Principal = Depends(readers)) -> dict:
     cam = _camera(db, camera_id)
     return camera_json(cam, scene_of(cam))
 
 
-@router.get("/{camera_id}/reference")
+@router.get("/{camera_id}/reference", response_class=FileResponse, responses={**IMAGE, **responses(404, 416)})
 def get_reference(camera_id: CameraId, request: Request, db: Session = Depends(get_db), _: Principal = Depends(readers)):
     cam = db.get(Camera, camera_id)
     if cam is None or not cam.reference_path:
@@ -339,7 +361,7 @@ def _reference_file(request: Request, rel_path: str, what: str) -> FileResponse:
     return FileResponse(path)
 
 
-@router.get("/{camera_id}/versions")
+@router.get("/{camera_id}/versions", response_model=VersionList, responses=responses(404), **AS_BUILT)
 def list_versions(camera_id: CameraId, db: Session = Depends(get_db), _: Principal = Depends(readers)) -> dict:
     """The scene's history, newest first (documents left out: fetch one version for its document)."""
     cam = _camera(db, camera_id)
@@ -347,7 +369,7 @@ def list_versions(camera_id: CameraId, db: Session = Depends(get_db), _: Princip
     return {"camera_id": cam.id, "current": cam.scene_version, "items": [scenes.version_json(v, cam) for v in rows]}
 
 
-@router.get("/{camera_id}/versions/{number}")
+@router.get("/{camera_id}/versions/{number}", response_model=SceneVersionOut, responses=responses(404), **AS_BUILT)
 def get_version(camera_id: CameraId, number: VersionNumber, db: Session = Depends(get_db),
                 _: Principal = Depends(readers)) -> dict:
     cam = _camera(db, camera_id)
@@ -357,7 +379,8 @@ def get_version(camera_id: CameraId, number: VersionNumber, db: Session = Depend
     return scenes.version_json(version, cam, with_document=True)
 
 
-@router.get("/{camera_id}/versions/{number}/reference")
+@router.get("/{camera_id}/versions/{number}/reference", response_class=FileResponse,
+            responses={**IMAGE, **responses(404, 416)})
 def get_version_reference(camera_id: CameraId, number: VersionNumber, request: Request,
                           db: Session = Depends(get_db), _: Principal = Depends(readers)):
     version = scenes.by_number(db, camera_id, number)
@@ -370,7 +393,7 @@ class RetireIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/{camera_id}/retire")
+@router.post("/{camera_id}/retire", response_model=CameraOut, responses=responses(404, 409), **AS_BUILT)
 def retire_camera(camera_id: CameraId, request: Request, body: RetireIn | None = None,
                   db: Session = Depends(get_db), who: Principal = Depends(editors)) -> dict:
     """Take a camera out of service: no new uploads or jobs; its cases stay reviewable."""
@@ -385,7 +408,7 @@ def retire_camera(camera_id: CameraId, request: Request, body: RetireIn | None =
     return camera_json(cam, scene_of(cam))
 
 
-@router.post("/{camera_id}/unretire")
+@router.post("/{camera_id}/unretire", response_model=CameraOut, responses=responses(404, 409), **AS_BUILT)
 def unretire_camera(camera_id: CameraId, request: Request, db: Session = Depends(get_db),
                     who: Principal = Depends(editors)) -> dict:
     cam = _camera(db, camera_id)
@@ -398,7 +421,7 @@ def unretire_camera(camera_id: CameraId, request: Request, db: Session = Depends
     return camera_json(cam, scene_of(cam))
 
 
-@router.delete("/{camera_id}")
+@router.delete("/{camera_id}", response_model=CameraDeleted, responses=responses(404, 409))
 def delete_camera(camera_id: CameraId, request: Request, db: Session = Depends(get_db),
                   who: Principal = Depends(admins)) -> dict:
     """Remove a camera registered by mistake. One that has footage or cases is refused: its cases

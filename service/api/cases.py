@@ -19,9 +19,11 @@ from civicwatch import __version__
 from service import audit, events
 from service.annotation import ANNOTATED_KIND, AnnotationError, can_render, ensure_annotated, on_demand_paths
 from service.api.case_rows import summary_rows
+from service.api.case_schema import AnnotatedClipOut, CaseDetail, CasePage, DecidedCase
 from service.api.common import ApiModel, Offset, case_summary, iso, parse_when
+from service.api.schemas import binary
 from service.api.zipstream import zip_stream
-from service.errors import ApiError
+from service.errors import ApiError, responses
 from service.export_signing import ExportManifest
 from service.ingest import manifest_files
 from service.integrity import check_case, check_published
@@ -36,9 +38,11 @@ from service.security import Principal, get_db, require_roles
 from service.thumbnails import STILL_KINDS, THUMB_WIDTHS, thumbnail
 from service.undo_window import undo_until
 
-router = APIRouter(prefix="/api/cases", tags=["cases"])
+router = APIRouter(prefix="/api/cases", tags=["cases"], responses=responses(401, 403))
 reviewers = require_roles("reviewer", "admin")
 
+# Keys a case answer leaves out (a scene version's document, a sheet the published media lack) stay out.
+AS_BUILT = {"response_model_exclude_unset": True}
 EVIDENCE_VIEW_KINDS = ("clip", "annotated", "snapshot", "crop", "sheet", "tracks")
 # from-states allowed for each action, and the state it leads to
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -64,7 +68,7 @@ def _parse_date_bound(value: str | None, field: str, end: bool) -> datetime | No
     return parse_when(value, field)
 
 
-@router.get("")
+@router.get("", response_model=CasePage)
 def list_cases(db: Session = Depends(get_db), _: Principal = Depends(reviewers), state: str | None = None,
                rule: str | None = None, camera: str | None = None, date_from: str | None = None,
                date_to: str | None = None, limit: int = 50, offset: Offset = 0,
@@ -105,7 +109,7 @@ def _published_urls(case: Case) -> dict[str, str] | None:
     return urls
 
 
-@router.get("/{case_id}")
+@router.get("/{case_id}", response_model=CaseDetail, responses=responses(404), **AS_BUILT)
 async def get_case(case_id: str, request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers)) -> dict:
     case = _case(db, case_id)
     settings = request.app.state.settings
@@ -193,7 +197,7 @@ def _finish(db: Session, request: Request, who: Principal, case: Case, action: s
     return case_summary(case) | {"published": _published_urls(case)}
 
 
-@router.post("/{case_id}/approve")
+@router.post("/{case_id}/approve", response_model=DecidedCase, responses=responses(404, 409), **AS_BUILT)
 def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None, db: Session = Depends(get_db),
             who: Principal = Depends(reviewers)) -> dict:
     settings = request.app.state.settings
@@ -224,7 +228,7 @@ def _decide_with_reason(db: Session, request: Request, who: Principal, case_id: 
     return _finish(db, request, who, case, action, old, reason=reason)
 
 
-@router.post("/{case_id}/reject")
+@router.post("/{case_id}/reject", response_model=DecidedCase, responses=responses(404, 409), **AS_BUILT)
 def reject(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
            who: Principal = Depends(reviewers)) -> dict:
     return _decide_with_reason(db, request, who, case_id, "reject", "rejecting", body)
@@ -238,7 +242,7 @@ class PublishIn(ApiModel):
     media_sha256: dict[str, str] | None = None
 
 
-@router.post("/{case_id}/publish")
+@router.post("/{case_id}/publish", response_model=DecidedCase, responses=responses(404, 409), **AS_BUILT)
 def publish(case_id: str, request: Request, body: PublishIn | None = None, db: Session = Depends(get_db),
             who: Principal = Depends(reviewers)) -> dict:
     settings = request.app.state.settings
@@ -260,13 +264,19 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
     return _finish(db, request, who, case, "publish", old, public_number=number, screens=screens)
 
 
-@router.post("/{case_id}/withdraw")
+@router.post("/{case_id}/withdraw", response_model=DecidedCase, responses=responses(404, 409), **AS_BUILT)
 def withdraw(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
              who: Principal = Depends(reviewers)) -> dict:
     return _decide_with_reason(db, request, who, case_id, "withdraw", "withdrawing", body)
 
 
-@router.get("/{case_id}/evidence/{kind}")
+EVIDENCE_FILE = binary("the evidence file as the pipeline wrote it (with ``w``: a JPEG thumbnail)", "video/mp4",
+                       "image/jpeg")
+EVIDENCE_FILE[200]["content"]["application/json"] = {"schema": {"type": "object", "description": "tracks.json"}}
+
+
+@router.get("/{case_id}/evidence/{kind}", response_class=FileResponse,
+            responses={**EVIDENCE_FILE, **responses(404, 416)})
 def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(get_db),
              who: Principal = Depends(reviewers), w: int | None = None):
     """The original file; with ``w`` (a still only) a cached thumbnail that wide, for the queue."""
@@ -300,7 +310,7 @@ def _annotation_error(err: AnnotationError) -> ApiError:
     return ApiError(status, str(err), code=err.code)
 
 
-@router.post("/{case_id}/annotated")
+@router.post("/{case_id}/annotated", response_model=AnnotatedClipOut, responses=responses(404, 409))
 def render_annotated_clip(case_id: str, request: Request, db: Session = Depends(get_db),
                           who: Principal = Depends(reviewers)) -> dict:
     """Render the burnt-in annotated clip (once; later calls return the same file) and record its hash."""
@@ -339,7 +349,9 @@ class ExportIn(ApiModel):
     ids: list[str] = Field(min_length=1, max_length=500)
 
 
-@router.post("/export")
+@router.post("/export", response_class=StreamingResponse, responses={
+    **binary("a ZIP of the cases' evidence, records and a signed manifest (``civicwatch verify``)", "application/zip"),
+    **responses(404)})
 def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who: Principal = Depends(reviewers)):
     settings = request.app.state.settings
     ids = list(dict.fromkeys(body.ids))

@@ -10,17 +10,20 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
 from pydantic import Field
 from sqlalchemy.orm import Session
 
 from service import audit
 from service.api.common import ApiModel, RowId
 from service.api.jobs import _job
+from service.api.schemas import FlightReportOut, binary
+from service.errors import responses
 from service.flight_report import make_job_report, report_file, report_json
 from service.security import Principal, get_db, require_roles
 from service.verified_serve import VerifiedFileResponse
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=responses(401, 403))
 Db = Annotated[Session, Depends(get_db)]
 Staff = Annotated[Principal, Depends(require_roles("operator", "admin", "reviewer"))]
 
@@ -39,7 +42,11 @@ class FlightReportIn(ApiModel):
     unit: str | None = Field(default=None, max_length=200)
 
 
-@router.post("/{job_id}/flight-report")
+@router.post(
+    "/{job_id}/flight-report",
+    response_model=FlightReportOut,
+    responses=responses(404, 409),
+)
 def make_flight_report(
     job_id: RowId,
     request: Request,
@@ -77,7 +84,20 @@ def make_flight_report(
     return out
 
 
-@router.get("/{job_id}/flight-reports/{report_id}/{name:path}")
+@router.get(
+    "/{job_id}/flight-reports/{report_id}/{name:path}",
+    response_class=FileResponse,  # documents a file; the route sends a VerifiedFileResponse
+    responses={
+        **binary(
+            "a file of the report",
+            "text/html",
+            "video/mp4",
+            "application/pdf",
+            "image/jpeg",
+        ),
+        **responses(404, 409, 416),
+    },
+)
 def flight_report_file(
     job_id: RowId, report_id: str, name: str, request: Request, db: Db, who: Staff
 ) -> VerifiedFileResponse:

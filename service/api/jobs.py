@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 
 from service import audit
 from service.api.common import Offset, RowId, iso, job_json, refuse_retired
+from service.api.schemas import JobOut, JobReport
 from service.display_names import zone_name_map
-from service.errors import ApiError
+from service.errors import ApiError, responses
 from service.job_report import warning_items
 from service.models import JOB_STATES, Camera, Case, Job, Upload, utcnow
 from service.security import Principal, get_db, require_roles
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=responses(401, 403))
 viewers = require_roles("operator", "admin", "reviewer")
 controllers = require_roles("operator", "admin")
 
@@ -63,7 +64,7 @@ def _job(db: Session, job_id: int, who: Principal) -> Job:
     return job
 
 
-@router.get("")
+@router.get("", response_model=list[JobReport])
 def list_jobs(db: Session = Depends(get_db), who: Principal = Depends(viewers), state: str | None = None,
               limit: int = 100, offset: Offset = 0) -> list[dict]:
     q = select(Job).join(Upload).order_by(Job.id.desc()).limit(max(1, min(limit, 1000))).offset(max(0, offset))
@@ -76,12 +77,12 @@ def list_jobs(db: Session = Depends(get_db), who: Principal = Depends(viewers), 
     return _report(db, list(db.scalars(q).unique()))
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", response_model=JobReport, responses=responses(404))
 def get_job(job_id: RowId, db: Session = Depends(get_db), who: Principal = Depends(viewers)) -> dict:
     return _report(db, [_job(db, job_id, who)])[0]
 
 
-@router.post("/{job_id}/cancel")
+@router.post("/{job_id}/cancel", response_model=JobOut, responses=responses(404, 409))
 def cancel_job(job_id: RowId, request: Request, db: Session = Depends(get_db), who: Principal = Depends(controllers)) -> dict:
     job = _job(db, job_id, who)
     if job.state == "queued":
@@ -95,7 +96,7 @@ def cancel_job(job_id: RowId, request: Request, db: Session = Depends(get_db), w
     return job_json(job)
 
 
-@router.post("/{job_id}/retry")
+@router.post("/{job_id}/retry", response_model=JobOut, responses=responses(404, 409))
 def retry_job(job_id: RowId, request: Request, db: Session = Depends(get_db), who: Principal = Depends(controllers)) -> dict:
     job = _job(db, job_id, who)
     if job.state not in ("failed", "cancelled"):

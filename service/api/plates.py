@@ -7,13 +7,14 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from service import audit
+from service.api.case_schema import CaseSummary
 from service.api.common import ApiModel, case_summary
-from service.errors import ApiError
+from service.errors import ApiError, responses
 from service.models import Case, PlateCorrection
 from service.plates import VEHICLE_CLASSES, check_correction, plate_view
 from service.security import Principal, get_db, require_roles
 
-router = APIRouter(prefix="/api/cases", tags=["cases"])
+router = APIRouter(prefix="/api/cases", tags=["cases"], responses=responses(401, 403))
 reviewers = require_roles("reviewer", "admin")
 
 
@@ -23,7 +24,7 @@ class PlateIn(ApiModel):
     allow_invalid_format: bool = False  # e.g. a foreign or military plate the format check cannot know
 
 
-@router.post("/{case_id}/plate")
+@router.post("/{case_id}/plate", response_model=CaseSummary, responses=responses(404, 409))
 def correct_plate(case_id: str, body: PlateIn, request: Request, db: Session = Depends(get_db),
                   who: Principal = Depends(reviewers)) -> dict:
     case = db.get(Case, case_id)

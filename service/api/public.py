@@ -23,14 +23,16 @@ import mimetypes
 import re
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from service.api.common import ApiModel, iso, parse_when
+from service.api.schemas import binary
 from service.case_number import assign_public_number
 from service.display_names import judged_documents, place_names, zone_names
-from service.errors import ApiError
+from service.errors import ApiError, responses
 from service.hash_cache import matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
 from service.publication import PUBLISHED_SHEET
@@ -140,7 +142,7 @@ def screen_for(who: Principal, screen: str | None) -> str | None:
     return screen
 
 
-@router.get("/cases", response_model=Feed)
+@router.get("/cases", response_model=Feed, responses=responses(401, 403))
 def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depends(screens),
          screen: str | None = None, since: str | None = None, limit: int = 50) -> Feed:
     screen = screen_for(who, screen)
@@ -183,7 +185,10 @@ def _public_case(db: Session, ref: str, who: Principal) -> Case:
     return case
 
 
-@router.get("/cases/{ref}/media/{kind}")
+@router.get("/cases/{ref}/media/{kind}", response_class=FileResponse, responses={
+    **binary("the redacted media, sent only as the bytes their recorded hash vouches for",
+             "video/mp4", "video/webm", "image/jpeg", "image/png"),
+    **responses(401, 403, 404, 409, 416)})
 def media(ref: str, kind: str, request: Request, db: Session = Depends(get_db), who: Principal = Depends(screens)):
     if kind not in MEDIA_SUFFIX:
         raise ApiError(404, "media kind must be video, image or sheet")
@@ -218,7 +223,7 @@ class Preview(ApiModel):
     public_screens: list[str] | None
 
 
-@router.get("/preview/{case_id}", response_model=Preview)
+@router.get("/preview/{case_id}", response_model=Preview, responses=responses(401, 403, 404, 409))
 def preview(case_id: str, request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers)) -> Preview:
     """The public record of an approved (or published) case, numbered now if it has no number."""
     case = db.get(Case, case_id)
@@ -248,7 +253,7 @@ class PairOut(ApiModel):
     name: str
 
 
-@router.post("/pair", response_model=PairOut)
+@router.post("/pair", response_model=PairOut, responses=responses(401, 403))
 def pair(body: PairIn, request: Request, response: Response, db: Session = Depends(get_db)) -> PairOut:
     """Pair this browser as a screen: check the display token once, then keep it in an HttpOnly,
     SameSite=Strict cookie that the page's scripts cannot read and no URL carries."""
@@ -262,7 +267,7 @@ def pair(body: PairIn, request: Request, response: Response, db: Session = Depen
     return PairOut(screen=tok.screen, name=tok.name)
 
 
-@router.post("/unpair", status_code=204)
+@router.post("/unpair", status_code=204, response_class=Response, responses=responses(403))
 def unpair(response: Response) -> Response:
     response = Response(status_code=204)
     response.delete_cookie(DISPLAY_COOKIE, path="/", httponly=True, samesite="strict")

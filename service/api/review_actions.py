@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from service import audit
 from service.api import cases as case_routes
+from service.api.case_schema import CaseSummary
 from service.api.common import ApiModel, case_summary, iso
-from service.errors import ApiError
+from service.errors import ApiError, responses
 from service.models import Case, utcnow
 from service.security import Principal, get_db
 from service.undo_window import UNDOABLE, undo_until
 
-router = APIRouter(prefix="/api/cases", tags=["cases"])
+router = APIRouter(prefix="/api/cases", tags=["cases"], responses=responses(401, 403))
 
 class BulkIn(ApiModel):
     ids: list[str] = Field(min_length=1, max_length=200)
@@ -89,7 +90,7 @@ def _done(db: Session, case: Case) -> dict:
     return case_summary(case)
 
 
-@router.post("/{case_id}/undo")
+@router.post("/{case_id}/undo", response_model=CaseSummary, responses=responses(404, 409))
 def undo(case_id: str, request: Request, db: Session = Depends(get_db),
          who: Principal = Depends(case_routes.reviewers)) -> dict:
     """Take back one's own approval or rejection within ``undo_window_s`` of making it: the case
@@ -117,7 +118,7 @@ class ReopenIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)  # required; checked for the code below
 
 
-@router.post("/{case_id}/reopen")
+@router.post("/{case_id}/reopen", response_model=CaseSummary, responses=responses(404, 409))
 def reopen(case_id: str, body: ReopenIn, request: Request, db: Session = Depends(get_db),
            who: Principal = Depends(case_routes.reviewers)) -> dict:
     """Send a rejected case back to the queue (pending) with the reason why; the rejection stays

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -9,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from detector.signing import ALGORITHM, fingerprint, public_pem
+from service.api.schemas import Health, SigningKey
 from service.db import ping
 from service.faults import disk_free
 from service.models import CASE_STATES, JOB_STATES, Case, Job
@@ -16,7 +19,8 @@ from service.models import CASE_STATES, JOB_STATES, Case, Job
 router = APIRouter(tags=["system"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health, responses={
+    503: {"model": Health, "description": "Not ready: the database does not answer or the disk is (nearly) full"}})
 def healthz(request: Request):
     """Ready to take work: the database answers and the data folder's disk has at least
     ``min_free_disk_bytes`` free (a full disk turns uploads, logins and decisions into 507s)."""
@@ -33,8 +37,10 @@ def healthz(request: Request):
                          "disk_min_free_bytes": settings.min_free_disk_bytes}, 200 if ok else 503)
 
 
-@router.get("/api/signing-key")
-def signing_key(request: Request, format: str = "pem"):  # noqa: A002 - the query parameter's name
+@router.get("/api/signing-key", response_model=SigningKey, responses={200: {
+    "description": "PEM by default; with ``format=json`` the key with its algorithm and fingerprint",
+    "content": {"application/x-pem-file": {"schema": {"type": "string"}}}}})
+def signing_key(request: Request, format: Literal["pem", "json"] = "pem"):  # noqa: A002 - the query parameter's name
     """The public key that signs this installation's manifests and case exports. Public on
     purpose: anyone holding an export checks it offline with ``civicwatch verify --key``.
     ``?format=json`` adds the algorithm and fingerprint."""
@@ -82,6 +88,8 @@ def make_registry(factory) -> CollectorRegistry:  # noqa: ANN001
     return registry
 
 
-@router.get("/metrics")
+# ``response_class=Response``: no media type of its own, so the error answers stay documented as JSON
+@router.get("/metrics", response_class=Response, responses={200: {
+    "description": "Prometheus text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}})
 def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)

@@ -25,18 +25,38 @@ from starlette.requests import ClientDisconnect
 
 from service import audit, scenes
 from service.api.common import ApiModel, Offset, RowId, parse_when, refuse_retired, reject_nul, upload_json
-from service.errors import ApiError
+from service.api.schemas import (
+    BINARY, ChunkStored, Ok, SessionCreated, SessionStatus, UploadAccepted, UploadOut, multipart,
+)
+from service.errors import ApiError, responses
 from service.models import Camera, Job, Upload, UploadSession, utcnow
 from service.multipart_stream import stream_form
 from service.security import Principal, get_db, require_roles
 from detector.hashing import sha256_file
 from service.storage import NotAVideo, probe_video, safe_filename
 
-router = APIRouter(prefix="/api/uploads", tags=["uploads"])
+router = APIRouter(prefix="/api/uploads", tags=["uploads"], responses=responses(401, 403))
 uploaders = require_roles("operator", "admin")
 viewers = require_roles("operator", "admin", "reviewer")
 
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+
+# The single-request upload's form (``stream_form`` reads it straight to disk), for the OpenAPI document.
+_TEXT = {"type": "string", "maxLength": 128}
+UPLOAD_FORM = multipart({
+    "file": {"type": "string", "format": "binary", "description": "the video (e.g. MP4 from the drone)"},
+    "camera": {"type": "string", "description": "the camera id of a registered scene"},
+    "started_at": {"type": "string", "description": "when the recording started, ISO 8601 with a UTC offset; "
+                                                    "overrides the scene's start_time for this upload's cases"},
+    "drone_id": _TEXT, "pilot": _TEXT, "place": {"type": "string", "maxLength": 255},
+}, ["file", "camera"])
+# A chunk of a resumable session: raw bytes at the offset the server holds.
+CHUNK_BODY = {
+    "requestBody": {"required": True, "content": {"application/offset+octet-stream": BINARY}},
+    "parameters": [{"name": "Upload-Offset", "in": "header", "required": True,
+                    "description": "where the chunk starts: the session's current offset",
+                    "schema": {"type": "integer", "minimum": 0}}],
+}
 _session_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -138,7 +158,8 @@ def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: 
     return up, job
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=UploadAccepted, responses=responses(400, 409, 413, 415),
+             openapi_extra=UPLOAD_FORM)
 async def upload(request: Request, db: Session = Depends(get_db), who: Principal = Depends(uploaders)) -> dict:
     settings = request.app.state.settings
     form = await stream_form(request, settings.partial_dir, settings.max_upload_bytes)
@@ -189,7 +210,7 @@ def _get_session(db: Session, session_id: str, who: Principal) -> UploadSession:
     return s
 
 
-@router.post("/sessions", status_code=201)
+@router.post("/sessions", status_code=201, response_model=SessionCreated, responses=responses(409, 413))
 def create_session(body: SessionIn, request: Request, db: Session = Depends(get_db),
                    who: Principal = Depends(uploaders)) -> dict:
     settings = request.app.state.settings
@@ -216,7 +237,7 @@ def create_session(body: SessionIn, request: Request, db: Session = Depends(get_
     return {"session_id": s.id, "offset": 0, "size": s.expected_size}
 
 
-@router.get("/sessions/{session_id}")
+@router.get("/sessions/{session_id}", response_model=SessionStatus, responses=responses(404))
 def session_status(session_id: str, request: Request, db: Session = Depends(get_db),
                    who: Principal = Depends(uploaders)) -> dict:
     s = _get_session(db, session_id, who)
@@ -225,7 +246,8 @@ def session_status(session_id: str, request: Request, db: Session = Depends(get_
     return {"session_id": s.id, "offset": offset, "size": s.expected_size, "filename": s.filename}
 
 
-@router.patch("/sessions/{session_id}")
+@router.patch("/sessions/{session_id}", response_model=ChunkStored, responses=responses(400, 404, 409, 413, 415),
+              openapi_extra=CHUNK_BODY)
 async def session_chunk(session_id: str, request: Request, db: Session = Depends(get_db),
                         who: Principal = Depends(uploaders)) -> dict:
     s = _get_session(db, session_id, who)
@@ -272,7 +294,8 @@ async def session_chunk(session_id: str, request: Request, db: Session = Depends
         lock.release()
 
 
-@router.post("/sessions/{session_id}/complete", status_code=201)
+@router.post("/sessions/{session_id}/complete", status_code=201, response_model=UploadAccepted,
+             responses=responses(404, 409, 415))
 def complete_session(session_id: str, request: Request, db: Session = Depends(get_db),
                      who: Principal = Depends(uploaders)) -> dict:
     s = _get_session(db, session_id, who)
@@ -309,7 +332,7 @@ def complete_session(session_id: str, request: Request, db: Session = Depends(ge
             _session_locks.pop(session_id, None)
 
 
-@router.delete("/sessions/{session_id}")
+@router.delete("/sessions/{session_id}", response_model=Ok, responses=responses(404))
 def abandon_session(session_id: str, request: Request, db: Session = Depends(get_db),
                     who: Principal = Depends(uploaders)) -> dict:
     s = _get_session(db, session_id, who)
@@ -319,7 +342,7 @@ def abandon_session(session_id: str, request: Request, db: Session = Depends(get
     return {"ok": True}
 
 
-@router.get("")
+@router.get("", response_model=list[UploadOut])
 def list_uploads(db: Session = Depends(get_db), who: Principal = Depends(viewers),
                  limit: int = 100, offset: Offset = 0) -> list[dict]:
     q = select(Upload).order_by(Upload.id.desc()).limit(max(1, min(limit, 1000))).offset(max(0, offset))
@@ -330,7 +353,7 @@ def list_uploads(db: Session = Depends(get_db), who: Principal = Depends(viewers
     return [upload_json(u, jobs.get(u.id)) for u in rows]
 
 
-@router.get("/{upload_id}")
+@router.get("/{upload_id}", response_model=UploadOut, responses=responses(404))
 def get_upload(upload_id: RowId, db: Session = Depends(get_db), who: Principal = Depends(viewers)) -> dict:
     up = db.get(Upload, upload_id)
     if up is None or not _owns(who, up.owner_user_id, up.owner_token_id):
