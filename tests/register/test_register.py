@@ -17,22 +17,10 @@ from detector.media.encode import H264Writer
 from detector.pipeline import AnalyzeOptions, analyze
 from detector.register import ReferenceRegistration, map_boxes_h, map_points
 from detector.scene import SceneError
+from tests.tracks.test_stabilise import frames  # every step-th frame of a real clip
 
 BEIJING = "beijing-intersection/uadetrac_overpass.mp4"
 DEV_SET = Path(__file__).resolve().parents[2] / "benchmarks" / "dev-set"
-
-
-def frames(path, n, step=3):
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    for i in range(n * step):
-        ok, f = cap.read()
-        if not ok:
-            break
-        if i % step == 0:
-            out.append(f)
-    cap.release()
-    return out
 
 
 def hover(i: float, w: int, h: int) -> np.ndarray:
