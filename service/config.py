@@ -101,6 +101,18 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_max_attempts: int = Field(default=4, ge=1)
     webhook_backoff_s: float = Field(default=1.0, ge=0)  # doubled after each failed attempt
+    # Where case evidence and published media live (service.blobstore): "local" = under data_dir
+    # (the layout of every earlier version), "s3" = a bucket of an S3-compatible server, keys the
+    # same relative paths under ``s3_prefix``. Credentials unset: boto3's own chain (AWS_* variables,
+    # ~/.aws, instance roles).
+    storage: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # e.g. http://minio:9000; unset = AWS itself
+    s3_region: str = "us-east-1"
+    s3_prefix: str = Field(default="", pattern=r"^([^/].*/)?$")  # "" or "name/" (ends with a slash)
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "path"  # path: MinIO, Ceph, moto
 
     @field_validator("timezone")
     @classmethod
@@ -123,6 +135,12 @@ class Settings(BaseSettings):
     def _webhooks_are_signed(self) -> "Settings":
         if self.webhook_urls and not self.webhook_secret:
             raise ValueError("webhook_urls needs webhook_secret: receivers check the signature with it")
+        return self
+
+    @model_validator(mode="after")
+    def _bucket_named(self) -> "Settings":
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("storage: s3 needs s3_bucket")
         return self
 
     @field_validator("database_url")
