@@ -96,6 +96,8 @@ class Camera(Base):
     retired_at: Mapped[datetime | None]
     retired_by: Mapped[str | None] = mapped_column(String(160))
     retired_reason: Mapped[str | None] = mapped_column(Text)
+    # A live camera's stream (RTSP, HTTP-FLV, HLS): recorded in segments, each analysed (service.live)
+    stream_url: Mapped[str | None] = mapped_column(String(1024))
 
 
 class SceneVersion(Base):
@@ -256,3 +258,51 @@ class AuditEntry(Base):
 
 
 Index("ix_audit_object", AuditEntry.object_type, AuditEntry.object_id)
+
+
+class LiveSegment(Base):
+    """A finished segment of a live camera's recording (detector.media.recorder), and the job that
+    analyses it inside its window (the segments before and after it joined by stream copy;
+    ``span_*`` is the segment's own part of the window). ``deleted_at``: retention removed the file."""
+
+    __tablename__ = "live_segments"
+    __table_args__ = (UniqueConstraint("camera_id", "path", name="uq_live_segments_camera_path"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), index=True)
+    path: Mapped[str] = mapped_column(String(512))  # relative to data_dir
+    start_at: Mapped[datetime] = mapped_column(index=True)
+    end_at: Mapped[datetime]
+    duration_s: Mapped[float] = mapped_column(Float)
+    connection: Mapped[str] = mapped_column(String(64))  # one unbroken recording; windows stay inside it
+    sequence: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    ended_by: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    window_path: Mapped[str | None] = mapped_column(String(512))
+    span_from_s: Mapped[float | None] = mapped_column(Float)
+    span_to_s: Mapped[float | None] = mapped_column(Float)
+    deleted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StreamGap(Base):
+    """Time a live camera's recording has no pictures for (``end_at`` None: still down)."""
+
+    __tablename__ = "stream_gaps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), index=True)
+    start_at: Mapped[datetime] = mapped_column(index=True)
+    end_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class RecorderStatus(Base):
+    """A camera recorder's heartbeat (every few seconds): what the health page and metrics read."""
+
+    __tablename__ = "recorder_status"
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"), primary_key=True)
+    connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_packet_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
