@@ -1,0 +1,398 @@
+"""Record a live camera stream to disk in fixed segments, by stream copy, never decoding.
+
+A live camera (RTSP; also HTTP-FLV or HLS where PyAV opens it) is written as it arrives: the
+camera's own compressed H.264 packets are remuxed into MP4 files of about ``segment_s`` seconds,
+each cut at a keyframe (so every segment decodes on its own) and named by the wall-clock time of
+its first picture (``20240501T080000.000Z.mp4``, UTC, so names sort in time). Nothing is decoded
+or encoded: a recorder costs a socket and a few percent of a core, so one machine can record many
+cameras, and the evidence cut later from a segment holds exactly what the camera sent.
+
+Wall clock: the receive time of the first packet of a connection, carried forward along the
+stream's own timestamps (so segments of one connection join without gaps or jitter). After a drop
+the recorder reconnects with exponential backoff; the time without pictures is a **gap**, recorded
+with its start and end. Everything is appended to ``index.jsonl`` beside the segments (one JSON
+object a line: ``segment``, ``gap``), so a crash loses at most the segment being written (kept as
+``*.part`` until it is finished, then renamed).
+
+RTSP quirk handled here: right after a connection, FFmpeg's RTP demuxer may hand out the first
+keyframe without a presentation time and the first few packets without decode times (B-frames).
+They are filled in from the following packets' timestamps and the frame duration (timestamps are
+container data; the pictures stay untouched); when that is impossible they are dropped up to the
+next fully timed keyframe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "index.jsonl"
+NAME_FORMAT = "%Y%m%dT%H%M%S"
+
+
+def segment_name(start: datetime) -> str:
+    """The file name of a segment starting at ``start`` (UTC, millisecond precision)."""
+    start = start.astimezone(timezone.utc)
+    return f"{start.strftime(NAME_FORMAT)}.{start.microsecond // 1000:03d}Z.mp4"
+
+
+def parse_segment_name(name: str) -> datetime | None:
+    try:
+        stem = name.removesuffix(".mp4").removesuffix("Z")
+        base, ms = stem.rsplit(".", 1)
+        return datetime.strptime(base, NAME_FORMAT).replace(tzinfo=timezone.utc) + timedelta(milliseconds=int(ms))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A finished segment file. ``start``/``end`` are wall clock (UTC); ``duration_s`` is exact
+    in stream time (from its first keyframe to the next segment's, or past its last picture when
+    the connection ended), so consecutive segments of one ``connection`` join without overlap."""
+
+    path: Path
+    start: datetime
+    end: datetime
+    duration_s: float
+    connection: int  # counts connections of this recorder run; neighbours join only within one
+    sequence: int  # the segment's number within its connection
+    packets: int
+    bytes: int
+    ended_by: str  # "length" (cut at a keyframe), "drop" (the stream ended), "stop"
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d.update(type="segment", path=self.path.name, start=self.start.isoformat(), end=self.end.isoformat())
+        return d
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Time without recorded pictures: from the end of the last picture before a drop to the
+    start of the first segment after the reconnect (``end`` None: still down when stopped)."""
+
+    start: datetime
+    end: datetime | None
+    reason: str
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.end is None else (self.end - self.start).total_seconds()
+
+    def to_json(self) -> dict:
+        return {"type": "gap", "start": self.start.isoformat(), "end": self.end.isoformat() if self.end else None,
+                "duration_s": self.duration_s, "reason": self.reason}
+
+
+@dataclass
+class RecorderConfig:
+    url: str
+    out_dir: Path
+    segment_s: float = 60.0
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 10.0  # no packet for this long = the stream dropped
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 30.0
+    rtsp_transport: str = "tcp"  # TCP: no packet loss on a lossy network, and passes firewalls
+
+
+@dataclass
+class RecorderStatus:
+    """What a health page or a metric wants to know, updated as the recorder works."""
+
+    connected: bool = False
+    last_packet_at: datetime | None = None  # wall clock of the newest picture received
+    last_segment: Segment | None = None
+    segments: int = 0
+    gaps: int = 0
+    connections: int = 0
+    last_error: str | None = None
+    gap_open_since: datetime | None = None
+    history: list[str] = field(default_factory=list)
+
+
+class _TimedPackets:
+    """Packets of one connection with complete timestamps (see the module docstring)."""
+
+    LOOKAHEAD = 24
+
+    def __init__(self, packets: Iterator[av.Packet]):
+        self._packets = packets
+        self.last_dts: int | None = None
+        self.duration = 0
+
+    def __iter__(self) -> Iterator[av.Packet]:
+        head: list[av.Packet] = []
+        for packet in self._packets:
+            if packet.size == 0:
+                continue
+            if packet.duration:
+                self.duration = packet.duration
+            if self.last_dts is None:
+                head.append(packet)
+                if len(head) < self.LOOKAHEAD:
+                    continue
+                yield from self._repair_head(head)
+                head = []
+                continue
+            if packet.dts is None:
+                packet.dts = self.last_dts + (self.duration or 1)
+            if packet.pts is None:
+                packet.pts = packet.dts
+            if packet.dts <= self.last_dts:
+                continue  # a duplicate or out-of-order packet the muxer would refuse
+            self.last_dts = packet.dts
+            yield packet
+        if self.last_dts is None and head:
+            yield from self._repair_head(head)
+
+    def _repair_head(self, head: list[av.Packet]) -> Iterator[av.Packet]:
+        durations = Counter(p.duration for p in head if p.duration)
+        dur = durations.most_common(1)[0][0] if durations else 0
+        start = next((i for i, p in enumerate(head) if p.is_keyframe), None)
+        if start is None:
+            return
+        head = head[start:]
+        known = next((i for i, p in enumerate(head) if p.dts is not None), None)
+        if dur and known is not None:
+            for i in range(known):
+                head[i].dts = head[known].dts - (known - i) * dur
+        later = [p.pts for p in head[1:] if p.pts is not None]
+        if head[0].pts is None and dur and later and head[0].dts is not None:
+            head[0].pts = max(head[0].dts, min(later) - dur)
+        # anything still untimed: start at the first keyframe after it whose timing is complete
+        for i, p in enumerate(head):
+            if p.pts is None or p.dts is None:
+                nxt = next((j for j in range(i + 1, len(head)) if head[j].is_keyframe
+                            and all(q.pts is not None and q.dts is not None for q in head[j:])), None)
+                if nxt is None:
+                    return
+                head = head[nxt:]
+                break
+        for p in head:
+            if self.last_dts is not None and p.dts <= self.last_dts:
+                continue
+            self.last_dts = p.dts
+            yield p
+
+
+class _SegmentWriter:
+    """One open segment: an MP4 written under ``*.part`` and renamed when finished."""
+
+    def __init__(self, out_dir: Path, template, key: av.Packet, wall: datetime, connection: int, sequence: int):
+        self.final = out_dir / segment_name(wall)
+        self.part = self.final.with_name(self.final.name + ".part")
+        self.wall = wall
+        self.key_pts = key.pts
+        self.time_base = template.time_base
+        self.connection, self.sequence = connection, sequence
+        self.container = av.open(str(self.part), mode="w", format="mp4")
+        self.stream = self.container.add_stream_from_template(template)
+        self.packets = 0
+        self.bytes = 0
+        self.end_pts = key.pts
+
+    def write(self, packet: av.Packet) -> None:
+        if packet.pts < self.key_pts:
+            return  # a leading picture of an open GOP that needs the previous segment
+        self.end_pts = max(self.end_pts, packet.pts + (packet.duration or 0))
+        self.bytes += packet.size
+        self.packets += 1
+        packet.pts -= self.key_pts
+        packet.dts -= self.key_pts
+        packet.stream = self.stream
+        self.container.mux(packet)
+
+    def close(self, next_key_pts: int | None, ended_by: str) -> Segment | None:
+        try:
+            self.container.close()
+        except av.FFmpegError as err:
+            log.warning("segment %s could not be finished: %s", self.final.name, err)
+            self.part.unlink(missing_ok=True)
+            return None
+        if self.packets == 0:
+            self.part.unlink(missing_ok=True)
+            return None
+        end_pts = next_key_pts if next_key_pts is not None else self.end_pts
+        duration = float((end_pts - self.key_pts) * self.time_base)
+        self.part.replace(self.final)
+        return Segment(self.final, self.wall, self.wall + timedelta(seconds=duration), duration,
+                       self.connection, self.sequence, self.packets, self.bytes, ended_by)
+
+
+class Recorder:
+    """Records ``config.url`` into ``config.out_dir`` until ``stop`` is set.
+
+    ``on_segment`` is called with every finished ``Segment`` and ``on_gap`` with every ``Gap``
+    (also when a gap closes), after they were appended to the index; both run on the recorder's
+    thread, so they must be quick (the service queues a job there).
+    """
+
+    def __init__(self, config: RecorderConfig, on_segment: Callable[[Segment], None] | None = None,
+                 on_gap: Callable[[Gap], None] | None = None, clock: Callable[[], float] = time.time):
+        self.config = config
+        self.on_segment = on_segment
+        self.on_gap = on_gap
+        self.clock = clock
+        self.status = RecorderStatus()
+        self._lock = threading.Lock()
+        config.out_dir.mkdir(parents=True, exist_ok=True)
+        self.index_path = config.out_dir / INDEX_NAME
+
+    # ---- index -------------------------------------------------------------------------------
+    def _append(self, entry: dict) -> None:
+        with self._lock, self.index_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), timezone.utc)
+
+    def _segment_done(self, segment: Segment | None) -> None:
+        if segment is None:
+            return
+        self._append(segment.to_json())
+        self.status.segments += 1
+        self.status.last_segment = segment
+        log.info("segment %s (%.2f s, %s)", segment.path.name, segment.duration_s, segment.ended_by)
+        if self.on_segment is not None:
+            try:
+                self.on_segment(segment)
+            except Exception:  # noqa: BLE001 - the recording must go on whatever the consumer does
+                log.exception("on_segment failed for %s", segment.path.name)
+
+    def _gap(self, gap: Gap) -> None:
+        self._append(gap.to_json())
+        if gap.end is not None:
+            self.status.gaps += 1
+        if self.on_gap is not None:
+            try:
+                self.on_gap(gap)
+            except Exception:  # noqa: BLE001
+                log.exception("on_gap failed")
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        """Connect, record, and on every drop reconnect with exponential backoff, until ``stop``."""
+        backoff = self.config.backoff_initial_s
+        connection = 0
+        gap_start: datetime | None = None
+        gap_reason = ""
+        ended_by = "stop"
+        while not stop.is_set():
+            connection += 1
+            try:
+                first, last, ended_by = self._record_connection(connection, stop, gap_start, gap_reason)
+            except (av.FFmpegError, OSError, EOFError) as err:
+                first, last, ended_by = None, None, f"{type(err).__name__}: {err}"
+            self.status.connected = False
+            if stop.is_set() and ended_by == "stop":
+                break
+            if first is not None:  # pictures were recorded: the next drop opens a new gap
+                backoff = self.config.backoff_initial_s
+                gap_start, gap_reason = last, ended_by
+                self.status.gap_open_since = gap_start
+            elif gap_start is None:  # never connected since the start: the gap begins now
+                gap_start, gap_reason = self._now(), ended_by
+                self.status.gap_open_since = gap_start
+            if stop.is_set():
+                break
+            self.status.last_error = ended_by
+            log.warning("stream %s: %s; reconnecting in %.1f s", self.config.url, ended_by, backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, self.config.backoff_max_s)
+        if gap_start is not None and self.status.segments and ended_by != "stop":
+            self._gap(Gap(gap_start, None, "recorder stopped while the stream was down"))
+
+    def _open(self):
+        options = {}
+        if self.config.url.lower().startswith(("rtsp://", "rtsps://")):
+            options["rtsp_transport"] = self.config.rtsp_transport
+        return av.open(self.config.url, options=options,
+                       timeout=(self.config.connect_timeout_s, self.config.read_timeout_s))
+
+    def _record_connection(self, connection: int, stop: threading.Event, gap_start: datetime | None,
+                           gap_reason: str) -> tuple[datetime | None, datetime | None, str]:
+        """One connection: returns (wall clock of its first and last recorded picture, why it ended)."""
+        container = self._open()
+        self.status.connections += 1
+        writer: _SegmentWriter | None = None
+        first_wall: datetime | None = None
+        last_wall: datetime | None = None
+        ended_by = "drop"
+        try:
+            stream = container.streams.video[0]
+            tb: Fraction = stream.time_base
+            anchor: tuple[datetime, int] | None = None  # (wall clock, pts) of the first picture
+            sequence = 0
+            self.status.connected = True
+
+            def wall_of(pts: int) -> datetime:
+                return anchor[0] + timedelta(seconds=float((pts - anchor[1]) * tb))
+
+            for packet in _TimedPackets(container.demux(stream)):
+                if stop.is_set():
+                    ended_by = "stop"
+                    break
+                if anchor is None:
+                    anchor = (self._now(), packet.pts)
+                if writer is None or (packet.is_keyframe and packet.pts > writer.key_pts
+                                      and (packet.pts - writer.key_pts) * tb >= self.config.segment_s):
+                    if writer is None and not packet.is_keyframe:
+                        continue
+                    if writer is not None:
+                        self._segment_done(writer.close(packet.pts, "length"))
+                    sequence += 1
+                    writer = _SegmentWriter(self.config.out_dir, stream, packet, wall_of(packet.pts),
+                                            connection, sequence)
+                    if first_wall is None:
+                        first_wall = writer.wall
+                        if gap_start is not None:
+                            self._gap(Gap(gap_start, first_wall, gap_reason))
+                            self.status.gap_open_since = None
+                last_wall = wall_of(packet.pts + (packet.duration or 0))
+                self.status.last_packet_at = last_wall
+                writer.write(packet)
+            else:
+                ended_by = "the stream ended"
+        except (av.FFmpegError, OSError, EOFError) as err:
+            ended_by = f"{type(err).__name__}: {err}"
+        finally:
+            if writer is not None:
+                segment = writer.close(None, "stop" if ended_by == "stop" else "drop")
+                self._segment_done(segment)
+                if segment is not None:
+                    last_wall = segment.end
+            try:
+                container.close()
+            except av.FFmpegError:
+                pass
+        return first_wall, last_wall, ended_by
+
+
+def read_index(out_dir: Path) -> tuple[list[dict], list[dict]]:
+    """(segments, gaps) as recorded in ``out_dir/index.jsonl``; a torn last line is ignored."""
+    segments, gaps = [], []
+    try:
+        lines = (Path(out_dir) / INDEX_NAME).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return [], []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        (segments if entry.get("type") == "segment" else gaps if entry.get("type") == "gap" else []).append(entry)
+    return segments, gaps

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""A tiny RTSP camera for the live-recorder tests: serves an H.264 MP4 in an endless loop,
+without re-encoding, on rtsp://127.0.0.1:PORT/cam.
+
+Runs under the *system* Python with Debian's GObject bindings (python3-gi,
+gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-good/-bad), not the project's venv: the test
+starts it as a subprocess. The clip's access units are read once (qtdemux ! h264parse ! appsink)
+and pushed into ``appsrc ! h264parse ! rtph264pay`` for every client, their timestamps moved on
+by the clip's length at each loop, so a client sees one continuous stream of the camera's own
+compressed pictures. The server's sinks pace it in real time. Every client starts at the clip's
+start (a fresh media per connection).
+
+Usage: rtsp_server.py CLIP.mp4 PORT
+Prints "ready rtsp://127.0.0.1:PORT/cam" on stdout once it listens.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def load_access_units(path: str):
+    """(pts, dts, duration, is_key, bytes) of every access unit, and the byte-stream caps."""
+    pipeline = Gst.parse_launch(
+        f'filesrc location="{path}" ! qtdemux ! h264parse ! '
+        "video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false")
+    sink = pipeline.get_by_name("sink")
+    pipeline.set_state(Gst.State.PLAYING)
+    units, caps = [], None
+    while True:
+        sample = sink.emit("pull-sample")
+        if sample is None:
+            break
+        buf = sample.get_buffer()
+        caps = sample.get_caps()
+        units.append((buf.pts, buf.dts, buf.duration, not buf.has_flags(Gst.BufferFlags.DELTA_UNIT),
+                      buf.extract_dup(0, buf.get_size())))
+    pipeline.set_state(Gst.State.NULL)
+    if not units:
+        raise SystemExit(f"{path}: no H.264 access units")
+    return units, caps
+
+
+class LoopFactory(GstRtspServer.RTSPMediaFactory):
+    def __init__(self, units, caps):
+        super().__init__()
+        self.units = units
+        self.caps = caps
+        # one loop lasts until the last picture's end, in presentation order
+        self.loop_ns = max(u[0] + (u[2] if u[2] != Gst.CLOCK_TIME_NONE else 0) for u in units) - units[0][0]
+        self.set_shared(False)
+        self.connect("media-configure", self._configure)
+
+    def do_create_element(self, url):  # noqa: ANN001, D401 - GstRtspServer vfunc
+        return Gst.parse_launch("( appsrc name=src format=time ! h264parse ! "
+                                "rtph264pay name=pay0 pt=96 config-interval=-1 )")
+
+    def _configure(self, factory, media):  # noqa: ANN001
+        src = media.get_element().get_child_by_name("src")
+        src.set_property("caps", self.caps)
+        state = {"i": 0}
+        # the earliest timestamp (a decode time before the first picture's, with B-frames) -> 0
+        base = min(min(u[0], u[1] if u[1] != Gst.CLOCK_TIME_NONE else u[0]) for u in self.units)
+
+        def need_data(appsrc, _length):  # noqa: ANN001
+            loop, k = divmod(state["i"], len(self.units))
+            pts, dts, duration, key, data = self.units[k]
+            buf = Gst.Buffer.new_wrapped(data)
+            shift = loop * self.loop_ns - base
+            buf.pts = pts + shift
+            buf.dts = dts + shift if dts != Gst.CLOCK_TIME_NONE else Gst.CLOCK_TIME_NONE
+            buf.duration = duration
+            if not key:
+                buf.set_flags(Gst.BufferFlags.DELTA_UNIT)
+            state["i"] += 1
+            appsrc.emit("push-buffer", buf)
+
+        src.connect("need-data", need_data)
+
+
+def main() -> None:
+    clip, port = sys.argv[1], sys.argv[2]
+    Gst.init(None)
+    units, caps = load_access_units(clip)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(port)
+    server.get_mount_points().add_factory("/cam", LoopFactory(units, caps))
+    if server.attach(None) == 0:
+        raise SystemExit(f"cannot listen on port {port}")
+    print(f"ready rtsp://127.0.0.1:{port}/cam", flush=True)
+    GLib.MainLoop().run()
+
+
+if __name__ == "__main__":
+    main()
