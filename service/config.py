@@ -58,8 +58,11 @@ class Settings(BaseSettings):
     # Failed logins tolerated per user name and per client IP within the window before 429.
     login_max_failures: int = Field(default=5, ge=1)
     login_window_s: int = Field(default=300, gt=0)
-    # Job runner: "inprocess" (a worker thread in the web process) or "none" (API only).
-    runner: Literal["inprocess", "none"] = "inprocess"
+    # Job runner: "inprocess" (a worker thread in the web process), "celery" (a pool of
+    # ``civicwatch worker`` processes fed through the broker: service.jobs.celery_app) or "none" (API only).
+    runner: Literal["inprocess", "celery", "none"] = "inprocess"
+    # Tries per job (and per segment of a split job): a crash, a lost worker or, on the Celery
+    # pool, an error each count; the last try's error is the job's.
     job_max_attempts: int = Field(default=3, ge=1)
     job_poll_s: float = Field(default=1.0, gt=0)
     # A worker renews the lease on its running job every third of this; a job whose lease ran out
@@ -67,6 +70,17 @@ class Settings(BaseSettings):
     job_lease_s: float = Field(default=60.0, gt=0)
     # How long a clean stop waits for the job in progress before handing it back to the queue.
     job_stop_timeout_s: float = Field(default=30.0, ge=0)
+    # The worker pool (runner "celery", ``civicwatch worker``): Redis as the Celery broker. Redis
+    # hands a task not acknowledged within the visibility timeout to another worker; tasks are
+    # acknowledged at their end, so it must outlast the longest segment's run (README "Worker pool").
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    broker_visibility_timeout_s: float = Field(default=7200.0, gt=0)
+    # Uploads longer than split_min_s are cut into segments of segment_s, analysed in parallel by
+    # the pool (each reads the pre-roll its rules need before its own span: detector.segments).
+    segment_s: float = Field(default=60.0, gt=0)
+    split_min_s: float = Field(default=90.0, gt=0)
+    # A ``civicwatch worker`` serves its Prometheus metrics on this port (0 = none).
+    worker_metrics_port: int = Field(default=9540, ge=0, lt=65536)
     # The janitor (service.janitor): at start-up and every interval (0 = only at start-up) it
     # removes what crashed or abandoned work left behind, each only past its age.
     janitor_interval_s: float = Field(default=3600.0, ge=0)
