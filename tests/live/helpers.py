@@ -1,0 +1,69 @@
+"""A real RTSP camera for the live tests: Debian's GStreamer RTSP server run by the system Python
+(``rtsp_server.py`` beside this file), serving real footage from ``../shared`` in a loop."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+from detector.media.streamcopy import _nal_length_size, nal_units
+
+SERVER = Path(__file__).with_name("rtsp_server.py")
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which has python3-gi (scripts/services.sh installs it)
+CLIP = "beijing-intersection/uadetrac_overpass.mp4"  # H.264 High, B-frames, 30 fps, 8.4 s
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RtspCamera:
+    """``start()`` / ``kill()`` a server process on a fixed port, so a restart is the same camera."""
+
+    def __init__(self, clip: Path, port: int | None = None):
+        self.clip = clip
+        self.port = port or free_port()
+        self.url = f"rtsp://127.0.0.1:{self.port}/cam"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:  # the port may linger a moment after a kill
+            self.proc = subprocess.Popen([SYSTEM_PYTHON, str(SERVER), str(self.clip), str(self.port)],
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            line = self.proc.stdout.readline()
+            if line.startswith("ready"):
+                return
+            err = self.proc.stderr.read()
+            self.proc.wait()
+            if time.monotonic() > deadline:
+                pytest.fail(f"the RTSP test server did not start (needs python3-gi and "
+                            f"gir1.2-gst-rtsp-server-1.0: bash scripts/services.sh): {line}{err}")
+            time.sleep(0.5)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def picture_nals(path: Path) -> list[bytes]:
+    """Per packet, the picture data (slice NAL units, types 1 and 5) in decode order."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        size = _nal_length_size(stream.codec_context.extradata)
+        return [b"".join(n for n in nal_units(bytes(p), size) if n and (n[0] & 0x1F) in (1, 5))
+                for p in container.demux(stream) if p.size]
+
+
+def decoded_frames(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
