@@ -188,6 +188,36 @@ class Job(Base):
         primaryjoin="foreign(Job.scene_version_id) == SceneVersion.id", viewonly=True, lazy="selectin")
 
 
+class JobSegment(Base):
+    """One part of a split job (a long upload cut into spans analysed in parallel by the worker
+    pool, service.jobs.segments). Its own table rather than child ``jobs`` rows: a job is one
+    upload's analysis (``jobs.upload_id`` is unique, and lists, counts and reports mean that), and
+    a segment carries the same queue fields (state, attempts, lease) for its part only. The
+    parent job's progress is the sum of its segments'; its cases link to the parent job."""
+
+    __tablename__ = "job_segments"
+    __table_args__ = (UniqueConstraint("job_id", "index", name="uq_job_segments_job_index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)  # 0-based position in the source
+    span_from_s: Mapped[float] = mapped_column(Float)  # the segment's own span [from, to) of the source
+    span_to_s: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # JOB_STATES
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # percent 0..100
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    out_dir: Mapped[str | None] = mapped_column(String(512))  # relative to data_dir, per attempt
+    cases_found: Mapped[int | None] = mapped_column(Integer)
+    video_seconds: Mapped[float | None] = mapped_column(Float)  # decoded, pre-roll included
+    processing_seconds: Mapped[float | None] = mapped_column(Float)
+    worker: Mapped[str | None] = mapped_column(String(64))  # who ran the last attempt
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
 class Case(Base):
     __tablename__ = "cases"
     id: Mapped[str] = mapped_column(String(160), primary_key=True)
@@ -223,6 +253,10 @@ class Case(Base):
     public_screens: Mapped[list[Any] | None] = mapped_column(JSON)
     # The scene version (SceneVersion.id) the case was judged by: its job's at ingest.
     scene_version_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # What makes a case the same case whoever writes it (service.ingest.dedup_key: source hash,
+    # segment span, model, scene version, rule, zone, decision time, tracks); unique, so a retried
+    # segment can never add a second row. None on rows from before it.
+    dedup_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
