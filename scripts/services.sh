@@ -35,3 +35,13 @@ if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
     apt-get update -qq
     apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
+
+# A real RTSP camera for tests/live (tests/live/rtsp_server.py runs under the system Python):
+# Debian's GStreamer RTSP server, its GObject bindings, and the demuxer/parser/payloader it uses.
+if ! /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' 2>/dev/null \
+    || ! command -v gst-inspect-1.0 >/dev/null || ! gst-inspect-1.0 h264parse >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools \
+        gstreamer1.0-plugins-good gstreamer1.0-plugins-bad >/dev/null
+fi
