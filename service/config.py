@@ -127,6 +127,16 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     s3_addressing_style: Literal["auto", "path", "virtual"] = "path"  # path: MinIO, Ceph, moto
+    # Live cameras (service.live): cameras with a stream URL recorded inside the service, at most
+    # this many (0: none; a separate ``civicwatch record --camera ID`` process per camera instead),
+    # in segments of ``live_segment_s`` under data_dir/live. Rolling footage is deleted after
+    # ``live_retention_days`` or, oldest first, while it takes more than ``live_disk_budget_bytes``
+    # (0: no budget); case evidence is a separate store and never deleted by retention.
+    live_in_service: int = Field(default=0, ge=0)
+    live_segment_s: float = Field(default=60.0, ge=1.0)
+    live_retention_days: float = Field(default=7.0, gt=0)
+    live_disk_budget_bytes: int = Field(default=0, ge=0)
+    live_heartbeat_s: float = Field(default=5.0, gt=0)
 
     @field_validator("timezone")
     @classmethod
@@ -206,6 +216,11 @@ class Settings(BaseSettings):
     @property
     def cameras_dir(self) -> Path:
         return self.data_dir / "cameras"
+
+    @property
+    def live_dir(self) -> Path:
+        """Rolling footage of live cameras: ``<camera>/segments`` and ``<camera>/windows``."""
+        return self.data_dir / "live"
 
     @property
     def published_dir(self) -> Path:
