@@ -171,13 +171,32 @@ def iter_frames(
     report: DecodeReport,
     *,
     all_images: bool = False,
+    start_s: float = 0.0,
+    end_s: float | None = None,
 ) -> Iterator[DecodedFrame]:
     """Yield every decoded frame; ``image`` is filled on analysis frames (or all with ``all_images``).
 
     A decode error part-way (truncated upload, damaged sector) ends the iteration and is recorded
     in ``report.error`` so that the caller keeps what it found before the damage.
+
+    ``start_s`` / ``end_s`` read one part of the file (a segment of a split job): it seeks to the
+    keyframe before ``start_s``, yields frames from ``start_s`` to ``end_s`` with the same times,
+    frame indices and analysis grid as a read from the top would give them, so a segment sees the
+    very frames the whole run sees there.
     """
     step = 1.0 / analysis_fps if analysis_fps else 0.0
+    origin = probe(path) if start_s > 0 else None  # time 0 of the file, before seeking away from it
+    # A segment seeks; a container that cannot, or whose index lands past the start, is read from
+    # the top with the early frames skipped.
+    for attempt in ("seek", "top") if origin is not None else ("top",):
+        overshot = yield from _read(path, step, report, all_images, origin, start_s, end_s, attempt == "seek")
+        if not overshot:
+            return
+
+
+def _read(path: Path, step: float, report: DecodeReport, all_images: bool, origin: VideoInfo | None,
+          start_s: float, end_s: float | None, seek: bool) -> Iterator[DecodedFrame]:
+    """One pass of ``iter_frames``; returns True when the seek landed past ``start_s``."""
     next_t = 0.0
     t0: float | None = None
     index = 0
@@ -191,6 +210,17 @@ def iter_frames(
         rate = float(stream.average_rate or stream.guessed_rate or 25)
         clock = BestEffortClock()
         time_base = float(stream.time_base) if stream.time_base else 0.0
+        if origin is not None and time_base:
+            t0 = origin.first_pts * time_base
+            while step and next_t + 1e-6 < start_s:  # the whole run's grid, stepped as it steps it
+                next_t += step
+        if seek and t0 is not None:
+            target = origin.first_pts + int(start_s / time_base)
+            try:
+                container.seek(max(target - 1, 0), stream=stream, backward=True, any_frame=False)
+            except (av.error.FFmpegError, OSError, ValueError):
+                return True
+        first = True
         try:
             for frame in container.decode(stream):
                 ts = clock(frame)
@@ -201,6 +231,15 @@ def iter_frames(
                 if t0 is None:
                     t0 = t_abs
                 t = max(0.0, t_abs - t0)
+                if origin is not None:
+                    if first and seek and t > start_s + 1e-6:
+                        return True
+                    first = False
+                    index = round(t * rate)
+                    if t + 1e-6 < start_s:
+                        continue
+                if end_s is not None and t > end_s + 1e-6:
+                    break
                 want = all_images or step == 0.0 or t + 1e-6 >= next_t
                 image = None
                 if want:
@@ -216,3 +255,4 @@ def iter_frames(
         except (av.error.FFmpegError, EOFError) as err:
             report.error = f"decoding stopped at {report.last_t:.2f} s ({err.__class__.__name__}: {err})"
             log.warning("%s: %s", Path(path).name, report.error)
+    return False

@@ -43,6 +43,7 @@ from detector.riders import RiderLinker
 from detector.rules import build_rules
 from detector.rules.merge import merge_events
 from detector.scene import NoLitterZone, Scene, SceneError, load_scene
+from detector.segments import Span, required_preroll
 from detector.signals import build_signal_providers
 from detector.signing import default_key_path, load_or_create_key, sign_manifest
 from detector.slicing import frame_tiles, resolve_slicing
@@ -120,6 +121,12 @@ class AnalyzeOptions:
     # camera's reference frame); None: the scene's own ``reference_image``, else the flight's
     # first textured frame.
     reference_image: Path | None = None
+    # One segment of a split analysis (a worker's share of a long upload, a live segment): the
+    # part of the source it owns, in source seconds [start, end). It reads ``preroll_s`` before
+    # it (None: ``detector.segments.required_preroll``) and ``post`` after it, and keeps only the
+    # cases decided inside it, so consecutive spans give every case once. None: the whole source.
+    span: tuple[float, float] | None = None
+    preroll_s: float | None = None
 
 
 @dataclass
@@ -163,10 +170,10 @@ _END = object()
 
 
 def _decode_worker(path: Path, fps: float, out: queue.Queue, report: DecodeReport, timings: StageTimings,
-                   stop: threading.Event) -> None:
+                   stop: threading.Event, read: tuple[float, float | None] = (0.0, None)) -> None:
     try:
         started = time.perf_counter()
-        for frame in iter_frames(path, fps, report):
+        for frame in iter_frames(path, fps, report, start_s=read[0], end_s=read[1]):
             if stop.is_set():
                 break
             if frame.image is not None:
@@ -428,7 +435,8 @@ def _bare_case(index: int, ev: ViolationEvent, track_log: TrackLog) -> dict:
     track = track_log.track(ev.track_ids, ev.start_s - 1.0, ev.end_s + 1.0)
     return {
         "id": f"{ev.rule}-{index + 1:03d}", "rule": ev.rule, "zone": ev.zone,
-        "start_s": round(ev.start_s, 3), "end_s": round(ev.end_s, 3), "object_class": ev.object_class,
+        "start_s": round(ev.start_s, 3), "end_s": round(ev.end_s, 3),
+        "decided_s": round(ev.decided, 3), "object_class": ev.object_class,
         "track_ids": list(ev.track_ids), "confidence": ev.confidence, "explanation": ev.explanation,
         "key_frame": {"t": round(ev.key_t, 3)}, "key_box": list(ev.key_box) if ev.key_box else None,
         "details": ev.details, "evidence": None,
@@ -473,6 +481,7 @@ def analyze(
     reference = _drone_reference(scene, scene_path, options)
     # Bad slicing settings fail here, before the model is loaded (``SlicingError``).
     resolve_slicing(options.slicing, scene.kind, scene.slicing, options.slice_tile, options.slice_overlap)
+    span, preroll, read = _segment_read(scene, info, options)  # a bad span fails before the model loads
     detector = detector or load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
     # Loaded (or created) before the work, so that an unusable key fails in a second, not after it.
     signing_key = load_or_create_key(options.signing_key or default_key_path()) if options.evidence else None
@@ -484,11 +493,12 @@ def analyze(
     frames: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
     worker = threading.Thread(
-        target=_decode_worker, args=(source, options.analysis_fps, frames, report, timings, stop),
+        target=_decode_worker, args=(source, options.analysis_fps, frames, report, timings, stop, read),
         name="civicwatch-decode", daemon=True,
     )
     worker.start()
     duration = info.duration_s or 0.0
+    read_from, read_to = read[0], (read[1] if read[1] is not None else duration)
     try:
         while True:
             item = frames.get()
@@ -501,7 +511,8 @@ def analyze(
             stages.run(item, timings)
             timings.analysis_frames += 1
             if progress is not None:
-                fraction = min(item.t / duration, 1.0) * 0.9 if duration else 0.0
+                length = read_to - read_from
+                fraction = min(max(item.t - read_from, 0.0) / length, 1.0) * 0.9 if length > 0 else 0.0
                 progress(Progress(fraction, item.index + 1, item.t, "analyse"))
     finally:
         stop.set()
@@ -526,7 +537,7 @@ def analyze(
         warnings.append(
             f"the video is damaged or truncated: {report.error}; cases found before that point are kept"
         )
-    elif duration and t_end + max(1.0, 0.02 * duration) < duration:
+    elif duration and read_to >= duration and t_end + max(1.0, 0.02 * duration) < duration:
         # A truncated MP4 whose index survived decodes "cleanly" and just stops early.
         warnings.append(
             f"the video ends at {t_end:.1f} s but its container says {duration:.1f} s: the file is "
@@ -545,6 +556,9 @@ def analyze(
     t_ev = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     events = sorted(stages.events, key=lambda e: (e.start_s, e.rule, e.zone))
+    if span is not None:
+        last = bool(duration) and span.end >= duration - 1e-3  # the last segment keeps its end
+        events = [e for e in events if span.owns(e.decided, last=last)]
     if options.evidence:
         cases = write_cases(
             source=source, scene=scene, events=events, track_log=stages.track_log,
@@ -564,6 +578,8 @@ def analyze(
                           "duration_s": info.duration_s, "frames_decoded": report.frames_decoded},
                 "model": detector.name,
                 "analysis_fps": options.analysis_fps,
+                "span": span.as_list() if span is not None else None,
+                "preroll_s": preroll,
                 "detection": {"region_tiles": [list(t) for t in stages.region_detector.tiles],
                               "full_every": stages.region_detector.full_every,
                               "slicing": stages.region_detector.slicing_dict()},
@@ -592,10 +608,29 @@ def analyze(
     timings.evidence = time.perf_counter() - t_ev
     timings.wall = time.perf_counter() - wall0
     timings.frames_decoded = report.frames_decoded
-    timings.video_s = t_end + (1.0 / info.fps if info.fps else 0.0)
+    timings.video_s = max(0.0, t_end - read_from) + (1.0 / info.fps if info.fps else 0.0)
     if progress is not None:
         progress(Progress(1.0, report.frames_decoded, t_end, "done"))
     return AnalysisResult(out_dir, cases, warnings, timings, info)
+
+
+def _segment_read(scene: Scene, info: VideoInfo, options: AnalyzeOptions
+                  ) -> tuple[Span | None, float | None, tuple[float, float | None]]:
+    """The span a segment owns, its pre-roll, and the part of the source to decode for it
+    (pre-roll before, evidence post-roll after); the whole source without a span."""
+    if options.span is None:
+        return None, None, (0.0, None)
+    start, end = (float(v) for v in options.span)
+    if not 0 <= start < end:
+        raise ValueError(f"span {options.span}: need 0 <= start < end (seconds of the source)")
+    duration = info.duration_s
+    if duration is not None and start >= duration:
+        raise ValueError(f"span {options.span}: starts after the video ends ({duration:.1f} s)")
+    preroll = required_preroll(scene) if options.preroll_s is None else float(options.preroll_s)
+    if preroll < 0:
+        raise ValueError("preroll_s must not be negative")
+    read_end = end + options.post
+    return Span(start, end), preroll, (max(0.0, start - preroll), None if duration is None or read_end >= duration else read_end)
 
 
 def timings_dict(timings: StageTimings) -> dict:

@@ -143,3 +143,12 @@ class ViolationEvent:
     signal: str | None = None
     details: dict = field(default_factory=dict)
     explanation_zh: str = ""  # the same sentence in Simplified Chinese, for reviewers and screens
+    # The moment the offence became certain (entry on red, the parking limit reached, the
+    # wrong-way judgement, litter left long enough); None: ``key_t``, which is that moment for
+    # every rule but litter. A segment of a split analysis keeps the cases it decided
+    # (``detector.segments``).
+    decided_s: float | None = None
+
+    @property
+    def decided(self) -> float:
+        return self.key_t if self.decided_s is None else self.decided_s

@@ -132,6 +132,11 @@ class CaseRecord(RecordPart):
     zone: str | None
     start_s: float
     end_s: float
+    decided_s: float | None = Field(
+        default=None,
+        description="when the offence became certain (video s); a segment of a split analysis owns its "
+        "cases by this moment. Absent in records written before split analyses",
+    )
     start_time: str | None
     end_time: str | None
     timezone: str | None

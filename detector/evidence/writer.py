@@ -315,6 +315,7 @@ def _write_case(
             "zone": event.zone,
             "start_s": round(event.start_s, 3),
             "end_s": round(event.end_s, 3),
+            "decided_s": round(event.decided, 3),
             "start_time": _iso(wall_clock(scene, event.start_s)),
             "end_time": _iso(wall_clock(scene, event.end_s)),
             "timezone": scene.timezone,

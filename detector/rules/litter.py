@@ -187,6 +187,7 @@ class LitterRule:
             key_box=_box(key_box),
             path=path,
             details=details,
+            decided_s=item.raised_t,
         )
 
 

@@ -61,6 +61,7 @@ def _merge_two(a: ViolationEvent, b: ViolationEvent) -> ViolationEvent:
         signal=first.signal,
         details=merged,
         explanation_zh=first.explanation_zh,
+        decided_s=min(first.decided, second.decided),
     )
 
 
