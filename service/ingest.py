@@ -4,15 +4,24 @@ Case rows are upserted by id, where the id is the pipeline's case id prefixed wi
 pipeline ids are only promised unique within one run, while a job re-run (after a crash or a
 retry) must land on the same rows instead of adding duplicates. A case someone has already
 decided on keeps its evidence and state; only pending cases follow the newest run.
+
+Given the run's ``RunKey`` (source hash, segment span, model, scene version), each case also gets
+a ``dedup_key`` from that and the case's own identity (rule, zone, decision time, tracks), under a
+unique index: a segment retried by another worker of the pool lands on the rows of the first
+try even if the pipeline named its cases differently, and two writers racing can never both
+insert (the database refuses the second).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import Case, Job, utcnow
@@ -30,6 +39,28 @@ class IngestError(ValueError):
 
 def case_key(job_id: int, pipeline_id: str) -> str:
     return f"J{job_id}-{pipeline_id}"
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What a run analysed: the same source, span, model and scene version give the same cases."""
+
+    source_sha256: str
+    span: tuple[float, float] | None
+    model: str
+    scene_version_id: int | None
+
+
+def dedup_key(run: RunKey, case: dict[str, Any], *extra: str) -> str:
+    """sha256 of the run and the case's own identity. The decision time (``decided_s``, else the
+    start) is rounded to 10 ms: the same frames decide the same moment on every worker. ``extra``
+    parts tell apart two cases of one run that agree on all of that."""
+    decided = case.get("decided_s")
+    decided = case.get("start_s", 0.0) if decided is None else decided
+    identity = [run.source_sha256, [round(float(v), 3) for v in run.span] if run.span else None, run.model,
+                run.scene_version_id, str(case.get("rule")), case.get("zone"), round(float(decided or 0.0), 2),
+                sorted(str(t) for t in case.get("track_ids") or []), *extra]
+    return hashlib.sha256(json.dumps(identity, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def manifest_files(manifest: Any) -> dict[str, dict[str, Any]]:
@@ -82,10 +113,13 @@ def case_files(case: dict[str, Any], files: dict[str, dict[str, Any]]) -> dict[s
     return out
 
 
-def ingest_run(db: Session, job: Job, out_dir: Path, data_dir: Path) -> list[Case]:
+def ingest_run(db: Session, job: Job, out_dir: Path, data_dir: Path, run_key: RunKey | None = None,
+               id_prefix: str = "") -> list[Case]:
+    """``id_prefix`` tells the cases of one segment of a split job from another's (``s3-``)."""
     cases, files = read_run(out_dir)
     run_rel = str(out_dir.relative_to(data_dir))
     rows: list[Case] = []
+    seen: set[str] = set()
     for c in cases:
         if not isinstance(c, dict) or "id" not in c:
             raise IngestError("a case in cases.json has no id")
@@ -103,13 +137,24 @@ def ingest_run(db: Session, job: Job, out_dir: Path, data_dir: Path) -> list[Cas
             scene_version_id=job.scene_version_id,
             updated_at=utcnow(),
         )
-        key = case_key(job.id, str(c["id"]))
+        key = case_key(job.id, f"{id_prefix}{c['id']}")
+        dedup = dedup_key(run_key, c) if run_key is not None else None
+        if dedup is not None and dedup in seen:  # twins within one run: the pipeline's id parts them
+            dedup = dedup_key(run_key, c, str(c["id"]))
+        if dedup is not None:
+            seen.add(dedup)
         row = db.get(Case, key)
+        if row is None and dedup is not None:
+            row = db.scalar(select(Case).where(Case.dedup_key == dedup))
         if row is None:
-            row = Case(id=key, state="pending", **values)
+            row = Case(id=key, state="pending", dedup_key=dedup, **values)
             db.add(row)
+            if dedup is not None:
+                db.flush()  # the unique index speaks now, not at commit
         elif row.state == "pending":
             for name, value in values.items():
                 setattr(row, name, value)
+            if row.dedup_key is None:
+                row.dedup_key = dedup
         rows.append(row)
     return rows
