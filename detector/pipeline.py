@@ -43,7 +43,7 @@ from detector.riders import RiderLinker
 from detector.rules import build_rules
 from detector.rules.merge import merge_events
 from detector.scene import NoLitterZone, Scene, SceneError, load_scene
-from detector.segments import Span, required_preroll
+from detector.segments import Span, SpanError, required_preroll
 from detector.signals import build_signal_providers
 from detector.signing import default_key_path, load_or_create_key, sign_manifest
 from detector.slicing import frame_tiles, resolve_slicing
@@ -622,13 +622,13 @@ def _segment_read(scene: Scene, info: VideoInfo, options: AnalyzeOptions
         return None, None, (0.0, None)
     start, end = (float(v) for v in options.span)
     if not 0 <= start < end:
-        raise ValueError(f"span {options.span}: need 0 <= start < end (seconds of the source)")
+        raise SpanError(f"span {options.span}: need 0 <= start < end (seconds of the source)")
     duration = info.duration_s
     if duration is not None and start >= duration:
-        raise ValueError(f"span {options.span}: starts after the video ends ({duration:.1f} s)")
+        raise SpanError(f"span {options.span}: starts after the video ends ({duration:.1f} s)")
     preroll = required_preroll(scene) if options.preroll_s is None else float(options.preroll_s)
     if preroll < 0:
-        raise ValueError("preroll_s must not be negative")
+        raise SpanError("preroll_s must not be negative")
     read_end = end + options.post
     return Span(start, end), preroll, (max(0.0, start - preroll), None if duration is None or read_end >= duration else read_end)
 

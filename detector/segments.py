@@ -32,6 +32,10 @@ BACKGROUND_LEARN_S = 10.0
 GRID_S = 0.1
 
 
+class SpanError(ValueError):
+    """A span or pre-roll that cannot be read (outside the video, empty, negative)."""
+
+
 @dataclass(frozen=True)
 class Span:
     """A segment's own part of the source, in source seconds: ``start <= t < end``."""

@@ -37,6 +37,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="detect on every analysis frame (default: reuse the last detections while the picture is unchanged)")
     p.add_argument("--annotated-clips", action="store_true",
                    help="also render annotated.mp4 for every case now (default: on demand, see `civicwatch render`)")
+    p.add_argument("--span", type=float, nargs=2, default=None, metavar=("START", "END"),
+                   help="analyse one segment: keep only the cases decided between START and END seconds of the "
+                        "video, reading a pre-roll before it (a worker's share of a split job)")
+    p.add_argument("--preroll", type=float, default=None, metavar="S",
+                   help="with --span: seconds read before START (default: the longest history the scene's rules need)")
     p.add_argument("--json", action="store_true", help="print the cases as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=run)
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from detector.decode import VideoOpenError
     from detector.pipeline import AnalyzeOptions, OutputExistsError, analyze
     from detector.scene import SceneError
+    from detector.segments import SpanError
     from detector.signing import SigningKeyError
     from detector.slicing import (
         DEFAULT_OVERLAP,
@@ -90,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
                              conf=args.conf, regions=args.regions, full_every=args.full_every,
                              slicing=args.slicing, slice_tile=args.slice_tile, slice_overlap=args.slice_overlap,
                              stabilise=not args.no_stabilise, lowlight=args.lowlight,
-                             annotated_clips=args.annotated_clips, motion_gate=not args.no_motion_gate)
+                             annotated_clips=args.annotated_clips, motion_gate=not args.no_motion_gate,
+                             span=tuple(args.span) if args.span else None, preroll_s=args.preroll)
     bar, update = _progress_bar(args.quiet)
     try:
         result = analyze(args.video, args.scene, args.out, options, progress=update)
@@ -105,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except SigningKeyError as err:
         print(f"error: signing key: {err}", file=sys.stderr)
+        return 2
+    except SpanError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
         if bar is not None:
