@@ -24,6 +24,7 @@ from service.api import (
     cases,
     flight_reports,
     jobs,
+    live,
     plates,
     public,
     review_actions,
@@ -39,6 +40,7 @@ from service.integrity_scrub import Scrubber
 from service.janitor import Janitor
 from service.jobs import InProcessRunner, JobRunner, NullRunner
 from service.jobs.work import AnalyzeFn
+from service.live.recorders import LiveManager
 from service.models import User
 from service.web import not_found
 
@@ -88,9 +90,12 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
         scrubber = Scrubber(factory, settings)  # every byte read again now and then (service.integrity_scrub)
         scrubber.start()
         runner.start()
+        live_manager = LiveManager(factory, settings, runner.submit)  # live cameras (service.live)
+        live_manager.start()
         try:
             yield
         finally:
+            live_manager.stop()
             runner.stop()
             scrubber.stop()
             janitor.stop()
@@ -107,12 +112,12 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     app.state.runner = runner
     app.state.secret_key = settings.resolved_secret_key()
     app.state.signing_key = load_or_create_key(settings.signing_key_path)
-    app.state.metrics_registry = system.make_registry(factory)
+    app.state.metrics_registry = system.make_registry(factory, settings)
     errors.install(app)
     not_found.install(app)  # browsers get an HTML 404 page, /api/ keeps JSON
     api_docs.install(app)
     app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
-    for module in (auth, admin, cameras, uploads, jobs, flight_reports, cases, review_actions, plates, public,
+    for module in (auth, admin, live, cameras, uploads, jobs, flight_reports, cases, review_actions, plates, public,
                    audit_log, system):
         app.include_router(module.router)
     app.include_router(web.router)

@@ -52,6 +52,18 @@ class Flight(RecordPart):
     pilot: str | None = None
 
 
+class Registration(RecordPart):
+    """A drone case's frames were registered to the place's reference image (``details.registration``):
+    to which reference, over how many analysis frames of the case, and how well (share of feature
+    matches agreeing with each frame's fit, mean and lowest)."""
+
+    registered: bool
+    reference: Literal["scene", "first frame"] | str
+    frames: int
+    mean_quality: float | None = None
+    min_quality: float | None = None
+
+
 class Location(RecordPart):
     """A position the video file records (the raw tag always, the numbers when readable)."""
 

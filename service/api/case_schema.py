@@ -19,6 +19,7 @@ from detector.evidence.case_record import (
     Box,
     Clock,
     Flight,
+    Registration,
     KeyFrame,
     PathPoint,
     PlateRead,
@@ -170,6 +171,9 @@ class CaseDetail(CaseSummary):
     flight: Flight | None = Field(description="evidence for reviewers; never published")
     source_metadata: SourceMetadata | None = Field(
         description="evidence for reviewers; never published"
+    )
+    registration: Registration | None = Field(
+        default=None, description="drone footage: registered to the place's reference, and how well"
     )
     undo_until: str | None = Field(
         description="until when the decision's reviewer may undo it"

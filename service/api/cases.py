@@ -146,6 +146,7 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
         # who flew it (drone id, pilot) and what the file says of itself (creation time, GPS
         # location, device): evidence for reviewers; the public record never carries them
         "flight": case.data.get("flight"), "source_metadata": case.data.get("source_metadata"),
+        "registration": (case.data.get("details") or {}).get("registration"),
         "undo_until": iso(undo_until(case, settings.undo_window_s)),
         # The player seeks to the case span inside the clip (a stream-copied clip starts at a keyframe).
         "clip_start_s": case.data.get("clip_start_s"), "clip_offset_s": case.data.get("clip_offset_s"),

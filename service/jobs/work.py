@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.config import Settings
 from service import events, scenes
 from service.db import session_scope
+from service.live import segments as live_segments
 from service.ingest import ingest_run
 from service.jobs.lease import Heartbeat, expires, new_owner, release, requeue_expired
 from service.models import Camera, Job, utcnow
@@ -156,6 +157,8 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         reference = version.reference_path if version is not None else camera.reference_path
         # who flew it, as the operator gave it with the upload: carried into every case record
         flight = {"drone_id": upload.drone_id, "pilot": upload.pilot}
+        # a live camera's segment: its own part of the window it is analysed in (service.live)
+        span = live_segments.job_span(db, job_id)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +201,7 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         given = {"start_time": started_at, "start_time_overrides_scene": True} if started_at else {}
         if reference and _is_drone(scene_yaml):
             flight = {**flight, "reference_image": data_dir / reference}
-        options = make_options({**given, **flight})
+        options = make_options({**given, **flight, **({"span": span} if span is not None else {})})
         result = analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
     except Exception as err:  # noqa: BLE001 - any pipeline failure is the job's outcome
         error = f"{type(err).__name__}: {err}"

@@ -30,6 +30,10 @@ zones:
 DRONE, PILOT = "DJI-M30-07", "王警官"
 
 
+# What the pipeline writes into a drone case's details (detector.pipeline._with_registration).
+REGISTRATION = {"registered": True, "reference": "scene", "frames": 12, "mean_quality": 0.82, "min_quality": 0.25}
+
+
 def _run(source: Path, out: Path, scene_path: Path, flight: dict | None) -> None:
     from detector.evidence import SignalLog, TrackLog
     from detector.evidence.manifest import write_manifest
@@ -43,7 +47,8 @@ def _run(source: Path, out: Path, scene_path: Path, flight: dict | None) -> None
         tracks.add(t, [TrackObservation(t, 4, "car", (400.0, 420.0 - i * 6, 480.0, 480.0 - i * 6), 0.9)])
     event = ViolationEvent(rule="wrong_way", zone="lanes", start_s=0.3, end_s=1.1, key_t=0.6, object_class="car",
                            track_ids=[4], confidence=0.9, explanation="car drove against the lane direction",
-                           key_box=(400.0, 384.0, 480.0, 444.0), path=[(i * 0.1, 440.0, 480.0 - i * 6) for i in range(12)])
+                           key_box=(400.0, 384.0, 480.0, 444.0), path=[(i * 0.1, 440.0, 480.0 - i * 6) for i in range(12)],
+                           details={"registration": REGISTRATION} if flight else {})
     write_cases(source=source, scene=load_scene_text(SCENE), events=[event], track_log=tracks, signal_log=SignalLog(),
                 out_dir=out, pre=0.5, post=0.5, flight=flight)
     write_manifest(out, source=source, scene_path=scene_path, model_path=None, software_version="test")
@@ -114,9 +119,12 @@ def test_review_page_shows_drone_pilot_and_gps(browser, flight_service) -> None:
     shown, label, gps = _row(page, "c-gps")
     assert shown and label == "文件中的GPS位置"
     assert gps == "22.54310, 114.05790 · 85 m (仅作证据保存，不公开)"
+    # registered to the place's reference, and how well; a low lowest quality is marked
+    assert _row(page, "c-registration") == (True, "画面配准", "配准到地点参考图像 · 质量：平均 82%，最低 25%（共 12 帧）")
+    assert page.eval_on_selector("#c-registration", "el => el.classList.contains('warn')")
 
     _open(page, svc, svc.extra["plain"])  # nothing given, nothing in the file: no rows
-    for dd in ("c-drone", "c-pilot", "c-device", "c-gps"):
+    for dd in ("c-drone", "c-pilot", "c-device", "c-gps", "c-registration"):
         assert _row(page, dd)[0] is False, dd
 
     page.goto(f"{svc.base_url}/lang/en?next=/review?case={svc.extra['flown']}")

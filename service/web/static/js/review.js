@@ -255,6 +255,24 @@
     fact('c-gps', where ? where + ' (' + CW.t('review.gps.private') + ')' : '');
   }
 
+  /* Drone footage: the frames of the case were registered to the place's reference image (zones
+     sit on the ground while the picture moves); how well, as the share of feature matches that
+     agree with the fit, mean and lowest over the case's frames. */
+  function registrationFact(c) {
+    var reg = c.registration;
+    var dd = CW.$('c-registration');
+    dd.classList.remove('warn');
+    if (!reg || !reg.registered) { fact('c-registration', ''); return; }
+    var ref = CW.t(reg.reference === 'scene' ? 'review.registration.scene' : 'review.registration.first');
+    var text = ref;
+    if (typeof reg.mean_quality === 'number') {
+      text += ' · ' + CW.t('review.registration.quality', {
+        mean: Math.round(reg.mean_quality * 100), min: Math.round(reg.min_quality * 100), frames: reg.frames});
+    }
+    fact('c-registration', text);
+    if (typeof reg.min_quality === 'number' && reg.min_quality < 0.3) dd.classList.add('warn');
+  }
+
   /* The integrity problems with a code each (older services sent the sentences alone). */
   function problemItems(integ) {
     if (integ.items) return integ.items;
@@ -309,6 +327,7 @@
     CW.$('c-vtime').textContent = c.start_s !== undefined && c.start_s !== null ? CW.formatSeconds(c.start_s) + (c.end_s !== undefined && c.end_s !== null ? ' – ' + CW.formatSeconds(c.end_s) : '') : '—';
     CW.$('c-conf').textContent = c.confidence !== undefined && c.confidence !== null ? (c.confidence * 100).toFixed(0) + '%' : '—';
     flightFacts(c);
+    registrationFact(c);
     CW.$('c-reason-panel').hidden = !c.reason;
     CW.$('c-reason').textContent = c.reason || '';
     /* the original clip with the overlay drawn from tracks.json (case_player.js) */
