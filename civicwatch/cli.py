@@ -13,7 +13,7 @@ import sys
 
 from civicwatch import __version__
 
-COMMAND_MODULES = ["analyze", "verify", "render", "eval", "models", "serve", "users", "demo", "report"]
+COMMAND_MODULES = ["analyze", "verify", "render", "eval", "models", "serve", "users", "demo", "report", "record", "worker"]
 
 
 def build_parser() -> argparse.ArgumentParser:

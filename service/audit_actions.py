@@ -26,6 +26,7 @@ ACTIONS: tuple[str, ...] = (
     "camera.retire",
     "camera.unretire",
     "camera.delete",
+    "camera.stream",
     "upload.create",
     "job.cancel",
     "job.retry",

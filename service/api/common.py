@@ -87,6 +87,10 @@ def camera_json(cam: Camera, scene: Any | None = None) -> dict[str, Any]:
         "retired": cam.retired_at is not None, "retired_at": iso(cam.retired_at), "retired_by": cam.retired_by,
         "retired_reason": cam.retired_reason,
     }
+    if cam.stream_url:
+        from service.api.live import masked_url
+
+        out["stream_url"] = masked_url(cam.stream_url)
     if scene is not None:
         out["frame_size"] = list(scene.frame_size)
         out["zones"] = [z.model_dump(mode="json", exclude_none=True) for z in scene.zones]

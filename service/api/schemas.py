@@ -87,6 +87,7 @@ class CameraOut(Shape):
     retired_at: str | None
     retired_by: str | None
     retired_reason: str | None
+    stream_url: str | None = Field(default=None, description="the live stream, its password masked")
     frame_size: list[int] | None = None
     zones: list[dict[str, Any]] | None = None
     signals: list[dict[str, Any]] | None = None

@@ -82,9 +82,13 @@ class DbCollector:
         yield from (jobs, cases, speed, last_speed, video)
 
 
-def make_registry(factory) -> CollectorRegistry:  # noqa: ANN001
+def make_registry(factory, settings=None) -> CollectorRegistry:  # noqa: ANN001
+    from service.config import Settings
+    from service.live.health import LiveCollector
+
     registry = CollectorRegistry()
     registry.register(DbCollector(factory))
+    registry.register(LiveCollector(factory, settings or Settings()))  # recorders per camera
     return registry
 
 

@@ -16,7 +16,8 @@
           c.retired ? CW.el('span', {class: 'chip chip-retired', text: CW.t('cameras.retired_chip')}) : null,
           CW.el('span', {class: 'chip', text: CW.label('camera.kind', c.kind || 'fixed')})])]),
         CW.el('div', {class: 'muted small', text: (c.place || '—') + ' · ' + (c.timezone || 'Asia/Shanghai')}),
-        CW.el('div', {class: 'muted small', text: CW.t('cameras.zone_count', {n: (c.zones || (c.scene && c.scene.zones) || []).length})})
+        CW.el('div', {class: 'muted small', text: CW.t('cameras.zone_count', {n: (c.zones || (c.scene && c.scene.zones) || []).length})}),
+        healthLine(health[id])
       ])
     ]);
     var scene = c.scene || c;
@@ -28,7 +29,29 @@
     return node;
   }
 
+  /* Live cameras: online/offline, last segment, gaps, lag behind live (GET /api/live/health). */
+  var health = {};
+  function when(iso) { return iso ? new Date(iso).toLocaleString(document.documentElement.lang || undefined) : ''; }
+  function secs(s) { return s == null ? '—' : (s < 120 ? Math.round(s) + ' s' : Math.round(s / 60) + ' min'); }
+  function healthLine(h) {
+    if (!h) return null;
+    var parts = [h.last_segment_end ? CW.t('cameras.health.last_segment', {time: when(h.last_segment_end)}) : CW.t('cameras.health.none'),
+      CW.t('cameras.health.gaps', {n: h.gaps, s: Math.round(h.gap_seconds)}),
+      CW.t('cameras.health.lag', {rec: secs(h.recording_lag_s), ana: secs(h.analysis_lag_s)})];
+    if (h.gap_open_since) parts.push(CW.t('cameras.health.down_since', {time: when(h.gap_open_since)}));
+    return CW.el('div', {class: 'camera-health small', 'data-health': h.online ? 'online' : 'offline'}, [
+      CW.el('span', {class: 'chip ' + (h.online ? 'chip-online' : 'chip-offline'),
+        text: CW.t(h.online ? 'cameras.health.online' : 'cameras.health.offline')}),
+      CW.el('span', {class: 'muted', text: ' ' + parts.join(' · ')})]);
+  }
+
   function load() {
+    CW.api('GET', '/api/live/health').then(function (list) {
+      health = {}; (list || []).forEach(function (h) { health[h.camera_id] = h; });
+    }).catch(function () { health = {}; }).then(loadCameras);
+  }
+
+  function loadCameras() {
     CW.api('GET', '/api/cameras' + (CW.$('show-retired').checked ? '?retired=include' : '')).then(function (data) {
       var list = CW.items(data, 'cameras');
       grid.innerHTML = '';
@@ -45,7 +68,10 @@
     var fd = new FormData();
     fd.append('scene', scene);
     if (ref) fd.append('reference', ref);
-    CW.api('POST', '/api/cameras', fd).then(function () {
+    var stream = CW.$('stream-url').value.trim();
+    CW.api('POST', '/api/cameras', fd).then(function (cam) {
+      if (stream) return CW.api('PUT', '/api/cameras/' + encodeURIComponent(cam.camera_id) + '/stream', {stream_url: stream});
+    }).then(function () {
       CW.showError('camera-error', null); form.reset(); CW.toast(CW.t('cameras.added'), 'ok'); load();
     }).catch(function (err) { CW.showError('camera-error', err); });
   });

@@ -1,0 +1,93 @@
+"""``civicwatch record``: record a live camera stream to disk by stream copy, in segments.
+
+Without ``--camera`` it only records (segments and ``index.jsonl`` in ``--out``). With
+``--camera ID`` it also registers every segment and gap with the service's database (settings as
+for ``civicwatch serve``: ``DATABASE_URL``, ``CIVICWATCH_DATA_DIR``), so each finished segment
+becomes an analysis job for that camera; the URL then defaults to the camera's stream URL and
+the folder to ``<data_dir>/live/<camera>/segments``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:  # noqa: ANN001
+    p = subparsers.add_parser("record", help="record a live stream (RTSP, HTTP-FLV, HLS) in segments, never decoding")
+    p.add_argument("--url", help="the stream (default with --camera: the camera's stream URL)")
+    p.add_argument("--out", type=Path, help="folder for the segments (default with --camera: data_dir/live/ID/segments)")
+    p.add_argument("--segment-s", type=float, default=None, help="segment length in seconds, cut at the next "
+                   "keyframe (default 60, or the service's live_segment_s with --camera)")
+    p.add_argument("--camera", help="register segments and gaps with the service for this camera id")
+    p.add_argument("--read-timeout-s", type=float, default=10.0, help="no packet this long = the stream dropped")
+    p.add_argument("--backoff-max-s", type=float, default=30.0, help="longest wait between reconnects")
+    p.set_defaults(func=run)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.segment_s is not None and args.segment_s < 1:
+        print("civicwatch record: --segment-s must be at least 1")
+        return 2
+    timing = {"read_timeout_s": args.read_timeout_s, "backoff_max_s": args.backoff_max_s}
+    if args.camera:
+        return _registered(args, timing)
+    if not args.url or not args.out:
+        print("civicwatch record: give --url and --out (or --camera ID to record for the service)")
+        return 2
+    from detector.media.recorder import Recorder, RecorderConfig
+
+    recorder = Recorder(RecorderConfig(args.url, args.out, args.segment_s or 60.0, **timing),
+                        on_segment=lambda s: print(json.dumps(s.to_json()), flush=True),
+                        on_gap=lambda g: print(json.dumps(g.to_json()), flush=True))
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    recorder.run(stop)
+    return 0
+
+
+def _registered(args: argparse.Namespace, timing: dict) -> int:
+    from pydantic import ValidationError
+
+    from service.config import Settings
+    from service.db import make_engine, make_session_factory, migrate
+    from service.live.recorders import CameraRecorder
+    from service.models import Camera
+
+    try:
+        settings = Settings()
+    except (ValidationError, ValueError) as err:
+        print(f"civicwatch record: bad settings: {err}")
+        return 2
+    engine = make_engine(settings)
+    settings.ensure_dirs()
+    migrate(settings, engine)
+    factory = make_session_factory(engine)
+    with factory() as db:
+        cam = db.get(Camera, args.camera)
+        if cam is None or cam.retired_at is not None:
+            print(f"civicwatch record: no camera {args.camera!r} in service")
+            return 2
+        url = args.url or cam.stream_url
+    if not url:
+        print(f"civicwatch record: camera {args.camera!r} has no stream URL; give --url")
+        return 2
+    out = args.out
+    if out is not None and not out.resolve().is_relative_to(settings.data_dir.resolve()):
+        print(f"civicwatch record: --out must lie inside the data folder {settings.data_dir} (paths are stored relative to it)")
+        return 2
+    rec = CameraRecorder(factory, settings, args.camera, url, out_dir=out, segment_s=args.segment_s, **timing)
+    _stop_on_signals(rec.stop_event)
+    rec.run_forever()
+    engine.dispose()
+    return 0

@@ -1,0 +1,151 @@
+"""A camera's recorder tied to the database: segments and gaps registered as they happen, a
+heartbeat for the health page; and the service's own recorders for a few cameras.
+
+``CameraRecorder`` is what ``civicwatch record --camera ID`` runs in its own process and what the
+service runs in a thread per camera when ``live_in_service`` > 0 (the first that many cameras with
+a stream URL, by id). For more cameras run one ``civicwatch record`` process per camera, on any
+machine that reaches the database and the data folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from detector.media.recorder import Gap, Recorder, RecorderConfig, Segment
+from service.config import Settings
+from service.live import retention
+from service.live import segments as live
+from service.models import Camera
+
+log = logging.getLogger(__name__)
+
+
+class CameraRecorder:
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, camera_id: str, url: str,
+                 out_dir: Path | None = None, segment_s: float | None = None,
+                 on_jobs: Callable[[list[int]], None] | None = None, **config):
+        self.factory, self.settings, self.camera_id, self.url = factory, settings, camera_id, url
+        self.on_jobs = on_jobs
+        self.run_id = uuid.uuid4().hex[:12]
+        self.host = socket.gethostname()
+        out_dir = out_dir or live.segments_dir(settings, camera_id)
+        self.recorder = Recorder(RecorderConfig(url, out_dir, segment_s or settings.live_segment_s, **config),
+                                 on_segment=self._segment, on_gap=self._gap)
+        self.stop_event = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _segment(self, segment: Segment) -> None:
+        live.register_segment(self.factory, self.settings, self.camera_id, segment, self.run_id)
+        jobs = live.schedule(self.factory, self.settings, self.camera_id)
+        if jobs and self.on_jobs is not None:
+            self.on_jobs(jobs)
+
+    def _gap(self, gap: Gap) -> None:
+        live.register_gap(self.factory, self.camera_id, gap)
+
+    def _beat(self) -> None:
+        while True:
+            status = self.recorder.status
+            try:
+                live.heartbeat(self.factory, self.camera_id, status.connected and not self.stop_event.is_set(),
+                               status.last_packet_at, status.last_error, self.host)
+            except Exception:  # noqa: BLE001 - a database blip must not stop the recording
+                log.exception("camera %s: heartbeat failed", self.camera_id)
+            if self.stop_event.wait(self.settings.live_heartbeat_s):
+                break
+
+    def start(self) -> None:
+        for target, name in ((lambda: self.recorder.run(self.stop_event), "rec"), (self._beat, "beat")):
+            thread = threading.Thread(target=target, name=f"civicwatch-{name}-{self.camera_id}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self.stop_event.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        live.heartbeat(self.factory, self.camera_id, False, self.recorder.status.last_packet_at,
+                       "recorder stopped", self.host)
+
+    def run_forever(self) -> None:
+        """For the CLI: record until interrupted."""
+        self.start()
+        try:
+            while not self.stop_event.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+
+class LiveManager:
+    """Inside the service: recorders for the first ``live_in_service`` cameras with a stream URL
+    (re-checked every minute: URLs added, changed or removed, cameras retired), segments still
+    waiting for a window (their recorder died), and rolling-footage retention."""
+
+    INTERVAL_S = 60.0
+
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, submit: Callable[[int], None]):
+        self.factory, self.settings, self.submit = factory, settings, submit
+        self.recorders: dict[str, CameraRecorder] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _wanted(self) -> dict[str, str]:
+        if self.settings.live_in_service <= 0:
+            return {}
+        with self.factory() as db:
+            rows = db.execute(select(Camera.id, Camera.stream_url).where(
+                Camera.stream_url.is_not(None), Camera.retired_at.is_(None)).order_by(Camera.id)).all()
+        return {cid: url for cid, url in rows[: self.settings.live_in_service] if url}
+
+    def sync(self) -> None:
+        wanted = self._wanted()
+        for cid, rec in list(self.recorders.items()):
+            if wanted.get(cid) != rec.url:
+                rec.stop()
+                del self.recorders[cid]
+        for cid, url in wanted.items():
+            if cid not in self.recorders:
+                rec = CameraRecorder(self.factory, self.settings, cid, url,
+                                     on_jobs=lambda ids: [self.submit(i) for i in ids])
+                rec.start()
+                self.recorders[cid] = rec
+
+    def tick(self) -> None:
+        self.sync()
+        with self.factory() as db:
+            cams = db.scalars(select(Camera.id).where(Camera.stream_url.is_not(None))).all()
+        for cid in cams:
+            for job_id in live.schedule(self.factory, self.settings, cid):
+                self.submit(job_id)
+        retention.sweep(self.factory, self.settings)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - keep recording whatever one step does
+                log.exception("live manager step failed")
+            self._stop.wait(self.INTERVAL_S)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="civicwatch-live", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        for rec in self.recorders.values():
+            rec.stop()
+        self.recorders.clear()

@@ -1,0 +1,182 @@
+"""Recorded segments become analysis jobs: each segment is analysed inside a window.
+
+Boundary handling (see ``detector.segments``): a segment's job analyses a *window* file made by
+stream copy (``detector.media.concat``) from the segments before it (the pre-roll: at least
+``required_preroll(scene)`` seconds, so every track, stay and signal phase a rule judges by is
+rebuilt), the segment itself, and the segment after it (post-roll for the evidence clip), with
+``span`` = the segment's own place in the window. The pipeline keeps only the cases *decided*
+inside the span, so an offence across a boundary is found exactly once, by the segment that owns
+the moment it became certain, and its clip may reach into the neighbouring segments.
+
+Consequence: segment k's job can only be made once segment k+1 is finished, so live analysis
+lags one segment (plus the analysis itself) behind the camera. A segment that ends a connection
+(the stream dropped, the recorder stopped) has no successor and is queued at once with what
+there is; windows never reach across a gap. Case wall-clock times come from the window's first
+segment's start time (the upload's ``started_at``).
+
+Both the in-service recorder and a separate ``civicwatch record`` process call these functions
+with the database; the service's job runner picks the queued jobs up like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from detector.hashing import sha256_file
+from detector.media.concat import ConcatError, Part, concat_remux
+from detector.media.recorder import Gap, Segment
+from service import scenes
+from service.config import Settings
+from service.db import session_scope
+from service.models import Camera, Job, LiveSegment, RecorderStatus, StreamGap, Upload, utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PREROLL_S = 30.0  # when the camera's scene no longer validates
+
+
+def segments_dir(settings: Settings, camera_id: str) -> Path:
+    return settings.live_dir / camera_id / "segments"
+
+
+def windows_dir(settings: Settings, camera_id: str) -> Path:
+    return settings.live_dir / camera_id / "windows"
+
+
+def register_segment(factory: sessionmaker[Session], settings: Settings, camera_id: str, segment: Segment,
+                     run_id: str) -> int:
+    """Record a finished segment (idempotent by file); returns its row's id (``schedule`` then
+    queues the jobs that became possible). ``run_id`` names the recorder process, so that ``connection``
+    (one unbroken recording) is unique across restarts of the recorder."""
+    rel = segment.path.resolve().relative_to(settings.data_dir.resolve()).as_posix()
+    with session_scope(factory) as db:
+        row = db.scalar(select(LiveSegment).where(LiveSegment.camera_id == camera_id, LiveSegment.path == rel))
+        if row is None:
+            row = LiveSegment(camera_id=camera_id, path=rel, start_at=segment.start, end_at=segment.end,
+                              duration_s=segment.duration_s, connection=f"{run_id}-{segment.connection}",
+                              sequence=segment.sequence, bytes=segment.bytes, ended_by=segment.ended_by)
+            db.add(row)
+            db.flush()
+        return row.id
+
+
+def register_gap(factory: sessionmaker[Session], camera_id: str, gap: Gap) -> None:
+    """An open gap (``end`` None) is stored as such; its end closes the same row later."""
+    with session_scope(factory) as db:
+        row = db.scalar(select(StreamGap).where(StreamGap.camera_id == camera_id, StreamGap.start_at == gap.start))
+        if row is None:
+            db.add(StreamGap(camera_id=camera_id, start_at=gap.start, end_at=gap.end, reason=gap.reason[:2000]))
+        elif gap.end is not None:
+            row.end_at = gap.end
+
+
+def heartbeat(factory: sessionmaker[Session], camera_id: str, connected: bool, last_packet_at: datetime | None,
+              last_error: str | None, host: str | None) -> None:
+    with session_scope(factory) as db:
+        row = db.get(RecorderStatus, camera_id)
+        if row is None:
+            row = RecorderStatus(camera_id=camera_id)
+            db.add(row)
+        row.connected, row.last_packet_at, row.last_error = connected, last_packet_at, (last_error or None)
+        row.host, row.updated_at = host, utcnow()
+
+
+def _preroll_s(db: Session, cam: Camera) -> float:
+    from detector.segments import required_preroll
+
+    version = scenes.current(db, cam)
+    scene = scenes.parse(version.document if version is not None else cam.scene_yaml, cam.id)
+    return required_preroll(scene) if scene is not None else DEFAULT_PREROLL_S
+
+
+def _ready(seg: LiveSegment, nxt: LiveSegment | None, now: datetime) -> bool:
+    """A segment is analysed once its successor is finished; one that ended its connection has
+    none, nor has one whose recorder died (no successor long after it ended)."""
+    if nxt is not None or seg.ended_by != "length":
+        return True
+    return now - seg.end_at > timedelta(seconds=3 * seg.duration_s + 60)
+
+
+def schedule(factory: sessionmaker[Session], settings: Settings, camera_id: str) -> list[int]:
+    """Make the window and the queued job of every segment of ``camera_id`` that is ready; returns
+    the new job ids (the caller may wake its runner; a poll finds them anyway)."""
+    created: list[int] = []
+    with session_scope(factory) as db:
+        cam = db.get(Camera, camera_id)
+        if cam is None or cam.retired_at is not None:
+            return created
+        waiting = db.scalars(select(LiveSegment).where(LiveSegment.camera_id == camera_id,
+                                                       LiveSegment.job_id.is_(None),
+                                                       LiveSegment.deleted_at.is_(None))
+                             .order_by(LiveSegment.start_at)).all()
+        if not waiting:
+            return created
+        preroll = _preroll_s(db, cam)
+        version_id = scenes.current_id(db, cam)
+        now = utcnow()
+        for seg in waiting:
+            run = {s.sequence: s for s in db.scalars(select(LiveSegment).where(
+                LiveSegment.camera_id == camera_id, LiveSegment.connection == seg.connection,
+                LiveSegment.deleted_at.is_(None)))}
+            nxt = run.get(seg.sequence + 1)
+            if not _ready(seg, nxt, now):
+                continue
+            before: list[LiveSegment] = []
+            k = seg.sequence - 1
+            while k in run and sum(s.duration_s for s in before) < preroll:
+                before.insert(0, run[k])
+                k -= 1
+            window = before + [seg] + ([nxt] if nxt is not None else [])
+            job_id = _queue_window(db, settings, cam, seg, window, version_id)
+            if job_id is not None:
+                created.append(job_id)
+    return created
+
+
+def _queue_window(db: Session, settings: Settings, cam: Camera, seg: LiveSegment, window: list[LiveSegment],
+                  version_id: int | None) -> int | None:
+    data_dir = settings.data_dir
+    parts = [Part(data_dir / s.path, s.duration_s) for s in window]
+    out = windows_dir(settings, cam.id) / Path(seg.path).name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        joined = concat_remux(parts, out)
+    except (ConcatError, OSError) as err:
+        # e.g. the camera changed resolution between the segments: analyse the segment alone
+        log.warning("camera %s: window of %s not joined (%s); the segment is analysed alone", cam.id, seg.path, err)
+        window = [seg]
+        joined = concat_remux([Part(data_dir / seg.path, seg.duration_s)], out)
+    at = window.index(seg)
+    span = joined.span_of(at, [Part(data_dir / s.path, s.duration_s) for s in window])
+    digest = sha256_file(out)
+    upload = db.scalar(select(Upload).where(Upload.sha256 == digest))
+    if upload is None:
+        upload = Upload(path=out.relative_to(data_dir).as_posix(), filename=out.name, sha256=digest,
+                        size=out.stat().st_size, duration_s=joined.duration_s, camera_id=cam.id,
+                        started_at=window[0].start_at)
+        db.add(upload)
+        db.flush()
+    job = db.scalar(select(Job).where(Job.upload_id == upload.id))
+    if job is None:
+        job = Job(upload_id=upload.id, state="queued", scene_version_id=version_id)
+        db.add(job)
+        db.flush()
+    seg.job_id, seg.window_path = job.id, upload.path
+    seg.span_from_s, seg.span_to_s = round(span[0], 6), round(span[1], 6)
+    log.info("camera %s: segment %s queued as job %s (span %.3f..%.3f of %d segments)", cam.id,
+             Path(seg.path).name, job.id, span[0], span[1], len(window))
+    return job.id
+
+
+def job_span(db: Session, job_id: int) -> tuple[float, float] | None:
+    """The span of a live segment's job in its window (None: not a live segment's job)."""
+    row = db.execute(select(LiveSegment.span_from_s, LiveSegment.span_to_s)
+                     .where(LiveSegment.job_id == job_id)).first()
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return float(row[0]), float(row[1])
