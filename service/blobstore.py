@@ -63,6 +63,7 @@ class BlobInfo:
     # Changes whenever the content may have: (size, mtime, ctime, inode, device) of a file, or
     # (ETag, Last-Modified, size, version) of an object. ``service.hash_cache`` keys digests on it.
     version: tuple
+    mtime: float = 0.0  # seconds since the epoch: last written (the janitor's age of an orphan)
 
 
 class BlobReader(Protocol):
@@ -139,6 +140,15 @@ def iter_chunks(store: BlobStore, key: str, chunk_size: int = 1024 * 1024) -> It
         reader.close()
 
 
+@dataclass(frozen=True)
+class BlobRef:
+    """An object to stream into a response or an export zip (``service.api.zipstream``)."""
+
+    store: Any
+    key: str
+    size: int
+
+
 # ---- the data folder ------------------------------------------------------------------------
 
 class FileReader:
@@ -196,7 +206,8 @@ class LocalStore:
         except OSError:
             return None
         # ctime too: writing a file and setting its mtime back still moves its ctime
-        return BlobInfo(key, st.st_size, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev))
+        return BlobInfo(key, st.st_size, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev),
+                        st.st_mtime)
 
     def open(self, key: str) -> FileReader | None:
         path = self._safe(key)
@@ -326,8 +337,9 @@ class S3Store:
             raise
         except BadKey:
             return None
-        size = int(head["ContentLength"])
-        return BlobInfo(key, size, (head.get("ETag"), str(head.get("LastModified")), size, head.get("VersionId")))
+        size, when = int(head["ContentLength"]), head.get("LastModified")
+        return BlobInfo(key, size, (head.get("ETag"), str(when), size, head.get("VersionId")),
+                        when.timestamp() if when else 0.0)
 
     def open(self, key: str) -> S3Reader | None:
         from botocore.exceptions import ClientError
@@ -363,9 +375,9 @@ class S3Store:
         full = self.prefix + check_key(prefix).rstrip("/") + "/"
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
             for obj in page.get("Contents", []):
-                size = int(obj["Size"])
-                yield BlobInfo(obj["Key"][len(self.prefix):], size,
-                               (obj.get("ETag"), str(obj.get("LastModified")), size, None))
+                size, when = int(obj["Size"]), obj.get("LastModified")
+                yield BlobInfo(obj["Key"][len(self.prefix):], size, (obj.get("ETag"), str(when), size, None),
+                               when.timestamp() if when else 0.0)
 
     def commit_tree(self, prefix: str, local_dir: Path, *, keep_local: bool = False) -> int:
         """Upload every regular file under ``local_dir`` to ``prefix/<relative path>`` (symlinks are

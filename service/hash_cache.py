@@ -20,7 +20,7 @@ from pathlib import Path
 from detector.hashing import sha256_file
 
 MAX_ENTRIES = 4096
-_cache: OrderedDict[tuple[str, int, int, int, int, int], str] = OrderedDict()
+_cache: OrderedDict[tuple, str] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -78,3 +78,59 @@ def _key(path: Path, st: os.stat_result) -> tuple[str, int, int, int, int, int]:
 
 def matches(path: Path, expected: str, chunk_size: int = 1024 * 1024) -> bool:
     return cached_sha256(path, chunk_size) == expected
+
+
+# ---- objects of an evidence store (service.blobstore) ----------------------------------------
+# The same bargain for any store: a digest is reused while the object's version (a file's stat
+# tuple above, an S3 object's ETag and Last-Modified) is unchanged, and the scrub replaces it.
+# Local files keep the path-keyed entries above, so both ways of asking share one cache.
+
+def _blob_key(store, info) -> tuple:  # noqa: ANN001
+    return ("blob", store.kind, getattr(store, "bucket", ""), getattr(store, "prefix", ""), info.key, *info.version)
+
+
+def cached_blob_sha256(store, key: str, chunk_size: int = 1024 * 1024) -> str | None:  # noqa: ANN001
+    """SHA-256 of object ``key``, or None when it is not there (or not a regular, unlinked file)."""
+    from service.blobstore import LocalStore, sha256
+
+    if isinstance(store, LocalStore):
+        return cached_sha256(store.path(key), chunk_size) if store.info(key) is not None else None
+    info = store.info(key)
+    if info is None:
+        return None
+    ck = _blob_key(store, info)
+    with _lock:
+        if ck in _cache:
+            _cache.move_to_end(ck)
+            return _cache[ck]
+    digest = _read_version(store, key, info, chunk_size, sha256)
+    return digest
+
+
+def refresh_blob(store, key: str, chunk_size: int = 1024 * 1024) -> str | None:  # noqa: ANN001
+    """Read every byte of object ``key`` again and remember it (``service.integrity_scrub``)."""
+    from service.blobstore import LocalStore, sha256
+
+    if isinstance(store, LocalStore):
+        return refresh(store.path(key), chunk_size) if store.info(key) is not None else None
+    info = store.info(key)
+    if info is None:
+        return None
+    return _read_version(store, key, info, chunk_size, sha256)
+
+
+def _read_version(store, key: str, info, chunk_size: int, sha256) -> str | None:  # noqa: ANN001
+    digest = sha256(store, key, chunk_size)
+    after = store.info(key)
+    if digest is not None and after is not None and after.version == info.version:
+        with _lock:  # unchanged while read: the digest belongs to that version
+            ck = _blob_key(store, info)
+            _cache[ck] = digest
+            _cache.move_to_end(ck)
+            while len(_cache) > MAX_ENTRIES:
+                _cache.popitem(last=False)
+    return digest
+
+
+def blob_matches(store, key: str, expected: str, chunk_size: int = 1024 * 1024) -> bool:  # noqa: ANN001
+    return cached_blob_sha256(store, key, chunk_size) == expected

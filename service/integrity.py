@@ -5,6 +5,9 @@ into the database at ingest. Editing a clip and the manifest together still show
 difference from the database copy. Evidence made after the analysis (the annotated clip, rendered
 on demand) cannot be in the run's manifest; the database copy, taken when it was made, vouches
 for it alone.
+
+Files are read through the evidence store (``service.blobstore``): ``where`` is the store, or a
+data folder path meaning the local store there (what callers passed before stores existed).
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from service.annotation import on_demand_paths
+from detector.hashing import sha256_file
+from service.blobstore import BadKey, BlobStore, LocalStore, as_store, join, read_bytes, sha256
+from service.hash_cache import cached_blob_sha256
 from service.ingest import manifest_files
 from service.models import Case
-from detector.hashing import sha256_file
-from service.hash_cache import cached_sha256
 
 
 # What can be wrong with an evidence file, as the English sentence the API has always given after
@@ -55,28 +59,30 @@ class IntegrityReport:
                 "checked": self.checked}
 
 
-def check_case(case: Case, data_dir: Path, chunk_size: int = 1024 * 1024, *, cached: bool = False) -> IntegrityReport:
+def check_case(case: Case, where: BlobStore | Path, chunk_size: int = 1024 * 1024, *,
+               cached: bool = False) -> IntegrityReport:
     """Every evidence file of the case against the run's manifest and the hash taken at ingest.
 
-    ``cached`` reuses a digest while the file's size, mtime and inode are unchanged
-    (``service.hash_cache``): for showing the status on every case view. Decisions (approve,
-    publish) pass ``cached=False`` and read every byte again.
+    ``cached`` reuses a digest while the file's size, mtime and inode (an object's ETag and
+    Last-Modified) are unchanged (``service.hash_cache``): for showing the status on every case
+    view. Decisions (approve, publish) pass ``cached=False`` and read every byte again.
     """
-    run_dir = data_dir / case.out_dir
+    store = as_store(where)
     problems: list[str] = []
     try:
-        manifest = manifest_files(json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+        raw = read_bytes(store, join(case.out_dir, "manifest.json"))
+        manifest = manifest_files(json.loads(raw.decode("utf-8"))) if raw is not None else None
+    except (OSError, ValueError, BadKey):
         manifest = None
+    if manifest is None:
         problems.append("manifest.json: missing or unreadable")
     checked = 0
     made_later = on_demand_paths(case)
     for relpath, stored in sorted(case.evidence_hashes.items()):
-        path = run_dir / relpath
-        if not path.is_file():
+        actual = _digest(store, case.out_dir, relpath, chunk_size, cached)
+        if actual is None:
             problems.append(f"{relpath}: file missing")
             continue
-        actual = (cached_sha256(path, chunk_size) if cached else None) or sha256_file(path, chunk_size)
         checked += 1
         if manifest is not None:
             entry = manifest.get(relpath)
@@ -92,14 +98,27 @@ def check_case(case: Case, data_dir: Path, chunk_size: int = 1024 * 1024, *, cac
     return IntegrityReport(not problems, problems, checked)
 
 
-def check_published(case: Case, data_dir: Path, chunk_size: int = 1024 * 1024) -> IntegrityReport:
+def _digest(store: BlobStore, folder: str, name: str, chunk_size: int, cached: bool = False) -> str | None:
+    try:
+        key = join(folder, name)
+    except BadKey:
+        return None
+    if cached:
+        return cached_blob_sha256(store, key, chunk_size)
+    if isinstance(store, LocalStore):  # a regular, unlinked file in the data folder, read whole
+        return sha256_file(store.path(key), chunk_size) if store.info(key) is not None else None
+    return sha256(store, key, chunk_size)
+
+
+def check_published(case: Case, where: BlobStore | Path, chunk_size: int = 1024 * 1024) -> IntegrityReport:
     if not case.published_dir or not case.published_hashes:
         return IntegrityReport(False, ["no published media"])
+    store = as_store(where)
     problems = []
     for name, stored in sorted(case.published_hashes.items()):
-        path = data_dir / case.published_dir / name
-        if not path.is_file():
+        actual = _digest(store, case.published_dir, name, chunk_size)
+        if actual is None:
             problems.append(f"published/{name}: file missing")
-        elif sha256_file(path, chunk_size) != stored:
+        elif actual != stored:
             problems.append(f"published/{name}: SHA-256 differs from the hash recorded at approval")
     return IntegrityReport(not problems, problems, len(case.published_hashes))

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.blobstore import BadKey, evidence_store, join
 from service.config import Settings
-from service.hash_cache import refresh
+from service.hash_cache import refresh_blob
 from service.models import Case
 
 log = logging.getLogger(__name__)
@@ -47,17 +48,18 @@ def scrub(
             )
         ).all()
     report = ScrubReport()
+    store = evidence_store(settings)  # the data folder or the bucket (service.blobstore)
     for case_id, out_dir, evidence, published_dir, published in cases:
-        files = [(rel, settings.data_dir / out_dir / rel, sha) for rel, sha in sorted((evidence or {}).items())]
+        files = [(rel, out_dir, rel, sha) for rel, sha in sorted((evidence or {}).items())]
         if published_dir:
-            files += [
-                (f"published/{name}", settings.data_dir / published_dir / name, sha)
-                for name, sha in sorted((published or {}).items())
-            ]
-        for label, path, expected in files:
+            files += [(f"published/{name}", published_dir, name, sha) for name, sha in sorted((published or {}).items())]
+        for label, folder, name, expected in files:
             if stopping():
                 return report
-            actual = refresh(path, settings.chunk_size)
+            try:
+                actual = refresh_blob(store, join(folder, name), settings.chunk_size)
+            except BadKey:
+                actual = None
             report.files += 1
             if actual != expected:
                 report.failing.setdefault(case_id, []).append(label if actual else f"{label} (missing)")

@@ -16,6 +16,10 @@ The whole file is read on every request, ranges included: a screen fetches its f
 and this is the point where a hash matters (the feed's poll uses the size/mtime cache,
 ``service.hash_cache``). Single byte ranges are honoured (video players seek with them); a
 multi-range or malformed ``Range`` gets the whole file, as RFC 9110 allows.
+
+The bytes come from an evidence store (``service.blobstore``): a local file opened once without
+following symlinks, or one GET of an S3 object, which is one version of it however the bucket
+changes meanwhile. Either way the bytes hashed are the bytes sent.
 """
 
 from __future__ import annotations
@@ -23,15 +27,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import stat
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+
+from service.blobstore import BlobReader, BlobStore, open_file
 
 log = logging.getLogger(__name__)
 
@@ -59,28 +64,32 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None | bool:
     return (start, end) if start < size else False
 
 
-def _read_and_hash(fd: int, digest: hashlib._Hash, offset: int, size: int) -> bytes:
-    chunk = os.pread(fd, size, offset)
+def _read_and_hash(reader: BlobReader, digest: hashlib._Hash, offset: int, size: int) -> bytes:
+    chunk = reader.read_at(offset, size)
     digest.update(chunk)
     return chunk
 
 
-class VerifiedFileResponse(Response):
-    """The response for ``path``, sent only if the file's SHA-256 is ``sha256``."""
+class VerifiedBlobResponse(Response):
+    """The response for object ``key`` of ``store``, sent only if its SHA-256 is ``sha256``."""
 
     buffer_limit = 32 * 1024 * 1024
 
     def __init__(
         self,
-        path: Path,
+        store: BlobStore | None,
+        key: str,
         sha256: str,
         media_type: str,
         headers: dict[str, str] | None = None,
         chunk_size: int = 1024 * 1024,
         problem_detail: str = "the file fails its integrity check",
+        opener: Callable[[], BlobReader | None] | None = None,
     ) -> None:
         super().__init__(media_type=media_type)
-        self.path, self.sha256 = path, sha256
+        self.key, self.sha256 = key, sha256
+        self.name = PurePosixPath(str(key)).name
+        self.opener = opener or (lambda: store.open(key))
         self.extra_headers = dict(headers or {})
         self.chunk_size = chunk_size
         self.problem_detail = problem_detail
@@ -101,24 +110,19 @@ class VerifiedFileResponse(Response):
         await send({"type": "http.response.body", "body": data})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:  # O_NOFOLLOW: a symlink put in its place since the route looked is not followed
-            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
-            await self._json(send, 404, {"detail": f"{self.path.name} is not there", "code": "not_found"})
+        reader = await run_in_threadpool(self.opener)
+        if reader is None:  # missing, a symlink, not a regular file (local), no such object (S3)
+            await self._json(send, 404, {"detail": f"{self.name} is not there", "code": "not_found"})
             return
         try:
-            await self._send_from(fd, scope, send)
+            await self._send_from(reader, scope, send)
         finally:
-            os.close(fd)
+            reader.close()
         if self.background is not None:
             await self.background()
 
-    async def _send_from(self, fd: int, scope: Scope, send: Send) -> None:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            await self._json(send, 404, {"detail": f"{self.path.name} is not a regular file", "code": "not_found"})
-            return
-        size = st.st_size
+    async def _send_from(self, reader: BlobReader, scope: Scope, send: Send) -> None:
+        size = reader.size
         span = byte_range(Headers(scope=scope).get("range"), size)
         if span is False:
             await self._json(
@@ -144,7 +148,7 @@ class VerifiedFileResponse(Response):
         pending: list[bytes] = []
         pending_len, pos, started = 0, 0, False
         while True:
-            chunk = await run_in_threadpool(_read_and_hash, fd, digest, pos, self.chunk_size)
+            chunk = await run_in_threadpool(_read_and_hash, reader, digest, pos, self.chunk_size)
             if not chunk:
                 break
             piece = chunk[max(0, start - pos) : max(0, end - pos)]
@@ -162,15 +166,26 @@ class VerifiedFileResponse(Response):
                 pending, pending_len = pending[-1:], len(pending[-1])
         if pos != size or digest.hexdigest() != self.sha256:
             log.warning(
-                "not serving %s: its SHA-256 is not the recorded one (read %d of %d bytes)", self.path, pos, size
+                "not serving %s: its SHA-256 is not the recorded one (read %d of %d bytes)", self.key, pos, size
             )
             if not started:
                 await self._json(
-                    send, 409, {"detail": self.problem_detail, "code": "integrity_failed", "problems": [self.path.name]}
+                    send, 409, {"detail": self.problem_detail, "code": "integrity_failed", "problems": [self.name]}
                 )
                 return
-            raise IntegrityAbort(f"{self.path} changed while it was being sent; the download is cut short")
+            raise IntegrityAbort(f"{self.key} changed while it was being sent; the download is cut short")
         if not started:
             await send({"type": "http.response.start", "status": status, "headers": headers})
         body = b"".join(pending) if len(pending) > 1 else (pending[0] if pending else b"")
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class VerifiedFileResponse(VerifiedBlobResponse):
+    """The response for the file at ``path`` (opened with O_NOFOLLOW), sent only if its SHA-256
+    is ``sha256``: for files outside any evidence store (flight reports)."""
+
+    def __init__(self, path: Path, sha256: str, media_type: str, headers: dict[str, str] | None = None,
+                 chunk_size: int = 1024 * 1024, problem_detail: str = "the file fails its integrity check") -> None:
+        super().__init__(None, Path(path).name, sha256, media_type, headers, chunk_size, problem_detail,
+                         opener=lambda: open_file(Path(path)))
+        self.path = Path(path)
