@@ -158,3 +158,20 @@ def ingest_run(db: Session, job: Job, out_dir: Path, data_dir: Path, run_key: Ru
                 row.dedup_key = dedup
         rows.append(row)
     return rows
+
+
+def store_run(store, run_rel: str, out_dir: Path) -> int:  # noqa: ANN001
+    """Hand a finished run folder to the evidence store (``service.blobstore``) before its cases
+    are ingested, so no case row ever points at evidence the store lacks. The local folder stays
+    until the job's outcome is written (ingest reads ``cases.json`` from it); ``discard_local_run``
+    then removes it where the store is not the data folder itself. The scene copy beside the run
+    (``run-N.scene.yaml``) is the worker's input, not evidence, and stays local."""
+    return store.commit_tree(run_rel, out_dir, keep_local=True)
+
+
+def discard_local_run(store, out_dir: Path) -> None:  # noqa: ANN001
+    """Remove the local copy of a run that lives in a bucket (a worker keeps no evidence on disk)."""
+    if store.kind != "local":
+        import shutil
+
+        shutil.rmtree(out_dir, ignore_errors=True)

@@ -125,9 +125,38 @@ def sweep_runs(factory: sessionmaker[Session], settings: Settings, report: Sweep
             _remove(path, settings, report)
 
 
+def sweep_stored_runs(factory: sessionmaker[Session], settings: Settings, report: SweepReport) -> None:
+    """Runs in a bucket (``storage: s3``) that no job or case refers to: a worker that died between
+    uploading its run and recording it leaves one. Judged by the run's newest object, like folders."""
+    from service.blobstore import evidence_store
+
+    store = evidence_store(settings)
+    if store.kind == "local":
+        return  # the data folder's runs are sweep_runs' business
+    newest: dict[str, float] = {}
+    for blob in store.list("jobs"):
+        parts = blob.key.split("/")
+        if len(parts) >= 4 and RUN_RE.match(parts[2]) and parts[1].isdigit():
+            run = "/".join(parts[:3])
+            newest[run] = max(newest.get(run, 0.0), blob.mtime)
+    with factory() as db:
+        referenced = {p for p in db.scalars(select(Job.out_dir)) if p}
+        referenced |= {p for p in db.scalars(select(Case.out_dir).distinct()) if p}
+    now = time.time()
+    for run, mtime in sorted(newest.items()):
+        if run in referenced or now - mtime < settings.orphan_run_age_s:
+            continue
+        try:
+            store.delete_prefix(run)
+        except Exception as err:  # noqa: BLE001
+            log.warning("janitor could not remove the stored run %s: %s", run, err)
+            continue
+        report.removed.append(f"s3:{run}")
+
+
 def sweep(factory: sessionmaker[Session], settings: Settings) -> SweepReport:
     report = SweepReport()
-    for step in (expire_sessions, sweep_partial, sweep_runs):
+    for step in (expire_sessions, sweep_partial, sweep_runs, sweep_stored_runs):
         try:
             step(factory, settings, report)
         except Exception:  # noqa: BLE001 - one failing step must not stop the others

@@ -22,7 +22,8 @@ from service.config import Settings
 from service import events, scenes
 from service.db import session_scope
 from service.live import segments as live_segments
-from service.ingest import ingest_run
+from service.blobstore import evidence_store
+from service.ingest import discard_local_run, ingest_run, store_run
 from service.jobs.lease import Heartbeat, expires, new_owner, release, requeue_expired
 from service.models import Camera, Job, utcnow
 from service.publication import pending_case_ids
@@ -110,6 +111,17 @@ def analysis_report(out_dir: Path) -> tuple[list[str], dict[str, Any] | None]:
     seen = {"frames_decoded": video.get("frames_decoded"), "duration_s": video.get("duration_s"),
             "tracks": data.get("tracks_seen"), "tracks_per_zone": data.get("tracks_per_zone")}
     return warnings, seen
+
+
+def _drop_run(store, out_dir: Path, data_dir: Path, stored: bool) -> None:  # noqa: ANN001
+    """Remove a run this attempt put into a bucket that no case will refer to (the local folder
+    is removed by the caller, as before stores)."""
+    if stored and store.kind != "local":
+        shutil.rmtree(out_dir, ignore_errors=True)
+        try:
+            store.delete_prefix(out_dir.relative_to(data_dir).as_posix())
+        except Exception:  # noqa: BLE001 - the janitor's orphan sweep finds it later
+            log.exception("could not remove the stored run %s", out_dir)
 
 
 def run_job(job_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
@@ -215,6 +227,15 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
             shutil.rmtree(out_dir, ignore_errors=True)
             return "queued"
         return None
+    store = evidence_store(settings)  # the data folder, or a bucket every worker writes to
+    stored = False
+    if error is None and not cancelled:
+        try:
+            store_run(store, out_dir.relative_to(data_dir).as_posix(), out_dir)
+            stored = True
+        except Exception as err:  # noqa: BLE001 - an unreachable bucket fails the job, visibly
+            error = f"could not store the evidence: {type(err).__name__}: {err}"
+            log.warning("job %s: %s", job_id, error)
     with session_scope(factory) as db:
         # the row lock makes the ownership check and the final write one step against a
         # concurrent requeue (FOR UPDATE on the jobs row only: PostgreSQL refuses it on the join)
@@ -222,6 +243,7 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         job = db.get(Job, job_id)
         if job is None or job.state != "running" or job.lease_owner != owner:
             log.warning("job %s is no longer this worker's (lease lost); its result is dropped", job_id)
+            _drop_run(store, out_dir, data_dir, stored)
             return None
         cancelled = cancelled or job.cancel_requested
         if cancelled:
@@ -248,6 +270,8 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         job.lease_owner, job.lease_expires_at = None, None
         if job.state in ("cancelled", "failed"):
             shutil.rmtree(out_dir, ignore_errors=True)
+            _drop_run(store, out_dir, data_dir, stored)
+        discard_local_run(store, out_dir)
         state = job.state
         new_cases = pending_case_ids(db, job_id) if state == "done" else []
     # The job is done for the operator; the exposure-screen copies are made on the publication
