@@ -31,10 +31,16 @@ class ExportManifest:
     def __init__(self) -> None:
         self.files: list[dict] = []
 
-    def add(self, name: str, content: Path | bytes, sha256: str | None = None, size: int | None = None) -> None:
-        """Record ``name``; bytes are hashed here, a file is vouched for by ``sha256`` when given."""
+    def add(self, name: str, content, sha256: str | None = None, size: int | None = None) -> None:  # noqa: ANN001
+        """Record ``name``; bytes are hashed here, a file (a path or a ``service.blobstore.BlobRef``)
+        is vouched for by ``sha256`` when given."""
+        from service.blobstore import BlobRef, sha256 as blob_sha256
+
         if isinstance(content, (bytes, bytearray)):
             sha256, size = hashlib.sha256(content).hexdigest(), len(content)
+        elif isinstance(content, BlobRef):
+            sha256 = sha256 or blob_sha256(content.store, content.key)
+            size = content.size if size is None else size
         else:
             if not sha256:
                 sha256 = sha256_file(content)

@@ -39,3 +39,27 @@ def thumbnail(source: Path, width: int, data_dir: Path) -> Path:
     tmp.write_bytes(buf.tobytes())
     os.replace(tmp, out)  # atomic: two requests making the same thumbnail never serve half a file
     return out
+
+
+def blob_thumbnail(store, key: str, width: int, data_dir: Path) -> Path:  # noqa: ANN001
+    """``thumbnail`` of object ``key`` of an evidence store (``service.blobstore``): a local file
+    as above; an object is fetched only when no thumbnail of its version (ETag, Last-Modified)
+    is cached yet. FileNotFoundError when it is not there."""
+    from service.blobstore import LocalStore
+
+    if isinstance(store, LocalStore):
+        with store.local_copy(key) as path:
+            return thumbnail(path, width, data_dir)
+    info = store.info(key)
+    if info is None:
+        raise FileNotFoundError(key)
+    ident = hashlib.sha256(repr((store.kind, getattr(store, "bucket", ""), key, info.version, width)).encode())
+    name = ident.hexdigest()[:32]
+    out = data_dir / "cache" / "thumbs" / name[:2] / f"{name}.jpg"
+    if out.is_file():
+        return out
+    with store.local_copy(key) as path:
+        made = thumbnail(path, width, data_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(made, out)
+    return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import mimetypes
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -23,6 +22,7 @@ from service.api.case_schema import AnnotatedClipOut, CaseDetail, CasePage, Deci
 from service.api.common import ApiModel, Offset, case_summary, iso, parse_when
 from service.api.schemas import binary
 from service.api.zipstream import zip_stream
+from service.blobstore import BadKey, BlobRef, evidence_store, join, read_bytes
 from service.errors import ApiError, responses
 from service.export_signing import ExportManifest
 from service.ingest import manifest_files
@@ -32,11 +32,11 @@ from service.publication import PUBLISHED_SHEET, approval_media
 from service.case_number import assign_public_number
 from service.display_names import case_names, judged_documents, scene_zone_names, zone_names
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
-from service.safe_files import servable
 from service.scenes import case_scene, of_case
 from service.security import Principal, get_db, require_roles
-from service.thumbnails import STILL_KINDS, THUMB_WIDTHS, thumbnail
+from service.thumbnails import STILL_KINDS, THUMB_WIDTHS, blob_thumbnail
 from service.undo_window import undo_until
+from service.verified_serve import VerifiedBlobResponse
 
 router = APIRouter(prefix="/api/cases", tags=["cases"], responses=responses(401, 403))
 reviewers = require_roles("reviewer", "admin")
@@ -114,7 +114,8 @@ async def get_case(case_id: str, request: Request, db: Session = Depends(get_db)
     case = _case(db, case_id)
     settings = request.app.state.settings
     # Shown on every view: cached while the files are unchanged; decisions re-read every byte.
-    integrity = await run_in_threadpool(lambda: check_case(case, settings.data_dir, settings.chunk_size, cached=True))
+    integrity = await run_in_threadpool(lambda: check_case(case, evidence_store(settings), settings.chunk_size,
+                                                                   cached=True))
     cam = db.get(Camera, case.camera_id)
     job = db.get(Job, case.job_id)
     up = db.get(Upload, job.upload_id) if job else None
@@ -175,7 +176,7 @@ def _transition(db: Session, case: Case, action: str, who: Principal, reason: st
 
 
 def _integrity_or_409(case: Case, settings, action: str) -> None:  # noqa: ANN001
-    report = check_case(case, settings.data_dir, settings.chunk_size)
+    report = check_case(case, evidence_store(settings), settings.chunk_size)
     if not report.ok:
         raise ApiError(409, f"cannot {action}: the evidence does not match its manifest", problems=report.problems,
                        integrity=report.as_dict(), code="integrity_failed")
@@ -253,7 +254,7 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
     _integrity_or_409(case, settings, "publish")
     if not case.published_hashes:
         raise ApiError(409, "the public media of this case are still being made; try again shortly", code="not_ready")
-    pub = check_published(case, settings.data_dir, settings.chunk_size)
+    pub = check_published(case, evidence_store(settings), settings.chunk_size)
     if not pub.ok:
         raise ApiError(409, "cannot publish: the published media does not match its recorded hashes",
                        problems=pub.problems, code="integrity_failed")
@@ -288,11 +289,15 @@ def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(ge
     case = _case(db, case_id)
     rel = case.evidence.get(kind)
     settings = request.app.state.settings
-    path = settings.data_dir / case.out_dir / rel if rel else None
+    store = evidence_store(settings)  # the data folder or the bucket (service.blobstore)
     if rel is None and kind == ANNOTATED_KIND and can_render(case):
         raise ApiError(404, f"the annotated clip of case {case_id!r} has not been rendered yet; "
                             f"POST /api/cases/{case_id}/annotated renders it", code="not_rendered")
-    if path is None or not path.is_file() or not servable(path, settings.data_dir):
+    try:
+        key = join(case.out_dir, rel) if rel else None
+    except BadKey:
+        key = None
+    if key is None or store.info(key) is None:  # locally: a regular file, no symlink, inside the data folder
         raise ApiError(404, f"case {case_id!r} has no {kind} file")
     if not audit.seen_recently(db, who, "evidence.view", "case", case.id, settings.audit_view_window_s, kind=kind,
                                thumb=w):
@@ -300,10 +305,17 @@ def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(ge
                      range=request.headers.get("range"), **({"thumb": w} if w else {}))
         db.commit()
     if w is not None:  # not evidence, just a picture to find the case by: the browser may keep it
-        return FileResponse(thumbnail(path, w, settings.data_dir), media_type="image/jpeg",
-                            headers={"Cache-Control": "private, max-age=600"})
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private, no-store"})
+        try:
+            thumb = blob_thumbnail(store, key, w, settings.data_dir)
+        except FileNotFoundError:
+            raise ApiError(404, f"case {case_id!r} has no {kind} file") from None
+        return FileResponse(thumb, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"})
+    # Sent only as the bytes the hash recorded at ingest vouches for, hashed over what is sent
+    # (ranges included: the player seeks with them), from the folder or the bucket alike.
+    media_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    return VerifiedBlobResponse(store, key, case.evidence_hashes.get(rel) or "", media_type,
+                                headers={"Cache-Control": "private, no-store"}, chunk_size=settings.chunk_size,
+                                problem_detail="this evidence file fails its integrity check")
 
 
 def _annotation_error(err: AnnotationError) -> ApiError:
@@ -380,8 +392,8 @@ def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who:
         for case, (files, manifest) in records:
             yield listed(f"{case.id}/manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode())
             yield listed(f"{case.id}/record.json", json.dumps(manifest["record"], indent=2, ensure_ascii=False).encode())
-            for arcname, path in files:
-                yield listed(f"{case.id}/{arcname}", path, manifest["files"].get(arcname))
+            for arcname, blob in files:
+                yield listed(f"{case.id}/{arcname}", blob, manifest["files"].get(arcname))
         # Last, once every member is known: the signed list that ``civicwatch verify`` checks offline.
         yield from signed.render(request.app.state.signing_key, __version__, {"cases": ids})
 
@@ -389,32 +401,41 @@ def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who:
     return StreamingResponse(zip_stream(entries(), settings.chunk_size), media_type="application/zip", headers=headers)
 
 
-def _export_record(case: Case, settings) -> tuple[list[tuple[str, Path]], dict]:  # noqa: ANN001
+def _export_record(case: Case, settings) -> tuple[list[tuple[str, BlobRef]], dict]:  # noqa: ANN001
     """Files of the case folder (and published media) plus the manifest entries that vouch for them."""
-    run_dir = settings.data_dir / case.out_dir
-    case_dir = settings.data_dir / case.evidence_dir
+    store = evidence_store(settings)  # the data folder or the bucket (service.blobstore)
     try:
-        run_manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        raw = read_bytes(store, join(case.out_dir, "manifest.json"))
+        run_manifest = json.loads(raw.decode("utf-8")) if raw is not None else {}
+    except (OSError, ValueError, BadKey):
         run_manifest = {}
     run_files = manifest_files(run_manifest)
-    files: list[tuple[str, Path]] = []
+    files: list[tuple[str, BlobRef]] = []
     entries: dict[str, Any] = {}
-    if case_dir.is_dir():
-        for path in sorted(p for p in case_dir.rglob("*") if p.is_file() and servable(p, settings.data_dir)):
-            arc = path.relative_to(case_dir).as_posix()
-            files.append((arc, path))
-            relpath = path.relative_to(run_dir).as_posix()
-            entries[arc] = {"run_path": relpath, **(run_files.get(relpath) or {}),
-                            "recorded_sha256": case.evidence_hashes.get(relpath)}
-            if relpath not in run_files and relpath in on_demand_paths(case) and entries[arc]["recorded_sha256"]:
-                # Rendered after the analysis: only the database record vouches for it.
-                entries[arc].update(sha256=entries[arc]["recorded_sha256"], made_after_analysis=True)
+    run_prefix, case_prefix = case.out_dir.strip("/") + "/", case.evidence_dir.strip("/") + "/"
+    try:
+        found = sorted(store.list(case.evidence_dir), key=lambda b: b.key)
+    except BadKey:
+        found = []
+    for blob in found:  # locally: regular, unlinked files inside the data folder only
+        if not blob.key.startswith(case_prefix) or not blob.key.startswith(run_prefix):
+            continue
+        arc = blob.key[len(case_prefix):]
+        files.append((arc, BlobRef(store, blob.key, blob.size)))
+        relpath = blob.key[len(run_prefix):]
+        entries[arc] = {"run_path": relpath, **(run_files.get(relpath) or {}),
+                        "recorded_sha256": case.evidence_hashes.get(relpath)}
+        if relpath not in run_files and relpath in on_demand_paths(case) and entries[arc]["recorded_sha256"]:
+            # Rendered after the analysis: only the database record vouches for it.
+            entries[arc].update(sha256=entries[arc]["recorded_sha256"], made_after_analysis=True)
     if case.published_dir and case.published_hashes:
         for name, sha in sorted(case.published_hashes.items()):
-            path = settings.data_dir / case.published_dir / name
-            if path.is_file() and servable(path, settings.data_dir):
-                files.append((f"published/{name}", path))
+            try:
+                blob = store.info(join(case.published_dir, name))
+            except BadKey:
+                blob = None
+            if blob is not None:
+                files.append((f"published/{name}", BlobRef(store, blob.key, blob.size)))
                 entries[f"published/{name}"] = {"sha256": sha}
     record = {**case_summary(case), "evidence": case.evidence, "data": case.data}
     source = {k: v for k, v in run_manifest.items() if k != "files"} if isinstance(run_manifest, dict) else {}

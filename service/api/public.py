@@ -33,12 +33,12 @@ from service.api.schemas import binary
 from service.case_number import assign_public_number
 from service.display_names import judged_documents, place_names, zone_names
 from service.errors import ApiError, responses
-from service.hash_cache import matches
+from service.blobstore import BadKey, evidence_store, join
+from service.hash_cache import blob_matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
 from service.publication import PUBLISHED_SHEET
-from service.safe_files import servable
 from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
-from service.verified_serve import VerifiedFileResponse
+from service.verified_serve import VerifiedBlobResponse
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +67,19 @@ def intact(case: Case, settings) -> list[str]:  # noqa: ANN001
     problems = []
     if not case.published_dir or not case.published_hashes:
         return ["no published media"]
+    store = evidence_store(settings)  # the data folder or the bucket (service.blobstore)
+
+    def ok(folder: str, name: str, sha: str) -> bool:
+        try:
+            return blob_matches(store, join(folder, name), sha, settings.chunk_size)
+        except BadKey:
+            return False
+
     for name, sha in sorted(case.published_hashes.items()):
-        if not matches(settings.data_dir / case.published_dir / name, sha, settings.chunk_size):
+        if not ok(case.published_dir, name, sha):
             problems.append(f"published/{name}")
     for rel, sha in sorted((case.evidence_hashes or {}).items()):
-        if not matches(settings.data_dir / case.out_dir / rel, sha, settings.chunk_size):
+        if not ok(case.out_dir, rel, sha):
             problems.append(rel)
     if problems:
         log.warning("case %s kept off the screens: integrity fails for %s", case.id, ", ".join(problems))
@@ -197,16 +205,20 @@ def media(ref: str, kind: str, request: Request, db: Session = Depends(get_db), 
         raise ApiError(404, "no such public case")
     settings = request.app.state.settings
     name = media_name(case.published_hashes, kind)
-    path = settings.data_dir / case.published_dir / name if name else None
-    if path is None or not path.is_file() or not servable(path, settings.data_dir):
+    store = evidence_store(settings)
+    try:
+        key = join(case.published_dir, name) if name else None
+    except BadKey:
+        key = None
+    if key is None or store.info(key) is None:
         raise ApiError(404, f"this case has no published {kind}")
-    problems = intact(case, settings)  # the whole case, from the size/mtime cache
+    problems = intact(case, settings)  # the whole case, from the size/mtime (ETag) cache
     if problems:
         raise ApiError(409, "this case's media fail their integrity check and are not shown",
                        code="integrity_failed", problems=problems)
     # and the file itself over the very bytes sent: one replaced since the check above is not served
-    return VerifiedFileResponse(path, case.published_hashes[name],
-                                mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+    return VerifiedBlobResponse(store, key, case.published_hashes[name],
+                                mimetypes.guess_type(name)[0] or "application/octet-stream",
                                 headers={"Cache-Control": "private, no-cache"}, chunk_size=settings.chunk_size,
                                 problem_detail="this case's media fail their integrity check and are not shown")
 

@@ -7,6 +7,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from service.blobstore import BlobRef, iter_chunks
+
 
 class _Sink(io.RawIOBase):
     def __init__(self) -> None:
@@ -30,8 +32,17 @@ class _Sink(io.RawIOBase):
         return out
 
 
-def zip_stream(entries: Iterator[tuple[str, Path | bytes]], chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
-    """Yield the bytes of a zip holding ``(name, file path or bytes)`` entries, in order."""
+def _pieces(content: Path | BlobRef, chunk_size: int) -> Iterator[bytes]:
+    if isinstance(content, BlobRef):  # an object of the evidence store (service.blobstore)
+        yield from iter_chunks(content.store, content.key, chunk_size)
+        return
+    with open(content, "rb") as src:
+        while block := src.read(chunk_size):
+            yield block
+
+
+def zip_stream(entries: Iterator[tuple[str, Path | BlobRef | bytes]], chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+    """Yield the bytes of a zip holding ``(name, file path, stored object or bytes)`` entries, in order."""
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for name, content in entries:
@@ -39,10 +50,9 @@ def zip_stream(entries: Iterator[tuple[str, Path | bytes]], chunk_size: int = 10
                 if isinstance(content, (bytes, bytearray)):
                     dest.write(content)
                 else:
-                    with open(content, "rb") as src:
-                        while block := src.read(chunk_size):
-                            dest.write(block)
-                            if len(sink.buf) >= chunk_size:
-                                yield sink.take()
+                    for block in _pieces(content, chunk_size):
+                        dest.write(block)
+                        if len(sink.buf) >= chunk_size:
+                            yield sink.take()
             yield sink.take()
     yield sink.take()
