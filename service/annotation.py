@@ -9,6 +9,10 @@ What vouches for the rendered file: the run's manifest cannot list it (it was wr
 analysis), so its SHA-256 goes into the case row's ``evidence_hashes`` when it is made, and the
 inputs it is drawn from are checked against their recorded hashes first, so a tampered clip is
 never laundered into a freshly hashed annotated copy.
+
+With a bucket as the evidence store (``service.blobstore``) the clip and track file (and an
+annotated clip made earlier) are downloaded into a temporary run folder, drawn there exactly as
+in the data folder, and a new annotated clip is uploaded beside the clip.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from detector.hashing import sha256_file
+from service.blobstore import evidence_store, join
 from service.config import Settings
 from service.models import Case
 
@@ -90,7 +95,16 @@ def ensure_annotated(case: Case, settings: Settings) -> AnnotatedClip:
     nothing. A file already recorded (an old case's analysis-time clip, or an earlier render)
     must still match its recorded hash.
     """
-    run_dir = settings.data_dir / case.out_dir
+    store = evidence_store(settings)
+    if store.kind == "local":
+        return _ensure_in(case, settings, settings.data_dir / case.out_dir, None)
+    wanted = [str(case.evidence[k]) for k in SOURCE_KINDS if case.evidence.get(k)] + [_annotated_relpath(case)]
+    with store.local_tree(case.out_dir, wanted) as run_dir:  # a temporary copy of what drawing needs
+        return _ensure_in(case, settings, run_dir, store)
+
+
+def _ensure_in(case: Case, settings: Settings, run_dir: Path, store) -> AnnotatedClip:  # noqa: ANN001
+    """``ensure_annotated`` in a run folder on this machine; a new file goes to ``store`` when given."""
     relpath = _annotated_relpath(case)
     target = run_dir / relpath
     recorded_hash = case.evidence_hashes.get(relpath)
@@ -118,6 +132,8 @@ def ensure_annotated(case: Case, settings: Settings) -> AnnotatedClip:
     if recorded_hash and recorded_hash != made.sha256:
         raise AnnotationError(f"{relpath}: SHA-256 differs from the hash recorded when it was made",
                               "integrity_failed")
+    if store is not None and not made.reused:
+        store.put_file(join(case.out_dir, relpath), target)
     recorded = not recorded_hash or not case.evidence.get(ANNOTATED_KIND)
     if recorded:
         # New dicts: the JSON columns are not mutation-tracked.

@@ -16,6 +16,7 @@ Reports are derived from the evidence and can be made again; nothing else refers
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -30,6 +31,7 @@ from detector.reports import ReportInfo, build_flight_report, report_case
 from detector.reports.cases import CaseRecordError
 from detector.reports.flight import RECORD_NAME, ReportError, ReportExistsError
 from detector.scene import Scene, SceneError, load_scene_text
+from service.blobstore import evidence_store, join
 from service.config import Settings
 from service.errors import ApiError
 from service.integrity import check_case, check_published
@@ -101,8 +103,9 @@ def _key(cases: list[Case], publication: bool, unit: str, job: Job) -> str:
     ).hexdigest()[:16]
 
 
-def _media(case: Case, settings: Settings, publication: bool) -> tuple[Path, Path]:
-    """The clip and still the report may show of ``case``, checked; ApiError 409 when it may not."""
+def _media(case: Case, settings: Settings, publication: bool) -> tuple[str, str]:
+    """The store keys (``service.blobstore``) of the clip and still the report may show of
+    ``case``, checked; ApiError 409 when it may not."""
     if publication:
         if not case.published_hashes or not {VIDEO_NAME, IMAGE_NAME} <= set(
             case.published_hashes
@@ -113,7 +116,7 @@ def _media(case: Case, settings: Settings, publication: bool) -> tuple[Path, Pat
                 code="not_ready",
                 case_id=case.id,
             )
-        check = check_published(case, settings.data_dir, settings.chunk_size)
+        check = check_published(case, evidence_store(settings), settings.chunk_size)
         if not check.ok:
             raise ApiError(
                 409,
@@ -122,9 +125,8 @@ def _media(case: Case, settings: Settings, publication: bool) -> tuple[Path, Pat
                 case_id=case.id,
                 problems=check.problems,
             )
-        folder = settings.data_dir / case.published_dir
-        return folder / VIDEO_NAME, folder / IMAGE_NAME
-    check = check_case(case, settings.data_dir, settings.chunk_size)
+        return join(case.published_dir, VIDEO_NAME), join(case.published_dir, IMAGE_NAME)
+    check = check_case(case, evidence_store(settings), settings.chunk_size)
     if not check.ok:
         raise ApiError(
             409,
@@ -133,7 +135,6 @@ def _media(case: Case, settings: Settings, publication: bool) -> tuple[Path, Pat
             case_id=case.id,
             problems=check.problems,
         )
-    run = settings.data_dir / case.out_dir
     clip, snapshot = case.evidence.get("clip"), case.evidence.get("snapshot")
     if not clip or not snapshot:
         raise ApiError(
@@ -142,7 +143,7 @@ def _media(case: Case, settings: Settings, publication: bool) -> tuple[Path, Pat
             code="no_media",
             case_id=case.id,
         )
-    return run / clip, run / snapshot
+    return join(case.out_dir, clip), join(case.out_dir, snapshot)
 
 
 def _info(job: Job, publication: bool, unit: str, made_by: str, tz: str) -> ReportInfo:
@@ -215,8 +216,19 @@ def make_job_report(
     cam = db.get(Camera, job.upload.camera_id) if job.upload else None
     scene = _scene(db, job)
     chosen = []
+    store = evidence_store(settings)
+    with contextlib.ExitStack() as files:  # the evidence files themselves, or downloads from a bucket
+        return _build(job, settings, cases, cam, scene, store, files, folder, report_id, chosen,
+                      publication=publication, unit=unit, made_by=made_by)
+
+
+def _build(job: Job, settings: Settings, cases: list[Case], cam: Camera | None, scene: Scene | None, store,  # noqa: ANN001
+           files: contextlib.ExitStack, folder: Path, report_id: str, chosen: list, *, publication: bool,
+           unit: str, made_by: str) -> MadeReport:
     for number, case in enumerate(cases, 1):
-        clip, still = _media(case, settings, publication)
+        clip_key, still_key = _media(case, settings, publication)
+        clip = files.enter_context(store.local_copy(clip_key))
+        still = files.enter_context(store.local_copy(still_key))
         try:
             chosen.append(
                 report_case(

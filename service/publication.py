@@ -8,18 +8,22 @@ demand, as before.
 
 Every preparation writes into a fresh folder (``published/<case>/<tag>/``), so a worker and an
 approve request racing on one case never write the same file; the database row keeps whichever
-was recorded first.
+was recorded first. The media are written in the data folder and then handed to the evidence
+store (``service.blobstore``): with a bucket they are uploaded there and the local copy removed,
+and the case's evidence is read from a temporary download.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import uuid
 from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.blobstore import evidence_store
 from service.config import Settings
 from service.db import session_scope
 from service.errors import ApiError
@@ -42,8 +46,17 @@ def make_published(case: Case, settings: Settings) -> tuple[str, dict[str, str]]
     out_rel = Path("published") / case.id / uuid.uuid4().hex[:12]
     out_dir = settings.data_dir / out_rel
     out_dir.mkdir(parents=True, exist_ok=True)
-    hashes = make_published_media(settings.data_dir / case.evidence_dir, out_dir, dict(case.data),
-                                  settings.redaction_policy)
+    store = evidence_store(settings)
+    evidence = case.evidence or {}
+    names = sorted({Path(str(evidence[k])).name for k in ("clip", "snapshot", "sheet") if evidence.get(k)})
+    try:
+        with store.local_tree(case.evidence_dir, names) as case_dir:  # the folder itself, or a download
+            hashes = make_published_media(case_dir, out_dir, dict(case.data), settings.redaction_policy)
+        store.commit_tree(out_rel.as_posix(), out_dir)  # nothing to do locally; uploaded to a bucket
+    except BaseException:
+        if store.kind != "local":
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
     return out_rel.as_posix(), dict(hashes)
 
 
@@ -52,7 +65,7 @@ def approval_media(case: Case, settings: Settings, queue) -> tuple[str | None, d
     runs, nothing yet (the caller queues the case, and the publish preview waits for the media:
     per-frame redaction takes about a minute per case, too long for a reviewer's "A"); without a
     queue (``runner: none``), media made now."""
-    if case.published_dir and case.published_hashes and check_published(case, settings.data_dir,
+    if case.published_dir and case.published_hashes and check_published(case, evidence_store(settings),
                                                                           settings.chunk_size).ok:
         return case.published_dir, dict(case.published_hashes)
     if queue is not None:
