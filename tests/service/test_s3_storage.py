@@ -1,0 +1,251 @@
+"""Evidence in an S3-compatible bucket (``storage: s3``, ``service.blobstore.S3Store``).
+
+The bucket is served by moto's server mode: ``moto_server``, a real HTTP server process on a
+local port that speaks the S3 protocol, started once for this module; boto3 talks to it over
+HTTP exactly as it would to MinIO or AWS. Nothing in the service is patched: a job runs through
+``service.jobs.work.run_job`` (its analysis replaced by copying a real evidence run, so no model
+runs), the review and screen routes serve from the bucket, and the tests look into the bucket
+with their own boto3 client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import httpx
+import pytest
+from sqlalchemy import select
+
+from service.blobstore import evidence_store
+from service.config import Settings
+from service.db import session_scope
+from service.janitor import sweep
+from service.integrity_scrub import scrub
+from service.jobs.work import run_job
+from service.models import Case, Job
+
+from .conftest import upload_clip
+from .helpers import ADMIN_PASSWORD, SHORT_CLIP, copy_run
+
+KEY, SECRET = "civicwatch-test", "civicwatch-test-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """A real S3-compatible server on this machine: ``moto_server`` in its own process."""
+    port = _free_port()
+    exe = Path(sys.executable).with_name("moto_server")
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.HTTPError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"moto_server did not start on port {port} (exit {proc.poll()})")
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def bucket(s3_endpoint) -> str:
+    name = f"evidence-{uuid.uuid4().hex[:12]}"
+    _client(s3_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+def _client(endpoint: str):
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=KEY,
+                        aws_secret_access_key=SECRET)
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, s3_endpoint, bucket) -> Settings:
+    """The service fixtures' settings (tests/service/conftest.py), with the evidence in the bucket."""
+    return Settings(data_dir=tmp_path / "var", database_url=database_url, admin_password=ADMIN_PASSWORD,
+                    runner="none", job_poll_s=0.05, storage="s3", s3_bucket=bucket, s3_endpoint_url=s3_endpoint,
+                    s3_access_key_id=KEY, s3_secret_access_key=SECRET, s3_prefix="cw/")
+
+
+def _objects(env, prefix: str = "") -> dict[str, bytes]:
+    s3 = _client(env.settings.s3_endpoint_url)
+    out = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=env.settings.s3_bucket, Prefix="cw/" + prefix):
+        for obj in page.get("Contents", []):
+            out[obj["Key"][3:]] = s3.get_object(Bucket=env.settings.s3_bucket, Key=obj["Key"])["Body"].read()
+    return out
+
+
+def _put(env, key: str, data: bytes) -> None:
+    _client(env.settings.s3_endpoint_url).put_object(Bucket=env.settings.s3_bucket, Key="cw/" + key, Body=data)
+
+
+def _copying_analysis(template: Path, broken: bool = False):
+    """The job's analysis: the real evidence run copied into the job's run folder (no model)."""
+
+    def analyze(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
+        copy_run(template, out_dir)
+        if broken:
+            (out_dir / "cases.json").write_text("[{\"no\": \"id\"}]")  # ingest refuses it
+        return SimpleNamespace(cases=[], warnings=[], timings=None)
+
+    return analyze
+
+
+def _run(env, job_id: int, template: Path, broken: bool = False) -> str:
+    return run_job(job_id, env.app.state.session_factory, env.settings, _copying_analysis(template, broken),
+                   lambda extra: None, lambda: False)
+
+
+@pytest.fixture
+def stored(env, camera, footage_dir, evidence_template) -> dict:
+    """A job run by the real job code into the bucket: {job_id, out_dir, cases}."""
+    up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+    assert _run(env, up["job_id"], evidence_template) == "done"
+    with env.app.state.session_factory() as db:
+        job = db.get(Job, up["job_id"])
+        ids = sorted(db.scalars(select(Case.id).where(Case.job_id == job.id)))
+        return {"job_id": job.id, "out_dir": job.out_dir, "cases": ids}
+
+
+def test_job_evidence_lands_in_the_bucket_and_is_served_from_it_byte_for_byte(env, stored, evidence_template):
+    out_dir = stored["out_dir"]
+    objects = _objects(env, out_dir + "/")
+    template = {p.relative_to(evidence_template).as_posix(): p.read_bytes()
+                for p in evidence_template.rglob("*") if p.is_file()}
+    assert {k[len(out_dir) + 1:]: v for k, v in objects.items()} == template  # every file, every byte
+    assert not (env.data_dir / out_dir).exists()  # the worker kept no evidence on its own disk
+
+    a = stored["cases"][0]
+    detail = env.reviewer.get(f"/api/cases/{a}").json()
+    assert detail["integrity"]["ok"] is True and detail["integrity"]["checked"] >= 4
+    names = {"clip": "clip.mp4", "snapshot": "snapshot.jpg", "sheet": "sheet.jpg", "tracks": "tracks.json"}
+    for kind, name in names.items():
+        rel = next(r for r in detail["evidence_hashes"] if r.endswith("/" + name))
+        r = env.reviewer.get(detail["evidence"][kind])
+        assert r.status_code == 200 and r.content == template[rel], kind
+        assert r.headers["etag"] == f'"{hashlib.sha256(template[rel]).hexdigest()}"'
+    rel_clip = next(r for r in detail["evidence_hashes"] if r.endswith("clip.mp4"))
+    clip = template[rel_clip]
+    part = env.reviewer.get(detail["evidence"]["clip"], headers={"Range": "bytes=1000-4999"})
+    assert part.status_code == 206 and part.content == clip[1000:5000]
+    assert part.headers["content-range"] == f"bytes 1000-4999/{len(clip)}"
+    thumb = env.reviewer.get(detail["evidence"]["snapshot"] + "?w=96")
+    assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+
+    # the burnt-in clip is drawn from downloads of the clip and track file, then uploaded beside them
+    made = env.reviewer.post(f"/api/cases/{a}/annotated")
+    assert made.status_code == 200 and made.json()["rendered"] is True, made.text
+    annotated_key = f"{out_dir}/{Path(rel_clip).parent.as_posix()}/annotated.mp4"
+    annotated = _objects(env, annotated_key)[annotated_key]
+    assert hashlib.sha256(annotated).hexdigest() == made.json()["sha256"]
+    assert env.reviewer.get(made.json()["url"]).content == annotated
+    assert not (env.data_dir / out_dir).exists()
+
+    # the export zip streams the objects; its signed manifest vouches for the recorded hashes
+    z = zipfile.ZipFile(io.BytesIO(env.reviewer.post("/api/cases/export", json={"ids": [a]}).content))
+    assert z.read(f"{a}/clip.mp4") == clip
+    listed = {f["path"]: f["sha256"] for f in json.loads(z.read("manifest.json"))["files"]}
+    assert listed[f"{a}/clip.mp4"] == hashlib.sha256(clip).hexdigest()
+
+
+def test_a_tampered_object_is_refused_on_serve_and_blocks_decisions(env, stored):
+    a = stored["cases"][0]
+    detail = env.reviewer.get(f"/api/cases/{a}").json()
+    assert detail["integrity"]["ok"] is True  # its digests are cached now (by ETag)
+    rel = next(r for r in detail["evidence_hashes"] if r.endswith("clip.mp4"))
+    key = f"{stored['out_dir']}/{rel}"
+    good = _objects(env, key)[key]
+    forged = good[:-10] + b"tampered!!"  # same size: only the bytes give it away
+    _put(env, key, forged)
+
+    r = env.reviewer.get(detail["evidence"]["clip"])
+    assert r.status_code == 409 and r.json()["code"] == "integrity_failed" and forged not in r.content
+    r = env.reviewer.get(detail["evidence"]["clip"], headers={"Range": "bytes=0-99"})
+    assert r.status_code == 409  # a range is checked over the whole object too
+    shown = env.reviewer.get(f"/api/cases/{a}").json()["integrity"]
+    assert shown["ok"] is False and any(rel in p and "ingest" in p for p in shown["problems"])
+    r = env.reviewer.post(f"/api/cases/{a}/approve")
+    assert r.status_code == 409 and r.json()["code"] == "integrity_failed"
+    report = scrub(env.app.state.session_factory, env.settings)
+    assert report.failing == {a: [rel]}
+
+    _put(env, key, good)  # put back: served again
+    assert env.reviewer.get(detail["evidence"]["clip"]).content == good
+
+
+def test_published_media_are_made_into_the_bucket_and_screens_are_served_checked(env, stored, fast_redaction):
+    a = stored["cases"][0]
+    assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
+    with env.app.state.session_factory() as db:
+        folder, hashes = db.get(Case, a).published_dir, dict(db.get(Case, a).published_hashes)
+    objects = _objects(env, folder + "/")
+    assert {k.rsplit("/", 1)[1]: hashlib.sha256(v).hexdigest() for k, v in objects.items()} == hashes
+    assert not (env.data_dir / folder).exists()
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+
+    item = env.display.get("/api/public/cases").json()["items"][0]
+    video = objects[f"{folder}/published.mp4"]
+    r = env.display.get(item["media"]["video"])
+    assert r.status_code == 200 and r.content == video
+    r = env.display.get(item["media"]["video"], headers={"Range": "bytes=100-1099"})
+    assert r.status_code == 206 and r.content == video[100:1100]
+    assert env.display.get(item["media"]["image"]).content == objects[f"{folder}/published.jpg"]
+
+    _put(env, f"{folder}/published.mp4", video[:-4] + b"evil")
+    r = env.display.get(item["media"]["video"])
+    assert r.status_code == 409 and r.json()["code"] == "integrity_failed"
+    assert env.display.get("/api/public/cases").json()["items"] == []  # and the case left the screens
+
+
+def test_runs_no_case_refers_to_are_removed_from_the_bucket(env, camera, footage_dir, evidence_template):
+    # an analysis whose results cannot be ingested: uploaded, then taken out of the bucket again
+    up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+    assert _run(env, up["job_id"], evidence_template, broken=True) == "failed"
+    with session_scope(env.app.state.session_factory) as db:
+        job = db.get(Job, up["job_id"])
+        failed_run = job.out_dir
+        job.state = "queued"  # tried again, as an operator's retry does
+    assert _objects(env, failed_run + "/") == {}
+    assert _run(env, up["job_id"], evidence_template) == "done"
+    with env.app.state.session_factory() as db:
+        good_run = db.get(Job, up["job_id"]).out_dir
+        a = db.scalars(select(Case.id).where(Case.job_id == up["job_id"])).first()
+    assert good_run != failed_run and _objects(env, good_run + "/")
+    # a worker that died between uploading a run and recording it leaves an orphan: the janitor's
+    evidence_store(env.settings).commit_tree("jobs/999/run-1", _orphan(env.data_dir, evidence_template))
+    assert _objects(env, "jobs/999/run-1/")
+    report = sweep(env.app.state.session_factory, env.settings.model_copy(update={"orphan_run_age_s": 0.001}))
+    assert "s3:jobs/999/run-1" in report.removed
+    assert _objects(env, "jobs/999/") == {}
+    assert _objects(env, good_run + "/")  # a run cases refer to stays
+    assert env.reviewer.get(f"/api/cases/{a}").json()["integrity"]["ok"] is True
+
+
+def _orphan(data_dir: Path, template: Path) -> Path:
+    local = data_dir / "scratch-orphan"
+    copy_run(template, local)
+    return local
