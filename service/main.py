@@ -76,6 +76,10 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     if runner is None:
         if settings.runner == "none":
             runner = NullRunner()
+        elif settings.runner == "celery":  # the worker pool: ``civicwatch worker`` processes run the jobs
+            from service.jobs.celery_runner import CeleryRunner
+
+            runner = CeleryRunner(factory, settings)
         else:
             runner = InProcessRunner(factory, settings, analyze_fn=analyze_fn)
 

@@ -17,11 +17,11 @@ import socket
 import threading
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import session_scope
-from service.models import Job, utcnow
+from service.models import Job, JobSegment, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,11 @@ def expires(lease_s: float):  # noqa: ANN201
     return utcnow() + timedelta(seconds=lease_s)
 
 
-def renew(factory: sessionmaker[Session], job_id: int, owner: str, lease_s: float) -> bool:
-    """Extend the lease; False when the job is no longer this worker's."""
+def renew(factory: sessionmaker[Session], job_id: int, owner: str, lease_s: float,
+          model: type[Job] | type[JobSegment] = Job) -> bool:
+    """Extend the lease; False when the job (or segment: ``model``) is no longer this worker's."""
     with session_scope(factory) as db:
-        res = db.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner, Job.state == "running")
+        res = db.execute(update(model).where(model.id == job_id, model.lease_owner == owner, model.state == "running")
                          .values(lease_expires_at=expires(lease_s)))
         return res.rowcount == 1
 
@@ -49,13 +50,27 @@ def holds(db: Session, job_id: int, owner: str) -> bool:
 
 def requeue_expired(factory: sessionmaker[Session]) -> list[int]:
     """Running jobs whose worker stopped renewing (or never had a lease: rows from before leases)
-    go back to the queue; the attempt they used stays counted, a crash is an attempt."""
+    go back to the queue; the attempt they used stays counted, a crash is an attempt. A job split
+    into segments holds no lease of its own (its segments do: ``requeue_expired_segments``)."""
     now = utcnow()
-    expired = (Job.state == "running") & or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now)
+    expired = ((Job.state == "running") & or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now)
+               & ~exists().where(JobSegment.job_id == Job.id))
     with session_scope(factory) as db:
         ids = list(db.scalars(select(Job.id).where(expired)))
         if ids:
             db.execute(update(Job).where(Job.id.in_(ids), expired).values(
+                state="queued", progress=0.0, lease_owner=None, lease_expires_at=None))
+        return ids
+
+
+def requeue_expired_segments(factory: sessionmaker[Session]) -> list[int]:
+    """Segments whose worker died (lease ran out) go back to the queue, their attempt counted."""
+    expired = (JobSegment.state == "running") & or_(JobSegment.lease_expires_at.is_(None),
+                                                    JobSegment.lease_expires_at < utcnow())
+    with session_scope(factory) as db:
+        ids = list(db.scalars(select(JobSegment.id).where(expired)))
+        if ids:
+            db.execute(update(JobSegment).where(JobSegment.id.in_(ids), expired).values(
                 state="queued", progress=0.0, lease_owner=None, lease_expires_at=None))
         return ids
 
@@ -72,8 +87,9 @@ def release(factory: sessionmaker[Session], job_id: int, owner: str) -> bool:
 class Heartbeat:
     """Renews the lease every third of its length while the job runs (``with Heartbeat(...):``)."""
 
-    def __init__(self, factory: sessionmaker[Session], job_id: int, owner: str, lease_s: float):
-        self.factory, self.job_id, self.owner, self.lease_s = factory, job_id, owner, lease_s
+    def __init__(self, factory: sessionmaker[Session], job_id: int, owner: str, lease_s: float,
+                 model: type[Job] | type[JobSegment] = Job):
+        self.factory, self.job_id, self.owner, self.lease_s, self.model = factory, job_id, owner, lease_s, model
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"civicwatch-lease-{job_id}", daemon=True)
 
@@ -88,7 +104,7 @@ class Heartbeat:
     def _loop(self) -> None:
         while not self._done.wait(self.lease_s / 3):
             try:
-                if not renew(self.factory, self.job_id, self.owner, self.lease_s):
+                if not renew(self.factory, self.job_id, self.owner, self.lease_s, self.model):
                     return  # not ours any more; the worker notices at its next check
             except Exception:  # noqa: BLE001 - a database blip: try again at the next beat
                 log.warning("could not renew the lease of job %s", self.job_id, exc_info=True)

@@ -1,0 +1,48 @@
+"""``civicwatch worker``: a worker of the pool that analyses uploads (runner "celery").
+
+Runs on any machine that reaches the broker (``CIVICWATCH_BROKER_URL``), the database
+(``DATABASE_URL``, PostgreSQL: SQLite is one machine's file) and the evidence storage (the shared
+data folder ``CIVICWATCH_DATA_DIR``, or the S3 bucket of ``CIVICWATCH_STORAGE=s3``). Settings are
+the service's (``CIVICWATCH_*`` environment or ``CIVICWATCH_CONFIG`` file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+
+def add_parser(subparsers) -> None:  # noqa: ANN001
+    p = subparsers.add_parser("worker", help="run a worker of the analysis pool (Celery on Redis; settings as for serve)")
+    p.add_argument("--concurrency", type=int, default=1,
+                   help="tasks at once (default 1: the pipeline already uses every core; >1 runs threads)")
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="Prometheus metrics port (default CIVICWATCH_WORKER_METRICS_PORT, 9540; 0 = none)")
+    p.add_argument("--name", default=None, help="worker name in logs and metrics (default host:pid)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from service.config import Settings
+
+    try:
+        settings = Settings()
+    except (ValidationError, ValueError) as err:
+        print(f"civicwatch worker: bad settings: {err}")
+        return 2
+    if args.concurrency < 1:
+        print("civicwatch worker: --concurrency must be at least 1")
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from service.jobs.worker import PoolWorker, SchemaMissing
+
+    worker = PoolWorker(settings, name=args.name)
+    try:
+        worker.run(concurrency=args.concurrency, loglevel=args.log_level.upper(), metrics_port=args.metrics_port)
+    except SchemaMissing as err:
+        print(f"civicwatch worker: {err}")
+        return 2
+    return 0

@@ -1,0 +1,59 @@
+"""The web process's side of the worker pool (``runner = "celery"``): it publishes, workers run.
+
+``submit`` sends the job's id to the broker; a ``civicwatch worker`` anywhere claims it from the
+database. At start the runner re-publishes whatever the database holds queued (a broker restarted
+empty, jobs accepted while the runner was "none"): a duplicate task does nothing, a claim is
+conditional. A broker that does not answer never fails an upload: the job stays queued in the
+database and the next start, or any worker's sweep of expired leases, sends it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.config import Settings
+from service.jobs.celery_app import TaskSender, make_celery
+from service.jobs.lease import requeue_expired, requeue_expired_segments
+from service.jobs.segments import queued_work
+
+log = logging.getLogger(__name__)
+
+
+class CeleryRunner:
+    def __init__(self, factory: sessionmaker[Session], settings: Settings):
+        self.factory, self.settings = factory, settings
+        self.sender = TaskSender(make_celery(settings))
+        self._thread: threading.Thread | None = None
+
+    def submit(self, job_id: int) -> None:
+        try:
+            self.sender.job(job_id)
+        except Exception:  # noqa: BLE001 - the job stays queued in the database; a start resends it
+            log.exception("could not publish job %s to the broker %s", job_id, self.settings.broker_url)
+
+    def start(self) -> None:
+        # in a thread: a broker that is down must not hold up the web process's start
+        self._thread = threading.Thread(target=self._republish, name="civicwatch-republish", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def _republish(self) -> None:
+        try:
+            requeue_expired(self.factory)
+            requeue_expired_segments(self.factory)
+            jobs, segments = queued_work(self.factory)
+            for job_id in jobs:
+                self.sender.job(job_id)
+            for seg_id in segments:
+                self.sender.segment(seg_id)
+            if jobs or segments:
+                log.info("published %d queued jobs and %d queued segments to the pool", len(jobs), len(segments))
+        except Exception:  # noqa: BLE001
+            log.exception("could not re-publish queued work to the broker %s", self.settings.broker_url)

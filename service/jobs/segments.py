@@ -1,0 +1,355 @@
+"""A long upload analysed in parallel: split it into segment rows, run one segment, finish the parent.
+
+Each segment is the pipeline run over its own span of the source (``AnalyzeOptions(span=...)``;
+the pipeline reads the pre-roll its rules need before the span and keeps only the cases decided
+inside it: ``detector.segments``), so consecutive segments give every case exactly once and any
+worker can run any segment in any order. A segment is queued, claimed, leased and retried exactly
+like a job (``service.jobs.lease``), on its own row in ``job_segments``; the parent job holds no
+lease while split (its segments do), shows the sum of its segments' progress, and finishes when
+the last segment has: done when all are, else failed naming the segment, or cancelled.
+
+Retries are bounded by ``job_max_attempts``: a worker that died (lease ran out) and, unlike the
+in-process runner, an error both use a try, because on a pool an error can be the machine's (a
+storage mount missing, memory) as well as the input's. Poison input ends failed after the last
+try, with that try's error. A retried segment's cases land on the first try's rows
+(``service.ingest.dedup_key`` under a unique index), so a retry never duplicates a case.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import events, scenes
+from service.blobstore import evidence_store
+from service.config import Settings
+from service.db import session_scope
+from service.ingest import RunKey, ingest_run
+from service.jobs.lease import Heartbeat, expires
+from service.jobs.work import AnalyzeFn, analysis_report
+from service.models import Camera, Case, Job, JobSegment, LiveSegment, SceneVersion, utcnow
+
+log = logging.getLogger(__name__)
+
+SPLIT_OWNER = "split"  # lease_owner of a parent job while its segments run (it holds no lease itself)
+TERMINAL = ("done", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class SegmentOutcome:
+    """What ``run_segment`` did: ``state`` is the segment's new state (None: not ours to run);
+    ``retry`` means it went back to the queue and needs a new task; ``parent`` is the parent's
+    final state when this segment finished it."""
+
+    state: str | None
+    retry: bool = False
+    parent: str | None = None
+    new_cases: tuple[str, ...] = ()
+    video_s: float = 0.0
+    processing_s: float = 0.0
+
+
+def split_spans(duration_s: float | None, settings: Settings) -> list[tuple[float, float]]:
+    """The spans a source of ``duration_s`` is cut into; [] when it is analysed whole."""
+    if not duration_s or duration_s <= settings.split_min_s:
+        return []
+    from detector.segments import plan_segments
+
+    spans = [(float(s.start), float(s.end)) for s in plan_segments(duration_s, settings.segment_s)]
+    return spans if len(spans) > 1 else []
+
+
+def split_job(factory: sessionmaker[Session], settings: Settings, job_id: int, owner: str) -> list[int]:
+    """Turn the job ``owner`` has claimed into a parent of queued segments; returns their ids,
+    or [] when it is to run whole (short, not found, not ours, or a live camera's window, which
+    carries its own span)."""
+    with session_scope(factory) as db:
+        db.execute(select(Job.id).where(Job.id == job_id).with_for_update())
+        job = db.get(Job, job_id)
+        if job is None or job.state != "running" or job.lease_owner != owner:
+            return []
+        if db.scalar(select(LiveSegment.id).where(LiveSegment.job_id == job_id).limit(1)) is not None:
+            return []
+        spans = split_spans(job.upload.duration_s, settings)
+        if not spans:
+            return []
+        # every segment is judged by the scene version in force now (an edit made while the
+        # segments run does not mix two scenes in one job)
+        version = scenes.current(db, db.get(Camera, job.upload.camera_id))
+        if version is not None:
+            job.scene_version_id = version.id
+        db.execute(delete(JobSegment).where(JobSegment.job_id == job_id))  # a retried job splits afresh
+        rows = [JobSegment(job_id=job_id, index=i, span_from_s=a, span_to_s=b, state="queued")
+                for i, (a, b) in enumerate(spans)]
+        db.add_all(rows)
+        job.lease_owner, job.lease_expires_at, job.progress = SPLIT_OWNER, None, 0.0
+        db.flush()
+        log.info("job %s split into %d segments of %.0f s", job_id, len(rows), settings.segment_s)
+        return [r.id for r in rows]
+
+
+def claim_segment(factory: sessionmaker[Session], segment_id: int, settings: Settings, owner: str) -> bool:
+    """Queued -> running under ``owner``'s lease (a conditional UPDATE: one worker wins). A segment
+    out of tries ends failed; one whose parent was cancelled ends cancelled."""
+    ended = None
+    with session_scope(factory) as db:
+        seg = db.get(JobSegment, segment_id)
+        if seg is None or seg.state != "queued":
+            return False
+        parent = db.get(Job, seg.job_id)
+        if parent is None or parent.cancel_requested or parent.state != "running":
+            seg.state, seg.finished_at, ended = "cancelled", utcnow(), seg.job_id
+        elif seg.attempts >= settings.job_max_attempts:
+            seg.state, seg.finished_at, ended = "failed", utcnow(), seg.job_id
+            seg.error = (f"gave up after {seg.attempts} tries (the worker stopped during the last)"
+                         + (f"; an earlier try: {seg.error}" if seg.error else ""))[:4000]
+        else:
+            attempt = seg.attempts + 1
+            res = db.execute(update(JobSegment).where(JobSegment.id == segment_id, JobSegment.state == "queued").values(
+                state="running", attempts=attempt, started_at=utcnow(), finished_at=None, progress=0.0,
+                out_dir=f"jobs/{seg.job_id}/seg-{seg.index:03d}-run-{attempt}", lease_owner=owner,
+                lease_expires_at=expires(settings.job_lease_s), worker=socket.gethostname()[:64]))
+            return res.rowcount == 1
+    if ended is not None:
+        finish_parent(factory, ended, settings.data_dir)
+    return False
+
+
+def parent_progress(db: Session, job_id: int) -> float:
+    """Percent of the parent done: its segments' progress weighted by their span lengths."""
+    rows = db.execute(select(JobSegment.span_from_s, JobSegment.span_to_s, JobSegment.progress, JobSegment.state)
+                      .where(JobSegment.job_id == job_id)).all()
+    total = sum(b - a for a, b, _, _ in rows)
+    if not total:
+        return 0.0
+    done = sum((b - a) * (100.0 if state == "done" else float(p or 0.0)) for a, b, p, state in rows)
+    return round(done / total, 1)
+
+
+def finish_parent(factory: sessionmaker[Session], job_id: int, data_dir: Path | None = None) -> str | None:
+    """Give the split job its outcome once every segment has one (idempotent; called after each
+    segment's own commit, so the last segment to finish always sees all of them finished)."""
+    with session_scope(factory) as db:
+        db.execute(select(Job.id).where(Job.id == job_id).with_for_update())
+        job = db.get(Job, job_id)
+        if job is None or job.state != "running" or job.lease_owner != SPLIT_OWNER:
+            return None
+        segs = list(db.scalars(select(JobSegment).where(JobSegment.job_id == job_id).order_by(JobSegment.index)))
+        if not segs or any(s.state not in TERMINAL for s in segs):
+            job.progress = parent_progress(db, job_id)
+            return None
+        failed = [s for s in segs if s.state == "failed"]
+        job.cases_found = len(list(db.scalars(select(Case.id).where(Case.job_id == job_id))))
+        job.processing_seconds = sum(s.processing_seconds or 0.0 for s in segs)
+        job.video_seconds = sum(s.video_seconds or 0.0 for s in segs) or job.upload.duration_s
+        if job.cancel_requested or any(s.state == "cancelled" for s in segs):
+            job.state, job.error = "cancelled", None
+        elif failed:
+            job.state = "failed"
+            job.error = "; ".join(f"segment {s.index + 1} of {len(segs)} ({s.span_from_s:.1f}-{s.span_to_s:.1f} s) "
+                                  f"failed: {s.error}" for s in failed)[:4000]
+        else:
+            job.state, job.error, job.progress = "done", None, 100.0
+            warnings: list[str] = []
+            for s in segs:
+                for w in (analysis_report(data_dir / s.out_dir)[0] if data_dir and s.out_dir else []):
+                    if w not in warnings:
+                        warnings.append(w)
+            job.warnings = warnings
+            job.seen = {"segments": len(segs), "segment_s": [[s.span_from_s, s.span_to_s] for s in segs]}
+        job.finished_at, job.cancel_requested = utcnow(), False
+        job.lease_owner, job.lease_expires_at = None, None
+        log.info("split job %s %s", job_id, job.state)
+        return job.state
+
+
+def run_segment(segment_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
+                make_options: Callable[[dict], Any], stopping: Callable[[], bool], owner: str,
+                ) -> SegmentOutcome:
+    """Claim and run one segment end to end (the Celery task's body; tests call it directly)."""
+    if not claim_segment(factory, segment_id, settings, owner):
+        return SegmentOutcome(None)
+    with Heartbeat(factory, segment_id, owner, settings.job_lease_s, model=JobSegment):
+        return _run_claimed(segment_id, factory, settings, analyze_fn, make_options, stopping, owner)
+
+
+def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
+                 make_options: Callable[[dict], Any], stopping: Callable[[], bool], owner: str) -> SegmentOutcome:
+    data_dir = settings.data_dir
+    with session_scope(factory) as db:
+        seg = db.get(JobSegment, segment_id)
+        job = db.get(Job, seg.job_id)
+        job_id, index, span = job.id, seg.index, (seg.span_from_s, seg.span_to_s)
+        upload = job.upload
+        source, out_dir, sha = data_dir / upload.path, data_dir / seg.out_dir, upload.sha256
+        version = db.get(SceneVersion, job.scene_version_id) if job.scene_version_id else None
+        scene_yaml = version.document if version is not None else db.get(Camera, upload.camera_id).scene_yaml
+        given = {"start_time": upload.started_at, "start_time_overrides_scene": True} if upload.started_at else {}
+        flight = {"drone_id": upload.drone_id, "pilot": upload.pilot}
+        reference = version.reference_path if version is not None else None
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    scene_path = out_dir.parent / f"seg-{index:03d}.scene.yaml"
+    scene_path.write_text(scene_yaml, encoding="utf-8")
+
+    last = {"write": 0.0, "check": 0.0, "cancel": False}
+
+    def progress(p: Any) -> None:
+        now = time.monotonic()
+        if now - last["write"] < 0.5 and getattr(p, "fraction", 0) < 1.0:
+            return
+        last["write"] = now
+        pct = round(max(0.0, min(1.0, float(p.fraction))) * 100.0, 1)
+        with session_scope(factory) as db:
+            res = db.execute(update(JobSegment).where(JobSegment.id == segment_id, JobSegment.lease_owner == owner,
+                                                      JobSegment.state == "running").values(progress=pct))
+            if res.rowcount:
+                db.execute(update(Job).where(Job.id == job_id, Job.state == "running")
+                           .values(progress=parent_progress(db, job_id)))
+
+    def should_cancel() -> bool:
+        if stopping():
+            return True
+        now = time.monotonic()
+        if now - last["check"] >= 0.5:
+            last["check"] = now
+            with session_scope(factory) as db:
+                row = db.execute(select(JobSegment.lease_owner, JobSegment.state).where(JobSegment.id == segment_id)).first()
+                parent = db.execute(select(Job.cancel_requested, Job.state).where(Job.id == job_id)).first()
+                lost = row is None or row[0] != owner or row[1] != "running"
+                last["cancel"] = lost or parent is None or bool(parent[0]) or parent[1] != "running"
+        return last["cancel"]
+
+    t0 = time.monotonic()
+    error: str | None = None
+    options = None
+    try:
+        if reference and _is_drone(scene_yaml):
+            flight = {**flight, "reference_image": data_dir / reference}
+        options = make_options({**given, **flight, "span": span})
+        analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
+    except Exception as err:  # noqa: BLE001 - any pipeline failure is the segment's outcome
+        error = f"{type(err).__name__}: {err}"
+        log.warning("segment %s (job %s, %s) failed: %s", index, job_id, span, error)
+    elapsed = time.monotonic() - t0
+    cancelled = bool(last["cancel"]) or (error is not None and "Cancelled" in error.split(":")[0])
+
+    if stopping() and (error is not None or cancelled):
+        # the worker is shutting down, not the user's cancel: back to the queue, the try not counted
+        if release_segment(factory, segment_id, owner):
+            shutil.rmtree(out_dir, ignore_errors=True)
+            return SegmentOutcome("queued", retry=True)
+        return SegmentOutcome(None)
+
+    store = evidence_store(settings)
+    run_rel = out_dir.relative_to(data_dir).as_posix()
+    if error is None and not cancelled:
+        try:
+            store.commit_tree(run_rel, out_dir, keep_local=True)  # evidence where every worker's goes
+        except Exception as err:  # noqa: BLE001 - an unreachable store fails the try, visibly
+            error = f"could not store the evidence: {type(err).__name__}: {err}"
+    run_key = RunKey(sha, span, str(getattr(options, "model", None) or "default"), None)
+    outcome = _record(factory, settings, segment_id, job_id, owner, out_dir, run_key, error, cancelled, elapsed)
+    if outcome.state in ("failed", "cancelled", "queued") or outcome.state is None:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        if store.kind != "local":
+            try:
+                store.delete_prefix(run_rel)
+            except Exception:  # noqa: BLE001 - the janitor's orphan sweep finds it later
+                log.exception("could not remove the stored run %s", run_rel)
+    elif store.kind != "local":
+        shutil.rmtree(out_dir, ignore_errors=True)  # a worker keeps no evidence on its own disk
+    if outcome.new_cases:
+        events.cases_created(settings, factory, list(outcome.new_cases))
+    parent = finish_parent(factory, job_id, data_dir) if outcome.state in TERMINAL else None
+    return SegmentOutcome(outcome.state, outcome.retry, parent, outcome.new_cases, outcome.video_s, outcome.processing_s)
+
+
+def _record(factory: sessionmaker[Session], settings: Settings, segment_id: int, job_id: int, owner: str,
+            out_dir: Path, run_key: RunKey, error: str | None, cancelled: bool, elapsed: float) -> SegmentOutcome:
+    """Write the try's outcome, conditional on still holding the lease (rows locked: parent, then
+    segment, the order every writer of a split job's rows takes)."""
+    for _ in range(2):
+        with session_scope(factory) as db:
+            db.execute(select(Job.id).where(Job.id == job_id).with_for_update())
+            db.execute(select(JobSegment.id).where(JobSegment.id == segment_id).with_for_update())
+            seg = db.get(JobSegment, segment_id)
+            if seg is None or seg.state != "running" or seg.lease_owner != owner:
+                log.warning("segment %s is no longer this worker's (lease lost); its result is dropped", segment_id)
+                return SegmentOutcome(None)
+            job = db.get(Job, job_id)
+            run_key = RunKey(run_key.source_sha256, run_key.span, run_key.model, job.scene_version_id)
+            new: list[str] = []
+            if cancelled or job.cancel_requested:
+                seg.state, seg.error = "cancelled", None
+            elif error is not None:
+                if seg.attempts < settings.job_max_attempts:
+                    seg.state, seg.error = "queued", error[:4000]
+                else:
+                    seg.state = "failed"
+                    seg.error = f"failed on each of {seg.attempts} tries, the last: {error}"[:4000]
+            else:
+                before = set(db.scalars(select(Case.id).where(Case.job_id == job_id)))
+                try:
+                    rows = ingest_run(db, job, out_dir, settings.data_dir, run_key=run_key, id_prefix=f"s{seg.index}-")
+                except Exception as err:  # noqa: BLE001 - an unreadable run or a unique-key race
+                    db.rollback()
+                    error = f"could not ingest the results: {type(err).__name__}: {err}"
+                    log.warning("segment %s: %s", segment_id, error)
+                    continue  # again, as an error (locks and ownership taken afresh)
+                new = [r.id for r in rows if r.id not in before and r.state == "pending"]
+                seg.state, seg.progress, seg.error, seg.cases_found = "done", 100.0, None, len(rows)
+                seg.video_seconds = seg.span_to_s - seg.span_from_s
+                seg.processing_seconds = elapsed
+            seg.finished_at = utcnow() if seg.state in TERMINAL else None
+            seg.lease_owner, seg.lease_expires_at = None, None
+            if seg.state == "queued":
+                seg.progress = 0.0
+            return SegmentOutcome(seg.state, retry=seg.state == "queued", new_cases=tuple(new),
+                                  video_s=(seg.video_seconds or 0.0) if seg.state == "done" else 0.0,
+                                  processing_s=elapsed)
+    return SegmentOutcome(None)
+
+
+def release_segment(factory: sessionmaker[Session], segment_id: int, owner: str) -> bool:
+    """A clean stop: the segment goes back to the queue and the interrupted try is not counted."""
+    with session_scope(factory) as db:
+        res = db.execute(update(JobSegment).where(JobSegment.id == segment_id, JobSegment.lease_owner == owner,
+                                                  JobSegment.state == "running")
+                         .values(state="queued", progress=0.0, attempts=JobSegment.attempts - 1,
+                                 lease_owner=None, lease_expires_at=None))
+        return res.rowcount == 1
+
+
+def queued_work(factory: sessionmaker[Session]) -> tuple[list[int], list[int]]:
+    """Queued jobs and queued segments (a fresh start publishes a task for each: duplicates are
+    harmless, a claim is conditional)."""
+    with session_scope(factory) as db:
+        jobs = list(db.scalars(select(Job.id).where(Job.state == "queued").order_by(Job.created_at, Job.id)))
+        segs = list(db.scalars(select(JobSegment.id).where(JobSegment.state == "queued").order_by(JobSegment.id)))
+        return jobs, segs
+
+
+def stuck_parents(factory: sessionmaker[Session]) -> list[int]:
+    """Split jobs still running though every segment ended (a worker died between the two writes)."""
+    with session_scope(factory) as db:
+        return list(db.scalars(select(Job.id).where(Job.state == "running", Job.lease_owner == SPLIT_OWNER)))
+
+
+def _is_drone(scene_yaml: str) -> bool:
+    from service.jobs.work import _is_drone as is_drone
+
+    return is_drone(scene_yaml)
+
+
+__all__ = ["SPLIT_OWNER", "SegmentOutcome", "claim_segment", "finish_parent", "queued_work", "release_segment", "run_segment", "split_job", "split_spans", "stuck_parents"]

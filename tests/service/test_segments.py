@@ -1,0 +1,142 @@
+"""Split jobs on the real databases (SQLite and PostgreSQL), the pipeline replaced by copies of a
+real evidence run: a segment retried twice writes no second case, poison input ends failed after
+the bounded tries with its error, cancelling the parent reaches a running segment, and the
+parent's progress is the sum of its segments'."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from service.db import session_scope
+from service.jobs.segments import run_segment, split_job
+from service.jobs.work import claim
+from service.models import Case, Job, JobSegment
+
+from .conftest import upload_clip
+from .helpers import SHORT_CLIP
+
+OWNER = "test-worker"
+
+
+def _split(env, footage_dir, **changes):
+    """A queued job of the short real clip, claimed and split in two segments."""
+    settings = env.settings.model_copy(update={"segment_s": 1.0, "split_min_s": 1.5, **changes})
+    job_id = upload_clip(env.operator, footage_dir / SHORT_CLIP)["job_id"]
+    factory = env.app.state.session_factory
+    assert claim(factory, job_id, settings.job_max_attempts, OWNER, settings.job_lease_s)
+    segments = split_job(factory, settings, job_id, OWNER)
+    assert len(segments) == 2
+    return settings, factory, job_id, segments
+
+
+def _copying(template, tries):
+    """An analyze function that leaves a copy of a real run, naming its cases anew on every try
+    (so only the dedup key, not the case id, can recognise a retried segment's cases)."""
+
+    def analyze(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        tries.append(options["span"])
+        shutil.copytree(template, out_dir)
+        cases = json.loads((out_dir / "cases.json").read_text())
+        for c in (cases["cases"] if isinstance(cases, dict) else cases):
+            c["id"] = f"{c['id']}-try{len(tries)}"
+        (out_dir / "cases.json").write_text(json.dumps(cases))
+
+    return analyze
+
+
+def test_segment_retried_twice_writes_no_second_case(env, camera, footage_dir, evidence_template):
+    settings, factory, job_id, segments = _split(env, footage_dir)
+    tries = []
+    analyze = _copying(evidence_template, tries)
+    first = run_segment(segments[0], factory, settings, analyze, dict, lambda: False, OWNER)
+    assert first.state == "done" and len(first.new_cases) == 2
+    for _ in range(2):  # the same segment again, as a redelivery or a re-split job runs it
+        with session_scope(factory) as db:
+            db.get(JobSegment, segments[0]).state = "queued"
+        again = run_segment(segments[0], factory, settings, analyze, dict, lambda: False, OWNER)
+        assert again.state == "done" and again.new_cases == ()
+    assert len(tries) == 3
+    with session_scope(factory) as db:
+        rows = list(db.scalars(select(Case).where(Case.job_id == job_id)))
+        assert sorted(r.id for r in rows) == sorted(first.new_cases)
+        assert all(r.dedup_key for r in rows)
+        # the database itself refuses a second row for the same case
+        twin = rows[0]
+        db.add(Case(id="J-twin", pipeline_id="x", job_id=job_id, camera_id=twin.camera_id, rule=twin.rule,
+                    start_s=0.0, end_s=1.0, out_dir="x", evidence_dir="x", dedup_key=twin.dedup_key))
+        with pytest.raises(IntegrityError):
+            db.flush()
+        db.rollback()
+    # the other segment ends the parent: done, with both segments' spans owned once
+    last = run_segment(segments[1], factory, settings, analyze, dict, lambda: False, OWNER)
+    assert last.state == "done" and last.parent == "done"
+    with session_scope(factory) as db:
+        job = db.get(Job, job_id)
+        assert (job.state, job.progress, job.cases_found) == ("done", 100.0, 4)
+
+
+def test_poison_segment_fails_after_bounded_tries(env, camera, footage_dir):
+    settings, factory, job_id, segments = _split(env, footage_dir, job_max_attempts=3)
+    calls = []
+
+    def poison(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        calls.append(options["span"])
+        raise ValueError("moov atom not found")
+
+    outcomes = []
+    while True:
+        out = run_segment(segments[0], factory, settings, poison, dict, lambda: False, OWNER)
+        outcomes.append(out.state)
+        if not out.retry:
+            break
+    assert outcomes == ["queued", "queued", "failed"] and len(calls) == 3
+    with session_scope(factory) as db:
+        seg = db.get(JobSegment, segments[0])
+        assert seg.attempts == 3 and "moov atom not found" in seg.error
+        # a fourth delivery of the task does nothing
+    assert run_segment(segments[0], factory, settings, poison, dict, lambda: False, OWNER).state is None
+
+    def fine(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        out_dir.mkdir(parents=True)
+        (out_dir / "cases.json").write_text("[]")
+        (out_dir / "manifest.json").write_text('{"files": []}')
+
+    assert run_segment(segments[1], factory, settings, fine, dict, lambda: False, OWNER).parent == "failed"
+    with session_scope(factory) as db:
+        job = db.get(Job, job_id)
+        assert job.state == "failed" and "segment 1 of 2" in job.error and "moov atom not found" in job.error
+
+
+def test_cancel_reaches_a_running_segment_and_progress_sums(env, camera, footage_dir):
+    settings, factory, job_id, segments = _split(env, footage_dir)
+    seen = {}
+
+    def slow(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        class P:
+            fraction = 0.5
+
+        progress(P())
+        with session_scope(factory) as db:
+            seen["parent_progress"] = db.get(Job, job_id).progress
+        # the operator cancels the parent (what POST /api/jobs/{id}/cancel writes)
+        r = env.operator.post(f"/api/jobs/{job_id}/cancel")
+        assert r.status_code == 200, r.text
+        while not should_cancel():
+            pass
+        raise RuntimeError("Cancelled: stopped at the operator's request")
+
+    out = run_segment(segments[0], factory, settings, slow, dict, lambda: False, OWNER)
+    assert out.state == "cancelled"
+    # half of the first segment (1.0 s of the 2.3 s source) is about a fifth of the job
+    assert seen["parent_progress"] == pytest.approx(100 * 0.5 * 1.0 / 2.3, abs=0.2)
+    # the queued segment is never run; it ends the parent as cancelled
+    late = run_segment(segments[1], factory, settings, slow, dict, lambda: False, OWNER)
+    assert late.state is None
+    with session_scope(factory) as db:
+        assert db.get(JobSegment, segments[1]).state == "cancelled"
+        assert db.get(Job, job_id).state == "cancelled"
