@@ -30,6 +30,20 @@ if ! mqtt_ready; then
 fi
 mqtt_ready || { echo "Mosquitto is not reachable on 127.0.0.1:1883" >&2; exit 1; }
 
+# Redis on 127.0.0.1:6379: the Celery broker of the worker pool (tests/service/test_worker_pool.py,
+# benchmarks/workers.py). Debian's package; started as a daemon when not running.
+redis_ready() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
+if ! redis_ready; then
+    if ! command -v redis-server >/dev/null; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq redis-server >/dev/null
+    fi
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" --appendonly no >/dev/null
+    for _ in $(seq 1 30); do redis_ready && break; sleep 0.5; done
+fi
+redis_ready || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
+
 if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
