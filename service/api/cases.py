@@ -278,7 +278,7 @@ EVIDENCE_FILE[200]["content"]["application/json"] = {"schema": {"type": "object"
 
 
 @router.get("/{case_id}/evidence/{kind}", response_class=FileResponse,
-            responses={**EVIDENCE_FILE, **responses(404, 416)})
+            responses={**EVIDENCE_FILE, **responses(404, 409, 416)})
 def evidence(case_id: str, kind: str, request: Request, db: Session = Depends(get_db),
              who: Principal = Depends(reviewers), w: int | None = None):
     """The original file; with ``w`` (a still only) a cached thumbnail that wide, for the queue."""
