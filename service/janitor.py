@@ -27,11 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.db import session_scope
-from service.models import Case, Job, UploadSession, utcnow
+from service.models import Case, Job, JobSegment, UploadSession, utcnow
 
 log = logging.getLogger(__name__)
 
 RUN_RE = re.compile(r"^run-\d+(\.scene\.yaml)?$")
+STORED_RUN_RE = re.compile(r"^(seg-\d+-)?run-\d+$")  # a job's run, or a split job's segment run
 SESSION_RE = re.compile(r"^session-([0-9a-f]+)\.part$")
 
 
@@ -136,12 +137,13 @@ def sweep_stored_runs(factory: sessionmaker[Session], settings: Settings, report
     newest: dict[str, float] = {}
     for blob in store.list("jobs"):
         parts = blob.key.split("/")
-        if len(parts) >= 4 and RUN_RE.match(parts[2]) and parts[1].isdigit():
+        if len(parts) >= 4 and STORED_RUN_RE.match(parts[2]) and parts[1].isdigit():
             run = "/".join(parts[:3])
             newest[run] = max(newest.get(run, 0.0), blob.mtime)
     with factory() as db:
         referenced = {p for p in db.scalars(select(Job.out_dir)) if p}
         referenced |= {p for p in db.scalars(select(Case.out_dir).distinct()) if p}
+        referenced |= {p for p in db.scalars(select(JobSegment.out_dir)) if p}
     now = time.time()
     for run, mtime in sorted(newest.items()):
         if run in referenced or now - mtime < settings.orphan_run_age_s:
