@@ -51,17 +51,23 @@ def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], 
 
         return AnalyzeOptions(**{"signing_key": settings.signing_key_path, **settings.analyze_options, **extra})
 
-    def run(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
+    def detector_for(options):  # noqa: ANN001, ANN202
         from detector.detect import load_analysis_detector
-        from detector.pipeline import analyze
 
         key = (options.model, options.conf, options.threads)
         if key not in cache:
             cache.clear()
             cache[key] = load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
-        return analyze(source, scene_path, out_dir, options, progress=progress,
-                       should_cancel=should_cancel, detector=cache[key])
+        return cache[key]
 
+    def run(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
+        from detector.pipeline import analyze
+
+        return analyze(source, scene_path, out_dir, options, progress=progress,
+                       should_cancel=should_cancel, detector=detector_for(options))
+
+    # a pool worker loads its model before taking work (``civicwatch worker``), not in its first task
+    run.preload = lambda: detector_for(make_options({}))
     return run, make_options
 
 

@@ -140,6 +140,12 @@ class PoolWorker:
     def run(self, concurrency: int = 1, loglevel: str = "INFO", metrics_port: int | None = None) -> None:
         self.check_schema()
         self.settings.ensure_dirs()
+        preload = getattr(self.analyze_fn, "preload", None)
+        if preload is not None:
+            try:
+                preload()
+            except Exception:  # noqa: BLE001 - the first task fails with the reason instead
+                log.exception("could not load the analysis model")
         port = self.settings.worker_metrics_port if metrics_port is None else metrics_port
         if port:
             from prometheus_client import start_http_server
