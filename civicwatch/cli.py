@@ -13,7 +13,7 @@ import sys
 
 from civicwatch import __version__
 
-COMMAND_MODULES = ["analyze", "verify", "render", "eval", "models", "serve", "users", "demo", "report", "record", "worker"]
+COMMAND_MODULES = ["analyze", "verify", "render", "eval", "models", "serve", "users", "demo", "report", "record", "worker", "mosaic"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,6 +31,7 @@ from detector.evidence.writer import flight_record, write_cases
 from detector.identity import IdentityGuard
 from detector.lowlight import LowLight
 from detector.media.metadata import parse_creation_time
+from detector.mosaic import Mosaic, MosaicError, MosaicRegistration, check_mosaic_for, load_mosaic
 from detector.motion_gate import MotionGate
 from detector.regions import ZoneRegionDetector, regions_tiles, zone_regions
 from detector.register import (
@@ -127,6 +128,10 @@ class AnalyzeOptions:
     # cases decided inside it, so consecutive spans give every case once. None: the whole source.
     span: tuple[float, float] | None = None
     preroll_s: float | None = None
+    # Seconds of an unbroken recording before this file's first frame (a live camera's window:
+    # service.live): the analysis grid is laid from the recording's start, so windows sample the
+    # frames a read of the whole recording samples and neighbours agree on decision times.
+    grid_origin_s: float = 0.0
 
 
 @dataclass
@@ -170,10 +175,11 @@ _END = object()
 
 
 def _decode_worker(path: Path, fps: float, out: queue.Queue, report: DecodeReport, timings: StageTimings,
-                   stop: threading.Event, read: tuple[float, float | None] = (0.0, None)) -> None:
+                   stop: threading.Event, read: tuple[float, float | None] = (0.0, None),
+                   grid_origin_s: float = 0.0) -> None:
     try:
         started = time.perf_counter()
-        for frame in iter_frames(path, fps, report, start_s=read[0], end_s=read[1]):
+        for frame in iter_frames(path, fps, report, start_s=read[0], end_s=read[1], grid_origin_s=grid_origin_s):
             if stop.is_set():
                 break
             if frame.image is not None:
@@ -228,7 +234,10 @@ class _Stages:
         # registered to the scene's reference image (detector.register), where the zones are.
         drone = scene.kind == "drone"
         self.motion = CameraMotion() if options.stabilise and not drone else None
-        self.registration = ReferenceRegistration(tuple(scene.frame_size), reference) if drone else None
+        if drone and isinstance(reference, Mosaic):  # a flight along a road: frame to frame, into its mosaic
+            self.registration = MosaicRegistration(reference)
+        else:
+            self.registration = ReferenceRegistration(tuple(scene.frame_size), reference) if drone else None
         self._quality: dict[float, float] = {}  # analysis time -> registration quality (drone)
         self.gate = MotionGate() if options.motion_gate else None
         self._last_detections: Detections | None = None
@@ -410,13 +419,31 @@ def _region_detector(scene: Scene, info: VideoInfo, detector: ObjectDetector,
     return ZoneRegionDetector(detector, tiles, full_every=options.full_every if tiles else 1)
 
 
-def _drone_reference(scene: Scene, scene_path: Path, options: AnalyzeOptions) -> np.ndarray | None:
+def _flight_mosaic(scene: Scene, scene_path: Path, source: Path, options: AnalyzeOptions) -> Mosaic:
+    """The mosaic a drone scene along a road is drawn on, checked against this video and rate."""
+    def refuse(msg: str) -> SceneError:
+        return SceneError(f"mosaic: {msg}", [{"field": "mosaic", "loc": ["mosaic"], "type": "mosaic", "msg": msg}])
+
+    if scene.reference_image or options.reference_image is not None:
+        raise refuse("give either a mosaic (a flight along a road) or a reference image (a hovering flight), not both")
+    try:
+        mosaic = load_mosaic(scene_path.parent / scene.mosaic)
+        check_mosaic_for(mosaic, source, tuple(scene.frame_size), options.analysis_fps)
+    except MosaicError as err:
+        raise refuse(str(err)) from None
+    return mosaic
+
+
+def _drone_reference(scene: Scene, scene_path: Path, options: AnalyzeOptions,
+                     source: Path | None = None) -> np.ndarray | Mosaic | None:
     """The image a drone scene's frames are registered to: the one given with the analysis, else
     the scene's ``reference_image`` (relative to the scene file); None for fixed cameras or when
     neither is given (the flight's first textured frame is used). Read before any heavy work, so a
     missing or unreadable file fails at once with its name."""
     if scene.kind != "drone":
         return None
+    if scene.mosaic:
+        return _flight_mosaic(scene, scene_path, source, options)
     path = options.reference_image
     if path is None and scene.reference_image:
         path = scene_path.parent / scene.reference_image
@@ -478,7 +505,7 @@ def analyze(
     start, clock_source = wall_clock_start(scene, info, options)
     if start is not None and scene.start_time != start:
         scene = scene.model_copy(update={"start_time": start})
-    reference = _drone_reference(scene, scene_path, options)
+    reference = _drone_reference(scene, scene_path, options, source)
     # Bad slicing settings fail here, before the model is loaded (``SlicingError``).
     resolve_slicing(options.slicing, scene.kind, scene.slicing, options.slice_tile, options.slice_overlap)
     span, preroll, read = _segment_read(scene, info, options)  # a bad span fails before the model loads
@@ -493,7 +520,8 @@ def analyze(
     frames: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
     worker = threading.Thread(
-        target=_decode_worker, args=(source, options.analysis_fps, frames, report, timings, stop, read),
+        target=_decode_worker, args=(source, options.analysis_fps, frames, report, timings, stop, read,
+                                     options.grid_origin_s),
         name="civicwatch-decode", daemon=True,
     )
     worker.start()
@@ -528,7 +556,8 @@ def analyze(
     warnings: list[str] = []
     if stages.registration is not None and stages.registration.stats.unregistered:
         reg = stages.registration.stats
-        reference = "the scene's reference image" if reg.reference == "scene" else "the flight's first textured frame"
+        reference = {"scene": "the scene's reference image", "mosaic": "the flight's mosaic"}.get(
+            reg.reference, "the flight's first textured frame")
         warnings.append(
             f"drone frames could not be registered: {reg.unregistered} of {reg.frames} analysis frames do not "
             f"match {reference} (too little overlap, blur or another place); they produced no cases"
@@ -580,6 +609,7 @@ def analyze(
                 "analysis_fps": options.analysis_fps,
                 "span": span.as_list() if span is not None else None,
                 "preroll_s": preroll,
+                "grid_origin_s": options.grid_origin_s,
                 "detection": {"region_tiles": [list(t) for t in stages.region_detector.tiles],
                               "full_every": stages.region_detector.full_every,
                               "slicing": stages.region_detector.slicing_dict()},

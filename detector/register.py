@@ -64,8 +64,13 @@ class ReferenceRegistration:
 
     def __init__(self, scene_size: tuple[int, int], reference: np.ndarray | None = None, *,
                  features: int = 3000, ratio: float = 0.8, min_inliers: int = 40,
-                 min_inlier_share: float = 0.25, reprojection_px: float = 2.5) -> None:
+                 min_inlier_share: float = 0.25, reprojection_px: float = 2.5,
+                 model: str = "homography") -> None:
         self.scene_size = scene_size
+        # "homography" (a view of the ground from anywhere) or "similarity" (shift, turn and
+        # uniform scale only: frame-to-frame steps of a nadir flight, where a full homography's
+        # spare freedom turns parallax and noise into a scale drift along the chain).
+        self.model = model
         self.ratio = ratio
         self.min_inliers = min_inliers
         self.min_inlier_share = min_inlier_share
@@ -95,6 +100,24 @@ class ReferenceRegistration:
         self.stats.registered += 1
         self.stats.quality.append(share)
         return hom
+
+    def set_reference(self, image: np.ndarray, moving: np.ndarray | None = None) -> bool:
+        """Make ``image`` the reference (frame-to-frame chaining, ``detector.mosaic``); False when it
+        has too little texture to serve as one (the previous reference is then kept)."""
+        kept = self._ref_kp, self._ref_desc
+        self._ref_kp = self._ref_desc = None
+        self._set_reference(image, moving)
+        if self._ref_desc is None:
+            self._ref_kp, self._ref_desc = kept
+            return False
+        return True
+
+    def match(self, frame_bgr: np.ndarray, moving: np.ndarray | None = None) -> tuple[np.ndarray | None, float]:
+        """The homography from ``frame_bgr`` px to the reference's px and the share of agreeing
+        matches, without counting the frame in ``stats``; (None, share) when it does not fit."""
+        if self._ref_desc is None:
+            return None, 0.0
+        return self._fit(frame_bgr, moving)
 
     # -- internals -------------------------------------------------------------------------------
     def _unregistered(self, t: float) -> None:
@@ -140,8 +163,14 @@ class ReferenceRegistration:
             if remaining.sum() < self.min_inliers:
                 break
             idx = np.flatnonzero(remaining)
-            hom, mask = cv2.findHomography(src[idx], dst[idx], cv2.USAC_ACCURATE, thresh, maxIters=3000,
-                                           confidence=0.999)
+            if self.model == "similarity":
+                affine, mask = cv2.estimateAffinePartial2D(src[idx], dst[idx], method=cv2.RANSAC,
+                                                           ransacReprojThreshold=thresh, maxIters=3000,
+                                                           confidence=0.999, refineIters=10)
+                hom = None if affine is None else as_homography(affine)
+            else:
+                hom, mask = cv2.findHomography(src[idx], dst[idx], cv2.USAC_ACCURATE, thresh, maxIters=3000,
+                                               confidence=0.999)
             if hom is None or mask is None:
                 break
             inliers = np.zeros(len(src), bool)

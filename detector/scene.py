@@ -294,6 +294,11 @@ class Scene(_Strict):
     reference_image: str | None = Field(default=None, min_length=1, max_length=MAX_PLACE)
     # Sliced inference for small objects; None: on for drone scenes, off for fixed cameras.
     slicing: Slicing | None = None
+    # Drone flights along a road (new ground in every frame): the flight's mosaic file written by
+    # ``civicwatch mosaic`` (a path relative to the scene file). The zones are drawn on its
+    # ``mosaic.jpg`` and ``frame_size`` is that image's size; each frame is placed on the mosaic
+    # by the transforms stored there (``detector.mosaic``). Instead of ``reference_image``.
+    mosaic: str | None = Field(default=None, min_length=1, max_length=MAX_PLACE)
 
     @model_validator(mode="before")
     @classmethod

@@ -263,7 +263,8 @@
     var dd = CW.$('c-registration');
     dd.classList.remove('warn');
     if (!reg || !reg.registered) { fact('c-registration', ''); return; }
-    var ref = CW.t(reg.reference === 'scene' ? 'review.registration.scene' : 'review.registration.first');
+    var ref = CW.t(reg.reference === 'scene' ? 'review.registration.scene' :
+                   reg.reference === 'mosaic' ? 'review.registration.mosaic' : 'review.registration.first');
     var text = ref;
     if (typeof reg.mean_quality === 'number') {
       text += ' · ' + CW.t('review.registration.quality', {

@@ -1,0 +1,140 @@
+"""Drone flights along a road: registered frame to frame into a mosaic of the flight.
+
+On the real road-survey flight (a nadir drone moving ~40 px a frame, new ground in every frame)
+the chain is consistent: two frames registered to each other directly agree with the mosaic's
+transforms to a few pixels. On a flight made from real footage (the Beijing intersection panned
+across, new ground entering at the bottom all along), the cases found on the mosaic are the
+original's: the parked vehicles stay parked while the picture moves. A mosaic of another video,
+or a scene not drawn on it, is refused before any work.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from civicwatch.cli import main
+from detector.decode import DecodeReport, iter_frames
+from detector.media.encode import H264Writer
+from detector.mosaic import load_mosaic
+from detector.pipeline import AnalyzeOptions, analyze
+from detector.register import ReferenceRegistration, map_points
+from detector.scene import SceneError
+
+ROAD = "../footage-more/drone-road-survey/atg_frames_000-131_5fps.mp4"
+BEIJING = "beijing-intersection/uadetrac_overpass.mp4"
+DEV_SET = Path(__file__).resolve().parents[2] / "benchmarks" / "dev-set"
+
+
+@pytest.fixture(scope="module")
+def road_mosaic(footage_dir, tmp_path_factory):
+    """The first 6 s of the real road survey at 5 frames a second, made by the CLI."""
+    out = tmp_path_factory.mktemp("road") / "mosaic"
+    assert main(["mosaic", str(footage_dir / ROAD), "--out", str(out), "--analysis-fps", "5", "--until", "6"]) == 0
+    return out
+
+
+def test_a_real_flight_along_a_road_is_chained_consistently(footage_dir, road_mosaic):
+    mosaic = load_mosaic(road_mosaic / "mosaic.json")
+    w, h = mosaic.frame_size
+    placed = [f for f in mosaic.frames if f.homography is not None]
+    assert len(mosaic.frames) >= 30 and len(placed) >= len(mosaic.frames) - 2  # a blurred frame may be left out
+    assert mosaic.size[1] > 2.5 * h  # the flight covered ground well beyond one picture
+    # ... at the height it flew: no scale creeps into the chain (the first and last pictures'
+    # outlines keep their size on the mosaic)
+    areas = [cv2.contourArea(map_points(np.array([[0, 0], [w, 0], [w, h], [0, h]], float), np.asarray(f.homography).reshape(3, 3)).astype(np.float32))
+             for f in (placed[0], placed[-1])]
+    assert 0.9 < areas[1] / areas[0] < 1.1, areas
+    assert cv2.imread(str(road_mosaic / "mosaic.jpg")).shape[:2] == (mosaic.size[1], mosaic.size[0])
+    images = {round(f.t, 3): f.image for f in iter_frames(footage_dir / ROAD, 5.0, DecodeReport(), end_s=6.0)
+              if f.image is not None}
+    to_mosaic = {round(f.t, 3): np.asarray(f.homography).reshape(3, 3) for f in placed}
+    times = sorted(to_mosaic)
+    errors, pairs = [], 0
+    for a, b in zip(times[::4], times[3::4]):  # frames 3 apart (~120 px of flight), matched directly
+        direct = ReferenceRegistration((w, h))
+        assert direct.set_reference(images[b])
+        hom, _ = direct.match(images[a])
+        if hom is None:
+            continue  # too little agreement to serve as a yardstick
+        pairs += 1
+        grid = np.array([[x, y] for x in range(80, w, 160) for y in range(60, h, 120)], np.float64)
+        seen_in_b = map_points(grid, hom)
+        inside = (seen_in_b[:, 0] > 0) & (seen_in_b[:, 0] < w) & (seen_in_b[:, 1] > 0) & (seen_in_b[:, 1] < h)
+        via_a = map_points(grid[inside], to_mosaic[a])
+        via_b = map_points(seen_in_b[inside], to_mosaic[b])
+        errors.extend(np.linalg.norm(via_a - via_b, axis=1))
+    assert pairs >= 5 and len(errors) > 50, (pairs, len(errors))
+    assert float(np.median(errors)) < 3.0, np.percentile(errors, [50, 90])
+
+
+def test_a_mosaic_of_another_video_or_a_scene_not_drawn_on_it_is_refused(footage_dir, road_mosaic, tmp_path):
+    mosaic = load_mosaic(road_mosaic / "mosaic.json")
+    scene = {"camera": "road", "kind": "drone", "frame_size": list(mosaic.size),
+             "mosaic": str(road_mosaic / "mosaic.json"), "slicing": {"enabled": False},
+             "zones": [{"name": "kerb", "kind": "no_parking", "polygon": [[0, 0], [100, 0], [100, 100], [0, 100]]}]}
+    path = tmp_path / "scene.yaml"
+    path.write_text(yaml.safe_dump(scene), encoding="utf-8")
+    with pytest.raises(SceneError, match="another video"):
+        analyze(footage_dir / BEIJING, path, tmp_path / "a", AnalyzeOptions(analysis_fps=5))
+    with pytest.raises(SceneError, match="same rate"):
+        analyze(footage_dir / ROAD, path, tmp_path / "b", AnalyzeOptions(analysis_fps=10))
+    path.write_text(yaml.safe_dump({**scene, "frame_size": [960, 540]}), encoding="utf-8")
+    with pytest.raises(SceneError, match="frame_size"):
+        analyze(footage_dir / ROAD, path, tmp_path / "c", AnalyzeOptions(analysis_fps=5))
+
+
+def flight(n: int, frames: int) -> np.ndarray:
+    """The picture of the flight at frame ``n``: the original seen 1.25x closer, the view moving
+    down the picture by 108 original px over the clip (original px -> flight px)."""
+    y0 = 108.0 * n / max(1, frames - 1)
+    return np.array([[1.25, 0, -1.25 * 192], [0, 1.25, -1.25 * y0], [0, 0, 1]])
+
+
+def test_cases_on_a_flight_along_the_road_are_the_originals(footage_dir, tmp_path):
+    source = footage_dir / BEIJING
+    cap = cv2.VideoCapture(str(source))
+    fps, total = cap.get(cv2.CAP_PROP_FPS), int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    moving = tmp_path / "flight.mp4"
+    writer = H264Writer(moving, 960, 540, fps, Fraction(1, round(fps)), crf=18, preset="veryfast")
+    n = 0
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        writer.encode_bgr(cv2.warpPerspective(f, flight(n, total), (960, 540)), n)
+        n += 1
+    writer.close()
+    cap.release()
+    assert main(["mosaic", str(moving), "--out", str(tmp_path / "mosaic")]) == 0
+    mosaic = load_mosaic(tmp_path / "mosaic" / "mosaic.json")
+    assert mosaic.size[1] > 540 + 100  # new ground came in at the bottom all along
+
+    # The dev-set scene's zones, drawn where they lie on the mosaic (the mosaic's plane is the
+    # flight's first picture: original -> first picture -> mosaic).
+    scene = yaml.safe_load((DEV_SET / "beijing-stopped.scene.yaml").read_text(encoding="utf-8"))
+    orig_to_mosaic = np.asarray(mosaic.frames[0].homography).reshape(3, 3) @ flight(0, total)
+    for zone in scene["zones"]:
+        zone["polygon"] = [[round(float(x), 1), round(float(y), 1)]
+                           for x, y in map_points(np.array(zone["polygon"], float), orig_to_mosaic)]
+    scene.update(kind="drone", frame_size=list(mosaic.size), mosaic="mosaic/mosaic.json", slicing={"enabled": False})
+    (tmp_path / "flight.scene.yaml").write_text(yaml.safe_dump(scene, allow_unicode=True), encoding="utf-8")
+
+    options = AnalyzeOptions(evidence=False, pre=0, post=0)
+    fixed = analyze(source, DEV_SET / "beijing-stopped.scene.yaml", tmp_path / "fixed", options).cases
+    drone = analyze(moving, tmp_path / "flight.scene.yaml", tmp_path / "drone", options).cases
+    info = json.loads((tmp_path / "drone" / "analysis.json").read_text())
+    assert info["registration"]["reference"] == "mosaic" and info["registration"]["unregistered"] == 0
+    assert len(fixed) >= 3 and {c["rule"] for c in fixed} == {"illegal_parking"}
+    unmatched = list(fixed)
+    for c in drone:
+        twin = next((f for f in unmatched if f["zone"] == c["zone"] and abs(f["start_s"] - c["start_s"]) <= 1.0), None)
+        assert twin is not None, ("a case the original does not have", c, fixed)
+        unmatched.remove(twin)
+    assert not unmatched, unmatched
