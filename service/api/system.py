@@ -14,7 +14,7 @@ from detector.signing import ALGORITHM, fingerprint, public_pem
 from service.api.schemas import Health, SigningKey
 from service.db import ping
 from service.faults import disk_free
-from service.models import CASE_STATES, JOB_STATES, Case, Job
+from service.models import CASE_STATES, JOB_STATES, Case, Job, JobSegment
 
 router = APIRouter(tags=["system"])
 
@@ -66,10 +66,15 @@ class DbCollector:
         last_speed = GaugeMetricFamily("civicwatch_last_job_processing_speed_ratio",
                                        "Seconds of video per second of processing, most recent finished job")
         video = GaugeMetricFamily("civicwatch_video_seconds_processed", "Seconds of video in finished jobs")
+        segments = GaugeMetricFamily("civicwatch_job_segments", "Segments of split jobs (worker pool) by state",
+                                     labels=["state"])
         with self.factory() as db:
             counts = dict(db.execute(select(Job.state, func.count()).group_by(Job.state)).all())
             for state in JOB_STATES:
                 jobs.add_metric([state], counts.get(state, 0))
+            seg_counts = dict(db.execute(select(JobSegment.state, func.count()).group_by(JobSegment.state)).all())
+            for state in JOB_STATES:
+                segments.add_metric([state], seg_counts.get(state, 0))
             for state, rule, n in db.execute(select(Case.state, Case.rule, func.count()).group_by(Case.state, Case.rule)):
                 cases.add_metric([state, rule], n)
             v, p = db.execute(select(func.sum(Job.video_seconds), func.sum(Job.processing_seconds))
@@ -79,7 +84,7 @@ class DbCollector:
             last = db.execute(select(Job.video_seconds, Job.processing_seconds).where(
                 Job.state == "done", Job.processing_seconds > 0).order_by(Job.finished_at.desc()).limit(1)).first()
             last_speed.add_metric([], float(last[0] or 0) / float(last[1]) if last else 0.0)
-        yield from (jobs, cases, speed, last_speed, video)
+        yield from (jobs, cases, speed, last_speed, video, segments)
 
 
 def make_registry(factory, settings=None) -> CollectorRegistry:  # noqa: ANN001

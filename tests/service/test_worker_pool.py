@@ -138,6 +138,7 @@ def test_two_workers_one_killed_mid_segment(tmp_path, postgres_url, footage_dir)
         assert len({c.dedup_key for c in cases}) == len(cases), "a case written twice"
         pool = sorted(_identity(c.data) for c in cases)
 
+        assert 'civicwatch_job_segments{state="done"} 4.0' in e.anon.get("/metrics").text  # the service's view
         metrics = httpx.get(f"http://127.0.0.1:{ports[1]}/metrics", timeout=10).text
         assert 'civicwatch_worker_segments_total{outcome="done"' in metrics
         assert "civicwatch_worker_speed_ratio" in metrics and 'civicwatch_queue_depth{where="segments"} 0.0' in metrics
