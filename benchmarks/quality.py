@@ -56,6 +56,7 @@ def analyse(label_path: Path, out: Path, args: argparse.Namespace) -> tuple[list
 
         options = AnalyzeOptions(model=args.model, pre=0.0, post=0.0, evidence=False, regions=args.regions,
                                  stabilise=not args.no_stabilise, full_every=args.full_every,
+                                 **({"conf": args.conf} if args.conf is not None else {}),
                                  lowlight=args.lowlight, motion_gate=not args.no_motion_gate)
         analyze(video, scene, out, options)
         info = json.loads((out / "analysis.json").read_text())
@@ -181,6 +182,7 @@ def main() -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--regions", choices=["zones", "off"], default="zones")
     parser.add_argument("--full-every", type=int, default=1)
+    parser.add_argument("--conf", type=float, default=None, help="detector confidence threshold (default: the pipeline's)")
     parser.add_argument("--no-stabilise", action="store_true")
     parser.add_argument("--lowlight", choices=["auto", "off"], default="auto")
     parser.add_argument("--no-motion-gate", action="store_true", help="detect on every analysis frame")

@@ -12,7 +12,6 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import Field
 from sqlalchemy import func, null, select, update
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from civicwatch import __version__
 from service import audit, events
@@ -110,12 +109,13 @@ def _published_urls(case: Case) -> dict[str, str] | None:
 
 
 @router.get("/{case_id}", response_model=CaseDetail, responses=responses(404), **AS_BUILT)
-async def get_case(case_id: str, request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers)) -> dict:
+def get_case(case_id: str, request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers)) -> dict:
+    # A plain function: FastAPI runs it on its thread pool, so neither the database reads nor
+    # the integrity check (files or bucket objects) ever block the event loop.
     case = _case(db, case_id)
     settings = request.app.state.settings
     # Shown on every view: cached while the files are unchanged; decisions re-read every byte.
-    integrity = await run_in_threadpool(lambda: check_case(case, evidence_store(settings), settings.chunk_size,
-                                                                   cached=True))
+    integrity = check_case(case, evidence_store(settings), settings.chunk_size, cached=True)
     cam = db.get(Camera, case.camera_id)
     job = db.get(Job, case.job_id)
     up = db.get(Upload, job.upload_id) if job else None
