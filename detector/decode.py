@@ -9,6 +9,7 @@ never from a frame counter, because variable-frame-rate phone and drone files ar
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -165,6 +166,14 @@ def probe(path: Path) -> VideoInfo:
         raise VideoOpenError(f"{path.name}: not a readable video ({reason})") from None
 
 
+def grid_start(step: float, origin_s: float) -> float:
+    """The first analysis time (>= 0, in file seconds) of a grid of ``step`` laid from ``origin_s``
+    seconds before the file's start."""
+    if not step or origin_s <= 0:
+        return 0.0
+    return max(0.0, math.ceil(origin_s / step - 1e-6) * step - origin_s)
+
+
 def iter_frames(
     path: Path,
     analysis_fps: float | None,
@@ -173,6 +182,7 @@ def iter_frames(
     all_images: bool = False,
     start_s: float = 0.0,
     end_s: float | None = None,
+    grid_origin_s: float = 0.0,
 ) -> Iterator[DecodedFrame]:
     """Yield every decoded frame; ``image`` is filled on analysis frames (or all with ``all_images``).
 
@@ -183,21 +193,27 @@ def iter_frames(
     keyframe before ``start_s``, yields frames from ``start_s`` to ``end_s`` with the same times,
     frame indices and analysis grid as a read from the top would give them, so a segment sees the
     very frames the whole run sees there.
+
+    ``grid_origin_s``: this file's first frame is that many seconds into a longer recording (a live
+    camera's analysis window, cut from an unbroken recording): the analysis grid is laid from the
+    recording's start instead of the file's, so every window samples the very frames a read of the
+    whole recording samples (and neighbouring windows agree on when a case was decided).
     """
     step = 1.0 / analysis_fps if analysis_fps else 0.0
     origin = probe(path) if start_s > 0 else None  # time 0 of the file, before seeking away from it
     # A segment seeks; a container that cannot, or whose index lands past the start, is read from
     # the top with the early frames skipped.
     for attempt in ("seek", "top") if origin is not None else ("top",):
-        overshot = yield from _read(path, step, report, all_images, origin, start_s, end_s, attempt == "seek")
+        overshot = yield from _read(path, step, report, all_images, origin, start_s, end_s, attempt == "seek",
+                                    grid_start(step, grid_origin_s))
         if not overshot:
             return
 
 
 def _read(path: Path, step: float, report: DecodeReport, all_images: bool, origin: VideoInfo | None,
-          start_s: float, end_s: float | None, seek: bool) -> Iterator[DecodedFrame]:
+          start_s: float, end_s: float | None, seek: bool, first_t: float = 0.0) -> Iterator[DecodedFrame]:
     """One pass of ``iter_frames``; returns True when the seek landed past ``start_s``."""
-    next_t = 0.0
+    next_t = first_t
     t0: float | None = None
     index = 0
     try:
