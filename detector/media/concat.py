@@ -41,8 +41,12 @@ class Joined:
         return start, start + parts[index].duration_s
 
 
-def concat_remux(parts: list[Part], out_path: Path) -> Joined:
-    """Write ``parts`` one after another into ``out_path`` (MP4, faststart) by stream copy."""
+def concat_remux(parts: list[Part], out_path: Path, metadata: dict[str, str] | None = None) -> Joined:
+    """Write ``parts`` one after another into ``out_path`` (MP4, faststart) by stream copy.
+
+    ``metadata``: container tags (``title``, ``comment``, ``creation_time``...) written into the
+    file, never into the pictures; the live windows name the segment they are made for there,
+    which also keeps two windows of the same pictures (a looping or frozen camera) apart."""
     if not parts:
         raise ConcatError("nothing to join")
     inputs = []
@@ -59,6 +63,8 @@ def concat_remux(parts: list[Part], out_path: Path) -> Joined:
         tmp = out_path.with_name(out_path.name + ".part")
         with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
             ostream = out.add_stream_from_template(streams[0])
+            if metadata:
+                out.metadata.update(metadata)
             last_dts = None
             for part, container, stream in zip(parts, inputs, streams):
                 offsets.append(offset)

@@ -175,8 +175,9 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         reference = version.reference_path if version is not None else camera.reference_path
         # who flew it, as the operator gave it with the upload: carried into every case record
         flight = {"drone_id": upload.drone_id, "pilot": upload.pilot}
-        # a live camera's segment: its own part of the window it is analysed in (service.live)
-        span = live_segments.job_span(db, job_id)
+        # a live camera's segment: its own part of the window it is analysed in, and the
+        # recording's analysis grid (service.live)
+        live = live_segments.job_options(db, job_id)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -219,7 +220,7 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         given = {"start_time": started_at, "start_time_overrides_scene": True} if started_at else {}
         if reference and _is_drone(scene_yaml):
             flight = {**flight, "reference_image": data_dir / reference}
-        options = make_options({**given, **flight, **({"span": span} if span is not None else {})})
+        options = make_options({**given, **flight, **live})
         result = analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
     except Exception as err:  # noqa: BLE001 - any pipeline failure is the job's outcome
         error = f"{type(err).__name__}: {err}"

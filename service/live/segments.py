@@ -138,6 +138,19 @@ def schedule(factory: sessionmaker[Session], settings: Settings, camera_id: str)
     return created
 
 
+def _window_tags(cam: Camera, seg: LiveSegment, window: list[LiveSegment]) -> dict[str, str]:
+    """Container tags naming what the window is for. They also make every segment's window a
+    file of its own: two windows of the same pictures (a camera looping a clip, a frozen picture,
+    or a segment and the one that ended the connection after it) would otherwise be one upload,
+    and ``jobs.upload_id`` is unique."""
+    at = window.index(seg)
+    start = sum(s.duration_s for s in window[:at])
+    return {"title": f"{cam.id} live window for {Path(seg.path).name}",
+            "comment": (f"civicwatch live window: camera {cam.id}, connection {seg.connection}, segments "
+                        f"{window[0].sequence}-{window[-1].sequence}, own span {start:.3f}-{start + seg.duration_s:.3f} s, "
+                        f"first picture at {window[0].start_at.isoformat()}")}
+
+
 def _queue_window(db: Session, settings: Settings, cam: Camera, seg: LiveSegment, window: list[LiveSegment],
                   version_id: int | None) -> int | None:
     data_dir = settings.data_dir
@@ -145,12 +158,12 @@ def _queue_window(db: Session, settings: Settings, cam: Camera, seg: LiveSegment
     out = windows_dir(settings, cam.id) / Path(seg.path).name
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        joined = concat_remux(parts, out)
+        joined = concat_remux(parts, out, _window_tags(cam, seg, window))
     except (ConcatError, OSError) as err:
         # e.g. the camera changed resolution between the segments: analyse the segment alone
         log.warning("camera %s: window of %s not joined (%s); the segment is analysed alone", cam.id, seg.path, err)
         window = [seg]
-        joined = concat_remux([Part(data_dir / seg.path, seg.duration_s)], out)
+        joined = concat_remux([Part(data_dir / seg.path, seg.duration_s)], out, _window_tags(cam, seg, window))
     at = window.index(seg)
     span = joined.span_of(at, [Part(data_dir / s.path, s.duration_s) for s in window])
     digest = sha256_file(out)
@@ -167,10 +180,35 @@ def _queue_window(db: Session, settings: Settings, cam: Camera, seg: LiveSegment
         db.add(job)
         db.flush()
     seg.job_id, seg.window_path = job.id, upload.path
-    seg.span_from_s, seg.span_to_s = round(span[0], 6), round(span[1], 6)
+    seg.span_from_s, seg.span_to_s = span  # exact: the grid origin is computed from them
     log.info("camera %s: segment %s queued as job %s (span %.3f..%.3f of %d segments)", cam.id,
              Path(seg.path).name, job.id, span[0], span[1], len(window))
     return job.id
+
+
+def job_options(db: Session, job_id: int) -> dict:
+    """What a live segment's job adds to its ``AnalyzeOptions``: the segment's ``span`` in its
+    window, and ``grid_origin_s``, where the window starts in its unbroken recording, so the
+    window is sampled on the recording's analysis grid (neighbouring windows then agree on the
+    moment a case was decided, which decides the segment that owns it). {}: not a live job."""
+    seg = db.scalar(select(LiveSegment).where(LiveSegment.job_id == job_id).limit(1))
+    if seg is None or seg.span_from_s is None or seg.span_to_s is None:
+        return {}
+    return {"span": (float(seg.span_from_s), float(seg.span_to_s)),
+            "grid_origin_s": max(0.0, recording_offset(db, seg) - float(seg.span_from_s))}
+
+
+def recording_offset(db: Session, seg: LiveSegment) -> float:
+    """Stream seconds from the start of ``seg``'s connection to ``seg``: the exact durations of
+    the segments before it, or, should one be missing (a segment the recorder could not finish),
+    the wall-clock distance from the connection's first known segment."""
+    rows = db.execute(select(LiveSegment.sequence, LiveSegment.duration_s, LiveSegment.start_at).where(
+        LiveSegment.camera_id == seg.camera_id, LiveSegment.connection == seg.connection,
+        LiveSegment.sequence < seg.sequence).order_by(LiveSegment.sequence)).all()
+    if [r[0] for r in rows] == list(range(1, seg.sequence)):
+        return float(sum(r[1] for r in rows))
+    first = rows[0][2] if rows else seg.start_at
+    return max(0.0, (seg.start_at - first).total_seconds())
 
 
 def job_span(db: Session, job_id: int) -> tuple[float, float] | None:
