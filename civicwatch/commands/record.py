@@ -36,6 +36,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the migration check at start says nothing useful
     if args.segment_s is not None and args.segment_s < 1:
         print("civicwatch record: --segment-s must be at least 1")
         return 2
