@@ -87,7 +87,11 @@ def _registered(args: argparse.Namespace, timing: dict) -> int:
     if out is not None and not out.resolve().is_relative_to(settings.data_dir.resolve()):
         print(f"civicwatch record: --out must lie inside the data folder {settings.data_dir} (paths are stored relative to it)")
         return 2
-    rec = CameraRecorder(factory, settings, args.camera, url, out_dir=out, segment_s=args.segment_s, **timing)
+    from service.jobs.celery_runner import job_publisher
+
+    # runner "celery": each segment's job is published to the worker pool at once
+    rec = CameraRecorder(factory, settings, args.camera, url, out_dir=out, segment_s=args.segment_s,
+                         on_jobs=job_publisher(settings), **timing)
     _stop_on_signals(rec.stop_event)
     rec.run_forever()
     engine.dispose()

@@ -57,3 +57,21 @@ class CeleryRunner:
                 log.info("published %d queued jobs and %d queued segments to the pool", len(jobs), len(segments))
         except Exception:  # noqa: BLE001
             log.exception("could not re-publish queued work to the broker %s", self.settings.broker_url)
+
+
+def job_publisher(settings: Settings):  # noqa: ANN201
+    """For processes that queue jobs outside the web process (``civicwatch record --camera``):
+    a callable that publishes new job ids to the pool when the runner is "celery", else None (the
+    in-process runner finds queued jobs by polling the database)."""
+    if settings.runner != "celery":
+        return None
+    sender = TaskSender(make_celery(settings))
+
+    def publish(job_ids: list[int]) -> None:
+        for job_id in job_ids:
+            try:
+                sender.job(job_id)
+            except Exception:  # noqa: BLE001 - the job stays queued; the service's next start resends it
+                log.exception("could not publish job %s to the broker", job_id)
+
+    return publish

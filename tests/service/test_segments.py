@@ -140,3 +140,23 @@ def test_cancel_reaches_a_running_segment_and_progress_sums(env, camera, footage
     with session_scope(factory) as db:
         assert db.get(JobSegment, segments[1]).state == "cancelled"
         assert db.get(Job, job_id).state == "cancelled"
+
+
+def test_recorder_jobs_published_to_the_pool(tmp_path):
+    """``civicwatch record --camera`` queues jobs outside the web process: with runner "celery"
+    they are published to the real Redis broker at once; in-process, the poll finds them."""
+    import redis
+
+    from service.config import Settings
+    from service.jobs.celery_app import QUEUE
+    from service.jobs.celery_runner import job_publisher
+
+    broker = "redis://127.0.0.1:6379/11"
+    client = redis.Redis.from_url(broker)
+    client.flushdb()
+    assert job_publisher(Settings(data_dir=tmp_path, runner="inprocess")) is None
+    job_publisher(Settings(data_dir=tmp_path, runner="celery", broker_url=broker))([41, 42])
+    messages = [json.loads(m) for m in client.lrange(QUEUE, 0, -1)]
+    assert sorted(m["headers"]["task"] for m in messages) == ["civicwatch.job", "civicwatch.job"]
+    assert sorted(m["headers"]["argsrepr"] for m in messages) == ["[41]", "[42]"]
+    client.flushdb()
