@@ -14,7 +14,7 @@ from detector.signing import ALGORITHM, fingerprint, public_pem
 from service.api.schemas import Health, SigningKey
 from service.db import ping
 from service.faults import disk_free
-from service.models import CASE_STATES, JOB_STATES, Case, Job, JobSegment
+from service.models import JOB_STATES, Case, Job, JobSegment
 
 router = APIRouter(tags=["system"])
 
