@@ -224,15 +224,22 @@ def spread(keypoints, shape: tuple[int, ...], total: int, grid: tuple[int, int] 
     h, w = shape[:2]
     gx, gy = grid
     per_cell = max(1, total // (gx * gy))
-    cells: dict[tuple[int, int], list] = {}
-    for kp in keypoints:
-        x, y = kp.pt
-        cells.setdefault((min(gx - 1, int(x * gx / w)), min(gy - 1, int(y * gy / h))), []).append(kp)
-    kept = []
-    for cell in cells.values():
-        cell.sort(key=lambda k: k.response, reverse=True)
-        kept.extend(cell[:per_cell])
-    return kept
+    if not len(keypoints):
+        return []
+    # Vectorised (ORB gives ~12,000 keypoints a frame; a Python loop over them cost a fifth of
+    # the registration): the same choice and order as grouping the keypoints by cell in order of
+    # first appearance and keeping each cell's strongest, ties in detection order.
+    xy = np.array([kp.pt for kp in keypoints], np.float64)
+    response = np.array([kp.response for kp in keypoints], np.float64)
+    cell = np.minimum(gx - 1, (xy[:, 0] * gx / w).astype(int)) * gy + np.minimum(gy - 1, (xy[:, 1] * gy / h).astype(int))
+    index = np.arange(len(keypoints))
+    first = np.full(gx * gy, len(keypoints))
+    np.minimum.at(first, cell, index)
+    order = np.lexsort((index, -response, first[cell]))  # by cell's first appearance, strongest first
+    ranked = order[np.argsort(first[cell][order], kind="stable")]
+    cells = first[cell][ranked]
+    rank = index - np.searchsorted(cells, cells)  # position within its cell
+    return [keypoints[i] for i in ranked[rank < per_cell]]
 
 
 def plausible(hom: np.ndarray, w: int, h: int, scene_size: tuple[int, int]) -> bool:
