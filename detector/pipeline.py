@@ -132,6 +132,13 @@ class AnalyzeOptions:
     # service.live): the analysis grid is laid from the recording's start, so windows sample the
     # frames a read of the whole recording samples and neighbours agree on decision times.
     grid_origin_s: float = 0.0
+    # Fixed cameras: the picture their sway is measured against (the camera's reference frame,
+    # where the zones were drawn). None: the first frame of the source. A segment that starts
+    # reading later anchors there too, not on its own first frame: every segment of a source then
+    # measures the same small shifts the whole run measures, and a decision near a boundary is
+    # taken at the same moment by both neighbours (measured on the Beijing drill looped: anchored
+    # on their own first frames, 3 of 18 wrong-way decisions moved by 0.2-0.4 s).
+    anchor_image: Path | None = None
 
 
 @dataclass
@@ -253,6 +260,12 @@ class _Stages:
         self.signal_log = SignalLog()
         self.events: list[ViolationEvent] = []
         self.zone_counts = ZoneTrackCounter(scene.zones)
+
+    def anchor_on(self, image: np.ndarray) -> None:
+        """Take ``image`` as the picture camera sway is measured against, with its moving objects
+        kept off (as the first frame of a whole run is taken)."""
+        detect_on = self.lowlight(image) if self.lowlight is not None else image
+        self.motion.update(image, self.region_detector.detect(detect_on).xyxy)
 
     def run(self, frame: DecodedFrame, timings: StageTimings) -> None:
         t0 = time.perf_counter()
@@ -419,6 +432,25 @@ def _region_detector(scene: Scene, info: VideoInfo, detector: ObjectDetector,
     return ZoneRegionDetector(detector, tiles, full_every=options.full_every if tiles else 1)
 
 
+def _stabilise_anchor(source: Path, options: AnalyzeOptions, read_from: float) -> np.ndarray | None:
+    """The picture a fixed camera's sway is measured against when it is not the first frame read:
+    the one given (a camera's reference frame), else the source's first frame for a read that
+    starts later (a segment). None: the first frame read, as a whole run takes it."""
+    if options.anchor_image is not None:
+        image = cv2.imread(str(options.anchor_image), cv2.IMREAD_COLOR)
+        if image is None:
+            raise SceneError(f"anchor image {Path(options.anchor_image).name!r} is missing or not an image")
+        info = probe(source)
+        if (image.shape[1], image.shape[0]) != (info.width, info.height):
+            image = cv2.resize(image, (info.width, info.height), interpolation=cv2.INTER_AREA)
+        return image
+    if read_from <= 0:
+        return None
+    first = next((f.image for f in iter_frames(source, options.analysis_fps, DecodeReport(), end_s=0.0)
+                  if f.image is not None), None)
+    return first
+
+
 def _flight_mosaic(scene: Scene, scene_path: Path, source: Path, options: AnalyzeOptions) -> Mosaic:
     """The mosaic a drone scene along a road is drawn on, checked against this video and rate."""
     def refuse(msg: str) -> SceneError:
@@ -516,6 +548,9 @@ def analyze(
     timings = StageTimings()
     wall0 = time.perf_counter()
     stages = _Stages(scene, info, detector, options, reference)
+    anchor = _stabilise_anchor(source, options, read[0]) if stages.motion is not None else None
+    if anchor is not None:
+        stages.anchor_on(anchor)
     report = DecodeReport()
     frames: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()

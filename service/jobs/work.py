@@ -177,7 +177,7 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         flight = {"drone_id": upload.drone_id, "pilot": upload.pilot}
         # a live camera's segment: its own part of the window it is analysed in, and the
         # recording's analysis grid (service.live)
-        live = live_segments.job_options(db, job_id)
+        live = live_segments.job_options(db, job_id, data_dir)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -186,7 +186,7 @@ def _queue_window(db: Session, settings: Settings, cam: Camera, seg: LiveSegment
     return job.id
 
 
-def job_options(db: Session, job_id: int) -> dict:
+def job_options(db: Session, job_id: int, data_dir: Path | None = None) -> dict:
     """What a live segment's job adds to its ``AnalyzeOptions``: the segment's ``span`` in its
     window, and ``grid_origin_s``, where the window starts in its unbroken recording, so the
     window is sampled on the recording's analysis grid (neighbouring windows then agree on the
@@ -194,8 +194,45 @@ def job_options(db: Session, job_id: int) -> dict:
     seg = db.scalar(select(LiveSegment).where(LiveSegment.job_id == job_id).limit(1))
     if seg is None or seg.span_from_s is None or seg.span_to_s is None:
         return {}
-    return {"span": (float(seg.span_from_s), float(seg.span_to_s)),
-            "grid_origin_s": max(0.0, recording_offset(db, seg) - float(seg.span_from_s))}
+    options = {"span": (float(seg.span_from_s), float(seg.span_to_s)),
+               "grid_origin_s": max(0.0, recording_offset(db, seg) - float(seg.span_from_s))}
+    anchor = connection_anchor(db, seg, data_dir) if data_dir is not None else None
+    if anchor is not None:
+        options["anchor_image"] = anchor
+    return options
+
+
+def connection_anchor(db: Session, seg: LiveSegment, data_dir: Path) -> Path | None:
+    """The first picture of ``seg``'s unbroken recording, kept as a still beside the footage: every
+    window of that recording measures camera sway against it (``AnalyzeOptions.anchor_image``), as
+    a read of the whole recording would, so neighbouring windows agree on small shifts and on the
+    moment a case was decided. None when the recording's first segment is gone and no still was
+    made (the window's own first frame is used then)."""
+    still = data_dir / "live" / _safe(seg.camera_id) / f"anchor-{_safe(seg.connection)}.png"
+    if still.is_file():
+        return still
+    first = db.scalar(select(LiveSegment.path).where(
+        LiveSegment.camera_id == seg.camera_id, LiveSegment.connection == seg.connection,
+        LiveSegment.deleted_at.is_(None)).order_by(LiveSegment.sequence).limit(1))
+    if first is None or not (data_dir / first).is_file():
+        return None
+    from detector.decode import DecodeReport, iter_frames  # the video stack only where it is needed
+
+    image = next((f.image for f in iter_frames(data_dir / first, None, DecodeReport(), end_s=0.0)
+                  if f.image is not None), None)
+    if image is None:
+        return None
+    import cv2
+
+    still.parent.mkdir(parents=True, exist_ok=True)
+    tmp = still.with_suffix(".part.png")
+    cv2.imwrite(str(tmp), image)
+    tmp.replace(still)
+    return still
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:120]
 
 
 def recording_offset(db: Session, seg: LiveSegment) -> float:

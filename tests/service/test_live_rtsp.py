@@ -72,11 +72,6 @@ def _key(case: dict, offset_s: float) -> tuple:
     return case["rule"], case["zone"], round(offset_s + case["decided_s"], 2), case["object_class"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the split analysis' pre-roll is not enough here: analysing the joined recording with span "
-    "(8.33, 16.73) decides one wrong-way case at 12.83 s where the read from the start decides it at "
-    "13.23 s (and 21.23 for 21.63 a loop later); the live windows give exactly what that span read gives. "
-    "Everything before the case comparison passes (recording, gap, a job per segment, grid origin)"))
 def test_live_camera_dropped_and_back_gives_the_cases_of_its_recordings(env, footage_dir, fast_redaction, tmp_path):
     r = env.admin.post("/api/cameras", files={"scene": ("scene.yaml", _scene_yaml().encode(), "application/x-yaml")})
     assert r.status_code == 201, r.text
