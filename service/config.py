@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     split_min_s: float = Field(default=90.0, gt=0)
     # A ``civicwatch worker`` serves its Prometheus metrics on this port (0 = none).
     worker_metrics_port: int = Field(default=9540, ge=0, lt=65536)
+    # runner "celery": how often the web process checks for queued work the broker no longer holds
+    # (a broker restarted empty, a publish that failed while it was down) and sends it again.
+    republish_interval_s: float = Field(default=60.0, gt=0)
     # The janitor (service.janitor): at start-up and every interval (0 = only at start-up) it
     # removes what crashed or abandoned work left behind, each only past its age.
     janitor_interval_s: float = Field(default=3600.0, ge=0)

@@ -4,7 +4,10 @@
 database. At start the runner re-publishes whatever the database holds queued (a broker restarted
 empty, jobs accepted while the runner was "none"): a duplicate task does nothing, a claim is
 conditional. A broker that does not answer never fails an upload: the job stays queued in the
-database and the next start, or any worker's sweep of expired leases, sends it again.
+database, and every ``republish_interval_s`` the runner looks again: when the broker's queue is
+empty while the database holds work queued since before the last look, that work was lost by the
+broker (or never reached it) and is sent again. A broker with tasks waiting is left alone, so a
+long backlog is not sent twice.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
-from service.jobs.celery_app import TaskSender, make_celery
+from service.jobs.celery_app import TaskSender, make_celery, queue_depth
 from service.jobs.lease import requeue_expired, requeue_expired_segments
 from service.jobs.segments import queued_work
 
@@ -27,6 +30,7 @@ class CeleryRunner:
         self.factory, self.settings = factory, settings
         self.sender = TaskSender(make_celery(settings))
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def submit(self, job_id: int) -> None:
         try:
@@ -36,13 +40,34 @@ class CeleryRunner:
 
     def start(self) -> None:
         # in a thread: a broker that is down must not hold up the web process's start
-        self._thread = threading.Thread(target=self._republish, name="civicwatch-republish", daemon=True)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="civicwatch-republish", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+
+    def _loop(self) -> None:
+        self._republish()
+        seen: tuple[set[int], set[int]] = (set(), set())
+        while not self._stop.wait(self.settings.republish_interval_s):
+            try:
+                seen = self._check(seen)
+            except Exception:  # noqa: BLE001 - a database or broker blip: look again next time
+                log.exception("could not check the pool's queue")
+
+    def _check(self, seen: tuple[set[int], set[int]]) -> tuple[set[int], set[int]]:
+        """Send queued work again when the broker holds none of it; returns what is queued now."""
+        jobs, segments = (set(ids) for ids in queued_work(self.factory))
+        waited = (jobs & seen[0]) | {-s for s in segments & seen[1]}
+        if waited and queue_depth(self.settings) == 0:
+            log.warning("the broker holds no task while %d queued item(s) waited %.0f s: sending them again",
+                        len(waited), self.settings.republish_interval_s)
+            self._republish()
+        return jobs, segments
 
     def _republish(self) -> None:
         try:

@@ -160,3 +160,34 @@ def test_recorder_jobs_published_to_the_pool(tmp_path):
     assert sorted(m["headers"]["task"] for m in messages) == ["civicwatch.job", "civicwatch.job"]
     assert sorted(m["headers"]["argsrepr"] for m in messages) == ["[41]", "[42]"]
     client.flushdb()
+
+
+def test_work_the_broker_lost_is_sent_again(env, camera, footage_dir):
+    """A queued job whose task the broker no longer holds (restarted empty, or a publish that failed
+    while it was down) is sent again by the web process's runner once it has waited an interval;
+    a broker with tasks waiting is left alone. Real Redis, a database of its own."""
+    import redis
+
+    from service.jobs.celery_app import QUEUE
+    from service.jobs.celery_runner import CeleryRunner
+
+    settings = env.settings.model_copy(update={"runner": "celery", "broker_url": "redis://127.0.0.1:6379/11",
+                                               "republish_interval_s": 0.3})
+    broker = redis.Redis.from_url(settings.broker_url)
+    broker.delete(QUEUE)
+    factory = env.app.state.session_factory
+    runner = CeleryRunner(factory, settings)
+    job_id = upload_clip(env.operator, footage_dir / SHORT_CLIP)["job_id"]  # queued in the database
+    try:
+        seen = runner._check((set(), set()))  # first look: nothing has waited yet
+        assert job_id in seen[0] and broker.llen(QUEUE) == 0
+        broker.rpush(QUEUE, b"someone else's task")
+        seen = runner._check(seen)  # the broker holds work: left alone
+        assert broker.llen(QUEUE) == 1
+        broker.delete(QUEUE)
+        runner._check(seen)  # it waited, the broker lost it: sent again
+        sent = [m.decode() for m in broker.lrange(QUEUE, 0, -1)]
+        assert len(sent) == 1 and f"[{job_id}]" in sent[0].replace(" ", ""), sent
+    finally:
+        broker.delete(QUEUE)
+        broker.close()
