@@ -14,7 +14,7 @@ from service.api.schemas import JobOut, JobReport
 from service.display_names import zone_name_map
 from service.errors import ApiError, responses
 from service.job_report import warning_items
-from service.models import JOB_STATES, Camera, Case, Job, Upload, utcnow
+from service.models import JOB_STATES, Camera, Case, Job, JobSegment, Upload, utcnow
 from service.security import Principal, get_db, require_roles
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=responses(401, 403))
@@ -42,6 +42,13 @@ def _report(db: Session, jobs: list[Job]) -> list[dict]:
         for case_id, job_id, rule, state, start_time in rows:
             by_job[job_id].append({"id": case_id, "rule": rule, "state": state, "start_time": iso(start_time),
                                    "url": f"/review?case={quote(case_id)}"})
+    parts: dict[int, list[dict]] = {i: [] for i in ids}
+    if ids:
+        for seg in db.scalars(select(JobSegment).where(JobSegment.job_id.in_(ids)).order_by(JobSegment.job_id, JobSegment.index)):
+            parts[seg.job_id].append({
+                "index": seg.index, "span": [round(seg.span_from_s, 3), round(seg.span_to_s, 3)], "state": seg.state,
+                "progress": round(seg.progress, 1), "attempts": seg.attempts, "error": seg.error,
+                "cases_found": seg.cases_found, "worker": seg.worker})
     # the scene each job was analysed with (its version; the camera's current one for older jobs)
     cams = {j.upload.camera_id for j in jobs if j.upload and j.scene_version is None}
     scenes = dict(db.execute(select(Camera.id, Camera.scene_yaml).where(Camera.id.in_(cams))).all()) if cams else {}
@@ -53,7 +60,8 @@ def _report(db: Session, jobs: list[Job]) -> list[dict]:
                     "zone_names": zone_name_map(j.scene_version.document if j.scene_version is not None
                                                 else scenes.get(j.upload.camera_id) if j.upload else None, counted),
                     "cases": by_job[j.id], "started_at_given": iso(j.upload.started_at) if j.upload else None,
-                    "drone_id": j.upload.drone_id if j.upload else None, "pilot": j.upload.pilot if j.upload else None})
+                    "drone_id": j.upload.drone_id if j.upload else None, "pilot": j.upload.pilot if j.upload else None,
+                    "segments": parts[j.id]})
     return out
 
 

@@ -205,6 +205,19 @@ class JobCase(Shape):
     url: str = Field(description="the review page of the case")
 
 
+class JobSegmentOut(Shape):
+    """One part of a split job, run by whichever worker of the pool was free."""
+
+    index: int
+    span: list[float] = Field(min_length=2, max_length=2, description="its own part of the video, seconds [from, to)")
+    state: JobState
+    progress: float = Field(description="percent, 0 to 100")
+    attempts: int
+    error: str | None
+    cases_found: int | None
+    worker: str | None = Field(description="the worker that ran its last attempt")
+
+
 class JobReport(JobOut):
     """A job with what the operator in the field needs: warnings, what was seen, its cases."""
 
@@ -217,6 +230,9 @@ class JobReport(JobOut):
     started_at_given: str | None
     drone_id: str | None
     pilot: str | None
+    segments: list[JobSegmentOut] = Field(
+        default_factory=list, description="a split job's parts (empty for a job run whole)"
+    )
 
 
 class FlightReportOut(Shape):

@@ -78,6 +78,11 @@ def test_segment_retried_twice_writes_no_second_case(env, camera, footage_dir, e
     with session_scope(factory) as db:
         job = db.get(Job, job_id)
         assert (job.state, job.progress, job.cases_found) == ("done", 100.0, 4)
+    # the operator sees the parts: each span, its state, cases and the worker that ran it
+    report = env.operator.get(f"/api/jobs/{job_id}").json()
+    assert [(p["index"], p["state"], p["cases_found"], p["worker"] is not None) for p in report["segments"]] == [
+        (0, "done", 2, True), (1, "done", 2, True)]
+    assert report["segments"][0]["span"][1] == report["segments"][1]["span"][0]
 
 
 def test_poison_segment_fails_after_bounded_tries(env, camera, footage_dir):
