@@ -28,7 +28,7 @@ def job_service(tmp_path_factory, footage_dir):
     a truncated file), one that found none but saw tracks."""
     from service.db import session_scope
     from service.ingest import ingest_run
-    from service.models import Job
+    from service.models import Job, JobSegment
 
     tmp = tmp_path_factory.mktemp("jobpage")
     scene_path = tmp / "scene.yaml"
@@ -54,6 +54,11 @@ def job_service(tmp_path_factory, footage_dir):
             empty = db.get(Job, ids[1])
             empty.state, empty.progress, empty.cases_found = "done", 100.0, 0
             empty.warnings, empty.seen = [], {**SEEN, "tracks_per_zone": {"near-lanes": 5, "crossing": 2}}
+            # the found job ran split across the pool: its two parts (the second on its second try)
+            db.add_all([JobSegment(job_id=ids[0], index=0, span_from_s=0.0, span_to_s=1.2, state="done", progress=100.0,
+                                   attempts=1, cases_found=1, worker="host-a:101"),
+                        JobSegment(job_id=ids[0], index=1, span_from_s=1.2, span_to_s=2.3, state="done", progress=100.0,
+                                   attempts=2, cases_found=1, worker="host-b:202")])
             svc.extra.update(found=ids[0], empty=ids[1], cases=sorted(r.id for r in rows))
         yield svc
     finally:
@@ -83,6 +88,11 @@ def test_job_page_shows_warnings_what_was_seen_and_links_to_cases(browser, job_s
         assert "2.3" in seen and "12" in seen and "near-lanes 3" in seen and "crossing 0" in seen
         links = details.locator("a.job-case-link")
         assert sorted(links.nth(i).get_attribute("data-case") for i in range(links.count())) == job_service.extra["cases"]
+
+        parts = details.locator("li.job-segment")
+        assert "已完成 2/2 段" in details.locator(".job-segments-box").inner_text() and parts.count() == 2
+        assert parts.nth(1).inner_text() == "1–2 秒：已完成 · 1 个案件 · 第 2 次尝试"
+        assert parts.nth(1).get_attribute("title") == "host-b:202"
 
         nothing = page.locator(f'[data-job-details="{empty}"]')
         assert "未发现案件" in nothing.inner_text() and "near-lanes 5" in nothing.inner_text()

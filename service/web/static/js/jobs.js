@@ -55,10 +55,29 @@
     if (zones) out.push(CW.t('jobs.seen.zones', {list: zones}));
     return out;
   }
+  /* A long upload split across the worker pool: each part's span, state and worker, so an
+     operator sees which part is slow or failed (its error on hover). */
+  function segmentList(parts) {
+    var done = parts.filter(function (p) { return p.state === 'done'; }).length;
+    var list = CW.el('ol', {class: 'job-segments small'}, parts.map(function (p) {
+      var text = CW.t('jobs.segment', {from: Number(p.span[0]).toFixed(0), to: Number(p.span[1]).toFixed(0),
+                                       state: CW.label('job', p.state)});
+      if (p.state === 'running') text += ' ' + Number(p.progress || 0).toFixed(0) + '%';
+      if (p.cases_found) text += ' · ' + CW.t('jobs.segment.cases', {n: p.cases_found});
+      if (p.attempts > 1) text += ' · ' + CW.t('jobs.segment.tries', {n: p.attempts});
+      var attrs = {class: 'job-segment state-' + p.state, 'data-segment': String(p.index), text: text};
+      if (p.error || p.worker) attrs.title = p.error || p.worker;
+      return CW.el('li', attrs);
+    }));
+    return CW.el('div', {class: 'job-segments-box'}, [
+      CW.el('div', {class: 'small', text: CW.t('jobs.segments', {done: done, total: parts.length})}), list]);
+  }
+
   function details(j) {
-    var warnings = j.warnings || [], cases = j.cases || [];
-    if (j.state !== 'done' && !warnings.length) return null;
+    var warnings = j.warnings || [], cases = j.cases || [], parts = j.segments || [];
+    if (j.state !== 'done' && !warnings.length && !parts.length) return null;
     var box = CW.el('div', {class: 'job-details', 'aria-label': CW.t('jobs.details', {id: jobId(j)})});
+    if (parts.length) box.appendChild(segmentList(parts));
     if (warnings.length) {
       box.appendChild(CW.el('div', {class: 'small', text: CW.t('jobs.warnings')}));
       box.appendChild(CW.el('ul', {class: 'job-warnings'}, warnings.map(function (w) {
