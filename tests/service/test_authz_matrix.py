@@ -46,6 +46,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/cameras/{camera_id}/versions/{number}/reference"): STAFF,
     ("POST", "/api/cameras/{camera_id}/retire"): REVIEW, ("POST", "/api/cameras/{camera_id}/unretire"): REVIEW,
     ("DELETE", "/api/cameras/{camera_id}"): ADMIN,
+    # live cameras: the stream URL (it may carry a password) is an administrator's; health is staff's
+    ("PUT", "/api/cameras/{camera_id}/stream"): ADMIN, ("GET", "/api/live/health"): STAFF,
     # uploads and jobs
     ("POST", "/api/uploads"): UPLOAD, ("POST", "/api/uploads/sessions"): UPLOAD,
     ("GET", "/api/uploads/sessions/{session_id}"): UPLOAD, ("PATCH", "/api/uploads/sessions/{session_id}"): UPLOAD,
