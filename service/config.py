@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # runner "celery": how often the web process checks for queued work the broker no longer holds
     # (a broker restarted empty, a publish that failed while it was down) and sends it again.
     republish_interval_s: float = Field(default=60.0, gt=0)
+    # The review queue's case list is served from a per-process micro-cache for this long (0 = off),
+    # forgotten at once when this process changes a case (service.list_cache).
+    queue_cache_ttl_s: float = Field(default=1.0, ge=0)
     # The janitor (service.janitor): at start-up and every interval (0 = only at start-up) it
     # removes what crashed or abandoned work left behind, each only past its age.
     janitor_interval_s: float = Field(default=3600.0, ge=0)

@@ -34,6 +34,7 @@ from service.api import (
 from service.api.common import reject_nul_in_url
 from service.config import Settings
 from service.db import make_engine, make_session_factory, migrate, session_scope
+from service.list_cache import ListCache
 from service.db_slots import SessionSlots, session_capacity
 from service.http_security import SecurityMiddleware
 from service.integrity_scrub import Scrubber
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = factory
+    app.state.list_cache = ListCache(settings.queue_cache_ttl_s)  # the review queue's micro-cache
+    app.state.list_cache.watch(factory)
     app.state.db_slots = SessionSlots(session_capacity(engine))  # no thread-pool deadlock under load
     app.state.runner = runner
     app.state.secret_key = settings.resolved_secret_key()

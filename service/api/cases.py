@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import time
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import Field
 from sqlalchemy import func, null, select, update
 from sqlalchemy.orm import Session
@@ -68,10 +69,25 @@ def _parse_date_bound(value: str | None, field: str, end: bool) -> datetime | No
 
 
 @router.get("", response_model=CasePage)
-def list_cases(db: Session = Depends(get_db), _: Principal = Depends(reviewers), state: str | None = None,
-               rule: str | None = None, camera: str | None = None, date_from: str | None = None,
-               date_to: str | None = None, limit: int = 50, offset: Offset = 0,
-               created_since: str | None = None) -> dict:
+def list_cases(request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers),
+               state: str | None = None, rule: str | None = None, camera: str | None = None,
+               date_from: str | None = None, date_to: str | None = None, limit: int = 50, offset: Offset = 0,
+               created_since: str | None = None) -> Response:
+    # Every open review page polls this; the answer does not depend on who asks (service.list_cache).
+    cache = request.app.state.list_cache
+    key = (state, rule, camera, date_from, date_to, limit, offset, created_since)
+    if cache.enabled and (body := cache.get(key)) is not None:
+        return Response(body, media_type="application/json")
+    generation, started = cache.generation, time.monotonic()
+    page = _case_page(db, state, rule, camera, date_from, date_to, limit, offset, created_since)
+    body = CasePage.model_validate(page).model_dump_json().encode()
+    if cache.enabled:
+        cache.put(key, generation, body, started)
+    return Response(body, media_type="application/json")
+
+
+def _case_page(db: Session, state: str | None, rule: str | None, camera: str | None, date_from: str | None,
+               date_to: str | None, limit: int, offset: int, created_since: str | None) -> dict:
     conds = []
     if created_since:  # the review page's poll: cases added since the newest it has (inclusive)
         conds.append(Case.created_at >= parse_when(created_since, "created_since"))
