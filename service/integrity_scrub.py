@@ -16,13 +16,13 @@ read), in its own thread, and stops between two files when the service stops.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.background_loop import BackgroundLoop
 from service.blobstore import BadKey, evidence_store, join
 from service.config import Settings
 from service.hash_cache import refresh_blob
@@ -74,25 +74,18 @@ def scrub(
     return report
 
 
-class Scrubber:
+class Scrubber(BackgroundLoop):
     """Runs ``scrub`` every ``integrity_scrub_interval_s`` (0: never)."""
 
+    thread_name = "civicwatch-scrub"
+
     def __init__(self, factory: sessionmaker[Session], settings: Settings):
+        super().__init__()
         self.factory, self.settings = factory, settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self.settings.integrity_scrub_interval_s > 0 and self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="civicwatch-scrub", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        if self.settings.integrity_scrub_interval_s > 0:
+            self._start_thread()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.integrity_scrub_interval_s):

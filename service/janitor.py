@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.background_loop import BackgroundLoop
 from service.config import Settings
 from service.db import session_scope
 from service.models import Case, Job, JobSegment, UploadSession, utcnow
@@ -168,26 +168,19 @@ def sweep(factory: sessionmaker[Session], settings: Settings) -> SweepReport:
     return report
 
 
-class Janitor:
+class Janitor(BackgroundLoop):
     """Runs ``sweep`` at start-up and every ``janitor_interval_s`` (0: at start-up only)."""
 
+    thread_name = "civicwatch-janitor"
+
     def __init__(self, factory: sessionmaker[Session], settings: Settings):
+        super().__init__()
         self.factory, self.settings = factory, settings
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         sweep(self.factory, self.settings)
-        if self.settings.janitor_interval_s > 0 and self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="civicwatch-janitor", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        if self.settings.janitor_interval_s > 0:
+            self._start_thread()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.janitor_interval_s):

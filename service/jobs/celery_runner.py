@@ -13,10 +13,10 @@ long backlog is not sent twice.
 from __future__ import annotations
 
 import logging
-import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.background_loop import BackgroundLoop
 from service.config import Settings
 from service.jobs.celery_app import TaskSender, make_celery, queue_depth
 from service.jobs.lease import requeue_expired, requeue_expired_segments
@@ -25,12 +25,13 @@ from service.jobs.segments import queued_work
 log = logging.getLogger(__name__)
 
 
-class CeleryRunner:
+class CeleryRunner(BackgroundLoop):
+    thread_name = "civicwatch-republish"
+
     def __init__(self, factory: sessionmaker[Session], settings: Settings):
+        super().__init__()
         self.factory, self.settings = factory, settings
         self.sender = TaskSender(make_celery(settings))
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
 
     def submit(self, job_id: int) -> None:
         try:
@@ -39,16 +40,7 @@ class CeleryRunner:
             log.exception("could not publish job %s to the broker %s", job_id, self.settings.broker_url)
 
     def start(self) -> None:
-        # in a thread: a broker that is down must not hold up the web process's start
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="civicwatch-republish", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        self._start_thread()  # in a thread: a broker that is down must not hold up the web process's start
 
     def _loop(self) -> None:
         self._republish()

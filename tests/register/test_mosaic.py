@@ -11,7 +11,6 @@ or a scene not drawn on it, is refused before any work.
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -21,11 +20,11 @@ import yaml
 
 from civicwatch.cli import main
 from detector.decode import DecodeReport, iter_frames
-from detector.media.encode import H264Writer
 from detector.mosaic import load_mosaic
 from detector.pipeline import AnalyzeOptions, analyze
 from detector.register import ReferenceRegistration, map_points
 from detector.scene import SceneError
+from tests.register.moving import write_moved
 
 ROAD = "../footage-more/drone-road-survey/atg_frames_000-131_5fps.mp4"
 BEIJING = "beijing-intersection/uadetrac_overpass.mp4"
@@ -99,19 +98,8 @@ def flight(n: int, frames: int) -> np.ndarray:
 
 def test_cases_on_a_flight_along_the_road_are_the_originals(footage_dir, tmp_path):
     source = footage_dir / BEIJING
-    cap = cv2.VideoCapture(str(source))
-    fps, total = cap.get(cv2.CAP_PROP_FPS), int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     moving = tmp_path / "flight.mp4"
-    writer = H264Writer(moving, 960, 540, fps, Fraction(1, round(fps)), crf=18, preset="veryfast")
-    n = 0
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        writer.encode_bgr(cv2.warpPerspective(f, flight(n, total), (960, 540)), n)
-        n += 1
-    writer.close()
-    cap.release()
+    total = write_moved(source, moving, flight)
     assert main(["mosaic", str(moving), "--out", str(tmp_path / "mosaic")]) == 0
     mosaic = load_mosaic(tmp_path / "mosaic" / "mosaic.json")
     assert mosaic.size[1] > 540 + 100  # new ground came in at the bottom all along

@@ -5,7 +5,6 @@ the original (zones locked to the ground while the picture drifts, turns and zoo
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -13,10 +12,10 @@ import numpy as np
 import pytest
 import yaml
 
-from detector.media.encode import H264Writer
 from detector.pipeline import AnalyzeOptions, analyze
 from detector.register import ReferenceRegistration, map_boxes_h, map_points
 from detector.scene import SceneError
+from tests.register.moving import write_moved
 from tests.tracks.test_stabilise import frames  # every step-th frame of a real clip
 
 BEIJING = "beijing-intersection/uadetrac_overpass.mp4"
@@ -104,21 +103,9 @@ def test_a_drone_scene_with_a_missing_reference_image_fails_at_once(footage_dir,
 @pytest.mark.integration
 def test_cases_on_the_moving_version_match_those_on_the_original(footage_dir, tmp_path):
     source = footage_dir / BEIJING
-    cap = cv2.VideoCapture(str(source))
-    fps = cap.get(cv2.CAP_PROP_FPS)
     moving = tmp_path / "hovering.mp4"
-    writer = H264Writer(moving, 960, 540, fps, Fraction(1, round(fps)), crf=18, preset="veryfast")
-    n = 0
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        if n == 0:
-            cv2.imwrite(str(tmp_path / "reference.png"), f)  # the place from above, as registered
-        writer.encode_bgr(cv2.warpPerspective(f, hover(n / 3.0, 960, 540), (960, 540)), n)
-        n += 1
-    writer.close()
-    cap.release()
+    # the original first frame is the place from above, as registered
+    write_moved(source, moving, lambda n, _: hover(n / 3.0, 960, 540), first_frame=tmp_path / "reference.png")
 
     options = AnalyzeOptions(evidence=False, pre=0, post=0)
     analyze(source, _drone_scene(tmp_path, None), tmp_path / "fixed", options)
