@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
         runner.start()
         live_manager = LiveManager(factory, settings, runner.submit)  # live cameras (service.live)
         live_manager.start()
+        app.state.live_manager = live_manager  # woken when a stream URL changes (service.api.live)
         try:
             yield
         finally:

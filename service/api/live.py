@@ -80,6 +80,9 @@ def set_stream(camera_id: CameraId, body: StreamIn, request: Request, db: Sessio
     cam.stream_url = url
     audit.record(db, request, who, "camera.stream", "camera", cam.id, stream_url=masked_url(url))
     db.commit()
+    manager = getattr(request.app.state, "live_manager", None)
+    if manager is not None:
+        manager.wake()  # the service's own recorders start (or stop) now, not within a minute
     return camera_json(cam)
 
 

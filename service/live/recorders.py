@@ -98,7 +98,12 @@ class LiveManager:
         self.factory, self.settings, self.submit = factory, settings, submit
         self.recorders: dict[str, CameraRecorder] = {}
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Look again now (a stream URL was set, changed or removed) instead of within a minute."""
+        self._wake.set()
 
     def _wanted(self) -> dict[str, str]:
         if self.settings.live_in_service <= 0:
@@ -136,7 +141,8 @@ class LiveManager:
                 self.tick()
             except Exception:  # noqa: BLE001 - keep recording whatever one step does
                 log.exception("live manager step failed")
-            self._stop.wait(self.INTERVAL_S)
+            self._wake.wait(self.INTERVAL_S)
+            self._wake.clear()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="civicwatch-live", daemon=True)
@@ -144,6 +150,7 @@ class LiveManager:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(10)
         for rec in self.recorders.values():
