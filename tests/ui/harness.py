@@ -37,8 +37,17 @@ def wait_js(page, expr: str, timeout: float = 30_000) -> None:  # noqa: ANN001
     Playwright's ``wait_for_function`` evaluates a string predicate with ``eval`` inside the page,
     which the service's Content-Security-Policy (``script-src 'self'``) rightly forbids;
     ``page.evaluate`` goes through the DevTools protocol and is not subject to it."""
+    from playwright.sync_api import Error as PlaywrightError
+
     deadline = time.monotonic() + timeout / 1000
-    while not page.evaluate(expr):
+    while True:
+        try:
+            if page.evaluate(expr):
+                return
+        except PlaywrightError as err:
+            # the page navigated while the expression ran (often what is being waited for): ask the new page
+            if "context was destroyed" not in str(err) and "navigat" not in str(err):
+                raise
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout / 1000:g} s: {expr}")
         time.sleep(0.05)
