@@ -35,6 +35,7 @@ from service.config import Settings
 from service.db import session_scope
 from service.ingest import RunKey, ingest_run
 from service.jobs.lease import Heartbeat, expires
+from service.jobs.throttle import Throttle
 from service.jobs.work import AnalyzeFn, analysis_report
 from service.models import Camera, Case, Job, JobSegment, LiveSegment, SceneVersion, utcnow
 
@@ -202,14 +203,7 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
     scene_path = out_dir.parent / f"seg-{index:03d}.scene.yaml"
     scene_path.write_text(scene_yaml, encoding="utf-8")
 
-    last = {"write": 0.0, "check": 0.0, "cancel": False}
-
-    def progress(p: Any) -> None:
-        now = time.monotonic()
-        if now - last["write"] < 0.5 and getattr(p, "fraction", 0) < 1.0:
-            return
-        last["write"] = now
-        pct = round(max(0.0, min(1.0, float(p.fraction))) * 100.0, 1)
+    def write_progress(pct: float) -> None:
         with session_scope(factory) as db:
             res = db.execute(update(JobSegment).where(JobSegment.id == segment_id, JobSegment.lease_owner == owner,
                                                       JobSegment.state == "running").values(progress=pct))
@@ -217,18 +211,15 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
                 db.execute(update(Job).where(Job.id == job_id, Job.state == "running")
                            .values(progress=parent_progress(db, job_id)))
 
-    def should_cancel() -> bool:
-        if stopping():
-            return True
-        now = time.monotonic()
-        if now - last["check"] >= 0.5:
-            last["check"] = now
-            with session_scope(factory) as db:
-                row = db.execute(select(JobSegment.lease_owner, JobSegment.state).where(JobSegment.id == segment_id)).first()
-                parent = db.execute(select(Job.cancel_requested, Job.state).where(Job.id == job_id)).first()
-                lost = row is None or row[0] != owner or row[1] != "running"
-                last["cancel"] = lost or parent is None or bool(parent[0]) or parent[1] != "running"
-        return last["cancel"]
+    def read_cancel() -> bool:
+        with session_scope(factory) as db:
+            row = db.execute(select(JobSegment.lease_owner, JobSegment.state).where(JobSegment.id == segment_id)).first()
+            parent = db.execute(select(Job.cancel_requested, Job.state).where(Job.id == job_id)).first()
+            lost = row is None or row[0] != owner or row[1] != "running"
+            return lost or parent is None or bool(parent[0]) or parent[1] != "running"
+
+    throttle = Throttle(write_progress, read_cancel, stopping)
+    progress, should_cancel = throttle.progress, throttle.should_cancel
 
     t0 = time.monotonic()
     error: str | None = None
@@ -242,7 +233,7 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
         error = f"{type(err).__name__}: {err}"
         log.warning("segment %s (job %s, %s) failed: %s", index, job_id, span, error)
     elapsed = time.monotonic() - t0
-    cancelled = bool(last["cancel"]) or (error is not None and "Cancelled" in error.split(":")[0])
+    cancelled = throttle.cancelled or (error is not None and "Cancelled" in error.split(":")[0])
 
     if stopping() and (error is not None or cancelled):
         # the worker is shutting down, not the user's cancel: back to the queue, the try not counted

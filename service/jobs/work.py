@@ -25,6 +25,7 @@ from service.live import segments as live_segments
 from service.blobstore import evidence_store
 from service.ingest import discard_local_run, ingest_run, store_run
 from service.jobs.lease import Heartbeat, expires, new_owner, release, requeue_expired
+from service.jobs.throttle import Throttle
 from service.models import Camera, Job, utcnow
 from service.publication import pending_case_ids
 
@@ -185,31 +186,19 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
     scene_path = out_dir.parent / f"{out_dir.name}.scene.yaml"
     scene_path.write_text(scene_yaml, encoding="utf-8")
 
-    last = {"write": 0.0, "check": 0.0, "cancel": False, "lost": False}
-
-    def progress(p: Any) -> None:
-        now = time.monotonic()
-        if now - last["write"] < 0.5 and getattr(p, "fraction", 0) < 1.0:
-            return
-        last["write"] = now
-        pct = round(max(0.0, min(1.0, float(p.fraction))) * 100.0, 1)
+    def write_progress(pct: float) -> None:
         with session_scope(factory) as db:
             db.execute(update(Job).where(Job.id == job_id, Job.state == "running", Job.lease_owner == owner)
                        .values(progress=pct))
 
-    def should_cancel() -> bool:
-        if stopping():
-            return True
-        now = time.monotonic()
-        if now - last["check"] >= 0.5:
-            last["check"] = now
-            with session_scope(factory) as db:
-                row = db.execute(select(Job.cancel_requested, Job.lease_owner, Job.state)
-                                 .where(Job.id == job_id)).first()
-                # a job that is no longer ours (lease lost) stops like a cancelled one
-                last["lost"] = row is None or row[1] != owner or row[2] != "running"
-                last["cancel"] = bool(row and row[0]) or last["lost"]
-        return last["cancel"]
+    def read_cancel() -> bool:
+        with session_scope(factory) as db:
+            row = db.execute(select(Job.cancel_requested, Job.lease_owner, Job.state).where(Job.id == job_id)).first()
+            # a job that is no longer ours (lease lost) stops like a cancelled one
+            return row is None or bool(row[0]) or row[1] != owner or row[2] != "running"
+
+    throttle = Throttle(write_progress, read_cancel, stopping)
+    progress, should_cancel = throttle.progress, throttle.should_cancel
 
     t0 = time.monotonic()
     error: str | None = None
@@ -227,7 +216,7 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         log.warning("job %s failed: %s", job_id, error)
     elapsed = time.monotonic() - t0
 
-    cancelled = bool(last["cancel"]) or (error is not None and "Cancelled" in error.split(":")[0])
+    cancelled = throttle.cancelled or (error is not None and "Cancelled" in error.split(":")[0])
     if stopping() and (error is not None or cancelled):
         # shutdown, not the user's cancel: back to the queue, the attempt not counted
         if release(factory, job_id, owner):
