@@ -326,31 +326,31 @@ class S3Store:
         code = str(getattr(err, "response", {}).get("Error", {}).get("Code", ""))
         return code in ("404", "NoSuchKey", "NotFound")
 
-    def info(self, key: str) -> BlobInfo | None:
+    def _object(self, call: str, key: str) -> dict | None:
+        """``head_object`` / ``get_object`` of ``key``; None when there is no such object (or the key
+        could never name one)."""
         from botocore.exceptions import ClientError
 
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self._k(key))
+            return getattr(self.client, call)(Bucket=self.bucket, Key=self._k(key))
         except ClientError as err:
             if self._missing(err):
                 return None
             raise
         except BadKey:
             return None
+
+    def info(self, key: str) -> BlobInfo | None:
+        head = self._object("head_object", key)
+        if head is None:
+            return None
         size, when = int(head["ContentLength"]), head.get("LastModified")
         return BlobInfo(key, size, (head.get("ETag"), str(when), size, head.get("VersionId")),
                         when.timestamp() if when else 0.0)
 
     def open(self, key: str) -> S3Reader | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            got = self.client.get_object(Bucket=self.bucket, Key=self._k(key))
-        except ClientError as err:
-            if self._missing(err):
-                return None
-            raise
-        except BadKey:
+        got = self._object("get_object", key)
+        if got is None:
             return None
         return S3Reader(got["Body"], int(got["ContentLength"]))
 
