@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import signal
 import threading
 from pathlib import Path
@@ -37,8 +38,18 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the migration check at start says nothing useful
-    if args.segment_s is not None and args.segment_s < 1:
+    if args.segment_s is not None and not (math.isfinite(args.segment_s) and args.segment_s >= 1):
         print("civicwatch record: --segment-s must be at least 1")
+        return 2
+    for name in ("read_timeout_s", "backoff_max_s"):
+        value = getattr(args, name)
+        if not (math.isfinite(value) and value > 0):
+            print(f"civicwatch record: --{name.replace('_', '-')} must be a positive number of seconds")
+            return 2
+    from detector.media.recorder import stream_url_problem
+
+    if args.url is not None and (problem := stream_url_problem(args.url)):
+        print(f"civicwatch record: --url: not a stream URL: {problem}")
         return 2
     timing = {"read_timeout_s": args.read_timeout_s, "backoff_max_s": args.backoff_max_s}
     if args.camera:

@@ -23,8 +23,10 @@ next fully timed keyframe.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -33,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import av
 
@@ -40,6 +43,43 @@ log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.jsonl"
 NAME_FORMAT = "%Y%m%dT%H%M%S"
+# Live stream URLs a camera may have (PyAV opens more, local files included: not for a camera).
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
+# ``scheme://user:password@``: the password runs to the last @ before the path (an unencoded @ in
+# it included). Plain text, so it also finds the URL inside an FFmpeg error message.
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s'\"?#]*:)[^/\s'\"?#]*@")
+
+
+def masked_url(url: str | None) -> str | None:
+    """The URL with its password as ``***`` (``rtsp://user:***@host/...``); never raises, also
+    for a URL ``urlsplit`` cannot parse. Camera credentials never leave the server."""
+    if not url:
+        return None
+    return scrub_credentials(url)
+
+
+def scrub_credentials(text: str) -> str:
+    """``text`` (a log line, an error message) with the password of every URL in it masked."""
+    return _USERINFO.sub(r"\g<head>***@", text)
+
+
+def stream_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a camera's stream URL (None: it is one): one of ``STREAM_SCHEMES``, a
+    host, a valid port, no whitespace or control characters."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "it holds spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # .port raises for a port that is not 0-65535
+        if host is not None and "[" in parts.netloc:
+            ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError as err:
+        return f"it cannot be parsed ({err})"
+    if parts.scheme.lower() not in STREAM_SCHEMES:
+        return f"a {'/'.join(STREAM_SCHEMES)} URL expected"
+    if not host:
+        return "it names no host"
+    return None
 
 
 def segment_name(start: datetime) -> str:
@@ -297,6 +337,9 @@ class Recorder:
                 first, last, ended_by = self._record_connection(connection, stop, gap_start, gap_reason)
             except (av.FFmpegError, OSError, EOFError) as err:
                 first, last, ended_by = None, None, f"{type(err).__name__}: {err}"
+            # FFmpeg's messages name the URL, password and all: the reason goes to the log, the
+            # index, the gap row and the health page, so it is kept without the password.
+            ended_by = scrub_credentials(ended_by.replace(self.config.url, masked_url(self.config.url)))
             self.status.connected = False
             if stop.is_set() and ended_by == "stop":
                 break
@@ -310,7 +353,7 @@ class Recorder:
             if stop.is_set():
                 break
             self.status.last_error = ended_by
-            log.warning("stream %s: %s; reconnecting in %.1f s", self.config.url, ended_by, backoff)
+            log.warning("stream %s: %s; reconnecting in %.1f s", masked_url(self.config.url), ended_by, backoff)
             stop.wait(backoff)
             backoff = min(backoff * 2, self.config.backoff_max_s)
         if gap_start is not None and self.status.segments and ended_by != "stop":

@@ -88,7 +88,7 @@ def camera_json(cam: Camera, scene: Any | None = None) -> dict[str, Any]:
         "retired_reason": cam.retired_reason,
     }
     if cam.stream_url:
-        from service.api.live import masked_url
+        from detector.media.recorder import masked_url
 
         out["stream_url"] = masked_url(cam.stream_url)
     if scene is not None:

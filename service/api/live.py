@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from pydantic import Field
 from sqlalchemy.orm import Session
 
+from detector.media.recorder import STREAM_SCHEMES, masked_url, stream_url_problem
 from detector.scene import CAMERA_ID, MAX_NAME
 from service import audit
 from service.api.common import ApiModel, camera_json
@@ -24,21 +24,6 @@ router = APIRouter(tags=["live cameras"], responses=responses(401, 403))
 readers = require_roles("admin", "reviewer", "operator")
 admins = require_roles("admin")
 CameraId = Annotated[str, PathParam(max_length=MAX_NAME, pattern=f"^{CAMERA_ID.pattern}$")]
-SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
-
-
-def masked_url(url: str | None) -> str | None:
-    """The stream URL without its password (camera credentials never leave the server)."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
 class StreamIn(ApiModel):
     """``stream_url``: RTSP (also HTTP-FLV / HLS / RTMP where PyAV opens it); null or "" removes it."""
 
@@ -71,12 +56,11 @@ def set_stream(camera_id: CameraId, body: StreamIn, request: Request, db: Sessio
     if cam is None:
         raise ApiError(404, f"no camera {camera_id!r}")
     url = (body.stream_url or "").strip() or None
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in SCHEMES or not parts.hostname or any(c.isspace() for c in url):
-            raise ApiError(422, f"stream_url: a {'/'.join(SCHEMES)} URL with a host expected",
-                           errors=[{"field": "stream_url", "loc": ["body", "stream_url"],
-                                    "msg": "not a stream URL", "type": "url"}])
+    problem = stream_url_problem(url) if url is not None else None
+    if problem is not None:
+        raise ApiError(422, f"stream_url: a {'/'.join(STREAM_SCHEMES)} URL with a host expected ({problem})",
+                       errors=[{"field": "stream_url", "loc": ["body", "stream_url"],
+                                "msg": f"not a stream URL: {problem}", "type": "url"}])
     cam.stream_url = url
     audit.record(db, request, who, "camera.stream", "camera", cam.id, stream_url=masked_url(url))
     db.commit()

@@ -16,6 +16,7 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from detector.media.recorder import masked_url
 from service.background_loop import BackgroundLoop
 from service.config import Settings
 from service.jobs.celery_app import TaskSender, make_celery, queue_depth
@@ -37,7 +38,7 @@ class CeleryRunner(BackgroundLoop):
         try:
             self.sender.job(job_id)
         except Exception:  # noqa: BLE001 - the job stays queued in the database; a start resends it
-            log.exception("could not publish job %s to the broker %s", job_id, self.settings.broker_url)
+            log.exception("could not publish job %s to the broker %s", job_id, masked_url(self.settings.broker_url))
 
     def start(self) -> None:
         self._start_thread()  # in a thread: a broker that is down must not hold up the web process's start
@@ -73,7 +74,7 @@ class CeleryRunner(BackgroundLoop):
             if jobs or segments:
                 log.info("published %d queued jobs and %d queued segments to the pool", len(jobs), len(segments))
         except Exception:  # noqa: BLE001
-            log.exception("could not re-publish queued work to the broker %s", self.settings.broker_url)
+            log.exception("could not re-publish queued work to the broker %s", masked_url(self.settings.broker_url))
 
 
 def job_publisher(settings: Settings):  # noqa: ANN201

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from detector.media.recorder import scrub_credentials
 from service.config import Settings
 from service.models import Camera, Job, LiveSegment, RecorderStatus, StreamGap, utcnow
 
@@ -70,7 +71,8 @@ def camera_health(db: Session, settings: Settings, now: datetime | None = None) 
         out.append(CameraHealth(
             camera_id=cam.id, stream=bool(cam.stream_url), online=connected, connected=connected,
             heartbeat_at=status.updated_at if status is not None else None,
-            last_error=status.last_error if status is not None else None,
+            # masked again here: a row written by an older recorder may hold the stream's password
+            last_error=scrub_credentials(status.last_error) if status is not None and status.last_error else None,
             last_segment=last.path.rsplit("/", 1)[-1] if last is not None else None,
             last_segment_end=last.end_at if last is not None else None,
             segments=int(seg_counts.get(cam.id, 0)), gaps=len(closed),

@@ -1,0 +1,75 @@
+"""Bad stream URLs: credentials never reach a log line or the recorder's status, a malformed URL
+is masked without an error, and ``civicwatch record`` refuses what is not a stream URL at once."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from detector.media.recorder import Recorder, RecorderConfig, masked_url, stream_url_problem
+
+from .helpers import free_port
+
+
+def test_credentials_stay_out_of_the_log_and_the_status(tmp_path, caplog):
+    url = f"rtsp://admin:s3cret-pw@127.0.0.1:{free_port()}/cam"
+    recorder = Recorder(RecorderConfig(url, Path(tmp_path), connect_timeout_s=1,
+                                       backoff_initial_s=0.1, backoff_max_s=0.2))
+    stop = threading.Event()
+    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
+    with caplog.at_level(logging.INFO):
+        thread.start()
+        time.sleep(1.0)
+        stop.set()
+        thread.join(10)
+    assert recorder.status.last_error  # the reason is kept (the health page shows it) ...
+    assert "s3cret-pw" not in recorder.status.last_error  # ... without the password
+    assert "admin:***@127.0.0.1" in recorder.status.last_error
+    assert caplog.records and not any("s3cret-pw" in r.getMessage() for r in caplog.records)
+    assert all("s3cret-pw" not in p.read_text() for p in Path(tmp_path).glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("url, masked", [
+    ("rtsp://op:s3cret@10.0.0.7:554/main", "rtsp://op:***@10.0.0.7:554/main"),
+    ("rtsp://cam.local/main", "rtsp://cam.local/main"),
+    ("rtsp://u:p@ss@host/x", "rtsp://u:***@host/x"),  # an unencoded @ in the password
+    ("rtsp://u:pw@[::1]:554/x", "rtsp://u:***@[::1]:554/x"),
+    ("rtsp://u:pw@host:99999/x", "rtsp://u:***@host:99999/x"),  # urlsplit refuses the port
+    ("rtsp://u:pw@[::1/x", "rtsp://u:***@[::1/x"),  # ... and the bracket
+])
+def test_masking_never_fails_and_never_shows_the_password(url, masked):
+    assert masked_url(url) == masked
+
+
+@pytest.mark.parametrize("url", [
+    "ftp://cam/x", "/etc/passwd", "file:///etc/passwd", "rtsp://", "rtsp:///main", "rtsp://[::1",
+    "rtsp://cam:99999/x", "rtsp://cam:abc/x", "rtsp://u:p@[zz]/x", "rtsp://cam/ma in", "rtsp://cam/\x00x",
+])
+def test_what_is_not_a_stream_url_is_named(url):
+    assert stream_url_problem(url)
+
+
+@pytest.mark.parametrize("url", ["rtsp://op:s3cret@10.0.0.7:554/main", "rtsps://cam/x", "http://cam:8080/live.flv",
+                                 "https://cam/hls/index.m3u8", "rtmp://cam/live", "rtsp://[fe80::1]:554/x"])
+def test_stream_urls_pass(url):
+    assert stream_url_problem(url) is None
+
+
+@pytest.mark.parametrize("args", [
+    ["--url", "ftp://cam/x"],
+    ["--url", "/etc/passwd"],
+    ["--url", "rtsp://cam/x", "--backoff-max-s", "0"],
+    ["--url", "rtsp://cam/x", "--read-timeout-s", "-1"],
+    ["--url", "rtsp://cam/x", "--segment-s", "nan"],
+])
+def test_record_refuses_bad_input_at_once(tmp_path, args):
+    run = subprocess.run([sys.executable, "-m", "civicwatch.cli", "record", *args, "--out", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert "civicwatch record:" in run.stdout + run.stderr and "Traceback" not in run.stderr
