@@ -26,6 +26,7 @@ later frames are unregistered; the README says what is supported.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,18 +82,61 @@ class Mosaic:
 
 def load_mosaic(path: Path) -> Mosaic:
     """A mosaic file written by ``build_mosaic``, or ``MosaicError`` naming what is wrong."""
+    name = Path(path).name
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise MosaicError(f"{Path(path).name}: cannot read the mosaic file ({err})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise MosaicError(f"{Path(path).name}: not a CivicWatch mosaic file (format {FORMAT!r} expected)")
+        raise MosaicError(f"{name}: cannot read the mosaic file ({err})") from None
+    found = data.get("format") if isinstance(data, dict) else None
+    if isinstance(found, str) and found.startswith(FORMAT.split("/")[0] + "/") and found != FORMAT:
+        raise MosaicError(f"{name}: a mosaic file of format {found!r}; this version reads {FORMAT!r}: "
+                          "build it again with civicwatch mosaic")
+    if found != FORMAT:
+        raise MosaicError(f"{name}: not a CivicWatch mosaic file (format {FORMAT!r} expected)")
     try:
-        frames = [MosaicFrame(float(f["t"]), f["h"], f.get("quality")) for f in data["frames"]]
-        return Mosaic(data["video"], data["video_sha256"], float(data["analysis_fps"]), tuple(data["frame_size"]),
-                      tuple(data["size"]), data["image"], frames)
+        frames = [MosaicFrame(_number(f["t"], "t"), _homography(f["h"]), _optional_number(f.get("quality"), "quality"))
+                  for f in data["frames"]]
+        return Mosaic(_text(data["video"], "video"), _text(data["video_sha256"], "video_sha256"),
+                      _number(data["analysis_fps"], "analysis_fps", positive=True),
+                      _size(data["frame_size"], "frame_size"), _size(data["size"], "size"),
+                      _text(data["image"], "image"), frames)
     except (KeyError, TypeError, ValueError) as err:
-        raise MosaicError(f"{Path(path).name}: malformed mosaic file ({err})") from None
+        raise MosaicError(f"{name}: malformed mosaic file ({err})") from None
+
+
+# The file's fields, checked as they are read: a damaged file must fail here, naming the field,
+# not halfway through an analysis that meets the bad frame.
+def _number(value, what: str, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what}: a finite number expected, not {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{what}: must be positive, not {value!r}")
+    return float(value)
+
+
+def _optional_number(value, what: str) -> float | None:
+    return None if value is None else _number(value, what)
+
+
+def _text(value, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what}: text expected, not {value!r}")
+    return value
+
+
+def _size(value, what: str) -> tuple[int, int]:
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
+        raise ValueError(f"{what}: [width, height] in pixels expected, not {value!r}")
+    return (value[0], value[1])
+
+
+def _homography(value) -> list[float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 9:
+        raise ValueError(f"h: nine numbers (a row-major 3x3 transform) or null expected, not {value!r}")
+    return [_number(v, "h") for v in value]
 
 
 def build_mosaic(video: Path, out_dir: Path, analysis_fps: float = 10.0, until_s: float | None = None,
