@@ -1,0 +1,18 @@
+"""The sub-commands of ``civicwatch`` (one module each) and what their parsers share."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type``: a float that is a real number (``nan``/``inf`` would be written into
+    JSON that no reader accepts, or fail deep inside the work)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value

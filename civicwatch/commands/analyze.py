@@ -7,17 +7,19 @@ import json
 import sys
 from pathlib import Path
 
+from civicwatch.commands import finite_float
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="find violations in a video and write evidence cases")
     p.add_argument("video", type=Path)
     p.add_argument("--scene", type=Path, required=True, help="scene YAML (camera, zones, signals)")
     p.add_argument("--out", type=Path, required=True, help="output folder for cases and manifest")
-    p.add_argument("--pre", type=float, default=5.0, help="seconds of video kept before each case")
-    p.add_argument("--post", type=float, default=5.0, help="seconds of video kept after each case")
+    p.add_argument("--pre", type=finite_float, default=5.0, help="seconds of video kept before each case")
+    p.add_argument("--post", type=finite_float, default=5.0, help="seconds of video kept after each case")
     p.add_argument("--model", default=None, help="ONNX (or .pt with the ultralytics extra) model; default YOLOv3-tiny COCO")
-    p.add_argument("--analysis-fps", type=float, default=10.0, help="frames per second sent to the detector")
-    p.add_argument("--conf", type=float, default=0.3, help="detector confidence threshold")
+    p.add_argument("--analysis-fps", type=finite_float, default=10.0, help="frames per second sent to the detector")
+    p.add_argument("--conf", type=finite_float, default=0.3, help="detector confidence threshold")
     p.add_argument("--regions", choices=["zones", "off"], default="zones",
                    help="also detect on tiles around the zones at model resolution (default) or only on the whole frame")
     p.add_argument("--full-every", type=int, default=1,
@@ -27,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "decides (its slicing field; without one, on for drone scenes, off for fixed cameras)")
     p.add_argument("--slice-tile", type=int, default=None, metavar="PX",
                    help="slice tile side in video pixels (default: the scene's, else 320)")
-    p.add_argument("--slice-overlap", type=float, default=None, metavar="F",
+    p.add_argument("--slice-overlap", type=finite_float, default=None, metavar="F",
                    help="share of a tile its neighbour covers again, 0-0.75 (default: the scene's, else 0.2)")
     p.add_argument("--no-stabilise", action="store_true",
                    help="do not register frames to the first one (camera sway and drift compensation)")
@@ -37,10 +39,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="detect on every analysis frame (default: reuse the last detections while the picture is unchanged)")
     p.add_argument("--annotated-clips", action="store_true",
                    help="also render annotated.mp4 for every case now (default: on demand, see `civicwatch render`)")
-    p.add_argument("--span", type=float, nargs=2, default=None, metavar=("START", "END"),
+    p.add_argument("--span", type=finite_float, nargs=2, default=None, metavar=("START", "END"),
                    help="analyse one segment: keep only the cases decided between START and END seconds of the "
                         "video, reading a pre-roll before it (a worker's share of a split job)")
-    p.add_argument("--preroll", type=float, default=None, metavar="S",
+    p.add_argument("--preroll", type=finite_float, default=None, metavar="S",
                    help="with --span: seconds read before START (default: the longest history the scene's rules need)")
     p.add_argument("--json", action="store_true", help="print the cases as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")

@@ -13,14 +13,16 @@ import json
 import sys
 from pathlib import Path
 
+from civicwatch.commands import finite_float
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mosaic", help="register a drone flight along a road into one mosaic image (draw its zones there)")
     p.add_argument("video", type=Path, help="the flight video")
     p.add_argument("--out", type=Path, required=True, help="folder for mosaic.jpg and mosaic.json")
-    p.add_argument("--analysis-fps", type=float, default=10.0,
+    p.add_argument("--analysis-fps", type=finite_float, default=10.0,
                    help="frames a second to register; the analysis must use the same rate (default 10)")
-    p.add_argument("--until", type=float, default=None, metavar="S", help="only the flight's first S seconds")
+    p.add_argument("--until", type=finite_float, default=None, metavar="S", help="only the flight's first S seconds")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
