@@ -173,6 +173,15 @@ class Settings(BaseSettings):
             raise ValueError("storage: s3 needs s3_bucket")
         return self
 
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_is_redis(cls, v: str) -> str:
+        # Celery's transport is chosen by the scheme, and the pool's queue depth reads Redis itself:
+        # anything else fails deep inside Celery (KeyError: No such transport) at a worker's start.
+        if v.split("://", 1)[0].lower() not in ("redis", "rediss", "redis+socket") or "://" not in v:
+            raise ValueError(f"broker_url must be a redis://, rediss:// or redis+socket:// URL, not {v.split('://', 1)[0]!r}")
+        return v
+
     @field_validator("database_url")
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:

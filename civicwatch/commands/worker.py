@@ -36,13 +36,16 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         print("civicwatch worker: --concurrency must be at least 1")
         return 2
+    if args.metrics_port is not None and not 0 <= args.metrics_port < 65536:
+        print("civicwatch worker: --metrics-port must be 0 (none) to 65535")
+        return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from service.jobs.worker import PoolWorker, SchemaMissing
+    from service.jobs.worker import MetricsPortError, PoolWorker, SchemaMissing
 
     worker = PoolWorker(settings, name=args.name)
     try:
         worker.run(concurrency=args.concurrency, loglevel=args.log_level.upper(), metrics_port=args.metrics_port)
-    except SchemaMissing as err:
+    except (SchemaMissing, MetricsPortError) as err:
         print(f"civicwatch worker: {err}")
         return 2
     return 0

@@ -39,6 +39,10 @@ class SchemaMissing(RuntimeError):
     """The database has not been migrated to this version (start the service once)."""
 
 
+class MetricsPortError(RuntimeError):
+    """The metrics port cannot be served (taken by another process, not allowed)."""
+
+
 class PoolWorker:
     def __init__(self, settings: Settings, analyze_fn: AnalyzeFn | None = None,
                  make_options: Callable[[dict], Any] | None = None, name: str | None = None):
@@ -140,18 +144,22 @@ class PoolWorker:
     def run(self, concurrency: int = 1, loglevel: str = "INFO", metrics_port: int | None = None) -> None:
         self.check_schema()
         self.settings.ensure_dirs()
+        port = self.settings.worker_metrics_port if metrics_port is None else metrics_port
+        if port:  # before the model is loaded: a port taken fails in a second
+            from prometheus_client import start_http_server
+
+            try:
+                start_http_server(port, registry=self.metrics.registry)
+            except (OSError, OverflowError) as err:
+                raise MetricsPortError(f"cannot serve metrics on port {port}: {getattr(err, 'strerror', None) or err} "
+                                       "(another worker on this machine? give each its own --metrics-port, or 0)") from None
+            log.info("worker metrics on :%d/metrics", port)
         preload = getattr(self.analyze_fn, "preload", None)
         if preload is not None:
             try:
                 preload()
             except Exception:  # noqa: BLE001 - the first task fails with the reason instead
                 log.exception("could not load the analysis model")
-        port = self.settings.worker_metrics_port if metrics_port is None else metrics_port
-        if port:
-            from prometheus_client import start_http_server
-
-            start_http_server(port, registry=self.metrics.registry)
-            log.info("worker metrics on :%d/metrics", port)
         signals.worker_shutting_down.connect(lambda **_: self.stopping.set(), weak=False)
         self._sweeper = threading.Thread(target=self._sweep_loop, name="civicwatch-sweep", daemon=True)
         self._sweeper.start()
