@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -180,6 +181,22 @@ class Settings(BaseSettings):
         # anything else fails deep inside Celery (KeyError: No such transport) at a worker's start.
         if v.split("://", 1)[0].lower() not in ("redis", "rediss", "redis+socket") or "://" not in v:
             raise ValueError(f"broker_url must be a redis://, rediss:// or redis+socket:// URL, not {v.split('://', 1)[0]!r}")
+        return v
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint_is_http(cls, v: str | None) -> str | None:
+        # boto3 refuses anything else only when the store is first used: every evidence request
+        # would be a 500 and every analysis would fail at its commit.
+        if not v:
+            return None
+        try:
+            parts = urlsplit(v)
+            parts.port  # noqa: B018 - raises for a port that is not 0-65535
+        except ValueError as err:
+            raise ValueError(f"s3_endpoint_url: not a URL ({err})") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"s3_endpoint_url must be an http:// or https:// URL with a host (e.g. http://minio:9000), not {v!r}")
         return v
 
     @field_validator("database_url")
