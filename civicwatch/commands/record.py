@@ -94,6 +94,14 @@ def _registered(args: argparse.Namespace, timing: dict) -> int:
     if not url:
         print(f"civicwatch record: camera {args.camera!r} has no stream URL; give --url")
         return 2
+    from detector.media.recorder import masked_url, stream_url_problem
+
+    # --url was checked above; a URL stored before the API checked it (or written around the API)
+    # gets the same check here, instead of a recorder that retries a URL it can never open.
+    if args.url is None and (problem := stream_url_problem(url)):
+        print(f"civicwatch record: camera {args.camera!r}: its stored stream URL {masked_url(url)!r} is not a "
+              f"stream URL: {problem}; set it again (PUT /api/cameras/{args.camera}/stream) or give --url")
+        return 2
     out = args.out
     if out is not None and not out.resolve().is_relative_to(settings.data_dir.resolve()):
         print(f"civicwatch record: --out must lie inside the data folder {settings.data_dir} (paths are stored relative to it)")

@@ -48,19 +48,40 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
 # ``scheme://user:password@``: the password runs to the last @ before the path (an unencoded @ in
 # it included). Plain text, so it also finds the URL inside an FFmpeg error message.
 _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s'\"?#]*:)[^/\s'\"?#]*@")
+# A URL in running text: it ends at whitespace, a quote or an angle bracket.
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]*")
+# Query parameters that carry a credential (``?user=admin&password=...``, ``&token=``, ``&sig=``;
+# also names that end so, ``access_token``, ``api-key``, ``X-Amz-Signature``), any case. The value
+# runs to the next ``&`` or ``#`` (``=`` and anything malformed in it included); the name is kept.
+# A harmless parameter masked by mistake (``monkey=``) costs nothing; a password shown does.
+_SECRET_PARAM = re.compile(
+    r"(?P<head>(?:^|(?<=[?&]))[\w.-]*"
+    r"(?:password|passwd|passwort|pass|pwd|pw|token|key|apikey|authkey|auth|sig|signature|secret|credentials?)"
+    r"=)[^&#]*", re.IGNORECASE)
 
 
 def masked_url(url: str | None) -> str | None:
-    """The URL with its password as ``***`` (``rtsp://user:***@host/...``); never raises, also
-    for a URL ``urlsplit`` cannot parse. Camera credentials never leave the server."""
+    """The URL with its password as ``***`` (``rtsp://user:***@host/...``) and the values of its
+    credential query parameters as ``***`` (``...?user=admin&password=***``); never raises, also
+    for a URL ``urlsplit`` cannot parse. Camera credentials never leave the server. Only for
+    showing: the recorder connects with the URL as given."""
     if not url:
         return None
     return scrub_credentials(url)
 
 
+def _mask_query(match: re.Match[str]) -> str:
+    url = match.group(0)
+    at = url.find("?")
+    if at < 0:
+        return url
+    return url[: at + 1] + _SECRET_PARAM.sub(r"\g<head>***", url[at + 1:])
+
+
 def scrub_credentials(text: str) -> str:
-    """``text`` (a log line, an error message) with the password of every URL in it masked."""
-    return _USERINFO.sub(r"\g<head>***@", text)
+    """``text`` (a log line, an error message) with the credentials of every URL in it masked:
+    the password of ``user:password@`` and the values of credential query parameters."""
+    return _URL.sub(_mask_query, _USERINFO.sub(r"\g<head>***@", text))
 
 
 def stream_url_problem(url: str) -> str | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.media.recorder import Recorder, RecorderConfig, masked_url, stream_url_problem
+from detector.media.recorder import Recorder, RecorderConfig, masked_url, scrub_credentials, stream_url_problem
 
 from .helpers import free_port
 
@@ -42,9 +42,67 @@ def test_credentials_stay_out_of_the_log_and_the_status(tmp_path, caplog):
     ("rtsp://u:pw@[::1]:554/x", "rtsp://u:***@[::1]:554/x"),
     ("rtsp://u:pw@host:99999/x", "rtsp://u:***@host:99999/x"),  # urlsplit refuses the port
     ("rtsp://u:pw@[::1/x", "rtsp://u:***@[::1/x"),  # ... and the bracket
+    # credentials in the query: the name stays, the value goes, any case
+    ("rtsp://cam/stream?user=admin&password=s3cret", "rtsp://cam/stream?user=admin&password=***"),
+    ("rtsp://cam/live?PWD=s3cret&channel=1", "rtsp://cam/live?PWD=***&channel=1"),
+    ("rtsp://cam/live?channel=1&Passwd=s3cret", "rtsp://cam/live?channel=1&Passwd=***"),
+    ("http://cam/flv?token=abc123#t=5", "http://cam/flv?token=***#t=5"),
+    ("rtmp://cam/live?KEY=abc&auth=def&sig=0a1b", "rtmp://cam/live?KEY=***&auth=***&sig=***"),
+    ("https://cdn/hls/i.m3u8?access_token=abc&X-Amz-Signature=0a1b", "https://cdn/hls/i.m3u8?access_token=***&X-Amz-Signature=***"),
+    ("rtsp://cam/live?channel=1&subtype=0&keyframe=2", "rtsp://cam/live?channel=1&subtype=0&keyframe=2"),
+    ("rtsp://op:s3cret@cam:554/live?user=op&password=s3cret", "rtsp://op:***@cam:554/live?user=op&password=***"),  # both forms
+    ("rtsp://op:s3cret@cam:554/live", "rtsp://op:***@cam:554/live"),  # no query
+    ("rtsp://cam/live?", "rtsp://cam/live?"),
+    ("rtsp://u:pw@[fe80::7%25eth0]:554/x?token=abc", "rtsp://u:***@[fe80::7%25eth0]:554/x?token=***"),  # IPv6 host
+    ("rtsp://[::1]:554/x?pwd=abc&c=1", "rtsp://[::1]:554/x?pwd=***&c=1"),
+    # malformed queries: masked all the same, never an error
+    ("rtsp://cam/x??password=a=b&&token=%ZZ&=v", "rtsp://cam/x??password=***&&token=***&=v"),
+    ("rtsp://cam/x?password&token=", "rtsp://cam/x?password&token=***"),
+    ("rtsp://cam:99999/x?auth=s3cret", "rtsp://cam:99999/x?auth=***"),
+    ("rtsp://[::1/x?key=s3cret", "rtsp://[::1/x?key=***"),
 ])
 def test_masking_never_fails_and_never_shows_the_password(url, masked):
     assert masked_url(url) == masked
+
+
+@pytest.mark.parametrize("url", [None, ""])
+def test_no_url_is_none(url):
+    assert masked_url(url) is None
+
+
+def test_credentials_in_an_error_message_are_masked_and_the_rest_kept():
+    text = ("ConnectionRefusedError: [Errno 111] Connection refused: "
+            "'rtsp://op:pw1@cam/x?user=op&password=pw2&token=pw3'; retry http://cam/y?sig=pw4 later")
+    scrubbed = scrub_credentials(text)
+    assert not any(f"pw{i}" in scrubbed for i in range(1, 5)), scrubbed
+    assert scrubbed == ("ConnectionRefusedError: [Errno 111] Connection refused: "
+                        "'rtsp://op:***@cam/x?user=op&password=***&token=***'; retry http://cam/y?sig=*** later")
+    assert scrub_credentials("no URL here?password=x") == "no URL here?password=x"  # only inside URLs
+
+
+def test_query_credentials_stay_out_of_the_log_and_the_status_but_the_recorder_connects_with_them(
+        tmp_path, caplog, monkeypatch):
+    import av
+
+    url = f"rtsp://127.0.0.1:{free_port()}/cam?user=admin&password=s3cret-pw&channel=1"
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda target, *a, **kw: (opened.append(target), real_open(target, *a, **kw))[1])
+    recorder = Recorder(RecorderConfig(url, Path(tmp_path), connect_timeout_s=1,
+                                       backoff_initial_s=0.1, backoff_max_s=0.2))
+    stop = threading.Event()
+    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
+    with caplog.at_level(logging.INFO):
+        thread.start()
+        time.sleep(1.0)
+        stop.set()
+        thread.join(10)
+    assert opened and all(target == url for target in opened)  # the URL as given, password and all
+    assert recorder.config.url == url
+    assert recorder.status.last_error and "s3cret-pw" not in recorder.status.last_error
+    assert caplog.records and not any("s3cret-pw" in r.getMessage() for r in caplog.records)
+    assert any("password=***" in r.getMessage() for r in caplog.records)
+    assert all("s3cret-pw" not in p.read_text() for p in Path(tmp_path).glob("*.jsonl"))
 
 
 @pytest.mark.parametrize("url", [

@@ -45,3 +45,47 @@ def test_the_health_answer_never_shows_a_recorder_error_with_the_password(env, c
                    "ConnectionRefusedError: [Errno 111] Connection refused: 'rtsp://op:s3cret@10.0.0.7/main'", "h")
     health = {h["camera_id"]: h for h in env.operator.get("/api/live/health").json()}[cam]
     assert "s3cret" not in health["last_error"] and "op:***@10.0.0.7" in health["last_error"]
+
+
+def test_query_credentials_are_masked_on_every_answer_and_stored_as_given(env, camera):
+    """Cameras that take their credentials in the query (``?user=admin&password=...``, ``&token=``)."""
+    from service.models import Camera
+
+    cam = camera["camera_id"]
+    url = "rtsp://10.0.0.7:554/live?user=admin&Password=s3cret&channel=1&token=t0ken"
+    r = env.admin.put(f"/api/cameras/{cam}/stream", json={"stream_url": url})
+    assert r.status_code == 200, r.text
+    assert r.json()["stream_url"] == "rtsp://10.0.0.7:554/live?user=admin&Password=***&channel=1&token=***"
+    listing = env.reviewer.get("/api/cameras").text
+    assert "s3cret" not in listing and "t0ken" not in listing
+    with env.app.state.session_factory() as db:
+        assert db.get(Camera, cam).stream_url == url  # the recorder connects with the URL as given
+    live.heartbeat(env.app.state.session_factory, cam, False, None, f"OSError: Connection refused: '{url}'", "h")
+    health = {h["camera_id"]: h for h in env.operator.get("/api/live/health").json()}[cam]
+    assert "s3cret" not in health["last_error"] and "t0ken" not in health["last_error"]
+    assert "Password=***" in health["last_error"]
+
+
+@pytest.mark.parametrize("stored", ["rtsp://op:s3cret@cam:99999/main", "ftp://op:s3cret@cam/main", "rtsp://cam/ma in"])
+def test_record_refuses_a_stored_stream_url_that_is_not_one(env, camera, stored):
+    """A URL stored before the API checked it: ``civicwatch record --camera`` names it and exits 2
+    at once, with the same check as the API, instead of a recorder retrying it for ever."""
+    import os
+    import subprocess
+    import sys
+
+    from service.db import session_scope
+    from service.models import Camera
+
+    cam = camera["camera_id"]
+    with session_scope(env.app.state.session_factory) as db:
+        db.get(Camera, cam).stream_url = stored  # around the API, as an older version could
+    environ = {**os.environ, "CIVICWATCH_DATA_DIR": str(env.data_dir)}
+    environ.pop("DATABASE_URL", None)
+    if env.settings.database_url:
+        environ["DATABASE_URL"] = env.settings.database_url
+    run = subprocess.run([sys.executable, "-m", "civicwatch.cli", "record", "--camera", cam],
+                         capture_output=True, text=True, timeout=60, env=environ)
+    assert run.returncode == 2, (run.stdout, run.stderr[-2000:])
+    assert f"civicwatch record: camera {cam!r}" in run.stdout and "not a stream URL" in run.stdout, run.stdout
+    assert "s3cret" not in run.stdout + run.stderr and "Traceback" not in run.stderr
