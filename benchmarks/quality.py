@@ -57,6 +57,8 @@ def analyse(label_path: Path, out: Path, args: argparse.Namespace) -> tuple[list
         options = AnalyzeOptions(model=args.model, pre=0.0, post=0.0, evidence=False, regions=args.regions,
                                  stabilise=not args.no_stabilise, full_every=args.full_every,
                                  **({"conf": args.conf} if args.conf is not None else {}),
+                                 **({"track_birth": args.track_birth} if args.track_birth is not None else {}),
+                                 **({"track_confirm": args.track_confirm} if args.track_confirm is not None else {}),
                                  lowlight=args.lowlight, motion_gate=not args.no_motion_gate)
         analyze(video, scene, out, options)
         info = json.loads((out / "analysis.json").read_text())
@@ -183,6 +185,10 @@ def main() -> int:
     parser.add_argument("--regions", choices=["zones", "off"], default="zones")
     parser.add_argument("--full-every", type=int, default=1)
     parser.add_argument("--conf", type=float, default=None, help="detector confidence threshold (default: the pipeline's)")
+    parser.add_argument("--track-birth", type=float, default=None,
+                        help="score an unclaimed detection needs to start a track (default: the pipeline's)")
+    parser.add_argument("--track-confirm", type=int, default=None,
+                        help="consecutive analysis frames that confirm a new track (default: the pipeline's)")
     parser.add_argument("--no-stabilise", action="store_true")
     parser.add_argument("--lowlight", choices=["auto", "off"], default="auto")
     parser.add_argument("--no-motion-gate", action="store_true", help="detect on every analysis frame")

@@ -77,6 +77,10 @@ class AnalyzeOptions:
     pre: float = 5.0
     post: float = 5.0
     conf: float = 0.3
+    # Tracker: the score an unclaimed detection needs to start a track, and the consecutive
+    # analysis frames that confirm it (detector.track.ObjectTracker).
+    track_birth: float = 0.3
+    track_confirm: int = 2
     threads: int | None = None
     # Wall clock of the first frame when the scene has none (upload metadata); ISO 8601 with offset.
     start_time: datetime | None = None
@@ -235,7 +239,8 @@ class _Stages:
         self.to_scene = (sw / info.width, sh / info.height)
         self.to_frame = (info.width / sw, info.height / sh)
         self.region_detector = _region_detector(scene, info, detector, options)
-        self.tracker = ObjectTracker(options.analysis_fps)
+        self.tracker = ObjectTracker(options.analysis_fps, birth_threshold=options.track_birth,
+                                     confirm_frames=options.track_confirm)
         self.identity = IdentityGuard()
         # A fixed camera's sway is taken out against its first frame; a drone's every frame is
         # registered to the scene's reference image (detector.register), where the zones are.

@@ -32,17 +32,30 @@ FAMILY_NMS_IOU = 0.6
 
 
 class ObjectTracker:
-    def __init__(self, analysis_fps: float, *, lost_after_s: float = 2.0, classes=TRACKED_CLASSES):
+    def __init__(self, analysis_fps: float, *, lost_after_s: float = 2.0, classes=TRACKED_CLASSES,
+                 birth_threshold: float = 0.3, confirm_frames: int = 2):
+        """``birth_threshold``: the score a detection no track claims needs to start a track
+        (ByteTrack spawns only from its high stage, so this is also where that stage begins; weaker
+        boxes can only keep an existing track alive). ``confirm_frames``: consecutive matched
+        analysis frames before a new track is reported.
+
+        The birth threshold is the pipeline's detection threshold (0.3), not ByteTrack's usual
+        0.45-0.6: those were set for detectors that score small objects higher than the analysis
+        model (CenterNet) does. At 0.45, a far articulated bus scored 0.3-0.45 over its whole stop
+        and a 10 px walker on the far pavement never became tracks, whatever the rules did; the
+        two-frame confirmation, not a higher score, is what keeps one-frame noise out (measured on
+        the development set: recall 0.80 -> 0.84 at precision 0.98, every clean negative clean).
+        """
         self.classes = frozenset(classes)
         # The library counts its lost-track buffer in 30 fps frames and rescales by frame_rate.
         self._trackers = {
             family: ByteTrackTracker(
                 lost_track_buffer=max(1, int(round(lost_after_s * 30))),
                 frame_rate=analysis_fps,
-                track_activation_threshold=0.35,
-                minimum_consecutive_frames=2,
+                track_activation_threshold=birth_threshold,
+                minimum_consecutive_frames=confirm_frames,
                 minimum_iou_threshold=0.1,
-                high_conf_det_threshold=0.45,
+                high_conf_det_threshold=birth_threshold,
             )
             for family in sorted(set(FAMILY_OF.values()))
         }
