@@ -134,7 +134,12 @@ def run_detections(args: argparse.Namespace) -> list[dict]:
 def tables(rows: list[dict], totals: dict[str, RuleScore], det_rows: list[dict], args: argparse.Namespace) -> str:
     cmd = "python benchmarks/quality.py" + (f" --model {args.model}" if args.model else "") + \
         (" --regions off" if args.regions == "off" else "") + (" --no-stabilise" if args.no_stabilise else "") + \
-        (" --lowlight off" if args.lowlight == "off" else "")
+        (" --lowlight off" if args.lowlight == "off" else "") + \
+        (f" --full-every {args.full_every}" if args.full_every != 1 else "") + \
+        (f" --conf {args.conf}" if args.conf is not None else "") + \
+        (f" --track-birth {args.track_birth}" if args.track_birth is not None else "") + \
+        (f" --track-confirm {args.track_confirm}" if args.track_confirm is not None else "") + \
+        (" --no-motion-gate" if args.no_motion_gate else "")
     out = [f"Made by `{cmd} --write` on {date.today().isoformat()}" + (f" ({args.note})" if args.note else "") + ".", ""]
     out += ["| rule | events | cases | matched | precision | recall |", "|---|---|---|---|---|---|"]
     for r in sorted(totals.values(), key=lambda s: s.rule):

@@ -41,7 +41,7 @@ class ObjectTracker:
 
         The birth threshold is the pipeline's detection threshold (0.3), not ByteTrack's usual
         0.45-0.6: those were set for detectors that score small objects higher than the analysis
-        model (CenterNet) does. At 0.45, a far articulated bus scored 0.3-0.45 over its whole stop
+        model (CenterNet) does. A far articulated bus scored below 0.45 through its stop
         and a 10 px walker on the far pavement never became tracks, whatever the rules did; the
         two-frame confirmation, not a higher score, is what keeps one-frame noise out (measured on
         the development set: recall 0.80 -> 0.84 at precision 0.98, every clean negative clean).

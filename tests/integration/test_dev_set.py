@@ -39,7 +39,7 @@ def scored(clip: str, tmp_path: Path, capsys) -> dict:
     ("beijing-overpass", "wrong_way"),  # the one real wrong-way scooter, 0.5 s in its lane
     ("corridor-walk-3-drill", "red_light_pedestrian"),  # a walker stepping into a zone logged red
     ("hanoi-landing-walk-drill", "red_light_pedestrian"),  # into a thin zone across its short end
-    ("beijing-stopped", "illegal_parking"),  # three stops, one a far articulated bus scored 0.3-0.45
+    ("beijing-stopped", "illegal_parking"),  # three stops, one a far articulated bus scored low (< 0.45)
 ])
 def test_rule_meets_the_target_on_a_labelled_real_clip(clip, rule, tmp_path, capsys):
     result = scored(clip, tmp_path, capsys)

@@ -1,7 +1,7 @@
 """ObjectTracker: which detections start a track, and when a new track is reported.
 
 The analysis model (CenterNet) scores small and distant objects lower than the detectors
-ByteTrack's defaults were set for: a far bus scored 0.25-0.45 over its whole stay must still
+ByteTrack's defaults were set for: a far bus scored below 0.45 through its stay must still
 become a track when it is seen on consecutive analysis frames, while a box seen once is noise.
 """
 
