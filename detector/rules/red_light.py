@@ -19,6 +19,13 @@ Depth is measured in metres (through the scene's ground calibration, else by the
 box height, so a thin, perspective-squeezed crossing far away is as deep as a near one), unless
 the zone gives ``min_entry_distance`` in pixels as earlier scene files did.
 
+The ground point is the box's bottom centre, unless the box's height jumps away from the walker's
+recent height (by more than ``STEADY_TOLERANCE``) with its bottom edge moving more than its top:
+a weak detection merged with a shadow or the person below stretches the box downwards (or a car
+in front cuts it short) for a few samples while the head stays where it was. The ground is then
+taken from the top and the recent height, so a stretched box does not walk its "feet" over the
+kerb line (a false entry measured on the New York zebra at a detector threshold of 0.2).
+
 Only walkers are judged: the track refiner marks a person who rides with a bicycle or motorbike
 as ``rider``; a track that was a rider for a good share of its samples raises nothing.
 
@@ -36,8 +43,9 @@ crosswalk (or the track is lost, or the video ends), so it always has its true e
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shapely.geometry import Point as ShapelyPoint
 
@@ -58,6 +66,11 @@ INWARD_SHARE = 0.5
 LEAVE_S = 0.5
 # A track that was a rider in at least this share of its samples is not a pedestrian.
 RIDER_SHARE = 0.3
+# Steady ground point: the walker's recent box heights (samples), how many are needed before a
+# height can be called out of line, and how far out of line (share of their median) it must be.
+STEADY_SAMPLES = 10
+STEADY_MIN_SAMPLES = 4
+STEADY_TOLERANCE = 0.25
 
 
 @dataclass
@@ -78,6 +91,9 @@ class _Walker:
     offence: dict | None = None  # set when the crossing began on red
     samples: int = 0
     rider_samples: int = 0
+    # Recent box heights and the last box whose height was in line with them (steady ground).
+    heights: deque[float] = field(default_factory=lambda: deque(maxlen=STEADY_SAMPLES))
+    steady_box: tuple[float, float, float, float] | None = None
 
     @property
     def is_rider(self) -> bool:
@@ -145,12 +161,34 @@ class RedLightPedestrianRule(PerTrackRule):
         threshold_px = min(self.entry_depth_m * px_per_m, 0.6 * self.inradius_px)
         return self.depth.depth_px(obs.ground) / max(threshold_px, 1e-6)
 
+    @staticmethod
+    def steadied(w: _Walker, obs: TrackObservation) -> TrackObservation:
+        """``obs`` with its box's bottom put back under the head when the box stretched (or was
+        cut) at its bottom end only: see the module docstring. Learns the height as it goes."""
+        x1, y1, x2, y2 = obs.box
+        height = y2 - y1
+        out = obs
+        if len(w.heights) >= STEADY_MIN_SAMPLES:
+            usual = statistics.median(w.heights)
+            if abs(height - usual) > STEADY_TOLERANCE * usual:
+                if w.steady_box is not None and abs(y2 - w.steady_box[3]) > abs(y1 - w.steady_box[1]):
+                    out = replace(obs, box=(x1, y1, x2, y1 + usual))
+            else:
+                w.steady_box = obs.box
+        else:
+            w.steady_box = obs.box
+        w.heights.append(height)
+        return out
+
     def _step(self, obs: TrackObservation) -> ViolationEvent | None:
-        depth = self.relative_depth(obs)
         w = self._walkers.get(obs.track_id)
+        if w is not None:
+            obs = self.steadied(w, obs)
+        depth = self.relative_depth(obs)
         if w is None:
             phase = "unseen_entry" if depth >= UNSEEN_ENTRY_FRACTION else "outside"
             w = self._walkers[obs.track_id] = _Walker(phase=phase, last_t=obs.t)
+            self.steadied(w, obs)
         w.last_t = obs.t
         w.samples += 1
         w.rider_samples += obs.class_name == RIDER_CLASS
@@ -251,7 +289,8 @@ class RedLightPedestrianRule(PerTrackRule):
         if keep:
             # The person is still in view, now outside: a later entry is a new crossing.
             self._walkers[tid] = _Walker(phase="outside", last_t=w.last_t, samples=w.samples,
-                                         rider_samples=w.rider_samples)
+                                         rider_samples=w.rider_samples, heights=w.heights,
+                                         steady_box=w.steady_box)
         return ev
 
     def _event(self, tid: int, w: _Walker) -> ViolationEvent:

@@ -163,3 +163,45 @@ def test_track_lost_mid_crossing_closes_at_last_sighting():
     walker = [o for o in crossing(20, 12.0) if o.t <= 16.0]
     [ev] = run(make_rule(), walker, t_end=30.0, signals=RED_AT_10)
     assert ev.end_s == pytest.approx(16.0)
+
+
+def stretched(observations: list, t0: float, t1: float, *, bottom: float = 0.0, top: float = 0.0) -> list:
+    """The detector's box for [t0, t1) reaches ``bottom`` px lower and ``top`` px higher."""
+    from detector.types import TrackObservation
+
+    return [
+        TrackObservation(o.t, o.track_id, o.class_name, (o.box[0], o.box[1] - top, o.box[2], o.box[3] + bottom),
+                         o.confidence) if t0 <= o.t < t1 else o
+        for o in observations
+    ]
+
+
+def test_a_box_stretched_downwards_for_a_moment_does_not_walk_the_feet_onto_the_crossing():
+    # Waiting on the far pavement 8 px short of the kerb line (y=100) during red; for 0.3 s a
+    # weak detection merged with what lies below stretches the box 60 px down while the head
+    # stays put (New York zebra, detector threshold 0.2).
+    waiter = still(9, "person", 11.0, 16.0, 250.0, 92.0)
+    assert run(make_rule(), stretched(waiter, 13.0, 13.3, bottom=60.0), t_end=20.0, signals=RED_AT_10) == []
+
+
+def test_a_box_stretched_upwards_keeps_its_feet():
+    # The head end of the box jumps (someone taller behind) while the walker steps in on red:
+    # the bottom edge is still where the feet are, and the entry is seen.
+    walker = still(5, "person", 8.0, 20.0, 250.0, 410.0) + path(5, "person", [(20.1, 250.0, 400.0), (24.0, 250.0, 60.0)])
+    [ev] = run(make_rule(), stretched(walker, 20.0, 21.0, top=50.0), t_end=30.0, signals=RED_AT_10)
+    assert ev.start_s == pytest.approx(20.1, abs=0.15)
+
+
+def test_a_walker_growing_steadily_towards_the_camera_is_judged_on_its_own_feet():
+    # Walking towards the camera from the far pavement, the box doubling in height over the
+    # crossing: the steady ground point follows a height that changes this gradually.
+    from detector.types import TrackObservation
+
+    walk = path(4, "person", [(12.0, 250.0, 60.0), (20.0, 250.0, 440.0)])
+    grown = []
+    for o in walk:
+        x1, y1, x2, y2 = o.box
+        h = 80.0 * (1.0 + (o.t - 12.0) / 8.0)
+        grown.append(TrackObservation(o.t, o.track_id, o.class_name, (x1, y2 - h, x2, y2), o.confidence))
+    [ev] = run(make_rule(), grown, t_end=25.0, signals=RED_AT_10)
+    assert 12.4 <= ev.start_s <= 13.2 and 19.0 <= ev.end_s <= 19.5
