@@ -17,8 +17,8 @@ from detector.media.recorder import Recorder, RecorderConfig, masked_url, scrub_
 from .helpers import free_port
 
 
-def test_credentials_stay_out_of_the_log_and_the_status(tmp_path, caplog):
-    url = f"rtsp://admin:s3cret-pw@127.0.0.1:{free_port()}/cam"
+def run_for_a_second(url: str, tmp_path: Path, caplog) -> Recorder:
+    """A recorder pointed at ``url`` (nothing listens there), run for a second and stopped."""
     recorder = Recorder(RecorderConfig(url, Path(tmp_path), connect_timeout_s=1,
                                        backoff_initial_s=0.1, backoff_max_s=0.2))
     stop = threading.Event()
@@ -28,6 +28,12 @@ def test_credentials_stay_out_of_the_log_and_the_status(tmp_path, caplog):
         time.sleep(1.0)
         stop.set()
         thread.join(10)
+    return recorder
+
+
+def test_credentials_stay_out_of_the_log_and_the_status(tmp_path, caplog):
+    url = f"rtsp://admin:s3cret-pw@127.0.0.1:{free_port()}/cam"
+    recorder = run_for_a_second(url, tmp_path, caplog)
     assert recorder.status.last_error  # the reason is kept (the health page shows it) ...
     assert "s3cret-pw" not in recorder.status.last_error  # ... without the password
     assert "admin:***@127.0.0.1" in recorder.status.last_error
@@ -88,15 +94,7 @@ def test_query_credentials_stay_out_of_the_log_and_the_status_but_the_recorder_c
     opened = []
     real_open = av.open
     monkeypatch.setattr(av, "open", lambda target, *a, **kw: (opened.append(target), real_open(target, *a, **kw))[1])
-    recorder = Recorder(RecorderConfig(url, Path(tmp_path), connect_timeout_s=1,
-                                       backoff_initial_s=0.1, backoff_max_s=0.2))
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    with caplog.at_level(logging.INFO):
-        thread.start()
-        time.sleep(1.0)
-        stop.set()
-        thread.join(10)
+    recorder = run_for_a_second(url, tmp_path, caplog)
     assert opened and all(target == url for target in opened)  # the URL as given, password and all
     assert recorder.config.url == url
     assert recorder.status.last_error and "s3cret-pw" not in recorder.status.last_error
