@@ -360,7 +360,7 @@ class Recorder:
                 first, last, ended_by = None, None, f"{type(err).__name__}: {err}"
             # FFmpeg's messages name the URL, password and all: the reason goes to the log, the
             # index, the gap row and the health page, so it is kept without the password.
-            ended_by = scrub_credentials(ended_by.replace(self.config.url, masked_url(self.config.url)))
+            ended_by = scrub_credentials(ended_by)
             self.status.connected = False
             if stop.is_set() and ended_by == "stop":
                 break
