@@ -45,8 +45,12 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in params:
         raise HTTPException(415, "expected a multipart/form-data body")
+    # The whole body may hold the file plus a few short fields. A declared length over that is refused
+    # before reading; the same cap is enforced on the bytes as they arrive (below), because a chunked
+    # body has no Content-Length and a declared one may be smaller than what is sent.
+    max_body = max_file_bytes + MAX_FIELD_BYTES * 16
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_file_bytes + MAX_FIELD_BYTES * 16:
+    if declared and declared.isdigit() and int(declared) > max_body:
         raise HTTPException(413, f"upload larger than the limit of {max_file_bytes} bytes")
 
     form = StreamedForm()
@@ -111,8 +115,14 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
         "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
         "on_part_data": on_part_data, "on_part_end": on_part_end,
     })
+    received = 0
     try:
         async for chunk in request.stream():
+            # Without this, a body with no (or a lying) Content-Length could carry any number of file
+            # parts, each just under the per-file limit, and fill the data disk before it is refused.
+            received += len(chunk)
+            if received > max_body:
+                raise _TooLarge()
             parser.write(chunk)
         parser.finalize()
     except _TooLarge:

@@ -141,6 +141,60 @@ def test_size_limit_is_413_and_leaves_nothing(settings, footage_dir):
         main.__exit__(None, None, None)
 
 
+
+def _multipart(boundary: str, parts: list[tuple[str, str | None, bytes]]) -> bytes:
+    out = b""
+    for name, filename, data in parts:
+        disp = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out += f"--{boundary}\r\nContent-Disposition: {disp}\r\n\r\n".encode() + data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+def _chunks(data: bytes, size: int = 64 * 1024):
+    """A body sent with Transfer-Encoding: chunked (httpx sends a generator so): no Content-Length."""
+    for i in range(0, len(data), size):
+        yield data[i:i + size]
+
+
+def test_size_limit_holds_without_an_honest_content_length(settings, footage_dir):
+    """The limit is enforced on the bytes that arrive, not on the declared length: a body whose
+    Content-Length lies (smaller than what is sent), a chunked body without one, and a chunked
+    body of several file parts each under the per-file limit all end in a 413 that names the
+    limit, leave nothing in partial/ or uploads/, and leave the earlier upload, its row and its
+    job as they were."""
+    limit = 500_000
+    small = settings.model_copy(update={"max_upload_bytes": limit})
+    app = create_app(small)
+    main, env = start_env(app, small)
+    try:
+        from .helpers import SCENE_YAML
+
+        env.admin.post("/api/cameras", files={"scene": ("scene.yaml", SCENE_YAML.encode(), "application/x-yaml")})
+        first = upload_clip(env.operator, footage_dir / SHORT_CLIP)  # 458 kB: under the limit
+        before = stored_files(env)
+        listing = env.operator.get("/api/uploads").json()
+        ctype = {"Content-Type": "multipart/form-data; boundary=cw-bound"}
+        big = _multipart("cw-bound", [("camera", None, b"bj-overpass"),
+                                      ("file", "big.mp4", (footage_dir / LONG_CLIP).read_bytes())])
+        # four parts of 0.95x the limit each: 3.8x the limit in all, over the whole body's cap (limit + 1 MiB)
+        spread = _multipart("cw-bound", [("camera", None, b"bj-overpass")]
+                            + [(f"extra{i}", f"part{i}.mp4", b"\0" * (limit * 95 // 100)) for i in range(4)]
+                            + [("file", "tiny.mp4", b"\0" * 10)])
+        attempts = {
+            "lying Content-Length": dict(content=big, headers={**ctype, "Content-Length": "100"}),
+            "chunked": dict(content=_chunks(big), headers=ctype),
+            "chunked, several file parts": dict(content=_chunks(spread), headers=ctype),
+        }
+        for what, kw in attempts.items():
+            r = env.operator.post("/api/uploads", **kw)
+            assert r.status_code == 413, (what, r.status_code, r.text)
+            assert r.json()["code"] == "too_large" and str(limit) in r.json()["detail"], (what, r.text)
+            assert partial_files(env) == [] and stored_files(env) == before, what
+        assert env.operator.get("/api/uploads").json() == listing
+        assert env.operator.get(f"/api/jobs/{first['job_id']}").json()["state"] == "queued"
+    finally:
+        main.__exit__(None, None, None)
+
 def _session(client: TestClient, data: bytes, **extra) -> dict:
     body = {"camera": "bj-overpass", "filename": "flight.mp4", "size": len(data),
             "sha256": hashlib.sha256(data).hexdigest(), **extra}
