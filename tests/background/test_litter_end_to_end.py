@@ -39,7 +39,6 @@ def test_dropped_object_is_a_litter_case_naming_the_person():
     finder = StaticObjectFinder(scene)
     rule = LitterRule(scene.zones[0])
     base = pavement(3)
-    rng = np.random.default_rng(0)
     events = []
     for n in range(int(30 * FPS) + 1):
         t = n / FPS

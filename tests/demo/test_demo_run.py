@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 
-import httpx
 import pytest
 
 from civicwatch.demo.run import DEMO_SCREEN, run_demo

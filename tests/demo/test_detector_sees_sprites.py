@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import av
-import numpy as np
 import pytest
 
 from civicwatch.demo import DEFAULT_BUILD_DIR, load_sprites

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from rules.scripting import path, run, still, timeline
+from rules.scripting import path, run, timeline
 
 from detector.decode import DecodeReport, iter_frames, probe
 from detector.detect import load_analysis_detector

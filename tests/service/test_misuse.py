@@ -9,7 +9,6 @@ import io
 import os
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +18,7 @@ from service.models import AuditEntry, Case
 from service.web import i18n
 
 from .conftest import start_env
-from .helpers import ORIGIN, PASSWORD, SCENE_YAML, browser_client
+from .helpers import ORIGIN, PASSWORD, SCENE_YAML
 
 EVIL = "https://evil.example"
 
