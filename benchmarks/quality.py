@@ -59,6 +59,7 @@ def analyse(label_path: Path, out: Path, args: argparse.Namespace) -> tuple[list
                                  **({"conf": args.conf} if args.conf is not None else {}),
                                  **({"track_birth": args.track_birth} if args.track_birth is not None else {}),
                                  **({"track_confirm": args.track_confirm} if args.track_confirm is not None else {}),
+                                 **({"analysis_fps": args.analysis_fps} if args.analysis_fps is not None else {}),
                                  lowlight=args.lowlight, motion_gate=not args.no_motion_gate)
         analyze(video, scene, out, options)
         info = json.loads((out / "analysis.json").read_text())
@@ -139,6 +140,7 @@ def tables(rows: list[dict], totals: dict[str, RuleScore], det_rows: list[dict],
         (f" --conf {args.conf}" if args.conf is not None else "") + \
         (f" --track-birth {args.track_birth}" if args.track_birth is not None else "") + \
         (f" --track-confirm {args.track_confirm}" if args.track_confirm is not None else "") + \
+        (f" --analysis-fps {args.analysis_fps:g}" if args.analysis_fps is not None else "") + \
         (" --no-motion-gate" if args.no_motion_gate else "")
     out = [f"Made by `{cmd} --write` on {date.today().isoformat()}" + (f" ({args.note})" if args.note else "") + ".", ""]
     out += ["| rule | events | cases | matched | precision | recall |", "|---|---|---|---|---|---|"]
@@ -194,6 +196,8 @@ def main() -> int:
                         help="score an unclaimed detection needs to start a track (default: the pipeline's)")
     parser.add_argument("--track-confirm", type=int, default=None,
                         help="consecutive analysis frames that confirm a new track (default: the pipeline's)")
+    parser.add_argument("--analysis-fps", type=float, default=None,
+                        help="frames per second sent to the detector (default: the pipeline's)")
     parser.add_argument("--no-stabilise", action="store_true")
     parser.add_argument("--lowlight", choices=["auto", "off"], default="auto")
     parser.add_argument("--no-motion-gate", action="store_true", help="detect on every analysis frame")
