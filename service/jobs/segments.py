@@ -98,6 +98,23 @@ def split_job(factory: sessionmaker[Session], settings: Settings, job_id: int, o
         return [r.id for r in rows]
 
 
+def _unused_run_dir(db: Session, job_id: int, index: int, attempt: int) -> str:
+    """The run folder (store prefix) for this try: ``seg-<index>-run-<attempt>``, or the next number
+    no case of the job refers to.
+
+    A retried split job splits afresh (``split_job``): new segment rows start again at attempt 1, but
+    the cases the earlier segments ingested stay, and those someone has decided on keep their
+    evidence in the earlier run (``service.ingest``). Reusing that name made the new try empty the
+    folder before analysing, and a failed try (an unreachable bucket while writing, say) delete
+    the whole prefix: the decided cases' evidence was lost."""
+    n = attempt
+    while True:
+        candidate = f"jobs/{job_id}/seg-{index:03d}-run-{n}"
+        if db.scalar(select(Case.id).where(Case.job_id == job_id, Case.out_dir == candidate).limit(1)) is None:
+            return candidate
+        n += 1
+
+
 def claim_segment(factory: sessionmaker[Session], segment_id: int, settings: Settings, owner: str) -> bool:
     """Queued -> running under ``owner``'s lease (a conditional UPDATE: one worker wins). A segment
     out of tries ends failed; one whose parent was cancelled ends cancelled."""
@@ -117,7 +134,7 @@ def claim_segment(factory: sessionmaker[Session], segment_id: int, settings: Set
             attempt = seg.attempts + 1
             res = db.execute(update(JobSegment).where(JobSegment.id == segment_id, JobSegment.state == "queued").values(
                 state="running", attempts=attempt, started_at=utcnow(), finished_at=None, progress=0.0,
-                out_dir=f"jobs/{seg.job_id}/seg-{seg.index:03d}-run-{attempt}", lease_owner=owner,
+                out_dir=_unused_run_dir(db, seg.job_id, seg.index, attempt), lease_owner=owner,
                 lease_expires_at=expires(settings.job_lease_s), worker=socket.gethostname()[:64]))
             return res.rowcount == 1
     if ended is not None:

@@ -224,11 +224,15 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
             return "queued"
         return None
     store = evidence_store(settings)  # the data folder, or a bucket every worker writes to
+    # Whether this attempt put anything into the store: set before the upload, because one that
+    # fails half way (the bucket went away after some files) leaves a partial run under the job's
+    # ``out_dir``, which the janitor keeps (a job names it) and no case will ever use: the failed
+    # job removes it below (best effort, like every other run it drops).
     stored = False
     if error is None and not cancelled:
         try:
-            store_run(store, out_dir.relative_to(data_dir).as_posix(), out_dir)
             stored = True
+            store_run(store, out_dir.relative_to(data_dir).as_posix(), out_dir)
         except Exception as err:  # noqa: BLE001 - an unreachable bucket fails the job, visibly
             error = f"could not store the evidence: {type(err).__name__}: {err}"
             log.warning("job %s: %s", job_id, error)

@@ -249,3 +249,104 @@ def _orphan(data_dir: Path, template: Path) -> Path:
     local = data_dir / "scratch-orphan"
     copy_run(template, local)
     return local
+
+
+# ---- the bucket failing while a job writes its evidence ------------------------------------------
+
+WRITES = ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload")
+
+
+def _writes_fail(env, monkeypatch, after: int = 0) -> None:
+    """From the ``after``-th object on, every write the service's boto3 client sends fails as an
+    unreachable endpoint does (``EndpointConnectionError``, after botocore's own retries, whose
+    waits are cut to nothing here). Reads and deletes still get through: the outage ended, or only
+    the write path is down (a full quota, a gateway refusing uploads)."""
+    import botocore.retries.standard
+    from botocore.exceptions import EndpointConnectionError
+
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    sent = {"n": 0}
+
+    def refuse(**_kw):
+        if sent["n"] >= after:
+            raise EndpointConnectionError(endpoint_url=env.settings.s3_endpoint_url)
+        sent["n"] += 1
+
+    # the handlers stay on this test's store only: stores are per bucket, and each test has its own
+    events = evidence_store(env.settings).client.meta.events
+    for op in WRITES:
+        events.register(f"before-send.s3.{op}", refuse, unique_id=f"outage-{op}")
+
+
+def test_a_bucket_outage_while_storing_a_run_fails_the_job_and_leaves_no_partial_run(
+        env, stored, footage_dir, evidence_template, monkeypatch):
+    """The job ends failed with the reason for the operator; the objects it managed to write
+    before the outage are taken out again (the failed job names its run, so the janitor would keep
+    them for good); the cases stored earlier keep every object."""
+    from .helpers import LONG_CLIP
+
+    before = _objects(env)
+    up = upload_clip(env.operator, footage_dir / LONG_CLIP)
+    _writes_fail(env, monkeypatch, after=3)  # three files of the run get in, then the bucket goes
+    assert _run(env, up["job_id"], evidence_template) == "failed"
+    job = env.operator.get(f"/api/jobs/{up['job_id']}").json()
+    assert job["state"] == "failed" and job["error"].startswith("could not store the evidence: EndpointConnectionError")
+    assert job["cases_found"] in (None, 0)
+    with env.app.state.session_factory() as db:
+        failed_run = db.get(Job, up["job_id"]).out_dir
+        assert list(db.scalars(select(Case.id).where(Case.job_id == up["job_id"]))) == []
+    assert _objects(env, failed_run + "/") == {}  # was: the three objects written before the outage
+    assert _objects(env) == before
+    for a in stored["cases"]:
+        assert env.reviewer.get(f"/api/cases/{a}").json()["integrity"]["ok"] is True
+
+
+def test_retrying_a_split_job_after_a_bucket_outage_keeps_the_decided_cases_evidence(
+        env, camera, footage_dir, evidence_template, monkeypatch, fast_redaction):
+    """Segment 1 of a split job is stored and a reviewer approves one of its cases; segment 2 cannot
+    store its evidence (the bucket refuses writes) on any try, so the job fails saying so. The
+    operator retries it while the bucket still refuses writes: the re-split segment 1 must not write
+    into, nor on failure delete, the run folder the approved case's evidence is in (it did: it
+    reused ``seg-000-run-1`` and deleted all of it)."""
+    from service.jobs.segments import run_segment, split_job
+    from service.jobs.work import claim
+
+    owner = "test-worker"
+    settings = env.settings.model_copy(update={"segment_s": 1.0, "split_min_s": 1.5})
+    factory = env.app.state.session_factory
+    job_id = upload_clip(env.operator, footage_dir / SHORT_CLIP)["job_id"]
+
+    def analyze(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
+        copy_run(evidence_template, out_dir)
+
+    def split() -> list[int]:
+        assert claim(factory, job_id, settings.job_max_attempts, owner, settings.job_lease_s)
+        segments = split_job(factory, settings, job_id, owner)
+        assert len(segments) == 2
+        return segments
+
+    first, second = split()
+    done = run_segment(first, factory, settings, analyze, dict, lambda: False, owner)
+    assert done.state == "done" and len(done.new_cases) == 2
+    approved = done.new_cases[0]
+    assert env.reviewer.post(f"/api/cases/{approved}/approve").status_code == 200
+    with factory() as db:
+        approved_run = db.get(Case, approved).out_dir
+    kept = _objects(env, approved_run + "/")
+    assert kept
+
+    _writes_fail(env, monkeypatch)
+    for _ in range(settings.job_max_attempts):
+        outcome = run_segment(second, factory, settings, analyze, dict, lambda: False, owner)
+    assert (outcome.state, outcome.parent) == ("failed", "failed")
+    job = env.operator.get(f"/api/jobs/{job_id}").json()
+    assert job["state"] == "failed" and "could not store the evidence" in job["error"]
+    assert "segment 2 of 2" in job["error"]
+
+    assert env.operator.post(f"/api/jobs/{job_id}/retry").status_code == 200
+    again, _ = split()
+    assert run_segment(again, factory, settings, analyze, dict, lambda: False, owner).state == "queued"
+    assert _objects(env, approved_run + "/") == kept
+    detail = env.reviewer.get(f"/api/cases/{approved}").json()
+    assert detail["state"] == "approved" and detail["integrity"]["ok"] is True
+    assert env.reviewer.get(detail["evidence"]["clip"]).status_code == 200
