@@ -218,7 +218,9 @@ def create_session(body: SessionIn, request: Request, db: Session = Depends(get_
     if not SHA_RE.match(sha):
         raise ApiError(422, "sha256: 64 hexadecimal characters expected")
     if body.size > settings.max_upload_bytes:
-        raise ApiError(413, f"size {body.size} exceeds the upload limit of {settings.max_upload_bytes} bytes")
+        # ``limit_bytes``: the upload page names the limit in its message (it checks before hashing too)
+        raise ApiError(413, f"size {body.size} exceeds the upload limit of {settings.max_upload_bytes} bytes",
+                       limit_bytes=settings.max_upload_bytes)
     camera = _camera(db, body.camera)
     existing = _existing(db, sha)
     # Only the file's own uploader (or an admin) is told at once; anyone else learns it is a

@@ -103,7 +103,9 @@ def login_page(request: Request) -> HTMLResponse:
 
 @router.get("/upload", response_class=HTMLResponse)
 def upload_page(request: Request) -> HTMLResponse:
-    return _render(request, "upload.html", "upload")
+    # the server's size limit, so the page refuses a larger file before hashing it (0: unknown, no check)
+    settings = getattr(request.app.state, "settings", None)
+    return _render(request, "upload.html", "upload", max_upload_bytes=settings.max_upload_bytes if settings else 0)
 
 
 @router.get("/jobs", response_class=HTMLResponse)

@@ -174,9 +174,10 @@
     var m = Math.floor(s / 60), sec = s - m * 60;
     return m + ':' + (sec < 10 ? '0' : '') + sec.toFixed(1);
   };
+  /* Binary units, named as such: 8 * 1024^3 bytes is "8.0 GiB" (the server's limits are set in GiB). */
   CW.formatBytes = function (n) {
     if (!n && n !== 0) return '';
-    var units = ['B', 'KB', 'MB', 'GB', 'TB'], i = 0;
+    var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
     return n.toFixed(i ? 1 : 0) + ' ' + units[i];
   };

@@ -10,6 +10,23 @@
   var cameras = {};
   var current = null;   // {file, sha256, sessionId, size}
   var aborter = null;
+  /* The server's max_upload_bytes, rendered into the page (0: unknown). A larger file is refused
+     here, before the hashing pass (minutes for a multi-GB flight); the server still checks. */
+  var maxBytes = parseInt(form.getAttribute('data-max-bytes') || '0', 10) || 0;
+
+  function tooLargeMessage(size, limit) {
+    return CW.t('upload.too_large', {size: CW.formatBytes(size), limit: CW.formatBytes(limit)});
+  }
+
+  /* The message for a file over the limit, or null when it fits (or the limit is unknown). */
+  function sizeProblem(file) {
+    return file && maxBytes && file.size > maxBytes ? tooLargeMessage(file.size, maxBytes) : null;
+  }
+
+  if (maxBytes) {
+    CW.$('upload-limit').textContent = CW.t('upload.limit', {limit: CW.formatBytes(maxBytes)});
+    CW.$('upload-limit').hidden = false;
+  }
 
   function storeKey(file) { return 'cw_upload:' + file.name + ':' + file.size + ':' + file.lastModified; }
 
@@ -90,7 +107,13 @@
 
   function fail(err) {
     busy(false);
+    var limit = err instanceof CW.ApiError && err.status === 413 && err.body && typeof err.body.limit_bytes === 'number' ? err.body.limit_bytes : 0;
     if (err && err.name === 'AbortError') { CW.showError('upload-error', {message: CW.t('upload.aborted')}); }
+    else if (limit) {
+      /* the server's limit, which may be lower than the one this page was rendered with */
+      var size = current && current.file ? current.file.size : 0;
+      CW.showError('upload-error', {message: size > limit ? tooLargeMessage(size, limit) : CW.t('upload.too_large_limit', {limit: CW.formatBytes(limit)})});
+    }
     else if (err instanceof CW.ApiError) { CW.showError('upload-error', err); }
     else { CW.showError('upload-error', {message: CW.t('upload.network')}); }
     /* A session that the server no longer knows cannot be resumed; a refused file neither. */
@@ -105,6 +128,8 @@
     var file = CW.$('file').files[0];
     if (!cameraSelect.value) { CW.showError('upload-error', {message: CW.t('upload.need_camera')}); return; }
     if (!file) { CW.showError('upload-error', {message: CW.t('upload.need_file')}); return; }
+    var tooLarge = sizeProblem(file);
+    if (tooLarge) { CW.showError('upload-error', {message: tooLarge}); return; }
     aborter = new AbortController();
     busy(true);
     var saved = null;
@@ -141,6 +166,14 @@
   }
 
   form.addEventListener('submit', function (ev) { ev.preventDefault(); start(); });
+  /* Say it as soon as the file is picked, not only on submit; picking one that fits takes it back. */
+  var sizeShown = false;
+  CW.$('file').addEventListener('change', function () {
+    var problem = sizeProblem(CW.$('file').files[0]);
+    if (problem) { CW.$('upload-ok').hidden = true; CW.showError('upload-error', {message: problem}); }
+    else if (sizeShown) { CW.showError('upload-error', null); }
+    sizeShown = !!problem;
+  });
   CW.$('upload-resume').addEventListener('click', resume);
   CW.$('upload-abort').addEventListener('click', function () { if (aborter) aborter.abort(); });
 
