@@ -27,6 +27,16 @@ from service.faults import classify
 log = logging.getLogger(__name__)
 
 
+class RedactionStopped(RuntimeError):
+    """The service is stopping: the redaction was given up part-way (nothing is kept; the media
+    are made again when the case is published, see ``service.publication``).
+
+    Redacting a clip takes 10-20 s of both cores; a worker thread still inside onnxruntime when
+    the interpreter exits aborts the whole process ("terminate called without an active
+    exception"), so the redaction stops at the next frame instead of running on past shutdown.
+    """
+
+
 # Stable machine-readable ``code`` per status when the raiser gave none; the pages translate codes.
 DEFAULT_CODES = {400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media",

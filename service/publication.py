@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.blobstore import evidence_store
 from service.config import Settings
 from service.db import session_scope
-from service.errors import ApiError
+from service.errors import ApiError, RedactionStopped
 from service.integrity import check_published
 from service.models import Case
 
@@ -37,8 +37,11 @@ log = logging.getLogger(__name__)
 PUBLISHED_SHEET = "published_sheet.jpg"
 
 
-def make_published(case: Case, settings: Settings) -> tuple[str, dict[str, str]]:
-    """Write the redacted clip and still for ``case``; return (folder relative to data_dir, hashes)."""
+def make_published(case: Case, settings: Settings, stopping=None) -> tuple[str, dict[str, str]]:  # noqa: ANN001
+    """Write the redacted clip and still for ``case``; return (folder relative to data_dir, hashes).
+
+    ``stopping`` (the publication queue's stop flag) gives the redaction up part-way
+    (``RedactionStopped``), and the half-made folder is removed."""
     try:
         from service.redaction import make_published_media
     except ImportError as err:
@@ -51,10 +54,11 @@ def make_published(case: Case, settings: Settings) -> tuple[str, dict[str, str]]
     names = sorted({Path(str(evidence[k])).name for k in ("clip", "snapshot", "sheet") if evidence.get(k)})
     try:
         with store.local_tree(case.evidence_dir, names) as case_dir:  # the folder itself, or a download
-            hashes = make_published_media(case_dir, out_dir, dict(case.data), settings.redaction_policy)
+            hashes = make_published_media(case_dir, out_dir, dict(case.data), settings.redaction_policy,
+                                          stopping=stopping)
         store.commit_tree(out_rel.as_posix(), out_dir)  # nothing to do locally; uploaded to a bucket
-    except BaseException:
-        if store.kind != "local":
+    except BaseException as err:
+        if store.kind != "local" or isinstance(err, RedactionStopped):
             shutil.rmtree(out_dir, ignore_errors=True)
         raise
     return out_rel.as_posix(), dict(hashes)
@@ -89,7 +93,10 @@ def prepare_published(factory: sessionmaker[Session], settings: Settings, case_i
             if case is None or case.state not in ("pending", "approved") or case.published_hashes:
                 continue
             try:
-                folder, hashes = make_published(case, settings)
+                folder, hashes = make_published(case, settings, stopping)
+            except RedactionStopped:
+                log.info("publication media for case %s given up: the service is stopping", case_id)
+                break
             except Exception:  # noqa: BLE001 - a bad clip must not stop the other cases
                 log.exception("could not prepare published media for case %s", case_id)
                 continue

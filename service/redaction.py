@@ -42,6 +42,7 @@ import numpy as np
 from detector.hashing import sha256_file
 from detector.media.metadata import identifying_tags
 from detector.media.transform import transform_video
+from service.errors import RedactionStopped
 
 log = logging.getLogger(__name__)
 
@@ -360,8 +361,9 @@ class _Redactor:
     """
 
     def __init__(self, case: dict, policy: str, finders: Sequence[RegionFinder], timeline=None,  # noqa: ANN001
-                 verifier: RegionFinder | None = None):
+                 verifier: RegionFinder | None = None, stopping: Callable[[], bool] | None = None):
         self.case, self.policy, self.finders = case, policy, list(finders)
+        self.stopping = stopping
         self.timeline, self.verifier, self.verified_extra = timeline, verifier, 0
         self.shape: tuple[int, ...] | None = None
         self.dropped: list[tuple[float, str]] = []
@@ -377,6 +379,7 @@ class _Redactor:
         return out
 
     def __call__(self, frame_bgr: np.ndarray, t: float) -> np.ndarray | None:
+        _check(self.stopping)
         self.shape = frame_bgr.shape
         if self.policy == "none":
             return self._mark(frame_bgr.copy(), t)
@@ -455,8 +458,15 @@ def detect(frame_bgr: np.ndarray, t: float, finders: Sequence[RegionFinder]):  #
         return Detection(t, None)
 
 
-def detect_timeline(source: Path, t_offset: float, finders: Sequence[RegionFinder]):  # noqa: ANN201
-    """The detection pass: finders every ``DETECT_INTERVAL_S`` of video and on the last frame."""
+def _check(stopping: Callable[[], bool] | None) -> None:
+    if stopping is not None and stopping():
+        raise RedactionStopped("the service is stopping: redaction given up, to be made again on publication")
+
+
+def detect_timeline(source: Path, t_offset: float, finders: Sequence[RegionFinder],
+                    stopping: Callable[[], bool] | None = None):  # noqa: ANN201
+    """The detection pass: finders every ``DETECT_INTERVAL_S`` of video and on the last frame.
+    Raises ``RedactionStopped`` at the first frame after ``stopping()`` turns true."""
     from detector.decode import probe, upright
     from detector.media.frames import iter_frames
     from service.redaction_track import DETECT_INTERVAL_S, Timeline
@@ -464,6 +474,7 @@ def detect_timeline(source: Path, t_offset: float, finders: Sequence[RegionFinde
     info = probe(Path(source))
     dets, last_t, pending = [], None, None
     for df in iter_frames(Path(source), info, 0.0):
+        _check(stopping)
         t = t_offset + df.t
         image = upright(df.frame.to_ndarray(format="bgr24"), info.rotation)
         if last_t is None or t - last_t >= DETECT_INTERVAL_S - 1e-6:
@@ -482,7 +493,7 @@ def _write_video(source: Path, out_tmp: Path, redact: _Redactor, clip_start_s: f
     timing), leaving out frames that cannot be covered. Returns the redacted key frame (for the
     still image), or None when it was left out."""
     if redact.finders and redact.policy != "none":
-        redact.timeline = detect_timeline(source, clip_start_s, redact.finders)
+        redact.timeline = detect_timeline(source, clip_start_s, redact.finders, redact.stopping)
     result = transform_video(source, out_tmp, redact, t_offset=clip_start_s, keep_index=key_index)
     if redact.verified_extra:
         log.info("redaction: verification blurred %d more people the cover missed", redact.verified_extra)
@@ -504,9 +515,13 @@ def default_verifier() -> RegionFinder | None:
 
 def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str = "bystanders",
                          *, finders: Sequence[RegionFinder] | None = None,
-                         verifier: RegionFinder | None | Literal["default"] = "default") -> dict[str, str]:
+                         verifier: RegionFinder | None | Literal["default"] = "default",
+                         stopping: Callable[[], bool] | None = None) -> dict[str, str]:
     """Write ``out_dir/published.mp4``, ``out_dir/published.jpg`` and, for a case with an evidence
     sheet, ``out_dir/published_sheet.jpg``; return ``{name: sha256}``.
+
+    ``stopping``: polled on every frame; once true, ``RedactionStopped`` is raised (a service
+    shutting down does not wait for a whole clip).
 
     The video is the case's original ``clip.mp4`` redacted under ``policy``; the image is the
     redacted key frame of that clip with the offender marked (the annotated snapshot would show
@@ -534,7 +549,8 @@ def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str 
         tmp = out_dir / f".{VIDEO_NAME}.{tag}.tmp"
         try:
             check = (default_verifier() if verifier == "default" else verifier) if finders and policy != "none" else None
-            still = _write_video(clip, tmp, _Redactor(case, policy, finders, verifier=check), clip_start, key_index)
+            still = _write_video(clip, tmp, _Redactor(case, policy, finders, verifier=check, stopping=stopping),
+                                 clip_start, key_index)
             _untagged(tmp)
             hashes[VIDEO_NAME] = _settle(tmp, out_dir / VIDEO_NAME)
         finally:

@@ -8,6 +8,8 @@ import json
 import logging
 import re
 import shutil
+import threading
+import time
 
 from fastapi.testclient import TestClient
 
@@ -207,3 +209,34 @@ def _approve_then_publish_when_ready(env, a: str, queued: list[str]) -> None:
     assert env.reviewer.get(f"/api/public/preview/{a}").status_code == 200
     assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
     assert len(env.display.get("/api/public/cases").json()["items"]) == 1
+
+
+def test_stopping_the_publication_queue_gives_up_a_redaction_part_way(env, cases, monkeypatch):
+    """A service shutting down does not wait for a whole clip's redaction: the queue's thread ends
+    within its stop timeout (a worker thread still inside onnxruntime when the interpreter exits
+    aborts the process: "terminate called without an active exception"), nothing half-made is
+    left, and the case keeps no media, so publishing makes them later."""
+    import service.redaction as redaction
+    from service.jobs.publish_queue import PublicationQueue
+
+    redacting = threading.Event()
+    real_frame = redaction._Redactor.__call__
+
+    def slow_frame(self, frame_bgr, t):  # a frame of real redaction on a busy machine
+        redacting.set()
+        time.sleep(0.3)
+        return real_frame(self, frame_bgr, t)
+
+    monkeypatch.setattr(redaction, "default_finders", lambda: [])
+    monkeypatch.setattr(redaction._Redactor, "__call__", slow_frame)
+    queue = PublicationQueue(env.app.state.session_factory, env.settings)
+    queue.start()
+    thread = queue._thread
+    queue.enqueue([cases[0]])
+    assert redacting.wait(30)
+    asked = time.monotonic()
+    queue.stop(timeout=5.0)
+    assert not thread.is_alive() and time.monotonic() - asked < 3.0  # a whole clip is ~100 frames, 30 s here
+    with env.app.state.session_factory() as db:
+        assert db.get(Case, cases[0]).published_hashes is None
+    assert not list((env.data_dir / "published" / cases[0]).rglob("*"))
