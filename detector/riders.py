@@ -6,7 +6,9 @@ motorbike crosses a zebra. So, per person track:
 
 * **paired**: in at least ``min_pairs`` samples its box sat on a two-wheeler's box (the two boxes
   overlap horizontally by most of the narrower one, and the person's lower body lies over the
-  vehicle), and the two moved together;
+  vehicle), or the two boxes are one (the detector boxed rider and machine together as both a
+  ``person`` and a ``motorcycle``: CenterNet does this for motorbikes seen from the side, as on
+  the Da Nang crossing), and the two moved together;
 * **fast**: or, when the detector missed the vehicle, it moved faster than ``rider_speed`` of its
   own heights per second over ``speed_window_s`` (a walker manages ~0.8, a runner ~2, an e-bike
   3 or more).
@@ -29,8 +31,29 @@ TWO_WHEELERS = frozenset({"bicycle", "motorcycle"})
 RIDER = "rider"
 
 
+# Two boxes this alike (intersection over union) with their bottoms together are one object that
+# the detector named twice. A walker beside or behind a parked bike has a box of another shape
+# (taller and narrower: IoU ~0.6 even when it stands right behind a bike its own height).
+SAME_OBJECT_IOU = 0.7
+
+
+def same_object(person: Box, vehicle: Box) -> bool:
+    """The two boxes frame one thing: rider and machine boxed together, named both ways."""
+    px1, py1, px2, py2 = person
+    vx1, vy1, vx2, vy2 = vehicle
+    iw, ih = min(px2, vx2) - max(px1, vx1), min(py2, vy2) - max(py1, vy1)
+    if iw <= 0 or ih <= 0:
+        return False
+    inter = iw * ih
+    union = (px2 - px1) * (py2 - py1) + (vx2 - vx1) * (vy2 - vy1) - inter
+    return inter >= SAME_OBJECT_IOU * union and abs(py2 - vy2) <= 0.15 * max(py2 - py1, 1.0)
+
+
 def rides_on(person: Box, vehicle: Box) -> bool:
-    """The person's box sits on the vehicle's: overlapping columns, lower body over the vehicle."""
+    """The person's box sits on the vehicle's (overlapping columns, lower body over the vehicle),
+    or the two boxes are one (``same_object``)."""
+    if same_object(person, vehicle):
+        return True
     px1, py1, px2, py2 = person
     vx1, vy1, vx2, vy2 = vehicle
     overlap_x = min(px2, vx2) - max(px1, vx1)
