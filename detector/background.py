@@ -36,6 +36,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from detector.geometry import box_iou
 from detector.scene import NoLitterZone, Scene
 from detector.types import Box, StaticObject, TrackObservation
 
@@ -59,16 +60,6 @@ def _channel_max(img: np.ndarray) -> np.ndarray:
     """Largest of the three channel values per pixel (cv2 is much faster than ndarray.max(axis=2))."""
     b, g, r = cv2.split(img)
     return cv2.max(cv2.max(b, g), r)
-
-
-def _iou(a: Box, b: Box) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _covered(inner: Box, outer: Box) -> float:
@@ -305,7 +296,7 @@ class StaticObjectFinder:
         for box, zone, onset, contrast in blobs:
             best, best_iou = None, self.match_iou
             for oid in unmatched:
-                iou = _iou(box, self._objects[oid].box)
+                iou = box_iou(box, self._objects[oid].box)
                 if iou >= best_iou:
                     best, best_iou = oid, iou
             conf = round(min(0.95, max(0.3, contrast / 100.0)), 3)
@@ -335,7 +326,7 @@ class StaticObjectFinder:
         for o in observations:
             if o.class_name in PERSON_AND_VEHICLES:
                 continue
-            iou = _iou(box, o.box)
+            iou = box_iou(box, o.box)
             if iou > best_iou:
                 best, best_iou = o.class_name, iou
         return best

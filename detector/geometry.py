@@ -178,6 +178,17 @@ class ZoneDepth:
         return self.depth_px(p) / Ruler.px_per_m(box, class_name)
 
 
+def box_iou(a: Box, b: Box) -> float:
+    """Intersection over union of two xyxy boxes (0 when they do not overlap)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def footprint(box: Box, band: float = 0.25) -> ShapelyPolygon:
     """The bottom ``band`` of a box: where a vehicle covers the road in an oblique view."""
     x1, y1, x2, y2 = box

@@ -25,6 +25,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+from detector.geometry import box_iou
 from detector.types import Box, TrackObservation
 
 TWO_WHEELERS = frozenset({"bicycle", "motorcycle"})
@@ -39,14 +40,8 @@ SAME_OBJECT_IOU = 0.7
 
 def same_object(person: Box, vehicle: Box) -> bool:
     """The two boxes frame one thing: rider and machine boxed together, named both ways."""
-    px1, py1, px2, py2 = person
-    vx1, vy1, vx2, vy2 = vehicle
-    iw, ih = min(px2, vx2) - max(px1, vx1), min(py2, vy2) - max(py1, vy1)
-    if iw <= 0 or ih <= 0:
-        return False
-    inter = iw * ih
-    union = (px2 - px1) * (py2 - py1) + (vx2 - vx1) * (vy2 - vy1) - inter
-    return inter >= SAME_OBJECT_IOU * union and abs(py2 - vy2) <= 0.15 * max(py2 - py1, 1.0)
+    py1, py2, vy2 = person[1], person[3], vehicle[3]
+    return box_iou(person, vehicle) >= SAME_OBJECT_IOU and abs(py2 - vy2) <= 0.15 * max(py2 - py1, 1.0)
 
 
 def rides_on(person: Box, vehicle: Box) -> bool:
