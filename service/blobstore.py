@@ -56,6 +56,10 @@ def join(*parts: str) -> str:
     return check_key("/".join(str(p).strip("/") for p in parts if str(p).strip("/")))
 
 
+class DeleteRefused(RuntimeError):
+    """The store kept objects it was asked to delete (the message names some of them)."""
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     key: str
@@ -365,10 +369,19 @@ class S3Store:
         self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
 
     def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix``. Raises ``DeleteRefused`` when the bucket refuses
+        any of them: DeleteObjects answers 200 and lists per-key failures (AccessDenied, a legal
+        hold) in its body, so without this check a refused delete looked like a done one and the
+        caller never learnt that objects stayed."""
         keys = [self.prefix + b.key for b in self.list(prefix)]
+        refused: list[str] = []
         for i in range(0, len(keys), 1000):  # DeleteObjects takes at most 1000 keys
-            self.client.delete_objects(Bucket=self.bucket, Delete={
+            answer = self.client.delete_objects(Bucket=self.bucket, Delete={
                 "Objects": [{"Key": k} for k in keys[i:i + 1000]], "Quiet": True})
+            refused += [f"{e.get('Key', '?')}: {e.get('Code', '?')}" for e in answer.get("Errors", [])]
+        if refused:
+            raise DeleteRefused(f"the bucket refused to delete {len(refused)} of {len(keys)} objects under "
+                                f"{prefix}: {'; '.join(refused[:3])}")
         return len(keys)
 
     def list(self, prefix: str) -> Iterator[BlobInfo]:

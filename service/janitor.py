@@ -8,7 +8,8 @@ that died mid-analysis. The janitor runs at start-up and then every ``janitor_in
 What it never removes: anything younger than its age setting (a live upload or job touches its
 files all the time; another ``serve`` on the same folder may be mid-upload), a session whose chunk
 is being written, and any run folder that a job (its current attempt) or a case (evidence a
-reviewer decided on stays where it was judged) refers to.
+reviewer decided on stays where it was judged) refers to. A failed or cancelled try's folder is not
+kept for its job's sake: its retry runs in a folder of its own.
 """
 
 from __future__ import annotations
@@ -106,13 +107,30 @@ def sweep_partial(factory: sessionmaker[Session], settings: Settings, report: Sw
             _remove(path, settings, report)
 
 
+ENDED_WITHOUT_CASES = ("failed", "cancelled")
+
+
+def referenced_runs(db: Session) -> set[str]:
+    """Run folders something still needs: every case's, and those of jobs and segments that are
+    queued, running or done.
+
+    A failed or cancelled try ingests nothing and its retry takes a folder of its own
+    (``service.jobs.work.fresh_run_dir``), so its folder is kept only while a case points at it.
+    Before, a failed job kept its folder referenced for good: when the bucket refused to delete the
+    objects a half-stored run had written, nothing ever removed them."""
+    live = ~Job.state.in_(ENDED_WITHOUT_CASES)
+    runs = {p for p in db.scalars(select(Job.out_dir).where(live)) if p}
+    runs |= {p for p in db.scalars(select(JobSegment.out_dir).where(~JobSegment.state.in_(ENDED_WITHOUT_CASES))) if p}
+    runs |= {p for p in db.scalars(select(Case.out_dir).distinct()) if p}
+    return runs
+
+
 def sweep_runs(factory: sessionmaker[Session], settings: Settings, report: SweepReport) -> None:
     """``jobs/<id>/run-N`` folders (and their scene copies) no job or case refers to."""
     if not settings.jobs_dir.is_dir():
         return
     with factory() as db:
-        referenced = {p for p in db.scalars(select(Job.out_dir)) if p}
-        referenced |= {p for p in db.scalars(select(Case.out_dir).distinct()) if p}
+        referenced = referenced_runs(db)
     now = time.time()
     for job_dir in settings.jobs_dir.iterdir():
         if not job_dir.is_dir():
@@ -141,9 +159,7 @@ def sweep_stored_runs(factory: sessionmaker[Session], settings: Settings, report
             run = "/".join(parts[:3])
             newest[run] = max(newest.get(run, 0.0), blob.mtime)
     with factory() as db:
-        referenced = {p for p in db.scalars(select(Job.out_dir)) if p}
-        referenced |= {p for p in db.scalars(select(Case.out_dir).distinct()) if p}
-        referenced |= {p for p in db.scalars(select(JobSegment.out_dir)) if p}
+        referenced = referenced_runs(db)
     now = time.time()
     for run, mtime in sorted(newest.items()):
         if run in referenced or now - mtime < settings.orphan_run_age_s:

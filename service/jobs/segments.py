@@ -30,7 +30,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import events, scenes
-from service.blobstore import evidence_store
+from service.blobstore import BlobStore, evidence_store
 from service.config import Settings
 from service.db import session_scope
 from service.ingest import RunKey, ingest_run
@@ -98,19 +98,22 @@ def split_job(factory: sessionmaker[Session], settings: Settings, job_id: int, o
         return [r.id for r in rows]
 
 
-def _unused_run_dir(db: Session, job_id: int, index: int, attempt: int) -> str:
+def _unused_run_dir(db: Session, store: BlobStore, job_id: int, index: int, attempt: int) -> str:
     """The run folder (store prefix) for this try: ``seg-<index>-run-<attempt>``, or the next number
-    no case of the job refers to.
+    that no case of the job refers to and that holds nothing in the evidence store.
 
     A retried split job splits afresh (``split_job``): new segment rows start again at attempt 1, but
     the cases the earlier segments ingested stay, and those someone has decided on keep their
     evidence in the earlier run (``service.ingest``). Reusing that name made the new try empty the
     folder before analysing, and a failed try (an unreachable bucket while writing, say) delete
-    the whole prefix: the decided cases' evidence was lost."""
+    the whole prefix: the decided cases' evidence was lost. A folder with objects in it is the
+    leftover of a failed try that the bucket would not let us delete (the janitor removes it
+    later); writing into it would mix that try's files with this one's."""
     n = attempt
     while True:
         candidate = f"jobs/{job_id}/seg-{index:03d}-run-{n}"
-        if db.scalar(select(Case.id).where(Case.job_id == job_id, Case.out_dir == candidate).limit(1)) is None:
+        referenced = db.scalar(select(Case.id).where(Case.job_id == job_id, Case.out_dir == candidate).limit(1))
+        if referenced is None and next(iter(store.list(candidate)), None) is None:
             return candidate
         n += 1
 
@@ -134,7 +137,8 @@ def claim_segment(factory: sessionmaker[Session], segment_id: int, settings: Set
             attempt = seg.attempts + 1
             res = db.execute(update(JobSegment).where(JobSegment.id == segment_id, JobSegment.state == "queued").values(
                 state="running", attempts=attempt, started_at=utcnow(), finished_at=None, progress=0.0,
-                out_dir=_unused_run_dir(db, seg.job_id, seg.index, attempt), lease_owner=owner,
+                out_dir=_unused_run_dir(db, evidence_store(settings), seg.job_id, seg.index, attempt),
+                lease_owner=owner,
                 lease_expires_at=expires(settings.job_lease_s), worker=socket.gethostname()[:64]))
             return res.rowcount == 1
     if ended is not None:

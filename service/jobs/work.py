@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from service.blobstore import evidence_store
 from service.ingest import discard_local_run, ingest_run, store_run
 from service.jobs.lease import Heartbeat, expires, new_owner, release, requeue_expired
 from service.jobs.throttle import Throttle
-from service.models import Camera, Job, utcnow
+from service.models import Camera, Case, Job, utcnow
 from service.publication import pending_case_ids
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,26 @@ def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], 
     return run, make_options
 
 
+RUN_NUMBER_RE = re.compile(r"/run-(\d+)$")
+
+
+def fresh_run_dir(db: Session, job: Job, attempt: int) -> str:
+    """The run folder (store prefix) for this try: ``jobs/<id>/run-<n>``, numbered past the job's
+    previous run and past any run a case of the job refers to.
+
+    An operator's retry starts ``attempts`` again at 0, so naming the folder by the attempt alone
+    reused the failed try's folder. Where the bucket had also refused to delete that try's partial
+    objects, they stayed under the new run's prefix, and the new cases' folders (listed whole by
+    the export) could carry a stray file no manifest vouches for. A folder of its own per try also
+    lets the janitor remove a failed try's leftovers without racing the retry."""
+    previous = RUN_NUMBER_RE.search(job.out_dir or "")
+    n = max(attempt, int(previous.group(1)) + 1 if previous else 1)
+    used = {p for p in db.scalars(select(Case.out_dir).where(Case.job_id == job.id).distinct()) if p}
+    while f"jobs/{job.id}/run-{n}" in used:
+        n += 1
+    return f"jobs/{job.id}/run-{n}"
+
+
 def claim(factory: sessionmaker[Session], job_id: int, max_attempts: int, owner: str = "",
           lease_s: float = 60.0) -> bool:
     """Atomically move a queued job to running under ``owner``'s lease (a conditional UPDATE,
@@ -88,7 +109,7 @@ def claim(factory: sessionmaker[Session], job_id: int, max_attempts: int, owner:
         res = db.execute(
             update(Job).where(Job.id == job_id, Job.state == "queued").values(
                 state="running", attempts=attempt, started_at=utcnow(), finished_at=None, progress=0.0,
-                error=None, cases_found=None, out_dir=f"jobs/{job_id}/run-{attempt}", lease_owner=owner or None,
+                error=None, cases_found=None, out_dir=fresh_run_dir(db, job, attempt), lease_owner=owner or None,
                 lease_expires_at=expires(lease_s))
         )
         return res.rowcount == 1

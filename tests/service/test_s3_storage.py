@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from types import SimpleNamespace
 import boto3
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.blobstore import evidence_store
 from service.config import Settings
@@ -350,3 +351,92 @@ def test_retrying_a_split_job_after_a_bucket_outage_keeps_the_decided_cases_evid
     detail = env.reviewer.get(f"/api/cases/{approved}").json()
     assert detail["state"] == "approved" and detail["integrity"]["ok"] is True
     assert env.reviewer.get(detail["evidence"]["clip"]).status_code == 200
+
+
+class _Body:
+    """The raw body botocore reads a short-circuited response from (``AWSResponse.raw.stream()``)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def stream(self, **_kw):
+        yield self.data
+
+
+def _deletes_refused(env) -> None:
+    """Every DeleteObjects gets the answer a bucket gives when it keeps the objects (a policy
+    denying s3:DeleteObject, a legal hold): HTTP 200, each key listed under ``Error`` with
+    AccessDenied. Nothing is deleted."""
+    from xml.sax.saxutils import escape
+
+    from botocore.awsrequest import AWSResponse
+
+    def refuse(request, **_kw):
+        keys = [k.decode() for k in re.findall(rb"<Key>(.*?)</Key>", request.body or b"")]
+        errors = "".join(f"<Error><Key>{escape(k)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message>"
+                         "</Error>" for k in keys)
+        body = ('<?xml version="1.0" encoding="UTF-8"?><DeleteResult '
+                f'xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{errors}</DeleteResult>').encode()
+        return AWSResponse(request.url, 200, {"Content-Type": "application/xml"}, _Body(body))
+
+    evidence_store(env.settings).client.meta.events.register(
+        "before-send.s3.DeleteObjects", refuse, unique_id="refuse-deletes")
+
+
+def _outage_ends(env) -> None:
+    events = evidence_store(env.settings).client.meta.events
+    for op in WRITES:
+        events.unregister(f"before-send.s3.{op}", unique_id=f"outage-{op}")
+    events.unregister("before-send.s3.DeleteObjects", unique_id="refuse-deletes")
+
+
+def test_a_bucket_that_refuses_deletes_as_well_keeps_a_failed_run_apart_until_the_janitor_removes_it(
+        env, camera, footage_dir, evidence_template, monkeypatch, caplog):
+    """Writes fail half way through storing a run and the bucket refuses the clean-up too. The job
+    says why it failed and the refusal is logged (DeleteObjects answers 200 with per-key errors: it
+    used to pass for a done delete). The operator's retry runs in a folder of its own (it reused
+    ``run-1``, where the failed try's objects still lay, mixed into the new cases' folders), and
+    once the bucket deletes again the janitor removes the failed try's objects (it kept them for
+    good: the failed job named their folder)."""
+    up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+    _writes_fail(env, monkeypatch, after=3)
+    _deletes_refused(env)
+    with caplog.at_level("ERROR", logger="service.jobs.work"):
+        assert _run(env, up["job_id"], evidence_template) == "failed"
+    assert "the bucket refused to delete 3 of 3 objects" in caplog.text
+    with env.app.state.session_factory() as db:
+        failed_run = db.get(Job, up["job_id"]).out_dir
+    leftovers = _objects(env, failed_run + "/")
+    assert len(leftovers) == 3
+
+    _outage_ends(env)
+    assert env.operator.post(f"/api/jobs/{up['job_id']}/retry").status_code == 200
+    assert _run(env, up["job_id"], evidence_template) == "done"
+    with env.app.state.session_factory() as db:
+        good_run = db.get(Job, up["job_id"]).out_dir
+        cases = list(db.scalars(select(Case.id).where(Case.job_id == up["job_id"])))
+    assert good_run != failed_run
+    expected = {p.relative_to(evidence_template).as_posix() for p in evidence_template.rglob("*") if p.is_file()}
+    assert {k[len(good_run) + 1:] for k in _objects(env, good_run + "/")} == expected
+    assert _objects(env, failed_run + "/") == leftovers  # nothing has removed them yet
+
+    report = sweep(env.app.state.session_factory, env.settings.model_copy(update={"orphan_run_age_s": 0.001}))
+    assert f"s3:{failed_run}" in report.removed and f"s3:{good_run}" not in report.removed
+    assert _objects(env, failed_run + "/") == {}
+    assert cases and all(env.reviewer.get(f"/api/cases/{c}").json()["integrity"]["ok"] for c in cases)
+
+
+def test_a_segment_try_never_writes_into_a_folder_that_still_holds_objects(env, stored):
+    """A re-split job's segment starts again at attempt 1; where a failed try's objects are still in
+    ``seg-001-run-1`` (the bucket refused to delete them), the new try takes ``seg-001-run-2``,
+    and a folder a case refers to is skipped as before."""
+    from service.jobs.segments import _unused_run_dir
+
+    job_id, store = stored["job_id"], evidence_store(env.settings)
+    with env.app.state.session_factory() as db:
+        assert _unused_run_dir(db, store, job_id, 1, 1) == f"jobs/{job_id}/seg-001-run-1"
+        _put(env, f"jobs/{job_id}/seg-001-run-1/cases.json", b"[]")
+        assert _unused_run_dir(db, store, job_id, 1, 1) == f"jobs/{job_id}/seg-001-run-2"
+        db.execute(update(Case).where(Case.id == stored["cases"][0]).values(out_dir=f"jobs/{job_id}/seg-001-run-2"))
+        assert _unused_run_dir(db, store, job_id, 1, 1) == f"jobs/{job_id}/seg-001-run-3"
+        db.rollback()
