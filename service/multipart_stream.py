@@ -14,6 +14,8 @@ from pathlib import Path
 from fastapi import HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from service.errors import ApiError
+
 MAX_FIELD_BYTES = 64 * 1024
 
 
@@ -40,6 +42,12 @@ class _TooLarge(Exception):
     pass
 
 
+def _too_large(max_file_bytes: int) -> ApiError:
+    """The 413 of an upload over the limit, carrying ``limit_bytes`` as the resumable route's does,
+    so a client (the upload page, a script) can say the limit without parsing the message."""
+    return ApiError(413, f"upload larger than the limit of {max_file_bytes} bytes", limit_bytes=max_file_bytes)
+
+
 async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> StreamedForm:
     """Parse the body; files land in ``tmp_dir`` (caller moves or deletes them)."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
@@ -51,7 +59,7 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
     max_body = max_file_bytes + MAX_FIELD_BYTES * 16
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
-        raise HTTPException(413, f"upload larger than the limit of {max_file_bytes} bytes")
+        raise _too_large(max_file_bytes)
 
     form = StreamedForm()
     state: dict = {"headers": {}, "field": None, "name": None, "file": None, "fh": None, "hash": None, "buf": bytearray(), "hdr": b"", "val": b""}
@@ -127,7 +135,7 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
         parser.finalize()
     except _TooLarge:
         _abort(state, form)
-        raise HTTPException(413, f"upload larger than the limit of {max_file_bytes} bytes") from None
+        raise _too_large(max_file_bytes) from None
     except HTTPException:
         _abort(state, form)
         raise

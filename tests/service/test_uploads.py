@@ -133,10 +133,11 @@ def test_size_limit_is_413_and_leaves_nothing(settings, footage_dir):
         r = env.operator.post("/api/uploads", data={"camera": "bj-overpass"},
                               files={"file": ("big.mp4", (footage_dir / SHORT_CLIP).read_bytes(), "video/mp4")})
         assert r.status_code == 413 and "200000" in r.json()["detail"]
+        assert r.json()["limit_bytes"] == 200_000  # both upload routes carry it (the resumable one did)
         assert partial_files(env) == [] and stored_files(env) == {}
         s = env.operator.post("/api/uploads/sessions", json={"camera": "bj-overpass", "filename": "big.mp4",
                                                               "size": 200_001, "sha256": "0" * 64})
-        assert s.status_code == 413
+        assert s.status_code == 413 and s.json()["limit_bytes"] == 200_000
     finally:
         main.__exit__(None, None, None)
 
