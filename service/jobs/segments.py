@@ -30,13 +30,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import events, scenes
-from service.blobstore import BlobStore, evidence_store
+from service.blobstore import evidence_store
 from service.config import Settings
 from service.db import session_scope
 from service.ingest import RunKey, ingest_run
 from service.jobs.lease import Heartbeat, expires
 from service.jobs.throttle import Throttle
-from service.jobs.work import AnalyzeFn, analysis_report
+from service.jobs.work import AnalyzeFn, analysis_report, unused_run_dir
 from service.models import Camera, Case, Job, JobSegment, LiveSegment, SceneVersion, utcnow
 
 log = logging.getLogger(__name__)
@@ -98,26 +98,6 @@ def split_job(factory: sessionmaker[Session], settings: Settings, job_id: int, o
         return [r.id for r in rows]
 
 
-def _unused_run_dir(db: Session, store: BlobStore, job_id: int, index: int, attempt: int) -> str:
-    """The run folder (store prefix) for this try: ``seg-<index>-run-<attempt>``, or the next number
-    that no case of the job refers to and that holds nothing in the evidence store.
-
-    A retried split job splits afresh (``split_job``): new segment rows start again at attempt 1, but
-    the cases the earlier segments ingested stay, and those someone has decided on keep their
-    evidence in the earlier run (``service.ingest``). Reusing that name made the new try empty the
-    folder before analysing, and a failed try (an unreachable bucket while writing, say) delete
-    the whole prefix: the decided cases' evidence was lost. A folder with objects in it is the
-    leftover of a failed try that the bucket would not let us delete (the janitor removes it
-    later); writing into it would mix that try's files with this one's."""
-    n = attempt
-    while True:
-        candidate = f"jobs/{job_id}/seg-{index:03d}-run-{n}"
-        referenced = db.scalar(select(Case.id).where(Case.job_id == job_id, Case.out_dir == candidate).limit(1))
-        if referenced is None and next(iter(store.list(candidate)), None) is None:
-            return candidate
-        n += 1
-
-
 def claim_segment(factory: sessionmaker[Session], segment_id: int, settings: Settings, owner: str) -> bool:
     """Queued -> running under ``owner``'s lease (a conditional UPDATE: one worker wins). A segment
     out of tries ends failed; one whose parent was cancelled ends cancelled."""
@@ -135,9 +115,12 @@ def claim_segment(factory: sessionmaker[Session], segment_id: int, settings: Set
                          + (f"; an earlier try: {seg.error}" if seg.error else ""))[:4000]
         else:
             attempt = seg.attempts + 1
+            # A retried split job splits afresh (new rows start again at attempt 1) while the cases
+            # the earlier segments ingested stay in their runs: the folder skips those, and any
+            # that still holds a failed try's objects.
             res = db.execute(update(JobSegment).where(JobSegment.id == segment_id, JobSegment.state == "queued").values(
                 state="running", attempts=attempt, started_at=utcnow(), finished_at=None, progress=0.0,
-                out_dir=_unused_run_dir(db, evidence_store(settings), seg.job_id, seg.index, attempt),
+                out_dir=unused_run_dir(db, seg.job_id, f"seg-{seg.index:03d}-run-", attempt, evidence_store(settings)),
                 lease_owner=owner,
                 lease_expires_at=expires(settings.job_lease_s), worker=socket.gethostname()[:64]))
             return res.rowcount == 1

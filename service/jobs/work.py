@@ -23,7 +23,7 @@ from service.config import Settings
 from service import events, scenes
 from service.db import session_scope
 from service.live import segments as live_segments
-from service.blobstore import evidence_store
+from service.blobstore import BlobStore, evidence_store
 from service.ingest import discard_local_run, ingest_run, store_run
 from service.jobs.lease import Heartbeat, expires, new_owner, release, requeue_expired
 from service.jobs.throttle import Throttle
@@ -76,21 +76,31 @@ def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], 
 RUN_NUMBER_RE = re.compile(r"/run-(\d+)$")
 
 
+def unused_run_dir(db: Session, job_id: int, stem: str, first: int, store: BlobStore | None = None) -> str:
+    """``jobs/<job_id>/<stem><n>`` for the first ``n >= first`` that no case of the job refers to
+    and, given a ``store``, that holds no objects there (the leftovers of a failed try the bucket
+    would not let us delete: writing into them would mix two tries' files; the janitor removes
+    them later). A decided case keeps its evidence in the run it was judged in (``service.ingest``),
+    so a new try must never empty or fill that folder."""
+    n = first
+    while True:
+        candidate = f"jobs/{job_id}/{stem}{n}"
+        referenced = db.scalar(select(Case.id).where(Case.job_id == job_id, Case.out_dir == candidate).limit(1))
+        if referenced is None and (store is None or next(iter(store.list(candidate)), None) is None):
+            return candidate
+        n += 1
+
+
 def fresh_run_dir(db: Session, job: Job, attempt: int) -> str:
-    """The run folder (store prefix) for this try: ``jobs/<id>/run-<n>``, numbered past the job's
-    previous run and past any run a case of the job refers to.
+    """The whole job's run folder for this try, numbered past its previous run.
 
     An operator's retry starts ``attempts`` again at 0, so naming the folder by the attempt alone
-    reused the failed try's folder. Where the bucket had also refused to delete that try's partial
-    objects, they stayed under the new run's prefix, and the new cases' folders (listed whole by
-    the export) could carry a stray file no manifest vouches for. A folder of its own per try also
-    lets the janitor remove a failed try's leftovers without racing the retry."""
+    reused the failed try's folder; where the bucket had also refused to delete that try's partial
+    objects, they stayed among the new cases' files (the export lists a case folder whole). A
+    folder of its own per try also lets the janitor remove a failed try's leftovers without racing
+    the retry."""
     previous = RUN_NUMBER_RE.search(job.out_dir or "")
-    n = max(attempt, int(previous.group(1)) + 1 if previous else 1)
-    used = {p for p in db.scalars(select(Case.out_dir).where(Case.job_id == job.id).distinct()) if p}
-    while f"jobs/{job.id}/run-{n}" in used:
-        n += 1
-    return f"jobs/{job.id}/run-{n}"
+    return unused_run_dir(db, job.id, "run-", max(attempt, int(previous.group(1)) + 1 if previous else 1))
 
 
 def claim(factory: sessionmaker[Session], job_id: int, max_attempts: int, owner: str = "",

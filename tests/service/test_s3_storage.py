@@ -430,13 +430,13 @@ def test_a_segment_try_never_writes_into_a_folder_that_still_holds_objects(env, 
     """A re-split job's segment starts again at attempt 1; where a failed try's objects are still in
     ``seg-001-run-1`` (the bucket refused to delete them), the new try takes ``seg-001-run-2``,
     and a folder a case refers to is skipped as before."""
-    from service.jobs.segments import _unused_run_dir
+    from service.jobs.work import unused_run_dir
 
     job_id, store = stored["job_id"], evidence_store(env.settings)
     with env.app.state.session_factory() as db:
-        assert _unused_run_dir(db, store, job_id, 1, 1) == f"jobs/{job_id}/seg-001-run-1"
+        assert unused_run_dir(db, job_id, "seg-001-run-", 1, store) == f"jobs/{job_id}/seg-001-run-1"
         _put(env, f"jobs/{job_id}/seg-001-run-1/cases.json", b"[]")
-        assert _unused_run_dir(db, store, job_id, 1, 1) == f"jobs/{job_id}/seg-001-run-2"
+        assert unused_run_dir(db, job_id, "seg-001-run-", 1, store) == f"jobs/{job_id}/seg-001-run-2"
         db.execute(update(Case).where(Case.id == stored["cases"][0]).values(out_dir=f"jobs/{job_id}/seg-001-run-2"))
-        assert _unused_run_dir(db, store, job_id, 1, 1) == f"jobs/{job_id}/seg-001-run-3"
+        assert unused_run_dir(db, job_id, "seg-001-run-", 1, store) == f"jobs/{job_id}/seg-001-run-3"
         db.rollback()
