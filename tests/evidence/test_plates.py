@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,8 +10,7 @@ import pytest
 from detector.evidence import plates
 from detector.evidence.plate_format import format_ok, normalise, plate_kind
 from detector.evidence.plates import PlateRead, best_plate, decode_plate, read_plate
-
-CCPD = Path(__file__).resolve().parents[2].parent / "shared" / "footage-more" / "plates-ccpd"
+from plate_photos import CCPD, labels
 
 
 # -- format check ---------------------------------------------------------------------------------
@@ -81,10 +78,7 @@ def test_decode_forces_province_only_at_plate_length():
 # -- real photos ----------------------------------------------------------------------------------
 
 def _labels() -> list[dict]:
-    if not (CCPD / "labels.csv").is_file():
-        pytest.fail(f"CCPD plate photos missing: {CCPD} (../shared must sit beside the checkout)")
-    with open(CCPD / "labels.csv", encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = labels()
     for r in rows:
         r["bbox"] = tuple(int(r[k]) for k in ("bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2"))
         r["image"] = cv2.imread(str(CCPD / r["file"]))

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-from fractions import Fraction
-from pathlib import Path
-
-import av
-import cv2
-import pytest
-
 from detector.evidence import SignalLog, TrackLog, write_cases
 from detector.scene import load_scene_text
 from detector.types import TrackObservation, ViolationEvent
-
-CCPD = Path(__file__).resolve().parents[2].parent / "shared" / "footage-more" / "plates-ccpd"
-PHOTO_PLATE = "皖A0N718"
+from plate_photos import CCPD, PHOTO_PLATE, photo_row, still_video
 
 SCENE = """
 camera: hefei-kerb-01
@@ -27,32 +17,10 @@ zones:
 """
 
 
-def _photo_row() -> dict:
-    if not (CCPD / "labels.csv").is_file():
-        pytest.fail(f"CCPD plate photos missing: {CCPD} (../shared must sit beside the checkout)")
-    with open(CCPD / "labels.csv", encoding="utf-8") as fh:
-        return next(r for r in csv.DictReader(fh) if r["plate"] == PHOTO_PLATE)
-
-
-def _still_video(photo: Path, path: Path, seconds: float = 2.0, fps: int = 15) -> None:
-    """A parked car filmed by a still camera: the photo repeated as real H.264."""
-    image = cv2.imread(str(photo))
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
-        for i in range(int(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-
-
 def test_parked_car_case_reads_its_plate_and_a_walker_case_does_not(tmp_path):
-    row = _photo_row()
+    row = photo_row()
     video = tmp_path / "kerb.mp4"
-    _still_video(CCPD / row["file"], video)
+    still_video(CCPD / row["file"], video)
     x1, y1, x2, y2 = (float(row[k]) for k in ("bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2"))
     car = (max(0.0, x1 - 150), max(0.0, y1 - 320), min(720.0, x2 + 150), min(1160.0, y2 + 80))
     tracks, signals = TrackLog(), SignalLog()

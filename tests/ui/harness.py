@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import av
 import cv2
@@ -129,3 +129,43 @@ def seed(svc: LiveService, scene: Path, reference: Path | None) -> LiveService:
         cam.raise_for_status()
         svc.camera_id = cam.json()["camera_id"]
     return svc
+
+
+def upload(svc: LiveService, video: Path, **fields: str) -> int:
+    """The operator uploads ``video`` for the seeded camera; returns its job's id (a service
+    started with ``runner="none"`` leaves the job queued for the test to finish)."""
+    with svc.client("operator") as op:
+        up = op.post("/api/uploads", data={"camera": svc.camera_id, **fields},
+                     files={"file": (video.name, video.read_bytes(), "video/mp4")})
+        up.raise_for_status()
+        return up.json()["job_id"]
+
+
+@dataclass
+class FinishedJob:
+    db: Any  # the open session: changes to the rows are committed when the block ends
+    job: Any
+    rows: list  # the ingested Case rows
+    run_dir: Path
+    written: Any  # what ``write_run`` returned (the cases it wrote, say)
+
+
+@contextmanager
+def finished_job(svc: LiveService, job_id: int, write_run: Callable[[Path], Any]) -> Iterator[FinishedJob]:
+    """The job finished as a worker finishes it: ``write_run(folder)`` writes an analysis run (the
+    real evidence writer, or a copy of one) into the job's run folder, which is ingested as the
+    job's result, and the job is done. The block runs inside that transaction, so a test can
+    change the rows (an older record, a tampered file) before anyone sees them."""
+    from service.db import session_scope
+    from service.ingest import ingest_run
+    from service.models import Job
+
+    out_rel = f"jobs/{job_id}/run-1"
+    run_dir = svc.data_dir / out_rel
+    written = write_run(run_dir)
+    with session_scope(svc.server.config.app.state.session_factory) as db:
+        job = db.get(Job, job_id)
+        job.out_dir = out_rel
+        rows = ingest_run(db, job, run_dir, svc.data_dir)
+        job.state, job.progress, job.cases_found = "done", 100.0, len(rows)
+        yield FinishedJob(db, job, rows, run_dir, written)

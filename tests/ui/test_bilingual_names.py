@@ -11,13 +11,12 @@ worker would; the published media are made by the real redaction.
 
 from __future__ import annotations
 
-import csv
 import re
 
 import pytest
 
 import harness
-from test_review_sheet_plate import CCPD, PHOTO_PLATE, _still_video
+from plate_photos import CCPD, photo_row, still_video
 
 pytestmark = pytest.mark.browser
 
@@ -71,41 +70,26 @@ def _make_run(video, row: dict, out, scene_path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def named_service(tmp_path_factory):
-    from service.db import session_scope
-    from service.ingest import ingest_run
-    from service.models import Job
-
-    if not (CCPD / "labels.csv").is_file():
-        pytest.fail(f"CCPD plate photos missing: {CCPD} (../shared must sit beside the checkout)")
-    with open(CCPD / "labels.csv", encoding="utf-8") as fh:
-        row = next(r for r in csv.DictReader(fh) if r["plate"] == PHOTO_PLATE)
+    row = photo_row()
     tmp = tmp_path_factory.mktemp("bilingual")
     video = tmp / "kerb.mp4"
-    _still_video(CCPD / row["file"], video)
+    still_video(CCPD / row["file"], video)
     scene_path = tmp / "scene.yaml"
     scene_path.write_text(SCENE, encoding="utf-8")
     svc = harness.start_service(tmp / "data", runner="none")
     try:
         harness.seed(svc, scene_path, harness.reference_frame(video, tmp / "reference.png"))
-        with svc.client("operator") as op:
-            up = op.post("/api/uploads", data={"camera": svc.camera_id, "started_at": "2024-05-01T08:00:00+08:00"},
-                         files={"file": (video.name, video.read_bytes(), "video/mp4")})
-            up.raise_for_status()
-            job_id = up.json()["job_id"]
-        out_rel = f"jobs/{job_id}/run-1"
-        cases = _make_run(video, row, svc.data_dir / out_rel, scene_path)
-        with session_scope(svc.server.config.app.state.session_factory) as db:
-            job = db.get(Job, job_id)
-            job.out_dir = out_rel
-            rows = {r.rule: r.id for r in ingest_run(db, job, svc.data_dir / out_rel, svc.data_dir)}
-            job.state, job.progress, job.cases_found = "done", 100.0, len(rows)
-            job.seen = {"frames_decoded": 30, "duration_s": 2.0, "tracks": {"car": 1, "person": 1},
-                        "tracks_per_zone": {ZONE_KEY: 2}}
+        job_id = harness.upload(svc, video, started_at="2024-05-01T08:00:00+08:00")
+        with harness.finished_job(svc, job_id, lambda out: _make_run(video, row, out, scene_path)) as done:
+            rows = {r.rule: r.id for r in done.rows}
+            done.job.seen = {"frames_decoded": 30, "duration_s": 2.0, "tracks": {"car": 1, "person": 1},
+                             "tracks_per_zone": {ZONE_KEY: 2}}
+        cases, run_dir = done.written, done.run_dir
         # the walker's snapshot is altered and its crop removed: its integrity problems are shown
         walker = next(c for c in cases if c["rule"] == "litter")
-        snapshot = svc.data_dir / out_rel / walker["evidence"]["snapshot"]
+        snapshot = run_dir / walker["evidence"]["snapshot"]
         snapshot.write_bytes(snapshot.read_bytes() + b"edited")
-        (svc.data_dir / out_rel / walker["evidence"]["crop"]).unlink()
+        (run_dir / walker["evidence"]["crop"]).unlink()
         with svc.client("reviewer") as api:
             assert api.post(f"/api/cases/{rows['illegal_parking']}/approve").status_code == 200
             published = api.post(f"/api/cases/{rows['illegal_parking']}/publish")

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 import harness
-from test_review_sheet_plate import CCPD, PHOTO_PLATE, SCENE, _make_run, _still_video
+from plate_photos import CCPD, photo_row, still_video
+from test_review_sheet_plate import SCENE, _make_run
 
 pytestmark = pytest.mark.browser
 
@@ -37,36 +38,18 @@ COUNT_RED = """(function () {
 
 @pytest.fixture(scope="module")
 def pub_service(tmp_path_factory):
-    import csv
-
-    from service.db import session_scope
-    from service.ingest import ingest_run
-    from service.models import Job
-
-    if not (CCPD / "labels.csv").is_file():
-        pytest.fail(f"CCPD plate photos missing: {CCPD} (../shared must sit beside the checkout)")
-    with open(CCPD / "labels.csv", encoding="utf-8") as fh:
-        row = next(r for r in csv.DictReader(fh) if r["plate"] == PHOTO_PLATE)
+    row = photo_row()
     tmp = tmp_path_factory.mktemp("display-pub")
     video = tmp / "kerb.mp4"
-    _still_video(CCPD / row["file"], video)
+    still_video(CCPD / row["file"], video)
     scene_path = tmp / "scene.yaml"
     scene_path.write_text(SCENE, encoding="utf-8")
     svc = harness.start_service(tmp / "data", runner="none")
     try:
         harness.seed(svc, scene_path, harness.reference_frame(video, tmp / "reference.png"))
-        with svc.client("operator") as op:
-            up = op.post("/api/uploads", data={"camera": svc.camera_id},
-                         files={"file": (video.name, video.read_bytes(), "video/mp4")})
-            up.raise_for_status()
-            job_id = up.json()["job_id"]
-        out_rel = f"jobs/{job_id}/run-1"
-        _make_run(video, row, svc.data_dir / out_rel, scene_path)
-        with session_scope(svc.server.config.app.state.session_factory) as db:
-            job = db.get(Job, job_id)
-            job.out_dir = out_rel
-            rows = {r.rule: r.id for r in ingest_run(db, job, svc.data_dir / out_rel, svc.data_dir)}
-            job.state, job.progress, job.cases_found = "done", 100.0, len(rows)
+        job_id = harness.upload(svc, video)
+        with harness.finished_job(svc, job_id, lambda out: _make_run(video, row, out, scene_path)) as done:
+            rows = {r.rule: r.id for r in done.rows}
         with svc.client("reviewer") as api:
             for case_id in rows.values():
                 assert api.post(f"/api/cases/{case_id}/approve").status_code == 200

@@ -26,10 +26,6 @@ OVERFLOWING = """() => Array.from(document.querySelectorAll('body *')).filter(e 
 
 @pytest.fixture(scope="module")
 def phone_service(tmp_path_factory, footage_dir):
-    from service.db import session_scope
-    from service.ingest import ingest_run
-    from service.models import Job
-
     tmp = tmp_path_factory.mktemp("phone")
     scene_path = tmp / "scene.yaml"
     scene_path.write_text(SCENE_YAML, encoding="utf-8")
@@ -39,18 +35,9 @@ def phone_service(tmp_path_factory, footage_dir):
     svc = harness.start_service(tmp / "data", runner="none")
     try:
         harness.seed(svc, scene_path, harness.reference_frame(source, tmp / "reference.png"))
-        with svc.client("operator") as op:
-            up = op.post("/api/uploads", data={"camera": svc.camera_id, "place": "西直门立交桥北侧辅路"},
-                         files={"file": (source.name, source.read_bytes(), "video/mp4")})
-            up.raise_for_status()
-            job_id = up.json()["job_id"]
-        out_rel = f"jobs/{job_id}/run-1"
-        shutil.copytree(template, svc.data_dir / out_rel)
-        with session_scope(svc.server.config.app.state.session_factory) as db:
-            job = db.get(Job, job_id)
-            job.out_dir = out_rel
-            rows = ingest_run(db, job, svc.data_dir / out_rel, svc.data_dir)
-            job.state, job.progress, job.cases_found = "done", 100.0, len(rows)
+        job_id = harness.upload(svc, source, place="西直门立交桥北侧辅路")
+        with harness.finished_job(svc, job_id, lambda out: shutil.copytree(template, out)):
+            pass
         yield svc
     finally:
         svc.stop()

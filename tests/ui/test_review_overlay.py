@@ -71,10 +71,6 @@ def _make_run(source: Path, out: Path, scene_path: Path) -> dict:
 @pytest.fixture(scope="module")
 def overlay_service(tmp_path_factory, footage_dir):
     """A live service (no job runner) holding one case ingested from a real evidence folder."""
-    from service.db import session_scope
-    from service.ingest import ingest_run
-    from service.models import Job
-
     tmp = tmp_path_factory.mktemp("overlay")
     scene_path = tmp / "scene.yaml"
     scene_path.write_text(SCENE, encoding="utf-8")
@@ -82,19 +78,10 @@ def overlay_service(tmp_path_factory, footage_dir):
     svc = harness.start_service(tmp / "data", runner="none")
     try:
         harness.seed(svc, scene_path, harness.reference_frame(source, tmp / "reference.png"))
-        with svc.client("operator") as op:
-            up = op.post("/api/uploads", data={"camera": svc.camera_id},
-                         files={"file": (source.name, source.read_bytes(), "video/mp4")})
-            up.raise_for_status()
-            job_id = up.json()["job_id"]
-        out_rel = f"jobs/{job_id}/run-1"
-        case = _make_run(source, svc.data_dir / out_rel, scene_path)
-        with session_scope(svc.server.config.app.state.session_factory) as db:
-            job = db.get(Job, job_id)
-            job.out_dir = out_rel
-            [row] = ingest_run(db, job, svc.data_dir / out_rel, svc.data_dir)
-            job.state, job.progress, job.cases_found = "done", 100.0, 1
-            svc.extra.update(case_id=row.id, case=case)
+        job_id = harness.upload(svc, source)
+        with harness.finished_job(svc, job_id, lambda out: _make_run(source, out, scene_path)) as done:
+            [row] = done.rows
+            svc.extra.update(case_id=row.id, case=done.written)
         yield svc
     finally:
         svc.stop()

@@ -9,22 +9,18 @@ as a still H.264 video), so the plate is read by the real OCR, as in ``test_writ
 
 from __future__ import annotations
 
-import csv
 import re
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import pytest
 from sqlalchemy.orm.attributes import flag_modified
 
 import harness
+from plate_photos import CCPD, PHOTO_PLATE, photo_row, still_video
 
 pytestmark = pytest.mark.browser
 
-CCPD = Path(__file__).resolve().parents[2].parent / "shared" / "footage-more" / "plates-ccpd"
-PHOTO_PLATE = "皖A0N718"
 SCENE = """\
 camera: hefei-kerb-ui
 place: Hefei kerb (UI test)
@@ -33,20 +29,6 @@ frame_size: [720, 1160]
 zones:
   - {name: kerb, kind: no_parking, max_stop_s: 1, polygon: [[0, 0], [720, 0], [720, 1160], [0, 1160]]}
 """
-
-
-def _still_video(photo: Path, path: Path, seconds: float = 2.0, fps: int = 15) -> None:
-    image = cv2.imread(str(photo))
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
-        for i in range(int(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
 
 
 def _make_run(video: Path, row: dict, out: Path, scene_path: Path) -> list[dict]:
@@ -75,39 +57,27 @@ def _make_run(video: Path, row: dict, out: Path, scene_path: Path) -> list[dict]
 @pytest.fixture(scope="module")
 def plate_service(tmp_path_factory):
     from service.db import session_scope
-    from service.ingest import ingest_run
-    from service.models import Case, Job
+    from service.models import Case
 
-    if not (CCPD / "labels.csv").is_file():
-        pytest.fail(f"CCPD plate photos missing: {CCPD} (../shared must sit beside the checkout)")
-    with open(CCPD / "labels.csv", encoding="utf-8") as fh:
-        row = next(r for r in csv.DictReader(fh) if r["plate"] == PHOTO_PLATE)
+    row = photo_row()
     tmp = tmp_path_factory.mktemp("sheet-plate")
     video = tmp / "kerb.mp4"
-    _still_video(CCPD / row["file"], video)
+    still_video(CCPD / row["file"], video)
     scene_path = tmp / "scene.yaml"
     scene_path.write_text(SCENE, encoding="utf-8")
     svc = harness.start_service(tmp / "data", runner="none")
     try:
         harness.seed(svc, scene_path, harness.reference_frame(video, tmp / "reference.png"))
-        with svc.client("operator") as op:
-            up = op.post("/api/uploads", data={"camera": svc.camera_id},
-                         files={"file": (video.name, video.read_bytes(), "video/mp4")})
-            up.raise_for_status()
-            job_id = up.json()["job_id"]
-        out_rel = f"jobs/{job_id}/run-1"
-        cases = _make_run(video, row, svc.data_dir / out_rel, scene_path)
-        with session_scope(svc.server.config.app.state.session_factory) as db:
-            job = db.get(Job, job_id)
-            job.out_dir = out_rel
-            rows = {r.rule: r for r in ingest_run(db, job, svc.data_dir / out_rel, svc.data_dir)}
-            job.state, job.progress, job.cases_found = "done", 100.0, len(rows)
+        job_id = harness.upload(svc, video)
+        with harness.finished_job(svc, job_id, lambda out: _make_run(video, row, out, scene_path)) as done:
+            rows = {r.rule: r for r in done.rows}
             # the walker's case as one made before sheets existed: no sheet in its record
             old = rows["litter"]
             old.evidence = {k: v for k, v in old.evidence.items() if k != "sheet"}
             flag_modified(old, "evidence")
+            parked = next(c for c in done.written if c["rule"] == "illegal_parking")
             svc.extra.update(parked=rows["illegal_parking"].id, walker=old.id,
-                             sheet_path=svc.data_dir / out_rel / next(c for c in cases if c["rule"] == "illegal_parking")["evidence"]["sheet"])
+                             sheet_path=done.run_dir / parked["evidence"]["sheet"])
         with session_scope(svc.server.config.app.state.session_factory) as db:
             assert "sheet" not in db.get(Case, svc.extra["walker"]).evidence
         yield svc

@@ -61,28 +61,14 @@ def add_copies(svc, template_id: str, n: int, tag: str) -> list[str]:
 
 @pytest.fixture
 def queue_service(tmp_path, run_template, footage_dir):
-    from service.db import session_scope
-    from service.ingest import ingest_run
-    from service.models import Job
-
     template, scene_path = run_template
     source = footage_dir / SHORT_CLIP
     svc = harness.start_service(tmp_path / "data", runner="none", undo_window_s=30)
     try:
         harness.seed(svc, scene_path, harness.reference_frame(source, tmp_path / "reference.png"))
-        with svc.client("operator") as op:
-            up = op.post("/api/uploads", data={"camera": svc.camera_id},
-                         files={"file": (source.name, source.read_bytes(), "video/mp4")})
-            up.raise_for_status()
-            job_id = up.json()["job_id"]
-        out_rel = f"jobs/{job_id}/run-1"
-        shutil.copytree(template, svc.data_dir / out_rel)
-        with session_scope(svc.server.config.app.state.session_factory) as db:
-            job = db.get(Job, job_id)
-            job.out_dir = out_rel
-            rows = ingest_run(db, job, svc.data_dir / out_rel, svc.data_dir)
-            job.state, job.progress, job.cases_found = "done", 100.0, len(rows)
-            real = [r.id for r in rows]
+        job_id = harness.upload(svc, source)
+        with harness.finished_job(svc, job_id, lambda out: shutil.copytree(template, out)) as done:
+            real = [r.id for r in done.rows]
         copies = add_copies(svc, real[0], TOTAL - len(real), "copy-")
         svc.extra.update(real=real, ids=real + copies)
         yield svc
