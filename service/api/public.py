@@ -37,6 +37,7 @@ from service.blobstore import BadKey, evidence_store, join
 from service.hash_cache import blob_matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
 from service.publication import PUBLISHED_SHEET
+from service.scenes import parse
 from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
 from service.verified_serve import VerifiedBlobResponse
 
@@ -123,11 +124,13 @@ def public_record(case: Case, cam: Camera | None, up: Upload | None, media_base:
     place = (up.place if up and up.place else None) or (cam.place if cam else None)
     db = object_session(case)
     scene = judged_documents(db, [case]).get(case.id) if db is not None else (cam.scene_yaml if cam else None)
+    # the zone the case was judged in, as the case page gives it (a camera edited since changes it not)
+    judged = parse(scene, case.camera_id) if scene else None
     return PublicCase(
         number=case.public_number, rule=case.rule, object_class=case.object_class,
         place=place, place_names=place_names(scene, place), zone_names=zone_names(scene, case.zone),
         start_time=iso(case.start_time), start_time_local=case.data.get("start_time"),
-        timezone=cam.timezone if cam else None, published_at=iso(case.decided_at),
+        timezone=judged.timezone if judged else (cam.timezone if cam else None), published_at=iso(case.decided_at),
         offender_marked=bool(case.data.get("offender_track") or case.data.get("key_box")),
         media=PublicMedia(video=f"{media_base}/video" if media_name(hashes, "video") else None,
                           image=f"{media_base}/image",
@@ -214,8 +217,9 @@ def media(ref: str, kind: str, request: Request, db: Session = Depends(get_db), 
         raise ApiError(404, f"this case has no published {kind}")
     problems = intact(case, settings)  # the whole case, from the size/mtime (ETag) cache
     if problems:
+        # which files fail is for reviewers: their paths name the pipeline case and its track
         raise ApiError(409, "this case's media fail their integrity check and are not shown",
-                       code="integrity_failed", problems=problems)
+                       code="integrity_failed", **({} if who.role == "display" else {"problems": problems}))
     # and the file itself over the very bytes sent: one replaced since the check above is not served
     return VerifiedBlobResponse(store, key, case.published_hashes[name],
                                 mimetypes.guess_type(name)[0] or "application/octet-stream",

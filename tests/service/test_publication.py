@@ -130,6 +130,43 @@ def test_replaced_published_media_are_not_served_and_leave_the_screens(env, case
     assert sha256(env.display.get(item["media"]["video"]).content) == detail["published_hashes"]["published.mp4"]
 
 
+def test_a_screen_refused_for_integrity_learns_no_internal_path(env, cases, fast_redaction):
+    """The 409 names the failing files for reviewers only: to a screen, the evidence path would
+    give away the camera, the rule, the pipeline case id and the offender's track number."""
+    a, _ = cases
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    detail = env.reviewer.get(f"/api/cases/{a}").json()
+    item = env.display.get("/api/public/cases").json()["items"][0]
+    original = env.data_dir / "jobs" / str(detail["job_id"]) / "run-1" / "cases" / detail["pipeline_id"] / "clip.mp4"
+    keep = original.read_bytes()
+    original.write_bytes(keep + b"tampered")
+    try:
+        r = env.display.get(item["media"]["video"])
+        assert r.status_code == 409 and r.json()["code"] == "integrity_failed"
+        assert "problems" not in r.json()
+        for internal in (detail["pipeline_id"], "clip.mp4", "cases/", "published/"):
+            assert internal not in r.text, internal
+        seen = env.reviewer.get(item["media"]["video"])  # the reviewer is told which file fails
+        assert seen.status_code == 409 and seen.json()["problems"] == [f"cases/{detail['pipeline_id']}/clip.mp4"]
+    finally:
+        original.write_bytes(keep)
+
+
+def test_public_record_keeps_the_time_zone_the_case_was_judged_in(env, cases, fast_redaction):
+    """The camera's zone edited after the offence changes neither the case page's zone nor the
+    screen's: the record's ``timezone`` is the judged scene's, matching ``start_time_local``."""
+    a, _ = cases
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    r = env.admin.patch("/api/cameras/bj-overpass", json={"timezone": "Europe/London"})
+    assert r.status_code == 200 and r.json()["timezone"] == "Europe/London", r.text
+    assert env.reviewer.get(f"/api/cases/{a}").json()["timezone"] == "Asia/Shanghai"
+    item = env.display.get("/api/public/cases").json()["items"][0]
+    assert item["timezone"] == "Asia/Shanghai" and item["start_time_local"].endswith("+08:00")
+    assert env.reviewer.get(f"/api/public/preview/{a}").json()["record"]["timezone"] == "Asia/Shanghai"
+
+
 def test_screens_pair_with_a_strict_httponly_cookie_not_a_url(env, cases, fast_redaction):
     a, _ = cases
     _approve(env, a)
