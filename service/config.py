@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     janitor_interval_s: float = Field(default=3600.0, ge=0)
     orphan_part_age_s: float = Field(default=6 * 3600.0, gt=0)  # partial/form-*.part, *.accepting
     upload_session_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)  # untouched resumable sessions
-    orphan_run_age_s: float = Field(default=3600.0, gt=0)  # jobs/<id>/run-N no job or case refers to
+    orphan_run_age_s: float = Field(default=3600.0, gt=0)  # jobs/<id>/run-N no case and no live or done job refers to
     # Every case's evidence and published media read again in full this often (0 = never), so a
     # change no stat shows (bit rot, a raw disk edit) fails the cached checks too (service.integrity_scrub).
     integrity_scrub_interval_s: float = Field(default=24 * 3600.0, ge=0)
