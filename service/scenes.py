@@ -35,6 +35,13 @@ def parse(text: str, cam_id: str) -> Scene | None:
         return None
 
 
+def timezone_of(text: str | None, cam_id: str) -> str | None:
+    """The time zone the document sets (its default when it names none); None without a
+    document or for one that no longer validates."""
+    scene = parse(text, cam_id) if text else None
+    return scene.timezone if scene is not None else None
+
+
 def current(db: Session, cam: Camera) -> SceneVersion | None:
     if cam.scene_version is None:
         return None

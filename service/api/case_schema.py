@@ -88,6 +88,9 @@ class CaseListItem(CaseSummary):
     zone_names: Names | None = Field(
         description="the zone's name per page language from the scene it was judged by"
     )
+    timezone: str | None = Field(
+        default=None, description="the time zone of the scene it was judged by (pages show its times in it)"
+    )
 
 
 class CasePage(Shape):

@@ -32,7 +32,7 @@ from service.publication import PUBLISHED_SHEET, approval_media
 from service.case_number import assign_public_number
 from service.display_names import case_names, judged_documents, scene_zone_names, zone_names
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
-from service.scenes import case_scene, of_case
+from service.scenes import case_scene, of_case, timezone_of
 from service.security import Principal, get_db, require_roles
 from service.thumbnails import STILL_KINDS, THUMB_WIDTHS, blob_thumbnail
 from service.undo_window import undo_until
@@ -111,7 +111,9 @@ def _case_page(db: Session, state: str | None, rule: str | None, camera: str | N
     # the summary's columns only (service.api.case_rows): whole case records made this list slow
     rows = summary_rows(db, select(Case).where(*conds).order_by(Case.created_at, Case.start_s, Case.id).limit(limit).offset(offset))
     documents = judged_documents(db, rows)  # the zone's names from the scene each case was judged by
-    items = [{**case_summary(c), "zone_names": zone_names(documents.get(c.id), c.zone)} for c in rows]
+    # and its time zone: the queue shows each case's time as its page does, not in the camera's zone of today
+    items = [{**case_summary(c), "zone_names": zone_names(documents.get(c.id), c.zone),
+              "timezone": timezone_of(documents.get(c.id), c.camera_id)} for c in rows]
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 

@@ -15,6 +15,7 @@ from service.display_names import zone_name_map
 from service.errors import ApiError, responses
 from service.job_report import warning_items
 from service.models import JOB_STATES, Camera, Case, Job, JobSegment, Upload, utcnow
+from service.scenes import timezone_of
 from service.security import Principal, get_db, require_roles
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=responses(401, 403))
@@ -55,10 +56,13 @@ def _report(db: Session, jobs: list[Job]) -> list[dict]:
     out = []
     for j in jobs:
         counted = list(((j.seen or {}).get("tracks_per_zone") or {}).keys())
+        document = (j.scene_version.document if j.scene_version is not None
+                    else scenes.get(j.upload.camera_id) if j.upload else None)
         out.append({**job_json(j), "warnings": warning_items(j.warnings), "seen": j.seen,
                     # the counted zones' display names per language (the page shows no key it has a name for)
-                    "zone_names": zone_name_map(j.scene_version.document if j.scene_version is not None
-                                                else scenes.get(j.upload.camera_id) if j.upload else None, counted),
+                    "zone_names": zone_name_map(document, counted),
+                    # the page shows the job's times in its scene's zone, as the cases' pages do
+                    "timezone": timezone_of(document, j.upload.camera_id) if j.upload else None,
                     "cases": by_job[j.id], "started_at_given": iso(j.upload.started_at) if j.upload else None,
                     "drone_id": j.upload.drone_id if j.upload else None, "pilot": j.upload.pilot if j.upload else None,
                     "segments": parts[j.id]})

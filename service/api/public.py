@@ -37,7 +37,7 @@ from service.blobstore import BadKey, evidence_store, join
 from service.hash_cache import blob_matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
 from service.publication import PUBLISHED_SHEET
-from service.scenes import parse
+from service.scenes import timezone_of
 from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
 from service.verified_serve import VerifiedBlobResponse
 
@@ -124,13 +124,13 @@ def public_record(case: Case, cam: Camera | None, up: Upload | None, media_base:
     place = (up.place if up and up.place else None) or (cam.place if cam else None)
     db = object_session(case)
     scene = judged_documents(db, [case]).get(case.id) if db is not None else (cam.scene_yaml if cam else None)
-    # the zone the case was judged in, as the case page gives it (a camera edited since changes it not)
-    judged = parse(scene, case.camera_id) if scene else None
     return PublicCase(
         number=case.public_number, rule=case.rule, object_class=case.object_class,
         place=place, place_names=place_names(scene, place), zone_names=zone_names(scene, case.zone),
         start_time=iso(case.start_time), start_time_local=case.data.get("start_time"),
-        timezone=judged.timezone if judged else (cam.timezone if cam else None), published_at=iso(case.decided_at),
+        # the zone the case was judged in, as the case page gives it (a camera edited since changes it not)
+        timezone=timezone_of(scene, case.camera_id) or (cam.timezone if cam else None),
+        published_at=iso(case.decided_at),
         offender_marked=bool(case.data.get("offender_track") or case.data.get("key_box")),
         media=PublicMedia(video=f"{media_base}/video" if media_name(hashes, "video") else None,
                           image=f"{media_base}/image",

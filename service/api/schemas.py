@@ -226,6 +226,7 @@ class JobReport(JobOut):
         description="what the analysis saw (tracks per zone)"
     )
     zone_names: dict[str, Names]
+    timezone: str | None = Field(default=None, description="the time zone of the scene the job was analysed with")
     cases: list[JobCase]
     started_at_given: str | None
     drone_id: str | None

@@ -37,6 +37,17 @@ def test_queue_filters_and_detail(env, cases):
     assert env.reviewer.get("/api/cases/nope").status_code == 404
 
 
+def test_queue_rows_carry_the_time_zone_of_the_judged_scene(env, cases):
+    """The queue shows each case's time in the zone of the scene it was judged by, as its page
+    does; without one in the row the page took the camera's zone of today."""
+    r = env.admin.patch("/api/cameras/bj-overpass", json={"timezone": "Europe/London"})
+    assert r.status_code == 200, r.text
+    items = env.reviewer.get("/api/cases").json()["items"]
+    assert sorted(c["id"] for c in items) == sorted(cases)
+    assert {c["timezone"] for c in items} == {"Asia/Shanghai"}
+    assert {env.reviewer.get(f"/api/cases/{c}").json()["timezone"] for c in cases} == {"Asia/Shanghai"}
+
+
 def test_transitions_audit_and_public_feed(env, cases):
     a, b = cases
     r = env.reviewer.post(f"/api/cases/{a}/approve")

@@ -98,3 +98,16 @@ def test_the_uploads_start_time_wins_over_the_scenes_when_given():
     assert wall_clock_start(scene, info, AnalyzeOptions(start_time=given, start_time_overrides_scene=True)) == (given, "upload")
     assert wall_clock_start(scene, info, AnalyzeOptions(start_time=given)) == (scene.start_time, "scene")
     assert wall_clock_start(scene, info, AnalyzeOptions()) == (scene.start_time, "scene")
+
+
+def test_a_job_carries_the_time_zone_of_the_scene_it_is_analysed_with(env, camera, footage_dir):
+    """The jobs page shows a job's times in its scene's zone (it fell back to Asia/Shanghai for
+    every camera when the report named none); a camera's zone edited later is the next job's."""
+    first = upload_clip(env.operator, footage_dir / SHORT_CLIP)["job_id"]
+    r = env.admin.patch("/api/cameras/bj-overpass", json={"timezone": "Europe/London"})
+    assert r.status_code == 200, r.text
+    second = upload_clip(env.operator, footage_dir / LONG_CLIP)["job_id"]
+    assert env.operator.get(f"/api/jobs/{first}").json()["timezone"] == "Asia/Shanghai"
+    assert env.operator.get(f"/api/jobs/{second}").json()["timezone"] == "Europe/London"
+    listed = {j["id"]: j["timezone"] for j in env.operator.get("/api/jobs").json()}
+    assert listed == {first: "Asia/Shanghai", second: "Europe/London"}
