@@ -134,6 +134,8 @@ def probe(path: Path) -> VideoInfo:
     decodable frame).
     """
     path = Path(path)
+    if path.is_dir():
+        raise VideoOpenError(f"{path.name}: is a folder, not a video file")
     if not path.is_file():
         raise VideoOpenError(f"{path.name}: no such file")
     try:

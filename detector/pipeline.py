@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -62,8 +63,29 @@ from detector.zone_counts import ZoneTrackCounter
 log = logging.getLogger(__name__)
 
 
-class OutputExistsError(ValueError):
+class OutputFolderError(ValueError):
+    """The output folder cannot be used: a file stands in its place, or it cannot be made there."""
+
+
+class OutputExistsError(OutputFolderError):
     """The output folder already holds an analysis; evidence is never overwritten."""
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Refuse, before any work, an output folder that the evidence could not be written into
+    (instead of failing after the whole video has been analysed)."""
+    held = [name for name in ("manifest.json", "cases.json", "cases") if (out_dir / name).exists()]
+    if held:
+        raise OutputExistsError(f"{out_dir} already holds an analysis ({', '.join(held)}); choose a new output folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputFolderError(f"{out_dir} is a file, not a folder; choose a new output folder")
+    above = out_dir.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise OutputFolderError(f"{out_dir}: {above} is a file, not a folder")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise OutputFolderError(f"{out_dir}: no permission to write in {above}")
 
 
 class AnalysisCancelled(RuntimeError):
@@ -536,9 +558,7 @@ def analyze(
     source, scene_path, out_dir = Path(source), Path(scene_path), Path(out_dir)
     scene = load_scene(scene_path)
     info = probe(source)
-    held = [name for name in ("manifest.json", "cases.json", "cases") if (out_dir / name).exists()]
-    if held:
-        raise OutputExistsError(f"{out_dir} already holds an analysis ({', '.join(held)}); choose a new output folder")
+    check_output_folder(out_dir)
     start, clock_source = wall_clock_start(scene, info, options)
     if start is not None and scene.start_time != start:
         scene = scene.model_copy(update={"start_time": start})
@@ -623,7 +643,10 @@ def analyze(
     if progress is not None:
         progress(Progress(0.9, report.frames_decoded, t_end, "evidence"))
     t_ev = time.perf_counter()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputFolderError(f"{out_dir}: cannot make the output folder ({err.strerror})") from None
     events = sorted(stages.events, key=lambda e: (e.start_s, e.rule, e.zone))
     if span is not None:
         last = bool(duration) and span.end >= duration - 1e-3  # the last segment keeps its end

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -361,6 +362,31 @@ class Scene(_Strict):
                 raise ValueError(f"zones[{i}].signal: no signal named {z.signal!r} (have {sig_names})")
         return self
 
+    @model_validator(mode="after")
+    def _usable(self, info: ValidationInfo) -> Scene:
+        """Checks added after scenes were first recorded with cases (``tracks.json``): a scene
+        read back as a record (``context={"recorded": True}``) is not refused by them."""
+        if (info.context or {}).get("recorded"):
+            return self
+        sig_names = [s.name for s in self.signals]
+        dup = {n for n in sig_names if sig_names.count(n) > 1}
+        if dup:  # a crossing names its signal: with two of that name, which one it obeys is a guess
+            raise ValueError(f"signals: signal names must be unique; repeated: {sorted(dup)}")
+        # Coordinates are frame_size pixels. A zone or signal head with no part inside the frame can
+        # never see anything (a typo, or the wrong frame_size): refused. Corners drawn a little past
+        # the edge are fine; only the part inside the frame is ever seen.
+        w, h = self.frame_size
+        frame = ShapelyPolygon([(0, 0), (w, 0), (w, h), (0, h)])
+        for i, z in enumerate(self.zones):
+            if ShapelyPolygon(z.polygon).intersection(frame).area <= 0:
+                raise ValueError(f"zones[{i}].polygon: lies outside the frame (frame_size {w}x{h})")
+        for i, sig in enumerate(self.signals):
+            if sig.roi is not None:
+                x, y, rw, rh = sig.roi
+                if x >= w or y >= h or x + rw <= 0 or y + rh <= 0:
+                    raise ValueError(f"signals[{i}].roi: lies outside the frame (frame_size {w}x{h})")
+        return self
+
     def zone(self, name: str):
         return next(z for z in self.zones if z.name == name)
 
@@ -443,4 +469,7 @@ def load_scene(path: str | Path) -> Scene:
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise SceneError(f"{p}: cannot read scene file: {err.strerror}") from None
+    except UnicodeDecodeError as err:  # a video or an image given as the scene, or a legacy encoding
+        msg = f"not a UTF-8 text file (byte {err.start}); a scene file is YAML text"
+        raise SceneError(f"{p.name}: {msg}", [{"field": "", "loc": [], "msg": msg, "type": "encoding"}]) from None
     return load_scene_text(text, p.name)

@@ -69,7 +69,7 @@ def _progress_bar(quiet: bool):
 def run(args: argparse.Namespace) -> int:
     # Heavy imports (onnxruntime, OpenCV, PyAV) only when analysing: ``civicwatch --help`` stays fast.
     from detector.decode import VideoOpenError
-    from detector.pipeline import AnalyzeOptions, OutputExistsError, analyze
+    from detector.pipeline import AnalyzeOptions, OutputFolderError, analyze
     from detector.scene import SceneError
     from detector.segments import SpanError
     from detector.signing import SigningKeyError
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     except VideoOpenError as err:
         print(f"error: video: {err}", file=sys.stderr)
         return 2
-    except OutputExistsError as err:
+    except OutputFolderError as err:
         print(f"error: output: {err}", file=sys.stderr)
         return 2
     except SigningKeyError as err:

@@ -118,12 +118,15 @@ def load_case_tracks(path: Path) -> CaseTracks:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise CaseTrackError(f"{Path(path).name}: cannot read the track file ({err})") from None
-    if not isinstance(data, dict) or data.get("version") != TRACKS_VERSION:
+    if not isinstance(data, dict):
+        raise CaseTrackError(f"{Path(path).name}: malformed track file (expected an object, got {type(data).__name__})")
+    if data.get("version") != TRACKS_VERSION:
         raise CaseTrackError(f"{Path(path).name}: track file version {data.get('version')!r} is not "
                              f"{TRACKS_VERSION}; re-run the analysis with this version")
     try:
         return CaseTracks(
-            scene=Scene.model_validate(data["scene"]),
+            # the scene the case was judged by, a record: checks added to scene files since still let it load
+            scene=Scene.model_validate(data["scene"], context={"recorded": True}),
             event=_event(data["event"]),
             track_log=TrackLog.from_dict(data["track_log"]),
             signal_log=SignalLog.from_dict(data["signal_log"]),

@@ -224,6 +224,9 @@ def test_render_command_makes_the_annotated_clip_for_a_run(written, tmp_path):
     (broken / "tracks.json").write_text("{}")
     assert main(["render", str(broken)]) == 1  # an unreadable track file is named, nothing written
     assert not (broken / "annotated.mp4").exists()
+    (broken / "tracks.json").write_text("[]")  # valid JSON, not a track file: named, no traceback
+    assert main(["render", str(broken)]) == 1
+    assert not (broken / "annotated.mp4").exists()
 
 
 def test_each_case_has_an_evidence_sheet_of_three_stills_and_a_closeup(written):

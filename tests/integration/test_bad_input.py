@@ -75,3 +75,55 @@ def test_drone_scene_without_reference_is_registered_to_its_first_frame(demo_foo
     registration = json.loads((tmp_path / "out" / "analysis.json").read_text())["registration"]
     assert registration["reference"] == "first frame"
     assert registration["registered"] > 0 and registration["frames"] == registration["registered"] + registration["unregistered"]
+
+
+def test_scene_file_that_is_not_text_is_refused_with_exit_code_2(tmp_path):
+    scene = tmp_path / "scene.yaml"
+    scene.write_bytes(b"\x00\x00\x00\x18ftypisom\xf6\xff binary, e.g. the video given as the scene")
+    run = civicwatch("analyze", tmp_path / "missing.mp4", "--scene", scene, "--out", tmp_path / "out")
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr and "scene.yaml: not a UTF-8 text file" in run.stderr
+
+
+def test_folder_given_as_the_video_is_named_as_a_folder(demo_footage, tmp_path):
+    (tmp_path / "clips").mkdir()
+    run = civicwatch("analyze", tmp_path / "clips", "--scene", demo_footage.scene, "--out", tmp_path / "out")
+    assert run.returncode == 2 and "clips: is a folder, not a video file" in run.stderr
+
+
+def test_output_path_that_is_a_file_is_refused_before_the_analysis(demo_footage, tmp_path):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("keep me\n")
+    for out in (taken, taken / "run"):
+        run = civicwatch("analyze", demo_footage.video, "--scene", demo_footage.scene, "--out", out, "--quiet")
+        assert run.returncode == 2, run.stderr
+        assert "Traceback" not in run.stderr and "notes.txt is a file, not a folder" in run.stderr
+    assert taken.read_text() == "keep me\n"
+
+
+SCENE = "camera: x\nframe_size: [960, 540]\nzones:\n  - {{name: a, kind: crosswalk, signal: s, polygon: {poly}}}\nsignals:\n{signals}"
+INSIDE = "[[0, 0], [100, 0], [100, 100]]"
+
+
+def test_zones_and_signal_heads_outside_the_frame_are_refused_by_field():
+    from detector.scene import SceneError, load_scene_text
+
+    with pytest.raises(SceneError, match=r"zones\[0\]\.polygon: lies outside the frame \(frame_size 960x540\)"):
+        load_scene_text(SCENE.format(poly="[[1000, 0], [1900, 0], [1900, 1000]]", signals="  - {name: s, roi: [5, 5, 10, 10]}"))
+    with pytest.raises(SceneError, match=r"signals\[0\]\.roi: lies outside the frame") as err:
+        load_scene_text(SCENE.format(poly=INSIDE, signals="  - {name: s, roi: [1920, 100, 10, 20]}"))
+    assert err.value.errors[0]["field"] == "signals[0].roi"
+    # corners drawn a little past the edge are fine: the part inside the frame is seen
+    load_scene_text(SCENE.format(poly="[[900, 500], [1000, 500], [1000, 600]]", signals="  - {name: s, roi: [955, 5, 10, 10]}"))
+
+
+def test_two_signals_of_one_name_are_refused_but_a_recorded_scene_still_loads():
+    from detector.scene import Scene, SceneError, load_scene_text
+
+    text = SCENE.format(poly=INSIDE, signals="  - {name: s, roi: [5, 5, 10, 10]}\n  - {name: s, timeline: [[0, red]]}")
+    with pytest.raises(SceneError, match=r"signals: signal names must be unique; repeated: \['s'\]"):
+        load_scene_text(text)
+    import yaml
+
+    # a case's tracks.json keeps the scene it was judged by: checks added later do not refuse it
+    assert Scene.model_validate(yaml.safe_load(text), context={"recorded": True}).signals[1].name == "s"
