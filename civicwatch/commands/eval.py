@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from civicwatch.commands import finite_float
+
 if TYPE_CHECKING:
     from detector.detect import ObjectDetector
     from detector.evaluation.detections import Detect
@@ -52,9 +54,15 @@ def run_detections(args: argparse.Namespace) -> int:
         images_from_frames,
     )
     from detector.models.fetch import ModelFetchError
+    from detector.regions import parse_tiles
     from detector.slicing import DEFAULT_OVERLAP, SliceSettings, SlicingError
 
     slicing = None
+    try:
+        parse_tiles(args.tiles)  # before the model is loaded and the images read
+    except ValueError as err:
+        print(f"ERROR: --tiles: {err}", file=sys.stderr)
+        return 2
     try:
         if args.slice_tile:
             if args.tiles != "none":
@@ -142,13 +150,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     det.add_argument("--class-map", metavar="F", help="YAML: names (YOLO ids) and map: label class -> detector class")
     det.add_argument("--frames", metavar="FRAMES.json", help="video frames with YOLO labels (benchmarks/dev-set/frames)")
     det.add_argument("--model", default=None, help="model name or .onnx path (default: the analysis model, as `analyze` uses)")
-    det.add_argument("--conf", type=float, default=0.3, help="score threshold for recall and precision (default 0.3)")
+    det.add_argument("--conf", type=finite_float, default=0.3, help="score threshold for recall and precision (default 0.3)")
     det.add_argument("--tiles", default="none",
                      help="'none', or COLSxROWS (e.g. 2x2): also detect on overlapping tiles at model resolution")
     det.add_argument("--slice-tile", type=int, default=None, metavar="PX",
                      help="sliced inference as the pipeline does for drone scenes: the whole frame plus overlapping "
                           "tiles of PX image pixels over all of it, cut objects joined (e.g. 320)")
-    det.add_argument("--slice-overlap", type=float, default=None, metavar="F",
+    det.add_argument("--slice-overlap", type=finite_float, default=None, metavar="F",
                      help="with --slice-tile: share of a tile its neighbour covers again (default 0.2)")
     det.add_argument("--compare", action="store_true",
                      help="also score the whole frame alone and print one table row per setting (ms/image, mAP50, "

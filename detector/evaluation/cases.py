@@ -222,6 +222,17 @@ def load_run_cases(run_dir: str | Path) -> list[dict]:
     data = read_json(path, "the analysis cases")
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a list of cases")
+    for i, case in enumerate(data):  # what scoring reads of each case, checked here, not mid-report
+        if not isinstance(case, dict):
+            raise ValueError(f"{path}: [{i}]: expected a case object, got {type(case).__name__}")
+        missing = [k for k in ("rule", "zone", "start_s") if k not in case]
+        if missing:
+            raise ValueError(f"{path}: [{i}]: missing field(s) {', '.join(missing)}")
+        try:
+            CaseRecord.from_case(case)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{path}: [{i}] (case {case.get('id')!r}): a field has the wrong form "
+                             f"({err.__class__.__name__}: {err})") from None
     return data
 
 

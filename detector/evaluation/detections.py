@@ -77,9 +77,18 @@ class GroundTruth:
     target: str  # detector class it should be found as
 
 
+def _label_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise DetectionLabelError(f"{path}: cannot read label file: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise DetectionLabelError(f"{path}: not a UTF-8 text file (byte {err.start})") from None
+
+
 def read_yolo(path: Path, width: int, height: int, cmap: ClassMap) -> list[GroundTruth]:
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(_label_text(path).splitlines(), 1):
         parts = line.split()
         if not parts:
             continue
@@ -88,7 +97,12 @@ def read_yolo(path: Path, width: int, height: int, cmap: ClassMap) -> list[Groun
         label = cmap.label_name(parts[0])
         if label not in cmap.mapping:
             continue
-        cx, cy, w, h = (float(v) for v in parts[1:5])
+        try:
+            cx, cy, w, h = (float(v) for v in parts[1:5])
+        except ValueError:
+            raise DetectionLabelError(f"{path}:{n}: cx cy w h must be numbers, got {' '.join(parts[1:5])!r}") from None
+        if not all(np.isfinite((cx, cy, w, h))):
+            raise DetectionLabelError(f"{path}:{n}: cx cy w h must be finite numbers")
         box = ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
         out.append(GroundTruth(box, label, cmap.mapping[label]))
     return out
@@ -119,6 +133,9 @@ class LabelledImage:
 
 def images_from_dirs(images: Path, labels: Path, fmt: str, cmap: ClassMap) -> list[LabelledImage]:
     """Every image in ``images`` that has a label file of the same stem in ``labels``."""
+    for folder, what in ((images, "--images"), (labels, "--labels")):
+        if not Path(folder).is_dir():
+            raise DetectionLabelError(f"{what} {folder}: " + ("not a folder" if Path(folder).exists() else "no such folder"))
     out = []
     for img_path in sorted(p for p in Path(images).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
         label_path = Path(labels) / (img_path.stem + (".txt" if fmt == "yolo" else ".xml"))
@@ -159,13 +176,22 @@ def images_from_frames(frames_json: Path, cmap: ClassMap | None = None) -> tuple
     """
     frames_json = Path(frames_json)
     spec = read_json(frames_json, "frame list", DetectionLabelError)
+    frames = spec.get("frames") if isinstance(spec, dict) else None
+    if not isinstance(frames, list) or not all(
+            isinstance(fr, dict) and isinstance(fr.get("video"), str) and isinstance(fr.get("name"), str)
+            and isinstance(fr.get("frame_index"), int) for fr in frames):
+        raise DetectionLabelError(f"{frames_json}: expected {{\"frames\": [{{\"name\", \"video\", \"frame_index\"}}, ...], "
+                                  "\"classes\": [...]}")
     base = frames_json.parent
     if cmap is None and (base / "classes.yaml").is_file():
         cmap = ClassMap.load(base / "classes.yaml")  # the class map kept beside the labels
     if cmap is None:
-        cmap = ClassMap.identity(spec["classes"])
+        if not isinstance(spec.get("classes"), list):
+            raise DetectionLabelError(f"{frames_json}: 'classes' (a list of names) is missing, and no classes.yaml "
+                                      "lies beside it")
+        cmap = ClassMap.identity(str(c) for c in spec["classes"])
     out = []
-    for fr in spec["frames"]:
+    for fr in frames:
         image = read_video_frame((base / fr["video"]).resolve(), int(fr["frame_index"]))
         h, w = image.shape[:2]
         out.append(LabelledImage(fr["name"], image, read_yolo(base / "labels" / f"{fr['name']}.txt", w, h, cmap)))

@@ -27,7 +27,7 @@ class LabelError(ValueError):
 
 
 class LabelledEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
     rule: str
     zone: str
@@ -48,7 +48,7 @@ class LabelledEvent(BaseModel):
 
 
 class CaseLabels(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
     video: str
     scene: str
@@ -66,6 +66,8 @@ def read_json(path: Path, what: str, error: type[ValueError] = ValueError) -> ob
         raise error(f"{path}: cannot read {what}: {err.strerror}") from None
     except json.JSONDecodeError as err:
         raise error(f"{path}: not valid JSON: {err}") from None
+    except UnicodeDecodeError as err:  # a video or an image given instead of the JSON file
+        raise error(f"{path}: not a UTF-8 text file (byte {err.start}); expected {what} as JSON") from None
 
 
 def load_labels(path: str | Path) -> tuple[CaseLabels, Path]:

@@ -98,3 +98,23 @@ def test_cli_prints_misses_and_false_cases_and_json(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["total"]["matched"] == 0 and data["total"]["precision"] == 0.0
     assert main(["eval", "cases", str(tmp_path / "nowhere"), str(lab)]) == 2
+
+
+def test_malformed_cases_json_and_label_file_exit_2_naming_the_problem(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    lab = tmp_path / "l.json"
+    lab.write_text(json.dumps({"video": "v.mp4", "scene": "s.yaml", "events": [EV]}))
+    for cases, expected in (([{"id": "c1"}], "[0]: missing field(s) rule, zone, start_s"),
+                            ([3], "[0]: expected a case object, got int"),
+                            ([case("c1"), {**case("c2"), "start_s": "soon"}], "[1] (case 'c2'): a field has the wrong form")):
+        (run_dir / "cases.json").write_text(json.dumps(cases))
+        assert main(["eval", "cases", str(run_dir), str(lab)]) == 2
+        assert expected in capsys.readouterr().err
+    (run_dir / "cases.json").write_text(json.dumps([case("c1")]))
+    lab.write_bytes(b"\x00\x00\x00\x18ftypmp42\xf6\xff")  # a video given as the labels
+    assert main(["eval", "cases", str(run_dir), str(lab)]) == 2
+    assert "l.json: not a UTF-8 text file" in capsys.readouterr().err
+    lab.write_text('{"video": "v", "scene": "s", "events": [{"rule": "wrong_way", "zone": "z", "t0": NaN, "t1": 2}]}')
+    with pytest.raises(LabelError, match="events.0.t0: Input should be a finite number"):
+        load_labels(lab)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from detector.evaluation.detections import (
-    ClassMap, GroundTruth, LabelledImage, average_precision, evaluate_detections, read_voc, read_yolo, size_bucket,
+    ClassMap, DetectionLabelError, GroundTruth, LabelledImage, average_precision, evaluate_detections, read_voc, read_yolo, size_bucket,
 )
 from detector.types import Detections
 
@@ -56,3 +58,30 @@ def test_yolo_and_voc_readers_with_a_class_map(tmp_path):
     v.write_text("<annotation><object><name>pedestrian</name><bndbox><xmin>1</xmin><ymin>2</ymin>"
                  "<xmax>11</xmax><ymax>22</ymax></bndbox></object></annotation>")
     assert read_voc(v, cmap)[0].box == (1.0, 2.0, 11.0, 22.0)
+
+
+def test_unreadable_detection_labels_exit_2_naming_the_file(tmp_path, capsys):
+    from civicwatch.cli import main
+
+    images, labels = tmp_path / "images", tmp_path / "labels"
+    images.mkdir()
+    labels.mkdir()
+    (labels / "a.txt").write_text("0 0.5 x 0.1 0.2\n")
+    with pytest.raises(DetectionLabelError, match=r"a.txt:1: cx cy w h must be numbers"):
+        read_yolo(labels / "a.txt", 200, 100, ClassMap.identity(["person"]))
+    runs = (
+        (["--images", str(tmp_path / "nowhere"), "--labels", str(labels)], "no such folder"),
+        (["--images", str(labels / "a.txt"), "--labels", str(labels)], "a.txt: not a folder"),
+        (["--images", str(images), "--labels", str(labels), "--tiles", "3by3"], "--tiles: tiles must be"),
+    )
+    for args, expected in runs:
+        assert main(["eval", "detections", *args]) == 2
+        assert expected in capsys.readouterr().err
+    frames = tmp_path / "frames.json"
+    for spec in ([1], {"frames": [{"name": "a"}]}, {"frames": []}):
+        frames.write_text(json.dumps(spec))
+        assert main(["eval", "detections", "--frames", str(frames)]) == 2
+        assert "frames.json: " in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # argparse refuses it: exit 2
+        main(["eval", "detections", "--frames", str(frames), "--conf", "nan"])
+    assert stop.value.code == 2
