@@ -26,15 +26,25 @@ def _key(args: argparse.Namespace):  # noqa: ANN202 - Ed25519PublicKey | None, i
 
 
 def run(args: argparse.Namespace) -> int:
+    import zipfile
+
     from detector.signing import SigningKeyError
     from detector.evidence.verification import verify_evidence
 
+    target = Path(args.dir)
+    if target.is_file() and not zipfile.is_zipfile(target):
+        print(f"ERROR: {args.dir}: neither an output folder nor a zip file", file=sys.stderr)
+        return 2
+    if args.source is not None and not args.source.is_file():
+        why = "a folder, not a video file" if args.source.is_dir() else "no such file"
+        print(f"ERROR: --source {args.source}: {why}", file=sys.stderr)
+        return 2
     try:
         key = _key(args)
     except SigningKeyError as err:
         print(f"ERROR: key: {err}", file=sys.stderr)
         return 2
-    report = verify_evidence(Path(args.dir), key, source=args.source, strict=args.strict,
+    report = verify_evidence(target, key, source=args.source, strict=args.strict,
                              allow_unsigned=args.allow_unsigned)
     if report.manifest_error:
         print(f"ERROR: {args.dir}: {report.manifest_error}", file=sys.stderr)

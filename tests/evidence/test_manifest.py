@@ -145,3 +145,15 @@ def test_manifest_is_not_overwritten(out_copy, analysed, footage_dir):
         write_manifest(out, source=footage_dir / SOURCE, scene_path=scene_path, model_path=model_path,
                        software_version="0.1.0")
     assert sha(out / "manifest.json") == before
+
+
+def test_a_file_that_is_no_zip_or_a_missing_source_exits_2(out_copy, tmp_path, capsys):
+    out, _ = out_copy
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an analysis\n")
+    assert main(["verify", str(notes)]) == 2
+    assert "notes.txt: neither an output folder nor a zip file" in capsys.readouterr().err
+    assert main(["verify", str(out), "--source", str(tmp_path / "gone.mp4")]) == 2
+    assert "gone.mp4: no such file" in capsys.readouterr().err
+    assert main(["verify", str(out), "--source", str(tmp_path)]) == 2
+    assert "a folder, not a video file" in capsys.readouterr().err
