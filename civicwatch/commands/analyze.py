@@ -69,6 +69,8 @@ def _progress_bar(quiet: bool):
 def run(args: argparse.Namespace) -> int:
     # Heavy imports (onnxruntime, OpenCV, PyAV) only when analysing: ``civicwatch --help`` stays fast.
     from detector.decode import VideoOpenError
+    from detector.detect import DetectorError
+    from detector.models.fetch import ModelFetchError
     from detector.pipeline import AnalyzeOptions, OutputFolderError, analyze
     from detector.scene import SceneError
     from detector.segments import SpanError
@@ -114,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except SigningKeyError as err:
         print(f"error: signing key: {err}", file=sys.stderr)
+        return 2
+    except (DetectorError, ModelFetchError) as err:
+        print(f"error: model: {err}", file=sys.stderr)
         return 2
     except SpanError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -127,3 +127,14 @@ def test_two_signals_of_one_name_are_refused_but_a_recorded_scene_still_loads():
 
     # a case's tracks.json keeps the scene it was judged by: checks added later do not refuse it
     assert Scene.model_validate(yaml.safe_load(text), context={"recorded": True}).signals[1].name == "s"
+
+
+def test_unloadable_model_exits_2_before_anything_is_written(demo_footage, tmp_path):
+    model = tmp_path / "detector.onnx"
+    model.write_bytes(b"\x00garbage, not an ONNX graph")
+    for given in (model, tmp_path / "missing.onnx"):
+        run = civicwatch("analyze", demo_footage.video, "--scene", demo_footage.scene, "--out", tmp_path / "out",
+                         "--model", given, "--quiet")
+        assert run.returncode == 2, run.stderr
+        assert "Traceback" not in run.stderr and "error: model:" in run.stderr and given.name in run.stderr
+    assert not (tmp_path / "out").exists()
