@@ -4,8 +4,10 @@ The sheet (``sheet.jpg``) is several pictures (stills before / at / after the of
 close-up) over caption bands. Each picture is redacted on its own, with the same finders and the
 same policy (``service.redaction.boxes_to_blur``) as the published clip and still; where the
 offender is in each picture comes from the layout the evidence writer recorded in the case
-(``case["sheet"]``, ``detector.evidence.sheet_record``). Caption bands and the title hold text
-only (time, place, offence) and are left as they are. A sheet without a recorded layout is not
+(``case["sheet"]``, ``detector.evidence.sheet_record``). Caption bands and the title are text and
+are left as they are; besides time, place and offence they name the pipeline case id, track
+numbers, the camera and the pipeline's explanation, so screens never get this sheet (reviewers and
+admins do: ``service.api.public.SHEET_ROLES``). A sheet without a recorded layout is not
 published: guessing where the offender is could blur the offence or, worse, keep a bystander.
 """
 

@@ -51,6 +51,12 @@ PREVIEW_STATES = ("approved", "published")  # what a reviewer may preview
 MEDIA_SUFFIX = {"video": (".mp4", ".webm"), "image": (".jpg", ".jpeg", ".png"), "sheet": (".jpg",)}
 SHEET_NAME = PUBLISHED_SHEET  # the redacted evidence sheet; cases published before sheets have none
 NUMBER_RE = re.compile(r"^\d{8}-\d{4,}$")
+# Who gets the redacted evidence sheet. Its redaction blurs bystanders in the pictures but leaves
+# the title and caption bands as the evidence writer drew them: the pipeline's case id (camera,
+# rule, track number), "Subject: person #9", the camera id, the signal's name and the pipeline's
+# explanation, and on the stills the zone's tag (its key where the scene gives no label). That is
+# what screens must never get, so display tokens get no sheet (the screen shows none anyway).
+SHEET_ROLES = ("reviewer", "admin")
 PAIR_MAX_AGE_S = 400 * 24 * 3600  # browsers cap cookies at 400 days; re-pair after that
 
 
@@ -90,7 +96,8 @@ def intact(case: Case, settings) -> list[str]:  # noqa: ANN001
 class PublicMedia(ApiModel):
     video: str | None = None
     image: str
-    sheet: str | None = None
+    sheet: str | None = Field(None, description="the redacted evidence sheet, for reviewers and admins only: its "
+                                                "captions carry internal ids, so screens never get it")
 
 
 class PublicCase(ApiModel):
@@ -119,7 +126,10 @@ class Feed(ApiModel):
     server_time: str
 
 
-def public_record(case: Case, cam: Camera | None, up: Upload | None, media_base: str) -> PublicCase:
+def public_record(case: Case, cam: Camera | None, up: Upload | None, media_base: str,
+                  sheet: bool = True) -> PublicCase:
+    """``sheet``: offer the redacted evidence sheet (reviewers and admins; never a screen, see
+    ``SHEET_ROLES``)."""
     hashes = case.published_hashes or {}
     place = (up.place if up and up.place else None) or (cam.place if cam else None)
     db = object_session(case)
@@ -134,7 +144,7 @@ def public_record(case: Case, cam: Camera | None, up: Upload | None, media_base:
         offender_marked=bool(case.data.get("offender_track") or case.data.get("key_box")),
         media=PublicMedia(video=f"{media_base}/video" if media_name(hashes, "video") else None,
                           image=f"{media_base}/image",
-                          sheet=f"{media_base}/sheet" if SHEET_NAME in hashes else None))
+                          sheet=f"{media_base}/sheet" if sheet and SHEET_NAME in hashes else None))
 
 
 def shown_on(case: Case, screen: str | None) -> bool:
@@ -174,7 +184,8 @@ def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depen
             continue
         if intact(case, settings):
             continue
-        items.append(public_record(case, cam, up, f"/api/public/cases/{case.public_number}/media"))
+        items.append(public_record(case, cam, up, f"/api/public/cases/{case.public_number}/media",
+                                   sheet=who.role in SHEET_ROLES))
         if len(items) >= limit:
             break
     # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed
@@ -203,6 +214,8 @@ def _public_case(db: Session, ref: str, who: Principal) -> Case:
 def media(ref: str, kind: str, request: Request, db: Session = Depends(get_db), who: Principal = Depends(screens)):
     if kind not in MEDIA_SUFFIX:
         raise ApiError(404, "media kind must be video, image or sheet")
+    if kind == "sheet" and who.role not in SHEET_ROLES:
+        raise ApiError(404, "the evidence sheet is not shown on screens: its captions carry internal ids")
     case = _public_case(db, ref, who)
     if not case.published_hashes or not case.published_dir:
         raise ApiError(404, "no such public case")

@@ -1,9 +1,10 @@
 """The evidence sheet in the service: a viewable, audited evidence kind; its redacted copy is
-published with the clip and the still, served to screens and vouched for by its hash; cases
-from before sheets simply have none."""
+published with the clip and the still, served to reviewers (never to screens: its captions name
+internal ids) and vouched for by its hash; cases from before sheets simply have none."""
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlalchemy.orm.attributes import flag_modified
 
 from .helpers import sha256
@@ -51,9 +52,9 @@ def test_redacted_sheet_is_published_hashed_and_served(env, cases, fast_redactio
     # Approval confirms the offence; the screens get the case only once it is published.
     assert env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"] == []
     assert env.reviewer.post(f"/api/cases/{a}/publish", json={"screens": ["lobby"]}).status_code == 200
-    [item] = env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"]
+    [item] = env.reviewer.get("/api/public/cases", params={"screen": "lobby"}).json()["items"]
     assert item["media"]["sheet"].endswith("/media/sheet")
-    sheet = env.display.get(item["media"]["sheet"])
+    sheet = env.reviewer.get(item["media"]["sheet"])
     assert sheet.status_code == 200 and sheet.headers["content-type"] == "image/jpeg"
     assert sha256(sheet.content) == hashes["published_sheet.jpg"]
     original = env.reviewer.get(f"/api/cases/{a}/evidence/sheet").content
@@ -67,8 +68,28 @@ def test_redacted_sheet_is_published_hashed_and_served(env, cases, fast_redactio
         folder = db.get(Case, a).published_dir
     (env.data_dir / folder / "published_sheet.jpg").write_bytes(sheet.content[:-10] + b"tampered!!")
     # A published sheet that no longer matches its hash is not served, and the case leaves the screen.
-    assert env.display.get(item["media"]["sheet"]).status_code == 409
+    assert env.reviewer.get(item["media"]["sheet"]).status_code == 409
     assert env.display.get("/api/public/cases", params={"screen": "lobby"}).json()["items"] == []
+
+
+def test_screens_never_get_the_sheet(env, cases, fast_redaction):
+    """The published sheet's pictures are redacted but its title and captions are the evidence
+    writer's: the pipeline case id (camera, rule, track number), "Subject: person #9", the camera
+    id, the signal's name, the pipeline's explanation. A screen gets neither the link nor the file."""
+    a = cases[0]
+    assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    [item] = env.display.get("/api/public/cases").json()["items"]
+    assert item["media"]["sheet"] is None and item["media"]["image"] and item["media"]["video"]
+    url = item["media"]["image"].rsplit("/", 1)[0] + "/sheet"
+    r = env.display.get(url)
+    assert r.status_code == 404 and r.headers["content-type"] == "application/json" and "internal ids" in r.json()["detail"]
+    screen = TestClient(env.app)  # a paired screen (cookie) is a display token too
+    assert screen.post("/api/public/pair", json={"token": env.display_token}).status_code == 200
+    assert screen.get(url).status_code == 404
+    # reviewers and admins still get it (the publish preview shows what was made)
+    assert env.reviewer.get(url).status_code == 200 and env.admin.get(url).status_code == 200
+    assert env.reviewer.get(f"/api/public/preview/{a}").json()["record"]["media"]["sheet"].endswith("/media/sheet")
 
 
 def test_a_case_from_before_sheets_shows_none(env, cases, fast_redaction):
