@@ -140,7 +140,10 @@ def admin_page(request: Request) -> HTMLResponse:
 
 @router.get("/display/{screen}", response_class=HTMLResponse)
 def display_page(request: Request, screen: str) -> HTMLResponse:
-    return _render(request, "display.html", "display", screen=screen)
+    # the screen's clock is in the installation's zone (offence times carry their camera's)
+    settings = getattr(request.app.state, "settings", None)
+    return _render(request, "display.html", "display", screen=screen,
+                   timezone=settings.timezone if settings else DEFAULT_TIMEZONE)
 
 
 @router.get("/lang/{code}")

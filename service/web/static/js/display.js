@@ -83,8 +83,13 @@
       incoming.forEach(function (c) { keep[caseId(c)] = true; });
       var shownId = pos >= 0 && cases[pos] ? caseId(cases[pos]) : null;
       cases = cases.filter(function (c) { return keep[caseId(c)]; });
-      if (shownId !== null && !keep[shownId]) { pos = -1; }
+      /* A case gone from the feed (withdrawn) leaves the stage now, not when its turn would end,
+         and its media leave memory. */
+      if (shownId !== null && !keep[shownId]) { pos = -1; clearTimeout(advanceTimer); CW.$('d-media').innerHTML = ''; }
       else if (shownId !== null) { cases.forEach(function (c, i) { if (caseId(c) === shownId) pos = i; }); }
+      Object.keys(media).forEach(function (id) {
+        if (!keep[id]) { URL.revokeObjectURL(media[id].url); delete media[id]; }
+      });
       incoming.forEach(function (c) {
         if (!known[caseId(c)]) cases.push(c);
         fetchMedia(c).catch(function () {});
@@ -177,8 +182,9 @@
     show(cases[pos]);
   }
 
+  /* The clock belongs to no camera: the installation's zone (the ``timezone`` setting). */
   function tick() {
-    CW.$('d-clock').textContent = CW.formatTime(new Date(), 'Asia/Shanghai');
+    CW.$('d-clock').textContent = CW.formatTime(new Date(), root.getAttribute('data-zone') || 'Asia/Shanghai');
   }
 
   document.addEventListener('cw:ready', function () {

@@ -1,0 +1,85 @@
+"""The exposure screen's script against a scripted feed (no service behind it): the real page and
+its scripts come from the pages router, the feed and the media from the test, so what the screen
+does at one poll is checked without waiting for redaction or a reviewer.
+
+- A case that leaves the feed (withdrawn) leaves the stage at that poll, not when its turn on
+  the stage (8 s for a still, up to 30 s for a clip) would have ended.
+- The clock shows the installation's time zone (the ``timezone`` setting), not always Shanghai's.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from service.web import router
+
+pytestmark = pytest.mark.browser
+
+BASE = "http://screen.test"
+NUMBER = "20240501-0001"
+# a 1x1 PNG: the screen only needs something its <img> can show
+PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+RECORD = {
+    "number": NUMBER, "rule": "red_light_pedestrian", "object_class": "person", "place": "test place",
+    "place_names": None, "zone_names": None, "start_time": "2024-05-01T00:00:00.800000+00:00",
+    "start_time_local": "2024-05-01T08:00:00.800+08:00", "timezone": "Asia/Shanghai",
+    "published_at": "2024-05-01T01:00:00+00:00", "offender_marked": True,
+    "media": {"video": None, "image": f"/api/public/cases/{NUMBER}/media/image", "sheet": None},
+}
+
+
+def _screen(browser, zone: str):
+    """A page on /display/lobby whose feed is ``feed["items"]`` (change it to change the next poll)."""
+    app = FastAPI()
+    app.include_router(router)
+    app.state.settings = SimpleNamespace(timezone=zone, default_language="en")
+    pages = TestClient(app)
+    feed = {"items": [RECORD], "screen": "lobby", "server_time": "2024-05-01T01:00:00+00:00"}
+
+    def handle(route) -> None:
+        url = urlsplit(route.request.url)
+        if url.path == "/api/public/cases":
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(feed))
+        elif url.path.startswith("/api/public/cases/"):
+            route.fulfill(status=200, content_type="image/png", body=PIXEL)
+        else:
+            r = pages.get(url.path + (f"?{url.query}" if url.query else ""))
+            route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
+
+    page = browser.new_page(locale="en-US")
+    page.add_init_script("window.CW_DISPLAY_POLL_MS = 300;")
+    page.route(f"{BASE}/**", handle)
+    page.goto(f"{BASE}/display/lobby")
+    return page, feed
+
+
+def test_a_withdrawn_case_leaves_the_stage_at_the_poll(browser) -> None:
+    page, feed = _screen(browser, "Asia/Shanghai")
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        feed["items"] = []  # withdrawn: the next poll no longer lists it
+        page.wait_for_function("CW.display.cases().length === 0", timeout=5_000)
+        # the same poll took its picture off (the still's turn would have lasted 8 s)
+        assert page.evaluate("document.querySelectorAll('#d-media img, #d-media video').length") == 0
+        assert page.is_visible("#d-empty") and not page.is_visible("#d-info")
+    finally:
+        page.close()
+
+
+def test_the_clock_shows_the_installations_time_zone(browser) -> None:
+    page, _ = _screen(browser, "America/New_York")
+    try:
+        # the clock ticks every second: within a few it reads New York's time
+        page.wait_for_function("document.getElementById('d-clock').textContent === "
+                               "CW.formatTime(new Date(), 'America/New_York')", timeout=5_000)
+        shanghai = page.evaluate("CW.formatTime(new Date(), 'Asia/Shanghai')")
+        assert page.text_content("#d-clock") != shanghai
+    finally:
+        page.close()
