@@ -74,7 +74,10 @@ class OutputExistsError(OutputFolderError):
 def check_output_folder(out_dir: Path) -> None:
     """Refuse, before any work, an output folder that the evidence could not be written into
     (instead of failing after the whole video has been analysed)."""
-    held = [name for name in ("manifest.json", "cases.json", "cases") if (out_dir / name).exists()]
+    # every name the analysis writes: one left by an earlier run (say its manifest.sig alone) would
+    # otherwise be found only when written, after the whole video, with the folder half-filled
+    held = [name for name in ("manifest.json", "manifest.sig", "cases.json", "cases", "analysis.json")
+            if (out_dir / name).exists()]
     if held:
         raise OutputExistsError(f"{out_dir} already holds an analysis ({', '.join(held)}); choose a new output folder")
     if out_dir.exists() and not out_dir.is_dir():

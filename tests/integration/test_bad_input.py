@@ -61,6 +61,17 @@ def test_output_folder_with_an_analysis_is_not_overwritten(demo_footage, tmp_pat
     assert (out / "manifest.json").read_text() == "{}"
 
 
+@pytest.mark.parametrize("left", ["manifest.sig", "analysis.json"])
+def test_output_folder_with_any_file_of_an_analysis_is_refused_before_the_work(demo_footage, tmp_path, left):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / left).write_text("from an earlier run\n")
+    run = civicwatch("analyze", demo_footage.video, "--scene", demo_footage.scene, "--out", out, "--quiet")
+    assert run.returncode == 2 and f"already holds an analysis ({left})" in run.stderr, run.stderr
+    assert sorted(p.name for p in out.iterdir()) == [left]  # nothing written beside it
+    assert (out / left).read_text() == "from an earlier run\n"
+
+
 def test_drone_scene_without_reference_is_registered_to_its_first_frame(demo_footage, tmp_path):
     import yaml
 
