@@ -303,6 +303,15 @@ class Scene(_Strict):
 
     @model_validator(mode="before")
     @classmethod
+    def _empty_means_default(cls, data: object) -> object:
+        """A key left empty in YAML (``signals:`` with every entry under it commented out) reads
+        as null: for these optional fields that means "not given", their default, not an error."""
+        if isinstance(data, dict) and any(data.get(k, 0) is None for k in ("kind", "timezone", "signals")):
+            data = {k: v for k, v in data.items() if not (v is None and k in ("kind", "timezone", "signals"))}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _place_per_language(cls, data: object) -> object:
         """``place: {zh-CN: ..., en: ...}`` becomes ``place`` (the primary language's text, which
         every single-text consumer keeps using) and ``place_names`` (every language)."""

@@ -149,3 +149,12 @@ def test_unloadable_model_exits_2_before_anything_is_written(demo_footage, tmp_p
         assert run.returncode == 2, run.stderr
         assert "Traceback" not in run.stderr and "error: model:" in run.stderr and given.name in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_optional_scene_keys_left_empty_take_their_defaults():
+    from detector.scene import load_scene_text
+
+    scene = load_scene_text("camera: x\nkind:\ntimezone:\nframe_size: [960, 540]\n"
+                            "zones: [{name: a, kind: no_parking, polygon: " + INSIDE + "}]\n"
+                            "signals:\n  # - {name: ped-main, roi: [5, 5, 10, 10]}   (commented out: no signals)\n")
+    assert scene.signals == [] and scene.timezone == "Asia/Shanghai" and scene.kind == "fixed"
