@@ -491,15 +491,28 @@ def _write_video(source: Path, out_tmp: Path, redact: _Redactor, clip_start_s: f
                  key_index: int | None) -> np.ndarray | None:
     """Redact every frame of ``source`` into ``out_tmp`` (H.264 yuv420p, faststart, the clip's own
     timing), leaving out frames that cannot be covered. Returns the redacted key frame (for the
-    still image), or None when it was left out."""
+    still image); when the clip left it out, that frame as decoded, redacted on its own
+    (``_Redactor.still``: wholly blurred if it cannot be covered). Never the annotated snapshot,
+    which carries every track's label and the zone's key."""
     if redact.finders and redact.policy != "none":
         redact.timeline = detect_timeline(source, clip_start_s, redact.finders, redact.stopping)
-    result = transform_video(source, out_tmp, redact, t_offset=clip_start_s, keep_index=key_index)
+    key: list[tuple[np.ndarray, float]] = []
+    count = [0]
+
+    def draw(image: np.ndarray, t: float) -> np.ndarray | None:
+        if count[0] == (key_index or 0):  # transform_video's numbering: every decoded frame
+            key.append((image.copy(), t))
+        count[0] += 1
+        return redact(image, t)
+
+    result = transform_video(source, out_tmp, draw, t_offset=clip_start_s, keep_index=key_index)
     if redact.verified_extra:
         log.info("redaction: verification blurred %d more people the cover missed", redact.verified_extra)
     if result.dropped:
         log.warning("redaction: %d of %d frames left out of the public clip (%s)", result.dropped,
                     result.frames + result.dropped, sorted({why for _, why in redact.dropped}))
+    if result.kept is None and key:
+        return redact.still(*key[0])
     return result.kept
 
 
@@ -524,8 +537,9 @@ def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str 
     shutting down does not wait for a whole clip).
 
     The video is the case's original ``clip.mp4`` redacted under ``policy``; the image is the
-    redacted key frame of that clip with the offender marked (the annotated snapshot would show
-    every bystander's track label). Without a clip, the snapshot is redacted instead. The sheet
+    redacted key frame of that clip with the offender marked, also when the clip left that frame
+    out (the annotated snapshot would show every bystander's track label and the zone's key).
+    Only without a clip is the snapshot redacted instead. The sheet
     is redacted picture by picture (``service.sheet_redaction``).
     """
     if policy not in POLICIES:

@@ -146,6 +146,37 @@ def test_snapshot_is_used_when_the_clip_is_missing(case_dir: Path, tmp_path: Pat
     assert _is_blurred(cv2.imread(str(tmp_path / "pub" / "published.jpg")), BYSTANDER_FACE.box)
 
 
+def test_a_key_frame_left_out_of_the_clip_gives_a_still_from_the_clip_not_the_annotated_snapshot(
+        case_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """The snapshot is the analysis's annotated key frame: every track's "car #4" label and the
+    zone's key are drawn on it. When the public clip leaves its key frame out, the still was the
+    redacted snapshot, labels and all; it is the same frame from the clip, redacted on its own."""
+    label = (150, 20, 300, 60)  # where nothing is blurred: the label would reach the screen as drawn
+    annotated = _texture()
+    cv2.rectangle(annotated, label[:2], label[2:], (255, 0, 255), -1)
+    cv2.putText(annotated, "car #4", (155, 50), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    cv2.imwrite(str(case_dir / "snapshot.jpg"), annotated)
+    real = redaction.transform_video
+
+    def dropping_the_key_frame(source, out, draw, *, t_offset, keep_index):
+        seen = []
+
+        def draw_or_drop(image, t):
+            seen.append(t)
+            done = draw(image, t)
+            return None if len(seen) - 1 == keep_index else done
+
+        return real(source, out, draw_or_drop, t_offset=t_offset, keep_index=keep_index)
+
+    monkeypatch.setattr(redaction, "transform_video", dropping_the_key_frame)
+    hashes = make_published_media(case_dir, tmp_path / "pub", CASE, "bystanders", finders=[_fake_finder])
+    assert set(hashes) == {"published.mp4", "published.jpg"}
+    assert len(_frames(tmp_path / "pub" / "published.mp4")) == FRAMES - 1  # the key frame is left out
+    still = cv2.imread(str(tmp_path / "pub" / "published.jpg"))
+    assert _is_kept(still, label)  # the clip's clean picture there, no label
+    assert _is_blurred(still, BYSTANDER_FACE.box) and _is_kept(still, OFFENDER_FACE.box)
+
+
 def test_unknown_policy_is_refused(case_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="policy"):
         make_published_media(case_dir, tmp_path / "pub", CASE, "some")
