@@ -80,6 +80,12 @@ def check_output_folder(out_dir: Path) -> None:
             if (out_dir / name).exists()]
     if held:
         raise OutputExistsError(f"{out_dir} already holds an analysis ({', '.join(held)}); choose a new output folder")
+    check_writable_folder(out_dir)
+
+
+def check_writable_folder(out_dir: Path) -> None:
+    """``OutputFolderError`` when ``out_dir`` is a file, lies under one, or cannot be made for lack
+    of permission: checked before a long run, not found when its results are written."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputFolderError(f"{out_dir} is a file, not a folder; choose a new output folder")
     above = out_dir.parent

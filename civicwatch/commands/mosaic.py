@@ -30,12 +30,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from detector.decode import VideoOpenError
     from detector.mosaic import MosaicError, build_mosaic
+    from detector.pipeline import OutputFolderError, check_writable_folder
 
     if args.analysis_fps <= 0:
         print("error: --analysis-fps must be positive", file=sys.stderr)
         return 2
     if (args.out / "mosaic.json").exists():
         print(f"error: {args.out} already holds a mosaic; choose a new folder", file=sys.stderr)
+        return 2
+    try:
+        check_writable_folder(args.out)
+    except OutputFolderError as err:
+        print(f"error: output: {err}", file=sys.stderr)
         return 2
     try:
         mosaic = build_mosaic(args.video, args.out, args.analysis_fps, until_s=args.until)

@@ -131,3 +131,12 @@ def test_cases_on_a_flight_along_the_road_are_the_originals(footage_dir, tmp_pat
     # zone through an enlarged tile at a fixed place in its picture, which does not follow a
     # moving camera (measured: 2 stays in that zone on the original, 1 on the flight).
     assert len(unmatched) <= 1 and all(c["zone"] == "far-stopline-queue" for c in unmatched), unmatched
+
+
+def test_an_output_path_that_is_a_file_is_refused_before_the_flight_is_registered(footage_dir, tmp_path, capsys):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("keep me\n")
+    for out in (taken, taken / "mosaic"):
+        assert main(["mosaic", str(footage_dir / ROAD), "--out", str(out), "--analysis-fps", "5", "--until", "2"]) == 2
+        assert "notes.txt is a file, not a folder" in capsys.readouterr().err
+    assert taken.read_text() == "keep me\n"
