@@ -145,3 +145,55 @@ def test_authorisation_matrix(env):
                 wrong.append(f"{role:9} {method} {url}: {r.status_code}, expected "
                              f"{401 if role == 'anonymous' else 403}: {r.text[:120]}")
     assert not wrong, "\n".join(wrong)
+
+
+def _rows(env) -> dict[str, list[str]]:
+    """Every row of every table, as text (an API token's ``last_used_at`` left out: it records
+    that the token was presented, refused or not)."""
+    from sqlalchemy import inspect, text
+
+    engine = env.app.state.engine
+    out = {}
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            rows = conn.execute(text(f'SELECT * FROM "{table}"')).mappings().all()
+            out[table] = sorted(repr(sorted((k, v) for k, v in r.items() if k != "last_used_at")) for r in rows)
+    return out
+
+
+def test_refused_writes_on_real_rows_change_nothing(env, cases):
+    """The matrix above uses ids that do not exist; here the case, camera, job, user and token are
+    real, and a caller whose role may not write gets 401/403 naming the roles needed, with no
+    row written (no decision, no audit entry, no upload session)."""
+    a, b = cases
+    assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
+    job_id = env.operator.get("/api/jobs").json()[0]["id"]
+    user_id = next(u["id"] for u in env.admin.get("/api/users").json() if u["username"] == "rita")
+    token_id = env.admin.get("/api/tokens").json()[0]["id"]
+    review_writes = [("POST", f"/api/cases/{a}/publish", {}), ("POST", f"/api/cases/{b}/reject", {"reason": "x"}),
+                     ("POST", f"/api/cases/{a}/withdraw", {"reason": "x"}),
+                     ("POST", "/api/cases/bulk", {"ids": [b], "action": "reject", "reason": "x"}),
+                     ("POST", f"/api/cases/{b}/plate", {"text": "京A12345", "reason": "x"}),
+                     ("PATCH", "/api/cameras/bj-overpass", {"timezone": "Europe/London"}),
+                     ("POST", "/api/cameras/bj-overpass/retire", {"reason": "x"})]
+    admin_writes = [("PUT", "/api/cameras/bj-overpass/stream", {"stream_url": "rtsp://u:p@cam.example/1"}),
+                    ("DELETE", "/api/cameras/bj-overpass", None), ("POST", "/api/tokens", {"name": "x", "role": "display"}),
+                    ("DELETE", f"/api/tokens/{token_id}", None), ("PATCH", f"/api/users/{user_id}", {"role": "admin"}),
+                    ("POST", "/api/users", {"username": "zed", "password": "Secret-pass-999", "role": "admin"})]
+    upload_writes = [("POST", f"/api/jobs/{job_id}/cancel", {}), ("POST", f"/api/jobs/{job_id}/retry", {}),
+                     ("POST", "/api/uploads/sessions", {"filename": "a.mp4", "size": 10, "sha256": "0" * 64,
+                                                        "camera": "bj-overpass"})]
+    refused = [(role, w) for role in ("anonymous", "display", "operator") for w in review_writes]
+    refused += [(role, w) for role in ("anonymous", "display", "operator", "reviewer") for w in admin_writes]
+    refused += [(role, w) for role in ("anonymous", "display", "reviewer") for w in upload_writes]
+    clients = {"anonymous": env.anon, "display": env.display, "operator": env.operator, "reviewer": env.reviewer}
+    before = _rows(env)
+    wrong = []
+    for role, (method, url, body) in refused:
+        r = clients[role].request(method, url, **({"json": body} if body is not None else {}))
+        expected = 401 if role == "anonymous" else 403
+        if r.status_code != expected or (role != "anonymous" and f"role {role!r} may not" not in r.json()["detail"]):
+            wrong.append(f"{role} {method} {url}: {r.status_code} {r.text[:100]}")
+    assert not wrong, "\n".join(wrong)
+    after = _rows(env)
+    assert {t for t in before if before[t] != after[t]} == set()
