@@ -120,6 +120,11 @@ class SecurityMiddleware:
         path = scope.get("path", "")
         csp = DOCS_CSP if path in DOCS_PATHS or path.startswith("/docs/") else CSP
         extra = [*STATIC_HEADERS, (b"content-security-policy", csp.encode())]
+        if path.startswith("/api/"):
+            # API answers are personal data or live state (a screen's feed, a case a reviewer just
+            # withdrew): no cache on the way may keep them. Routes that mean otherwise (evidence
+            # with its own validators, thumbnails) set their own Cache-Control, which wins.
+            extra.append((b"cache-control", b"no-store"))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

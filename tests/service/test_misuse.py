@@ -196,6 +196,17 @@ def test_every_response_carries_the_security_headers(env):
         assert script_src.strip() == "'self'", csp  # no inline script, no other host
 
 
+def test_api_answers_are_not_kept_by_caches(env, cases):
+    """A screen's feed or a case a reviewer has just withdrawn must not be served again from a
+    proxy's cache: every API answer says no-store unless its route set its own policy."""
+    screen = {"Authorization": f"Bearer {env.display_token}"}
+    for r in (env.reviewer.get("/api/cases"), env.reviewer.get(f"/api/cases/{cases[0]}"), env.anon.get("/api/me"),
+              env.anon.get("/api/public/cases", headers=screen), env.admin.post("/api/tokens", json={})):
+        assert r.headers["cache-control"] == "no-store", (r.url, r.status_code, r.headers.get("cache-control"))
+    thumb = env.reviewer.get(f"/api/cases/{cases[0]}/evidence/snapshot?w=160")
+    assert thumb.status_code == 200 and thumb.headers["cache-control"] == "private, max-age=600"  # its own policy
+
+
 PAGES = ["/", "/login", "/upload", "/jobs", "/review", "/cameras", "/cameras/cam-1", "/admin", "/display/lobby"]
 
 
