@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import mimetypes
 import time
-from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
@@ -15,7 +15,7 @@ from sqlalchemy import func, null, select, update
 from sqlalchemy.orm import Session
 
 from civicwatch import __version__
-from service import audit, events
+from service import audit, events, local_time
 from service.annotation import ANNOTATED_KIND, AnnotationError, can_render, ensure_annotated, on_demand_paths
 from service.api.case_rows import summary_rows
 from service.api.case_schema import AnnotatedClipOut, CaseDetail, CasePage, DecidedCase
@@ -60,14 +60,6 @@ def _case(db: Session, case_id: str) -> Case:
     return case
 
 
-def _parse_date_bound(value: str | None, field: str, end: bool) -> datetime | None:
-    if not value:
-        return None
-    if len(value) == 10:  # a plain date: the whole day in UTC+0 unless an offset is given
-        value = value + ("T23:59:59.999999+00:00" if end else "T00:00:00+00:00")
-    return parse_when(value, field)
-
-
 @router.get("", response_model=CasePage)
 def list_cases(request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers),
                state: str | None = None, rule: str | None = None, camera: str | None = None,
@@ -79,7 +71,8 @@ def list_cases(request: Request, db: Session = Depends(get_db), _: Principal = D
     if cache.enabled and (body := cache.get(key)) is not None:
         return Response(body, media_type="application/json")
     generation, started = cache.generation, time.monotonic()
-    page = _case_page(db, state, rule, camera, date_from, date_to, limit, offset, created_since)
+    tz = local_time.zone(request.app.state.settings.timezone)
+    page = _case_page(db, state, rule, camera, date_from, date_to, limit, offset, created_since, tz)
     body = CasePage.model_validate(page).model_dump_json().encode()
     if cache.enabled:
         cache.put(key, generation, body, started)
@@ -87,7 +80,7 @@ def list_cases(request: Request, db: Session = Depends(get_db), _: Principal = D
 
 
 def _case_page(db: Session, state: str | None, rule: str | None, camera: str | None, date_from: str | None,
-               date_to: str | None, limit: int, offset: int, created_since: str | None) -> dict:
+               date_to: str | None, limit: int, offset: int, created_since: str | None, tz: ZoneInfo) -> dict:
     conds = []
     if created_since:  # the review page's poll: cases added since the newest it has (inclusive)
         conds.append(Case.created_at >= parse_when(created_since, "created_since"))
@@ -101,11 +94,13 @@ def _case_page(db: Session, state: str | None, rule: str | None, camera: str | N
         conds.append(Case.rule.in_(rule.split(",")))
     if camera:
         conds.append(Case.camera_id.in_(camera.split(",")))
-    lo, hi = _parse_date_bound(date_from, "date_from", False), _parse_date_bound(date_to, "date_to", True)
-    if lo:
-        conds.append(Case.start_time >= lo)
-    if hi:
-        conds.append(Case.start_time <= hi)
+    # A plain date is a whole local day in the installation's zone, as in the audit log: in UTC the
+    # first eight hours of a Beijing day fell on the day before, so "1 May" missed the morning's cases.
+    span = local_time.span(date_from, date_to, tz)
+    if span.start is not None:
+        conds.append(Case.start_time >= span.start)
+    if span.end is not None:
+        conds.append(Case.start_time <= span.end if span.end_inclusive else Case.start_time < span.end)
     limit, offset = max(1, min(limit, 500)), max(0, offset)
     total = db.scalar(select(func.count()).select_from(Case).where(*conds))
     # the summary's columns only (service.api.case_rows): whole case records made this list slow

@@ -37,6 +37,31 @@ def test_queue_filters_and_detail(env, cases):
     assert env.reviewer.get("/api/cases/nope").status_code == 404
 
 
+def test_a_plain_date_in_the_queue_filter_is_a_whole_local_day(env, cases):
+    """A case at 01:00 Beijing time on 1 May (17:00 UTC on 30 April) is one of 1 May's: the date
+    filter counts whole days in the installation's zone (``timezone``), as the audit log does; it
+    counted UTC days, so a reviewer asking for 1 May missed the small hours' cases."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from service.models import Case
+
+    with env.app.state.session_factory() as db:
+        db.execute(update(Case).where(Case.id == cases[0]).values(
+            start_time=datetime(2024, 4, 30, 17, 0, tzinfo=timezone.utc)))
+        db.commit()
+    day = {"date_from": "2024-05-01", "date_to": "2024-05-01"}
+    assert {c["id"] for c in env.reviewer.get("/api/cases", params=day).json()["items"]} == set(cases)
+    before = {"date_to": "2024-04-30"}
+    assert env.reviewer.get("/api/cases", params=before).json()["total"] == 0
+    # a time with an offset is an instant, as before
+    assert env.reviewer.get("/api/cases", params={"date_to": "2024-05-01T00:59:00+08:00"}).json()["total"] == 0
+    assert env.reviewer.get("/api/cases", params={"date_to": "2024-05-01T01:00:00+08:00"}).json()["total"] == 1
+    r = env.reviewer.get("/api/cases", params={"date_from": "2024-05-02", "date_to": "2024-05-01"})
+    assert r.status_code == 422 and "before date_from" in r.json()["detail"]
+
+
 def test_queue_rows_carry_the_time_zone_of_the_judged_scene(env, cases):
     """The queue shows each case's time in the zone of the scene it was judged by, as its page
     does; without one in the row the page took the camera's zone of today."""
