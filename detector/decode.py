@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -59,12 +59,30 @@ class DecodedFrame:
 
 
 @dataclass
+class DamagedSpan:
+    """Packets the decoder refused, and the frames dropped after them up to the next keyframe
+    (video seconds): the analysis saw nothing there."""
+
+    from_t: float
+    to_t: float | None = None  # the keyframe decoding resumed at; None when the file ended first
+    packets: int = 0
+
+
+@dataclass
 class DecodeReport:
-    """What happened while decoding; a truncated or damaged file ends early with a warning."""
+    """What happened while decoding. A file that ends early (truncated upload) or whose container
+    breaks stops with ``error``; packets the decoder refuses in the middle are skipped, decoding
+    resumes at the next keyframe, and each such gap is listed in ``damaged``."""
 
     frames_decoded: int = 0
     last_t: float = 0.0
     error: str | None = None
+    damaged: list[DamagedSpan] = field(default_factory=list)
+
+    def damage_text(self) -> str:
+        """The gaps in words, for warnings: ``3.30-4.00 s (8 packets refused or skipped)``."""
+        return ", ".join(f"{d.from_t:.2f}-{d.to_t:.2f} s" if d.to_t is not None else f"{d.from_t:.2f} s to the end"
+                         for d in self.damaged) + f" ({sum(d.packets for d in self.damaged)} packets refused or skipped)"
 
 
 class BestEffortClock:
@@ -188,8 +206,10 @@ def iter_frames(
 ) -> Iterator[DecodedFrame]:
     """Yield every decoded frame; ``image`` is filled on analysis frames (or all with ``all_images``).
 
-    A decode error part-way (truncated upload, damaged sector) ends the iteration and is recorded
-    in ``report.error`` so that the caller keeps what it found before the damage.
+    A packet the decoder refuses part-way (a damaged sector, a glitch in a camera's recording) is
+    skipped with the frames after it up to the next keyframe, and listed in ``report.damaged``
+    (``decoded_frames``); an error of the container (a truncated upload) ends the iteration and is
+    recorded in ``report.error``, so that the caller keeps what it found before it.
 
     ``start_s`` / ``end_s`` read one part of the file (a segment of a split job): it seeks to the
     keyframe before ``start_s``, yields frames from ``start_s`` to ``end_s`` with the same times,
@@ -240,7 +260,9 @@ def _read(path: Path, step: float, report: DecodeReport, all_images: bool, origi
                 return True
         first = True
         try:
-            for frame in container.decode(stream):
+            for frame in decoded_frames(container, stream, report.damaged,
+                                        lambda pts: max(0.0, pts * time_base - (t0 or 0.0))
+                                        if pts is not None and time_base else report.last_t):
                 ts = clock(frame)
                 if ts is not None and time_base:
                     t_abs = ts * time_base
@@ -274,3 +296,37 @@ def _read(path: Path, step: float, report: DecodeReport, all_images: bool, origi
             report.error = f"decoding stopped at {report.last_t:.2f} s ({err.__class__.__name__}: {err})"
             log.warning("%s: %s", Path(path).name, report.error)
     return False
+
+
+def decoded_frames(container, stream, damaged: list[DamagedSpan],  # noqa: ANN001
+                   seconds: Callable[[int | None], float]) -> Iterator[av.VideoFrame]:
+    """The stream's frames, packet by packet. A packet the decoder refuses (a damaged sector, a
+    dropped network chunk in a camera's recording) no longer ends the read: it and the frames that
+    follow are dropped until the next keyframe decodes, since a frame predicted from a damaged one
+    shows smeared blocks a detector would read as objects (and a reviewer as evidence). The gap is
+    appended to ``damaged`` (``seconds``: a pts as the caller's video time). Errors of the
+    container itself still end the read (caller). The analysis and every evidence reader
+    (``detector.media.frames``) decode through here, so they skip the same frames."""
+    resync: DamagedSpan | None = None
+
+    for packet in container.demux(stream):
+        if resync is not None and packet.size and not packet.is_keyframe:
+            resync.packets += 1
+            continue
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            if resync is None:
+                resync = DamagedSpan(seconds(packet.pts))
+                damaged.append(resync)
+                log.warning("%s: damaged packet at %.2f s; skipping to the next keyframe",
+                            Path(container.name).name, resync.from_t)
+            resync.packets += 1
+            continue
+        for frame in frames:
+            if resync is not None:
+                if not frame.key_frame:
+                    continue
+                resync.to_t = seconds(frame.pts)
+                resync = None
+            yield frame

@@ -631,6 +631,12 @@ def analyze(
             f"drone frames could not be registered: {reg.unregistered} of {reg.frames} analysis frames do not "
             f"match {reference} (too little overlap, blur or another place); they produced no cases"
         )
+    if report.damaged:
+        warnings.append(
+            f"the video is damaged or truncated: the decoder refused packets at {report.damage_text()}; those "
+            "frames, and the ones after them up to the next keyframe, were skipped (nothing was analysed there) "
+            "and the analysis went on after them"
+        )
     if report.error:
         warnings.append(
             f"the video is damaged or truncated: {report.error}; cases found before that point are kept"

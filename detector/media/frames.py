@@ -15,7 +15,7 @@ from typing import Iterator
 
 import av
 
-from detector.decode import BestEffortClock, VideoInfo
+from detector.decode import BestEffortClock, VideoInfo, decoded_frames
 
 
 class FrameReadError(RuntimeError):
@@ -63,7 +63,8 @@ def iter_frames(source: Path, info: VideoInfo, start_s: float) -> Iterator[Decod
             clock = BestEffortClock()
             last_pts: int | None = None
             first = True
-            for frame in container.decode(stream):
+            for frame in decoded_frames(container, stream, [], lambda p: float((p - info.first_pts) * tb)
+                                        if p is not None else 0.0):
                 pts = clock(frame)
                 if pts is None:
                     pts = last_pts + 1 if last_pts is not None else info.first_pts

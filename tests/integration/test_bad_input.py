@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-
+import re
 import subprocess
 import sys
 
@@ -50,6 +50,35 @@ def test_truncated_video_keeps_the_cases_before_the_damage(demo_footage, tmp_pat
     assert "litter" not in rules
     analysis = json.loads((out / "analysis.json").read_text())
     assert any("truncated" in w for w in analysis["warnings"])
+
+
+def test_damage_in_the_middle_is_skipped_and_the_cases_after_it_are_found(demo_footage, tmp_path):
+    """20 kB of garbage over the recording at ~27 s (a bad sector, a dropped chunk of a camera's
+    upload): the decoder refuses those packets. The analysis used to stop there (the litter case
+    at ~37 s was lost) and the evidence reader crashed on the same packets; now both skip to the
+    next keyframe (every 2 s in the demo), say so, and go on."""
+    import random
+
+    data = bytearray(demo_footage.video.read_bytes())
+    at = int(len(data) * 0.62)
+    data[at:at + 20000] = random.Random(7).randbytes(20000)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    run = civicwatch("analyze", damaged, "--scene", demo_footage.scene, "--out", out, "--pre", "1", "--post", "1",
+                     "--quiet")
+    assert run.returncode == 0, run.stderr
+    warning = next(w for w in json.loads((out / "analysis.json").read_text())["warnings"]
+                   if "the decoder refused packets at" in w)
+    gap = re.search(r"at (\d+\.\d+)-(\d+\.\d+) s", warning)
+    assert gap and 20.0 < float(gap.group(1)) < float(gap.group(2)) <= 36.0, warning
+    assert "went on after them" in warning and warning in run.stderr
+    cases = json.loads((out / "cases.json").read_text())
+    assert sorted(c["rule"] for c in cases) == ["illegal_parking", "litter", "red_light_pedestrian", "wrong_way"]
+    litter = next(c for c in cases if c["rule"] == "litter")
+    assert litter["start_s"] > float(gap.group(2))  # found after the damage
+    for rel in litter["evidence"].values():
+        assert (out / rel).is_file(), rel  # its stills and clip were read past the damage too
 
 
 def test_output_folder_with_an_analysis_is_not_overwritten(demo_footage, tmp_path):
