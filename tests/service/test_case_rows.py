@@ -15,7 +15,8 @@ def _summaries(env) -> dict[str, dict]:
 def _listed(env, **params) -> dict[str, dict]:
     r = env.reviewer.get("/api/cases", params={"limit": 500, **params})
     assert r.status_code == 200, r.text
-    return {c["id"]: {k: v for k, v in c.items() if k != "zone_names"} for c in r.json()["items"]}
+    # zone_names and timezone come from the scene each case was judged by, beside the summary
+    return {c["id"]: {k: v for k, v in c.items() if k not in ("zone_names", "timezone")} for c in r.json()["items"]}
 
 
 def test_queue_items_are_the_full_case_summary(env, cases):
