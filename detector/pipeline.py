@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ from detector.register import (
     detections_to_scene,
     map_boxes_h,
 )
-from detector.riders import RiderLinker
+from detector.riders import RIDER, RiderLinker
 from detector.rules import build_rules
 from detector.rules.merge import merge_events
 from detector.scene import NoLitterZone, Scene, SceneError, load_scene
@@ -549,6 +549,24 @@ def _untracked(t: float, detections: Detections) -> list[TrackObservation]:
     return out
 
 
+def zone_class_warnings(scene: Scene, model_classes: Collection[str]) -> list[str]:
+    """Classes a zone lists that nothing ever gives it: a typo (``carr``) or a class the model or
+    the tracker does not have silently turns the zone's rule off. Warned, not refused: a scene
+    written for another model keeps loading. Rules see tracked classes (and ``rider``); a litter
+    zone's labels are any class of the model, or ``object`` (found by the background model)."""
+    out = []
+    for i, zone in enumerate(scene.zones):
+        if not zone.classes:
+            continue
+        known = (set(model_classes) | {"object"}) if zone.kind == "no_litter" else set(TRACKED_CLASSES) | {RIDER}
+        unseen = [c for c in zone.classes if c not in known]
+        if unseen:
+            seen = "the model's classes and object" if zone.kind == "no_litter" else ", ".join(sorted(known))
+            out.append(f"zones[{i}] ({zone.name}): classes {unseen} are never seen by this zone's rule (it sees "
+                       f"{seen}); check the spelling")
+    return out
+
+
 def analyze(
     source: Path,
     scene_path: Path,
@@ -622,7 +640,7 @@ def analyze(
 
     t_end = report.last_t
     stages.finish(t_end)
-    warnings: list[str] = []
+    warnings: list[str] = zone_class_warnings(scene, getattr(detector, "class_names", {}).values())
     if stages.registration is not None and stages.registration.stats.unregistered:
         reg = stages.registration.stats
         reference = {"scene": "the scene's reference image", "mosaic": "the flight's mosaic"}.get(
