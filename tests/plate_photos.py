@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import csv
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
+
+from still_clips import still_clip
 
 CCPD = Path(__file__).resolve().parents[1].parent / "shared" / "footage-more" / "plates-ccpd"
 PHOTO_PLATE = "皖A0N718"  # a sharp, daylight plate: every reader test expects it read whole
@@ -28,17 +29,6 @@ def photo_row(plate: str = PHOTO_PLATE) -> dict:
 
 def still_video(photo: Path, path: Path, seconds: float = 2.0, fps: int = 15) -> None:
     """A parked car filmed by a still camera: the photo repeated as real H.264."""
-    import av
     import cv2
 
-    image = cv2.imread(str(photo))
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
-        for i in range(int(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    still_clip(cv2.imread(str(photo)), path, int(seconds * fps), fps)

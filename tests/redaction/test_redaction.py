@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -14,6 +13,7 @@ import pytest
 from detector.types import Detections
 from service import redaction
 from service.redaction import Region, boxes_to_blur, make_published_media, offender_box_at
+from still_clips import still_clip
 
 W, H, FPS, FRAMES = 320, 240, 10, 12
 # Scene pixels are twice the video's: the offender box (scene) maps to (20,20)-(100,100) in video.
@@ -42,17 +42,7 @@ def case_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "case"
     folder.mkdir()
     frame = _texture()
-    with av.open(str(folder / "clip.mp4"), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
-        stream.options = {"crf": "12"}
-        for i in range(FRAMES):
-            vf = av.VideoFrame.from_ndarray(frame, format="bgr24")
-            vf.pts, vf.time_base = i, Fraction(1, FPS)
-            for p in stream.encode(vf):
-                out.mux(p)
-        for p in stream.encode(None):
-            out.mux(p)
+    still_clip(frame, folder / "clip.mp4", FRAMES, FPS, crf=12)
     cv2.imwrite(str(folder / "snapshot.jpg"), frame)
     return folder
 
