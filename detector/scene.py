@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -87,10 +87,33 @@ def pick_name(names: dict[str, str] | None, lang: str) -> str | None:
     return names.get(lang) or next((names[k] for k in LANGUAGES if names.get(k)), None)
 
 
+def _holds_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, (list, tuple)) and any(_holds_bool(v) for v in value)
+
+
+def _admits_bool(annotation: object) -> bool:
+    return annotation is bool or any(_admits_bool(a) for a in get_args(annotation))
+
+
 class _Strict(BaseModel):
     # NaN / infinity in a coordinate or a number is a typo (``.nan`` in YAML), never a setting:
     # refused here with the field's path instead of failing later inside the geometry library.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_true_false_numbers(cls, data: object) -> object:
+        """YAML reads ``yes``/``no``/``on``/``off``/``true`` as booleans, and pydantic would take
+        them as 1 and 0 where a number is expected (``frame_size: [true, 540]`` became a frame 1
+        pixel wide): refused, naming the field, wherever the field holds no flag."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name) if isinstance(name, str) else None
+                if field is not None and _holds_bool(value) and not _admits_bool(field.annotation):
+                    raise ValueError(f"{name}: true/false (or yes/no, on/off) where a number is expected")
+        return data
 
 
 def _check_polygon(points: list[Coord]) -> list[Coord]:

@@ -157,6 +157,22 @@ def test_zones_and_signal_heads_outside_the_frame_are_refused_by_field():
     load_scene_text(SCENE.format(poly="[[900, 500], [1000, 500], [1000, 600]]", signals="  - {name: s, roi: [955, 5, 10, 10]}"))
 
 
+def test_yes_no_true_false_where_a_number_belongs_is_refused_by_field():
+    """YAML reads ``true``/``yes``/``on`` as booleans; pydantic took them as 1 (a frame 1 px wide)."""
+    from detector.scene import SceneError, load_scene_text
+
+    signals = "  - {name: s, roi: [5, 5, 10, 10]}"
+    with pytest.raises(SceneError, match=r"frame_size: true/false \(or yes/no, on/off\) where a number is expected"):
+        load_scene_text(SCENE.format(poly=INSIDE, signals=signals).replace("[960, 540]", "[true, 540]"))
+    with pytest.raises(SceneError, match=r"zones\[0\]: polygon: true/false"):
+        load_scene_text(SCENE.format(poly="[[0, 0], [100, 0], [100, yes]]", signals=signals))
+    with pytest.raises(SceneError, match=r"signals\[0\]: roi: true/false"):
+        load_scene_text(SCENE.format(poly=INSIDE, signals="  - {name: s, roi: [5, on, 10, 10]}"))
+    # fields that are flags still take them
+    drone = SCENE.format(poly=INSIDE, signals=signals) + "\nslicing: {enabled: false}\n"
+    assert load_scene_text(drone).slicing.enabled is False
+
+
 def test_two_signals_of_one_name_are_refused_but_a_recorded_scene_still_loads():
     from detector.scene import Scene, SceneError, load_scene_text
 
