@@ -549,6 +549,13 @@ def _untracked(t: float, detections: Detections) -> list[TrackObservation]:
     return out
 
 
+def container_length(info: VideoInfo) -> float:
+    """How long the container says the video is (seconds; 0 when it does not say): its duration,
+    or its header's frame count at the nominal rate where that is longer (an AVI cut short)."""
+    by_count = info.frame_count / info.fps if info.frame_count and info.fps else 0.0
+    return max(info.duration_s or 0.0, by_count)
+
+
 def zone_class_warnings(scene: Scene, model_classes: Collection[str]) -> list[str]:
     """Classes a zone lists that nothing ever gives it: a typo (``carr``) or a class the model or
     the tracker does not have silently turns the zone's rule off. Warned, not refused: a scene
@@ -640,6 +647,7 @@ def analyze(
 
     t_end = report.last_t
     stages.finish(t_end)
+    said = container_length(info)
     warnings: list[str] = zone_class_warnings(scene, getattr(detector, "class_names", {}).values())
     if stages.registration is not None and stages.registration.stats.unregistered:
         reg = stages.registration.stats
@@ -659,10 +667,12 @@ def analyze(
         warnings.append(
             f"the video is damaged or truncated: {report.error}; cases found before that point are kept"
         )
-    elif duration and read_to >= duration and t_end + max(1.0, 0.02 * duration) < duration:
-        # A truncated MP4 whose index survived decodes "cleanly" and just stops early.
+    elif said and (read[1] is None or read_to >= duration) and t_end + max(1.0, 0.02 * said) < said:
+        # A truncated MP4 whose index survived decodes "cleanly" and just stops early; an AVI cut
+        # short loses its index, FFmpeg then guesses the duration from the file's size, and only
+        # the header's frame count still knows how long the video was.
         warnings.append(
-            f"the video ends at {t_end:.1f} s but its container says {duration:.1f} s: the file is "
+            f"the video ends at {t_end:.1f} s but its container says {said:.1f} s: the file is "
             "truncated or damaged; cases found before that point are kept"
         )
     if report.frames_decoded == 0:

@@ -203,3 +203,34 @@ def test_optional_scene_keys_left_empty_take_their_defaults():
                             "zones: [{name: a, kind: no_parking, polygon: " + INSIDE + "}]\n"
                             "signals:\n  # - {name: ped-main, roi: [5, 5, 10, 10]}   (commented out: no signals)\n")
     assert scene.signals == [] and scene.timezone == "Asia/Shanghai" and scene.kind == "fixed"
+
+
+def test_avi_cut_short_is_named_truncated(tmp_path):
+    """An AVI cut short loses its index at the end of the file: FFmpeg then guesses the duration
+    from the file's size, so the check against the container's duration saw nothing wrong. The
+    header's frame count still says how long the video was."""
+    import av
+    import numpy as np
+
+    whole = tmp_path / "whole.avi"
+    with av.open(str(whole), "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        rng = np.random.default_rng(1)
+        for i in range(200):  # 8 s
+            image = np.full((240, 320, 3), 90, np.uint8)
+            image[100:140, (i * 2) % 280:(i * 2) % 280 + 40] = rng.integers(0, 255, (40, 40, 3), np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        out.mux(stream.encode())
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    scene = tmp_path / "scene.yaml"
+    scene.write_text("camera: x\nframe_size: [320, 240]\nzones:\n  - {name: a, kind: no_parking, polygon: "
+                     "[[0, 0], [320, 0], [320, 240], [0, 240]], max_stop_s: 60}\n")
+    for video, truncated in ((whole, False), (cut, True)):
+        out_dir = tmp_path / f"out-{video.stem}"
+        run = civicwatch("analyze", video, "--scene", scene, "--out", out_dir, "--analysis-fps", "2")
+        assert run.returncode == 0, run.stderr
+        warnings = json.loads((out_dir / "analysis.json").read_text())["warnings"]
+        said = [w for w in warnings if "container says 8.0 s" in w and "truncated" in w]
+        assert bool(said) is truncated, warnings
