@@ -58,6 +58,7 @@ def analyse(label_path: Path, out: Path, args: argparse.Namespace) -> tuple[list
                                  stabilise=not args.no_stabilise, full_every=args.full_every,
                                  **({"conf": args.conf} if args.conf is not None else {}),
                                  **({"track_birth": args.track_birth} if args.track_birth is not None else {}),
+                                 **({"person_conf": args.person_conf} if args.person_conf is not None else {}),
                                  **({"track_confirm": args.track_confirm} if args.track_confirm is not None else {}),
                                  **({"analysis_fps": args.analysis_fps} if args.analysis_fps is not None else {}),
                                  lowlight=args.lowlight, motion_gate=not args.no_motion_gate)
@@ -139,6 +140,7 @@ def tables(rows: list[dict], totals: dict[str, RuleScore], det_rows: list[dict],
         (f" --full-every {args.full_every}" if args.full_every != 1 else "") + \
         (f" --conf {args.conf}" if args.conf is not None else "") + \
         (f" --track-birth {args.track_birth}" if args.track_birth is not None else "") + \
+        (f" --person-conf {args.person_conf}" if args.person_conf is not None else "") + \
         (f" --track-confirm {args.track_confirm}" if args.track_confirm is not None else "") + \
         (f" --analysis-fps {args.analysis_fps:g}" if args.analysis_fps is not None else "") + \
         (" --no-motion-gate" if args.no_motion_gate else "")
@@ -194,6 +196,8 @@ def main() -> int:
     parser.add_argument("--conf", type=float, default=None, help="detector confidence threshold (default: the pipeline's)")
     parser.add_argument("--track-birth", type=float, default=None,
                         help="score an unclaimed detection needs to start a track (default: the pipeline's)")
+    parser.add_argument("--person-conf", type=float, default=None,
+                        help="people's own detection threshold (default: the pipeline's)")
     parser.add_argument("--track-confirm", type=int, default=None,
                         help="consecutive analysis frames that confirm a new track (default: the pipeline's)")
     parser.add_argument("--analysis-fps", type=float, default=None,

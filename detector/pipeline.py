@@ -25,6 +25,7 @@ import numpy as np
 from civicwatch import __version__
 from detector.background import StaticObjectFinder
 from detector.decode import DecodedFrame, DecodeReport, VideoInfo, iter_frames, probe
+from detector.class_scores import ClassScores
 from detector.detect import ObjectDetector, load_analysis_detector
 from detector.evidence.manifest import write_manifest
 from detector.evidence.tracklog import SignalLog, TrackLog
@@ -108,6 +109,8 @@ class AnalyzeOptions:
     pre: float = 5.0
     post: float = 5.0
     conf: float = 0.3
+    # People's own detection threshold (None: ``conf``); see detector.class_scores.
+    person_conf: float | None = None
     # Tracker: the score an unclaimed detection needs to start a track, and the consecutive
     # analysis frames that confirm it (detector.track.ObjectTracker).
     track_birth: float = 0.3
@@ -174,6 +177,9 @@ class AnalyzeOptions:
     # taken at the same moment by both neighbours (measured on the Beijing drill looped: anchored
     # on their own first frames, 3 of 18 wrong-way decisions moved by 0.2-0.4 s).
     anchor_image: Path | None = None
+
+    def class_scores(self) -> ClassScores:
+        return ClassScores(self.conf, self.person_conf)
 
 
 @dataclass
@@ -266,6 +272,7 @@ class _Stages:
                  reference: np.ndarray | None = None):
         self.scene = scene
         self.detector = detector
+        self.scores = options.class_scores()
         sw, sh = scene.frame_size
         self.to_scene = (sw / info.width, sh / info.height)
         self.to_frame = (info.width / sw, info.height / sh)
@@ -301,7 +308,8 @@ class _Stages:
         """Take ``image`` as the picture camera sway is measured against, with its moving objects
         kept off (as the first frame of a whole run is taken)."""
         detect_on = self.lowlight(image) if self.lowlight is not None else image
-        self.motion.update(image, self.region_detector.detect(detect_on).xyxy)
+        found = self.region_detector.detect(detect_on)
+        self.motion.update(image, found.xyxy[self.scores.kept(found)])
 
     def run(self, frame: DecodedFrame, timings: StageTimings) -> None:
         t0 = time.perf_counter()
@@ -313,11 +321,12 @@ class _Stages:
             if self.gate is not None:
                 self.gate.detected(frame.t, frame.image)
                 self._last_detections = detections
+        kept = self.scores.kept(detections)
         image = frame.image
         unseen = None
         to_frame = self.to_frame
         if self.registration is not None:
-            hom = self.registration.update(frame.t, frame.image, detections.xyxy)
+            hom = self.registration.update(frame.t, frame.image, detections.xyxy[kept])
             if hom is None:  # a frame that cannot be placed on the reference reaches no rule
                 timings.detect += time.perf_counter() - t0
                 return
@@ -335,7 +344,7 @@ class _Stages:
                 to_frame = (1.0, 1.0)
         elif self.motion is not None:
             anchors = self.motion.stats.reanchored
-            matrix = self.motion.update(frame.image, detections.xyxy)
+            matrix = self.motion.update(frame.image, detections.xyxy[kept])
             detections = to_reference(detections, matrix)
             if self.motion.stats.reanchored != anchors and self.finder is not None:
                 self.finder.restart()  # a new view: the background model starts over
@@ -354,6 +363,7 @@ class _Stages:
                 unseen = cv2.erode(real, np.ones((9, 9), np.uint8)) < 255
         if self.registration is None:
             detections = detections.scaled(*self.to_scene)
+        detections = detections.subset(kept)
         t1 = time.perf_counter()
         observations = self.tracker.update(frame.t, detections)
         observations = self.riders.update(self.identity.update(frame.t, observations))
@@ -600,7 +610,10 @@ def analyze(
     # Bad slicing settings fail here, before the model is loaded (``SlicingError``).
     resolve_slicing(options.slicing, scene.kind, scene.slicing, options.slice_tile, options.slice_overlap)
     span, preroll, read = _segment_read(scene, info, options)  # a bad span fails before the model loads
-    detector = detector or load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
+    floor = options.class_scores().floor
+    detector = detector or load_analysis_detector(options.model, conf=floor, threads=options.threads)
+    if getattr(detector, "conf", floor) > floor:
+        detector.conf = floor  # a detector loaded for other settings (the service's cache) reports lower boxes too
     # Loaded (or created) before the work, so that an unusable key fails in a second, not after it.
     signing_key = load_or_create_key(options.signing_key or default_key_path()) if options.evidence else None
 
@@ -716,7 +729,8 @@ def analyze(
                 "span": span.as_list() if span is not None else None,
                 "preroll_s": preroll,
                 "grid_origin_s": options.grid_origin_s,
-                "detection": {"region_tiles": [list(t) for t in stages.region_detector.tiles],
+                "detection": {"conf": options.conf, "person_conf": options.person_conf,
+                              "region_tiles": [list(t) for t in stages.region_detector.tiles],
                               "full_every": stages.region_detector.full_every,
                               "slicing": stages.region_detector.slicing_dict()},
                 "tracks": {"identity_splits": stages.identity.splits, "fragments_joined": stages.identity.joins},

@@ -17,9 +17,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder for cases and manifest")
     p.add_argument("--pre", type=finite_float, default=5.0, help="seconds of video kept before each case")
     p.add_argument("--post", type=finite_float, default=5.0, help="seconds of video kept after each case")
-    p.add_argument("--model", default=None, help="ONNX (or .pt with the ultralytics extra) model; default YOLOv3-tiny COCO")
+    p.add_argument("--model", default=None, help="ONNX (or .pt with the ultralytics extra) model, or a model name from `civicwatch models list`; default: the manifest's analysis model")
     p.add_argument("--analysis-fps", type=finite_float, default=10.0, help="frames per second sent to the detector")
     p.add_argument("--conf", type=finite_float, default=0.3, help="detector confidence threshold")
+    p.add_argument("--person-conf", type=finite_float, default=None,
+                   help="people's own detection threshold (default: --conf); see benchmarks/README.md before lowering it")
     p.add_argument("--regions", choices=["zones", "off"], default="zones",
                    help="also detect on tiles around the zones at model resolution (default) or only on the whole frame")
     p.add_argument("--full-every", type=int, default=1,
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     options = AnalyzeOptions(model=args.model, analysis_fps=args.analysis_fps, pre=args.pre, post=args.post,
-                             conf=args.conf, regions=args.regions, full_every=args.full_every,
+                             conf=args.conf, person_conf=args.person_conf, regions=args.regions, full_every=args.full_every,
                              slicing=args.slicing, slice_tile=args.slice_tile, slice_overlap=args.slice_overlap,
                              stabilise=not args.no_stabilise, lowlight=args.lowlight,
                              annotated_clips=args.annotated_clips, motion_gate=not args.no_motion_gate,

@@ -56,10 +56,11 @@ def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], 
     def detector_for(options):  # noqa: ANN001, ANN202
         from detector.detect import load_analysis_detector
 
-        key = (options.model, options.conf, options.threads)
+        floor = options.class_scores().floor  # people may have a lower threshold than the rest
+        key = (options.model, floor, options.threads)
         if key not in cache:
             cache.clear()
-            cache[key] = load_analysis_detector(options.model, conf=options.conf, threads=options.threads)
+            cache[key] = load_analysis_detector(options.model, conf=floor, threads=options.threads)
         return cache[key]
 
     def run(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
