@@ -95,7 +95,8 @@ def prepare_published(factory: sessionmaker[Session], settings: Settings, case_i
             try:
                 folder, hashes = make_published(case, settings, stopping)
             except RedactionStopped:
-                log.info("publication media for case %s given up: the service is stopping", case_id)
+                log.info("publication media for case %s given up part-way (the service is stopping, "
+                         "or the case was rejected)", case_id)
                 break
             except Exception:  # noqa: BLE001 - a bad clip must not stop the other cases
                 log.exception("could not prepare published media for case %s", case_id)

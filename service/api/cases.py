@@ -227,8 +227,8 @@ def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None
     old = _transition(db, case, "approve", who, reason, published_dir=published_dir,
                       published_hashes=hashes if hashes is not None else null())
     result = _finish(db, request, who, case, "approve", old, published_hashes=hashes, policy=settings.redaction_policy)
-    if hashes is None:  # made on the publication queue; the publish preview waits for them
-        publisher.enqueue([case.id])
+    if hashes is None:  # made on the publication queue, before the cases prepared in advance
+        publisher.enqueue([case.id], urgent=True)
     return result
 
 
@@ -246,7 +246,11 @@ def _decide_with_reason(db: Session, request: Request, who: Principal, case_id: 
 @router.post("/{case_id}/reject", response_model=DecidedCase, responses=responses(404, 409), **AS_BUILT)
 def reject(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
            who: Principal = Depends(reviewers)) -> dict:
-    return _decide_with_reason(db, request, who, case_id, "reject", "rejecting", body)
+    result = _decide_with_reason(db, request, who, case_id, "reject", "rejecting", body)
+    publisher = getattr(request.app.state.runner, "publisher", None)
+    if publisher is not None:  # its public media are not needed: the queue's two cores go to the next case
+        publisher.give_up(case_id)
+    return result
 
 
 class PublishIn(ApiModel):

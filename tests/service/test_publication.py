@@ -215,8 +215,12 @@ class QueueRunner(NullRunner):
         self.publisher = self
         self.queued: list[str] = []
 
-    def enqueue(self, case_ids: list[str]) -> None:
+    def enqueue(self, case_ids: list[str], *, urgent: bool = False) -> None:
+        assert urgent  # only approvals queue here: their reviewer waits, so they go first
         self.queued.extend(case_ids)
+
+    def give_up(self, case_id: str) -> None:
+        self.queued.remove(case_id)
 
 
 def test_approval_does_not_wait_for_redaction_where_a_publication_queue_runs(settings, footage_dir, evidence_template,
