@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-import av
 import numpy as np
 import yaml
+from still_clips import still_clip
 
 from detector.class_scores import ClassScores
 from detector.pipeline import AnalyzeOptions, analyze
@@ -52,12 +52,7 @@ class WeakDetector:
 
 def test_the_pipeline_asks_the_detector_for_weak_people_and_tracks_only_them(tmp_path):
     video = tmp_path / "street.mp4"
-    with av.open(str(video), "w") as out:
-        stream = out.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
-        for _ in range(30):
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((180, 320, 3), 100, np.uint8), format="bgr24")))
-        out.mux(stream.encode())
+    still_clip(np.full((180, 320, 3), 100, np.uint8), video, frames=30, fps=10)
     scene = tmp_path / "scene.yaml"
     scene.write_text(yaml.safe_dump({"camera": "c", "frame_size": [320, 180], "zones": [
         {"name": "kerb", "kind": "no_parking", "polygon": [[0, 0], [320, 0], [320, 180], [0, 180]]}]}))
