@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
 
 def finite_float(text: str) -> float:
@@ -16,3 +17,12 @@ def finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return value
+
+
+def refuse(command: str, message: str, code: int = 2) -> int:
+    """Say why ``civicwatch COMMAND`` will not run, on stderr, and give its exit code.
+
+    On stderr because stdout is the command's output: ``record`` prints one JSON line per
+    segment there, and a log collector or a script reading it must not get an error line."""
+    print(f"civicwatch {command}: {message}", file=sys.stderr)
+    return code

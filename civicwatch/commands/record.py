@@ -17,6 +17,8 @@ import signal
 import threading
 from pathlib import Path
 
+from civicwatch.commands import refuse
+
 
 def add_parser(subparsers) -> None:  # noqa: ANN001
     p = subparsers.add_parser("record", help="record a live stream (RTSP, HTTP-FLV, HLS) in segments, never decoding")
@@ -39,24 +41,20 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the migration check at start says nothing useful
     if args.segment_s is not None and not (math.isfinite(args.segment_s) and args.segment_s >= 1):
-        print("civicwatch record: --segment-s must be at least 1")
-        return 2
+        return refuse("record", "--segment-s must be at least 1")
     for name in ("read_timeout_s", "backoff_max_s"):
         value = getattr(args, name)
         if not (math.isfinite(value) and value > 0):
-            print(f"civicwatch record: --{name.replace('_', '-')} must be a positive number of seconds")
-            return 2
+            return refuse("record", f"--{name.replace('_', '-')} must be a positive number of seconds")
     from detector.media.recorder import stream_url_problem
 
     if args.url is not None and (problem := stream_url_problem(args.url)):
-        print(f"civicwatch record: --url: not a stream URL: {problem}")
-        return 2
+        return refuse("record", f"--url: not a stream URL: {problem}")
     timing = {"read_timeout_s": args.read_timeout_s, "backoff_max_s": args.backoff_max_s}
     if args.camera:
         return _registered(args, timing)
     if not args.url or not args.out:
-        print("civicwatch record: give --url and --out (or --camera ID to record for the service)")
-        return 2
+        return refuse("record", "give --url and --out (or --camera ID to record for the service)")
     from detector.media.recorder import Recorder, RecorderConfig
 
     recorder = Recorder(RecorderConfig(args.url, args.out, args.segment_s or 60.0, **timing),
@@ -79,8 +77,7 @@ def _registered(args: argparse.Namespace, timing: dict) -> int:
     try:
         settings = Settings()
     except (ValidationError, ValueError) as err:
-        print(f"civicwatch record: bad settings: {err}")
-        return 2
+        return refuse("record", f"bad settings: {err}")
     engine = make_engine(settings)
     settings.ensure_dirs()
     migrate(settings, engine)
@@ -88,24 +85,20 @@ def _registered(args: argparse.Namespace, timing: dict) -> int:
     with factory() as db:
         cam = db.get(Camera, args.camera)
         if cam is None or cam.retired_at is not None:
-            print(f"civicwatch record: no camera {args.camera!r} in service")
-            return 2
+            return refuse("record", f"no camera {args.camera!r} in service")
         url = args.url or cam.stream_url
     if not url:
-        print(f"civicwatch record: camera {args.camera!r} has no stream URL; give --url")
-        return 2
+        return refuse("record", f"camera {args.camera!r} has no stream URL; give --url")
     from detector.media.recorder import masked_url, stream_url_problem
 
     # --url was checked above; a URL stored before the API checked it (or written around the API)
     # gets the same check here, instead of a recorder that retries a URL it can never open.
     if args.url is None and (problem := stream_url_problem(url)):
-        print(f"civicwatch record: camera {args.camera!r}: its stored stream URL {masked_url(url)!r} is not a "
-              f"stream URL: {problem}; set it again (PUT /api/cameras/{args.camera}/stream) or give --url")
-        return 2
+        return refuse("record", f"camera {args.camera!r}: its stored stream URL {masked_url(url)!r} is not a "
+                                f"stream URL: {problem}; set it again (PUT /api/cameras/{args.camera}/stream) or give --url")
     out = args.out
     if out is not None and not out.resolve().is_relative_to(settings.data_dir.resolve()):
-        print(f"civicwatch record: --out must lie inside the data folder {settings.data_dir} (paths are stored relative to it)")
-        return 2
+        return refuse("record", f"--out must lie inside the data folder {settings.data_dir} (paths are stored relative to it)")
     from service.jobs.celery_runner import job_publisher
 
     # runner "celery": each segment's job is published to the worker pool at once

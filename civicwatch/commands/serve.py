@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from civicwatch.commands import refuse
+
 
 def add_parser(subparsers) -> None:  # noqa: ANN001
     p = subparsers.add_parser("serve", help="run the review service (settings: CIVICWATCH_* env or CIVICWATCH_CONFIG file)")
@@ -23,8 +25,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings()
     except (ValidationError, ValueError) as err:
-        print(f"civicwatch serve: bad settings: {err}")
-        return 2
+        return refuse("serve", f"bad settings: {err}")
     app = create_app(settings)
     # One process: the job worker is a thread inside it, and SQLite wants a single writer process.
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from civicwatch.commands import refuse
+
 
 def add_parser(subparsers) -> None:  # noqa: ANN001
     p = subparsers.add_parser("worker", help="run a worker of the analysis pool (Celery on Redis; settings as for serve)")
@@ -31,14 +33,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings()
     except (ValidationError, ValueError) as err:
-        print(f"civicwatch worker: bad settings: {err}")
-        return 2
+        return refuse("worker", f"bad settings: {err}")
     if args.concurrency < 1:
-        print("civicwatch worker: --concurrency must be at least 1")
-        return 2
+        return refuse("worker", "--concurrency must be at least 1")
     if args.metrics_port is not None and not 0 <= args.metrics_port < 65536:
-        print("civicwatch worker: --metrics-port must be 0 (none) to 65535")
-        return 2
+        return refuse("worker", "--metrics-port must be 0 (none) to 65535")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from service.jobs.worker import MetricsPortError, PoolWorker, SchemaMissing
 
@@ -46,6 +45,5 @@ def run(args: argparse.Namespace) -> int:
     try:
         worker.run(concurrency=args.concurrency, loglevel=args.log_level.upper(), metrics_port=args.metrics_port)
     except (SchemaMissing, MetricsPortError) as err:
-        print(f"civicwatch worker: {err}")
-        return 2
+        return refuse("worker", f"{err}")
     return 0

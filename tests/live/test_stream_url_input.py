@@ -128,4 +128,5 @@ def test_record_refuses_bad_input_at_once(tmp_path, args):
     run = subprocess.run([sys.executable, "-m", "civicwatch.cli", "record", *args, "--out", str(tmp_path / "out")],
                          capture_output=True, text=True, timeout=30)
     assert run.returncode == 2, (run.stdout, run.stderr)
-    assert "civicwatch record:" in run.stdout + run.stderr and "Traceback" not in run.stderr
+    # stdout carries one JSON line per segment: the refusal goes to stderr, never into that stream
+    assert "civicwatch record:" in run.stderr and "Traceback" not in run.stderr and run.stdout == ""

@@ -1,5 +1,5 @@
-"""``civicwatch worker`` with bad settings or options: one line naming the problem and exit code
-2, before the model is loaded; never a traceback (a metrics port out of range or already taken,
+"""``civicwatch worker`` with bad settings or options: one line on stderr naming the problem and
+exit code 2, before the model is loaded; never a traceback (a metrics port out of range or already taken,
 a broker URL Celery has no transport for)."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def migrated(tmp_path):
 def test_a_metrics_port_out_of_range_is_refused(migrated):
     run = worker(migrated, "--metrics-port", "70000")
     assert run.returncode == 2, run.stderr[-2000:]
-    assert "--metrics-port" in run.stdout and "Traceback" not in run.stderr
+    assert "--metrics-port" in run.stderr and "Traceback" not in run.stderr and run.stdout == ""
 
 
 def test_a_metrics_port_already_taken_is_refused(migrated):
@@ -45,7 +45,7 @@ def test_a_metrics_port_already_taken_is_refused(migrated):
         taken.listen()
         run = worker(migrated, "--metrics-port", str(taken.getsockname()[1]))
     assert run.returncode == 2, run.stderr[-2000:]
-    assert "metrics" in run.stdout and "in use" in run.stdout and "Traceback" not in run.stderr
+    assert "metrics" in run.stderr and "in use" in run.stderr and "Traceback" not in run.stderr
 
 
 @pytest.mark.parametrize("url", ["nonsense://cache/0", "127.0.0.1:6379", "http://cache:6379/0"])
@@ -53,7 +53,7 @@ def test_a_broker_url_that_is_not_redis_is_a_settings_error(tmp_path, url):
     with pytest.raises(ValidationError, match="broker_url"):
         Settings(data_dir=tmp_path, broker_url=url)
     run = worker(tmp_path, "--metrics-port", "0", CIVICWATCH_BROKER_URL=url)
-    assert run.returncode == 2 and "bad settings" in run.stdout and "broker_url" in run.stdout, run.stderr[-2000:]
+    assert run.returncode == 2 and "bad settings" in run.stderr and "broker_url" in run.stderr, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
 
 
