@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -147,7 +148,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = DEFAULT
     thread.start()
     while not server.started:
         if not thread.is_alive():
-            print(f"the server could not start on {host}:{port} (is the port in use?)")
+            print(f"civicwatch demo: the server could not start on {host}:{port} (is the port in use?)", file=sys.stderr)
             return 2
         time.sleep(0.1)
     base = f"http://{host}:{port}"
@@ -158,7 +159,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = DEFAULT
                   f"{job_id}; follow it at {base}/jobs too)...", flush=True)
             job = follow_job(base, creds, job_id)
             if job["state"] != "done":
-                print(f"the job ended {job['state']}: {job.get('error')}")
+                print(f"civicwatch demo: the job ended {job['state']}: {job.get('error')}", file=sys.stderr)
             else:
                 print(f"  {job.get('cases_found')} case(s) found", flush=True)
         print(f"""

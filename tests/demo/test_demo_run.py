@@ -43,3 +43,13 @@ def test_demo_run_analyses_the_footage_and_a_second_run_reuses_it(tmp_path, caps
         assert db.query(Upload).count() == 1
         assert db.query(Case).count() == 4
         assert {c.state for c in db.query(Case)} == {"pending"}
+
+
+def test_a_port_in_use_is_said_on_stderr_and_nothing_is_analysed(tmp_path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert run_demo("127.0.0.1", taken.getsockname()[1], tmp_path / "var", serve_forever=False) == 2
+    out, err = capsys.readouterr()
+    assert "could not start" in err and "is the port in use?" in err
+    assert "could not start" not in out and "analysing" not in out
