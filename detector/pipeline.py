@@ -566,6 +566,43 @@ def container_length(info: VideoInfo) -> float:
     return max(info.duration_s or 0.0, by_count)
 
 
+# Scene and video shapes this far apart (ratio of their width/height ratios) stretch the zones
+# visibly: 3 % is ~16 px at the edge of a 1080p frame; encoders' 1088-line frames stay well inside.
+SHAPE_TOLERANCE = 0.03
+
+
+def scene_shape_warnings(scene: Scene, info: VideoInfo) -> list[str]:
+    """Refuse a fixed camera's scene drawn on a picture turned a quarter from the video's, and warn
+    about one of another shape.
+
+    Zones are drawn in the scene's ``frame_size`` and scaled to the video's size on each axis, so
+    a scene drawn on the unturned picture of a phone video (a portrait video whose rotation flag
+    players honour, and so does CivicWatch) would be stretched across the wrong axes without a
+    word, and every case found in it would be wrong. A drone scene's zones are drawn on its
+    reference image, which registration maps onto each frame whatever their shapes.
+    """
+    if scene.kind == "drone" or not info.width or not info.height:
+        return []
+    sw, sh = scene.frame_size
+    scene_ratio, video_ratio = sw / sh, info.width / info.height
+    if abs(scene_ratio / video_ratio - 1.0) <= SHAPE_TOLERANCE:
+        return []
+
+    def shape(ratio: float) -> str:
+        return "portrait" if ratio < 1 / (1 + SHAPE_TOLERANCE) else "landscape" if ratio > 1 + SHAPE_TOLERANCE else "square"
+
+    if {shape(scene_ratio), shape(video_ratio)} == {"portrait", "landscape"}:
+        raise SceneError(
+            f"frame_size: the scene is drawn on a {sw}x{sh} ({shape(scene_ratio)}) picture but the video shows "
+            f"{info.width}x{info.height} ({shape(video_ratio)}): draw the zones on the picture as a player shows it "
+            "(a phone video's rotation flag is honoured, so its picture is upright)"
+        )
+    return [
+        f"the scene is drawn on a {sw}x{sh} picture but the video is {info.width}x{info.height}, another shape: "
+        f"the zones are stretched {video_ratio / scene_ratio:.2f}x across to fit it; check frame_size"
+    ]
+
+
 def zone_class_warnings(scene: Scene, model_classes: Collection[str]) -> list[str]:
     """Classes a zone lists that nothing ever gives it: a typo (``carr``) or a class the model or
     the tracker does not have silently turns the zone's rule off. Warned, not refused: a scene
@@ -602,6 +639,7 @@ def analyze(
     source, scene_path, out_dir = Path(source), Path(scene_path), Path(out_dir)
     scene = load_scene(scene_path)
     info = probe(source)
+    shape_warnings = scene_shape_warnings(scene, info)
     check_output_folder(out_dir)
     start, clock_source = wall_clock_start(scene, info, options)
     if start is not None and scene.start_time != start:
@@ -661,7 +699,7 @@ def analyze(
     t_end = report.last_t
     stages.finish(t_end)
     said = container_length(info)
-    warnings: list[str] = zone_class_warnings(scene, getattr(detector, "class_names", {}).values())
+    warnings: list[str] = shape_warnings + zone_class_warnings(scene, getattr(detector, "class_names", {}).values())
     if stages.registration is not None and stages.registration.stats.unregistered:
         reg = stages.registration.stats
         reference = {"scene": "the scene's reference image", "mosaic": "the flight's mosaic"}.get(

@@ -234,3 +234,48 @@ def test_avi_cut_short_is_named_truncated(tmp_path):
         warnings = json.loads((out_dir / "analysis.json").read_text())["warnings"]
         said = [w for w in warnings if "container says 8.0 s" in w and "truncated" in w]
         assert bool(said) is truncated, warnings
+
+
+def test_landscape_scene_on_an_upright_phone_video_is_refused_before_the_work(footage_dir, tmp_path):
+    """A phone clip stored landscape with a rotation flag (players, and CivicWatch, show it
+    upright, 720x1280). A scene drawn on the unturned 1280x720 picture used to be stretched onto
+    the upright one without a word, every zone across the wrong axes."""
+    video = footage_dir.parent / "footage-more" / "litter" / "di_bo_17.mp4"
+    scene = tmp_path / "scene.yaml"
+    scene.write_text("camera: x\nframe_size: [1280, 720]\nzones:\n  - {name: a, kind: no_litter, polygon: "
+                     "[[0, 400], [1280, 400], [1280, 720], [0, 720]]}\n")
+    run = civicwatch("analyze", video, "--scene", scene, "--out", tmp_path / "out")
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "frame_size" in run.stderr and "1280x720 (landscape)" in run.stderr and "720x1280 (portrait)" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "out").exists()
+
+
+def test_scene_of_another_shape_is_analysed_with_a_warning(tmp_path):
+    """A 4:3 scene on a 16:9 video: its zones are stretched to fit, and the analysis says so."""
+    import numpy as np
+    from still_clips import still_clip
+
+    from detector.pipeline import AnalyzeOptions, analyze
+
+    video = tmp_path / "wide.mp4"
+    still_clip(np.full((180, 320, 3), 90, np.uint8), video, frames=10, fps=10)
+    scene = tmp_path / "scene.yaml"
+    scene.write_text("camera: x\nframe_size: [640, 480]\nzones:\n  - {name: a, kind: no_parking, polygon: "
+                     "[[0, 300], [640, 300], [640, 480], [0, 480]]}\n")
+
+    class NoBoxes:  # the shapes are what is tested, not the model
+        input_size, class_names, name, model_path, conf = (128, 128), {0: "person"}, "none", None, 0.3
+
+        def detect(self, frame):
+            from detector.types import Detections
+
+            return Detections.empty(self.class_names)
+
+    result = analyze(video, scene, tmp_path / "out", AnalyzeOptions(evidence=False, motion_gate=False),
+                     detector=NoBoxes())
+    said = [w for w in result.warnings if "640x480" in w and "320x180" in w]
+    assert said and "stretched 1.33x" in said[0], result.warnings
+    same = tmp_path / "same.yaml"
+    same.write_text(scene.read_text().replace("[640, 480]", "[640, 360]").replace("480]", "360]"))
+    assert not [w for w in analyze(video, same, tmp_path / "out2", AnalyzeOptions(evidence=False, motion_gate=False),
+                                   detector=NoBoxes()).warnings if "stretched" in w]
