@@ -60,8 +60,8 @@ def add_run_parser(sub) -> argparse.ArgumentParser:
                        description="Start the service on SQLite and local files, create the demo users and "
                                    "camera through the API, upload the demo footage as the operator, wait for "
                                    "the analysis, and keep serving.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                    help=f"database, uploads and evidence (default {DEFAULT_DATA_DIR})")
     p.set_defaults(func=_run)

@@ -27,8 +27,9 @@ def add_parser(subparsers) -> None:  # noqa: ANN001
     p.add_argument("--segment-s", type=float, default=None, help="segment length in seconds, cut at the next "
                    "keyframe (default 60, or the service's live_segment_s with --camera)")
     p.add_argument("--camera", help="register segments and gaps with the service for this camera id")
-    p.add_argument("--read-timeout-s", type=float, default=10.0, help="no packet this long = the stream dropped")
-    p.add_argument("--backoff-max-s", type=float, default=30.0, help="longest wait between reconnects")
+    p.add_argument("--read-timeout-s", type=float, default=10.0,
+                   help="no packet this long = the stream dropped (default 10)")
+    p.add_argument("--backoff-max-s", type=float, default=30.0, help="longest wait between reconnects (default 30)")
     p.set_defaults(func=run)
 
 

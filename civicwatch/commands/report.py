@@ -68,7 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         default=None,
-        help="the new report folder (default: RUN_DIR-flight-report)",
+        help="the new report folder (default: RUN_DIR-flight-report, or RUN_DIR-flight-report-public "
+        "with --publication)",
     )
     f.add_argument(
         "--force", action="store_true", help="replace an existing report folder"

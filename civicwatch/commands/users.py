@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:  # noqa: ANN001
     ls.set_defaults(func=run_list)
     pw = sub.add_parser("passwd", help="set a user's password (and re-activate the user)")
     pw.add_argument("name")
-    pw.add_argument("--password-stdin", action="store_true")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     pw.set_defaults(func=run_passwd)
 
 
