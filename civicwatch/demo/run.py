@@ -168,7 +168,7 @@ CivicWatch demo is running at {base}
   uploads (drone operator): {base}/upload   user operator / {creds.operator}
   administration:           {base}/admin    user admin / {creds.admin}
   exposure screen:          {base}/display/{DEMO_SCREEN}  (pair it once with display token {creds.display_token})
-Approve a case on the review page and it appears on the exposure screen. Ctrl-C stops.
+Approve a case on the review page, then publish it, and it appears on the exposure screen. Ctrl-C stops.
 (Credentials are kept in {creds_path}.)""", flush=True)
         if serve_forever:
             thread.join()
