@@ -64,6 +64,11 @@ UNSEEN_ENTRY_FRACTION = 0.5
 INWARD_SHARE = 0.5
 # Someone first seen on the crossing must be outside it this long before an entry can be seen.
 LEAVE_S = 0.5
+# Standing still inside the crossing on the way in (toes over the kerb line): within this radius
+# for this long. The entry is then when they stepped off (``_last_wait``). Walking, even at an
+# elderly 0.6 m/s, covers more than a metre in that time.
+WAIT_S = 2.0
+WAIT_RADIUS_M = 0.5
 # A track that was a rider in at least this share of its samples is not a pedestrian.
 RIDER_SHARE = 0.3
 # Steady ground point: the walker's recent box heights (samples), how many are needed before a
@@ -232,15 +237,28 @@ class RedLightPedestrianRule(PerTrackRule):
     def _start_crossing(self, w: _Walker, obs: TrackObservation) -> None:
         """Confirm a crossing and find its entry moment.
 
-        The entry is where the inward walk that led to the confirmation began: stepping back
-        from the confirming sample while each earlier sample is inside the polygon and less deep.
+        The entry is where the walk in that led to the confirmation began: the first sample of
+        the run inside the polygon that ends at the confirming sample, or, when the person stood
+        still inside it on the way (toes over the kerb line), the last moment they stood there.
         For someone coming from the pavement that is the first sample over the kerb line; for
-        someone who waited with toes over the line, it is the moment they stepped off.
+        someone who waited with toes over the line, it is the moment they stepped off. Depth
+        alone cannot say this: a small person's ground point jitters by a good share of the
+        entry depth from one sample to the next, and stepping back only while each sample was
+        less deep stopped at the first jitter, up to two seconds after the kerb line was crossed
+        (a cyclist on the motorway shoulder "entered" at 10.5 s, over its line at 8.7 s): late
+        enough to judge a walker who stepped off at the end of green as entering on red.
         """
         seq = list(w.recent)
         i = len(seq) - 1
-        while i > 0 and seq[i - 1][1] >= 0 and seq[i - 1][1] < seq[i][1]:
+        while i > 0 and seq[i - 1][1] >= 0:
             i -= 1
+        waited = self._last_wait(seq, i)
+        if waited > i:
+            # The still window ends a little into the first steps: back to where the depth began
+            # to grow.
+            run_start, i = i, waited
+            while i > run_start and seq[i - 1][1] < seq[i][1]:
+                i -= 1
         entry, commit = seq[i][0], seq[-1][0]
         # Where the walk in began: the last sample outside the polygon (depth jitters inside it,
         # so the monotonic walk back above may stop short of the kerb), else the oldest kept.
@@ -266,6 +284,21 @@ class RedLightPedestrianRule(PerTrackRule):
         w.recent.clear()
         w.deep_run = 0
         w.offence = self._judge(entry.t, commit.t)
+
+    def _last_wait(self, seq: list[tuple[TrackObservation, float]], first: int) -> int:
+        """Index of the last sample in ``seq[first:]`` that ends a still spell (every sample of the
+        ``WAIT_S`` before it inside the polygon and within ``WAIT_RADIUS_M`` of it); ``first``
+        when they never stood still on the way in. The radius holds a standing person's box
+        jitter and not ``WAIT_S`` of walking."""
+        best = first
+        for k in range(first, len(seq)):
+            here, _ = seq[k]
+            spell = [o for o, _ in seq[first:k + 1] if here.t - o.t <= WAIT_S + 1e-6]
+            if here.t - spell[0].t < WAIT_S - 1e-6:
+                continue  # not inside for long enough yet to have waited there
+            if all(self.ruler.distance_m(o.ground, here.ground, here.box, "person") <= WAIT_RADIUS_M for o in spell):
+                best = k
+        return best
 
     def _judge(self, entry_t: float, commit_t: float) -> dict | None:
         hist = self.signals.get(self.zone.signal)

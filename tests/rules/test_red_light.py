@@ -87,6 +87,23 @@ def test_waiting_in_the_kerb_band_then_walking_in_on_red_is_flagged():
     assert "10.0 s after" in ev.explanation
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_jittery_walker_who_stepped_in_on_green_is_not_flagged(seed):
+    # Over the kerb line at 9.6 s (green), slowly (0.65 m/s), the ground point jittering by 8 px
+    # (a third of the entry depth): the crossing is confirmed after red came at 10 s. The entry
+    # used to be walked back only while each sample was shallower, which stopped at the first
+    # jitter, after 10 s: a case against someone who stepped off on green.
+    walker = path(7, "person", [(8.0, 250.0, 449.0), (20.0, 250.0, 79.0)], jitter=8.0, seed=seed)
+    assert run(make_rule(), walker, t_end=30.0, signals=RED_AT_10) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_jittery_walker_who_stepped_in_on_red_enters_at_the_kerb_line(seed):
+    walker = path(7, "person", [(12.0, 250.0, 449.0), (24.0, 250.0, 79.0)], jitter=8.0, seed=seed)
+    [ev] = run(make_rule(), walker, t_end=30.0, signals=RED_AT_10)
+    assert 13.4 <= ev.start_s <= 14.0  # over the line at 13.6 s, give or take a jittered sample
+
+
 def test_walking_along_the_kerb_is_not_flagged():
     # Along the near kerb through the corner of the crosswalk polygon, 5..10 px inside it.
     along = path(6, "person", [(12.0, 120.0, 392.0), (20.0, 380.0, 395.0)], jitter=3.0, seed=1)
