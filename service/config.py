@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     # the pool (each reads the pre-roll its rules need before its own span: detector.segments).
     segment_s: float = Field(default=60.0, gt=0)
     split_min_s: float = Field(default=90.0, gt=0)
+    # When set, GET /metrics answers only requests carrying ``Authorization: Bearer <token>``
+    # (Prometheus: ``authorization: {credentials: <token>}``): it names every live camera and
+    # counts cases by state, which a network shared with street screens need not read. Unset:
+    # open, as before.
+    metrics_token: str | None = Field(default=None, min_length=16)
     # A ``civicwatch worker`` serves its Prometheus metrics on this port (0 = none).
     worker_metrics_port: int = Field(default=9540, ge=0, lt=65536)
     # runner "celery": how often the web process checks for queued work the broker no longer holds

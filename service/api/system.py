@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from detector.signing import ALGORITHM, fingerprint, public_pem
 from service.api.schemas import Health, SigningKey
 from service.db import ping
+from service.errors import ApiError, responses
 from service.faults import disk_free
 from service.models import JOB_STATES, Case, Job, JobSegment
 
@@ -99,6 +101,13 @@ def make_registry(factory, settings=None) -> CollectorRegistry:  # noqa: ANN001
 
 # ``response_class=Response``: no media type of its own, so the error answers stay documented as JSON
 @router.get("/metrics", response_class=Response, responses={200: {
-    "description": "Prometheus text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    "description": "Prometheus text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}},
+    **responses(401)})
 def metrics(request: Request) -> Response:
+    token = request.app.state.settings.metrics_token
+    if token is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise ApiError(401, "metrics: send the metrics token as 'Authorization: Bearer <token>'",
+                           headers={"WWW-Authenticate": "Bearer"}, code="metrics_token")
     return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)

@@ -26,6 +26,22 @@ def test_healthz_metrics_docs(env):
         assert p in paths
 
 
+def test_metrics_token_when_set_is_required(settings):
+    """The metrics name every live camera and count cases by state: with ``metrics_token`` set
+    only a scraper that sends it reads them; a signed-in admin's cookie is not the token."""
+    token = "scrape-" + "x" * 24
+    app = create_app(settings.model_copy(update={"metrics_token": token}))
+    with TestClient(app) as c:
+        for headers in ({}, {"Authorization": "Bearer wrong-token-of-some-length"}, {"Authorization": token},
+                        {"Authorization": f"Basic {token}"}):
+            r = c.get("/metrics", headers=headers)
+            assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", headers
+            assert r.json()["code"] == "metrics_token" and "civicwatch_jobs" not in r.text
+        r = c.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and "# TYPE civicwatch_jobs gauge" in r.text
+        assert c.get("/healthz").status_code == 200  # health stays open for load balancers
+
+
 def test_healthz_reports_a_dead_database(settings):
     app = create_app(settings)
     with TestClient(app) as c:
