@@ -260,8 +260,8 @@ class RedLightPedestrianRule(PerTrackRule):
             while i > run_start and seq[i - 1][1] < seq[i][1]:
                 i -= 1
         entry, commit = seq[i][0], seq[-1][0]
-        # Where the walk in began: the last sample outside the polygon (depth jitters inside it,
-        # so the monotonic walk back above may stop short of the kerb), else the oldest kept.
+        # Where the walk in began: the last sample outside the polygon (after a wait in the band,
+        # the entry above is later than that), else the oldest kept.
         outside = [o for o, d in seq[:i] if d < 0]
         before = outside[-1] if outside else seq[0][0]
         (bx, by), (cx, cy) = before.ground, commit.ground
