@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Collection
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -821,7 +821,3 @@ def _segment_read(scene: Scene, info: VideoInfo, options: AnalyzeOptions
     return Span(start, end), preroll, (max(0.0, start - preroll), None if duration is None or read_end >= duration else read_end)
 
 
-def timings_dict(timings: StageTimings) -> dict:
-    data = asdict(timings)
-    data["speed"] = timings.speed
-    return data

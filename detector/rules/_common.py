@@ -76,10 +76,6 @@ def box_overlap_fraction(inner: Box, outer: Box) -> float:
     return (w * h) / area
 
 
-def fmt_s(t: float) -> str:
-    return f"{t:.1f} s"
-
-
 class PerTrackRule:
     """What rules that judge each track on its own (red light, wrong way) do every frame.
 
