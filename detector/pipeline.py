@@ -819,5 +819,3 @@ def _segment_read(scene: Scene, info: VideoInfo, options: AnalyzeOptions
         raise SpanError("preroll_s must not be negative")
     read_end = end + options.post
     return Span(start, end), preroll, (max(0.0, start - preroll), None if duration is None or read_end >= duration else read_end)
-
-
