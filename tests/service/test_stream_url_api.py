@@ -87,5 +87,6 @@ def test_record_refuses_a_stored_stream_url_that_is_not_one(env, camera, stored)
     run = subprocess.run([sys.executable, "-m", "civicwatch.cli", "record", "--camera", cam],
                          capture_output=True, text=True, timeout=60, env=environ)
     assert run.returncode == 2, (run.stdout, run.stderr[-2000:])
-    assert f"civicwatch record: camera {cam!r}" in run.stdout and "not a stream URL" in run.stdout, run.stdout
+    assert f"civicwatch record: camera {cam!r}" in run.stderr and "not a stream URL" in run.stderr, run.stderr[-2000:]
+    assert run.stdout == ""  # stdout carries the segments' JSON lines only
     assert "s3cret" not in run.stdout + run.stderr and "Traceback" not in run.stderr
