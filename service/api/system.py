@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -16,6 +15,7 @@ from service.api.schemas import Health, SigningKey
 from service.db import ping
 from service.errors import ApiError, responses
 from service.faults import disk_free
+from service.metrics_http import REFUSAL, bearer_ok
 from service.models import JOB_STATES, Case, Job, JobSegment
 
 router = APIRouter(tags=["system"])
@@ -105,9 +105,6 @@ def make_registry(factory, settings=None) -> CollectorRegistry:  # noqa: ANN001
     **responses(401)})
 def metrics(request: Request) -> Response:
     token = request.app.state.settings.metrics_token
-    if token is not None:
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-            raise ApiError(401, "metrics: send the metrics token as 'Authorization: Bearer <token>'",
-                           headers={"WWW-Authenticate": "Bearer"}, code="metrics_token")
+    if token is not None and not bearer_ok(request.headers.get("authorization"), token):
+        raise ApiError(401, REFUSAL, headers={"WWW-Authenticate": "Bearer"}, code="metrics_token")
     return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)

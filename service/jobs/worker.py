@@ -146,10 +146,10 @@ class PoolWorker:
         self.settings.ensure_dirs()
         port = self.settings.worker_metrics_port if metrics_port is None else metrics_port
         if port:  # before the model is loaded: a port taken fails in a second
-            from prometheus_client import start_http_server
+            from service.metrics_http import serve_metrics
 
             try:
-                start_http_server(port, registry=self.metrics.registry)
+                serve_metrics(port, self.metrics.registry, self.settings.metrics_token)
             except (OSError, OverflowError) as err:
                 raise MetricsPortError(f"cannot serve metrics on port {port}: {getattr(err, 'strerror', None) or err} "
                                        "(another worker on this machine? give each its own --metrics-port, or 0)") from None
