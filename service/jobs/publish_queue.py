@@ -83,6 +83,8 @@ class PublicationQueue:
                 log.exception("publication media for case %s failed", case_id)
             finally:
                 if self._queue.empty():
+                    with self._lock:  # nothing queued or being made: no give-up can matter any more
+                        self._given_up.clear()
                     self.idle.set()
 
     def _unwanted(self, case_id: str) -> bool:
