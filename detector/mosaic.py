@@ -151,6 +151,7 @@ def build_mosaic(video: Path, out_dir: Path, analysis_fps: float = 10.0, until_s
     chain: list[tuple[float, np.ndarray | None, float | None]] = []  # t, frame px -> first frame px
     images: dict[float, np.ndarray] = {}
     key: np.ndarray | None = None  # the keyframe's transform into the first frame
+    placed_at: list[tuple[float, np.ndarray]] = []  # the last two frames placed: t, transform
     misses = 0
     report = DecodeReport()
     for frame in iter_frames(video, analysis_fps, report, end_s=until_s):
@@ -160,6 +161,7 @@ def build_mosaic(video: Path, out_dir: Path, analysis_fps: float = 10.0, until_s
             if not chain and matcher.set_reference(frame.image):
                 key = np.eye(3)
                 chain.append((frame.t, key, 1.0))
+                placed_at.append((frame.t, key))
                 images[frame.t] = frame.image
             else:
                 chain.append((frame.t, None, None))
@@ -167,7 +169,8 @@ def build_mosaic(video: Path, out_dir: Path, analysis_fps: float = 10.0, until_s
         if misses > MAX_MISSES:
             chain.append((frame.t, None, None))
             continue
-        step, share = matcher.match(frame.image)  # this frame -> the keyframe
+        expected = np.linalg.inv(key) @ _carried_on(placed_at, frame.t)
+        step, share = matcher.match(frame.image, expected=expected)  # this frame -> the keyframe
         if step is None:
             misses += 1
             chain.append((frame.t, None, round(share, 3) if share else None))
@@ -175,6 +178,7 @@ def build_mosaic(video: Path, out_dir: Path, analysis_fps: float = 10.0, until_s
         misses = 0
         placed = key @ step
         chain.append((frame.t, placed, round(share, 3)))
+        placed_at[:] = [*placed_at[-1:], (frame.t, placed)]
         images[frame.t] = frame.image
         if _moved(step, w, h) > KEY_MOVE * min(w, h) or share < KEY_SHARE:
             matcher.set_reference(frame.image)  # a new keyframe: the ground has moved on
@@ -202,6 +206,19 @@ def build_mosaic(video: Path, out_dir: Path, analysis_fps: float = 10.0, until_s
     mosaic = Mosaic(video.name, sha256_file(video), analysis_fps, (w, h), size, "mosaic.jpg", frames)
     (out_dir / "mosaic.json").write_text(json.dumps(mosaic.to_dict(), indent=1), encoding="utf-8")
     return mosaic
+
+
+def _carried_on(placed_at: list[tuple[float, np.ndarray]], t: float) -> np.ndarray:
+    """Where the frame at ``t`` lies (its px -> the first frame's) if the flight keeps the motion
+    of its last step: that step repeated once per analysis interval since (the latest placement
+    when only one frame is placed: a flight starts from rest, as far as the chain knows)."""
+    t1, last = placed_at[-1]
+    if len(placed_at) < 2:
+        return last
+    t0, before = placed_at[-2]
+    step = np.linalg.inv(before) @ last  # the last frame's px -> the frame before's px
+    repeats = max(1, round((t - t1) / (t1 - t0))) if t1 > t0 else 1
+    return last @ np.linalg.matrix_power(step, min(repeats, MAX_MISSES + 1))
 
 
 def _moved(hom: np.ndarray, w: int, h: int) -> float:

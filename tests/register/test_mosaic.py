@@ -20,7 +20,7 @@ import yaml
 
 from civicwatch.cli import main
 from detector.decode import DecodeReport, iter_frames
-from detector.mosaic import load_mosaic
+from detector.mosaic import _carried_on, load_mosaic
 from detector.pipeline import AnalyzeOptions, analyze
 from detector.register import ReferenceRegistration, map_points
 from detector.scene import SceneError
@@ -71,6 +71,42 @@ def test_a_real_flight_along_a_road_is_chained_consistently(footage_dir, road_mo
         errors.extend(np.linalg.norm(via_a - via_b, axis=1))
     assert pairs >= 5 and len(errors) > 50, (pairs, len(errors))
     assert float(np.median(errors)) < 3.0, np.percentile(errors, [50, 90])
+
+
+def shifted(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1.0, 0, dx], [0, 1.0, dy], [0, 0, 1]])
+
+
+def test_the_flights_own_motion_tells_the_ground_from_a_stream_of_traffic_that_covers_more():
+    """The failure a CI machine met on the flight below: where a stream of cars is seen in more
+    cells of the picture than the ground, the cover rule prefers the cars' motion, whose share of
+    the matches then fails the check and the frame was lost; the flight's motion carried on
+    takes the ground instead, and never the cars."""
+    rng = np.random.default_rng(7)
+    ground = rng.uniform([0, 0], [240, 540], (300, 2))  # the ground: the left quarter only
+    cars = rng.uniform([0, 0], [960, 540], (200, 2))  # the cars: all over the picture
+    others = rng.uniform([0, 0], [960, 540], (600, 2))  # matches that agree with nothing
+    src = np.vstack([ground, cars, others]).astype(np.float32)
+    dst = np.vstack([map_points(ground, shifted(1, 2)), map_points(cars, shifted(-10, -4)),
+                     rng.uniform([0, 0], [960, 540], (600, 2))])
+    dst[:500] += rng.normal(0, 0.3, (500, 2))
+    dst = dst.astype(np.float32)
+    matcher = ReferenceRegistration((960, 540), model="similarity")
+    models = matcher._models(src, dst, 2.5, (960, 540))
+    assert np.allclose(models[0][0][:2, 2], [-10, -4], atol=0.5)  # the cover prefers the cars ...
+    refused, share = matcher._choose(models, len(src), (960, 540), None)
+    assert refused is None and share < matcher.min_inlier_share  # ... and fails the check
+    hom, share = matcher._choose(models, len(src), (960, 540), shifted(1.2, 1.8))  # the last step on
+    assert np.allclose(hom[:2, 2], [1, 2], atol=0.5) and share >= 0.27
+    # Where the cars are what the flight's motion expects (they fail the share), nothing is taken.
+    assert matcher._choose(models, len(src), (960, 540), shifted(-9, -4))[0] is None
+
+
+def test_the_flights_motion_is_carried_on_over_missed_frames():
+    placed = [(0.0, shifted(0, 0)), (0.1, shifted(0, 3))]
+    assert np.allclose(_carried_on(placed[:1], 0.2), shifted(0, 0))  # one frame: from rest
+    assert np.allclose(_carried_on(placed, 0.2), shifted(0, 6))
+    assert np.allclose(_carried_on(placed, 0.4), shifted(0, 12))  # two frames missed since
 
 
 def test_a_mosaic_of_another_video_or_a_scene_not_drawn_on_it_is_refused(footage_dir, road_mosaic, tmp_path):
