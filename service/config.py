@@ -7,6 +7,7 @@ depend on ``data_dir`` are derived properties so that moving the data folder mov
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -85,8 +86,11 @@ class Settings(BaseSettings):
     # counts cases by state, which a network shared with street screens need not read. Unset:
     # open, as before.
     metrics_token: str | None = Field(default=None, min_length=16)
-    # A ``civicwatch worker`` serves its Prometheus metrics on this port (0 = none).
+    # A ``civicwatch worker`` serves its Prometheus metrics on this port (0 = none), on this
+    # address: every interface by default, for a Prometheus on another machine to scrape the pool;
+    # 127.0.0.1 keeps the figures on the worker's own machine (a scraper or agent beside it).
     worker_metrics_port: int = Field(default=9540, ge=0, lt=65536)
+    worker_metrics_host: str = "0.0.0.0"
     # runner "celery": how often the web process checks for queued work the broker no longer holds
     # (a broker restarted empty, a publish that failed while it was down) and sends it again.
     republish_interval_s: float = Field(default=60.0, gt=0)
@@ -187,6 +191,16 @@ class Settings(BaseSettings):
         if v.split("://", 1)[0].lower() not in ("redis", "rediss", "redis+socket") or "://" not in v:
             raise ValueError(f"broker_url must be a redis://, rediss:// or redis+socket:// URL, not {v.split('://', 1)[0]!r}")
         return v
+
+    @field_validator("worker_metrics_host")
+    @classmethod
+    def _metrics_host_is_an_address(cls, v: str) -> str:
+        # An address, not a name: a typo would otherwise surface as a resolver error at the
+        # worker's start, after the settings were accepted.
+        try:
+            return str(ipaddress.ip_address(v.strip()))
+        except ValueError:
+            raise ValueError(f"worker_metrics_host must be an IP address of this machine (0.0.0.0 for all), not {v!r}") from None
 
     @field_validator("s3_endpoint_url")
     @classmethod

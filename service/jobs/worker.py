@@ -148,12 +148,14 @@ class PoolWorker:
         if port:  # before the model is loaded: a port taken fails in a second
             from service.metrics_http import serve_metrics
 
+            host = self.settings.worker_metrics_host
             try:
-                serve_metrics(port, self.metrics.registry, self.settings.metrics_token)
+                serve_metrics(port, self.metrics.registry, self.settings.metrics_token, addr=host)
             except (OSError, OverflowError) as err:
-                raise MetricsPortError(f"cannot serve metrics on port {port}: {getattr(err, 'strerror', None) or err} "
-                                       "(another worker on this machine? give each its own --metrics-port, or 0)") from None
-            log.info("worker metrics on :%d/metrics", port)
+                raise MetricsPortError(f"cannot serve metrics on {host}:{port}: {getattr(err, 'strerror', None) or err} "
+                                       "(another worker on this machine? give each its own --metrics-port, or 0; "
+                                       "or worker_metrics_host is not an address of this machine)") from None
+            log.info("worker metrics on %s:%d/metrics", host, port)
         preload = getattr(self.analyze_fn, "preload", None)
         if preload is not None:
             try:

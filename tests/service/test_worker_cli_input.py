@@ -48,6 +48,19 @@ def test_a_metrics_port_already_taken_is_refused(migrated):
     assert "metrics" in run.stderr and "in use" in run.stderr and "Traceback" not in run.stderr
 
 
+def test_the_metrics_address_is_a_setting(migrated):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = worker(migrated, "--metrics-port", str(port), CIVICWATCH_WORKER_METRICS_HOST="127.0.0.1")
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert f"127.0.0.1:{port}" in run.stderr and "in use" in run.stderr and "Traceback" not in run.stderr
+    run = worker(migrated, "--metrics-port", "0", CIVICWATCH_WORKER_METRICS_HOST="metrics.local")
+    assert run.returncode == 2 and "bad settings" in run.stderr and "worker_metrics_host" in run.stderr, run.stderr[-2000:]
+    assert Settings(data_dir=migrated, worker_metrics_host=" ::1 ").worker_metrics_host == "::1"
+
+
 @pytest.mark.parametrize("url", ["nonsense://cache/0", "127.0.0.1:6379", "http://cache:6379/0"])
 def test_a_broker_url_that_is_not_redis_is_a_settings_error(tmp_path, url):
     with pytest.raises(ValidationError, match="broker_url"):
