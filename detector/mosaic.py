@@ -6,7 +6,9 @@ seconds no frame overlaps any single reference. Such a flight is registered **fr
 instead: each analysis frame to the previous registered one (ORB features spread over the picture,
 USAC homography, the same fit and checks as ``register``; to the last keyframe rather than the
 previous frame, see ``KEY_MOVE``), the transforms chained into the first
-frame's plane and that plane laid out as one long image, the mosaic. The operator draws the zones
+frame's plane and that plane laid out as one long image, the mosaic. Where the fit finds two
+motions (the ground and a stream of cars) and the one covering more of the picture fails its
+checks, the flight's last step carried on (``_carried_on``) says which is the ground. The operator draws the zones
 (kerbs, lanes, crossings) on the mosaic, and the analysis maps every frame's detections into it
 with the very transforms the mosaic was built from, so tracking, dwell and direction are computed
 on the ground: a car parked at the kerb stays in one place while the picture sweeps past it.
