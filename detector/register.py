@@ -80,6 +80,7 @@ class ReferenceRegistration:
         self._matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         self.stats = RegistrationStats(reference="scene" if reference is not None else "first frame")
         self._ref_kp: np.ndarray | None = None  # reference keypoints in scene px
+        self._last: np.ndarray | None = None  # the last registered frame's homography (``update``)
         self._ref_desc: np.ndarray | None = None
         if reference is not None:
             self._set_reference(reference)
@@ -94,9 +95,12 @@ class ReferenceRegistration:
             self._set_reference(frame_bgr, moving)
             if self._ref_desc is None:
                 return self._unregistered(t)
-        hom, share = self._fit(frame_bgr, moving)
+        # A hovering drone drifts slowly: its last registered view is where this frame should lie,
+        # which tells the ground from traffic when the two cover the picture alike (``_choose``).
+        hom, share = self._fit(frame_bgr, moving, self._last)
         if hom is None:
             return self._unregistered(t)
+        self._last = hom
         self.stats.registered += 1
         self.stats.quality.append(share)
         return hom
@@ -110,6 +114,7 @@ class ReferenceRegistration:
         if self._ref_desc is None:
             self._ref_kp, self._ref_desc = kept
             return False
+        self._last = None  # a view of the old reference says nothing about the new one
         return True
 
     def match(self, frame_bgr: np.ndarray, moving: np.ndarray | None = None,

@@ -53,6 +53,38 @@ def test_a_known_drone_motion_on_real_footage_is_recovered(footage_dir):
     assert stats["registered"] == len(clip) and stats["unregistered"] == 0 and stats["mean_quality"] > 0.3
 
 
+def test_a_hovering_drones_last_view_tells_the_ground_from_traffic_when_the_fit_is_torn(monkeypatch):
+    """The fit finds two motions and the one covering more of the picture (a stream of cars) fails
+    the checks: the frame is still registered, on the other (the ground's) when it lies where the
+    drone's last registered view was. Scripted models on a real match set."""
+    rng = np.random.default_rng(3)
+    texture = cv2.GaussianBlur(rng.integers(0, 255, (540, 960, 3), dtype=np.uint8), (3, 3), 0)
+    reg = ReferenceRegistration((960, 540), texture)
+    shift = lambda dx, dy: np.array([[1.0, 0, dx], [0, 1.0, dy], [0, 0, 1]])  # noqa: E731
+    script: list[tuple[tuple[float, float], float]] = []  # per model: its shift, its share of the matches
+
+    def models(src, dst, thresh, size):
+        out, used = [], 0
+        for (dx, dy), share in script:
+            inliers = np.zeros(len(src), bool)
+            inliers[used: used + int(share * len(src))] = True
+            used += int(share * len(src))
+            out.append((shift(dx, dy), inliers))
+        return out
+
+    monkeypatch.setattr(reg, "_models", models)
+    cars = ((-10, -4), 0.1)
+    script[:] = [cars, ((0.5, 0.5), 0.5)]  # no earlier view yet: the preferred model failing is the end
+    assert reg.update(0.0, texture) is None
+    script[:] = [((1, 1), 0.6)]  # one motion, the ground's: registered
+    assert np.allclose(reg.update(0.1, texture)[:2, 2], [1, 1])
+    script[:] = [cars, ((1.5, 1), 0.5)]  # the cars cover more and fail; the ground is by the last view
+    assert np.allclose(reg.update(0.2, texture)[:2, 2], [1.5, 1])
+    script[:] = [cars, ((40, 30), 0.5)]  # the other model is farther from the last view: refused
+    assert reg.update(0.3, texture) is None
+    assert reg.stats.registered == 2 and reg.stats.unregistered == 2
+
+
 def test_frames_of_another_place_are_not_registered(footage_dir):
     reference = frames(footage_dir / BEIJING, 1)[0]
     other = frames(footage_dir / "motorway-cyclist/video02.avi", 6, step=10)
