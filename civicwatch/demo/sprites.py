@@ -104,15 +104,6 @@ def _porch_key_mask(crop: np.ndarray) -> np.ndarray:
     return keep.astype(np.float32)
 
 
-def _rect_mask(crop: np.ndarray) -> np.ndarray:
-    """Vehicle cut-out: the whole crop with feathered edges (GrabCut loses dark tyres on asphalt)."""
-    h, w = crop.shape[:2]
-    alpha = np.zeros((h, w), np.float32)
-    f = max(2, min(h, w) // 12)
-    alpha[f:-f, f:-f] = 1.0
-    return cv2.GaussianBlur(alpha, (2 * f + 1, 2 * f + 1), 0)
-
-
 def _saturation_mask(crop: np.ndarray) -> np.ndarray:
     hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
     return (hsv[..., 1] > 60).astype(np.float32)
