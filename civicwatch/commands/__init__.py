@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import math
+import socket
 import sys
 
 
@@ -26,3 +28,26 @@ def refuse(command: str, message: str, code: int = 2) -> int:
     segment there, and a log collector or a script reading it must not get an error line."""
     print(f"civicwatch {command}: {message}", file=sys.stderr)
     return code
+
+
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why a server could not listen on ``host:port`` (taken, not an address of this machine, a
+    name that does not resolve), or None when it can.
+
+    Checked by binding and closing a socket for each address ``host`` resolves to, before the
+    server (uvicorn) starts: uvicorn reports a taken port as a log line and an exit code 3, and
+    from a thread (``civicwatch demo``) as a traceback, after the app was built."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError, OverflowError) as err:
+        return f"cannot listen on {host}:{port}: {getattr(err, 'strerror', None) or err}"
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind(address)
+            except OSError as err:
+                hint = ("another service is on that port: choose another with --port" if err.errno == errno.EADDRINUSE
+                        else "--host must be an address of this machine, or 0.0.0.0 for all")
+                return f"cannot listen on {host}:{port}: {err.strerror or err} ({hint})"
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from civicwatch.commands import refuse
+from civicwatch.commands import cannot_listen, refuse
 
 
 def add_parser(subparsers) -> None:  # noqa: ANN001
@@ -26,6 +26,11 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings()
     except (ValidationError, ValueError) as err:
         return refuse("serve", f"bad settings: {err}")
+    if not 0 <= args.port < 65536:
+        return refuse("serve", "--port must be 0 to 65535")
+    why = cannot_listen(args.host, args.port)
+    if why is not None:
+        return refuse("serve", why)
     app = create_app(settings)
     # One process: the job worker is a thread inside it, and SQLite wants a single writer process.
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)

@@ -27,6 +27,7 @@ import av
 import cv2
 import httpx
 
+from civicwatch.commands import cannot_listen
 from civicwatch.demo import DemoFootage, build_demo
 
 DEFAULT_DATA_DIR = Path("var") / "demo"
@@ -137,6 +138,10 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = DEFAULT
     from service.config import Settings
     from service.main import create_app
 
+    why = cannot_listen(host, port)
+    if why is not None:
+        print(f"civicwatch demo: the server could not start: {why}", file=sys.stderr)
+        return 2
     print("building the demo footage (real photographs from Debian's darknet package)...", flush=True)
     demo = build_demo()
     creds_path = data_dir / "demo-credentials.json"

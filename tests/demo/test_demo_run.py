@@ -51,5 +51,6 @@ def test_a_port_in_use_is_said_on_stderr_and_nothing_is_analysed(tmp_path, capsy
         taken.listen()
         assert run_demo("127.0.0.1", taken.getsockname()[1], tmp_path / "var", serve_forever=False) == 2
     out, err = capsys.readouterr()
-    assert "could not start" in err and "is the port in use?" in err
-    assert "could not start" not in out and "analysing" not in out
+    assert "could not start" in err and "another service is on that port" in err
+    assert "could not start" not in out and "analysing" not in out and "building" not in out
+    assert "Traceback" not in err
