@@ -37,13 +37,17 @@ def cannot_listen(host: str, port: int) -> str | None:
     Checked by binding and closing a socket for each address ``host`` resolves to, before the
     server (uvicorn) starts: uvicorn reports a taken port as a log line and an exit code 3, and
     from a thread (``civicwatch demo``) as a traceback, after the app was built."""
+    if not 0 <= port < 65536:  # getaddrinfo would wrap it round
+        return f"cannot listen on port {port}: a port is 0 to 65535"
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except (OSError, UnicodeError, OverflowError) as err:
         return f"cannot listen on {host}:{port}: {getattr(err, 'strerror', None) or err}"
     for family, kind, proto, _, address in addresses:
         with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn (asyncio) binds
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
                 probe.bind(address)
             except OSError as err:

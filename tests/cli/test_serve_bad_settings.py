@@ -45,3 +45,11 @@ def test_an_address_that_cannot_be_listened_on_is_refused(tmp_path, args, said):
     run = serve(tmp_path, *args)
     assert run.returncode == 2 and said in run.stderr, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
+
+
+def test_cannot_listen_names_a_port_out_of_range_and_passes_a_free_one():
+    from civicwatch.commands import cannot_listen
+
+    assert cannot_listen("127.0.0.1", 0) is None
+    for port in (70000, -1):  # getaddrinfo alone would wrap 70000 round to 4464
+        assert "0 to 65535" in cannot_listen("127.0.0.1", port)
