@@ -5,7 +5,7 @@ A hovering drone sees one place, so every frame is registered to one reference i
 seconds no frame overlaps any single reference. Such a flight is registered **frame to frame**
 instead: each analysis frame to the previous registered one (ORB features spread over the picture,
 USAC homography, the same fit and checks as ``register``; to the last keyframe rather than the
-previous frame, see ``KEY_MOVE``), the transforms chained into the first
+previous frame, see ``KEY_MOVE``), the transforms chained into the first textured
 frame's plane and that plane laid out as one long image, the mosaic. Where the fit finds two
 motions (the ground and a stream of cars) and the one covering more of the picture fails its
 checks, the flight's last step carried on (``_carried_on``) says which is the ground. The operator draws the zones
@@ -150,9 +150,9 @@ def build_mosaic(video: Path, out_dir: Path, analysis_fps: float = 10.0, until_s
     info = probe(video)
     w, h = info.width, info.height
     matcher = ReferenceRegistration((w, h), model=model)
-    chain: list[tuple[float, np.ndarray | None, float | None]] = []  # t, frame px -> first frame px
+    chain: list[tuple[float, np.ndarray | None, float | None]] = []  # t, frame px -> first placed frame px
     images: dict[float, np.ndarray] = {}
-    key: np.ndarray | None = None  # the keyframe's transform into the first frame
+    key: np.ndarray | None = None  # the keyframe's transform into the first placed frame
     placed_at: list[tuple[float, np.ndarray]] = []  # the last two frames placed: t, transform
     misses = 0
     report = DecodeReport()
@@ -160,7 +160,10 @@ def build_mosaic(video: Path, out_dir: Path, analysis_fps: float = 10.0, until_s
         if frame.image is None:
             continue
         if key is None:
-            if not chain and matcher.set_reference(frame.image):
+            # The chain starts at the first frame with enough texture: a flight that begins dark or
+            # blurred (the camera still setting its exposure, the take-off) is chained from there,
+            # its first frames unregistered.
+            if matcher.set_reference(frame.image):
                 key = np.eye(3)
                 chain.append((frame.t, key, 1.0))
                 placed_at.append((frame.t, key))
@@ -186,6 +189,9 @@ def build_mosaic(video: Path, out_dir: Path, analysis_fps: float = 10.0, until_s
             matcher.set_reference(frame.image)  # a new keyframe: the ground has moved on
             key = placed
     registered = [(t, H) for t, H, _ in chain if H is not None]
+    if not registered:
+        raise MosaicError(f"{video.name}: no frame has enough texture to start the chain (dark, blurred or "
+                          "featureless pictures); no mosaic")
     if len(registered) < 2:
         raise MosaicError(f"{video.name}: fewer than two frames could be chained; no mosaic")
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
@@ -211,7 +217,7 @@ def build_mosaic(video: Path, out_dir: Path, analysis_fps: float = 10.0, until_s
 
 
 def _carried_on(placed_at: list[tuple[float, np.ndarray]], t: float) -> np.ndarray:
-    """Where the frame at ``t`` lies (its px -> the first frame's) if the flight keeps the motion
+    """Where the frame at ``t`` lies (its px -> the first placed frame's) if the flight keeps the motion
     of its last step: that step repeated once per analysis interval since (the latest placement
     when only one frame is placed: a flight starts from rest, as far as the chain knows)."""
     t1, last = placed_at[-1]

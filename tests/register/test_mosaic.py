@@ -11,6 +11,7 @@ or a scene not drawn on it, is refused before any work.
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -20,7 +21,8 @@ import yaml
 
 from civicwatch.cli import main
 from detector.decode import DecodeReport, iter_frames
-from detector.mosaic import _carried_on, load_mosaic
+from detector.media.encode import H264Writer
+from detector.mosaic import MosaicError, _carried_on, build_mosaic, load_mosaic
 from detector.pipeline import AnalyzeOptions, analyze
 from detector.register import ReferenceRegistration, map_points
 from detector.scene import SceneError
@@ -71,6 +73,35 @@ def test_a_real_flight_along_a_road_is_chained_consistently(footage_dir, road_mo
         errors.extend(np.linalg.norm(via_a - via_b, axis=1))
     assert pairs >= 5 and len(errors) > 50, (pairs, len(errors))
     assert float(np.median(errors)) < 3.0, np.percentile(errors, [50, 90])
+
+
+def test_a_flight_that_starts_dark_is_chained_from_its_first_textured_frame(footage_dir, tmp_path):
+    """The first second black (the camera still setting its exposure), then the real road survey:
+    the chain starts at the first frame it can hold on to. Before, only the very first frame could
+    start it, and such a flight gave no mosaic at all."""
+    frames = [f.image for f in iter_frames(footage_dir / ROAD, 5.0, DecodeReport(), end_s=3.0) if f.image is not None]
+    h, w = frames[0].shape[:2]
+    video = tmp_path / "dark-start.mp4"
+    writer = H264Writer(video, w, h, 5.0, Fraction(1, 5), crf=20, preset="veryfast")
+    try:
+        for n, image in enumerate([np.zeros_like(frames[0])] * 5 + frames):
+            writer.encode_bgr(image, n)
+    finally:
+        writer.close()
+    mosaic = build_mosaic(video, tmp_path / "mosaic", analysis_fps=5.0)
+    placed = [f.homography is not None for f in mosaic.frames]
+    assert placed[:5] == [False] * 5  # black: nothing to register
+    assert sum(placed[5:]) >= len(frames) - 1 and mosaic.size[1] > 1.5 * h
+    assert np.allclose(np.asarray(mosaic.frames[5].homography).reshape(3, 3)[:2, :2], np.eye(2), atol=1e-6)
+    black = tmp_path / "black.mp4"
+    writer = H264Writer(black, w, h, 5.0, Fraction(1, 5), crf=20, preset="veryfast")
+    try:
+        for n in range(5):
+            writer.encode_bgr(np.zeros_like(frames[0]), n)
+    finally:
+        writer.close()
+    with pytest.raises(MosaicError, match="no frame has enough texture"):
+        build_mosaic(black, tmp_path / "none", analysis_fps=5.0)
 
 
 def shifted(dx: float, dy: float) -> np.ndarray:
