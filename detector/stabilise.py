@@ -83,7 +83,11 @@ class CameraMotion:
             self.stats.quality.append(1.0)
             return self.matrix
         if self._ref_pts is None or len(self._ref_pts) < self.min_inliers:
+            # The reference has too few corners to follow (the video began black, or with a frame
+            # the camera had not yet exposed): nothing can be registered to it, so the first frame
+            # with corners becomes the reference instead of the sway going unmeasured all video.
             self.stats.poor += 1
+            self._anchor(gray, moving)
             return self.matrix
         found, status, _ = cv2.calcOpticalFlowPyrLK(
             self._ref_gray, gray, self._ref_pts, self._guess.copy(), winSize=(21, 21), maxLevel=3,

@@ -53,6 +53,24 @@ def test_a_deliberate_pan_takes_a_new_reference(footage_dir):
     assert motion.stats.reanchored >= 3
 
 
+def test_a_video_that_starts_black_is_stabilised_from_its_first_textured_frame(footage_dir):
+    """Before, a first frame without corners stayed the reference for the whole video, and no
+    later frame could be registered to it: the sway went unmeasured all along."""
+    clip = frames(footage_dir / "beijing-intersection/uadetrac_overpass.mp4", 12)
+    h, w = clip[0].shape[:2]
+    motion = CameraMotion()
+    for _ in range(3):
+        assert np.allclose(motion.update(np.zeros_like(clip[0])), np.eye(2, 3))
+    errors = []
+    for i, f in enumerate(clip):
+        m = np.float32([[1, 0, 1.5 * i], [0, 1, -1.0 * i]])  # a drift of 1.5 and 1 px per analysis frame
+        est = motion.update(cv2.warpAffine(f, m, (w, h)))
+        truth = cv2.invertAffineTransform(m)
+        pts = np.array([[0.1 * w, 0.1 * h], [0.9 * w, 0.9 * h], [w / 2, h / 2]])
+        errors.append(np.abs(pts @ est[:, :2].T + est[:, 2] - (pts @ truth[:, :2].T + truth[:, 2])).max())
+    assert max(errors) < 2.0 and motion.stats.max_shift_px > 15, errors
+
+
 def test_map_boxes_shifts_and_keeps_boxes_whole():
     m = np.array([[1.0, 0.0, 10.0], [0.0, 1.0, -5.0]])
     assert map_boxes(np.array([[0, 0, 10, 20]], np.float32), m).tolist() == [[10, -5, 20, 15]]
