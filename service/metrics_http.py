@@ -8,6 +8,7 @@ does not leave the worker's port open beside it.
 from __future__ import annotations
 
 import hmac
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -40,5 +41,9 @@ def serve_metrics(port: int, registry, token: str | None, addr: str = "0.0.0.0")
             return [REFUSAL.encode() + b"\n"]
         return app(environ, start_response)
 
-    server = make_server(addr, port, guarded, ThreadingWSGIServer, handler_class=_Quiet)
+    class Server(ThreadingWSGIServer):
+        """IPv4 by default; the family of ``addr`` here (``worker_metrics_host`` may be IPv6)."""
+
+    Server.address_family = socket.getaddrinfo(addr, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    server = make_server(addr, port, guarded, Server, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, name="civicwatch-metrics", daemon=True).start()

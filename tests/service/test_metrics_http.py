@@ -43,3 +43,21 @@ def test_without_a_token_it_is_open_and_a_taken_port_is_an_oserror(registry):
     assert "civicwatch_queue_depth 3.0" in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     with pytest.raises(OSError):
         serve_metrics(port, registry, None, addr="127.0.0.1")
+
+
+def test_an_ipv6_address_is_served_on_ipv6(registry):
+    """``worker_metrics_host`` accepts IPv6 addresses; the server takes the address's family (the
+    WSGI server alone is IPv4 and fails on one). Where this machine has no IPv6 loopback, binding
+    it fails as any socket's would."""
+    with socket.socket(socket.AF_INET6) as probe:
+        try:
+            probe.bind(("::1", 0))
+            port = probe.getsockname()[1]
+        except OSError:
+            port = None
+    if port is None:
+        with pytest.raises(OSError):
+            serve_metrics(free_port(), registry, None, addr="::1")
+        return
+    serve_metrics(port, registry, None, addr="::1")
+    assert "civicwatch_queue_depth 3.0" in httpx.get(f"http://[::1]:{port}/metrics", timeout=10).text
