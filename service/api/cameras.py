@@ -190,6 +190,16 @@ def _save_reference(request: Request, cam_id: str, data: bytes, name: str, scene
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
         raise ApiError(415, "reference: not an image OpenCV can read (use JPEG or PNG)")
+    if scene.kind == "drone":
+        # A drone's flights are registered to this picture: one with too little texture (sky,
+        # water, a black or blurred frame) would fail every one of its jobs, later, one by one.
+        from detector.register import ReferenceRegistration
+
+        try:
+            ReferenceRegistration(tuple(scene.frame_size), image)
+        except ValueError as err:
+            raise ApiError(422, f"reference: {err} (a drone scene's frame: give a sharp picture of the ground "
+                                "the zones are drawn on)") from None
     settings = request.app.state.settings
     suffix = next((v for k, v in IMAGE_SUFFIX.items() if name.lower().endswith(k)), ".png")
     folder = settings.cameras_dir / cam_id

@@ -37,6 +37,25 @@ def test_register_camera_with_reference(env, footage_dir):
     assert env.admin.get("/api/audit", params={"action": "camera.create"}).json()["items"][0]["actor"] == "rita"
 
 
+def test_a_drone_reference_without_texture_is_refused_and_nothing_is_stored(env, footage_dir):
+    """Every flight of a drone camera is registered to its reference frame: a featureless one
+    (a black or overexposed frame) would fail each of its jobs later. A fixed camera's reference
+    is only shown beside the zones, so it may be any picture."""
+    drone = SCENE_YAML.replace("camera: bj-overpass", "camera: bj-drone\nkind: drone")
+    _, grey = cv2.imencode(".png", np.full((540, 960, 3), 128, np.uint8))
+    r = env.admin.post("/api/cameras", data={"scene": drone}, files={"reference": ("grey.png", grey.tobytes(), "image/png")})
+    assert r.status_code == 422 and "reference" in r.text and "texture" in r.text, r.text
+    assert env.operator.get("/api/cameras").json() == []
+    sharp = first_frame_jpeg(footage_dir / SHORT_CLIP)
+    r = env.admin.post("/api/cameras", data={"scene": drone}, files={"reference": ("ref.jpg", sharp, "image/jpeg")})
+    assert r.status_code == 201, r.text
+    r = env.admin.put("/api/cameras/bj-drone/reference", files={"reference": ("grey.png", grey.tobytes(), "image/png")},
+                      data={"base_version": "1"})
+    assert r.status_code == 422 and env.operator.get("/api/cameras/bj-drone/reference").content == sharp
+    r = env.admin.post("/api/cameras", data={"scene": SCENE_YAML}, files={"reference": ("grey.png", grey.tobytes(), "image/png")})
+    assert r.status_code == 201, r.text
+
+
 def test_malformed_scene_is_422_with_scene_error(env):
     bad = SCENE_YAML.replace("[[0, 200], [960, 200], [960, 540], [0, 540]]", "[[0, 0], [1, 1]]")
     r = env.admin.post("/api/cameras", files={"scene": ("s.yaml", bad.encode(), "application/x-yaml")})
