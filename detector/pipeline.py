@@ -286,8 +286,14 @@ class _Stages:
         self.motion = CameraMotion() if options.stabilise and not drone else None
         if drone and isinstance(reference, Mosaic):  # a flight along a road: frame to frame, into its mosaic
             self.registration = MosaicRegistration(reference)
+        elif drone:
+            try:
+                self.registration = ReferenceRegistration(tuple(scene.frame_size), reference)
+            except ValueError as err:  # a blank, black or blurred reference: nothing to register to
+                raise SceneError(f"reference_image: {err}", [{"field": "reference_image", "loc": ["reference_image"],
+                                                              "type": "reference_image", "msg": str(err)}]) from None
         else:
-            self.registration = ReferenceRegistration(tuple(scene.frame_size), reference) if drone else None
+            self.registration = None
         self._quality: dict[float, float] = {}  # analysis time -> registration quality (drone)
         self.gate = MotionGate() if options.motion_gate else None
         self._last_detections: Detections | None = None

@@ -132,6 +132,16 @@ def test_a_drone_scene_with_a_missing_reference_image_fails_at_once(footage_dir,
         analyze(footage_dir / BEIJING, scene, tmp_path / "out", AnalyzeOptions(evidence=False))
 
 
+def test_a_drone_scene_with_a_blank_reference_image_is_a_scene_error(footage_dir, tmp_path):
+    """A blank (or black, or blurred) reference has nothing to register frames to: the scene is at
+    fault, said as such (the CLI's exit 2), not a ValueError from deep inside the run."""
+    cv2.imwrite(str(tmp_path / "blank.png"), np.full((540, 960, 3), 128, np.uint8))
+    scene = _drone_scene(tmp_path, "blank.png")
+    with pytest.raises(SceneError, match="reference_image: .*too little texture"):
+        analyze(footage_dir / BEIJING, scene, tmp_path / "out", AnalyzeOptions(evidence=False))
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.integration
 def test_cases_on_the_moving_version_match_those_on_the_original(footage_dir, tmp_path):
     source = footage_dir / BEIJING
