@@ -21,6 +21,18 @@ def finite_float(text: str) -> float:
     return value
 
 
+def port_number(text: str) -> int:
+    """An argparse ``type``: a TCP port, 0 to 65535 (0: any free one). Checked at parse time so
+    the message names the option (``argument --port: ...``) for every command that listens."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value < 65536:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: a port is 0 to 65535")
+    return value
+
+
 def refuse(command: str, message: str, code: int = 2) -> int:
     """Say why ``civicwatch COMMAND`` will not run, on stderr, and give its exit code.
 

@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from civicwatch.commands import port_number
+
 
 def _build(args: argparse.Namespace) -> int:
     from civicwatch.demo import PhotoError, build_demo, write_sources
@@ -61,7 +63,7 @@ def add_run_parser(sub) -> argparse.ArgumentParser:
                                    "camera through the API, upload the demo footage as the operator, wait for "
                                    "the analysis, and keep serving.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=port_number, default=8000, help="port (default 8000)")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                    help=f"database, uploads and evidence (default {DEFAULT_DATA_DIR})")
     p.set_defaults(func=_run)

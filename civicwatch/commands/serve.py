@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from civicwatch.commands import cannot_listen, refuse
+from civicwatch.commands import cannot_listen, port_number, refuse
 
 
 def add_parser(subparsers) -> None:  # noqa: ANN001
     p = subparsers.add_parser("serve", help="run the review service (settings: CIVICWATCH_* env or CIVICWATCH_CONFIG file)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=port_number, default=8000, help="port (default 8000)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=run)
 
@@ -26,8 +26,6 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings()
     except (ValidationError, ValueError) as err:
         return refuse("serve", f"bad settings: {err}")
-    if not 0 <= args.port < 65536:
-        return refuse("serve", "--port must be 0 to 65535")
     why = cannot_listen(args.host, args.port)
     if why is not None:
         return refuse("serve", why)

@@ -53,3 +53,17 @@ def test_cannot_listen_names_a_port_out_of_range_and_passes_a_free_one():
     assert cannot_listen("127.0.0.1", 0) is None
     for port in (70000, -1):  # getaddrinfo alone would wrap 70000 round to 4464
         assert "0 to 65535" in cannot_listen("127.0.0.1", port)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["demo", "run"]])
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_every_command_that_listens_names_a_bad_port_option(command, port, capsys, tmp_path, monkeypatch):
+    from civicwatch.cli import main
+
+    monkeypatch.chdir(tmp_path)  # the demo's default data folder must not be made
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--port", port])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --port" in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())  # nothing built or stored
