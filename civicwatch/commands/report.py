@@ -22,10 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+
+from civicwatch.commands import refuse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -119,8 +120,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
+    """Refused as every command refuses: ``civicwatch report flight: ...`` on stderr."""
+    return refuse("report flight", message, code)
 
 
 def _analysis(run_dir: Path) -> dict:

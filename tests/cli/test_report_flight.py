@@ -182,7 +182,7 @@ def test_bad_input_is_refused_and_writes_nothing(run_dir, tmp_path, capsys):
     out = tmp_path / "report"
     base = ["report", "flight", str(run_dir), "--out", str(out)]
     assert main([*base, "--case", "no-such-case"]) == 2
-    assert "no such case in this run: no-such-case" in capsys.readouterr().err
+    assert "civicwatch report flight: no such case in this run: no-such-case" in capsys.readouterr().err
     none = _decisions(tmp_path, {ids[0]: "pending", ids[1]: "rejected"})
     assert main([*base, "--decisions", str(none)]) == 2
     assert "none of this run's 2 case(s) is approved" in capsys.readouterr().err
