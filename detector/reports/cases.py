@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,12 +54,15 @@ class ReportCase:
     offender: tuple[tuple[float, Box], ...] = field(default=(), repr=False)
 
     def wall_clock(self, t: float) -> datetime | None:
-        """Wall-clock time at ``t`` seconds of the source video, or None when it is unknown."""
+        """Wall-clock time at ``t`` seconds of the source video, or None when it is unknown.
+
+        Added in UTC, then shown in the case's zone: Python adds to a zoned time on the wall
+        clock, which around a DST change gives a time that does not exist or an hour off."""
+        if self.start_time is None:
+            return None
         return (
-            self.start_time + timedelta(seconds=t - self.start_s)
-            if self.start_time is not None
-            else None
-        )
+            self.start_time.astimezone(UTC) + timedelta(seconds=t - self.start_s)
+        ).astimezone(self.start_time.tzinfo)
 
     def time_text(self, t: float) -> tuple[str, str]:
         """``(zh, en)`` time of ``t`` to the second with its UTC offset, or the video second."""

@@ -47,6 +47,12 @@ def offence_counts(cases: list[ReportCase]) -> list[tuple[Offence, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0].name_en))
 
 
+def _offset(when: datetime) -> str:
+    """``UTC+08:00``, as the case lines write a time's offset."""
+    off = when.strftime("%z")
+    return f"UTC{off[:3]}:{off[3:]}" if len(off) == 5 else "UTC"
+
+
 def clock(seconds: float) -> str:
     """``m:ss.s`` of the report video."""
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
@@ -85,10 +91,11 @@ class Summary:
                 "未知（视频无实际时间）",
                 "unknown (the video carries no wall-clock time)",
             )
-        off = a.strftime("%z")
-        off = f"UTC{off[:3]}:{off[3:]}" if len(off) == 5 else "UTC"
+        if a.utcoffset() != b.utcoffset():  # a DST change between them: each with its own offset
+            text = f"{a:%Y-%m-%d %H:%M:%S} ({_offset(a)}) – {b:%Y-%m-%d %H:%M:%S} ({_offset(b)})"
+            return text, text
         end = f"{b:%H:%M:%S}" if a.date() == b.date() else f"{b:%Y-%m-%d %H:%M:%S}"
-        text = f"{a:%Y-%m-%d %H:%M:%S} – {end} ({off})"
+        text = f"{a:%Y-%m-%d %H:%M:%S} – {end} ({_offset(a)})"
         return text, text
 
     def header(self) -> list[tuple[str, str, str, str]]:
@@ -114,7 +121,7 @@ class Summary:
     def _made(self) -> str:
         i = self.info
         when = (
-            i.made_at.strftime("%Y-%m-%d %H:%M:%S %z") if i.made_at is not None else ""
+            f"{i.made_at:%Y-%m-%d %H:%M:%S} ({_offset(i.made_at)})" if i.made_at is not None else ""
         )
         return " · ".join(v for v in (when, i.made_by) if v)
 
