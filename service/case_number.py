@@ -16,7 +16,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.display_names import judged_documents
 from service.models import Camera, Case, utcnow
+from service.scenes import timezone_of
 
 ATTEMPTS = 8
 
@@ -36,8 +38,11 @@ def assign_public_number(db: Session, case: Case) -> str:
     """The case's public number, given now (and committed) if it has none."""
     if case.public_number:
         return case.public_number
+    # the zone of the scene the case was judged by, as its page, the feed and the sheet give its
+    # time (a camera moved to another zone since does not change the offence's local day)
     cam = db.get(Camera, case.camera_id)
-    day = _local_day(case, cam.timezone if cam else None)
+    judged = timezone_of(judged_documents(db, [case]).get(case.id), case.camera_id)
+    day = _local_day(case, judged or (cam.timezone if cam else None))
     for _ in range(ATTEMPTS):
         taken = db.scalar(select(func.max(Case.public_number)).where(Case.public_number.like(f"{day}-%")))
         seq = int(taken.rsplit("-", 1)[1]) + 1 if taken else 1

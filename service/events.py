@@ -38,7 +38,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
+from service.display_names import judged_documents
 from service.models import Camera, Case, Job, Upload
+from service.scenes import timezone_of
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ class EventCase(BaseModel):
     object_class: str | None
     camera_id: str
     place: str | None
-    timezone: str | None = Field(description="the camera's IANA time zone")
+    timezone: str | None = Field(description="the IANA time zone of the scene the case was judged by (start_time_local's)")
     start_time: str | None = Field(description="when the offence began, UTC (ISO 8601)")
     start_time_local: str | None = Field(description="the same moment in the camera's local time")
     confidence: float
@@ -101,6 +103,12 @@ def _offence(rule: str) -> dict[str, str]:
     return {lang: i18n.translate(lang, f"rule.{rule}") for lang in i18n.LANGUAGES}
 
 
+def _judged_zone(db: Session, case: Case, cam: Camera | None) -> str | None:
+    """The zone of the scene the case was judged by, the one ``start_time_local`` is written in (a
+    camera moved to another zone since does not change it), as the case page and the feed give it."""
+    return timezone_of(judged_documents(db, [case]).get(case.id), case.camera_id) or (cam.timezone if cam else None)
+
+
 def build_event(db: Session, case: Case, event: EventType, actor: str, previous_state: str | None) -> CaseEvent:
     cam = db.get(Camera, case.camera_id)
     job = db.get(Job, case.job_id)
@@ -113,7 +121,7 @@ def build_event(db: Session, case: Case, event: EventType, actor: str, previous_
             id=case.id, public_number=case.public_number, state=case.state, previous_state=previous_state,
             rule=case.rule, offence=_offence(case.rule), object_class=case.object_class, camera_id=case.camera_id,
             place=(up.place if up and up.place else None) or (cam.place if cam else None),
-            timezone=cam.timezone if cam else None, start_time=_iso(case.start_time),
+            timezone=_judged_zone(db, case, cam), start_time=_iso(case.start_time),
             start_time_local=data.get("start_time"), confidence=float(case.confidence or 0.0),
             reason=case.reason if event != "created" else None,
             screens=case.public_screens if event == "published" else None, job_id=case.job_id))
