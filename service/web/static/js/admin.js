@@ -12,6 +12,12 @@
     if (history.replaceState) history.replaceState(null, '', '#' + name);
     ({users: loadUsers, tokens: loadTokens, audit: auditRestart})[name]();
   }
+  /* The installation's zone (the `timezone` setting): people and tokens belong to no camera, so
+     their times are shown in it, as the audit log's are. */
+  function zone() {
+    var node = CW.$('audit-zone');
+    return (node && node.getAttribute('data-zone')) || audit.zone || undefined;
+  }
   function stateBadge(active) {
     return CW.el('span', {class: 'state-badge ' + (active ? 'state-approved' : 'state-withdrawn'), text: active ? CW.t('admin.active') : CW.t('admin.disabled')});
   }
@@ -33,7 +39,7 @@
           CW.el('td', null, [CW.el('strong', {text: u.username})]),
           CW.el('td', null, [CW.el('span', {class: 'role-badge role-' + u.role, text: CW.label('role', u.role)})]),
           CW.el('td', null, [stateBadge(active)]),
-          CW.el('td', {class: 'nowrap', text: CW.formatTime(u.created_at)}),
+          CW.el('td', {class: 'nowrap', text: CW.formatTime(u.created_at, zone())}),
           actions
         ]));
       });
@@ -55,7 +61,7 @@
           CW.el('td', null, [CW.el('strong', {text: tk.name || ('#' + tk.id)})]),
           CW.el('td', null, [CW.el('span', {class: 'role-badge role-' + tk.role, text: CW.label('role', tk.role)})]),
           CW.el('td', {text: tk.screen || '—'}),
-          CW.el('td', {class: 'nowrap', text: CW.formatTime(tk.created_at)}),
+          CW.el('td', {class: 'nowrap', text: CW.formatTime(tk.created_at, zone())}),
           CW.el('td', null, [CW.el('span', {class: 'state-badge ' + (active ? 'state-approved' : 'state-withdrawn'), text: active ? CW.t('admin.active') : CW.t('admin.token.revoked')})]),
           actions
         ]));

@@ -17,7 +17,7 @@
           CW.el('span', {class: 'chip', text: CW.label('camera.kind', c.kind || 'fixed')})])]),
         CW.el('div', {class: 'muted small', text: (c.place || '—') + ' · ' + (c.timezone || 'Asia/Shanghai')}),
         CW.el('div', {class: 'muted small', text: CW.t('cameras.zone_count', {n: (c.zones || (c.scene && c.scene.zones) || []).length})}),
-        healthLine(health[id])
+        healthLine(health[id], c.timezone)
       ])
     ]);
     var scene = c.scene || c;
@@ -31,14 +31,15 @@
 
   /* Live cameras: online/offline, last segment, gaps, lag behind live (GET /api/live/health). */
   var health = {};
-  function when(iso) { return iso ? new Date(iso).toLocaleString(document.documentElement.lang || undefined) : ''; }
-  function secs(s) { return s == null ? '—' : (s < 120 ? Math.round(s) + ' s' : Math.round(s / 60) + ' min'); }
-  function healthLine(h) {
+  /* in the camera's zone, like every time of a camera's footage (not the browser's) */
+  function when(iso, zone) { return iso ? CW.formatTime(iso, zone) : ''; }
+  function secs(s) { return s == null ? '—' : (s < 120 ? CW.t('cameras.health.seconds', {n: Math.round(s)}) : CW.t('cameras.health.minutes', {n: Math.round(s / 60)})); }
+  function healthLine(h, zone) {
     if (!h) return null;
-    var parts = [h.last_segment_end ? CW.t('cameras.health.last_segment', {time: when(h.last_segment_end)}) : CW.t('cameras.health.none'),
+    var parts = [h.last_segment_end ? CW.t('cameras.health.last_segment', {time: when(h.last_segment_end, zone)}) : CW.t('cameras.health.none'),
       CW.t('cameras.health.gaps', {n: h.gaps, s: Math.round(h.gap_seconds)}),
       CW.t('cameras.health.lag', {rec: secs(h.recording_lag_s), ana: secs(h.analysis_lag_s)})];
-    if (h.gap_open_since) parts.push(CW.t('cameras.health.down_since', {time: when(h.gap_open_since)}));
+    if (h.gap_open_since) parts.push(CW.t('cameras.health.down_since', {time: when(h.gap_open_since, zone)}));
     return CW.el('div', {class: 'camera-health small', 'data-health': h.online ? 'online' : 'offline'}, [
       CW.el('span', {class: 'chip ' + (h.online ? 'chip-online' : 'chip-offline'),
         text: CW.t(h.online ? 'cameras.health.online' : 'cameras.health.offline')}),

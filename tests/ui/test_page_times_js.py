@@ -1,0 +1,91 @@
+"""Times on the admin and camera pages, against a scripted API (no service behind it; the real pages
+and scripts come from the pages router):
+
+- the admin page's people and tokens were created at a time shown in the installation's zone (the
+  ``timezone`` setting), as its audit log is, not always Shanghai's;
+- a live camera's last segment and outage start are shown in the camera's zone, not the browser's,
+  and its lag behind live in the page's language (秒 / 分钟 on a Chinese page, not "s" / "min").
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+import harness
+from service.web import router
+
+pytestmark = pytest.mark.browser
+
+BASE = "http://pages.test"
+WHEN = "2024-05-01T20:30:00+00:00"  # 22:30 in Rome, 16:30 in New York, 04:30 next day in Shanghai
+
+
+def _page(browser, path: str, zone: str, api: dict, locale: str = "en-US", browser_zone: str = "Asia/Shanghai"):
+    app = FastAPI()
+    app.include_router(router)
+    app.state.settings = SimpleNamespace(timezone=zone, default_language="en")
+    pages = TestClient(app)
+
+    def handle(route) -> None:
+        url = urlsplit(route.request.url)
+        if url.path in api:
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(api[url.path]))
+        elif url.path.startswith("/api/"):
+            route.fulfill(status=404, content_type="application/json", body='{"detail": "not found", "code": "not_found"}')
+        else:
+            r = pages.get(url.path + (f"?{url.query}" if url.query else ""), headers={"accept-language": locale})
+            route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
+
+    context = browser.new_context(locale=locale, timezone_id=browser_zone)
+    page = context.new_page()
+    page.route(f"{BASE}/**", handle)
+    page.goto(f"{BASE}{path}")
+    return context, page
+
+
+def test_admin_people_and_tokens_are_in_the_installations_zone(browser) -> None:
+    api = {
+        "/api/me": {"username": "admin", "role": "admin", "kind": "user"},
+        "/api/users": [{"id": 1, "username": "rita", "role": "reviewer", "active": True, "created_at": WHEN}],
+        "/api/tokens": [{"id": 2, "name": "lobby", "role": "display", "screen": "lobby", "created_at": WHEN}],
+    }
+    context, page = _page(browser, "/admin", "Europe/Rome", api)
+    try:
+        harness.wait_js(page, "document.querySelectorAll('#users-body tr').length === 1", timeout=10_000)
+        rome = page.evaluate(f"CW.formatTime({WHEN!r}, 'Europe/Rome')")
+        assert "22:30:00" in rome
+        assert page.text_content("#users-body tr td:nth-child(4)") == rome
+        page.click(".tab[data-tab=tokens]")
+        harness.wait_js(page, "document.querySelectorAll('#tokens-body tr').length === 1", timeout=10_000)
+        assert page.text_content("#tokens-body tr td:nth-child(4)") == rome
+    finally:
+        context.close()
+
+
+def test_live_camera_health_in_the_cameras_zone_and_the_pages_language(browser) -> None:
+    api = {
+        "/api/me": {"username": "rita", "role": "reviewer", "kind": "user"},
+        "/api/cameras": [{"camera_id": "via-roma", "kind": "fixed", "place": "Via Roma", "timezone": "Europe/Rome",
+                          "has_reference": False, "frame_size": [640, 360], "zones": [], "signals": []}],
+        "/api/live/health": [{"camera_id": "via-roma", "online": False, "last_segment_end": WHEN, "gaps": 1,
+                              "gap_seconds": 40, "gap_open_since": WHEN, "recording_lag_s": 30,
+                              "analysis_lag_s": 600}],
+    }
+    # the browser is in New York; the camera in Rome
+    context, page = _page(browser, "/cameras", "Asia/Shanghai", api, locale="zh-CN", browser_zone="America/New_York")
+    try:
+        harness.wait_js(page, "!!document.querySelector('.camera-health')", timeout=10_000)
+        text = page.text_content(".camera-health")
+        rome = page.evaluate(f"CW.formatTime({WHEN!r}, 'Europe/Rome')")
+        assert "22:30:00" in rome
+        assert f"最近片段 {rome}" in text and f"自 {rome} 起中断" in text, text
+        assert "录制 30 秒" in text and "分析 10 分钟" in text, text
+        assert " min" not in text and " s，" not in text, text
+    finally:
+        context.close()
