@@ -95,7 +95,8 @@ def scene_view(scene: Scene | None) -> dict[str, Any]:
     if scene is None:
         return {}
     return {
-        "kind": scene.kind, "place": scene.place, "timezone": scene.timezone, "frame_size": list(scene.frame_size),
+        "kind": scene.kind, "place": scene.place, "place_names": scene.place_names, "timezone": scene.timezone,
+        "frame_size": list(scene.frame_size),
         "zones": [z.model_dump(mode="json", exclude_none=True) for z in scene.zones],
         "signals": [s.model_dump(mode="json", exclude_none=True) for s in scene.signals],
     }

@@ -92,6 +92,7 @@ def camera_json(cam: Camera, scene: Any | None = None) -> dict[str, Any]:
 
         out["stream_url"] = masked_url(cam.stream_url)
     if scene is not None:
+        out["place_names"] = scene.place_names  # the place per language, when the scene names it so
         out["frame_size"] = list(scene.frame_size)
         out["zones"] = [z.model_dump(mode="json", exclude_none=True) for z in scene.zones]
         out["signals"] = [s.model_dump(mode="json", exclude_none=True) for s in scene.signals]

@@ -39,6 +39,9 @@ class SceneView(Shape):
 
     kind: str | None = None
     place: str | None = None
+    place_names: dict[str, str] | None = Field(
+        default=None, description="the place per language ({zh-CN, en}) when the scene names it so"
+    )
     timezone: str | None = None
     frame_size: list[int] | None = None
     zones: list[dict[str, Any]] | None = Field(
@@ -88,6 +91,9 @@ class CameraOut(Shape):
     retired_by: str | None
     retired_reason: str | None
     stream_url: str | None = Field(default=None, description="the live stream, its password masked")
+    place_names: dict[str, str] | None = Field(
+        default=None, description="the place per language ({zh-CN, en}) when the scene names it so"
+    )
     frame_size: list[int] | None = None
     zones: list[dict[str, Any]] | None = None
     signals: list[dict[str, Any]] | None = None

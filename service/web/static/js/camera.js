@@ -22,7 +22,7 @@
   function render(c, fillEditor) {
     var scene = c.scene || c;
     var size = scene.frame_size || [];
-    CW.$('cam-summary').textContent = [scene.place || c.place || '', CW.label('camera.kind', scene.kind || 'fixed'), size.join('×') + ' px', scene.timezone || 'Asia/Shanghai'].filter(Boolean).join(' · ');
+    CW.$('cam-summary').textContent = [CW.localName(scene.place_names || c.place_names, scene.place || c.place), CW.label('camera.kind', scene.kind || 'fixed'), size.join('×') + ' px', scene.timezone || 'Asia/Shanghai'].filter(Boolean).join(' · ');
     var chip = CW.$('cam-version');
     chip.hidden = !c.scene_version;
     chip.textContent = CW.t('camera.version', {n: c.scene_version});

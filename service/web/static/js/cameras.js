@@ -15,7 +15,7 @@
         CW.el('div', {class: 'camera-card-title'}, [CW.el('code', {text: id}), CW.el('span', null, [
           c.retired ? CW.el('span', {class: 'chip chip-retired', text: CW.t('cameras.retired_chip')}) : null,
           CW.el('span', {class: 'chip', text: CW.label('camera.kind', c.kind || 'fixed')})])]),
-        CW.el('div', {class: 'muted small', text: (c.place || '—') + ' · ' + (c.timezone || 'Asia/Shanghai')}),
+        CW.el('div', {class: 'muted small', text: CW.localName(c.place_names, c.place || '—') + ' · ' + (c.timezone || 'Asia/Shanghai')}),
         CW.el('div', {class: 'muted small', text: CW.t('cameras.zone_count', {n: (c.zones || (c.scene && c.scene.zones) || []).length})}),
         healthLine(health[id], c.timezone)
       ])

@@ -1,10 +1,12 @@
-"""Times on the admin and camera pages, against a scripted API (no service behind it; the real pages
+"""Times and names on the admin and camera pages, against a scripted API (no service behind it; the real pages
 and scripts come from the pages router):
 
 - the admin page's people and tokens were created at a time shown in the installation's zone (the
   ``timezone`` setting), as its audit log is, not always Shanghai's;
 - a live camera's last segment and outage start are shown in the camera's zone, not the browser's,
-  and its lag behind live in the page's language (秒 / 分钟 on a Chinese page, not "s" / "min").
+  and its lag behind live in the page's language (秒 / 分钟 on a Chinese page, not "s" / "min");
+- a camera whose scene names its place per language is shown by the English name on an English
+  cameras list and camera page, not by the scene's first (Chinese) text.
 """
 
 from __future__ import annotations
@@ -89,3 +91,22 @@ def test_live_camera_health_in_the_cameras_zone_and_the_pages_language(browser) 
         assert " min" not in text and " s，" not in text, text
     finally:
         context.close()
+
+
+def test_camera_place_in_the_pages_language(browser) -> None:
+    cam = {"camera_id": "bj-overpass", "kind": "fixed", "place": "北京 立交桥", "timezone": "Asia/Shanghai",
+           "place_names": {"zh-CN": "北京 立交桥", "en": "Beijing overpass"}, "has_reference": False,
+           "frame_size": [960, 540], "zones": [], "signals": [], "scene_yaml": "camera: bj-overpass\n"}
+    api = {"/api/me": {"username": "rita", "role": "reviewer", "kind": "user"}, "/api/cameras": [cam],
+           "/api/live/health": [], "/api/cameras/bj-overpass": cam,
+           "/api/cameras/bj-overpass/versions": {"camera_id": "bj-overpass", "current": 1, "items": []}}
+    for path, selector in (("/cameras", ".camera-card-body"), ("/cameras/bj-overpass", "#cam-summary")):
+        context, page = _page(browser, path, "Asia/Shanghai", api)
+        try:
+            harness.wait_js(page, f"(document.querySelector({selector!r}) || {{}}).textContent"
+                                  "&& document.querySelector(" + repr(selector) + ").textContent.indexOf('·') >= 0",
+                            timeout=10_000)
+            text = page.text_content(selector)
+            assert "Beijing overpass" in text and "北京" not in text, (path, text)
+        finally:
+            context.close()
