@@ -184,22 +184,43 @@ async def _read_form(request: Request, scene_required: bool = True) -> SceneForm
     return SceneForm(text, ref_bytes, ref_name, base_version, note)
 
 
+def _check_drone_reference(scene: Scene, image: np.ndarray | None, kept: bool = False) -> None:
+    """A drone's flights are registered to its reference frame: one with too little texture (sky,
+    water, a black or blurred frame), or none that can be read, would fail every one of its jobs,
+    later, one by one. ``kept``: the frame the camera already has, which a new scene document
+    keeps (a fixed camera's picture, which only had to be shown, becoming a drone's)."""
+    if scene.kind != "drone":
+        return
+    from detector.register import ReferenceRegistration
+
+    try:
+        if image is None:
+            raise ValueError("cannot be read")
+        ReferenceRegistration(tuple(scene.frame_size), image)
+    except ValueError as err:
+        if kept:
+            raise ApiError(422, f"reference: the camera's current reference frame is kept by this drone scene, but "
+                                f"{err}; send a sharp picture of the ground the zones are drawn on as 'reference' "
+                                "with the scene", code="reference_unusable") from None
+        raise ApiError(422, f"reference: {err} (a drone scene's frame: give a sharp picture of the ground "
+                            "the zones are drawn on)", code="reference_unusable") from None
+
+
+def _check_kept_reference(request: Request, scene: Scene, ref_path: str | None) -> None:
+    """The texture check of ``_save_reference`` for a scene that keeps the camera's frame."""
+    if scene.kind != "drone" or not ref_path:
+        return
+    image = cv2.imread(str(request.app.state.settings.data_dir / ref_path), cv2.IMREAD_COLOR)
+    _check_drone_reference(scene, image, kept=True)
+
+
 def _save_reference(request: Request, cam_id: str, data: bytes, name: str, scene: Scene) -> tuple[str, list[str]]:
     """Store the image under a name made from its content: a new reference never overwrites the
     one an older scene version (and its cases) was drawn on."""
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
         raise ApiError(415, "reference: not an image OpenCV can read (use JPEG or PNG)")
-    if scene.kind == "drone":
-        # A drone's flights are registered to this picture: one with too little texture (sky,
-        # water, a black or blurred frame) would fail every one of its jobs, later, one by one.
-        from detector.register import ReferenceRegistration
-
-        try:
-            ReferenceRegistration(tuple(scene.frame_size), image)
-        except ValueError as err:
-            raise ApiError(422, f"reference: {err} (a drone scene's frame: give a sharp picture of the ground "
-                                "the zones are drawn on)") from None
+    _check_drone_reference(scene, image)
     settings = request.app.state.settings
     suffix = next((v for k, v in IMAGE_SUFFIX.items() if name.lower().endswith(k)), ".png")
     folder = settings.cameras_dir / cam_id
@@ -229,6 +250,8 @@ def _save_edit(request: Request, db: Session, who: Principal, cam: Camera, text:
     ref_path = cam.reference_path
     if reference is not None:
         ref_path, warnings = _save_reference(request, cam.id, reference[0], reference[1], scene)
+    else:
+        _check_kept_reference(request, scene, ref_path)
     old = scenes.current(db, cam)
     same_doc = old is not None and old.sha256 == scenes.document_hash(text)
     if same_doc and ref_path == cam.reference_path:
@@ -310,6 +333,7 @@ def edit_camera(camera_id: CameraId, body: CameraEdit, request: Request, db: Ses
     if not fields:
         raise ApiError(422, "nothing to change: give scene_yaml, scene, place or timezone")
     scene = _validated(text, camera_id)
+    _check_kept_reference(request, scene, cam.reference_path)
     if body.dry_run:
         return {"valid": True, "camera_id": cam.id, "scene_version": cam.scene_version, "document": text,
                 "changed": scenes.document_hash(text) != scenes.document_hash(cam.scene_yaml),

@@ -56,6 +56,34 @@ def test_a_drone_reference_without_texture_is_refused_and_nothing_is_stored(env,
     assert r.status_code == 201, r.text
 
 
+def test_a_scene_turning_a_fixed_camera_into_a_drone_checks_the_reference_it_keeps(env, footage_dir):
+    """A fixed camera's reference may be any picture; a new scene document that makes the camera a
+    drone keeps it, and its flights would all be registered to it: a featureless one is refused
+    on every edit route (and by the editor's check), with nothing stored, as when it is sent."""
+    _, grey = cv2.imencode(".png", np.full((540, 960, 3), 128, np.uint8))
+    r = env.admin.post("/api/cameras", data={"scene": SCENE_YAML}, files={"reference": ("grey.png", grey.tobytes(), "image/png")})
+    assert r.status_code == 201, r.text
+    drone = SCENE_YAML.replace("camera: bj-overpass", "camera: bj-overpass\nkind: drone")
+    refusals = [env.reviewer.put("/api/cameras/bj-overpass", data={"scene": drone, "base_version": "1"}),
+                env.reviewer.patch("/api/cameras/bj-overpass", json={"scene_yaml": drone, "base_version": 1}),
+                env.reviewer.patch("/api/cameras/bj-overpass", json={"scene": {**yaml.safe_load(drone), "start_time": "2024-05-01T08:00:00+08:00"}}),
+                env.reviewer.patch("/api/cameras/bj-overpass", json={"scene_yaml": drone, "dry_run": True})]
+    for r in refusals:
+        assert r.status_code == 422 and r.json()["code"] == "reference_unusable", r.text
+        assert "current reference frame" in r.json()["detail"] and "texture" in r.json()["detail"]
+    cam = env.operator.get("/api/cameras/bj-overpass").json()
+    assert cam["kind"] == "fixed" and cam["scene_version"] == 1 and cam["scene_yaml"] == SCENE_YAML
+    assert versions(env) == [1] and env.operator.get(cam["reference_url"]).content == grey.tobytes()
+    assert env.admin.get("/api/audit", params={"action": "camera.update"}).json()["items"] == []
+    # with a sharp picture of the ground sent along, the same change is saved
+    sharp = first_frame_jpeg(footage_dir / SHORT_CLIP)
+    r = env.reviewer.put("/api/cameras/bj-overpass", data={"scene": drone}, files={"reference": ("ref.jpg", sharp, "image/jpeg")})
+    assert r.status_code == 200 and r.json()["kind"] == "drone" and r.json()["scene_version"] == 2, r.text
+    # and later edits of that drone scene keep (and re-check) the sharp frame
+    r = env.reviewer.patch("/api/cameras/bj-overpass", json={"place": "北京 新桥"})
+    assert r.status_code == 200 and r.json()["scene_version"] == 3, r.text
+
+
 def test_malformed_scene_is_422_with_scene_error(env):
     bad = SCENE_YAML.replace("[[0, 200], [960, 200], [960, 540], [0, 540]]", "[[0, 0], [1, 1]]")
     r = env.admin.post("/api/cameras", files={"scene": ("s.yaml", bad.encode(), "application/x-yaml")})
