@@ -206,12 +206,26 @@ def _check_drone_reference(scene: Scene, image: np.ndarray | None, kept: bool = 
                             "the zones are drawn on)", code="reference_unusable") from None
 
 
-def _check_kept_reference(request: Request, scene: Scene, ref_path: str | None) -> None:
-    """The texture check of ``_save_reference`` for a scene that keeps the camera's frame."""
-    if scene.kind != "drone" or not ref_path:
+def _check_drone_scene(request: Request, scene: Scene, ref_path: str | None, sent: bool = False) -> None:
+    """What a drone scene's jobs need beyond its document, checked when it is saved rather than
+    found missing by each job: the reference frame it keeps (``ref_path``) must have texture (a
+    frame ``sent`` with it is checked by ``_save_reference``), and it must not name files beside
+    the scene, which the service never has (a job runs on a copy of the document alone)."""
+    if scene.kind != "drone":
         return
-    image = cv2.imread(str(request.app.state.settings.data_dir / ref_path), cv2.IMREAD_COLOR)
-    _check_drone_reference(scene, image, kept=True)
+    if scene.mosaic:
+        raise _field_error("mosaic", "the service cannot analyse a flight along a road yet: the mosaic file the "
+                                     "scene names is not uploaded with it; analyse such flights with "
+                                     "`civicwatch analyze`", "service_unsupported")
+    if sent:
+        return
+    if ref_path:
+        image = cv2.imread(str(request.app.state.settings.data_dir / ref_path), cv2.IMREAD_COLOR)
+        _check_drone_reference(scene, image, kept=True)
+    elif scene.reference_image:
+        raise _field_error("reference_image", f"the service does not read files named in the scene "
+                                              f"({scene.reference_image!r}): send the picture as the form's "
+                                              "'reference' image", "reference_not_sent")
 
 
 def _save_reference(request: Request, cam_id: str, data: bytes, name: str, scene: Scene) -> tuple[str, list[str]]:
@@ -248,10 +262,9 @@ def _save_edit(request: Request, db: Session, who: Principal, cam: Camera, text:
     audit it and commit."""
     warnings: list[str] = []
     ref_path = cam.reference_path
+    _check_drone_scene(request, scene, ref_path, sent=reference is not None)
     if reference is not None:
         ref_path, warnings = _save_reference(request, cam.id, reference[0], reference[1], scene)
-    else:
-        _check_kept_reference(request, scene, ref_path)
     old = scenes.current(db, cam)
     same_doc = old is not None and old.sha256 == scenes.document_hash(text)
     if same_doc and ref_path == cam.reference_path:
@@ -274,6 +287,7 @@ async def create_camera(request: Request, db: Session = Depends(get_db), who: Pr
                        camera_id=scene.camera)
     cam = Camera(id=scene.camera, kind=scene.kind, place=scene.place, timezone=scene.timezone, scene_yaml=form.text)
     warnings: list[str] = []
+    _check_drone_scene(request, scene, None, sent=form.reference is not None)
     if form.reference is not None:
         cam.reference_path, warnings = _save_reference(request, cam.id, form.reference, form.reference_name or "", scene)
     db.add(cam)
@@ -333,7 +347,7 @@ def edit_camera(camera_id: CameraId, body: CameraEdit, request: Request, db: Ses
     if not fields:
         raise ApiError(422, "nothing to change: give scene_yaml, scene, place or timezone")
     scene = _validated(text, camera_id)
-    _check_kept_reference(request, scene, cam.reference_path)
+    _check_drone_scene(request, scene, cam.reference_path)
     if body.dry_run:
         return {"valid": True, "camera_id": cam.id, "scene_version": cam.scene_version, "document": text,
                 "changed": scenes.document_hash(text) != scenes.document_hash(cam.scene_yaml),

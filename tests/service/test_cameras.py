@@ -84,6 +84,29 @@ def test_a_scene_turning_a_fixed_camera_into_a_drone_checks_the_reference_it_kee
     assert r.status_code == 200 and r.json()["scene_version"] == 3, r.text
 
 
+def test_a_drone_scene_naming_files_beside_it_is_refused_unless_the_frame_is_sent(env, footage_dir):
+    """A job runs on a copy of the scene document alone: a ``reference_image`` the form does not
+    carry, or a ``mosaic`` file, would be missing in every job of the camera (each failing with
+    'is missing'). Refused when saved, naming the field, nothing stored; with the picture sent as
+    the form's ``reference`` the scene's own path is not needed and the camera is registered."""
+    named = SCENE_YAML.replace("camera: bj-overpass", "camera: bj-drone\nkind: drone\nreference_image: place.jpg")
+    r = env.admin.post("/api/cameras", data={"scene": named})
+    assert r.status_code == 422 and r.json()["code"] == "bad_scene", r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["reference_image"] and "place.jpg" in r.json()["detail"]
+    mosaic = SCENE_YAML.replace("camera: bj-overpass", "camera: bj-drone\nkind: drone\nmosaic: flight/mosaic.json")
+    r = env.admin.post("/api/cameras", data={"scene": mosaic})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["mosaic"], r.text
+    assert env.admin.get("/api/cameras", params={"retired": "include"}).json() == []
+    assert not (env.data_dir / "cameras" / "bj-drone").exists()
+    sharp = first_frame_jpeg(footage_dir / SHORT_CLIP)
+    r = env.admin.post("/api/cameras", data={"scene": named}, files={"reference": ("place.jpg", sharp, "image/jpeg")})
+    assert r.status_code == 201, r.text
+    # a later edit to a mosaic flight is refused too, and the camera stays as it was
+    r = env.admin.put("/api/cameras/bj-drone", data={"scene": mosaic})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "mosaic", r.text
+    assert versions(env, "bj-drone") == [1]
+
+
 def test_malformed_scene_is_422_with_scene_error(env):
     bad = SCENE_YAML.replace("[[0, 200], [960, 200], [960, 540], [0, 540]]", "[[0, 0], [1, 1]]")
     r = env.admin.post("/api/cameras", files={"scene": ("s.yaml", bad.encode(), "application/x-yaml")})
