@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import av
+
 from detector.decode import VideoInfo, VideoOpenError, probe
 
 
@@ -19,10 +21,25 @@ class NotAVideo(ValueError):
 def probe_video(path: Path) -> VideoInfo:
     """The pipeline's own probe (opens and decodes a frame), or ``NotAVideo`` saying why."""
     try:
-        return probe(path)
+        info = probe(path)
     except VideoOpenError as err:
         reason = str(err).split(": ", 1)[-1].replace("not a readable video", "not a video PyAV can open")
         raise NotAVideo(reason) from None
+    if _one_picture(path):
+        raise NotAVideo(f"a single still picture ({info.codec}, {info.width}x{info.height}), not a video")
+    return info
+
+
+def _one_picture(path: Path) -> bool:
+    """Whether the video stream ends cleanly after its first frame: a photo (FFmpeg opens a JPEG or
+    PNG, whatever its name, as a one-frame stream), on which nothing can move or be tracked. A
+    stream that fails after its first frame is damaged footage, which the analysis handles."""
+    try:
+        with av.open(str(path)) as container:
+            frames = container.decode(container.streams.video[0])
+            return next(frames, None) is not None and next(frames, None) is None
+    except (av.error.FFmpegError, OSError, ValueError, IndexError):
+        return False
 
 
 def rel(settings_data_dir: Path, path: Path) -> str:

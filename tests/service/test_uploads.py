@@ -75,6 +75,42 @@ def test_non_video_refused_and_nothing_stored_lost(env, camera, footage_dir):
     assert [u["id"] for u in env.operator.get("/api/uploads").json()] == [first["upload_id"]]
 
 
+def test_a_photo_or_a_sound_file_named_like_a_video_is_refused(env, camera, footage_dir):
+    """FFmpeg opens a JPEG or PNG as a one-frame video whatever its name: a photo renamed .mp4
+    was accepted and queued a job on a single picture, where nothing can move. Refused like other
+    files that are no video (415 ``not_video``), as a file with sound only; nothing stored is touched."""
+    import av
+    import cv2
+    import numpy as np
+
+    first = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+    before = stored_files(env)
+    with av.open(str(footage_dir / SHORT_CLIP)) as c:
+        frame = next(c.decode(video=0)).to_ndarray(format="bgr24")
+    sound = env.data_dir.parent / "sound.m4a"
+    with av.open(str(sound), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=16000)
+        for i in range(20):
+            f = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            f.sample_rate, f.pts = 16000, i * 1024
+            for packet in stream.encode(f):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    files = {"photo.mp4": cv2.imencode(".jpg", frame)[1].tobytes(), "photo.MOV": cv2.imencode(".png", frame)[1].tobytes(),
+             "sound.mp4": sound.read_bytes()}
+    for name, data in files.items():
+        r = env.operator.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": (name, data, "video/mp4")})
+        assert r.status_code == 415 and r.json()["code"] == "not_video", (name, r.text)
+        assert r.json()["detail"].startswith(f"{name}: ") and "upload a video file" in r.json()["detail"]
+    photo = env.operator.post("/api/uploads", data={"camera": "bj-overpass"},
+                              files={"file": ("photo.mp4", files["photo.mp4"], "video/mp4")})
+    assert "single still picture" in photo.json()["detail"]
+    assert stored_files(env) == before and partial_files(env) == []
+    assert [u["id"] for u in env.operator.get("/api/uploads").json()] == [first["upload_id"]]
+    assert [j["id"] for j in env.operator.get("/api/jobs").json()] == [first["job_id"]]
+
+
 def test_duplicate_upload_is_409_naming_the_first_only_to_its_owner(env, camera, footage_dir):
     first = upload_clip(env.operator, footage_dir / SHORT_CLIP)
     with open(footage_dir / SHORT_CLIP, "rb") as fh:
