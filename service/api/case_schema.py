@@ -53,6 +53,13 @@ class PlateView(Shape):
     format_ok: bool
 
 
+class OffenceOut(Shape):
+    """The offence in words and its code, as the evidence sheet prints them (detector.evidence.offences)."""
+
+    names: Names = Field(description="page language (zh-CN, en) -> the offence's legal wording")
+    code: str | None = Field(description="the traffic violation code; null where none is configured")
+
+
 class CaseSummary(Shape):
     """A case as every list and decision shows it (``service.api.common.case_summary``)."""
 
@@ -61,6 +68,7 @@ class CaseSummary(Shape):
     job_id: int
     camera_id: str
     rule: str = Field(description="the offence's code, e.g. red_light_pedestrian")
+    offence: OffenceOut = Field(description="the offence as the evidence sheet names it, by the offender's class")
     zone: str | None = Field(description="the zone's key in the scene (internal)")
     start_s: float = Field(description="seconds into the video")
     end_s: float

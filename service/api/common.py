@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query, Request
 from pydantic import BaseModel, field_validator
 
+from detector.evidence.offences import offence_for
 from service.errors import ApiError
 from service.models import Camera, Case, Job, Upload
 from service.plates import plate_view
@@ -132,10 +133,18 @@ def upload_json(up: Upload, job: Job | None) -> dict[str, Any]:
     }
 
 
+def offence_view(rule: str, object_class: str | None) -> dict[str, Any]:
+    """The offence as the evidence sheet and the flight report name it (per object: a car going the
+    wrong way is a motor vehicle's offence, code 1301), so the page, the sheet and an export agree."""
+    offence = offence_for(rule, object_class or "")
+    return {"names": {"zh-CN": offence.name_zh, "en": offence.name_en}, "code": offence.code or None}
+
+
 def case_summary(case: Case) -> dict[str, Any]:
     return {
         "id": case.id, "pipeline_id": case.pipeline_id, "job_id": case.job_id, "camera_id": case.camera_id,
-        "rule": case.rule, "zone": case.zone, "start_s": case.start_s, "end_s": case.end_s,
+        "rule": case.rule, "offence": offence_view(case.rule, case.object_class),
+        "zone": case.zone, "start_s": case.start_s, "end_s": case.end_s,
         "start_time": iso(case.start_time), "start_time_local": case.data.get("start_time"),
         "object_class": case.object_class, "track_ids": case.track_ids, "confidence": case.confidence,
         "explanation": case.explanation, "explanation_zh": case.data.get("explanation_zh"),

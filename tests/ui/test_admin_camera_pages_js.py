@@ -31,7 +31,7 @@ WHEN = "2024-05-01T20:30:00+00:00"  # 22:30 in Rome, 16:30 in New York, 04:30 ne
 def _page(browser, path: str, zone: str, api: dict, locale: str = "en-US", browser_zone: str = "Asia/Shanghai"):
     app = FastAPI()
     app.include_router(router)
-    app.state.settings = SimpleNamespace(timezone=zone, default_language="en")
+    app.state.settings = SimpleNamespace(timezone=zone, default_language="en", undo_window_s=30)
     pages = TestClient(app)
 
     def handle(route) -> None:
@@ -110,3 +110,26 @@ def test_camera_place_in_the_pages_language(browser) -> None:
             assert "Beijing overpass" in text and "北京" not in text, (path, text)
         finally:
             context.close()
+
+
+@pytest.mark.parametrize(("locale", "title"), [("en-US", "Motor vehicle driving against traffic · Code 1301"),
+                                               ("zh-CN", "机动车逆向行驶 · 违法代码 1301")])
+def test_review_title_names_the_offence_as_the_sheet_does(browser, locale, title) -> None:
+    from service.api.common import offence_view
+
+    case = {"id": "J1-a", "pipeline_id": "a", "job_id": 1, "camera_id": "bj-overpass", "rule": "wrong_way",
+            "offence": offence_view("wrong_way", "car"), "zone": "near-lanes", "start_s": 1.0, "end_s": 2.0,
+            "start_time": WHEN, "start_time_local": None, "object_class": "car", "track_ids": [3],
+            "confidence": 0.9, "explanation": "", "explanation_zh": None, "state": "pending", "reason": None,
+            "reviewer": None, "decided_at": None, "created_at": WHEN, "snapshot_url": None, "plate": None,
+            "zone_names": None, "timezone": "Asia/Shanghai"}
+    api = {"/api/me": {"username": "rita", "role": "reviewer", "kind": "user"},
+           "/api/cases": {"items": [case], "total": 1, "limit": 50, "offset": 0},
+           "/api/cases/J1-a": {**case, "evidence": {}, "integrity": {"ok": True, "problems": []}, "history": []},
+           "/api/cameras": []}
+    context, page = _page(browser, "/review", "Asia/Shanghai", api, locale=locale)
+    try:
+        harness.wait_js(page, "document.getElementById('c-title').textContent.length > 0", timeout=10_000)
+        assert page.text_content("#c-title") == title
+    finally:
+        context.close()

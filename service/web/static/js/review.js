@@ -297,7 +297,10 @@
     CW.$('case').setAttribute('data-state', c.state);
     CW.$('c-rule').textContent = CW.label('rule', c.rule);
     CW.$('c-rule').className = 'rule-badge rule-' + c.rule;
-    CW.$('c-title').textContent = c.title || CW.label('rule', c.rule);
+    /* the offence as the evidence sheet names it (by the offender's class) and its code */
+    var offence = c.offence || {};
+    CW.$('c-title').textContent = CW.localName(offence.names, CW.label('rule', c.rule)) +
+      (offence.code ? ' · ' + CW.t('review.offence_code', {code: offence.code}) : '');
     CW.$('c-id').textContent = CW.t('review.case_no', {id: id});
     CW.$('c-camera').textContent = camOf(c);
     var time = CW.$('c-time');
