@@ -97,10 +97,27 @@ def _admits_bool(annotation: object) -> bool:
     return annotation is bool or any(_admits_bool(a) for a in get_args(annotation))
 
 
+def _admits_none(annotation: object) -> bool:
+    return annotation is type(None) or any(_admits_none(a) for a in get_args(annotation))
+
+
 class _Strict(BaseModel):
     # NaN / infinity in a coordinate or a number is a typo (``.nan`` in YAML), never a setting:
     # refused here with the field's path instead of failing later inside the geometry library.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, data: object) -> object:
+        """A key left empty in YAML (``signals:`` with every entry under it commented out,
+        ``window_s:`` with its value commented out) reads as null: for an optional field that means
+        "not given", its default, not an error. Required fields stay null and are refused."""
+        if isinstance(data, dict) and None in data.values():
+            fields = cls.model_fields
+            data = {k: v for k, v in data.items() if not (
+                v is None and isinstance(k, str) and k in fields and not fields[k].is_required()
+                and not _admits_none(fields[k].annotation))}
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -323,15 +340,6 @@ class Scene(_Strict):
     # ``mosaic.jpg`` and ``frame_size`` is that image's size; each frame is placed on the mosaic
     # by the transforms stored there (``detector.mosaic``). Instead of ``reference_image``.
     mosaic: str | None = Field(default=None, min_length=1, max_length=MAX_PLACE)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _empty_means_default(cls, data: object) -> object:
-        """A key left empty in YAML (``signals:`` with every entry under it commented out) reads
-        as null: for these optional fields that means "not given", their default, not an error."""
-        if isinstance(data, dict) and any(data.get(k, 0) is None for k in ("kind", "timezone", "signals")):
-            data = {k: v for k, v in data.items() if not (v is None and k in ("kind", "timezone", "signals"))}
-        return data
 
     @model_validator(mode="before")
     @classmethod
