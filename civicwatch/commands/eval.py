@@ -34,6 +34,8 @@ def run_cases(args: argparse.Namespace) -> int:
     except (LabelError, ValueError) as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
+    if labels.ignored:
+        print(f"warning: {args.labels}: unknown field(s) ignored: {', '.join(labels.ignored)}", file=sys.stderr)
     result = evaluate_cases(labels, cases)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))

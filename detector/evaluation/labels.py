@@ -9,15 +9,18 @@ The format is fixed (labels made elsewhere must keep working)::
      "not_violations": "free text"}
 
 Unknown keys are kept out of the way (ignored), so a label file that grows a field elsewhere still
-loads; a missing or malformed required field fails with its path named.
+loads; ``CaseLabels.ignored`` names them (``eval cases`` prints them as a warning), since a typo
+(``optinal``, ``tolerence_s``) would otherwise silently score the file with the default. A missing
+or malformed required field fails with its path named.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from detector.rules import RULE_NAMES
 
@@ -56,6 +59,43 @@ class CaseLabels(BaseModel):
     how: str = ""
     events: list[LabelledEvent] = Field(default_factory=list)
     not_violations: str = ""
+    _ignored: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_ignored(cls, data: object, handler):  # noqa: ANN206 - pydantic's wrap validator
+        labels = handler(data)
+        if isinstance(data, dict):
+            labels._ignored = tuple(_unknown_keys(data))
+        return labels
+
+    @property
+    def ignored(self) -> tuple[str, ...]:
+        """Keys of the file that are no field of the format (ignored), each with its place and a
+        likely meant field: ``events[0].optinal (did you mean optional?)``."""
+        return self._ignored
+
+
+def _unknown(keys: object, model: type[BaseModel]) -> list[str]:
+    known = list(model.model_fields)
+    out = []
+    for key in keys if isinstance(keys, dict) else ():
+        if key not in known:
+            near = difflib.get_close_matches(str(key), known, n=1, cutoff=0.7)
+            out.append(f"{str(key)[:40]}{f' (did you mean {near[0]}?)' if near else ''}")
+    return out
+
+
+def _unknown_keys(data: dict) -> list[str]:
+    out = _unknown(data, CaseLabels)
+    per_key: dict[str, list[int]] = {}
+    events = data.get("events")
+    for i, event in enumerate(events if isinstance(events, list) else ()):
+        for key in _unknown(event, LabelledEvent):
+            per_key.setdefault(key, []).append(i)
+    for key, where in per_key.items():
+        out.append(f"events[{where[0]}].{key}" if len(where) == 1 else f"events[].{key} ({len(where)} events)")
+    return out
 
 
 def read_json(path: Path, what: str, error: type[ValueError] = ValueError) -> object:

@@ -1,0 +1,61 @@
+"""Label files written for earlier versions, or by hand with fewer fields, keep scoring as they did;
+a key that is no field of the format still loads (labels made elsewhere keep working) but is named
+on stderr, so a typo (``optinal``, ``tolerence_s``) does not silently score with the default."""
+
+from __future__ import annotations
+
+import json
+
+from civicwatch.cli import main
+from detector.evaluation.labels import load_labels
+
+EV = {"rule": "wrong_way", "zone": "lane", "t0": 2.5, "t1": 3.5}
+# Every field the format has, as the dev set's label files (benchmarks/dev-set/*.labels.json) give them.
+FULL = {"video": "v.mp4", "scene": "s.scene.yaml", "tolerance_s": 1.5, "how": "by eye",
+        "events": [{**EV, "optional": False, "at": [3.0, 412, 260], "note": "scooter"}], "not_violations": "none"}
+
+
+def _run(tmp_path, cases):
+    run = tmp_path / "run"
+    run.mkdir(exist_ok=True)
+    (run / "cases.json").write_text(json.dumps(cases))
+    return run
+
+
+def _case(start):
+    return {"id": f"c{start}", "rule": "wrong_way", "zone": "lane", "start_s": start, "end_s": start + 1,
+            "offender_track": [{"t": 3.0, "box": [400, 180, 424, 260]}], "key_frame": {"t": 3.0},
+            "key_box": [400, 180, 424, 260]}
+
+
+def test_a_minimal_label_file_takes_the_documented_defaults(tmp_path, capsys):
+    lab = tmp_path / "old.labels.json"
+    lab.write_text(json.dumps({"video": "v.mp4", "scene": "s.yaml", "events": [EV]}))  # no tolerance_s, how, at, ...
+    labels, _ = load_labels(lab)
+    assert (labels.tolerance_s, labels.how, labels.not_violations, labels.ignored) == (1.5, "", "", ())
+    assert (labels.events[0].optional, labels.events[0].at, labels.events[0].note) == (False, None, "")
+    assert main(["eval", "cases", str(_run(tmp_path, [_case(4.9)])), str(lab), "--json"]) == 0  # 3.5 + 1.5
+    out = capsys.readouterr()
+    assert json.loads(out.out)["total"]["matched"] == 1 and out.err == ""
+
+
+def test_a_complete_label_file_loads_without_a_warning(tmp_path, capsys):
+    lab = tmp_path / "full.labels.json"
+    lab.write_text(json.dumps(FULL))
+    assert load_labels(lab)[0].ignored == ()
+    assert main(["eval", "cases", str(_run(tmp_path, [_case(3.0)])), str(lab)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_unknown_keys_still_load_but_are_named_with_the_field_meant(tmp_path, capsys):
+    lab = tmp_path / "typo.labels.json"
+    lab.write_text(json.dumps({**FULL, "tolerence_s": 5, "labeller": "wang",
+                               "events": [{**EV, "optinal": True, "frame": 75}, {**EV, "t0": 9, "t1": 9, "frame": 270}]}))
+    labels, _ = load_labels(lab)
+    assert labels.tolerance_s == 1.5 and not labels.events[0].optional  # ignored, as before
+    assert labels.ignored == ("tolerence_s (did you mean tolerance_s?)", "labeller",
+                              "events[0].optinal (did you mean optional?)", "events[].frame (2 events)")
+    assert main(["eval", "cases", str(_run(tmp_path, [_case(3.0)])), str(lab)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "typo.labels.json: unknown field(s) ignored: tolerence_s (did you mean " \
+                                    "tolerance_s?), labeller, events[0].optinal (did you mean optional?)" in err
