@@ -73,7 +73,7 @@ def test_filter_by_action_and_page_forward(browser, audit_service) -> None:
         first = _rows(page)
         assert page.locator("#audit-range").inner_text() == "第 1–50 条，共 58 条"
         assert {r["name"] for r in first} == {"创建 API 令牌"}
-        assert all(r["when"].endswith("(Asia/Shanghai)") for r in first)
+        assert all(r["when"].endswith("(UTC+08:00, Asia/Shanghai)") for r in first)
         assert [r["id"] for r in first] == sorted((r["id"] for r in first), reverse=True)  # newest first
         assert page.is_disabled("#audit-prev") and not page.is_disabled("#audit-next")
         export = page.get_attribute("#audit-export", "href")

@@ -157,17 +157,34 @@
   };
 
   /* Times are shown in the camera's zone (Asia/Shanghai unless the scene says otherwise), never
-     the browser's: a reviewer in another city must see the local time of the offence. */
+     the browser's: a reviewer in another city must see the local time of the offence. Written as
+     the evidence sheet, the flight report and the exports write them, in every language
+     (2024-05-01 08:00:12; not the English locale's 05/01/2024, which reads as January 5 to many),
+     and with the zone also its UTC offset, so an hour that a DST change repeats is not ambiguous:
+     2024-10-27 02:30:00 (UTC+01:00, Europe/Rome). */
+  function two(n) { return (n < 10 ? '0' : '') + n; }
+  function offsetText(minutes) {
+    var sign = minutes < 0 ? '-' : '+', m = Math.abs(minutes);
+    return 'UTC' + sign + two(Math.floor(m / 60)) + ':' + two(m % 60);
+  }
   CW.formatTime = function (value, timeZone, withZone) {
     if (!value) return '—';
     var date = value instanceof Date ? value : new Date(value);
     if (isNaN(date.getTime())) return String(value);
     var zone = timeZone || 'Asia/Shanghai';
-    var opts = {year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone: zone};
-    var text;
-    try { text = new Intl.DateTimeFormat(CW.lang, opts).format(date); }
-    catch (e) { zone = 'Asia/Shanghai'; opts.timeZone = zone; text = new Intl.DateTimeFormat(CW.lang, opts).format(date); }
-    return withZone ? text + ' (' + zone + ')' : text;
+    var opts = {year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZone: zone};
+    var parts;
+    try { parts = new Intl.DateTimeFormat('en-US', opts).formatToParts(date); }
+    catch (e) { zone = 'Asia/Shanghai'; opts.timeZone = zone; parts = new Intl.DateTimeFormat('en-US', opts).formatToParts(date); }
+    var p = {};
+    parts.forEach(function (x) { p[x.type] = x.value; });
+    var hour = p.hour === '24' ? '00' : p.hour;
+    var text = p.year + '-' + p.month + '-' + p.day + ' ' + hour + ':' + p.minute + ':' + p.second;
+    if (!withZone) return text;
+    /* the offset: the wall clock read as if it were UTC, less the instant (to the second) */
+    var wall = Date.UTC(+p.year, +p.month - 1, +p.day, +hour, +p.minute, +p.second);
+    var offset = Math.round((wall - Math.floor(date.getTime() / 1000) * 1000) / 60000);
+    return text + ' (' + offsetText(offset) + ', ' + zone + ')';
   };
   CW.formatSeconds = function (s) {
     if (s === null || s === undefined || isNaN(s)) return '—';
