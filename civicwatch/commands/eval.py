@@ -26,16 +26,25 @@ if TYPE_CHECKING:
 
 def run_cases(args: argparse.Namespace) -> int:
     from detector.evaluation.cases import evaluate_cases, format_report, load_run_cases
-    from detector.evaluation.labels import LabelError, load_labels
+    from detector.evaluation.labels import LabelError, load_labels, resolve, scene_mismatches
+    from detector.scene import SceneError, load_scene
 
     try:
-        labels, _ = load_labels(args.labels)
+        labels, base = load_labels(args.labels)
         cases = load_run_cases(args.run_dir)
     except (LabelError, ValueError) as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
     if labels.ignored:
         print(f"warning: {args.labels}: unknown field(s) ignored: {', '.join(labels.ignored)}", file=sys.stderr)
+    scene_path = resolve(base, labels.scene)
+    if scene_path.is_file():  # labels moved away from their scene are scored without this check
+        try:
+            problems = scene_mismatches(labels, load_scene(scene_path))
+        except SceneError as err:
+            problems = [f"zones not checked: {err}"]
+        if problems:
+            print(f"warning: {args.labels} against its scene {labels.scene}: {'; '.join(problems)}", file=sys.stderr)
     result = evaluate_cases(labels, cases)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))

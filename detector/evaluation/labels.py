@@ -126,3 +126,26 @@ def load_labels(path: str | Path) -> tuple[CaseLabels, Path]:
 
 def resolve(base: Path, relative: str) -> Path:
     return (base / relative).resolve()
+
+
+# The rule each zone kind's rule object reports (detector.rules.build_rules).
+RULE_OF_KIND = {"crosswalk": "red_light_pedestrian", "lane": "wrong_way", "no_parking": "illegal_parking",
+                "no_litter": "litter"}
+
+
+def scene_mismatches(labels: CaseLabels, scene) -> list[str]:  # noqa: ANN001 - detector.scene.Scene
+    """Events no case of ``scene`` can ever match: a zone the scene does not have (a typo, or a zone
+    renamed in the scene after the labels were made) or a rule its zone's kind is not judged by.
+    Such events are always misses; said, not refused, as the labels may be scored against a run
+    made with another version of the scene."""
+    kinds = {z.name: z.kind for z in scene.zones}
+    found: dict[str, list[int]] = {}  # one line per problem, naming every event it concerns
+    for i, ev in enumerate(labels.events):
+        if ev.zone not in kinds:
+            near = difflib.get_close_matches(ev.zone, list(kinds), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}?" if near else f"zones: {', '.join(kinds)}"
+            found.setdefault(f"zone: {ev.zone!r} is no zone of the scene ({hint})", []).append(i)
+        elif RULE_OF_KIND[kinds[ev.zone]] != ev.rule:
+            found.setdefault(f"rule: {ev.rule} is not judged in {kinds[ev.zone]} zone {ev.zone!r} "
+                             f"(its rule is {RULE_OF_KIND[kinds[ev.zone]]})", []).append(i)
+    return [f"events[{', '.join(map(str, where))}].{problem}" for problem, where in found.items()]

@@ -59,3 +59,36 @@ def test_unknown_keys_still_load_but_are_named_with_the_field_meant(tmp_path, ca
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "typo.labels.json: unknown field(s) ignored: tolerence_s (did you mean " \
                                     "tolerance_s?), labeller, events[0].optinal (did you mean optional?)" in err
+
+
+SCENE = """\
+camera: cam
+frame_size: [960, 540]
+zones:
+  - {name: near-lanes, kind: lane, polygon: [[150, 300], [560, 300], [560, 540], [150, 540]], direction: [[350, 520], [350, 320]]}
+  - {name: junction-box, kind: no_parking, polygon: [[420, 180], [900, 180], [900, 360], [420, 360]]}
+"""
+
+
+def test_events_no_case_of_the_labels_scene_can_match_are_named(tmp_path, capsys):
+    # A zone renamed in the scene after the labels were made (or a typo in either) made every such
+    # event a miss with nothing said; a rule the zone's kind is not judged by, likewise.
+    (tmp_path / "s.scene.yaml").write_text(SCENE)
+    lab = tmp_path / "s.labels.json"
+    events = [{**EV, "zone": "near-lanes"}, {**EV, "zone": "junction_box", "rule": "illegal_parking"},
+              {**EV, "zone": "junction_box", "rule": "illegal_parking", "t0": 9, "t1": 9},
+              {**EV, "zone": "junction-box"}]
+    lab.write_text(json.dumps({**FULL, "scene": "s.scene.yaml", "events": events}))
+    run = _run(tmp_path, [])
+    assert main(["eval", "cases", str(run), str(lab)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "s.labels.json against its scene s.scene.yaml: " in err
+    assert "events[1, 2].zone: 'junction_box' is no zone of the scene (did you mean 'junction-box'?)" in err
+    assert "events[3].rule: wrong_way is not judged in no_parking zone 'junction-box' (its rule is illegal_parking)" in err
+    assert "events[0]" not in err
+    lab.write_text(json.dumps({**FULL, "scene": "s.scene.yaml", "events": events[:1]}))
+    assert main(["eval", "cases", str(run), str(lab)]) == 0
+    assert capsys.readouterr().err == ""
+    (tmp_path / "s.scene.yaml").write_text(SCENE.replace("direction", "directon"))
+    assert main(["eval", "cases", str(run), str(lab)]) == 0  # scoring does not need the scene
+    assert "zones not checked: s.scene.yaml: zones[0].direction: Field required" in capsys.readouterr().err
