@@ -118,10 +118,13 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
         else:
             form.fields[state["name"]] = bytes(state["buf"]).decode("utf-8", "replace")
 
+    def on_end() -> None:  # the closing boundary: without it the body was cut off
+        state["ended"] = True
+
     parser = MultipartParser(params[b"boundary"], {
         "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
         "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
-        "on_part_data": on_part_data, "on_part_end": on_part_end,
+        "on_part_data": on_part_data, "on_part_end": on_part_end, "on_end": on_end,
     })
     received = 0
     try:
@@ -148,6 +151,10 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
     if state["fh"] is not None:  # body ended inside a file part
         _abort(state, form)
         raise HTTPException(400, "multipart body ended before the file was complete")
+    if not state.get("ended"):  # ended inside a field after the file (python-multipart drops that part)
+        _abort(state, form)
+        raise HTTPException(400, "multipart body ended before its closing boundary (cut off in transfer?); "
+                                 "nothing was stored, send it again")
     return form
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartParser
 
 from detector.scene import CAMERA_ID, MAX_NAME, MAX_PLACE, Scene, load_scene_text
 from service import audit, scenes
@@ -149,12 +150,34 @@ def _note(value: Any) -> str | None:
     return note
 
 
+class _WholeForm(MultiPartParser):
+    """Starlette's multipart parser, noting whether the body reached the form's closing boundary:
+    python-multipart takes a body that stops inside a part as ended there and leaves that part out,
+    so a form cut off in its reference image read as a form without one (saved, 200)."""
+
+    complete = False
+
+    def on_end(self) -> None:
+        self.complete = True
+
+
 async def _read_form(request: Request, scene_required: bool = True) -> SceneForm:
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise ApiError(415, "send multipart/form-data with a 'scene' file or text field and optional 'reference' image")
+    limits = dict(max_files=2, max_fields=10, max_part_size=MAX_SCENE_BYTES)
     try:
-        form = await request.form(max_files=2, max_fields=10, max_part_size=MAX_SCENE_BYTES)
+        if ctype.startswith("multipart/form-data"):
+            parser = _WholeForm(request.headers, request.stream(), **limits)
+            form = await parser.parse()
+            if not parser.complete:
+                await form.close()
+                raise ApiError(400, "malformed form: the body ended before the form's closing boundary (cut off "
+                                    "in transfer?); nothing was saved, send it again")
+        else:
+            form = await request.form(**limits)
+    except ApiError:
+        raise
     except Exception as err:  # noqa: BLE001 - malformed body
         raise ApiError(400, f"malformed form: {err}") from None
     scene = form.get("scene")

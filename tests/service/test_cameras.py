@@ -107,6 +107,38 @@ def test_a_drone_scene_naming_files_beside_it_is_refused_unless_the_frame_is_sen
     assert versions(env, "bj-drone") == [1]
 
 
+def _cut_form(*parts: tuple[str, str | None, bytes]) -> dict:
+    """A multipart body whose last part stops half way, with no closing boundary (a transfer cut
+    off), as keyword arguments for the test client."""
+    body = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--cut\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+    return {"content": body[: -2 - len(parts[-1][2]) // 2], "headers": {"content-type": "multipart/form-data; boundary=cut"}}
+
+
+def test_a_camera_form_cut_off_in_transfer_is_400_and_saves_nothing(env, camera, footage_dir):
+    """A body that stops inside its reference image was read as a form without one: the scene was
+    saved (200) and the caller believed the new frame was in place. Now 400, nothing stored."""
+    sharp = first_frame_jpeg(footage_dir / SHORT_CLIP)
+    refs = env.data_dir / "cameras"
+    before = sorted(refs.rglob("*")) if refs.exists() else []
+    cut = [env.reviewer.put("/api/cameras/bj-overpass", **_cut_form(("scene", None, MOVED.encode()),
+                                                                    ("reference", "ref.jpg", sharp))),
+           env.reviewer.put("/api/cameras/bj-overpass/reference", **_cut_form(("reference", "ref.jpg", sharp))),
+           env.reviewer.post("/api/cameras", **_cut_form(("scene", None, SCENE_YAML.replace("bj-overpass", "bj-new").encode()),
+                                                         ("reference", "ref.jpg", sharp))),
+           env.reviewer.put("/api/cameras/bj-overpass", **_cut_form(("scene", None, MOVED.encode())))]
+    for r in cut:
+        assert r.status_code == 400 and r.json()["code"] == "bad_request", r.text
+        assert "closing boundary" in r.json()["detail"] and "nothing was saved" in r.json()["detail"]
+    cam = env.operator.get("/api/cameras/bj-overpass").json()
+    assert cam["scene_version"] == 1 and cam["scene_yaml"] == SCENE_YAML and cam["reference_url"] is None
+    assert versions(env) == [1] and [c["camera_id"] for c in env.operator.get("/api/cameras").json()] == ["bj-overpass"]
+    assert (sorted(refs.rglob("*")) if refs.exists() else []) == before
+    assert env.admin.get("/api/audit", params={"action": "camera.*"}).json()["total"] == 1  # the fixture's create
+
+
 def test_malformed_scene_is_422_with_scene_error(env):
     bad = SCENE_YAML.replace("[[0, 200], [960, 200], [960, 540], [0, 540]]", "[[0, 0], [1, 1]]")
     r = env.admin.post("/api/cameras", files={"scene": ("s.yaml", bad.encode(), "application/x-yaml")})

@@ -111,6 +111,25 @@ def test_a_photo_or_a_sound_file_named_like_a_video_is_refused(env, camera, foot
     assert [j["id"] for j in env.operator.get("/api/jobs").json()] == [first["job_id"]]
 
 
+def test_an_upload_cut_off_after_its_file_is_400_and_stores_nothing(env, camera, footage_dir):
+    """A body cut off inside a field sent after the file (its recording time here) lost that field
+    silently: the upload was accepted without it, its cases timed by the scene's clock. Now 400,
+    as a body cut inside the file already was; nothing stored, no job."""
+    clip = (footage_dir / SHORT_CLIP).read_bytes()
+    head = (b'--cut\r\nContent-Disposition: form-data; name="camera"\r\n\r\nbj-overpass\r\n'
+            b'--cut\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n'
+            b"Content-Type: video/mp4\r\n\r\n" + clip + b"\r\n")
+    when = b'--cut\r\nContent-Disposition: form-data; name="started_at"\r\n\r\n2024-05-01T07:59:30+08:00'
+    for body in (head + when[:-8], head + when[: when.index(b"\r\n\r\n")], head[:-20]):
+        r = env.operator.post("/api/uploads", content=body, headers={"content-type": "multipart/form-data; boundary=cut"})
+        assert r.status_code == 400 and r.json()["code"] == "bad_request", r.text
+    assert stored_files(env) == {} and partial_files(env) == []
+    assert env.operator.get("/api/uploads").json() == [] and env.operator.get("/api/jobs").json() == []
+    whole = env.operator.post("/api/uploads", content=head + when + b"\r\n--cut--\r\n",
+                              headers={"content-type": "multipart/form-data; boundary=cut"})
+    assert whole.status_code == 201 and whole.json()["started_at"] == "2024-05-01T07:59:30+08:00", whole.text
+
+
 def test_duplicate_upload_is_409_naming_the_first_only_to_its_owner(env, camera, footage_dir):
     first = upload_clip(env.operator, footage_dir / SHORT_CLIP)
     with open(footage_dir / SHORT_CLIP, "rb") as fh:
