@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from types import UnionType
+from typing import Annotated, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -23,6 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from shapely.geometry import Polygon as ShapelyPolygon
 
 Coord = tuple[float, float]
@@ -101,6 +103,30 @@ def _admits_none(annotation: object) -> bool:
     return annotation is type(None) or any(_admits_none(a) for a in get_args(annotation))
 
 
+def _expected(annotation: object, value: object) -> str:
+    """What a field holding a true/false (``value``) wanted instead, for the message refusing it."""
+    options = [a for a in (get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,))
+               if a is not type(None)]
+    kind = options[0] if options else annotation
+    origin = get_origin(kind)
+    text = "a text (in quotes: YAML reads an unquoted yes/no/on/off as true/false)"
+    if origin in (list, tuple) and isinstance(value, (list, tuple)):  # the flag is inside: what that item is
+        items = [a for a in get_args(kind) if a is not Ellipsis]
+        i, item = next((i, v) for i, v in enumerate(value) if _holds_bool(v))
+        return _expected(items[i] if len(items) > 1 and origin is tuple else items[0], item) if items else "a value"
+    if origin in (list, tuple):
+        return "a list"
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, get_args(kind)))
+    if kind is str:
+        return text
+    if origin is dict:  # a display name: one text or a mapping of language to text
+        return f"{text} or a mapping"
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return "a mapping" + (" ({enabled: false} to turn it off)" if kind is Slicing else "")
+    return "a number"
+
+
 class _Strict(BaseModel):
     # NaN / infinity in a coordinate or a number is a typo (``.nan`` in YAML), never a setting:
     # refused here with the field's path instead of failing later inside the geometry library.
@@ -129,7 +155,9 @@ class _Strict(BaseModel):
             for name, value in data.items():
                 field = cls.model_fields.get(name) if isinstance(name, str) else None
                 if field is not None and _holds_bool(value) and not _admits_bool(field.annotation):
-                    raise ValueError(f"{name}: true/false (or yes/no, on/off) where a number is expected")
+                    # its own type: field_errors joins the field named here to the model's path
+                    raise PydanticCustomError("true_false", "{field}: true/false (or yes/no, on/off) where {expected} "
+                                              "is expected", {"field": name, "expected": _expected(field.annotation, value)})
         return data
 
 
@@ -468,8 +496,8 @@ def field_errors(err: ValidationError) -> list[dict]:
         # the discriminator tag is not a field the user wrote
         loc = [p for p in e["loc"] if not (isinstance(p, str) and p in _ZONE_TAGS)]
         msg = e["msg"].removeprefix("Value error, ")
-        if not loc and (m := _FIELD_PREFIX.match(msg)):
-            loc, msg = _path_loc(m.group(1)), m.group(2)
+        if (m := _FIELD_PREFIX.match(msg)) and (not loc or e["type"] == "true_false"):
+            loc, msg = loc + _path_loc(m.group(1)), m.group(2)
         if not loc and msg.startswith("zone names must be unique"):
             loc = ["zones"]
         ctx = {k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, (str, int, float)) and k != "error"}

@@ -164,9 +164,9 @@ def test_yes_no_true_false_where_a_number_belongs_is_refused_by_field():
     signals = "  - {name: s, roi: [5, 5, 10, 10]}"
     with pytest.raises(SceneError, match=r"frame_size: true/false \(or yes/no, on/off\) where a number is expected"):
         load_scene_text(SCENE.format(poly=INSIDE, signals=signals).replace("[960, 540]", "[true, 540]"))
-    with pytest.raises(SceneError, match=r"zones\[0\]: polygon: true/false"):
+    with pytest.raises(SceneError, match=r"zones\[0\]\.polygon: true/false \(or yes/no, on/off\) where a number is expected"):
         load_scene_text(SCENE.format(poly="[[0, 0], [100, 0], [100, yes]]", signals=signals))
-    with pytest.raises(SceneError, match=r"signals\[0\]: roi: true/false"):
+    with pytest.raises(SceneError, match=r"signals\[0\]\.roi: true/false \(or yes/no, on/off\) where a number is expected"):
         load_scene_text(SCENE.format(poly=INSIDE, signals="  - {name: s, roi: [5, on, 10, 10]}"))
     # fields that are flags still take them
     drone = SCENE.format(poly=INSIDE, signals=signals) + "\nslicing: {enabled: false}\n"
