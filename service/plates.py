@@ -7,6 +7,7 @@ The format rules are the detector's own (``plate_format``), so no OCR model is l
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from detector.evidence.plate_format import format_ok, normalise
@@ -25,12 +26,21 @@ def machine_plate(value: Any) -> dict[str, Any] | None:
 
 
 def check_correction(text: str, allow_invalid_format: bool) -> tuple[str, bool, str | None]:
-    """(normalised text, format_ok, problem or None) for a reviewer's plate text."""
-    plate = normalise(text)
+    """(normalised text, format_ok, problem or None) for a reviewer's plate text.
+
+    NFKC first: a Chinese input method in full-width mode types ``京Ａ１２３４５``, which is the
+    plate 京A12345. What is left must be letters and digits, the flag for unusual formats
+    notwithstanding: no plate carries control or invisible characters (a right-to-left override
+    reorders how the record reads), symbols, emoji or combining marks."""
+    plate = normalise(unicodedata.normalize("NFKC", text))
     if not plate:
         return plate, False, "text: empty"
     if len(plate) > 32:
         return plate, False, "text: longer than any plate"
+    odd = [ch for ch in plate if not ch.isalnum()]
+    if odd:
+        names = ", ".join(dict.fromkeys(f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}" for ch in odd))
+        return plate, False, f"text: a plate has letters and digits only, not {names}"
     ok = format_ok(plate)
     if not ok and not allow_invalid_format:
         return plate, ok, (f"text: {plate!r} is not a Chinese plate (province + letter + 5 characters, "

@@ -77,6 +77,26 @@ def test_correction_is_validated_audited_and_keeps_the_machine_read(env, plate_c
     assert entries[1]["details"]["allow_invalid_format"] is True and entries[1]["details"]["reason"] == "foreign plate"
 
 
+def test_a_correction_must_be_letters_and_digits_and_full_width_input_is_read_as_typed(env, plate_cases):
+    """``allow_invalid_format`` is for plates the format check does not know (foreign, military),
+    not for any text: a right-to-left override, a zero-width space, a control character, markup or
+    an emoji was stored as the plate in force. Refused (422 ``plate_format``, naming the character)
+    with the flag too, nothing recorded. A full-width ``京Ａ１２３４５`` (an input method's
+    full-width mode) is the plate 京A12345, not an invalid format."""
+    car, _ = _by_rule(env, plate_cases)
+    url = f"/api/cases/{car}/plate"
+    for text, named in (("\u202e京A12345", "RIGHT-TO-LEFT OVERRIDE"), ("京A1\u200b2345", "ZERO WIDTH SPACE"),
+                        ("京A12345\x07", "control character"), ("<b>WX1</b>", "LESS-THAN SIGN"), ("🚗12345", "AUTOMOBILE")):
+        r = env.reviewer.post(url, json={"text": text, "reason": "x", "allow_invalid_format": True})
+        assert r.status_code == 422 and r.json()["code"] == "plate_format" and named in r.json()["detail"], r.text
+    detail = env.reviewer.get(f"/api/cases/{car}").json()
+    assert detail["plate"]["correction"] is None and detail["plate"]["text"] == "皖AZ576J"
+    assert [h for h in detail["history"] if h["action"] == "case.plate"] == []
+    r = env.reviewer.post(url, json={"text": "京Ａ１２３４５", "reason": "typed in full-width mode"})
+    assert r.status_code == 200, r.text
+    assert r.json()["plate"]["text"] == "京A12345" and r.json()["plate"]["format_ok"] is True
+
+
 def test_old_run_folders_without_plate_still_ingest(env, cases):
     for case_id in cases:
         detail = env.reviewer.get(f"/api/cases/{case_id}").json()
