@@ -31,7 +31,7 @@ WHEN = "2024-05-01T20:30:00+00:00"  # 22:30 in Rome, 16:30 in New York, 04:30 ne
 def _page(browser, path: str, zone: str, api: dict, locale: str = "en-US", browser_zone: str = "Asia/Shanghai"):
     app = FastAPI()
     app.include_router(router)
-    app.state.settings = SimpleNamespace(timezone=zone, default_language="en", undo_window_s=30)
+    app.state.settings = SimpleNamespace(timezone=zone, default_language="en", undo_window_s=30, max_upload_bytes=0)
     pages = TestClient(app)
 
     def handle(route) -> None:
@@ -131,5 +131,29 @@ def test_review_title_names_the_offence_as_the_sheet_does(browser, locale, title
     try:
         harness.wait_js(page, "document.getElementById('c-title').textContent.length > 0", timeout=10_000)
         assert page.text_content("#c-title") == title
+    finally:
+        context.close()
+
+
+def test_upload_sends_the_typed_start_in_the_cameras_zone(browser) -> None:
+    """The upload form's recording start, typed as the camera's wall clock on the morning New York
+    moves its clocks forward, goes to the server with the offset in force then (-04:00)."""
+    api = {"/api/me": {"username": "otto", "role": "operator", "kind": "user"},
+           "/api/cameras": [{"camera_id": "nyc-5th", "kind": "fixed", "place": "5th Ave", "timezone": "America/New_York"}]}
+    sent: list = []
+    context, page = _page(browser, "/upload", "Asia/Shanghai", api)
+    try:
+        def session(route) -> None:
+            sent.append(json.loads(route.request.post_data or "{}"))
+            route.fulfill(status=409, content_type="application/json", body='{"detail": "stop here", "code": "conflict"}')
+
+        page.route(f"{BASE}/api/uploads/sessions", session)
+        page.wait_for_selector("#camera option[value='nyc-5th']", state="attached")
+        page.select_option("#camera", "nyc-5th")
+        page.set_input_files("#file", files=[{"name": "clip.mp4", "mimeType": "video/mp4", "buffer": b"\0" * 64}])
+        page.fill("#started_at", "2024-03-10T03:30:00")
+        page.click("#upload-submit")
+        harness.wait_js(page, "!document.getElementById('upload-error').hidden", timeout=10_000)
+        assert [s.get("started_at") for s in sent] == ["2024-03-10T03:30:00-04:00"]
     finally:
         context.close()

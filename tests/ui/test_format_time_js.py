@@ -79,3 +79,22 @@ def test_the_page_writes_the_time_the_sheet_writes(page) -> None:
         shown = _fmt(page, datetime.fromtimestamp(when).astimezone().isoformat(), "Europe/Rome", True)
         day_time, zone_part = shown.split(" (")
         assert sheet.startswith(day_time + " ") and f"({zone_part}" in sheet, (shown, sheet)
+
+
+@pytest.mark.parametrize(("typed", "zone", "expected"), [
+    ("2024-05-01T08:00", "Asia/Shanghai", "2024-05-01T08:00:00+08:00"),
+    # the morning Rome's clocks go forward at 02:00 (01:00 UTC): before the jump it is still +01:00
+    ("2024-03-31T01:30", "Europe/Rome", "2024-03-31T01:30:00+01:00"),
+    ("2024-03-31T03:30", "Europe/Rome", "2024-03-31T03:30:00+02:00"),
+    # and back at 03:00 (01:00 UTC): 01:30 is still summer time, 02:30 twice (the first taken)
+    ("2024-10-27T01:30", "Europe/Rome", "2024-10-27T01:30:00+02:00"),
+    ("2024-10-27T02:30", "Europe/Rome", "2024-10-27T02:30:00+02:00"),
+    ("2024-10-27T03:30", "Europe/Rome", "2024-10-27T03:30:00+01:00"),
+    # New York goes forward at 02:00 (07:00 UTC): 03:30 to 06:59 are already -04:00
+    ("2024-03-10T03:30", "America/New_York", "2024-03-10T03:30:00-04:00"),
+    ("2024-03-10T06:30:15", "America/New_York", "2024-03-10T06:30:15-04:00"),
+    ("2024-03-10T01:30", "America/New_York", "2024-03-10T01:30:00-05:00"),
+])
+def test_a_typed_recording_time_gets_the_cameras_offset_at_that_moment(page, typed, zone, expected) -> None:
+    """The upload form's "recording started at" is read in the camera's zone (upload.js)."""
+    assert page.evaluate("([t, z]) => CW.zonedIso(t, z)", [typed, zone]) == expected

@@ -186,6 +186,32 @@
     var offset = Math.round((wall - Math.floor(date.getTime() / 1000) * 1000) / 60000);
     return text + ' (' + offsetText(offset) + ', ' + zone + ')';
   };
+  /* "2024-05-01T08:00" typed on a page means that time at the camera, not in the browser: the
+     same wall clock with the camera zone's UTC offset at that moment. The offset is the one in
+     force at the instant meant, not at the wall clock read as UTC (on a DST change day that is
+     another offset for some hours). A time the clocks skip (02:30 when they jump from 02:00 to
+     03:00) gets the offset from before the jump; a time they repeat, the first of the two. */
+  function zoneOffsetMin(ms, timeZone) {
+    var fmt = new Intl.DateTimeFormat('en-US', {timeZone: timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric'});
+    var p = {};
+    fmt.formatToParts(new Date(ms)).forEach(function (x) { p[x.type] = x.value; });
+    var asZone = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second);
+    return Math.round((asZone - Math.floor(ms / 1000) * 1000) / 60000);
+  }
+  CW.zonedIso = function (local, timeZone) {
+    if (!local) return null;
+    var parts = local.split(/[-T:]/).map(Number);
+    var wall = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3] || 0, parts[4] || 0, parts[5] || 0);
+    /* the offsets in force a day either side of the wall clock: the instant is wall - offset for
+       one of them; prefer the earlier offset when both fit (a repeated hour), the one before a
+       jump when neither does (a skipped hour) */
+    var before = zoneOffsetMin(wall - 86400000, timeZone), after = zoneOffsetMin(wall + 86400000, timeZone);
+    var offsetMin = before;
+    if (zoneOffsetMin(wall - before * 60000, timeZone) !== before && zoneOffsetMin(wall - after * 60000, timeZone) === after) offsetMin = after;
+    var sign = offsetMin >= 0 ? '+' : '-', abs = Math.abs(offsetMin);
+    var base = local.length === 16 ? local + ':00' : local;
+    return base + sign + two(Math.floor(abs / 60)) + ':' + two(abs % 60);
+  };
   CW.formatSeconds = function (s) {
     if (s === null || s === undefined || isNaN(s)) return '—';
     var m = Math.floor(s / 60), sec = s - m * 60;

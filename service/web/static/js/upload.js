@@ -46,26 +46,10 @@
     Array.prototype.forEach.call(form.querySelectorAll('input,select'), function (n) { n.disabled = on; });
   }
 
-  /* "2024-05-01T08:00" typed on the page means that time at the camera, not in the browser. */
-  function zonedIso(local, timeZone) {
-    if (!local) return null;
-    var parts = local.split(/[-T:]/).map(Number);
-    var guess = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3] || 0, parts[4] || 0, parts[5] || 0);
-    var fmt = new Intl.DateTimeFormat('en-US', {timeZone: timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric'});
-    var p = {};
-    fmt.formatToParts(new Date(guess)).forEach(function (x) { p[x.type] = x.value; });
-    var asZone = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second);
-    var offsetMin = Math.round((asZone - guess) / 60000);
-    var sign = offsetMin >= 0 ? '+' : '-', abs = Math.abs(offsetMin);
-    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
-    var base = local.length === 16 ? local + ':00' : local;
-    return base + sign + pad(Math.floor(abs / 60)) + ':' + pad(abs % 60);
-  }
-
   function metadata() {
     var cam = cameras[cameraSelect.value] || {};
     var meta = {};
-    var started = zonedIso(CW.$('started_at').value, cam.timezone || 'Asia/Shanghai');
+    var started = CW.zonedIso(CW.$('started_at').value, cam.timezone || 'Asia/Shanghai');
     if (started) meta.started_at = started;
     ['drone_id', 'pilot', 'place'].forEach(function (k) { var v = CW.$(k).value.trim(); if (v) meta[k] = v; });
     return meta;
