@@ -29,9 +29,23 @@ class LabelError(ValueError):
     """A label file that cannot be used; the message names the file and the field."""
 
 
-class LabelledEvent(BaseModel):
+class _Labels(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_not_given(cls, data: object) -> object:
+        """``null`` for an optional field (``"note": null``, as tools writing JSON from a missing
+        value do) is that field not given, its default, as an empty key in a scene file is; a
+        required field given as null is still refused naming it."""
+        if isinstance(data, dict) and None in data.values():
+            fields = cls.model_fields
+            data = {k: v for k, v in data.items()
+                    if not (v is None and k in fields and not fields[k].is_required())}
+        return data
+
+
+class LabelledEvent(_Labels):
     rule: str
     zone: str
     t0: float
@@ -50,9 +64,7 @@ class LabelledEvent(BaseModel):
         return self
 
 
-class CaseLabels(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
-
+class CaseLabels(_Labels):
     video: str
     scene: str
     tolerance_s: float = Field(default=1.5, ge=0)

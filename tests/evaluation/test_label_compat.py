@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from civicwatch.cli import main
-from detector.evaluation.labels import load_labels
+from detector.evaluation.labels import LabelError, load_labels
 
 EV = {"rule": "wrong_way", "zone": "lane", "t0": 2.5, "t1": 3.5}
 # Every field the format has, as the dev set's label files (benchmarks/dev-set/*.labels.json) give them.
@@ -92,3 +94,18 @@ def test_events_no_case_of_the_labels_scene_can_match_are_named(tmp_path, capsys
     (tmp_path / "s.scene.yaml").write_text(SCENE.replace("direction", "directon"))
     assert main(["eval", "cases", str(run), str(lab)]) == 0  # scoring does not need the scene
     assert "zones not checked: s.scene.yaml: zones[0].direction: Field required" in capsys.readouterr().err
+
+
+def test_null_for_an_optional_field_is_its_default_and_for_a_required_one_is_named(tmp_path):
+    # JSON written from a missing value ("note": null) was refused ("Input should be a valid string").
+    lab = tmp_path / "nulls.labels.json"
+    lab.write_text(json.dumps({"video": "v.mp4", "scene": "s.yaml", "tolerance_s": None, "how": None,
+                               "not_violations": None, "events": [{**EV, "optional": None, "at": None, "note": None}]}))
+    labels, _ = load_labels(lab)
+    assert (labels.tolerance_s, labels.how, labels.not_violations) == (1.5, "", "")
+    assert (labels.events[0].optional, labels.events[0].at, labels.events[0].note) == (False, None, "")
+    lab.write_text(json.dumps({"video": "v.mp4", "scene": "s.yaml", "events": None}))
+    assert load_labels(lab)[0].events == []
+    lab.write_text(json.dumps({"video": "v.mp4", "scene": "s.yaml", "events": [{**EV, "zone": None}]}))
+    with pytest.raises(LabelError, match=r"nulls\.labels\.json: events\.0\.zone: Input should be a valid string"):
+        load_labels(lab)
