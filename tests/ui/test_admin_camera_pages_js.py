@@ -157,3 +157,50 @@ def test_upload_sends_the_typed_start_in_the_cameras_zone(browser) -> None:
         assert [s.get("started_at") for s in sent] == ["2024-03-10T03:30:00-04:00"]
     finally:
         context.close()
+
+
+def _case_without_clock() -> dict:
+    from service.api.common import offence_view
+
+    return {"id": "J2-b", "pipeline_id": "b", "job_id": 2, "camera_id": "bj-overpass", "rule": "wrong_way",
+            "offence": offence_view("wrong_way", "car"), "zone": "near-lanes", "start_s": 1.0, "end_s": 2.0,
+            "start_time": None, "start_time_local": None, "object_class": "car", "track_ids": [3],
+            "confidence": 0.9, "explanation": "", "explanation_zh": None, "state": "pending", "reason": None,
+            "reviewer": None, "decided_at": None, "created_at": WHEN, "snapshot_url": None, "plate": None,
+            "zone_names": None, "timezone": "Asia/Shanghai"}
+
+
+def test_review_gives_no_offence_time_for_footage_without_a_clock(browser) -> None:
+    """The review page showed the time the case was analysed (created_at) as the offence's time,
+    beside the line saying no wall-clock time is known."""
+    case = _case_without_clock()
+    api = {"/api/me": {"username": "rita", "role": "reviewer", "kind": "user"},
+           "/api/cases": {"items": [case], "total": 1, "limit": 50, "offset": 0},
+           "/api/cases/J2-b": {**case, "evidence": {}, "integrity": {"ok": True, "problems": []}, "history": [],
+                               "clock": {"source": None, "warning": "no wall-clock time known"}},
+           "/api/cameras": []}
+    context, page = _page(browser, "/review", "Asia/Shanghai", api)
+    try:
+        harness.wait_js(page, "document.getElementById('c-clock').textContent.length > 0", timeout=10_000)
+        assert page.text_content("#c-clock") == "No wall-clock time known: times are seconds into the video"
+        assert page.text_content("#c-time") == "—"
+        assert "04:30" not in page.text_content("#queue-list")  # created_at in Shanghai: not the offence's time
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("en-US", "time of the offence not known; published 2024-05-02 04:30:00"),
+    ("zh-CN", "违法时间未知；发布于 2024-05-02 04:30:00")])
+def test_screen_does_not_give_the_publication_time_as_the_offences(browser, locale, expected) -> None:
+    record = {"number": "20240502-0001", "rule": "wrong_way", "object_class": "car", "place": "p",
+              "place_names": None, "zone_names": None, "start_time": None, "start_time_local": None,
+              "timezone": "Asia/Shanghai", "published_at": WHEN, "offender_marked": True,
+              "media": {"video": None, "image": "/img.png", "sheet": None}}
+    api = {"/api/public/cases": {"items": [record], "screen": "lobby", "server_time": WHEN}}
+    context, page = _page(browser, "/display/lobby", "Asia/Shanghai", api, locale=locale)
+    try:
+        harness.wait_js(page, "document.getElementById('d-time').textContent.length > 0", timeout=10_000)
+        assert page.text_content("#d-time") == expected
+    finally:
+        context.close()

@@ -44,6 +44,15 @@
     return [CW.localName(r.place_names, r.place), CW.localName(r.zone_names)].filter(Boolean).join(' · ') || '—';
   };
 
+  /* When a published case happened, as screens and the publish preview say it: the offence's time
+     in its camera's zone; for footage without a wall clock, that it is not known (and when the case
+     was published), never the publication time as if it were the offence's. */
+  CW.publicTime = function (r) {
+    var zone = r.timezone || 'Asia/Shanghai';
+    if (r.start_time) return CW.formatTime(r.start_time, zone);
+    return r.published_at ? CW.t('display.time_unknown', {time: CW.formatTime(r.published_at, zone)}) : '—';
+  };
+
   /* A case's explanation sentence in the page language (the rules write English and Chinese). */
   CW.explanation = function (c) {
     if (!c) return '';

@@ -141,7 +141,7 @@
     CW.$('d-rule').textContent = CW.label('rule', c.rule);
     CW.$('d-rule').className = 'display-rule rule-' + c.rule;
     CW.$('d-place').textContent = CW.publicPlace(c);
-    CW.$('d-time').textContent = CW.formatTime(c.start_time || c.published_at, c.timezone || 'Asia/Shanghai');
+    CW.$('d-time').textContent = CW.publicTime(c);
     CW.$('d-case').textContent = id;
     CW.$('d-explain').textContent = CW.t('display.offence.' + c.rule);
     CW.$('d-marker').hidden = !c.offender_marked;

@@ -15,7 +15,7 @@
     $('pp-rule').textContent = CW.label('rule', r.rule);
     $('pp-offence').textContent = CW.t('display.offence.' + r.rule);
     $('pp-place').textContent = CW.publicPlace(r);
-    $('pp-time').textContent = CW.formatTime(r.start_time || r.published_at, r.timezone || 'Asia/Shanghai');
+    $('pp-time').textContent = CW.publicTime(r);
     $('pp-marker').hidden = !r.offender_marked;
     var media = $('pp-media');
     media.innerHTML = '';

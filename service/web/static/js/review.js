@@ -31,7 +31,9 @@
     });
     return q;
   }
-  function when(c) { return c.start_time || c.created_at; }
+  /* the offence's wall-clock time; none for footage without a clock (the case's clock line says so:
+     the time it was analysed is not when it happened) */
+  function when(c) { return c.start_time || null; }
   function camOf(c) { return c.camera_id || c.camera || ''; }
   function tz(c) { return c.timezone || (cameraZones[camOf(c)]) || 'Asia/Shanghai'; }
   var cameraZones = {};
