@@ -520,9 +520,41 @@ def parse_scene(data: object, source: str = "scene") -> Scene:
         raise SceneError(f"{source}: {_format_errors(errors)}", errors) from None
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: object, first: yaml.Node, again: yaml.Node):
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.first_line, self.line, self.column = key, first.start_mark.line + 1, \
+            again.start_mark.line + 1, again.start_mark.column + 1
+
+
+class _SceneLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (a second ``zones:`` block
+    pasted below the first): plain YAML keeps the last silently, dropping what the first held."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *defaults", overridden on purpose
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:  # an unhashable key: the safe loader refuses it itself
+                    continue
+                if first is not key_node:
+                    raise _DuplicateKey(key, first, key_node)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_scene_text(text: str, source: str = "scene") -> Scene:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SceneLoader)  # noqa: S506 - a SafeLoader
+    except _DuplicateKey as err:
+        msg = (f"{str(err.key)[:80]}: given twice (lines {err.first_line} and {err.line}); YAML keeps only the "
+               "last one, so earlier versions dropped the first without a word: keep one (merge them)")
+        raise SceneError(f"{source}: {msg}", [{"field": "", "loc": [], "msg": msg, "type": "duplicate_key",
+                                               "line": err.line, "column": err.column}]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = {"line": mark.line + 1, "column": mark.column + 1} if mark is not None else {}
