@@ -113,7 +113,8 @@ def _unknown_keys(data: dict) -> list[str]:
 def read_json(path: Path, what: str, error: type[ValueError] = ValueError) -> object:
     """``path`` parsed as JSON, or ``error`` naming the file and what it was meant to be."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        # utf-8-sig: a file saved with a byte order mark (Windows Notepad, PowerShell 5) reads as JSON too
+        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except OSError as err:
         raise error(f"{path}: cannot read {what}: {err.strerror}") from None
     except json.JSONDecodeError as err:

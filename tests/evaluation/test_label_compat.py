@@ -109,3 +109,13 @@ def test_null_for_an_optional_field_is_its_default_and_for_a_required_one_is_nam
     lab.write_text(json.dumps({"video": "v.mp4", "scene": "s.yaml", "events": [{**EV, "zone": None}]}))
     with pytest.raises(LabelError, match=r"nulls\.labels\.json: events\.0\.zone: Input should be a valid string"):
         load_labels(lab)
+
+
+def test_a_label_file_saved_with_a_byte_order_mark_loads(tmp_path, capsys):
+    # Windows Notepad and PowerShell 5's "Out-File -Encoding utf8" start UTF-8 files with a BOM;
+    # it was refused ("not valid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig)").
+    lab = tmp_path / "bom.labels.json"
+    lab.write_bytes(b"\xef\xbb\xbf" + json.dumps(FULL).encode("utf-8"))
+    assert load_labels(lab)[0].events[0].note == "scooter"
+    assert main(["eval", "cases", str(_run(tmp_path, [_case(3.0)])), str(lab), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["matched"] == 1
