@@ -233,9 +233,9 @@ def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None
 
 
 def _decide_with_reason(db: Session, request: Request, who: Principal, case_id: str, action: str, doing: str,
-                        body: "ReasonIn") -> dict:
-    """Reject and withdraw: a transition that must say why."""
-    reason = (body.reason or "").strip()
+                        body: "ReasonIn | None") -> dict:
+    """Reject and withdraw: a transition that must say why (no body at all is no reason either)."""
+    reason = ((body.reason if body else None) or "").strip()
     if not reason:
         raise ApiError(422, f"reason: required when {doing}", code="reason_required")
     case = _case(db, case_id)
@@ -244,7 +244,7 @@ def _decide_with_reason(db: Session, request: Request, who: Principal, case_id: 
 
 
 @router.post("/{case_id}/reject", response_model=DecidedCase, responses=responses(404, 409), **AS_BUILT)
-def reject(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
+def reject(case_id: str, request: Request, body: ReasonIn | None = None, db: Session = Depends(get_db),
            who: Principal = Depends(reviewers)) -> dict:
     result = _decide_with_reason(db, request, who, case_id, "reject", "rejecting", body)
     publisher = getattr(request.app.state.runner, "publisher", None)
@@ -284,7 +284,7 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
 
 
 @router.post("/{case_id}/withdraw", response_model=DecidedCase, responses=responses(404, 409), **AS_BUILT)
-def withdraw(case_id: str, body: ReasonIn, request: Request, db: Session = Depends(get_db),
+def withdraw(case_id: str, request: Request, body: ReasonIn | None = None, db: Session = Depends(get_db),
              who: Principal = Depends(reviewers)) -> dict:
     return _decide_with_reason(db, request, who, case_id, "withdraw", "withdrawing", body)
 

@@ -18,7 +18,7 @@ from service import audit
 from service.api import cases as case_routes
 from service.api.case_schema import CaseSummary
 from service.api.common import ApiModel, case_summary, iso
-from service.errors import ApiError, responses
+from service.errors import DEFAULT_CODES, ApiError, responses
 from service.models import Case, utcnow
 from service.security import Principal, get_db
 from service.undo_window import UNDOABLE, undo_until
@@ -62,11 +62,13 @@ def bulk_decide(body: BulkIn, request: Request, db: Session = Depends(get_db),
             if body.action == "approve":
                 out = case_routes.approve(case_id, request, case_routes.OptionalReasonIn(reason=reason or None), db, who)
             else:
-                out = case_routes.reject(case_id, case_routes.ReasonIn(reason=reason), request, db, who)
+                out = case_routes.reject(case_id, request, case_routes.ReasonIn(reason=reason), db, who)
             results.append(BulkResult(id=case_id, ok=True, state=out["state"]))
         except ApiError as err:
             db.rollback()
-            results.append(BulkResult(id=case_id, ok=False, status=err.status, code=err.extra.get("code"),
+            # the code the single-case route would answer with (a 404 carries the status's default)
+            code = err.extra.get("code") or DEFAULT_CODES.get(err.status)
+            results.append(BulkResult(id=case_id, ok=False, status=err.status, code=code,
                                       message=err.detail, state=err.extra.get("state")))
     done = sum(r.ok for r in results)
     return BulkOut(action=body.action, done=done, failed=len(results) - done, results=results)
@@ -119,11 +121,11 @@ class ReopenIn(ApiModel):
 
 
 @router.post("/{case_id}/reopen", response_model=CaseSummary, responses=responses(404, 409))
-def reopen(case_id: str, body: ReopenIn, request: Request, db: Session = Depends(get_db),
+def reopen(case_id: str, request: Request, body: ReopenIn | None = None, db: Session = Depends(get_db),
            who: Principal = Depends(case_routes.reviewers)) -> dict:
     """Send a rejected case back to the queue (pending) with the reason why; the rejection stays
-    in the case's history."""
-    reason = (body.reason or "").strip()
+    in the case's history (no body at all is no reason either)."""
+    reason = ((body.reason if body else None) or "").strip()
     if not reason:
         raise ApiError(422, "reason: required when reopening", code="reason_required")
     case = case_routes._case(db, case_id)
