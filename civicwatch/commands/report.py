@@ -146,6 +146,20 @@ def _redacted(case: dict, run_dir: Path, work: Path, policy: str) -> tuple[Path,
     return out / VIDEO_NAME, out / IMAGE_NAME
 
 
+def _report_zone(scene, cases: list[dict]):  # noqa: ANN001 - a Scene or None
+    """The camera's zone, in which the report gives the offences' times, for its "made" time too:
+    the scene's when given, else the one the case records name; None (this machine's) if neither."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = scene.timezone if scene is not None else next(
+        (c["timezone"] for c in cases if isinstance(c.get("timezone"), str) and c["timezone"]), None
+    )
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def run_flight(args: argparse.Namespace) -> int:
     from detector.reports import (
         ReportError,
@@ -211,7 +225,7 @@ def run_flight(args: argparse.Namespace) -> int:
         source="" if args.publication else str(analysis.get("source") or ""),
         publication=args.publication,
         reviewed=not args.all,
-        made_at=datetime.now(UTC).astimezone(),
+        made_at=datetime.now(UTC).astimezone(_report_zone(scene, chosen)),
     )
     with tempfile.TemporaryDirectory(
         prefix=".redacted-", dir=out.parent if out.parent.is_dir() else None
