@@ -327,6 +327,13 @@ def complete_session(session_id: str, request: Request, db: Session = Depends(ge
             db.delete(db.get(UploadSession, session_id))  # content/dup refusals end the session
             db.commit()
             raise
+        except Exception:
+            # a fault, not a refusal (the database unreachable, the disk full: 503 / 507): the
+            # session stays, and so does what it received, for the client to complete again
+            db.rollback()
+            if tmp.exists():
+                os.replace(tmp, part)
+            raise
         return {"upload_id": up.id, "job_id": job.id, **upload_json(up, job)}
     finally:
         lock.release()

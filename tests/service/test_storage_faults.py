@@ -183,6 +183,33 @@ def test_unreachable_database_is_503(env, cases, monkeypatch):
     assert r.status_code == 503 and r.json()["code"] == "db_unavailable", r.text
 
 
+def test_a_fault_while_completing_a_resumable_upload_keeps_what_it_received(env, camera, footage_dir, monkeypatch):
+    """Completing moves the session's part file aside before the checks that need the database;
+    a fault there (503) left the session open with its part file gone (offset 0): a drone's
+    multi-GB transfer to send again. The file goes back: the same session completes once the
+    database answers."""
+    import service.api.uploads as uploads
+
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    body = {"camera": "bj-overpass", "filename": "f.mp4", "size": len(data), "sha256": sha256(data)}
+    sid = env.operator.post("/api/uploads/sessions", json=body).json()["session_id"]
+    r = env.operator.patch(f"/api/uploads/sessions/{sid}", content=data,
+                           headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+    assert r.json()["offset"] == len(data)
+
+    def unreachable(db, sha):  # noqa: ANN001
+        raise OperationalError("SELECT ...", {}, sqlite3.OperationalError("could not connect to server"))
+
+    with monkeypatch.context() as m:
+        m.setattr(uploads, "_existing", unreachable)
+        r = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert r.status_code == 503 and r.json()["code"] == "db_unavailable", r.text
+    assert env.operator.get(f"/api/uploads/sessions/{sid}").json()["offset"] == len(data)
+    assert [p.name for p in env.settings.partial_dir.iterdir()] == [f"session-{sid}.part"]
+    r = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert r.status_code == 201 and r.json()["sha256"] == sha256(data), r.text
+
+
 def test_healthz_reports_low_disk(settings):
     from fastapi.testclient import TestClient
 
