@@ -249,7 +249,8 @@ def _build(job: Job, settings: Settings, cases: list[Case], cam: Camera | None, 
         publication,
         unit,
         made_by,
-        cam.timezone if cam is not None else settings.timezone,
+        # the zone of the scene the job was judged by, the one its cases' times are given in
+        (scene.timezone if scene is not None else None) or (cam.timezone if cam is not None else settings.timezone),
     )
     try:
         made = build_flight_report(chosen, folder, info)
