@@ -50,6 +50,8 @@ class ClassMap:
             data = yaml.safe_load(p.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as err:
             raise DetectionLabelError(f"{p}: cannot read class map: {err}") from None
+        except UnicodeDecodeError as err:  # a video or an image given as the class map
+            raise DetectionLabelError(f"{p}: not a UTF-8 text file (byte {err.start}); a class map is YAML text") from None
         if not isinstance(data, dict) or not isinstance(data.get("map"), dict):
             raise DetectionLabelError(f"{p}: a class map needs 'map: {{label class: detector class}}' (and 'names' for YOLO ids)")
         names = tuple(str(n) for n in data.get("names") or ())

@@ -85,3 +85,18 @@ def test_unreadable_detection_labels_exit_2_naming_the_file(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:  # argparse refuses it: exit 2
         main(["eval", "detections", "--frames", str(frames), "--conf", "nan"])
     assert stop.value.code == 2
+
+
+def test_a_class_map_that_is_no_text_exits_2_naming_it(tmp_path, capsys):
+    """A video or an image given as --class-map was a UnicodeDecodeError traceback."""
+    from civicwatch.cli import main
+
+    images, labels, cmap = tmp_path / "images", tmp_path / "labels", tmp_path / "classes.yaml"
+    images.mkdir()
+    labels.mkdir()
+    cmap.write_bytes(b"\x00\x00\x00\x18ftypmp42\x94\xff")
+    with pytest.raises(DetectionLabelError, match=r"classes\.yaml: not a UTF-8 text file \(byte 12\)"):
+        ClassMap.load(cmap)
+    assert main(["eval", "detections", "--images", str(images), "--labels", str(labels), "--class-map", str(cmap)]) == 2
+    err = capsys.readouterr().err
+    assert "classes.yaml: not a UTF-8 text file" in err and "Traceback" not in err
