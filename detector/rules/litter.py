@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from detector.explain import class_zh
 from detector.rules._common import PERSON_CLASSES, VEHICLE_CLASSES, ZoneShape, box_distance, box_overlap_fraction
 from detector.scene import NoLitterZone
 from detector.types import Box, FrameContext, StaticObject, TrackObservation, ViolationEvent
@@ -135,7 +136,7 @@ class LitterRule:
         obj, person = item.obj, item.person
         stayed = obj.last_seen - obj.first_seen
         what = "an object" if obj.label == "object" else f"a {obj.label}"
-        what_zh = "物品" if obj.label == "object" else f"物品（{obj.label}）"
+        what_zh = "物品" if obj.label == "object" else f"物品（{class_zh(obj.label)}）"
         details = {
             "object_id": obj.object_id,
             "object_box": [round(v, 1) for v in obj.box],

@@ -11,6 +11,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from detector.explain import OBJECT_ZH
+
 CATALOGUE_DIR = Path(__file__).parent / "i18n"
 LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -24,7 +26,16 @@ def catalogue(lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         lang = DEFAULT_LANGUAGE
     with open(CATALOGUE_DIR / f"{lang}.json", encoding="utf-8") as fh:
-        return json.load(fh)
+        messages = json.load(fh)
+    # every object a detector can name (a litter case's object_class: bottle, suitcase, ...) from
+    # the table the evidence sheet and the explanations use, so pages do not show the English code
+    for name in OBJECT_ZH:
+        messages.setdefault(f"object.{name}", OBJECT_ZH[name] if lang == "zh-CN" else _object_en(name))
+    return messages
+
+
+def _object_en(name: str) -> str:
+    return "TV" if name == "tv" else name[:1].upper() + name[1:]
 
 
 def translate(lang: str, key: str, **params: object) -> str:
