@@ -54,7 +54,16 @@ class ClassMap:
             raise DetectionLabelError(f"{p}: not a UTF-8 text file (byte {err.start}); a class map is YAML text") from None
         if not isinstance(data, dict) or not isinstance(data.get("map"), dict):
             raise DetectionLabelError(f"{p}: a class map needs 'map: {{label class: detector class}}' (and 'names' for YOLO ids)")
-        names = tuple(str(n) for n in data.get("names") or ())
+        names = data.get("names") or ()
+        if isinstance(names, dict):  # Ultralytics' data.yaml form, {0: pedestrian, 1: people, ...}
+            if not all(isinstance(k, int) and not isinstance(k, bool) for k in names) or \
+                    sorted(names) != list(range(len(names))):
+                raise DetectionLabelError(f"{p}: names as a mapping must number the classes 0, 1, 2, ... (got keys "
+                                          f"{', '.join(map(str, list(names)[:8]))})")
+            names = [names[i] for i in range(len(names))]
+        elif not isinstance(names, (list, tuple)):
+            raise DetectionLabelError(f"{p}: names must be a list of class names in YOLO id order")
+        names = tuple(str(n) for n in names)
         mapping = {str(k): str(v) for k, v in data["map"].items() if v}
         return cls(names, mapping)
 

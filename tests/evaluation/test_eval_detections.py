@@ -100,3 +100,22 @@ def test_a_class_map_that_is_no_text_exits_2_naming_it(tmp_path, capsys):
     assert main(["eval", "detections", "--images", str(images), "--labels", str(labels), "--class-map", str(cmap)]) == 2
     err = capsys.readouterr().err
     assert "classes.yaml: not a UTF-8 text file" in err and "Traceback" not in err
+
+
+def test_a_class_map_names_its_yolo_ids_as_a_list_or_as_ultralytics_numbered_mapping(tmp_path):
+    """``names: {0: pedestrian, 1: people}`` (Ultralytics' data.yaml form) was read as the names
+    "0", "1": no label matched the map and every box went unscored without a word."""
+    cmap = tmp_path / "classes.yaml"
+    labels = tmp_path / "a.txt"
+    labels.write_text("0 0.5 0.5 0.1 0.2\n1 0.25 0.25 0.1 0.1\n2 0.1 0.1 0.1 0.1\n")
+    for names in ("[pedestrian, people, tricycle]", "{0: pedestrian, 1: people, 2: tricycle}",
+                  "{2: tricycle, 0: pedestrian, 1: people}"):
+        cmap.write_text(f"names: {names}\nmap: {{pedestrian: person, people: person}}\n")
+        loaded = ClassMap.load(cmap)
+        assert loaded.names == ("pedestrian", "people", "tricycle")
+        assert [g.label for g in read_yolo(labels, 200, 100, loaded)] == ["pedestrian", "people"]
+    for names, expected in (("{1: pedestrian, 2: people}", "names as a mapping must number the classes 0, 1, 2"),
+                            ("pedestrian", "names must be a list of class names")):
+        cmap.write_text(f"names: {names}\nmap: {{pedestrian: person}}\n")
+        with pytest.raises(DetectionLabelError, match=expected):
+            ClassMap.load(cmap)
