@@ -204,3 +204,21 @@ def test_screen_does_not_give_the_publication_time_as_the_offences(browser, loca
         assert page.text_content("#d-time") == expected
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("locale", "lead"), [("zh-CN", "原因（分析程序的原始报告，英文）："),
+                                              ("en-US", "Reason, as the analysis reported it: ")])
+def test_a_failed_jobs_error_is_led_in_the_pages_language(browser, locale, lead) -> None:
+    """A failed job's error is the worker's English sentence; a Chinese page showed it alone."""
+    error = "gave up after 3 attempts (the process stopped during each run)"
+    job = {"id": 5, "upload_id": 5, "camera_id": "bj-overpass", "filename": "a.mp4", "state": "failed",
+           "progress": 40, "error": error, "attempts": 3, "cases_found": None, "created_at": WHEN,
+           "timezone": "Asia/Shanghai", "warnings": [], "cases": [], "segments": []}
+    api = {"/api/me": {"username": "otto", "role": "operator", "kind": "user"},
+           "/api/jobs": {"items": [job], "total": 1, "limit": 50, "offset": 0}}
+    context, page = _page(browser, "/jobs", "Asia/Shanghai", api, locale=locale)
+    try:
+        harness.wait_js(page, "!!document.querySelector('.job-error')", timeout=10_000)
+        assert page.text_content(".job-error") == lead + error
+    finally:
+        context.close()

@@ -15,7 +15,8 @@
     var state = j.state || 'queued', pct = state === 'done' ? 100 : percent(j.progress);
     var bar = CW.el('div', {class: 'progress progress-sm'}, [CW.el('div', {class: 'progress-bar state-' + state, style: 'width:' + pct.toFixed(0) + '%'})]);
     var stateCell = CW.el('td', {class: 'job-state'}, [CW.el('span', {class: 'state-badge state-' + state, text: CW.label('job', state)})]);
-    if (j.error) stateCell.appendChild(CW.el('div', {class: 'job-error small', text: CW.errorMessage(0, {detail: j.error, code: j.error_code})}));
+    /* the pipeline's or worker's own (English) words, led by a sentence in the page language */
+    if (j.error) stateCell.appendChild(CW.el('div', {class: 'job-error small', text: CW.t('jobs.error', {error: j.error})}));
     var actions = CW.el('td', {class: 'right job-actions'});
     if (state === 'queued' || state === 'running') {
       actions.appendChild(CW.el('button', {type: 'button', class: 'btn btn-ghost btn-sm', text: CW.t('jobs.cancel'), onclick: function () {
