@@ -70,7 +70,7 @@ class EventCase(BaseModel):
     state: str = Field(description="state after the event")
     previous_state: str | None = Field(description="state before the event; null for created")
     rule: str = Field(description="the rule's code, e.g. red_light_pedestrian")
-    offence: dict[str, str] = Field(description="the offence in plain words, by language (zh-CN, en)")
+    offence: dict[str, str] = Field(description="the offence as the evidence sheet names it, by language (zh-CN, en)")
     object_class: str | None
     camera_id: str
     place: str | None
@@ -97,10 +97,12 @@ class CaseEvent(BaseModel):
         return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _offence(rule: str) -> dict[str, str]:
-    from service.web import i18n  # the pages' catalogues name the rules in both languages
+def _offence(rule: str, object_class: str | None) -> dict[str, str]:
+    """The offence as the evidence sheet, the case page and an export name it (by the offender's
+    class: a car going the wrong way is 机动车逆向行驶)."""
+    from service.api.common import offence_view
 
-    return {lang: i18n.translate(lang, f"rule.{rule}") for lang in i18n.LANGUAGES}
+    return offence_view(rule, object_class)["names"]
 
 
 def _judged_zone(db: Session, case: Case, cam: Camera | None) -> str | None:
@@ -119,7 +121,7 @@ def build_event(db: Session, case: Case, event: EventType, actor: str, previous_
         event_id=str(uuid.uuid4()), event=event, time=_iso(when) or _iso(datetime.now(timezone.utc)), actor=actor,
         case=EventCase(
             id=case.id, public_number=case.public_number, state=case.state, previous_state=previous_state,
-            rule=case.rule, offence=_offence(case.rule), object_class=case.object_class, camera_id=case.camera_id,
+            rule=case.rule, offence=_offence(case.rule, case.object_class), object_class=case.object_class, camera_id=case.camera_id,
             place=(up.place if up and up.place else None) or (cam.place if cam else None),
             timezone=_judged_zone(db, case, cam), start_time=_iso(case.start_time),
             start_time_local=data.get("start_time"), confidence=float(case.confidence or 0.0),

@@ -34,3 +34,23 @@ def test_the_case_answer_names_the_offence_like_the_sheet(rule, object_class, zh
                            track_ids=[3], confidence=0.9, explanation="")
     cap = sheet_caption(event, load_scene_text(SCENE_YAML, "bj-overpass"), [])
     assert (cap.offence_zh, cap.offence_en, cap.offence_code or None) == (zh, en, code)
+
+
+def test_case_events_name_the_offence_as_the_case_answer_does() -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from service.events import build_event
+    from service.models import Base
+
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as db:
+        db.add(Case(id="J1-x", pipeline_id="x", job_id=1, camera_id="bj-overpass", rule="wrong_way", zone="near-lanes",
+                    start_s=1.0, end_s=2.0, object_class="car", track_ids=[4], confidence=0.9, explanation="",
+                    out_dir="o", evidence_dir="e", evidence={}, data={}, state="approved"))
+        db.commit()
+        case = db.get(Case, "J1-x")
+        event = build_event(db, case, "approved", "rita", "pending")
+        assert event.case.offence == case_summary(case)["offence"]["names"] == \
+            {"zh-CN": "机动车逆向行驶", "en": "Motor vehicle driving against traffic"}
