@@ -35,3 +35,16 @@ def test_every_code_a_page_can_show_has_a_sentence() -> None:
     for lang in i18n.LANGUAGES:
         missing = sorted(c for c in wanted if f"error.{c}" not in i18n.catalogue(lang))
         assert missing == [], (lang, missing)
+
+
+def test_every_case_action_the_history_panel_lists_has_a_name() -> None:
+    """The review page's history lists the case's ``case.*`` audit entries (a one-case export is
+    one of them: its object is the case) by ``history.action.<code>``; without a name the panel
+    showed the code itself ("case.export") in either language."""
+    from service.audit_actions import ACTIONS
+
+    case_actions = [a for a in ACTIONS if a.startswith("case.")]
+    assert "case.export" in case_actions
+    for lang in i18n.LANGUAGES:
+        missing = [a for a in case_actions if f"history.action.{a}" not in i18n.catalogue(lang)]
+        assert missing == [], (lang, missing)
