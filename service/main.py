@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from civicwatch import __version__
 from detector.signing import load_or_create_key
-from service import api_docs, errors, log_redaction, web
+from service import api_docs, body_limit, errors, log_redaction, web
 from service.api import (
     admin,
     audit_log,
@@ -124,6 +124,8 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     errors.install(app)
     not_found.install(app)  # browsers get an HTML 404 page, /api/ keeps JSON
     api_docs.install(app)
+    app.add_middleware(body_limit.BodyLimitMiddleware)  # bodies routes read whole are capped; inside: refusals get the headers
+    body_limit.document(app)
     app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
     for module in (auth, admin, live, cameras, uploads, jobs, flight_reports, cases, review_actions, plates, public,
                    audit_log, system):

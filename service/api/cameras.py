@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartParser
 
 from detector.scene import CAMERA_ID, MAX_NAME, MAX_PLACE, Scene, load_scene_text
@@ -176,7 +177,7 @@ async def _read_form(request: Request, scene_required: bool = True) -> SceneForm
                                     "in transfer?); nothing was saved, send it again")
         else:
             form = await request.form(**limits)
-    except ApiError:
+    except (ApiError, HTTPException):  # ours, or service.body_limit's 413
         raise
     except Exception as err:  # noqa: BLE001 - malformed body
         raise ApiError(400, f"malformed form: {err}") from None

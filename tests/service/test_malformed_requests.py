@@ -14,7 +14,7 @@ import asyncio
 import httpx
 import pytest
 
-from .helpers import ORIGIN, SCENE_YAML
+from .helpers import ORIGIN, SCENE_YAML, SHORT_CLIP
 
 HUGE = 10**20  # past 2**63: overflows SQLite's INTEGER and PostgreSQL's bigint
 PAST_INT4 = 2**31  # fits SQLite, but not PostgreSQL's integer primary keys
@@ -154,3 +154,43 @@ def test_nul_in_a_scene_place_is_refused(env):
     body = assert_refused(r, 422, "place", "NUL characters")
     assert body["code"] == "bad_scene"
     assert env.admin.get("/api/cameras").json() == []
+
+
+def test_bodies_read_whole_are_capped_before_anyone_is_asked_who_they_are(env, cases, footage_dir, monkeypatch):
+    """FastAPI reads (and parses) a JSON body before the route's dependencies: a login, a case
+    decision, any write took a body of any size, from anyone, into memory. Over the cap it is 413
+    ``too_large`` (declared or counted as it arrives), the anonymous caller's too, nothing
+    changed; footage is not capped so (it streams to disk under ``max_upload_bytes``). The caps
+    are lowered here to keep the test small; the real ones hold what the routes take."""
+    import service.body_limit as body_limit
+    from service.api.cameras import MAX_REFERENCE_BYTES, MAX_SCENE_BYTES
+
+    assert body_limit.JSON_BODY_MAX >= 6 * MAX_SCENE_BYTES  # a scene of 1 MiB written with \uXXXX escapes
+    assert body_limit.FORM_BODY_MAX > MAX_REFERENCE_BYTES + MAX_SCENE_BYTES
+    monkeypatch.setattr(body_limit, "JSON_BODY_MAX", 100_000)
+    monkeypatch.setattr(body_limit, "FORM_BODY_MAX", 300_000)
+    a, _ = cases
+    big = b'{"reason": "' + b"x" * 100_000 + b'"}'
+    for client, url in ((env.anon, "/api/auth/login"), (env.anon, "/api/cases/bulk"), (env.reviewer, f"/api/cases/{a}/reject")):
+        declared = client.post(url, content=big, headers={"content-type": "application/json"})
+        assert_refused(declared, 413, "larger than 100000 bytes")
+        assert declared.json()["code"] == "too_large" and declared.headers["x-frame-options"] == "DENY"
+        chunked = client.post(url, content=(big[i:i + 8192] for i in range(0, len(big), 8192)),
+                              headers={"content-type": "application/json"})
+        assert_refused(chunked, 413, "larger than 100000 bytes")
+        assert chunked.json()["code"] == "too_large"
+    assert env.reviewer.get(f"/api/cases/{a}").json()["state"] == "pending"
+    assert env.reviewer.post(f"/api/cases/{a}/reject", json={"reason": "x" * 2000}).status_code == 200  # under the cap
+    reference = b"\xff\xd8" + b"\0" * 300_000
+    r = env.reviewer.put("/api/cameras/bj-overpass/reference", files={"reference": ("ref.jpg", reference, "image/jpeg")})
+    assert_refused(r, 413, "larger than 300000 bytes")
+    form = (b'--b\r\nContent-Disposition: form-data; name="reference"; filename="ref.jpg"\r\n\r\n' + reference
+            + b"\r\n--b--\r\n")
+    r = env.reviewer.put("/api/cameras/bj-overpass/reference", content=(form[i:i + 8192] for i in range(0, len(form), 8192)),
+                         headers={"content-type": "multipart/form-data; boundary=b"})
+    assert_refused(r, 413, "larger than 300000 bytes")
+    assert env.operator.get("/api/cameras/bj-overpass").json()["scene_version"] == 1
+    # the footage routes stream: a body past both caps is theirs to judge (a duplicate here)
+    clip = (footage_dir / SHORT_CLIP).read_bytes()
+    r = env.operator.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": ("a.mp4", clip, "video/mp4")})
+    assert r.status_code == 409 and r.json()["code"] == "duplicate_upload", r.text
