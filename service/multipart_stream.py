@@ -107,7 +107,9 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
         else:
             state["buf"] += chunk
             if len(state["buf"]) > MAX_FIELD_BYTES:
-                raise HTTPException(413, f"form field {state['name']!r} is longer than {MAX_FIELD_BYTES} bytes")
+                # most likely a file sent as a text field (curl -F 'file=<clip.mp4' instead of 'file=@clip.mp4')
+                raise HTTPException(413, f"form field {state['name']!r} is longer than {MAX_FIELD_BYTES} bytes: "
+                                         "a file must be sent as a file part, with a filename")
 
     def on_part_end() -> None:
         sf = state["file"]

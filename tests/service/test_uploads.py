@@ -169,6 +169,9 @@ def test_bad_upload_requests_are_4xx(env, camera, footage_dir):
     for kw in cases:
         r = env.operator.post("/api/uploads", **kw)
         assert r.status_code == 422, (kw.get("data"), r.status_code, r.text)
+    # the video as a text field (curl -F 'file=<clip.mp4'): the answer says how to send it
+    r = env.operator.post("/api/uploads", data={"camera": "bj-overpass", "file": "x" * 70_000}, files={"note": ("n.txt", b"n")})
+    assert r.status_code == 413 and "file part, with a filename" in r.json()["detail"], r.text
     r = env.operator.post("/api/uploads", content=b"raw", headers={"content-type": "application/octet-stream"})
     assert r.status_code == 415
     r = env.operator.post("/api/uploads", content=b"--xx\r\nbroken", headers={"content-type": "multipart/form-data; boundary=xx"})
