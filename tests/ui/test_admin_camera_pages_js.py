@@ -222,3 +222,26 @@ def test_a_failed_jobs_error_is_led_in_the_pages_language(browser, locale, lead)
         assert page.text_content(".job-error") == lead + error
     finally:
         context.close()
+
+
+def test_bulk_decision_failures_are_said_in_the_pages_language(browser) -> None:
+    """A bulk approval's cases that could not be decided are listed with why: a Chinese page gave
+    the API's English sentence ("cannot approve a case that is approved ...")."""
+    case = _case_without_clock()
+    api = {"/api/me": {"username": "rita", "role": "reviewer", "kind": "user"},
+           "/api/cases": {"items": [case], "total": 1, "limit": 50, "offset": 0},
+           "/api/cases/J2-b": {**case, "evidence": {}, "integrity": {"ok": True, "problems": []}, "history": []},
+           "/api/cameras": [],
+           "/api/cases/bulk": {"action": "approve", "done": 0, "failed": 1, "results": [
+               {"id": "J2-b", "ok": False, "state": "approved", "status": 409, "code": "invalid_transition",
+                "message": "cannot approve a case that is approved (allowed from: pending)"}]}}
+    context, page = _page(browser, "/review", "Asia/Shanghai", api, locale="zh-CN")
+    try:
+        page.wait_for_selector(".queue-item[data-case='J2-b'] input.pick")
+        page.check(".queue-item[data-case='J2-b'] input.pick")
+        page.click("#bulk-approve")
+        harness.wait_js(page, "!document.getElementById('toast').hidden", timeout=10_000)
+        toast = page.text_content("#toast")
+        assert "#J2-b: 案件当前状态不允许此操作。" in toast and "cannot approve" not in toast, toast
+    finally:
+        context.close()

@@ -21,7 +21,8 @@
       var failed = [];
       res.results.forEach(function (r) {
         if (r.ok) changes.push({id: r.id, state: r.state});
-        else failed.push('#' + r.id + (r.message ? ': ' + r.message : ''));
+        /* why, in the page language where the code is a known one (the API's words otherwise) */
+        else failed.push('#' + r.id + (r.message || r.code ? ': ' + CW.errorMessage(r.status, {detail: r.message, code: r.code}) : ''));
       });
       CW.review.clearSelection();
       CW.review.applyChanges(changes);
