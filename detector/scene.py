@@ -261,6 +261,15 @@ class NoLitterZone(_ZoneBase):
     min_area: float = Field(default=60.0, gt=0)
     max_area: float = Field(default=20000.0, gt=0)
 
+    @model_validator(mode="after")
+    def _area_range(self) -> NoLitterZone:
+        # min_area above max_area leaves no blob size that counts: the zone would never raise a
+        # case, and nothing would say why.
+        if self.min_area > self.max_area:
+            raise ValueError(f"min_area ({self.min_area:g}) is larger than max_area ({self.max_area:g}): "
+                             "no object could ever count; min_area must be at most max_area")
+        return self
+
 
 Zone = Annotated[CrosswalkZone | LaneZone | NoParkingZone | NoLitterZone, Field(discriminator="kind")]
 
