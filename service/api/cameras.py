@@ -30,7 +30,7 @@ from detector.scene import CAMERA_ID, MAX_NAME, MAX_PLACE, Scene, load_scene_tex
 from service import audit, scenes
 from service.api.common import MAX_ROW_ID, ApiModel, camera_json, iso
 from service.api.schemas import (
-    CameraDeleted, CameraOut, CameraSaved, SceneCheck, SceneVersionOut, VersionList, binary, multipart,
+    CameraDeleted, CameraNotice, CameraOut, CameraSaved, SceneCheck, SceneVersionOut, VersionList, binary, multipart,
 )
 from service.errors import ApiError, responses
 from service.models import Camera, Case, SceneVersion, Upload, UploadSession, utcnow
@@ -108,8 +108,9 @@ def _check_base(cam: Camera, base_version: int | None) -> None:
                        code="scene_version_conflict", scene_version=cam.scene_version)
 
 
-def _answer(cam: Camera, scene: Scene | None, changed: bool, warnings: list[str]) -> dict:
-    return {**camera_json(cam, scene), "changed": changed, "warnings": warnings}
+def _answer(cam: Camera, scene: Scene | None, changed: bool, notices: list[CameraNotice]) -> dict:
+    return {**camera_json(cam, scene), "changed": changed, "warnings": [n.text for n in notices],
+            "notices": [n.model_dump() for n in notices]}
 
 
 def _commit_version(db: Session, cam: Camera) -> None:
@@ -252,7 +253,7 @@ def _check_drone_scene(request: Request, scene: Scene, ref_path: str | None, sen
                                               "'reference' image", "reference_not_sent")
 
 
-def _save_reference(request: Request, cam_id: str, data: bytes, name: str, scene: Scene) -> tuple[str, list[str]]:
+def _save_reference(request: Request, cam_id: str, data: bytes, name: str, scene: Scene) -> tuple[str, list[CameraNotice]]:
     """Store the image under a name made from its content: a new reference never overwrites the
     one an older scene version (and its cases) was drawn on."""
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
@@ -272,33 +273,36 @@ def _save_reference(request: Request, cam_id: str, data: bytes, name: str, scene
         else:
             tmp.write_bytes(data)
         tmp.replace(path)
-    warnings = []
+    notices = []
     h, w = image.shape[:2]
-    if (w, h) != tuple(scene.frame_size):
-        warnings.append(f"reference image is {w}x{h} but the scene's frame_size is "
-                        f"{scene.frame_size[0]}x{scene.frame_size[1]}; zones are drawn in frame_size pixels")
-    return str(path.relative_to(settings.data_dir)), warnings
+    fw, fh = scene.frame_size
+    if (w, h) != (fw, fh):
+        notices.append(CameraNotice(code="reference_size", params={"width": w, "height": h, "frame_width": fw,
+                                                                   "frame_height": fh},
+                                    text=f"reference image is {w}x{h} but the scene's frame_size is {fw}x{fh}; "
+                                         "zones are drawn in frame_size pixels"))
+    return str(path.relative_to(settings.data_dir)), notices
 
 
 def _save_edit(request: Request, db: Session, who: Principal, cam: Camera, text: str, scene: Scene,
                reference: tuple[bytes, str] | None, note: str | None, fields: list[str]) -> dict:
     """Add a version when the document or the reference changed (else answer ``changed: false``),
     audit it and commit."""
-    warnings: list[str] = []
+    notices: list[CameraNotice] = []
     ref_path = cam.reference_path
     _check_drone_scene(request, scene, ref_path, sent=reference is not None)
     if reference is not None:
-        ref_path, warnings = _save_reference(request, cam.id, reference[0], reference[1], scene)
+        ref_path, notices = _save_reference(request, cam.id, reference[0], reference[1], scene)
     old = scenes.current(db, cam)
     same_doc = old is not None and old.sha256 == scenes.document_hash(text)
     if same_doc and ref_path == cam.reference_path:
-        return _answer(cam, scene, False, warnings)
+        return _answer(cam, scene, False, notices)
     version = scenes.add_version(db, cam, text, scene, ref_path, who.actor, note)
     changed = [f for f in fields if f != "scene" or not same_doc] + (["reference"] if reference is not None else [])
     audit.record(db, request, who, "camera.update", "camera", cam.id, from_version=old.number if old else None,
                  to_version=version.number, sha256=version.sha256, changed=changed, note=note)
     _commit_version(db, cam)
-    return _answer(cam, scene, True, warnings)
+    return _answer(cam, scene, True, notices)
 
 
 @router.post("", status_code=201, response_model=CameraSaved, responses=responses(400, 409, 413, 415),
@@ -310,17 +314,17 @@ async def create_camera(request: Request, db: Session = Depends(get_db), who: Pr
         raise ApiError(409, f"camera {scene.camera!r} already exists; use PUT /api/cameras/{scene.camera} to replace its scene",
                        camera_id=scene.camera)
     cam = Camera(id=scene.camera, kind=scene.kind, place=scene.place, timezone=scene.timezone, scene_yaml=form.text)
-    warnings: list[str] = []
+    notices: list[CameraNotice] = []
     _check_drone_scene(request, scene, None, sent=form.reference is not None)
     if form.reference is not None:
-        cam.reference_path, warnings = _save_reference(request, cam.id, form.reference, form.reference_name or "", scene)
+        cam.reference_path, notices = _save_reference(request, cam.id, form.reference, form.reference_name or "", scene)
     db.add(cam)
     db.flush()
     version = scenes.add_version(db, cam, form.text or "", scene, cam.reference_path, who.actor, form.note)
     audit.record(db, request, who, "camera.create", "camera", cam.id, reference=form.reference is not None,
                  to_version=version.number, sha256=version.sha256)
     _commit_version(db, cam)
-    return _answer(cam, scene, True, warnings)
+    return _answer(cam, scene, True, notices)
 
 
 @router.put("/{camera_id}", response_model=CameraSaved, responses=FORM_ERRORS, openapi_extra=SCENE_FORM, **AS_BUILT)

@@ -99,6 +99,15 @@ class CameraOut(Shape):
     signals: list[dict[str, Any]] | None = None
 
 
+class CameraNotice(Shape):
+    """A warning of a camera save with a code and its values, so a page can say it in its own
+    language (``warnings`` holds the same warnings as English sentences)."""
+
+    code: str = Field(description="reference_size: the reference image is not the scene's frame_size")
+    text: str
+    params: dict[str, int] = Field(default_factory=dict)
+
+
 class CameraSaved(CameraOut):
     """A camera after a create or edit."""
 
@@ -106,6 +115,7 @@ class CameraSaved(CameraOut):
         description="false: the document and reference were the same as before (no new version)"
     )
     warnings: list[str]
+    notices: list[CameraNotice] = Field(description="the warnings, each with a code and its values")
 
 
 class SceneCheck(SceneView):

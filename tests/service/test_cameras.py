@@ -27,7 +27,7 @@ def test_register_camera_with_reference(env, footage_dir):
     r = env.reviewer.post("/api/cameras", data={"scene": SCENE_YAML}, files={"reference": ("ref.jpg", ref, "image/jpeg")})
     assert r.status_code == 201, r.text
     cam = r.json()
-    assert cam["camera_id"] == "bj-overpass" and cam["frame_size"] == [960, 540] and cam["warnings"] == []
+    assert cam["camera_id"] == "bj-overpass" and cam["frame_size"] == [960, 540] and cam["warnings"] == cam["notices"] == []
     assert [z["name"] for z in cam["zones"]] == ["near-lanes", "crossing"]
     assert cam["zones"][0]["polygon"][0] == [0, 200]
     assert cam["zones"][0]["direction"] == [[480, 250], [480, 530]] and cam["zones"][1]["signal"] == "ped"
@@ -35,6 +35,24 @@ def test_register_camera_with_reference(env, footage_dir):
     assert img.status_code == 200 and img.content == ref
     assert [c["camera_id"] for c in env.operator.get("/api/cameras").json()] == ["bj-overpass"]
     assert env.admin.get("/api/audit", params={"action": "camera.create"}).json()["items"][0]["actor"] == "rita"
+
+
+def test_a_reference_of_another_size_is_kept_with_a_warning_a_page_can_translate(env, footage_dir):
+    """The zones are drawn in frame_size pixels: a reference of another size is stored (it may be
+    a scaled picture of the right view) but the answer warns, as a sentence and as a code with its
+    values (``notices``), so a Chinese page can say it in Chinese."""
+    frame = cv2.imdecode(np.frombuffer(first_frame_jpeg(footage_dir / SHORT_CLIP), np.uint8), cv2.IMREAD_COLOR)
+    half = cv2.imencode(".png", cv2.resize(frame, (480, 270)))[1].tobytes()
+    r = env.reviewer.post("/api/cameras", data={"scene": SCENE_YAML}, files={"reference": ("half.png", half, "image/png")})
+    assert r.status_code == 201, r.text
+    cam = r.json()
+    assert cam["warnings"] == ["reference image is 480x270 but the scene's frame_size is 960x540; "
+                               "zones are drawn in frame_size pixels"]
+    assert cam["notices"] == [{"code": "reference_size", "text": cam["warnings"][0],
+                               "params": {"width": 480, "height": 270, "frame_width": 960, "frame_height": 540}}]
+    assert env.operator.get(cam["reference_url"]).content == half
+    r = env.reviewer.put("/api/cameras/bj-overpass/reference", files={"reference": ("half.png", half, "image/png")})
+    assert r.status_code == 200 and [n["code"] for n in r.json()["notices"]] == ["reference_size"], r.text
 
 
 def test_a_drone_reference_without_texture_is_refused_and_nothing_is_stored(env, footage_dir):

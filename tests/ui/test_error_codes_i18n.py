@@ -18,6 +18,7 @@ NOT_FOR_PAGES = {
     "plate_format": "the plate form shows the API's reason for the refusal and adds its own hint (plate.js)",
     "metrics_token": "answered to Prometheus on /metrics, never to a page",
     "not_rendered": "evidence API for scripts; the review page renders the annotated clip before asking for it",
+    "reference_size": "a warning of a saved camera, not an error: said by camera.notice.reference_size (CW.cameraNotices)",
 }
 
 

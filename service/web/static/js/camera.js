@@ -169,7 +169,7 @@
       CW.api('PUT', base + '/reference', fd).then(function (c) {
         CW.showError('reference-error', null);
         CW.$('reference-form').reset();
-        (c.warnings || []).forEach(function (w) { CW.toast(w, 'error'); });
+        CW.cameraNotices(c);
         return saved(c);
       }).catch(function (err) { CW.showError('reference-error', err); });
     });

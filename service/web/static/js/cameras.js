@@ -71,6 +71,7 @@
     if (ref) fd.append('reference', ref);
     var stream = CW.$('stream-url').value.trim();
     CW.api('POST', '/api/cameras', fd).then(function (cam) {
+      CW.cameraNotices(cam);
       if (stream) return CW.api('PUT', '/api/cameras/' + encodeURIComponent(cam.camera_id) + '/stream', {stream_url: stream});
     }).then(function () {
       CW.showError('camera-error', null); form.reset(); CW.toast(CW.t('cameras.added'), 'ok'); load();

@@ -23,6 +23,14 @@
     return text;
   };
   CW.has = function (key) { return Object.prototype.hasOwnProperty.call(messages, key); };
+  /* A camera save's warnings (``notices``: a code and its values), each said in the page's language
+     as a toast; one this page has no sentence for keeps the API's English words. */
+  CW.cameraNotices = function (answer) {
+    ((answer && answer.notices) || []).forEach(function (n) {
+      var key = 'camera.notice.' + n.code;
+      CW.toast(CW.has(key) ? CW.t(key, n.params) : n.text, 'error');
+    });
+  };
 
   /* A rule / state / role name in the page language, falling back to the raw value. */
   CW.label = function (prefix, value) {
