@@ -30,9 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="detect on overlapping tiles over the whole frame, for small objects: auto = the scene "
                         "decides (its slicing field; without one, on for drone scenes, off for fixed cameras)")
     p.add_argument("--slice-tile", type=int, default=None, metavar="PX",
-                   help="slice tile side in video pixels (default: the scene's, else 320)")
+                   help="slice tile side in video pixels, when the analysis slices (default: the scene's, else 320)")
     p.add_argument("--slice-overlap", type=finite_float, default=None, metavar="F",
-                   help="share of a tile its neighbour covers again, 0-0.75 (default: the scene's, else 0.2)")
+                   help="share of a tile its neighbour covers again, 0-0.75, when the analysis slices (default: the "
+                        "scene's, else 0.2)")
     p.add_argument("--no-stabilise", action="store_true",
                    help="do not register frames to the first one (camera sway and drift compensation)")
     p.add_argument("--lowlight", choices=["auto", "off"], default="auto",
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from detector.detect import DetectorError
     from detector.models.fetch import ModelFetchError
     from detector.pipeline import AnalyzeOptions, OutputFolderError, analyze
-    from detector.scene import SceneError
+    from detector.scene import SceneError, load_scene
     from detector.segments import SpanError
     from detector.signing import SigningKeyError
     from detector.slicing import (
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         DEFAULT_TILE,
         SliceSettings,
         SlicingError,
+        resolve_slicing,
     )
 
     if args.analysis_fps <= 0:
@@ -93,11 +95,33 @@ def run(args: argparse.Namespace) -> int:
     if args.full_every < 1:
         print("error: --full-every must be at least 1", file=sys.stderr)
         return 2
+    # Options that only act together with another would otherwise be dropped without a word.
+    if args.preroll is not None and args.span is None:
+        print("error: --preroll only applies with --span (the pre-roll read before a segment)", file=sys.stderr)
+        return 2
+    if args.full_every != 1 and args.regions == "off":
+        print("error: --full-every needs the zone tiles; with --regions off every analysis frame is detected whole",
+              file=sys.stderr)
+        return 2
+    slice_flags = args.slice_tile is not None or args.slice_overlap is not None
+    if slice_flags and args.slicing == "off":
+        print("error: --slice-tile and --slice-overlap need slicing; not with --slicing off", file=sys.stderr)
+        return 2
     try:  # the same checks the pipeline makes, before the model is loaded
         SliceSettings(args.slice_tile or DEFAULT_TILE, DEFAULT_OVERLAP if args.slice_overlap is None else args.slice_overlap)
     except SlicingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if slice_flags and args.slicing == "auto":
+        try:
+            scene = load_scene(args.scene)
+        except SceneError as err:
+            print(f"error: scene file: {err}", file=sys.stderr)
+            return 2
+        if resolve_slicing("auto", scene.kind, scene.slicing) is None:
+            print("error: --slice-tile and --slice-overlap: this scene does not slice (a fixed camera without a "
+                  "slicing field, or slicing: {enabled: false}); add --slicing on", file=sys.stderr)
+            return 2
     options = AnalyzeOptions(model=args.model, analysis_fps=args.analysis_fps, pre=args.pre, post=args.post,
                              conf=args.conf, person_conf=args.person_conf, regions=args.regions, full_every=args.full_every,
                              slicing=args.slicing, slice_tile=args.slice_tile, slice_overlap=args.slice_overlap,
