@@ -83,8 +83,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     f.add_argument(
         "--redaction-policy",
         choices=("bystanders", "all"),
-        default="bystanders",
-        help="with --publication: blur everyone but the offender (default) or the offender too",
+        default=None,
+        help="with --publication only: blur everyone but the offender (bystanders, the default) "
+        "or the offender too (all)",
     )
     f.add_argument(
         "--scene",
@@ -181,6 +182,9 @@ def run_flight(args: argparse.Namespace) -> int:
         return _fail(f"{run_dir} is not a folder")
     if args.seconds <= 0:
         return _fail("--seconds must be more than 0")
+    if args.redaction_policy is not None and not args.publication:
+        # the internal report is made from the original media: a policy would be dropped silently
+        return _fail("--redaction-policy applies with --publication only (the internal report is not redacted)")
     try:
         cases = load_run_cases(run_dir)
         decisions = read_decisions(args.decisions) if args.decisions else None
@@ -235,7 +239,7 @@ def run_flight(args: argparse.Namespace) -> int:
             if args.publication:
                 try:
                     clip, still = _redacted(
-                        case, run_dir, Path(tmp), args.redaction_policy
+                        case, run_dir, Path(tmp), args.redaction_policy or "bystanders"
                     )
                 except Exception as err:  # noqa: BLE001 - any failure to redact stops a public report
                     return _fail(

@@ -1,8 +1,9 @@
-"""``civicwatch analyze`` options that only act together with another are refused alone, exit
-code 2, instead of being dropped without a word: ``--preroll`` without ``--span``, ``--full-every``
+"""Options that only act together with another are refused alone, exit code 2, instead of being
+dropped without a word. ``civicwatch analyze``: ``--preroll`` without ``--span``, ``--full-every``
 with ``--regions off``, ``--slice-tile`` / ``--slice-overlap`` when the analysis does not slice
-(``--slicing off``, or a fixed camera's scene without a ``slicing`` field). Each is refused before
-the video is read or the model loaded."""
+(``--slicing off``, or a fixed camera's scene without a ``slicing`` field), each refused before the
+video is read or the model loaded. ``civicwatch report flight``: ``--redaction-policy`` without
+``--publication``."""
 
 from __future__ import annotations
 
@@ -50,3 +51,13 @@ def test_slice_options_pass_where_the_analysis_slices(tmp_path, capsys, scene_ex
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "error: video:" in err and "slice" not in err
+
+
+def test_report_flight_refuses_a_redaction_policy_without_publication(tmp_path, capsys):
+    # The internal report shows the original media: the policy would be dropped without a word.
+    run = tmp_path / "run"
+    run.mkdir()
+    assert main(["report", "flight", str(run), "--all", "--redaction-policy", "all"]) == 2
+    err = capsys.readouterr().err
+    assert "--redaction-policy applies with --publication only" in err
+    assert not (tmp_path / "run-flight-report").exists()
