@@ -15,11 +15,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("video", type=Path)
     p.add_argument("--scene", type=Path, required=True, help="scene YAML (camera, zones, signals)")
     p.add_argument("--out", type=Path, required=True, help="output folder for cases and manifest")
-    p.add_argument("--pre", type=finite_float, default=5.0, help="seconds of video kept before each case")
-    p.add_argument("--post", type=finite_float, default=5.0, help="seconds of video kept after each case")
+    p.add_argument("--pre", type=finite_float, default=5.0, help="seconds of video kept before each case (default 5)")
+    p.add_argument("--post", type=finite_float, default=5.0, help="seconds of video kept after each case (default 5)")
     p.add_argument("--model", default=None, help="ONNX (or .pt with the ultralytics extra) model, or a model name from `civicwatch models list`; default: the manifest's analysis model")
-    p.add_argument("--analysis-fps", type=finite_float, default=10.0, help="frames per second sent to the detector")
-    p.add_argument("--conf", type=finite_float, default=0.3, help="detector confidence threshold")
+    p.add_argument("--analysis-fps", type=finite_float, default=10.0, help="frames per second sent to the detector (default 10)")
+    p.add_argument("--conf", type=finite_float, default=0.3, help="detector confidence threshold (default 0.3)")
     p.add_argument("--person-conf", type=finite_float, default=None,
                    help="people's own detection threshold (default: --conf); see benchmarks/README.md before lowering it")
     p.add_argument("--regions", choices=["zones", "off"], default="zones",
