@@ -112,15 +112,21 @@ def run(args: argparse.Namespace) -> int:
     except SlicingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if slice_flags and args.slicing == "auto":
+    full_every = args.full_every != 1 and args.slicing != "off"
+    if (slice_flags and args.slicing == "auto") or full_every:
         try:
             scene = load_scene(args.scene)
         except SceneError as err:
             print(f"error: scene file: {err}", file=sys.stderr)
             return 2
-        if resolve_slicing("auto", scene.kind, scene.slicing) is None:
+        slices = resolve_slicing(args.slicing, scene.kind, scene.slicing) is not None
+        if slice_flags and not slices:
             print("error: --slice-tile and --slice-overlap: this scene does not slice (a fixed camera without a "
                   "slicing field, or slicing: {enabled: false}); add --slicing on", file=sys.stderr)
+            return 2
+        if full_every and slices:
+            print("error: --full-every needs the zone tiles; this analysis slices the whole frame instead "
+                  "(--slicing off to use zone tiles)", file=sys.stderr)
             return 2
     options = AnalyzeOptions(model=args.model, analysis_fps=args.analysis_fps, pre=args.pre, post=args.post,
                              conf=args.conf, person_conf=args.person_conf, regions=args.regions, full_every=args.full_every,

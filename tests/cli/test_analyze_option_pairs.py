@@ -1,6 +1,6 @@
 """Options that only act together with another are refused alone, exit code 2, instead of being
 dropped without a word. ``civicwatch analyze``: ``--preroll`` without ``--span``, ``--full-every``
-with ``--regions off``, ``--slice-tile`` / ``--slice-overlap`` when the analysis does not slice
+with ``--regions off`` or on an analysis that slices, ``--slice-tile`` / ``--slice-overlap`` when the analysis does not slice
 (``--slicing off``, or a fixed camera's scene without a ``slicing`` field), each refused before the
 video is read or the model loaded. ``civicwatch report flight``: ``--redaction-policy`` without
 ``--publication``."""
@@ -28,6 +28,7 @@ def _scene(folder, **extra):
     (["--slicing", "off", "--slice-tile", "256"], "not with --slicing off"),
     (["--slice-tile", "256"], "this scene does not slice"),
     (["--slice-overlap", "0.3"], "this scene does not slice"),
+    (["--slicing", "on", "--full-every", "2"], "this analysis slices the whole frame instead"),
 ])
 def test_an_option_that_would_do_nothing_is_refused(tmp_path, capsys, extra, says):
     # The video does not exist: the refusal comes before it is opened.
@@ -43,8 +44,9 @@ def test_an_option_that_would_do_nothing_is_refused(tmp_path, capsys, extra, say
     ({"slicing": {"tile": 320}}, ["--slice-tile", "256"]),  # a fixed scene that slices
     ({"kind": "drone"}, ["--slice-overlap", "0.3"]),  # drone scenes slice by default
     ({}, ["--slicing", "on", "--slice-tile", "256"]),
+    ({}, ["--full-every", "2"]),  # a fixed scene: zone tiles
 ])
-def test_slice_options_pass_where_the_analysis_slices(tmp_path, capsys, scene_extra, extra):
+def test_the_options_pass_where_they_act(tmp_path, capsys, scene_extra, extra):
     # Past the option checks the missing video is what stops it (exit 2, "video:").
     args = ["analyze", str(tmp_path / "missing.mp4"), "--scene", str(_scene(tmp_path, **scene_extra)),
             "--out", str(tmp_path / "out"), "--quiet", *extra]
