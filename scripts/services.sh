@@ -4,14 +4,37 @@
 # the browser tests and the GStreamer RTSP server the live-camera tests stream from. Needs root (as on the development and CI machines).
 set -euo pipefail
 
+# PostgreSQL on 127.0.0.1:5432 with a database "test" that the user postgres enters without a
+# password (tests/service/conftest.py makes a database of its own per run beside it). Debian's
+# package is installed when there is none; a fresh Debian cluster asks for a password on
+# 127.0.0.1, so that one line of its pg_hba.conf is opened for the tests (a test machine only).
 pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
-if command -v pg_isready >/dev/null && ! pg_ready; then
-    if command -v pg_ctlcluster >/dev/null; then
-        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+pg_enters() { psql -h 127.0.0.1 -U postgres -w -d postgres -tAc 'select 1' >/dev/null 2>&1; }
+if ! command -v pg_isready >/dev/null && ! pg_ready; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq postgresql >/dev/null
+fi
+pg_cluster() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n1; }
+if ! pg_ready; then
+    if command -v pg_ctlcluster >/dev/null && [ -n "$(pg_cluster)" ]; then
+        pg_ctlcluster --skip-systemctl-redirect "$(pg_cluster)" main start || true
     fi
     for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
 fi
 pg_ready || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
+if ! pg_enters && [ -n "$(pg_cluster)" ]; then
+    hba="/etc/postgresql/$(pg_cluster)/main/pg_hba.conf"
+    if [ -f "$hba" ] && ! grep -q "^host all postgres 127.0.0.1/32 trust" "$hba"; then
+        sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
+        pg_ctlcluster --skip-systemctl-redirect "$(pg_cluster)" main reload || true
+        for _ in $(seq 1 10); do pg_enters && break; sleep 1; done
+    fi
+fi
+pg_enters || { echo "PostgreSQL on 127.0.0.1:5432 does not let the user postgres in without a password" >&2; exit 1; }
+if [ "$(psql -h 127.0.0.1 -U postgres -w -d postgres -tAc "select 1 from pg_database where datname = 'test'")" != 1 ]; then
+    psql -h 127.0.0.1 -U postgres -w -d postgres -qc 'create database test' >/dev/null
+fi
 
 # Mosquitto on 127.0.0.1:1883, anonymous, for tests/service/test_events.py (Debian's package).
 mqtt_ready() { (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; }
