@@ -111,3 +111,30 @@ def test_a_413_from_the_server_names_its_limit(browser, small_limit_service) -> 
     assert [m for m, _ in sent] == ["POST"]
     assert _partial_files(svc) == []
     ctx.close()
+
+
+# Form controls whose box reaches past the right edge of the card that holds the form.
+OUTSIDE_CARD = """() => {
+  const card = document.querySelector('#upload-form').closest('.card').getBoundingClientRect();
+  return Array.from(document.querySelectorAll('#upload-form *')).filter(e => {
+    const r = e.getBoundingClientRect(); return r.width > 0 && r.right > card.right + 0.5;
+  }).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right)
+          + '>' + Math.round(card.right));
+}"""
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en-US"])
+@pytest.mark.parametrize("width", [1024, 1280])
+def test_flight_metadata_stays_inside_the_upload_card(browser, small_limit_service, lang, width) -> None:
+    """On a desktop the flight metadata (recording start, drone id, pilot, place) sat in two
+    columns too narrow for the date-and-time field: the fieldset grew past the card's right edge
+    and the drone id box was squeezed to a sliver. Every field now fits inside the card."""
+    ctx = browser.new_context(locale=lang, viewport={"width": width, "height": 900})
+    page = ctx.new_page()
+    _open_upload_page(page, small_limit_service)
+    page.wait_for_timeout(300)  # fonts and late layout
+    assert page.evaluate(OUTSIDE_CARD) == []
+    for field in ("#started_at", "#drone_id", "#pilot", "#place"):
+        box = page.locator(field).bounding_box()
+        assert box and box["width"] >= 150, (field, box)  # wide enough to read what is typed
+    ctx.close()
