@@ -7,6 +7,7 @@ sentence itself (with its numbers) stays available as the detail.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # (code, how the pipeline's sentence begins), see detector.pipeline.analyze
@@ -26,5 +27,26 @@ def warning_code(text: str) -> str:
     return "other"
 
 
-def warning_items(warnings: list[Any] | None) -> list[dict[str, str]]:
-    return [{"code": warning_code(str(w)), "text": str(w)} for w in warnings or []]
+# The numbers a warning's sentence carries, for the page to say them in its language: the share
+# of a flight that gave no cases decides whether the operator should act (a few blurred frames,
+# or the wrong camera / reference frame), and the sentence alone sat only in a hover title.
+WARNING_PARAMS = {
+    "drone_unregistered": re.compile(r"registered: (?P<unregistered>\d+) of (?P<frames>\d+) analysis frames"),
+    "truncated": re.compile(r"ends at (?P<end_s>[\d.]+) s but its container says (?P<said_s>[\d.]+) s"),
+}
+
+
+def warning_params(code: str, text: str) -> dict[str, int | float]:
+    pattern = WARNING_PARAMS.get(code)
+    found = pattern.search(text) if pattern else None
+    if not found:
+        return {}
+    return {k: (int(v) if v.isdigit() else float(v)) for k, v in found.groupdict().items()}
+
+
+def warning_items(warnings: list[Any] | None) -> list[dict[str, Any]]:
+    items = []
+    for w in warnings or []:
+        code = warning_code(str(w))
+        items.append({"code": code, "text": str(w), "params": warning_params(code, str(w))})
+    return items

@@ -211,6 +211,11 @@ class JobWarning(Shape):
         description="drone_unregistered, damaged, truncated, no_frames, no_clock or other"
     )
     text: str
+    params: dict[str, int | float] = Field(
+        default_factory=dict,
+        description="the numbers in the sentence, for the page's own words: drone_unregistered "
+                    "{unregistered, frames}; truncated {end_s, said_s}; empty for the others",
+    )
 
 
 class JobCase(Shape):

@@ -51,6 +51,7 @@ def test_job_api_reports_warnings_what_was_seen_and_its_cases(settings, evidence
         assert job["state"] == "done" and job["cases_found"] == 2
         assert [w["code"] for w in job["warnings"]] == ["truncated", "drone_unregistered"]
         assert job["warnings"][0]["text"] == TRUNCATED
+        assert job["warnings"][1]["params"] == {"unregistered": 12, "frames": 80}
         assert job["seen"] == {"frames_decoded": 12, "duration_s": 2.3, "tracks": {"car": 3, "person": 1},
                                "tracks_per_zone": {"near-lanes": 3, "crossing": 0}}
         listed = env.reviewer.get("/api/cases").json()["items"]
@@ -111,3 +112,15 @@ def test_a_job_carries_the_time_zone_of_the_scene_it_is_analysed_with(env, camer
     assert env.operator.get(f"/api/jobs/{second}").json()["timezone"] == "Europe/London"
     listed = {j["id"]: j["timezone"] for j in env.operator.get("/api/jobs").json()}
     assert listed == {first: "Asia/Shanghai", second: "Europe/London"}
+
+
+def test_warnings_carry_their_numbers_for_the_page():
+    """The job page said "some drone frames could not be registered" whether 2 of 104 frames
+    failed or 93 of 104 (the wrong camera, a reference from another height); the numbers sat in
+    the English sentence only. Each warning now carries them as ``params``."""
+    from service.job_report import warning_items
+
+    drone, truncated, clock = warning_items([DRONE, TRUNCATED, "no wall-clock time is known for this video"])
+    assert drone == {"code": "drone_unregistered", "text": DRONE, "params": {"unregistered": 12, "frames": 80}}
+    assert truncated["params"] == {"end_s": 1.2, "said_s": 2.3}
+    assert clock["code"] == "no_clock" and clock["params"] == {}

@@ -74,6 +74,18 @@
       CW.el('div', {class: 'small', text: CW.t('jobs.segments', {done: done, total: parts.length})}), list]);
   }
 
+  /* A warning in the page's words with its numbers (how much of a flight gave no cases decides
+     whether to act; the numbers were only in a hover title, which a phone cannot show), and a
+     kind the page has no sentence for with the pipeline's own words, not a bare "a problem". */
+  function warningText(w) {
+    var params = w.params || {};
+    if (Object.keys(params).length && CW.has('jobs.warning.' + w.code + '.counted')) {
+      return CW.t('jobs.warning.' + w.code + '.counted', params);
+    }
+    if (CW.has('jobs.warning.' + w.code) && w.code !== 'other') return CW.t('jobs.warning.' + w.code);
+    return w.text ? CW.t('jobs.warning.other.text', {text: w.text}) : CW.t('jobs.warning.other');
+  }
+
   function details(j) {
     var warnings = j.warnings || [], cases = j.cases || [], parts = j.segments || [];
     if (j.state !== 'done' && !warnings.length && !parts.length) return null;
@@ -82,8 +94,7 @@
     if (warnings.length) {
       box.appendChild(CW.el('div', {class: 'small', text: CW.t('jobs.warnings')}));
       box.appendChild(CW.el('ul', {class: 'job-warnings'}, warnings.map(function (w) {
-        var code = CW.has('jobs.warning.' + w.code) ? w.code : 'other';
-        return CW.el('li', {class: 'job-warning warning-' + w.code, title: w.text, text: CW.t('jobs.warning.' + code)});
+        return CW.el('li', {class: 'job-warning warning-' + w.code, title: w.text, text: warningText(w)});
       })));
     }
     if (j.state === 'done') {

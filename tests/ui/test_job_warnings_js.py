@@ -1,0 +1,77 @@
+"""A job's warnings on the jobs page say their numbers in the page's language, and what to do.
+
+Before, a drone flight whose every frame but a few failed to register (uploaded to the wrong
+camera, or a reference frame from another height) read exactly like one with two blurred frames,
+"some drone frames could not be registered", with the counts only in a hover title a phone cannot
+show; and a warning of a kind the page has no sentence for read "the analysis reported a problem"
+with nothing said about which. The page is rendered by the real router; the API answers are the
+jobs API's shape (``service.job_report.warning_items``)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+import harness
+from service.job_report import warning_items
+from service.web import router
+
+pytestmark = pytest.mark.browser
+
+BASE = "http://jobs-warnings.test"
+DRONE = ("drone frames could not be registered: 93 of 104 analysis frames do not match the scene's reference "
+         "image (too little overlap, blur or another place); they produced no cases")
+STRETCHED = "the scene's frame_size is 4:3 but the video is 16:9: zones are stretched"
+JOB = {"id": 7, "upload_id": 7, "camera_id": "hohhot-drone-1", "filename": "flight.mp4", "state": "done",
+       "progress": 100.0, "error": None, "attempts": 1, "cases_found": 0, "cancel_requested": False,
+       "created_at": "2026-12-05T01:30:00+00:00", "timezone": "Asia/Shanghai", "cases": [], "segments": [],
+       "zone_names": {}, "seen": {"frames_decoded": 300, "duration_s": 10.3, "tracks": {}, "tracks_per_zone": {}},
+       "warnings": warning_items([DRONE, STRETCHED])}
+
+
+@pytest.fixture(scope="module", params=["en-US", "zh-CN"])
+def page(browser, request):
+    app = FastAPI()
+    app.include_router(router)
+    app.state.settings = SimpleNamespace(timezone="Asia/Shanghai", default_language="en", max_upload_bytes=0)
+    pages = TestClient(app)
+    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/jobs": [JOB]}
+
+    def handle(route) -> None:
+        path = urlsplit(route.request.url).path
+        if path in answers:
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(answers[path]))
+            return
+        r = pages.get(path, headers={"accept-language": request.param})
+        route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
+
+    context = browser.new_context(locale=request.param, viewport={"width": 390, "height": 844})
+    p = context.new_page()
+    p.route(f"{BASE}/**", handle)
+    p.goto(f"{BASE}/jobs")
+    harness.wait_js(p, "document.querySelectorAll('li.job-warning').length === 2", timeout=10_000)
+    yield p
+    context.close()
+
+
+def _warnings(page) -> list[str]:  # noqa: ANN001
+    return page.evaluate("Array.from(document.querySelectorAll('li.job-warning')).map(e => e.textContent)")
+
+
+def test_unregistered_frames_are_counted_and_the_operator_told_what_to_check(page) -> None:
+    drone = _warnings(page)[0]
+    assert "93" in drone and "104" in drone
+    if page.evaluate("CW.lang") == "zh-CN":
+        assert "点位" in drone and "参考图" in drone and "registered" not in drone
+    else:
+        assert drone.startswith("93 of 104") and "wrong camera" in drone and "reference frame" in drone
+
+
+def test_a_warning_without_a_sentence_of_its_own_shows_what_the_analysis_said(page) -> None:
+    other = _warnings(page)[1]
+    assert STRETCHED in other
