@@ -84,13 +84,17 @@ class Summary:
         return "；".join(zh), "; ".join(en)
 
     def time_range(self) -> tuple[str, str]:
-        first, last = self.cases[0], self.cases[-1]
-        a, b = first.wall_clock(first.start_s), last.wall_clock(last.start_s)
-        if a is None or b is None:
+        # Every time the report shows: each case's start and the moment its line and caption give
+        # (the key frame; for a parked car the limit reached, seconds after the stop began). From
+        # the first and last cases' starts alone, a case line could read later than the range.
+        times = [c.wall_clock(t) for c in self.cases for t in (c.start_s, c.key_t)]
+        if not times or any(t is None for t in times):
             return (
                 "未知（视频无实际时间）",
                 "unknown (the video carries no wall-clock time)",
             )
+        # by the instant: datetimes sharing one zone compare by wall clock, and the repeated hour of a DST change would swap them
+        a, b = min(times, key=lambda t: t.timestamp()), max(times, key=lambda t: t.timestamp())
         if a.utcoffset() != b.utcoffset():  # a DST change between them: each with its own offset
             text = f"{a:%Y-%m-%d %H:%M:%S} ({_offset(a)}) – {b:%Y-%m-%d %H:%M:%S} ({_offset(b)})"
             return text, text

@@ -41,9 +41,23 @@ def test_the_header_range_and_made_line_read_like_the_case_lines() -> None:
     made = datetime(2024, 10, 27, 9, 0, tzinfo=ZoneInfo(ROME))
     summary = Summary(ReportInfo(camera="cam", made_at=made), [first, last], {}, {}, "v.mp4", "r.pdf")
     zh, en = summary.time_range()
-    assert zh == en == "2024-10-27 02:50:00 (UTC+02:00) – 2024-10-27 02:10:00 (UTC+01:00)"
+    assert zh == en == "2024-10-27 02:50:00 (UTC+02:00) – 2024-10-27 02:10:01 (UTC+01:00)"  # to the last line's time
     same = Summary(ReportInfo(), [first, _case("2024-10-27T02:55:00+02:00", key_t=1.0, number=2)], {}, {},
                    "v.mp4", "r.pdf")
-    assert same.time_range()[1] == "2024-10-27 02:50:00 – 02:55:00 (UTC+02:00)"
+    assert same.time_range()[1] == "2024-10-27 02:50:00 – 02:55:01 (UTC+02:00)"
     rows = {label_en: value_en for _, label_en, _, value_en in summary.header()}
     assert rows["Made"] == "2024-10-27 09:00:00 (UTC+01:00)"
+
+
+def test_the_header_range_holds_every_time_a_case_line_gives() -> None:
+    """A parked car's line gives the moment its limit was reached (the key frame), seconds after
+    the stop began; the header's "offences between" ran from the first case's start to the last
+    case's start, so a flight's report read "08:00:12 – 08:00:23" above a case at 08:00:24 (the
+    demo flight: parking 12.8 s / key 22 s, red light 18.4 / 19, wrong way 23.6 / 24.4)."""
+    cases = [_case("2024-05-01T08:00:12.800+02:00", key_t=22.0, number=1, start_s=12.8),
+             _case("2024-05-01T08:00:18.400+02:00", key_t=19.0, number=2, start_s=18.4),
+             _case("2024-05-01T08:00:23.600+02:00", key_t=24.4, number=3, start_s=23.6)]
+    summary = Summary(ReportInfo(camera="cam"), cases, {}, {}, "v.mp4", "r.pdf")
+    assert [c.time_text(c.key_t)[1] for c in cases] == [
+        "2024-05-01 08:00:22 (UTC+02:00)", "2024-05-01 08:00:19 (UTC+02:00)", "2024-05-01 08:00:24 (UTC+02:00)"]
+    assert summary.time_range() == ("2024-05-01 08:00:12 – 08:00:24 (UTC+02:00)",) * 2
