@@ -105,9 +105,14 @@
         box.appendChild(CW.el('div', {class: 'job-no-cases small', text: CW.t('jobs.no_cases')}));
       } else {
         var links = CW.el('div', {class: 'job-case-links small'}, [CW.el('span', {text: CW.t('jobs.cases_found') + ' '})]);
+        /* the review page is the traffic police's: an operator's link there only bounced back to
+           the upload page, so an operator gets the cases named, not linked */
+        var canReview = !!(CW.me && (CW.me.role === 'reviewer' || CW.me.role === 'admin'));
         cases.forEach(function (c) {
-          links.appendChild(CW.el('a', {href: c.url, class: 'job-case-link', 'data-case': c.id,
-            text: CW.label('rule', c.rule) + ' (' + CW.label('state', c.state) + ')'}));
+          var text = CW.label('rule', c.rule) + ' (' + CW.label('state', c.state) + ')';
+          links.appendChild(canReview
+            ? CW.el('a', {href: c.url, class: 'job-case-link', 'data-case': c.id, text: text})
+            : CW.el('span', {class: 'job-case-link', 'data-case': c.id, title: CW.t('jobs.cases_reviewed_by_police'), text: text}));
           links.appendChild(document.createTextNode(' '));
         });
         box.appendChild(links);

@@ -1,10 +1,12 @@
-"""A job's warnings on the jobs page say their numbers in the page's language, and what to do.
+"""The jobs page as a drone operator sees it. A job's warnings say their numbers in the page's
+language, and what to do; the cases a job found are named, not linked to the reviewers' page.
 
 Before, a drone flight whose every frame but a few failed to register (uploaded to the wrong
 camera, or a reference frame from another height) read exactly like one with two blurred frames,
 "some drone frames could not be registered", with the counts only in a hover title a phone cannot
 show; and a warning of a kind the page has no sentence for read "the analysis reported a problem"
-with nothing said about which. The page is rendered by the real router; the API answers are the
+with nothing said about which. An operator's case links led to the review page, which sent them
+straight back to the upload page. The page is rendered by the real router; the API answers are the
 jobs API's shape (``service.job_report.warning_items``)."""
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ DRONE = ("drone frames could not be registered: 93 of 104 analysis frames do not
          "image (too little overlap, blur or another place); they produced no cases")
 STRETCHED = "the scene's frame_size is 4:3 but the video is 16:9: zones are stretched"
 JOB = {"id": 7, "upload_id": 7, "camera_id": "hohhot-drone-1", "filename": "flight.mp4", "state": "done",
-       "progress": 100.0, "error": None, "attempts": 1, "cases_found": 0, "cancel_requested": False,
-       "created_at": "2026-12-05T01:30:00+00:00", "timezone": "Asia/Shanghai", "cases": [], "segments": [],
+       "progress": 100.0, "error": None, "attempts": 1, "cases_found": 1, "cancel_requested": False,
+       "created_at": "2026-12-05T01:30:00+00:00", "timezone": "Asia/Shanghai",
+       "cases": [{"id": "J7-hohhot-drone-1-illegal_parking-00012800-8", "rule": "illegal_parking", "state": "pending",
+                  "start_time": "2026-12-05T01:30:12+00:00", "url": "/review?case=J7-hohhot-drone-1-illegal_parking-00012800-8"}], "segments": [],
        "zone_names": {}, "seen": {"frames_decoded": 300, "duration_s": 10.3, "tracks": {}, "tracks_per_zone": {}},
        "warnings": warning_items([DRONE, STRETCHED])}
 
@@ -75,3 +79,10 @@ def test_unregistered_frames_are_counted_and_the_operator_told_what_to_check(pag
 def test_a_warning_without_a_sentence_of_its_own_shows_what_the_analysis_said(page) -> None:
     other = _warnings(page)[1]
     assert STRETCHED in other
+
+
+def test_an_operator_sees_the_cases_named_not_linked_to_the_review_page(page) -> None:
+    assert page.locator("a.job-case-link").count() == 0
+    named = page.locator("span.job-case-link")
+    assert named.count() == 1 and named.get_attribute("data-case") == JOB["cases"][0]["id"]
+    assert ("违法停车" if page.evaluate("CW.lang") == "zh-CN" else "Illegal parking") in named.inner_text()
