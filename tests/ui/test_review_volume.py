@@ -276,3 +276,47 @@ def test_frame_stepping_speed_zoom_and_annotated_view(browser, queue_service) ->
     page.click("#btn-view-annotated")
     page.wait_for_selector("#c-video[data-view='original']")
     assert "/evidence/clip" in page.get_attribute("#c-video", "src")
+
+
+def api_state(svc, case_id: str) -> str:
+    with svc.client("reviewer") as c:
+        return c.get(f"/api/cases/{case_id}").json()["state"]
+
+
+def test_decision_answered_after_moving_on_changes_the_decided_case_only(browser, queue_service) -> None:
+    """A reviewer rejects a case, then presses J before the server answers: the rejected case leaves the
+    queue and the undo bar names it; the case moved to stays pending, in the queue and open. (The page
+    took the answer for the case open when it arrived: the next one left the queue as if rejected, the
+    undo bar offered to undo it, and the rejected case stayed listed as pending.)"""
+    svc = queue_service
+    page = open_review(browser, svc)
+    page.wait_for_selector(f"#queue-count[data-total='{TOTAL}']")
+    wait_current(page)
+    first, second = queue_ids(page)[:2]
+    assert page.get_attribute("#case", "data-case") == first
+    # the queue's first thumbnails are made on first sight: let them come before timing anything
+    harness.wait_js(page, "Array.from(document.querySelectorAll('#queue-list img.qi-thumb')).slice(0, 6)"
+                          ".every(i => i.complete && i.naturalWidth > 0)", timeout=120_000)
+    held = []
+    page.route(re.compile(r".*/api/cases/[^/]+/reject$"), lambda route: held.append(route))
+    page.keyboard.press("r")
+    page.wait_for_selector("#reject-dialog[open]")
+    page.select_option("#reject-reason", label=DUPLICATE)
+    page.click("#reject-confirm")
+    deadline = 100
+    while not held and deadline:
+        page.wait_for_timeout(50)
+        deadline -= 1
+    assert len(held) == 1
+    page.keyboard.press("j")  # on to the next case while the rejection is on its way
+    harness.wait_js(page, f"CW.review.current() && CW.review.current().id === '{second}'", timeout=60_000)
+    held[0].continue_()
+    page.wait_for_selector(f"#undo-bar[data-case='{first}']:not([hidden])")
+
+    assert api_state(svc, first) == "rejected" and api_state(svc, second) == "pending"
+    ids = queue_ids(page)
+    assert first not in ids and second in ids
+    assert page.get_attribute("#case", "data-case") == second
+    assert page.evaluate("CW.review.current().id") == second
+    assert page.get_attribute(f"#queue-list .queue-item[data-case='{second}']", "class").split().count("active") == 1
+    assert page.text_content("#queue-count") == f"{TOTAL - 1} cases"

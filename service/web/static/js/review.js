@@ -374,16 +374,34 @@
     var id = caseId(queue[i]);
     CW.api('GET', '/api/cases/' + encodeURIComponent(id)).then(function (full) {
       /* Still the case on show? (the queue may have been reloaded meanwhile, same index) */
-      if (index === i && queue[i] && caseId(queue[i]) === id) fill(full);
+      if (index >= 0 && queue[index] && caseId(queue[index]) === id) fill(full);
     }).catch(function (err) { CW.toast(err.message, 'error'); });
   }
 
-  /* After a decision the case leaves a queue filtered on another state; open the one after it. */
-  function decided(updated, messageKey) {
-    var id = caseId(current);
-    current = null;  /* no key acts on the decided case while the next one loads */
+  /* After a decision the case leaves a queue filtered on another state; open the one after it.
+     `id` is the case the decision was sent for: the reviewer may have moved on (J/K, a click)
+     while it was on its way, and then only that case's row changes; the case on show stays. */
+  function decided(id, updated, messageKey) {
     CW.toast(CW.t(messageKey, {id: id}), 'ok');
     var newState = (updated && updated.state) || null;
+    var at = -1;
+    queue.forEach(function (c, i) { if (caseId(c) === id) at = i; });
+    if (at < 0 || at !== index) {
+      if (current && caseId(current) === id) current = null;
+      var gone = at >= 0 && leaves(newState) ? queue.splice(at, 1)[0] : null;
+      if (gone) {
+        delete selected[id];
+        total = Math.max(0, total - 1);
+        if (at < index) index--;
+      } else if (at >= 0) {
+        queue[at] = Object.assign(queue[at], {state: newState});
+      }
+      if (window.CWRevisit && updated && (newState === 'approved' || newState === 'rejected')) CWRevisit.offerUndo(id, newState, gone, at);
+      renderQueue();
+      if (index >= 0) { CW.$('btn-prev').disabled = index <= 0; CW.$('btn-next').disabled = index >= queue.length - 1; }
+      return;
+    }
+    current = null;  /* no key acts on the decided case while the next one loads */
     if (leaves(newState)) {
       var summary = queue.splice(index, 1)[0];
       delete selected[id];
@@ -449,7 +467,7 @@
     var id = caseId(current);
     CW.api('POST', '/api/cases/' + encodeURIComponent(id) + '/' + path, body || {}).then(function (res) {
       busy = false;
-      decided(res && res.state ? res : {state: {approve: 'approved', reject: 'rejected', publish: 'published', withdraw: 'withdrawn'}[path]}, messageKey);
+      decided(id, res && res.state ? res : {state: {approve: 'approved', reject: 'rejected', publish: 'published', withdraw: 'withdrawn'}[path]}, messageKey);
     }).catch(function (err) { busy = false; CW.toast(err.message, 'error'); });
   }
 
