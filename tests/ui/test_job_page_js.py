@@ -36,6 +36,8 @@ JOB = {"id": 7, "upload_id": 7, "camera_id": "hohhot-drone-1", "filename": "flig
                   "start_time": "2026-12-05T01:30:12+00:00", "url": "/review?case=J7-hohhot-drone-1-illegal_parking-00012800-8"}], "segments": [],
        "zone_names": {}, "seen": {"frames_decoded": 300, "duration_s": 10.3, "tracks": {}, "tracks_per_zone": {}},
        "warnings": warning_items([DRONE, STRETCHED])}
+CANCELLED = {**JOB, "id": 8, "upload_id": 8, "state": "cancelled", "progress": 2.0, "cases_found": None, "cases": [],
+             "warnings": [], "seen": None}
 
 
 @pytest.fixture(scope="module", params=["en-US", "zh-CN"])
@@ -44,10 +46,16 @@ def page(browser, request):
     app.include_router(router)
     app.state.settings = SimpleNamespace(timezone="Asia/Shanghai", default_language="en", max_upload_bytes=0)
     pages = TestClient(app)
-    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/jobs": [JOB]}
+    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/jobs": [CANCELLED, JOB]}
+    retried: list[str] = []
 
     def handle(route) -> None:
         path = urlsplit(route.request.url).path
+        if route.request.method == "POST" and path == "/api/jobs/8/retry":
+            retried.append(path)
+            answers["/api/jobs"] = [{**CANCELLED, "state": "queued", "progress": 0.0}, JOB]
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(answers["/api/jobs"][0]))
+            return
         if path in answers:
             route.fulfill(status=200, content_type="application/json", body=json.dumps(answers[path]))
             return
@@ -59,6 +67,7 @@ def page(browser, request):
     p.route(f"{BASE}/**", handle)
     p.goto(f"{BASE}/jobs")
     harness.wait_js(p, "document.querySelectorAll('li.job-warning').length === 2", timeout=10_000)
+    p.retried = retried
     yield p
     context.close()
 
@@ -86,3 +95,16 @@ def test_an_operator_sees_the_cases_named_not_linked_to_the_review_page(page) ->
     named = page.locator("span.job-case-link")
     assert named.count() == 1 and named.get_attribute("data-case") == JOB["cases"][0]["id"]
     assert ("违法停车" if page.evaluate("CW.lang") == "zh-CN" else "Illegal parking") in named.inner_text()
+
+
+def test_a_cancelled_job_can_be_retried_from_the_page(page) -> None:
+    """The API let an operator retry a cancelled or failed job; the page had only Cancel, and the
+    same file uploaded again is refused as a duplicate, so a cancelled flight was stuck."""
+    done = page.locator('tr.job-row[data-job="7"]')
+    assert done.locator("button").count() == 0  # a finished job offers neither
+    retry = page.locator('tr.job-row[data-job="8"] button.job-retry')
+    assert retry.inner_text() == ("重试" if page.evaluate("CW.lang") == "zh-CN" else "Retry")
+    retry.click()
+    page.locator('tr.job-row[data-job="8"][data-state="queued"]').wait_for(timeout=10_000)
+    assert page.retried == ["/api/jobs/8/retry"]
+    assert page.locator('tr.job-row[data-job="8"] button.job-retry').count() == 0

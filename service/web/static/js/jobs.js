@@ -23,6 +23,17 @@
         CW.api('POST', '/api/jobs/' + jobId(j) + '/cancel', {}).then(refresh).catch(function (e) { CW.toast(e.message, 'error'); });
       }}));
     }
+    /* a cancelled or failed job is analysed again from its stored upload (the API always allowed
+       it; the page had no button, and the same file uploaded again is refused as a duplicate) */
+    if (state === 'cancelled' || state === 'failed') {
+      actions.appendChild(CW.el('button', {type: 'button', class: 'btn btn-sm job-retry', text: CW.t('jobs.retry'), onclick: function (ev) {
+        ev.target.disabled = true;
+        CW.api('POST', '/api/jobs/' + jobId(j) + '/retry', {}).then(refresh).catch(function (e) {
+          ev.target.disabled = false;
+          CW.toast(e.message, 'error');
+        });
+      }}));
+    }
     var cases = j.cases_found === null || j.cases_found === undefined ? '—' : String(j.cases_found);
     var upload = j.upload || {};
     /* The classes and data-label let a phone show each job as a small block (app.css). */
