@@ -38,6 +38,9 @@ JOB = {"id": 7, "upload_id": 7, "camera_id": "hohhot-drone-1", "filename": "flig
        "warnings": warning_items([DRONE, STRETCHED])}
 CANCELLED = {**JOB, "id": 8, "upload_id": 8, "state": "cancelled", "progress": 2.0, "cases_found": None, "cases": [],
              "warnings": [], "seen": None}
+# a failure whose words have no space to break at (a file named by its SHA-256)
+FAILED = {**CANCELLED, "id": 9, "upload_id": 9, "filename": "DJI_20261205093000_0001_V.MP4", "state": "failed",
+          "error": "VideoOpenError: 7b16caf4b302e1746aa2f5cab39bfbd7f37e15f471a31d3ac343b82593e679f3.mp4: no such file"}
 
 
 @pytest.fixture(scope="module", params=["en-US", "zh-CN"])
@@ -46,15 +49,15 @@ def page(browser, request):
     app.include_router(router)
     app.state.settings = SimpleNamespace(timezone="Asia/Shanghai", default_language="en", max_upload_bytes=0)
     pages = TestClient(app)
-    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/jobs": [CANCELLED, JOB]}
+    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/jobs": [FAILED, CANCELLED, JOB]}
     retried: list[str] = []
 
     def handle(route) -> None:
         path = urlsplit(route.request.url).path
         if route.request.method == "POST" and path == "/api/jobs/8/retry":
             retried.append(path)
-            answers["/api/jobs"] = [{**CANCELLED, "state": "queued", "progress": 0.0}, JOB]
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(answers["/api/jobs"][0]))
+            answers["/api/jobs"] = [FAILED, {**CANCELLED, "state": "queued", "progress": 0.0}, JOB]
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(answers["/api/jobs"][1]))
             return
         if path in answers:
             route.fulfill(status=200, content_type="application/json", body=json.dumps(answers[path]))
@@ -108,3 +111,17 @@ def test_a_cancelled_job_can_be_retried_from_the_page(page) -> None:
     page.locator('tr.job-row[data-job="8"][data-state="queued"]').wait_for(timeout=10_000)
     assert page.retried == ["/api/jobs/8/retry"]
     assert page.locator('tr.job-row[data-job="8"] button.job-retry').count() == 0
+
+
+def test_a_long_error_wraps_inside_the_phone_screen(page) -> None:
+    """On a phone a failed job's error with a long unbroken word (the stored file's hash) ran past
+    the screen's edge, and the column it sat in squeezed the file name to "fli…"."""
+    row = page.locator('tr.job-row[data-job="9"]')
+    error = row.locator(".job-error")
+    assert "7b16caf4" in error.inner_text() and "no such file" in error.inner_text()
+    viewport = page.viewport_size["width"]
+    for part in (error, row.locator(".job-file"), row.locator("button.job-retry")):
+        box = part.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport + 0.5, box
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= viewport
+    assert row.locator(".job-file").bounding_box()["width"] >= 100  # the file's name is readable (was 33 px)
