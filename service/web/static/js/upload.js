@@ -169,7 +169,8 @@
       list.forEach(function (c) {
         var id = c.camera_id || c.camera || c.id;
         cameras[id] = c;
-        cameraSelect.appendChild(CW.el('option', {value: id, text: id + (c.place ? ' · ' + c.place : '') + (c.kind === 'drone' ? ' (' + CW.t('camera.kind.drone') + ')' : '')}));
+        var place = CW.localName(c.place_names, c.place);  /* the place in the page's language, as the camera pages say it */
+        cameraSelect.appendChild(CW.el('option', {value: id, text: id + (place ? ' · ' + place : '') + (c.kind === 'drone' ? ' (' + CW.t('camera.kind.drone') + ')' : '')}));
       });
       if (list.length === 1) cameraSelect.value = list[0].camera_id || list[0].camera || list[0].id;
     }).catch(function (err) { CW.toast(err.message, 'error'); });
