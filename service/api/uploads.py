@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -101,8 +101,11 @@ def _duplicate_error(existing: Upload, who: Principal) -> ApiError:
     """409 for a file already stored. Another operator's upload is not named (id, file name):
     operators do not learn about each other's footage."""
     if _sees(existing, who):
+        # its job too: the page sends the operator there (the upload's id alone leads nowhere)
+        db = object_session(existing)
+        job_id = db.scalar(select(Job.id).where(Job.upload_id == existing.id)) if db is not None else None
         return ApiError(409, f"this file was already uploaded as upload {existing.id} ({existing.filename})",
-                        upload_id=existing.id, code="duplicate_upload")
+                        upload_id=existing.id, job_id=job_id, filename=existing.filename, code="duplicate_upload")
     return ApiError(409, "this file has already been uploaded by someone else; an administrator can find its job",
                     code="duplicate_upload")
 

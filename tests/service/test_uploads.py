@@ -136,11 +136,14 @@ def test_duplicate_upload_is_409_naming_the_first_only_to_its_owner(env, camera,
         r = env.operator.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": ("again.mp4", fh, "video/mp4")})
     assert r.status_code == 409 and r.json()["upload_id"] == first["upload_id"]
     assert str(first["upload_id"]) in r.json()["detail"] and r.json()["code"] == "duplicate_upload"
+    # and its job and file name, for the upload page to send the operator there
+    assert r.json()["job_id"] == first["job_id"] and r.json()["filename"] == first["filename"]
     # Another operator learns that it is a duplicate, not whose upload it is or what it was called.
     with open(footage_dir / SHORT_CLIP, "rb") as fh:
         r = env.operator2.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": ("copy.mp4", fh, "video/mp4")})
     assert r.status_code == 409 and r.json()["code"] == "duplicate_upload"
-    assert "upload_id" not in r.json() and str(first["upload_id"]) not in r.json()["detail"]
+    assert "upload_id" not in r.json() and "job_id" not in r.json() and "filename" not in r.json()
+    assert str(first["upload_id"]) not in r.json()["detail"]
     assert SHORT_CLIP.split("/")[-1] not in r.json()["detail"]
     assert len(stored_files(env)) == 1 and partial_files(env) == []
 

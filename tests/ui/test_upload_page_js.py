@@ -1,4 +1,6 @@
-"""The upload page's camera list names each camera's place in the page's language: an English
+"""The upload page. A file uploaded before is refused naming the job that holds it (one's own), or
+saying someone else uploaded it: the page said only "this file has already been uploaded", and an
+operator could not tell where its analysis was. The camera list names each camera's place in the page's language: an English
 page listed a drone camera whose scene names its place in both languages with the Chinese one
 ("hohhot-drone-1 · 呼和浩特路口"), where the camera pages already said "Hohhot junction". The
 page is rendered by the real router; the API answer has the cameras API's shape."""
@@ -26,32 +28,64 @@ CAMERAS = [
 ]
 
 
-@pytest.mark.parametrize("lang, drone, fixed", [
-    ("en-US", "hohhot-drone-1 · Hohhot junction (Drone)", "gate-2 · 北门"),
-    ("zh-CN", "hohhot-drone-1 · 呼和浩特路口 (无人机)", "gate-2 · 北门"),
-])
-def test_the_camera_list_names_places_in_the_pages_language(browser, lang, drone, fixed) -> None:
+def _upload_page(browser, lang: str, answers: dict):  # noqa: ANN001
     app = FastAPI()
     app.include_router(router)
     app.state.settings = SimpleNamespace(timezone="Asia/Shanghai", default_language="en", max_upload_bytes=0)
     pages = TestClient(app)
-    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/cameras": CAMERAS,
-               "/api/jobs": []}
 
     def handle(route) -> None:
         path = urlsplit(route.request.url).path
         if path in answers:
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(answers[path]))
+            status, body = answers[path] if isinstance(answers[path], tuple) else (200, answers[path])
+            route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
             return
         r = pages.get(path, headers={"accept-language": lang})
         route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
 
     context = browser.new_context(locale=lang)
+    page = context.new_page()
+    page.route(f"{BASE}/**", handle)
+    page.goto(f"{BASE}/upload")
+    harness.wait_js(page, "document.querySelectorAll('#camera option').length === 3", timeout=10_000)
+    return context, page
+
+
+@pytest.mark.parametrize("lang, own, other", [
+    ("en-US", "already uploaded (as flight-b.mp4): its analysis is job #3", "uploaded by someone else"),
+    ("zh-CN", "任务 #3", "其他人上传"),
+])
+def test_a_duplicate_names_the_job_that_holds_the_file(browser, lang, own, other) -> None:
+    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/cameras": CAMERAS,
+               "/api/jobs": [], "/api/uploads/sessions": (409, {
+                   "detail": "this file was already uploaded as upload 3 (flight-b.mp4)", "code": "duplicate_upload",
+                   "upload_id": 3, "job_id": 3, "filename": "flight-b.mp4"})}
+    context, page = _upload_page(browser, lang, answers)
     try:
-        page = context.new_page()
-        page.route(f"{BASE}/**", handle)
-        page.goto(f"{BASE}/upload")
-        harness.wait_js(page, "document.querySelectorAll('#camera option').length === 3", timeout=10_000)
+        for expected in (own, other):
+            page.select_option("#camera", "hohhot-drone-1")
+            page.set_input_files("#file", files=[{"name": "flight.mp4", "mimeType": "video/mp4", "buffer": b"\0" * 4096}])
+            page.click("#upload-submit")
+            page.wait_for_selector("#upload-error:not([hidden])")
+            harness.wait_js(page, f"document.getElementById('upload-error').textContent.includes({json.dumps(expected)})",
+                            timeout=10_000)
+            # someone else's file: the API names no upload, job or file
+            answers["/api/uploads/sessions"] = (409, {"detail": "this file has already been uploaded by someone else; "
+                                                                "an administrator can find its job",
+                                                      "code": "duplicate_upload"})
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang, drone, fixed", [
+    ("en-US", "hohhot-drone-1 · Hohhot junction (Drone)", "gate-2 · 北门"),
+    ("zh-CN", "hohhot-drone-1 · 呼和浩特路口 (无人机)", "gate-2 · 北门"),
+])
+def test_the_camera_list_names_places_in_the_pages_language(browser, lang, drone, fixed) -> None:
+    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/cameras": CAMERAS,
+               "/api/jobs": []}
+    context, page = _upload_page(browser, lang, answers)
+    try:
         names = page.evaluate("Array.from(document.querySelectorAll('#camera option')).map(o => o.textContent)")
         assert names[1:] == [drone, fixed]
     finally:

@@ -98,6 +98,13 @@
       var size = current && current.file ? current.file.size : 0;
       CW.showError('upload-error', {message: size > limit ? tooLargeMessage(size, limit) : CW.t('upload.too_large_limit', {limit: CW.formatBytes(limit)})});
     }
+    else if (err instanceof CW.ApiError && err.body && err.body.code === 'duplicate_upload') {
+      /* say which job holds the file (one's own), or that someone else uploaded it */
+      var dup = err.body;
+      CW.showError('upload-error', {message: typeof dup.job_id === 'number'
+        ? CW.t('upload.duplicate_own', {filename: dup.filename || '', job: dup.job_id})
+        : CW.t('upload.duplicate_other')});
+    }
     else if (err instanceof CW.ApiError) { CW.showError('upload-error', err); }
     else { CW.showError('upload-error', {message: CW.t('upload.network')}); }
     /* A session that the server no longer knows cannot be resumed; a refused file neither. */
