@@ -172,3 +172,41 @@ def test_screenshot_of_the_paired_screen_has_no_token_in_any_link(browser, pub_s
     assert page.evaluate("JSON.stringify(localStorage)") == "{}"
     ctx.close()
     assert Path(svc.data_dir).is_dir()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_paired_screen_on_a_phone_shows_the_clip_at_full_width(browser, pub_service, lang) -> None:
+    """The exposure screen at 390 x 844 (a phone, a narrow portrait panel): the published case's
+    clip spans the width, above the facts, and nothing is wider than the screen. (The desktop's
+    420 px side column was kept: it took the whole width, the clip got none, and the title was set
+    one character a line.)"""
+    svc = pub_service
+    walker = svc.extra["walker"]
+    with svc.client("reviewer") as api:
+        if api.get(f"/api/cases/{walker}").json()["state"] == "approved":
+            deadline = time.monotonic() + 120
+            while (r := api.post(f"/api/cases/{walker}/publish", json={})).status_code == 409 \
+                    and r.json().get("code") == "not_ready" and time.monotonic() < deadline:
+                time.sleep(1)
+            assert r.status_code == 200, r.text
+        assert api.get(f"/api/cases/{walker}").json()["state"] == "published"
+    ctx = browser.new_context(locale=lang, viewport={"width": 390, "height": 844})
+    page = ctx.new_page()
+    page.goto(f"{svc.base_url}/display/{harness.SCREEN}")
+    page.wait_for_selector("#d-pair:not([hidden])")
+    page.fill("#d-pair-token", svc.display_token)
+    page.click("#d-pair-submit")
+    page.wait_for_selector("#d-media video, #d-media img", state="attached", timeout=60_000)
+    harness.wait_js(page, "(m => m && (m.videoWidth || m.naturalWidth) > 0)"
+                          "(document.querySelector('#d-media video, #d-media img'))", timeout=60_000)
+    page.wait_for_selector("#d-info:not([hidden])")
+    media = page.evaluate("(() => { const r = document.querySelector('#d-media video, #d-media img')"
+                          ".getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })()")
+    info = page.evaluate("document.querySelector('#d-info').getBoundingClientRect().top")
+    head = page.evaluate("document.querySelector('.display-head').getBoundingClientRect().height")
+    assert media["right"] - media["left"] >= 380, media  # the clip has the screen's width
+    assert media["bottom"] - media["top"] >= 180, media
+    assert media["bottom"] <= info + 1, (media, info)  # the facts below it, not beside
+    assert head < 130, head  # a heading of one or two lines, not one character a line
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    ctx.close()
