@@ -60,6 +60,12 @@ class Cover:
     # the offender's own faces (nearest detection): put back where a bystander's blur went over
     # them, as on the evidence sheet; a bystander over most of his face drops the frame instead
     keep: tuple[Box, ...] = ()
+    # Under ``bystanders``, the offender's box at this frame and what identifies each blurred
+    # bystander (a person whole, a vehicle's plate band, a face, a plate; margin applied): a
+    # neighbour's grown blur box must not hide the offender the red outline points at, so his box
+    # is put back and only these parts are blurred again inside it.
+    offender: Box | None = None
+    private: tuple[Box, ...] = ()
 
 
 OffenderAt = Callable[[float], "Box | None"]
@@ -130,6 +136,12 @@ def _match(a: Sequence[Region], b: Sequence[Region]) -> list[tuple[Region, Regio
     return out
 
 
+def _private_part(region: Region) -> Box:
+    """What of a bystander stays blurred even inside the offender's box: a person whole, a
+    vehicle's plate band, a face or a plate (a car's roof next to the offender identifies no one)."""
+    return region.box if region.kind == "person" else _identifying_part(region)
+
+
 class Timeline:
     """The detections of one clip, in time order, and the cover of any frame between them."""
 
@@ -154,6 +166,7 @@ class Timeline:
         nearest = min(used, key=lambda d: abs(d.t - t))
         keep = tuple(_grow(r.box, BASE_MARGIN) for r in nearest.regions or ()
                      if policy == "bystanders" and r.kind == "face" and is_offender(r, offender_at(nearest.t)))
+        private: list[Box] = []
         for det in used:
             margin = BASE_MARGIN + MARGIN_PER_S * abs(det.t - t)
             off = offender_at(det.t)
@@ -164,6 +177,7 @@ class Timeline:
                 if box == "drop":
                     return Cover((), drop="a bystander stands over the offender")
                 boxes.append(_grow(box, margin))
+                private.append(_grow(_private_part(region), margin))
         if ok_before and ok_after and ok_before[0].t < t < ok_after[0].t:
             a, b = ok_before[0], ok_after[0]
             w = (t - a.t) / (b.t - a.t)
@@ -173,7 +187,11 @@ class Timeline:
                 judged = self._judge(region, here, here, policy)
                 if judged not in (None, "drop"):
                     boxes.append(_grow(judged, BASE_MARGIN))  # type: ignore[arg-type]
-        return Cover(tuple(boxes), keep=keep)
+                    private.append(_grow(_private_part(region), BASE_MARGIN))
+        if policy != "bystanders" or here is None:
+            return Cover(tuple(boxes), keep=keep)
+        return Cover(tuple(boxes), keep=keep, offender=here,
+                     private=tuple(p for p in private if _intersection(p, here) > 0))
 
     @staticmethod
     def _judge(region: Region, offender_then: Box | None, offender_now: Box | None, policy: str):

@@ -1,0 +1,58 @@
+"""The public sees the offender the red outline points at: a neighbouring vehicle's blur box,
+grown by its margin, went over the offender's car (on the Beijing drill a small far offender was
+an outline around blur on several published frames). His box is put back, and what identifies
+a bystander inside it (the neighbour's plate band, a person whole) is blurred again."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from service.redaction import Region, _Redactor
+from service.redaction_track import Detection, Timeline
+
+W, H = 320, 240
+OFFENDER = (100.0, 100.0, 200.0, 160.0)
+NEIGHBOUR = Region((190.0, 110.0, 300.0, 170.0), "vehicle")  # its grown blur box reaches x ~168
+WALKER = Region((80.0, 90.0, 116.0, 150.0), "person")  # a bystander half in front of the car
+CASE = {"frame_size": [W, H], "offender_track": [{"t": 0.0, "box": list(OFFENDER)}, {"t": 1.0, "box": list(OFFENDER)}]}
+
+
+def _texture() -> np.ndarray:
+    yy, xx = np.mgrid[0:H, 0:W]
+    board = (((xx // 4) + (yy // 4)) % 2 * 200 + 28).astype(np.uint8)
+    return np.dstack([board, board, board])
+
+
+def _detail(img: np.ndarray, box: tuple) -> float:
+    x1, y1, x2, y2 = (int(v) for v in box)
+    return float(img[y1:y2, x1:x2].astype(np.float32).std())
+
+
+def _published(regions: list[Region], policy: str = "bystanders") -> np.ndarray:
+    dets = [Detection(t, (Region(OFFENDER, "vehicle"), *regions)) for t in (0.4, 0.5, 0.6)]
+    frame = _texture()
+    out = _Redactor(CASE, policy, finders=[lambda f: []], timeline=Timeline(dets))(frame, 0.5)
+    assert out is not None
+    return out
+
+
+def test_a_neighbours_blur_does_not_hide_the_offender():
+    sharp = _detail(_texture(), OFFENDER)
+    out = _published([NEIGHBOUR])
+    # the whole car, the part next to the neighbour included (inside the red outline's 2 px)
+    assert _detail(out, (103, 103, 188, 138)) > 0.9 * sharp
+    assert _detail(out, (168, 103, 188, 138)) > 0.9 * sharp
+    assert _detail(out, (215, 115, 295, 140)) < 0.35 * sharp  # the neighbour outside him: blurred
+    assert _detail(out, (206, 150, 280, 168)) < 0.35 * sharp  # and its plate band
+
+
+def test_a_bystander_inside_the_offenders_box_stays_blurred():
+    sharp = _detail(_texture(), OFFENDER)
+    out = _published([WALKER])
+    assert _detail(out, (103, 104, 114, 148)) < 0.35 * sharp  # the walker, where he is in front of the car
+    assert _detail(out, (160, 103, 196, 157)) > 0.9 * sharp  # the rest of the car
+
+
+def test_policy_all_still_blurs_the_offenders_plate_band():
+    out = _published([NEIGHBOUR], policy="all")
+    assert _detail(out, (118, 140, 182, 158)) < 0.35 * _detail(_texture(), OFFENDER)
