@@ -157,6 +157,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = DEFAULT
             return 2
         time.sleep(0.1)
     base = f"http://{host}:{port}"
+    code, ready = 0, False
     try:
         job_id = provision(base, demo, creds, creds_path)
         if job_id is not None:
@@ -164,7 +165,9 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = DEFAULT
                   f"{job_id}; follow it at {base}/jobs too)...", flush=True)
             job = follow_job(base, creds, job_id)
             if job["state"] != "done":
+                # the review UI is still served (the job page says more), but the command says it failed
                 print(f"civicwatch demo: the job ended {job['state']}: {job.get('error')}", file=sys.stderr)
+                code = 1
             else:
                 print(f"  {job.get('cases_found')} case(s) found", flush=True)
         print(f"""
@@ -175,11 +178,13 @@ CivicWatch demo is running at {base}
   exposure screen:          {base}/display/{DEMO_SCREEN}  (pair it once with display token {creds.display_token})
 Approve a case on the review page, then publish it, and it appears on the exposure screen. Ctrl-C stops.
 (Credentials are kept in {creds_path}.)""", flush=True)
+        ready = True
         if serve_forever:
             thread.join()
     except KeyboardInterrupt:
-        pass
+        if not ready:
+            code = 130  # Ctrl-C before the demo was ready (while analysing): not a success
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-    return 0
+    return code

@@ -21,9 +21,9 @@ def _free_port() -> int:
 def test_demo_run_analyses_the_footage_and_a_second_run_reuses_it(tmp_path, capsys):
     data = tmp_path / "var"
     port = _free_port()
-    assert run_demo("127.0.0.1", port, data, serve_forever=False) == 0
-    out = capsys.readouterr().out
-    assert "4 case(s) found" in out
+    code = run_demo("127.0.0.1", port, data, serve_forever=False)
+    out, err = capsys.readouterr()
+    assert code == 0 and "4 case(s) found" in out, (code, out[-800:], err[-2000:])
     creds = json.loads((data / "demo-credentials.json").read_text())
     assert oct((data / "demo-credentials.json").stat().st_mode & 0o777) == "0o600"
     assert f"/display/{DEMO_SCREEN}  (pair it once with display token {creds['display_token']})" in out
@@ -54,3 +54,28 @@ def test_a_port_in_use_is_said_on_stderr_and_nothing_is_analysed(tmp_path, capsy
     assert "could not start" in err and "another service is on that port" in err
     assert "could not start" not in out and "analysing" not in out and "building" not in out
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("ending, code, said", [
+    ({"state": "failed", "error": "VideoOpenError: no such file"}, 1, "the job ended failed: VideoOpenError"),
+    (KeyboardInterrupt(), 130, None),
+])
+def test_an_analysis_that_did_not_end_done_is_not_a_success(tmp_path, capsys, monkeypatch, ending, code, said):
+    """The README's main command: a demo whose analysis failed, or that Ctrl-C stopped while it
+    analysed, exits non-zero (it exited 0 and printed the ready banner, or nothing at all)."""
+    import civicwatch.demo.run as demo_run
+
+    def follow(*_args, **_kw):
+        if isinstance(ending, BaseException):
+            raise ending
+        return ending
+
+    monkeypatch.setattr(demo_run, "build_demo", lambda: None)
+    monkeypatch.setattr(demo_run, "provision", lambda *_a: 1)
+    monkeypatch.setattr(demo_run, "follow_job", follow)
+    assert run_demo("127.0.0.1", _free_port(), tmp_path / "var", serve_forever=False) == code
+    out, err = capsys.readouterr()
+    if said:
+        assert said in err and "is running at" in out  # the pages stay served: the job page says more
+    else:
+        assert "is running at" not in out

@@ -122,9 +122,15 @@ def test_sigkill_mid_job_then_restart_loses_and_duplicates_no_case(tmp_path, foo
     proc = _serve(data, port, log)
     try:
         job_id = _upload_and_wait_running(port, footage_dir)
-        proc.send_signal(signal.SIGKILL)  # mid-job: no shutdown code runs
+        # mid-job: the run has begun (its copy of the scene is written just after the job turns
+        # "running"; on a loaded machine a kill at "running" could land before it)
+        scene_copy = data / "jobs" / str(job_id) / "run-1.scene.yaml"
+        deadline = time.monotonic() + 60
+        while not scene_copy.exists():
+            assert time.monotonic() < deadline, "the run never began"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # no shutdown code runs
         proc.wait(30)
-        assert (data / "jobs" / str(job_id) / "run-1.scene.yaml").exists()
 
         proc = _serve(data, port, log)
         with _client(port) as c:
