@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -35,9 +36,18 @@ def thumbnail(source: Path, width: int, data_dir: Path) -> Path:
     if not ok:
         raise ValueError(f"{source.name}: could not encode a thumbnail")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(buf.tobytes())
-    os.replace(tmp, out)  # atomic: two requests making the same thumbnail never serve half a file
+    # A temporary file of its own for each writer, then an atomic rename: two requests making the
+    # same thumbnail never serve half a file. The name must differ between threads too: the
+    # service answers requests on a thread pool, and a name made of the process id alone let two
+    # queue rows of one snapshot write one file, and the second rename find it gone (404).
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{key}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.tobytes())
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return out
 
 

@@ -190,18 +190,23 @@ def test_cases_on_a_flight_along_the_road_are_the_originals(footage_dir, tmp_pat
     # test_the_flights_own_motion_tells_...). A frame left out gives no cases, by design, and the
     # cases below are the same without it (checked by dropping that frame from the mosaic).
     assert info["registration"]["reference"] == "mosaic" and info["registration"]["unregistered"] <= 1
-    assert len(fixed) >= 3 and {c["rule"] for c in fixed} == {"illegal_parking"}
-    unmatched = list(fixed)
-    for c in drone:
+    assert {c["rule"] for c in fixed} == {"illegal_parking"}
+    # The far stop-line queue is judged on the margin, on both: the flight (1.25x, panning down)
+    # loses that zone over the top of its picture from ~6 s on, and what queues there is small and
+    # scored near the detector's threshold (a far articulated bus below 0.45); the fixed camera sees
+    # the zone through an enlarged tile at a fixed place in its picture, which does not follow a
+    # moving camera. Measured here: 2 stays there on the original, 1 on the flight; a CI machine
+    # (another CPU, other float rounding in the detector) once found one on the flight and none on
+    # the original. So that zone's counts may differ by one either way; every other case matches.
+    margin = "far-stopline-queue"
+    unmatched = [c for c in fixed if c["zone"] != margin]
+    for c in (c for c in drone if c["zone"] != margin):
         twin = next((f for f in unmatched if f["zone"] == c["zone"] and abs(f["start_s"] - c["start_s"]) <= 1.0), None)
         assert twin is not None, ("a case the original does not have", c, fixed)
         unmatched.remove(twin)
-    # Every original case but, at most, one stay in the far stop-line queue: the flight (1.25x,
-    # panning down) loses that zone over the top of its picture from ~6 s on, and what queues
-    # there is small and scored low (a far articulated bus below 0.45); the fixed camera sees the
-    # zone through an enlarged tile at a fixed place in its picture, which does not follow a
-    # moving camera (measured: 2 stays in that zone on the original, 1 on the flight).
-    assert len(unmatched) <= 1 and all(c["zone"] == "far-stopline-queue" for c in unmatched), unmatched
+    assert not unmatched, ("an original case the flight lost", unmatched, drone)
+    assert sum(c["zone"] != margin for c in fixed) >= 3
+    assert abs(sum(c["zone"] == margin for c in drone) - sum(c["zone"] == margin for c in fixed)) <= 1, (drone, fixed)
 
 
 def test_an_output_path_that_is_a_file_is_refused_before_the_flight_is_registered(footage_dir, tmp_path, capsys):
