@@ -222,14 +222,14 @@ class LocalStore:
         if Path(path).resolve() == dest.resolve():
             return
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # per thread too
         shutil.copyfile(path, tmp)
         os.replace(tmp, dest)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         dest = self.path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # per thread too
         tmp.write_bytes(data)
         os.replace(tmp, dest)
 

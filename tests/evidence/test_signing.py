@@ -215,3 +215,28 @@ def test_signature_is_never_overwritten(run_copy, signer, tmp_path):
     assert sha(out / SIGNATURE) == before
     # the signature is not itself a listed file: re-writing the same manifest is still a no-op
     assert "manifest.sig" not in (out / "manifest.json").read_text()
+
+
+def test_two_threads_creating_the_key_at_once_share_one(tmp_path, monkeypatch):
+    """The service signs on a thread pool: two cases finishing first on a new installation create
+    the key at the same moment. Both must sign with the one key that lands; the temporary file was
+    named by the process id alone, so the second thread's exclusive create failed."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from detector import signing
+
+    both_generated = threading.Barrier(2, timeout=10)
+    generate = signing.Ed25519PrivateKey.generate
+
+    def generate_together():
+        made = generate()
+        both_generated.wait()  # neither has written its temporary file yet
+        return made
+
+    monkeypatch.setattr(signing.Ed25519PrivateKey, "generate", staticmethod(generate_together))
+    path = tmp_path / "installation" / "signing-key.pem"
+    with ThreadPoolExecutor(2) as pool:
+        keys = list(pool.map(lambda _: signing.load_or_create_key(path), range(2)))
+    assert public_pem(keys[0]) == public_pem(keys[1]) == public_pem(load_public_key(path))
+    assert sorted(p.name for p in path.parent.iterdir()) == ["signing-key.pem"]
