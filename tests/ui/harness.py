@@ -7,13 +7,16 @@ users, a display token and the camera), so the pages are tested against what a d
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
 import av
 import cv2
@@ -51,6 +54,43 @@ def wait_js(page, expr: str, timeout: float = 30_000) -> None:  # noqa: ANN001
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout / 1000:g} s: {expr}")
         time.sleep(0.05)
+
+
+def fulfil_json(route, body: Any, status: int = 200) -> None:  # noqa: ANN001
+    """Answer a routed request with ``body`` as JSON (an API answer made up by a page test)."""
+    route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+
+def serve_pages(page, base: str, locale: str = "en-US", api: Callable[[Any], bool] | None = None,  # noqa: ANN001
+                **settings: Any) -> None:
+    """Answer every request ``page`` makes under ``base`` with the service's page routes alone: the
+    real templates, scripts and translations, with these ``settings`` (time zone Asia/Shanghai,
+    default language English unless given), and no database behind them.
+
+    ``api(route)`` sees each request first and returns True for those it answered (``fulfil_json``),
+    so a test of a page's script controls exactly what the API tells it; any other ``/api/`` request
+    is a 404 like the service's, so a page never waits on one the test forgot."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from service.web import router
+
+    app = FastAPI()
+    app.include_router(router)
+    app.state.settings = SimpleNamespace(**{"timezone": "Asia/Shanghai", "default_language": "en", **settings})
+    pages = TestClient(app)
+
+    def handle(route) -> None:  # noqa: ANN001
+        if api is not None and api(route):
+            return
+        url = urlsplit(route.request.url)
+        if url.path.startswith("/api/"):
+            fulfil_json(route, {"detail": "not found", "code": "not_found"}, status=404)
+            return
+        r = pages.get(url.path + (f"?{url.query}" if url.query else ""), headers={"accept-language": locale})
+        route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
+
+    page.route(f"{base}/**", handle)
 
 
 def free_port() -> int:

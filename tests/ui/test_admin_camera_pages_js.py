@@ -12,15 +12,11 @@ and scripts come from the pages router):
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 import harness
-from service.web import router
 
 pytestmark = pytest.mark.browser
 
@@ -29,24 +25,15 @@ WHEN = "2024-05-01T20:30:00+00:00"  # 22:30 in Rome, 16:30 in New York, 04:30 ne
 
 
 def _page(browser, path: str, zone: str, api: dict, locale: str = "en-US", browser_zone: str = "Asia/Shanghai"):
-    app = FastAPI()
-    app.include_router(router)
-    app.state.settings = SimpleNamespace(timezone=zone, default_language="en", undo_window_s=30, max_upload_bytes=0)
-    pages = TestClient(app)
-
-    def handle(route) -> None:
-        url = urlsplit(route.request.url)
-        if url.path in api:
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(api[url.path]))
-        elif url.path.startswith("/api/"):
-            route.fulfill(status=404, content_type="application/json", body='{"detail": "not found", "code": "not_found"}')
-        else:
-            r = pages.get(url.path + (f"?{url.query}" if url.query else ""), headers={"accept-language": locale})
-            route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
+    def answer(route) -> bool:
+        path = urlsplit(route.request.url).path
+        if path in api:
+            harness.fulfil_json(route, api[path])
+        return path in api
 
     context = browser.new_context(locale=locale, timezone_id=browser_zone)
     page = context.new_page()
-    page.route(f"{BASE}/**", handle)
+    harness.serve_pages(page, BASE, locale, answer, timezone=zone, undo_window_s=30, max_upload_bytes=0)
     page.goto(f"{BASE}{path}")
     return context, page
 

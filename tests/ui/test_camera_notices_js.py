@@ -4,15 +4,10 @@ catalogue's sentence; before, a Chinese page toasted the server's English senten
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 import harness
-from service.web import router
 
 pytestmark = pytest.mark.browser
 
@@ -24,18 +19,9 @@ SIZE = {"code": "reference_size", "text": "reference image is 480x270 but the sc
 
 @pytest.fixture(scope="module", params=["en-US", "zh-CN"])
 def page(browser, request):
-    app = FastAPI()
-    app.include_router(router)
-    app.state.settings = SimpleNamespace(timezone="Asia/Shanghai", default_language="en")
-    pages = TestClient(app)
-
-    def handle(route) -> None:
-        r = pages.get(urlsplit(route.request.url).path, headers={"accept-language": request.param})
-        route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
-
     context = browser.new_context(locale=request.param)
     p = context.new_page()
-    p.route(f"{BASE}/**", handle)
+    harness.serve_pages(p, BASE, request.param)
     p.goto(f"{BASE}/login")
     harness.wait_js(p, "!!(window.CW && CW.cameraNotices && document.getElementById('toast'))", timeout=10_000)
     yield p

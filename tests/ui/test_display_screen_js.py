@@ -10,15 +10,12 @@ does at one poll is checked without waiting for redaction or a reviewer.
 from __future__ import annotations
 
 import base64
-import json
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from service.web import router
+import harness
+
 
 pytestmark = pytest.mark.browser
 
@@ -37,25 +34,21 @@ RECORD = {
 
 def _screen(browser, zone: str):
     """A page on /display/lobby whose feed is ``feed["items"]`` (change it to change the next poll)."""
-    app = FastAPI()
-    app.include_router(router)
-    app.state.settings = SimpleNamespace(timezone=zone, default_language="en")
-    pages = TestClient(app)
     feed = {"items": [RECORD], "screen": "lobby", "server_time": "2024-05-01T01:00:00+00:00"}
 
-    def handle(route) -> None:
-        url = urlsplit(route.request.url)
-        if url.path == "/api/public/cases":
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(feed))
-        elif url.path.startswith("/api/public/cases/"):
+    def answer(route) -> bool:
+        path = urlsplit(route.request.url).path
+        if path == "/api/public/cases":
+            harness.fulfil_json(route, feed)
+        elif path.startswith("/api/public/cases/"):
             route.fulfill(status=200, content_type="image/png", body=PIXEL)
         else:
-            r = pages.get(url.path + (f"?{url.query}" if url.query else ""))
-            route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
+            return False
+        return True
 
     page = browser.new_page(locale="en-US")
     page.add_init_script("window.CW_DISPLAY_POLL_MS = 300;")
-    page.route(f"{BASE}/**", handle)
+    harness.serve_pages(page, BASE, "en-US", answer, timezone=zone)
     page.goto(f"{BASE}/display/lobby")
     return page, feed
 

@@ -6,17 +6,12 @@ reads as two different times, as it does on the sheet."""
 from __future__ import annotations
 
 from datetime import datetime
-from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 import harness
 from detector.evidence.sheet import local_time
 from detector.scene import load_scene_text
-from service.web import router
 
 pytestmark = pytest.mark.browser
 
@@ -33,19 +28,9 @@ zones:
 
 @pytest.fixture(scope="module", params=["en-US", "zh-CN"])
 def page(browser, request):
-    app = FastAPI()
-    app.include_router(router)
-    app.state.settings = SimpleNamespace(timezone="Asia/Shanghai", default_language="en")
-    pages = TestClient(app)
-
-    def handle(route) -> None:
-        url = urlsplit(route.request.url)
-        r = pages.get(url.path, headers={"accept-language": request.param})
-        route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
-
     context = browser.new_context(locale=request.param, timezone_id="America/Los_Angeles")
     p = context.new_page()
-    p.route(f"{BASE}/**", handle)
+    harness.serve_pages(p, BASE, request.param)
     p.goto(f"{BASE}/login")
     harness.wait_js(p, "!!(window.CW && CW.formatTime)", timeout=10_000)
     assert p.evaluate("CW.lang") == request.param.replace("en-US", "en")

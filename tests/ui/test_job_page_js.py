@@ -11,17 +11,12 @@ jobs API's shape (``service.job_report.warning_items``)."""
 
 from __future__ import annotations
 
-import json
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 import harness
 from service.job_report import warning_items
-from service.web import router
 
 pytestmark = pytest.mark.browser
 
@@ -45,29 +40,24 @@ FAILED = {**CANCELLED, "id": 9, "upload_id": 9, "filename": "DJI_20261205093000_
 
 @pytest.fixture(scope="module", params=["en-US", "zh-CN"])
 def page(browser, request):
-    app = FastAPI()
-    app.include_router(router)
-    app.state.settings = SimpleNamespace(timezone="Asia/Shanghai", default_language="en", max_upload_bytes=0)
-    pages = TestClient(app)
     answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/jobs": [FAILED, CANCELLED, JOB]}
     retried: list[str] = []
 
-    def handle(route) -> None:
+    def answer(route) -> bool:
         path = urlsplit(route.request.url).path
         if route.request.method == "POST" and path == "/api/jobs/8/retry":
             retried.append(path)
             answers["/api/jobs"] = [FAILED, {**CANCELLED, "state": "queued", "progress": 0.0}, JOB]
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(answers["/api/jobs"][1]))
-            return
-        if path in answers:
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(answers[path]))
-            return
-        r = pages.get(path, headers={"accept-language": request.param})
-        route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
+            harness.fulfil_json(route, answers["/api/jobs"][1])
+        elif path in answers:
+            harness.fulfil_json(route, answers[path])
+        else:
+            return False
+        return True
 
     context = browser.new_context(locale=request.param, viewport={"width": 390, "height": 844})
     p = context.new_page()
-    p.route(f"{BASE}/**", handle)
+    harness.serve_pages(p, BASE, request.param, answer, max_upload_bytes=0)
     p.goto(f"{BASE}/jobs")
     harness.wait_js(p, "document.querySelectorAll('li.job-warning').length === 2", timeout=10_000)
     p.retried = retried

@@ -8,15 +8,11 @@ page is rendered by the real router; the API answer has the cameras API's shape.
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 import harness
-from service.web import router
 
 pytestmark = pytest.mark.browser
 
@@ -29,23 +25,16 @@ CAMERAS = [
 
 
 def _upload_page(browser, lang: str, answers: dict):  # noqa: ANN001
-    app = FastAPI()
-    app.include_router(router)
-    app.state.settings = SimpleNamespace(timezone="Asia/Shanghai", default_language="en", max_upload_bytes=0)
-    pages = TestClient(app)
-
-    def handle(route) -> None:
+    def answer(route) -> bool:
         path = urlsplit(route.request.url).path
         if path in answers:
             status, body = answers[path] if isinstance(answers[path], tuple) else (200, answers[path])
-            route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
-            return
-        r = pages.get(path, headers={"accept-language": lang})
-        route.fulfill(status=r.status_code, content_type=r.headers.get("content-type"), body=r.content)
+            harness.fulfil_json(route, body, status)
+        return path in answers
 
     context = browser.new_context(locale=lang)
     page = context.new_page()
-    page.route(f"{BASE}/**", handle)
+    harness.serve_pages(page, BASE, lang, answer, max_upload_bytes=0)
     page.goto(f"{BASE}/upload")
     harness.wait_js(page, "document.querySelectorAll('#camera option').length === 3", timeout=10_000)
     return context, page
