@@ -150,15 +150,11 @@ def _redacted(case: dict, run_dir: Path, work: Path, policy: str) -> tuple[Path,
 def _report_zone(scene, cases: list[dict]):  # noqa: ANN001 - a Scene or None
     """The camera's zone, in which the report gives the offences' times, for its "made" time too:
     the scene's when given, else the one the case records name; None (this machine's) if neither."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from detector.reports.cases import zone_named
 
-    name = scene.timezone if scene is not None else next(
+    return zone_named(scene.timezone if scene is not None else next(
         (c["timezone"] for c in cases if isinstance(c.get("timezone"), str) and c["timezone"]), None
-    )
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    ))
 
 
 def run_flight(args: argparse.Namespace) -> int:

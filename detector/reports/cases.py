@@ -85,7 +85,9 @@ class ReportCase:
         return box if abs(when - t) <= OFFENDER_REACH_S else None
 
 
-def _zone(name: str | None) -> ZoneInfo | None:
+def zone_named(name: str | None) -> ZoneInfo | None:
+    """The IANA zone ``name``, or None when there is none or it is unknown here (the time is then
+    shown with its own offset rather than refused: a report must not fail over a zone name)."""
     try:
         return ZoneInfo(name) if name else None
     except (ZoneInfoNotFoundError, ValueError):
@@ -104,7 +106,7 @@ def _start_time(case: Mapping) -> datetime | None:
         ) from None
     if parsed.tzinfo is None:
         return None
-    tz = _zone(case.get("timezone"))
+    tz = zone_named(case.get("timezone"))
     return parsed.astimezone(tz) if tz is not None else parsed
 
 
