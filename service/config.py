@@ -15,7 +15,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +26,19 @@ from pydantic_settings import (
 
 CONFIG_ENV = "CIVICWATCH_CONFIG"
 GIB = 1024**3
+# the databases the service ships a driver for (psycopg 3; SQLite is built in)
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "postgresql+psycopg")
+
+
+def settings_error_text(err: Exception) -> str:
+    """What is wrong with the settings, each bad one named, without the values given.
+
+    pydantic's own text repeats every rejected value (``input_value='redis://:password@cache'``),
+    which put a broker's or database's password on stderr and into the init system's journal."""
+    if not isinstance(err, ValidationError):
+        return str(err)
+    problems = err.errors(include_input=False, include_url=False)
+    return "; ".join(f"{'.'.join(str(part) for part in e['loc']) or 'settings'}: {e['msg']}" for e in problems)
 
 
 class Settings(BaseSettings):
@@ -220,8 +233,16 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _blank_is_none(cls, v: str | None) -> str | None:
-        return v or None
+    def _sqlite_or_postgresql(cls, v: str | None) -> str | None:
+        # Any other scheme (mysql://, a typo, a bare host name) failed only when the service built
+        # its engine: a traceback about a missing driver module, after the settings had "passed".
+        if not v:
+            return None
+        scheme = v.split("://", 1)[0].lower() if "://" in v else ""
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError("DATABASE_URL must be postgresql://user@host:5432/db (PostgreSQL) or "
+                             f"sqlite:///path/to/file.sqlite3, not a URL with scheme {scheme or '(none)'!r}")
+        return v
 
     @classmethod
     def settings_customise_sources(

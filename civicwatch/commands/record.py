@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 def _registered(args: argparse.Namespace, timing: dict) -> int:
     from pydantic import ValidationError
 
-    from service.config import Settings
+    from service.config import Settings, settings_error_text
     from service.db import make_engine, make_session_factory, migrate
     from service.live.recorders import CameraRecorder
     from service.models import Camera
@@ -78,7 +78,7 @@ def _registered(args: argparse.Namespace, timing: dict) -> int:
     try:
         settings = Settings()
     except (ValidationError, ValueError) as err:
-        return refuse("record", f"bad settings: {err}")
+        return refuse("record", f"bad settings: {settings_error_text(err)}")
     engine = make_engine(settings)
     settings.ensure_dirs()
     migrate(settings, engine)

@@ -19,14 +19,18 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from pydantic import ValidationError
 
-    from service.config import Settings
+    from service.config import Settings, settings_error_text
     from service.main import create_app
+    from service.startup_checks import cannot_start
 
     try:
         settings = Settings()
     except (ValidationError, ValueError) as err:
-        return refuse("serve", f"bad settings: {err}")
+        return refuse("serve", f"bad settings: {settings_error_text(err)}")
     why = cannot_listen(args.host, args.port)
+    if why is not None:
+        return refuse("serve", why)
+    why = cannot_start(settings)  # a data folder it cannot write, a database that does not answer
     if why is not None:
         return refuse("serve", why)
     app = create_app(settings)

@@ -28,16 +28,21 @@ def add_parser(subparsers) -> None:  # noqa: ANN001
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from service.config import Settings
+    from service.config import Settings, settings_error_text
 
     try:
         settings = Settings()
     except (ValidationError, ValueError) as err:
-        return refuse("worker", f"bad settings: {err}")
+        return refuse("worker", f"bad settings: {settings_error_text(err)}")
     if args.concurrency < 1:
         return refuse("worker", "--concurrency must be at least 1")
     if args.metrics_port is not None and not 0 <= args.metrics_port < 65536:
         return refuse("worker", "--metrics-port must be 0 (none) to 65535")
+    from service.startup_checks import cannot_start
+
+    why = cannot_start(settings)  # a data folder it cannot write, a database that does not answer
+    if why is not None:
+        return refuse("worker", why)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from service.jobs.worker import MetricsPortError, PoolWorker, SchemaMissing
 

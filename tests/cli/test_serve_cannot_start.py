@@ -1,0 +1,68 @@
+"""``civicwatch serve`` / ``worker`` with a data folder they cannot write, a database URL they have no
+driver for, or a database that does not answer: one line on stderr naming the setting, exit code 2,
+no traceback and no password (the operator reads this in the init system's journal)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+
+def start(command: str, tmp_path, **env: str) -> subprocess.CompletedProcess:
+    base = {**os.environ, "CIVICWATCH_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": ""}
+    base.pop("CIVICWATCH_CONFIG", None)
+    args = ["--port", "0"] if command == "serve" else ["--metrics-port", "0"]
+    return subprocess.run(
+        [sys.executable, "-m", "civicwatch.cli", command, *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**base, **env},
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again: nothing listens there
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_data_folder_that_cannot_be_made_is_named(command, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    run = start(command, tmp_path, CIVICWATCH_DATA_DIR=str(tmp_path / "a-file" / "data"))
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert f"civicwatch {command}: data folder" in run.stderr and "CIVICWATCH_DATA_DIR" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_database_that_does_not_answer_is_named_without_its_password(command, tmp_path):
+    url = f"postgresql://civic:s3cret-pw@127.0.0.1:{free_port()}/civicwatch"
+    run = start(command, tmp_path, DATABASE_URL=url)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert f"civicwatch {command}: database postgresql://civic:***@127.0.0.1" in run.stderr
+    assert "does not answer" in run.stderr and "refused" in run.stderr.lower()
+    assert "Traceback" not in run.stderr and "s3cret-pw" not in run.stderr
+
+
+def test_a_database_url_without_a_driver_is_a_bad_setting(tmp_path):
+    run = start("serve", tmp_path, DATABASE_URL="mysql://civic:s3cret-pw@db/civicwatch")
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "civicwatch serve: bad settings: DATABASE_URL" in run.stderr and "'mysql'" in run.stderr
+    assert "Traceback" not in run.stderr and "s3cret-pw" not in run.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_bad_setting_is_named_without_the_value_given(command, tmp_path):
+    """pydantic's text repeats each rejected value: a broker URL's password went to stderr."""
+    run = start(
+        command, tmp_path, CIVICWATCH_BROKER_URL="nonsense://:s3cret-pw@cache:6379/0", CIVICWATCH_MQTT_PORT="not-a-port"
+    )
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "bad settings" in run.stderr and "broker_url" in run.stderr and "mqtt_port" in run.stderr
+    assert "s3cret-pw" not in run.stderr and "Traceback" not in run.stderr
