@@ -15,10 +15,19 @@ from typing import Any
 
 import yaml
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from detector.scene import Scene, SceneError, load_scene_text
 from service.models import Camera, Case, SceneVersion, utcnow
+
+
+class VersionConflict(Exception):
+    """Someone saved the camera after this edit read it; ``latest`` is the version now stored."""
+
+    def __init__(self, latest: int) -> None:
+        super().__init__(f"scene version {latest} was saved meanwhile")
+        self.latest = latest
 
 
 def document_hash(text: str) -> str:
@@ -61,15 +70,29 @@ def by_number(db: Session, cam_id: str, number: int) -> SceneVersion | None:
 def add_version(db: Session, cam: Camera, text: str, scene: Scene, reference_path: str | None, actor: str,
                 note: str | None = None) -> SceneVersion:
     """Record ``text`` (already validated as ``scene``) as the camera's next version and make it
-    current; the caller commits (a concurrent edit taking the same number fails the unique key)."""
-    number = (db.scalar(select(func.max(SceneVersion.number)).where(SceneVersion.camera_id == cam.id)) or 0) + 1
+    current; the caller commits.
+
+    The new version follows the one ``cam`` was read at, not the newest in the table: an edit
+    made from a read that another save overtook (a place-only change built on the document as it
+    was, two editors saving at once) would otherwise become the next version on top and silently
+    drop the other's change. Raises ``VersionConflict`` (the session rolled back) when that
+    version is no longer the newest, or when a concurrent save took its number (unique key)."""
+    read = cam.scene_version or 0
+    latest = db.scalar(select(func.max(SceneVersion.number)).where(SceneVersion.camera_id == cam.id)) or 0
+    if latest != read:
+        db.rollback()
+        raise VersionConflict(latest)
     now = utcnow()
-    version = SceneVersion(camera_id=cam.id, number=number, document=text, sha256=document_hash(text),
+    version = SceneVersion(camera_id=cam.id, number=read + 1, document=text, sha256=document_hash(text),
                            reference_path=reference_path, created_at=now, created_by=actor, note=note)
     db.add(version)
-    cam.scene_yaml, cam.reference_path, cam.scene_version = text, reference_path, number
+    cam.scene_yaml, cam.reference_path, cam.scene_version = text, reference_path, read + 1
     cam.kind, cam.place, cam.timezone, cam.updated_at = scene.kind, scene.place, scene.timezone, now
-    db.flush()
+    try:
+        db.flush()  # a concurrent save of the same number waits here for the other's commit, then fails
+    except IntegrityError:
+        db.rollback()
+        raise VersionConflict(read + 1) from None
     return version
 
 

@@ -113,13 +113,18 @@ def _answer(cam: Camera, scene: Scene | None, changed: bool, notices: list[Camer
             "notices": [n.model_dump() for n in notices]}
 
 
+def _conflict(cam_id: str, latest: int | None = None) -> ApiError:
+    extra = {"scene_version": latest} if latest is not None else {}
+    return ApiError(409, f"camera {cam_id!r} was changed by someone else at the same moment; reload and "
+                         "edit again", code="scene_version_conflict", **extra)
+
+
 def _commit_version(db: Session, cam: Camera) -> None:
     try:
         db.commit()
     except IntegrityError:  # two editors saved at once: the same version number
         db.rollback()
-        raise ApiError(409, f"camera {cam.id!r} was changed by someone else at the same moment; reload and "
-                            "edit again", code="scene_version_conflict") from None
+        raise _conflict(cam.id) from None
 
 
 @dataclass
@@ -297,7 +302,10 @@ def _save_edit(request: Request, db: Session, who: Principal, cam: Camera, text:
     same_doc = old is not None and old.sha256 == scenes.document_hash(text)
     if same_doc and ref_path == cam.reference_path:
         return _answer(cam, scene, False, notices)
-    version = scenes.add_version(db, cam, text, scene, ref_path, who.actor, note)
+    try:
+        version = scenes.add_version(db, cam, text, scene, ref_path, who.actor, note)
+    except scenes.VersionConflict as err:  # saved by someone else since this request read the camera
+        raise _conflict(cam.id, err.latest) from None
     changed = [f for f in fields if f != "scene" or not same_doc] + (["reference"] if reference is not None else [])
     audit.record(db, request, who, "camera.update", "camera", cam.id, from_version=old.number if old else None,
                  to_version=version.number, sha256=version.sha256, changed=changed, note=note)

@@ -1,0 +1,83 @@
+"""Two people changing one row at the same moment, through the real routes on both databases.
+
+The service answers on a thread pool, so two administrators saving one camera (or one saving
+twice: a double click) run the same route side by side. A barrier inside the route holds both
+requests at the point where each has read the row and decided it may go on; the test then checks
+that exactly one change lands and the other is told so (409), never a 500 and never a change that
+silently undoes the other's.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from .helpers import ADMIN_PASSWORD, login
+
+
+def _both_past(monkeypatch, module, name: str) -> None:
+    """Make ``module.name`` wait, after running, until two requests have run it."""
+    both = threading.Barrier(2, timeout=20)
+    original = getattr(module, name)
+
+    def together(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        out = original(*args, **kwargs)
+        both.wait()
+        return out
+
+    monkeypatch.setattr(module, name, together)
+
+
+def test_two_editors_saving_one_camera_at_once_one_is_refused(env, camera, monkeypatch):
+    """Admin A moves the crossing while admin B, who opened the same version, sets the time zone.
+    B's document was read before A's save: storing it as the next version would drop A's crossing
+    without a word (or, when both numbered it alike, the unique key answered 500)."""
+    from service.api import cameras
+
+    _both_past(monkeypatch, cameras, "_check_base")
+    other = login(env.app, "admin", ADMIN_PASSWORD)
+    moved = camera["scene_yaml"].replace("[[0, 430], [960, 430]", "[[0, 400], [960, 400]")
+    edits = [(env.admin, {"scene_yaml": moved}), (other, {"timezone": "Asia/Urumqi"})]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda e: e[0].patch("/api/cameras/bj-overpass", json=e[1]), edits))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200, 409], [r.text for r in answers]
+    refused = next(r for r in answers if r.status_code == 409).json()
+    assert refused["code"] == "scene_version_conflict"
+    saved = next(r for r in answers if r.status_code == 200).json()
+    now = env.admin.get("/api/cameras/bj-overpass").json()
+    assert now["scene_version"] == saved["scene_version"] == 2 and now["scene_yaml"] == saved["scene_yaml"]
+    listed = env.admin.get("/api/cameras/bj-overpass/versions").json()
+    assert [v["version"] for v in listed["items"]] == [2, 1]
+    log = env.admin.get("/api/audit", params={"action": "camera.update"}).json()["items"]
+    assert len(log) == 1  # the refused edit left no entry
+
+
+def test_an_edit_overtaken_by_another_save_is_refused_not_stacked_on_top(env, camera, monkeypatch):
+    """B reads the camera (version 1) and is slow; A saves version 2 meanwhile. B's document, built
+    on version 1, must not become version 3: that silently undid A's moved crossing."""
+    from service.api import cameras
+
+    b_has_read, a_is_done = threading.Event(), threading.Event()
+    check_base, calls = cameras._check_base, []
+
+    def slow_for_b(cam, base_version):  # noqa: ANN001, ANN202
+        check_base(cam, base_version)
+        calls.append(cam.id)
+        if len(calls) == 1:  # B's request (sent first; A's is sent once B is held here)
+            b_has_read.set()
+            assert a_is_done.wait(20)
+
+    monkeypatch.setattr(cameras, "_check_base", slow_for_b)
+    other = login(env.app, "admin", ADMIN_PASSWORD)
+    moved = camera["scene_yaml"].replace("[[0, 430], [960, 430]", "[[0, 400], [960, 400]")
+    with ThreadPoolExecutor(1) as pool:
+        b = pool.submit(other.patch, "/api/cameras/bj-overpass", json={"timezone": "Asia/Urumqi"})
+        assert b_has_read.wait(20)
+        a = env.admin.patch("/api/cameras/bj-overpass", json={"scene_yaml": moved})
+        a_is_done.set()
+        b = b.result()
+    assert a.status_code == 200 and a.json()["scene_version"] == 2, a.text
+    assert b.status_code == 409 and b.json()["code"] == "scene_version_conflict" and b.json()["scene_version"] == 2
+    now = env.admin.get("/api/cameras/bj-overpass").json()
+    assert now["scene_version"] == 2 and now["zones"][1]["polygon"][0] == [0, 400]
