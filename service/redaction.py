@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,16 +179,22 @@ def detector_finder(load: Callable[[], object] | None = None) -> RegionFinder | 
 
 
 _DEFAULT_FINDERS: list[RegionFinder] | None = None
+# Several threads redact at once (approvals on the request pool without a publication queue, a pool
+# worker's thread tasks): the first ones after a start must wait for one load, not each load the
+# models and then overwrite each other's list.
+_FINDERS_LOCK = threading.Lock()
 
 
 def default_finders() -> list[RegionFinder]:
-    """CenterFace faces, Haar cascades when this OpenCV has them, and the object detector; loaded once."""
+    """CenterFace faces, Haar cascades when this OpenCV has them, and the object detector; loaded
+    once per process, by whichever thread asks first (the others wait for it)."""
     global _DEFAULT_FINDERS
-    if _DEFAULT_FINDERS is None:
-        _DEFAULT_FINDERS = [f for f in (face_finder(), haar_finder(), detector_finder()) if f is not None]
-        if not _DEFAULT_FINDERS:
-            log.warning("redaction: no face/plate finder available; blurring everything but the offender")
-    return _DEFAULT_FINDERS
+    with _FINDERS_LOCK:
+        if _DEFAULT_FINDERS is None:
+            _DEFAULT_FINDERS = [f for f in (face_finder(), haar_finder(), detector_finder()) if f is not None]
+            if not _DEFAULT_FINDERS:
+                log.warning("redaction: no face/plate finder available; blurring everything but the offender")
+        return _DEFAULT_FINDERS
 
 
 # ---------------------------------------------------------------------------------------------
