@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -213,7 +214,8 @@ def _cfg_input_size(cfg_text: str) -> int:
 
 def _write_model(onnx_model: onnx.ModelProto, target: Path) -> None:
     """Write under a temporary name and rename, so an interrupted write never leaves half a model."""
-    partial = target.with_suffix(f".{os.getpid()}.partial")
+    # per thread as well as per process: a service's job and publication threads may convert one model at once
+    partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.partial")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         onnx.save(onnx_model, str(partial))
