@@ -201,11 +201,7 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
         given = {"start_time": upload.started_at, "start_time_overrides_scene": True} if upload.started_at else {}
         flight = {"drone_id": upload.drone_id, "pilot": upload.pilot}
         reference = version.reference_path if version is not None else None
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     scene_path = out_dir.parent / f"seg-{index:03d}.scene.yaml"
-    scene_path.write_text(scene_yaml, encoding="utf-8")
 
     def write_progress(pct: float) -> None:
         with session_scope(factory) as db:
@@ -229,6 +225,12 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
     error: str | None = None
     options = None
     try:
+        # Inside the try: a full disk is the try's outcome, said on the segment (raised out of it,
+        # the segment sat "running" until its lease ran out, its reason never recorded).
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        scene_path.write_text(scene_yaml, encoding="utf-8")
         if reference and _is_drone(scene_yaml):
             flight = {**flight, "reference_image": data_dir / reference}
         options = make_options({**given, **flight, "span": span})

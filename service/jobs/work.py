@@ -211,12 +211,8 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         # a live camera's segment: its own part of the window it is analysed in, and the
         # recording's analysis grid (service.live)
         live = live_segments.job_options(db, job_id, data_dir)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     # A copy of the scene as it was for this run: editing the camera later does not change history.
     scene_path = out_dir.parent / f"{out_dir.name}.scene.yaml"
-    scene_path.write_text(scene_yaml, encoding="utf-8")
 
     def write_progress(pct: float) -> None:
         with session_scope(factory) as db:
@@ -236,6 +232,13 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
     error: str | None = None
     result = None
     try:
+        # Inside the try: a full disk or a folder this process may not write is the job's outcome,
+        # said on the job; raised out of it, the job sat "running" until its lease ran out and
+        # after job_max_attempts failed as "the process stopped during each run".
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        scene_path.write_text(scene_yaml, encoding="utf-8")
         # The operator's recording start time wins over the scene's default start_time (and over
         # the file's creation_time: detector.pipeline.wall_clock_start).
         given = {"start_time": started_at, "start_time_overrides_scene": True} if started_at else {}

@@ -208,3 +208,36 @@ def test_a_worker_that_lost_its_lease_stops_and_writes_nothing(settings, evidenc
     finally:
         fake.release.set()
         main.__exit__(None, None, None)
+
+
+def test_a_full_disk_before_the_analysis_fails_the_job_with_the_reason(settings, evidence_template, footage_dir,
+                                                                        monkeypatch):
+    """The run's scene copy is written before the pipeline starts. On a full disk that write raised
+    out of the job: the job sat 'running' with no worker until its lease ran out, was tried again,
+    and after ``job_max_attempts`` failed as 'the process stopped during each run', the disk never named."""
+    import errno
+    import pathlib
+
+    real_write_text = pathlib.Path.write_text
+
+    def full_disk_for_scene_copies(self, *args, **kwargs):  # noqa: ANN001
+        if self.name.endswith(".scene.yaml"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real_write_text(self, *args, **kwargs)
+
+    fake = FakePipeline(evidence_template)
+    main, env = _start(settings, fake)
+    try:
+        monkeypatch.setattr(pathlib.Path, "write_text", full_disk_for_scene_copies)
+        up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+        job = wait_job(env.operator, up["job_id"], timeout=20)  # well inside the 60 s lease
+        assert job["state"] == "failed" and "No space left on device" in job["error"], job
+        row = _job_row(env, up["job_id"])
+        assert (row.attempts, row.lease_owner) == (1, None)
+        assert fake.calls == []  # the pipeline never started
+
+        monkeypatch.setattr(pathlib.Path, "write_text", real_write_text)  # space freed: the worker goes on
+        other = upload_clip(env.operator, footage_dir / LONG_CLIP)
+        assert wait_job(env.operator, other["job_id"])["state"] == "done"
+    finally:
+        main.__exit__(None, None, None)

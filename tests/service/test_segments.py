@@ -196,3 +196,30 @@ def test_work_the_broker_lost_is_sent_again(env, camera, footage_dir):
     finally:
         broker.delete(QUEUE)
         broker.close()
+
+
+def test_a_full_disk_before_a_segment_runs_is_its_recorded_reason(env, camera, footage_dir, monkeypatch):
+    """The segment's scene copy is written before the pipeline. On a full disk that write raised out
+    of the task: the segment stayed 'running' (its lease renewed by nobody), no reason recorded."""
+    import errno
+    import pathlib
+
+    settings, factory, job_id, segments = _split(env, footage_dir, job_max_attempts=1)
+    real_write_text = pathlib.Path.write_text
+
+    def full_disk_for_scene_copies(self, *args, **kwargs):  # noqa: ANN001
+        if self.name.endswith(".scene.yaml"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full_disk_for_scene_copies)
+    calls = []
+
+    def analyze(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        calls.append(options["span"])
+
+    out = run_segment(segments[0], factory, settings, analyze, dict, lambda: False, OWNER)
+    assert (out.state, out.retry, calls) == ("failed", False, [])
+    with session_scope(factory) as db:
+        seg = db.get(JobSegment, segments[0])
+        assert seg.state == "failed" and "No space left on device" in seg.error and seg.lease_owner is None
