@@ -21,6 +21,7 @@ with the database; the service's job runner picks the queued jobs up like any ot
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -225,9 +226,15 @@ def connection_anchor(db: Session, seg: LiveSegment, data_dir: Path) -> Path | N
     import cv2
 
     still.parent.mkdir(parents=True, exist_ok=True)
-    tmp = still.with_suffix(".part.png")
-    cv2.imwrite(str(tmp), image)
-    tmp.replace(still)
+    # a name of its own per writer: after a restart a worker pool takes several windows of one
+    # connection at once, and each makes the still (the same picture; the last rename wins whole)
+    tmp = still.with_name(f".{still.stem}.{uuid.uuid4().hex[:12]}.part.png")
+    try:
+        if not cv2.imwrite(str(tmp), image):
+            raise OSError(f"could not write {tmp}")
+        tmp.replace(still)
+    finally:
+        tmp.unlink(missing_ok=True)
     return still
 
 
