@@ -32,8 +32,27 @@ class SecretFilter(logging.Filter):
 
 
 def install(names: tuple[str, ...] = ("uvicorn.access", "uvicorn.error", "service", "")) -> None:
-    """Add the filter to these loggers once (the root logger's name is the empty string)."""
+    """Mask every record the process makes, whichever logger makes it; and add the filter to these
+    loggers once (the root logger's name is the empty string) for records made elsewhere.
+
+    A logger's filter sees only the records logged on that very logger, not those its children
+    pass up: with the filters alone, ``service.events`` (a webhook URL's ``?token=``) and every
+    other module's logger wrote the secret as given. The record factory is where every record of
+    every logger is made."""
+    make_record = logging.getLogRecordFactory()
+    if not getattr(make_record, "masks_secrets", False):
+
+        def masked_record(*args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
+            record = make_record(*args, **kwargs)
+            _FILTER.filter(record)
+            return record
+
+        masked_record.masks_secrets = True  # type: ignore[attr-defined]
+        logging.setLogRecordFactory(masked_record)
     for name in names:
         logger = logging.getLogger(name)
         if not any(isinstance(f, SecretFilter) for f in logger.filters):
             logger.addFilter(SecretFilter())
+
+
+_FILTER = SecretFilter()
