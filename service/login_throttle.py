@@ -14,7 +14,9 @@ correct guess would otherwise still be told apart) and audited as ``login.thrott
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -24,6 +26,19 @@ from service.models import AuditEntry, utcnow
 
 FAILED = "login.failed"
 THROTTLED = "login.throttled"
+
+# The count is of failures already written, so guesses at one name sent in parallel were all
+# checked before any had failed (a password check takes most of a second): an attacker got as many
+# tries per window as the service had threads. One user name's attempts are therefore checked,
+# verified and recorded one at a time (the service is one process). Striped locks, not one per
+# name: made-up names must not grow a table, and a shared stripe only makes two names queue.
+_NAME_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def attempt_lock(username: str) -> threading.Lock:
+    """The lock to hold from ``retry_after`` until the attempt's outcome is committed."""
+    digest = hashlib.blake2b(username.encode("utf-8", "surrogatepass"), digest_size=2).digest()
+    return _NAME_LOCKS[int.from_bytes(digest, "big") % len(_NAME_LOCKS)]
 
 
 def _wait_s(times: list[datetime], limit: int, window_s: int, now: datetime) -> int:

@@ -25,21 +25,23 @@ class LoginIn(ApiModel):
 @router.post("/auth/login", response_model=SignedIn, responses=responses(401, 403, 429))
 def login(body: LoginIn, request: Request, response: Response, db: Session = Depends(get_db)) -> dict:
     settings = request.app.state.settings
-    wait = login_throttle.retry_after(db, body.username, audit.client_ip(request), settings.login_max_failures,
-                                      settings.login_window_s)
-    if wait:
-        audit.record(db, request, body.username, login_throttle.THROTTLED, "user", None, retry_after_s=wait)
+    with login_throttle.attempt_lock(body.username):  # parallel guesses at one name are counted one by one
+        wait = login_throttle.retry_after(db, body.username, audit.client_ip(request), settings.login_max_failures,
+                                          settings.login_window_s)
+        if wait:
+            audit.record(db, request, body.username, login_throttle.THROTTLED, "user", None, retry_after_s=wait)
+            db.commit()
+            raise ApiError(429, f"too many failed logins; try again in {wait} s", headers={"Retry-After": str(wait)},
+                           code="login_throttled", retry_after_s=wait)
+        user = authenticate(db, body.username, body.password)
+        if user is None:
+            audit.record(db, request, body.username, "login.failed", "user", None)
+            db.commit()
+            raise ApiError(401, "wrong username or password", code="bad_credentials")
+        token = create_login_session(db, user, request.app.state.secret_key, settings.session_ttl_s,
+                                     audit.client_ip(request))
+        audit.record(db, request, user.username, "login", "user", user.id)
         db.commit()
-        raise ApiError(429, f"too many failed logins; try again in {wait} s", headers={"Retry-After": str(wait)},
-                       code="login_throttled", retry_after_s=wait)
-    user = authenticate(db, body.username, body.password)
-    if user is None:
-        audit.record(db, request, body.username, "login.failed", "user", None)
-        db.commit()
-        raise ApiError(401, "wrong username or password", code="bad_credentials")
-    token = create_login_session(db, user, request.app.state.secret_key, settings.session_ttl_s, audit.client_ip(request))
-    audit.record(db, request, user.username, "login", "user", user.id)
-    db.commit()
     response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_ttl_s, httponly=True, samesite="lax",
                         secure=settings.session_cookie_secure, path="/")
     return {"username": user.username, "role": user.role}

@@ -81,3 +81,37 @@ def test_an_edit_overtaken_by_another_save_is_refused_not_stacked_on_top(env, ca
     assert b.status_code == 409 and b.json()["code"] == "scene_version_conflict" and b.json()["scene_version"] == 2
     now = env.admin.get("/api/cameras/bj-overpass").json()
     assert now["scene_version"] == 2 and now["zones"][1]["polygon"][0] == [0, 400]
+
+
+def test_a_burst_of_parallel_guesses_at_one_account_gets_no_more_than_the_limit(env, monkeypatch):
+    """The limit counts failures already written to the audit log; guesses sent in parallel were
+    all counted before any had failed (argon2 takes most of a second per guess), so an attacker
+    got as many tries per window as the service had threads, not ``login_max_failures``."""
+    from service import login_throttle
+
+    env.settings.trust_forwarded_for = True  # each guess from its own address: only the name counts
+    env.settings.login_max_failures = 2
+    guesses = 4
+    checked, all_checked = [], threading.Event()
+    retry_after = login_throttle.retry_after
+
+    def counted_together(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        wait = retry_after(*args, **kwargs)
+        checked.append(wait)
+        if len(checked) == guesses:
+            all_checked.set()
+        all_checked.wait(1.0)  # hold the first checks open until every guess is in (or a second)
+        return wait
+
+    monkeypatch.setattr(login_throttle, "retry_after", counted_together)
+
+    def guess(i: int):  # noqa: ANN202
+        return env.anon.post(
+            "/api/auth/login",
+            json={"username": "rita", "password": f"guess-{i}"},
+            headers={"X-Forwarded-For": f"10.9.0.{i}"},
+        ).status_code
+
+    with ThreadPoolExecutor(guesses) as pool:
+        codes = sorted(pool.map(guess, range(guesses)))
+    assert codes == [401, 401, 429, 429]
