@@ -63,6 +63,7 @@ class EvidenceReport:
 def _extract(zip_path: Path, dest: Path) -> list[str]:
     """Unpack ``zip_path`` into ``dest``; returns the members that could not be read intact."""
     problems: list[str] = []
+    seen: set[tuple[str, ...]] = set()
     with zipfile.ZipFile(zip_path) as zf:
         for info in zf.infolist():
             if info.is_dir():
@@ -72,6 +73,13 @@ def _extract(zip_path: Path, dest: Path) -> list[str]:
             if not name or name.startswith("/") or "\\" in name or ".." in parts:
                 problems.append(f"unsafe name in zip: {name!r}")
                 continue
+            # A second member of one name (``a/x.jpg``, ``a//x.jpg``) would overwrite the first
+            # here, while a viewer may show the first: one zip, two contents. An export writes
+            # each file once, so a repeated name is a problem, never a choice between them.
+            if parts in seen:
+                problems.append(f"duplicate name in zip: {'/'.join(parts)} (given more than once)")
+                continue
+            seen.add(parts)
             target = dest.joinpath(*parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             try:

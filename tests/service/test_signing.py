@@ -144,3 +144,18 @@ def test_evidence_edited_on_the_server_is_not_vouched_for(env, cases, tmp_path, 
     pub.write_text(env.anon.get("/api/signing-key").text, encoding="ascii")
     assert main(["verify", str(zip_path), "--key", str(pub)]) == 1
     assert f"FAIL: changed: {a}/snapshot.jpg" in capsys.readouterr().out
+
+
+def test_a_name_given_twice_in_the_zip_is_refused(exported, tmp_path, capsys):
+    """A zip can hold two members of one name. Unpacking kept the last, so a doctored snapshot
+    placed before the genuine one verified (exit 0) while a viewer that shows the first entry
+    showed the doctored picture: one zip, two contents, and the check vouched for it."""
+    zip_path, pub, (a, _) = exported
+    target = f"{a}/snapshot.jpg"
+    doubled = tmp_path / "doubled.zip"
+    with zipfile.ZipFile(zip_path) as zin, zipfile.ZipFile(doubled, "w") as zout:
+        zout.writestr(target, b"\xff\xd8 a doctored picture")
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info.filename))
+    assert main(["verify", str(doubled), "--key", str(pub)]) == 1
+    assert f"FAIL: duplicate name in zip: {target}" in capsys.readouterr().out
