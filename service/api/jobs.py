@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service import audit
@@ -97,14 +97,21 @@ def get_job(job_id: RowId, db: Session = Depends(get_db), who: Principal = Depen
 @router.post("/{job_id}/cancel", response_model=JobOut, responses=responses(404, 409))
 def cancel_job(job_id: RowId, request: Request, db: Session = Depends(get_db), who: Principal = Depends(controllers)) -> dict:
     job = _job(db, job_id, who)
-    if job.state == "queued":
-        job.state, job.finished_at = "cancelled", utcnow()
-    elif job.state == "running":
-        job.cancel_requested = True  # the worker sees it at the next analysis frame
-    else:
+    # Conditional writes: the worker claims and finishes jobs on its own schedule, so the state read
+    # above may be gone by now. A queued job is cancelled only while still queued (else the
+    # worker's run would be overwritten under its feet); a running one is asked to stop, which the
+    # worker sees at the next analysis frame; a job that ended meanwhile is refused, not marked.
+    res = db.execute(update(Job).where(Job.id == job.id, Job.state == "queued")
+                     .values(state="cancelled", finished_at=utcnow()))
+    if res.rowcount != 1:
+        res = db.execute(update(Job).where(Job.id == job.id, Job.state == "running").values(cancel_requested=True))
+    if res.rowcount != 1:
+        db.rollback()
+        db.refresh(job)
         raise ApiError(409, f"job {job_id} is {job.state}; only queued or running jobs can be cancelled", state=job.state)
     audit.record(db, request, who, "job.cancel", "job", job.id)
     db.commit()
+    db.refresh(job)
     return job_json(job)
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from .helpers import ADMIN_PASSWORD, login
+from .conftest import upload_clip
+from .helpers import ADMIN_PASSWORD, SHORT_CLIP, login
 
 
 def _both_past(monkeypatch, module, name: str) -> None:
@@ -115,3 +116,53 @@ def test_a_burst_of_parallel_guesses_at_one_account_gets_no_more_than_the_limit(
     with ThreadPoolExecutor(guesses) as pool:
         codes = sorted(pool.map(guess, range(guesses)))
     assert codes == [401, 401, 429, 429]
+
+
+def _job_moves_after_cancel_reads_it(monkeypatch, env, job_id: int, **values) -> None:
+    """Between the cancel request's read of the job and its write, the worker moves the job on
+    (claims it, or finishes it), as the job thread does on its own schedule."""
+    from service.api import jobs as job_routes
+    from service.db import session_scope
+    from service.models import Job
+
+    read = job_routes._job
+
+    def read_then_worker_moves(db, jid, who):  # noqa: ANN001, ANN202
+        job = read(db, jid, who)
+        with session_scope(env.app.state.session_factory) as other:
+            row = other.get(Job, job_id)
+            for key, value in values.items():
+                setattr(row, key, value)
+        return job
+
+    monkeypatch.setattr(job_routes, "_job", read_then_worker_moves)
+
+
+def test_cancel_as_the_job_finishes_is_refused_not_recorded_on_a_done_job(env, camera, footage_dir, monkeypatch):
+    """The operator clicks Cancel as the analysis ends: the job is done. Cancelling answered 200 with
+    the job 'running', left cancel_requested on the done job and logged a cancel that never was."""
+    from service.db import session_scope
+    from service.models import Job
+
+    job_id = upload_clip(env.operator, footage_dir / SHORT_CLIP)["job_id"]
+    with session_scope(env.app.state.session_factory) as db:
+        db.get(Job, job_id).state = "running"
+    _job_moves_after_cancel_reads_it(monkeypatch, env, job_id, state="done", progress=100.0, cases_found=0)
+    r = env.operator.post(f"/api/jobs/{job_id}/cancel")
+    assert r.status_code == 409 and r.json()["state"] == "done", r.text
+    job = env.operator.get(f"/api/jobs/{job_id}").json()
+    assert job["state"] == "done" and job["cancel_requested"] is False
+    assert env.admin.get("/api/audit", params={"action": "job.cancel"}).json()["items"] == []
+
+
+def test_cancel_as_the_worker_claims_the_job_asks_the_worker_to_stop(env, camera, footage_dir, monkeypatch):
+    """The job was queued when read and running when written: cancelling overwrote 'running' with
+    'cancelled' under the worker's feet (which went on analysing until its next check, then dropped
+    its run as a lost lease, leaving its folder behind). The running job is asked to stop instead."""
+    job_id = upload_clip(env.operator, footage_dir / SHORT_CLIP)["job_id"]
+    _job_moves_after_cancel_reads_it(monkeypatch, env, job_id, state="running", lease_owner="worker-1")
+    r = env.operator.post(f"/api/jobs/{job_id}/cancel")
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "running" and r.json()["cancel_requested"] is True
+    job = env.operator.get(f"/api/jobs/{job_id}").json()
+    assert job["state"] == "running" and job["cancel_requested"] is True
