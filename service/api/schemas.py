@@ -324,6 +324,7 @@ class Health(Shape):
     status: Literal["ok", "unavailable"]
     db: Literal["ok", "unreachable"]
     disk: Literal["ok", "low"]
+    worker: Literal["ok", "stopped", "external"]
     disk_free_bytes: int
     disk_min_free_bytes: int
 

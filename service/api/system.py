@@ -22,10 +22,12 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/healthz", response_model=Health, responses={
-    503: {"model": Health, "description": "Not ready: the database does not answer or the disk is (nearly) full"}})
+    503: {"model": Health, "description": "Not ready: the database does not answer, the disk is (nearly) full or "
+                                          "the in-process job worker has stopped"}})
 def healthz(request: Request):
-    """Ready to take work: the database answers and the data folder's disk has at least
-    ``min_free_disk_bytes`` free (a full disk turns uploads, logins and decisions into 507s)."""
+    """Ready to take work: the database answers, the data folder's disk has at least
+    ``min_free_disk_bytes`` free (a full disk turns uploads, logins and decisions into 507s), and
+    the in-process job worker runs (``worker``: ``external`` where workers are other processes)."""
     settings = request.app.state.settings
     db_ok = ping(request.app.state.engine)
     try:
@@ -33,9 +35,12 @@ def healthz(request: Request):
     except OSError:
         free = -1
     disk_ok = free >= settings.min_free_disk_bytes
-    ok = db_ok and disk_ok
+    # the in-process job worker: a thread that ended leaves every upload queued for good
+    alive = getattr(request.app.state.runner, "worker_alive", None)
+    worker = "external" if alive is None else "ok" if alive() else "stopped"
+    ok = db_ok and disk_ok and worker != "stopped"
     return JSONResponse({"status": "ok" if ok else "unavailable", "db": "ok" if db_ok else "unreachable",
-                         "disk": "ok" if disk_ok else "low", "disk_free_bytes": free,
+                         "disk": "ok" if disk_ok else "low", "worker": worker, "disk_free_bytes": free,
                          "disk_min_free_bytes": settings.min_free_disk_bytes}, 200 if ok else 503)
 
 

@@ -43,6 +43,10 @@ class InProcessRunner:
     def submit(self, job_id: int) -> None:
         self._wake.set()
 
+    def worker_alive(self) -> bool:
+        """Whether the worker thread is running (``/healthz`` says so: queued jobs wait otherwise)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         if self._thread is not None:
             return
@@ -89,6 +93,6 @@ class InProcessRunner:
                             self._stop.is_set, owner=self.owner, on_done=self.publisher.enqueue)
                 finally:
                     self.current = None
-            except Exception:  # noqa: BLE001 - the worker must outlive one bad job or a DB blip
+            except (Exception, SystemExit):  # noqa: BLE001 - the worker must outlive one bad job or a DB blip
                 log.exception("job worker error")
                 self._stop.wait(self.settings.job_poll_s)

@@ -235,7 +235,7 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
             flight = {**flight, "reference_image": data_dir / reference}
         options = make_options({**given, **flight, "span": span})
         analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
-    except Exception as err:  # noqa: BLE001 - any pipeline failure is the segment's outcome
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - any pipeline failure (a library's sys.exit too) is the segment's outcome
         error = f"{type(err).__name__}: {err}"
         log.warning("segment %s (job %s, %s) failed: %s", index, job_id, span, error)
     elapsed = time.monotonic() - t0

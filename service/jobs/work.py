@@ -246,7 +246,9 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
             flight = {**flight, "reference_image": data_dir / reference}
         options = make_options({**given, **flight, **live})
         result = analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
-    except Exception as err:  # noqa: BLE001 - any pipeline failure is the job's outcome
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - any pipeline failure is the job's outcome
+        # SystemExit too: a library's sys.exit() on a file it cannot handle ended the worker thread
+        # silently (threads swallow it), the job left 'running' with no worker to re-queue it.
         error = f"{type(err).__name__}: {err}"
         log.warning("job %s failed: %s", job_id, error)
     elapsed = time.monotonic() - t0

@@ -241,3 +241,46 @@ def test_a_full_disk_before_the_analysis_fails_the_job_with_the_reason(settings,
         assert wait_job(env.operator, other["job_id"])["state"] == "done"
     finally:
         main.__exit__(None, None, None)
+
+
+class ExitingPipeline(FakePipeline):
+    """A pipeline (or a library inside it) that calls ``sys.exit`` on a file it cannot handle."""
+
+    def __call__(self, source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        self.calls.append({"options": options})
+        if len(self.calls) == 1:
+            raise SystemExit(3)
+        return super().__call__(source, scene_path, out_dir, options, progress, should_cancel)
+
+
+def test_a_pipeline_that_calls_sys_exit_fails_its_job_and_the_worker_goes_on(settings, evidence_template,
+                                                                            footage_dir):
+    """SystemExit is no Exception: it ended the worker thread without a word (threads swallow it),
+    the job stayed 'running' for good (no loop left to re-queue it) and /healthz still said ok."""
+    fake = ExitingPipeline(evidence_template)
+    main, env = _start(settings, fake)
+    try:
+        up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+        job = wait_job(env.operator, up["job_id"], timeout=20)
+        assert job["state"] == "failed" and "SystemExit" in job["error"], job
+        other = upload_clip(env.operator, footage_dir / LONG_CLIP)
+        assert wait_job(env.operator, other["job_id"], timeout=30)["state"] == "done"
+        health = env.anon.get("/healthz").json()
+        assert health["worker"] == "ok", health
+    finally:
+        main.__exit__(None, None, None)
+
+
+def test_healthz_says_when_the_job_worker_is_gone(settings, evidence_template):
+    main, env = _start(settings, FakePipeline(evidence_template))
+    try:
+        assert env.anon.get("/healthz").json()["worker"] == "ok"
+        runner = env.app.state.runner
+        thread = runner._thread
+        runner._stop.set()  # the worker thread ends, as if killed, while the web process goes on
+        runner._wake.set()
+        thread.join(10)
+        r = env.anon.get("/healthz")
+        assert r.status_code == 503 and r.json()["worker"] == "stopped" and r.json()["status"] == "unavailable"
+    finally:
+        main.__exit__(None, None, None)
