@@ -295,7 +295,9 @@ def _read(path: Path, step: float, report: DecodeReport, all_images: bool, origi
         except (av.error.FFmpegError, EOFError) as err:
             report.error = f"decoding stopped at {report.last_t:.2f} s ({err.__class__.__name__}: {err})"
             log.warning("%s: %s", Path(path).name, report.error)
-    return False
+    # A seek after which nothing decoded (an MPEG-TS seek lands beside, not on, a keyframe; with
+    # a camera's long GOP no keyframe follows) is read again from the top.
+    return seek and first and report.error is None
 
 
 def decoded_frames(container, stream, damaged: list[DamagedSpan],  # noqa: ANN001

@@ -46,7 +46,8 @@ def iter_frames(source: Path, info: VideoInfo, start_s: float) -> Iterator[Decod
     """Frames with ``t >= start_s`` (and a few before, for the caller to skip), seeking first.
 
     Seeks to the keyframe at or before ``start_s`` and decodes forward; falls back to decoding from
-    the top when the container cannot seek or the seek landed past the start.
+    the top when the container cannot seek, the seek landed past the start, or nothing decoded
+    after it.
     """
     tb = info.time_base
     target = info.first_pts + int(start_s / tb) if start_s > 0 else None
@@ -77,7 +78,11 @@ def iter_frames(source: Path, info: VideoInfo, start_s: float) -> Iterator[Decod
                 last_pts = pts
                 yield DecodedFrame(t, pts, frame)
             else:
-                return
+                if not first or attempt == "top":
+                    return
+                # The seek decoded nothing: an MPEG-TS seek lands on the packet nearest the time,
+                # not on a keyframe, and with no keyframe after it (a camera's long GOP) the
+                # decoder never outputs a frame. Read from the top instead.
         finally:
             container.close()
     return
