@@ -6,21 +6,29 @@ the published media for every new case right after the job is done, and approval
 their hashes; a case whose media are not ready yet (or failed their check) gets them made on
 demand, as before.
 
-Every preparation writes into a fresh folder (``published/<case>/<tag>/``), so a worker and an
-approve request racing on one case never write the same file; the database row keeps whichever
-was recorded first. The media are written in the data folder and then handed to the evidence
-store (``service.blobstore``): with a bucket they are uploaded there and the local copy removed,
-and the case's evidence is read from a temporary download.
+Every preparation writes into a fresh folder (``published/<case>/<policy>-<source>-<tag>/``), so a
+worker and an approve request racing on one case never write the same file; the database row keeps
+whichever was recorded first. The folder's name says what the media were made from (the redaction
+policy, and a digest of the case's evidence hashes): media prepared days before the approval are
+reused only while both are still what they were. Otherwise an installation that changed its
+``redaction_policy`` (``none`` to ``bystanders``, say) published the old, unblurred media of every
+case prepared before the change, and a job's rerun that replaced a pending case's evidence (another
+offender, another clip) left it with media redacted around the old one. The media are written in
+the data folder and then handed to the evidence store (``service.blobstore``): with a bucket they
+are uploaded there and the local copy removed, and the case's evidence is read from a temporary
+download.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import shutil
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from sqlalchemy import select, update
+from sqlalchemy import null, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.blobstore import evidence_store
@@ -37,6 +45,21 @@ log = logging.getLogger(__name__)
 PUBLISHED_SHEET = "published_sheet.jpg"
 
 
+def media_source(case: Case, policy: str) -> str:
+    """What a case's published media are made from, as their folder's name starts: the policy
+    they were redacted under and a digest of the evidence they were made of."""
+    hashes = json.dumps(sorted((case.evidence_hashes or {}).items())).encode()
+    return f"{policy}-{hashlib.sha256(hashes).hexdigest()[:16]}"
+
+
+def made_from_current(case: Case, policy: str) -> bool:
+    """Whether the case's published media were made under ``policy`` from its evidence as it is
+    now (media from before this naming, in a folder that says neither, are not: made again)."""
+    if not case.published_dir:
+        return False
+    return PurePosixPath(case.published_dir).name.startswith(media_source(case, policy) + "-")
+
+
 def make_published(case: Case, settings: Settings, stopping=None) -> tuple[str, dict[str, str]]:  # noqa: ANN001
     """Write the redacted clip and still for ``case``; return (folder relative to data_dir, hashes).
 
@@ -46,7 +69,7 @@ def make_published(case: Case, settings: Settings, stopping=None) -> tuple[str, 
         from service.redaction import make_published_media
     except ImportError as err:
         raise ApiError(503, f"published media cannot be made: redaction module unavailable ({err})") from None
-    out_rel = Path("published") / case.id / uuid.uuid4().hex[:12]
+    out_rel = Path("published") / case.id / f"{media_source(case, settings.redaction_policy)}-{uuid.uuid4().hex[:12]}"
     out_dir = settings.data_dir / out_rel
     out_dir.mkdir(parents=True, exist_ok=True)
     store = evidence_store(settings)
@@ -65,12 +88,13 @@ def make_published(case: Case, settings: Settings, stopping=None) -> tuple[str, 
 
 
 def approval_media(case: Case, settings: Settings, queue) -> tuple[str | None, dict[str, str] | None]:  # noqa: ANN001
-    """What approval records: the prepared media when intact; else, where a publication queue
+    """What approval records: the prepared media when intact and made under the policy now in
+    force from the evidence the case has now (``made_from_current``); else, where a publication queue
     runs, nothing yet (the caller queues the case, and the publish preview waits for the media:
     per-frame redaction takes about a minute per case, too long for a reviewer's "A"); without a
     queue (``runner: none``), media made now."""
-    if case.published_dir and case.published_hashes and check_published(case, evidence_store(settings),
-                                                                          settings.chunk_size).ok:
+    if (case.published_hashes and made_from_current(case, settings.redaction_policy)
+            and check_published(case, evidence_store(settings), settings.chunk_size).ok):
         return case.published_dir, dict(case.published_hashes)
     if queue is not None:
         return None, None
@@ -79,8 +103,8 @@ def approval_media(case: Case, settings: Settings, queue) -> tuple[str | None, d
 
 def prepare_published(factory: sessionmaker[Session], settings: Settings, case_ids: list[str],
                       stopping=lambda: False) -> int:  # noqa: ANN001
-    """Prepare media for the pending or approved cases among ``case_ids`` that have none; returns
-    how many were made.
+    """Prepare media for the pending or approved cases among ``case_ids`` that have none, or only
+    media made under another policy or from evidence since replaced; returns how many were made.
 
     Failures are logged, not raised: approval makes the media on demand if this did not.
     """
@@ -90,7 +114,10 @@ def prepare_published(factory: sessionmaker[Session], settings: Settings, case_i
             break
         with factory() as db:
             case = db.get(Case, case_id)
-            if case is None or case.state not in ("pending", "approved") or case.published_hashes:
+            if case is None or case.state not in ("pending", "approved"):
+                continue
+            stale = case.published_dir
+            if case.published_hashes and made_from_current(case, settings.redaction_policy):
                 continue
             try:
                 folder, hashes = make_published(case, settings, stopping)
@@ -102,7 +129,11 @@ def prepare_published(factory: sessionmaker[Session], settings: Settings, case_i
                 log.exception("could not prepare published media for case %s", case_id)
                 continue
         with session_scope(factory) as db:
-            res = db.execute(update(Case).where(Case.id == case_id, Case.published_hashes.is_(None))
+            # none recorded meanwhile, or still the stale ones seen above
+            free = Case.published_hashes.is_(None)
+            if stale:
+                free = or_(free, Case.published_dir == stale)
+            res = db.execute(update(Case).where(Case.id == case_id, free)
                              .values(published_dir=folder, published_hashes=hashes))
             made += res.rowcount
     return made
@@ -110,3 +141,21 @@ def prepare_published(factory: sessionmaker[Session], settings: Settings, case_i
 
 def pending_case_ids(db: Session, job_id: int) -> list[str]:
     return list(db.scalars(select(Case.id).where(Case.job_id == job_id, Case.state == "pending").order_by(Case.id)))
+
+
+def replace_stale(db: Session, case: Case, settings: Settings, queue) -> bool:  # noqa: ANN001
+    """Make an approved case's media again when they were made under another redaction policy or
+    from evidence since replaced (``made_from_current``): now, or on the publication queue where one
+    runs. Returns whether they were stale, so the caller answers 409 ``not_ready`` and the reviewer
+    previews the new media before publishing; the stale ones are never put on a screen."""
+    if not case.published_hashes or made_from_current(case, settings.redaction_policy):
+        return False
+    log.info("case %s: public media made under another policy or from replaced evidence; made again", case.id)
+    folder, hashes = (None, None) if queue is not None else make_published(case, settings)
+    db.execute(update(Case).where(Case.id == case.id, Case.published_dir == case.published_dir)
+               .values(published_dir=folder, published_hashes=hashes if hashes is not None else null()))
+    db.commit()
+    db.refresh(case)
+    if queue is not None:
+        queue.enqueue([case.id], urgent=True)
+    return True

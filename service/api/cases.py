@@ -28,7 +28,7 @@ from service.export_signing import ExportManifest
 from service.ingest import manifest_files
 from service.integrity import check_case, check_published
 from service.plates import VEHICLE_CLASSES
-from service.publication import PUBLISHED_SHEET, approval_media
+from service.publication import PUBLISHED_SHEET, approval_media, replace_stale
 from service.case_number import assign_public_number
 from service.display_names import case_names, judged_documents, scene_zone_names, zone_names
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
@@ -271,6 +271,9 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
     _integrity_or_409(case, settings, "publish")
     if not case.published_hashes:
         raise ApiError(409, "the public media of this case are still being made; try again shortly", code="not_ready")
+    if replace_stale(db, case, settings, getattr(request.app.state.runner, "publisher", None)):
+        raise ApiError(409, "the public media were made under another redaction policy or from evidence since "
+                            "replaced; they are being made again: preview them before publishing", code="not_ready")
     pub = check_published(case, evidence_store(settings), settings.chunk_size)
     if not pub.ok:
         raise ApiError(409, "cannot publish: the published media does not match its recorded hashes",

@@ -36,7 +36,7 @@ from service.errors import ApiError, responses
 from service.blobstore import BadKey, evidence_store, join
 from service.hash_cache import blob_matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
-from service.publication import PUBLISHED_SHEET
+from service.publication import PUBLISHED_SHEET, replace_stale
 from service.scenes import timezone_of
 from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
 from service.verified_serve import VerifiedBlobResponse
@@ -258,7 +258,10 @@ def preview(case_id: str, request: Request, db: Session = Depends(get_db), _: Pr
     case = db.get(Case, case_id)
     if case is None or case.state not in PREVIEW_STATES:
         raise ApiError(404, f"no approved or published case {case_id!r}")
-    if not case.published_hashes:
+    settings = request.app.state.settings
+    # media made under another redaction policy or from replaced evidence are made again, never shown
+    if not case.published_hashes or (case.state == "approved" and replace_stale(
+            db, case, settings, getattr(request.app.state.runner, "publisher", None))):
         raise ApiError(409, "this case's published media are still being made; try again shortly", code="not_ready")
     assign_public_number(db, case)
     cam = db.get(Camera, case.camera_id)
@@ -268,7 +271,7 @@ def preview(case_id: str, request: Request, db: Session = Depends(get_db), _: Pr
                                                                ApiToken.screen.is_not(None)))))
     return Preview(case_id=case.id, state=case.state,
                    record=public_record(case, cam, up, f"/api/public/cases/{case.id}/media"),
-                   media_sha256=dict(case.published_hashes), integrity_problems=intact(case, request.app.state.settings),
+                   media_sha256=dict(case.published_hashes), integrity_problems=intact(case, settings),
                    screens=bound, public_screens=case.public_screens)
 
 

@@ -281,3 +281,80 @@ def test_stopping_the_publication_queue_gives_up_a_redaction_part_way(env, cases
     with env.app.state.session_factory() as db:
         assert db.get(Case, cases[0]).published_hashes is None
     assert not list((env.data_dir / "published" / cases[0]).rglob("*"))
+
+
+def _sharpness(jpeg: bytes) -> float:
+    """How much fine detail a picture has (variance of its Laplacian): blurring lowers it."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+    return float(cv2.Laplacian(image, cv2.CV_64F).var())
+
+
+def test_media_prepared_under_another_policy_never_reach_a_screen(env, cases, fast_redaction):
+    """An installation ran with ``redaction_policy: none`` while its cases were prepared, then
+    turned redaction on. Approval reused the prepared media by their hashes alone, so every case
+    prepared before the change (approved before it or after) went to the screens unblurred. Both
+    now get media made under the policy in force, and only those are previewed and published."""
+    a, b = cases
+    settings = env.app.state.settings
+    factory = env.app.state.session_factory
+    settings.redaction_policy = "none"
+    assert prepare_published(factory, settings, [a, b]) == 2  # what the worker does after the job
+    _approve(env, b)  # approved before the change: its media are the unblurred ones
+    with factory() as db:
+        unblurred = {c: dict(db.get(Case, c).published_hashes) for c in (a, b)}
+    sharp = _sharpness(env.reviewer.get(f"/api/public/cases/{b}/media/image").content)
+
+    settings.redaction_policy = "bystanders"
+    _approve(env, a)  # approved after the change
+    assert env.reviewer.get(f"/api/cases/{a}").json()["published_hashes"] != unblurred[a]
+
+    stale = env.reviewer.post(f"/api/cases/{b}/publish", json={"media_sha256": unblurred[b]})
+    assert stale.status_code == 409 and stale.json()["code"] == "not_ready"  # made again, to be previewed
+    for case_id in (a, b):
+        pv = env.reviewer.get(f"/api/public/preview/{case_id}")
+        assert pv.status_code == 200, pv.text
+        assert pv.json()["media_sha256"] != unblurred[case_id]
+        r = env.reviewer.post(f"/api/cases/{case_id}/publish", json={"media_sha256": pv.json()["media_sha256"]})
+        assert r.status_code == 200, r.text
+    feed = env.display.get("/api/public/cases").json()["items"]
+    assert len(feed) == 2
+    for item in feed:
+        image = env.display.get(item["media"]["image"]).content
+        assert sha256(image) not in {h["published.jpg"] for h in unblurred.values()}
+        assert _sharpness(image) < sharp * 0.8, "everything but the offender is blurred"
+
+
+def test_a_rerun_that_replaces_a_pending_cases_evidence_replaces_its_prepared_media(env, cases, fast_redaction):
+    """A job run again (retried after a scene edit, say) lands on the same case ids, and a pending
+    case takes the new run's evidence. Its media prepared from the old run stayed with it and
+    approval published them: another clip, redacted around another offender."""
+    from service.ingest import ingest_run
+    from service.models import Job
+
+    a, b = cases
+    factory = env.app.state.session_factory
+    assert prepare_published(factory, env.settings, [a]) == 1
+    with factory() as db:
+        before = dict(db.get(Case, a).published_hashes)
+        job = db.get(Job, db.get(Case, a).job_id)
+        run = env.data_dir / job.out_dir
+        clip_a, clip_b = (run / db.get(Case, c).evidence["clip"] for c in (a, b))
+    # the rerun cut case a another clip (here: case b's), with its manifest entry
+    shutil.copyfile(clip_b, clip_a)
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    rel = clip_a.relative_to(run).as_posix()
+    for entry in manifest["files"]:
+        if entry["path"] == rel:
+            entry["sha256"], entry["size"] = sha256(clip_a.read_bytes()), clip_a.stat().st_size
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with factory() as db:
+        ingest_run(db, db.get(Job, job.id), run, env.data_dir)
+        db.commit()
+
+    _approve(env, a)
+    after = env.reviewer.get(f"/api/cases/{a}").json()["published_hashes"]
+    assert after["published.mp4"] != before["published.mp4"]  # made from the clip the case has now
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
