@@ -60,11 +60,32 @@ class EvidenceReport:
         return []
 
 
+# Room left on the disk after unpacking: the checker often runs on the review server, whose
+# uploads, evidence and database share that disk.
+UNPACK_RESERVE_BYTES = 256 * 1024 * 1024
+
+
+class ZipTooLarge(Exception):
+    """The zip's members would not fit on the disk it is unpacked to (a zip bomb, or no room)."""
+
+
+def _check_room(zf: zipfile.ZipFile, dest: Path) -> None:
+    """Refuse, before writing a byte, a zip whose members would fill the disk. A few megabytes of
+    zeros (or members that share their compressed bytes) can unpack to terabytes; each member's
+    declared size bounds what ``zipfile`` will produce for it, so their sum is what unpacking needs."""
+    need = sum(i.file_size for i in zf.infolist() if not i.is_dir())
+    free = shutil.disk_usage(dest).free
+    if need > free - UNPACK_RESERVE_BYTES:
+        raise ZipTooLarge(f"its files would take {need} bytes unpacked, and only {free} bytes are free where it "
+                          f"is unpacked ({UNPACK_RESERVE_BYTES} kept free); set TMPDIR to a folder on a larger disk")
+
+
 def _extract(zip_path: Path, dest: Path) -> list[str]:
     """Unpack ``zip_path`` into ``dest``; returns the members that could not be read intact."""
     problems: list[str] = []
     seen: set[tuple[str, ...]] = set()
     with zipfile.ZipFile(zip_path) as zf:
+        _check_room(zf, dest)
         for info in zf.infolist():
             if info.is_dir():
                 continue
@@ -99,6 +120,9 @@ def verify_evidence(path: Path, key: Ed25519PublicKey | None, *, source: Path | 
         with tempfile.TemporaryDirectory(prefix="civicwatch-verify-") as tmp:
             try:
                 archive_problems = _extract(path, Path(tmp))
+            except ZipTooLarge as err:
+                return EvidenceReport(str(path), "zip", VerifyResult(manifest_error=f"zip not unpacked: {err}"),
+                                      SignatureCheck("unreadable", "zip not unpacked"), allow_unsigned)
             except (zipfile.BadZipFile, OSError) as err:
                 return EvidenceReport(str(path), "zip", VerifyResult(manifest_error=f"unreadable zip ({err})"),
                                       SignatureCheck("unreadable", "zip unreadable"), allow_unsigned)

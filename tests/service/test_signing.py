@@ -159,3 +159,29 @@ def test_a_name_given_twice_in_the_zip_is_refused(exported, tmp_path, capsys):
             zout.writestr(info, zin.read(info.filename))
     assert main(["verify", str(doubled), "--key", str(pub)]) == 1
     assert f"FAIL: duplicate name in zip: {target}" in capsys.readouterr().out
+
+
+def test_a_zip_that_would_fill_the_disk_is_not_unpacked(exported, monkeypatch, capsys):
+    """The check unpacks a zip to a temporary folder, often on the review server's own disk. A zip
+    bomb (megabytes of zeros, or members sharing their compressed bytes) unpacked until that disk
+    was full: uploads and decisions then answered 507. The members' declared sizes are summed
+    first, and a zip that would not fit, with room to spare, is refused with nothing written.
+    The disk here reports just too little room for this real export."""
+    import shutil
+
+    from detector.evidence import verification
+
+    zip_path, pub, _ = exported
+    need = sum(i.file_size for i in zipfile.ZipFile(zip_path).infolist())
+    real = shutil.disk_usage
+    asked = []
+
+    def nearly_full(path):
+        asked.append(path)
+        return real(path)._replace(free=need + verification.UNPACK_RESERVE_BYTES - 1)
+
+    monkeypatch.setattr(shutil, "disk_usage", nearly_full)
+    assert main(["verify", str(zip_path), "--key", str(pub)]) == 2  # could not be checked, as an unreadable zip
+    err = capsys.readouterr().err
+    assert "zip not unpacked" in err and f"would take {need} bytes" in err, err
+    assert asked  # the room was checked where the zip is unpacked
