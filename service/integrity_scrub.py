@@ -9,14 +9,21 @@ case view shows the problem and screens drop the case at their next poll. It log
 finds failing.
 
 Approve, publish and serving to screens never depended on the cache: they read the bytes.
-The scrub runs first one interval after start-up (a start must not wait for every video to be
-read), in its own thread, and stops between two files when the service stops.
+The scrub runs in its own thread (a start must not wait for every video to be read) and stops
+between two files when the service stops. Its schedule outlives restarts: the end of the last
+whole scrub is kept in ``data_dir/cache/integrity-scrub-last`` (its mtime), and the next one is due
+one interval after it. Counted from each start instead, a service restarted more often than the
+interval (a daily deploy, a nightly restart, with the default of a day) never scrubbed at all. With
+no scrub on record (a new installation, an upgrade) the first is one interval after start-up.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -74,8 +81,24 @@ def scrub(
     return report
 
 
+def last_scrub_marker(settings: Settings) -> Path:
+    """The file whose mtime is when the last whole scrub ended (not evidence: a cache)."""
+    return settings.data_dir / "cache" / "integrity-scrub-last"
+
+
+def first_wait_s(settings: Settings, now: float | None = None) -> float:
+    """Seconds from now to the next scrub: one interval after the last whole one, none if overdue."""
+    interval = settings.integrity_scrub_interval_s
+    try:
+        last = last_scrub_marker(settings).stat().st_mtime
+    except OSError:
+        return interval  # none on record
+    since = (time.time() if now is None else now) - last
+    return min(interval, max(0.0, interval - since))
+
+
 class Scrubber(BackgroundLoop):
-    """Runs ``scrub`` every ``integrity_scrub_interval_s`` (0: never)."""
+    """Runs ``scrub`` every ``integrity_scrub_interval_s`` (0: never), counted from the last whole scrub."""
 
     thread_name = "civicwatch-scrub"
 
@@ -88,8 +111,23 @@ class Scrubber(BackgroundLoop):
             self._start_thread()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.settings.integrity_scrub_interval_s):
+        wait = first_wait_s(self.settings)
+        while not self._stop.wait(wait):
+            wait = self.settings.integrity_scrub_interval_s
             try:
                 scrub(self.factory, self.settings, self._stop.is_set)
             except Exception:
                 log.exception("integrity scrub failed")
+                continue
+            if not self._stop.is_set():  # a scrub cut short by a stop is not a whole one
+                self._mark_done()
+
+    def _mark_done(self) -> None:
+        marker = last_scrub_marker(self.settings)
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+            now = time.time()
+            os.utime(marker, (now, now))
+        except OSError:
+            log.warning("could not record the integrity scrub's time in %s", marker, exc_info=True)
