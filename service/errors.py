@@ -23,6 +23,7 @@ from starlette.routing import Match, Mount
 
 from detector.scene import SceneError
 from service.faults import classify
+from service.http_security import security_headers
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": f"internal server error ({type(exc).__name__})", "code": "internal_error"}, 500)
+        # Starlette answers an unhandled exception from its outermost layer, outside the middleware
+        # that adds the security headers (service.http_security): the 500 carries them itself.
+        headers = {k.decode(): v.decode() for k, v in security_headers(request.url.path)}
+        return JSONResponse({"detail": f"internal server error ({type(exc).__name__})", "code": "internal_error"}, 500,
+                            headers=headers)
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -106,6 +106,18 @@ def cross_site_refusal(scope: Scope, allowed: frozenset[str]) -> str | None:
     return None
 
 
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """The headers every answer to ``path`` carries (a route's own value of one of them wins)."""
+    csp = DOCS_CSP if path in DOCS_PATHS or path.startswith("/docs/") else CSP
+    extra = [*STATIC_HEADERS, (b"content-security-policy", csp.encode())]
+    if path.startswith("/api/"):
+        # API answers are personal data or live state (a screen's feed, a case a reviewer just
+        # withdrew): no cache on the way may keep them. Routes that mean otherwise (evidence
+        # with its own validators, thumbnails) set their own Cache-Control, which wins.
+        extra.append((b"cache-control", b"no-store"))
+    return extra
+
+
 class SecurityMiddleware:
     """Pure ASGI (no response buffering, so streamed downloads and range requests are untouched)."""
 
@@ -117,14 +129,7 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
-        csp = DOCS_CSP if path in DOCS_PATHS or path.startswith("/docs/") else CSP
-        extra = [*STATIC_HEADERS, (b"content-security-policy", csp.encode())]
-        if path.startswith("/api/"):
-            # API answers are personal data or live state (a screen's feed, a case a reviewer just
-            # withdrew): no cache on the way may keep them. Routes that mean otherwise (evidence
-            # with its own validators, thumbnails) set their own Cache-Control, which wins.
-            extra.append((b"cache-control", b"no-store"))
+        extra = security_headers(scope.get("path", ""))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

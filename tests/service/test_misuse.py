@@ -196,6 +196,27 @@ def test_every_response_carries_the_security_headers(env):
         assert script_src.strip() == "'self'", csp  # no inline script, no other host
 
 
+def test_a_500_carries_the_security_headers_too(env, monkeypatch):
+    """An unexpected failure (a bug) is answered by Starlette's outermost error layer, outside the
+    middleware that adds the headers: the 500 went out with none of them (no CSP, nosniff,
+    framing refusal, and no no-store, so a proxy could keep it). The bug here is a sign-in check
+    that raises; the answer must still say nothing of it but its type."""
+    import service.security as security
+
+    def broken(request, db):  # noqa: ANN001
+        raise RuntimeError("lookup failed under /srv/civicwatch/secret_key")
+
+    monkeypatch.setattr(security, "principal_from_request", broken)
+    client = TestClient(env.app, raise_server_exceptions=False, headers={"Origin": ORIGIN})
+    for r in (client.get("/api/me"), client.post("/api/tokens", json={})):
+        assert r.status_code == 500, (r.url, r.status_code, r.text)
+        assert r.json() == {"detail": "internal server error (RuntimeError)", "code": "internal_error"}
+        h = r.headers
+        assert "frame-ancestors 'none'" in h.get("content-security-policy", ""), (r.url, dict(h))
+        assert h.get("x-content-type-options") == "nosniff" and h.get("x-frame-options") == "DENY"
+        assert h.get("cache-control") == "no-store"
+
+
 def test_api_answers_are_not_kept_by_caches(env, cases):
     """A screen's feed or a case a reviewer has just withdrawn must not be served again from a
     proxy's cache: every API answer says no-store unless its route set its own policy."""
