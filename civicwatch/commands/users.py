@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
+
+from civicwatch.commands import refuse
 
 ROLES = ("admin", "reviewer", "operator", "display")
 
@@ -16,13 +19,34 @@ def add_parser(subparsers) -> None:  # noqa: ANN001
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    add.set_defaults(func=run_add)
+    add.set_defaults(func=_checked(run_add, "users add"))
     ls = sub.add_parser("list", help="list users")
-    ls.set_defaults(func=run_list)
+    ls.set_defaults(func=_checked(run_list, "users list"))
     pw = sub.add_parser("passwd", help="set a user's password (and re-activate the user)")
     pw.add_argument("name")
     pw.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    pw.set_defaults(func=run_passwd)
+    pw.set_defaults(func=_checked(run_passwd, "users passwd"))
+
+
+def _checked(run: Callable[[argparse.Namespace], int], command: str) -> Callable[[argparse.Namespace], int]:
+    """``run``, once the settings, the data folder and the database are usable; else one line on
+    stderr naming the problem and exit code 2, as ``serve`` says it (a traceback before, and for bad
+    settings pydantic's text with the values given, a database password among them), and before
+    the password is asked for."""
+
+    def checked(args: argparse.Namespace) -> int:
+        from pydantic import ValidationError
+
+        from service.config import Settings, settings_error_text
+        from service.startup_checks import cannot_start
+
+        try:
+            why = cannot_start(Settings())
+        except (ValidationError, ValueError) as err:
+            why = f"bad settings: {settings_error_text(err)}"
+        return refuse(command, why) if why is not None else run(args)
+
+    return checked
 
 
 def _password(from_stdin: bool) -> str | None:

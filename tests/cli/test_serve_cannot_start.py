@@ -66,3 +66,31 @@ def test_a_bad_setting_is_named_without_the_value_given(command, tmp_path):
     assert run.returncode == 2, run.stderr[-2000:]
     assert "bad settings" in run.stderr and "broker_url" in run.stderr and "mqtt_port" in run.stderr
     assert "s3cret-pw" not in run.stderr and "Traceback" not in run.stderr
+
+
+def users(tmp_path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
+    base = {**os.environ, "CIVICWATCH_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": ""}
+    base.pop("CIVICWATCH_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "civicwatch.cli", "users", *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**base, **env},
+        input=stdin,
+    )
+
+
+@pytest.mark.parametrize("args", [["list"], ["add", "admin", "--role", "admin", "--password-stdin"]])
+def test_users_commands_name_what_stops_them(tmp_path, args):
+    """``civicwatch users add`` is the README's first-start step: it answered a database that was
+    down, or a bad setting, with a traceback (pydantic's text repeating a password given)."""
+    stdin = "a-Long-enough-pass-123\n"
+    down = users(tmp_path, *args, stdin=stdin, DATABASE_URL=f"postgresql://civic:s3cret-pw@127.0.0.1:{free_port()}/cw")
+    assert down.returncode == 2, down.stderr[-2000:]
+    assert f"civicwatch users {args[0]}: database postgresql://civic:***@" in down.stderr
+    assert "Traceback" not in down.stderr and "s3cret-pw" not in down.stderr
+    bad = users(tmp_path, *args, stdin=stdin, DATABASE_URL="mysql://civic:s3cret-pw@db/cw")
+    assert bad.returncode == 2 and "bad settings: DATABASE_URL" in bad.stderr, bad.stderr[-2000:]
+    assert "Traceback" not in bad.stderr and "s3cret-pw" not in bad.stderr
+    assert users(tmp_path, *args, stdin=stdin).returncode == 0  # usable settings: the command runs
