@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ class DecodeReport:
     last_t: float = 0.0
     error: str | None = None
     damaged: list[DamagedSpan] = field(default_factory=list)
+    # (video seconds, width, height) where the stream's picture size changed (a DVR or camera
+    # switching resolution mid-recording); those frames were scaled to the first frame's size.
+    size_changes: list[tuple[float, int, int]] = field(default_factory=list)
 
     def damage_text(self) -> str:
         """The gaps in words, for warnings: ``3.30-4.00 s (8 packets refused or skipped)``."""
@@ -136,6 +140,18 @@ def upright(image: np.ndarray, rotation: int) -> np.ndarray:
         return image
     # FFmpeg's rotation is counter-clockwise positive; np.rot90 with k>0 is counter-clockwise too.
     return np.ascontiguousarray(np.rot90(image, k=quarter))
+
+
+def picture(frame: av.VideoFrame, rotation: int, size: tuple[int, int]) -> np.ndarray:
+    """The frame's BGR pixels upright and at ``size`` (the stream's first frame, ``VideoInfo``).
+
+    A camera or DVR that switches resolution mid-recording (a re-negotiated stream, a concatenated
+    export) keeps its view, so the later frames are scaled to the first size: the zones, the boxes
+    and every evidence picture stay in the one coordinate frame the scene and the case use."""
+    image = upright(frame.to_ndarray(format="bgr24"), rotation)
+    if (image.shape[1], image.shape[0]) != tuple(size):
+        image = cv2.resize(image, tuple(size), interpolation=cv2.INTER_AREA)
+    return image
 
 
 def _nominal_fps(stream) -> float:  # noqa: ANN001
@@ -222,21 +238,24 @@ def iter_frames(
     whole recording samples (and neighbouring windows agree on when a case was decided).
     """
     step = 1.0 / analysis_fps if analysis_fps else 0.0
-    origin = probe(path) if start_s > 0 else None  # time 0 of the file, before seeking away from it
+    first = probe(path)  # time 0 and the picture size of the file, before seeking away from it
+    origin = first if start_s > 0 else None
     # A segment seeks; a container that cannot, or whose index lands past the start, is read from
     # the top with the early frames skipped.
     for attempt in ("seek", "top") if origin is not None else ("top",):
         overshot = yield from _read(path, step, report, all_images, origin, start_s, end_s, attempt == "seek",
-                                    grid_start(step, grid_origin_s))
+                                    grid_start(step, grid_origin_s), (first.width, first.height))
         if not overshot:
             return
 
 
 def _read(path: Path, step: float, report: DecodeReport, all_images: bool, origin: VideoInfo | None,
-          start_s: float, end_s: float | None, seek: bool, first_t: float = 0.0) -> Iterator[DecodedFrame]:
+          start_s: float, end_s: float | None, seek: bool, first_t: float = 0.0,
+          size: tuple[int, int] | None = None) -> Iterator[DecodedFrame]:
     """One pass of ``iter_frames``; returns True when the seek landed past ``start_s``."""
     next_t = first_t
     t0: float | None = None
+    seen_size = size
     index = 0
     try:
         container = av.open(str(path))
@@ -280,10 +299,18 @@ def _read(path: Path, step: float, report: DecodeReport, all_images: bool, origi
                         continue
                 if end_s is not None and t > end_s + 1e-6:
                     break
+                shown = (frame.height, frame.width) if frame_rotation(frame) in (90, 270) else (
+                    frame.width, frame.height)
+                if size is not None and shown != seen_size:
+                    seen_size = shown
+                    if shown != size:
+                        report.size_changes.append((t, *shown))
+                        log.warning("%s: the picture is %dx%d from %.2f s (the video starts at %dx%d); "
+                                    "scaled to the first size", Path(path).name, *shown, t, *size)
                 want = all_images or step == 0.0 or t + 1e-6 >= next_t
                 image = None
                 if want:
-                    image = upright(frame.to_ndarray(format="bgr24"), frame_rotation(frame))
+                    image = picture(frame, frame_rotation(frame), size or shown)
                     if step:
                         # Stay on the analysis grid even when a frame is skipped or late.
                         while next_t <= t + 1e-6:

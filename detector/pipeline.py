@@ -720,6 +720,13 @@ def analyze(
             "frames, and the ones after them up to the next keyframe, were skipped (nothing was analysed there) "
             "and the analysis went on after them"
         )
+    if report.size_changes:
+        changes = ", ".join(f"{w}x{h} from {t:.2f} s" for t, w, h in report.size_changes)
+        warnings.append(
+            f"the picture size changes during the video ({changes}; it starts at {info.width}x{info.height}): "
+            "those frames were scaled to the first size, so the zones fit them only if the camera's view stayed "
+            "the same"
+        )
     if report.error:
         warnings.append(
             f"the video is damaged or truncated: {report.error}; cases found before that point are kept"

@@ -16,6 +16,7 @@ WARNING_KINDS = (
     ("damaged", "the video is damaged or truncated"),
     ("truncated", "the video ends at"),
     ("no_frames", "no frame could be decoded"),
+    ("size_changed", "the picture size changes during the video"),
     ("no_clock", "no wall-clock time is known"),
 )
 

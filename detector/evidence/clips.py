@@ -17,7 +17,7 @@ from typing import Callable
 import av
 import numpy as np
 
-from detector.decode import BestEffortClock, VideoInfo, VideoOpenError, upright  # noqa: F401 (re-exported)
+from detector.decode import BestEffortClock, VideoInfo, VideoOpenError, picture, upright  # noqa: F401 (re-exported)
 from detector.decode import probe as probe_video
 from detector.media.encode import H264Writer, even
 from detector.media.frames import DecodedFrame, FrameReadError, iter_frames  # noqa: F401 (re-exported)
@@ -103,9 +103,11 @@ def cut_clip(
             if base_pts is None:
                 base_pts, first_t = df.pts, df.t
             out_pts = df.pts - base_pts
-            reshape = bool(info.width % 2 or info.height % 2 or info.rotation)
+            resized = (df.frame.width, df.frame.height) != (
+                (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height))
+            reshape = bool(info.width % 2 or info.height % 2 or info.rotation or resized)
             needs_pixels = ann is not None or key_t is not None or reshape
-            bgr = upright(df.frame.to_ndarray(format="bgr24"), info.rotation) if needs_pixels else None
+            bgr = picture(df.frame, info.rotation, (info.width, info.height)) if needs_pixels else None
             if bgr is not None and reshape:
                 enc.encode_bgr(bgr, out_pts)
             else:
@@ -165,5 +167,5 @@ def stills_at(source: Path, info: VideoInfo, times: list[float]) -> list[Still]:
     out = []
     for target in sorted(best):
         t, frame = best[target]
-        out.append(Still(target, t, upright(frame.to_ndarray(format="bgr24"), info.rotation)))
+        out.append(Still(target, t, picture(frame, info.rotation, (info.width, info.height))))
     return out

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from detector.decode import probe, upright
+from detector.decode import picture, probe
 from detector.media.encode import H264Writer, even
 from detector.media.frames import FrameReadError, iter_frames
 
@@ -39,7 +39,7 @@ def transform_video(source: Path, out_path: Path, draw: DrawFn, *, t_offset: flo
     frames, index, dropped, kept = 0, 0, 0, None
     try:
         for df in iter_frames(Path(source), info, 0.0):
-            image = draw(upright(df.frame.to_ndarray(format="bgr24"), info.rotation), t_offset + df.t)
+            image = draw(picture(df.frame, info.rotation, (info.width, info.height)), t_offset + df.t)
             index += 1
             if image is None:
                 dropped += 1

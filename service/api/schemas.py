@@ -208,7 +208,7 @@ class JobOut(Shape):
 
 class JobWarning(Shape):
     code: str = Field(
-        description="drone_unregistered, damaged, truncated, no_frames, no_clock or other"
+        description="drone_unregistered, damaged, truncated, no_frames, size_changed, no_clock or other"
     )
     text: str
     params: dict[str, int | float] = Field(

@@ -1,0 +1,112 @@
+"""A recording whose picture size changes part-way (a DVR switching resolution, joined exports).
+
+The later frames used to reach the detector, the snapshot and the annotated render at their own
+size, while the zones, the case boxes and the clip were sized for the first frame: a zone drawn
+over the road covered the wrong pixels and boxes were drawn off the objects, without a word.
+Every reader now scales them to the first size, and the analysis says that it did.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from detector.decode import DecodeReport, iter_frames, probe
+from detector.evidence.clips import cut_clip, stills_at
+
+SHORT_MP4 = "beijing-intersection/uadetrac_overpass_short.mp4"
+BIG, SMALL = (320, 180), (160, 90)
+PER_PART = 20  # frames at each size, 30 fps: the size changes at 0.667 s
+
+
+def _originals(footage_dir) -> list[np.ndarray]:
+    with av.open(str(footage_dir / SHORT_MP4)) as src:
+        return [f.to_ndarray(format="bgr24") for _, f in zip(range(2 * PER_PART), src.decode(video=0))]
+
+
+def _part(images, size, first_index, path):
+    with av.open(str(path), "w", format="mpegts") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 90000)
+        for i, image in enumerate(images):
+            frame = av.VideoFrame.from_ndarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), format="bgr24")
+            frame.pts, frame.time_base = 90000 + (first_index + i) * 3000, Fraction(1, 90000)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+@pytest.fixture
+def resized_ts(footage_dir, tmp_path):
+    """Real footage as one MPEG-TS: 320x180 for 20 frames, then the same view at 160x90."""
+    images = _originals(footage_dir)
+    _part(images[:PER_PART], BIG, 0, tmp_path / "a.ts")
+    _part(images[PER_PART:], SMALL, PER_PART, tmp_path / "b.ts")
+    joined = tmp_path / "dvr.ts"
+    joined.write_bytes((tmp_path / "a.ts").read_bytes() + (tmp_path / "b.ts").read_bytes())
+    return joined, images
+
+
+def test_analysis_frames_keep_the_first_size_and_the_change_is_reported(resized_ts):
+    source, images = resized_ts
+    report = DecodeReport()
+    frames = [f for f in iter_frames(source, None, report, all_images=True)]
+    assert len(frames) == 2 * PER_PART
+    assert {f.image.shape for f in frames} == {(BIG[1], BIG[0], 3)}
+    assert [(round(t, 2), w, h) for t, w, h in report.size_changes] == [(0.67, *SMALL)]
+    # Scaled, not cropped or padded: the late frame is the camera's view at the first size.
+    late = cv2.resize(images[PER_PART + 5], BIG, interpolation=cv2.INTER_AREA).astype(int)
+    assert np.abs(frames[PER_PART + 5].image.astype(int) - late).mean() < 12
+
+
+def test_evidence_pictures_after_the_change_have_the_first_size(resized_ts, tmp_path):
+    source, _ = resized_ts
+    info = probe(source)
+    (still,) = stills_at(source, info, [1.0])
+    assert still.image_bgr.shape == (BIG[1], BIG[0], 3)
+    drawn_shapes = set()
+
+    def draw(image, t):
+        drawn_shapes.add(image.shape)
+        return image
+
+    result = cut_clip(
+        source, tmp_path / "clip.mp4", 0.4, 1.0, draw=draw, annotated_path=tmp_path / "annotated.mp4", key_t=0.9
+    )
+    assert drawn_shapes == {(BIG[1], BIG[0], 3)} and result.key.image_bgr.shape == (BIG[1], BIG[0], 3)
+
+
+def test_the_analysis_warns_that_it_scaled_frames(resized_ts, tmp_path):
+    from detector.pipeline import AnalyzeOptions, analyze
+    from detector.types import Detections
+    from service.job_report import warning_code
+
+    source, _ = resized_ts
+    scene = tmp_path / "scene.yaml"
+    scene.write_text(
+        "camera: x\nframe_size: [320, 180]\nzones:\n  - {name: a, kind: no_parking, polygon: "
+        "[[0, 90], [320, 90], [320, 180], [0, 180]]}\n"
+    )
+
+    class NoBoxes:  # the frames' sizes are what is tested, not the model
+        input_size, class_names, name, model_path, conf = (128, 128), {0: "person"}, "none", None, 0.3
+
+        def detect(self, frame):
+            assert frame.shape == (BIG[1], BIG[0], 3)
+            return Detections.empty(self.class_names)
+
+    result = analyze(
+        source,
+        scene,
+        tmp_path / "out",
+        AnalyzeOptions(evidence=False, motion_gate=False, regions="off"),
+        detector=NoBoxes(),
+    )
+    said = [w for w in result.warnings if warning_code(w) == "size_changed"]
+    assert len(said) == 1 and "160x90 from 0.67 s" in said[0] and "320x180" in said[0], result.warnings
