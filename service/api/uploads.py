@@ -344,13 +344,24 @@ def complete_session(session_id: str, request: Request, db: Session = Depends(ge
             _session_locks.pop(session_id, None)
 
 
-@router.delete("/sessions/{session_id}", response_model=Ok, responses=responses(404))
+@router.delete("/sessions/{session_id}", response_model=Ok, responses=responses(404, 409))
 def abandon_session(session_id: str, request: Request, db: Session = Depends(get_db),
                     who: Principal = Depends(uploaders)) -> dict:
     s = _get_session(db, session_id, who)
-    _part_path(request, s.id).unlink(missing_ok=True)
-    db.delete(s)
-    db.commit()
+    # The session's lock, as a chunk and the completion hold it: removing the part file and the
+    # row under a completion that is hashing the file made its rename fail (500), and under a
+    # chunk being written made its commit find no row.
+    lock = _lock(s.id)
+    if not lock.acquire(blocking=False):
+        raise ApiError(409, "a chunk for this session is being written, or the upload is being completed")
+    try:
+        _part_path(request, s.id).unlink(missing_ok=True)
+        db.delete(s)
+        db.commit()
+    finally:
+        lock.release()
+        with _locks_guard:
+            _session_locks.pop(session_id, None)
     return {"ok": True}
 
 

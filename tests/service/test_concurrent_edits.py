@@ -166,3 +166,43 @@ def test_cancel_as_the_worker_claims_the_job_asks_the_worker_to_stop(env, camera
     assert r.json()["state"] == "running" and r.json()["cancel_requested"] is True
     job = env.operator.get(f"/api/jobs/{job_id}").json()
     assert job["state"] == "running" and job["cancel_requested"] is True
+
+
+def test_abandoning_an_upload_session_while_it_completes_is_refused(env, camera, footage_dir, monkeypatch):
+    """An uploader's client gives up (DELETE) while the server is still hashing the finished file.
+    The DELETE took no lock: it removed the part file and the row under the completion, whose
+    rename then failed (a 500 for a file that had fully arrived). It is now 409, and the upload
+    completes."""
+    import hashlib
+
+    from service.api import uploads
+
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    sess = env.operator.post(
+        "/api/uploads/sessions",
+        json={
+            "camera": "bj-overpass",
+            "filename": "flight.mp4",
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+    ).json()["session_id"]
+    r = env.operator.patch(
+        f"/api/uploads/sessions/{sess}",
+        content=data,
+        headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+    )
+    assert r.status_code == 200, r.text
+    abandoned = []
+    hash_file = uploads.sha256_file
+
+    def hash_then_client_gives_up(path, chunk_size):  # noqa: ANN001, ANN202
+        digest = hash_file(path, chunk_size)
+        abandoned.append(env.operator.delete(f"/api/uploads/sessions/{sess}"))
+        return digest
+
+    monkeypatch.setattr(uploads, "sha256_file", hash_then_client_gives_up)
+    done = env.operator.post(f"/api/uploads/sessions/{sess}/complete")
+    assert abandoned[0].status_code == 409, abandoned[0].text
+    assert done.status_code == 201, done.text
+    assert env.operator.get(f"/api/jobs/{done.json()['job_id']}").json()["state"] == "queued"
