@@ -194,6 +194,12 @@ def copy_clip(source: Path, out_path: Path, start_s: float, end_s: float, info: 
         container, stream, packets = _demux_range(source, None, start_pts, end_pts)
     except av.FFmpegError as err:
         raise StreamCopyError(f"{source.name}: cannot read packets ({err})") from None
+    if packets[0].pts < info.first_pts:
+        container.close()
+        # An edit list that starts the video after this keyframe (a phone's non-destructive trim):
+        # the copy would show frames the source never plays, before its time 0.
+        raise StreamCopyError(f"the source's edit list starts {float((info.first_pts - packets[0].pts) * tb):.2f} s "
+                              "after its first keyframe")
     try:
         length_size = _nal_length_size(stream.codec_context.extradata)
         key_pts = packets[0].pts

@@ -1,0 +1,73 @@
+"""A phone clip trimmed in the phone's editor: the MP4 keeps every frame and an edit list that
+starts playback later. The stream copy of a case near the start began at the keyframe before the
+edit: its clip showed half a second the source never plays, and the case said the clip started at
+video time -0.5 s. Such a span is transcoded from the frames a player shows instead."""
+
+from __future__ import annotations
+
+import struct
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from detector.decode import DecodeReport, iter_frames, probe
+from detector.evidence import write_cases
+
+from .helpers import make_event, make_logs, make_scene, read_video
+
+SHORT_MP4 = "beijing-intersection/uadetrac_overpass_short.mp4"
+
+
+def _trimmed_phone_clip(footage_dir, path, trim_s=0.5):
+    """Real footage as a 30 fps H.264 MP4 (one keyframe), its edit list moved ``trim_s`` in."""
+    with av.open(str(footage_dir / SHORT_MP4)) as src, av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        for i, frame in enumerate(src.decode(video=0)):
+            if i == 45:
+                break
+            frame = frame.reformat(width=320, height=180, format="yuv420p")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"mdhd")
+    assert data[at + 4] == 0  # version 0: 32-bit times
+    media_scale = struct.unpack_from(">I", data, at + 16)[0]
+    at = data.find(b"elst")
+    assert data[at + 4] == 0 and struct.unpack_from(">I", data, at + 8)[0] == 1  # one edit, 32-bit
+    duration, media_time = struct.unpack_from(">Ii", data, at + 12)
+    struct.pack_into(">Ii", data, at + 12, duration - int(trim_s * 1000), media_time + int(trim_s * media_scale))
+    path.write_bytes(bytes(data))
+
+
+def test_case_near_a_trimmed_start_shows_only_what_the_source_plays(footage_dir, tmp_path):
+    source = tmp_path / "phone.mp4"
+    _trimmed_phone_clip(footage_dir, source)
+    info = probe(source)
+    shown = [f.image for f in iter_frames(source, None, DecodeReport(), all_images=True)]
+    assert len(shown) == 30  # the edit list hides the first 15 of 45 frames
+    tracks, signals = make_logs()
+    out = tmp_path / "run"
+    cases = write_cases(
+        source=source,
+        scene=make_scene(frame_size=(info.width, info.height)),
+        events=[make_event(start_s=0.3, end_s=0.5, key_t=0.3)],
+        track_log=tracks,
+        signal_log=signals,
+        out_dir=out,
+        pre=0.3,
+        post=0.2,
+    )
+    case = cases[0]
+    assert case["clip_start_s"] >= 0.0
+    assert case["original"]["method"] == "transcode" and "edit list" in case["original"]["reason"]
+    clip = read_video(out / case["evidence"]["clip"])
+    assert len(clip["images"]) == case["clip_frames"] == 22  # 0.0 .. 0.7 s at 30 fps
+    # The clip's first frame is the source's first shown frame, not one from before the edit.
+    assert np.abs(clip["images"][0].astype(int) - shown[0].astype(int)).mean() < 6
+    assert case["clip_start_s"] + case["clip_offset_s"] == pytest.approx(0.0, abs=0.02)
