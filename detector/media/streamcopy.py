@@ -194,6 +194,13 @@ def copy_clip(source: Path, out_path: Path, start_s: float, end_s: float, info: 
         container, stream, packets = _demux_range(source, None, start_pts, end_pts)
     except av.FFmpegError as err:
         raise StreamCopyError(f"{source.name}: cannot read packets ({err})") from None
+    repeat = next((b for a, b in zip(packets, packets[1:]) if b.dts <= a.dts), None)
+    if repeat is not None:
+        container.close()
+        # MP4 needs strictly increasing decode times; the muxer's refusal named only our
+        # temporary file ("Invalid argument: '.../.staging-.../clip.mp4'") in the case record.
+        raise StreamCopyError(f"the source's timestamps repeat or go back at "
+                              f"{float((repeat.dts - info.first_pts) * tb):.2f} s")
     if packets[0].pts < info.first_pts:
         container.close()
         # An edit list that starts the video after this keyframe (a phone's non-destructive trim):
@@ -215,7 +222,8 @@ def copy_clip(source: Path, out_path: Path, start_s: float, end_s: float, info: 
         last_pts = max(p.pts for p in packets) + key_pts  # pts were shifted in place
         first_dts, last_dts = packets[0].dts + key_pts, packets[-1].dts + key_pts
     except av.FFmpegError as err:
-        raise StreamCopyError(f"{source.name}: remux failed ({err})") from None
+        # strerror, not str(err): FFmpeg's message names the output, a temporary path.
+        raise StreamCopyError(f"{source.name}: remux failed ({getattr(err, 'strerror', None) or err})") from None
     finally:
         container.close()
     clip_start = float((key_pts - info.first_pts) * tb)

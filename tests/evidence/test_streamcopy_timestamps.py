@@ -1,0 +1,61 @@
+"""A source whose timestamps repeat (a camera writing two frames with one time, here in MKV).
+
+MP4 needs strictly increasing decode times, so the stream copy fails and the clip is transcoded;
+the reason recorded in the case used to be the muxer's own message, which named only the
+server's temporary staging file ("Invalid argument: '/…/cases/.staging-…/clip.mp4' returned 22").
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+
+from detector.decode import probe
+from detector.evidence import write_cases
+
+from .helpers import make_event, make_logs, make_scene, read_video
+
+SHORT_MP4 = "beijing-intersection/uadetrac_overpass_short.mp4"
+
+
+def _repeating_mkv(footage_dir, path):
+    """Real footage in MKV (H.264, no B-frames) where each pair of frames shares one timestamp."""
+    with av.open(str(footage_dir / SHORT_MP4)) as src, av.open(str(path), "w", format="matroska") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.options = {"bf": "0"}
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for i, frame in enumerate(src.decode(video=0)):
+            if i == 40:
+                break
+            frame = frame.reformat(width=320, height=180, format="yuv420p")
+            frame.pts, frame.time_base = (i // 2) * 66, Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def test_repeated_timestamps_are_named_and_no_server_path_is_recorded(footage_dir, tmp_path):
+    source = tmp_path / "camera.mkv"
+    _repeating_mkv(footage_dir, source)
+    info = probe(source)
+    tracks, signals = make_logs()
+    out = tmp_path / "run"
+    cases = write_cases(
+        source=source,
+        scene=make_scene(frame_size=(info.width, info.height)),
+        events=[make_event(start_s=0.6, end_s=0.8, key_t=0.6)],
+        track_log=tracks,
+        signal_log=signals,
+        out_dir=out,
+        pre=0.3,
+        post=0.3,
+    )
+    original = cases[0]["original"]
+    assert original["method"] == "transcode"
+    assert "timestamps repeat" in original["reason"], original["reason"]
+    assert str(tmp_path) not in original["reason"] and "staging" not in original["reason"]
+    clip = read_video(out / cases[0]["evidence"]["clip"])
+    assert clip["codec"] == "h264" and clip["pix_fmt"] == "yuv420p" and len(clip["times"]) >= 15
