@@ -202,6 +202,37 @@ def probe(path: Path) -> VideoInfo:
         raise VideoOpenError(f"{path.name}: not a readable video ({reason})") from None
 
 
+def reachable_end_s(path: Path, info: VideoInfo, max_packets: int = 5000) -> float | None:
+    """Video seconds of the last video packet the file holds, found by a seek to the end the
+    container claims and a demux from there; None when that cannot be told cheaply (no claimed
+    duration, no seek, more than ``max_packets`` after the seek point, nothing read).
+
+    A header may claim far more than the file holds (a drone's firmware writing a never-closed
+    recording, a bogus MKV Duration): a service that splits a job by the claimed length made
+    millions of segments of nothing from a 2 s clip claiming 30 years."""
+    if info.duration_s is None or not info.time_base:
+        return None
+    last = None
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            target = info.first_pts + int(info.duration_s / info.time_base)
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+            try:
+                for n, packet in enumerate(container.demux(stream)):
+                    if n >= max_packets:
+                        return None
+                    if packet.pts is not None and (last is None or packet.pts > last):
+                        last = packet.pts
+            except (av.error.FFmpegError, EOFError):
+                pass  # a damaged or cut tail: what was read before it counts
+    except (av.error.FFmpegError, OSError, ValueError, IndexError, OverflowError):
+        return None
+    if last is None:
+        return None
+    return max(0.0, float((last - info.first_pts) * info.time_base))
+
+
 def grid_start(step: float, origin_s: float) -> float:
     """The first analysis time (>= 0, in file seconds) of a grid of ``step`` laid from ``origin_s``
     seconds before the file's start."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import av
 
-from detector.decode import VideoInfo, VideoOpenError, probe
+from detector.decode import VideoInfo, VideoOpenError, probe, reachable_end_s
 
 
 class NotAVideo(ValueError):
@@ -28,6 +28,17 @@ def probe_video(path: Path) -> VideoInfo:
     if _one_picture(path):
         raise NotAVideo(f"a single still picture ({info.codec}, {info.width}x{info.height}), not a video")
     return info
+
+
+def stored_duration_s(path: Path, info: VideoInfo) -> float | None:
+    """The length an upload is recorded with (and its job split by): the container's claim,
+    unless the file holds clearly less (a header claiming years over a two-second clip made a
+    job of millions of empty segments). A truncated file whose end cannot be reached keeps the
+    claim; the analysis reports the truncation."""
+    end = reachable_end_s(path, info)
+    if info.duration_s is not None and end is not None and end + 1.0 < info.duration_s:
+        return end
+    return info.duration_s
 
 
 def _one_picture(path: Path) -> bool:
