@@ -223,9 +223,15 @@ def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None
     publisher = getattr(request.app.state.runner, "publisher", None)
     published_dir, hashes = approval_media(case, settings, publisher)
     reason = body.reason if body else None
-    # SQL NULL, not JSON null, when none are made yet: the queue fills in rows whose hashes IS NULL
-    old = _transition(db, case, "approve", who, reason, published_dir=published_dir,
-                      published_hashes=hashes if hashes is not None else null())
+    media = {"published_dir": published_dir, "published_hashes": hashes} if hashes is not None else {}
+    old = _transition(db, case, "approve", who, reason, **media)
+    if hashes is None and case.published_dir is not None:
+        # The media read above were stale or failed their check: cleared (SQL NULL, not JSON null:
+        # the queue fills in rows whose hashes IS NULL), but only while they are still the ones
+        # read. The queue prepares cases in the review queue's order and often records the very
+        # case being approved meanwhile; writing "none" over its fresh media had them made again.
+        db.execute(update(Case).where(Case.id == case.id, Case.published_dir == case.published_dir)
+                   .values(published_dir=None, published_hashes=null()))
     result = _finish(db, request, who, case, "approve", old, published_hashes=hashes, policy=settings.redaction_policy)
     if hashes is None:  # made on the publication queue, before the cases prepared in advance
         publisher.enqueue([case.id], urgent=True)

@@ -12,8 +12,13 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from .conftest import upload_clip
-from .helpers import ADMIN_PASSWORD, SHORT_CLIP, login
+from service.jobs import NullRunner
+from service.main import create_app
+from service.models import Case
+from service.publication import prepare_published
+
+from .conftest import seed_cases, start_env, upload_clip
+from .helpers import ADMIN_PASSWORD, SCENE_YAML, SHORT_CLIP, login
 
 
 def _both_past(monkeypatch, module, name: str) -> None:
@@ -206,3 +211,51 @@ def test_abandoning_an_upload_session_while_it_completes_is_refused(env, camera,
     assert abandoned[0].status_code == 409, abandoned[0].text
     assert done.status_code == 201, done.text
     assert env.operator.get(f"/api/jobs/{done.json()['job_id']}").json()["state"] == "queued"
+
+
+class _RecordingQueue(NullRunner):
+    """No job worker; a publication queue that records what approvals hand it."""
+
+    def __init__(self) -> None:
+        self.publisher = self
+        self.queued: list[str] = []
+
+    def enqueue(self, case_ids: list[str], *, urgent: bool = False) -> None:
+        self.queued.extend(case_ids)
+
+    def give_up(self, case_id: str) -> None:
+        pass
+
+
+def test_approval_keeps_the_media_the_queue_recorded_while_it_was_deciding(
+    settings, footage_dir, evidence_template, fast_redaction, monkeypatch
+):
+    """The publication queue prepares cases in the review queue's order, so it often finishes the
+    very case a reviewer is approving. Approval read the case without media, then wrote 'no media'
+    over the ones the queue had just recorded: the case was made again (a minute of both cores)
+    before its reviewer could publish it, and the first copy was left behind."""
+    from service.api import cases as case_routes
+
+    runner = _RecordingQueue()
+    app = create_app(settings, runner=runner)
+    main, env = start_env(app, settings)
+    try:
+        r = env.admin.post("/api/cameras", files={"scene": ("scene.yaml", SCENE_YAML.encode(), "application/x-yaml")})
+        assert r.status_code == 201, r.text
+        case_id = seed_cases(env, upload_clip(env.operator, footage_dir / SHORT_CLIP)["job_id"], evidence_template)[0]
+        integrity = case_routes._integrity_or_409
+
+        def checked_while_the_queue_finishes(case, settings_, action):  # noqa: ANN001, ANN202
+            integrity(case, settings_, action)
+            assert prepare_published(app.state.session_factory, settings_, [case.id]) == 1
+
+        monkeypatch.setattr(case_routes, "_integrity_or_409", checked_while_the_queue_finishes)
+        r = env.reviewer.post(f"/api/cases/{case_id}/approve")
+        assert r.status_code == 200 and r.json()["state"] == "approved", r.text
+        with app.state.session_factory() as db:
+            row = db.get(Case, case_id)
+            assert row.published_hashes and row.published_dir, "the queue's media were wiped by the approval"
+        monkeypatch.undo()
+        assert env.reviewer.post(f"/api/cases/{case_id}/publish").status_code == 200
+    finally:
+        main.__exit__(None, None, None)
