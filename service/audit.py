@@ -14,10 +14,14 @@ from service.security import Principal
 
 
 def client_ip(request: Request) -> str | None:
+    """The peer's address, or with ``trust_forwarded_for`` the last ``X-Forwarded-For`` entry: the
+    one the service's own proxy appended. Entries before it are whatever the client sent (a proxy
+    appends to the header it received), so the first one is the client's own claim."""
     if request.app.state.settings.trust_forwarded_for:
         fwd = request.headers.get("x-forwarded-for")
-        if fwd:
-            return fwd.split(",")[0].strip()[:64]
+        last = fwd.split(",")[-1].strip() if fwd else ""
+        if last:
+            return last[:64]
     return request.client.host if request.client else None
 
 

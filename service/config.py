@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Shanghai", min_length=1, max_length=64)
     # Created as user ``admin`` on a start that finds no users at all.
     admin_password: str | None = None
-    # Trust the first X-Forwarded-For address as the client IP (only behind your own proxy).
+    # Take the client IP from X-Forwarded-For: its last entry, the one your own proxy appended
+    # (only behind such a proxy; else a client names its own address).
     trust_forwarded_for: bool = False
     # Origins (``https://review.example.org``) besides the one a request arrives on that may send
     # cookie-authenticated POST/PUT/PATCH/DELETE: behind a proxy that rewrites Host or terminates TLS.

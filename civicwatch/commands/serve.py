@@ -35,5 +35,8 @@ def run(args: argparse.Namespace) -> int:
         return refuse("serve", why)
     app = create_app(settings)
     # One process: the job worker is a thread inside it, and SQLite wants a single writer process.
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1)
+    # proxy_headers off: uvicorn's own handling believes X-Forwarded-For from any peer on 127.0.0.1
+    # (a local proxy passing the client's header on), whatever ``trust_forwarded_for`` says; the
+    # setting alone decides (service.audit.client_ip), for the login limit and the audit log.
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, workers=1, proxy_headers=False)
     return 0

@@ -148,7 +148,8 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = DEFAULT
     creds = DemoCredentials.load_or_create(creds_path)
     settings = Settings(data_dir=data_dir, admin_password=creds.admin)
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    # the client address is the peer's unless trust_forwarded_for says otherwise (as civicwatch serve)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=False))
     thread = threading.Thread(target=server.run, name="civicwatch-http", daemon=True)
     thread.start()
     while not server.started:
