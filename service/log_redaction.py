@@ -2,8 +2,8 @@
 
 Screens pair with a cookie now, but an old bookmark or a hand-typed ``?token=...`` still reaches
 the access log, which is kept longer and read by more people than the token database. This filter
-masks token-like query values (``token``, ``access_token``) and bearer tokens (``cwt_...``)
-before any handler writes the record.
+masks token-like query values (``token``, ``access_token``), bearer tokens (``cwt_...``) and the
+password of any URL (``https://user:***@host``) before any handler writes the record.
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ import re
 
 _QUERY = re.compile(r"((?:^|[?&;\s])(?:access_)?token=)[^&\s\"']*", re.IGNORECASE)
 _BEARER = re.compile(r"cwt_[A-Za-z0-9_\-]+")
+# ``scheme://user:password@`` in any URL (a webhook receiver or broker behind basic
+# authentication): masked as the camera stream URLs are (``detector.media.recorder``).
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s'\"?#]*:)[^/\s'\"?#]*@")
 MASK = "[redacted]"
 
 
 def scrub(text: str) -> str:
+    text = _USERINFO.sub(r"\g<head>***@", text)
     return _BEARER.sub("cwt_" + MASK, _QUERY.sub(r"\1" + MASK, text))
 
 

@@ -25,3 +25,17 @@ def test_tokens_are_masked_in_every_modules_log_lines(settings, caplog):
         logging.getLogger("httpx").info("HTTP Request: POST https://hooks.example.org/h?access_token=hook-s3cret")
     assert "hook-s3cret" not in caplog.text and bearer not in caplog.text
     assert "token=[redacted]&x=1" in caplog.text and "cwt_[redacted]" in caplog.text
+
+
+def test_a_password_in_any_logged_url_is_masked(settings, caplog):
+    """A webhook receiver (or broker) behind HTTP basic authentication has its password in the
+    URL; each failed delivery logged it as given, into logs more people read than the settings.
+    Every module's log lines mask a URL's password as the camera stream URLs' already were."""
+    create_app(settings)
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("service.events").warning(
+            "webhook %s refused event %s: HTTP %s (not retried)",
+            "https://civic:hook-pass-9@hooks.example.org/civicwatch", "e1", 403)
+        logging.getLogger("service.events").exception("webhook delivery to https://civic:hook-pass-9@h.example/x failed")
+    assert "hook-pass-9" not in caplog.text, caplog.text
+    assert "https://civic:***@hooks.example.org/civicwatch" in caplog.text
