@@ -114,11 +114,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_passwd(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
+    from sqlalchemy import delete, select
 
     from service import audit
     from service.db import session_scope
-    from service.models import User
+    from service.models import LoginSession, User
     from service.security import check_password_policy, hash_password
 
     password = _password(args.password_stdin)
@@ -135,6 +135,9 @@ def run_passwd(args: argparse.Namespace) -> int:
             print(f"civicwatch users passwd: no user {args.name!r}", file=sys.stderr)
             return 2
         user.password_hash, user.active = hash_password(password), True
+        # A reset is often for a password that got out: whoever signed in with it is signed out
+        # now, not when the session expires (as PATCH /api/users does).
+        db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
         audit.record(db, None, "cli", "user.update", "user", user.id, password="changed")
     print(f"password of {args.name!r} set")
     return 0

@@ -18,7 +18,7 @@ from service.models import AuditEntry, Case
 from service.web import i18n
 
 from .conftest import start_env
-from .helpers import ORIGIN, PASSWORD, SCENE_YAML
+from .helpers import ORIGIN, PASSWORD, SCENE_YAML, login
 
 EVIL = "https://evil.example"
 
@@ -178,6 +178,24 @@ def test_users_cli_applies_the_policy_in_both_languages(tmp_path, monkeypatch, d
     monkeypatch.setattr("sys.stdin", io.StringIO("chief-of-station\n"))
     assert main(["users", "passwd", "chief", "--password-stdin"]) == 2
     assert i18n.catalogue("zh-CN")["error.password_contains_username"] in capsys.readouterr().err
+
+
+def test_a_password_reset_from_the_cli_ends_the_users_sessions(env, monkeypatch):
+    """``civicwatch users passwd`` is how an administrator on the server resets a password that
+    got out. It set the new one but left every session signed in with the old one working (up to
+    ``session_ttl_s``, 12 h), so whoever had used the leaked password stayed in; the API's
+    PATCH /api/users ended them. Now the CLI does too."""
+    from civicwatch.cli import main
+
+    monkeypatch.setenv("CIVICWATCH_DATA_DIR", str(env.data_dir))
+    if env.settings.database_url:
+        monkeypatch.setenv("DATABASE_URL", env.settings.database_url)
+    assert env.reviewer.get("/api/me").status_code == 200  # someone signed in as rita
+    monkeypatch.setattr("sys.stdin", io.StringIO("a fresh station phrase\n"))
+    assert main(["users", "passwd", "rita", "--password-stdin"]) == 0
+    assert env.reviewer.get("/api/me").status_code == 401
+    assert env.operator.get("/api/me").status_code == 200  # other people stay signed in
+    assert login(env.app, "rita", "a fresh station phrase").get("/api/me").json()["username"] == "rita"
 
 
 # ---- 8. security headers ------------------------------------------------------------------
