@@ -76,3 +76,32 @@ def test_the_clock_shows_the_installations_time_zone(browser) -> None:
         assert page.text_content("#d-clock") != shanghai
     finally:
         page.close()
+
+
+MEASURE = """(function () {
+  var px = function (sel) { return parseFloat(getComputedStyle(document.querySelector(sel)).fontSize); };
+  return {rule: px('#d-rule'), facts: px('#d-place'), explain: px('#d-explain'), foot: px('.display-foot'),
+          info: document.getElementById('d-info').getBoundingClientRect().width,
+          width: document.documentElement.clientWidth, scroll: document.documentElement.scrollWidth};
+})()"""
+
+
+@pytest.mark.parametrize("width, height, scale", [(1920, 1080, 1.0), (3840, 2160, 2.0), (3840, 1080, 1.0)])
+def test_a_big_panel_gets_the_layout_in_proportion(browser, width, height, scale) -> None:
+    """A 4K panel at device pixel ratio 1 (as signage players run it): the offence, the facts and
+    the side column grow with the panel, as a 1080p screen has them, and nothing overflows. (In
+    fixed pixels the facts took a ninth of the width in letters half as tall as on 1080p.) A
+    panel only wider than 1080p is not taller: the letters follow the smaller side."""
+    page, _ = _screen(browser, "Asia/Shanghai")
+    try:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        got = page.evaluate(MEASURE)
+        assert got["rule"] == pytest.approx(34 * scale, abs=0.5)
+        assert got["facts"] == pytest.approx(20 * scale, abs=0.5)
+        assert got["explain"] == pytest.approx(17 * scale, abs=0.5)
+        assert got["foot"] == pytest.approx(15 * scale, abs=0.5)
+        assert got["info"] == pytest.approx(420 * scale, abs=1)
+        assert got["scroll"] <= got["width"]
+    finally:
+        page.close()
