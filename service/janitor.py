@@ -10,6 +10,12 @@ files all the time; another ``serve`` on the same folder may be mid-upload), a s
 is being written, and any run folder that a job (its current attempt) or a case (evidence a
 reviewer decided on stays where it was judged) refers to. A failed or cancelled try's folder is not
 kept for its job's sake: its retry runs in a folder of its own.
+
+Nor a run that is not this database's: one whose job the database does not know, or made before its
+job (a job of that number in another database). Unreferenced meant "orphan" only while data folder
+and database belong together: started against an empty database (DATABASE_URL switched from SQLite
+to PostgreSQL, a mistyped database name, a restore of an older database), the first sweep removed
+the evidence folder of every case the real database holds. Such runs are kept and named in a warning.
 """
 
 from __future__ import annotations
@@ -125,23 +131,54 @@ def referenced_runs(db: Session) -> set[str]:
     return runs
 
 
+CLOCK_SLACK_S = 60  # a run folder's mtime against its job's creation time (another machine's clock)
+
+
+def _job_created(db: Session, job_id: str, known: dict[str, float | None]) -> float | None:
+    """When job ``job_id`` (a folder name) was created, as a timestamp; None when the database
+    has no such job."""
+    if job_id not in known:
+        created = db.scalar(select(Job.created_at).where(Job.id == int(job_id))) if job_id.isdigit() else None
+        known[job_id] = created.timestamp() if created is not None else None
+    return known[job_id]
+
+
+def _not_this_databases(db: Session, job_id: str, mtime: float, known: dict[str, float | None]) -> bool:
+    """A run no job of this database can have made: its job unknown, or the run older than the job."""
+    created = _job_created(db, job_id, known)
+    return created is None or mtime < created - CLOCK_SLACK_S
+
+
+def _warn_foreign(foreign: list[str]) -> None:
+    if foreign:
+        log.warning("janitor kept %d run(s) that no job of this database made (is DATABASE_URL the database of "
+                    "this data folder?): %s", len(foreign), ", ".join(foreign[:10]) + (" …" if len(foreign) > 10 else ""))
+
+
 def sweep_runs(factory: sessionmaker[Session], settings: Settings, report: SweepReport) -> None:
-    """``jobs/<id>/run-N`` folders (and their scene copies) no job or case refers to."""
+    """``jobs/<id>/run-N`` folders (and their scene copies) no job or case refers to, made by a job
+    of this database."""
     if not settings.jobs_dir.is_dir():
         return
+    now = time.time()
+    foreign: list[str] = []
+    known: dict[str, float | None] = {}
     with factory() as db:
         referenced = referenced_runs(db)
-    now = time.time()
-    for job_dir in settings.jobs_dir.iterdir():
-        if not job_dir.is_dir():
-            continue
-        for path in job_dir.iterdir():
-            if not RUN_RE.match(path.name):
+        for job_dir in settings.jobs_dir.iterdir():
+            if not job_dir.is_dir():
                 continue
-            run_rel = f"jobs/{job_dir.name}/{path.name.removesuffix('.scene.yaml')}"
-            if run_rel in referenced or _age_s(path, now) < settings.orphan_run_age_s:
-                continue
-            _remove(path, settings, report)
+            for path in job_dir.iterdir():
+                if not RUN_RE.match(path.name):
+                    continue
+                run_rel = f"jobs/{job_dir.name}/{path.name.removesuffix('.scene.yaml')}"
+                if run_rel in referenced or _age_s(path, now) < settings.orphan_run_age_s:
+                    continue
+                if _not_this_databases(db, job_dir.name, now - _age_s(path, now), known):
+                    foreign.append(path.relative_to(settings.data_dir).as_posix())
+                    continue
+                _remove(path, settings, report)
+    _warn_foreign(foreign)
 
 
 def sweep_stored_runs(factory: sessionmaker[Session], settings: Settings, report: SweepReport) -> None:
@@ -158,12 +195,19 @@ def sweep_stored_runs(factory: sessionmaker[Session], settings: Settings, report
         if len(parts) >= 4 and STORED_RUN_RE.match(parts[2]) and parts[1].isdigit():
             run = "/".join(parts[:3])
             newest[run] = max(newest.get(run, 0.0), blob.mtime)
+    now = time.time()
+    foreign: list[str] = []
+    known: dict[str, float | None] = {}
     with factory() as db:
         referenced = referenced_runs(db)
-    now = time.time()
-    for run, mtime in sorted(newest.items()):
-        if run in referenced or now - mtime < settings.orphan_run_age_s:
-            continue
+        unowned = sorted(run for run, mtime in newest.items()
+                         if run not in referenced and now - mtime >= settings.orphan_run_age_s)
+        for run in list(unowned):
+            if _not_this_databases(db, run.split("/")[1], newest[run], known):
+                foreign.append(f"s3:{run}")
+                unowned.remove(run)
+    _warn_foreign(foreign)
+    for run in unowned:
         try:
             store.delete_prefix(run)
         except Exception as err:  # noqa: BLE001

@@ -106,8 +106,10 @@ def test_janitor_keeps_run_folders_that_jobs_or_cases_use(env, cases):
     with factory() as db:
         job = db.get(Job, db.scalar(select(Job.id)))
         job_dir = env.data_dir / "jobs" / str(job.id)
-        # the cases stay in run-1 (a reviewer may have judged them there); the job re-ran as run-3
-        db.execute(update(Job).where(Job.id == job.id).values(out_dir=f"jobs/{job.id}/run-3"))
+        # the cases stay in run-1 (a reviewer may have judged them there); the job re-ran as run-3;
+        # the job made before its aged runs (the janitor keeps a run older than its job: not its own)
+        db.execute(update(Job).where(Job.id == job.id).values(
+            out_dir=f"jobs/{job.id}/run-3", created_at=utcnow() - timedelta(seconds=time.time() - OLD + 3600)))
         db.commit()
     for name in ("run-2", "run-3", "run-4"):
         (job_dir / name).mkdir()
