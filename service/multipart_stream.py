@@ -17,6 +17,10 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from service.errors import ApiError
 
 MAX_FIELD_BYTES = 64 * 1024
+# All of a form's text fields together, held in memory. Each is capped above, but their number was
+# not, and the body may be as large as the file limit: gigabytes of text in memory, 64 KiB per field
+# name. (A part's header lines are capped by python-multipart, and forgotten at the next part.)
+MAX_FORM_TEXT_BYTES = MAX_FIELD_BYTES * 16
 
 
 @dataclass
@@ -69,6 +73,12 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
         state["headers"] = {}
         state["buf"] = bytearray()
 
+    def count_text(n: int) -> None:
+        state["text"] = state.get("text", 0) + n
+        if state["text"] > MAX_FORM_TEXT_BYTES:
+            raise HTTPException(413, f"the form's text fields are longer than {MAX_FORM_TEXT_BYTES} bytes in all: "
+                                     "send the video as the file part and only the few short fields")
+
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state["hdr"] += data[start:end]
 
@@ -105,6 +115,7 @@ async def stream_form(request: Request, tmp_dir: Path, max_file_bytes: int) -> S
             state["fh"].write(chunk)
             state["hash"].update(chunk)
         else:
+            count_text(len(chunk))
             state["buf"] += chunk
             if len(state["buf"]) > MAX_FIELD_BYTES:
                 # most likely a file sent as a text field (curl -F 'file=<clip.mp4' instead of 'file=@clip.mp4')

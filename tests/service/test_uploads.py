@@ -130,6 +130,27 @@ def test_an_upload_cut_off_after_its_file_is_400_and_stores_nothing(env, camera,
     assert whole.status_code == 201 and whole.json()["started_at"] == "2024-05-01T07:59:30+08:00", whole.text
 
 
+def test_text_fields_and_part_headers_are_capped_as_a_whole(env, camera, footage_dir):
+    """Each text field was capped (64 KiB) but not their number: the whole body may be as large as
+    the file limit (8 GiB), and all of it could be text fields kept in memory, 64 KiB per field
+    name, until the service ran out of memory. A form's text fields are now capped at 1 MiB in
+    all: 413, nothing stored. A real upload with its usual fields is unaffected."""
+    text_cap = 1024 * 1024
+    clip = (footage_dir / SHORT_CLIP).read_bytes()
+    part = b'--cap\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+    filler = b"x" * 60_000
+    fields = b"".join(b'--cap\r\nContent-Disposition: form-data; name="f%d"\r\n\r\n%s\r\n' % (i, filler)
+                      for i in range(text_cap // len(filler) + 1))
+    camera_field = b'--cap\r\nContent-Disposition: form-data; name="camera"\r\n\r\nbj-overpass\r\n'
+    body = camera_field + fields + part + clip + b"\r\n--cap--\r\n"
+    r = env.operator.post("/api/uploads", content=body, headers={"content-type": "multipart/form-data; boundary=cap"})
+    assert r.status_code == 413 and r.json()["code"] == "too_large", r.text[:200]
+    assert stored_files(env) == {} and partial_files(env) == []
+    ok = env.operator.post("/api/uploads", content=camera_field + part + clip + b"\r\n--cap--\r\n",
+                           headers={"content-type": "multipart/form-data; boundary=cap"})
+    assert ok.status_code == 201, ok.text
+
+
 def test_duplicate_upload_is_409_naming_the_first_only_to_its_owner(env, camera, footage_dir):
     first = upload_clip(env.operator, footage_dir / SHORT_CLIP)
     with open(footage_dir / SHORT_CLIP, "rb") as fh:
