@@ -481,7 +481,7 @@ def detect_timeline(source: Path, t_offset: float, finders: Sequence[RegionFinde
                     stopping: Callable[[], bool] | None = None):  # noqa: ANN201
     """The detection pass: finders every ``DETECT_INTERVAL_S`` of video and on the last frame.
     Raises ``RedactionStopped`` at the first frame after ``stopping()`` turns true."""
-    from detector.decode import probe, upright
+    from detector.decode import picture, probe
     from detector.media.frames import iter_frames
     from service.redaction_track import DETECT_INTERVAL_S, Timeline
 
@@ -490,7 +490,9 @@ def detect_timeline(source: Path, t_offset: float, finders: Sequence[RegionFinde
     for df in iter_frames(Path(source), info, 0.0):
         _check(stopping)
         t = t_offset + df.t
-        image = upright(df.frame.to_ndarray(format="bgr24"), info.rotation)
+        # The pixels transform_video blurs (a size change mid-clip scaled to the first size),
+        # so the regions found here land on them.
+        image = picture(df.frame, info.rotation, (info.width, info.height))
         if last_t is None or t - last_t >= DETECT_INTERVAL_S - 1e-6:
             dets.append(detect(image, t, finders))
             last_t, pending = t, None

@@ -110,3 +110,20 @@ def test_the_analysis_warns_that_it_scaled_frames(resized_ts, tmp_path):
     )
     said = [w for w in result.warnings if warning_code(w) == "size_changed"]
     assert len(said) == 1 and "160x90 from 0.67 s" in said[0] and "320x180" in said[0], result.warnings
+
+
+def test_the_publication_blur_pass_looks_at_the_pictures_it_blurs(resized_ts):
+    """The redaction finds faces and plates on the clip's frames and blurs those regions on the
+    frames ``transform_video`` writes; both must be the same pixels, or a box found on a 160x90
+    frame lands on a quarter of the 320x180 one and leaves the face it found sharp."""
+    from service.redaction import detect_timeline
+
+    source, _ = resized_ts
+    seen = set()
+
+    def finder(image):
+        seen.add(image.shape)
+        return []
+
+    detect_timeline(source, 0.0, [finder])
+    assert seen == {(BIG[1], BIG[0], 3)}
