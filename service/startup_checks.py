@@ -1,5 +1,5 @@
 """What stops a start before the service is built: a data folder it cannot write, a database that
-does not answer.
+does not answer, or one migrated by a newer release.
 
 Both failed inside the app's start-up (``ensure_dirs``, the migrations) or while it was built (the
 secret key), so an operator got a 30-line traceback ending in ``Application startup failed``
@@ -63,9 +63,39 @@ def _database_problem(settings: Settings) -> str | None:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+            revision = _schema_revision(conn)
     except Exception as err:  # noqa: BLE001 - whatever the driver says, one line of it
         reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
         return f"database {shown} does not answer: {reason}"
     finally:
         engine.dispose()
+    if revision is not None and revision not in known_revisions():
+        # a release rolled back after a newer one migrated the database: Alembic's "Can't locate
+        # revision" traceback said nothing of what to do
+        return (
+            f"database {shown} has schema revision {revision!r}, made by a newer CivicWatch than this one "
+            f"(which knows up to {max(known_revisions())!r}): run that release again, or restore the database "
+            "backup taken before the upgrade"
+        )
     return None
+
+
+def _schema_revision(conn) -> str | None:  # noqa: ANN001
+    """The database's Alembic revision; None for a database never migrated (a new installation)."""
+    from sqlalchemy import inspect
+
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this release's migrations know."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from service.db import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}

@@ -94,3 +94,26 @@ def test_users_commands_name_what_stops_them(tmp_path, args):
     assert bad.returncode == 2 and "bad settings: DATABASE_URL" in bad.stderr, bad.stderr[-2000:]
     assert "Traceback" not in bad.stderr and "s3cret-pw" not in bad.stderr
     assert users(tmp_path, *args, stdin=stdin).returncode == 0  # usable settings: the command runs
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_database_migrated_by_a_newer_release_is_named(command, tmp_path):
+    """A release rolled back after a newer one migrated the database: Alembic's 'Can't locate
+    revision' traceback (serve exit 3) said nothing of what to do."""
+    from sqlalchemy import text
+
+    from service.config import Settings
+    from service.db import make_engine, migrate
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=None)
+    engine = make_engine(settings)
+    try:
+        migrate(settings, engine)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    finally:
+        engine.dispose()
+    run = start(command, tmp_path)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "schema revision '0999'" in run.stderr and "newer CivicWatch" in run.stderr
+    assert "Traceback" not in run.stderr
