@@ -122,6 +122,10 @@ class PublicCase(ApiModel):
 
 class Feed(ApiModel):
     items: list[PublicCase]
+    withdrawn: list[str] = Field(default_factory=list, description=(
+        "with ``since``: the public numbers of cases withdrawn after it that this caller may have been "
+        "shown; a screen that polls with ``since`` takes them off (without ``since``: empty, the items are "
+        "the whole feed)"))
     screen: str | None
     server_time: str
 
@@ -188,8 +192,16 @@ def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depen
                                    sheet=who.role in SHEET_ROLES))
         if len(items) >= limit:
             break
+    # A client polling with ``since`` is sent new cases only, so it learns of a withdrawal only by
+    # being told: without this it kept a withdrawn case, a citizen's face, on its screen for good.
+    withdrawn = []
+    if after is not None:
+        gone = select(Case).where(Case.state == "withdrawn", Case.public_number.is_not(None),
+                                  Case.decided_at > after, Case.decided_at <= now).order_by(Case.decided_at)
+        withdrawn = [c.public_number for c in db.scalars(gone)
+                     if not (who.role == "display" or screen is not None) or shown_on(c, screen)]
     # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed
-    return Feed(items=items, screen=screen, server_time=iso(now))
+    return Feed(items=items, withdrawn=withdrawn, screen=screen, server_time=iso(now))
 
 
 def _public_case(db: Session, ref: str, who: Principal) -> Case:

@@ -358,3 +358,26 @@ def test_a_rerun_that_replaces_a_pending_cases_evidence_replaces_its_prepared_me
     after = env.reviewer.get(f"/api/cases/{a}").json()["published_hashes"]
     assert after["published.mp4"] != before["published.mp4"]  # made from the clip the case has now
     assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+
+
+def test_a_screen_polling_with_since_is_told_of_a_withdrawal(env, cases, fast_redaction):
+    """``since`` returns only cases published after it, as documented for screens that poll for
+    news; a case withdrawn meanwhile was simply not in the answer, so such a screen kept showing
+    it. The answer now names the public numbers withdrawn since, for this screen's share only."""
+    a, b = cases
+    for case_id in (a, b):
+        _approve(env, case_id)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    assert env.reviewer.post(f"/api/cases/{b}/publish", json={"screens": ["hall"]}).status_code == 200
+    first = env.display.get("/api/public/cases").json()
+    number = first["items"][0]["number"]
+    assert [c["number"] for c in first["items"]] == [number] and first["withdrawn"] == []
+
+    for case_id in (a, b):
+        assert env.reviewer.post(f"/api/cases/{case_id}/withdraw", json={"reason": "wrong person"}).status_code == 200
+    news = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
+    assert news["items"] == [] and news["withdrawn"] == [number]  # the hall's case was never the lobby's
+    later = env.display.get("/api/public/cases", params={"since": news["server_time"]}).json()
+    assert later["withdrawn"] == []  # said once
+    everything = env.reviewer.get("/api/public/cases", params={"since": first["server_time"]}).json()
+    assert len(everything["withdrawn"]) == 2
