@@ -57,6 +57,23 @@ def rel(settings_data_dir: Path, path: Path) -> str:
     return os.path.relpath(path, settings_data_dir)
 
 
+# Containers whose name the stored upload may keep. FFmpeg picks some demuxers by a file's suffix
+# as well as its bytes, and some of those read other files: a playlist ('.m3u8', HLS), a DASH
+# manifest, a concat list. An upload named so, and whose bytes also pass as video (a playlist
+# followed by MPEG-TS packets), was analysed as the files it named anywhere on the server.
+VIDEO_SUFFIXES = frozenset({
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg", ".flv",
+    ".3gp", ".wmv", ".mxf", ".h264", ".264", ".h265", ".265", ".hevc",
+})
+NEUTRAL_SUFFIX = ".video"  # no demuxer claims it: FFmpeg goes by the bytes alone
+
+
+def stored_suffix(filename: str) -> str:
+    """The suffix an upload is stored under: its own when it is a video container's, else neutral."""
+    suffix = Path(filename).suffix.lower()
+    return suffix if suffix in VIDEO_SUFFIXES else NEUTRAL_SUFFIX
+
+
 def safe_filename(name: str) -> str:
     base = os.path.basename(name.replace("\\", "/")).strip() or "upload"
     keep = "".join(c if c.isalnum() or c in "._-" else "_" for c in base)

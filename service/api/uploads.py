@@ -33,7 +33,7 @@ from service.models import Camera, Job, Upload, UploadSession, utcnow
 from service.multipart_stream import stream_form
 from service.security import Principal, get_db, require_roles
 from detector.hashing import sha256_file
-from service.storage import NotAVideo, probe_video, safe_filename, stored_duration_s
+from service.storage import NotAVideo, probe_video, safe_filename, stored_duration_s, stored_suffix
 
 router = APIRouter(prefix="/api/uploads", tags=["uploads"], responses=responses(401, 403))
 uploaders = require_roles("operator", "admin")
@@ -136,7 +136,7 @@ def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: 
         raise _duplicate_error(existing, who)
     duration_s = stored_duration_s(tmp, info)
     name = safe_filename(filename)
-    final = settings.uploads_dir / sha[:2] / f"{sha}{Path(name).suffix.lower()[:10]}"
+    final = settings.uploads_dir / sha[:2] / f"{sha}{stored_suffix(name)}"
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, final)
     up = Upload(path=str(final.relative_to(settings.data_dir)), filename=name, sha256=sha, size=size,

@@ -151,6 +151,50 @@ def test_text_fields_and_part_headers_are_capped_as_a_whole(env, camera, footage
     assert ok.status_code == 201, ok.text
 
 
+def _mpegts(source, dest, seconds: float) -> bytes:
+    """The first ``seconds`` of ``source`` remuxed into MPEG-TS (a drone's own container)."""
+    import av
+
+    with av.open(str(source)) as inp, av.open(str(dest), "w", format="mpegts") as out:
+        stream = inp.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        for packet in inp.demux(stream):
+            if packet.dts is None:
+                continue
+            if packet.pts is not None and float(packet.pts * stream.time_base) >= seconds:
+                break
+            packet.stream = copy
+            out.mux(packet)
+    return dest.read_bytes()
+
+
+def test_an_upload_cannot_name_another_file_on_the_server_for_its_analysis(env, camera, footage_dir, tmp_path):
+    """The stored upload took its suffix from the uploader's file name. A file that is an HLS
+    playlist followed by MPEG-TS packets passes the check as video (FFmpeg reads the packets of
+    the '.part' file), and stored as '<sha>.m3u8' FFmpeg opens it as a playlist: the analysis
+    then read whatever MPEG-TS file on the server the playlist named (another operator's flight,
+    live recordings), not the uploaded bytes. The stored name keeps a suffix only from a list of
+    video containers; the file read back is the file sent."""
+    from sqlalchemy import select
+
+    from detector.decode import probe
+    from service.models import Upload
+
+    elsewhere = tmp_path / "not-yours"
+    elsewhere.mkdir()
+    _mpegts(footage_dir / SHORT_CLIP, elsewhere / "flight.ts", 60.0)  # 2.3 s of someone else's footage
+    playlist = (f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:2.0,\n"
+                f"{elsewhere / 'flight.ts'}\n#EXT-X-ENDLIST\n").encode()
+    own = _mpegts(footage_dir / SHORT_CLIP, tmp_path / "own.ts", 0.5)
+    r = env.operator.post("/api/uploads", data={"camera": "bj-overpass"},
+                          files={"file": ("flight.m3u8", playlist + own, "application/vnd.apple.mpegurl")})
+    assert r.status_code == 201, r.text
+    with env.app.state.session_factory() as db:
+        stored = env.data_dir / db.scalar(select(Upload.path).where(Upload.id == r.json()["id"]))
+    assert not stored.name.endswith(".m3u8"), stored.name
+    assert probe(stored).duration_s < 1.0  # the half second sent, not the 2.3 s file the playlist names
+
+
 def test_duplicate_upload_is_409_naming_the_first_only_to_its_owner(env, camera, footage_dir):
     first = upload_clip(env.operator, footage_dir / SHORT_CLIP)
     with open(footage_dir / SHORT_CLIP, "rb") as fh:
