@@ -18,8 +18,17 @@ class NotAVideo(ValueError):
     """The file is not something the pipeline can decode."""
 
 
+# FFmpeg demuxers that play other files than the one opened: a concat list (recognised by its
+# first line), an HLS playlist, a DASH manifest. An upload is footage itself, never a pointer to
+# files on the server, which the analysis would read in its place.
+INDIRECT_FORMATS = frozenset({"concat", "hls", "dash", "webm_dash_manifest", "tee", "imf"})
+
+
 def probe_video(path: Path) -> VideoInfo:
     """The pipeline's own probe (opens and decodes a frame), or ``NotAVideo`` saying why."""
+    indirect = _indirect_format(path)
+    if indirect:
+        raise NotAVideo(f"a list of other files ({indirect}), not a video file")
     try:
         info = probe(path)
     except VideoOpenError as err:
@@ -39,6 +48,18 @@ def stored_duration_s(path: Path, info: VideoInfo) -> float | None:
     if info.duration_s is not None and end is not None and end + 1.0 < info.duration_s:
         return end
     return info.duration_s
+
+
+def _indirect_format(path: Path) -> str | None:
+    """The demuxer's name when FFmpeg reads ``path`` as a list of other files, else None (also
+    when it cannot open it at all: the probe says why)."""
+    try:
+        with av.open(str(path)) as container:
+            names = set(container.format.name.split(","))
+    except (av.error.FFmpegError, OSError, ValueError):
+        return None
+    found = names & INDIRECT_FORMATS
+    return ",".join(sorted(found)) if found else None
 
 
 def _one_picture(path: Path) -> bool:

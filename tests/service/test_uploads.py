@@ -336,6 +336,23 @@ def _patch(client: TestClient, sid: str, offset: int, chunk: bytes):
                         headers={"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})
 
 
+def test_a_list_of_other_files_is_not_a_video(env, camera, footage_dir):
+    """FFmpeg recognises an 'ffconcat' list by its first line and plays the files it names as one
+    video. Such a text file, uploaded next to an unfinished upload in the same folder (here the
+    operator's own, whose id a session gives), was accepted as a video, its hash the list's, its
+    analysis whatever the named files hold by then. A container that reads other files (a
+    concat list, a playlist, a manifest) is not footage: 415, as any other file that is not."""
+    clip = (footage_dir / SHORT_CLIP).read_bytes()
+    first = _session(env.operator, clip)["session_id"]
+    assert _patch(env.operator, first, 0, clip).json()["offset"] == len(clip)  # sent, not completed
+    listing = f"ffconcat version 1.0\nfile session-{first}.part\n".encode()
+    second = _session(env.operator, listing, filename="flight.ts")["session_id"]
+    assert _patch(env.operator, second, 0, listing).json()["offset"] == len(listing)
+    done = env.operator.post(f"/api/uploads/sessions/{second}/complete")
+    assert done.status_code == 415 and done.json()["code"] == "not_video", done.text
+    assert env.operator.get("/api/uploads").json() == []
+
+
 def test_resumable_upload_survives_interruption(env, camera, footage_dir):
     data = (footage_dir / LONG_CLIP).read_bytes()
     sid = _session(env.operator, data, pilot="李娜", started_at="2024-05-01T09:30:00+08:00")["session_id"]
