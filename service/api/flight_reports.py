@@ -19,7 +19,8 @@ from service.api.common import ApiModel, RowId
 from service.api.jobs import _job
 from service.api.schemas import FlightReportOut, binary
 from service.errors import responses
-from service.flight_report import make_job_report, report_file, report_json
+from service.flight_report import approved_cases, make_job_report, report_file, report_json
+from service.publication import replace_stale
 from service.security import Principal, get_db, require_roles
 from service.verified_serve import VerifiedFileResponse
 
@@ -58,6 +59,14 @@ def make_flight_report(
     body = body or FlightReportIn()
     job = _job(db, job_id, who)
     unit = " ".join((body.unit or "").split())
+    if body.publication:
+        # The public variant shows the redacted media: an approved case's made under another
+        # redaction policy or from replaced evidence are made again first (not_ready meanwhile).
+        settings = request.app.state.settings
+        publisher = getattr(request.app.state.runner, "publisher", None)
+        for case in approved_cases(db, job):
+            if case.state == "approved":
+                replace_stale(db, case, settings, publisher)
     made = make_job_report(
         db,
         job,

@@ -204,3 +204,24 @@ def test_a_report_needs_a_finished_job_and_valid_input(env, camera, footage_dir)
         f"/api/jobs/{up['job_id']}/flight-report", json={"publication": "sometimes"}
     )
     assert r.status_code == 422
+
+
+def test_the_public_report_never_uses_media_made_under_another_policy(env, cases):
+    """Cases prepared while the installation ran with ``redaction_policy: none``, approved after
+    it turned redaction on: the public flight report used their unblurred prepared media. They are
+    made again under the policy in force first."""
+    from service.publication import prepare_published
+
+    settings = env.app.state.settings
+    settings.redaction_policy = "none"
+    assert prepare_published(env.app.state.session_factory, settings, cases) == 2
+    with env.app.state.session_factory() as db:
+        unblurred = {c: db.get(Case, c).published_hashes["published.mp4"] for c in cases}
+        _approve(env, cases)  # approved under "none": the prepared media are reused
+    settings.redaction_policy = "bystanders"
+    job = _job_id(env, cases[0])
+    made = env.reviewer.post(f"/api/jobs/{job}/flight-report", json={"publication": True})
+    assert made.status_code == 200, made.text
+    with env.app.state.session_factory() as db:  # the report was made from these
+        for c in cases:
+            assert db.get(Case, c).published_hashes["published.mp4"] != unblurred[c]
