@@ -79,6 +79,11 @@ def _registered(args: argparse.Namespace, timing: dict) -> int:
         settings = Settings()
     except (ValidationError, ValueError) as err:
         return refuse("record", f"bad settings: {settings_error_text(err)}")
+    from service.startup_checks import cannot_start
+
+    why = cannot_start(settings)  # a data folder it cannot write, a database that does not answer
+    if why is not None:
+        return refuse("record", why)
     engine = make_engine(settings)
     settings.ensure_dirs()
     migrate(settings, engine)

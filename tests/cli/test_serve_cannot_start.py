@@ -117,3 +117,19 @@ def test_a_database_migrated_by_a_newer_release_is_named(command, tmp_path):
     assert run.returncode == 2, run.stderr[-2000:]
     assert "schema revision '0999'" in run.stderr and "newer CivicWatch" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_record_for_a_registered_camera_names_a_database_that_does_not_answer(tmp_path):
+    url = f"postgresql://civic:s3cret-pw@127.0.0.1:{free_port()}/civicwatch"
+    base = {**os.environ, "CIVICWATCH_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": url}
+    base.pop("CIVICWATCH_CONFIG", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "civicwatch.cli", "record", "--camera", "bj-overpass"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=base,
+    )
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "civicwatch record: database postgresql://civic:***@" in run.stderr and "does not answer" in run.stderr
+    assert "Traceback" not in run.stderr and "s3cret-pw" not in run.stderr
