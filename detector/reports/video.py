@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.decode import probe, upright
+from detector.decode import picture, probe
 from detector.evidence.annotate import OFFENDER_COLOR
 from detector.evidence.text import TextStyle, draw_lines
 from detector.media.encode import H264Writer, even
@@ -213,16 +213,17 @@ def _case_frames(case: ReportCase, fps: float, frames: _Frames):
                     f"{case.clip.name}: no frame to show for case {case.case_id}"
                 )
             if fitted is None:
+                # at the clip's first size (decode.picture): the offender's box is in its pixels
                 fitted = frames.fit(
-                    upright(held.frame.to_ndarray(format="bgr24"), info.rotation)
+                    picture(held.frame, info.rotation, (info.width, info.height))
                 )
             t = case.clip_start_s + target
-            picture, scale, ox, oy = fitted
+            shown, scale, ox, oy = fitted
             box = case.offender_at(case.clip_start_s + held.t)
             if box is not None:
-                picture = picture.copy()
-                _mark(picture, box, scale, ox, oy)
-            yield np.concatenate([picture, frames.band(case, t)], axis=0)
+                shown = shown.copy()
+                _mark(shown, box, scale, ox, oy)
+            yield np.concatenate([shown, frames.band(case, t)], axis=0)
     finally:
         source.close()
 

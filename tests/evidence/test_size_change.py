@@ -127,3 +127,28 @@ def test_the_publication_blur_pass_looks_at_the_pictures_it_blurs(resized_ts):
 
     detect_timeline(source, 0.0, [finder])
     assert seen == {(BIG[1], BIG[0], 3)}
+
+
+def test_the_flight_reports_outline_stays_on_the_offender_after_the_change(resized_ts):
+    """The flight report's video letterboxed each frame at its own size, so after the change its
+    scale doubled and the offender's outline (boxes in the first size's pixels) was drawn twice as
+    far from the corner: off the offender, partly off the picture."""
+    from detector.evidence.offences import offence_for
+    from detector.reports.cases import ReportCase
+    from detector.reports.video import _case_frames, _Frames
+
+    source, _ = resized_ts
+    box = (100.0, 50.0, 180.0, 120.0)  # first-size pixels
+    case = ReportCase(
+        number=1, case_id="c1", rule="illegal_parking", object_class="car",
+        offence=offence_for("illegal_parking", "car"), place_zh="", place_en="", clip=source, still=source,
+        clip_start_s=0.0, span=(0.8, 1.0), key_t=0.9, start_s=0.8, start_time=None,
+        offender=tuple((k / 10, box) for k in range(14)),
+    )
+    frames = _Frames(*BIG, [case])
+    outlined = next(_case_frames(case, 10.0, frames))[: BIG[1]]
+    plain = next(_case_frames(ReportCase(**{**case.__dict__, "offender": ()}), 10.0, frames))[: BIG[1]]
+    ys, xs = np.nonzero(np.abs(outlined.astype(int) - plain.astype(int)).max(axis=2) > 60)
+    assert len(xs) > 100
+    assert abs(xs.min() - box[0]) <= 4 and abs(xs.max() - box[2]) <= 4, (xs.min(), xs.max())
+    assert abs(ys.min() - box[1]) <= 4 and abs(ys.max() - box[3]) <= 4, (ys.min(), ys.max())
