@@ -30,6 +30,7 @@ from service.integrity import check_case, check_published
 from service.plates import VEHICLE_CLASSES
 from service.publication import PUBLISHED_SHEET, approval_media, replace_stale
 from service.case_number import assign_public_number
+from service.decision_locks import deciding
 from service.display_names import case_names, judged_documents, scene_zone_names, zone_names
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
 from service.scenes import case_scene, of_case, timezone_of
@@ -216,26 +217,27 @@ def _finish(db: Session, request: Request, who: Principal, case: Case, action: s
 def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None, db: Session = Depends(get_db),
             who: Principal = Depends(reviewers)) -> dict:
     settings = request.app.state.settings
-    case = _case(db, case_id)
-    if case.state not in TRANSITIONS["approve"][0]:
-        _transition(db, case, "approve", who, None)  # raises the 409
-    _integrity_or_409(case, settings, "approve")
-    publisher = getattr(request.app.state.runner, "publisher", None)
-    published_dir, hashes = approval_media(case, settings, publisher)
-    reason = body.reason if body else None
-    media = {"published_dir": published_dir, "published_hashes": hashes} if hashes is not None else {}
-    old = _transition(db, case, "approve", who, reason, **media)
-    if hashes is None and case.published_dir is not None:
-        # The media read above were stale or failed their check: cleared (SQL NULL, not JSON null:
-        # the queue fills in rows whose hashes IS NULL), but only while they are still the ones
-        # read. The queue prepares cases in the review queue's order and often records the very
-        # case being approved meanwhile; writing "none" over its fresh media had them made again.
-        db.execute(update(Case).where(Case.id == case.id, Case.published_dir == case.published_dir)
-                   .values(published_dir=None, published_hashes=null()))
-    result = _finish(db, request, who, case, "approve", old, published_hashes=hashes, policy=settings.redaction_policy)
-    if hashes is None:  # made on the publication queue, before the cases prepared in advance
-        publisher.enqueue([case.id], urgent=True)
-    return result
+    with deciding(case_id):  # one approval of a case at a time: see service.decision_locks
+        case = _case(db, case_id)
+        if case.state not in TRANSITIONS["approve"][0]:
+            _transition(db, case, "approve", who, None)  # raises the 409
+        _integrity_or_409(case, settings, "approve")
+        publisher = getattr(request.app.state.runner, "publisher", None)
+        published_dir, hashes = approval_media(case, settings, publisher)
+        reason = body.reason if body else None
+        media = {"published_dir": published_dir, "published_hashes": hashes} if hashes is not None else {}
+        old = _transition(db, case, "approve", who, reason, **media)
+        if hashes is None and case.published_dir is not None:
+            # The media read above were stale or failed their check: cleared (SQL NULL, not JSON null:
+            # the queue fills in rows whose hashes IS NULL), but only while they are still the ones
+            # read. The queue prepares cases in the review queue's order and often records the very
+            # case being approved meanwhile; writing "none" over its fresh media had them made again.
+            db.execute(update(Case).where(Case.id == case.id, Case.published_dir == case.published_dir)
+                       .values(published_dir=None, published_hashes=null()))
+        result = _finish(db, request, who, case, "approve", old, published_hashes=hashes, policy=settings.redaction_policy)
+        if hashes is None:  # made on the publication queue, before the cases prepared in advance
+            publisher.enqueue([case.id], urgent=True)
+        return result
 
 
 def _decide_with_reason(db: Session, request: Request, who: Principal, case_id: str, action: str, doing: str,

@@ -259,3 +259,29 @@ def test_approval_keeps_the_media_the_queue_recorded_while_it_was_deciding(
         assert env.reviewer.post(f"/api/cases/{case_id}/publish").status_code == 200
     finally:
         main.__exit__(None, None, None)
+
+
+def test_two_reviewers_approving_one_case_at_once_redact_it_once(env, cases, fast_redaction, monkeypatch):
+    """Without a publication queue (``runner: celery`` or ``none``) approval makes the public media
+    itself, before its conditional transition. Two reviewers approving one case at once both
+    redacted the whole clip (minutes of both cores each on a busy day), and the loser learnt only
+    afterwards that the case was decided: one redaction, and the second reviewer's 409 without it."""
+    from service import publication
+
+    made, second_started = [], threading.Event()
+    make = publication.make_published
+
+    def counted(case, settings_, stopping=None):  # noqa: ANN001, ANN202
+        made.append(case.id)
+        if len(made) > 1:
+            second_started.set()
+        else:  # the first redaction is slow: time for the second approval to start its own
+            second_started.wait(1.5)
+        return make(case, settings_, stopping)
+
+    monkeypatch.setattr(publication, "make_published", counted)
+    other = login(env.app, "admin", ADMIN_PASSWORD)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: c.post(f"/api/cases/{cases[0]}/approve"), (env.reviewer, other)))
+    assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+    assert made == [cases[0]]
