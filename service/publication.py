@@ -45,11 +45,18 @@ log = logging.getLogger(__name__)
 PUBLISHED_SHEET = "published_sheet.jpg"
 
 
+# The evidence the redaction reads (the clip, the still without one, the sheet) and the track
+# file its offender's boxes come from; not the annotated clip, whose hash joins the case's when a
+# reviewer has it rendered (that changes nothing the public media are made of).
+SOURCE_KINDS = ("clip", "snapshot", "sheet", "tracks")
+
+
 def media_source(case: Case, policy: str) -> str:
     """What a case's published media are made from, as their folder's name starts: the policy
     they were redacted under and a digest of the evidence they were made of."""
-    hashes = json.dumps(sorted((case.evidence_hashes or {}).items())).encode()
-    return f"{policy}-{hashlib.sha256(hashes).hexdigest()[:16]}"
+    evidence, hashes = case.evidence or {}, case.evidence_hashes or {}
+    sources = sorted((str(evidence[k]), hashes.get(str(evidence[k]))) for k in SOURCE_KINDS if evidence.get(k))
+    return f"{policy}-{hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:16]}"
 
 
 def made_from_current(case: Case, policy: str) -> bool:

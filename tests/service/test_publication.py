@@ -381,3 +381,18 @@ def test_a_screen_polling_with_since_is_told_of_a_withdrawal(env, cases, fast_re
     assert later["withdrawn"] == []  # said once
     everything = env.reviewer.get("/api/public/cases", params={"since": first["server_time"]}).json()
     assert len(everything["withdrawn"]) == 2
+
+
+def test_rendering_the_annotated_clip_keeps_the_prepared_media(env, cases, fast_redaction):
+    """The annotated clip's hash joins the case's evidence hashes when a reviewer has it rendered;
+    the public media are not made of it, so approval still reuses the prepared ones instead of
+    making the reviewer wait for a second redaction."""
+    a, _ = cases
+    assert prepare_published(env.app.state.session_factory, env.settings, [a]) == 1
+    with env.app.state.session_factory() as db:
+        prepared = dict(db.get(Case, a).published_hashes)
+    r = env.reviewer.post(f"/api/cases/{a}/annotated")
+    assert r.status_code in (200, 201), r.text
+    assert "annotated" in env.reviewer.get(f"/api/cases/{a}").json()["evidence"]
+    _approve(env, a)
+    assert env.reviewer.get(f"/api/cases/{a}").json()["published_hashes"] == prepared
