@@ -44,7 +44,9 @@ def assign_public_number(db: Session, case: Case) -> str:
     judged = timezone_of(judged_documents(db, [case]).get(case.id), case.camera_id)
     day = _local_day(case, judged or (cam.timezone if cam else None))
     for _ in range(ATTEMPTS):
-        taken = db.scalar(select(func.max(Case.public_number)).where(Case.public_number.like(f"{day}-%")))
+        # the day's last number: the longest, then the largest (as text "-9999" sorts after "-10000")
+        taken = db.scalar(select(Case.public_number).where(Case.public_number.like(f"{day}-%"))
+                          .order_by(func.length(Case.public_number).desc(), Case.public_number.desc()).limit(1))
         seq = int(taken.rsplit("-", 1)[1]) + 1 if taken else 1
         number = f"{day}-{seq:04d}"
         try:

@@ -47,3 +47,16 @@ def test_a_case_event_names_the_zone_its_local_time_is_in(db) -> None:
     case = build_event(db, db.get(Case, "J1-a"), "created", "system", None).case
     assert case.start_time_local == "2024-05-02T04:30:00.000+08:00"
     assert case.timezone == "Asia/Shanghai"
+
+
+def test_the_ten_thousandth_case_of_a_day_is_numbered_after_the_9999th(db) -> None:
+    """Numbers are text: the largest of "-9999" and "-10000" as text is "-9999", so the next number
+    was counted as 10000 again, collided, and the case could not be numbered (a busy city's day of
+    exposure cases ended in an error at preview)."""
+    template = db.get(Case, "J1-a")
+    for seq, case_id in ((9999, "J1-b"), (10000, "J1-c")):
+        db.add(Case(id=case_id, pipeline_id=case_id, job_id=1, camera_id="bj-overpass", rule="wrong_way", start_s=1.0,
+                    end_s=2.0, start_time=template.start_time, out_dir="o", evidence_dir="e", data=template.data,
+                    scene_version_id=1, public_number=f"20240502-{seq:04d}"))
+    db.commit()
+    assert assign_public_number(db, template) == "20240502-10001"
