@@ -123,9 +123,17 @@ def retry_job(job_id: RowId, request: Request, db: Session = Depends(get_db), wh
     cam = db.get(Camera, job.upload.camera_id) if job.upload else None
     if cam is not None:
         refuse_retired(cam)  # a retry is a new run: a retired camera takes none
-    job.state, job.progress, job.error, job.attempts, job.cancel_requested = "queued", 0.0, None, 0, False
-    job.finished_at = None
+    # Conditional, as cancel: two operators retrying at once (or a retry as another queues it) make
+    # one new run and one audit entry; the second is told the job is queued already.
+    res = db.execute(update(Job).where(Job.id == job.id, Job.state.in_(("failed", "cancelled")))
+                     .values(state="queued", progress=0.0, error=None, attempts=0, cancel_requested=False,
+                             finished_at=None))
+    if res.rowcount != 1:
+        db.rollback()
+        db.refresh(job)
+        raise ApiError(409, f"job {job_id} is {job.state}; only failed or cancelled jobs can be retried", state=job.state)
     audit.record(db, request, who, "job.retry", "job", job.id)
     db.commit()
+    db.refresh(job)
     request.app.state.runner.submit(job.id)
     return job_json(job)

@@ -285,3 +285,19 @@ def test_two_reviewers_approving_one_case_at_once_redact_it_once(env, cases, fas
         answers = list(pool.map(lambda c: c.post(f"/api/cases/{cases[0]}/approve"), (env.reviewer, other)))
     assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
     assert made == [cases[0]]
+
+
+def test_a_retry_as_another_operator_retries_the_job_is_refused_not_run_twice(env, camera, footage_dir, monkeypatch):
+    """Two operators press Retry on one failed job at once: both answered 200 and two job.retry
+    entries were logged for one new run. The second is now told the job is queued already."""
+    from service.db import session_scope
+    from service.models import Job
+
+    job_id = upload_clip(env.operator, footage_dir / SHORT_CLIP)["job_id"]
+    with session_scope(env.app.state.session_factory) as db:
+        row = db.get(Job, job_id)
+        row.state, row.error = "failed", "VideoOpenError: gone"
+    _job_moves_after_cancel_reads_it(monkeypatch, env, job_id, state="queued", error=None)
+    r = env.operator.post(f"/api/jobs/{job_id}/retry")
+    assert r.status_code == 409 and r.json()["state"] == "queued", r.text
+    assert env.admin.get("/api/audit", params={"action": "job.retry"}).json()["items"] == []
