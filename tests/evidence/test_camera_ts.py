@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import av
 import pytest
 
+from footage_clips import reencode
 from detector.decode import DecodeReport, probe
 from detector.decode import iter_frames as analysis_frames
 from detector.evidence import write_cases
@@ -21,25 +21,12 @@ from detector.media.frames import iter_frames as evidence_frames
 
 from .helpers import make_event, make_logs, make_scene, read_video
 
-SHORT_MP4 = "beijing-intersection/uadetrac_overpass_short.mp4"
 FRAMES = 40  # 1.3 s at 30 fps, one keyframe (x264's default GOP is 250 frames)
 
 
 def _camera_ts(footage_dir, path, start_pts=10 * 3600 * 90000):
     """Real footage as a small H.264 MPEG-TS whose clock starts 10 h in (a DVR's running clock)."""
-    with av.open(str(footage_dir / SHORT_MP4)) as src, av.open(str(path), "w", format="mpegts") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
-        stream.codec_context.time_base = Fraction(1, 90000)
-        for i, frame in enumerate(src.decode(video=0)):
-            if i == FRAMES:
-                break
-            frame = frame.reformat(width=320, height=180, format="yuv420p")
-            frame.pts, frame.time_base = start_pts + i * 3000, Fraction(1, 90000)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    reencode(footage_dir, path, "mpegts", FRAMES, lambda i: start_pts + i * 3000, Fraction(1, 90000))
 
 
 def test_evidence_reader_seeking_into_a_long_gop_reads_from_the_top(footage_dir, tmp_path):

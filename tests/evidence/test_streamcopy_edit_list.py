@@ -6,34 +6,21 @@ video time -0.5 s. Such a span is transcoded from the frames a player shows inst
 from __future__ import annotations
 
 import struct
-from fractions import Fraction
 
-import av
 import numpy as np
 import pytest
 
+from footage_clips import reencode
 from detector.decode import DecodeReport, iter_frames, probe
 from detector.evidence import write_cases
 
 from .helpers import make_event, make_logs, make_scene, read_video
 
-SHORT_MP4 = "beijing-intersection/uadetrac_overpass_short.mp4"
 
 
 def _trimmed_phone_clip(footage_dir, path, trim_s=0.5):
     """Real footage as a 30 fps H.264 MP4 (one keyframe), its edit list moved ``trim_s`` in."""
-    with av.open(str(footage_dir / SHORT_MP4)) as src, av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
-        for i, frame in enumerate(src.decode(video=0)):
-            if i == 45:
-                break
-            frame = frame.reformat(width=320, height=180, format="yuv420p")
-            frame.pts, frame.time_base = i, Fraction(1, 30)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    reencode(footage_dir, path, "mp4", 45)
     data = bytearray(path.read_bytes())
     at = data.find(b"mdhd")
     assert data[at + 4] == 0  # version 0: 32-bit times

@@ -9,32 +9,18 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import av
 
+from footage_clips import reencode
 from detector.decode import probe
 from detector.evidence import write_cases
 
 from .helpers import make_event, make_logs, make_scene, read_video
 
-SHORT_MP4 = "beijing-intersection/uadetrac_overpass_short.mp4"
 
 
 def _repeating_mkv(footage_dir, path):
     """Real footage in MKV (H.264, no B-frames) where each pair of frames shares one timestamp."""
-    with av.open(str(footage_dir / SHORT_MP4)) as src, av.open(str(path), "w", format="matroska") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
-        stream.options = {"bf": "0"}
-        stream.codec_context.time_base = Fraction(1, 1000)
-        for i, frame in enumerate(src.decode(video=0)):
-            if i == 40:
-                break
-            frame = frame.reformat(width=320, height=180, format="yuv420p")
-            frame.pts, frame.time_base = (i // 2) * 66, Fraction(1, 1000)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    reencode(footage_dir, path, "matroska", 40, lambda i: (i // 2) * 66, Fraction(1, 1000), {"bf": "0"})
 
 
 def test_repeated_timestamps_are_named_and_no_server_path_is_recorded(footage_dir, tmp_path):

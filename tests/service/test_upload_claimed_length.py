@@ -8,10 +8,9 @@ work and millions of rows before the first frame). The stored length is now what
 from __future__ import annotations
 
 import struct
-from fractions import Fraction
 
-import av
 
+from footage_clips import reencode
 from service.jobs.segments import split_spans
 
 from .conftest import upload_clip
@@ -20,18 +19,7 @@ from .helpers import SHORT_CLIP
 
 def _mkv_claiming(footage_dir, path, claimed_ms: float):
     """45 frames of real footage in MKV, its Segment Info Duration set to ``claimed_ms``."""
-    with av.open(str(footage_dir / SHORT_CLIP)) as src, av.open(str(path), "w", format="matroska") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
-        for i, frame in enumerate(src.decode(video=0)):
-            if i == 45:
-                break
-            frame = frame.reformat(width=320, height=180, format="yuv420p")
-            frame.pts, frame.time_base = i, Fraction(1, 30)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    reencode(footage_dir, path, "matroska", 45)
     data = bytearray(path.read_bytes())
     at = data.find(b"\x44\x89\x88")  # Duration element, an 8-byte float (in ms at the default scale)
     assert at > 0
