@@ -131,11 +131,37 @@ class _NalHash:
         return self._h.hexdigest()
 
 
+def _frame_step(stream) -> int:  # noqa: ANN001
+    """One frame's duration in the stream's time base (0 when the stream does not say its rate)."""
+    rate, tb = stream.average_rate or stream.guessed_rate, stream.time_base
+    return round(1 / (float(rate) * float(tb))) if rate and tb else 0
+
+
 def _packets(container, stream) -> Iterator[av.Packet]:
     """Demuxed packets; a truncated or damaged file ends the stream instead of raising, so a case
-    near the damage keeps the footage before it."""
+    near the damage keeps the footage before it.
+
+    Matroska stores presentation times only; FFmpeg derives decode times once it has seen how
+    B-frames are reordered, so the first packets of such a stream (the first keyframe among them)
+    come with none. They are given decode times counted back a frame apart from the first known
+    one, never after their presentation time, as the MP4 muxer needs: without them no clip from
+    the stream's first group of pictures could be copied, and the case said "no keyframe"."""
+    step, waiting = _frame_step(stream), []
     try:
-        yield from container.demux(stream)
+        for packet in container.demux(stream):
+            if step and packet.dts is None and packet.pts is not None and packet.size and waiting is not None:
+                waiting.append(packet)
+                continue
+            if waiting and packet.dts is not None:
+                for k, early in enumerate(waiting):
+                    dts = packet.dts - (len(waiting) - k) * step
+                    if dts <= early.pts:
+                        early.dts = dts
+                yield from waiting
+            if packet.dts is not None:
+                waiting = None  # decode times known from here on: any later gap is the demuxer's
+            yield packet
+        yield from waiting or ()
     except (av.FFmpegError, EOFError):
         return
 
@@ -210,6 +236,11 @@ def copy_clip(source: Path, out_path: Path, start_s: float, end_s: float, info: 
     try:
         length_size = _nal_length_size(stream.codec_context.extradata)
         key_pts = packets[0].pts
+        # The range in the source's time base, read before muxing: the muxer rewrites each
+        # packet's times in place into the MP4 track's time base (1/16000 for a Matroska
+        # source's 1/1000), and the record read after it named a range the source does not have.
+        last_pts = max(p.pts for p in packets)
+        first_dts, last_dts = packets[0].dts, packets[-1].dts
         digest = _NalHash()
         with av.open(str(out_path), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
             ostream = out.add_stream_from_template(stream)
@@ -219,8 +250,6 @@ def copy_clip(source: Path, out_path: Path, start_s: float, end_s: float, info: 
                 packet.dts -= key_pts
                 packet.stream = ostream
                 out.mux(packet)
-        last_pts = max(p.pts for p in packets) + key_pts  # pts were shifted in place
-        first_dts, last_dts = packets[0].dts + key_pts, packets[-1].dts + key_pts
     except av.FFmpegError as err:
         # strerror, not str(err): FFmpeg's message names the output, a temporary path.
         raise StreamCopyError(f"{source.name}: remux failed ({getattr(err, 'strerror', None) or err})") from None
