@@ -123,6 +123,11 @@ def retry_job(job_id: RowId, request: Request, db: Session = Depends(get_db), wh
     cam = db.get(Camera, job.upload.camera_id) if job.upload else None
     if cam is not None:
         refuse_retired(cam)  # a retry is a new run: a retired camera takes none
+    if job.upload is not None and not (request.app.state.settings.data_dir / job.upload.path).is_file():
+        # a live camera's window goes with its rolling footage (live_retention_days): a retry would
+        # only fail again, as "no such file", after waiting its turn in the queue
+        raise ApiError(409, f"job {job_id} cannot be run again: its footage ({job.upload.filename}) is no "
+                            "longer kept on the server", code="footage_gone")
     # Conditional, as cancel: two operators retrying at once (or a retry as another queues it) make
     # one new run and one audit entry; the second is told the job is queued already.
     res = db.execute(update(Job).where(Job.id == job.id, Job.state.in_(("failed", "cancelled")))

@@ -110,6 +110,24 @@ def test_failed_job_keeps_upload_and_can_be_retried(settings, fake, footage_dir)
         main.__exit__(None, None, None)
 
 
+def test_a_job_whose_footage_is_gone_is_refused_a_retry(settings, fake, footage_dir):
+    """A live camera's failed window, retried after rolling retention deleted its footage, was
+    queued, waited its turn and failed again as "no such file". It is refused at once, saying why."""
+    fake.mode = "fail"
+    main, env = start(settings, fake)
+    try:
+        up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+        assert wait_job(env.operator, up["job_id"])["state"] == "failed"
+        for stored in (env.data_dir / "uploads").rglob("*.mp4"):
+            stored.unlink()  # what retention does to a live window
+        r = env.operator.post(f"/api/jobs/{up['job_id']}/retry")
+        assert r.status_code == 409 and r.json()["code"] == "footage_gone", r.text
+        assert env.operator.get(f"/api/jobs/{up['job_id']}").json()["state"] == "failed"
+        assert env.admin.get("/api/audit", params={"action": "job.retry"}).json()["items"] == []
+    finally:
+        main.__exit__(None, None, None)
+
+
 def test_cancel_running_job(settings, fake, footage_dir):
     fake.mode = "wait_cancel"
     main, env = start(settings, fake)
