@@ -507,7 +507,9 @@
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     var dlg = CW.$('reject-dialog');
     if (dlg.open) {
-      if (ev.key === 'Enter') { ev.preventDefault(); confirmReject(); }
+      /* Enter confirms from the reason list or the note; a button does what it says (Enter on
+         Cancel cancels: taken as a confirmation, it rejected the case the reviewer kept) */
+      if (ev.key === 'Enter' && (ev.target.tagName || '').toLowerCase() !== 'button') { ev.preventDefault(); confirmReject(); }
       return;
     }
     if (document.querySelector('dialog[open]')) return;

@@ -1,0 +1,89 @@
+"""The review page used with the keyboard alone and a screen reader, in both languages.
+
+A reviewer who decides hundreds of cases a day keeps the hands on the keys: R opens the reject
+dialog, and Tab to Cancel and Enter must cancel (it rejected the case instead, since Enter
+anywhere in the dialog was taken as "confirm"). A screen reader names each control: the two
+stills' buttons were both "Click to view full size" (which one?) and every case's checkbox in
+the queue "Select for export" (which case?). The page is rendered by the real router; the API
+answers are scripted in the cases API's shape."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+import harness
+
+pytestmark = pytest.mark.browser
+
+BASE = "http://review-keyboard.test"
+
+
+def _case(n: int) -> dict:
+    return {
+        "id": f"J1-cam1-wrong_way-{n:08d}-1",
+        "rule": "wrong_way",
+        "state": "pending",
+        "camera_id": "cam1",
+        "start_time": "2026-12-05T01:30:12+00:00",
+        "created_at": f"2026-12-05T01:30:{n:02d}+00:00",
+        "integrity": {"ok": True},
+        "evidence": {},
+        "history": [],
+    }
+
+
+@pytest.fixture(params=["en-US", "zh-CN"])
+def review(browser, request):
+    """The review page with three pending cases; ``page.decisions`` lists the decisions sent."""
+    cases = [_case(n) for n in (1, 2, 3)]
+    decisions: list[str] = []
+
+    def answer(route) -> bool:  # noqa: ANN001
+        path, method = urlsplit(route.request.url).path, route.request.method
+        if path == "/api/me":
+            harness.fulfil_json(route, {"username": "desk1", "role": "reviewer", "kind": "user"})
+        elif path == "/api/cameras":
+            harness.fulfil_json(route, [])
+        elif path == "/api/cases" and method == "GET":
+            harness.fulfil_json(route, {"cases": cases, "total": len(cases)})
+        elif method == "GET" and path.count("/") == 3 and path.startswith("/api/cases/"):
+            harness.fulfil_json(route, next(c for c in cases if c["id"] == path.rsplit("/", 1)[1]))
+        elif method == "POST" and path.startswith("/api/cases/"):
+            decisions.append(path)
+            harness.fulfil_json(route, {"state": "rejected" if path.endswith("/reject") else "approved"})
+        else:
+            return False
+        return True
+
+    context = browser.new_context(locale=request.param)
+    page = context.new_page()
+    harness.serve_pages(page, BASE, request.param, answer, undo_window_s=30)
+    page.goto(f"{BASE}/review")
+    harness.wait_js(page, "!!(CW.review && CW.review.current())", timeout=10_000)
+    page.decisions = decisions
+    yield page
+    context.close()
+
+
+def test_enter_on_cancel_in_the_reject_dialog_cancels(review) -> None:
+    review.locator("#btn-reject").focus()
+    review.keyboard.press("Enter")
+    harness.wait_js(review, "CW.$('reject-dialog').open", timeout=5_000)
+    review.keyboard.press("Tab")  # reason -> note
+    review.keyboard.press("Tab")  # note -> Cancel
+    assert review.evaluate("document.activeElement.id") == "reject-cancel"
+    review.keyboard.press("Enter")
+    harness.wait_js(review, "!CW.$('reject-dialog').open", timeout=5_000)
+    review.wait_for_timeout(300)  # a decision would be on its way by now
+    assert review.decisions == []
+    assert review.evaluate("CW.$('case').getAttribute('data-case')") == _case(1)["id"]
+    # focus goes back to the button that opened the dialog, not to the page's body
+    assert review.evaluate("document.activeElement.id") == "btn-reject"
+    # Enter from the reason list still confirms (the shortcut the dialog's hint promises)
+    review.keyboard.press("r")
+    harness.wait_js(review, "CW.$('reject-dialog').open", timeout=5_000)
+    review.keyboard.press("Enter")
+    harness.wait_js(review, "CW.review.queue().length === 2", timeout=5_000)
+    assert review.decisions == [f"/api/cases/{_case(1)['id']}/reject"]
