@@ -87,3 +87,9 @@ def test_enter_on_cancel_in_the_reject_dialog_cancels(review) -> None:
     review.keyboard.press("Enter")
     harness.wait_js(review, "CW.review.queue().length === 2", timeout=5_000)
     assert review.decisions == [f"/api/cases/{_case(1)['id']}/reject"]
+
+
+def test_stills_buttons_say_which_still_they_open(review) -> None:
+    snapshot, crop = review.evaluate("[CW.t('review.snapshot'), CW.t('review.crop')]")
+    assert review.get_by_role("button", name=snapshot, exact=True).count() == 1
+    assert review.get_by_role("button", name=crop, exact=True).count() == 1
