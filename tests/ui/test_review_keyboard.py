@@ -93,3 +93,13 @@ def test_stills_buttons_say_which_still_they_open(review) -> None:
     snapshot, crop = review.evaluate("[CW.t('review.snapshot'), CW.t('review.crop')]")
     assert review.get_by_role("button", name=snapshot, exact=True).count() == 1
     assert review.get_by_role("button", name=crop, exact=True).count() == 1
+
+
+def test_each_queue_checkbox_names_its_case(review) -> None:
+    names = review.evaluate(
+        "Array.from(document.querySelectorAll('#queue-list input.pick')).map(b => b.getAttribute('aria-label'))"
+    )
+    assert len(names) == 3 and len(set(names)) == 3
+    for n, name in zip((1, 2, 3), names):
+        assert _case(n)["id"] in name
+        assert review.get_by_role("checkbox", name=name, exact=True).count() == 1

@@ -51,7 +51,7 @@
     if (!queue.length) list.appendChild(CW.el('li', {class: 'empty', text: CW.t('review.queue_empty')}));
     queue.forEach(function (c, i) {
       var id = caseId(c);
-      var box = CW.el('input', {type: 'checkbox', class: 'pick', 'aria-label': CW.t('review.select'), checked: selected[id] ? true : null});
+      var box = CW.el('input', {type: 'checkbox', class: 'pick', 'aria-label': CW.t('review.select', {id: id}), checked: selected[id] ? true : null});
       box.addEventListener('click', function (ev) { ev.stopPropagation(); });
       box.addEventListener('change', function () { if (box.checked) selected[id] = true; else delete selected[id]; updateExport(); });
       var thumb = thumbUrl(c);
