@@ -397,6 +397,11 @@ class Recorder:
         last_wall: datetime | None = None
         ended_by = "drop"
         try:
+            if not container.streams.video:
+                # a server that answers with audio only (a misconfigured channel, a camera still
+                # starting): a drop like any other, retried with backoff, not the recorder's end
+                kinds = ", ".join(sorted({s.type for s in container.streams})) or "nothing"
+                return None, None, f"the stream has no video (it sends {kinds})"
             stream = container.streams.video[0]
             tb: Fraction = stream.time_base
             anchor: tuple[datetime, int] | None = None  # (wall clock, pts) of the first picture

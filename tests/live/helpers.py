@@ -27,8 +27,9 @@ def free_port() -> int:
 class RtspCamera:
     """``start()`` / ``kill()`` a server process on a fixed port, so a restart is the same camera."""
 
-    def __init__(self, clip: Path, port: int | None = None):
+    def __init__(self, clip: Path, port: int | None = None, flags: tuple[str, ...] = ()):
         self.clip = clip
+        self.flags = flags  # rtsp_server.py's, e.g. "--audio-only"
         self.port = port or free_port()
         self.url = f"rtsp://127.0.0.1:{self.port}/cam"
         self.proc: subprocess.Popen | None = None
@@ -36,7 +37,7 @@ class RtspCamera:
     def start(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         while True:  # the port may linger a moment after a kill
-            self.proc = subprocess.Popen([SYSTEM_PYTHON, str(SERVER), str(self.clip), str(self.port)],
+            self.proc = subprocess.Popen([SYSTEM_PYTHON, str(SERVER), str(self.clip), str(self.port), *self.flags],
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             line = self.proc.stdout.readline()
             if line.startswith("ready"):

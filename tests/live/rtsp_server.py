@@ -10,7 +10,8 @@ by the clip's length at each loop, so a client sees one continuous stream of the
 compressed pictures. The server's sinks pace it in real time. Every client starts at the clip's
 start (a fresh media per connection).
 
-Usage: rtsp_server.py CLIP.mp4 PORT
+Usage: rtsp_server.py CLIP.mp4 PORT [--audio-only]
+``--audio-only``: a camera that answers but sends no video (a test tone, G.711, and nothing else).
 Prints "ready rtsp://127.0.0.1:PORT/cam" on stdout once it listens.
 """
 
@@ -85,13 +86,18 @@ class LoopFactory(GstRtspServer.RTSPMediaFactory):
 
 
 def main() -> None:
-    clip, port = sys.argv[1], sys.argv[2]
+    clip, port, flags = sys.argv[1], sys.argv[2], sys.argv[3:]
     Gst.init(None)
-    units, caps = load_access_units(clip)
+    if "--audio-only" in flags:
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_launch("( audiotestsrc is-live=true ! alawenc ! rtppcmapay name=pay0 pt=8 )")
+    else:
+        units, caps = load_access_units(clip)
+        factory = LoopFactory(units, caps)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(port)
-    server.get_mount_points().add_factory("/cam", LoopFactory(units, caps))
+    server.get_mount_points().add_factory("/cam", factory)
     if server.attach(None) == 0:
         raise SystemExit(f"cannot listen on port {port}")
     print(f"ready rtsp://127.0.0.1:{port}/cam", flush=True)
