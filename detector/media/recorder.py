@@ -12,7 +12,8 @@ stream's own timestamps (so segments of one connection join without gaps or jitt
 the recorder reconnects with exponential backoff; the time without pictures is a **gap**, recorded
 with its start and end. Everything is appended to ``index.jsonl`` beside the segments (one JSON
 object a line: ``segment``, ``gap``), so a crash loses at most the segment being written (kept as
-``*.part`` until it is finished, then renamed).
+``*.part`` until it is finished, then renamed; the next start discards such a file, ``discarded``
+in the index, and counts its time as a gap).
 
 RTSP quirk handled here: right after a connection, FFmpeg's RTP demuxer may hand out the first
 keyframe without a presentation time and the first few packets without decode times (B-frames).
@@ -349,8 +350,8 @@ class Recorder:
         """Connect, record, and on every drop reconnect with exponential backoff, until ``stop``."""
         backoff = self.config.backoff_initial_s
         connection = 0
-        gap_start: datetime | None = None
-        gap_reason = ""
+        gap_start, gap_reason = self._discard_unfinished()
+        self.status.gap_open_since = gap_start
         ended_by = "stop"
         while not stop.is_set():
             connection += 1
@@ -379,6 +380,33 @@ class Recorder:
             backoff = min(backoff * 2, self.config.backoff_max_s)
         if gap_start is not None and self.status.segments and ended_by != "stop":
             self._gap(Gap(gap_start, None, "recorder stopped while the stream was down"))
+
+    def _discard_unfinished(self) -> tuple[datetime | None, str]:
+        """Segments a killed recorder left as ``*.part``: an MP4 whose index (written when the file
+        is closed) never was, so no player or window can read it. Each is removed, with an index
+        line saying so, and the pictures it held become the start of a gap that the next recorded
+        segment closes (they were lost: without it the health page showed the cameras' footage
+        as unbroken). Returns (the gap's start, its reason), or (None, "") when nothing was left."""
+        start: datetime | None = None
+        names = []
+        for part in sorted(self.config.out_dir.glob("*.mp4.part")):
+            try:
+                size = part.stat().st_size
+                part.unlink()
+            except OSError as err:
+                log.warning("unfinished segment %s could not be removed: %s", part.name, err)
+                continue
+            at = parse_segment_name(part.name.removesuffix(".part"))
+            reason = "the recorder stopped before the segment was finished: no MP4 index, not playable"
+            self._append({"type": "discarded", "path": part.name, "bytes": size,
+                          "start": at.isoformat() if at else None, "reason": reason})
+            log.warning("unfinished segment %s (%d bytes) discarded: %s", part.name, size, reason)
+            names.append(part.name)
+            if at is not None and (start is None or at < start):
+                start = at
+        if start is None:
+            return None, ""
+        return start, f"recorder killed while writing {', '.join(names)} (discarded, not playable)"
 
     def _open(self):
         options = {}

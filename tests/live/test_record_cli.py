@@ -7,9 +7,11 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
+from datetime import timedelta
 
-from detector.media.recorder import read_index
+from detector.media.recorder import Recorder, RecorderConfig, parse_segment_name, read_index
 
 from .helpers import decoded_frames
 
@@ -36,3 +38,49 @@ def test_record_command_writes_segments_and_stops_cleanly_on_ctrl_c(rtsp_camera,
     assert [s["path"] for s in listed] == [p["path"] for p in printed] and gaps == []
     assert sorted(p.name for p in out.glob("*.mp4")) == sorted(p["path"] for p in printed)
     assert all(decoded_frames(out / p["path"]) == p["packets"] for p in printed)
+
+
+def test_a_segment_cut_short_by_a_killed_recorder_is_discarded_with_its_reason_and_its_time_a_gap(
+        rtsp_camera, tmp_path):
+    """``kill -9`` (an OOM kill, a power cut) mid-segment left ``*.mp4.part`` without its MP4
+    index: unplayable, never cleaned up by anything, and the restarted recorder recorded no gap,
+    so the camera's footage looked unbroken. The next start removes it, says so in the index, and
+    the lost time is a gap from the part's first picture to the restarted recording's."""
+    out = tmp_path / "rec"
+    proc = subprocess.Popen([sys.executable, "-m", "civicwatch.cli", "record", "--url", rtsp_camera.url,
+                             "--out", str(out), "--segment-s", "5"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(proc.stdout.readline())
+        time.sleep(1.0)  # inside the second segment
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    [part] = out.glob("*.mp4.part")
+    part_start = parse_segment_name(part.name.removesuffix(".part"))
+    # the second segment's: it starts where the first ends (names are to the millisecond)
+    expected = parse_segment_name(first["path"]) + timedelta(seconds=first["duration_s"])
+    assert abs(part_start - expected) <= timedelta(milliseconds=1)
+
+    segments, gaps = [], []
+    recorder = Recorder(RecorderConfig(rtsp_camera.url, out, segment_s=5.0, backoff_initial_s=0.25),
+                        on_segment=segments.append, on_gap=gaps.append)
+    stop = threading.Event()
+    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not any(g.end for g in gaps) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(20)
+    assert not list(out.glob("*.part"))
+    [gap] = [g for g in gaps if g.end]
+    assert gap.start == part_start and gap.end == segments[0].start and "killed" in gap.reason
+    lines = [json.loads(line) for line in (out / "index.jsonl").read_text().splitlines()]
+    [discarded] = [e for e in lines if e["type"] == "discarded"]
+    assert discarded["path"] == part.name and discarded["bytes"] > 0 and discarded["reason"]
+    listed, listed_gaps = read_index(out)
+    assert [g["start"] for g in listed_gaps] == [part_start.isoformat()]
+    assert all(decoded_frames(out / s["path"]) == s["packets"] for s in listed)
