@@ -3,7 +3,8 @@
 The rows that add a person or a token have no visible labels (a placeholder each): the role
 lists had no name at all ("combo box, Reviewer": the role of what?), and a refusal (a name
 already taken) appeared in a paragraph no screen reader announced, so the admin heard nothing
-after pressing Add. The page is rendered by the real router against a scripted API."""
+after pressing Add. The tabs said none of them was the open one (no aria-selected). The page is rendered by the
+real router against a scripted API."""
 
 from __future__ import annotations
 
@@ -64,3 +65,10 @@ def test_a_refused_new_user_is_announced(admin) -> None:
     alert = admin.get_by_role("alert")
     alert.wait_for(timeout=5_000)
     assert alert.inner_text().strip()
+
+
+def test_the_open_tab_is_the_selected_one(admin) -> None:
+    audit = admin.evaluate("CW.t('admin.audit')")
+    admin.get_by_role("tab", name=audit).click()
+    expect(admin.get_by_role("tab", selected=True)).to_have_accessible_name(audit)
+    expect(admin.get_by_role("tabpanel")).to_have_id("tab-audit")

@@ -7,7 +7,12 @@
     });
   }
   function show(name) {
-    Array.prototype.forEach.call(document.querySelectorAll('.tab'), function (t) { t.classList.toggle('active', t.getAttribute('data-tab') === name); });
+    /* aria-selected as well as the class: a screen reader says which tab is open by it */
+    Array.prototype.forEach.call(document.querySelectorAll('.tab'), function (t) {
+      var on = t.getAttribute('data-tab') === name;
+      t.classList.toggle('active', on);
+      t.setAttribute('aria-selected', on ? 'true' : 'false');
+    });
     Array.prototype.forEach.call(document.querySelectorAll('.tabpanel'), function (p) { p.hidden = p.id !== 'tab-' + name; });
     if (history.replaceState) history.replaceState(null, '', '#' + name);
     ({users: loadUsers, tokens: loadTokens, audit: auditRestart})[name]();
