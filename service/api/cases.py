@@ -406,6 +406,7 @@ def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who:
     db.commit()
     exported_at = utcnow()
     records = [(cases[i], _export_record(cases[i], settings)) for i in ids]
+    histories = {i: _export_history(db, cases[i]) for i in ids}
 
     signed = ExportManifest()
 
@@ -420,6 +421,7 @@ def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who:
         for case, (files, manifest) in records:
             yield listed(f"{case.id}/manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode())
             yield listed(f"{case.id}/record.json", json.dumps(manifest["record"], indent=2, ensure_ascii=False).encode())
+            yield listed(f"{case.id}/history.json", json.dumps(histories[case.id], indent=2, ensure_ascii=False).encode())
             for arcname, blob in files:
                 yield listed(f"{case.id}/{arcname}", blob, manifest["files"].get(arcname))
         # Last, once every member is known: the signed list that ``civicwatch verify`` checks offline.
@@ -427,6 +429,20 @@ def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who:
 
     headers = {"Content-Disposition": f'attachment; filename="civicwatch-cases-{exported_at:%Y%m%dT%H%M%SZ}.zip"'}
     return StreamingResponse(zip_stream(entries(), settings.chunk_size), media_type="application/zip", headers=headers)
+
+
+def _export_history(db: Session, case: Case) -> dict:
+    """Every audit entry on the case, oldest first: who decided, corrected the plate, rendered or
+    viewed what, and when. ``record.json`` holds only the state and plate now in force, so without
+    this a rejection later reopened and approved, or a plate corrected twice, left no trace in the
+    zip a court or a citizen's lawyer is handed."""
+    entries = db.scalars(select(AuditEntry).where(AuditEntry.object_type == "case", AuditEntry.object_id == case.id)
+                         .order_by(AuditEntry.at, AuditEntry.id))
+    return {"case": case.id,
+            "note": "added by the review service after the analysis (not part of the pipeline's signed run); "
+                    "each entry says who did what and when / 分析之后由审核系统记录：谁在何时做了什么",
+            "entries": [{"at": iso(e.at), "actor": e.actor, "role": e.actor_role, "action": e.action,
+                         "details": e.details} for e in entries]}
 
 
 def _export_record(case: Case, settings) -> tuple[list[tuple[str, BlobRef]], dict]:  # noqa: ANN001

@@ -185,3 +185,28 @@ def test_a_zip_that_would_fill_the_disk_is_not_unpacked(exported, monkeypatch, c
     err = capsys.readouterr().err
     assert "zip not unpacked" in err and f"would take {need} bytes" in err, err
     assert asked  # the room was checked where the zip is unpacked
+
+
+def test_the_export_carries_the_cases_review_history(env, cases, tmp_path, capsys):
+    """A case rejected, reopened by another reviewer and then approved was exported with only its
+    last state (``record.json``: approved by whom, when): the rejection, the reopening and their
+    reasons were not in the zip a court is handed. Each case now carries ``history.json``, its audit
+    entries oldest first, covered by the signed manifest like every other member."""
+    a, _ = cases
+    assert env.reviewer.post(f"/api/cases/{a}/reject", json={"reason": "plate unreadable"}).status_code == 200
+    assert env.admin.post(f"/api/cases/{a}/reopen", json={"reason": "sheet shows it"}).status_code == 200
+    assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
+    zip_path = tmp_path / "export.zip"
+    zip_path.write_bytes(env.reviewer.post("/api/cases/export", json={"ids": [a]}).content)
+    with zipfile.ZipFile(zip_path) as zf:
+        history = json.loads(zf.read(f"{a}/history.json"))
+        listed = {f["path"] for f in json.loads(zf.read("manifest.json"))["files"]}
+    decisions = [(e["action"], e["actor"], e["details"].get("reason")) for e in history["entries"]
+                 if e["action"] in ("case.reject", "case.reopen", "case.approve")]
+    assert decisions == [("case.reject", "rita", "plate unreadable"), ("case.reopen", "admin", "sheet shows it"),
+                         ("case.approve", "rita", None)], decisions
+    assert all(e["at"] for e in history["entries"]) and "after the analysis" in history["note"]
+    assert f"{a}/history.json" in listed
+    pub = tmp_path / "pub.pem"
+    pub.write_text(env.anon.get("/api/signing-key").text, encoding="ascii")
+    assert main(["verify", str(zip_path), "--key", str(pub)]) == 0, capsys.readouterr().out
