@@ -103,3 +103,14 @@ def test_each_queue_checkbox_names_its_case(review) -> None:
     for n, name in zip((1, 2, 3), names):
         assert _case(n)["id"] in name
         assert review.get_by_role("checkbox", name=name, exact=True).count() == 1
+
+
+def test_language_links_are_marked_with_their_language(review) -> None:
+    """Each choice is named in its own language; marked so, a screen reader reads it in that voice."""
+    links = review.evaluate(
+        "Array.from(document.querySelectorAll('.langswitch a')).map(a => [a.dataset.lang, a.lang, a.textContent])"
+    )
+    assert {code for code, _, _ in links} == {"en", "zh-CN"}
+    for code, lang, _ in links:
+        assert lang == code
+    assert review.evaluate("document.documentElement.lang") == review.evaluate("CW.lang")
