@@ -12,6 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 import harness
 
@@ -114,3 +115,13 @@ def test_language_links_are_marked_with_their_language(review) -> None:
     for code, lang, _ in links:
         assert lang == code
     assert review.evaluate("document.documentElement.lang") == review.evaluate("CW.lang")
+
+
+def test_every_dialog_is_named_by_its_heading(review) -> None:
+    """A screen reader names a dialog as it opens; the withdraw dialog's was empty."""
+    for dialog in ("reject-dialog", "reopen-dialog", "withdraw-dialog"):
+        review.evaluate("(id) => CW.$(id).showModal()", dialog)
+        heading = review.locator(f"#{dialog} h2").inner_text()
+        expect(review.get_by_role("dialog")).to_have_accessible_name(heading)
+        review.keyboard.press("Escape")
+        harness.wait_js(review, f"!CW.$('{dialog}').open", timeout=5_000)
