@@ -175,6 +175,8 @@ class RecorderConfig:
 class RecorderStatus:
     """What a health page or a metric wants to know, updated as the recorder works."""
 
+    # a connection is delivering pictures: set at its first recorded picture, not when the server
+    # answers (one that answers and sends nothing would read as up on every try of the backoff)
     connected: bool = False
     last_packet_at: datetime | None = None  # wall clock of the newest picture received
     last_segment: Segment | None = None
@@ -434,7 +436,6 @@ class Recorder:
             tb: Fraction = stream.time_base
             anchor: tuple[datetime, int] | None = None  # (wall clock, pts) of the first picture
             sequence = 0
-            self.status.connected = True
 
             def wall_of(pts: int) -> datetime:
                 return anchor[0] + timedelta(seconds=float((pts - anchor[1]) * tb))
@@ -456,6 +457,7 @@ class Recorder:
                                             connection, sequence)
                     if first_wall is None:
                         first_wall = writer.wall
+                        self.status.connected = True
                         if gap_start is not None:
                             self._gap(Gap(gap_start, first_wall, gap_reason))
                             self.status.gap_open_since = None

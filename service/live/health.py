@@ -1,5 +1,5 @@
 """Camera health, read from the database (so it is right whichever process records the camera):
-online/offline (the recorder's heartbeat is recent and it holds a connection), the last finished
+online/offline (the recorder's heartbeat is recent and its connection is delivering pictures), the last finished
 segment, gaps, and two lags behind live:
 
 - ``recording_lag_s``: now minus the newest picture the recorder received (a few seconds when

@@ -10,8 +10,10 @@ by the clip's length at each loop, so a client sees one continuous stream of the
 compressed pictures. The server's sinks pace it in real time. Every client starts at the clip's
 start (a fresh media per connection).
 
-Usage: rtsp_server.py CLIP.mp4 PORT [--audio-only]
+Usage: rtsp_server.py CLIP.mp4 PORT [--audio-only | --stall-after=N]
 ``--audio-only``: a camera that answers but sends no video (a test tone, G.711, and nothing else).
+``--stall-after=N``: a camera whose encoder hangs: each connection gets the first N pictures, then
+nothing, while the RTSP session stays up.
 Prints "ready rtsp://127.0.0.1:PORT/cam" on stdout once it listens.
 """
 
@@ -49,9 +51,10 @@ def load_access_units(path: str):
 
 
 class LoopFactory(GstRtspServer.RTSPMediaFactory):
-    def __init__(self, units, caps):
+    def __init__(self, units, caps, stall_after: int | None = None):
         super().__init__()
         self.units = units
+        self.stall_after = stall_after
         self.caps = caps
         # one loop lasts until the last picture's end, in presentation order
         self.loop_ns = max(u[0] + (u[2] if u[2] != Gst.CLOCK_TIME_NONE else 0) for u in units) - units[0][0]
@@ -70,6 +73,8 @@ class LoopFactory(GstRtspServer.RTSPMediaFactory):
         base = min(min(u[0], u[1] if u[1] != Gst.CLOCK_TIME_NONE else u[0]) for u in self.units)
 
         def need_data(appsrc, _length):  # noqa: ANN001
+            if self.stall_after is not None and state["i"] >= self.stall_after:
+                return  # the encoder hung: appsrc asks again, nothing comes
             loop, k = divmod(state["i"], len(self.units))
             pts, dts, duration, key, data = self.units[k]
             buf = Gst.Buffer.new_wrapped(data)
@@ -93,7 +98,8 @@ def main() -> None:
         factory.set_launch("( audiotestsrc is-live=true ! alawenc ! rtppcmapay name=pay0 pt=8 )")
     else:
         units, caps = load_access_units(clip)
-        factory = LoopFactory(units, caps)
+        stall = next((int(f.split("=", 1)[1]) for f in flags if f.startswith("--stall-after=")), None)
+        factory = LoopFactory(units, caps, stall_after=stall)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(port)
