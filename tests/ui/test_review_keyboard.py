@@ -53,7 +53,9 @@ def review(browser, request):
             harness.fulfil_json(route, next(c for c in cases if c["id"] == path.rsplit("/", 1)[1]))
         elif method == "POST" and path.startswith("/api/cases/"):
             decisions.append(path)
-            harness.fulfil_json(route, {"state": "rejected" if path.endswith("/reject") else "approved"})
+            decided = next(c for c in cases if c["id"] == path.split("/")[3])
+            decided["state"] = "rejected" if path.endswith("/reject") else "approved"
+            harness.fulfil_json(route, decided)
         else:
             return False
         return True
@@ -125,3 +127,35 @@ def test_every_dialog_is_named_by_its_heading(review) -> None:
         expect(review.get_by_role("dialog")).to_have_accessible_name(heading)
         review.keyboard.press("Escape")
         harness.wait_js(review, f"!CW.$('{dialog}').open", timeout=5_000)
+
+
+def test_focus_stays_in_the_case_after_a_decision(review) -> None:
+    """Approving with the keyboard on the Approve button: it stays there for the next case, and the
+    last decision of the queue leaves focus on the message that says the queue is done, not on the
+    page's body (where a screen reader starts again from the top)."""
+    for n in (1, 2, 3):
+        harness.wait_js(review, f"CW.$('case').getAttribute('data-case') === '{_case(n)['id']}'", timeout=5_000)
+        review.locator("#btn-approve").focus()
+        review.keyboard.press("Enter")
+        harness.wait_js(review, f"CW.review.queue().length === {3 - n}", timeout=5_000)
+        if n < 3:
+            harness.wait_js(review, f"CW.$('case').getAttribute('data-case') === '{_case(n + 1)['id']}'", timeout=5_000)
+            assert review.evaluate("document.activeElement.id") == "btn-approve"
+    harness.wait_js(review, "CW.$('case').hidden", timeout=5_000)
+    assert review.evaluate("document.activeElement.id") == "case-empty"
+
+
+def test_focus_moves_to_the_next_step_when_the_decided_case_stays(review) -> None:
+    """With every state listed, the approved case stays on show and its Approve button goes: focus
+    moves to what comes next for it (Publish), not to the page's body."""
+    review.locator("#f-state").select_option("")
+    harness.wait_js(review, "CW.review.queue().length === 3 && !!CW.review.current()", timeout=5_000)
+    review.keyboard.press("Escape")
+    review.evaluate("document.activeElement.blur()")
+    review.keyboard.press("j")
+    review.keyboard.press("j")
+    harness.wait_js(review, f"CW.$('case').getAttribute('data-case') === '{_case(3)['id']}'", timeout=5_000)
+    review.locator("#btn-approve").focus()
+    review.keyboard.press("Enter")
+    harness.wait_js(review, "CW.$('case').getAttribute('data-state') === 'approved'", timeout=5_000)
+    assert review.evaluate("document.activeElement.id") == "btn-publish"

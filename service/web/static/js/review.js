@@ -199,10 +199,28 @@
     }).catch(function () {});
   }
 
+  /* A decision made from the case's own buttons can hide the button that made it (the last case
+     of the queue, or a case that stays on show as approved): focus would fall to the page's body,
+     where a screen reader starts again from the top. Set by decided(), used once by the next
+     fill() or showEmpty(). */
+  var focusWasInCase = false;
+  function keepFocus(fallback) {
+    var was = focusWasInCase;
+    focusWasInCase = false;
+    var at = document.activeElement;
+    if (!was || (at && at !== document.body && at.getClientRects().length)) return;
+    /* the case's next decision (publish an approved case, reopen a rejected one) before moving on */
+    var usable = function (b) { return !b.hidden && !b.disabled; };
+    var target = fallback || Array.prototype.filter.call(document.querySelectorAll('.action-bar .spacer ~ .btn'), usable)[0] ||
+      Array.prototype.filter.call(document.querySelectorAll('.action-bar .btn'), usable)[0] || CW.$('c-title');
+    target.focus();
+  }
+
   function showEmpty() {
     current = null;
     CW.$('case').hidden = true;
     CW.$('case-empty').hidden = false;
+    keepFocus(CW.$('case-empty'));
     CWPlayer.close();
     CWSheet.show(null);
     var v = CW.$('c-video'); v.removeAttribute('src'); v.load();
@@ -354,6 +372,7 @@
     CW.$('btn-reopen').hidden = c.state !== 'rejected';
     CW.$('btn-prev').disabled = index <= 0;
     CW.$('btn-next').disabled = index >= queue.length - 1;
+    keepFocus();
     var map = CW.$('c-map');
     map.innerHTML = '';
     if (c.scene && c.scene.zones) drawCaseScene(map, c);
@@ -402,6 +421,7 @@
       return;
     }
     current = null;  /* no key acts on the decided case while the next one loads */
+    focusWasInCase = CW.$('case').contains(document.activeElement);
     if (leaves(newState)) {
       var summary = queue.splice(index, 1)[0];
       delete selected[id];
