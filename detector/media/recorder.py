@@ -25,6 +25,7 @@ next fully timed keyframe.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 import logging
 import re
@@ -129,11 +130,11 @@ class Segment:
     start: datetime
     end: datetime
     duration_s: float
-    connection: int  # counts connections of this recorder run; neighbours join only within one
+    connection: int  # counts unbroken timelines (connections, and a camera clock's jumps) of this run
     sequence: int  # the segment's number within its connection
     packets: int
     bytes: int
-    ended_by: str  # "length" (cut at a keyframe), "drop" (the stream ended), "stop"
+    ended_by: str  # "length" (cut at a keyframe), "drop" (the stream ended), "stop", "clock" (see _ClockJump)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -188,13 +189,26 @@ class RecorderStatus:
     history: list[str] = field(default_factory=list)
 
 
+class _ClockJump(Exception):
+    """The camera's timestamps went back by more than ``_TimedPackets.JUMP_BACK_S`` while the
+    connection stayed up (its clock was reset or set, a counter wrapped). The packets after it are
+    real pictures arriving now, but a muxer refuses them and a wall clock carried forward along the
+    timestamps would place them in the past: they begin a new timeline (``Segment.connection``)."""
+
+    def __init__(self, packet: av.Packet, back_s: float):
+        super().__init__(f"the camera's timestamps jumped back {back_s:.1f} s")
+        self.packet = packet
+
+
 class _TimedPackets:
     """Packets of one connection with complete timestamps (see the module docstring)."""
 
     LOOKAHEAD = 24
+    JUMP_BACK_S = 1.0  # more than any reordering: the camera's clock went back (_ClockJump)
 
-    def __init__(self, packets: Iterator[av.Packet]):
+    def __init__(self, packets: Iterator[av.Packet], time_base: Fraction):
         self._packets = packets
+        self.time_base = time_base
         self.last_dts: int | None = None
         self.duration = 0
 
@@ -217,6 +231,9 @@ class _TimedPackets:
             if packet.pts is None:
                 packet.pts = packet.dts
             if packet.dts <= self.last_dts:
+                back_s = float((self.last_dts - packet.dts) * self.time_base)
+                if back_s > self.JUMP_BACK_S:
+                    raise _ClockJump(packet, back_s)
                 continue  # a duplicate or out-of-order packet the muxer would refuse
             self.last_dts = packet.dts
             yield packet
@@ -312,6 +329,7 @@ class Recorder:
         self.on_gap = on_gap
         self.clock = clock
         self.status = RecorderStatus()
+        self._timeline = 0  # Segment.connection of the pictures being recorded
         self._lock = threading.Lock()
         config.out_dir.mkdir(parents=True, exist_ok=True)
         self.index_path = config.out_dir / INDEX_NAME
@@ -351,14 +369,13 @@ class Recorder:
     def run(self, stop: threading.Event) -> None:
         """Connect, record, and on every drop reconnect with exponential backoff, until ``stop``."""
         backoff = self.config.backoff_initial_s
-        connection = 0
         gap_start, gap_reason = self._discard_unfinished()
         self.status.gap_open_since = gap_start
         ended_by = "stop"
         while not stop.is_set():
-            connection += 1
+            self._timeline += 1
             try:
-                first, last, ended_by = self._record_connection(connection, stop, gap_start, gap_reason)
+                first, last, ended_by = self._record_connection(self._timeline, stop, gap_start, gap_reason)
             except (av.FFmpegError, OSError, EOFError) as err:
                 first, last, ended_by = None, None, f"{type(err).__name__}: {err}"
             # FFmpeg's messages name the URL, password and all: the reason goes to the log, the
@@ -436,36 +453,53 @@ class Recorder:
             tb: Fraction = stream.time_base
             anchor: tuple[datetime, int] | None = None  # (wall clock, pts) of the first picture
             sequence = 0
+            not_before: datetime | None = None  # after a clock jump: the end of the last picture
 
             def wall_of(pts: int) -> datetime:
                 return anchor[0] + timedelta(seconds=float((pts - anchor[1]) * tb))
 
-            for packet in _TimedPackets(container.demux(stream)):
-                if stop.is_set():
-                    ended_by = "stop"
+            demux: Iterator[av.Packet] = container.demux(stream)
+            while True:
+                try:
+                    for packet in _TimedPackets(demux, tb):
+                        if stop.is_set():
+                            ended_by = "stop"
+                            break
+                        if anchor is None:
+                            now = self._now()
+                            anchor = (max(now, not_before) if not_before else now, packet.pts)
+                        if writer is None or (packet.is_keyframe and packet.pts > writer.key_pts
+                                              and (packet.pts - writer.key_pts) * tb >= self.config.segment_s):
+                            if writer is None and not packet.is_keyframe:
+                                continue
+                            if writer is not None:
+                                self._segment_done(writer.close(packet.pts, "length"))
+                            sequence += 1
+                            writer = _SegmentWriter(self.config.out_dir, stream, packet, wall_of(packet.pts),
+                                                    connection, sequence)
+                            if first_wall is None:
+                                first_wall = writer.wall
+                                self.status.connected = True
+                                if gap_start is not None:
+                                    self._gap(Gap(gap_start, first_wall, gap_reason))
+                                    self.status.gap_open_since = None
+                        last_wall = wall_of(packet.pts + (packet.duration or 0))
+                        self.status.last_packet_at = last_wall
+                        writer.write(packet)
+                    else:
+                        ended_by = "the stream ended"
                     break
-                if anchor is None:
-                    anchor = (self._now(), packet.pts)
-                if writer is None or (packet.is_keyframe and packet.pts > writer.key_pts
-                                      and (packet.pts - writer.key_pts) * tb >= self.config.segment_s):
-                    if writer is None and not packet.is_keyframe:
-                        continue
+                except _ClockJump as jump:
+                    log.warning("stream %s: %s; the pictures after it start a new timeline",
+                                masked_url(self.config.url), jump)
                     if writer is not None:
-                        self._segment_done(writer.close(packet.pts, "length"))
-                    sequence += 1
-                    writer = _SegmentWriter(self.config.out_dir, stream, packet, wall_of(packet.pts),
-                                            connection, sequence)
-                    if first_wall is None:
-                        first_wall = writer.wall
-                        self.status.connected = True
-                        if gap_start is not None:
-                            self._gap(Gap(gap_start, first_wall, gap_reason))
-                            self.status.gap_open_since = None
-                last_wall = wall_of(packet.pts + (packet.duration or 0))
-                self.status.last_packet_at = last_wall
-                writer.write(packet)
-            else:
-                ended_by = "the stream ended"
+                        segment = writer.close(None, "clock")
+                        self._segment_done(segment)
+                        last_wall = segment.end if segment is not None else last_wall
+                        writer = None
+                    self._timeline += 1
+                    connection, sequence, anchor, not_before = self._timeline, 0, None, last_wall
+                    demux = itertools.chain([jump.packet], demux)
         except (av.FFmpegError, OSError, EOFError) as err:
             ended_by = f"{type(err).__name__}: {err}"
         finally:

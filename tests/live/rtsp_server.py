@@ -10,10 +10,13 @@ by the clip's length at each loop, so a client sees one continuous stream of the
 compressed pictures. The server's sinks pace it in real time. Every client starts at the clip's
 start (a fresh media per connection).
 
-Usage: rtsp_server.py CLIP.mp4 PORT [--audio-only | --stall-after=N]
+Usage: rtsp_server.py CLIP.mp4 PORT [--audio-only | --stall-after=N | --clock-reset]
 ``--audio-only``: a camera that answers but sends no video (a test tone, G.711, and nothing else).
 ``--stall-after=N``: a camera whose encoder hangs: each connection gets the first N pictures, then
 nothing, while the RTSP session stays up.
+``--clock-reset``: a camera whose clock starts again after the first loop: the second loop's
+timestamps are the first's again (a jump back by one loop; being late, that loop goes out at once),
+the loops after it follow on from there in real time.
 Prints "ready rtsp://127.0.0.1:PORT/cam" on stdout once it listens.
 """
 
@@ -51,10 +54,11 @@ def load_access_units(path: str):
 
 
 class LoopFactory(GstRtspServer.RTSPMediaFactory):
-    def __init__(self, units, caps, stall_after: int | None = None):
+    def __init__(self, units, caps, stall_after: int | None = None, clock_reset: bool = False):
         super().__init__()
         self.units = units
         self.stall_after = stall_after
+        self.clock_reset = clock_reset
         self.caps = caps
         # one loop lasts until the last picture's end, in presentation order
         self.loop_ns = max(u[0] + (u[2] if u[2] != Gst.CLOCK_TIME_NONE else 0) for u in units) - units[0][0]
@@ -78,7 +82,7 @@ class LoopFactory(GstRtspServer.RTSPMediaFactory):
             loop, k = divmod(state["i"], len(self.units))
             pts, dts, duration, key, data = self.units[k]
             buf = Gst.Buffer.new_wrapped(data)
-            shift = loop * self.loop_ns - base
+            shift = (loop - (loop >= 1 and self.clock_reset)) * self.loop_ns - base
             buf.pts = pts + shift
             buf.dts = dts + shift if dts != Gst.CLOCK_TIME_NONE else Gst.CLOCK_TIME_NONE
             buf.duration = duration
@@ -99,7 +103,7 @@ def main() -> None:
     else:
         units, caps = load_access_units(clip)
         stall = next((int(f.split("=", 1)[1]) for f in flags if f.startswith("--stall-after=")), None)
-        factory = LoopFactory(units, caps, stall_after=stall)
+        factory = LoopFactory(units, caps, stall_after=stall, clock_reset="--clock-reset" in flags)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(port)

@@ -12,7 +12,7 @@ import pytest
 
 from detector.media.recorder import Recorder, RecorderConfig
 
-from .helpers import CLIP, RtspCamera
+from .helpers import CLIP, RtspCamera, decoded_frames, picture_nals
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -90,3 +90,35 @@ def test_a_camera_that_answers_but_sends_no_pictures_never_reads_as_connected(od
     assert recorder.status.connections >= 2 and recorder.status.segments == 0
     assert seen == {False}
     assert recorder.status.gap_open_since is not None and recorder.status.last_error
+
+
+@pytest.mark.parametrize("odd_camera", [("--clock-reset",)], indirect=True)
+def test_a_camera_clock_jumping_back_starts_a_new_timeline_and_loses_no_picture(odd_camera, footage_dir, tmp_path):
+    """The camera's clock starts again with the connection up (a reset, an NTP correction, a
+    wrapped counter). Every picture after it was dropped as 'out of order' until the timestamps
+    caught up with the old ones (after a week's uptime: a week), with no gap and the camera
+    shown connected. Now the segment before the jump ends there ("clock"), and the pictures after
+    it are recorded as a new timeline whose wall clock follows on from it, never overlapping."""
+    segments = []
+    recorder = Recorder(
+        RecorderConfig(odd_camera.url, Path(tmp_path), segment_s=5.0, read_timeout_s=3.0),
+        on_segment=segments.append,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: len(segments) >= 3, 30, "a segment after the jump")
+    finally:
+        stop.set()
+        thread.join(20)
+    # the clip's second keyframe is its 250th picture: a segment is cut there, one ends at the jump
+    [k] = [i for i, seg in enumerate(segments) if seg.ended_by == "clock"]
+    before, after = segments[k], segments[k + 1]
+    assert after.connection == before.connection + 1 and after.sequence == 1  # no window joins them
+    assert after.start >= before.end and all(s.connection == before.connection for s in segments[:k])
+    source = picture_nals(footage_dir / CLIP)
+    # the pictures after the jump are recorded from the second loop's first one (the server sends
+    # that loop late, at once, and drops some of it: which arrive is its business)
+    assert picture_nals(after.path)[0] == source[0]
+    assert decoded_frames(after.path) == after.packets
