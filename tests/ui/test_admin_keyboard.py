@@ -72,3 +72,23 @@ def test_the_open_tab_is_the_selected_one(admin) -> None:
     admin.get_by_role("tab", name=audit).click()
     expect(admin.get_by_role("tab", selected=True)).to_have_accessible_name(audit)
     expect(admin.get_by_role("tabpanel")).to_have_id("tab-audit")
+
+
+@pytest.mark.parametrize("width", [640, 390])
+def test_add_rows_fit_at_200_percent_zoom(admin, width) -> None:
+    """A 1280 px desktop at 200 % zoom is 640 px wide; a phone 390. The add-a-person row ran past
+    its card there (the Add button cut off, the card scrolling sideways); now it wraps."""
+    admin.set_viewport_size({"width": width, "height": 800})
+    for tab, form in (("users", "user-form"), ("tokens", "token-form")):
+        admin.locator(f".tab[data-tab={tab}]").click()
+        fits = admin.evaluate(
+            """(form) => {
+                const card = document.getElementById(form).closest('.card').getBoundingClientRect();
+                return Array.from(document.getElementById(form).children).every(e => {
+                    const r = e.getBoundingClientRect();
+                    return r.width > 0 && r.left >= card.left && r.right <= card.right;
+                });
+            }""",
+            form,
+        )
+        assert fits, f"{form} runs out of its card at {width} px"
