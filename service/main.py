@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from civicwatch import __version__
 from detector.signing import load_or_create_key
-from service import api_docs, body_limit, errors, log_redaction, web
+from service import api_docs, body_limit, errors, key_history, log_redaction, web
 from service.api import (
     admin,
     audit_log,
@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     app.state.runner = runner
     app.state.secret_key = settings.resolved_secret_key()
     app.state.signing_key = load_or_create_key(settings.signing_key_path)
+    key_history.remember(settings.data_dir, app.state.signing_key)  # still published after a key change
     app.state.metrics_registry = system.make_registry(factory, settings)
     errors.install(app)
     not_found.install(app)  # browsers get an HTML 404 page, /api/ keeps JSON

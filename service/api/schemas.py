@@ -329,10 +329,16 @@ class Health(Shape):
     disk_min_free_bytes: int
 
 
-class SigningKey(Shape):
+class PreviousSigningKey(Shape):
     algorithm: str
     fingerprint: str
     public_key_pem: str
+    first_used_utc: str | None = None
+
+
+class SigningKey(PreviousSigningKey):
+    # Keys this installation signed with before the current one: exports they signed still verify.
+    previous: list[PreviousSigningKey] = []
 
 
 # ---- non-JSON bodies -------------------------------------------------------------------------------

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
-from detector.signing import ALGORITHM, fingerprint, public_pem
+from detector.signing import ALGORITHM, public_pem
+from detector.signing import fingerprint as key_fingerprint
 from service.api.schemas import Health, SigningKey
 from service.db import ping
+from service import key_history
 from service.errors import ApiError, responses
 from service.faults import disk_free
 from service.metrics_http import REFUSAL, bearer_ok
@@ -45,17 +47,31 @@ def healthz(request: Request):
 
 
 @router.get("/api/signing-key", response_model=SigningKey, responses={200: {
-    "description": "PEM by default; with ``format=json`` the key with its algorithm and fingerprint",
-    "content": {"application/x-pem-file": {"schema": {"type": "string"}}}}})
-def signing_key(request: Request, format: Literal["pem", "json"] = "pem"):  # noqa: A002 - the query parameter's name
+    "description": "PEM by default; with ``format=json`` the key with its algorithm, fingerprint and the keys used before it",
+    "content": {"application/x-pem-file": {"schema": {"type": "string"}}}}, **responses(404)})
+def signing_key(request: Request, format: Literal["pem", "json"] = "pem",  # noqa: A002 - the query parameter's name
+                fingerprint: str | None = Query(default=None, pattern="^[0-9a-f]{16}$")):
     """The public key that signs this installation's manifests and case exports. Public on
     purpose: anyone holding an export checks it offline with ``civicwatch verify --key``.
-    ``?format=json`` adds the algorithm and fingerprint."""
+    ``?format=json`` adds the algorithm, fingerprint and the keys used before this one
+    (``previous``); ``?fingerprint=`` (the one ``civicwatch verify`` names) gives that key, current
+    or previous, so an export signed before a key change still verifies."""
     key = request.app.state.signing_key
+    current = {"algorithm": ALGORITHM, "fingerprint": key_fingerprint(key), "public_key_pem": public_pem(key)}
+    noted = key_history.known(request.app.state.settings.data_dir)
+    current["first_used_utc"] = next((k["first_used_utc"] for k in noted if k["fingerprint"] == current["fingerprint"]),
+                                     None)
+    previous = [k for k in noted if k["fingerprint"] != current["fingerprint"]]
+    chosen = current
+    if fingerprint is not None and fingerprint != current["fingerprint"]:
+        chosen = next((k for k in previous if k["fingerprint"] == fingerprint), None)
+        if chosen is None:
+            raise ApiError(404, f"no signing key {fingerprint} was ever used by this installation",
+                           code="unknown_signing_key")
     if format == "json":
-        return {"algorithm": ALGORITHM, "fingerprint": fingerprint(key), "public_key_pem": public_pem(key)}
-    return Response(public_pem(key), media_type="application/x-pem-file",
-                    headers={"X-Key-Fingerprint": fingerprint(key),
+        return {**chosen, "previous": previous} if chosen is current else chosen
+    return Response(chosen["public_key_pem"], media_type="application/x-pem-file",
+                    headers={"X-Key-Fingerprint": chosen["fingerprint"],
                              "Content-Disposition": 'inline; filename="civicwatch-signing-key.pub.pem"'})
 
 

@@ -56,7 +56,9 @@ def test_key_is_private_on_disk_and_published(env):
     assert r.status_code == 200 and r.text == public_pem(key)
     assert r.headers["x-key-fingerprint"] == fingerprint(key)
     info = env.anon.get("/api/signing-key", params={"format": "json"}).json()
-    assert info == {"algorithm": "ed25519", "fingerprint": fingerprint(key), "public_key_pem": public_pem(key)}
+    assert info.pop("first_used_utc")  # when the service first signed with it
+    assert info == {"algorithm": "ed25519", "fingerprint": fingerprint(key), "public_key_pem": public_pem(key),
+                    "previous": []}
     assert "PRIVATE" not in r.text
 
 
@@ -210,3 +212,34 @@ def test_the_export_carries_the_cases_review_history(env, cases, tmp_path, capsy
     pub = tmp_path / "pub.pem"
     pub.write_text(env.anon.get("/api/signing-key").text, encoding="ascii")
     assert main(["verify", str(zip_path), "--key", str(pub)]) == 0, capsys.readouterr().out
+
+
+def test_exports_signed_before_a_key_change_still_verify_with_the_published_old_key(exported, env, tmp_path, capsys):
+    """The administrator replaces the signing key (a suspected leak) and restarts. The service
+    then published only the new key: a zip exported the day before failed ``civicwatch verify``
+    against anything the service offered ("signed by key A, checked with key B"), and the old
+    public key was gone with the old key file. Every key the service has signed with is now
+    published, each by the fingerprint that ``verify`` names."""
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    zip_path, old_pub, _ = exported
+    old = fingerprint(load_public_key(old_pub))
+    env.settings.signing_key_path.rename(tmp_path / "retired-key.pem")
+    new = fingerprint(load_or_create_key(env.settings.signing_key_path))
+    with TestClient(create_app(env.settings)) as restarted:
+        current = restarted.get("/api/signing-key", params={"format": "json"}).json()
+        assert current["fingerprint"] == new and [k["fingerprint"] for k in current["previous"]] == [old]
+        assert current["previous"][0]["public_key_pem"] == old_pub.read_text(encoding="ascii")
+        new_pub = tmp_path / "new.pub.pem"
+        new_pub.write_text(restarted.get("/api/signing-key").text, encoding="ascii")
+        assert main(["verify", str(zip_path), "--key", str(new_pub)]) == 1
+        assert f"signed by key {old}, checked with key {new}" in capsys.readouterr().out
+        by_fp = restarted.get("/api/signing-key", params={"fingerprint": old})
+        assert by_fp.status_code == 200 and by_fp.headers["x-key-fingerprint"] == old
+        fetched = tmp_path / "old.pub.pem"
+        fetched.write_text(by_fp.text, encoding="ascii")
+        assert main(["verify", str(zip_path), "--key", str(fetched)]) == 0, capsys.readouterr().out
+        unknown = restarted.get("/api/signing-key", params={"fingerprint": "0" * 16})
+        assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_signing_key"
