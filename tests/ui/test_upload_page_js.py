@@ -79,3 +79,23 @@ def test_the_camera_list_names_places_in_the_pages_language(browser, lang, drone
         assert names[1:] == [drone, fixed]
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["en-US", "zh-CN"])
+def test_the_progress_bar_is_one_to_a_screen_reader(browser, lang) -> None:
+    """The bar was a coloured box alone: a screen reader had no progress bar to report, only the
+    percentage text somewhere after it. Now it is a named progressbar with its value."""
+    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/cameras": CAMERAS,
+               "/api/jobs": [], "/api/uploads/sessions": (503, {"detail": "try later", "code": "unavailable"})}
+    context, page = _upload_page(browser, lang, answers)
+    try:
+        page.select_option("#camera", "gate-2")
+        page.set_input_files("#file", files=[{"name": "flight.mp4", "mimeType": "video/mp4", "buffer": b"\0" * 4096}])
+        page.click("#upload-submit")
+        page.wait_for_selector("#upload-error:not([hidden])")
+        bar = page.get_by_role("progressbar")
+        assert bar.get_attribute("aria-valuenow") == "100"  # the file was hashed before the server refused
+        assert bar.evaluate("b => b.getAttribute('aria-labelledby')") == "upload-phase"
+        assert page.locator("#upload-phase").inner_text().strip()
+    finally:
+        context.close()

@@ -37,6 +37,8 @@
     CW.$('upload-bar').className = 'progress-bar' + (phase === 'hashing' ? ' hashing' : '');
     CW.$('upload-phase').textContent = CW.t('upload.phase.' + phase) + (total ? ' · ' + CW.formatBytes(done) + ' / ' + CW.formatBytes(total) : '');
     CW.$('upload-pct').textContent = pct.toFixed(0) + '%';
+    /* the bar as a progress bar to a screen reader: an operator hears how far a long upload is */
+    CW.$('upload-meter').setAttribute('aria-valuenow', pct.toFixed(0));
   }
 
   function busy(on) {
