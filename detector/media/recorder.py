@@ -285,6 +285,7 @@ class _SegmentWriter:
         self.packets = 0
         self.bytes = 0
         self.end_pts = key.pts
+        self.lost: str | None = None  # why pictures written here were lost (the file not finished)
 
     def write(self, packet: av.Packet) -> None:
         if packet.pts < self.key_pts:
@@ -303,6 +304,7 @@ class _SegmentWriter:
         except av.FFmpegError as err:
             log.warning("segment %s could not be finished: %s", self.final.name, err)
             self.part.unlink(missing_ok=True)
+            self.lost = str(err) if self.packets else None
             return None
         if self.packets == 0:
             self.part.unlink(missing_ok=True)
@@ -354,6 +356,18 @@ class Recorder:
                 self.on_segment(segment)
             except Exception:  # noqa: BLE001 - the recording must go on whatever the consumer does
                 log.exception("on_segment failed for %s", segment.path.name)
+
+    def _finish(self, writer: _SegmentWriter, next_key_pts: int | None, ended_by: str,
+                until: datetime | None) -> Segment | None:
+        """Close ``writer``; a segment that could not be finished (a full disk) is a gap of its
+        own, from its first picture to ``until``: its pictures were received but are not on disk,
+        and a drop's gap starts only at the last picture received, so without it a camera
+        recording nothing for hours showed gaps of a second."""
+        segment = writer.close(next_key_pts, ended_by)
+        if segment is None and writer.lost and until is not None and until > writer.wall:
+            self._gap(Gap(writer.wall, until, f"segment {writer.final.name} lost: {writer.lost}"))
+        self._segment_done(segment)
+        return segment
 
     def _gap(self, gap: Gap) -> None:
         self._append(gap.to_json())
@@ -473,7 +487,7 @@ class Recorder:
                             if writer is None and not packet.is_keyframe:
                                 continue
                             if writer is not None:
-                                self._segment_done(writer.close(packet.pts, "length"))
+                                self._finish(writer, packet.pts, "length", wall_of(packet.pts))
                             sequence += 1
                             writer = _SegmentWriter(self.config.out_dir, stream, packet, wall_of(packet.pts),
                                                     connection, sequence)
@@ -493,8 +507,7 @@ class Recorder:
                     log.warning("stream %s: %s; the pictures after it start a new timeline",
                                 masked_url(self.config.url), jump)
                     if writer is not None:
-                        segment = writer.close(None, "clock")
-                        self._segment_done(segment)
+                        segment = self._finish(writer, None, "clock", last_wall)
                         last_wall = segment.end if segment is not None else last_wall
                         writer = None
                     self._timeline += 1
@@ -504,8 +517,7 @@ class Recorder:
             ended_by = f"{type(err).__name__}: {err}"
         finally:
             if writer is not None:
-                segment = writer.close(None, "stop" if ended_by == "stop" else "drop")
-                self._segment_done(segment)
+                segment = self._finish(writer, None, "stop" if ended_by == "stop" else "drop", last_wall)
                 if segment is not None:
                     last_wall = segment.end
             try:

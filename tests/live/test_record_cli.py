@@ -4,6 +4,7 @@ printing each segment as a JSON line, and on Ctrl-C (SIGINT) finishing the open 
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import subprocess
 import sys
@@ -84,3 +85,35 @@ def test_a_segment_cut_short_by_a_killed_recorder_is_discarded_with_its_reason_a
     listed, listed_gaps = read_index(out)
     assert [g["start"] for g in listed_gaps] == [part_start.isoformat()]
     assert all(decoded_frames(out / s["path"]) == s["packets"] for s in listed)
+
+
+def _small_disk(limit: int):
+    """A child process whose files cannot grow past ``limit`` bytes: its writes then fail with
+    EFBIG as on a full disk (SIGXFSZ ignored, which would otherwise kill it)."""
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_segments_lost_to_a_full_disk_are_counted_as_gaps(rtsp_camera, tmp_path):
+    """Disk full: no segment could be finished, yet the gaps recorded were only the half
+    second of each reconnect (from the last picture received, which never reached the disk), so
+    the health page showed a camera with a few seconds of gaps that had recorded nothing. Now
+    each lost segment is a gap too: the gaps join up into one unbroken stretch."""
+    out = tmp_path / "rec"
+    proc = subprocess.Popen([sys.executable, "-m", "civicwatch.cli", "record", "--url", rtsp_camera.url,
+                             "--out", str(out), "--segment-s", "5", "--backoff-max-s", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_small_disk(300_000))
+    try:
+        lines = [json.loads(proc.stdout.readline()) for _ in range(4)]  # two lost segments, two drops
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    assert all(e["type"] == "gap" and e["end"] for e in lines), lines
+    lost = [e for e in lines if e["reason"].startswith("segment ")]
+    assert len(lost) == 2 and "File too large" in lost[0]["reason"]
+    spans = sorted((e["start"], e["end"]) for e in lines)
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:])), spans  # no stretch unaccounted for
+    assert not list(out.glob("*.mp4"))
