@@ -338,8 +338,14 @@ class Recorder:
 
     # ---- index -------------------------------------------------------------------------------
     def _append(self, entry: dict) -> None:
-        with self._lock, self.index_path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        """Add ``entry`` to the index; a write that fails (disk full) is logged and the entry still
+        goes to ``on_segment`` / ``on_gap``: the database, for the service, is where a camera's
+        gaps are read, and an index error used to end the connection before it was told."""
+        try:
+            with self._lock, self.index_path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        except OSError as err:
+            log.error("%s: %s entry not written (%s)", self.index_path, entry.get("type"), err)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), timezone.utc)

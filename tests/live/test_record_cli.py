@@ -117,3 +117,27 @@ def test_segments_lost_to_a_full_disk_are_counted_as_gaps(rtsp_camera, tmp_path)
     spans = sorted((e["start"], e["end"]) for e in lines)
     assert all(a[1] == b[0] for a, b in zip(spans, spans[1:])), spans  # no stretch unaccounted for
     assert not list(out.glob("*.mp4"))
+
+
+def test_a_full_disk_that_refuses_the_index_too_still_reports_the_gaps(rtsp_camera, tmp_path):
+    """With the disk full the index could not be appended to either: the OSError ended the
+    connection before ``on_gap`` (the database, with ``--camera``; stdout here) was told, so the
+    service never learnt of the lost footage. The index's failure is logged; the gaps still go out."""
+    out = tmp_path / "rec"
+    out.mkdir()
+    limit = 300_000
+    (out / "index.jsonl").write_text("x" * (limit - 1) + "\n")  # full: not one more line fits
+    proc = subprocess.Popen([sys.executable, "-m", "civicwatch.cli", "record", "--url", rtsp_camera.url,
+                             "--out", str(out), "--segment-s", "5", "--backoff-max-s", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_small_disk(limit))
+    stopper = threading.Timer(20, proc.kill)  # nothing printed: readline returns "" then
+    stopper.start()
+    try:
+        first = json.loads(proc.stdout.readline() or "null")
+    finally:
+        stopper.cancel()
+        proc.kill()
+        _, err = proc.communicate(timeout=30)
+    assert first is not None and first["type"] == "gap" and first["end"], err[-2000:]
+    assert "entry not written" in err
