@@ -115,3 +115,50 @@ def test_a_long_error_wraps_inside_the_phone_screen(page) -> None:
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport + 0.5, box
     assert page.evaluate("document.scrollingElement.scrollWidth") <= viewport
     assert row.locator(".job-file").bounding_box()["width"] >= 100  # the file's name is readable (was 33 px)
+
+
+@pytest.mark.parametrize("lang", ["en-US", "zh-CN"])
+def test_keyboard_focus_survives_the_lists_refresh(browser, lang) -> None:
+    """The list is rebuilt every 1.5 s while a job runs. An operator who tabbed to a running job's
+    Cancel lost the focus to the page's body at the next refresh, before Enter could press it; after
+    Retry, the focus went to the body as well. Now the control (or, when it is gone, its job's row)
+    keeps it."""
+    running = {**CANCELLED, "id": 10, "upload_id": 10, "state": "running", "progress": 40.0}
+    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/jobs": [running, CANCELLED]}
+    sent: list[str] = []
+
+    def answer(route) -> bool:  # noqa: ANN001
+        path = urlsplit(route.request.url).path
+        if route.request.method == "POST":
+            sent.append(path)
+            if path == "/api/jobs/8/retry":
+                answers["/api/jobs"] = [running, {**CANCELLED, "state": "queued", "progress": 0.0}]
+            harness.fulfil_json(route, {})
+        elif path in answers:
+            harness.fulfil_json(route, answers[path])
+        else:
+            return False
+        return True
+
+    context = browser.new_context(locale=lang)
+    p = context.new_page()
+    harness.serve_pages(p, BASE, lang, answer, max_upload_bytes=0)
+    try:
+        p.goto(f"{BASE}/jobs")
+        cancel = p.evaluate("CW.t('jobs.cancel')")
+        harness.wait_js(p, "!!document.querySelector('tr[data-job=\"10\"] button')", timeout=10_000)
+        p.locator("tr[data-job='10']").get_by_role("button", name=cancel).focus()
+        p.wait_for_timeout(3500)  # two refreshes of a list with a running job
+        assert p.evaluate("!!document.activeElement.closest('tr[data-job=\"10\"]')")
+        assert p.evaluate("document.activeElement.textContent") == cancel
+        p.locator("tr[data-job='8'] button.job-retry").focus()
+        p.keyboard.press("Enter")
+        harness.wait_js(p, "!!document.querySelector('tr[data-job=\"8\"][data-state=queued]')", timeout=5_000)
+        # Retry is gone from the queued job: its row has the focus, not the page's body
+        assert p.evaluate("document.activeElement.matches('tr[data-job=\"8\"]')")
+        p.keyboard.press("Tab")  # and the next Tab goes on from there: the queued job's Cancel
+        assert p.evaluate("!!document.activeElement.closest('tr[data-job=\"8\"]')")
+        assert p.evaluate("document.activeElement.textContent") == cancel
+        assert sent == ["/api/jobs/8/retry"]
+    finally:
+        context.close()

@@ -19,7 +19,7 @@
     if (j.error) stateCell.appendChild(CW.el('div', {class: 'job-error small', text: CW.t('jobs.error', {error: j.error})}));
     var actions = CW.el('td', {class: 'right job-actions'});
     if (state === 'queued' || state === 'running') {
-      actions.appendChild(CW.el('button', {type: 'button', class: 'btn btn-ghost btn-sm', text: CW.t('jobs.cancel'), onclick: function () {
+      actions.appendChild(CW.el('button', {type: 'button', class: 'btn btn-ghost btn-sm job-cancel', text: CW.t('jobs.cancel'), onclick: function () {
         CW.api('POST', '/api/jobs/' + jobId(j) + '/cancel', {}).then(refresh).catch(function (e) { CW.toast(e.message, 'error'); });
       }}));
     }
@@ -27,9 +27,12 @@
        it; the page had no button, and the same file uploaded again is refused as a duplicate) */
     if (state === 'cancelled' || state === 'failed') {
       actions.appendChild(CW.el('button', {type: 'button', class: 'btn btn-sm job-retry', text: CW.t('jobs.retry'), onclick: function (ev) {
+        if (document.activeElement === ev.target) pressed = controlKey(ev.target);
         ev.target.disabled = true;
         CW.api('POST', '/api/jobs/' + jobId(j) + '/retry', {}).then(refresh).catch(function (e) {
+          pressed = null;
           ev.target.disabled = false;
+          ev.target.focus();
           CW.toast(e.message, 'error');
         });
       }}));
@@ -192,6 +195,29 @@
     return a && a.tagName === 'INPUT' && a.type === 'text' && body.contains(a);
   }
 
+  /* The list is rebuilt on every poll (each 1.5 s while a job runs): the control that had the
+     focus (a job's Cancel or Retry, a case link, the report's checkbox) gets it back in the new
+     list. Before, a keyboard user's focus fell to the page's body before Enter could press it. */
+  var pressed = null;  /* the key of a control disabled as it was pressed (which drops its focus) */
+  function controlKey(a) {
+    var tr = a && a !== body && body.contains(a) ? a.closest('tr') : null;
+    if (!tr) return null;
+    return {row: tr.getAttribute('data-job') ? '[data-job="' + tr.getAttribute('data-job') + '"]'
+                                             : '[data-job-details="' + tr.getAttribute('data-job-details') + '"]',
+            tag: a.tagName, cls: a.className, dataCase: a.getAttribute('data-case')};
+  }
+  function refocus(was) {
+    var tr = was && body.querySelector('tr' + was.row);
+    if (!tr) return;
+    var same = Array.prototype.filter.call(tr.querySelectorAll(was.tag), function (n) {
+      return n.className === was.cls && n.getAttribute('data-case') === was.dataCase && !n.disabled;
+    })[0];
+    if (same) { same.focus(); return; }
+    /* the control is gone (a cancelled job has no Cancel): the job's row, not the page's top */
+    tr.setAttribute('tabindex', '-1');
+    tr.focus();
+  }
+
   function refresh() {
     clearTimeout(timer);
     if (typing()) {  /* do not rebuild the list under someone typing a unit's name */
@@ -200,6 +226,8 @@
     }
     return CW.api('GET', '/api/jobs').then(function (data) {
       var jobs = CW.items(data, 'jobs');
+      var was = controlKey(document.activeElement) || pressed;
+      pressed = null;
       body.innerHTML = '';
       if (!jobs.length) body.appendChild(CW.el('tr', {class: 'empty'}, [CW.el('td', {colspan: '8', text: CW.t('jobs.none')})]));
       jobs.forEach(function (j) {
@@ -208,6 +236,7 @@
         var more = details(j);
         if (more) body.appendChild(more);
       });
+      refocus(was);
       var busy = jobs.some(function (j) { return j.state === 'queued' || j.state === 'running'; });
       timer = setTimeout(refresh, busy ? 1500 : 8000);
     }).catch(function (err) {
