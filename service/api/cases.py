@@ -456,6 +456,7 @@ def _export_record(case: Case, settings) -> tuple[list[tuple[str, BlobRef]], dic
     run_files = manifest_files(run_manifest)
     files: list[tuple[str, BlobRef]] = []
     entries: dict[str, Any] = {}
+    not_exported: list[dict[str, str]] = []
     run_prefix, case_prefix = case.out_dir.strip("/") + "/", case.evidence_dir.strip("/") + "/"
     try:
         found = sorted(store.list(case.evidence_dir), key=lambda b: b.key)
@@ -465,13 +466,18 @@ def _export_record(case: Case, settings) -> tuple[list[tuple[str, BlobRef]], dic
         if not blob.key.startswith(case_prefix) or not blob.key.startswith(run_prefix):
             continue
         arc = blob.key[len(case_prefix):]
-        files.append((arc, BlobRef(store, blob.key, blob.size)))
         relpath = blob.key[len(run_prefix):]
-        entries[arc] = {"run_path": relpath, **(run_files.get(relpath) or {}),
-                        "recorded_sha256": case.evidence_hashes.get(relpath)}
-        if relpath not in run_files and relpath in on_demand_paths(case) and entries[arc]["recorded_sha256"]:
+        recorded = case.evidence_hashes.get(relpath)
+        if not recorded:
+            # Nothing recorded at ingest vouches for it (put in the folder since, or a file the run's
+            # manifest forgot): signing a fresh hash of it would present it as evidence. Named, not sent.
+            not_exported.append({"run_path": relpath, "why": "no hash was recorded for it when the run was ingested"})
+            continue
+        files.append((arc, BlobRef(store, blob.key, blob.size)))
+        entries[arc] = {"run_path": relpath, **(run_files.get(relpath) or {}), "recorded_sha256": recorded}
+        if relpath not in run_files and relpath in on_demand_paths(case):
             # Rendered after the analysis: only the database record vouches for it.
-            entries[arc].update(sha256=entries[arc]["recorded_sha256"], made_after_analysis=True)
+            entries[arc].update(sha256=recorded, made_after_analysis=True)
     if case.published_dir and case.published_hashes:
         for name, sha in sorted(case.published_hashes.items()):
             try:
@@ -483,4 +489,5 @@ def _export_record(case: Case, settings) -> tuple[list[tuple[str, BlobRef]], dic
                 entries[f"published/{name}"] = {"sha256": sha}
     record = {**case_summary(case), "evidence": case.evidence, "data": case.data}
     source = {k: v for k, v in run_manifest.items() if k != "files"} if isinstance(run_manifest, dict) else {}
-    return files, {"case": case.id, "files": entries, "run_manifest": source, "record": record}
+    return files, {"case": case.id, "files": entries, "run_manifest": source, "record": record,
+                   **({"not_exported": not_exported} if not_exported else {})}

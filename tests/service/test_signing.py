@@ -243,3 +243,23 @@ def test_exports_signed_before_a_key_change_still_verify_with_the_published_old_
         assert main(["verify", str(zip_path), "--key", str(fetched)]) == 0, capsys.readouterr().out
         unknown = restarted.get("/api/signing-key", params={"fingerprint": "0" * 16})
         assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_signing_key"
+
+
+def test_a_file_put_in_the_case_folder_after_ingest_is_not_signed_into_the_export(env, cases, tmp_path, capsys):
+    """The export signed a fresh hash of any file in the case folder that nothing recorded at
+    ingest vouched for: a picture dropped beside the evidence on the server afterwards went out in
+    the zip, and ``civicwatch verify`` passed it as the installation's evidence. Such a file is now
+    left out and named in the case's manifest.json (``not_exported``)."""
+    a, _ = cases
+    r = env.reviewer.get(f"/api/cases/{a}/evidence/snapshot")
+    snap = next(p for p in (env.data_dir / "jobs").rglob("snapshot.jpg") if p.read_bytes() == r.content)
+    (snap.parent / "snapshot_clearer.jpg").write_bytes(r.content[:-10] + b"\x00" * 10)
+    zip_path = tmp_path / "export.zip"
+    zip_path.write_bytes(env.reviewer.post("/api/cases/export", json={"ids": [a]}).content)
+    with zipfile.ZipFile(zip_path) as zf:
+        assert f"{a}/snapshot_clearer.jpg" not in zf.namelist() and f"{a}/snapshot.jpg" in zf.namelist()
+        skipped = json.loads(zf.read(f"{a}/manifest.json"))["not_exported"]
+    assert [s["run_path"].rsplit("/", 1)[1] for s in skipped] == ["snapshot_clearer.jpg"]
+    pub = tmp_path / "pub.pem"
+    pub.write_text(env.anon.get("/api/signing-key").text, encoding="ascii")
+    assert main(["verify", str(zip_path), "--key", str(pub)]) == 0, capsys.readouterr().out
