@@ -208,7 +208,10 @@ def check_signature(folder: Path, key: Ed25519PublicKey | None) -> SignatureChec
         key.verify(signature, data)
     except InvalidSignature:
         mine = fingerprint(key)
+        # Another key: often the installation's key from before it was replaced, which the
+        # service still publishes by fingerprint; say where to get it.
         why = ("manifest.json was changed after signing" if signer == mine
-               else f"signed by key {signer}, checked with key {mine}")
+               else f"signed by key {signer}, checked with key {mine}; the service publishes every key it has "
+                    f"signed with at /api/signing-key?fingerprint={signer}")
         return SignatureCheck("invalid", f"signature does not verify ({why})", signer)
     return SignatureCheck("valid", f"signed by key {fingerprint(key)}", signer)

@@ -235,7 +235,9 @@ def test_exports_signed_before_a_key_change_still_verify_with_the_published_old_
         new_pub = tmp_path / "new.pub.pem"
         new_pub.write_text(restarted.get("/api/signing-key").text, encoding="ascii")
         assert main(["verify", str(zip_path), "--key", str(new_pub)]) == 1
-        assert f"signed by key {old}, checked with key {new}" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert f"signed by key {old}, checked with key {new}" in out
+        assert f"/api/signing-key?fingerprint={old}" in out  # where to get the key that signed it
         by_fp = restarted.get("/api/signing-key", params={"fingerprint": old})
         assert by_fp.status_code == 200 and by_fp.headers["x-key-fingerprint"] == old
         fetched = tmp_path / "old.pub.pem"
