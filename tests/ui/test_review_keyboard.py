@@ -9,7 +9,7 @@ answers are scripted in the cases API's shape."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -38,7 +38,10 @@ def _case(n: int) -> dict:
 @pytest.fixture(params=["en-US", "zh-CN"])
 def review(browser, request):
     """The review page with three pending cases; ``page.decisions`` lists the decisions sent."""
-    cases = [_case(n) for n in (1, 2, 3)]
+    yield from _review_page(browser, request.param, [_case(n) for n in (1, 2, 3)])
+
+
+def _review_page(browser, locale: str, cases: list[dict]):  # noqa: ANN001
     decisions: list[str] = []
 
     def answer(route) -> bool:  # noqa: ANN001
@@ -48,7 +51,9 @@ def review(browser, request):
         elif path == "/api/cameras":
             harness.fulfil_json(route, [])
         elif path == "/api/cases" and method == "GET":
-            harness.fulfil_json(route, {"cases": cases, "total": len(cases)})
+            q = parse_qs(urlsplit(route.request.url).query)
+            start, limit = int(q.get("offset", ["0"])[0]), int(q.get("limit", ["50"])[0])
+            harness.fulfil_json(route, {"cases": cases[start : start + limit], "total": len(cases)})
         elif method == "GET" and path.count("/") == 3 and path.startswith("/api/cases/"):
             harness.fulfil_json(route, next(c for c in cases if c["id"] == path.rsplit("/", 1)[1]))
         elif method == "POST" and path.startswith("/api/cases/"):
@@ -60,9 +65,9 @@ def review(browser, request):
             return False
         return True
 
-    context = browser.new_context(locale=request.param)
+    context = browser.new_context(locale=locale)
     page = context.new_page()
-    harness.serve_pages(page, BASE, request.param, answer, undo_window_s=30)
+    harness.serve_pages(page, BASE, locale, answer, undo_window_s=30)
     page.goto(f"{BASE}/review")
     harness.wait_js(page, "!!(CW.review && CW.review.current())", timeout=10_000)
     page.decisions = decisions
@@ -148,8 +153,9 @@ def test_focus_stays_in_the_case_after_a_decision(review) -> None:
 def test_focus_moves_to_the_next_step_when_the_decided_case_stays(review) -> None:
     """With every state listed, the approved case stays on show and its Approve button goes: focus
     moves to what comes next for it (Publish), not to the page's body."""
+    review.evaluate("CW.review.queue()[0].stale = true")  # the list loaded for the old filter
     review.locator("#f-state").select_option("")
-    harness.wait_js(review, "CW.review.queue().length === 3 && !!CW.review.current()", timeout=5_000)
+    harness.wait_js(review, "!CW.review.queue()[0].stale && !!CW.review.current()", timeout=5_000)
     review.keyboard.press("Escape")
     review.evaluate("document.activeElement.blur()")
     review.keyboard.press("j")
@@ -159,3 +165,23 @@ def test_focus_moves_to_the_next_step_when_the_decided_case_stays(review) -> Non
     review.keyboard.press("Enter")
     harness.wait_js(review, "CW.$('case').getAttribute('data-state') === 'approved'", timeout=5_000)
     assert review.evaluate("document.activeElement.id") == "btn-publish"
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_keyboard_focus_stays_in_the_queue_as_it_grows(browser, locale) -> None:
+    """Tabbing down the queue's checkboxes onto "more" (which loads the next page as it comes into
+    view) dropped the focus to the page's body as the list was rebuilt; now the first case loaded
+    has it, and a ticked case's checkbox keeps it through a rebuild."""
+    page = next(gen := _review_page(browser, locale, [_case(n) for n in range(1, 54)]))
+    try:
+        assert page.evaluate("CW.review.queue().length") == 50
+        page.locator("#queue-list li.queue-item").last.locator("input.pick").focus()
+        page.keyboard.press("Space")
+        page.keyboard.press("Tab")  # onto "more"
+        harness.wait_js(page, "CW.review.queue().length === 53", timeout=5_000)
+        assert page.evaluate("document.activeElement.closest('.queue-item').dataset.case") == _case(51)["id"]
+        page.keyboard.press("Space")
+        page.evaluate("CW.review.clearSelection()")  # a rebuild of the list with the focus on a checkbox
+        assert page.evaluate("document.activeElement.closest('.queue-item').dataset.case") == _case(51)["id"]
+    finally:
+        gen.close()

@@ -42,9 +42,31 @@
     return c.snapshot_url ? c.snapshot_url + (c.snapshot_url.indexOf('?') < 0 ? '?' : '&') + 'w=96' : null;
   }
 
+  /* The queue is rebuilt on each change (a decision, a poll, a page loaded): a checkbox that had
+     the keyboard's focus gets it back, and "more" hands it to the first case it loaded. Before,
+     the focus fell to the page's body, and tabbing onto "more" (which loads as it scrolls into
+     view) dropped it at once. */
+  function queueFocus(list) {
+    var a = document.activeElement;
+    if (!a || !list.contains(a)) return null;
+    if (a.closest('#queue-more')) return {more: list.querySelectorAll('.queue-item').length};
+    var item = a.classList.contains('pick') ? a.closest('.queue-item') : null;
+    return item ? {id: item.getAttribute('data-case')} : null;
+  }
+  function restoreQueueFocus(list, was) {
+    if (!was) return;
+    var items = list.querySelectorAll('.queue-item');
+    var item = was.more !== undefined ? items[was.more] : list.querySelector('.queue-item[data-case="' + CSS.escape(was.id) + '"]');
+    var more = CW.$('queue-more');
+    var target = item ? item.querySelector('input.pick') : was.more !== undefined && more ? more.firstChild : null;
+    /* a kept checkbox is where it was (the list's scroll is restored): focusing it must not scroll */
+    if (target) target.focus({preventScroll: was.more === undefined});
+  }
+
   function renderQueue() {
     var list = CW.$('queue-list');
     var scroll = list.scrollTop;  /* re-rendering must not move the reviewer's place */
+    var focused = queueFocus(list);
     list.innerHTML = '';
     CW.$('queue-count').textContent = CW.t('review.queue_count', {n: total});
     CW.$('queue-count').setAttribute('data-total', String(total));
@@ -77,6 +99,7 @@
       if (moreObserver) moreObserver.observe(more);
     }
     list.scrollTop = scroll;
+    restoreQueueFocus(list, focused);
     updateExport();
     document.dispatchEvent(new CustomEvent('cw:queue'));
   }
