@@ -121,7 +121,8 @@ def _match(column: Any, value: str) -> ColumnElement[bool]:
     return column.like(_like(value).replace("*", "%"), escape="\\")
 
 
-def _case_conditions(db: Session, value: str) -> ColumnElement[bool]:
+def case_conditions(db: Session, value: str) -> ColumnElement[bool]:
+    """The entries on one case, its exports with other cases included (also a case's export history)."""
     # A public number (what a screen or a citizen quotes) names the same case as its id.
     case_id = db.scalar(select(Case.id).where(Case.public_number == value)) or value
     lit = _like(case_id)
@@ -146,7 +147,7 @@ def conditions(db: Session, f: AuditFilter, tz: ZoneInfo) -> list[ColumnElement[
     if f.actor:
         conds.append(_match(AuditEntry.actor, f.actor))
     if f.case:
-        conds.append(_case_conditions(db, f.case.strip()))
+        conds.append(case_conditions(db, f.case.strip()))
     if f.object_type:
         conds.append(AuditEntry.object_type == f.object_type)
     if f.object_id:

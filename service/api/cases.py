@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from civicwatch import __version__
 from service import audit, events, local_time
 from service.annotation import ANNOTATED_KIND, AnnotationError, can_render, ensure_annotated, on_demand_paths
+from service.api.audit_log import case_conditions
 from service.api.case_rows import summary_rows
 from service.api.case_schema import AnnotatedClipOut, CaseDetail, CasePage, DecidedCase
 from service.api.common import ApiModel, Offset, case_summary, iso, parse_when
@@ -436,7 +437,7 @@ def _export_history(db: Session, case: Case) -> dict:
     viewed what, and when. ``record.json`` holds only the state and plate now in force, so without
     this a rejection later reopened and approved, or a plate corrected twice, left no trace in the
     zip a court or a citizen's lawyer is handed."""
-    entries = db.scalars(select(AuditEntry).where(AuditEntry.object_type == "case", AuditEntry.object_id == case.id)
+    entries = db.scalars(select(AuditEntry).where(case_conditions(db, case.id))  # exports with other cases too
                          .order_by(AuditEntry.at, AuditEntry.id))
     return {"case": case.id,
             "note": "added by the review service after the analysis (not part of the pipeline's signed run); "

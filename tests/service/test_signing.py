@@ -194,7 +194,8 @@ def test_the_export_carries_the_cases_review_history(env, cases, tmp_path, capsy
     last state (``record.json``: approved by whom, when): the rejection, the reopening and their
     reasons were not in the zip a court is handed. Each case now carries ``history.json``, its audit
     entries oldest first, covered by the signed manifest like every other member."""
-    a, _ = cases
+    a, b = cases
+    assert env.reviewer.post("/api/cases/export", json={"ids": [b, a]}).status_code == 200  # an earlier export, with b
     assert env.reviewer.post(f"/api/cases/{a}/reject", json={"reason": "plate unreadable"}).status_code == 200
     assert env.admin.post(f"/api/cases/{a}/reopen", json={"reason": "sheet shows it"}).status_code == 200
     assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
@@ -208,6 +209,8 @@ def test_the_export_carries_the_cases_review_history(env, cases, tmp_path, capsy
     assert decisions == [("case.reject", "rita", "plate unreadable"), ("case.reopen", "admin", "sheet shows it"),
                          ("case.approve", "rita", None)], decisions
     assert all(e["at"] for e in history["entries"]) and "after the analysis" in history["note"]
+    exports = [e["details"]["ids"] for e in history["entries"] if e["action"] == "case.export"]
+    assert exports == [[b, a], [a]], exports  # every export of the case, those with other cases too
     assert f"{a}/history.json" in listed
     pub = tmp_path / "pub.pem"
     pub.write_text(env.anon.get("/api/signing-key").text, encoding="ascii")
