@@ -97,3 +97,19 @@ def read_video(path: Path) -> dict:
             "times": [t for t, _ in frames],
             "images": [img for _, img in frames],
         }
+
+
+def write_one_case(source: Path, out: Path, start_s: float, end_s: float, key_t: float, pre: float,
+                   post: float) -> dict:
+    """The evidence of one scripted case on ``source`` (scene sized to the video), its record."""
+    from detector.decode import probe
+    from detector.evidence import write_cases
+
+    info = probe(source)
+    tracks, signals = make_logs()
+    (case,) = write_cases(
+        source=source, scene=make_scene(frame_size=(info.width, info.height)),
+        events=[make_event(start_s=start_s, end_s=end_s, key_t=key_t)], track_log=tracks, signal_log=signals,
+        out_dir=out, pre=pre, post=post,
+    )
+    return case

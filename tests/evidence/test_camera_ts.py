@@ -15,11 +15,10 @@ import pytest
 from footage_clips import reencode
 from detector.decode import DecodeReport, probe
 from detector.decode import iter_frames as analysis_frames
-from detector.evidence import write_cases
 from detector.evidence.originals import verify_originals
 from detector.media.frames import iter_frames as evidence_frames
 
-from .helpers import make_event, make_logs, make_scene, read_video
+from .helpers import read_video, write_one_case
 
 FRAMES = 40  # 1.3 s at 30 fps, one keyframe (x264's default GOP is 250 frames)
 
@@ -49,18 +48,8 @@ def test_split_segment_in_a_long_gop_sees_its_frames(footage_dir, tmp_path):
 def test_case_in_a_long_gop_camera_ts_is_cut_and_verifies(footage_dir, tmp_path):
     source = tmp_path / "camera.ts"
     _camera_ts(footage_dir, source)
-    tracks, signals = make_logs()
     out = tmp_path / "run"
-    cases = write_cases(
-        source=source,
-        scene=make_scene(frame_size=(320, 180)),
-        events=[make_event(start_s=0.7, end_s=0.9, key_t=0.7)],
-        track_log=tracks,
-        signal_log=signals,
-        out_dir=out,
-        pre=0.2,
-        post=0.2,
-    )
+    cases = [write_one_case(source, out, 0.7, 0.9, 0.7, pre=0.2, post=0.2)]
     case = cases[0]
     assert case["original"]["method"] == "stream_copy"
     clip = read_video(out / case["evidence"]["clip"])

@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 from footage_clips import reencode
-from detector.decode import DecodeReport, iter_frames, probe
-from detector.evidence import write_cases
+from detector.decode import DecodeReport, iter_frames
 
-from .helpers import make_event, make_logs, make_scene, read_video
+from .helpers import read_video, write_one_case
 
 
 
@@ -35,21 +34,10 @@ def _trimmed_phone_clip(footage_dir, path, trim_s=0.5):
 def test_case_near_a_trimmed_start_shows_only_what_the_source_plays(footage_dir, tmp_path):
     source = tmp_path / "phone.mp4"
     _trimmed_phone_clip(footage_dir, source)
-    info = probe(source)
     shown = [f.image for f in iter_frames(source, None, DecodeReport(), all_images=True)]
     assert len(shown) == 30  # the edit list hides the first 15 of 45 frames
-    tracks, signals = make_logs()
     out = tmp_path / "run"
-    cases = write_cases(
-        source=source,
-        scene=make_scene(frame_size=(info.width, info.height)),
-        events=[make_event(start_s=0.3, end_s=0.5, key_t=0.3)],
-        track_log=tracks,
-        signal_log=signals,
-        out_dir=out,
-        pre=0.3,
-        post=0.2,
-    )
+    cases = [write_one_case(source, out, 0.3, 0.5, 0.3, pre=0.3, post=0.2)]
     case = cases[0]
     assert case["clip_start_s"] >= 0.0
     assert case["original"]["method"] == "transcode" and "edit list" in case["original"]["reason"]

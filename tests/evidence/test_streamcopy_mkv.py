@@ -7,12 +7,10 @@ from __future__ import annotations
 import av
 import pytest
 
-from detector.decode import probe
-from detector.evidence import write_cases
 from detector.evidence.originals import verify_originals
 from footage_clips import reencode
 
-from .helpers import make_event, make_logs, make_scene, read_video
+from .helpers import read_video, write_one_case
 
 
 def test_a_case_in_the_first_gop_of_an_mkv_with_b_frames_is_copied_and_verifies(footage_dir, tmp_path):
@@ -21,14 +19,8 @@ def test_a_case_in_the_first_gop_of_an_mkv_with_b_frames_is_copied_and_verifies(
     with av.open(str(source)) as c:
         first = next(c.demux(video=0))
         assert first.is_keyframe and first.dts is None  # the demuxer's own answer: no decode time
-    info = probe(source)
-    tracks, signals = make_logs()
     out = tmp_path / "run"
-    cases = write_cases(
-        source=source, scene=make_scene(frame_size=(info.width, info.height)),
-        events=[make_event(start_s=0.6, end_s=0.9, key_t=0.7)], track_log=tracks, signal_log=signals,
-        out_dir=out, pre=0.2, post=0.2,
-    )
+    cases = [write_one_case(source, out, 0.6, 0.9, 0.7, pre=0.2, post=0.2)]
     case = cases[0]
     assert case["original"]["method"] == "stream_copy", case["original"]
     clip = read_video(out / case["evidence"]["clip"])
@@ -45,14 +37,8 @@ def test_a_case_in_a_later_gop_of_an_mkv_records_the_sources_range_and_verifies(
     end time was wrong."""
     source = tmp_path / "recorder.mkv"
     reencode(footage_dir, source, "matroska", 45, options={"g": "15"})  # keyframes at 0, 0.5, 1.0 s
-    info = probe(source)
-    tracks, signals = make_logs()
     out = tmp_path / "run"
-    cases = write_cases(
-        source=source, scene=make_scene(frame_size=(info.width, info.height)),
-        events=[make_event(start_s=0.8, end_s=0.9, key_t=0.8)], track_log=tracks, signal_log=signals,
-        out_dir=out, pre=0.2, post=0.1,
-    )
+    cases = [write_one_case(source, out, 0.8, 0.9, 0.8, pre=0.2, post=0.1)]
     case = cases[0]
     assert case["original"]["method"] == "stream_copy", case["original"]
     assert case["clip_start_s"] == pytest.approx(0.5, abs=0.02)

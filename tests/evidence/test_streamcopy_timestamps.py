@@ -11,10 +11,8 @@ from fractions import Fraction
 
 
 from footage_clips import reencode
-from detector.decode import probe
-from detector.evidence import write_cases
 
-from .helpers import make_event, make_logs, make_scene, read_video
+from .helpers import read_video, write_one_case
 
 
 
@@ -26,19 +24,8 @@ def _repeating_mkv(footage_dir, path):
 def test_repeated_timestamps_are_named_and_no_server_path_is_recorded(footage_dir, tmp_path):
     source = tmp_path / "camera.mkv"
     _repeating_mkv(footage_dir, source)
-    info = probe(source)
-    tracks, signals = make_logs()
     out = tmp_path / "run"
-    cases = write_cases(
-        source=source,
-        scene=make_scene(frame_size=(info.width, info.height)),
-        events=[make_event(start_s=0.6, end_s=0.8, key_t=0.6)],
-        track_log=tracks,
-        signal_log=signals,
-        out_dir=out,
-        pre=0.3,
-        post=0.3,
-    )
+    cases = [write_one_case(source, out, 0.6, 0.8, 0.6, pre=0.3, post=0.3)]
     original = cases[0]["original"]
     assert original["method"] == "transcode"
     assert "timestamps repeat" in original["reason"], original["reason"]
