@@ -242,6 +242,20 @@
     return n.toFixed(i ? 1 : 0) + ' ' + units[i];
   };
 
+  /* Say a sentence to screen readers through the page's always-rendered live regions: errors in the
+     assertive one (role=alert), the rest politely. The region is emptied first and filled a moment
+     later, so the same sentence twice in a row (two failed saves) is said twice. */
+  var announceTimer = null;
+  CW.announce = function (text, urgent) {
+    var region = CW.$(urgent ? 'announce-alert' : 'announce-status');
+    var other = CW.$(urgent ? 'announce-status' : 'announce-alert');
+    if (!region) return;
+    if (other) other.textContent = '';
+    region.textContent = '';
+    clearTimeout(announceTimer);
+    announceTimer = setTimeout(function () { region.textContent = text; }, 60);
+  };
+
   var toastTimer = null;
   CW.toast = function (text, kind) {
     var box = CW.$('toast');
@@ -249,6 +263,7 @@
     box.textContent = text;
     box.className = 'toast' + (kind ? ' toast-' + kind : '');
     box.hidden = false;
+    CW.announce(text, kind === 'error');
     clearTimeout(toastTimer);
     toastTimer = setTimeout(function () { box.hidden = true; }, 3500);
   };
