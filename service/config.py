@@ -167,6 +167,14 @@ class Settings(BaseSettings):
     live_retention_days: float = Field(default=7.0, gt=0)
     live_disk_budget_bytes: int = Field(default=0, ge=0)
     live_heartbeat_s: float = Field(default=5.0, gt=0)
+    # Camera-state notices (service.live.notices) on the case events' channels: a camera is announced
+    # offline once it has delivered no pictures for ``camera_offline_after_s`` (shorter drops, and
+    # a flapping camera's reconnects, announce nothing), and online again once it has delivered
+    # pictures for ``camera_online_after_s`` without a break; the cameras are looked at every
+    # ``camera_notice_poll_s``.
+    camera_offline_after_s: float = Field(default=120.0, ge=0)
+    camera_online_after_s: float = Field(default=30.0, ge=0)
+    camera_notice_poll_s: float = Field(default=5.0, gt=0)
 
     @field_validator("timezone")
     @classmethod

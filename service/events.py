@@ -15,7 +15,9 @@ queued, which is fine for notifications (the API stays the record).
 
 One JSON document (:class:`CaseEvent`) for every event and every transport; it carries what a
 person reading a dashboard needs (offence in both languages, place, times, public number) and no
-internal secrets: no evidence paths, hashes, tokens or plate of the offender.
+internal secrets: no evidence paths, hashes, tokens or plate of the offender. Camera-state notices
+(a live camera offline / back online, ``service.live.notices``) go through the same publishers,
+as a document of their own under ``<prefix>/cameras/<state>``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 from pydantic import BaseModel, Field
@@ -96,6 +98,28 @@ class CaseEvent(BaseModel):
     def body(self) -> bytes:
         return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")).encode()
 
+    def topic(self) -> str:
+        """The MQTT topic under the prefix."""
+        return f"cases/{self.event}"
+
+    def subject(self) -> str:
+        """What the event is about, for log lines."""
+        return f"case {self.case.id}"
+
+
+class Event(Protocol):
+    """What a publisher needs of an event: case events here, camera-state notices
+    (``service.live.notices``) beside them, on the same channels."""
+
+    event: str
+    event_id: str
+
+    def body(self) -> bytes: ...
+
+    def topic(self) -> str: ...
+
+    def subject(self) -> str: ...
+
 
 def _offence(rule: str, object_class: str | None) -> dict[str, str]:
     """The offence as the evidence sheet, the case page and an export name it (by the offender's
@@ -135,7 +159,8 @@ def sign(body: bytes, secret: str) -> str:
 
 
 class MqttPublisher:
-    """Publishes to ``<prefix>/cases/<event>`` with QoS 1 through paho's network thread."""
+    """Publishes to ``<prefix>/<event.topic()>`` (``cases/<event>``, ``cameras/<state>``) with QoS 1
+    through paho's network thread."""
 
     def __init__(self, host: str, port: int, prefix: str, username: str | None = None,
                  password: str | None = None) -> None:
@@ -150,13 +175,13 @@ class MqttPublisher:
         self.client.connect_async(host, port, keepalive=60)  # returns at once; a down broker is retried
         self.client.loop_start()
 
-    def topic(self, event: str) -> str:
-        return f"{self.prefix}/cases/{event}"
+    def topic(self, event: Event) -> str:
+        return f"{self.prefix}/{event.topic()}"
 
-    def submit(self, event: CaseEvent) -> None:
-        info = self.client.publish(self.topic(event.event), event.body(), qos=1)
+    def submit(self, event: Event) -> None:
+        info = self.client.publish(self.topic(event), event.body(), qos=1)
         if info.rc not in (0, 4):  # 0 sent, 4 (no connection) queued for the reconnect
-            log.warning("MQTT event %s for case %s not queued (rc %s)", event.event, event.case.id, info.rc)
+            log.warning("MQTT event %s for %s not queued (rc %s)", event.event, event.subject(), info.rc)
 
     def pending(self) -> int:
         return len(getattr(self.client, "_out_messages", {}))
@@ -173,16 +198,16 @@ class WebhookPublisher:
         self.url, self.secret = url, secret
         self.max_attempts, self.backoff_s = max_attempts, backoff_s
         self.http = httpx.Client(timeout=timeout_s, follow_redirects=False)
-        self.queue: queue.Queue[CaseEvent | None] = queue.Queue(QUEUE_SIZE)
+        self.queue: queue.Queue[Event | None] = queue.Queue(QUEUE_SIZE)
         self.stopping = threading.Event()  # cuts a backoff wait short on close
         self.thread = threading.Thread(target=self._loop, name="civicwatch-webhook", daemon=True)
         self.thread.start()
 
-    def submit(self, event: CaseEvent) -> None:
+    def submit(self, event: Event) -> None:
         try:
             self.queue.put_nowait(event)
         except queue.Full:
-            log.error("webhook queue for %s is full; event %s for case %s dropped", self.url, event.event, event.case.id)
+            log.error("webhook queue for %s is full; event %s for %s dropped", self.url, event.event, event.subject())
 
     def pending(self) -> int:
         return self.queue.unfinished_tasks
@@ -208,7 +233,7 @@ class WebhookPublisher:
             finally:
                 self.queue.task_done()
 
-    def _deliver(self, event: CaseEvent) -> None:
+    def _deliver(self, event: Event) -> None:
         body = event.body()
         headers = {"Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: sign(body, self.secret),
                    "X-CivicWatch-Event": event.event, "X-CivicWatch-Delivery": event.event_id,
@@ -227,8 +252,8 @@ class WebhookPublisher:
                 problem = f"{type(err).__name__}: {err}"
             if attempt < self.max_attempts and self.stopping.wait(self.backoff_s * 2 ** (attempt - 1)):
                 break
-        log.warning("webhook %s: event %s for case %s not delivered after %s attempts (%s)", self.url,
-                    event.event, event.case.id, self.max_attempts, problem)
+        log.warning("webhook %s: event %s for %s not delivered after %s attempts (%s)", self.url,
+                    event.event, event.subject(), self.max_attempts, problem)
 
 
 class EventBus:
@@ -237,7 +262,7 @@ class EventBus:
     def __init__(self, publishers: list[Any]) -> None:
         self.publishers = publishers
 
-    def emit(self, event: CaseEvent) -> None:
+    def emit(self, event: Event) -> None:
         for pub in self.publishers:
             try:
                 pub.submit(event)

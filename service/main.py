@@ -41,6 +41,7 @@ from service.integrity_scrub import Scrubber
 from service.janitor import Janitor
 from service.jobs import InProcessRunner, JobRunner, NullRunner
 from service.jobs.work import AnalyzeFn
+from service.live.notices import CameraNotices
 from service.live.recorders import LiveManager
 from service.models import User
 from service.web import not_found
@@ -98,9 +99,12 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
         live_manager = LiveManager(factory, settings, runner.submit)  # live cameras (service.live)
         live_manager.start()
         app.state.live_manager = live_manager  # woken when a stream URL changes (service.api.live)
+        notices = CameraNotices(factory, settings)  # cameras offline / online on MQTT and webhooks
+        notices.start()
         try:
             yield
         finally:
+            notices.stop()
             live_manager.stop()
             runner.stop()
             scrubber.stop()
