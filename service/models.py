@@ -292,6 +292,10 @@ class AuditEntry(Base):
 
 
 Index("ix_audit_object", AuditEntry.object_type, AuditEntry.object_id)
+# The review queue's order (service.api.cases): a page is the first entries of one of these, of
+# one state or of all, instead of every matching row read and sorted (migration 0008).
+Index("ix_cases_queue_order", Case.created_at, Case.start_s, Case.id)
+Index("ix_cases_state_queue_order", Case.state, Case.created_at, Case.start_s, Case.id)
 
 
 class LiveSegment(Base):
