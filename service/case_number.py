@@ -3,8 +3,9 @@
 Internal case ids (``J12-<40 hex>``) mean nothing to a passer-by and cannot be read out over the
 phone when someone disputes a case. The public number is the offence's local date (the camera's
 timezone; the publication date when the clip has no wall clock) and the case's place in that day's
-sequence. It is given once, when a reviewer first previews or publishes the case, and never
-changes; a unique index makes two reviewers numbering at once take different numbers.
+sequence. It is given once, when a reviewer publishes the case (never by the preview, a GET:
+previews numbered cases that were then never published, leaving gaps in the day's sequence), and
+never changes; a unique index makes two reviewers numbering at once take different numbers.
 """
 
 from __future__ import annotations

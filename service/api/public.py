@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session, object_session
 
 from service.api.common import ApiModel, iso, parse_when
 from service.api.schemas import binary
-from service.case_number import assign_public_number
 from service.display_names import judged_documents, place_names, zone_names
 from service.errors import ApiError, responses
 from service.blobstore import BadKey, evidence_store, join
@@ -103,7 +102,8 @@ class PublicMedia(ApiModel):
 class PublicCase(ApiModel):
     """One case as the public sees it."""
 
-    number: str | None = Field(description="the public case number, YYYYMMDD-NNNN")
+    number: str | None = Field(description="the public case number, YYYYMMDD-NNNN; null in the preview of a "
+                                           "case not yet published (it is given on publishing)")
     rule: str = Field(description="the offence (the page names it in the reader's language)")
     object_class: str | None
     place: str | None
@@ -266,7 +266,10 @@ class Preview(ApiModel):
 
 @router.get("/preview/{case_id}", response_model=Preview, responses=responses(401, 403, 404, 409))
 def preview(case_id: str, request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers)) -> Preview:
-    """The public record of an approved (or published) case, numbered now if it has no number."""
+    """The public record of an approved (or published) case. A GET changes nothing: an approved
+    case has no public number yet (``number`` null; the page shows a placeholder), as numbers are
+    given only when a case is published, so previews never used up a day's numbers or numbered a
+    case that was then withdrawn before it was ever shown."""
     case = db.get(Case, case_id)
     if case is None or case.state not in PREVIEW_STATES:
         raise ApiError(404, f"no approved or published case {case_id!r}")
@@ -275,7 +278,6 @@ def preview(case_id: str, request: Request, db: Session = Depends(get_db), _: Pr
     if not case.published_hashes or (case.state == "approved" and replace_stale(
             db, case, settings, getattr(request.app.state.runner, "publisher", None))):
         raise ApiError(409, "this case's published media are still being made; try again shortly", code="not_ready")
-    assign_public_number(db, case)
     cam = db.get(Camera, case.camera_id)
     job = db.get(Job, case.job_id)
     up = db.get(Upload, job.upload_id) if job else None

@@ -39,7 +39,7 @@ def test_preview_is_the_public_record_and_publish_is_separate(env, cases, fast_r
     assert pv.status_code == 200, pv.text
     pv = pv.json()
     record = pv["record"]
-    assert NUMBER.match(record["number"]) and record["number"].startswith("20240501-")  # offence's local day
+    assert record["number"] is None  # given on publishing, not by a preview
     assert record["place"] == "北京 立交桥 (test)" and record["rule"] and record["offender_marked"] is True
     # nothing internal reaches the public: no case id, zone key, track numbers or pipeline text
     detail = env.reviewer.get(f"/api/cases/{a}").json()
@@ -59,9 +59,12 @@ def test_preview_is_the_public_record_and_publish_is_separate(env, cases, fast_r
     assert stale.status_code == 409 and env.reviewer.get(f"/api/cases/{a}").json()["state"] == "approved"
     r = env.reviewer.post(f"/api/cases/{a}/publish", json={"media_sha256": pv["media_sha256"]})
     assert r.status_code == 200, r.text
-    assert env.reviewer.get(f"/api/cases/{a}").json()["public_number"] == record["number"]  # numbered once
+    number = env.reviewer.get(f"/api/cases/{a}").json()["public_number"]
+    assert NUMBER.match(number) and number.startswith("20240501-")  # the offence's local day
+    assert env.reviewer.get(f"/api/public/preview/{a}").json()["record"]["number"] == number  # numbered once
     feed = env.display.get("/api/public/cases").json()["items"]
-    assert [c["number"] for c in feed] == [record["number"]]
+    assert [c["number"] for c in feed] == [number]
+    record = feed[0]
     assert env.display.get(feed[0]["media"]["video"]).content == video.content
     for key in ("id", "zone", "explanation", "camera", "track_ids"):
         assert key not in feed[0]
@@ -76,6 +79,25 @@ def test_preview_is_the_public_record_and_publish_is_separate(env, cases, fast_r
     assert env.reviewer.post(f"/api/cases/{a}/withdraw", json={"reason": "wrong person"}).status_code == 200
     assert [c["number"] for c in env.display.get("/api/public/cases").json()["items"]] == [numbers[1]]
     assert env.display.get(feed[0]["media"]["video"]).status_code == 404
+
+
+def test_a_preview_numbers_no_case(env, cases, fast_redaction):
+    """``GET /api/public/preview`` gave an approved case its public number as a side effect: a
+    case previewed and then withdrawn or never published used up a number of its day, and the
+    published ones had gaps. Only publishing numbers a case; the preview shows none."""
+    a, b = cases
+    for case_id in (a, b):
+        _approve(env, case_id)
+    for _ in range(2):
+        pv = env.reviewer.get(f"/api/public/preview/{a}")
+        assert pv.status_code == 200, pv.text
+        assert pv.json()["record"]["number"] is None
+    assert env.reviewer.get(f"/api/cases/{a}").json()["public_number"] is None
+    # the case published first gets the day's first number, though the other was previewed before
+    assert env.reviewer.post(f"/api/cases/{b}/publish").status_code == 200
+    assert env.reviewer.get(f"/api/cases/{b}").json()["public_number"].endswith("-0001")
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    assert env.reviewer.get(f"/api/cases/{a}").json()["public_number"].endswith("-0002")
 
 
 def test_bound_token_always_gets_its_own_screen_and_share(env, cases, fast_redaction):

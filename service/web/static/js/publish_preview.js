@@ -11,7 +11,7 @@
 
   function fill(pv) {
     var r = pv.record;
-    $('pp-number').textContent = r.number || '—';
+    $('pp-number').textContent = r.number || CW.t('review.publish.number_pending');  /* given on publishing */
     $('pp-rule').textContent = CW.label('rule', r.rule);
     $('pp-offence').textContent = CW.t('display.offence.' + r.rule);
     $('pp-place').textContent = CW.publicPlace(r);
