@@ -39,6 +39,31 @@ def record(db: Session, request: Request | None, actor: Principal | str, action:
     return entry
 
 
+OBJECT_ID_LENGTH = 160  # AuditEntry.object_id's column
+
+
+def joined_ids(ids: list[str], limit: int = OBJECT_ID_LENGTH) -> list[str]:
+    """``ids`` joined with commas, in as many parts as it takes for each to fit ``limit``.
+
+    An action on several cases is found by each of its cases (``audit_log.case_conditions`` matches
+    one id among the commas). Cut to the column's length instead, the entry of a big export named
+    only its first cases, and the last id, cut part-way, could read as another case's id.
+    """
+    parts: list[str] = []
+    current = ""
+    for i in ids:
+        if len(i) > limit:
+            raise ValueError(f"id longer than {limit} characters: {i[:40]}...")
+        candidate = f"{current},{i}" if current else i
+        if len(candidate) > limit:
+            parts.append(current)
+            candidate = i
+        current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
 def seen_recently(db: Session, actor: Principal, action: str, object_type: str, object_id: str,
                   window_s: int, **details: Any) -> bool:
     """True when the same actor logged the same view within the window (player range requests)."""

@@ -402,8 +402,9 @@ def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who:
     if missing:
         raise ApiError(404, f"no such cases: {', '.join(missing)}", missing=missing)
     not_annotated = _annotate_for_export(db, request, who, [cases[i] for i in ids], settings)
-    audit.record(db, request, who, "case.export", "case", ",".join(ids)[:160], ids=ids,
-                 **({"annotation_problems": not_annotated} if not_annotated else {}))
+    for object_id in audit.joined_ids(ids):  # one entry per part that fits the column, never a cut id
+        audit.record(db, request, who, "case.export", "case", object_id, ids=ids,
+                     **({"annotation_problems": not_annotated} if not_annotated else {}))
     db.commit()
     exported_at = utcnow()
     records = [(cases[i], _export_record(cases[i], settings)) for i in ids]

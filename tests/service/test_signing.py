@@ -217,6 +217,37 @@ def test_the_export_carries_the_cases_review_history(env, cases, tmp_path, capsy
     assert main(["verify", str(zip_path), "--key", str(pub)]) == 0, capsys.readouterr().out
 
 
+def test_every_case_of_a_big_export_has_the_export_in_its_history(env, cases, tmp_path):
+    """The export's audit entry named its cases in one comma-joined object id cut at the column's
+    160 characters: in an export of many cases, the later cases' history.json lacked the export,
+    and the last id, cut part-way, could name another case. Each case of the export now finds the
+    entry, which lists the whole export."""
+    from service.models import Case
+
+    a, b = cases
+    with env.app.state.session_factory() as db:
+        row = db.get(Case, b)
+        clones = [f"{b}-copy-{i:02d}" for i in range(12)]
+        for cid in clones:
+            copy = {c.key: getattr(row, c.key) for c in Case.__table__.columns if c.key not in ("id", "dedup_key")}
+            db.add(Case(id=cid, **copy))
+        db.commit()
+    ids = [a, b, *clones]
+    assert len(",".join(ids)) > 160
+    r = env.reviewer.post("/api/cases/export", json={"ids": ids})
+    assert r.status_code == 200, r.text
+    zip_path = tmp_path / "export.zip"
+    zip_path.write_bytes(r.content)
+    with zipfile.ZipFile(zip_path) as zf:
+        for cid in ids:
+            history = json.loads(zf.read(f"{cid}/history.json"))
+            exports = [e["details"]["ids"] for e in history["entries"] if e["action"] == "case.export"]
+            assert exports == [ids], (cid, exports)
+    found = env.admin.get("/api/audit", params={"action": "case.export", "case": clones[-1]}).json()["items"]
+    assert [e["details"]["ids"] for e in found] == [ids]
+    assert all(len(e["object_id"]) <= 160 for e in found)
+
+
 def test_exports_signed_before_a_key_change_still_verify_with_the_published_old_key(exported, env, tmp_path, capsys):
     """The administrator replaces the signing key (a suspected leak) and restarts. The service
     then published only the new key: a zip exported the day before failed ``civicwatch verify``
