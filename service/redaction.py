@@ -533,13 +533,16 @@ def _write_video(source: Path, out_tmp: Path, redact: _Redactor, clip_start_s: f
 
 
 _VERIFIER: list[RegionFinder | None] = []
+_VERIFIER_LOCK = threading.Lock()
 
 
 def default_verifier() -> RegionFinder | None:
-    """The object detector, run over each redacted frame (``_Redactor._verify``); loaded once."""
-    if not _VERIFIER:
-        _VERIFIER.append(detector_finder())
-    return _VERIFIER[0]
+    """The object detector, run over each redacted frame (``_Redactor._verify``); loaded once, also
+    when a pool worker's threads publish two cases at once (without the lock each loaded its own)."""
+    with _VERIFIER_LOCK:
+        if not _VERIFIER:
+            _VERIFIER.append(detector_finder())
+        return _VERIFIER[0]
 
 
 def make_published_media(case_dir: Path, out_dir: Path, case: dict, policy: str = "bystanders",

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +48,9 @@ def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], 
     its reason instead of stopping the service from starting.
     """
     cache: dict[tuple, Any] = {}
+    # A pool worker's threads (``civicwatch worker --concurrency N``) share this one model; without
+    # the lock two jobs starting together each loaded it, twice the memory and two copies in use.
+    cache_lock = threading.Lock()
 
     def make_options(extra: dict) -> Any:
         from detector.pipeline import AnalyzeOptions
@@ -58,10 +62,11 @@ def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], 
 
         floor = options.class_scores().floor  # people may have a lower threshold than the rest
         key = (options.model, floor, options.threads)
-        if key not in cache:
-            cache.clear()
-            cache[key] = load_analysis_detector(options.model, conf=floor, threads=options.threads)
-        return cache[key]
+        with cache_lock:  # held through the load: the other thread waits for this model, not a second
+            if key not in cache:
+                cache.clear()
+                cache[key] = load_analysis_detector(options.model, conf=floor, threads=options.threads)
+            return cache[key]
 
     def run(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
         from detector.pipeline import analyze
