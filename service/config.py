@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     job_lease_s: float = Field(default=60.0, gt=0)
     # How long a clean stop waits for the job in progress before handing it back to the queue.
     job_stop_timeout_s: float = Field(default=30.0, ge=0)
+    # A running analysis that has not called back (progress or cancel check) for this long is hung
+    # (a stuck decoder, a deadlock, storage that does not answer): the job fails as ``job_stalled``
+    # and its worker is freed (service.jobs.stall). Generous: the pipeline calls back every frame.
+    # 0 = never.
+    job_stall_s: float = Field(default=1800.0, ge=0)
     # The worker pool (runner "celery", ``civicwatch worker``): Redis as the Celery broker. Redis
     # hands a task not acknowledged within the visibility timeout to another worker; tasks are
     # acknowledged at their end, so it must outlast the longest segment's run (README "Worker pool").

@@ -3,6 +3,11 @@
 One thread, because the pipeline already uses both cores (decode and inference overlap); a second
 concurrent job would only slow both down. Publication media for finished jobs are made on their
 own thread (``publish_queue``), so the next job starts at once.
+
+A job whose analysis hangs is failed by its heartbeat (``service.jobs.stall``); a thread cannot be
+killed, so the runner then abandons the hung one and starts a fresh worker thread under a new lease
+owner. The hung thread ends its loop should its call ever return, and the late result is dropped:
+the job's lease is not its owner's any more (nor, after a retry, the new thread's).
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ class InProcessRunner:
         self._thread: threading.Thread | None = None
         self.owner = new_owner()
         self.current: int | None = None  # the job being run, for a stop that cannot wait for it
+        self._generation = 0  # the worker thread in charge; a hung one is left behind under an older number
+        self._lock = threading.Lock()
+        self.abandoned: list[threading.Thread] = []  # hung worker threads, left to end on their own
         self.publisher = PublicationQueue(factory, settings)
 
     def submit(self, job_id: int) -> None:
@@ -53,8 +61,27 @@ class InProcessRunner:
         self._recover()
         self._stop.clear()
         self.publisher.start()
-        self._thread = threading.Thread(target=self._loop, name="civicwatch-jobs", daemon=True)
-        self._thread.start()
+        self._start_worker()
+
+    def _start_worker(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self.owner = new_owner() if self._generation > 1 else self.owner
+            self.current = None
+            self._thread = threading.Thread(target=self._loop, args=(self._generation, self.owner),
+                                            name=f"civicwatch-jobs-{self._generation}", daemon=True)
+            self._thread.start()
+
+    def _on_stall(self, job_id: int) -> None:
+        """The heartbeat failed ``job_id`` as stalled: leave its thread behind, start a fresh one."""
+        if self._stop.is_set():
+            return
+        with self._lock:
+            hung = self._thread
+        if hung is not None:
+            self.abandoned.append(hung)
+        log.error("job %s hung its worker thread; starting a new one (the hung thread cannot be stopped)", job_id)
+        self._start_worker()
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop; a job still in progress after ``timeout`` (e.g. writing evidence, which cannot be
@@ -75,9 +102,9 @@ class InProcessRunner:
         if requeued:
             log.info("re-queued jobs whose worker stopped renewing its lease: %s", requeued)
 
-    def _loop(self) -> None:
+    def _loop(self, generation: int, owner: str) -> None:
         last_recover = time.monotonic()
-        while not self._stop.is_set():
+        while not self._stop.is_set() and generation == self._generation:
             try:
                 if time.monotonic() - last_recover >= self.settings.job_lease_s:
                     last_recover = time.monotonic()
@@ -90,9 +117,10 @@ class InProcessRunner:
                 self.current = job_id
                 try:
                     run_job(job_id, self.factory, self.settings, self._analyze_fn, self._make_options,
-                            self._stop.is_set, owner=self.owner, on_done=self.publisher.enqueue)
+                            self._stop.is_set, owner=owner, on_done=self.publisher.enqueue, on_stall=self._on_stall)
                 finally:
-                    self.current = None
+                    if generation == self._generation:
+                        self.current = None
             except (Exception, SystemExit):  # noqa: BLE001 - the worker must outlive one bad job or a DB blip
                 log.exception("job worker error")
                 self._stop.wait(self.settings.job_poll_s)

@@ -15,12 +15,14 @@ import os
 import secrets
 import socket
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import session_scope
+from service.jobs.stall import STALLED_CODE, StallWatch, fail_stalled, stalled_error
 from service.models import Job, JobSegment, utcnow
 
 log = logging.getLogger(__name__)
@@ -85,11 +87,17 @@ def release(factory: sessionmaker[Session], job_id: int, owner: str) -> bool:
 
 
 class Heartbeat:
-    """Renews the lease every third of its length while the job runs (``with Heartbeat(...):``)."""
+    """Renews the lease every third of its length while the job runs (``with Heartbeat(...):``).
+
+    Given a ``watch`` (``service.jobs.stall``), it also fails the job once the pipeline has not
+    called back for ``watch.limit_s`` and stops renewing: the heartbeat is the one thread of the
+    worker that is sure to keep running while the analysis hangs."""
 
     def __init__(self, factory: sessionmaker[Session], job_id: int, owner: str, lease_s: float,
-                 model: type[Job] | type[JobSegment] = Job):
+                 model: type[Job] | type[JobSegment] = Job, watch: StallWatch | None = None):
         self.factory, self.job_id, self.owner, self.lease_s, self.model = factory, job_id, owner, lease_s, model
+        self.watch = watch if watch is not None and watch.limit_s > 0 else None
+        self.stalled = False
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"civicwatch-lease-{job_id}", daemon=True)
 
@@ -101,10 +109,37 @@ class Heartbeat:
         self._done.set()
         self._thread.join(5)
 
+    def _interval_s(self) -> float:
+        beat = self.lease_s / 3
+        return beat if self.watch is None else min(beat, self.watch.limit_s / 4)
+
     def _loop(self) -> None:
-        while not self._done.wait(self.lease_s / 3):
+        renewed_at = time.monotonic()
+        while not self._done.wait(self._interval_s()):
             try:
+                if self.watch is not None and self._check_stall():
+                    return  # failed as stalled: the lease is gone with it
+                if time.monotonic() - renewed_at < self.lease_s / 3 - 1e-3:
+                    continue  # a stall check between two renewals
+                renewed_at = time.monotonic()
                 if not renew(self.factory, self.job_id, self.owner, self.lease_s, self.model):
                     return  # not ours any more; the worker notices at its next check
             except Exception:  # noqa: BLE001 - a database blip: try again at the next beat
                 log.warning("could not renew the lease of job %s", self.job_id, exc_info=True)
+
+    def _check_stall(self) -> bool:
+        watch = self.watch
+        assert watch is not None
+        idle = watch.liveness.idle_s()
+        if idle < watch.limit_s:
+            return False
+        what = "segment" if self.model is JobSegment else "job"
+        if not fail_stalled(self.factory, self.job_id, self.owner, stalled_error(idle, watch.limit_s), self.model,
+                            watch.data_dir):
+            return True  # ended or changed hands meanwhile: nothing of ours to free
+        self.stalled = True
+        log.error("%s %s made no progress for %.0f s (job_stall_s): failed as %s; freeing its worker",
+                  what, self.job_id, idle, STALLED_CODE)
+        if watch.on_stall is not None:
+            watch.on_stall(self.job_id)
+        return True

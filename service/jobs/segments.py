@@ -35,8 +35,9 @@ from service.config import Settings
 from service.db import session_scope
 from service.ingest import RunKey, ingest_run
 from service.jobs.lease import Heartbeat, expires
+from service.jobs.stall import Liveness, watched
 from service.jobs.throttle import Throttle
-from service.jobs.work import AnalyzeFn, analysis_report, unused_run_dir
+from service.jobs.work import AnalyzeFn, analysis_report, stall_watch, unused_run_dir
 from service.models import Camera, Case, Job, JobSegment, LiveSegment, SceneVersion, utcnow
 
 log = logging.getLogger(__name__)
@@ -179,16 +180,20 @@ def finish_parent(factory: sessionmaker[Session], job_id: int, data_dir: Path | 
 
 def run_segment(segment_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
                 make_options: Callable[[dict], Any], stopping: Callable[[], bool], owner: str,
-                ) -> SegmentOutcome:
-    """Claim and run one segment end to end (the Celery task's body; tests call it directly)."""
+                on_stall: Callable[[int], None] | None = None) -> SegmentOutcome:
+    """Claim and run one segment end to end (the Celery task's body; tests call it directly).
+    ``on_stall``: as for ``service.jobs.work.run_job``, with the segment's id."""
     if not claim_segment(factory, segment_id, settings, owner):
         return SegmentOutcome(None)
-    with Heartbeat(factory, segment_id, owner, settings.job_lease_s, model=JobSegment):
-        return _run_claimed(segment_id, factory, settings, analyze_fn, make_options, stopping, owner)
+    liveness = Liveness()
+    with Heartbeat(factory, segment_id, owner, settings.job_lease_s, model=JobSegment,
+                   watch=stall_watch(settings, liveness, on_stall)):
+        return _run_claimed(segment_id, factory, settings, analyze_fn, make_options, stopping, owner, liveness)
 
 
 def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
-                 make_options: Callable[[dict], Any], stopping: Callable[[], bool], owner: str) -> SegmentOutcome:
+                 make_options: Callable[[dict], Any], stopping: Callable[[], bool], owner: str,
+                 liveness: Liveness | None = None) -> SegmentOutcome:
     data_dir = settings.data_dir
     with session_scope(factory) as db:
         seg = db.get(JobSegment, segment_id)
@@ -218,7 +223,7 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
             lost = row is None or row[0] != owner or row[1] != "running"
             return lost or parent is None or bool(parent[0]) or parent[1] != "running"
 
-    throttle = Throttle(write_progress, read_cancel, stopping)
+    throttle = Throttle(write_progress, read_cancel, stopping, liveness=liveness)
     progress, should_cancel = throttle.progress, throttle.should_cancel
 
     t0 = time.monotonic()
@@ -234,7 +239,8 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
         if reference and _is_drone(scene_yaml):
             flight = {**flight, "reference_image": data_dir / reference}
         options = make_options({**given, **flight, "span": span})
-        analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
+        with watched(liveness):
+            analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
     except (Exception, SystemExit) as err:  # noqa: BLE001 - any pipeline failure (a library's sys.exit too) is the segment's outcome
         error = f"{type(err).__name__}: {err}"
         log.warning("segment %s (job %s, %s) failed: %s", index, job_id, span, error)

@@ -8,18 +8,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from service.jobs.stall import Liveness
+
 INTERVAL_S = 0.5
 
 
 class Throttle:
     def __init__(self, write_progress: Callable[[float], None], read_cancel: Callable[[], bool],
-                 stopping: Callable[[], bool], interval_s: float = INTERVAL_S) -> None:
+                 stopping: Callable[[], bool], interval_s: float = INTERVAL_S, liveness: Liveness | None = None) -> None:
         self._write, self._read, self._stopping, self.interval_s = write_progress, read_cancel, stopping, interval_s
+        self._liveness = liveness  # every call back, throttled or not, shows the pipeline alive (service.jobs.stall)
         self._last_write = self._last_check = 0.0
         self.cancelled = False  # what the last read of the database said
 
     def progress(self, p: Any) -> None:
         """The pipeline's progress callback: percent 0-100 written, the final 100 % always."""
+        if self._liveness is not None:
+            self._liveness.touch()
         now = time.monotonic()
         if now - self._last_write < self.interval_s and getattr(p, "fraction", 0) < 1.0:
             return
@@ -28,6 +33,8 @@ class Throttle:
 
     def should_cancel(self) -> bool:
         """The pipeline's cancel check: the runner stopping now, else the database's last answer."""
+        if self._liveness is not None:
+            self._liveness.touch()
         if self._stopping():
             return True
         now = time.monotonic()

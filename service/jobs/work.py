@@ -27,6 +27,7 @@ from service.live import segments as live_segments
 from service.blobstore import BlobStore, evidence_store
 from service.ingest import discard_local_run, ingest_run, store_run
 from service.jobs.lease import Heartbeat, expires, new_owner, release, requeue_expired
+from service.jobs.stall import Liveness, StallWatch, watched
 from service.jobs.throttle import Throttle
 from service.models import Camera, Case, Job, utcnow
 from service.publication import pending_case_ids
@@ -170,17 +171,30 @@ def _drop_run(store, out_dir: Path, data_dir: Path, stored: bool) -> None:  # no
 
 def run_job(job_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
             make_options: Callable[[dict], Any], stopping: Callable[[], bool], owner: str | None = None,
-            on_done: Callable[[list[str]], None] | None = None) -> str | None:
+            on_done: Callable[[list[str]], None] | None = None,
+            on_stall: Callable[[int], None] | None = None) -> str | None:
     """Run one job end to end; returns the final state, or None when it was not ours to run (or
-    stopped being ours: another worker took over after our lease ran out).
+    stopped being ours: another worker took over after our lease ran out, or the job was failed
+    as stalled).
 
     ``on_done`` receives the new pending cases of a finished job (the runner queues their
-    publication media there, so the next job never waits for redaction)."""
+    publication media there, so the next job never waits for redaction); ``on_stall`` is called
+    (from the heartbeat thread) when the analysis hung and the job was failed for it
+    (``service.jobs.stall``)."""
     owner = owner or new_owner()
     if not claim(factory, job_id, settings.job_max_attempts, owner, settings.job_lease_s):
         return None
-    with Heartbeat(factory, job_id, owner, settings.job_lease_s):
-        return _run_claimed(job_id, factory, settings, analyze_fn, make_options, stopping, owner, on_done)
+    liveness = Liveness()
+    with Heartbeat(factory, job_id, owner, settings.job_lease_s, watch=stall_watch(settings, liveness, on_stall)):
+        return _run_claimed(job_id, factory, settings, analyze_fn, make_options, stopping, owner, on_done,
+                            liveness=liveness)
+
+
+def stall_watch(settings: Settings, liveness: Liveness, on_stall: Callable[[int], None] | None) -> StallWatch | None:
+    """The heartbeat's watch on the pipeline, or None when ``job_stall_s`` is 0 (off)."""
+    if not settings.job_stall_s:
+        return None
+    return StallWatch(settings.job_stall_s, liveness, on_stall, settings.data_dir)
 
 
 def _is_drone(scene_yaml: str) -> bool:
@@ -193,7 +207,7 @@ def _is_drone(scene_yaml: str) -> bool:
 
 def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
                  make_options: Callable[[dict], Any], stopping: Callable[[], bool], owner: str,
-                 on_done: Callable[[list[str]], None] | None) -> str | None:
+                 on_done: Callable[[list[str]], None] | None, liveness: Liveness | None = None) -> str | None:
     data_dir = settings.data_dir
     with session_scope(factory) as db:
         job = db.get(Job, job_id)
@@ -230,7 +244,7 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
             # a job that is no longer ours (lease lost) stops like a cancelled one
             return row is None or bool(row[0]) or row[1] != owner or row[2] != "running"
 
-    throttle = Throttle(write_progress, read_cancel, stopping)
+    throttle = Throttle(write_progress, read_cancel, stopping, liveness=liveness)
     progress, should_cancel = throttle.progress, throttle.should_cancel
 
     t0 = time.monotonic()
@@ -250,7 +264,8 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
         if reference and _is_drone(scene_yaml):
             flight = {**flight, "reference_image": data_dir / reference}
         options = make_options({**given, **flight, **live})
-        result = analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
+        with watched(liveness):
+            result = analyze_fn(source, scene_path, out_dir, options, progress=progress, should_cancel=should_cancel)
     except (Exception, SystemExit) as err:  # noqa: BLE001 - any pipeline failure is the job's outcome
         # SystemExit too: a library's sys.exit() on a file it cannot handle ended the worker thread
         # silently (threads swallow it), the job left 'running' with no worker to re-queue it.

@@ -7,6 +7,14 @@ second time. The pool runs one task per worker by default (``--pool solo``): the
 uses both cores of a small machine, and a SIGKILL then takes the whole worker and its task down
 together, which is the failure the lease and ``acks_late`` recover from.
 
+A job or segment whose analysis hangs is failed by its heartbeat (``service.jobs.stall``), and
+the worker process then exits (status ``EXIT_STALLED``): the task runs on the pool's own thread,
+which nothing can interrupt (Celery's time limits need the prefork pool), so only the process's end
+frees the slot. Its supervisor (systemd, the container runtime) starts it again; the task's message,
+never acknowledged, comes back to a worker that finds the job failed and does nothing. With
+``--concurrency`` above one, the other tasks of that process go down with it and come back through
+their leases, a crash as any other.
+
 The sweep (every third of ``job_lease_s``) puts work whose worker died back in the queue and
 publishes it again: jobs and segments whose lease ran out, split jobs whose segments all ended
 but which were never finished. Any live worker does it; the conditional UPDATE lets one win.
@@ -15,6 +23,7 @@ but which were never finished. Any live worker does it; the conditional UPDATE l
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -28,11 +37,14 @@ from service.db import make_engine, make_session_factory, session_scope
 from service.jobs.celery_app import JOB_TASK, PUBLISH_TASK, QUEUE, SEGMENT_TASK, TaskSender, make_celery
 from service.jobs.lease import Heartbeat, new_owner, requeue_expired, requeue_expired_segments
 from service.jobs.segments import finish_parent, run_segment, split_job, stuck_parents
-from service.jobs.work import AnalyzeFn, _run_claimed, claim, default_analyze_fn
+from service.jobs.stall import Liveness
+from service.jobs.work import AnalyzeFn, _run_claimed, claim, default_analyze_fn, stall_watch
 from service.jobs.worker_metrics import WorkerMetrics
 from service.models import Job
 
 log = logging.getLogger(__name__)
+
+EXIT_STALLED = 75  # EX_TEMPFAIL: a hung analysis was failed; restart the worker to free its slot
 
 
 class SchemaMissing(RuntimeError):
@@ -61,6 +73,7 @@ class PoolWorker:
         self.sender = TaskSender(self.celery)
         self.metrics = WorkerMetrics(self.factory, settings, self.name)
         self._sweeper: threading.Thread | None = None
+        self._exit: Callable[[int], Any] = os._exit  # replaced by tests; see _on_stall
         self._register()
 
     # -- tasks ---------------------------------------------------------------------------------
@@ -82,9 +95,11 @@ class PoolWorker:
                 for seg_id in segments:
                     self.sender.segment(seg_id)
                 return f"split into {len(segments)}"
-            with Heartbeat(self.factory, job_id, self.owner, s.job_lease_s):
+            liveness = Liveness()
+            with Heartbeat(self.factory, job_id, self.owner, s.job_lease_s,
+                           watch=stall_watch(s, liveness, self._on_stall)):
                 state = _run_claimed(job_id, self.factory, s, self.analyze_fn, self.make_options,
-                                     self.stopping.is_set, self.owner, self.sender.publish)
+                                     self.stopping.is_set, self.owner, self.sender.publish, liveness=liveness)
             if state == "queued":  # handed back at shutdown: another worker takes it
                 self.sender.job(job_id)
             elif state is not None:
@@ -100,7 +115,7 @@ class PoolWorker:
         self.metrics.busy.set(1)
         try:
             out = run_segment(segment_id, self.factory, self.settings, self.analyze_fn, self.make_options,
-                              self.stopping.is_set, self.owner)
+                              self.stopping.is_set, self.owner, on_stall=self._on_stall)
             if out.retry:
                 self.sender.segment(segment_id)
             if out.state in ("done", "failed", "cancelled"):
@@ -110,6 +125,14 @@ class PoolWorker:
             return str(out.state)
         finally:
             self.metrics.busy.set(0)
+
+    def _on_stall(self, row_id: int) -> None:
+        """The heartbeat failed a hung job or segment: end the process (module docstring: why)."""
+        log.critical("the analysis of %s hung (no progress for job_stall_s); the worker exits with status %d "
+                     "to free its slot: its supervisor restarts it", row_id, EXIT_STALLED)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        self._exit(EXIT_STALLED)
 
     def publish(self, case_ids: list[str]) -> int:
         """Exposure-screen media of new cases, made off the analysis tasks (service.publication)."""
