@@ -24,6 +24,22 @@ from service.scenes import timezone_of
 ATTEMPTS = 8
 
 
+def recorded_zone(case: Case) -> str | None:
+    """The time zone the pipeline wrote into the case itself (its camera's zone when it was judged,
+    the one ``start_time_local`` is written in), when it names a zone this machine knows. It comes
+    first: a case from before scene versions, or judged by a scene document an older release saved
+    and this one no longer reads, otherwise took its camera's current zone (or, with none, the
+    installation default, Asia/Shanghai) for a camera elsewhere."""
+    name = (case.data or {}).get("timezone")
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
 def _local_day(case: Case, tz_name: str | None) -> str:
     when = case.start_time or utcnow()
     if when.tzinfo is None:
@@ -43,7 +59,7 @@ def assign_public_number(db: Session, case: Case) -> str:
     # time (a camera moved to another zone since does not change the offence's local day)
     cam = db.get(Camera, case.camera_id)
     judged = timezone_of(judged_documents(db, [case]).get(case.id), case.camera_id)
-    day = _local_day(case, judged or (cam.timezone if cam else None))
+    day = _local_day(case, recorded_zone(case) or judged or (cam.timezone if cam else None))
     for _ in range(ATTEMPTS):
         # the day's last number: the longest, then the largest (as text "-9999" sorts after "-10000")
         taken = db.scalar(select(Case.public_number).where(Case.public_number.like(f"{day}-%"))

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, object_session
 
 from service.api.common import ApiModel, iso, parse_when
 from service.api.schemas import binary
+from service.case_number import recorded_zone
 from service.display_names import judged_documents, place_names, zone_names
 from service.errors import ApiError, responses
 from service.blobstore import BadKey, evidence_store, join
@@ -142,8 +143,9 @@ def public_record(case: Case, cam: Camera | None, up: Upload | None, media_base:
         number=case.public_number, rule=case.rule, object_class=case.object_class,
         place=place, place_names=place_names(scene, place), zone_names=zone_names(scene, case.zone),
         start_time=iso(case.start_time), start_time_local=case.data.get("start_time"),
-        # the zone the case was judged in, as the case page gives it (a camera edited since changes it not)
-        timezone=timezone_of(scene, case.camera_id) or (cam.timezone if cam else None),
+        # the zone the case was judged in: the one the case records, else its judged scene's (a camera
+        # edited since changes it not); the camera's current zone only for a case that says neither
+        timezone=recorded_zone(case) or timezone_of(scene, case.camera_id) or (cam.timezone if cam else None),
         published_at=iso(case.decided_at),
         offender_marked=bool(case.data.get("offender_track") or case.data.get("key_box")),
         media=PublicMedia(video=f"{media_base}/video" if media_name(hashes, "video") else None,

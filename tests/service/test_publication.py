@@ -189,6 +189,28 @@ def test_public_record_keeps_the_time_zone_the_case_was_judged_in(env, cases, fa
     assert env.reviewer.get(f"/api/public/preview/{a}").json()["record"]["timezone"] == "Asia/Shanghai"
 
 
+def test_public_record_takes_the_zone_the_case_itself_records(env, cases, fast_redaction):
+    """A case from before scene versions is judged by its camera's current scene, and one whose
+    scene document no longer reads takes the camera's current zone: either way the screen showed
+    the offence in a zone the case was never in. The zone the pipeline wrote into the case (the one
+    ``start_time_local`` is in) comes first."""
+    a, b = cases
+    factory = env.app.state.session_factory
+    with factory() as db:
+        for case_id in (a, b):
+            db.get(Case, case_id).scene_version_id = None  # analysed before scene versions
+        db.commit()
+        assert db.get(Case, a).data["timezone"] == "Asia/Shanghai"
+    r = env.admin.patch("/api/cameras/bj-overpass", json={"timezone": "Europe/London"})
+    assert r.status_code == 200, r.text
+    for case_id in (a, b):
+        _approve(env, case_id)
+        assert env.reviewer.post(f"/api/cases/{case_id}/publish").status_code == 200
+    assert env.reviewer.get(f"/api/public/preview/{a}").json()["record"]["timezone"] == "Asia/Shanghai"
+    for item in env.display.get("/api/public/cases").json()["items"]:
+        assert item["timezone"] == "Asia/Shanghai" and item["start_time_local"].endswith("+08:00")
+
+
 def test_screens_pair_with_a_strict_httponly_cookie_not_a_url(env, cases, fast_redaction):
     a, _ = cases
     _approve(env, a)
