@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # CSV) is in it: an entry belongs to no camera, and a log read in UTC misdates the first hours
     # of a Chinese day. An offence's time stays in its camera's zone (the scene's ``timezone``).
     timezone: str = Field(default="Asia/Shanghai", min_length=1, max_length=64)
+    # How long an exposure screen that cannot reach the service keeps showing its cases: past it,
+    # none of them is confirmed still published (one may have been withdrawn), so the screen
+    # shows a neutral notice instead until the service answers again.
+    screen_offline_max_s: int = Field(default=300, ge=10, le=86400)
     # Created as user ``admin`` on a start that finds no users at all.
     admin_password: str | None = None
     # Take the client IP from X-Forwarded-For: its last entry, the one your own proxy appended

@@ -22,6 +22,7 @@ from service.audit_actions import ACTIONS
 
 from . import i18n
 
+SCREEN_OFFLINE_MAX_S = 300  # the ``screen_offline_max_s`` setting's default, likewise
 DEFAULT_TIMEZONE = "Asia/Shanghai"  # the ``timezone`` setting's default, for pages mounted without settings
 
 WEB_DIR = Path(__file__).parent
@@ -142,8 +143,10 @@ def admin_page(request: Request) -> HTMLResponse:
 def display_page(request: Request, screen: str) -> HTMLResponse:
     # the screen's clock is in the installation's zone (offence times carry their camera's)
     settings = getattr(request.app.state, "settings", None)
+    # how long the screen keeps showing cases no poll has confirmed (``screen_offline_max_s``)
     return _render(request, "display.html", "display", screen=screen,
-                   timezone=settings.timezone if settings else DEFAULT_TIMEZONE)
+                   timezone=settings.timezone if settings else DEFAULT_TIMEZONE,
+                   offline_max_s=getattr(settings, "screen_offline_max_s", SCREEN_OFFLINE_MAX_S))
 
 
 @router.get("/lang/{code}")

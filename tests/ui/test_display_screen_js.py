@@ -5,6 +5,8 @@ does at one poll is checked without waiting for redaction or a reviewer.
 - A case that leaves the feed (withdrawn) leaves the stage at that poll, not when its turn on
   the stage (8 s for a still, up to 30 s for a clip) would have ended.
 - The clock shows the installation's time zone (the ``timezone`` setting), not always Shanghai's.
+- Cases no poll has confirmed for ``screen_offline_max_s`` leave the screen for a neutral notice.
+- A record without a zone shows the offence's local time as the case wrote it, not Shanghai's.
 """
 
 from __future__ import annotations
@@ -32,14 +34,17 @@ RECORD = {
 }
 
 
-def _screen(browser, zone: str):
-    """A page on /display/lobby whose feed is ``feed["items"]`` (change it to change the next poll)."""
-    feed = {"items": [RECORD], "screen": "lobby", "server_time": "2024-05-01T01:00:00+00:00"}
+def _screen(browser, zone: str, record: dict = RECORD, **settings):
+    """A page on /display/lobby whose feed is ``feed["items"]`` (change it to change the next poll;
+    ``feed["down"] = True``: the network is lost, every request fails)."""
+    feed = {"items": [record], "screen": "lobby", "server_time": "2024-05-01T01:00:00+00:00"}
 
     def answer(route) -> bool:
         path = urlsplit(route.request.url).path
-        if path == "/api/public/cases":
-            harness.fulfil_json(route, feed)
+        if feed.get("down") and path.startswith("/api/"):
+            route.abort("internetdisconnected")
+        elif path == "/api/public/cases":
+            harness.fulfil_json(route, {k: v for k, v in feed.items() if k != "down"})
         elif path.startswith("/api/public/cases/"):
             route.fulfill(status=200, content_type="image/png", body=PIXEL)
         else:
@@ -48,7 +53,7 @@ def _screen(browser, zone: str):
 
     page = browser.new_page(locale="en-US")
     page.add_init_script("window.CW_DISPLAY_POLL_MS = 300;")
-    harness.serve_pages(page, BASE, "en-US", answer, timezone=zone)
+    harness.serve_pages(page, BASE, "en-US", answer, timezone=zone, **settings)
     page.goto(f"{BASE}/display/lobby")
     return page, feed
 
@@ -74,6 +79,44 @@ def test_the_clock_shows_the_installations_time_zone(browser) -> None:
                                "CW.formatTime(new Date(), 'America/New_York')", timeout=5_000)
         shanghai = page.evaluate("CW.formatTime(new Date(), 'Asia/Shanghai')")
         assert page.text_content("#d-clock") != shanghai
+    finally:
+        page.close()
+
+
+def test_cases_no_poll_confirms_leave_the_screen_for_a_notice(browser) -> None:
+    """The network lost, the screen kept its cached cases on show for good, a case withdrawn
+    meanwhile included. After ``screen_offline_max_s`` without a poll answering it shows a neutral
+    notice instead, and the cases again once the service answers."""
+    page, feed = _screen(browser, "Asia/Shanghai", screen_offline_max_s=2)
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        assert not page.is_visible("#d-notice")
+        feed["down"] = True
+        page.wait_for_function("document.getElementById('d-status').textContent.indexOf('Offline') === 0",
+                               timeout=5_000)
+        assert page.evaluate("CW.display.cases().length") == 1  # a short outage: still shown
+        page.wait_for_selector("#d-notice", state="visible", timeout=10_000)
+        assert page.evaluate("CW.display.cases().length") == 0
+        assert page.evaluate("document.querySelectorAll('#d-media img, #d-media video').length") == 0
+        assert not page.is_visible("#d-info") and not page.is_visible("#d-empty")
+        assert page.text_content("#d-notice").startswith("This screen cannot reach the service")
+        assert NUMBER not in page.text_content("#display")
+        assert page.text_content("#d-status") == "Offline – no cases shown"
+        feed["down"] = False  # back: the poll confirms the case and it is shown again
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        assert not page.is_visible("#d-notice") and page.is_visible("#d-info")
+    finally:
+        page.close()
+
+
+def test_a_record_without_a_zone_shows_the_time_the_case_wrote(browser) -> None:
+    """With no ``timezone`` in the record the screen wrote the offence's time in Shanghai's zone,
+    three hours off for a camera at UTC+05:00; the case's own local time is shown instead."""
+    record = {**RECORD, "timezone": None, "start_time_local": "2024-05-01T05:00:00.800+05:00"}
+    page, _ = _screen(browser, "Asia/Shanghai", record)
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}']", timeout=10_000)
+        assert page.text_content("#d-time") == "2024-05-01 05:00:00"
     finally:
         page.close()
 

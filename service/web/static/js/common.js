@@ -56,6 +56,10 @@
      in its camera's zone; for footage without a wall clock, that it is not known (and when the case
      was published), never the publication time as if it were the offence's. */
   CW.publicTime = function (r) {
+    /* A record without a zone still has the offence's local time as the case wrote it (with its
+       own offset): shown as written, not converted to Shanghai's time as if the camera were there. */
+    var local = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(r.start_time_local || '');
+    if (!r.timezone && local) return local[1] + ' ' + local[2];
     var zone = r.timezone || 'Asia/Shanghai';
     if (r.start_time) return CW.formatTime(r.start_time, zone);
     return r.published_at ? CW.t('display.time_unknown', {time: CW.formatTime(r.published_at, zone)}) : '—';

@@ -1,6 +1,10 @@
 /* Public exposure screen. Cycles through published cases, showing only the redacted media, and
    picks up new ones (and drops withdrawn ones) by polling. The media is fetched and kept in
-   memory, so a screen whose server goes away for a while keeps showing what it has.
+   memory, so a screen whose server goes away for a while keeps showing what it has, but only for a
+   while: a case withdrawn meanwhile would stay in front of the street for as long as the network
+   was down. Once no poll has confirmed the cases for ``screen_offline_max_s`` (the page's
+   data-offline-max, seconds), the screen forgets them (records and media) and shows a neutral
+   notice instead, until a poll answers again.
    The screen is paired once: the display token is typed into the form this page shows when it is
    not authorised, and the server answers with an HttpOnly, SameSite=Strict cookie. The token is
    never in the address bar, a link or localStorage, so no access log, history or script keeps it. */
@@ -16,6 +20,10 @@
   var online = null;
   var advanceTimer = null;
   var pollTimer = null;
+  /* CW_DISPLAY_OFFLINE_MS lets a test shorten it; screens use the setting. */
+  var OFFLINE_MAX_MS = window.CW_DISPLAY_OFFLINE_MS ||
+    (parseFloat(root.getAttribute('data-offline-max')) || 300) * 1000;
+  var confirmedAt = null;  // when a poll last confirmed the cases shown (Date.now())
 
   (function forgetOldTokens() {
     /* Earlier versions took ?token= and kept it in localStorage: take both away, use neither. */
@@ -35,7 +43,9 @@
   function setStatus(state) {
     online = state;
     CW.$('d-dot').className = 'dot ' + state;
-    CW.$('d-status').textContent = CW.t('display.status.' + state);
+    /* offline with the cases forgotten: not "showing saved cases" */
+    var unconfirmed = state === 'offline' && root.hasAttribute('data-unconfirmed');
+    CW.$('d-status').textContent = CW.t(unconfirmed ? 'display.status.offline_cleared' : 'display.status.' + state);
   }
 
   function caseId(c) { return c.number; }
@@ -74,6 +84,11 @@
     }).then(function (data) {
       if (!data) return;
       setStatus('online');
+      confirmedAt = Date.now();
+      if (root.hasAttribute('data-unconfirmed')) {
+        root.removeAttribute('data-unconfirmed');
+        CW.$('d-notice').hidden = true;
+      }
       CW.$('d-pair').hidden = true;
       root.removeAttribute('data-unauthorized');
       var incoming = CW.items(data, 'cases');
@@ -98,7 +113,26 @@
       render();
     }).catch(function () {
       setStatus('offline');
+      checkConfirmed();
     }).then(function () { clearTimeout(pollTimer); pollTimer = setTimeout(poll, POLL_MS); });
+  }
+
+  /* Cases no poll has confirmed for OFFLINE_MAX_MS leave the screen: any of them may have been
+     withdrawn since. Checked every second, not only when a poll fails: a request can hang for
+     minutes before it fails. */
+  function checkConfirmed() {
+    if (root.hasAttribute('data-unconfirmed') || root.hasAttribute('data-unauthorized')) return;
+    if (confirmedAt === null || Date.now() - confirmedAt <= OFFLINE_MAX_MS) return;
+    cases = []; pos = -1; clearTimeout(advanceTimer);
+    Object.keys(media).forEach(function (id) { URL.revokeObjectURL(media[id].url); delete media[id]; });
+    CW.$('d-media').innerHTML = '';
+    CW.$('d-info').hidden = true;
+    ['d-rule', 'd-place', 'd-time', 'd-case', 'd-explain', 'd-counter'].forEach(function (id) { CW.$(id).textContent = ''; });
+    CW.$('d-empty').hidden = true;
+    root.removeAttribute('data-showing');
+    root.setAttribute('data-unconfirmed', '');
+    CW.$('d-notice').hidden = false;
+    setStatus('offline');
   }
 
   /* Not "no cases": the screen is not authorised. Everything shown goes, and the pairing form
@@ -130,7 +164,7 @@
   });
 
   function render() {
-    if (root.hasAttribute('data-unauthorized')) return;
+    if (root.hasAttribute('data-unauthorized') || root.hasAttribute('data-unconfirmed')) return;
     CW.$('d-empty').hidden = cases.length > 0;
     CW.$('d-info').hidden = cases.length === 0;
   }
@@ -189,7 +223,7 @@
 
   document.addEventListener('cw:ready', function () {
     setStatus('connecting');
-    tick(); setInterval(tick, 1000);
+    tick(); setInterval(function () { tick(); checkConfirmed(); }, 1000);
     render();
     poll();
   });
