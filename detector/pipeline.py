@@ -705,7 +705,8 @@ def analyze(
     t_end = report.last_t
     stages.finish(t_end)
     said = container_length(info)
-    warnings: list[str] = shape_warnings + zone_class_warnings(scene, getattr(detector, "class_names", {}).values())
+    warnings: list[str] = (shape_warnings + scene.ignored_fields()
+                           + zone_class_warnings(scene, getattr(detector, "class_names", {}).values()))
     if stages.registration is not None and stages.registration.stats.unregistered:
         reg = stages.registration.stats
         reference = {"scene": "the scene's reference image", "mosaic": "the flight's mosaic"}.get(

@@ -467,6 +467,18 @@ class Scene(_Strict):
     def zone(self, name: str):
         return next(z for z in self.zones if z.name == name)
 
+    def ignored_fields(self) -> list[str]:
+        """Fields given that this scene's kind never reads, as warnings naming each.
+
+        ``reference_image`` and ``mosaic`` place the frames of a drone flight; a fixed camera
+        registers to its own first frame. A scene drawn on a mosaic without ``kind: drone`` was
+        analysed as a fixed camera without a word, its zones in the mosaic's pixels laid over the
+        video's. Warned, not refused: fixed scenes saved with such a field keep loading."""
+        if self.kind == "drone":
+            return []
+        return [f"{name}: read only for drone scenes (kind: drone); this fixed camera's scene ignores it"
+                for name in ("reference_image", "mosaic") if getattr(self, name)]
+
     def place_in(self, lang: str) -> str | None:
         """The place as read in ``lang``: its own text, else the other language's, else ``place``."""
         return pick_name(self.place_names, lang) or self.place
@@ -498,6 +510,18 @@ def _path_loc(path: str) -> list:
     return [int(p) if p.isdigit() else p for p in re.findall(r"[A-Za-z_]\w*|\d+", path)]
 
 
+def _zone_kind_problem(e: dict) -> str | None:
+    """A zone's ``kind`` missing or unknown, said as the scene file's words: pydantic's own text
+    ("Unable to extract tag using discriminator 'kind'") named the zone but not the field, and
+    not what a new user should write there."""
+    kinds = ", ".join(_ZONE_TAGS)
+    if e["type"] == "union_tag_not_found":
+        return f"missing: give the zone's kind, one of {kinds}"
+    if e["type"] == "union_tag_invalid":
+        return f"unknown kind {str((e.get('ctx') or {}).get('tag', ''))[:40]!r}: use one of {kinds}"
+    return None
+
+
 def field_errors(err: ValidationError) -> list[dict]:
     """One entry per problem: where (``field`` / ``loc``), what (``msg``) and its kind (``type``)."""
     out = []
@@ -505,6 +529,8 @@ def field_errors(err: ValidationError) -> list[dict]:
         # the discriminator tag is not a field the user wrote
         loc = [p for p in e["loc"] if not (isinstance(p, str) and p in _ZONE_TAGS)]
         msg = e["msg"].removeprefix("Value error, ")
+        if (kind_problem := _zone_kind_problem(e)) is not None:
+            loc, msg = [*loc, "kind"], kind_problem
         if (m := _FIELD_PREFIX.match(msg)) and (not loc or e["type"] == "true_false"):
             loc, msg = loc + _path_loc(m.group(1)), m.group(2)
         if not loc and msg.startswith("zone names must be unique"):
