@@ -7,8 +7,19 @@ its first picture (``20240501T080000.000Z.mp4``, UTC, so names sort in time). No
 or encoded: a recorder costs a socket and a few percent of a core, so one machine can record many
 cameras, and the evidence cut later from a segment holds exactly what the camera sent.
 
-Wall clock: the receive time of the first packet of a connection, carried forward along the
-stream's own timestamps (so segments of one connection join without gaps or jitter). After a drop
+Wall clock: the receive time of the first packet of a connection (stamped as it is read, before
+the lookahead below holds it back), carried forward along the stream's own timestamps (so
+segments of one connection join without gaps or jitter). The camera's clock is not the server's:
+a crystal off by 100 ppm, or a camera that stamps its nominal frame rate while the sensor runs a
+little slower, puts a timestamp-carried clock a second or more off after a few hours of one
+connection, and case times with it. So at every segment cut the recorder compares the stream
+clock with the receive times: how much earlier than the stream clock says the earliest-arriving
+picture of the last ``DRIFT_SEGMENTS`` segments arrived (network delay only ever makes a picture
+later), against the same measure over the connection's first segment (which also holds the
+pictures FFmpeg buffered while opening the stream, read out at once). When that has moved by more
+than ``DRIFT_TOLERANCE_S``, the next segment goes on from the receive clock: it begins that much
+after the previous one ends (or overlaps it), its duration stays exact in stream time, and a
+case's time never drifts further than about the tolerance however long the connection lasts. After a drop
 the recorder reconnects with exponential backoff; the time without pictures is a **gap**, recorded
 with its start and end. Everything is appended to ``index.jsonl`` beside the segments (one JSON
 object a line: ``segment``, ``gap``), so a crash loses at most the segment being written (kept as
@@ -31,7 +42,7 @@ import logging
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -44,6 +55,10 @@ import av
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.jsonl"
+# Wall clock against the stream's timestamps (see the module docstring): re-read when they drift
+# further apart than this, judged on the earliest-arriving picture of the last few segments.
+DRIFT_TOLERANCE_S = 0.5
+DRIFT_SEGMENTS = 5
 NAME_FORMAT = "%Y%m%dT%H%M%S"
 # Live stream URLs a camera may have (PyAV opens more, local files included: not for a camera).
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
@@ -474,19 +489,39 @@ class Recorder:
             anchor: tuple[datetime, int] | None = None  # (wall clock, pts) of the first picture
             sequence = 0
             not_before: datetime | None = None  # after a clock jump: the end of the last picture
+            # receive times of the packets read but not yet handled (bounded: a stream whose packets
+            # the timing repair keeps dropping must not hold them all)
+            arrivals: deque[tuple[av.Packet, float]] = deque(maxlen=4096)
+            earliest: deque[float] = deque(maxlen=DRIFT_SEGMENTS)  # per segment: min(receive - wall clock)
+            lateness: float | None = None  # that minimum for the segment being written
+            baseline: float | None = None  # that minimum over the timeline's first segment
 
             def wall_of(pts: int) -> datetime:
                 return anchor[0] + timedelta(seconds=float((pts - anchor[1]) * tb))
 
-            demux: Iterator[av.Packet] = container.demux(stream)
+            def stamped(packets: Iterator[av.Packet]) -> Iterator[av.Packet]:
+                for p in packets:
+                    arrivals.append((p, self.clock()))
+                    yield p
+
+            def received(packet: av.Packet) -> float:
+                """When ``packet`` was read (packets the timing repair dropped are skipped)."""
+                while arrivals:
+                    p, at = arrivals.popleft()
+                    if p is packet:
+                        return at
+                return self.clock()
+
+            demux: Iterator[av.Packet] = stamped(container.demux(stream))
             while True:
                 try:
                     for packet in _TimedPackets(demux, tb):
                         if stop.is_set():
                             ended_by = "stop"
                             break
+                        arrived = received(packet)
                         if anchor is None:
-                            now = self._now()
+                            now = datetime.fromtimestamp(arrived, timezone.utc)
                             anchor = (max(now, not_before) if not_before else now, packet.pts)
                         if writer is None or (packet.is_keyframe and packet.pts > writer.key_pts
                                               and (packet.pts - writer.key_pts) * tb >= self.config.segment_s):
@@ -494,6 +529,17 @@ class Recorder:
                                 continue
                             if writer is not None:
                                 self._finish(writer, packet.pts, "length", wall_of(packet.pts))
+                                if lateness is not None:
+                                    earliest.append(lateness)
+                                    baseline = lateness if baseline is None else baseline
+                                lateness = None
+                                drift = min(earliest) - baseline if earliest and baseline is not None else 0.0
+                                if abs(drift) > DRIFT_TOLERANCE_S:
+                                    log.info("stream %s: the camera's clock drifted %.3f s from the receive "
+                                             "clock; segments go on from the receive clock",
+                                             masked_url(self.config.url), drift)
+                                    anchor = (wall_of(packet.pts) + timedelta(seconds=drift), packet.pts)
+                                    earliest.clear()
                             sequence += 1
                             writer = _SegmentWriter(self.config.out_dir, stream, packet, wall_of(packet.pts),
                                                     connection, sequence)
@@ -503,6 +549,8 @@ class Recorder:
                                 if gap_start is not None:
                                     self._gap(Gap(gap_start, first_wall, gap_reason))
                                     self.status.gap_open_since = None
+                        late = arrived - wall_of(packet.pts).timestamp()
+                        lateness = late if lateness is None else min(lateness, late)
                         last_wall = wall_of(packet.pts + (packet.duration or 0))
                         self.status.last_packet_at = last_wall
                         writer.write(packet)
@@ -518,6 +566,8 @@ class Recorder:
                         writer = None
                     self._timeline += 1
                     connection, sequence, anchor, not_before = self._timeline, 0, None, last_wall
+                    earliest.clear()
+                    lateness = baseline = None
                     demux = itertools.chain([jump.packet], demux)
         except (av.FFmpegError, OSError, EOFError) as err:
             ended_by = f"{type(err).__name__}: {err}"
