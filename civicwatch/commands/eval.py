@@ -69,6 +69,12 @@ def run_detections(args: argparse.Namespace) -> int:
     from detector.slicing import DEFAULT_OVERLAP, SliceSettings, SlicingError
 
     slicing = None
+    if args.frames and (args.images or args.labels or args.format):
+        # a frames.json names its own frames and labels: the folder options would be dropped unread
+        given = [f"--{k}" for k in ("images", "labels", "format") if getattr(args, k)]
+        print(f"ERROR: give --images DIR and --labels DIR, or --frames FRAMES.json, not both ({', '.join(given)} "
+              "with --frames)", file=sys.stderr)
+        return 2
     try:
         parse_tiles(args.tiles)  # before the model is loaded and the images read
     except ValueError as err:
@@ -101,7 +107,7 @@ def run_detections(args: argparse.Namespace) -> int:
                 from detector.models.metadata import COCO_NAMES
 
                 cmap = ClassMap.identity(COCO_NAMES)
-            images = images_from_dirs(Path(args.images), Path(args.labels), args.format, cmap)
+            images = images_from_dirs(Path(args.images), Path(args.labels), args.format or "yolo", cmap)
         # Keep low scores for AP; recall and precision are counted at --conf.
         detector = load_analysis_detector(args.model, conf=min(args.conf, 0.05), threads=args.threads)
     except (DetectionLabelError, DetectorError, ModelFetchError, KeyError) as err:
@@ -154,10 +160,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
     det = sub.add_parser("detections", help="detector recall, precision and AP50 on labelled images",
                          description="Per class recall, precision and AP50 (IoU 0.5), split by box size "
-                                     "(small < 32 px, medium, large >= 96 px by the square root of the area).")
+                                     "(small < 32 px, medium, large >= 96 px by the square root of the area), on --images DIR "
+                                     "with --labels DIR, or on the video frames of --frames FRAMES.json.")
     det.add_argument("--images", metavar="DIR", help="folder of images")
     det.add_argument("--labels", metavar="DIR", help="folder of label files named like the images")
-    det.add_argument("--format", choices=["yolo", "voc"], default="yolo", help="label format (default yolo)")
+    det.add_argument("--format", choices=["yolo", "voc"], default=None, help="label format (default yolo)")
     det.add_argument("--class-map", metavar="F", help="YAML: names (YOLO ids) and map: label class -> detector class")
     det.add_argument("--frames", metavar="FRAMES.json", help="video frames with YOLO labels (benchmarks/dev-set/frames)")
     det.add_argument("--model", default=None, help="model name or .onnx path (default: the analysis model, as `analyze` uses)")

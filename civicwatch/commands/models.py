@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list, fetch and export detection models")
     msub = p.add_subparsers(dest="models_command", required=True)
 
-    ls = msub.add_parser("list", help="show the default model and the ONNX models in the models folder")
+    ls = msub.add_parser("list", help="show the analysis model, the named models and the ONNX models in the models folder")
     ls.add_argument("--json", action="store_true", help="print the listing as JSON")
     ls.set_defaults(func=run_list)
 
@@ -61,10 +61,14 @@ def run_list(args: argparse.Namespace) -> int:
     from detector.models.paths import cache_dir, models_dir
 
     try:
-        default = load_manifest().default
+        manifest = load_manifest()
     except ManifestError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    default = manifest.default
+    # What `analyze`, the service and `eval` run without --model: the manifest's analysis_model
+    # (CenterNet), not its `default:` entry, which only manifests without analysis_model use.
+    analysis = manifest.analysis_model or default.name
     base = models_dir()
     cached = default_model_path(base, default)
     current = cached_model_is_current(cached, default)
@@ -87,9 +91,11 @@ def run_list(args: argparse.Namespace) -> int:
     files = sorted({*base.glob("*.onnx"), *cache_dir(base).glob("*.onnx")})
     others = [_info_dict(describe_onnx(f)) for f in files]
     if args.json:
-        print(json.dumps({"models_dir": str(base), "default": default_entry, "named": named, "models": others}, indent=2))
+        print(json.dumps({"models_dir": str(base), "analysis_model": analysis, "default": default_entry, "named": named,
+                          "models": others}, indent=2))
         return 0
     print(f"models folder: {base}")
+    print(f"analysis model: {analysis} (what analyze, the service and eval use without --model)")
     print(f"default: {default.name} ({default_entry['source']}, input {default.input_size})")
     print(f"  weights sha256: {default.members.weights.sha256}")
     if current:
@@ -99,7 +105,8 @@ def run_list(args: argparse.Namespace) -> int:
     print("named models (--model NAME):")
     for entry in named:
         state = "cached" if entry["cached"] else f"not cached (civicwatch models fetch {entry['name']})"
-        print(f"  {entry['name']:<22} input {entry['input_size']:<4} {entry['source']:<34} {state}")
+        mark = ", the analysis model" if entry["name"] == analysis else ""
+        print(f"  {entry['name']:<22} input {entry['input_size']:<4} {entry['source']:<34} {state}{mark}")
     print("onnx files:" if others else "onnx files: none")
     for entry in others:
         what = entry["problem"] or f"layout {entry['layout']}, {entry['classes'] or '?'} classes, input {entry['input_shape']}"

@@ -1,0 +1,51 @@
+"""The command line does what README's command table says, in the two places it did not.
+
+- ``eval detections (--images DIR --labels DIR [--format yolo|voc] | --frames FRAMES.json)``: one
+  source of labelled pictures or the other. Given both, ``--frames`` won and the folders (and
+  ``--format``) were dropped without a word: a score of other pictures than the user named.
+- ``analyze`` uses the manifest's ``analysis_model`` when no ``--model`` is given (README,
+  "Models"), but ``models list`` only showed the manifest's ``default:`` entry (YOLOv3-tiny) as
+  "default", so a new user read the wrong model as the one analysing their footage.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from civicwatch.cli import main
+from detector.models.manifest import load_manifest
+from detector.models.paths import MODELS_DIR_ENV
+
+
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        (["--images", "IMAGES"], "--images"),
+        (["--labels", "LABELS", "--format", "voc"], "--labels, --format"),
+        (["--format", "yolo"], "--format"),
+    ],
+)
+def test_eval_detections_refuses_image_folders_together_with_frames(tmp_path, capsys, extra, named):
+    (tmp_path / "IMAGES").mkdir()
+    (tmp_path / "LABELS").mkdir()
+    frames = tmp_path / "frames.json"
+    frames.write_text(json.dumps({"frames": []}))
+    args = [str(tmp_path / a) if a in ("IMAGES", "LABELS") else a for a in extra]
+    assert main(["eval", "detections", "--frames", str(frames), *args]) == 2
+    err = capsys.readouterr().err
+    assert f"not both ({named} with --frames)" in err, err
+
+
+def test_models_list_names_the_model_analyze_uses(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path))  # nothing cached: nothing is fetched or read
+    manifest = load_manifest()
+    expected = manifest.analysis_model or manifest.default.name
+    assert main(["models", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["analysis_model"] == expected
+    assert main(["models", "list"]) == 0
+    text = capsys.readouterr().out
+    assert f"analysis model: {expected} (what analyze, the service and eval use without --model)" in text
+    (line,) = [row for row in text.splitlines() if row.startswith(f"  {expected} ")]
+    assert line.endswith("the analysis model")
