@@ -142,40 +142,49 @@ def parent_progress(db: Session, job_id: int) -> float:
 
 
 def finish_parent(factory: sessionmaker[Session], job_id: int, data_dir: Path | None = None) -> str | None:
-    """Give the split job its outcome once every segment has one (idempotent; called after each
-    segment's own commit, so the last segment to finish always sees all of them finished)."""
+    """Give the split job its outcome once every segment has one; returns it to the one caller
+    that gave it, None to any other (called after each segment's own commit, so the last segment
+    to finish always sees all of them finished).
+
+    The outcome is written by a conditional UPDATE (still running, still split): on SQLite the
+    ``FOR UPDATE`` is a no-op, so two segments ending together both read the parent as running,
+    and both wrote the outcome, each told it finished the job; the later, stale write could even
+    land on a job an operator had retried in between."""
     with session_scope(factory) as db:
         db.execute(select(Job.id).where(Job.id == job_id).with_for_update())
         job = db.get(Job, job_id)
         if job is None or job.state != "running" or job.lease_owner != SPLIT_OWNER:
             return None
+        still_split = (Job.id == job_id) & (Job.state == "running") & (Job.lease_owner == SPLIT_OWNER)
         segs = list(db.scalars(select(JobSegment).where(JobSegment.job_id == job_id).order_by(JobSegment.index)))
         if not segs or any(s.state not in TERMINAL for s in segs):
-            job.progress = parent_progress(db, job_id)
+            db.execute(update(Job).where(still_split).values(progress=parent_progress(db, job_id)))
             return None
         failed = [s for s in segs if s.state == "failed"]
-        job.cases_found = len(list(db.scalars(select(Case.id).where(Case.job_id == job_id))))
-        job.processing_seconds = sum(s.processing_seconds or 0.0 for s in segs)
-        job.video_seconds = sum(s.video_seconds or 0.0 for s in segs) or job.upload.duration_s
+        values: dict[str, Any] = {
+            "cases_found": len(list(db.scalars(select(Case.id).where(Case.job_id == job_id)))),
+            "processing_seconds": sum(s.processing_seconds or 0.0 for s in segs),
+            "video_seconds": sum(s.video_seconds or 0.0 for s in segs) or job.upload.duration_s,
+        }
         if job.cancel_requested or any(s.state == "cancelled" for s in segs):
-            job.state, job.error = "cancelled", None
+            values.update(state="cancelled", error=None)
         elif failed:
-            job.state = "failed"
-            job.error = "; ".join(f"segment {s.index + 1} of {len(segs)} ({s.span_from_s:.1f}-{s.span_to_s:.1f} s) "
-                                  f"failed: {s.error}" for s in failed)[:4000]
+            values.update(state="failed", error="; ".join(
+                f"segment {s.index + 1} of {len(segs)} ({s.span_from_s:.1f}-{s.span_to_s:.1f} s) failed: {s.error}"
+                for s in failed)[:4000])
         else:
-            job.state, job.error, job.progress = "done", None, 100.0
             warnings: list[str] = []
             for s in segs:
                 for w in (analysis_report(data_dir / s.out_dir)[0] if data_dir and s.out_dir else []):
                     if w not in warnings:
                         warnings.append(w)
-            job.warnings = warnings
-            job.seen = {"segments": len(segs), "segment_s": [[s.span_from_s, s.span_to_s] for s in segs]}
-        job.finished_at, job.cancel_requested = utcnow(), False
-        job.lease_owner, job.lease_expires_at = None, None
-        log.info("split job %s %s", job_id, job.state)
-        return job.state
+            values.update(state="done", error=None, progress=100.0, warnings=warnings,
+                          seen={"segments": len(segs), "segment_s": [[s.span_from_s, s.span_to_s] for s in segs]})
+        values.update(finished_at=utcnow(), cancel_requested=False, lease_owner=None, lease_expires_at=None)
+        if db.execute(update(Job).where(still_split).values(**values)).rowcount != 1:
+            return None  # another caller gave the outcome first
+        log.info("split job %s %s", job_id, values["state"])
+        return values["state"]
 
 
 def run_segment(segment_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,
