@@ -205,9 +205,18 @@ class OptionalReasonIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+FEED_ACTIONS = ("publish", "withdraw")  # what puts a case on the screens or takes it off
+
+
 def _finish(db: Session, request: Request, who: Principal, case: Case, action: str, from_state: str,
             **details: Any) -> dict:
     audit.record(db, request, who, f"case.{action}", "case", case.id, from_state=from_state, **details)
+    if action in FEED_ACTIONS:
+        # Stamped again at the commit: the screens' feed sends with ``since`` what was decided after
+        # it, and a stamp taken before a wait (a lock, a busy database) and committed long after a
+        # poll fell behind that poll's ``since``. What remains (the commit itself) the feed's overlap
+        # covers (``service.api.public.SINCE_OVERLAP_S``).
+        db.execute(update(Case).where(Case.id == case.id).values(decided_at=utcnow()))
     db.commit()
     db.refresh(case)
     events.case_changed(request.app.state.settings, db, case, action, who.actor, from_state)  # MQTT / webhooks

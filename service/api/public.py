@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
@@ -57,6 +58,13 @@ NUMBER_RE = re.compile(r"^\d{8}-\d{4,}$")
 # explanation, and on the stills the zone's tag (its key where the scene gives no label). That is
 # what screens must never get, so display tokens get no sheet (the screen shows none anyway).
 SHEET_ROLES = ("reviewer", "admin")
+# A poll with ``since`` looks this much further back. A publication or withdrawal is stamped
+# (``decided_at``) just before it commits (``service.api.cases._finish``), but a poll can still run
+# between stamp and commit (the commit's own time; another app server's clock a little behind):
+# with ``since`` taken at face value, a case stamped before a poll's ``server_time`` and committed
+# after that poll was never sent to a screen polling with ``since``. Within the overlap a case may
+# be sent twice; items and withdrawals are keyed by public number, so a repeat changes nothing.
+SINCE_OVERLAP_S = 120
 PAIR_MAX_AGE_S = 400 * 24 * 3600  # browsers cap cookies at 400 days; re-pair after that
 
 
@@ -180,6 +188,7 @@ def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depen
          .where(Case.state.in_(PUBLIC_STATES), Case.published_hashes.is_not(None), Case.decided_at <= now))
     after = parse_when(since, "since")
     if after is not None:
+        after -= timedelta(seconds=SINCE_OVERLAP_S)  # a case committed after the last poll: see above
         q = q.where(Case.decided_at > after)
     q = q.order_by(Case.decided_at.desc(), Case.id)
     limit = max(1, min(limit, 200))
@@ -202,7 +211,8 @@ def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depen
                                   Case.decided_at > after, Case.decided_at <= now).order_by(Case.decided_at)
         withdrawn = [c.public_number for c in db.scalars(gone)
                      if not (who.role == "display" or screen is not None) or shown_on(c, screen)]
-    # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed
+    # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed (the
+    # overlap above covers one committed after this answer with a stamp before ``now``)
     return Feed(items=items, withdrawn=withdrawn, screen=screen, server_time=iso(now))
 
 

@@ -10,9 +10,11 @@ import re
 import shutil
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 from fastapi.testclient import TestClient
 
+from service.api.public import SINCE_OVERLAP_S
 from service.jobs import NullRunner
 from service.main import create_app
 from service.models import Case
@@ -421,8 +423,9 @@ def test_a_screen_polling_with_since_is_told_of_a_withdrawal(env, cases, fast_re
         assert env.reviewer.post(f"/api/cases/{case_id}/withdraw", json={"reason": "wrong person"}).status_code == 200
     news = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
     assert news["items"] == [] and news["withdrawn"] == [number]  # the hall's case was never the lobby's
-    later = env.display.get("/api/public/cases", params={"since": news["server_time"]}).json()
-    assert later["withdrawn"] == []  # said once
+    # said again within the overlap (harmless: by number), and no more after it
+    past = datetime.fromisoformat(news["server_time"]) + timedelta(seconds=SINCE_OVERLAP_S + 1)
+    assert env.display.get("/api/public/cases", params={"since": past.isoformat()}).json()["withdrawn"] == []
     everything = env.reviewer.get("/api/public/cases", params={"since": first["server_time"]}).json()
     assert len(everything["withdrawn"]) == 2
 
@@ -440,3 +443,53 @@ def test_rendering_the_annotated_clip_keeps_the_prepared_media(env, cases, fast_
     assert "annotated" in env.reviewer.get(f"/api/cases/{a}").json()["evidence"]
     _approve(env, a)
     assert env.reviewer.get(f"/api/cases/{a}").json()["published_hashes"] == prepared
+
+
+def test_a_screen_polling_with_since_gets_a_case_committed_after_its_poll(env, cases, fast_redaction, monkeypatch):
+    """Case A is stamped before case B but commits after the poll that returned B; the next poll,
+    ``since`` that poll's ``server_time``, is past A's stamp, so a screen polling with ``since``
+    never got A. Here A's stamp is taken a few seconds before the poll (the clock read before a
+    wait), its commit after."""
+    import service.api.cases as cases_api
+
+    a, b = cases
+    for case_id in (a, b):
+        _approve(env, case_id)
+    assert env.reviewer.post(f"/api/cases/{b}/publish").status_code == 200
+    poll = env.display.get("/api/public/cases").json()
+    assert len(poll["items"]) == 1
+    stamped = datetime.fromisoformat(poll["server_time"]) - timedelta(seconds=5)
+    monkeypatch.setattr(cases_api, "utcnow", lambda: stamped)  # A read the clock before that poll
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    monkeypatch.undo()
+    number = env.reviewer.get(f"/api/cases/{a}").json()["public_number"]
+    news = env.display.get("/api/public/cases", params={"since": poll["server_time"]}).json()
+    assert number in [c["number"] for c in news["items"]]
+    # and withdrawn the same way: the screen is told
+    monkeypatch.setattr(cases_api, "utcnow", lambda: datetime.fromisoformat(news["server_time"]) - timedelta(seconds=5))
+    assert env.reviewer.post(f"/api/cases/{a}/withdraw", json={"reason": "wrong person"}).status_code == 200
+    monkeypatch.undo()
+    later = env.display.get("/api/public/cases", params={"since": news["server_time"]}).json()
+    assert later["withdrawn"] == [number]
+
+
+def test_a_publication_is_stamped_when_it_commits(env, cases, fast_redaction, monkeypatch):
+    """The stamp the feed's ``since`` compares was taken before the audit entry was written and the
+    commit waited on the database; a publication that waited is stamped at its commit."""
+    import service.audit as audit
+
+    a, _ = cases
+    _approve(env, a)
+    record = audit.record
+
+    def slow_record(*args, **kwargs):  # a busy database: the write waits
+        time.sleep(1.5)
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", slow_record)
+    before = datetime.now(tz=timezone.utc)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    monkeypatch.undo()
+    with env.app.state.session_factory() as db:
+        decided = db.get(Case, a).decided_at
+    assert decided - before >= timedelta(seconds=1.5)
