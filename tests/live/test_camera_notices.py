@@ -239,3 +239,71 @@ def test_dead_recorder_and_never_reached_camera(world, subscriber, prefix):
     with session_scope(factory) as db:
         db.get(Camera, "cam-b").stream_url = None
     assert notices.step(s(70)) == [] and "cam-b" not in notices.states
+
+
+def test_real_camera_going_down_and_coming_back(tmp_path, prefix, subscriber, footage_dir):
+    """End to end: the real recorder against the real RTSP camera, the notices' own thread, the
+    real broker. The camera is killed (the recorder retries every quarter to one second) and
+    started again: one offline notice, one online notice."""
+    from service.live.recorders import CameraRecorder
+    from tests.service.helpers import SCENE_YAML
+
+    from .helpers import CLIP, RtspCamera
+
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        mqtt_host=BROKER[0],
+        mqtt_port=BROKER[1],
+        mqtt_topic_prefix=prefix,
+        live_segment_s=2.0,
+        live_heartbeat_s=0.3,
+        camera_offline_after_s=2.0,
+        camera_online_after_s=1.0,
+        camera_notice_poll_s=0.2,
+    )
+    engine = make_engine(settings)
+    migrate(settings, engine)
+    factory = make_session_factory(engine)
+    camera = RtspCamera(footage_dir / CLIP)
+    with session_scope(factory) as db:
+        db.add(
+            Camera(
+                id="bj-overpass",
+                kind="fixed",
+                place="Overpass north",
+                timezone="Asia/Shanghai",
+                scene_yaml=SCENE_YAML,
+                stream_url=camera.url,
+            )
+        )
+    camera.start()
+    recorder = CameraRecorder(
+        factory, settings, "bj-overpass", camera.url, read_timeout_s=2.0, backoff_initial_s=0.25, backoff_max_s=1.0
+    )
+    notices = CameraNotices(factory, settings)
+    try:
+        recorder.start()
+        notices.start()
+        deadline = time.monotonic() + 30
+        while notices.states.get("bj-overpass") is None or notices.states["bj-overpass"].state != "online":
+            assert time.monotonic() < deadline, "the camera was never seen online"
+            time.sleep(0.1)
+        camera.kill()
+        got = subscriber.wait_for(1, timeout=30)
+        assert [t for t, _ in got] == [f"{prefix}/cameras/offline"]
+        time.sleep(3.0)  # down a while longer: the recorder keeps retrying
+        assert len(subscriber.messages) == 1
+        camera.start()
+        got = subscriber.wait_for(2, timeout=40)
+        assert [t for t, _ in got] == [f"{prefix}/cameras/offline", f"{prefix}/cameras/online"]
+        off, on = got[0][1]["camera"], got[1][1]["camera"]
+        assert off["reason"] and on["previous_state"] == "offline" and on["offline_s"] >= 3.0
+        assert off["since"] < on["since"] and on["since_local"].endswith("+08:00")
+        time.sleep(2.0)
+        assert len(subscriber.messages) == 2
+    finally:
+        notices.stop()
+        recorder.stop()
+        camera.kill()
+        events.close_all()
+        engine.dispose()
