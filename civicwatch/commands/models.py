@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fetch.set_defaults(func=run_fetch)
 
     export = msub.add_parser("export", help="export ultralytics .pt weights to ONNX (needs civicwatch[ultralytics])")
-    export.add_argument("weights", type=Path)
+    export.add_argument("weights", type=Path, help="ultralytics .pt weights (YOLOv8/11, YOLO26)")
     export.add_argument("--imgsz", type=int, default=None, help="model input size (default 640)")
     export.set_defaults(func=run_export)
 

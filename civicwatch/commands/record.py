@@ -21,7 +21,7 @@ from civicwatch.commands import refuse
 
 
 def add_parser(subparsers) -> None:  # noqa: ANN001
-    p = subparsers.add_parser("record", help="record a live stream (RTSP, HTTP-FLV, HLS) in segments, never decoding")
+    p = subparsers.add_parser("record", help="record a live stream (RTSP; also RTMP, HTTP-FLV, HLS) in segments, never decoding")
     p.add_argument("--url", help="the stream (default with --camera: the camera's stream URL)")
     p.add_argument("--out", type=Path, help="folder for the segments (default with --camera: data_dir/live/ID/segments)")
     p.add_argument("--segment-s", type=float, default=None, help="segment length in seconds, cut at the next "

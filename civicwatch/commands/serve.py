@@ -11,7 +11,8 @@ def add_parser(subparsers) -> None:  # noqa: ANN001
     p = subparsers.add_parser("serve", help="run the review service (settings: CIVICWATCH_* env or CIVICWATCH_CONFIG file)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=port_number, default=8000, help="port (default 8000)")
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                   help="how much the server logs (default info)")
     p.set_defaults(func=run)
 
 

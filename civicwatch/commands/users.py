@@ -16,14 +16,16 @@ def add_parser(subparsers) -> None:  # noqa: ANN001
     p = subparsers.add_parser("users", help="add, list or change service users")
     sub = p.add_subparsers(dest="users_command", required=True)
     add = sub.add_parser("add", help="create a user")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("name", help="the login name")
+    add.add_argument("--role", required=True, choices=ROLES,
+                     help="reviewer: reviews and publishes cases; operator: uploads footage; display: an exposure "
+                          "screen; admin: users, tokens, cameras and the audit log")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=_checked(run_add, "users add"))
     ls = sub.add_parser("list", help="list users")
     ls.set_defaults(func=_checked(run_list, "users list"))
     pw = sub.add_parser("passwd", help="set a user's password (and re-activate the user)")
-    pw.add_argument("name")
+    pw.add_argument("name", help="the login name")
     pw.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     pw.set_defaults(func=_checked(run_passwd, "users passwd"))
 

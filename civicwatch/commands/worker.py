@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:  # noqa: ANN001
     p.add_argument("--metrics-port", type=int, default=None,
                    help="Prometheus metrics port (default CIVICWATCH_WORKER_METRICS_PORT, 9540; 0 = none)")
     p.add_argument("--name", default=None, help="worker name in logs and metrics (default host:pid)")
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                   help="how much the worker logs (default info)")
     p.set_defaults(func=run)
 
 

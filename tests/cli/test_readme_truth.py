@@ -78,3 +78,23 @@ def test_every_dependency_has_a_row_saying_why():
     named = {re.sub(r"\[.*?\]", "", n).strip().lower() for r in rows for n in re.split(r"[,:]", r.lstrip("| "))}
     names = {re.split(r"[<>=\[ ]", req, maxsplit=1)[0].lower() for req in wanted}
     assert {n for n in names if n not in named and f"{n} (pyav)" not in named} == set()
+
+
+def _all_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from _all_parsers(child, (*path, name))
+
+
+def test_every_argument_of_every_command_says_what_it_is_in_help():
+    """``civicwatch serve --help`` listed ``--log-level`` bare, ``users add --help`` a bare
+    ``--role``: a new user's first reference is the help, so every argument carries a line."""
+    bare = [
+        f"{' '.join(path) or 'civicwatch'} {action.option_strings[0] if action.option_strings else action.dest}"
+        for path, parser in _all_parsers(build_parser())
+        for action in parser._actions
+        if not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) and not action.help
+    ]
+    assert bare == []
