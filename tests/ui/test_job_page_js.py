@@ -17,6 +17,7 @@ import pytest
 
 import harness
 from service.job_report import warning_items
+from service.jobs.stall import stalled_error
 
 pytestmark = pytest.mark.browser
 
@@ -36,18 +37,20 @@ CANCELLED = {**JOB, "id": 8, "upload_id": 8, "state": "cancelled", "progress": 2
 # a failure whose words have no space to break at (a file named by its SHA-256)
 FAILED = {**CANCELLED, "id": 9, "upload_id": 9, "filename": "DJI_20261205093000_0001_V.MP4", "state": "failed",
           "error": "VideoOpenError: 7b16caf4b302e1746aa2f5cab39bfbd7f37e15f471a31d3ac343b82593e679f3.mp4: no such file"}
+# a failure the service names by a code the pages have a sentence for
+STALLED = {**FAILED, "id": 10, "upload_id": 10, "filename": "stuck.mp4", "error": stalled_error(1805, 1800)}
 
 
 @pytest.fixture(scope="module", params=["en-US", "zh-CN"])
 def page(browser, request):
-    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/jobs": [FAILED, CANCELLED, JOB]}
+    answers = {"/api/me": {"username": "pilot1", "role": "operator", "kind": "user"}, "/api/jobs": [STALLED, FAILED, CANCELLED, JOB]}
     retried: list[str] = []
 
     def answer(route) -> bool:
         path = urlsplit(route.request.url).path
         if route.request.method == "POST" and path == "/api/jobs/8/retry":
             retried.append(path)
-            answers["/api/jobs"] = [FAILED, {**CANCELLED, "state": "queued", "progress": 0.0}, JOB]
+            answers["/api/jobs"] = [STALLED, FAILED, {**CANCELLED, "state": "queued", "progress": 0.0}, JOB]
             harness.fulfil_json(route, answers["/api/jobs"][1])
         elif path in answers:
             harness.fulfil_json(route, answers[path])
@@ -101,6 +104,20 @@ def test_a_cancelled_job_can_be_retried_from_the_page(page) -> None:
     page.locator('tr.job-row[data-job="8"][data-state="queued"]').wait_for(timeout=10_000)
     assert page.retried == ["/api/jobs/8/retry"]
     assert page.locator('tr.job-row[data-job="8"] button.job-retry').count() == 0
+
+
+def test_a_coded_failure_is_said_in_the_pages_language(page) -> None:
+    """A stalled job's error starts with its code (``job_stalled: ...``); the page said only the
+    English words after "the analysis reported". Now the catalogue's sentence comes first, the
+    details after it; an error without a known code keeps the analysis's words (the row above)."""
+    said = page.locator('tr.job-row[data-job="10"] .job-error').inner_text()
+    if page.evaluate("CW.lang") == "zh-CN":
+        assert said.startswith("分析长时间没有进展"), said
+    else:
+        assert said.startswith("The analysis stopped making progress"), said
+    assert "no progress for 1805 s" in said and "job_stalled:" not in said
+    plain = page.locator('tr.job-row[data-job="9"] .job-error').inner_text()
+    assert "VideoOpenError: 7b16caf4" in plain
 
 
 def test_a_long_error_wraps_inside_the_phone_screen(page) -> None:

@@ -10,13 +10,22 @@
     return Math.max(0, Math.min(100, p <= 1 ? p * 100 : p));
   }
   function jobId(j) { return j.id !== undefined ? j.id : j.job_id; }
+  function jobError(error) {
+    var coded = /^([a-z][a-z0-9_]*): /.exec(error);
+    if (coded && CW.has('error.' + coded[1])) {
+      return CW.t('error.' + coded[1]) + ' ' + CW.t('jobs.error', {error: error.slice(coded[0].length)});
+    }
+    return CW.t('jobs.error', {error: error});
+  }
 
   function row(j) {
     var state = j.state || 'queued', pct = state === 'done' ? 100 : percent(j.progress);
     var bar = CW.el('div', {class: 'progress progress-sm'}, [CW.el('div', {class: 'progress-bar state-' + state, style: 'width:' + pct.toFixed(0) + '%'})]);
     var stateCell = CW.el('td', {class: 'job-state'}, [CW.el('span', {class: 'state-badge state-' + state, text: CW.label('job', state)})]);
-    /* the pipeline's or worker's own (English) words, led by a sentence in the page language */
-    if (j.error) stateCell.appendChild(CW.el('div', {class: 'job-error small', text: CW.t('jobs.error', {error: j.error})}));
+    /* the pipeline's or worker's own (English) words, led by a sentence in the page language; an
+       error the service starts with a code the page has a sentence for (``job_stalled: ...``) is said
+       in that sentence, its English details kept after it */
+    if (j.error) stateCell.appendChild(CW.el('div', {class: 'job-error small', text: jobError(j.error)}));
     var actions = CW.el('td', {class: 'right job-actions'});
     if (state === 'queued' || state === 'running') {
       actions.appendChild(CW.el('button', {type: 'button', class: 'btn btn-ghost btn-sm job-cancel', text: CW.t('jobs.cancel'), onclick: function () {
