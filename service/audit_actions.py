@@ -39,6 +39,7 @@ ACTIONS: tuple[str, ...] = (
     "case.reopen",
     "case.plate",
     "case.export",
+    "case.unsigned_run",
     "evidence.view",
     "evidence.render",
     "audit.export",

@@ -18,6 +18,8 @@ WARNING_KINDS = (
     ("no_frames", "no frame could be decoded"),
     ("size_changed", "the picture size changes during the video"),
     ("no_clock", "no wall-clock time is known"),
+    # not the pipeline's: the service's, on a run it accepted unsigned (service.run_trust)
+    ("unsigned_run", "the run's manifest is not signed"),
 )
 
 

@@ -39,6 +39,7 @@ from service.jobs.stall import Liveness, watched
 from service.jobs.throttle import Throttle
 from service.jobs.work import AnalyzeFn, analysis_report, stall_watch, unused_run_dir
 from service.models import Camera, Case, Job, JobSegment, LiveSegment, SceneVersion, utcnow
+from service.run_trust import RunRefused, RunTrust, check_run, installation_keys, note_unsigned
 
 log = logging.getLogger(__name__)
 
@@ -265,13 +266,21 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
 
     store = evidence_store(settings)
     run_rel = out_dir.relative_to(data_dir).as_posix()
+    trust: RunTrust | None = None
+    if error is None and not cancelled:  # a run changed since the analysis is refused (service.run_trust)
+        try:
+            trust = check_run(out_dir, installation_keys(settings), signs=getattr(analyze_fn, "signs_runs", False))
+        except RunRefused as err:
+            error = str(err)
+            log.warning("segment %s (job %s): %s", index, job_id, error)
     if error is None and not cancelled:
         try:
             store.commit_tree(run_rel, out_dir, keep_local=True)  # evidence where every worker's goes
         except Exception as err:  # noqa: BLE001 - an unreachable store fails the try, visibly
             error = f"could not store the evidence: {type(err).__name__}: {err}"
     run_key = RunKey(sha, span, str(getattr(options, "model", None) or "default"), None)
-    outcome = _record(factory, settings, segment_id, job_id, owner, out_dir, run_key, error, cancelled, elapsed)
+    outcome = _record(factory, settings, segment_id, job_id, owner, out_dir, run_key, error, cancelled, elapsed,
+                      trust)
     if outcome.state in ("failed", "cancelled", "queued") or outcome.state is None:
         shutil.rmtree(out_dir, ignore_errors=True)
         if store.kind != "local":
@@ -288,7 +297,8 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
 
 
 def _record(factory: sessionmaker[Session], settings: Settings, segment_id: int, job_id: int, owner: str,
-            out_dir: Path, run_key: RunKey, error: str | None, cancelled: bool, elapsed: float) -> SegmentOutcome:
+            out_dir: Path, run_key: RunKey, error: str | None, cancelled: bool, elapsed: float,
+            trust: RunTrust | None = None) -> SegmentOutcome:
     """Write the try's outcome, conditional on still holding the lease (rows locked: parent, then
     segment, the order every writer of a split job's rows takes)."""
     for _ in range(2):
@@ -320,6 +330,7 @@ def _record(factory: sessionmaker[Session], settings: Settings, segment_id: int,
                     log.warning("segment %s: %s", segment_id, error)
                     continue  # again, as an error (locks and ownership taken afresh)
                 new = [r.id for r in rows if r.id not in before and r.state == "pending"]
+                note_unsigned(db, trust, job, rows, out_dir.relative_to(settings.data_dir).as_posix())
                 seg.state, seg.progress, seg.error, seg.cases_found = "done", 100.0, None, len(rows)
                 seg.video_seconds = seg.span_to_s - seg.span_from_s
                 seg.processing_seconds = elapsed

@@ -31,6 +31,7 @@ from service.jobs.stall import Liveness, StallWatch, watched
 from service.jobs.throttle import Throttle
 from service.models import Camera, Case, Job, utcnow
 from service.publication import pending_case_ids
+from service.run_trust import RunRefused, RunTrust, check_run, installation_keys, note_unsigned
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], 
 
     # a pool worker loads its model before taking work (``civicwatch worker``), not in its first task
     run.preload = lambda: detector_for(make_options({}))
+    run.signs_runs = True  # its runs carry manifest.sig: an unsigned one was tampered with (service.run_trust)
     return run, make_options
 
 
@@ -286,6 +288,15 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
     # ``out_dir``, which the janitor keeps (a job names it) and no case will ever use: the failed
     # job removes it below (best effort, like every other run it drops).
     stored = False
+    trust: RunTrust | None = None
+    if error is None and not cancelled:
+        # Before the store takes the run: a run changed since the analysis (a file and its hash in
+        # the manifest, or a manifest signed again by another key) is refused, said on the job.
+        try:
+            trust = check_run(out_dir, installation_keys(settings), signs=getattr(analyze_fn, "signs_runs", False))
+        except RunRefused as err:
+            error = str(err)  # starts with its code: the jobs page says it in its language
+            log.warning("job %s: %s", job_id, error)
     if error is None and not cancelled:
         try:
             stored = True
@@ -319,6 +330,7 @@ def _run_claimed(job_id: int, factory: sessionmaker[Session], settings: Settings
                 job.warnings, job.seen = analysis_report(out_dir)
                 if not job.warnings and getattr(result, "warnings", None):
                     job.warnings = [str(w) for w in result.warnings]
+                note_unsigned(db, trust, job, cases, out_dir.relative_to(data_dir).as_posix())
                 timings = getattr(result, "timings", None)
                 job.video_seconds = float(getattr(timings, "video_s", 0.0) or 0.0) or job.upload.duration_s
                 job.processing_seconds = elapsed

@@ -49,7 +49,8 @@ def test_job_api_reports_warnings_what_was_seen_and_its_cases(settings, evidence
         up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
         job = wait_job(env.operator, up["job_id"])
         assert job["state"] == "done" and job["cases_found"] == 2
-        assert [w["code"] for w in job["warnings"]] == ["truncated", "drone_unregistered"]
+        # the stand-in's run is unsigned, as an older pipeline's: accepted, and said (service.run_trust)
+        assert [w["code"] for w in job["warnings"]] == ["truncated", "drone_unregistered", "unsigned_run"]
         assert job["warnings"][0]["text"] == TRUNCATED
         assert job["warnings"][1]["params"] == {"unregistered": 12, "frames": 80}
         assert job["seen"] == {"frames_decoded": 12, "duration_s": 2.3, "tracks": {"car": 3, "person": 1},
