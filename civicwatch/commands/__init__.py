@@ -21,6 +21,16 @@ def finite_float(text: str) -> float:
     return value
 
 
+def score(text: str) -> float:
+    """An argparse ``type``: a detector score threshold, above 0 and at most 1. Detectors score
+    0-1, so ``--conf 2`` kept no box and ``--conf -0.1`` every one: an analysis that ran to the
+    end and found nothing (or noise) instead of a message naming the option."""
+    value = finite_float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value:g} is not a score: detector scores are above 0 and at most 1")
+    return value
+
+
 def port_number(text: str) -> int:
     """An argparse ``type``: a TCP port, 0 to 65535 (0: any free one). Checked at parse time so
     the message names the option (``argument --port: ...``) for every command that listens."""

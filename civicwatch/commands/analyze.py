@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from civicwatch.commands import finite_float
+from civicwatch.commands import finite_float, score
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--post", type=finite_float, default=5.0, help="seconds of video kept after each case (default 5)")
     p.add_argument("--model", default=None, help="ONNX (or .pt with the ultralytics extra) model, or a model name from `civicwatch models list`; default: the manifest's analysis model")
     p.add_argument("--analysis-fps", type=finite_float, default=10.0, help="frames per second sent to the detector (default 10)")
-    p.add_argument("--conf", type=finite_float, default=0.3, help="detector confidence threshold (default 0.3)")
-    p.add_argument("--person-conf", type=finite_float, default=None,
+    p.add_argument("--conf", type=score, default=0.3, help="detector confidence threshold (default 0.3)")
+    p.add_argument("--person-conf", type=score, default=None,
                    help="people's own detection threshold (default: --conf); see benchmarks/README.md before lowering it")
     p.add_argument("--regions", choices=["zones", "off"], default="zones",
                    help="also detect on tiles around the zones at model resolution (default) or only on the whole frame")

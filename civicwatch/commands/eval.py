@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from civicwatch.commands import finite_float
+from civicwatch.commands import finite_float, score
 
 if TYPE_CHECKING:
     from detector.detect import ObjectDetector
@@ -168,7 +168,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     det.add_argument("--class-map", metavar="F", help="YAML: names (YOLO ids) and map: label class -> detector class")
     det.add_argument("--frames", metavar="FRAMES.json", help="video frames with YOLO labels (benchmarks/dev-set/frames)")
     det.add_argument("--model", default=None, help="model name or .onnx path (default: the analysis model, as `analyze` uses)")
-    det.add_argument("--conf", type=finite_float, default=0.3, help="score threshold for recall and precision (default 0.3)")
+    det.add_argument("--conf", type=score, default=0.3, help="score threshold for recall and precision (default 0.3)")
     det.add_argument("--tiles", default="none",
                      help="'none', or COLSxROWS (e.g. 2x2): also detect on overlapping tiles at model resolution")
     det.add_argument("--slice-tile", type=int, default=None, metavar="PX",

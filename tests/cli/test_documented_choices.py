@@ -49,3 +49,22 @@ def test_models_list_names_the_model_analyze_uses(tmp_path, monkeypatch, capsys)
     assert f"analysis model: {expected} (what analyze, the service and eval use without --model)" in text
     (line,) = [row for row in text.splitlines() if row.startswith(f"  {expected} ")]
     assert line.endswith("the analysis model")
+
+
+@pytest.mark.parametrize(
+    "command, option, value",
+    [
+        (["analyze", "clip.mp4", "--scene", "s.yaml", "--out", "out"], "--conf", "2"),
+        (["analyze", "clip.mp4", "--scene", "s.yaml", "--out", "out"], "--conf", "-0.1"),
+        (["analyze", "clip.mp4", "--scene", "s.yaml", "--out", "out"], "--person-conf", "5"),
+        (["eval", "detections", "--frames", "frames.json"], "--conf", "0"),
+    ],
+)
+def test_a_score_threshold_outside_0_to_1_is_refused_naming_the_option(tmp_path, capsys, command, option, value):
+    """Detector scores are 0-1: ``--conf 2`` ran a whole analysis that kept no box and reported
+    0 cases (exit 0); ``--conf -0.1`` kept every box. Bad input: exit 2 before any work."""
+    with pytest.raises(SystemExit) as stop:
+        main([*(str(tmp_path / a) if "." in a else a for a in command), option, value])
+    assert stop.value.code == 2
+    assert f"argument {option}: {value} is not a score" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
