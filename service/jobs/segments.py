@@ -34,6 +34,7 @@ from service.blobstore import evidence_store
 from service.config import Settings
 from service.db import session_scope
 from service.ingest import RunKey, ingest_run
+from service.job_report import warning_code
 from service.jobs.lease import Heartbeat, expires
 from service.jobs.stall import Liveness, watched
 from service.jobs.throttle import Throttle
@@ -174,7 +175,8 @@ def finish_parent(factory: sessionmaker[Session], job_id: int, data_dir: Path | 
                 f"segment {s.index + 1} of {len(segs)} ({s.span_from_s:.1f}-{s.span_to_s:.1f} s) failed: {s.error}"
                 for s in failed)[:4000])
         else:
-            warnings: list[str] = []
+            # an unsigned run's warning, noted on the job by a segment's ingest (service.run_trust)
+            warnings: list[str] = [w for w in job.warnings or [] if warning_code(str(w)) == "unsigned_run"]
             for s in segs:
                 for w in (analysis_report(data_dir / s.out_dir)[0] if data_dir and s.out_dir else []):
                     if w not in warnings:

@@ -87,6 +87,8 @@ def test_segment_retried_twice_writes_no_second_case(env, camera, footage_dir, e
     with session_scope(factory) as db:
         job = db.get(Job, job_id)
         assert (job.state, job.progress, job.cases_found) == ("done", 100.0, 4)
+        # the stand-in does not sign: its runs are taken with a warning, kept when the parent ends
+        assert [w for w in job.warnings if "not signed" in w] == [job.warnings[0]] and len(job.warnings) == 1
     # the operator sees the parts: each span, its state, cases and the worker that ran it
     report = env.operator.get(f"/api/jobs/{job_id}").json()
     assert [(p["index"], p["state"], p["cases_found"], p["worker"] is not None) for p in report["segments"]] == [
