@@ -110,7 +110,7 @@ def approval_media(case: Case, settings: Settings, queue) -> tuple[str | None, d
 
 def prepare_published(factory: sessionmaker[Session], settings: Settings, case_ids: list[str],
                       stopping=lambda: False) -> int:  # noqa: ANN001
-    """Prepare media for the pending or approved cases among ``case_ids`` that have none, or only
+    """Prepare media for the pending, approved or published cases among ``case_ids`` that have none, or only
     media made under another policy or from evidence since replaced; returns how many were made.
 
     Failures are logged, not raised: approval makes the media on demand if this did not.
@@ -121,7 +121,9 @@ def prepare_published(factory: sessionmaker[Session], settings: Settings, case_i
             break
         with factory() as db:
             case = db.get(Case, case_id)
-            if case is None or case.state not in ("pending", "approved"):
+            # published: on the screens with media made under a policy since changed (remade, see
+            # service.api.public.remake_stale)
+            if case is None or case.state not in ("pending", "approved", "published"):
                 continue
             stale = case.published_dir
             if case.published_hashes and made_from_current(case, settings.redaction_policy):
@@ -151,7 +153,7 @@ def pending_case_ids(db: Session, job_id: int) -> list[str]:
 
 
 def replace_stale(db: Session, case: Case, settings: Settings, queue) -> bool:  # noqa: ANN001
-    """Make an approved case's media again when they were made under another redaction policy or
+    """Make an approved (or published) case's media again when they were made under another redaction policy or
     from evidence since replaced (``made_from_current``): now, or on the publication queue where one
     runs. Returns whether they were stale, so the caller answers 409 ``not_ready`` and the reviewer
     previews the new media before publishing; the stale ones are never put on a screen."""

@@ -37,7 +37,7 @@ from service.errors import ApiError, responses
 from service.blobstore import BadKey, evidence_store, join
 from service.hash_cache import blob_matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
-from service.publication import PUBLISHED_SHEET, replace_stale
+from service.publication import PUBLISHED_SHEET, made_from_current, replace_stale
 from service.scenes import timezone_of
 from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
 from service.verified_serve import VerifiedBlobResponse
@@ -192,10 +192,13 @@ def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depen
         q = q.where(Case.decided_at > after)
     q = q.order_by(Case.decided_at.desc(), Case.id)
     limit = max(1, min(limit, 200))
-    items = []
+    items, stale = [], []
     for case, cam, up in db.execute(q):
         # a reviewer or admin without a screen sees everything published; a screen its own share
         if (who.role == "display" or screen is not None) and not shown_on(case, screen):
+            continue
+        if not made_from_current(case, settings.redaction_policy):
+            stale.append(case)  # made under another redaction policy: off the screens until made again
             continue
         if intact(case, settings):
             continue
@@ -211,9 +214,24 @@ def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depen
                                   Case.decided_at > after, Case.decided_at <= now).order_by(Case.decided_at)
         withdrawn = [c.public_number for c in db.scalars(gone)
                      if not (who.role == "display" or screen is not None) or shown_on(c, screen)]
+        withdrawn += [c.public_number for c in stale]  # a screen polling with since takes them off too
+    remake_stale(request, [c.id for c in stale])
     # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed (the
     # overlap above covers one committed after this answer with a stamp before ``now``)
     return Feed(items=items, withdrawn=withdrawn, screen=screen, server_time=iso(now))
+
+
+def remake_stale(request: Request, case_ids: list[str]) -> None:
+    """Published cases whose media were made under another redaction policy (the installation
+    changed ``redaction_policy`` since) stay off the screens until they are made again: on the
+    publication queue where one runs (a no-op for a case made meanwhile), else when a reviewer
+    previews the case (``replace_stale``). Before, only new publications got media made under the
+    new policy; the cases already on the screens kept the old blur, or none."""
+    publisher = getattr(request.app.state.runner, "publisher", None)
+    if case_ids and publisher is not None:
+        log.info("published cases %s: media made under another redaction policy, off the screens until made "
+                 "again", ", ".join(case_ids))
+        publisher.enqueue(case_ids, urgent=True)
 
 
 def _public_case(db: Session, ref: str, who: Principal) -> Case:
@@ -244,6 +262,8 @@ def media(ref: str, kind: str, request: Request, db: Session = Depends(get_db), 
     if not case.published_hashes or not case.published_dir:
         raise ApiError(404, "no such public case")
     settings = request.app.state.settings
+    if case.state in PUBLIC_STATES and not made_from_current(case, settings.redaction_policy):
+        raise ApiError(404, "this case's media are being made again under the current redaction policy")
     name = media_name(case.published_hashes, kind)
     store = evidence_store(settings)
     try:
@@ -287,8 +307,9 @@ def preview(case_id: str, request: Request, db: Session = Depends(get_db), _: Pr
         raise ApiError(404, f"no approved or published case {case_id!r}")
     settings = request.app.state.settings
     # media made under another redaction policy or from replaced evidence are made again, never shown
-    if not case.published_hashes or (case.state == "approved" and replace_stale(
-            db, case, settings, getattr(request.app.state.runner, "publisher", None))):
+    # (a published case's too: it is off the screens until they are made again, see ``remake_stale``)
+    if not case.published_hashes or replace_stale(
+            db, case, settings, getattr(request.app.state.runner, "publisher", None)):
         raise ApiError(409, "this case's published media are still being made; try again shortly", code="not_ready")
     cam = db.get(Camera, case.camera_id)
     job = db.get(Job, case.job_id)

@@ -493,3 +493,60 @@ def test_a_publication_is_stamped_when_it_commits(env, cases, fast_redaction, mo
     with env.app.state.session_factory() as db:
         decided = db.get(Case, a).decided_at
     assert decided - before >= timedelta(seconds=1.5)
+
+
+def test_cases_on_the_screens_leave_them_when_the_redaction_policy_changes(env, cases, fast_redaction):
+    """New publications got media made under a changed ``redaction_policy``, but the cases already
+    published kept theirs: unblurred bystanders on the street screens after redaction was turned
+    on. They leave the screens (feed, media, and ``withdrawn`` for a screen polling with ``since``)
+    until they are made again; without a publication queue, the reviewer's preview makes them."""
+    a, _ = cases
+    settings = env.settings
+    settings.redaction_policy = "none"
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    first = env.display.get("/api/public/cases").json()
+    (item,) = first["items"]
+    unblurred = env.display.get(item["media"]["image"])
+    assert unblurred.status_code == 200
+
+    settings.redaction_policy = "bystanders"
+    assert env.display.get("/api/public/cases").json()["items"] == []
+    assert env.display.get(item["media"]["image"]).status_code == 404
+    news = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
+    assert news["items"] == [] and news["withdrawn"] == [item["number"]]
+
+    remade = env.reviewer.get(f"/api/public/preview/{a}")  # made again, under the policy in force
+    assert remade.status_code == 409 and remade.json()["code"] == "not_ready"  # as for an approved case
+    pv = env.reviewer.get(f"/api/public/preview/{a}")
+    assert pv.status_code == 200, pv.text
+    (back,) = env.display.get("/api/public/cases").json()["items"]
+    assert back["number"] == item["number"]
+    image = env.display.get(back["media"]["image"])
+    assert image.status_code == 200 and sha256(image.content) == pv.json()["media_sha256"]["published.jpg"]
+    assert image.content != unblurred.content and _sharpness(image.content) < _sharpness(unblurred.content) * 0.8
+
+
+def test_the_publication_queue_remakes_published_media_of_an_old_policy(settings, footage_dir, evidence_template,
+                                                                        fast_redaction):
+    """Where a publication queue runs, the feed queues a published case whose media are of another
+    policy, and the queue's run puts it back on the screens with media of the policy in force."""
+    runner = QueueRunner()
+    app = create_app(settings, runner=runner)
+    main, env = start_env(app, settings)
+    try:
+        r = env.admin.post("/api/cameras", files={"scene": ("scene.yaml", SCENE_YAML.encode(), "application/x-yaml")})
+        assert r.status_code == 201, r.text
+        up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+        a, _ = seed_cases(env, up["job_id"], evidence_template)
+        settings.redaction_policy = "none"
+        _approve_then_publish_when_ready(env, a, runner.queued)
+        runner.queued.clear()
+        settings.redaction_policy = "all"
+        assert env.display.get("/api/public/cases").json()["items"] == []
+        assert runner.queued == [a]
+        assert prepare_published(env.app.state.session_factory, env.settings, runner.queued) == 1
+        (item,) = env.display.get("/api/public/cases").json()["items"]
+        assert env.display.get(item["media"]["image"]).status_code == 200
+    finally:
+        main.__exit__(None, None, None)
