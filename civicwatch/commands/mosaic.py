@@ -35,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     if args.analysis_fps <= 0:
         print("error: --analysis-fps must be positive", file=sys.stderr)
         return 2
+    if args.until is not None and args.until <= 0:
+        # no frame before it: the chain never started, and the message blamed the footage's texture
+        print("error: --until must be a positive number of seconds (the flight's first S seconds)", file=sys.stderr)
+        return 2
     if (args.out / "mosaic.json").exists():
         print(f"error: {args.out} already holds a mosaic; choose a new folder", file=sys.stderr)
         return 2

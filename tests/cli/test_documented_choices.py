@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from civicwatch.cli import main
@@ -68,3 +69,17 @@ def test_a_score_threshold_outside_0_to_1_is_refused_naming_the_option(tmp_path,
     assert stop.value.code == 2
     assert f"argument {option}: {value} is not a score" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("until", ["0", "-1"])
+def test_mosaic_until_not_positive_is_refused_naming_the_option(tmp_path, capsys, until):
+    """``mosaic --until -1`` read no frame and said the footage had no texture to start from: the
+    user was sent to look at their flight for what was a typo in the command."""
+    from still_clips import still_clip
+
+    video = tmp_path / "flight.mp4"
+    still_clip(np.full((48, 64, 3), 90, np.uint8), video, frames=5, fps=10)
+    assert main(["mosaic", str(video), "--out", str(tmp_path / "m"), "--until", until]) == 2
+    err = capsys.readouterr().err
+    assert "--until must be a positive number of seconds" in err and "texture" not in err, err
+    assert not (tmp_path / "m").exists()
