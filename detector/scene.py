@@ -7,6 +7,7 @@ operator a second, not a ten-minute analysis run. Errors name the field path
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import datetime
 from pathlib import Path
@@ -522,6 +523,22 @@ def _zone_kind_problem(e: dict) -> str | None:
     return None
 
 
+def _unknown_key_problem(e: dict) -> str | None:
+    """A key the scene format does not have there, said with what was probably meant: pydantic's
+    "Extra inputs are not permitted" named the key but not that a typo (``directon``) or a field
+    of another zone kind or section (``direction`` in a no_parking zone) is the usual cause."""
+    if e["type"] != "extra_forbidden" or not e["loc"] or not isinstance(e["loc"][-1], str):
+        return None
+    key = e["loc"][-1]
+    known = {n for m in (Scene, CrosswalkZone, LaneZone, NoParkingZone, NoLitterZone, Signal, Schedule, Calibration,
+                         Slicing) for n in m.model_fields} - {"place_names"}
+    if key in known:
+        return f"not a field here ({key} belongs to another zone kind or section: check the indentation and kind)"
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+    return "not a scene file field (check the spelling and the indentation)" + (
+        f"; did you mean {close[0]}?" if close else "")
+
+
 def field_errors(err: ValidationError) -> list[dict]:
     """One entry per problem: where (``field`` / ``loc``), what (``msg``) and its kind (``type``)."""
     out = []
@@ -531,6 +548,7 @@ def field_errors(err: ValidationError) -> list[dict]:
         msg = e["msg"].removeprefix("Value error, ")
         if (kind_problem := _zone_kind_problem(e)) is not None:
             loc, msg = [*loc, "kind"], kind_problem
+        msg = _unknown_key_problem(e) or msg
         if (m := _FIELD_PREFIX.match(msg)) and (not loc or e["type"] == "true_false"):
             loc, msg = loc + _path_loc(m.group(1)), m.group(2)
         if not loc and msg.startswith("zone names must be unique"):

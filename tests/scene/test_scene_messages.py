@@ -66,3 +66,29 @@ def test_a_drone_field_in_a_fixed_scene_is_named_in_the_warnings(tmp_path):
     assert len(ignored) == 2 and ignored[1].startswith("mosaic: "), result.warnings
     drone = load_scene_text(scene_text(f"kind: lane, {ZONE}", "kind: drone\nreference_image: above.jpg\n"))
     assert drone.ignored_fields() == []
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        (
+            scene_text("kind: lane, polygon: [[0, 0], [300, 0], [300, 200]], directon: [[10, 10], [10, 100]]"),
+            "zones[0].directon: not a scene file field (check the spelling and the indentation); did you mean direction?",
+        ),
+        (
+            scene_text("kind: no_parking, polygon: [[0, 0], [300, 0], [300, 200]], direction: [[10, 10], [10, 100]]"),
+            "zones[0].direction: not a field here (direction belongs to another zone kind or section: check the "
+            "indentation and kind)",
+        ),
+        (
+            scene_text(f"kind: lane, {ZONE}", "timzone: UTC\n"),
+            "timzone: not a scene file field (check the spelling and the indentation); did you mean timezone?",
+        ),
+    ],
+)
+def test_a_key_the_format_lacks_says_what_was_probably_meant(text, said):
+    """pydantic's "Extra inputs are not permitted" named the key, not the typo or the misplaced field."""
+    with pytest.raises(SceneError) as err:
+        load_scene_text(text, "s.yaml")
+    assert said in str(err.value), str(err.value)
+    assert [e["type"] for e in err.value.errors if e["field"] == said.split(":")[0]] == ["extra_forbidden"]
