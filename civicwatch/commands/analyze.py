@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="find violations in a video and write evidence cases")
     p.add_argument("video", type=Path, help="the video file to analyse")
     p.add_argument("--scene", type=Path, required=True, help="scene YAML (camera, zones, signals)")
-    p.add_argument("--out", type=Path, required=True, help="output folder for cases and manifest")
+    p.add_argument("--out", type=Path, required=True, help="output folder for cases and manifest (made if missing; one already holding an analysis is refused)")
     p.add_argument("--pre", type=finite_float, default=5.0, help="seconds of video kept before each case (default 5)")
     p.add_argument("--post", type=finite_float, default=5.0, help="seconds of video kept after each case (default 5)")
     p.add_argument("--model", default=None, help="ONNX (or .pt with the ultralytics extra) model, or a model name from `civicwatch models list`; default: the manifest's analysis model")
