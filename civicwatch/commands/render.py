@@ -23,6 +23,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _case_dirs(folder: Path, wanted: list[str]) -> list[Path]:
     if (folder / "tracks.json").is_file() or (folder / "case.json").is_file():
+        # one case folder: a --case naming another was dropped and this one rendered instead
+        other = sorted(set(wanted) - {folder.name})
+        if other:
+            raise FileNotFoundError(f"{folder} is the case folder of {folder.name}, not of {', '.join(other)}; "
+                                    "give the analysis folder to choose cases with --case")
         return [folder]
     dirs = sorted(p for p in (folder / "cases").glob("*") if p.is_dir() and not p.name.startswith("."))
     if wanted:

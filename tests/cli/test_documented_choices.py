@@ -83,3 +83,15 @@ def test_mosaic_until_not_positive_is_refused_naming_the_option(tmp_path, capsys
     err = capsys.readouterr().err
     assert "--until must be a positive number of seconds" in err and "texture" not in err, err
     assert not (tmp_path / "m").exists()
+
+
+def test_render_of_one_case_folder_refuses_a_case_id_of_another(tmp_path, capsys):
+    """``render CASE_DIR --case OTHER`` rendered CASE_DIR's own case and said nothing of OTHER:
+    the user who named a case got another one's clip."""
+    case_dir = tmp_path / "run" / "cases" / "cam-wrong_way-00000500-12"
+    case_dir.mkdir(parents=True)
+    (case_dir / "case.json").write_text("{}")
+    assert main(["render", str(case_dir), "--case", "cam-wrong_way-00001700-53"]) == 2
+    err = capsys.readouterr().err
+    assert "is the case folder of cam-wrong_way-00000500-12, not of cam-wrong_way-00001700-53" in err, err
+    assert not (case_dir / "annotated.mp4").exists()
