@@ -193,6 +193,11 @@ def run_flight(args: argparse.Namespace) -> int:
         scene = load_scene(args.scene) if args.scene else None
     except (SceneError, OSError) as err:
         return _fail(f"--scene: {err}")
+    # another camera's scene put its place and time zone on this flight's report without a word
+    run_camera = str(_analysis(run_dir).get("camera") or chosen[0].get("camera") or "")
+    if scene is not None and run_camera and scene.camera != run_camera:
+        return _fail(f"--scene: {args.scene.name} is the scene of camera {scene.camera!r}, but this run's cases are "
+                     f"of camera {run_camera!r}; give the scene the run was analysed with")
     out = args.out or run_dir.with_name(
         run_dir.name
         + ("-flight-report-public" if args.publication else "-flight-report")

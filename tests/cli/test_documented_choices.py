@@ -95,3 +95,23 @@ def test_render_of_one_case_folder_refuses_a_case_id_of_another(tmp_path, capsys
     err = capsys.readouterr().err
     assert "is the case folder of cam-wrong_way-00000500-12, not of cam-wrong_way-00001700-53" in err, err
     assert not (case_dir / "annotated.mp4").exists()
+
+
+def test_report_flight_refuses_the_scene_of_another_camera(tmp_path, capsys):
+    """``--scene`` is "the scene file the run was analysed with" (README, "Flight report"): one of
+    another camera was taken, and its place and time zone went onto this flight's report."""
+    run = tmp_path / "run"
+    run.mkdir()
+    case = {"id": "bj-wrong_way-00000500-12", "camera": "bj-overpass", "evidence": {"clip": "cases/x/clip.mp4"}}
+    (run / "cases.json").write_text(json.dumps([case]))
+    (run / "analysis.json").write_text(json.dumps({"camera": "bj-overpass"}))
+    scene = tmp_path / "other.yaml"
+    scene.write_text(
+        "camera: renmin-rd\nplace: 人民路口\nframe_size: [320, 240]\nzones:\n"
+        "  - {name: a, kind: no_parking, polygon: [[0, 0], [300, 0], [300, 200]]}\n"
+    )
+    out = tmp_path / "report"
+    assert main(["report", "flight", str(run), "--all", "--scene", str(scene), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "other.yaml is the scene of camera 'renmin-rd', but this run's cases are of camera 'bj-overpass'" in err
+    assert not out.exists()
