@@ -8,10 +8,10 @@ import time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import Field
-from sqlalchemy import func, null, select, update
+from sqlalchemy import func, literal, null, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from civicwatch import __version__
@@ -66,23 +66,32 @@ def _case(db: Session, case_id: str) -> Case:
 def list_cases(request: Request, db: Session = Depends(get_db), _: Principal = Depends(reviewers),
                state: str | None = None, rule: str | None = None, camera: str | None = None,
                date_from: str | None = None, date_to: str | None = None, limit: int = 50, offset: Offset = 0,
-               created_since: str | None = None) -> Response:
+               created_since: str | None = None,
+               after: Annotated[str | None, Query(max_length=160, description=AFTER_HELP)] = None) -> Response:
     # Every open review page polls this; the answer does not depend on who asks (service.list_cache).
     cache = request.app.state.list_cache
-    key = (state, rule, camera, date_from, date_to, limit, offset, created_since)
+    key = (state, rule, camera, date_from, date_to, limit, offset, created_since, after)
     if cache.enabled and (body := cache.get(key)) is not None:
         return Response(body, media_type="application/json")
     generation, started = cache.generation, time.monotonic()
     tz = local_time.zone(request.app.state.settings.timezone)
-    page = _case_page(db, state, rule, camera, date_from, date_to, limit, offset, created_since, tz)
+    page = _case_page(db, state, rule, camera, date_from, date_to, limit, offset, created_since, tz, after)
     body = CasePage.model_validate(page).model_dump_json().encode()
     if cache.enabled:
         cache.put(key, generation, body, started)
     return Response(body, media_type="application/json")
 
 
+# The review queue's order: oldest first, so cases arriving join the end of the list.
+QUEUE_ORDER = (Case.created_at, Case.start_s, Case.id)
+AFTER_HELP = ("the id of the last case of the previous page: the page starts after it in the list's order, "
+              "so cases decided or added meanwhile neither shift a case past the reviewer nor show one twice "
+              "(``offset`` counts from there)")
+
+
 def _case_page(db: Session, state: str | None, rule: str | None, camera: str | None, date_from: str | None,
-               date_to: str | None, limit: int, offset: int, created_since: str | None, tz: ZoneInfo) -> dict:
+               date_to: str | None, limit: int, offset: int, created_since: str | None, tz: ZoneInfo,
+               after: str | None = None) -> dict:
     conds = []
     if created_since:  # the review page's poll: cases added since the newest it has (inclusive)
         conds.append(Case.created_at >= parse_when(created_since, "created_since"))
@@ -105,8 +114,17 @@ def _case_page(db: Session, state: str | None, rule: str | None, camera: str | N
         conds.append(Case.start_time <= span.end if span.end_inclusive else Case.start_time < span.end)
     limit, offset = max(1, min(limit, 500)), max(0, offset)
     total = db.scalar(select(func.count()).select_from(Case).where(*conds))
+    if after is not None:  # the cases after that one in the list's order, wherever it is now
+        mark = db.execute(select(*QUEUE_ORDER).where(Case.id == after)).first()
+        if mark is None:
+            raise ApiError(404, f"after: no case {after!r}")
+        conds.append(tuple_(*QUEUE_ORDER) > tuple_(*(literal(v, c.type) for v, c in zip(mark, QUEUE_ORDER))))
+    # The page's ids first, from the index in the list's order (models: ix_cases_queue_order), then
+    # their rows: under OFFSET the summary's JSON was extracted from every row skipped as well.
+    ids = db.scalars(select(Case.id).where(*conds).order_by(*QUEUE_ORDER).limit(limit).offset(offset)).all()
     # the summary's columns only (service.api.case_rows): whole case records made this list slow
-    rows = summary_rows(db, select(Case).where(*conds).order_by(Case.created_at, Case.start_s, Case.id).limit(limit).offset(offset))
+    found = {r.id: r for r in summary_rows(db, select(Case).where(Case.id.in_(ids)))} if ids else {}
+    rows = [found[i] for i in ids if i in found]  # one deleted in between is left out
     documents = judged_documents(db, rows)  # the zone's names from the scene each case was judged by
     # and its time zone: the queue shows each case's time as its page does, not in the camera's zone of today
     items = [{**case_summary(c), "zone_names": zone_names(documents.get(c.id), c.zone),

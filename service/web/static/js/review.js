@@ -109,15 +109,16 @@
     if (entries.some(function (e) { return e.isIntersecting; })) loadMore();
   }, {root: null}) : null;
 
-  /* The next page, asked from a few before the end of what is loaded: cases decided meanwhile
-     shift the server's list, and the overlap (deduplicated by id) keeps any from being skipped. */
+  /* The next page, after the last case loaded (the server's list is in the queue's order): by
+     offset, cases decided meanwhile shifted the pending list up and more than a small overlap of
+     them skipped cases nobody had seen. Deduplicated by id all the same. */
   function loadMore() {
     if (loadingMore || queue.length >= total) return Promise.resolve();
     loadingMore = true;
     var seq = queueSeq;
     var q = filters();
-    q.set('offset', String(Math.max(0, queue.length - 5)));
-    q.set('limit', String(PAGE + 5));
+    if (queue.length) q.set('after', caseId(queue[queue.length - 1]));  /* none left: the first page */
+    q.set('limit', String(PAGE));
     return CW.api('GET', '/api/cases?' + q.toString()).then(function (data) {
       loadingMore = false;
       if (seq !== queueSeq) return;
