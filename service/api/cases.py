@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from civicwatch import __version__
 from service import audit, events, local_time
 from service.annotation import ANNOTATED_KIND, AnnotationError, can_render, ensure_annotated, on_demand_paths
-from service.api.audit_log import case_conditions
+from service.api.audit_log import entries_of_cases
 from service.api.case_rows import summary_rows
 from service.api.case_schema import AnnotatedClipOut, CaseDetail, CasePage, DecidedCase
 from service.api.common import ApiModel, Offset, case_summary, iso, parse_when
@@ -435,7 +435,8 @@ def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who:
     db.commit()
     exported_at = utcnow()
     records = [(cases[i], _export_record(cases[i], settings)) for i in ids]
-    histories = {i: _export_history(db, cases[i]) for i in ids}
+    entries_by_case = entries_of_cases(db, ids)
+    histories = {i: _export_history(cases[i], entries_by_case[i]) for i in ids}
 
     signed = ExportManifest()
 
@@ -460,13 +461,11 @@ def export(body: ExportIn, request: Request, db: Session = Depends(get_db), who:
     return StreamingResponse(zip_stream(entries(), settings.chunk_size), media_type="application/zip", headers=headers)
 
 
-def _export_history(db: Session, case: Case) -> dict:
+def _export_history(case: Case, entries: list[AuditEntry]) -> dict:
     """Every audit entry on the case, oldest first: who decided, corrected the plate, rendered or
     viewed what, and when. ``record.json`` holds only the state and plate now in force, so without
     this a rejection later reopened and approved, or a plate corrected twice, left no trace in the
     zip a court or a citizen's lawyer is handed."""
-    entries = db.scalars(select(AuditEntry).where(case_conditions(db, case.id))  # exports with other cases too
-                         .order_by(AuditEntry.at, AuditEntry.id))
     return {"case": case.id,
             "note": "added by the review service after the analysis (not part of the pipeline's signed run); "
                     "each entry says who did what and when / 分析之后由审核系统记录：谁在何时做了什么",

@@ -9,7 +9,10 @@ list's queries, not the evidence (``benchmarks/review_volume.py`` does the same 
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -183,3 +186,24 @@ def test_paging_after_the_last_case_repeats_none_when_cases_arrive(env, volume, 
 def test_after_an_unknown_case_is_a_404(env, volume):
     r = env.reviewer.get("/api/cases", params={"after": "no-such-case"})
     assert r.status_code == 404 and r.json()["code"] == "not_found", r.text
+
+
+def test_an_exports_history_is_read_in_statements_that_do_not_grow_with_the_cases(env, volume):
+    """Each exported case's ``history.json`` was read with two statements of its own (the case by
+    public number, then a LIKE scan of the log): 204 statements for 100 cases. Now the whole
+    export's history is read at once; each case still gets its own entries and the export's."""
+    counts = []
+    for n in (3, 40):
+        ids = volume[:n]
+        with Statements(env) as st:
+            r = env.reviewer.post("/api/cases/export", json={"ids": ids})
+            assert r.status_code == 200, r.text[:300]
+        reads = [s for s in st.sql if re.search(r"FROM audit\b", s) and s.lstrip().upper().startswith("SELECT")]
+        counts.append(len(reads))
+        with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+            for cid in (ids[0], ids[-1]):
+                history = json.loads(z.read(f"{cid}/history.json"))
+                assert history["case"] == cid
+                exports = [e for e in history["entries"] if e["action"] == "case.export"]
+                assert exports and cid in exports[-1]["details"]["ids"], history
+    assert counts[0] == counts[1], counts
