@@ -10,52 +10,22 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-import paho.mqtt.client as mqtt
 import pytest
+
+from event_receivers import BROKER, Receiver, Subscriber
 
 from service import events
 from service.config import Settings
 from service.db import make_engine, make_session_factory, migrate, session_scope
 from service.live.notices import CameraNotices
 from service.models import Camera, RecorderStatus, StreamGap
-from tests.service.test_events import Receiver
 
-BROKER = ("127.0.0.1", 1883)
 SECRET = "camera-notice-secret"
 T0 = datetime(2026, 5, 1, 0, 0, tzinfo=timezone.utc)  # 08:00 in Beijing
 CAMERA_FIELDS = {"id", "place", "state", "previous_state", "since", "since_local", "timezone", "reason", "offline_s"}
-
-
-class Subscriber:
-    """A paho client on the real broker collecting everything under ``<prefix>/#``."""
-
-    def __init__(self, prefix: str):
-        self.messages: list[tuple[str, dict]] = []
-        subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{secrets.token_hex(4)}")
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"{prefix}/#", qos=1)
-        self.client.on_subscribe = lambda *a: subscribed.set()
-        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, json.loads(m.payload)))
-        try:
-            self.client.connect(*BROKER)
-        except OSError as err:
-            pytest.fail(f"the local Mosquitto broker on {BROKER} is needed (scripts/services.sh starts it): {err}")
-        self.client.loop_start()
-        assert subscribed.wait(10), "no SUBACK from the broker"
-
-    def wait_for(self, count: int, timeout: float = 20.0) -> list[tuple[str, dict]]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return list(self.messages)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
 
 
 @pytest.fixture
@@ -65,7 +35,7 @@ def prefix() -> str:
 
 @pytest.fixture
 def subscriber(prefix):
-    sub = Subscriber(prefix)
+    sub = Subscriber(f"{prefix}/#")
     yield sub
     sub.close()
 

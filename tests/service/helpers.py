@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import time
 from pathlib import Path
@@ -80,6 +81,20 @@ def copy_run(template: Path, dest: Path) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(template, dest)
+
+
+def rewrite_run_file(out_dir: Path, relpath: str, text: str) -> None:
+    """Write one file of a run folder anew and its manifest entry with it, as the pipeline would:
+    a run whose files differ from its manifest is refused at ingest (service.run_trust), and a
+    stand-in analysis that edits a copied run means to test something after that check."""
+    target = out_dir / relpath
+    target.write_text(text)
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["path"] == relpath:
+            entry["sha256"] = hashlib.sha256(target.read_bytes()).hexdigest()
+            entry["size"] = target.stat().st_size
+    (out_dir / "manifest.json").write_text(json.dumps(manifest))
 
 
 # The TestClient's own origin. Browsers send it on every POST/PUT/PATCH/DELETE, and the service

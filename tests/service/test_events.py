@@ -10,12 +10,11 @@ import hmac
 import json
 import secrets
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import paho.mqtt.client as mqtt
 import pytest
+
+from event_receivers import BROKER, Receiver, Subscriber
 
 from service import events
 
@@ -23,7 +22,6 @@ from .conftest import start_env, upload_clip
 from .helpers import SHORT_CLIP, wait_job
 from .test_jobs import FakePipeline
 
-BROKER = ("127.0.0.1", 1883)
 SECRET = "webhook-test-secret"
 CASE_FIELDS = {"id", "public_number", "state", "previous_state", "rule", "offence", "object_class", "camera_id",
                "place", "timezone", "start_time", "start_time_local", "confidence", "reason", "screens", "job_id"}
@@ -35,34 +33,6 @@ def fresh_buses():
     events.close_all()
 
 
-class Subscriber:
-    """A paho client on the real broker collecting everything under ``<prefix>/cases/#``."""
-
-    def __init__(self, prefix: str):
-        self.messages: list[tuple[str, dict]] = []
-        self.subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{secrets.token_hex(4)}")
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(f"{prefix}/cases/#", qos=1)
-        self.client.on_subscribe = lambda *a: self.subscribed.set()
-        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, json.loads(m.payload)))
-        try:
-            self.client.connect(*BROKER)
-        except OSError as err:
-            pytest.fail(f"the local Mosquitto broker on {BROKER} is needed (scripts/services.sh starts it): {err}")
-        self.client.loop_start()
-        assert self.subscribed.wait(10), "no SUBACK from the broker"
-
-    def wait_for(self, count: int, timeout: float = 30.0) -> list[tuple[str, dict]]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return list(self.messages)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
 @pytest.fixture
 def topic_prefix() -> str:
     return f"civicwatch-test-{secrets.token_hex(4)}"
@@ -70,7 +40,7 @@ def topic_prefix() -> str:
 
 @pytest.fixture
 def subscriber(topic_prefix):
-    sub = Subscriber(topic_prefix)
+    sub = Subscriber(f"{topic_prefix}/cases/#")
     yield sub
     sub.close()
 
@@ -136,33 +106,6 @@ def _publish_when_ready(client, case_id: str, body: dict, timeout: float = 180.0
         if res.status_code != 409 or res.json().get("code") != "not_ready" or time.monotonic() > deadline:
             return res
         time.sleep(0.5)
-
-
-class Receiver:
-    """A real local HTTP server recording each POST; answers with the queued statuses, then 204."""
-
-    def __init__(self, statuses: list[int] | None = None):
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.statuses = list(statuses or [])
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(outer.statuses.pop(0) if outer.statuses else 204)
-                self.end_headers()
-
-            def log_message(self, *args):  # keep the test output clean
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

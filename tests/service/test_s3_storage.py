@@ -37,7 +37,7 @@ from service.jobs.work import run_job
 from service.models import Case, Job
 
 from .conftest import upload_clip
-from .helpers import ADMIN_PASSWORD, SHORT_CLIP, copy_run
+from .helpers import ADMIN_PASSWORD, SHORT_CLIP, copy_run, rewrite_run_file
 
 KEY, SECRET = "civicwatch-test", "civicwatch-test-secret"
 
@@ -110,15 +110,9 @@ def _copying_analysis(template: Path, broken: bool = False):
     def analyze(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
         copy_run(template, out_dir)
         if broken:
-            (out_dir / "cases.json").write_text("[{\"no\": \"id\"}]")  # ingest refuses it
-            # with the manifest agreeing, so it is the ingest that refuses it after the store took
-            # the run, not the check before (service.run_trust)
-            manifest = json.loads((out_dir / "manifest.json").read_text())
-            for entry in manifest["files"]:
-                if entry["path"] == "cases.json":
-                    entry["sha256"] = hashlib.sha256((out_dir / "cases.json").read_bytes()).hexdigest()
-                    entry["size"] = (out_dir / "cases.json").stat().st_size
-            (out_dir / "manifest.json").write_text(json.dumps(manifest))
+            # ingest refuses it, with the manifest agreeing, so it is the ingest that refuses it
+            # after the store took the run, not the check before (service.run_trust)
+            rewrite_run_file(out_dir, "cases.json", "[{\"no\": \"id\"}]")
         return SimpleNamespace(cases=[], warnings=[], timings=None)
 
     return analyze

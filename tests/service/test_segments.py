@@ -5,7 +5,6 @@ parent's progress is the sum of its segments'."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 
@@ -19,7 +18,7 @@ from service.jobs.work import claim
 from service.models import Case, Job, JobSegment
 
 from .conftest import upload_clip
-from .helpers import SHORT_CLIP
+from .helpers import SHORT_CLIP, rewrite_run_file
 
 OWNER = "test-worker"
 
@@ -45,15 +44,7 @@ def _copying(template, tries):
         cases = json.loads((out_dir / "cases.json").read_text())
         for c in (cases["cases"] if isinstance(cases, dict) else cases):
             c["id"] = f"{c['id']}-try{len(tries)}"
-        (out_dir / "cases.json").write_text(json.dumps(cases))
-        # and the manifest says so, as the pipeline's would: a run that differs from its manifest
-        # is refused at ingest (service.run_trust)
-        manifest = json.loads((out_dir / "manifest.json").read_text())
-        for entry in manifest["files"]:
-            if entry["path"] == "cases.json":
-                entry["sha256"] = hashlib.sha256((out_dir / "cases.json").read_bytes()).hexdigest()
-                entry["size"] = (out_dir / "cases.json").stat().st_size
-        (out_dir / "manifest.json").write_text(json.dumps(manifest))
+        rewrite_run_file(out_dir, "cases.json", json.dumps(cases))  # the manifest says so too
 
     return analyze
 
