@@ -19,7 +19,9 @@ later), against the same measure over the connection's first segment (which also
 pictures FFmpeg buffered while opening the stream, read out at once). When that has moved by more
 than ``DRIFT_TOLERANCE_S``, the next segment goes on from the receive clock: it begins that much
 after the previous one ends (or overlaps it), its duration stays exact in stream time, and a
-case's time never drifts further than about the tolerance however long the connection lasts. After a drop
+case's time never drifts further than about the tolerance however long the connection lasts. A
+stream whose timestamps run ``MAX_DRIFT_RATE`` (1 %) or more from the receive clock is not being
+received in real time (a file or a replay read as fast as it comes): it keeps its timestamps. After a drop
 the recorder reconnects with exponential backoff; the time without pictures is a **gap**, recorded
 with its start and end. Everything is appended to ``index.jsonl`` beside the segments (one JSON
 object a line: ``segment``, ``gap``), so a crash loses at most the segment being written (kept as
@@ -59,6 +61,10 @@ INDEX_NAME = "index.jsonl"
 # further apart than this, judged on the earliest-arriving picture of the last few segments.
 DRIFT_TOLERANCE_S = 0.5
 DRIFT_SEGMENTS = 5
+# A camera's clock is off by parts per million; a stream whose timestamps run 1 % or more from the
+# receive clock is not being received in real time at all (a file or a replay read as fast as it
+# decodes, or a reader far behind a backlog): its timestamps are the better clock, kept as they are.
+MAX_DRIFT_RATE = 0.01
 NAME_FORMAT = "%Y%m%dT%H%M%S"
 # Live stream URLs a camera may have (PyAV opens more, local files included: not for a camera).
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
@@ -495,6 +501,8 @@ class Recorder:
             earliest: deque[float] = deque(maxlen=DRIFT_SEGMENTS)  # per segment: min(receive - wall clock)
             lateness: float | None = None  # that minimum for the segment being written
             baseline: float | None = None  # that minimum over the timeline's first segment
+            measured_from: int | None = None  # pts since which the drift is measured (the baseline or last re-read)
+            unpaced_said = False
 
             def wall_of(pts: int) -> datetime:
                 return anchor[0] + timedelta(seconds=float((pts - anchor[1]) * tb))
@@ -531,15 +539,24 @@ class Recorder:
                                 self._finish(writer, packet.pts, "length", wall_of(packet.pts))
                                 if lateness is not None:
                                     earliest.append(lateness)
-                                    baseline = lateness if baseline is None else baseline
+                                    if baseline is None:
+                                        baseline, measured_from = lateness, packet.pts
                                 lateness = None
                                 drift = min(earliest) - baseline if earliest and baseline is not None else 0.0
-                                if abs(drift) > DRIFT_TOLERANCE_S:
+                                measured_s = float((packet.pts - measured_from) * tb) if measured_from is not None else 0.0
+                                paced = abs(drift) <= max(DRIFT_TOLERANCE_S, MAX_DRIFT_RATE * measured_s)
+                                if not paced and not unpaced_said:
+                                    unpaced_said = True
+                                    log.info("stream %s: its timestamps ran %.1f s from the receive clock in %.1f s: not "
+                                             "received in real time; the wall clock follows its timestamps",
+                                             masked_url(self.config.url), drift, measured_s)
+                                if paced and abs(drift) > DRIFT_TOLERANCE_S:
                                     log.info("stream %s: the camera's clock drifted %.3f s from the receive "
                                              "clock; segments go on from the receive clock",
                                              masked_url(self.config.url), drift)
                                     anchor = (wall_of(packet.pts) + timedelta(seconds=drift), packet.pts)
                                     earliest.clear()
+                                    measured_from = packet.pts
                             sequence += 1
                             writer = _SegmentWriter(self.config.out_dir, stream, packet, wall_of(packet.pts),
                                                     connection, sequence)
@@ -567,7 +584,7 @@ class Recorder:
                     self._timeline += 1
                     connection, sequence, anchor, not_before = self._timeline, 0, None, last_wall
                     earliest.clear()
-                    lateness = baseline = None
+                    lateness = baseline = measured_from = None
                     demux = itertools.chain([jump.packet], demux)
         except (av.FFmpegError, OSError, EOFError) as err:
             ended_by = f"{type(err).__name__}: {err}"

@@ -146,3 +146,17 @@ def test_first_picture_stamped_when_it_arrived(clip, tmp_path):
     camera = ScriptedCamera(clip, 60, 2, 0.0, lambda i: 0.1)
     segments = record(camera, tmp_path, 10.0)
     assert datetime.fromtimestamp(START + 0.1, timezone.utc) == segments[0].start
+
+
+def test_a_stream_read_faster_than_real_time_keeps_its_own_timestamps(clip, tmp_path):
+    """A file or a replay is read as fast as it comes (here twenty times real time): its timestamps
+    ran from the receive clock by 95 % of every segment, which the drift correction took for a
+    camera's clock and 're-read', starting each segment seconds before the previous one ended
+    (names and start times out of order: the service's last segment was not the last recorded).
+    No camera's clock is 1 % off; such a stream keeps its timestamps, segments joined."""
+    camera = ScriptedCamera(clip, 600, 1, 0.0, lambda i: -0.95 * i)  # picture i arrives at i / 20 s
+    segments = record(camera, tmp_path, 60.0)
+    assert len(segments) == 10
+    assert all(b.start == a.end for a, b in zip(segments, segments[1:]))
+    assert segments[0].start == datetime.fromtimestamp(START, timezone.utc)
+    assert [s.path.name for s in segments] == sorted(s.path.name for s in segments)
