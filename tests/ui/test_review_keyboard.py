@@ -53,6 +53,8 @@ def _review_page(browser, locale: str, cases: list[dict]):  # noqa: ANN001
         elif path == "/api/cases" and method == "GET":
             q = parse_qs(urlsplit(route.request.url).query)
             start, limit = int(q.get("offset", ["0"])[0]), int(q.get("limit", ["50"])[0])
+            if "after" in q:  # the page after that case, as GET /api/cases pages with after=
+                start += 1 + next(i for i, c in enumerate(cases) if c["id"] == q["after"][0])
             harness.fulfil_json(route, {"cases": cases[start : start + limit], "total": len(cases)})
         elif method == "GET" and path.count("/") == 3 and path.startswith("/api/cases/"):
             harness.fulfil_json(route, next(c for c in cases if c["id"] == path.rsplit("/", 1)[1]))
