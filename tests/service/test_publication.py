@@ -10,6 +10,7 @@ import re
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from fastapi.testclient import TestClient
@@ -273,6 +274,14 @@ def test_approval_does_not_wait_for_redaction_where_a_publication_queue_runs(set
                                                                            fast_redaction):
     """With a publication queue, approving a case whose media are not made yet records the
     decision at once and queues the media; preview and publish wait for them (409 not_ready)."""
+    with _queued_service(settings, footage_dir, evidence_template) as (env, runner, a):
+        _approve_then_publish_when_ready(env, a, runner.queued)
+
+
+@contextmanager
+def _queued_service(settings, footage_dir, evidence_template):
+    """A service whose publication queue only notes what it is given (``QueueRunner``), with a
+    camera and a job's cases: (env, runner, the first case's id)."""
     runner = QueueRunner()
     app = create_app(settings, runner=runner)
     main, env = start_env(app, settings)
@@ -281,7 +290,7 @@ def test_approval_does_not_wait_for_redaction_where_a_publication_queue_runs(set
         assert r.status_code == 201, r.text
         up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
         a, _ = seed_cases(env, up["job_id"], evidence_template)
-        _approve_then_publish_when_ready(env, a, runner.queued)
+        yield env, runner, a
     finally:
         main.__exit__(None, None, None)
 
@@ -531,14 +540,7 @@ def test_the_publication_queue_remakes_published_media_of_an_old_policy(settings
                                                                         fast_redaction):
     """Where a publication queue runs, the feed queues a published case whose media are of another
     policy, and the queue's run puts it back on the screens with media of the policy in force."""
-    runner = QueueRunner()
-    app = create_app(settings, runner=runner)
-    main, env = start_env(app, settings)
-    try:
-        r = env.admin.post("/api/cameras", files={"scene": ("scene.yaml", SCENE_YAML.encode(), "application/x-yaml")})
-        assert r.status_code == 201, r.text
-        up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
-        a, _ = seed_cases(env, up["job_id"], evidence_template)
+    with _queued_service(settings, footage_dir, evidence_template) as (env, runner, a):
         settings.redaction_policy = "none"
         _approve_then_publish_when_ready(env, a, runner.queued)
         runner.queued.clear()
@@ -548,5 +550,3 @@ def test_the_publication_queue_remakes_published_media_of_an_old_policy(settings
         assert prepare_published(env.app.state.session_factory, env.settings, runner.queued) == 1
         (item,) = env.display.get("/api/public/cases").json()["items"]
         assert env.display.get(item["media"]["image"]).status_code == 200
-    finally:
-        main.__exit__(None, None, None)
