@@ -28,6 +28,7 @@ from service.api import (
     plates,
     public,
     review_actions,
+    stats,
     system,
     uploads,
 )
@@ -133,7 +134,7 @@ def create_app(settings: Settings | None = None, runner: JobRunner | None = None
     body_limit.document(app)
     app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
     for module in (auth, admin, live, cameras, uploads, jobs, flight_reports, cases, review_actions, plates, public,
-                   audit_log, system):
+                   audit_log, stats, system):
         app.include_router(module.router)
     app.include_router(web.router)
     return app
