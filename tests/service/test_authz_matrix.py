@@ -66,6 +66,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/cases/export"): REVIEW, ("POST", "/api/cases/bulk"): REVIEW,
     ("POST", "/api/cases/{case_id}/undo"): REVIEW, ("POST", "/api/cases/{case_id}/reopen"): REVIEW,
     ("POST", "/api/cases/{case_id}/plate"): REVIEW,
+    # review statistics (figures only: no plate, no picture)
+    ("GET", "/api/stats/cases"): REVIEW,
     # public feed (screens)
     ("GET", "/api/public/cases"): SCREENS, ("GET", "/api/public/cases/{ref}/media/{kind}"): SCREENS,
     ("GET", "/api/public/preview/{case_id}"): REVIEW,
