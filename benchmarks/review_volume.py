@@ -241,6 +241,10 @@ def main() -> int:
                         f"/api/cases?state=pending&limit=500&created_since={datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
                     ),
                     ("case page", "GET", f"/api/cases/{ids[0]}"),
+                    ("statistics, all days, by rule and camera", "GET", "/api/stats/cases?group=rule,camera"),
+                    ("statistics, 30 days, by local day", "GET", "/api/stats/cases?group=day"),
+                    ("statistics, one day, by camera, CSV", "GET", f"/api/stats/cases?group=camera&date_from={day}"
+                                                                  f"&date_to={day}&format=csv"),
                 ]
                 print(f"{'request':38} {'median ms':>10} {'statements':>10} {'bytes':>8}")
                 for label, method, path in checks:

@@ -157,7 +157,8 @@ def _decision_percentiles(db: Session, cases, group: Sequence[str]) -> dict[tupl
     database ranks the delays (window functions, on both databases) and hands back only the two
     ranks around each percentile, so Python interpolates a handful of numbers per group."""
     first = (select(AuditEntry.object_id.label("case_id"), func.min(AuditEntry.at).label("at"))
-             .where(AuditEntry.object_type == "case", AuditEntry.action.in_(DECISIONS))
+             .where(AuditEntry.object_type == "case", AuditEntry.action.in_(DECISIONS),
+                    AuditEntry.object_id.in_(select(cases.c.id)))
              .group_by(AuditEntry.object_id).subquery("first_decision"))
     waited = (select(*(cases.c[k] for k in group),
                      _seconds_between(db, first.c.at, cases.c.created_at).label("s"))
@@ -188,27 +189,36 @@ def _decision_percentiles(db: Session, cases, group: Sequence[str]) -> dict[tupl
     return out
 
 
+def _sum(rows: Sequence[StatsRow]) -> StatsRow:
+    """The totals of the counts: the groups split the span's cases, so their sums are exact."""
+    total = StatsRow(cases=sum(r.cases for r in rows))
+    for r in rows:
+        for s, n in r.states.items():
+            total.states[s] += n
+        for code, n in r.rejected_by_reason.items():
+            total.rejected_by_reason[code] += n
+    return total
+
+
 def case_stats(db: Session, span: Span, tz: ZoneInfo, group: Sequence[str]) -> tuple[list[StatsRow], StatsRow]:
-    """The rows of the grouping, ordered by their group columns, and the totals over the span."""
-    results = []
-    for keys in (tuple(group), ()):
-        cases = _cases(db, span, tz, keys)
-        rows = _counts(db, cases, keys)
-        for key, (count, values) in _decision_percentiles(db, cases, keys).items():
+    """The rows of the grouping, ordered by their group columns, and the totals over the span
+    (three statements, a fourth for the cameras' places)."""
+    cases = _cases(db, span, tz, group)
+    grouped = _counts(db, cases, group)
+    total = _sum(list(grouped.values()))
+    times = [(grouped, _decision_percentiles(db, cases, group)),
+             ({(): total}, _decision_percentiles(db, _cases(db, span, tz, ()), ()))]
+    for rows, percentiles in times:
+        for key, (count, values) in percentiles.items():
             row = rows.get(key)
-            if row is None:
-                continue
-            row.decision_times = count
-            row.median_decision_s = values["median"]
-            row.p90_decision_s = values["p90"]
-        results.append(rows)
-    grouped, totals = results
+            if row is not None:
+                row.decision_times = count
+                row.median_decision_s = values["median"]
+                row.p90_decision_s = values["p90"]
     if "camera" in group:
         places = dict(db.execute(select(Camera.id, Camera.place).where(
             Camera.id.in_({r.camera for r in grouped.values() if r.camera is not None}))).all())
         for row in grouped.values():
             row.camera_place = places.get(row.camera)
     ordered = [grouped[k] for k in sorted(grouped, key=lambda k: tuple((v is None, v or "") for v in k))]
-    total = totals.get(()) or StatsRow()
     return ordered, total
-
