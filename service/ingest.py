@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import Case, Job, utcnow
+from service.plate_search import key_in_force
 from service.plates import machine_plate
 
 # "annotated" is in the case folders of analyses made before track files; newer cases get it on
@@ -148,12 +149,14 @@ def ingest_run(db: Session, job: Job, out_dir: Path, data_dir: Path, run_key: Ru
             row = db.scalar(select(Case).where(Case.dedup_key == dedup))
         if row is None:
             row = Case(id=key, state="pending", dedup_key=dedup, **values)
+            row.plate_key = key_in_force(row)  # the plate search's key (service.plate_search)
             db.add(row)
             if dedup is not None:
                 db.flush()  # the unique index speaks now, not at commit
         elif row.state == "pending":
             for name, value in values.items():
                 setattr(row, name, value)
+            row.plate_key = key_in_force(row)  # a new read; a reviewer's correction stays in force
             if row.dedup_key is None:
                 row.dedup_key = dedup
         rows.append(row)

@@ -259,6 +259,10 @@ class Case(Base):
     dedup_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The search key of the plate in force (the newest correction, else the read), for
+    # ``GET /api/cases?plate=``: service.plate_search. Set by ingest and by each correction;
+    # None when the case has no plate. Indexed below (a trigram index on PostgreSQL).
+    plate_key: Mapped[str | None] = mapped_column(String(64))
 
     plate_corrections: Mapped[list["PlateCorrection"]] = relationship(
         lazy="selectin", order_by="PlateCorrection.id", cascade="all, delete-orphan")
@@ -296,6 +300,10 @@ Index("ix_audit_object", AuditEntry.object_type, AuditEntry.object_id)
 # one state or of all, instead of every matching row read and sorted (migration 0008).
 Index("ix_cases_queue_order", Case.created_at, Case.start_s, Case.id)
 Index("ix_cases_state_queue_order", Case.state, Case.created_at, Case.start_s, Case.id)
+# The plate search is a substring match (``LIKE '%A123%'``), which a B-tree cannot serve: on
+# PostgreSQL a trigram GIN index does (migration 0009, where pg_trgm can be had); on SQLite the
+# plain index is a narrow copy of the column that a count or a filter scans instead of the rows.
+Index("ix_cases_plate_key", Case.plate_key, postgresql_using="gin", postgresql_ops={"plate_key": "gin_trgm_ops"})
 
 
 class LiveSegment(Base):

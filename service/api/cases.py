@@ -28,6 +28,7 @@ from service.errors import ApiError, responses
 from service.export_signing import ExportManifest
 from service.ingest import manifest_files
 from service.integrity import check_case, check_published
+from service.plate_search import QUERY_MAX, QUERY_MIN, PlateQueryError, query_key
 from service.plates import VEHICLE_CLASSES
 from service.publication import PUBLISHED_SHEET, approval_media, replace_stale
 from service.case_number import assign_public_number
@@ -67,15 +68,16 @@ def list_cases(request: Request, db: Session = Depends(get_db), _: Principal = D
                state: str | None = None, rule: str | None = None, camera: str | None = None,
                date_from: str | None = None, date_to: str | None = None, limit: int = 50, offset: Offset = 0,
                created_since: str | None = None,
-               after: Annotated[str | None, Query(max_length=160, description=AFTER_HELP)] = None) -> Response:
+               after: Annotated[str | None, Query(max_length=160, description=AFTER_HELP)] = None,
+               plate: Annotated[str | None, Query(max_length=64, description=PLATE_HELP)] = None) -> Response:
     # Every open review page polls this; the answer does not depend on who asks (service.list_cache).
     cache = request.app.state.list_cache
-    key = (state, rule, camera, date_from, date_to, limit, offset, created_since, after)
+    key = (state, rule, camera, date_from, date_to, limit, offset, created_since, after, plate)
     if cache.enabled and (body := cache.get(key)) is not None:
         return Response(body, media_type="application/json")
     generation, started = cache.generation, time.monotonic()
     tz = local_time.zone(request.app.state.settings.timezone)
-    page = _case_page(db, state, rule, camera, date_from, date_to, limit, offset, created_since, tz, after)
+    page = _case_page(db, state, rule, camera, date_from, date_to, limit, offset, created_since, tz, after, plate)
     body = CasePage.model_validate(page).model_dump_json().encode()
     if cache.enabled:
         cache.put(key, generation, body, started)
@@ -87,12 +89,24 @@ QUEUE_ORDER = (Case.created_at, Case.start_s, Case.id)
 AFTER_HELP = ("the id of the last case of the previous page: the page starts after it in the list's order, "
               "so cases decided or added meanwhile neither shift a case past the reviewer nor show one twice "
               "(``offset`` counts from there)")
+PLATE_HELP = ("cases whose plate in force (the newest reviewer correction, else the pipeline's read) contains "
+              "this text, e.g. ``京A12345`` or only a part such as ``A123``. Both sides are compared "
+              "normalised: upper case, full-width characters as ASCII, spaces, dots, middle dots (·) and "
+              "hyphens dropped, the letters O and I read as the digits 0 and 1 (no plate serial has them). "
+              f"At least {QUERY_MIN} and at most {QUERY_MAX} letters or digits after that, else 422; combines "
+              "with the other filters, ``after`` and ``total``")
 
 
 def _case_page(db: Session, state: str | None, rule: str | None, camera: str | None, date_from: str | None,
                date_to: str | None, limit: int, offset: int, created_since: str | None, tz: ZoneInfo,
-               after: str | None = None) -> dict:
+               after: str | None = None, plate: str | None = None) -> dict:
     conds = []
+    if plate:  # the plate in force's key (service.plate_search), kept on the case
+        try:
+            key = query_key(plate)
+        except PlateQueryError as err:
+            raise ApiError(422, str(err), code="invalid_input") from None
+        conds.append(Case.plate_key.like(f"%{key}%"))  # letters and digits only: no wildcard to escape
     if created_since:  # the review page's poll: cases added since the newest it has (inclusive)
         conds.append(Case.created_at >= parse_when(created_since, "created_since"))
     if state:

@@ -11,6 +11,7 @@ from service.api.case_schema import CaseSummary
 from service.api.common import ApiModel, case_summary
 from service.errors import ApiError, responses
 from service.models import Case, PlateCorrection
+from service.plate_search import key_in_force
 from service.plates import VEHICLE_CLASSES, check_correction, plate_view
 from service.security import Principal, get_db, require_roles
 
@@ -39,7 +40,8 @@ def correct_plate(case_id: str, body: PlateIn, request: Request, db: Session = D
     if problem:
         raise ApiError(422, problem, code="plate_format")
     before = plate_view(case)
-    db.add(PlateCorrection(case_id=case.id, text=text, format_ok=ok, reason=reason, reviewer=who.name))
+    case.plate_corrections.append(PlateCorrection(text=text, format_ok=ok, reason=reason, reviewer=who.name))
+    case.plate_key = key_in_force(case)  # now this correction's: the plate search finds it by it
     audit.record(db, request, who, "case.plate", "case", case.id, text=text, format_ok=ok, reason=reason,
                  previous=before["text"] if before else None,
                  machine=(case.plate or {}).get("text"), allow_invalid_format=body.allow_invalid_format)
