@@ -114,3 +114,61 @@ def test_filter_by_action_and_page_forward(browser, audit_service) -> None:
         harness.wait_js(page, "document.getElementById('audit-range').textContent === '第 1–50 条，共 59 条'")
     finally:
         page.close()
+
+
+def test_statistics_tab(browser, audit_service) -> None:
+    """The review statistics on their tab: a real table with column headers in the page language,
+    one row per group with the totals in its foot, and a CSV link asking for the same span and
+    grouping. One case is written into the service's database: the figures are the API's
+    (tests/service/test_case_stats.py), here it is the page that reads them."""
+    from sqlalchemy import create_engine
+
+    from service.models import Case, Job, Upload
+
+    engine = create_engine(f"sqlite:///{audit_service.data_dir / 'civicwatch.sqlite3'}")
+    start = datetime(2026, 5, 1, 7, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with engine.begin() as conn:
+        up = conn.execute(Upload.__table__.insert().values(
+            path="uploads/s.mp4", filename="s.mp4", sha256="7" * 64, size=1, camera_id="bj-overpass",
+            created_at=datetime.now(ZoneInfo("UTC")))).inserted_primary_key[0]
+        job = conn.execute(Job.__table__.insert().values(upload_id=up, state="done", progress=100.0, attempts=0,
+                                                         cancel_requested=False)).inserted_primary_key[0]
+        conn.execute(Case.__table__.insert().values(
+            id="stats-1", pipeline_id="stats-1", job_id=job, camera_id="bj-overpass", rule="wrong_way", start_s=0.0,
+            end_s=2.0, start_time=start, track_ids=[1], confidence=0.9, explanation="", out_dir="jobs/s",
+            evidence_dir="jobs/s/stats-1", evidence={}, evidence_hashes={}, data={}, state="rejected",
+            reason="不构成违法: 行人已过街", created_at=start, updated_at=start))
+    engine.dispose()
+    base = audit_service.base_url
+    page = browser.new_page(locale="zh-CN")
+    try:
+        _login(page, base, "admin")
+        page.goto(f"{base}/admin#stats")
+        harness.wait_js(page, "document.querySelectorAll('#stats-body tr').length > 0")
+        heads = page.locator("#stats-table thead th[scope=col]").all_inner_texts()
+        assert heads[:3] == ["规则", "案件数", "待审核"] and "批准率" in heads
+        row = page.locator("#stats-body tr").first
+        assert row.locator("th[scope=row]").inner_text() == "逆向行驶"
+        assert "不构成违法 1" in row.inner_text()
+        assert page.locator("#stats-foot th[scope=row]").inner_text() == "合计"
+
+        page.fill("#sf-from", "2026-05-01")
+        page.fill("#sf-to", "2026-05-01")
+        page.select_option("#sf-group", "day")
+        page.click("#sf-apply")
+        harness.wait_js(page, "document.querySelector('#stats-body th') && "
+                              "document.querySelector('#stats-body th').textContent === '2026-05-01'")
+        href = page.get_attribute("#stats-csv", "href")
+        assert "date_from=2026-05-01" in href and "group=day" in href and href.endswith("format=csv")
+        csv = page.request.get(base + href)
+        assert csv.ok and csv.body().startswith(b"\xef\xbb\xbf")
+        lines = csv.body().decode("utf-8-sig").splitlines()
+        assert lines[0].startswith("day,cases,pending,approved,rejected") and lines[1].startswith("2026-05-01,1,0,0,1")
+
+        page.fill("#sf-from", "2026-05-02")
+        page.fill("#sf-to", "2026-05-02")
+        page.click("#sf-apply")
+        harness.wait_js(page, "!!document.querySelector('#stats-body tr.empty')")
+        assert page.locator("#stats-body tr.empty").inner_text() == "该时段内没有案件。"
+    finally:
+        page.close()

@@ -1,4 +1,4 @@
-/* Administration: people, API tokens for drones and screens, and the audit log. */
+/* Administration: people, API tokens for drones and screens, the audit log and the review statistics. */
 (function () {
   'use strict';
   function tabs() {
@@ -15,7 +15,7 @@
     });
     Array.prototype.forEach.call(document.querySelectorAll('.tabpanel'), function (p) { p.hidden = p.id !== 'tab-' + name; });
     if (history.replaceState) history.replaceState(null, '', '#' + name);
-    ({users: loadUsers, tokens: loadTokens, audit: auditRestart})[name]();
+    ({users: loadUsers, tokens: loadTokens, audit: auditRestart, stats: loadStats})[name]();
   }
   /* The installation's zone (the `timezone` setting): people and tokens belong to no camera, so
      their times are shown in it, as the audit log's are. */
@@ -151,6 +151,62 @@
   CW.$('audit-next').addEventListener('click', function () { audit.offset += audit.limit; loadAudit(); });
   CW.$('audit-limit').addEventListener('change', function () { audit.limit = parseInt(CW.$('audit-limit').value, 10) || 50; audit.offset = 0; loadAudit(); });
 
+  /* Review statistics (GET /api/stats/cases): one row per rule, camera and/or local day, the totals
+     in the table's foot; the CSV link asks for the same span and grouping. */
+  function statsQuery() {
+    var q = new URLSearchParams();
+    [['date_from', 'sf-from'], ['date_to', 'sf-to'], ['group', 'sf-group']].forEach(function (p) {
+      var v = CW.$(p[1]).value.trim();
+      if (v) q.set(p[0], v);
+    });
+    return q.toString();
+  }
+  function share(value) { return value === null || value === undefined ? '—' : (value * 100).toFixed(1) + ' %'; }
+  function minutes(seconds) { return seconds === null || seconds === undefined ? '—' : (seconds / 60).toFixed(1); }
+  function reasons(counts) {
+    return Object.keys(counts || {}).filter(function (r) { return counts[r]; }).map(function (r) {
+      return CW.t('reject.' + r) + ' ' + counts[r];
+    }).join(' · ') || '—';
+  }
+  function statsCells(row, group, head) {
+    var cells = [];
+    group.forEach(function (g, i) {
+      var text = g === 'rule' ? CW.label('rule', row.rule) : g === 'camera' ? row.camera + (row.camera_place ? ' · ' + row.camera_place : '') : row.day;
+      if (head && i === 0) text = CW.t('admin.stats.total');
+      else if (head) text = '';
+      cells.push(CW.el(i === 0 ? 'th' : 'td', i === 0 ? {scope: 'row', text: text || '—'} : {text: text || '—'}));
+    });
+    [row.cases, row.pending, row.approved, row.rejected, row.published, row.withdrawn].forEach(function (n) {
+      cells.push(CW.el('td', {class: 'right', text: String(n)}));
+    });
+    cells.push(CW.el('td', {class: 'right', text: share(row.approval_share)}));
+    cells.push(CW.el('td', {class: 'small', text: reasons(row.rejected_by_reason)}));
+    cells.push(CW.el('td', {class: 'right', text: minutes(row.median_decision_s)}));
+    cells.push(CW.el('td', {class: 'right', text: minutes(row.p90_decision_s)}));
+    return cells;
+  }
+  function loadStats() {
+    var q = statsQuery();
+    CW.$('stats-csv').href = '/api/stats/cases?' + (q ? q + '&' : '') + 'format=csv';
+    CW.api('GET', '/api/stats/cases' + (q ? '?' + q : '')).then(function (data) {
+      CW.showError('stats-error', null);
+      var headers = data.group.map(function (g) { return CW.t('admin.stats.col.' + g); }).concat(
+        ['cases', 'pending', 'approved', 'rejected', 'published', 'withdrawn'].map(function (s) { return CW.t(s === 'cases' ? 'admin.stats.col.cases' : 'state.' + s); }),
+        [CW.t('admin.stats.col.share'), CW.t('admin.stats.col.reasons'), CW.t('admin.stats.col.median'), CW.t('admin.stats.col.p90')]);
+      var head = CW.$('stats-head');
+      head.innerHTML = '';
+      headers.forEach(function (h) { head.appendChild(CW.el('th', {scope: 'col', text: h})); });
+      var body = CW.$('stats-body');
+      body.innerHTML = '';
+      data.rows.forEach(function (row) { body.appendChild(CW.el('tr', null, statsCells(row, data.group, false))); });
+      if (!data.rows.length) body.appendChild(CW.el('tr', {class: 'empty'}, [CW.el('td', {colspan: String(headers.length), text: CW.t('admin.stats.none')})]));
+      var foot = CW.$('stats-foot');
+      foot.innerHTML = '';
+      if (data.rows.length) foot.appendChild(CW.el('tr', null, statsCells(data.total, data.group, true)));
+    }).catch(function (err) { CW.showError('stats-error', err); });
+  }
+  CW.$('stats-filters').addEventListener('submit', function (ev) { ev.preventDefault(); loadStats(); });
+
   CW.$('user-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var body = {username: CW.$('new-user').value.trim(), role: CW.$('new-user-role').value, password: CW.$('new-user-password').value};
@@ -180,7 +236,7 @@
     tabs();
     function fromHash() {
       var name = (location.hash || '#users').slice(1);
-      show(['users', 'tokens', 'audit'].indexOf(name) >= 0 ? name : 'users');
+      show(['users', 'tokens', 'audit', 'stats'].indexOf(name) >= 0 ? name : 'users');
     }
     fromHash();
     window.addEventListener('hashchange', fromHash);  /* a link to /admin#audit from /admin */
