@@ -43,6 +43,7 @@ def review(browser, request):
 
 def _review_page(browser, locale: str, cases: list[dict]):  # noqa: ANN001
     decisions: list[str] = []
+    listed: list[dict] = []  # the query of each GET /api/cases
 
     def answer(route) -> bool:  # noqa: ANN001
         path, method = urlsplit(route.request.url).path, route.request.method
@@ -52,10 +53,17 @@ def _review_page(browser, locale: str, cases: list[dict]):  # noqa: ANN001
             harness.fulfil_json(route, [])
         elif path == "/api/cases" and method == "GET":
             q = parse_qs(urlsplit(route.request.url).query)
+            listed.append(q)
             start, limit = int(q.get("offset", ["0"])[0]), int(q.get("limit", ["50"])[0])
+            matching = cases
+            if "plate" in q:  # a part of the plate in force, both sides without separators, as the API
+                def key(text: str) -> str:
+                    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+                matching = [c for c in cases if key(q["plate"][0]) in key((c.get("plate") or {}).get("text") or "")]
             if "after" in q:  # the page after that case, as GET /api/cases pages with after=
-                start += 1 + next(i for i, c in enumerate(cases) if c["id"] == q["after"][0])
-            harness.fulfil_json(route, {"cases": cases[start : start + limit], "total": len(cases)})
+                start += 1 + next(i for i, c in enumerate(matching) if c["id"] == q["after"][0])
+            harness.fulfil_json(route, {"cases": matching[start : start + limit], "total": len(matching)})
         elif method == "GET" and path.count("/") == 3 and path.startswith("/api/cases/"):
             harness.fulfil_json(route, next(c for c in cases if c["id"] == path.rsplit("/", 1)[1]))
         elif method == "POST" and path.startswith("/api/cases/"):
@@ -72,7 +80,7 @@ def _review_page(browser, locale: str, cases: list[dict]):  # noqa: ANN001
     harness.serve_pages(page, BASE, locale, answer, undo_window_s=30)
     page.goto(f"{BASE}/review")
     harness.wait_js(page, "!!(CW.review && CW.review.current())", timeout=10_000)
-    page.decisions = decisions
+    page.decisions, page.listed = decisions, listed
     yield page
     context.close()
 
@@ -185,5 +193,46 @@ def test_keyboard_focus_stays_in_the_queue_as_it_grows(browser, locale) -> None:
         page.keyboard.press("Space")
         page.evaluate("CW.review.clearSelection()")  # a rebuild of the list with the focus on a checkbox
         assert page.evaluate("document.activeElement.closest('.queue-item').dataset.case") == _case(51)["id"]
+    finally:
+        gen.close()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_plate_search_from_the_keyboard(browser, locale) -> None:
+    """A reviewer with a complaint ("my car 京A00001 was flagged") presses / and types part of the
+    plate: the queue follows (Enter at once), a single character asks nothing and says why, no
+    match says so, and the queue's later requests keep asking with the plate."""
+    plates = {1: "京A00001", 2: "京A00002", 3: "沪B00003"}
+    cases = [_case(n) | {"plate": {"read": None, "correction": None, "text": plates[n], "format_ok": True}}
+             for n in (1, 2, 3)]
+    page = next(gen := _review_page(browser, locale, cases))
+    try:
+        page.locator("#c-title").focus()
+        page.keyboard.press("/")
+        assert page.evaluate("document.activeElement.id") == "f-plate"
+        label = page.evaluate("CW.t('review.filter.plate')")
+        assert page.get_by_role("searchbox", name=label, exact=True).count() == 1  # its label (the / hint hidden)
+        asked = len(page.listed)
+        page.keyboard.type("a")  # one character: the queue stays, the field says why
+        page.wait_for_timeout(500)
+        assert page.evaluate("CW.$('f-plate').getAttribute('aria-invalid')") == "true"
+        assert len(page.listed) == asked and page.evaluate("CW.review.queue().length") == 3
+        page.keyboard.type("·0")
+        page.keyboard.press("Enter")
+        harness.wait_js(page, "CW.review.queue().length === 2", timeout=5_000)
+        assert page.listed[-1]["plate"] == ["a·0"] and page.listed[-1]["state"] == ["pending"]
+        assert page.evaluate("CW.$('f-plate').getAttribute('aria-invalid')") == "false"
+        page.evaluate("CW.review.poll(false)")  # later requests ask with the plate too (awaited)
+        assert all(q.get("plate") == ["a·0"] for q in page.listed[asked + 1:])
+        page.fill("#f-plate", "粤Z")  # typed: followed after a pause
+        harness.wait_js(page, "CW.review.queue().length === 0", timeout=5_000)
+        empty = page.locator("#queue-list li.empty").text_content()
+        assert empty == page.evaluate("CW.t('review.plate_none.filtered')")  # the state filter is on
+        page.select_option("#f-state", "")
+        harness.wait_js(page, "document.querySelector('#queue-list li.empty').textContent === "
+                              "CW.t('review.plate_none')", timeout=5_000)
+        page.locator("#f-plate").press("Escape")  # a search field's Esc clears it: the whole queue again
+        harness.wait_js(page, "CW.review.queue().length === 3", timeout=5_000)
+        assert "plate" not in page.listed[-1]
     finally:
         gen.close()

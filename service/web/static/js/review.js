@@ -29,7 +29,37 @@
       var node = CW.$(id);
       if (node.value) q.set(node.name, node.value);
     });
+    if (plateShown) q.set('plate', plateShown);
     return q;
+  }
+
+  /* The plate search (GET /api/cases?plate=: a part of the plate in force, normalised by the
+     server). The queue follows what is typed after a short pause, at once on Enter; a single
+     letter or digit would match half the queue (the server refuses it), so the queue stays as it
+     was and the field says why. `plateShown` is the search the queue was loaded with: every
+     later load (a decision, a poll, "more") asks with it, not with a half-typed one. */
+  var PLATE_SEPARATORS = /[\s.\u3002\u00b7\u2022\u30fb\u2027\u2010-\u2015_-]/g;
+  var plateShown = '';
+  var plateTimer = null;
+  function plateChanged(now) {
+    var field = CW.$('f-plate');
+    var text = field.value.trim();
+    var chars = text.replace(PLATE_SEPARATORS, '').length;
+    clearTimeout(plateTimer);
+    field.setAttribute('aria-invalid', chars === 1 ? 'true' : 'false');
+    if (chars === 1) return;
+    var wanted = chars ? text : '';
+    if (wanted === plateShown) return;
+    plateTimer = setTimeout(function () {
+      plateShown = wanted;
+      selected = {}; CW.$('select-all').checked = false;
+      loadQueue();
+    }, now ? 0 : 350);
+  }
+  function emptyText() {
+    if (!plateShown) return CW.t('review.queue_empty');
+    var narrowed = ['f-state', 'f-rule', 'f-camera', 'f-from', 'f-to'].some(function (id) { return CW.$(id).value; });
+    return CW.t(narrowed ? 'review.plate_none.filtered' : 'review.plate_none');
   }
   /* the offence's wall-clock time; none for footage without a clock (the case's clock line says so:
      the time it was analysed is not when it happened) */
@@ -70,7 +100,7 @@
     list.innerHTML = '';
     CW.$('queue-count').textContent = CW.t('review.queue_count', {n: total});
     CW.$('queue-count').setAttribute('data-total', String(total));
-    if (!queue.length) list.appendChild(CW.el('li', {class: 'empty', text: CW.t('review.queue_empty')}));
+    if (!queue.length) list.appendChild(CW.el('li', {class: 'empty', text: emptyText()}));
     queue.forEach(function (c, i) {
       var id = caseId(c);
       var box = CW.el('input', {type: 'checkbox', class: 'pick', 'aria-label': CW.t('review.select', {id: id}), checked: selected[id] ? true : null});
@@ -560,6 +590,7 @@
     var tag = (ev.target.tagName || '').toLowerCase();
     if (tag === 'input' && ev.target.type !== 'checkbox' || tag === 'textarea' || tag === 'select') return;
     var key = ev.key.toLowerCase();
+    if (key === '/') { ev.preventDefault(); CW.$('f-plate').focus(); CW.$('f-plate').select(); return; }
     if (key === 'a') { ev.preventDefault(); approve(); }
     else if (key === 'r') { ev.preventDefault(); openReject(); }
     else if (key === 'j') { ev.preventDefault(); move(1); }
@@ -590,7 +621,16 @@
     if (ev.target.checked) queue.forEach(function (c) { selected[caseId(c)] = true; });
     renderQueue();
   });
-  CW.$('filters').addEventListener('change', function () { selected = {}; CW.$('select-all').checked = false; loadQueue(); });
+  CW.$('filters').addEventListener('change', function (ev) {
+    if (ev.target.id === 'f-plate') return;  /* followed as typed (plateChanged) */
+    selected = {}; CW.$('select-all').checked = false; loadQueue();
+  });
+  CW.$('f-plate').addEventListener('input', function () { plateChanged(false); });
+  CW.$('f-plate').addEventListener('search', function () { plateChanged(true); });  /* Esc clears it */
+  CW.$('f-plate').addEventListener('keydown', function (ev) {
+    if (ev.key === 'Enter') { ev.preventDefault(); plateChanged(true); }
+  });
+  CW.$('filters').addEventListener('submit', function (ev) { ev.preventDefault(); });  /* never a page load */
 
   document.addEventListener('cw:ready', function () {
     /* retired cameras too: their cases stay reviewable */
