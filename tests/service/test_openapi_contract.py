@@ -388,6 +388,8 @@ def test_real_answers_match_the_document(env, spec, cases, footage_dir, fast_red
             "/api/cases",
             {"params": {"state": "lost"}},
         ),  # 422 from the route
+        (env.reviewer, "GET", "/api/cases", {"params": {"plate": "京A·123"}}),  # the plate search
+        (env.reviewer, "GET", "/api/cases", {"params": {"plate": "A"}}),  # 422: too short a plate
         (env.reviewer, "GET", "/api/cases/a%00b", {}),  # 422: NUL
         (env.operator, "GET", "/api/jobs", {}),
         (env.operator, "GET", "/api/uploads", {}),
