@@ -42,6 +42,7 @@ from service.config import Settings  # noqa: E402
 from service.db import normalize_url  # noqa: E402
 from service.main import create_app  # noqa: E402
 from service.models import AuditEntry, Case, Job, PlateCorrection, Upload  # noqa: E402
+from service.plate_search import plate_key  # noqa: E402
 from tests.service.helpers import ADMIN_PASSWORD, PASSWORD, SCENE_YAML, login  # noqa: E402
 
 PG_SERVER = os.environ.get("CIVICWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -118,6 +119,8 @@ def load(engine, n_cases: int, days: int, cameras: list[str], reviewers: list[st
                     reviewer=who,
                     decided_at=created + timedelta(hours=1) if decided else None,
                     plate={"text": f"京A{i % 100000:05d}", "confidence": 0.9, "format_ok": True, "kind": "blue"},
+                    # the plate search's key, as ingest and a correction write it (the correction below)
+                    plate_key=plate_key(f"京B{i:05d}" if i % 50 == 0 else f"京A{i % 100000:05d}"),
                     public_number=f"{start:%Y%m%d}-{i:05d}" if state == "published" else None,
                     created_at=created,
                     updated_at=created,
@@ -240,6 +243,10 @@ def main() -> int:
                         "GET",
                         f"/api/cases?state=pending&limit=500&created_since={datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
                     ),
+                    ("plate search, part (A123), pending", "GET", "/api/cases?state=pending&plate=A123&limit=50"),
+                    ("plate search, whole plate, all", "GET", "/api/cases?plate=京A01234&limit=50"),
+                    ("plate search, corrected plate, all", "GET", "/api/cases?plate=京B01250&limit=50"),
+                    ("plate search, 2 characters (A1), all", "GET", "/api/cases?plate=A1&limit=50"),
                     ("case page", "GET", f"/api/cases/{ids[0]}"),
                     ("statistics, all days, by rule and camera", "GET", "/api/stats/cases?group=rule,camera"),
                     ("statistics, 30 days, by local day", "GET", "/api/stats/cases?group=day"),
@@ -269,6 +276,12 @@ def main() -> int:
                             "ORDER BY created_at, start_s, id LIMIT 55 OFFSET 3900",
                         ),
                         ("all, first page", "SELECT id FROM cases ORDER BY created_at, start_s, id LIMIT 50"),
+                        ("plate search, its total", "SELECT count(*) FROM cases WHERE plate_key LIKE '%A0123%'"),
+                        (
+                            "plate search, pending, first page",
+                            "SELECT id FROM cases WHERE state IN ('pending') AND plate_key LIKE '%A0123%' "
+                            "ORDER BY created_at, start_s, id LIMIT 50",
+                        ),
                     ):
                         plan = conn.execute(text("EXPLAIN ANALYZE " + sql)).scalars().all()
                         print(f"\nEXPLAIN ANALYZE {label}:\n  " + "\n  ".join(plan))
