@@ -119,8 +119,13 @@ def case_statistics(request: Request, db: Session = Depends(get_db), _: Principa
                     format: Annotated[Literal["json", "csv"] | None, Query(
                         description="`csv` for the CSV whatever `Accept` says")] = None) -> Response:
     """Per rule, camera and/or local day: cases per state, rejections per reason, the approval share of
-    decided cases and the time to the first decision (median, 90th percentile). Definitions:
-    ``service.case_stats`` and the README."""
+    decided cases and the time to the first decision (median, 90th percentile).
+
+    ``approval_share`` = (approved + published + withdrawn) / (approved + rejected + published +
+    withdrawn), states as they are now; a case is withdrawn only after approval, so withdrawn cases
+    were judged real offences. None when nothing was decided. The time to the first decision runs
+    from the case's creation to its earliest ``case.approve`` / ``case.reject`` audit entry.
+    Every definition: ``service.case_stats`` and the README ("Review statistics")."""
     try:
         keys = parse_group(group)
     except ValueError as err:
