@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import CLIP, RtspCamera
+from .helpers import SHORT_CLIP, RtspCamera
 
 
 @pytest.fixture
 def rtsp_camera(footage_dir):
-    camera = RtspCamera(footage_dir / CLIP)
+    """The short clip in a loop: a keyframe every 2.3 s, so segments (cut at keyframes) are short."""
+    camera = RtspCamera(footage_dir / SHORT_CLIP)
     camera.start()
     yield camera
     camera.kill()

@@ -16,6 +16,9 @@ from detector.media.streamcopy import _nal_length_size, nal_units
 SERVER = Path(__file__).with_name("rtsp_server.py")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which has python3-gi (scripts/services.sh installs it)
 CLIP = "beijing-intersection/uadetrac_overpass.mp4"  # H.264 High, B-frames, 30 fps, 8.4 s
+# A 2.3 s cut of the same clip (one keyframe, at its start): looped, a keyframe every 2.3 s, so a
+# recorder's segments last 2.3 s instead of 8.3 s, for tests of the recording, not of what is in it.
+SHORT_CLIP = "beijing-intersection/uadetrac_overpass_short.mp4"
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from detector.media.recorder import Recorder, RecorderConfig
 
-from .helpers import CLIP, RtspCamera, decoded_frames, picture_nals
+from .helpers import SHORT_CLIP, RtspCamera, decoded_frames, picture_nals
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -24,7 +24,8 @@ def _wait(predicate, timeout: float, what: str) -> None:
 
 @pytest.fixture
 def odd_camera(footage_dir, request):
-    camera = RtspCamera(footage_dir / CLIP, flags=request.param)
+    """The short clip (2.3 s, one keyframe): its loops, and a clock reset after the first, come soon."""
+    camera = RtspCamera(footage_dir / SHORT_CLIP, flags=request.param)
     camera.start()
     yield camera
     camera.kill()
@@ -61,8 +62,8 @@ def test_a_camera_sending_no_video_is_reported_and_retried(odd_camera, tmp_path)
 @pytest.mark.parametrize("odd_camera", [("--stall-after=3",)], indirect=True)
 def test_a_camera_that_answers_but_sends_no_pictures_never_reads_as_connected(odd_camera, tmp_path):
     """A hung encoder: the RTSP server answers every connect, then sends nothing. The recorder
-    reported ``connected`` from the answer to the read timeout, about a third of the time at
-    this backoff, so the health page and ``civicwatch_live_online`` (fed by it) flickered to
+    reported ``connected`` from the answer to the read timeout, most of the time at this
+    backoff, so the health page and ``civicwatch_live_online`` (fed by it) flickered to
     online for a camera that had not sent a picture, and an alert on 'offline for 5 minutes'
     never fired."""
     recorder = Recorder(
@@ -70,7 +71,7 @@ def test_a_camera_that_answers_but_sends_no_pictures_never_reads_as_connected(od
             odd_camera.url,
             Path(tmp_path),
             connect_timeout_s=2,
-            read_timeout_s=2,
+            read_timeout_s=1,
             backoff_initial_s=0.2,
             backoff_max_s=0.4,
         )
@@ -101,7 +102,7 @@ def test_a_camera_clock_jumping_back_starts_a_new_timeline_and_loses_no_picture(
     it are recorded as a new timeline whose wall clock follows on from it, never overlapping."""
     segments = []
     recorder = Recorder(
-        RecorderConfig(odd_camera.url, Path(tmp_path), segment_s=5.0, read_timeout_s=3.0),
+        RecorderConfig(odd_camera.url, Path(tmp_path), segment_s=2.0, read_timeout_s=3.0),
         on_segment=segments.append,
     )
     stop = threading.Event()
@@ -112,12 +113,12 @@ def test_a_camera_clock_jumping_back_starts_a_new_timeline_and_loses_no_picture(
     finally:
         stop.set()
         thread.join(20)
-    # the clip's second keyframe is its 250th picture: a segment is cut there, one ends at the jump
+    # the clip's one keyframe is its first picture: the first loop is one segment, ended by the jump
     [k] = [i for i, seg in enumerate(segments) if seg.ended_by == "clock"]
     before, after = segments[k], segments[k + 1]
     assert after.connection == before.connection + 1 and after.sequence == 1  # no window joins them
     assert after.start >= before.end and all(s.connection == before.connection for s in segments[:k])
-    source = picture_nals(footage_dir / CLIP)
+    source = picture_nals(footage_dir / SHORT_CLIP)
     # the pictures after the jump are recorded from the second loop's first one (the server sends
     # that loop late, at once, and drops some of it: which arrive is its business)
     assert picture_nals(after.path)[0] == source[0]

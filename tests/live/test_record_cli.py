@@ -20,7 +20,7 @@ from .helpers import decoded_frames
 def test_record_command_writes_segments_and_stops_cleanly_on_ctrl_c(rtsp_camera, tmp_path):
     out = tmp_path / "rec"
     proc = subprocess.Popen([sys.executable, "-m", "civicwatch.cli", "record", "--url", rtsp_camera.url,
-                             "--out", str(out), "--segment-s", "5"],
+                             "--out", str(out), "--segment-s", "3"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = json.loads(proc.stdout.readline())  # blocks until the first segment is finished
@@ -34,7 +34,7 @@ def test_record_command_writes_segments_and_stops_cleanly_on_ctrl_c(rtsp_camera,
     assert proc.returncode == 0, err
     printed = [first] + [json.loads(line) for line in rest.splitlines() if line.strip()]
     assert [p["ended_by"] for p in printed] == ["length", "stop"]
-    assert 8.0 < first["duration_s"] < 8.7  # cut at the camera's next keyframe after 5 s
+    assert 4.5 < first["duration_s"] < 4.7  # cut at the camera's first keyframe >= 3 s in (2.3 s apart)
     listed, gaps = read_index(out)
     assert [s["path"] for s in listed] == [p["path"] for p in printed] and gaps == []
     assert sorted(p.name for p in out.glob("*.mp4")) == sorted(p["path"] for p in printed)
@@ -49,7 +49,7 @@ def test_a_segment_cut_short_by_a_killed_recorder_is_discarded_with_its_reason_a
     the lost time is a gap from the part's first picture to the restarted recording's."""
     out = tmp_path / "rec"
     proc = subprocess.Popen([sys.executable, "-m", "civicwatch.cli", "record", "--url", rtsp_camera.url,
-                             "--out", str(out), "--segment-s", "5"],
+                             "--out", str(out), "--segment-s", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = json.loads(proc.stdout.readline())
@@ -64,7 +64,7 @@ def test_a_segment_cut_short_by_a_killed_recorder_is_discarded_with_its_reason_a
     assert abs(part_start - expected) <= timedelta(milliseconds=1)
 
     segments, gaps = [], []
-    recorder = Recorder(RecorderConfig(rtsp_camera.url, out, segment_s=5.0, backoff_initial_s=0.25),
+    recorder = Recorder(RecorderConfig(rtsp_camera.url, out, segment_s=2.0, backoff_initial_s=0.25),
                         on_segment=segments.append, on_gap=gaps.append)
     stop = threading.Event()
     thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)

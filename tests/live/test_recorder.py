@@ -1,7 +1,8 @@
 """The recorder against a real RTSP camera that goes away mid-stream and comes back.
 
-The camera (Debian's GStreamer RTSP server) serves the real Beijing overpass clip in a loop; it is
-killed while a segment is being written and restarted on the same address three seconds later.
+The camera (Debian's GStreamer RTSP server) serves the real Beijing overpass clip's 2.3 s cut in a
+loop (a keyframe every 2.3 s); it is killed while a segment is being written and restarted on the
+same address a second later.
 The recorder must finish the cut segment, reconnect by itself, report the gap with its times, and
 every segment must be playable H.264 holding exactly the camera's picture data (the slice NAL
 units the server read from the clip, byte for byte, in a contiguous run of the loop).
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from detector.media.recorder import Recorder, RecorderConfig, parse_segment_name, read_index
 
-from .helpers import CLIP, decoded_frames, picture_nals
+from .helpers import SHORT_CLIP, decoded_frames, picture_nals
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -28,20 +29,20 @@ def _wait(predicate, timeout: float, what: str) -> None:
 def test_recorder_survives_a_camera_restart_and_reports_the_gap(rtsp_camera, footage_dir, tmp_path):
     out = tmp_path / "rec"
     segments, gaps = [], []
-    recorder = Recorder(RecorderConfig(rtsp_camera.url, out, segment_s=5.0, read_timeout_s=3.0,
+    recorder = Recorder(RecorderConfig(rtsp_camera.url, out, segment_s=3.0, read_timeout_s=3.0,
                                        backoff_initial_s=0.25, backoff_max_s=1.0),
                         on_segment=segments.append, on_gap=gaps.append)
     stop = threading.Event()
     thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        # the clip's keyframes are 8.3 s apart: the first segment ends at the second keyframe
+        # the clip's keyframes are 2.3 s apart: the first segment ends at the third (4.6 s)
         _wait(lambda: len(segments) >= 1, 30, "the first segment")
-        time.sleep(2.0)  # well inside the second segment
+        time.sleep(1.0)  # well inside the second segment
         rtsp_camera.kill()
         killed_at = time.time()
         _wait(lambda: len(segments) >= 2, 10, "the segment cut by the drop")
-        time.sleep(3.0)
+        time.sleep(1.0)  # down a while: the recorder retries, the gap must cover it
         rtsp_camera.start()
         _wait(lambda: any(g.end is not None for g in gaps), 30, "the reconnect")
         _wait(lambda: len(segments) >= 3, 30, "a segment after the reconnect")
@@ -54,13 +55,13 @@ def test_recorder_survives_a_camera_restart_and_reports_the_gap(rtsp_camera, foo
     assert first.ended_by == "length" and cut.ended_by == "drop"
     assert first.connection == cut.connection != after.connection
     assert cut.start == first.end  # one connection's segments join without gap or overlap
-    assert 8.0 < first.duration_s < 8.7  # cut at the keyframe after >= 5 s
+    assert 4.5 < first.duration_s < 4.7  # cut at the first keyframe >= 3 s in, not the one at 2.3 s
     # the gap: from the last picture before the drop to the first picture after the reconnect
     closed = [g for g in gaps if g.end is not None]
     assert len(closed) == 1
     gap = closed[0]
     assert gap.start == cut.end and gap.end == after.start
-    assert 3.0 <= gap.duration_s < 15.0
+    assert 1.0 <= gap.duration_s < 15.0
     assert gap.start.timestamp() <= killed_at + 1.0
     assert recorder.status.connections >= 2 and recorder.status.gaps == 1
 
@@ -70,7 +71,7 @@ def test_recorder_survives_a_camera_restart_and_reports_the_gap(rtsp_camera, foo
     assert [g["end"] for g in listed_gaps if g["end"]] == [gap.end.isoformat()]
     assert not list(out.glob("*.part"))
 
-    source = picture_nals(footage_dir / CLIP)
+    source = picture_nals(footage_dir / SHORT_CLIP)
     for segment in segments:
         assert parse_segment_name(segment.path.name) == segment.start.replace(
             microsecond=segment.start.microsecond // 1000 * 1000)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from service.config import Settings
 from service.models import Job, LiveSegment
-from tests.live.helpers import CLIP, RtspCamera
+from tests.live.helpers import SHORT_CLIP, RtspCamera
 
 from .helpers import ADMIN_PASSWORD
 
@@ -44,7 +44,7 @@ def test_stream_url_starts_and_stops_the_services_own_recorder(env, footage_dir,
     assert r.status_code == 201, r.text
     cam = r.json()["camera_id"]
     manager, factory = env.app.state.live_manager, env.app.state.session_factory
-    camera = RtspCamera(footage_dir / CLIP)
+    camera = RtspCamera(footage_dir / SHORT_CLIP)  # a keyframe every 2.3 s: 2.3 s segments
     camera.start()
     try:
         assert env.admin.put(f"/api/cameras/{cam}/stream", json={"stream_url": camera.url}).status_code == 200
@@ -54,11 +54,15 @@ def test_stream_url_starts_and_stops_the_services_own_recorder(env, footage_dir,
             with factory() as db:
                 return db.scalar(select(func.count()).select_from(LiveSegment).where(LiveSegment.camera_id == cam))
 
-        _wait(lambda: segments() >= 3, 60, "three segments")
-        with factory() as db:  # a window needs the next segment: the first ones are queued as jobs
-            queued = db.scalar(select(func.count()).select_from(LiveSegment).where(
-                LiveSegment.camera_id == cam, LiveSegment.job_id.is_not(None)))
-            assert queued >= 1
+        def queued() -> int:
+            with factory() as db:
+                return db.scalar(select(func.count()).select_from(LiveSegment).where(
+                    LiveSegment.camera_id == cam, LiveSegment.job_id.is_not(None)))
+
+        _wait(lambda: segments() >= 2, 60, "two segments")
+        # a window needs the next segment: the first is queued as a job once the second is finished
+        _wait(lambda: queued() >= 1, 10, "the first segment's job")
+        with factory() as db:
             job = db.get(Job, db.scalar(select(LiveSegment.job_id).where(LiveSegment.job_id.is_not(None)).limit(1)))
             assert job.state == "queued"
         health = {h["camera_id"]: h for h in env.operator.get("/api/live/health").json()}[cam]
