@@ -163,7 +163,7 @@ def _rows(env) -> dict[str, list[str]]:
     return out
 
 
-def test_refused_writes_on_real_rows_change_nothing(env, cases):
+def test_refused_writes_on_real_rows_change_nothing(env, cases, fast_redaction):
     """The matrix above uses ids that do not exist; here the case, camera, job, user and token are
     real, and a caller whose role may not write gets 401/403 naming the roles needed, with no
     row written (no decision, no audit entry, no upload session)."""
