@@ -73,7 +73,7 @@ def test_queue_rows_carry_the_time_zone_of_the_judged_scene(env, cases):
     assert {env.reviewer.get(f"/api/cases/{c}").json()["timezone"] for c in cases} == {"Asia/Shanghai"}
 
 
-def test_transitions_audit_and_public_feed(env, cases):
+def test_transitions_audit_and_public_feed(env, cases, fast_redaction):
     a, b = cases
     r = env.reviewer.post(f"/api/cases/{a}/approve")
     assert r.status_code == 200, r.text
