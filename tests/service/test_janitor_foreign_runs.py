@@ -25,7 +25,7 @@ def _age_tree(path) -> None:
         os.utime(p, (OLD, OLD))
 
 
-def test_runs_of_another_database_are_kept(env, cases, tmp_path, caplog):
+def test_runs_of_another_database_are_kept(env, cases, fast_redaction, tmp_path, caplog):
     factory = env.app.state.session_factory
     with factory() as db:
         run_dirs = sorted({env.data_dir / c.out_dir for c in db.scalars(select(Case))})
