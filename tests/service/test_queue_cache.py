@@ -14,7 +14,8 @@ from .helpers import SHORT_CLIP
 PENDING = "/api/cases?state=pending&limit=50"
 
 
-def test_queue_is_cached_and_forgotten_when_a_case_changes(env, camera, footage_dir, evidence_template):
+def test_queue_is_cached_and_forgotten_when_a_case_changes(env, camera, footage_dir, evidence_template,
+                                                           fast_redaction):
     cache = env.app.state.list_cache
     assert cache.enabled
     up = upload_clip(env.operator, footage_dir / SHORT_CLIP)
