@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,56 @@ def demo_footage(tmp_path_factory):
     from civicwatch.demo import build_demo
 
     return build_demo(tmp_path_factory.mktemp("demo"), force=True)
+
+
+@dataclass(frozen=True)
+class DemoServiceRun:
+    """What one ``civicwatch demo run`` left: its exit code, what it printed, its data folder and
+    the run folder its worker's analysis of the demo footage wrote (cases.json, evidence, the
+    signed manifest), with the pipeline ids of the cases the service ingested from it."""
+
+    code: int
+    out: str
+    err: str
+    data_dir: Path
+    run_dir: Path | None
+    ingested: list[str]
+
+
+@pytest.fixture(scope="session")
+def demo_service_run(tmp_path_factory, signing_key_in_tmp) -> DemoServiceRun:
+    """``civicwatch demo run`` once per test session (the real service on a free port; its worker
+    runs the real pipeline, default options, on the whole demo footage): the analysis is the
+    suite's dearest, so tests/demo/test_demo_run.py and tests/integration/test_demo_end_to_end.py
+    check the same one instead of analysing the footage twice. Signed with the session's key."""
+    import io
+    import socket
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from civicwatch.demo.run import run_demo
+
+    data = tmp_path_factory.mktemp("demo-service") / "var"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = run_demo("127.0.0.1", port, data, serve_forever=False)
+    run_dir, ingested = None, []
+    if (data / "demo-credentials.json").is_file():
+        from service.config import Settings
+        from service.db import make_engine, make_session_factory
+        from service.models import Case, Job
+
+        engine = make_engine(Settings(data_dir=data))
+        try:
+            with make_session_factory(engine)() as db:
+                jobs = [j.out_dir for j in db.query(Job) if j.out_dir]
+                run_dir = data / jobs[0] if len(jobs) == 1 else None
+                ingested = [c.pipeline_id for c in db.query(Case).order_by(Case.pipeline_id)]
+        finally:
+            engine.dispose()
+    return DemoServiceRun(code, out.getvalue(), err.getvalue(), data, run_dir, ingested)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 
 import pytest
@@ -18,18 +19,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_demo_run_analyses_the_footage_and_a_second_run_reuses_it(tmp_path, capsys):
-    data = tmp_path / "var"
-    port = _free_port()
-    code = run_demo("127.0.0.1", port, data, serve_forever=False)
-    out, err = capsys.readouterr()
-    assert code == 0 and "4 case(s) found" in out, (code, out[-800:], err[-2000:])
-    creds = json.loads((data / "demo-credentials.json").read_text())
-    assert oct((data / "demo-credentials.json").stat().st_mode & 0o777) == "0o600"
+def test_demo_run_analyses_the_footage_and_a_second_run_reuses_it(demo_service_run, tmp_path, capsys):
+    # The first run is the session's one ``demo run`` (tests/conftest.py), whose analysis
+    # tests/integration/test_demo_end_to_end.py checks too; the second runs here on a copy of its
+    # data folder, so that one stays as the first run left it.
+    first = demo_service_run
+    out = first.out
+    assert first.code == 0 and "4 case(s) found" in out, (first.code, out[-800:], first.err[-2000:])
+    creds = json.loads((first.data_dir / "demo-credentials.json").read_text())
+    assert oct((first.data_dir / "demo-credentials.json").stat().st_mode & 0o777) == "0o600"
     assert f"/display/{DEMO_SCREEN}  (pair it once with display token {creds['display_token']})" in out
     assert "?token=" not in out
 
     # Second run: same database, nothing uploaded or created twice.
+    data = shutil.copytree(first.data_dir, tmp_path / "var")
     port = _free_port()
     assert run_demo("127.0.0.1", port, data, serve_forever=False) == 0
     out = capsys.readouterr().out
