@@ -169,7 +169,7 @@ def _db_error(message: str):
     return commit
 
 
-def test_full_database_disk_on_login_and_approve_is_507(env, cases, monkeypatch):
+def test_full_database_disk_on_login_and_approve_is_507(env, cases, fast_redaction, monkeypatch):
     monkeypatch.setattr(Session, "commit", _db_error("database or disk is full"))
     r = env.anon.post("/api/auth/login", json={"username": "rita", "password": "whatever-it-is"})
     assert r.status_code in (401, 507)  # a wrong password writes nothing
