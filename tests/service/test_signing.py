@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import stat
 import zipfile
 
@@ -16,20 +17,50 @@ from detector.signing import fingerprint, load_or_create_key, load_public_key, p
 from service.config import Settings
 
 
-@pytest.fixture
-def exported(env, cases, fast_redaction, tmp_path):
+def _export(env, cases, folder):
     """An export of both cases (one approved, so published media is in it) and the public key as
     anyone would fetch it, without logging in."""
     a, b = cases
     assert env.reviewer.post(f"/api/cases/{a}/approve").status_code == 200
     r = env.reviewer.post("/api/cases/export", json={"ids": [a, b]})
     assert r.status_code == 200, r.text
-    zip_path = tmp_path / "export.zip"
+    zip_path = folder / "export.zip"
     zip_path.write_bytes(r.content)
     key = env.anon.get("/api/signing-key")
     assert key.status_code == 200 and key.text.startswith("-----BEGIN PUBLIC KEY-----")
-    pub = tmp_path / "civicwatch-signing-key.pub.pem"
+    pub = folder / "civicwatch-signing-key.pub.pem"
     pub.write_text(key.text, encoding="ascii")
+    return zip_path, pub, cases
+
+
+@pytest.fixture
+def exported_here(env, cases, fast_redaction, tmp_path):
+    """``_export`` from this test's own service, for a test that goes on using that service."""
+    return _export(env, cases, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def _exports_made(tmp_path_factory) -> dict:
+    """The export made for each database backend in this module: the tests below only check (and
+    tamper with copies of) the zip offline, so one real export per backend serves them all; making
+    it again for each (a service, two cases, an approval, the export) was most of their time."""
+    return {"folder": tmp_path_factory.mktemp("exports")}
+
+
+@pytest.fixture
+def exported(_exports_made, db_backend, request, tmp_path):
+    """The backend's export (made by the first test that asks), copied into this test's folder:
+    each test may change its zip in place."""
+    if db_backend not in _exports_made:
+        folder = _exports_made["folder"] / db_backend
+        folder.mkdir()
+        request.getfixturevalue("fast_redaction")
+        made = _export(request.getfixturevalue("env"), request.getfixturevalue("cases"), folder)
+        _exports_made[db_backend] = made
+    zip_src, pub_src, cases = _exports_made[db_backend]
+    zip_path, pub = tmp_path / zip_src.name, tmp_path / pub_src.name
+    shutil.copyfile(zip_src, zip_path)
+    shutil.copyfile(pub_src, pub)
     return zip_path, pub, cases
 
 
@@ -189,7 +220,7 @@ def test_a_zip_that_would_fill_the_disk_is_not_unpacked(exported, monkeypatch, c
     assert asked  # the room was checked where the zip is unpacked
 
 
-def test_the_export_carries_the_cases_review_history(env, cases, tmp_path, capsys):
+def test_the_export_carries_the_cases_review_history(env, cases, fast_redaction, tmp_path, capsys):
     """A case rejected, reopened by another reviewer and then approved was exported with only its
     last state (``record.json``: approved by whom, when): the rejection, the reopening and their
     reasons were not in the zip a court is handed. Each case now carries ``history.json``, its audit
@@ -248,7 +279,8 @@ def test_every_case_of_a_big_export_has_the_export_in_its_history(env, cases, tm
     assert all(len(e["object_id"]) <= 160 for e in found)
 
 
-def test_exports_signed_before_a_key_change_still_verify_with_the_published_old_key(exported, env, tmp_path, capsys):
+def test_exports_signed_before_a_key_change_still_verify_with_the_published_old_key(exported_here, env, tmp_path,
+                                                                                    capsys):
     """The administrator replaces the signing key (a suspected leak) and restarts. The service
     then published only the new key: a zip exported the day before failed ``civicwatch verify``
     against anything the service offered ("signed by key A, checked with key B"), and the old
@@ -258,7 +290,7 @@ def test_exports_signed_before_a_key_change_still_verify_with_the_published_old_
 
     from service.main import create_app
 
-    zip_path, old_pub, _ = exported
+    zip_path, old_pub, _ = exported_here
     old = fingerprint(load_public_key(old_pub))
     env.settings.signing_key_path.rename(tmp_path / "retired-key.pem")
     new = fingerprint(load_or_create_key(env.settings.signing_key_path))
