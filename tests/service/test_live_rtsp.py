@@ -11,7 +11,7 @@ segment before it, itself and the one after, and the windows of the third segmen
 recording's grid origin exists for).
 
 Connection A: one full segment, then the camera is killed 3 s into the second (the drop ends it);
-3 s later the camera is back. Connection B: three full segments, then the recorder is stopped (a
+a second later the camera is back. Connection B: three full segments, then the recorder is stopped (a
 short last segment). Cases are compared by rule, zone, class and the moment they were decided on
 the recording's clock (stream seconds since the connection's first picture).
 """
@@ -40,6 +40,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 DEV_SET = Path(__file__).resolve().parents[2] / "benchmarks" / "dev-set"
 FPS = 5.0  # both sides analyse at 5 frames a second (the test's time on two cores)
+# Both sides detect on the whole frame only, not also on tiles around the zones: what is compared
+# is how windows, grid and gaps split one recording, the same whatever the detector is run on, at
+# a quarter of the detections (the zones lie near the camera, where the cars are large anyway).
+ANALYSIS = {"analysis_fps": FPS, "regions": "off"}
 
 
 @pytest.fixture
@@ -50,7 +54,7 @@ def db_backend() -> str:
 @pytest.fixture
 def settings(tmp_path, database_url) -> Settings:
     return Settings(data_dir=tmp_path / "var", database_url=database_url, admin_password=ADMIN_PASSWORD,
-                    runner="inprocess", job_poll_s=0.2, analyze_options={"analysis_fps": FPS},
+                    runner="inprocess", job_poll_s=0.2, analyze_options=dict(ANALYSIS),
                     live_heartbeat_s=0.5, redaction_policy="none")
 
 
@@ -97,7 +101,7 @@ def test_live_camera_dropped_and_back_gives_the_cases_of_its_recordings(env, foo
         camera.kill()
         _wait(lambda: status.segments >= 2, 15, "the segment cut by the drop")
         _wait(lambda: not health()["online"], 10, "the health line to say offline")
-        time.sleep(3.0)
+        time.sleep(1.0)  # down a while: the gap must cover it
         camera.start()
         _wait(lambda: status.gaps >= 1, 30, "the reconnect")
         _wait(lambda: status.segments >= 5, 60, "three segments after the reconnect")
@@ -118,7 +122,7 @@ def test_live_camera_dropped_and_back_gives_the_cases_of_its_recordings(env, foo
         # the gap: from the last picture before the drop to the first after the reconnect
         gaps = db.scalars(select(StreamGap).where(StreamGap.camera_id == cam)).all()
         assert [(g.start_at, g.end_at) for g in gaps] == [(a[-1].end_at, b[0].start_at)]
-        assert (gaps[0].end_at - gaps[0].start_at).total_seconds() >= 3.0
+        assert (gaps[0].end_at - gaps[0].start_at).total_seconds() >= 1.0
         # the third segment of B is analysed in a window starting 8.33 s into B: off the 5 fps grid
         origin = live.job_options(db, b[2].job_id)["grid_origin_s"]
         assert abs(origin - b[0].duration_s) < 1e-6 and round(origin * FPS, 6) % 1 != 0
@@ -146,7 +150,7 @@ def test_live_camera_dropped_and_back_gives_the_cases_of_its_recordings(env, foo
     # the same recordings analysed whole: each connection's segments joined by stream copy
     scene = tmp_path / "scene.yaml"
     scene.write_text(_scene_yaml(), encoding="utf-8")
-    options = AnalyzeOptions(analysis_fps=FPS, evidence=False)
+    options = AnalyzeOptions(**ANALYSIS, evidence=False)
     detector = load_analysis_detector(options.model, conf=options.conf)  # as the service loads it
     want = []
     for i, segs in enumerate(parts):
