@@ -34,11 +34,15 @@ def test_malformed_scene_names_the_field_before_reading_video(tmp_path):
 
 
 def test_truncated_video_keeps_the_cases_before_the_damage(demo_footage, tmp_path):
+    """Read at 5 analysis frames a second on the whole frame only (``--regions off``): the red-light
+    and wrong-way cases before the cut are found that way too (decided at ~19 s and ~25 s), and what
+    is tested is the read ending at the damage, not the detector's reach."""
     data = demo_footage.video.read_bytes()
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(data[: int(len(data) * 0.6)])  # the demo is faststart: its index survives
     out = tmp_path / "out"
-    run = civicwatch("analyze", truncated, "--scene", demo_footage.scene, "--out", out, "--pre", "1", "--post", "1")
+    run = civicwatch("analyze", truncated, "--scene", demo_footage.scene, "--out", out, "--pre", "1", "--post", "1",
+                     "--analysis-fps", "5", "--regions", "off")
     assert run.returncode == 0, run.stderr
     assert "truncated" in run.stderr
     import json
@@ -102,6 +106,10 @@ def test_output_folder_with_any_file_of_an_analysis_is_refused_before_the_work(d
 
 
 def test_drone_scene_without_reference_is_registered_to_its_first_frame(demo_footage, tmp_path):
+    """Without a reference image a drone scene's frames are registered to the flight's first frame.
+    Detected with ``--slicing off``: a drone scene slices by default (a whole-frame pass plus a
+    grid of tiles per frame, several times the detector's work), and what is tested here is the
+    registration, which takes the same frames and masks the detections of either pass."""
     import yaml
 
     scene = yaml.safe_load(demo_footage.scene.read_text())
@@ -110,7 +118,7 @@ def test_drone_scene_without_reference_is_registered_to_its_first_frame(demo_foo
     path.write_text(yaml.safe_dump(scene, allow_unicode=True))
     short = tmp_path / "short.mp4"
     short.write_bytes(demo_footage.video.read_bytes()[: len(demo_footage.video.read_bytes()) // 10])
-    run = civicwatch("analyze", short, "--scene", path, "--out", tmp_path / "out", "--quiet")
+    run = civicwatch("analyze", short, "--scene", path, "--out", tmp_path / "out", "--slicing", "off", "--quiet")
     assert run.returncode == 0, run.stderr
     registration = json.loads((tmp_path / "out" / "analysis.json").read_text())["registration"]
     assert registration["reference"] == "first frame"
