@@ -76,10 +76,14 @@ def queue_service(tmp_path, run_template, footage_dir):
         svc.stop()
 
 
-def open_review(browser, svc, poll_ms: int | None = None):
+def open_review(browser, svc, poll_ms: int | None = None, hold: tuple[re.Pattern, list] | None = None):
+    """The review page, logged in; ``hold``: requests matching the pattern are kept (appended to
+    the list) until the test lets them go on."""
     ctx = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 1000})
     if poll_ms:
         ctx.add_init_script(f"window.CW_REVIEW_POLL_MS = {poll_ms};")
+    if hold:
+        ctx.route(hold[0], lambda route: hold[1].append(route))
     page = ctx.new_page()
     page.goto(f"{svc.base_url}/login")
     page.fill("#username", "reviewer")
@@ -163,6 +167,33 @@ def test_new_case_is_announced_without_moving_the_selection(browser, queue_servi
     assert page.evaluate("document.querySelector('#queue-list').scrollTop") == scroll
     page.wait_for_timeout(1200)  # later polls announce nothing new and move nothing
     assert page.get_attribute("#case", "data-case") == chosen and queue_ids(page).count(new) == 1
+
+
+def test_the_second_page_is_not_announced_as_new_while_the_newest_case_is_asked_for(browser, queue_service) -> None:
+    """The queue loads its first page, then asks for the list's last case to learn the newest one.
+    A poll answered before that (a slow server, a short interval) took every case past the first
+    page for a new one and announced "3 new case(s)" that nobody had added. Now polls wait for it."""
+    svc = queue_service
+    held: list = []
+    page = open_review(browser, svc, poll_ms=200, hold=(re.compile(rf".*/api/cases\?.*offset={TOTAL - 1}.*"), held))
+    harness.wait_js(page, f"document.querySelector('#queue-count').dataset.total === '{TOTAL}'")
+    deadline = 100
+    while not held and deadline:
+        page.wait_for_timeout(50)
+        deadline -= 1
+    assert held, "the page never asked for the list's last case"
+    page.wait_for_timeout(1200)  # six polls while the newest case is not known
+    assert page.is_hidden("#queue-news")
+    for route in held:
+        route.continue_()
+    page.wait_for_timeout(1200)  # polls after it: still nothing new
+    assert page.is_hidden("#queue-news")
+    [new] = add_copies(svc, svc.extra["real"][1], 1, "late-")  # a case that is new is announced
+    page.wait_for_selector("#queue-news:not([hidden])")
+    assert page.text_content("#queue-news") == "1 new case(s) added at the end of the queue."
+    scroll_to_end(page)
+    harness.wait_js(page, f"document.querySelectorAll('#queue-list .queue-item').length === {TOTAL + 1}")
+    assert queue_ids(page).count(new) == 1
 
 
 def test_bulk_reject_then_undo(browser, queue_service) -> None:

@@ -16,6 +16,7 @@
   var total = 0;         // the server's count of cases matching the filters
   var known = {};        // id -> true for every case this queue has seen (new ones are announced)
   var newest = null;     // created_at of the newest case matching the filters when last polled
+  var newestLearnt = true;  // false while a queue loaded in part has not yet learnt its newest case
   var loadingMore = false;
 
   function caseId(c) { return c.id !== undefined ? c.id : c.case_id; }
@@ -166,6 +167,10 @@
   /* New cases since the newest one this queue knows; `quiet` only learns them (after a load). */
   function poll(quiet) {
     if (!newest) return Promise.resolve();
+    /* Until the newest case of a queue loaded in part is known, every case past the first page
+       would look new: a poll then announced the second page's cases as "added" (a slow answer, or
+       a short poll interval). Learn it first (again, if the last try failed). */
+    if (!quiet && !newestLearnt) return learnNewest(queueSeq);
     var seq = queueSeq;
     var q = filters();
     q.set('created_since', newest);
@@ -230,6 +235,7 @@
       newest = null;
       queue.forEach(function (c) { known[caseId(c)] = true; if (!newest || c.created_at > newest) newest = c.created_at; });
       CW.$('queue-news').hidden = true;
+      newestLearnt = queue.length >= total;
       learnNewest(seq);
       var at = 0;
       if (keepId !== undefined) queue.forEach(function (c, i) { if (caseId(c) === keepId) at = i; });
@@ -241,16 +247,22 @@
 
   /* The newest case matching the filters (the last one on the server's list), so the poll
      announces only cases added after this load. */
+  var learning = null;  // the learnNewest on its way, if any (a poll waits for it, not a second one)
   function learnNewest(seq) {
-    if (queue.length >= total) return;
+    if (queue.length >= total) { newestLearnt = true; return Promise.resolve(); }
+    if (learning && learning.seq === seq) return learning.done;
     var q = filters();
     q.set('limit', '1');
     q.set('offset', String(total - 1));
-    CW.api('GET', '/api/cases?' + q.toString()).then(function (data) {
+    var done = CW.api('GET', '/api/cases?' + q.toString()).then(function (data) {
       if (seq !== queueSeq) return;
       CW.items(data, 'cases').forEach(function (c) { if (c.created_at > newest) newest = c.created_at; });
-      poll(true);
-    }).catch(function () {});
+      return poll(true).then(function () { if (seq === queueSeq) newestLearnt = true; });
+    }).catch(function () { /* the next poll asks again */ }).then(function () {
+      if (learning && learning.done === done) learning = null;
+    });
+    learning = {seq: seq, done: done};
+    return done;
   }
 
   /* A decision made from the case's own buttons can hide the button that made it (the last case
