@@ -128,3 +128,16 @@ def wait_job(client: TestClient, job_id: int, states=("done", "failed", "cancell
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} stuck in {job['state']}: {job}")
         time.sleep(0.1)
+
+
+def downgrade_schema(engine, revision: str) -> None:  # noqa: ANN001 - a SQLAlchemy engine
+    """Take the database at ``engine`` back to migration ``revision`` (a test of a later
+    migration's upgrade starts from the schema an earlier release left)."""
+    from alembic import command
+
+    from service.db import alembic_config
+
+    with engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)

@@ -359,16 +359,15 @@ def _set_job_state(env, job_id: int, state: str) -> None:
 # --- an existing database (no versions) migrates to version 1 made from the current scene ---------
 
 def test_an_old_database_gets_version_1_for_its_cameras_jobs_and_cases(tmp_path, footage_dir, evidence_template):
-    from alembic import command
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine, inspect
 
     from service.config import Settings
-    from service.db import alembic_config, normalize_url
+    from service.db import normalize_url
     from service.main import create_app
 
     from .conftest import seed_cases, start_env
-    from .helpers import ADMIN_PASSWORD, login
+    from .helpers import ADMIN_PASSWORD, downgrade_schema, login
 
     settings = Settings(data_dir=tmp_path / "var", admin_password=ADMIN_PASSWORD, runner="none", job_poll_s=0.05)
     app = create_app(settings)
@@ -383,10 +382,7 @@ def test_an_old_database_gets_version_1_for_its_cameras_jobs_and_cases(tmp_path,
     # back to the schema of the release before scene versions (foreign keys off, as the
     # sqlite3 shell has them: nothing cascades while tables are rebuilt)
     engine = create_engine(normalize_url(settings.db_url))
-    with engine.begin() as conn:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0004")
+    downgrade_schema(engine, "0004")
     assert "scene_versions" not in inspect(engine).get_table_names()
     assert "scene_version_id" not in {c["name"] for c in inspect(engine).get_columns("cases")}
     engine.dispose()

@@ -179,15 +179,14 @@ def test_the_parameter_is_documented(env):
 
 
 def test_migration_0009_fills_in_the_key_of_the_cases_already_there(settings, tmp_path):
-    from alembic import command
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine, inspect, text
 
-    from service.db import alembic_config, normalize_url
+    from service.db import normalize_url
     from service.main import create_app
 
     from .conftest import start_env
-    from .helpers import PASSWORD, SCENE_YAML, login
+    from .helpers import PASSWORD, SCENE_YAML, downgrade_schema, login
 
     app = create_app(settings)
     main, env = start_env(app, settings)
@@ -199,10 +198,7 @@ def test_migration_0009_fills_in_the_key_of_the_cases_already_there(settings, tm
 
     # back to the schema before the key: the cases, their reads and corrections stay
     engine = create_engine(normalize_url(settings.db_url))
-    with engine.begin() as conn:
-        cfg = alembic_config(engine)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0008")
+    downgrade_schema(engine, "0008")
     assert "plate_key" not in {c["name"] for c in inspect(engine).get_columns("cases")}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM plate_corrections")).scalar() == 2
