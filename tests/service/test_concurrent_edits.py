@@ -10,6 +10,7 @@ silently undoes the other's.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from service.jobs import NullRunner
@@ -18,7 +19,7 @@ from service.models import Case
 from service.publication import prepare_published
 
 from .conftest import seed_cases, start_env, upload_clip
-from .helpers import ADMIN_PASSWORD, SCENE_YAML, SHORT_CLIP, login
+from .helpers import ADMIN_PASSWORD, PASSWORD, SCENE_YAML, SHORT_CLIP, login
 
 
 def _both_past(monkeypatch, module, name: str) -> None:
@@ -301,3 +302,69 @@ def test_a_retry_as_another_operator_retries_the_job_is_refused_not_run_twice(en
     r = env.operator.post(f"/api/jobs/{job_id}/retry")
     assert r.status_code == 409 and r.json()["state"] == "queued", r.text
     assert env.admin.get("/api/audit", params={"action": "job.retry"}).json()["items"] == []
+
+
+def test_two_reviewers_correcting_one_plate_at_once_leave_the_search_on_the_plate_in_force(
+    env, camera, db_backend, monkeypatch
+):
+    """Two reviewers correct one car's plate at once. Rosa confirms the machine read (its key is the
+    one the case holds, so her request had no key to write); Rita's correction to another plate
+    commits while Rosa's request is between reading the case and writing. Rosa's correction,
+    committed last, became the one in force, while the case kept Rita's key: the plate search found
+    the car by a plate no longer in force and not by the one in force. Now the case's row is locked
+    for the correction (PostgreSQL: Rita's request waits until Rosa's commits, then corrects on top
+    of it) and each correction writes its key (SQLite, which has no row lock)."""
+    from sqlalchemy import text
+
+    from service.api import plates
+
+    from .test_plate_search import found, ingest
+
+    (car,) = ingest(env, camera["camera_id"], [("京A12345", 1.0)])
+    r = env.admin.post("/api/users", json={"username": "rosa", "password": PASSWORD, "role": "reviewer"})
+    assert r.status_code == 201, r.text
+    rosa = login(env.app, "rosa", PASSWORD)
+    rosa_has_read, go_on = threading.Event(), threading.Event()
+    check, calls = plates.check_correction, []
+
+    def held_for_rosa(plate, allow_invalid_format):  # noqa: ANN001, ANN202 - after the route has read the case
+        calls.append(plate)
+        if len(calls) == 1:  # Rosa's request, sent first; Rita's is sent once Rosa's is held here
+            rosa_has_read.set()
+            assert go_on.wait(20)
+        return check(plate, allow_invalid_format)
+
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = :t")
+
+    def rita_waits_on_a_row_lock() -> bool:
+        if db_backend != "postgresql":
+            return False
+        with env.app.state.engine.connect() as conn:
+            return bool(conn.scalar(waiting, {"t": "Lock"}))
+
+    monkeypatch.setattr(plates, "check_correction", held_for_rosa)
+    url = f"/api/cases/{car}/plate"
+    with ThreadPoolExecutor(2) as pool:
+        confirmed = pool.submit(rosa.post, url, json={"text": "京A12345", "reason": "the read is right: the close-up"})
+        assert rosa_has_read.wait(20)
+        corrected = pool.submit(env.reviewer.post, url, json={"text": "京E54321", "reason": "the 1 is an E"})
+        # Rita's correction runs to its commit (no lock held: the old code, SQLite) or waits for
+        # Rosa's row lock (PostgreSQL); either way Rosa's request goes on only then
+        deadline = time.monotonic() + 20
+        while not corrected.done() and not rita_waits_on_a_row_lock():
+            assert time.monotonic() < deadline, "Rita's correction neither finished nor waited for the row"
+            time.sleep(0.02)
+        go_on.set()
+        answers = [confirmed.result(), corrected.result()]
+    assert [r.status_code for r in answers] == [200, 200], [r.text for r in answers]
+    plate = env.reviewer.get(f"/api/cases/{car}").json()["plate"]
+    assert plate["correction"]["corrections"] == 2
+    in_force, other = plate["text"], ({"京A12345", "京E54321"} - {plate["text"]}).pop()
+    assert found(env, plate=in_force) == ([car], 1), f"{in_force} is in force, the search does not find it"
+    assert found(env, plate=other) == ([], 0), f"{other} is no longer in force, the search still finds it"
+    # the second correction was made on top of the first (on PostgreSQL: SQLite has no row lock,
+    # so Rosa's entry names the plate she read, the machine's, as the one she replaced)
+    if db_backend == "postgresql":
+        log = env.admin.get("/api/audit", params={"action": "case.plate"}).json()["items"]
+        first, second = sorted(log, key=lambda e: e["id"])
+        assert second["details"]["previous"] == first["details"]["text"]
