@@ -97,6 +97,30 @@ PLATE_HELP = ("cases whose plate in force (the newest reviewer correction, else 
               "with the other filters, ``after`` and ``total``")
 
 
+def _page_and_total(db: Session, counted: list[Any], listed: list[Any], limit: int,
+                    offset: int) -> tuple[list[str], int]:
+    """The page's ids (``listed``: in the queue's order, ``limit`` from ``offset``) and the total
+    (``counted``), from one snapshot of the table.
+
+    Read by two statements, the count and then the page, a case committed between them was listed
+    but not counted (3 cases shown under "total 2"), or the other way round. One statement reads
+    both: the count rides on each row of the page (an uncorrelated subquery, computed once). A page
+    past the end has no row to carry it: its total is read with whether the page is still empty,
+    again in one statement, and when cases have filled it meanwhile the page is read again."""
+    total_of = select(func.count()).select_from(Case).where(*counted).scalar_subquery()
+    page = select(Case.id, total_of.label("total")).where(*listed).order_by(*QUEUE_ORDER).limit(limit).offset(offset)
+    filled = select(Case.id).where(*listed).limit(1).offset(offset).exists()
+    total = 0
+    for _ in range(3):  # a list growing faster than this reads it gets the last empty page's total
+        rows = db.execute(page).all()
+        if rows:
+            return [r.id for r in rows], rows[0].total
+        total, still_filled = db.execute(select(total_of, filled)).one()
+        if not still_filled:
+            break
+    return [], total
+
+
 def _case_page(db: Session, state: str | None, rule: str | None, camera: str | None, date_from: str | None,
                date_to: str | None, limit: int, offset: int, created_since: str | None, tz: ZoneInfo,
                after: str | None = None, plate: str | None = None) -> dict:
@@ -127,7 +151,7 @@ def _case_page(db: Session, state: str | None, rule: str | None, camera: str | N
     if span.end is not None:
         conds.append(Case.start_time <= span.end if span.end_inclusive else Case.start_time < span.end)
     limit, offset = max(1, min(limit, 500)), max(0, offset)
-    total = db.scalar(select(func.count()).select_from(Case).where(*conds))
+    counted = list(conds)  # the total: every case the filters match, wherever ``after`` starts the page
     if after is not None:  # the cases after that one in the list's order, wherever it is now
         mark = db.execute(select(*QUEUE_ORDER).where(Case.id == after)).first()
         if mark is None:
@@ -135,7 +159,7 @@ def _case_page(db: Session, state: str | None, rule: str | None, camera: str | N
         conds.append(tuple_(*QUEUE_ORDER) > tuple_(*(literal(v, c.type) for v, c in zip(mark, QUEUE_ORDER))))
     # The page's ids first, from the index in the list's order (models: ix_cases_queue_order), then
     # their rows: under OFFSET the summary's JSON was extracted from every row skipped as well.
-    ids = db.scalars(select(Case.id).where(*conds).order_by(*QUEUE_ORDER).limit(limit).offset(offset)).all()
+    ids, total = _page_and_total(db, counted, conds, limit, offset)
     # the summary's columns only (service.api.case_rows): whole case records made this list slow
     found = {r.id: r for r in summary_rows(db, select(Case).where(Case.id.in_(ids)))} if ids else {}
     rows = [found[i] for i in ids if i in found]  # one deleted in between is left out

@@ -133,8 +133,8 @@ def test_queue_pages_are_read_in_index_order(env, volume, query):
 
 
 def test_list_statements_do_not_grow_with_the_page(env, volume):
-    """One query for the rows, one for the count, one for the plate corrections of the page, one
-    for the scenes: the same for 5 items as for 60 (no query per case)."""
+    """One query for the page's ids with the count, one for their rows, one for the plate
+    corrections of the page, one for the scenes: the same for 5 items as for 60 (no query per case)."""
     counts = []
     for limit in (5, 60):
         with Statements(env) as st:
@@ -207,3 +207,29 @@ def test_an_exports_history_is_read_in_statements_that_do_not_grow_with_the_case
                 exports = [e for e in history["entries"] if e["action"] == "case.export"]
                 assert exports and cid in exports[-1]["details"]["ids"], history
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize("offset", [0, 3], ids=["first-page", "past-the-end"])
+def test_the_total_agrees_with_the_page_when_a_case_arrives_while_they_are_read(env, camera, offset):
+    """The list's total and its page were read by two statements: a case committed between them
+    (a worker ingesting while the review page polls) was listed but not counted, 4 cases under
+    "total 3", or, on the page past the end, shown on a page the total said was empty. Both now
+    come from one snapshot; an empty page whose total has grown meanwhile is read again."""
+    env.app.state.list_cache.ttl_s = 0
+    add_cases(env, camera["camera_id"], 3)
+    arrived: list[str] = []
+
+    def one_arrives(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if not arrived and re.search(r"count\(\*\)", statement) and re.search(r"FROM cases\b", statement):
+            arrived.append("busy")  # add_cases's own statements come through here too
+            arrived[:] = add_cases(env, camera["camera_id"], 1, first=3)
+
+    event.listen(env.app.state.engine, "after_cursor_execute", one_arrives)
+    try:
+        r = env.reviewer.get("/api/cases", params={"offset": offset})
+    finally:
+        event.remove(env.app.state.engine, "after_cursor_execute", one_arrives)
+    assert arrived == ["vol-00003"], "no case arrived while the list was read"
+    items, total = _ids(r), r.json()["total"]
+    assert len(items) == max(0, total - offset), f"{len(items)} listed from {offset} under total {total}: {items}"
+    assert items == [f"vol-{i:05d}" for i in range(offset, total)]
