@@ -12,6 +12,8 @@ import pytest
 
 from detector.media.recorder import Recorder, RecorderConfig
 
+from footage_clips import reencode
+
 from .helpers import SHORT_CLIP, RtspCamera, decoded_frames, picture_nals
 
 
@@ -26,6 +28,21 @@ def _wait(predicate, timeout: float, what: str) -> None:
 def odd_camera(footage_dir, request):
     """The short clip (2.3 s, one keyframe): its loops, and a clock reset after the first, come soon."""
     camera = RtspCamera(footage_dir / SHORT_CLIP, flags=request.param)
+    camera.start()
+    yield camera
+    camera.kill()
+
+
+@pytest.fixture
+def clock_reset_camera(footage_dir, tmp_path):
+    """The short clip re-encoded (320x180, under a second of work) with a keyframe every 0.5 s, its
+    clock reset after the first loop: the first loop is cut into several segments before the jump.
+    The short clip itself has one keyframe a loop, so the first loop was one segment, ended by the
+    jump, and no segment before it could show that the jump alone starts a new timeline. One slice
+    a picture, as the camera's own (x264's slice threads cut each picture in two)."""
+    clip = tmp_path / "keyframe-every-half-second.mp4"
+    reencode(footage_dir, clip, "mp4", frames=69, options={"g": "15", "threads": "1"})
+    camera = RtspCamera(clip, flags=("--clock-reset",))
     camera.start()
     yield camera
     camera.kill()
@@ -93,32 +110,37 @@ def test_a_camera_that_answers_but_sends_no_pictures_never_reads_as_connected(od
     assert recorder.status.gap_open_since is not None and recorder.status.last_error
 
 
-@pytest.mark.parametrize("odd_camera", [("--clock-reset",)], indirect=True)
-def test_a_camera_clock_jumping_back_starts_a_new_timeline_and_loses_no_picture(odd_camera, footage_dir, tmp_path):
+def test_a_camera_clock_jumping_back_starts_a_new_timeline_and_loses_no_picture(clock_reset_camera, tmp_path):
     """The camera's clock starts again with the connection up (a reset, an NTP correction, a
     wrapped counter). Every picture after it was dropped as 'out of order' until the timestamps
     caught up with the old ones (after a week's uptime: a week), with no gap and the camera
     shown connected. Now the segment before the jump ends there ("clock"), and the pictures after
-    it are recorded as a new timeline whose wall clock follows on from it, never overlapping."""
+    it are recorded as a new timeline whose wall clock follows on from it, never overlapping;
+    the segments cut before the jump stay one timeline with it, on the one connection."""
     segments = []
     recorder = Recorder(
-        RecorderConfig(odd_camera.url, Path(tmp_path), segment_s=2.0, read_timeout_s=3.0),
+        RecorderConfig(clock_reset_camera.url, Path(tmp_path), segment_s=0.5, read_timeout_s=3.0),
         on_segment=segments.append,
     )
     stop = threading.Event()
     thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        _wait(lambda: len(segments) >= 3, 30, "a segment after the jump")
+        _wait(lambda: any(s.ended_by == "clock" for s in segments[:-1]), 30, "a segment after the jump")
     finally:
         stop.set()
         thread.join(20)
-    # the clip's one keyframe is its first picture: the first loop is one segment, ended by the jump
+    # a keyframe every 0.5 s of the 2.3 s loop, segments of 0.5 s: the first loop is cut into
+    # "length" segments at its keyframes (three: 1.0, 0.5 and 0.5 s), and its last 0.3 s end at the
+    # jump. Those before it are one timeline with it (one connection, numbered on), not new ones
     [k] = [i for i, seg in enumerate(segments) if seg.ended_by == "clock"]
     before, after = segments[k], segments[k + 1]
+    assert k >= 2 and [s.ended_by for s in segments[:k]] == ["length"] * k, segments
+    assert [(s.connection, s.sequence) for s in segments[: k + 1]] == [(before.connection, i + 1) for i in range(k + 1)]
+    assert recorder.status.connections == 1  # the jump is met on the open connection, not by reconnecting
     assert after.connection == before.connection + 1 and after.sequence == 1  # no window joins them
-    assert after.start >= before.end and all(s.connection == before.connection for s in segments[:k])
-    source = picture_nals(footage_dir / SHORT_CLIP)
+    assert after.start >= before.end
+    source = picture_nals(clock_reset_camera.clip)
     # the pictures after the jump are recorded from the second loop's first one (the server sends
     # that loop late, at once, and drops some of it: which arrive is its business)
     assert picture_nals(after.path)[0] == source[0]
