@@ -16,7 +16,10 @@ Definitions (README, "Review statistics"):
   published + withdrawn) / decided: a case is only ever withdrawn after it was approved (from
   approved or published, ``service.api.cases.TRANSITIONS``), so all three are cases a reviewer
   judged a real offence. None when nothing was decided.
-- ``rejected_by_reason``: the rejected cases per reason code (``service.reject_reasons``).
+- ``rejected_by_reason``: the rejected cases per reason code, as stored with the rejection
+  (``Case.reject_reason_code``), so rewording a reason's label changes no count. A rejected row
+  without one (written outside the service) counts by its text, as ``service.reject_reasons``
+  reads it.
 - Time to first decision: from the case's creation (``Case.created_at``, when it entered the
   queue) to the earliest ``case.approve`` or ``case.reject`` entry of the audit log for it, even
   one undone since. The audit log, because ``Case.decided_at`` is rewritten by publication and
@@ -123,13 +126,14 @@ def _cases(db: Session, span: Span, tz: ZoneInfo, group: Sequence[str]):  # noqa
     """The cases of the span with their group columns, as a subquery: grouping by its labels keeps
     PostgreSQL from seeing the day's expression (with its zone as a parameter) as two expressions."""
     columns = {"rule": Case.rule, "camera": Case.camera_id, "day": _local_day(db, Case.start_time, tz)}
-    return (select(Case.id, Case.state, Case.reason, Case.created_at, *(columns[k].label(k) for k in group))
+    return (select(Case.id, Case.state, Case.reason, Case.reject_reason_code, Case.created_at,
+                   *(columns[k].label(k) for k in group))
             .where(*_span_conditions(span)).subquery("c"))
 
 
 def _counts(db: Session, cases, group: Sequence[str]) -> dict[tuple, StatsRow]:  # noqa: ANN001
     keys = [cases.c[k] for k in group]
-    code = reason_code_sql(cases.c.reason)
+    code = func.coalesce(cases.c.reject_reason_code, reason_code_sql(cases.c.reason))
 
     def count(*conds: ColumnElement) -> ColumnElement:
         return func.coalesce(func.sum(case((and_(*conds), 1), else_=0)), 0)

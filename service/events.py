@@ -81,6 +81,7 @@ class EventCase(BaseModel):
     start_time_local: str | None = Field(description="the same moment in the camera's local time")
     confidence: float
     reason: str | None = Field(description="the reviewer's reason (rejection, withdrawal, optional on approval)")
+    reason_code: str | None = Field(description="rejected: the reason's code (service.reject_reasons), else null")
     screens: list[str] | None = Field(description="published: the screens that show it (null = all)")
     job_id: int
 
@@ -150,6 +151,7 @@ def build_event(db: Session, case: Case, event: EventType, actor: str, previous_
             timezone=_judged_zone(db, case, cam), start_time=_iso(case.start_time),
             start_time_local=data.get("start_time"), confidence=float(case.confidence or 0.0),
             reason=case.reason if event != "created" else None,
+            reason_code=case.reject_reason_code if event != "created" else None,
             screens=case.public_screens if event == "published" else None, job_id=case.job_id))
 
 

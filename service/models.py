@@ -240,6 +240,9 @@ class Case(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the case dict from cases.json
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     reason: Mapped[str | None] = mapped_column(Text)
+    # A rejected case's reason as its code (service.reject_reasons.REJECT_REASONS), what the
+    # statistics count by; ``reason`` holds the reviewer's words. None in every other state.
+    reject_reason_code: Mapped[str | None] = mapped_column(String(32))
     reviewer: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None]
     published_dir: Mapped[str | None] = mapped_column(String(512))

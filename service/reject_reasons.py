@@ -1,25 +1,31 @@
-"""Why reviewers reject cases: the reasons the review page offers, and how a stored reason is
-told back to one of them.
+"""Why reviewers reject cases: the reasons the review page offers, their codes, and how a reason
+stored as text only is told back to one of them.
 
-A rejection stores its reason as text (``Case.reason``): the review page sends the chosen reason's
-label in the page's language, with the reviewer's note after ``": "`` when there is one
-("Not a violation", "不构成违法: 行人已过街"). The statistics count rejections per reason, so the
-text is mapped back to the reason's code by those labels, in every page language.
+A rejection stores the reason's code (``Case.reject_reason_code``, one of :data:`REJECT_REASONS`)
+beside the reviewer's words (``Case.reason``). The review page sends the code of the chosen
+reason and the note; the statistics count by the code, so rewording a label in a catalogue
+changes nothing that was counted. A client that sends only text (the API before the code, in
+words of its own or the page's old "label: note", e.g. "Not a violation", "不构成违法: 行人已过街")
+gets the code its text maps to by the labels, in every page language (:func:`reason_code`), as
+the rows from before the code were filled in (migration 0010).
 """
 
 from __future__ import annotations
+
+from typing import Literal, get_args
 
 from sqlalchemy import ColumnElement, case, literal, or_
 
 from service.web.i18n import LANGUAGES, catalogue
 
 # The choices of the review page's reject dialogs (templates/review.html), in the order shown.
-REJECT_REASONS: tuple[str, ...] = (
-    "not_violation", "not_identifiable", "wrong_signal", "duplicate", "detector_error", "other")
+# The request bodies and the case schema take these as an enum: an unknown code is a 422.
+RejectReason = Literal["not_violation", "not_identifiable", "wrong_signal", "duplicate", "detector_error", "other"]
+REJECT_REASONS: tuple[str, ...] = get_args(RejectReason)
 # What a reason that starts with no listed label counts as: the page's "Other" with its note, and
 # a reason written through the API in words of its own, are both "something else".
 UNLISTED = "other"
-NOTE_SEPARATOR = ": "  # between the label and the note (review.js)
+NOTE_SEPARATOR = ": "  # between the label and the note in a reason given as text (the page before the code)
 
 
 def labels(code: str) -> tuple[str, ...]:
@@ -28,7 +34,8 @@ def labels(code: str) -> tuple[str, ...]:
 
 
 def reason_code(text: str | None) -> str | None:
-    """The code of a stored reason (None for no reason): the Python twin of :func:`reason_code_sql`."""
+    """The code of a reason given as text only (None for no reason): the Python twin of
+    :func:`reason_code_sql`."""
     if text is None:
         return None
     for code in REJECT_REASONS:

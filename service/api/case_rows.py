@@ -41,6 +41,7 @@ _COLUMNS = (
     Case.explanation,
     Case.state,
     Case.reason,
+    Case.reject_reason_code,
     Case.reviewer,
     Case.decided_at,
     Case.created_at,
@@ -78,6 +79,7 @@ class CaseRow:
     explanation: str
     state: str
     reason: str | None
+    reject_reason_code: str | None
     reviewer: str | None
     decided_at: datetime | None
     created_at: datetime

@@ -27,6 +27,7 @@ from detector.evidence.case_record import (
     TrackPoint,
 )
 from service.api.schemas import Names, SceneVersionOut, Shape
+from service.reject_reasons import RejectReason
 
 CaseState = Literal[
     "pending", "approved", "rejected", "published", "withdrawn"
@@ -84,7 +85,14 @@ class CaseSummary(Shape):
     explanation: str
     explanation_zh: str | None
     state: CaseState
-    reason: str | None
+    reason: str | None = Field(
+        description="the reviewer's words: a rejection's note (its reason is ``reason_code``), a withdrawal's "
+        "reason, an approval's optional note"
+    )
+    reason_code: RejectReason | None = Field(
+        description="a rejected case's reason (the pages show its label in their language, then ``reason``); "
+        "null in every other state"
+    )
     reviewer: str | None
     decided_at: str | None
     created_at: str | None

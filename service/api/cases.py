@@ -35,6 +35,7 @@ from service.case_number import assign_public_number
 from service.decision_locks import deciding
 from service.display_names import case_names, judged_documents, scene_zone_names, zone_names
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
+from service.reject_reasons import UNLISTED, RejectReason, reason_code
 from service.scenes import case_scene, of_case, timezone_of
 from service.security import Principal, get_db, require_roles
 from service.thumbnails import STILL_KINDS, THUMB_WIDTHS, blob_thumbnail
@@ -230,8 +231,10 @@ def get_case(case_id: str, request: Request, db: Session = Depends(get_db), _: P
     }
 
 
-def _transition(db: Session, case: Case, action: str, who: Principal, reason: str | None, **values: Any) -> str:
-    """Move the case on (conditional UPDATE, so two reviewers cannot both decide); returns the old state."""
+def _transition(db: Session, case: Case, action: str, who: Principal, reason: str | None,
+                reason_code: str | None = None, **values: Any) -> str:
+    """Move the case on (conditional UPDATE, so two reviewers cannot both decide); returns the old state.
+    ``reason_code``: a rejection's (service.reject_reasons); every other transition clears it."""
     allowed, target = TRANSITIONS[action]
     old = case.state
     if case.state not in allowed:
@@ -239,7 +242,8 @@ def _transition(db: Session, case: Case, action: str, who: Principal, reason: st
                        state=case.state, code="invalid_transition")
     now = utcnow()
     res = db.execute(update(Case).where(Case.id == case.id, Case.state == case.state).values(
-        state=target, reason=reason, reviewer=who.name, decided_at=now, updated_at=now, **values))
+        state=target, reason=reason, reject_reason_code=reason_code, reviewer=who.name, decided_at=now,
+        updated_at=now, **values))
     if res.rowcount != 1:
         db.rollback()
         raise ApiError(409, "the case changed while you were deciding; reload it", code="invalid_transition")
@@ -255,6 +259,25 @@ def _integrity_or_409(case: Case, settings, action: str) -> None:  # noqa: ANN00
 
 class ReasonIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)  # required; checked for the code below
+
+
+REASON_CODE_HELP = ("the reason's code (the review page's choices); ``reason`` is then the reviewer's note, "
+                    "optional but for ``other``. Without it the code is read from ``reason``'s text by the "
+                    "reasons' labels (a text matching none is ``other``)")
+
+
+class RejectIn(ReasonIn):
+    reason_code: RejectReason | None = Field(default=None, description=REASON_CODE_HELP)
+
+
+def rejection_reason(reason: str | None, code: str | None) -> tuple[str | None, str]:
+    """The note and the code a rejection stores: the code given, else the one the text maps to;
+    422 ``reason_required`` with neither, or for ``other`` without words."""
+    note = (reason or "").strip() or None
+    if note is None and code in (None, UNLISTED):
+        raise ApiError(422, "reason: required when rejecting" + (" as other" if code else ""),
+                       code="reason_required")
+    return note, code or reason_code(note)
 
 
 class OptionalReasonIn(ApiModel):
@@ -309,17 +332,21 @@ def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None
 def _decide_with_reason(db: Session, request: Request, who: Principal, case_id: str, action: str, doing: str,
                         body: "ReasonIn | None") -> dict:
     """Reject and withdraw: a transition that must say why (no body at all is no reason either)."""
-    reason = ((body.reason if body else None) or "").strip()
-    if not reason:
-        raise ApiError(422, f"reason: required when {doing}", code="reason_required")
+    if action == "reject":
+        reason, code = rejection_reason(body.reason if body else None, getattr(body, "reason_code", None))
+    else:
+        reason, code = ((body.reason if body else None) or "").strip(), None
+        if not reason:
+            raise ApiError(422, f"reason: required when {doing}", code="reason_required")
     case = _case(db, case_id)
-    old = _transition(db, case, action, who, reason)
-    return _finish(db, request, who, case, action, old, reason=reason)
+    old = _transition(db, case, action, who, reason, code)
+    return _finish(db, request, who, case, action, old, reason=reason, **({"reason_code": code} if code else {}))
 
 
 @router.post("/{case_id}/reject", response_model=DecidedCase, responses=responses(404, 409), **AS_BUILT)
-def reject(case_id: str, request: Request, body: ReasonIn | None = None, db: Session = Depends(get_db),
+def reject(case_id: str, request: Request, body: RejectIn | None = None, db: Session = Depends(get_db),
            who: Principal = Depends(reviewers)) -> dict:
+    """Pending → rejected, with the reason's code and the reviewer's words (``RejectIn``)."""
     result = _decide_with_reason(db, request, who, case_id, "reject", "rejecting", body)
     publisher = getattr(request.app.state.runner, "publisher", None)
     if publisher is not None:  # its public media are not needed: the queue's two cores go to the next case

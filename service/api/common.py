@@ -148,7 +148,7 @@ def case_summary(case: Case) -> dict[str, Any]:
         "start_time": iso(case.start_time), "start_time_local": case.data.get("start_time"),
         "object_class": case.object_class, "track_ids": case.track_ids, "confidence": case.confidence,
         "explanation": case.explanation, "explanation_zh": case.data.get("explanation_zh"),
-            "state": case.state, "reason": case.reason, "reviewer": case.reviewer,
+        "state": case.state, "reason": case.reason, "reason_code": case.reject_reason_code, "reviewer": case.reviewer,
         "decided_at": iso(case.decided_at), "created_at": iso(case.created_at),
         "snapshot_url": f"/api/cases/{case.id}/evidence/snapshot" if case.evidence.get("snapshot") else None,
         "plate": plate_view(case),

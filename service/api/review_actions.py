@@ -20,6 +20,7 @@ from service.api.case_schema import CaseSummary
 from service.api.common import ApiModel, case_summary, iso
 from service.errors import DEFAULT_CODES, ApiError, responses
 from service.models import Case, utcnow
+from service.reject_reasons import RejectReason
 from service.security import Principal, get_db
 from service.undo_window import UNDOABLE, undo_until
 
@@ -28,7 +29,8 @@ router = APIRouter(prefix="/api/cases", tags=["cases"], responses=responses(401,
 class BulkIn(ApiModel):
     ids: list[str] = Field(min_length=1, max_length=200)
     action: Literal["approve", "reject"]
-    reason: str | None = Field(default=None, max_length=2000)  # required for reject
+    reason: str | None = Field(default=None, max_length=2000)  # required for reject (but with a reason_code)
+    reason_code: RejectReason | None = Field(default=None, description="to reject: " + case_routes.REASON_CODE_HELP)
 
 
 class BulkResult(BaseModel):
@@ -54,15 +56,18 @@ def bulk_decide(body: BulkIn, request: Request, db: Session = Depends(get_db),
     one case that cannot be decided (already decided by someone else, evidence failing its
     integrity check) does not stop the rest; the answer says what happened to each."""
     reason = (body.reason or "").strip()
-    if body.action == "reject" and not reason:
-        raise ApiError(422, "reason: required when rejecting", code="reason_required")
+    if body.action == "reject":
+        case_routes.rejection_reason(reason, body.reason_code)  # the 422s before any case is decided
+    elif body.reason_code is not None:
+        raise ApiError(422, "reason_code: only when rejecting", code="invalid_input")
     results: list[BulkResult] = []
     for case_id in dict.fromkeys(body.ids):
         try:
             if body.action == "approve":
                 out = case_routes.approve(case_id, request, case_routes.OptionalReasonIn(reason=reason or None), db, who)
             else:
-                out = case_routes.reject(case_id, request, case_routes.ReasonIn(reason=reason), db, who)
+                out = case_routes.reject(case_id, request,
+                                         case_routes.RejectIn(reason=reason, reason_code=body.reason_code), db, who)
             results.append(BulkResult(id=case_id, ok=True, state=out["state"]))
         except ApiError as err:
             db.rollback()
@@ -80,7 +85,7 @@ def _back_to_pending(db: Session, case: Case) -> None:
     of approval, ``service.publication``), and approval re-checks their hashes before reusing them."""
     now = utcnow()
     res = db.execute(update(Case).where(Case.id == case.id, Case.state == case.state).values(
-        state="pending", reason=None, reviewer=None, decided_at=None, updated_at=now))
+        state="pending", reason=None, reject_reason_code=None, reviewer=None, decided_at=None, updated_at=now))
     if res.rowcount != 1:
         db.rollback()
         raise ApiError(409, "the case changed meanwhile; reload it", code="invalid_transition")
@@ -108,11 +113,12 @@ def undo(case_id: str, request: Request, db: Session = Depends(get_db),
     if until is None or utcnow() > until:
         raise ApiError(409, f"the decision can only be undone within {window} s of making it",
                        code="undo_expired", undo_window_s=window)
-    old_state, old_reason, decided_at = case.state, case.reason, case.decided_at
+    old_state, old_reason, old_code, decided_at = case.state, case.reason, case.reject_reason_code, case.decided_at
     _back_to_pending(db, case)
     audit.record(db, request, who, "case.undo", "case", case.id, from_state=old_state,
                  undone={"approved": "case.approve", "rejected": "case.reject"}[old_state],
-                 decided_at=iso(decided_at), previous_reason=old_reason)
+                 decided_at=iso(decided_at), previous_reason=old_reason,
+                 **({"previous_reason_code": old_code} if old_code else {}))
     return _done(db, case)
 
 
@@ -132,8 +138,8 @@ def reopen(case_id: str, request: Request, body: ReopenIn | None = None, db: Ses
     if case.state != "rejected":
         raise ApiError(409, f"only a rejected case can be reopened; the case is {case.state}",
                        state=case.state, code="invalid_transition")
-    old_reason, old_reviewer = case.reason, case.reviewer
+    old_reason, old_code, old_reviewer = case.reason, case.reject_reason_code, case.reviewer
     _back_to_pending(db, case)
     audit.record(db, request, who, "case.reopen", "case", case.id, from_state="rejected", reason=reason,
-                 rejected_by=old_reviewer, rejection_reason=old_reason)
+                 rejected_by=old_reviewer, rejection_reason=old_reason, rejection_reason_code=old_code)
     return _done(db, case)

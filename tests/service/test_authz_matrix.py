@@ -172,9 +172,9 @@ def test_refused_writes_on_real_rows_change_nothing(env, cases, fast_redaction):
     job_id = env.operator.get("/api/jobs").json()[0]["id"]
     user_id = next(u["id"] for u in env.admin.get("/api/users").json() if u["username"] == "rita")
     token_id = env.admin.get("/api/tokens").json()[0]["id"]
-    review_writes = [("POST", f"/api/cases/{a}/publish", {}), ("POST", f"/api/cases/{b}/reject", {"reason": "x"}),
+    review_writes = [("POST", f"/api/cases/{a}/publish", {}), ("POST", f"/api/cases/{b}/reject", {"reason_code": "duplicate", "reason": "x"}),
                      ("POST", f"/api/cases/{a}/withdraw", {"reason": "x"}),
-                     ("POST", "/api/cases/bulk", {"ids": [b], "action": "reject", "reason": "x"}),
+                     ("POST", "/api/cases/bulk", {"ids": [b], "action": "reject", "reason_code": "duplicate"}),
                      ("POST", f"/api/cases/{b}/plate", {"text": "京A12345", "reason": "x"}),
                      ("PATCH", "/api/cameras/bj-overpass", {"timezone": "Europe/London"}),
                      ("POST", "/api/cameras/bj-overpass/retire", {"reason": "x"})]

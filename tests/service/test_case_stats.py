@@ -66,7 +66,7 @@ SEED = [
 ]
 
 
-def seed(env) -> None:  # noqa: ANN001
+def seed(env, seeds: list[Seed] = SEED) -> None:  # noqa: ANN001
     with env.app.state.session_factory() as db:
         for cam, place in (("dongmen", "东门路口"), ("xizhan", "=West station")):
             db.add(Camera(id=cam, kind="fixed", place=place, timezone="Asia/Shanghai", scene_yaml=""))
@@ -77,7 +77,7 @@ def seed(env) -> None:  # noqa: ANN001
         job = Job(upload_id=up.id, state="done", out_dir="jobs/s/run-1")
         db.add(job)
         db.flush()
-        for i, s in enumerate(SEED):
+        for i, s in enumerate(seeds):
             created = s.start.astimezone(UTC) + timedelta(minutes=5)
             db.add(Case(id=s.id, pipeline_id=s.id, job_id=job.id, camera_id=s.camera, rule=s.rule, zone="z",
                         start_s=float(i), end_s=float(i) + 2, start_time=s.start, object_class="car", track_ids=[i],

@@ -129,7 +129,9 @@ def test_transitions_audit_and_public_feed(env, cases, fast_redaction):
     assert audit_actions(env, a) == [("rita", "case.approve"), ("rita", "case.publish"), ("admin", "case.withdraw")]
     assert audit_actions(env, b) == [("rita", "case.reject")]
     entry = env.admin.get("/api/audit", params={"object_id": b}).json()["items"][0]
-    assert entry["details"] == {"from_state": "pending", "reason": "shadow, not a person"} and entry["ip"]
+    # a reason in words of its own (no code sent): stored with the code ``other``
+    assert entry["details"] == {"from_state": "pending", "reason": "shadow, not a person", "reason_code": "other"}
+    assert entry["ip"]
     history = env.reviewer.get(f"/api/cases/{a}").json()["history"]
     assert [h["action"] for h in history] == ["case.approve", "case.publish", "case.withdraw"]
 

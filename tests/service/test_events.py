@@ -24,7 +24,8 @@ from .test_jobs import FakePipeline
 
 SECRET = "webhook-test-secret"
 CASE_FIELDS = {"id", "public_number", "state", "previous_state", "rule", "offence", "object_class", "camera_id",
-               "place", "timezone", "start_time", "start_time_local", "confidence", "reason", "screens", "job_id"}
+               "place", "timezone", "start_time", "start_time_local", "confidence", "reason", "reason_code", "screens",
+               "job_id"}
 
 
 @pytest.fixture(autouse=True)
@@ -89,7 +90,8 @@ def test_mqtt_events_for_every_change(settings, evidence_template, footage_dir, 
                                                             ("withdrawn", a)]
         cases = {e: _check_document(d, e, d["case"]["id"], "rita") for e, d in later}
         assert (cases["approved"]["previous_state"], cases["approved"]["state"]) == ("pending", "approved")
-        assert cases["rejected"]["reason"] == "shadow, not a person"
+        assert (cases["rejected"]["reason"], cases["rejected"]["reason_code"]) == ("shadow, not a person", "other")
+        assert cases["approved"]["reason_code"] is None
         assert cases["published"]["public_number"] and cases["published"]["screens"] == ["lobby"]
         assert (cases["withdrawn"]["previous_state"], cases["withdrawn"]["reason"]) == ("published", "complaint upheld")
         # one document per change: nothing else arrived

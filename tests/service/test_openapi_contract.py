@@ -18,6 +18,7 @@ import pytest
 
 from detector.evidence.case_record import CaseRecord, check_record
 from service.api.case_schema import CaseDetail
+from service.reject_reasons import REJECT_REASONS
 from service.security import DISPLAY_COOKIE, SESSION_COOKIE
 
 from .conftest import upload_clip
@@ -167,6 +168,19 @@ def test_the_case_is_one_schema(spec):
     assert set(CaseDetail.model_fields) >= set(
         spec["components"]["schemas"]["CaseSummary"]["properties"]
     )
+
+
+def test_reject_reasons_are_one_list_of_codes(spec):
+    """The reject body takes the codes the case schema gives back and the statistics count."""
+    schemas = spec["components"]["schemas"]
+
+    def codes(prop: dict) -> list[str]:
+        (choice,) = [s for s in prop["anyOf"] if s.get("type") != "null"]
+        return choice["enum"]
+
+    for model in ("RejectIn", "BulkIn", "CaseSummary"):
+        assert codes(schemas[model]["properties"]["reason_code"]) == list(REJECT_REASONS), model
+    assert "reason_code" not in schemas["ReasonIn"]["properties"]  # withdraw: words only
 
 
 def _field_of(part: str) -> str:
@@ -357,6 +371,12 @@ def test_real_answers_match_the_document(env, spec, cases, footage_dir, fast_red
             env.reviewer,
             "POST",
             f"/api/cases/{cases[1]}/reject",
+            {"json": {"reason_code": "bad_weather"}},
+        ),  # 422: no such reason
+        (
+            env.reviewer,
+            "POST",
+            f"/api/cases/{cases[1]}/reject",
             {"json": {"reason": "not an offence"}},
         ),
         (env.reviewer, "POST", f"/api/cases/{cases[1]}/undo", {}),
@@ -370,7 +390,7 @@ def test_real_answers_match_the_document(env, spec, cases, footage_dir, fast_red
             env.reviewer,
             "POST",
             "/api/cases/bulk",
-            {"json": {"ids": [cases[1], "nope"], "action": "reject", "reason": "x"}},
+            {"json": {"ids": [cases[1], "nope"], "action": "reject", "reason_code": "duplicate"}},
         ),
         (env.reviewer, "GET", f"/api/cases/{case_id}/evidence/tracks", {}),
         (env.reviewer, "GET", "/api/cases/nope", {}),  # 404

@@ -146,18 +146,20 @@ def test_undo_window_is_configurable(tmp_path, cases, env):
 def test_reopen_a_rejected_case(env, cases):
     a, b = cases
     assert env.reviewer.post(f"/api/cases/{a}/reopen", json={"reason": "look again"}).status_code == 409
-    assert env.reviewer.post(f"/api/cases/{a}/reject", json={"reason": "not identifiable"}).status_code == 200
+    rejected = env.reviewer.post(f"/api/cases/{a}/reject", json={"reason_code": "not_identifiable", "reason": "hidden"})
+    assert rejected.status_code == 200 and rejected.json()["reason_code"] == "not_identifiable"
     set_decided_at(env, a, 3600)  # long past undo: reopening is the way back
     no_reason = env.admin.post(f"/api/cases/{a}/reopen", json={})
     assert no_reason.status_code == 422 and no_reason.json()["code"] == "reason_required"
     assert env.operator.post(f"/api/cases/{a}/reopen", json={"reason": "x"}).status_code == 403
     r = env.admin.post(f"/api/cases/{a}/reopen", json={"reason": "plate readable in the sheet"})
-    assert r.status_code == 200 and r.json()["state"] == "pending"
+    assert r.status_code == 200 and r.json()["state"] == "pending" and r.json()["reason_code"] is None
     assert env.reviewer.get("/api/cases", params={"state": "pending"}).json()["total"] == 2
     history = env.reviewer.get(f"/api/cases/{a}").json()["history"]
     assert [(h["actor"], h["action"]) for h in history] == [("rita", "case.reject"), ("admin", "case.reopen")]
     assert history[1]["details"] == {"from_state": "rejected", "reason": "plate readable in the sheet",
-                                     "rejected_by": "rita", "rejection_reason": "not identifiable"}
+                                     "rejected_by": "rita", "rejection_reason": "hidden",
+                                     "rejection_reason_code": "not_identifiable"}
     assert env.reviewer.post(f"/api/cases/{a}/reject", json={"reason": "again"}).json()["state"] == "rejected"
 
 

@@ -157,7 +157,7 @@ def test_upload_review_display(browser, live_service, flow_clip, flow_redaction,
         a = api.get(f"/api/cases/{approved}").json()
         r = api.get(f"/api/cases/{rejected}").json()
     assert a["state"] == "approved"  # its public media are made on the publication queue
-    assert r["state"] == "rejected" and r["reason"] == "无法确认违法人员"
+    assert (r["state"], r["reason_code"], r["reason"]) == ("rejected", "not_identifiable", None)  # the code, no note
 
     # English review page with the approved case open
     page.goto(f"{base}/lang/en?next=/review")

@@ -218,7 +218,8 @@ def test_bulk_reject_then_undo(browser, queue_service) -> None:
     with svc.client("admin") as admin:
         for cid in picked:
             entries = admin.get("/api/audit", params={"object_id": cid, "action": "case.reject"}).json()["items"]
-            assert [(e["actor"], e["details"]["reason"]) for e in entries] == [("reviewer", DUPLICATE)]
+            assert [(e["actor"], e["details"]["reason_code"], e["details"]["reason"]) for e in entries] == [
+                ("reviewer", "duplicate", None)]
 
     # a rejection by mistake: the undo bar takes it back, the case is in the queue again and open
     wait_current(page)

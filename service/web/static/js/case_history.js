@@ -6,6 +6,7 @@
 
   function detail(h) {
     var d = h.details || {};
+    if (h.action === 'case.reject' && d.reason_code) return CW.rejectReason(d.reason_code, d.reason);
     if (d.reason) return d.reason;
     if (d.undone) return CW.label('history.action', d.undone);
     return '';

@@ -39,6 +39,18 @@
     return CW.has(key) ? CW.t(key) : String(value);
   };
 
+  /* A rejection's reason as pages show it: the label of its code in the page language, then the
+     reviewer's note. A reason written as "label: note" before the code was stored (or by a client
+     that sends text only) carries its label already: in this page's language it is not repeated. */
+  CW.rejectReason = function (code, text) {
+    var note = text || '';
+    if (!code) return note;
+    var label = CW.label('reject', code);
+    if (note === label) note = '';
+    else if (note.indexOf(label + ': ') === 0) note = note.slice(label.length + 2);
+    return note ? label + ': ' + note : label;
+  };
+
   /* A display name the API gives per language ({"zh-CN": ..., "en": ...}: a zone's label, a
      scene's place) in the page language; `fallback` when there is none. */
   CW.localName = function (names, fallback) {

@@ -418,8 +418,8 @@
     CW.$('c-conf').textContent = c.confidence !== undefined && c.confidence !== null ? (c.confidence * 100).toFixed(0) + '%' : '—';
     flightFacts(c);
     registrationFact(c);
-    CW.$('c-reason-panel').hidden = !c.reason;
-    CW.$('c-reason').textContent = c.reason || '';
+    CW.$('c-reason-panel').hidden = !c.reason && !c.reason_code;
+    CW.$('c-reason').textContent = CW.rejectReason(c.reason_code, c.reason);
     /* the original clip with the overlay drawn from tracks.json (case_player.js) */
     CWPlayer.open(c, {clip: evidenceUrl(c, 'clip'), annotated: evidenceUrl(c, 'annotated'),
                       tracks: evidenceUrl(c, 'tracks'), render: c.annotated_render || null});
@@ -569,10 +569,11 @@
   }
   function confirmReject() {
     var sel = CW.$('reject-reason');
-    var label = sel.options[sel.selectedIndex].text, note = CW.$('reject-note').value.trim();
+    var note = CW.$('reject-note').value.trim();
     if (sel.value === 'other' && !note) { CW.$('reject-note').focus(); CW.toast(CW.t('review.reject.need_note'), 'error'); return; }
     CW.$('reject-dialog').close();
-    act('reject', {reason: note ? label + ': ' + note : label}, 'review.rejected');
+    /* the reason's code (what the statistics count) and the note; the label is the page's to show */
+    act('reject', {reason_code: sel.value, reason: note || null}, 'review.rejected');
   }
 
   function move(step) { if (queue.length) open(Math.max(0, Math.min(queue.length - 1, index + step))); }

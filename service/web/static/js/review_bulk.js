@@ -12,11 +12,11 @@
     CW.$('bulk-count').textContent = CW.t('review.bulk.selected', {n: n});
   }
 
-  function send(action, reason) {
+  function send(action, reason, code) {
     var chosen = ids();
     if (!chosen.length) return;
     CW.$('bulk-approve').disabled = CW.$('bulk-reject').disabled = true;
-    CW.api('POST', '/api/cases/bulk', {ids: chosen, action: action, reason: reason || null}).then(function (res) {
+    CW.api('POST', '/api/cases/bulk', {ids: chosen, action: action, reason: reason || null, reason_code: code || null}).then(function (res) {
       var changes = [];
       var failed = [];
       res.results.forEach(function (r) {
@@ -46,10 +46,10 @@
 
   function confirmReject() {
     var sel = CW.$('bulk-reject-reason');
-    var label = sel.options[sel.selectedIndex].text, note = CW.$('bulk-reject-note').value.trim();
+    var note = CW.$('bulk-reject-note').value.trim();
     if (sel.value === 'other' && !note) { CW.$('bulk-reject-note').focus(); CW.toast(CW.t('review.reject.need_note'), 'error'); return; }
     CW.$('bulk-reject-dialog').close();
-    send('reject', note ? label + ': ' + note : label);
+    send('reject', note, sel.value);
   }
 
   document.addEventListener('cw:selection', update);
