@@ -33,6 +33,15 @@ keyframe without a presentation time and the first few packets without decode ti
 They are filled in from the following packets' timestamps and the frame duration (timestamps are
 container data; the pictures stay untouched); when that is impossible they are dropped up to the
 next fully timed keyframe.
+
+Cameras that encode a picture as several slices and send their parameter sets (SPS, PPS) again
+before every slice of a keyframe, as GStreamer's RTP payloader does: a parameter set after a slice
+begins a new access unit by the letter of H.264, so FFmpeg's parser hands out such a keyframe as
+one packet per slice, all with the keyframe's presentation time, and the decode times it guesses
+from presentation times for an RTSP stream (which carries none) go wrong for the pictures after
+it. The pieces are joined again, by the slice header's first field (first_mb_in_slice: not 0 is
+the same picture's next slice; a NAL header and one bit read, nothing decoded), and the decode
+times guessed again over whole pictures (``_WholePictures``).
 """
 
 from __future__ import annotations
@@ -248,6 +257,10 @@ class _TimedPackets:
                 head = []
                 continue
             if packet.dts is None:
+                # a picture shown long before the last one decoded: the clock jumped back (after
+                # a jump, _WholePictures gives the first pictures no decode time, as after a connect)
+                if packet.pts is not None and (self.last_dts - packet.pts) * self.time_base > self.JUMP_BACK_S:
+                    raise _ClockJump(packet, float((self.last_dts - packet.pts) * self.time_base))
                 packet.dts = self.last_dts + (self.duration or 1)
             if packet.pts is None:
                 packet.pts = packet.dts
@@ -289,6 +302,129 @@ class _TimedPackets:
                 continue
             self.last_dts = p.dts
             yield p
+
+
+# H.264 NAL unit types of coded slices whose header begins with first_mb_in_slice (non-IDR, data
+# partition A, IDR). Its ue(v) code for 0 is a single 1 bit: the top bit of the header's next byte.
+_SLICE_NAL_TYPES = (1, 2, 5)
+# Demuxers whose packets carry no decode times (RTP): FFmpeg guesses them from presentation times.
+_GUESSED_DTS_FORMATS = {"rtsp", "sdp", "rtp"}
+
+
+def _continues_picture(data: bytes, length_size: int | None) -> bool:
+    """Whether the first slice in ``data`` (one packet, Annex B or ``length_size``-prefixed) is not
+    the first of its picture (first_mb_in_slice is not 0): the next slice of the picture before."""
+    i, end = 0, len(data)
+    while i < end:
+        if length_size:
+            start = i + length_size
+            i = start + int.from_bytes(data[i:start], "big")
+        else:
+            start = data.find(b"\x00\x00\x01", i)
+            if start < 0:
+                return False
+            start += 3
+            i = start
+        if start + 1 < end and data[start] & 0x1F in _SLICE_NAL_TYPES:
+            return not data[start + 1] & 0x80
+    return False
+
+
+class _DtsGuess:
+    """libavformat's decode time for a packet that has none: after each presentation time, the
+    ``delay`` + 1-th largest seen (its ``pts_buffer``; None until there are that many)."""
+
+    def __init__(self, delay: int):
+        self.delay = delay
+        self.reset()
+
+    def reset(self) -> None:
+        self.largest: list[int | None] = [None] * (self.delay + 1)
+
+    def push(self, pts: int | None) -> int | None:
+        if pts is None:
+            return None
+        b = self.largest
+        b[0] = pts
+        for i in range(self.delay):
+            if b[i + 1] is not None and b[i] <= b[i + 1]:
+                break
+            b[i], b[i + 1] = b[i + 1], b[i]
+        return b[0]
+
+
+class _WholePictures:
+    """(packet, receive time) pairs with the pieces of one picture joined into one packet, received
+    when its first piece was (see the module docstring). A picture is held until the next packet
+    shows it complete (a frame's time; a drop or the stream's end hands it on first).
+
+    Only a packet with the same presentation time as the one before (or either without one) is
+    read for its first slice: a camera sending whole pictures costs nothing more. Where FFmpeg
+    guessed decode times (RTP), a guess is made again over whole pictures, by the same rule with
+    the same reordering depth: with no piece joined it is FFmpeg's own guess. A decode time that
+    is not FFmpeg's guess is kept. When the presentation times jump back by more than
+    ``_TimedPackets.JUMP_BACK_S`` (the camera's clock) the guess starts again, as after a connect:
+    FFmpeg's, made from the presentation times before the jump, gave every picture after it its
+    presentation time as decode time, and every B-picture came out of order until the timestamps
+    caught up with the old ones (after a clock set back an hour: for an hour)."""
+
+    def __init__(self, pairs: Iterator[tuple[av.Packet, float]], stream, guessed_dts: bool):
+        self._pairs = pairs
+        self._time_base = stream.time_base
+        ctx = stream.codec_context
+        self._h264 = ctx.name == "h264"
+        avcc = ctx.extradata is not None and len(ctx.extradata) >= 5 and ctx.extradata[0] == 1
+        self._length_size = (ctx.extradata[4] & 0x03) + 1 if avcc else None  # avcC (FLV); else start codes
+        delay = getattr(ctx, "reorder_depth", None) if guessed_dts else None  # newer PyAV; else FFmpeg's guesses stay
+        self._theirs = _DtsGuess(delay) if delay is not None and 0 <= delay <= 16 else None  # FFmpeg's, over pieces
+        self._ours = _DtsGuess(delay) if self._theirs is not None else None  # the same over whole pictures
+        self._top: int | None = None  # the latest presentation time since the last jump
+
+    def __iter__(self) -> Iterator[tuple[av.Packet, float]]:
+        pieces: list[av.Packet] = []
+        pts: int | None = None  # the held picture's presentation time
+        at = 0.0
+        guessed = False  # its first piece's decode time is FFmpeg's guess
+        try:
+            for packet, arrived in self._pairs:
+                theirs = self._theirs.push(packet.pts) if self._theirs is not None else None
+                if (
+                    pieces
+                    and self._h264
+                    and packet.size
+                    and (pts is None or packet.pts is None or packet.pts == pts)
+                    and _continues_picture(bytes(packet), self._length_size)
+                ):
+                    pieces.append(packet)
+                    pts = packet.pts if pts is None else pts
+                    continue
+                if pieces:
+                    yield self._whole(pieces, pts, guessed), at
+                pieces, pts, at = [packet], packet.pts, arrived
+                guessed = self._theirs is not None and packet.dts == theirs
+        except (av.FFmpegError, OSError, EOFError):
+            if pieces:  # the stream dropped: the held picture first
+                yield self._whole(pieces, pts, guessed), at
+            raise
+        if pieces:
+            yield self._whole(pieces, pts, guessed), at
+
+    def _whole(self, pieces: list[av.Packet], pts: int | None, guessed: bool) -> av.Packet:
+        packet = pieces[0]
+        if len(pieces) > 1:
+            packet = av.Packet(b"".join(bytes(p) for p in pieces))
+            packet.pts, packet.dts, packet.duration = pts, pieces[0].dts, pieces[0].duration
+            packet.time_base, packet.is_keyframe = pieces[0].time_base, pieces[0].is_keyframe
+        if self._ours is not None:
+            if pts is not None:
+                if self._top is not None and (self._top - pts) * self._time_base > _TimedPackets.JUMP_BACK_S:
+                    self._ours.reset()
+                    self._top = None
+                self._top = pts if self._top is None else max(self._top, pts)
+            ours = self._ours.push(pts)
+            if guessed:
+                packet.dts = ours
+        return packet
 
 
 class _SegmentWriter:
@@ -507,9 +643,9 @@ class Recorder:
             def wall_of(pts: int) -> datetime:
                 return anchor[0] + timedelta(seconds=float((pts - anchor[1]) * tb))
 
-            def stamped(packets: Iterator[av.Packet]) -> Iterator[av.Packet]:
-                for p in packets:
-                    arrivals.append((p, self.clock()))
+            def stamped(pairs: Iterator[tuple[av.Packet, float]]) -> Iterator[av.Packet]:
+                for p, at in pairs:
+                    arrivals.append((p, at))
                     yield p
 
             def received(packet: av.Packet) -> float:
@@ -520,7 +656,9 @@ class Recorder:
                         return at
                 return self.clock()
 
-            demux: Iterator[av.Packet] = stamped(container.demux(stream))
+            read = ((p, self.clock()) for p in container.demux(stream))  # stamped as read
+            guessed_dts = container.format.name in _GUESSED_DTS_FORMATS
+            demux: Iterator[av.Packet] = stamped(_WholePictures(read, stream, guessed_dts))
             while True:
                 try:
                     for packet in _TimedPackets(demux, tb):

@@ -79,6 +79,10 @@ class ScriptedCamera:
     def streams(self):
         return self.container.streams
 
+    @property
+    def format(self):
+        return self.container.format  # the clip's (MP4): the packets' decode times are their own
+
     def close(self) -> None:
         self.container.close()
 
