@@ -12,6 +12,7 @@ the rows from before the code were filled in (migration 0010).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Literal, get_args
 
 from sqlalchemy import ColumnElement, case, literal, or_
@@ -44,11 +45,16 @@ def reason_code(text: str | None) -> str | None:
     return UNLISTED
 
 
-def reason_code_sql(column: ColumnElement) -> ColumnElement:
+def reason_code_sql(column: ColumnElement, label_table: Mapping[str, Sequence[str]] | None = None) -> ColumnElement:
     """The code of the reason in ``column``, as SQL (a CASE over the labels), so rejections are
-    counted per reason by the database. ``startswith(..., autoescape=True)``: a label's own ``%``
-    or ``_`` would otherwise be a wildcard."""
+    counted per reason by the database. ``label_table`` (code -> labels) replaces today's labels:
+    a migration gives the labels of its own time, so that rewording one later does not change
+    what an upgrade from before it fills in. ``startswith(..., autoescape=True)``: a label's own
+    ``%`` or ``_`` would otherwise be a wildcard."""
+    def labels_of(code: str) -> Sequence[str]:
+        return label_table.get(code, ()) if label_table is not None else labels(code)
+
     whens = [(or_(*(or_(column == label, column.startswith(label + NOTE_SEPARATOR, autoescape=True))
-                    for label in labels(code))), literal(code))
-             for code in REJECT_REASONS if code != UNLISTED]
+                    for label in labels_of(code))), literal(code))
+             for code in REJECT_REASONS if code != UNLISTED and labels_of(code)]
     return case(*whens, else_=literal(UNLISTED))

@@ -189,6 +189,8 @@ def test_migration_0010_fills_in_the_code_of_the_rejections_already_there(settin
     assert "reject_reason_code" not in {c["name"] for c in inspect(engine).get_columns("cases")}
     engine.dispose()
 
+    # a later release with every label reworded: the upgrade still reads the labels the page sent
+    reworded(monkeypatch)
     app = create_app(settings)  # starting the new release migrates and fills in the codes
     with TestClient(app):
         with app.state.session_factory() as db:
@@ -204,6 +206,4 @@ def test_migration_0010_fills_in_the_code_of_the_rejections_already_there(settin
         reviewer = login(app, "rita", PASSWORD)
         everything = {"date_from": "2026-04-01", "date_to": "2026-06-01"}
         figures = reviewer.get("/api/stats/cases", params=everything).json()["total"]["rejected_by_reason"]
-        reworded(monkeypatch)
-        assert reviewer.get("/api/stats/cases", params=everything).json()["total"]["rejected_by_reason"] == figures
         assert figures == {**dict.fromkeys(REJECT_REASONS, 0), "not_violation": 2, "detector_error": 1, "other": 2}
