@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from service.audit_actions import ACTIONS
+from service.reject_reasons import REJECT_REASONS, labels
 
 from . import i18n
 
@@ -83,6 +84,9 @@ def _render(request: Request, template: str, page: str, **context: object) -> HT
         "lang_href": lambda code: f"/lang/{code}?next={quote(here, safe='')}",
         "static_url": static_url,
         "i18n_json": json.dumps(i18n.catalogue(lang), ensure_ascii=False),
+        # every language's label of each reject reason: a reason written as "label: note" before the
+        # code was stored, by a reviewer whose page was in the other language, is shown without it
+        "reject_labels_json": json.dumps({code: labels(code) for code in REJECT_REASONS}, ensure_ascii=False),
         **context,
     }
     response = templates.TemplateResponse(request, template, ctx)

@@ -19,6 +19,7 @@ LABELS = {
     "en-US": {"duplicate": "Duplicate of another case", "not_violation": "Not a violation"},
     "zh-CN": {"duplicate": "与其他案件重复", "not_violation": "不构成违法"},
 }
+OTHER = {"en-US": "zh-CN", "zh-CN": "en-US"}
 
 
 def _case(n: int, state: str = "pending", **decision) -> dict:  # noqa: ANN003
@@ -52,6 +53,8 @@ def review(browser, request):
         _case(4, "rejected", reason_code="duplicate", reason="J12-3"),
         # written as "label: note" by the page before the code was stored (code filled in since)
         _case(5, "rejected", reason_code="not_violation", reason=f"{LABELS[request.param]['not_violation']}: gone"),
+        # the same by a reviewer whose page was in the other language
+        _case(6, "rejected", reason_code="not_violation", reason=f"{LABELS[OTHER[request.param]]['not_violation']}: gone"),
     ]
     sent: list[tuple[str, dict]] = []
 
@@ -102,7 +105,7 @@ def test_the_reject_dialogs_send_the_code_and_the_note(review) -> None:
     review.select_option("#reject-reason", "duplicate")
     review.fill("#reject-note", " J12-3 ")
     review.keyboard.press("Enter")
-    harness.wait_js(review, "CW.review.queue().length === 4", timeout=5_000)
+    harness.wait_js(review, f"CW.review.queue().length === {len(review.cases) - 1}", timeout=5_000)
     assert review.sent == [(f"/api/cases/{first}/reject", {"reason_code": "duplicate", "reason": "J12-3"})]
 
     second = review.cases[1]["id"]  # opens by itself
@@ -110,7 +113,7 @@ def test_the_reject_dialogs_send_the_code_and_the_note(review) -> None:
     review.keyboard.press("r")  # a reason with no note: the code alone
     harness.wait_js(review, "CW.$('reject-dialog').open", timeout=5_000)
     review.keyboard.press("Enter")
-    harness.wait_js(review, "CW.review.queue().length === 3", timeout=5_000)
+    harness.wait_js(review, f"CW.review.queue().length === {len(review.cases) - 2}", timeout=5_000)
     assert review.sent[1][1] == {"reason_code": "not_violation", "reason": None}
 
     third = review.cases[2]["id"]
@@ -134,7 +137,8 @@ def test_a_rejected_case_shows_its_label_in_the_viewers_language_then_the_note(r
     for case, shown in (
         (review.cases[3], f"{labels['duplicate']}: J12-3"),
         (review.cases[4], f"{labels['not_violation']}: gone"),
-    ):  # the label not twice
+        (review.cases[5], f"{labels['not_violation']}: gone"),
+    ):  # the label not twice, nor in the other language before it
         review.evaluate(f"CW.review.openId('{case['id']}')")
         harness.wait_js(review, f"CW.review.current() && CW.review.current().id === '{case['id']}'", timeout=10_000)
         harness.wait_js(review, "!CW.$('c-reason-panel').hidden", timeout=5_000)

@@ -41,13 +41,18 @@
 
   /* A rejection's reason as pages show it: the label of its code in the page language, then the
      reviewer's note. A reason written as "label: note" before the code was stored (or by a client
-     that sends text only) carries its label already: in this page's language it is not repeated. */
+     that sends text only) carries its label already, in the language of the page it was written on:
+     that label (of this code, in any language: CW.reject_labels) is not shown again. */
   CW.rejectReason = function (code, text) {
     var note = text || '';
     if (!code) return note;
     var label = CW.label('reject', code);
-    if (note === label) note = '';
-    else if (note.indexOf(label + ': ') === 0) note = note.slice(label.length + 2);
+    [label].concat((CW.reject_labels || {})[code] || []).some(function (written) {
+      if (note === written) note = '';
+      else if (note.indexOf(written + ': ') === 0) note = note.slice(written.length + 2);
+      else return false;
+      return true;
+    });
     return note ? label + ': ' + note : label;
   };
 
