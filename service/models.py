@@ -247,6 +247,10 @@ class Case(Base):
     decided_at: Mapped[datetime | None]
     published_dir: Mapped[str | None] = mapped_column(String(512))
     published_hashes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When the published media in force were recorded, if made after the decision (media made
+    # again under a new redaction policy or from replaced evidence); the screens' feed sends with
+    # ``since`` what was decided *or* given new media after it (service.api.public.feed).
+    media_at: Mapped[datetime | None]
     # the pipeline's plate read (text, confidence, format_ok, kind, frames_read, t); never edited:
     # a reviewer's correction is a PlateCorrection row
     plate: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -36,7 +36,7 @@ from service.config import Settings
 from service.db import session_scope
 from service.errors import ApiError, RedactionStopped
 from service.integrity import check_published
-from service.models import Case
+from service.models import Case, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def prepare_published(factory: sessionmaker[Session], settings: Settings, case_i
             if stale:
                 free = or_(free, Case.published_dir == stale)
             res = db.execute(update(Case).where(Case.id == case_id, free)
-                             .values(published_dir=folder, published_hashes=hashes))
+                             .values(published_dir=folder, published_hashes=hashes, media_at=utcnow()))
             made += res.rowcount
     return made
 
@@ -162,7 +162,8 @@ def replace_stale(db: Session, case: Case, settings: Settings, queue) -> bool:  
     log.info("case %s: public media made under another policy or from replaced evidence; made again", case.id)
     folder, hashes = (None, None) if queue is not None else make_published(case, settings)
     db.execute(update(Case).where(Case.id == case.id, Case.published_dir == case.published_dir)
-               .values(published_dir=folder, published_hashes=hashes if hashes is not None else null()))
+               .values(published_dir=folder, published_hashes=hashes if hashes is not None else null(),
+                       media_at=utcnow() if hashes is not None else case.media_at))
     db.commit()
     db.refresh(case)
     if queue is not None:

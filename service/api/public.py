@@ -21,12 +21,14 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from itertools import chain
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from service.api.common import ApiModel, iso, parse_when
@@ -187,13 +189,21 @@ def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depen
          .join(Upload, Job.upload_id == Upload.id)
          .where(Case.state.in_(PUBLIC_STATES), Case.published_hashes.is_not(None), Case.decided_at <= now))
     after = parse_when(since, "since")
+    rows = db.execute(q.order_by(Case.decided_at.desc(), Case.id))
     if after is not None:
         after -= timedelta(seconds=SINCE_OVERLAP_S)  # a case committed after the last poll: see above
-        q = q.where(Case.decided_at > after)
-    q = q.order_by(Case.decided_at.desc(), Case.id)
+        # published meanwhile, or back on the screens with media made again (a screen polling with
+        # ``since`` was told to take the case off while its media were of an old policy) ...
+        recent = q.where(or_(Case.decided_at > after, Case.media_at > after))
+        # ... and, of any age, the cases whose media are of another policy (the folder's name says
+        # it, ``made_from_current``): before, those decided before ``since`` were never found
+        # stale, so a screen polling with ``since`` kept their old, unblurred media for good
+        other_policy = q.where(~Case.published_dir.contains(f"/{settings.redaction_policy}-", autoescape=True))
+        rows = _unique_cases(chain(db.execute(recent.order_by(Case.decided_at.desc(), Case.id)),
+                                   db.execute(other_policy.order_by(Case.id))))
     limit = max(1, min(limit, 200))
     items, stale = [], []
-    for case, cam, up in db.execute(q):
+    for case, cam, up in rows:
         # a reviewer or admin without a screen sees everything published; a screen its own share
         if (who.role == "display" or screen is not None) and not shown_on(case, screen):
             continue
@@ -202,6 +212,8 @@ def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depen
             continue
         if intact(case, settings):
             continue
+        if after is not None and not (case.decided_at > after or (case.media_at or case.decided_at) > after):
+            continue  # found as a candidate of another policy, but of this one after all: nothing new
         items.append(public_record(case, cam, up, f"/api/public/cases/{case.public_number}/media",
                                    sheet=who.role in SHEET_ROLES))
         if len(items) >= limit:
@@ -219,6 +231,15 @@ def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depen
     # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed (the
     # overlap above covers one committed after this answer with a stamp before ``now``)
     return Feed(items=items, withdrawn=withdrawn, screen=screen, server_time=iso(now))
+
+
+def _unique_cases(rows: Iterable[Row]) -> Iterator[Row]:
+    """The rows of each case once (a recent case of another policy is found by both queries)."""
+    seen: set[str] = set()
+    for row in rows:
+        if row[0].id not in seen:
+            seen.add(row[0].id)
+            yield row
 
 
 def remake_stale(request: Request, case_ids: list[str]) -> None:

@@ -338,6 +338,13 @@ def test_stopping_the_publication_queue_gives_up_a_redaction_part_way(env, cases
     assert not list((env.data_dir / "published" / cases[0]).rglob("*"))
 
 
+def _decided_a_day_ago(env, case_id: str) -> None:
+    """The case was published yesterday: far outside the feed's ``since`` overlap."""
+    with env.app.state.session_factory() as db:
+        db.get(Case, case_id).decided_at -= timedelta(days=1)
+        db.commit()
+
+
 def _sharpness(jpeg: bytes) -> float:
     """How much fine detail a picture has (variance of its Laplacian): blurring lowers it."""
     import cv2
@@ -508,12 +515,16 @@ def test_cases_on_the_screens_leave_them_when_the_redaction_policy_changes(env, 
     """New publications got media made under a changed ``redaction_policy``, but the cases already
     published kept theirs: unblurred bystanders on the street screens after redaction was turned
     on. They leave the screens (feed, media, and ``withdrawn`` for a screen polling with ``since``)
-    until they are made again; without a publication queue, the reviewer's preview makes them."""
+    until they are made again; without a publication queue, the reviewer's preview makes them.
+    The case here was published the day before, well outside the feed's overlap: before, a screen
+    polling with ``since`` was sent only cases decided after it, so it was never told to take this
+    one off, nor (``cases.media_at``) sent it back once its media were made again."""
     a, _ = cases
     settings = env.settings
     settings.redaction_policy = "none"
     _approve(env, a)
     assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    _decided_a_day_ago(env, a)
     first = env.display.get("/api/public/cases").json()
     (item,) = first["items"]
     unblurred = env.display.get(item["media"]["image"])
@@ -531,6 +542,8 @@ def test_cases_on_the_screens_leave_them_when_the_redaction_policy_changes(env, 
     assert pv.status_code == 200, pv.text
     (back,) = env.display.get("/api/public/cases").json()["items"]
     assert back["number"] == item["number"]
+    again = env.display.get("/api/public/cases", params={"since": news["server_time"]}).json()
+    assert [i["number"] for i in again["items"]] == [item["number"]] and again["withdrawn"] == []
     image = env.display.get(back["media"]["image"])
     assert image.status_code == 200 and sha256(image.content) == pv.json()["media_sha256"]["published.jpg"]
     assert image.content != unblurred.content and _sharpness(image.content) < _sharpness(unblurred.content) * 0.8
@@ -539,14 +552,22 @@ def test_cases_on_the_screens_leave_them_when_the_redaction_policy_changes(env, 
 def test_the_publication_queue_remakes_published_media_of_an_old_policy(settings, footage_dir, evidence_template,
                                                                         fast_redaction):
     """Where a publication queue runs, the feed queues a published case whose media are of another
-    policy, and the queue's run puts it back on the screens with media of the policy in force."""
+    policy, and the queue's run puts it back on the screens with media of the policy in force,
+    a screen polling with ``since`` included."""
     with _queued_service(settings, footage_dir, evidence_template) as (env, runner, a):
         settings.redaction_policy = "none"
         _approve_then_publish_when_ready(env, a, runner.queued)
+        _decided_a_day_ago(env, a)
         runner.queued.clear()
+        on = env.display.get("/api/public/cases").json()
         settings.redaction_policy = "all"
         assert env.display.get("/api/public/cases").json()["items"] == []
+        runner.queued.clear()
+        off = env.display.get("/api/public/cases", params={"since": on["server_time"]}).json()
+        assert off["items"] == [] and len(off["withdrawn"]) == 1
         assert runner.queued == [a]
         assert prepare_published(env.app.state.session_factory, env.settings, runner.queued) == 1
         (item,) = env.display.get("/api/public/cases").json()["items"]
         assert env.display.get(item["media"]["image"]).status_code == 200
+        back = env.display.get("/api/public/cases", params={"since": off["server_time"]}).json()
+        assert [i["number"] for i in back["items"]] == off["withdrawn"] and back["withdrawn"] == []
