@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
@@ -60,6 +62,21 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def lock_row(db: Session, model: Any, row_id: object) -> None:
+    """Hold the row ``row_id`` of ``model`` until this transaction ends, so that what the caller
+    reads next is what it writes on top of, and a second writer of the row waits for it.
+
+    PostgreSQL locks the row (``SELECT ... FOR UPDATE``). SQLite has no row lock, and its driver
+    begins a transaction only at the first write: two requests both read the row, then wrote one
+    after the other, the second on top of what it had read, not of what the first wrote. There a
+    write that changes nothing takes the database's write lock now, before the read (the second
+    writer waits on the busy timeout)."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(update(model).where(model.id == row_id).values(id=model.id))
+    else:
+        db.execute(select(model.id).where(model.id == row_id).with_for_update())
 
 
 def alembic_config(engine: Engine):

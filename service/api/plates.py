@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from service import audit
 from service.api.case_schema import CaseSummary
 from service.api.common import ApiModel, case_summary
+from service.db import lock_row
 from service.errors import ApiError, responses
 from service.models import Case, PlateCorrection
 from service.plate_search import key_in_force
@@ -29,12 +30,14 @@ class PlateIn(ApiModel):
 @router.post("/{case_id}/plate", response_model=CaseSummary, responses=responses(404, 409))
 def correct_plate(case_id: str, body: PlateIn, request: Request, db: Session = Depends(get_db),
                   who: Principal = Depends(reviewers)) -> dict:
-    # The row lock (PostgreSQL; SQLite ignores it) holds a second correction of this case at its
-    # read until this one commits, so it appends to the list as it then is. Without it, a reviewer
-    # whose new plate had the key already stored left plate_key alone (no change to write), and a
-    # correction committed in the meantime kept its own key on the case: the plate search found
-    # the case by a plate that was no longer in force.
-    case = db.get(Case, case_id, with_for_update=True)
+    # The row lock (service.db.lock_row) holds a second correction of this case at its read until
+    # this one commits, so it appends to the list as it then is. Without it, a reviewer whose new
+    # plate had the key already stored left plate_key alone (no change to write), and a correction
+    # committed in the meantime kept its own key on the case: the plate search found the case by a
+    # plate that was no longer in force; and the audit's ``previous`` named the plate read before
+    # the other correction, not the one this correction replaced.
+    lock_row(db, Case, case_id)
+    case = db.get(Case, case_id)
     if case is None:
         raise ApiError(404, f"no case {case_id!r}")
     if case.plate is None and (case.object_class or "") not in VEHICLE_CLASSES:
@@ -48,9 +51,7 @@ def correct_plate(case_id: str, body: PlateIn, request: Request, db: Session = D
     before = plate_view(case)
     case.plate_corrections.append(PlateCorrection(text=text, format_ok=ok, reason=reason, reviewer=who.name))
     case.plate_key = key_in_force(case)  # now this correction's: the plate search finds it by it
-    # written even when it is the key this request read: on SQLite (no row lock) another correction
-    # may have stored its own since, and this one, committed last, is the one in force
-    flag_modified(case, "plate_key")
+    flag_modified(case, "plate_key")  # written even when unchanged: what this correction puts in force
     audit.record(db, request, who, "case.plate", "case", case.id, text=text, format_ok=ok, reason=reason,
                  previous=before["text"] if before else None,
                  machine=(case.plate or {}).get("text"), allow_invalid_format=body.allow_invalid_format)

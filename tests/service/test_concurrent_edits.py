@@ -311,9 +311,10 @@ def test_two_reviewers_correcting_one_plate_at_once_leave_the_search_on_the_plat
     one the case holds, so her request had no key to write); Rita's correction to another plate
     commits while Rosa's request is between reading the case and writing. Rosa's correction,
     committed last, became the one in force, while the case kept Rita's key: the plate search found
-    the car by a plate no longer in force and not by the one in force. Now the case's row is locked
-    for the correction (PostgreSQL: Rita's request waits until Rosa's commits, then corrects on top
-    of it) and each correction writes its key (SQLite, which has no row lock)."""
+    the car by a plate no longer in force and not by the one in force, and the audit named as the
+    plate Rosa's correction replaced the one she had read, not Rita's. Now the case's row is held
+    for the correction (PostgreSQL: a row lock; SQLite, which has none: the write lock taken
+    before the read), so Rita's request waits until Rosa's commits, then corrects on top of it."""
     from sqlalchemy import text
 
     from service.api import plates
@@ -338,7 +339,9 @@ def test_two_reviewers_correcting_one_plate_at_once_leave_the_search_on_the_plat
 
     def rita_waits_on_a_row_lock() -> bool:
         if db_backend != "postgresql":
-            return False
+            # SQLite cannot say who waits: Rita's request has not reached the plate check a second
+            # after it was sent (it ran through in milliseconds when nothing held it)
+            return time.monotonic() - sent > 1.0 and len(calls) == 1
         with env.app.state.engine.connect() as conn:
             return bool(conn.scalar(waiting, {"t": "Lock"}))
 
@@ -347,6 +350,7 @@ def test_two_reviewers_correcting_one_plate_at_once_leave_the_search_on_the_plat
     with ThreadPoolExecutor(2) as pool:
         confirmed = pool.submit(rosa.post, url, json={"text": "京A12345", "reason": "the read is right: the close-up"})
         assert rosa_has_read.wait(20)
+        sent = time.monotonic()
         corrected = pool.submit(env.reviewer.post, url, json={"text": "京E54321", "reason": "the 1 is an E"})
         # Rita's correction runs to its commit (no lock held: the old code, SQLite) or waits for
         # Rosa's row lock (PostgreSQL); either way Rosa's request goes on only then
@@ -362,9 +366,8 @@ def test_two_reviewers_correcting_one_plate_at_once_leave_the_search_on_the_plat
     in_force, other = plate["text"], ({"京A12345", "京E54321"} - {plate["text"]}).pop()
     assert found(env, plate=in_force) == ([car], 1), f"{in_force} is in force, the search does not find it"
     assert found(env, plate=other) == ([], 0), f"{other} is no longer in force, the search still finds it"
-    # the second correction was made on top of the first (on PostgreSQL: SQLite has no row lock,
-    # so Rosa's entry names the plate she read, the machine's, as the one she replaced)
-    if db_backend == "postgresql":
-        log = env.admin.get("/api/audit", params={"action": "case.plate"}).json()["items"]
-        first, second = sorted(log, key=lambda e: e["id"])
-        assert second["details"]["previous"] == first["details"]["text"]
+    # the second correction was made on top of the first: its entry names the first's plate as the
+    # one it replaced (before, on SQLite, Rosa's, committed second, named the machine's read)
+    log = env.admin.get("/api/audit", params={"action": "case.plate"}).json()["items"]
+    first, second = sorted(log, key=lambda e: e["id"])
+    assert second["details"]["previous"] == first["details"]["text"], log
