@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -57,6 +60,23 @@ class RtspCamera:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+
+@contextmanager
+def recording(recorder, join_s: float = 20.0) -> Iterator[threading.Thread]:
+    """``recorder.run`` on a daemon thread for the body of the ``with``, yielding that thread (to
+    check ``is_alive()``). On the way out, however the body ended (a failed wait or assert too), the
+    recorder is told to stop and joined for at most ``join_s`` seconds: it never keeps recording
+    into the next test, and a recorder that hangs cannot hang the suite (the test can then assert
+    that the thread ended)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(join_s)
 
 
 def picture_nals(path: Path) -> list[bytes]:

@@ -19,7 +19,6 @@ timeline must follow on without a picture lost, and their times must be the pict
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from detector.media.recorder import Recorder, RecorderConfig, read_index
 
 from footage_clips import reencode
 
-from .helpers import RtspCamera, picture_nals
+from .helpers import RtspCamera, picture_nals, recording
 
 FPS = 30
 GOP = 15  # a keyframe every 0.5 s: segments of 0.5 s, cut at each
@@ -119,22 +118,18 @@ def test_a_multi_slice_camera_is_recorded_whole_also_across_a_reconnect(clip, tm
         on_segment=segments.append,
         on_gap=gaps.append,
     )
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    thread.start()
     try:
-        _wait(lambda: len(segments) >= 3, 20, "three segments")
-        camera.kill()
-        _wait(lambda: any(s.ended_by != "length" for s in segments), 10, "the segment cut by the drop")
-        camera.start()
-        _wait(
-            lambda: len({s.connection for s in segments}) == 2 and segments[-1].sequence >= 2,
-            20,
-            "two segments after the reconnect",
-        )
+        with recording(recorder):
+            _wait(lambda: len(segments) >= 3, 20, "three segments")
+            camera.kill()
+            _wait(lambda: any(s.ended_by != "length" for s in segments), 10, "the segment cut by the drop")
+            camera.start()
+            _wait(
+                lambda: len({s.connection for s in segments}) == 2 and segments[-1].sequence >= 2,
+                20,
+                "two segments after the reconnect",
+            )
     finally:
-        stop.set()
-        thread.join(20)
         camera.kill()
     assert [s.connection for s in segments].count(segments[-1].connection) >= 2
     _check(segments, clip)
@@ -158,14 +153,10 @@ def test_a_multi_slice_camera_whose_clock_jumps_back_loses_no_picture(clip, tmp_
     recorder = Recorder(
         RecorderConfig(camera.url, tmp_path, segment_s=0.5, read_timeout_s=3.0), on_segment=segments.append
     )
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    thread.start()
     try:
-        _wait(lambda: any(s.ended_by == "clock" for s in segments[:-2]), 20, "two segments after the jump")
+        with recording(recorder):
+            _wait(lambda: any(s.ended_by == "clock" for s in segments[:-2]), 20, "two segments after the jump")
     finally:
-        stop.set()
-        thread.join(20)
         camera.kill()
     assert recorder.status.connections == 1
     [k] = [i for i, s in enumerate(segments) if s.ended_by == "clock"]

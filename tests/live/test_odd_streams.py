@@ -4,7 +4,6 @@ must say what is wrong, keep trying, and never record a picture under a wrong ti
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from detector.media.recorder import Recorder, RecorderConfig
 
 from footage_clips import reencode
 
-from .helpers import SHORT_CLIP, RtspCamera, decoded_frames, picture_nals
+from .helpers import SHORT_CLIP, RtspCamera, decoded_frames, picture_nals, recording
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -63,15 +62,9 @@ def test_a_camera_sending_no_video_is_reported_and_retried(odd_camera, tmp_path)
             backoff_max_s=0.2,
         )
     )
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with recording(recorder, join_s=10) as thread:
         _wait(lambda: recorder.status.connections >= 2 or not thread.is_alive(), 20, "a second attempt")
         assert thread.is_alive(), "the recorder gave up on the camera"
-    finally:
-        stop.set()
-        thread.join(10)
     assert "no video" in (recorder.status.last_error or "")
     assert recorder.status.gap_open_since is not None and recorder.status.segments == 0
 
@@ -93,18 +86,12 @@ def test_a_camera_that_answers_but_sends_no_pictures_never_reads_as_connected(od
             backoff_max_s=0.4,
         )
     )
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    thread.start()
     seen = set()
-    try:
+    with recording(recorder, join_s=10):
         deadline = time.monotonic() + 20
         while recorder.status.connections < 2 and time.monotonic() < deadline:
             seen.add(recorder.status.connected)
             time.sleep(0.05)
-    finally:
-        stop.set()
-        thread.join(10)
     assert recorder.status.connections >= 2 and recorder.status.segments == 0
     assert seen == {False}
     assert recorder.status.gap_open_since is not None and recorder.status.last_error
@@ -122,14 +109,8 @@ def test_a_camera_clock_jumping_back_starts_a_new_timeline_and_loses_no_picture(
         RecorderConfig(clock_reset_camera.url, Path(tmp_path), segment_s=0.5, read_timeout_s=3.0),
         on_segment=segments.append,
     )
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with recording(recorder):
         _wait(lambda: any(s.ended_by == "clock" for s in segments[:-1]), 30, "a segment after the jump")
-    finally:
-        stop.set()
-        thread.join(20)
     # a keyframe every 0.5 s of the 2.3 s loop, segments of 0.5 s: the first loop is cut into
     # "length" segments at its keyframes (three: 1.0, 0.5 and 0.5 s), and its last 0.3 s end at the
     # jump. Those before it are one timeline with it (one connection, numbered on), not new ones

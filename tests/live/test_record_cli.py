@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from detector.media.recorder import Recorder, RecorderConfig, parse_segment_name, read_index
 
-from .helpers import decoded_frames
+from .helpers import decoded_frames, recording
 
 
 def test_record_command_writes_segments_and_stops_cleanly_on_ctrl_c(rtsp_camera, tmp_path):
@@ -66,16 +66,10 @@ def test_a_segment_cut_short_by_a_killed_recorder_is_discarded_with_its_reason_a
     segments, gaps = [], []
     recorder = Recorder(RecorderConfig(rtsp_camera.url, out, segment_s=2.0, backoff_initial_s=0.25),
                         on_segment=segments.append, on_gap=gaps.append)
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with recording(recorder):
         deadline = time.monotonic() + 30
         while not any(g.end for g in gaps) and time.monotonic() < deadline:
             time.sleep(0.1)
-    finally:
-        stop.set()
-        thread.join(20)
     assert not list(out.glob("*.part"))
     [gap] = [g for g in gaps if g.end]
     assert gap.start == part_start and gap.end == segments[0].start and "killed" in gap.reason

@@ -10,13 +10,12 @@ units the server read from the clip, byte for byte, in a contiguous run of the l
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 from detector.media.recorder import Recorder, RecorderConfig, parse_segment_name, read_index
 
-from .helpers import SHORT_CLIP, decoded_frames, picture_nals
+from .helpers import SHORT_CLIP, decoded_frames, picture_nals, recording
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -32,10 +31,7 @@ def test_recorder_survives_a_camera_restart_and_reports_the_gap(rtsp_camera, foo
     recorder = Recorder(RecorderConfig(rtsp_camera.url, out, segment_s=3.0, read_timeout_s=3.0,
                                        backoff_initial_s=0.25, backoff_max_s=1.0),
                         on_segment=segments.append, on_gap=gaps.append)
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with recording(recorder) as thread:
         # the clip's keyframes are 2.3 s apart: the first segment ends at the third (4.6 s)
         _wait(lambda: len(segments) >= 1, 30, "the first segment")
         time.sleep(1.0)  # well inside the second segment
@@ -46,9 +42,6 @@ def test_recorder_survives_a_camera_restart_and_reports_the_gap(rtsp_camera, foo
         rtsp_camera.start()
         _wait(lambda: any(g.end is not None for g in gaps), 30, "the reconnect")
         _wait(lambda: len(segments) >= 3, 30, "a segment after the reconnect")
-    finally:
-        stop.set()
-        thread.join(20)
     assert not thread.is_alive()
 
     first, cut, after = segments[0], segments[1], segments[2]
@@ -90,12 +83,8 @@ def test_recorder_reports_a_camera_that_never_answers(tmp_path):
     gaps = []
     recorder = Recorder(RecorderConfig(f"rtsp://127.0.0.1:{free_port()}/cam", Path(tmp_path), connect_timeout_s=1,
                                        backoff_initial_s=0.1, backoff_max_s=0.2), on_gap=gaps.append)
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    thread.start()
-    time.sleep(1.5)
-    stop.set()
-    thread.join(10)
+    with recording(recorder, join_s=10) as thread:
+        time.sleep(1.5)
     assert not thread.is_alive()
     assert recorder.status.segments == 0 and recorder.status.connections == 0
     assert recorder.status.gap_open_since is not None and recorder.status.last_error

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -14,20 +13,15 @@ import pytest
 
 from detector.media.recorder import Recorder, RecorderConfig, masked_url, scrub_credentials, stream_url_problem
 
-from .helpers import free_port
+from .helpers import free_port, recording
 
 
 def run_for_a_second(url: str, tmp_path: Path, caplog) -> Recorder:
     """A recorder pointed at ``url`` (nothing listens there), run for a second and stopped."""
     recorder = Recorder(RecorderConfig(url, Path(tmp_path), connect_timeout_s=1,
                                        backoff_initial_s=0.1, backoff_max_s=0.2))
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
-    with caplog.at_level(logging.INFO):
-        thread.start()
+    with caplog.at_level(logging.INFO), recording(recorder, join_s=10):
         time.sleep(1.0)
-        stop.set()
-        thread.join(10)
     return recorder
 
 
