@@ -104,6 +104,8 @@ def intact(case: Case, settings) -> list[str]:  # noqa: ANN001
 
 
 class PublicMedia(ApiModel):
+    """URLs of the redacted media; ``?v=`` names the files' version, and changes when they are made again."""
+
     video: str | None = None
     image: str
     sheet: str | None = Field(None, description="the redacted evidence sheet, for reviewers and admins only: its "
@@ -158,9 +160,22 @@ def public_record(case: Case, cam: Camera | None, up: Upload | None, media_base:
         timezone=recorded_zone(case) or timezone_of(scene, case.camera_id) or (cam.timezone if cam else None),
         published_at=iso(case.decided_at),
         offender_marked=bool(case.data.get("offender_track") or case.data.get("key_box")),
-        media=PublicMedia(video=f"{media_base}/video" if media_name(hashes, "video") else None,
-                          image=f"{media_base}/image",
-                          sheet=f"{media_base}/sheet" if sheet and SHEET_NAME in hashes else None))
+        media=PublicMedia(video=media_url(hashes, media_base, "video"), image=media_url(hashes, media_base, "image"),
+                          sheet=media_url(hashes, media_base, "sheet") if sheet else None))
+
+
+def media_url(hashes: dict[str, str], media_base: str, kind: str) -> str | None:
+    """The URL of the case's published file of ``kind`` (None where it has none; the still's URL is
+    always given), with the file's version in it: ``?v=`` and the start of its hash (not read by the
+    server). A screen keeps the media it fetched for as long as the case stays in the feed. When the
+    media behind a public number are made again (a changed ``redaction_policy``), the feed names them
+    by a new URL and a screen fetches them anew; before, the URL stayed the same, and a screen that
+    had not polled while the case was off (its network lost for a minute, say) kept showing the old,
+    perhaps unblurred, media."""
+    name = media_name(hashes, kind)
+    if name is None and kind != "image":
+        return None
+    return f"{media_base}/{kind}" + (f"?v={hashes[name][:16]}" if name else "")
 
 
 def shown_on(case: Case, screen: str | None) -> bool:

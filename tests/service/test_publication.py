@@ -571,3 +571,29 @@ def test_the_publication_queue_remakes_published_media_of_an_old_policy(settings
         assert env.display.get(item["media"]["image"]).status_code == 200
         back = env.display.get("/api/public/cases", params={"since": off["server_time"]}).json()
         assert [i["number"] for i in back["items"]] == off["withdrawn"] and back["withdrawn"] == []
+
+
+def test_media_made_again_under_the_same_number_get_new_urls(env, cases, fast_redaction):
+    """A published case whose media are made again (a changed ``redaction_policy``) keeps its
+    number, and its media kept their URLs: a screen keeps what it fetched while the case is in its
+    feed, so one that had not polled while the case was off (its network lost for a minute while
+    the queue made the media again) showed the old, unblurred media for good. The URLs now carry
+    the files' version, so the feed names the new media by new URLs."""
+    a, _ = cases
+    env.settings.redaction_policy = "none"
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    (old,) = env.display.get("/api/public/cases").json()["items"]
+    assert old["media"]["video"] and old["media"]["sheet"] is None
+    env.settings.redaction_policy = "bystanders"
+    assert env.reviewer.get(f"/api/public/preview/{a}").status_code == 409  # made again now (no queue)
+    pv = env.reviewer.get(f"/api/public/preview/{a}").json()
+    (new,) = env.display.get("/api/public/cases").json()["items"]
+    assert new["number"] == old["number"]
+    for kind, name in (("video", "published.mp4"), ("image", "published.jpg")):
+        assert new["media"][kind] != old["media"][kind], kind
+        assert pv["record"]["media"][kind].endswith(f"?v={pv['media_sha256'][name][:16]}")
+        served = env.display.get(new["media"][kind])
+        assert served.status_code == 200 and sha256(served.content) == pv["media_sha256"][name]
+    # the same media keep their URLs: a screen has nothing to fetch again
+    assert env.display.get("/api/public/cases").json()["items"] == [new]

@@ -138,7 +138,7 @@ def test_preview_publish_pair_show_and_withdraw(browser, pub_service) -> None:
     assert page.is_visible("#pp-marker")
     harness.wait_js(page, "document.querySelector('#pp-video') && document.querySelector('#pp-video').readyState >= 2")
     preview_src = page.get_attribute("#pp-video", "src")
-    assert preview_src == f"/api/public/cases/{parked}/media/video"
+    assert re.fullmatch(rf"/api/public/cases/{re.escape(parked)}/media/video\?v=[0-9a-f]{{16}}", preview_src), preview_src
     assert page.is_checked("#pp-all")
     page.click("#pp-confirm")
     page.wait_for_selector("#case[data-state='published'], .toast", timeout=30_000)

@@ -7,6 +7,7 @@ does at one poll is checked without waiting for redaction or a reviewer.
 - The clock shows the installation's time zone (the ``timezone`` setting), not always Shanghai's.
 - Cases no poll has confirmed for ``screen_offline_max_s`` leave the screen for a neutral notice.
 - A record without a zone shows the offence's local time as the case wrote it, not Shanghai's.
+- Media made again under the same number (their URL's ``?v=`` changes) replace the ones in memory.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import base64
 from urllib.parse import urlsplit
 
+import cv2
+import numpy as np
 import pytest
 
 import harness
@@ -34,9 +37,10 @@ RECORD = {
 }
 
 
-def _screen(browser, zone: str, record: dict = RECORD, **settings):
+def _screen(browser, zone: str, record: dict = RECORD, media=None, **settings):  # noqa: ANN001
     """A page on /display/lobby whose feed is ``feed["items"]`` (change it to change the next poll;
-    ``feed["down"] = True``: the network is lost, every request fails)."""
+    ``feed["down"] = True``: the network is lost, every request fails). ``media(route)`` answers
+    the media requests where given (else a 1x1 PNG)."""
     feed = {"items": [record], "screen": "lobby", "server_time": "2024-05-01T01:00:00+00:00"}
 
     def answer(route) -> bool:
@@ -45,6 +49,8 @@ def _screen(browser, zone: str, record: dict = RECORD, **settings):
             route.abort("internetdisconnected")
         elif path == "/api/public/cases":
             harness.fulfil_json(route, {k: v for k, v in feed.items() if k != "down"})
+        elif path.startswith("/api/public/cases/") and media is not None:
+            media(route)
         elif path.startswith("/api/public/cases/"):
             route.fulfill(status=200, content_type="image/png", body=PIXEL)
         else:
@@ -117,6 +123,34 @@ def test_a_record_without_a_zone_shows_the_time_the_case_wrote(browser) -> None:
     try:
         page.wait_for_selector(f"#display[data-showing='{NUMBER}']", timeout=10_000)
         assert page.text_content("#d-time") == "2024-05-01 05:00:00"
+    finally:
+        page.close()
+
+
+def test_media_made_again_under_the_same_number_replace_the_old_ones(browser) -> None:
+    """A published case's media made again (the installation changed its redaction policy) keep
+    the case's number. The screen kept the media it had fetched by number, so one that had not
+    polled while the case was off the feed showed the old, perhaps unblurred, media for good; the
+    feed's URLs now name the files' version, and a new URL is fetched and shown at that poll."""
+    old_url, new_url = RECORD["media"]["image"] + "?v=0001", RECORD["media"]["image"] + "?v=0002"
+    remade = cv2.imencode(".png", np.full((2, 2, 3), 255, np.uint8))[1].tobytes()  # 2x2: told apart by size
+    asked = []
+
+    def media(route) -> None:  # noqa: ANN001
+        asked.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=remade if route.request.url.endswith(new_url) else PIXEL)
+
+    record = {**RECORD, "media": {**RECORD["media"], "image": old_url}}
+    page, feed = _screen(browser, "Asia/Shanghai", record, media=media)
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        assert page.evaluate("document.querySelector('#d-media img').naturalWidth") == 1
+        feed["items"] = [{**RECORD, "media": {**RECORD["media"], "image": new_url}, "place": "renamed place"}]
+        # at that poll, not at the still's next turn (8 s)
+        page.wait_for_function("document.querySelector('#d-media img') && "
+                               "document.querySelector('#d-media img').naturalWidth === 2", timeout=5_000)
+        assert [u for u in asked if u.endswith(new_url)] and page.evaluate("CW.display.cases()[0].place") == "renamed place"
+        assert page.text_content("#d-place") == "renamed place"
     finally:
         page.close()
 

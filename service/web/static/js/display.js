@@ -15,7 +15,7 @@
   var root = CW.$('display');
   var screen = root.getAttribute('data-screen');
   var cases = [];          // public case records, newest last
-  var media = {};          // public number -> {url, kind}
+  var media = {};          // mediaKey(case) -> {url, kind}
   var pos = -1;
   var online = null;
   var advanceTimer = null;
@@ -50,14 +50,22 @@
 
   function caseId(c) { return c.number; }
 
+  /* A case's media by their URLs, which name the files' version (?v=): media made again under the
+     same public number (a changed redaction policy) are other media, fetched anew, never the old
+     ones kept in memory. */
+  function mediaKey(c) {
+    var m = c.media || {};
+    return caseId(c) + ' ' + (m.video || '') + ' ' + (m.image || '');
+  }
+
   /* The screen shows the redacted clip, else the redacted still, never the redacted evidence
      sheet (media.sheet in the feed): the sheet is a page of four pictures under small caption
      text, made to be read up close by an officer or printed; on a street screen seen from metres
      away for a few seconds it is unreadable, and its pictures at a quarter size each show the
      offender too small. The sheet stays available to other clients at /media/sheet. */
   function fetchMedia(c) {
-    var id = caseId(c);
-    if (media[id]) return Promise.resolve(media[id]);
+    var key = mediaKey(c);
+    if (media[key]) return Promise.resolve(media[key]);
     var kinds = c.media_kind === 'image' ? ['image'] : ['video', 'image'];
     function tryKind(i) {
       if (i >= kinds.length) return Promise.reject(new Error('no media'));
@@ -66,8 +74,8 @@
       return authed(url).then(function (res) {
         if (!res.ok) return tryKind(i + 1);
         return res.blob().then(function (blob) {
-          media[id] = {url: URL.createObjectURL(blob), kind: kinds[i]};
-          return media[id];
+          media[key] = {url: URL.createObjectURL(blob), kind: kinds[i]};
+          return media[key];
         });
       });
     }
@@ -94,16 +102,17 @@
       var incoming = CW.items(data, 'cases');
       var known = {};
       cases.forEach(function (c) { known[caseId(c)] = true; });
-      var keep = {};
-      incoming.forEach(function (c) { keep[caseId(c)] = true; });
-      var shownId = pos >= 0 && cases[pos] ? caseId(cases[pos]) : null;
-      cases = cases.filter(function (c) { return keep[caseId(c)]; });
-      /* A case gone from the feed (withdrawn) leaves the stage now, not when its turn would end,
-         and its media leave memory. */
-      if (shownId !== null && !keep[shownId]) { pos = -1; clearTimeout(advanceTimer); CW.$('d-media').innerHTML = ''; }
-      else if (shownId !== null) { cases.forEach(function (c, i) { if (caseId(c) === shownId) pos = i; }); }
-      Object.keys(media).forEach(function (id) {
-        if (!keep[id]) { URL.revokeObjectURL(media[id].url); delete media[id]; }
+      var fresh = {}, current = {};
+      incoming.forEach(function (c) { fresh[caseId(c)] = c; current[mediaKey(c)] = true; });
+      var shown = pos >= 0 && cases[pos] ? cases[pos] : null;
+      /* the cases still in the feed, as it gives them now (their media's URLs, their place) */
+      cases = cases.filter(function (c) { return fresh[caseId(c)]; }).map(function (c) { return fresh[caseId(c)]; });
+      /* A case gone from the feed (withdrawn), or whose media were made again, leaves the stage now,
+         not when its turn would end, and its (old) media leave memory. */
+      if (shown && !current[mediaKey(shown)]) { pos = -1; clearTimeout(advanceTimer); CW.$('d-media').innerHTML = ''; }
+      else if (shown) { cases.forEach(function (c, i) { if (caseId(c) === caseId(shown)) pos = i; }); }
+      Object.keys(media).forEach(function (key) {
+        if (!current[key]) { URL.revokeObjectURL(media[key].url); delete media[key]; }
       });
       incoming.forEach(function (c) {
         if (!known[caseId(c)]) cases.push(c);
@@ -124,7 +133,7 @@
     if (root.hasAttribute('data-unconfirmed') || root.hasAttribute('data-unauthorized')) return;
     if (confirmedAt === null || Date.now() - confirmedAt <= OFFLINE_MAX_MS) return;
     cases = []; pos = -1; clearTimeout(advanceTimer);
-    Object.keys(media).forEach(function (id) { URL.revokeObjectURL(media[id].url); delete media[id]; });
+    Object.keys(media).forEach(function (key) { URL.revokeObjectURL(media[key].url); delete media[key]; });
     CW.$('d-media').innerHTML = '';
     CW.$('d-info').hidden = true;
     ['d-rule', 'd-place', 'd-time', 'd-case', 'd-explain', 'd-counter'].forEach(function (id) { CW.$(id).textContent = ''; });
@@ -181,11 +190,13 @@
     CW.$('d-marker').hidden = !c.offender_marked;
     CW.$('d-counter').textContent = (pos + 1) + ' / ' + cases.length;
     root.setAttribute('data-showing', String(id));
-    var m = media[id];
+    var key = mediaKey(c);
+    var m = media[key];
     stage.innerHTML = '';
     if (!m) {
       stage.appendChild(CW.el('div', {class: 'display-loading', text: CW.t('display.loading')}));
-      fetchMedia(c).then(function () { if (cases[pos] && caseId(cases[pos]) === id) show(c); }).catch(function () {});
+      fetchMedia(c).then(function () { if (cases[pos] && mediaKey(cases[pos]) === key) show(cases[pos]); })
+        .catch(function () {});
       schedule(IMAGE_MS);
       return;
     }
