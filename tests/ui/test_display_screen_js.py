@@ -8,6 +8,7 @@ does at one poll is checked without waiting for redaction or a reviewer.
 - Cases no poll has confirmed for ``screen_offline_max_s`` leave the screen for a neutral notice.
 - A record without a zone shows the offence's local time as the case wrote it, not Shanghai's.
 - Media made again under the same number (their URL's ``?v=`` changes) replace the ones in memory.
+- A clip still coming in is not asked for again at every poll.
 """
 
 from __future__ import annotations
@@ -151,6 +152,27 @@ def test_media_made_again_under_the_same_number_replace_the_old_ones(browser) ->
                                "document.querySelector('#d-media img').naturalWidth === 2", timeout=5_000)
         assert [u for u in asked if u.endswith(new_url)] and page.evaluate("CW.display.cases()[0].place") == "renamed place"
         assert page.text_content("#d-place") == "renamed place"
+    finally:
+        page.close()
+
+
+def test_a_clip_still_coming_in_is_not_asked_for_again_at_every_poll(browser) -> None:
+    """On a link too slow to bring a clip within a poll (10 s), every poll and every turn on the
+    stage started another download of each clip not yet in, so the downloads multiplied and shared
+    the link until none came in. A clip is asked for once; the screen shows it when it is in."""
+    held = []
+
+    def media(route) -> None:  # noqa: ANN001 - not answered yet: a download still under way
+        held.append(route)
+
+    page, feed = _screen(browser, "Asia/Shanghai", media=media)
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] .display-loading", timeout=10_000)
+        page.wait_for_timeout(2_000)  # six polls at 300 ms
+        assert len(held) == 1, [r.request.url for r in held]
+        for route in held:
+            route.fulfill(status=200, content_type="image/png", body=PIXEL)
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
     finally:
         page.close()
 

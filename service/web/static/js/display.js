@@ -16,6 +16,7 @@
   var screen = root.getAttribute('data-screen');
   var cases = [];          // public case records, newest last
   var media = {};          // mediaKey(case) -> {url, kind}
+  var loading = {};        // mediaKey(case) -> the fetch of its media under way
   var pos = -1;
   var online = null;
   var advanceTimer = null;
@@ -58,6 +59,10 @@
     return caseId(c) + ' ' + (m.video || '') + ' ' + (m.image || '');
   }
 
+  function wanted(key) {
+    return cases.some(function (c) { return mediaKey(c) === key; });
+  }
+
   /* The screen shows the redacted clip, else the redacted still, never the redacted evidence
      sheet (media.sheet in the feed): the sheet is a page of four pictures under small caption
      text, made to be read up close by an officer or printed; on a street screen seen from metres
@@ -66,6 +71,9 @@
   function fetchMedia(c) {
     var key = mediaKey(c);
     if (media[key]) return Promise.resolve(media[key]);
+    /* Once per case: on a slow link a fetch lasts more than a poll, and each poll (and each turn on
+       the stage) started another download of every clip not yet in, until none of them came in. */
+    if (loading[key]) return loading[key];
     var kinds = c.media_kind === 'image' ? ['image'] : ['video', 'image'];
     function tryKind(i) {
       if (i >= kinds.length) return Promise.reject(new Error('no media'));
@@ -74,12 +82,17 @@
       return authed(url).then(function (res) {
         if (!res.ok) return tryKind(i + 1);
         return res.blob().then(function (blob) {
+          /* withdrawn, or made again, while it came in: not kept */
+          if (!wanted(key)) throw new Error('no longer in the feed');
           media[key] = {url: URL.createObjectURL(blob), kind: kinds[i]};
           return media[key];
         });
       });
     }
-    return tryKind(0);
+    var fetching = loading[key] = tryKind(0);
+    function done() { if (loading[key] === fetching) delete loading[key]; }
+    fetching.then(done, done);
+    return fetching;
   }
 
   function poll() {
