@@ -9,6 +9,7 @@ does at one poll is checked without waiting for redaction or a reviewer.
 - A record without a zone shows the offence's local time as the case wrote it, not Shanghai's.
 - Media made again under the same number (their URL's ``?v=`` changes) replace the ones in memory.
 - A clip still coming in is not asked for again at every poll.
+- A wall clock set back does not keep unconfirmed cases on show.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ RECORD = {
 }
 
 
-def _screen(browser, zone: str, record: dict = RECORD, media=None, **settings):  # noqa: ANN001
+def _screen(browser, zone: str, record: dict = RECORD, media=None, init: str = "", **settings):  # noqa: ANN001
     """A page on /display/lobby whose feed is ``feed["items"]`` (change it to change the next poll;
     ``feed["down"] = True``: the network is lost, every request fails). ``media(route)`` answers
-    the media requests where given (else a 1x1 PNG)."""
+    the media requests where given (else a 1x1 PNG); ``init`` runs in the page before its scripts."""
     feed = {"items": [record], "screen": "lobby", "server_time": "2024-05-01T01:00:00+00:00"}
 
     def answer(route) -> bool:
@@ -59,7 +60,7 @@ def _screen(browser, zone: str, record: dict = RECORD, media=None, **settings): 
         return True
 
     page = browser.new_page(locale="en-US")
-    page.add_init_script("window.CW_DISPLAY_POLL_MS = 300;")
+    page.add_init_script("window.CW_DISPLAY_POLL_MS = 300;" + init)
     harness.serve_pages(page, BASE, "en-US", answer, timezone=zone, **settings)
     page.goto(f"{BASE}/display/lobby")
     return page, feed
@@ -173,6 +174,28 @@ def test_a_clip_still_coming_in_is_not_asked_for_again_at_every_poll(browser) ->
         for route in held:
             route.fulfill(status=200, content_type="image/png", body=PIXEL)
         page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+    finally:
+        page.close()
+
+
+# Date.now() as a screen whose wall clock is set back by window.CW_CLOCK_SHIFT ms
+SHIFTED_CLOCK = ("(function () { var now = Date.now.bind(Date); window.CW_CLOCK_SHIFT = 0;"
+                 " Date.now = function () { return now() + window.CW_CLOCK_SHIFT; }; })();")
+
+
+def test_a_clock_set_back_does_not_keep_unconfirmed_cases_on_show(browser) -> None:
+    """The screen timed "no poll has confirmed the cases" by the wall clock: set back a day (a clock
+    corrected by NTP, by hand) while the network was down, it showed the cases, a withdrawn one
+    included, for that day. The monotonic clock counts too."""
+    page, feed = _screen(browser, "Asia/Shanghai", init=SHIFTED_CLOCK, screen_offline_max_s=2)
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        feed["down"] = True
+        page.wait_for_function("document.getElementById('d-status').textContent.indexOf('Offline') === 0",
+                               timeout=5_000)
+        page.evaluate("window.CW_CLOCK_SHIFT = -86400000")  # the clock set back a day
+        page.wait_for_selector("#d-notice", state="visible", timeout=10_000)
+        assert page.evaluate("CW.display.cases().length") == 0
     finally:
         page.close()
 

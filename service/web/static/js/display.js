@@ -24,7 +24,7 @@
   /* CW_DISPLAY_OFFLINE_MS lets a test shorten it; screens use the setting. */
   var OFFLINE_MAX_MS = window.CW_DISPLAY_OFFLINE_MS ||
     (parseFloat(root.getAttribute('data-offline-max')) || 300) * 1000;
-  var confirmedAt = null;  // when a poll last confirmed the cases shown (Date.now())
+  var confirmedAt = null;  // when a poll last confirmed the cases shown: [Date.now(), performance.now()]
 
   (function forgetOldTokens() {
     /* Earlier versions took ?token= and kept it in localStorage: take both away, use neither. */
@@ -105,7 +105,7 @@
     }).then(function (data) {
       if (!data) return;
       setStatus('online');
-      confirmedAt = Date.now();
+      confirmedAt = [Date.now(), performance.now()];
       if (root.hasAttribute('data-unconfirmed')) {
         root.removeAttribute('data-unconfirmed');
         CW.$('d-notice').hidden = true;
@@ -141,10 +141,14 @@
 
   /* Cases no poll has confirmed for OFFLINE_MAX_MS leave the screen: any of them may have been
      withdrawn since. Checked every second, not only when a poll fails: a request can hang for
-     minutes before it fails. */
+     minutes before it fails. The time since is the longer of the wall clock's and the monotonic
+     clock's: a wall clock set back (a screen's clock corrected by an hour, by a day) kept the
+     cases on show that much longer, and the monotonic clock alone stands still while the machine
+     sleeps. */
   function checkConfirmed() {
     if (root.hasAttribute('data-unconfirmed') || root.hasAttribute('data-unauthorized')) return;
-    if (confirmedAt === null || Date.now() - confirmedAt <= OFFLINE_MAX_MS) return;
+    if (confirmedAt === null ||
+        Math.max(Date.now() - confirmedAt[0], performance.now() - confirmedAt[1]) <= OFFLINE_MAX_MS) return;
     cases = []; pos = -1; clearTimeout(advanceTimer);
     Object.keys(media).forEach(function (key) { URL.revokeObjectURL(media[key].url); delete media[key]; });
     CW.$('d-media').innerHTML = '';
