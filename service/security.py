@@ -135,9 +135,11 @@ def principal_from_request(request: Request, db: Session) -> Principal | None:
         found = db.execute(select(LoginSession.expires_at, User.id, User.role, User.username, User.active)
                            .join(User, User.id == LoginSession.user_id)
                            .where(LoginSession.id_hash == _session_hash(secret, cookie))).first()
-        if found is None or found.expires_at < utcnow() or not found.active:
-            return None
-        return Principal("user", found.role, found.username, user_id=found.id)
+        if found is not None and found.expires_at >= utcnow() and found.active:
+            return Principal("user", found.role, found.username, user_id=found.id)
+        # A session no longer valid (expired, signed out elsewhere, user deactivated, key changed)
+        # is no credential, and hides none: a kiosk browser where someone once signed in, to pair
+        # the screen, kept that dead cookie beside its pairing and was refused (401) with it.
     paired = request.cookies.get(DISPLAY_COOKIE)
     if paired:
         tok = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(paired)))

@@ -245,6 +245,31 @@ def test_screens_pair_with_a_strict_httponly_cookie_not_a_url(env, cases, fast_r
     assert screen.get("/api/public/cases").status_code == 401  # revoked: the pairing ends
 
 
+def test_a_dead_sign_in_on_a_paired_screen_does_not_hide_its_pairing(env, cases, fast_redaction):
+    """Someone signed in on the kiosk's browser (to pair the screen) and the session has since
+    ended: the browser still sends that cookie beside the pairing, and every poll was refused
+    (401) until the dead cookie expired, re-pairing or not. An invalid session is now no
+    credential, and the pairing answers; a valid one is still who the caller is."""
+    from service.security import SESSION_COOKIE
+
+    a, _ = cases
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    screen = TestClient(env.app)
+    assert screen.post("/api/public/pair", json={"token": env.display_token, "screen": "lobby"}).status_code == 200
+    for dead in ("no-such-session", env.reviewer.cookies.get(SESSION_COOKIE)):
+        if dead != "no-such-session":
+            assert env.reviewer.post("/api/auth/logout").status_code in (200, 204)  # that session ends
+        screen.cookies.set(SESSION_COOKIE, dead)
+        answer = screen.get("/api/public/cases")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["screen"] == "lobby" and len(answer.json()["items"]) == 1
+        assert screen.get("/api/cases").status_code == 403  # still a display credential, nothing more
+    alone = TestClient(env.app)
+    alone.cookies.set(SESSION_COOKIE, "no-such-session")
+    assert alone.get("/api/public/cases").status_code == 401  # and a dead session alone opens nothing
+
+
 def test_tokens_are_masked_in_the_access_log(env, caplog):
     secret = env.display_token
     access = logging.getLogger("uvicorn.access")
