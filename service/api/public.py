@@ -40,6 +40,7 @@ from service.blobstore import BadKey, evidence_store, join
 from service.hash_cache import blob_matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
 from service.publication import PUBLISHED_SHEET, made_from_current, replace_stale
+from service.web.build import PAGE_BUILD_HEADER, page_build
 from service.scenes import timezone_of
 from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
 from service.verified_serve import VerifiedBlobResponse
@@ -195,9 +196,11 @@ def screen_for(who: Principal, screen: str | None) -> str | None:
 
 
 @router.get("/cases", response_model=Feed, responses=responses(401, 403))
-def feed(request: Request, db: Session = Depends(get_db), who: Principal = Depends(screens),
+def feed(request: Request, response: Response, db: Session = Depends(get_db), who: Principal = Depends(screens),
          screen: str | None = None, since: str | None = None, limit: int = 50) -> Feed:
     screen = screen_for(who, screen)
+    # the build of the pages served now: a screen whose page is of another build reloads it
+    response.headers[PAGE_BUILD_HEADER] = page_build()
     settings = request.app.state.settings
     now = utcnow()
     q = (select(Case, Camera, Upload).join(Camera, Case.camera_id == Camera.id).join(Job, Case.job_id == Job.id)

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from service.audit_actions import ACTIONS
 from service.reject_reasons import REJECT_REASONS, labels
+from service.web.build import page_build
 
 from . import i18n
 
@@ -148,7 +149,7 @@ def display_page(request: Request, screen: str) -> HTMLResponse:
     # the screen's clock is in the installation's zone (offence times carry their camera's)
     settings = getattr(request.app.state, "settings", None)
     # how long the screen keeps showing cases no poll has confirmed (``screen_offline_max_s``)
-    return _render(request, "display.html", "display", screen=screen,
+    return _render(request, "display.html", "display", screen=screen, page_build=page_build(),
                    timezone=settings.timezone if settings else DEFAULT_TIMEZONE,
                    offline_max_s=getattr(settings, "screen_offline_max_s", SCREEN_OFFLINE_MAX_S))
 

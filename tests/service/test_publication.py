@@ -236,6 +236,12 @@ def test_screens_pair_with_a_strict_httponly_cookie_not_a_url(env, cases, fast_r
     assert screen.get("/api/cases").status_code == 403
     page = screen.get("/display/lobby")
     assert page.status_code == 200 and env.display_token not in page.text and "token=" not in page.text
+    # the feed names the build of the pages, the one the screen's page was served from: a screen
+    # of another build reloads (tests/ui/test_display_reload.py)
+    from service.web.build import PAGE_BUILD_HEADER, page_build
+
+    assert screen.get("/api/public/cases").headers[PAGE_BUILD_HEADER] == page_build()
+    assert f'data-build="{page_build()}"' in page.text
 
     assert screen.post("/api/public/unpair").status_code == 204
     assert screen.get("/api/public/cases").status_code == 401

@@ -25,6 +25,8 @@
   var OFFLINE_MAX_MS = window.CW_DISPLAY_OFFLINE_MS ||
     (parseFloat(root.getAttribute('data-offline-max')) || 300) * 1000;
   var confirmedAt = null;  // when a poll last confirmed the cases shown: [Date.now(), performance.now()]
+  var reloading = false;   // the page of a new build is being checked before the reload
+  var RELOADED_FOR = 'cw_display_reloaded_for';
 
   (function forgetOldTokens() {
     /* Earlier versions took ?token= and kept it in localStorage: take both away, use neither. */
@@ -95,12 +97,34 @@
     return fetching;
   }
 
+  /* A screen runs for months on the page it loaded once, so a fix to this script reached the
+     screens in the street only when someone reloaded each by hand. The feed names the build of the
+     pages the service serves now (header X-CivicWatch-Page-Build); a page of another build is
+     loaded again, but only once the service is seen serving the new page (a reload into an error
+     page would leave the screen on it), and once per build (a page that still comes back of the
+     old build, through a cache in between, is not reloaded again for it). */
+  function reloadForBuild(build) {
+    var mine = root.getAttribute('data-build');
+    if (!build || !mine || build === mine || reloading) return;
+    try { if (sessionStorage.getItem(RELOADED_FOR) === build) return; } catch (e) { return; }
+    reloading = true;
+    fetch(location.href, {credentials: 'same-origin', cache: 'no-store'}).then(function (res) {
+      if (!res.ok) throw new Error('http ' + res.status);
+      return res.text();
+    }).then(function (html) {
+      if (html.indexOf('data-build="' + build + '"') < 0) throw new Error('not the new build yet');
+      sessionStorage.setItem(RELOADED_FOR, build);
+      location.reload();
+    }).catch(function () { reloading = false; });
+  }
+
   function poll() {
     /* Always the full list: it is small, and it also tells which cases were withdrawn. */
     var q = new URLSearchParams({screen: screen});
     authed('/api/public/cases?' + q.toString()).then(function (res) {
       if (res.status === 401 || res.status === 403) { unauthorized(res.status); return null; }
       if (!res.ok) throw new Error('http ' + res.status);
+      reloadForBuild(res.headers.get('X-CivicWatch-Page-Build'));
       return res.json();
     }).then(function (data) {
       if (!data) return;
