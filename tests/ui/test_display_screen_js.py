@@ -10,6 +10,7 @@ does at one poll is checked without waiting for redaction or a reviewer.
 - Media made again under the same number (their URL's ``?v=`` changes) replace the ones in memory.
 - A clip still coming in is not asked for again at every poll.
 - A wall clock set back does not keep unconfirmed cases on show.
+- An answer that is not the feed (a proxy's JSON with 200) is a failed poll, never "online".
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def _screen(browser, zone: str, record: dict = RECORD, media=None, init: str = "
         path = urlsplit(route.request.url).path
         if feed.get("down") and path.startswith("/api/"):
             route.abort("internetdisconnected")
+        elif path == "/api/public/cases" and "answer" in feed:
+            harness.fulfil_json(route, feed["answer"])  # something that is not the feed
         elif path == "/api/public/cases":
             harness.fulfil_json(route, {k: v for k, v in feed.items() if k != "down"})
         elif path.startswith("/api/public/cases/") and media is not None:
@@ -113,6 +116,25 @@ def test_cases_no_poll_confirms_leave_the_screen_for_a_notice(browser) -> None:
         feed["down"] = False  # back: the poll confirms the case and it is shown again
         page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
         assert not page.is_visible("#d-notice") and page.is_visible("#d-info")
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("answer", [{"items": [None]}, {"items": [{"rule": "x"}]}, {"detail": "ok"}, []])
+def test_an_answer_that_is_no_feed_confirms_nothing(browser, answer) -> None:
+    """A 200 JSON answer of another shape (a proxy's, a captive portal's) counted as a poll that
+    confirmed the cases: the screen said "online" and, where the answer broke the script after
+    that, kept its cases on show for good. It is now a failed poll: offline, then the notice."""
+    page, feed = _screen(browser, "Asia/Shanghai", screen_offline_max_s=2)
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        feed["answer"] = answer
+        page.wait_for_function("document.getElementById('d-status').textContent.indexOf('Offline') === 0",
+                               timeout=5_000)
+        page.wait_for_selector("#d-notice", state="visible", timeout=10_000)
+        assert page.evaluate("CW.display.cases().length") == 0
+        del feed["answer"]  # the feed again: the case is back
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
     finally:
         page.close()
 

@@ -52,6 +52,10 @@
   }
 
   function caseId(c) { return c.number; }
+  /* a public case record the screen can show: its number and its media links */
+  function usable(c) {
+    return !!c && typeof c.number === 'string' && !!c.media && typeof c.media === 'object';
+  }
 
   /* A case's media by their URLs, which name the files' version (?v=): media made again under the
      same public number (a changed redaction policy) are other media, fetched anew, never the old
@@ -128,6 +132,9 @@
       return res.json();
     }).then(function (data) {
       if (!data) return;
+      /* Only a feed confirms the cases: an answer of another shape (a proxy's or a portal's JSON
+         with 200) is a failed poll, not "online", and never keeps the cases on show. */
+      if (!Array.isArray(data.items) || !data.items.every(usable)) throw new Error('not a feed');
       setStatus('online');
       confirmedAt = [Date.now(), performance.now()];
       if (root.hasAttribute('data-unconfirmed')) {
@@ -136,7 +143,7 @@
       }
       CW.$('d-pair').hidden = true;
       root.removeAttribute('data-unauthorized');
-      var incoming = CW.items(data, 'cases');
+      var incoming = data.items;
       var known = {};
       cases.forEach(function (c) { known[caseId(c)] = true; });
       var fresh = {}, current = {};
