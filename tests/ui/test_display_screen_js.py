@@ -11,6 +11,7 @@ does at one poll is checked without waiting for redaction or a reviewer.
 - A clip still coming in is not asked for again at every poll.
 - A wall clock set back does not keep unconfirmed cases on show.
 - An answer that is not the feed (a proxy's JSON with 200) is a failed poll, never "online".
+- A poll hung on a dead connection is given up, and the next one goes.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def _screen(browser, zone: str, record: dict = RECORD, media=None, init: str = "
         path = urlsplit(route.request.url).path
         if feed.get("down") and path.startswith("/api/"):
             route.abort("internetdisconnected")
+        elif feed.get("hang") and path == "/api/public/cases":
+            feed["held"] = feed.get("held", 0) + 1  # never answered: a dead connection
         elif path == "/api/public/cases" and "answer" in feed:
             harness.fulfil_json(route, feed["answer"])  # something that is not the feed
         elif path == "/api/public/cases":
@@ -135,6 +138,24 @@ def test_an_answer_that_is_no_feed_confirms_nothing(browser, answer) -> None:
         assert page.evaluate("CW.display.cases().length") == 0
         del feed["answer"]  # the feed again: the case is back
         page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+    finally:
+        page.close()
+
+
+def test_a_poll_hung_on_a_dead_connection_is_given_up(browser) -> None:
+    """A poll whose answer never comes (the network dropped without closing the connection) held
+    back every later poll until the browser's network stack gave up on it, minutes or hours after
+    the network was back. It is given up after a while, counted as failed, and the next poll goes."""
+    page, feed = _screen(browser, "Asia/Shanghai", init="window.CW_DISPLAY_POLL_TIMEOUT_MS = 1000;")
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        feed["hang"] = True
+        page.wait_for_function("document.getElementById('d-status').textContent.indexOf('Offline') === 0",
+                               timeout=5_000)
+        feed["hang"] = False  # the network is back
+        page.wait_for_function("document.getElementById('d-status').textContent.indexOf('Offline') !== 0",
+                               timeout=5_000)
+        assert feed["held"] >= 1
     finally:
         page.close()
 

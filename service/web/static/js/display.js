@@ -12,6 +12,12 @@
   'use strict';
   /* CW_DISPLAY_POLL_MS lets a test poll faster; screens use the default. */
   var POLL_MS = window.CW_DISPLAY_POLL_MS || 10000, IMAGE_MS = 8000, MIN_VIDEO_MS = 6000, MAX_VIDEO_MS = 30000;
+  /* A poll not answered by then is given up (and counts as failed): a request hung on a dead
+     connection (a network that dropped without closing it) otherwise held back every later poll
+     until the network stack gave up on it, minutes or hours after the network was back.
+     CW_DISPLAY_POLL_TIMEOUT_MS lets a test shorten it. Media downloads have none: on a slow link a
+     clip takes its time. */
+  var POLL_TIMEOUT_MS = window.CW_DISPLAY_POLL_TIMEOUT_MS || 30000;
   var root = CW.$('display');
   var screen = root.getAttribute('data-screen');
   var cases = [];          // public case records, newest last
@@ -39,8 +45,9 @@
     }
   })();
 
-  function authed(path) {
-    return fetch(path, {headers: {'Accept': 'application/json'}, credentials: 'same-origin', cache: 'no-store'});
+  function authed(path, signal) {
+    return fetch(path, {headers: {'Accept': 'application/json'}, credentials: 'same-origin', cache: 'no-store',
+                        signal: signal});
   }
 
   function setStatus(state) {
@@ -125,7 +132,9 @@
   function poll() {
     /* Always the full list: it is small, and it also tells which cases were withdrawn. */
     var q = new URLSearchParams({screen: screen});
-    authed('/api/public/cases?' + q.toString()).then(function (res) {
+    var giveUp = new AbortController();
+    var giveUpTimer = setTimeout(function () { giveUp.abort(); }, POLL_TIMEOUT_MS);
+    authed('/api/public/cases?' + q.toString(), giveUp.signal).then(function (res) {
       if (res.status === 401 || res.status === 403) { unauthorized(res.status); return null; }
       if (!res.ok) throw new Error('http ' + res.status);
       reloadForBuild(res.headers.get('X-CivicWatch-Page-Build'));
@@ -167,7 +176,11 @@
     }).catch(function () {
       setStatus('offline');
       checkConfirmed();
-    }).then(function () { clearTimeout(pollTimer); pollTimer = setTimeout(poll, POLL_MS); });
+    }).then(function () {
+      clearTimeout(giveUpTimer);
+      clearTimeout(pollTimer);
+      pollTimer = setTimeout(poll, POLL_MS);
+    });
   }
 
   /* Cases no poll has confirmed for OFFLINE_MAX_MS leave the screen: any of them may have been
