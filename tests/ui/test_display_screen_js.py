@@ -12,6 +12,7 @@ does at one poll is checked without waiting for redaction or a reviewer.
 - A wall clock set back does not keep unconfirmed cases on show.
 - An answer that is not the feed (a proxy's JSON with 200) is a failed poll, never "online".
 - A poll hung on a dead connection is given up, and the next one goes.
+- An answer overtaken by a newer poll (pairing starts one) is dropped.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def _screen(browser, zone: str, record: dict = RECORD, media=None, init: str = "
         path = urlsplit(route.request.url).path
         if feed.get("down") and path.startswith("/api/"):
             route.abort("internetdisconnected")
+        elif feed.get("hold") is not None and path == "/api/public/cases":
+            feed["hold"].append(route)  # answered by the test, later
+        elif path == "/api/public/pair":
+            harness.fulfil_json(route, {"screen": "lobby", "name": "lobby screen"})
         elif feed.get("hang") and path == "/api/public/cases":
             feed["held"] = feed.get("held", 0) + 1  # never answered: a dead connection
         elif path == "/api/public/cases" and "answer" in feed:
@@ -156,6 +161,33 @@ def test_a_poll_hung_on_a_dead_connection_is_given_up(browser) -> None:
         page.wait_for_function("document.getElementById('d-status').textContent.indexOf('Offline') !== 0",
                                timeout=5_000)
         assert feed["held"] >= 1
+    finally:
+        page.close()
+
+
+def test_an_answer_overtaken_by_a_newer_poll_is_dropped(browser) -> None:
+    """Pairing starts a poll while the timer's may be under way. The older one's answer, coming in
+    last, put back a case the newer answer had taken off (withdrawn meanwhile)."""
+    page, feed = _screen(browser, "Asia/Shanghai")
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        feed["hold"] = held = []
+        for _ in range(50):  # the timer's poll, under way
+            if held:
+                break
+            page.wait_for_timeout(50)
+        page.evaluate("document.getElementById('d-pair-token').value = 'cwt_' + 'x'.repeat(40);"
+                      "document.getElementById('d-pair').requestSubmit()")  # pairing: a poll of its own
+        for _ in range(50):
+            if len(held) >= 2:
+                break
+            page.wait_for_timeout(50)
+        older, newer = held[0], held[1]  # later polls stay held: only these two answer
+        harness.fulfil_json(newer, {"items": [], "withdrawn": [], "screen": "lobby", "server_time": "x"})
+        page.wait_for_function("CW.display.cases().length === 0", timeout=5_000)
+        harness.fulfil_json(older, {"items": [RECORD], "withdrawn": [], "screen": "lobby", "server_time": "x"})
+        page.wait_for_timeout(500)
+        assert page.evaluate("CW.display.cases().length") == 0  # the withdrawn case stays off
     finally:
         page.close()
 

@@ -32,6 +32,10 @@
     (parseFloat(root.getAttribute('data-offline-max')) || 300) * 1000;
   var confirmedAt = null;  // when a poll last confirmed the cases shown: [Date.now(), performance.now()]
   var reloading = false;   // the page of a new build is being checked before the reload
+  /* The newest poll started. Pairing starts one while the timer's may be under way; an answer
+     that comes in after a newer poll was started is stale (it could put back a case the newer
+     answer took off) and is dropped. */
+  var pollSeq = 0;
   var RELOADED_FOR = 'cw_display_reloaded_for';
 
   (function forgetOldTokens() {
@@ -132,6 +136,8 @@
   function poll() {
     /* Always the full list: it is small, and it also tells which cases were withdrawn. */
     var q = new URLSearchParams({screen: screen});
+    var mine = ++pollSeq;
+    function stale() { return mine !== pollSeq; }
     var giveUp = new AbortController();
     var giveUpTimer = setTimeout(function () { giveUp.abort(); }, POLL_TIMEOUT_MS);
     authed('/api/public/cases?' + q.toString(), giveUp.signal).then(function (res) {
@@ -140,7 +146,7 @@
       reloadForBuild(res.headers.get('X-CivicWatch-Page-Build'));
       return res.json();
     }).then(function (data) {
-      if (!data) return;
+      if (!data || stale()) return;
       /* Only a feed confirms the cases: an answer of another shape (a proxy's or a portal's JSON
          with 200) is a failed poll, not "online", and never keeps the cases on show. */
       if (!Array.isArray(data.items) || !data.items.every(usable)) throw new Error('not a feed');
@@ -174,10 +180,12 @@
       if (cases.length && pos < 0) advance();
       render();
     }).catch(function () {
+      if (stale()) return;
       setStatus('offline');
       checkConfirmed();
     }).then(function () {
       clearTimeout(giveUpTimer);
+      if (stale()) return;  // the newer poll sets the next one
       clearTimeout(pollTimer);
       pollTimer = setTimeout(poll, POLL_MS);
     });
