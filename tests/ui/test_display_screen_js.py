@@ -13,6 +13,7 @@ does at one poll is checked without waiting for redaction or a reviewer.
 - An answer that is not the feed (a proxy's JSON with 200) is a failed poll, never "online".
 - A poll hung on a dead connection is given up, and the next one goes.
 - An answer overtaken by a newer poll (pairing starts one) is dropped.
+- A screen no longer authorised forgets everything it held, the media in memory too.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def _screen(browser, zone: str, record: dict = RECORD, media=None, init: str = "
             route.abort("internetdisconnected")
         elif feed.get("hold") is not None and path == "/api/public/cases":
             feed["hold"].append(route)  # answered by the test, later
+        elif feed.get("revoked") and path == "/api/public/cases":
+            harness.fulfil_json(route, {"detail": "invalid or revoked API token"}, status=401)
         elif path == "/api/public/pair":
             harness.fulfil_json(route, {"screen": "lobby", "name": "lobby screen"})
         elif feed.get("hang") and path == "/api/public/cases":
@@ -188,6 +191,23 @@ def test_an_answer_overtaken_by_a_newer_poll_is_dropped(browser) -> None:
         harness.fulfil_json(older, {"items": [RECORD], "withdrawn": [], "screen": "lobby", "server_time": "x"})
         page.wait_for_timeout(500)
         assert page.evaluate("CW.display.cases().length") == 0  # the withdrawn case stays off
+    finally:
+        page.close()
+
+
+def test_a_screen_no_longer_authorised_forgets_everything_it_held(browser) -> None:
+    """Its token revoked, the screen took the case off the stage and showed the pairing form, but
+    kept the case's media in memory until a poll answered again."""
+    page, feed = _screen(browser, "Asia/Shanghai")
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        assert page.evaluate("CW.display.media().length") == 1
+        feed["revoked"] = True
+        page.wait_for_selector("#d-pair", state="visible", timeout=5_000)
+        assert page.evaluate("CW.display.cases().length") == 0
+        assert page.evaluate("CW.display.media().length") == 0
+        assert page.get_attribute("#display", "data-showing") is None
+        assert NUMBER not in page.text_content("#display")
     finally:
         page.close()
 

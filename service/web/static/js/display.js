@@ -197,10 +197,8 @@
      clock's: a wall clock set back (a screen's clock corrected by an hour, by a day) kept the
      cases on show that much longer, and the monotonic clock alone stands still while the machine
      sleeps. */
-  function checkConfirmed() {
-    if (root.hasAttribute('data-unconfirmed') || root.hasAttribute('data-unauthorized')) return;
-    if (confirmedAt === null ||
-        Math.max(Date.now() - confirmedAt[0], performance.now() - confirmedAt[1]) <= OFFLINE_MAX_MS) return;
+  /* Every case the screen holds leaves it: records, media in memory, what the stage shows. */
+  function forgetCases() {
     cases = []; pos = -1; clearTimeout(advanceTimer);
     Object.keys(media).forEach(function (key) { URL.revokeObjectURL(media[key].url); delete media[key]; });
     CW.$('d-media').innerHTML = '';
@@ -208,19 +206,24 @@
     ['d-rule', 'd-place', 'd-time', 'd-case', 'd-explain', 'd-counter'].forEach(function (id) { CW.$(id).textContent = ''; });
     CW.$('d-empty').hidden = true;
     root.removeAttribute('data-showing');
+  }
+
+  function checkConfirmed() {
+    if (root.hasAttribute('data-unconfirmed') || root.hasAttribute('data-unauthorized')) return;
+    if (confirmedAt === null ||
+        Math.max(Date.now() - confirmedAt[0], performance.now() - confirmedAt[1]) <= OFFLINE_MAX_MS) return;
+    forgetCases();
     root.setAttribute('data-unconfirmed', '');
     CW.$('d-notice').hidden = false;
     setStatus('offline');
   }
 
-  /* Not "no cases": the screen is not authorised. Everything shown goes, and the pairing form
-     appears (403: the token is another screen's). */
+  /* Not "no cases": the screen is not authorised. Everything it holds goes (the media in memory
+     too: they stayed until a poll answered again), and the pairing form appears (403: the token
+     is another screen's). */
   function unauthorized(status) {
     setStatus('unauthorized');
-    cases = []; pos = -1; clearTimeout(advanceTimer);
-    CW.$('d-media').innerHTML = '';
-    CW.$('d-info').hidden = true;
-    CW.$('d-empty').hidden = true;
+    forgetCases();
     CW.$('d-pair').hidden = false;
     CW.$('d-pair-title').textContent = CW.t(status === 403 ? 'display.unauthorized.other' : 'display.unauthorized');
     root.setAttribute('data-unauthorized', String(status));
@@ -307,5 +310,5 @@
     render();
     poll();
   });
-  CW.display = {cases: function () { return cases; }};
+  CW.display = {cases: function () { return cases; }, media: function () { return Object.keys(media); }};
 })();
