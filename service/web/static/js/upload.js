@@ -109,8 +109,9 @@
     }
     else if (err instanceof CW.ApiError) { CW.showError('upload-error', err); }
     else { CW.showError('upload-error', {message: CW.t('upload.network')}); }
-    /* A session that the server no longer knows cannot be resumed; a refused file neither. */
-    var resumable = current && current.sessionId && !(err instanceof CW.ApiError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 409);
+    /* A session that the server no longer knows cannot be resumed; a refused file neither. A
+       sign-in that ran out (401: the page goes to the login) keeps it, to go on after signing in. */
+    var resumable = current && current.sessionId && !(err instanceof CW.ApiError && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 408 && err.status !== 409);
     if (!resumable && current) localStorage.removeItem(storeKey(current.file));
     CW.$('upload-resume').hidden = !resumable;
   }
@@ -130,7 +131,10 @@
     current = {file: file, sha256: saved && saved.sha256, sessionId: saved && saved.sessionId};
     var ready;
     if (current.sessionId) {
-      ready = CW.api('GET', '/api/uploads/sessions/' + current.sessionId, null, {noRedirect: true}).then(null, function () {
+      /* Only a session the server no longer has (404) is given up for a new one from byte 0; a
+         network failure or a 5xx keeps it, to resume, and a 401 goes to the login keeping it. */
+      ready = CW.api('GET', '/api/uploads/sessions/' + current.sessionId).then(null, function (err) {
+        if (!(err instanceof CW.ApiError && err.status === 404)) throw err;
         current.sessionId = null;
       });
     } else {

@@ -1,0 +1,114 @@
+"""The upload page keeps a resumable session through a bad moment, so a 2 GB flight is not sent again
+from byte 0. Two ways it lost one: (1) picking the file again (after a reload) with the server out of
+reach for a moment made the page give up its saved session and open a new one, leaving the old
+session's bytes on the server; (2) a sign-in that ran out mid-upload (401) sent the page to the
+login and made it forget the session, so after signing in the upload started over. The page is
+rendered by the real router; the test answers the API."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+import harness
+
+pytestmark = pytest.mark.browser
+
+BASE = "http://upload-resume.test"
+CAMERAS = [{"camera_id": "gate-2", "kind": "fixed", "timezone": "Asia/Shanghai", "place": "north gate"}]
+ME = {"username": "pilot1", "role": "operator", "kind": "user"}
+DATA = b"\0" * 4096
+
+
+def _page(browser, handler):  # noqa: ANN001
+    """The upload page with ``handler(route, method, path)`` answering the session calls."""
+    calls: list[tuple[str, str]] = []
+
+    def answer(route) -> bool:
+        path = urlsplit(route.request.url).path
+        method = route.request.method
+        if path == "/api/me":
+            harness.fulfil_json(route, ME)
+        elif path == "/api/cameras":
+            harness.fulfil_json(route, CAMERAS)
+        elif path == "/api/jobs":
+            harness.fulfil_json(route, [])
+        elif path.startswith("/api/uploads"):
+            calls.append((method, path))
+            handler(route, method, path)
+        else:
+            return False
+        return True
+
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    harness.serve_pages(page, BASE, "en-US", answer, max_upload_bytes=0)
+    page.goto(f"{BASE}/upload")
+    harness.wait_js(page, "document.querySelectorAll('#camera option').length === 2", timeout=10_000)
+    page.select_option("#camera", "gate-2")
+    page.set_input_files("#file", files=[{"name": "flight.mp4", "mimeType": "video/mp4", "buffer": DATA}])
+    return context, page, calls
+
+
+def _saved(page) -> dict:  # noqa: ANN001
+    return page.evaluate("""() => { const out = {};
+        for (const k of Object.keys(localStorage)) if (k.startsWith('cw_upload:')) out[k] = JSON.parse(localStorage[k]);
+        return out; }""")
+
+
+def test_a_saved_session_survives_the_server_out_of_reach_when_the_file_is_picked_again(browser) -> None:
+    server_up = {"on": False}
+
+    def handler(route, method, path) -> None:  # noqa: ANN001
+        if not server_up["on"]:
+            route.abort("internetdisconnected")
+        elif (method, path) == ("GET", "/api/uploads/sessions/s-old"):
+            harness.fulfil_json(route, {"session_id": "s-old", "offset": len(DATA), "size": len(DATA),
+                                        "filename": "flight.mp4"})
+        elif (method, path) == ("POST", "/api/uploads/sessions/s-old/complete"):
+            harness.fulfil_json(route, {"upload_id": 7, "job_id": 7}, 201)
+        else:
+            harness.fulfil_json(route, {"detail": "unexpected", "code": "unexpected"}, 500)
+
+    context, page, calls = _page(browser, handler)
+    try:
+        # the page saved this session (all bytes sent) before the reload
+        sha = "ab" * 32
+        page.evaluate("""sha => { const f = document.getElementById('file').files[0];
+            localStorage.setItem('cw_upload:' + f.name + ':' + f.size + ':' + f.lastModified,
+                                 JSON.stringify({sessionId: 's-old', sha256: sha})); }""", sha)
+        page.click("#upload-submit")
+        page.wait_for_selector("#upload-error:not([hidden])", timeout=10_000)
+        assert ("POST", "/api/uploads/sessions") not in calls  # no new session from byte 0
+        assert page.is_visible("#upload-resume")
+        assert [v["sessionId"] for v in _saved(page).values()] == ["s-old"]
+        # the network is back: Resume completes the old session
+        server_up["on"] = True
+        page.click("#upload-resume")
+        harness.wait_js(page, "!document.getElementById('upload-ok').hidden", timeout=10_000)
+        assert ("POST", "/api/uploads/sessions/s-old/complete") in calls
+        assert ("POST", "/api/uploads/sessions") not in calls
+    finally:
+        context.close()
+
+
+def test_a_sign_in_running_out_mid_upload_keeps_the_session_for_after_the_login(browser) -> None:
+    def handler(route, method, path) -> None:  # noqa: ANN001
+        if (method, path) == ("POST", "/api/uploads/sessions"):
+            harness.fulfil_json(route, {"session_id": "s-1", "offset": 0, "size": len(DATA)}, 201)
+        elif (method, path) == ("GET", "/api/uploads/sessions/s-1"):
+            harness.fulfil_json(route, {"session_id": "s-1", "offset": 0, "size": len(DATA), "filename": "flight.mp4"})
+        else:  # the chunk: the login has run out
+            harness.fulfil_json(route, {"detail": "not signed in", "code": "not_authenticated"}, 401)
+
+    context, page, calls = _page(browser, handler)
+    try:
+        page.click("#upload-submit")
+        page.wait_for_url("**/login**", timeout=10_000)
+        assert ("PATCH", "/api/uploads/sessions/s-1") in calls
+        saved = _saved(page)
+        assert [v["sessionId"] for v in saved.values()] == ["s-1"], json.dumps(saved)
+    finally:
+        context.close()
