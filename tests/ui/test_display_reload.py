@@ -45,6 +45,32 @@ def _polls(page, n: int) -> None:  # noqa: ANN001
     page.wait_for_timeout(200 * n)
 
 
+def test_two_builds_behind_one_address_reload_the_screen_once(browser, monkeypatch) -> None:
+    """App servers of two builds behind one address (a rolling upgrade, or one server left behind):
+    the feed and the page come from either. The screen reloads once, then not again within the
+    reload gap, instead of at every other poll."""
+    builds = [page_build(), "other-build-0003"]
+    turn = {"page": 0, "feed": 0}
+
+    def either(key: str) -> str:
+        turn[key] += 1
+        # the feed from either server in turn; the page from one server for a check and the
+        # reload after it, then from the other
+        return builds[turn[key] % 2] if key == "feed" else builds[(turn[key] + 1) // 2 % 2]
+
+    class Alternating(dict):
+        def __getitem__(self, key):  # noqa: ANN001, ANN204
+            return either("feed")
+
+    page, loads = _screen(browser, Alternating())
+    try:
+        monkeypatch.setattr(pages, "page_build", lambda: either("page"))
+        _polls(page, 15)
+        assert len(loads) == 2, loads  # the first load, and one reload
+    finally:
+        page.close()
+
+
 def test_a_screen_of_the_build_served_stays(browser) -> None:
     page, loads = _screen(browser, {"build": page_build()})
     try:

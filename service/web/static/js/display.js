@@ -36,7 +36,10 @@
      that comes in after a newer poll was started is stale (it could put back a case the newer
      answer took off) and is dropped. */
   var pollSeq = 0;
-  var RELOADED_FOR = 'cw_display_reloaded_for';
+  var RELOADED_FOR = 'cw_display_reloaded_for', RELOADED_AT = 'cw_display_reloaded_at';
+  /* At most one reload in this long: app servers of two builds behind one address (a rolling
+     upgrade, one server left behind) would otherwise have the screen reload at every poll. */
+  var RELOAD_GAP_MS = window.CW_DISPLAY_RELOAD_GAP_MS || 600000;
 
   (function forgetOldTokens() {
     /* Earlier versions took ?token= and kept it in localStorage: take both away, use neither. */
@@ -117,11 +120,15 @@
      pages the service serves now (header X-CivicWatch-Page-Build); a page of another build is
      loaded again, but only once the service is seen serving the new page (a reload into an error
      page would leave the screen on it), and once per build (a page that still comes back of the
-     old build, through a cache in between, is not reloaded again for it). */
+     old build, through a cache in between, is not reloaded again for it), and not again within
+     RELOAD_GAP_MS of the last reload. */
   function reloadForBuild(build) {
     var mine = root.getAttribute('data-build');
     if (!build || !mine || build === mine || reloading) return;
-    try { if (sessionStorage.getItem(RELOADED_FOR) === build) return; } catch (e) { return; }
+    try {
+      if (sessionStorage.getItem(RELOADED_FOR) === build) return;
+      if (Date.now() - (parseFloat(sessionStorage.getItem(RELOADED_AT)) || 0) < RELOAD_GAP_MS) return;
+    } catch (e) { return; }  // no storage: no reload (it could not tell a loop)
     reloading = true;
     fetch(location.href, {credentials: 'same-origin', cache: 'no-store'}).then(function (res) {
       if (!res.ok) throw new Error('http ' + res.status);
@@ -129,6 +136,7 @@
     }).then(function (html) {
       if (html.indexOf('data-build="' + build + '"') < 0) throw new Error('not the new build yet');
       sessionStorage.setItem(RELOADED_FOR, build);
+      sessionStorage.setItem(RELOADED_AT, String(Date.now()));
       location.reload();
     }).catch(function () { reloading = false; });
   }
