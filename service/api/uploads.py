@@ -138,7 +138,28 @@ def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: 
     name = safe_filename(filename)
     final = settings.uploads_dir / sha[:2] / f"{sha}{stored_suffix(name)}"
     final.parent.mkdir(parents=True, exist_ok=True)
+    stored_before = final.exists()  # the same bytes, stored by a request that finished a moment ago
     os.replace(tmp, final)
+    try:
+        up, job = _record(request, db, who, final, name, sha, size, duration_s, camera, started_at, drone_id,
+                          pilot, place)
+    except ApiError:
+        raise
+    except Exception:
+        # a fault (the database unreachable, its disk full): the file goes back where it came from,
+        # so a session keeps what it received and uploads/ keeps no file that no upload names
+        if not stored_before and final.exists():
+            os.replace(final, tmp)
+        raise
+    request.app.state.runner.submit(job.id)
+    return up, job
+
+
+def _record(request: Request, db: Session, who: Principal, final: Path, name: str, sha: str, size: int,
+            duration_s: float | None, camera: Camera, started_at: datetime | None, drone_id: str | None,
+            pilot: str | None, place: str | None) -> tuple[Upload, Job]:
+    """The Upload row and its queued job for the file now at ``final``, committed."""
+    settings = request.app.state.settings
     up = Upload(path=str(final.relative_to(settings.data_dir)), filename=name, sha256=sha, size=size,
                 duration_s=duration_s, camera_id=camera.id, owner_user_id=who.user_id,
                 owner_token_id=who.token_id, started_at=started_at, drone_id=drone_id, pilot=pilot,
@@ -158,7 +179,6 @@ def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: 
     audit.record(db, request, who, "upload.create", "upload", up.id, filename=name, sha256=sha, size=size,
                  camera=camera.id, job_id=job.id)
     db.commit()
-    request.app.state.runner.submit(job.id)
     return up, job
 
 

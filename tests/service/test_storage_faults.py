@@ -212,6 +212,31 @@ def test_a_fault_while_completing_a_resumable_upload_keeps_what_it_received(env,
     assert r.status_code == 201 and r.json()["sha256"] == sha256(data), r.text
 
 
+
+def test_a_database_fault_after_the_file_is_moved_in_keeps_what_the_session_received(env, camera, footage_dir,
+                                                                                    monkeypatch):
+    """A fault once the file was moved into uploads/ (the database unreachable at the commit that
+    records the upload) left the session open with its part file gone (offset 0: the whole flight
+    to send again) and the file in uploads/ named by no upload. The file goes back to the session,
+    which completes once the database answers."""
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    body = {"camera": "bj-overpass", "filename": "f.mp4", "size": len(data), "sha256": sha256(data)}
+    sid = env.operator.post("/api/uploads/sessions", json=body).json()["session_id"]
+    r = env.operator.patch(f"/api/uploads/sessions/{sid}", content=data,
+                           headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+    assert r.json()["offset"] == len(data)
+
+    with monkeypatch.context() as m:
+        m.setattr(Session, "commit", _db_error("could not connect to server: Connection refused"))
+        r = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert r.status_code == 503 and r.json()["code"] == "db_unavailable", r.text
+    assert env.operator.get(f"/api/uploads/sessions/{sid}").json()["offset"] == len(data)
+    assert [p.name for p in env.settings.partial_dir.iterdir()] == [f"session-{sid}.part"]
+    assert [p for p in env.settings.uploads_dir.rglob("*") if p.is_file()] == []
+    r = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert r.status_code == 201 and r.json()["sha256"] == sha256(data), r.text
+
+
 def test_healthz_reports_low_disk(settings):
     from fastapi.testclient import TestClient
 
