@@ -2,7 +2,9 @@
 from byte 0. Two ways it lost one: (1) picking the file again (after a reload) with the server out of
 reach for a moment made the page give up its saved session and open a new one, leaving the old
 session's bytes on the server; (2) a sign-in that ran out mid-upload (401) sent the page to the
-login and made it forget the session, so after signing in the upload started over. The page is
+login and made it forget the session, so after signing in the upload started over. And a saved
+session was resumed whatever the form said: an operator who picked the wrong camera, stopped and
+corrected it still uploaded to the wrong camera. The page is
 rendered by the real router; the test answers the API."""
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import harness
 pytestmark = pytest.mark.browser
 
 BASE = "http://upload-resume.test"
-CAMERAS = [{"camera_id": "gate-2", "kind": "fixed", "timezone": "Asia/Shanghai", "place": "north gate"}]
+CAMERAS = [{"camera_id": "gate-2", "kind": "fixed", "timezone": "Asia/Shanghai", "place": "north gate"},
+           {"camera_id": "bj-1", "kind": "drone", "timezone": "Asia/Shanghai", "place": "overpass"}]
 ME = {"username": "pilot1", "role": "operator", "kind": "user"}
 DATA = b"\0" * 4096
 
@@ -46,7 +49,7 @@ def _page(browser, handler):  # noqa: ANN001
     page = context.new_page()
     harness.serve_pages(page, BASE, "en-US", answer, max_upload_bytes=0)
     page.goto(f"{BASE}/upload")
-    harness.wait_js(page, "document.querySelectorAll('#camera option').length === 2", timeout=10_000)
+    harness.wait_js(page, "document.querySelectorAll('#camera option').length === 3", timeout=10_000)
     page.select_option("#camera", "gate-2")
     page.set_input_files("#file", files=[{"name": "flight.mp4", "mimeType": "video/mp4", "buffer": DATA}])
     return context, page, calls
@@ -110,5 +113,48 @@ def test_a_sign_in_running_out_mid_upload_keeps_the_session_for_after_the_login(
         assert ("PATCH", "/api/uploads/sessions/s-1") in calls
         saved = _saved(page)
         assert [v["sessionId"] for v in saved.values()] == ["s-1"], json.dumps(saved)
+    finally:
+        context.close()
+
+
+def test_a_saved_session_opened_with_another_camera_is_not_resumed(browser) -> None:
+    chunks_arrive = {"on": False}
+    opened: list[str] = []
+
+    def handler(route, method, path) -> None:  # noqa: ANN001
+        if (method, path) == ("POST", "/api/uploads/sessions"):
+            opened.append(route.request.post_data_json["camera"])
+            harness.fulfil_json(route, {"session_id": f"s-{len(opened)}", "offset": 0, "size": len(DATA)}, 201)
+        elif method == "GET":
+            sid = path.rsplit("/", 1)[1]
+            harness.fulfil_json(route, {"session_id": sid, "offset": len(DATA) if chunks_arrive["on"] else 0,
+                                        "size": len(DATA), "filename": "flight.mp4"})
+        elif method == "PATCH" and not chunks_arrive["on"]:
+            route.abort("internetdisconnected")
+        elif method == "DELETE":
+            harness.fulfil_json(route, {"ok": True})
+        elif method == "POST" and path.endswith("/complete"):
+            harness.fulfil_json(route, {"upload_id": 9, "job_id": 9}, 201)
+        else:
+            harness.fulfil_json(route, {"detail": "unexpected", "code": "unexpected"}, 500)
+
+    context, page, calls = _page(browser, handler)
+    try:
+        page.select_option("#camera", "bj-1")  # the wrong camera
+        page.click("#upload-submit")
+        page.wait_for_selector("#upload-resume:not([hidden])", timeout=10_000)
+        # submitted again unchanged: the same session goes on
+        page.click("#upload-submit")
+        page.wait_for_selector("#upload-resume:not([hidden])", timeout=10_000)
+        assert opened == ["bj-1"]
+        # the camera corrected: a new session for it; the old one is abandoned
+        chunks_arrive["on"] = True
+        page.select_option("#camera", "gate-2")
+        page.click("#upload-submit")
+        harness.wait_js(page, "!document.getElementById('upload-ok').hidden", timeout=10_000)
+        assert opened == ["bj-1", "gate-2"]
+        assert ("DELETE", "/api/uploads/sessions/s-1") in calls
+        assert ("POST", "/api/uploads/sessions/s-2/complete") in calls
+        assert ("POST", "/api/uploads/sessions/s-1/complete") not in calls
     finally:
         context.close()

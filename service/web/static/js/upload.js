@@ -124,13 +124,20 @@
     if (!file) { CW.showError('upload-error', {message: CW.t('upload.need_file')}); return; }
     var tooLarge = sizeProblem(file);
     if (tooLarge) { CW.showError('upload-error', {message: tooLarge}); return; }
+    /* What a session is opened with besides the file: a saved session opened with other details
+       (the wrong camera picked, stopped, corrected) is abandoned for a new one with these. */
+    var details = JSON.stringify(Object.assign({camera: cameraSelect.value}, metadata()));
     aborter = new AbortController();
     busy(true);
     var saved = null;
     try { saved = JSON.parse(localStorage.getItem(storeKey(file)) || 'null'); } catch (e) { saved = null; }
     current = {file: file, sha256: saved && saved.sha256, sessionId: saved && saved.sessionId};
     var ready;
-    if (current.sessionId) {
+    if (current.sessionId && typeof saved.details === 'string' && saved.details !== details) {
+      var stale = current.sessionId;
+      current.sessionId = null;
+      ready = CW.api('DELETE', '/api/uploads/sessions/' + stale).then(null, function () {});  /* else it expires */
+    } else if (current.sessionId) {
       /* Only a session the server no longer has (404) is given up for a new one from byte 0; a
          network failure or a 5xx keeps it, to resume, and a 401 goes to the login keeping it. */
       ready = CW.api('GET', '/api/uploads/sessions/' + current.sessionId).then(null, function (err) {
@@ -149,7 +156,7 @@
       var body = Object.assign({camera: cameraSelect.value, filename: file.name, size: file.size, sha256: sha}, metadata());
       return CW.api('POST', '/api/uploads/sessions', body).then(function (s) {
         current.sessionId = s.session_id || s.id;
-        localStorage.setItem(storeKey(file), JSON.stringify({sessionId: current.sessionId, sha256: sha}));
+        localStorage.setItem(storeKey(file), JSON.stringify({sessionId: current.sessionId, sha256: sha, details: details}));
       });
     }).then(sendChunks).then(finish, fail);
   }
