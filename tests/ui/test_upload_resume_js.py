@@ -4,8 +4,10 @@ reach for a moment made the page give up its saved session and open a new one, l
 session's bytes on the server; (2) a sign-in that ran out mid-upload (401) sent the page to the
 login and made it forget the session, so after signing in the upload started over. And a saved
 session was resumed whatever the form said: an operator who picked the wrong camera, stopped and
-corrected it still uploaded to the wrong camera. The page is
-rendered by the real router; the test answers the API."""
+corrected it still uploaded to the wrong camera. And every dropped connection stopped the upload
+until the operator pressed Resume: on a flaky 4G link the page now tries again by itself (not
+after a refusal, and Stop ends the wait). The page is rendered by the real router; the test
+answers the API."""
 
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ ME = {"username": "pilot1", "role": "operator", "kind": "user"}
 DATA = b"\0" * 4096
 
 
-def _page(browser, handler):  # noqa: ANN001
-    """The upload page with ``handler(route, method, path)`` answering the session calls."""
+def _page(browser, handler, init: str = ""):  # noqa: ANN001
+    """The upload page with ``handler(route, method, path)`` answering the session calls; ``init``
+    runs in the page before its scripts."""
     calls: list[tuple[str, str]] = []
 
     def answer(route) -> bool:
@@ -47,12 +50,21 @@ def _page(browser, handler):  # noqa: ANN001
 
     context = browser.new_context(locale="en-US")
     page = context.new_page()
+    if init:
+        page.add_init_script(init)
     harness.serve_pages(page, BASE, "en-US", answer, max_upload_bytes=0)
     page.goto(f"{BASE}/upload")
     harness.wait_js(page, "document.querySelectorAll('#camera option').length === 3", timeout=10_000)
     page.select_option("#camera", "gate-2")
     page.set_input_files("#file", files=[{"name": "flight.mp4", "mimeType": "video/mp4", "buffer": DATA}])
     return context, page, calls
+
+
+def _stop_while_it_retries(page) -> None:  # noqa: ANN001
+    """The chunks cannot get through and the page is waiting to try again: the operator stops."""
+    page.wait_for_selector("#upload-error:has-text('Trying again')", timeout=10_000)
+    page.click("#upload-abort")
+    page.wait_for_selector("#upload-resume:not([hidden])", timeout=10_000)
 
 
 def _saved(page) -> dict:  # noqa: ANN001
@@ -142,10 +154,10 @@ def test_a_saved_session_opened_with_another_camera_is_not_resumed(browser) -> N
     try:
         page.select_option("#camera", "bj-1")  # the wrong camera
         page.click("#upload-submit")
-        page.wait_for_selector("#upload-resume:not([hidden])", timeout=10_000)
+        _stop_while_it_retries(page)
         # submitted again unchanged: the same session goes on
         page.click("#upload-submit")
-        page.wait_for_selector("#upload-resume:not([hidden])", timeout=10_000)
+        _stop_while_it_retries(page)
         assert opened == ["bj-1"]
         # the camera corrected: a new session for it; the old one is abandoned
         chunks_arrive["on"] = True
@@ -156,5 +168,79 @@ def test_a_saved_session_opened_with_another_camera_is_not_resumed(browser) -> N
         assert ("DELETE", "/api/uploads/sessions/s-1") in calls
         assert ("POST", "/api/uploads/sessions/s-2/complete") in calls
         assert ("POST", "/api/uploads/sessions/s-1/complete") not in calls
+    finally:
+        context.close()
+
+
+def _flaky_server(drops: int, refusal: tuple[int, str] | None = None):
+    """A session whose first ``drops`` chunk sends are cut (the network drops; with ``refusal``,
+    refused with that status and code instead); the offset is what arrived."""
+    state = {"offset": 0, "patches": 0}
+
+    def handler(route, method, path) -> None:  # noqa: ANN001
+        if (method, path) == ("POST", "/api/uploads/sessions"):
+            harness.fulfil_json(route, {"session_id": "s-1", "offset": 0, "size": len(DATA)}, 201)
+        elif method == "GET":
+            harness.fulfil_json(route, {"session_id": "s-1", "offset": state["offset"], "size": len(DATA),
+                                        "filename": "flight.mp4"})
+        elif method == "PATCH":
+            state["patches"] += 1
+            if state["patches"] <= drops and refusal is None:
+                route.abort("internetdisconnected")
+            elif state["patches"] <= drops:
+                harness.fulfil_json(route, {"detail": "refused", "code": refusal[1]}, refusal[0])
+            else:
+                state["offset"] = len(DATA)
+                harness.fulfil_json(route, {"offset": len(DATA)})
+        elif method == "POST" and path.endswith("/complete"):
+            harness.fulfil_json(route, {"upload_id": 5, "job_id": 5}, 201)
+        else:
+            harness.fulfil_json(route, {"detail": "unexpected", "code": "unexpected"}, 500)
+
+    return state, handler
+
+
+FAST_RETRY = "window.CW_UPLOAD_RETRY_MS = 150;"
+
+
+def test_a_dropped_connection_is_retried_by_itself_until_it_goes_through(browser) -> None:
+    """On a flaky 4G link every drop stopped the upload until the operator pressed Resume; the
+    page now tries again by itself, from the offset the server holds."""
+    state, handler = _flaky_server(drops=3)
+    context, page, calls = _page(browser, handler, init=FAST_RETRY)
+    try:
+        page.click("#upload-submit")
+        harness.wait_js(page, "!document.getElementById('upload-ok').hidden", timeout=15_000)
+        assert state["patches"] == 4  # three cut, the fourth through
+        assert ("POST", "/api/uploads/sessions/s-1/complete") in calls
+        assert calls.count(("POST", "/api/uploads/sessions")) == 1  # one session throughout
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("status, code", [(422, "hash_mismatch"), (507, "insufficient_storage")])
+def test_a_refusal_is_not_retried(browser, status, code) -> None:
+    state, handler = _flaky_server(drops=1, refusal=(status, code))
+    context, page, calls = _page(browser, handler, init=FAST_RETRY)
+    try:
+        page.click("#upload-submit")
+        page.wait_for_selector("#upload-error:not([hidden])", timeout=10_000)
+        page.wait_for_timeout(600)  # four retry waits
+        assert state["patches"] == 1
+        assert "Trying again" not in page.text_content("#upload-error")
+    finally:
+        context.close()
+
+
+def test_stop_ends_the_wait_before_the_next_try(browser) -> None:
+    state, handler = _flaky_server(drops=1000)
+    context, page, calls = _page(browser, handler, init="window.CW_UPLOAD_RETRY_MS = 60000;")
+    try:
+        page.click("#upload-submit")
+        page.wait_for_selector("#upload-error:has-text('Trying again in 60 s')", timeout=10_000)
+        page.click("#upload-abort")
+        page.wait_for_selector("#upload-resume:not([hidden])", timeout=2_000)
+        assert page.text_content("#upload-error").startswith("Upload stopped")
+        assert state["patches"] == 1
     finally:
         context.close()

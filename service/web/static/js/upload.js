@@ -10,6 +10,10 @@
   var cameras = {};
   var current = null;   // {file, sha256, sessionId, size}
   var aborter = null;
+  /* A dropped connection mid-upload (a flaky 4G link in the field) is retried by itself, first
+     after RETRY_FIRST_MS, doubling up to RETRY_MAX_MS, from the offset the server holds, until it
+     goes through or the operator presses Stop. Tests shorten the wait. */
+  var RETRY_FIRST_MS = window.CW_UPLOAD_RETRY_MS || 2000, RETRY_MAX_MS = 60000;
   /* The server's max_upload_bytes, rendered into the page (0: unknown). A larger file is refused
      here, before the hashing pass (minutes for a multi-GB flight); the server still checks. */
   var maxBytes = parseInt(form.getAttribute('data-max-bytes') || '0', 10) || 0;
@@ -71,10 +75,46 @@
           headers: {'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream'}, signal: aborter.signal});
       }).then(function (res) {
         var next = res && typeof res.offset === 'number' ? res.offset : end;
+        tries = 0;  // it goes through again: the next drop waits the shortest time
         return step(next);
       });
     }
-    return CW.api('GET', '/api/uploads/sessions/' + current.sessionId).then(function (s) { return step(s.offset || 0); });
+    var tries = 0;
+    function attempt() {
+      return CW.api('GET', '/api/uploads/sessions/' + current.sessionId).then(function (s) {
+        return step(s.offset || 0);
+      }).then(null, function (err) {
+        if (!retryable(err)) throw err;
+        var wait = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * Math.pow(2, tries++));
+        CW.showError('upload-error', {message: CW.t('upload.retrying', {seconds: Math.ceil(wait / 1000)})});
+        return pause(wait).then(function () { CW.showError('upload-error', null); return attempt(); });
+      });
+    }
+    return attempt();
+  }
+
+  /* What is worth sending again by itself: a network failure, a server or gateway that is down
+     for a moment (502-504, 408), and the server holding another part of the file (409: go on from
+     its offset). Refusals (other 4xx), a full disk (507) and Stop are not. */
+  function retryable(err) {
+    if (err && err.name === 'AbortError') return false;
+    if (!(err instanceof CW.ApiError)) return true;
+    var code = err.body && err.body.code;
+    return [408, 502, 503, 504].indexOf(err.status) >= 0 ||
+      (err.status === 409 && (code === 'offset_mismatch' || code === 'upload_incomplete'));
+  }
+
+  /* A wait that Stop ends at once. */
+  function pause(ms) {
+    return new Promise(function (resolve, reject) {
+      var timer = setTimeout(resolve, ms);
+      aborter.signal.addEventListener('abort', function () {
+        clearTimeout(timer);
+        var stopped = new Error('stopped');
+        stopped.name = 'AbortError';
+        reject(stopped);
+      }, {once: true});
+    });
   }
 
   function finish(result) {
