@@ -185,6 +185,16 @@ def test_unreachable_database_is_503(env, cases, monkeypatch):
     assert r.status_code == 503 and r.json()["code"] == "db_unavailable", r.text
 
 
+def _session_with_every_byte(env, data: bytes) -> str:  # noqa: ANN001
+    """A resumable session of ``data`` that has received all of it, not yet completed."""
+    body = {"camera": "bj-overpass", "filename": "f.mp4", "size": len(data), "sha256": sha256(data)}
+    sid = env.operator.post("/api/uploads/sessions", json=body).json()["session_id"]
+    r = env.operator.patch(f"/api/uploads/sessions/{sid}", content=data,
+                           headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+    assert r.json()["offset"] == len(data)
+    return sid
+
+
 def test_a_fault_while_completing_a_resumable_upload_keeps_what_it_received(env, camera, footage_dir, monkeypatch):
     """Completing moves the session's part file aside before the checks that need the database;
     a fault there (503) left the session open with its part file gone (offset 0): a drone's
@@ -193,11 +203,7 @@ def test_a_fault_while_completing_a_resumable_upload_keeps_what_it_received(env,
     import service.api.uploads as uploads
 
     data = (footage_dir / SHORT_CLIP).read_bytes()
-    body = {"camera": "bj-overpass", "filename": "f.mp4", "size": len(data), "sha256": sha256(data)}
-    sid = env.operator.post("/api/uploads/sessions", json=body).json()["session_id"]
-    r = env.operator.patch(f"/api/uploads/sessions/{sid}", content=data,
-                           headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
-    assert r.json()["offset"] == len(data)
+    sid = _session_with_every_byte(env, data)
 
     def unreachable(db, sha):  # noqa: ANN001
         raise OperationalError("SELECT ...", {}, sqlite3.OperationalError("could not connect to server"))
@@ -220,11 +226,7 @@ def test_a_database_fault_after_the_file_is_moved_in_keeps_what_the_session_rece
     to send again) and the file in uploads/ named by no upload. The file goes back to the session,
     which completes once the database answers."""
     data = (footage_dir / SHORT_CLIP).read_bytes()
-    body = {"camera": "bj-overpass", "filename": "f.mp4", "size": len(data), "sha256": sha256(data)}
-    sid = env.operator.post("/api/uploads/sessions", json=body).json()["session_id"]
-    r = env.operator.patch(f"/api/uploads/sessions/{sid}", content=data,
-                           headers={"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
-    assert r.json()["offset"] == len(data)
+    sid = _session_with_every_byte(env, data)
 
     with monkeypatch.context() as m:
         m.setattr(Session, "commit", _db_error("could not connect to server: Connection refused"))
