@@ -300,7 +300,7 @@ class _Stages:
         # analysis time -> 3x3 from the reference's scene px to that picture's scene px
         self._back: dict[float, np.ndarray] = {}
         self.lowlight = LowLight() if options.lowlight == "auto" else None
-        self.riders = RiderLinker()
+        self.riders = RiderLinker(calibration=scene.calibration.homography() if scene.calibration is not None else None)
         self.signals = build_signal_providers(scene)
         self.rules = build_rules(scene)
         self.finder = StaticObjectFinder(scene) if any(isinstance(z, NoLitterZone) for z in scene.zones) else None

@@ -17,6 +17,12 @@ not judged. A few consecutive wrong-way windows are needed before a case opens, 
 jump between two riders) raises nothing. The case spans from the start of the first wrong-way
 window to the last sample in the lane, and is emitted when the rider leaves the lane, the track
 is lost, or the video ends: one case per track per lane stay.
+
+A person becomes a rider by speed only after some riding (``detector.riders``: a cyclist whose
+bicycle the detector misses, seen going away from the camera, after 1.5 s at riding speed on the
+ground). Where two-wheelers are judged, a person's samples in the lane are kept (never judged), so
+once the track is a rider its first window reaches back over the path it rode as a "person" and
+the case starts where the riding against the lane was first seen, not seconds later.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from detector.geometry import Ruler, footprint_overlap
-from detector.rules._common import RIDER_CLASS, PerTrackRule, Trajectory, ZoneShape
+from detector.rules._common import PERSON_CLASSES, RIDER_CLASS, PerTrackRule, Trajectory, ZoneShape
 from detector.scene import LaneZone
 from detector.explain import class_zh, ids_text
 from detector.types import FrameContext, TrackObservation, ViolationEvent
@@ -68,6 +74,8 @@ class _Stay:
     path: Trajectory = field(default_factory=Trajectory)
     pending_start: TrackObservation | None = None  # window start of the first wrong window
     track_ids: list[int] = field(default_factory=list)
+    walking: bool = False  # only samples of a person so far (kept in case the track turns out to ride)
+    appeared: TrackObservation | None = None  # a walking stay's first sample in the lane
 
 
 class WrongWayRule(PerTrackRule):
@@ -103,6 +111,10 @@ class WrongWayRule(PerTrackRule):
         # A rider whose two-wheeler the detector missed stands for it; a rider on a detected
         # vehicle is judged through the vehicle (one case per offence).
         self.classes = classes | {RIDER_CLASS} if classes & TWO_WHEELERS else classes
+        # Where riders are judged, people are followed too (not judged) until they may turn out to ride.
+        self._prehistory = RIDER_CLASS in self.classes and not (classes & PERSON_CLASSES)
+        if self._prehistory:
+            self.classes = self.classes | PERSON_CLASSES
         self.confirm_samples = max(1, confirm_samples)
         self.exit_samples = max(1, exit_samples)
         self.lost_after_s = lost_after_s
@@ -164,8 +176,18 @@ class WrongWayRule(PerTrackRule):
         if not _has_own_edges(obs):
             return None  # no edge of its own left in some direction (see _anchors)
         inside = self._inside(obs)
+        if self._prehistory and obs.class_name in PERSON_CLASSES:
+            return self._remember(obs, inside)
         key = self._alias.get(obs.track_id, obs.track_id)
         s = self._stays.get(key)
+        if s is not None and s.walking:  # the person turned out to ride: judge from here, over the path so far
+            s.walking = False
+            taken_over = self._handover(obs, appeared=s.appeared)
+            if taken_over != obs.track_id:  # a rider lost just before this track appeared: that case goes on
+                del self._stays[key]
+                key, s = taken_over, self._stays[taken_over]
+                if obs.track_id not in s.track_ids:
+                    s.track_ids.append(obs.track_id)
         if s is None:
             if not inside:
                 return None
@@ -225,18 +247,39 @@ class WrongWayRule(PerTrackRule):
             s.speeds.clear()
         return None
 
-    def _handover(self, obs: TrackObservation) -> int:
+    def _remember(self, obs: TrackObservation, inside: bool) -> None:
+        """Keep a person's last ``window_s`` of samples in the lane, unjudged."""
+        s = self._stays.get(obs.track_id)
+        if s is None:
+            if not inside:
+                return None
+            s = self._stays[obs.track_id] = _Stay(last_t=obs.t, track_ids=[obs.track_id], walking=True, appeared=obs)
+        s.last_t = obs.t
+        if not s.walking:
+            return None  # a rider that the linker still reports as a person cannot happen; keep its case
+        if not inside:
+            s.window.clear()  # left the lane: a later window starts afresh, as a rider's would
+            return None
+        s.window.append(obs)
+        while len(s.window) > 1 and obs.t - s.window[1].t >= self.zone.window_s:
+            s.window.popleft()
+        return None
+
+    def _handover(self, obs: TrackObservation, appeared: TrackObservation | None = None) -> int:
         """Key of a confirmed wrong-way stay that this new track continues, else its own id.
 
         A rider whose id changes mid-lane would otherwise give two cases; a new id that appears
         within ``handover_s`` of, and ``handover_px`` from, where a confirmed wrong-way rider was
-        last seen (and that rider is not in this frame) takes over that rider's case.
+        last seen (and that rider is not in this frame) takes over that rider's case. ``appeared``:
+        the track's first sample in the lane when it was followed as a person before it rode; the
+        test is made there (a cyclist followed for seconds is no re-found id of a car lost just now).
         """
-        gx, gy = obs.ground
+        first = appeared or obs
+        gx, gy = first.ground
         for key, s in self._stays.items():
-            if s.start is None or s.last_inside is None or s.last_t >= obs.t:
+            if s.start is None or s.last_inside is None or s.last_t >= first.t:
                 continue
-            if obs.t - s.last_t > self.handover_s:
+            if first.t - s.last_t > self.handover_s:
                 continue
             lx, ly = s.last_inside.ground
             if math.hypot(gx - lx, gy - ly) <= self.handover_px:

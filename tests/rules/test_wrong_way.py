@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from detector.rules import WrongWayRule
@@ -102,3 +104,46 @@ def test_two_riders_side_by_side_are_two_cases():
     b = path(15, "bicycle", [(0.0, 640.0, 360.0), (10.0, 40.0, 360.0)])
     events = run(make_rule(), a + b, t_end=12.0)
     assert sorted(e.track_ids for e in events) == [[14], [15]]
+
+
+def _person_then_rider(observations, t_rider: float):
+    """What the rider linker reports for a cyclist whose bicycle the detector missed: a person
+    until riding speed was seen (``detector.riders``), a rider from then on."""
+    return [replace(o, class_name="rider" if o.t >= t_rider else "person") for o in observations]
+
+
+def test_rider_known_by_speed_late_is_judged_from_where_the_riding_began():
+    """The motorway drill's cyclist: a person for his first 1.5 s of riding against the lane,
+    then a rider. The case starts where he entered the lane, not 1.5 s later (the dev set's
+    label tolerance), and it is one case."""
+    cyclist = _person_then_rider(path(4, "bicycle", [(2.0, 620.0, 340.0), (10.0, 140.0, 340.0)]), 3.5)
+    events = run(make_rule(), cyclist, t_end=12.0)
+    assert len(events) == 1
+    assert events[0].object_class == "rider" and events[0].track_ids == [4]
+    assert events[0].start_s == pytest.approx(2.0, abs=0.3)
+
+
+def test_walker_against_the_lane_raises_nothing_and_a_walker_turned_rider_after_leaving_starts_afresh():
+    walker = _person_then_rider(path(5, "bicycle", [(0.0, 620.0, 340.0), (10.0, 420.0, 340.0)]), 99.0)
+    assert run(make_rule(), walker, t_end=12.0) == []  # a pedestrian on the road is no wrong-way case
+    # Walked against the lane, stepped out of it at 4 s, rode back in along it from 6 s: no case.
+    out_and_back = (_person_then_rider(path(6, "bicycle", [(0.0, 620.0, 340.0), (4.0, 540.0, 340.0)]), 99.0)
+                    + path(6, "rider", [(4.1, 540.0, 420.0), (5.9, 540.0, 420.0)])
+                    + path(6, "rider", [(6.0, 540.0, 340.0), (10.0, 630.0, 340.0)]))
+    assert run(make_rule(), out_and_back, t_end=12.0) == []
+
+
+def test_people_are_not_followed_where_only_cars_are_judged():
+    rule = WrongWayRule(LaneZone(kind="lane", name="road", polygon=POLY, direction=((0, 340), (640, 340)),
+                                 classes=["car", "truck"]))
+    assert "person" not in rule.classes and "rider" not in rule.classes
+
+
+def test_a_person_followed_for_seconds_who_turns_rider_takes_over_no_lost_vehicles_case():
+    """Motorway drill at a person threshold of 0.2: a car going the wrong way was lost at 10.4 s;
+    a cyclist followed as a person since 6 s, 50 px from where the car was lost, was recognised as a
+    rider at 10.6 s. The two became one case (a motion made of two objects). They stay two."""
+    car = path(30, "bicycle", [(6.0, 600.0, 340.0), (10.4, 250.0, 340.0)])
+    cyclist = _person_then_rider(path(32, "bicycle", [(6.0, 400.0, 360.0), (14.0, 210.0, 360.0)]), 10.6)
+    events = run(make_rule(), car + cyclist, t_end=16.0)
+    assert sorted(e.track_ids for e in events) == [[30], [32]]
