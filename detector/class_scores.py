@@ -5,9 +5,13 @@ person 10 px tall 0.2-0.3 while it scores a car of that size higher, and the pip
 keeps the car and loses the walker. ``person_conf`` lowers the threshold for people only, so
 vehicles (whose weaker boxes cost wrong-way precision when measured) keep theirs.
 
-Measured on the development set and not the default (benchmarks/README.md, history): at 0.2 it
-finds all four 10 px Beijing pavement walkers, but also takes a cyclist seen from behind, whose
-bicycle the detector scores 0.05-0.15, for a walker.
+The default for people is 0.2 (``DEFAULT_PERSON_CONF``; benchmarks/README.md, history,
+2026-12-06): on the development set it finds three of the four 10 px Beijing pavement walkers that
+0.3 misses, and every clean negative stays clean. What kept it off before was a cyclist riding away
+from a motorway camera, whose bicycle the detector scores 0.05-0.15: at 0.2 he was tracked as a
+person and walked into a crosswalk. He is a rider now by his speed on the ground, which needs the
+scene's ground calibration (``detector.riders``); in a scene without one, such a cyclist can still
+be taken for a walker, so scenes where riders go along the camera's line of sight should carry one.
 
 The detector runs at the lower of the thresholds (``floor``); ``kept`` sorts its boxes. Boxes are
 suppressed only by higher-scored boxes of their class (NMS, tile merging), so the boxes at or
@@ -23,6 +27,8 @@ import numpy as np
 from detector.types import Detections
 
 PERSON = "person"
+# People's threshold when none is given (see the module's docstring); vehicles keep ``conf``.
+DEFAULT_PERSON_CONF = 0.2
 
 
 @dataclass(frozen=True)

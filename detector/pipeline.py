@@ -25,7 +25,7 @@ import numpy as np
 from civicwatch import __version__
 from detector.background import StaticObjectFinder
 from detector.decode import DecodedFrame, DecodeReport, VideoInfo, iter_frames, probe
-from detector.class_scores import ClassScores
+from detector.class_scores import DEFAULT_PERSON_CONF, ClassScores
 from detector.detect import ObjectDetector, load_analysis_detector
 from detector.evidence.manifest import write_manifest
 from detector.evidence.tracklog import SignalLog, TrackLog
@@ -110,7 +110,7 @@ class AnalyzeOptions:
     post: float = 5.0
     conf: float = 0.3
     # People's own detection threshold (None: ``conf``); see detector.class_scores.
-    person_conf: float | None = None
+    person_conf: float | None = DEFAULT_PERSON_CONF
     # Tracker: the score an unclaimed detection needs to start a track, and the consecutive
     # analysis frames that confirm it (detector.track.ObjectTracker).
     track_birth: float = 0.3

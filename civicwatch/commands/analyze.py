@@ -21,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--analysis-fps", type=finite_float, default=10.0, help="frames per second sent to the detector (default 10)")
     p.add_argument("--conf", type=score, default=0.3, help="detector confidence threshold (default 0.3)")
     p.add_argument("--person-conf", type=score, default=None,
-                   help="people's own detection threshold (default: --conf); see benchmarks/README.md before lowering it")
+                   help="people's own detection threshold (default 0.2: the analysis model scores far walkers "
+                        "0.2-0.3; give --conf's value for one threshold); see benchmarks/README.md")
     p.add_argument("--regions", choices=["zones", "off"], default="zones",
                    help="also detect on tiles around the zones at model resolution (default) or only on the whole frame")
     p.add_argument("--full-every", type=int, default=1,
@@ -129,11 +130,12 @@ def run(args: argparse.Namespace) -> int:
                   "(--slicing off to use zone tiles)", file=sys.stderr)
             return 2
     options = AnalyzeOptions(model=args.model, analysis_fps=args.analysis_fps, pre=args.pre, post=args.post,
-                             conf=args.conf, person_conf=args.person_conf, regions=args.regions, full_every=args.full_every,
+                             conf=args.conf, regions=args.regions, full_every=args.full_every,
                              slicing=args.slicing, slice_tile=args.slice_tile, slice_overlap=args.slice_overlap,
                              stabilise=not args.no_stabilise, lowlight=args.lowlight,
                              annotated_clips=args.annotated_clips, motion_gate=not args.no_motion_gate,
-                             span=tuple(args.span) if args.span else None, preroll_s=args.preroll)
+                             span=tuple(args.span) if args.span else None, preroll_s=args.preroll,
+                             **({"person_conf": args.person_conf} if args.person_conf is not None else {}))
     bar, update = _progress_bar(args.quiet)
     try:
         result = analyze(args.video, args.scene, args.out, options, progress=update)

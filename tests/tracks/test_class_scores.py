@@ -68,3 +68,19 @@ def test_the_pipeline_asks_the_detector_for_weak_people_and_tracks_only_them(tmp
         seen[person_conf] = (analysis["tracks_seen"], detector.conf, analysis["detection"]["person_conf"])
     assert seen[None] == ({}, 0.3, None)  # 0.25 is below the threshold for every class
     assert seen[0.2] == ({"person": 1}, 0.2, 0.2)  # the walker is tracked; the car at 0.25 is not
+
+
+def test_by_default_people_have_a_threshold_of_their_own(tmp_path):
+    """Far walkers scored 0.2-0.3 are tracked without any option; vehicles keep 0.3 (history in
+    benchmarks/README.md, 2026-12-06)."""
+    video = tmp_path / "street.mp4"
+    still_clip(np.full((180, 320, 3), 100, np.uint8), video, frames=30, fps=10)
+    scene = tmp_path / "scene.yaml"
+    scene.write_text(yaml.safe_dump({"camera": "c", "frame_size": [320, 180], "zones": [
+        {"name": "kerb", "kind": "no_parking", "polygon": [[0, 0], [320, 0], [320, 180], [0, 180]]}]}))
+    detector = WeakDetector()
+    options = AnalyzeOptions(track_birth=0.2, evidence=False, regions="off", stabilise=False, motion_gate=False)
+    analyze(video, scene, tmp_path / "out", options, detector=detector)
+    analysis = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    assert (analysis["tracks_seen"], analysis["detection"]["conf"], analysis["detection"]["person_conf"]) == (
+        {"person": 1}, 0.3, 0.2)
