@@ -28,7 +28,7 @@ from itertools import chain
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import Field
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, Select, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from service.api.common import ApiModel, iso, parse_when
@@ -138,8 +138,9 @@ class Feed(ApiModel):
     items: list[PublicCase]
     withdrawn: list[str] = Field(default_factory=list, description=(
         "with ``since``: the public numbers of cases withdrawn after it that this caller may have been "
-        "shown; a screen that polls with ``since`` takes them off (without ``since``: empty, the items are "
-        "the whole feed)"))
+        "shown, and of published cases off the screens now (media of another redaction policy, or "
+        "evidence that fails its integrity check); a screen that polls with ``since`` takes them off "
+        "(without ``since``: empty, the items are the whole feed)"))
     screen: str | None
     server_time: str
 
@@ -245,10 +246,35 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
         withdrawn = [c.public_number for c in db.scalars(gone)
                      if not (who.role == "display" or screen is not None) or shown_on(c, screen)]
         withdrawn += [c.public_number for c in stale]  # a screen polling with since takes them off too
+        withdrawn += _failing_integrity(db, q, who, screen, settings, limit)
     remake_stale(request, [c.id for c in stale])
     # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed (the
     # overlap above covers one committed after this answer with a stamp before ``now``)
     return Feed(items=items, withdrawn=withdrawn, screen=screen, server_time=iso(now))
+
+
+def _failing_integrity(db: Session, public: Select, who: Principal, screen: str | None, settings,  # noqa: ANN001
+                       limit: int) -> list[str]:
+    """Public numbers of the cases a full poll would now show this caller but for their integrity.
+
+    A full poll leaves such a case out (a file of its evidence or media changed on disk); a client
+    polling with ``since`` is sent new cases only, so before this it was never told and kept the
+    case, whose media may no longer be what was approved, on its screen. Checked as a full poll
+    checks (cached hashes: a few stat calls per case), over the cases a full poll would reach.
+    """
+    failing, shown = [], 0
+    for case, _cam, _up in db.execute(public.order_by(Case.decided_at.desc(), Case.id)):
+        if (who.role == "display" or screen is not None) and not shown_on(case, screen):
+            continue
+        if not made_from_current(case, settings.redaction_policy):
+            continue  # named as stale already
+        if intact(case, settings):
+            failing.append(case.public_number)
+            continue
+        shown += 1
+        if shown >= limit:
+            break
+    return failing
 
 
 def _unique_cases(rows: Iterable[Row]) -> Iterator[Row]:

@@ -628,3 +628,38 @@ def test_media_made_again_under_the_same_number_get_new_urls(env, cases, fast_re
         assert served.status_code == 200 and sha256(served.content) == pv["media_sha256"][name]
     # the same media keep their URLs: a screen has nothing to fetch again
     assert env.display.get("/api/public/cases").json()["items"] == [new]
+
+
+def test_a_screen_polling_with_since_is_told_when_a_published_case_fails_integrity(env, cases, fast_redaction):
+    """A full poll leaves out a published case whose evidence changed on disk; a client polling
+    with ``since`` (sent new cases only) was never told and kept it on its screen. The case is
+    named in ``withdrawn`` for as long as it fails, for the screens it is published to only, and
+    comes back to full polls once its files are right again."""
+    a, b = cases
+    for case_id in (a, b):
+        _approve(env, case_id)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200  # every screen
+    assert env.reviewer.post(f"/api/cases/{b}/publish", json={"screens": ["hall"]}).status_code == 200
+    first = env.display.get("/api/public/cases").json()
+    (item,) = first["items"]
+    numbers, originals = {}, []
+    for case_id in (a, b):
+        detail = env.reviewer.get(f"/api/cases/{case_id}").json()
+        numbers[case_id] = detail["public_number"]
+        clip = env.data_dir / "jobs" / str(detail["job_id"]) / "run-1" / "cases" / detail["pipeline_id"] / "clip.mp4"
+        originals.append((clip, clip.read_bytes()))
+    assert item["number"] == numbers[a]
+    for clip, keep in originals:
+        clip.write_bytes(keep + b"tampered")
+    try:
+        assert env.display.get("/api/public/cases").json()["items"] == []  # full polls leave it out
+        news = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
+        assert news["items"] == [] and news["withdrawn"] == [numbers[a]]  # the hall's case was never here
+        hall = env.reviewer.get("/api/public/cases", params={"since": first["server_time"], "screen": "hall"}).json()
+        assert sorted(hall["withdrawn"]) == sorted(numbers.values())
+    finally:
+        for clip, keep in originals:
+            clip.write_bytes(keep)
+    again = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
+    assert again["withdrawn"] == []
+    assert [c["number"] for c in env.display.get("/api/public/cases").json()["items"]] == [numbers[a]]
