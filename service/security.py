@@ -29,6 +29,11 @@ SESSION_COOKIE = "cw_session"
 # A paired exposure screen's display token (``POST /api/public/pair``): HttpOnly, SameSite=Strict,
 # so the token is in no URL, log line or script-readable storage. Honoured for display tokens only.
 DISPLAY_COOKIE = "cw_display"
+# Sent by the exposure screen's page (display.js) on its feed polls and media downloads: "serve me
+# as the screen this browser is paired as". Without it, a valid sign-in session in the same
+# browser (someone signed in on the kiosk and left it) made the screen a reviewer's or an
+# admin's: it showed the cases published to every other screen as well as its own.
+SCREEN_PAGE_HEADER = "X-CivicWatch-Screen-Page"
 TOKEN_PREFIX = "cwt_"
 
 _hasher = PasswordHasher()
@@ -128,6 +133,11 @@ def principal_from_request(request: Request, db: Session) -> Principal | None:
             tok.last_used_at = now
             db.commit()
         return Principal("token", tok.role, tok.name, token_id=tok.id, screen=tok.screen)
+    paired = request.cookies.get(DISPLAY_COOKIE)
+    if paired and request.headers.get(SCREEN_PAGE_HEADER):
+        screen = _paired_screen(db, paired)
+        if screen is not None:
+            return screen
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         secret = request.app.state.secret_key
@@ -140,13 +150,15 @@ def principal_from_request(request: Request, db: Session) -> Principal | None:
         # A session no longer valid (expired, signed out elsewhere, user deactivated, key changed)
         # is no credential, and hides none: a kiosk browser where someone once signed in, to pair
         # the screen, kept that dead cookie beside its pairing and was refused (401) with it.
-    paired = request.cookies.get(DISPLAY_COOKIE)
-    if paired:
-        tok = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(paired)))
-        if tok is None or tok.revoked_at is not None or tok.role != "display":
-            return None
-        return Principal("token", tok.role, tok.name, token_id=tok.id, screen=tok.screen)
-    return None
+    return _paired_screen(db, paired) if paired else None
+
+
+def _paired_screen(db: Session, paired: str) -> Principal | None:
+    """The display token a paired browser keeps in its cookie, while it is valid."""
+    tok = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(paired)))
+    if tok is None or tok.revoked_at is not None or tok.role != "display":
+        return None
+    return Principal("token", tok.role, tok.name, token_id=tok.id, screen=tok.screen)
 
 
 async def get_db(request: Request):

@@ -276,6 +276,37 @@ def test_a_dead_sign_in_on_a_paired_screen_does_not_hide_its_pairing(env, cases,
     assert alone.get("/api/public/cases").status_code == 401  # and a dead session alone opens nothing
 
 
+def test_a_screen_page_with_a_valid_sign_in_beside_its_pairing_shows_only_its_share(env, cases, fast_redaction):
+    """Someone signed in on the kiosk's browser and left the session: every poll of the screen
+    ran as that reviewer, so the lobby's screen showed the case published to the hall only (and
+    got the sheet links screens never get). The screen's page now asks to be served as its pairing
+    (``X-CivicWatch-Screen-Page``); other pages in the same browser keep the session."""
+    from service.security import SCREEN_PAGE_HEADER, SESSION_COOKIE
+
+    a, b = cases
+    for case_id in (a, b):
+        _approve(env, case_id)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    assert env.reviewer.post(f"/api/cases/{b}/publish", json={"screens": ["hall"]}).status_code == 200
+    kiosk = TestClient(env.app)
+    assert kiosk.post("/api/public/pair", json={"token": env.display_token, "screen": "lobby"}).status_code == 200
+    kiosk.cookies.set(SESSION_COOKIE, env.reviewer.cookies.get(SESSION_COOKIE))  # a valid sign-in left there
+    as_screen = kiosk.get("/api/public/cases", headers={SCREEN_PAGE_HEADER: "1"}).json()
+    assert as_screen["screen"] == "lobby" and len(as_screen["items"]) == 1
+    (item,) = as_screen["items"]
+    assert item["media"]["sheet"] is None
+    assert kiosk.get(item["media"]["image"], headers={SCREEN_PAGE_HEADER: "1"}).status_code == 200
+    hall_case = env.reviewer.get(f"/api/cases/{b}").json()["public_number"]
+    assert kiosk.get(f"/api/public/cases/{hall_case}/media/image", headers={SCREEN_PAGE_HEADER: "1"}).status_code == 404
+    # the reviewer's own pages in that browser are still the reviewer's
+    assert len(kiosk.get("/api/public/cases").json()["items"]) == 2
+    assert kiosk.get("/api/cases").status_code == 200
+    # the header without a pairing changes nothing: a signed-in reviewer looking at /display
+    signed_in = TestClient(env.app)
+    signed_in.cookies.set(SESSION_COOKIE, env.reviewer.cookies.get(SESSION_COOKIE))
+    assert len(signed_in.get("/api/public/cases", headers={SCREEN_PAGE_HEADER: "1"}).json()["items"]) == 2
+
+
 def test_tokens_are_masked_in_the_access_log(env, caplog):
     secret = env.display_token
     access = logging.getLogger("uvicorn.access")

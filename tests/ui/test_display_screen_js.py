@@ -14,6 +14,7 @@ does at one poll is checked without waiting for redaction or a reviewer.
 - A poll hung on a dead connection is given up, and the next one goes.
 - An answer overtaken by a newer poll (pairing starts one) is dropped.
 - A screen no longer authorised forgets everything it held, the media in memory too.
+- Its polls and media downloads ask to be served as the screen it is paired as.
 """
 
 from __future__ import annotations
@@ -320,5 +321,30 @@ def test_a_big_panel_gets_the_layout_in_proportion(browser, width, height, scale
         assert got["foot"] == pytest.approx(15 * scale, abs=0.5)
         assert got["info"] == pytest.approx(420 * scale, abs=1)
         assert got["scroll"] <= got["width"]
+    finally:
+        page.close()
+
+
+def test_polls_and_media_ask_to_be_served_as_the_paired_screen(browser) -> None:
+    """With a reviewer's sign-in left in the kiosk's browser, the service served the screen as that
+    reviewer (every screen's cases). The page's requests carry ``X-CivicWatch-Screen-Page`` so the
+    service answers as its pairing (tests/service/test_publication.py checks the answers)."""
+    from service.security import SCREEN_PAGE_HEADER
+
+    page, feed = _screen(browser, "Asia/Shanghai")
+    seen = []
+    page.on("request", lambda r: seen.append((urlsplit(r.url).path, r.headers.get(SCREEN_PAGE_HEADER.lower())))
+            if urlsplit(r.url).path.startswith("/api/public/cases") else None)
+    try:
+        page.wait_for_selector(f"#display[data-showing='{NUMBER}'] #d-media img", timeout=10_000)
+        # media made again (a new ?v=): downloaded anew, now that the requests are watched
+        image = f"/api/public/cases/{NUMBER}/media/image?v=again"
+        feed["items"] = [{**RECORD, "media": {**RECORD["media"], "image": image}}]
+        page.wait_for_function("[...document.querySelectorAll('#d-media img')].length === 1 && "
+                               f"CW.display.cases()[0].media.image === {image!r}", timeout=5_000)
+        page.wait_for_timeout(700)  # a poll or two more
+        paths = {path for path, _ in seen}
+        assert "/api/public/cases" in paths and f"/api/public/cases/{NUMBER}/media/image" in paths, seen
+        assert all(value == "1" for _, value in seen), seen
     finally:
         page.close()

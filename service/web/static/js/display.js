@@ -52,9 +52,12 @@
     }
   })();
 
+  /* X-CivicWatch-Screen-Page: served as the screen this browser is paired as, even where someone
+     left a sign-in session in the kiosk's browser (it made the screen a reviewer's, showing every
+     screen's cases); without a pairing the header changes nothing. */
   function authed(path, signal) {
-    return fetch(path, {headers: {'Accept': 'application/json'}, credentials: 'same-origin', cache: 'no-store',
-                        signal: signal});
+    return fetch(path, {headers: {'Accept': 'application/json', 'X-CivicWatch-Screen-Page': '1'},
+                        credentials: 'same-origin', cache: 'no-store', signal: signal});
   }
 
   function setStatus(state) {
