@@ -17,7 +17,10 @@ motorbike crosses a zebra. So, per person track:
   per second in the image, as slow as a walker, but 7 m/s on the ground, five times a walker's
   1.4 m/s. Speed on the ground is the slope of a line fitted to the track's ground points over the
   window, not the distance between two of them: far from a telephoto camera one pixel of a box's
-  bottom is a metre of road, and two jittering samples would make a walker run.
+  bottom is a metre of road, and two jittering samples would make a walker run. And only where the
+  calibration agrees with the person's own size (``SCALE_AGREEMENT``): a calibration fitted to
+  markings near the camera can be far off at the other end of the picture, and one that made the
+  road there three times too long would make every walker there a rider.
 
 Such a track is a ``rider`` from then on for the rest of its life (reviewers would rather miss a
 walker who pushed a bike than see a rider raised as a pedestrian). The rider observation carries
@@ -38,6 +41,12 @@ from detector.types import Box, TrackObservation
 
 TWO_WHEELERS = frozenset({"bicycle", "motorcycle"})
 RIDER = "rider"
+PERSON_HEIGHT_M = 1.7
+# Metres per pixel across the picture by the calibration, over metres per pixel by a person's box
+# height (1.7 m): ~0.5-1 where both are right (the motorway cyclist of the dev set: 0.75-0.96; a
+# steep camera sees people shorter, lower; a calibration 2.5 times too long, 2). Outside this
+# range the ground speed is not trusted.
+SCALE_AGREEMENT = (0.4, 2.0)
 
 
 # Two boxes this alike (intersection over union) with their bottoms together are one object that
@@ -141,11 +150,24 @@ class RiderLinker:
         window = [s for s in p.history if t_last - s[0] <= self.metric_window_s + 1e-6]
         if len(window) < 5:
             return False
+        if not self._calibration_agrees(window):
+            return False
         t = np.array([s[0] for s in window])
         ground = np.array([self.calibration.to_ground((s[1], s[2])) for s in window])
         dt = t - t.mean()
         velocity = (dt[:, None] * (ground - ground.mean(axis=0))).sum(axis=0) / (dt * dt).sum()
         return float(np.hypot(*velocity)) >= self.rider_speed_mps
+
+    def _calibration_agrees(self, window: list[tuple[float, float, float, float]]) -> bool:
+        """The calibration's scale across the picture at the person's feet agrees with the scale
+        their box height gives (median over the window)."""
+        ratios = []
+        for _, x, y, h in window:
+            here = np.array(self.calibration.to_ground((x, y)))
+            across = np.array(self.calibration.to_ground((x + 1.0, y)))
+            ratios.append(float(np.hypot(*(across - here))) * h / PERSON_HEIGHT_M)
+        low, high = SCALE_AGREEMENT
+        return low <= float(np.median(ratios)) <= high
 
     def links(self) -> dict[int, int]:
         """Rider track id -> the vehicle track it rides (for merging their cases into one)."""

@@ -121,3 +121,17 @@ def test_walker_far_from_a_calibrated_camera_stays_a_pedestrian_through_jitter()
     for speed in (1.4, 3.0):
         out = run_with(RiderLinker(calibration=MOTORWAY), along_the_road(1, speed, start_m=45, seconds=6, jitter_px=jitter))
         assert all(o.class_name == "person" for o in out), speed
+
+
+def test_a_calibration_that_disagrees_with_the_walkers_size_does_not_make_riders():
+    """A calibration three times too long where the walker is (fitted to markings elsewhere, or a
+    wrong dash length): he walks at 1.4 m/s but measures 4.2. His box height says the calibration
+    is wrong there, so his ground speed is not trusted and he stays a pedestrian; with the right
+    calibration his speed is trusted and a cyclist there is still a rider."""
+    stretched = GroundCalibration(np.diag([3.0, 3.0, 1.0]) @ MOTORWAY.matrix)
+    walker = along_the_road(1, 1.4, start_m=20, seconds=6)
+    # what the stretched calibration measures: faster than a walker, as fast as a rider
+    g = [stretched.to_ground(((o.box[0] + o.box[2]) / 2, o.box[3])) for o in walker]
+    assert 4.0 < np.hypot(g[-1][0] - g[0][0], g[-1][1] - g[0][1]) / 6.0 < 4.5
+    assert all(o.class_name == "person" for o in run_with(RiderLinker(calibration=stretched), walker))
+    assert run_with(RiderLinker(calibration=MOTORWAY), along_the_road(2, 7.0, start_m=15, seconds=4))[-1].class_name == "rider"
