@@ -13,7 +13,7 @@ motorbike crosses a zebra. So, per person track:
   own heights per second over ``speed_window_s`` (a walker manages ~0.8, a runner ~2, an e-bike
   3 or more); in a scene with a ground calibration, also faster than ``rider_speed_mps`` on the
   ground over ``metric_window_s``. The second catches riders moving along the camera's line of
-  sight: a cyclist riding away from a motorway camera at 25 km/h crosses a tenth of his own height
+  sight: a cyclist riding away from a motorway camera at 25 km/h crosses a fifth of his own height
   per second in the image, as slow as a walker, but 7 m/s on the ground, five times a walker's
   1.4 m/s. Speed on the ground is the slope of a line fitted to the track's ground points over the
   window, not the distance between two of them: far from a telephoto camera one pixel of a box's
