@@ -150,20 +150,19 @@ class RiderLinker:
         window = [s for s in p.history if t_last - s[0] <= self.metric_window_s + 1e-6]
         if len(window) < 5:
             return False
-        if not self._calibration_agrees(window):
+        ground = np.array([self.calibration.to_ground((s[1], s[2])) for s in window])
+        if not self._calibration_agrees(window, ground):
             return False
         t = np.array([s[0] for s in window])
-        ground = np.array([self.calibration.to_ground((s[1], s[2])) for s in window])
         dt = t - t.mean()
         velocity = (dt[:, None] * (ground - ground.mean(axis=0))).sum(axis=0) / (dt * dt).sum()
         return float(np.hypot(*velocity)) >= self.rider_speed_mps
 
-    def _calibration_agrees(self, window: list[tuple[float, float, float, float]]) -> bool:
-        """The calibration's scale across the picture at the person's feet agrees with the scale
-        their box height gives (median over the window)."""
+    def _calibration_agrees(self, window: list[tuple[float, float, float, float]], ground: np.ndarray) -> bool:
+        """The calibration's scale across the picture at the person's feet (``ground``: where the
+        window's samples stand) agrees with the scale their box height gives (median over the window)."""
         ratios = []
-        for _, x, y, h in window:
-            here = np.array(self.calibration.to_ground((x, y)))
+        for (_, x, y, h), here in zip(window, ground):
             across = np.array(self.calibration.to_ground((x + 1.0, y)))
             ratios.append(float(np.hypot(*(across - here))) * h / PERSON_HEIGHT_M)
         low, high = SCALE_AGREEMENT

@@ -12,14 +12,7 @@ from detector.types import TrackObservation
 
 
 def run(observations):
-    linker = RiderLinker()
-    by_t = defaultdict(list)
-    for o in observations:
-        by_t[o.t].append(o)
-    out = []
-    for t in sorted(by_t):
-        out += linker.update(by_t[t])
-    return out
+    return run_with(RiderLinker(), observations)
 
 
 def test_rides_on_geometry():
