@@ -11,6 +11,8 @@ began there) and both paths.
 
 from __future__ import annotations
 
+import math
+
 from detector.types import ViolationEvent
 
 # Events closer than this (seconds between one's end and the next's start) count as one.
@@ -18,6 +20,17 @@ MERGE_GAP_S = 2.0
 # Stationary offences (a parked car, left litter) survive longer gaps: a truck passing in front of
 # a parked car hides it and the tracker gives it a new id; the stop goes on.
 STATIONARY_RULES = {"illegal_parking": 8.0, "litter": 8.0}
+# Moving offences whose object may come back under a new id after the tracker lost it: the later
+# case continues the earlier one when it starts where the earlier one's motion led.
+MOVING_RULES = frozenset({"wrong_way"})
+# How near (in box heights of the object) to where it was heading a new id must start.
+CONTINUE_HEIGHTS = 1.0
+# The earlier case's motion is read over its last this many seconds.
+HEADING_S = 1.0
+# Who may continue whose case: a rider is one object whether seen as a person, a rider or on the
+# two-wheeler under them; a car never continues a rider's case, nor the reverse.
+_FAMILY = {"person": "two-wheeler", "rider": "two-wheeler", "bicycle": "two-wheeler", "motorcycle": "two-wheeler",
+           "car": "vehicle", "truck": "vehicle", "bus": "vehicle"}
 
 
 def _same_object(a: ViolationEvent, b: ViolationEvent, links: dict[int, int]) -> bool:
@@ -37,6 +50,35 @@ def _same_object(a: ViolationEvent, b: ViolationEvent, links: dict[int, int]) ->
             smaller = min((ax2 - ax1) * (ay2 - ay1), (bx2 - bx1) * (by2 - by1))
             return smaller > 0 and w * h / smaller >= 0.5
     return False
+
+
+def _continues_motion(a: ViolationEvent, b: ViolationEvent, gap_s: float) -> bool:
+    """The later of two moving-offence cases is the earlier one's object under a new id.
+
+    Seen on the motorway: a far cyclist riding against the traffic went undetected for 1.6 s and
+    came back under a new id further up the hard shoulder; the rule, which hands a stay over only
+    within 1 s, raised a second case for him. Here the later case must begin after the earlier one
+    ended (within ``gap_s``), be of the same kind of object, and start within ``CONTINUE_HEIGHTS``
+    box heights of where the earlier case's last ``HEADING_S`` of motion leads by then: box
+    heights, not pixels, so the test holds near the camera and far from it.
+    """
+    first, second = (a, b) if a.start_s <= b.start_s else (b, a)
+    if first.rule not in MOVING_RULES or not first.path or not second.path:
+        return False
+    if _FAMILY.get(first.object_class, first.object_class) != _FAMILY.get(second.object_class, second.object_class):
+        return False
+    t_last, x_last, y_last = first.path[-1]
+    t_new, x_new, y_new = second.path[0]
+    if not 0.0 < t_new - t_last <= gap_s or first.key_box is None or second.key_box is None:
+        return False
+    recent = [p for p in first.path if p[0] >= t_last - HEADING_S]
+    t0, x0, y0 = recent[0]
+    if t_last - t0 <= 0.0:
+        return False
+    ahead = (t_new - t_last) / (t_last - t0)
+    px, py = x_last + (x_last - x0) * ahead, y_last + (y_last - y0) * ahead
+    height = min(first.key_box[3] - first.key_box[1], second.key_box[3] - second.key_box[1])
+    return height > 0 and math.hypot(x_new - px, y_new - py) <= CONTINUE_HEIGHTS * height
 
 
 def _merge_two(a: ViolationEvent, b: ViolationEvent) -> ViolationEvent:
@@ -78,7 +120,8 @@ def merge_events(events: list[ViolationEvent], gap_s: float = MERGE_GAP_S,
     for ev in pending:
         gap = max(gap_s, STATIONARY_RULES.get(ev.rule, 0.0))
         for i, kept in enumerate(out):
-            if (kept.rule == ev.rule and kept.zone == ev.zone and _same_object(kept, ev, links)
+            if (kept.rule == ev.rule and kept.zone == ev.zone
+                    and (_same_object(kept, ev, links) or _continues_motion(kept, ev, gap))
                     and ev.start_s <= kept.end_s + gap and kept.start_s <= ev.end_s + gap):
                 out[i] = _merge_two(kept, ev)
                 break

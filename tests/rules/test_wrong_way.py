@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from detector.rules import WrongWayRule
+from detector.rules.merge import merge_events
 from detector.scene import LaneZone
 
 from .scripting import path, relabel, run, still
@@ -147,3 +148,34 @@ def test_a_person_followed_for_seconds_who_turns_rider_takes_over_no_lost_vehicl
     cyclist = _person_then_rider(path(32, "bicycle", [(6.0, 400.0, 360.0), (14.0, 210.0, 360.0)]), 10.6)
     events = run(make_rule(), car + cyclist, t_end=16.0)
     assert sorted(e.track_ids for e in events) == [[30], [32]]
+
+
+def _lost_and_refound(first_id: int, second_id: int, second_class: str = "bicycle",
+                      reappears_at: float = 344.0) -> list:
+    """A rider against the lane at 60 px/s, unseen from 5.0 s to 6.6 s (last seen at x=440), then a
+    new id from ``reappears_at`` on: x=344 is where his motion leads by 6.6 s."""
+    before = path(first_id, "bicycle", [(2.0, 620.0, 340.0), (5.0, 440.0, 340.0)])
+    after = path(second_id, second_class, [(6.6, reappears_at, 340.0), (6.6 + (reappears_at - 20.0) / 60.0, 20.0, 340.0)])
+    return before + after
+
+
+def test_a_rider_lost_for_more_than_the_handover_time_and_refound_where_he_was_heading_is_one_case():
+    """The motorway drill's shoulder cyclist: undetected for 1.6 s far from the camera, back under
+    a new id further up the lane. The rule hands a stay over within 1 s only, so it raises two
+    events; they are one case (merge_events), with both ids and the first one's start."""
+    events = run(make_rule(), _lost_and_refound(40, 41), t_end=14.0)
+    assert len(events) == 2  # the rule alone
+    [case] = merge_events(events)
+    assert case.track_ids == [40, 41]
+    assert case.start_s == pytest.approx(2.0, abs=0.3) and case.end_s == pytest.approx(12.0, abs=0.11)
+
+
+def test_a_new_rider_where_the_lost_one_was_last_seen_or_a_car_where_he_was_heading_is_another_case():
+    # Another rider coming along behind: he appears where the first was last seen, 96 px (1.6 box
+    # heights) short of where the first was heading.
+    behind = run(make_rule(), _lost_and_refound(42, 43, reappears_at=440.0), t_end=16.0)
+    assert sorted(e.track_ids for e in merge_events(behind)) == [[42], [43]]
+    # A car (cars judged too) exactly where the rider was heading: no car continues a rider's case.
+    rule = make_rule(classes=["bicycle", "car"])
+    car = run(rule, _lost_and_refound(44, 45, second_class="car"), t_end=14.0)
+    assert sorted(e.track_ids for e in merge_events(car)) == [[44], [45]]
