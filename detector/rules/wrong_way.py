@@ -95,7 +95,7 @@ class WrongWayRule(PerTrackRule):
         lost_after_s: float = 2.0,
         min_window_fraction: float = 0.15,
         handover_s: float = 1.0,
-        handover_px: float = 60.0,
+        handover_heights: float = 1.0,
         ruler: Ruler | None = None,
     ) -> None:
         self.zone = zone
@@ -123,7 +123,7 @@ class WrongWayRule(PerTrackRule):
         # New track id -> the wrong-way stay it continues (the tracker lost and re-found a rider).
         self._alias: dict[int, int] = {}
         self.handover_s = handover_s
-        self.handover_px = handover_px
+        self.handover_heights = handover_heights
 
     def update(self, ctx: FrameContext) -> list[ViolationEvent]:
         return self._track_events(ctx)
@@ -269,23 +269,39 @@ class WrongWayRule(PerTrackRule):
         """Key of a confirmed wrong-way stay that this new track continues, else its own id.
 
         A rider whose id changes mid-lane would otherwise give two cases; a new id that appears
-        within ``handover_s`` of, and ``handover_px`` from, where a confirmed wrong-way rider was
-        last seen (and that rider is not in this frame) takes over that rider's case. ``appeared``:
+        within ``handover_s`` of the moment a confirmed wrong-way rider was last seen, where that
+        rider was heading (``_where_heading``), and while that rider is not in this frame, takes
+        over that rider's case. ``appeared``:
         the track's first sample in the lane when it was followed as a person before it rode; the
         test is made there (a cyclist followed for seconds is no re-found id of a car lost just now).
         """
         first = appeared or obs
-        gx, gy = first.ground
         for key, s in self._stays.items():
             if s.start is None or s.last_inside is None or s.last_t >= first.t:
                 continue
             if first.t - s.last_t > self.handover_s:
                 continue
-            lx, ly = s.last_inside.ground
-            if math.hypot(gx - lx, gy - ly) <= self.handover_px:
+            if self._where_heading(s, first):
                 self._alias[obs.track_id] = key
                 return key
         return obs.track_id
+
+    def _where_heading(self, s: _Stay, first: TrackObservation) -> bool:
+        """``first`` lies within ``handover_heights`` box heights of where the lost object of ``s``
+        was heading (its last ground point moved on by its motion over the judging window).
+
+        By the object's size and its motion, not a fixed radius around where it was last seen: on
+        the motorway (320x240 picture) a 60 px radius handed one car's case to every car that
+        entered the lane behind it or reached the picture's edge after it, and one case held eight
+        cars."""
+        last = s.last_inside
+        w0 = s.window[0] if s.window else last
+        span = last.t - w0.t
+        (x0, y0), (x1, y1) = w0.ground, last.ground
+        ahead = (first.t - last.t) / span if span > 0 else 0.0
+        px, py = x1 + (x1 - x0) * ahead, y1 + (y1 - y0) * ahead
+        height = max(last.box[3] - last.box[1], 1.0)
+        return math.hypot(first.ground[0] - px, first.ground[1] - py) <= self.handover_heights * height
 
     def _close(self, key: int) -> ViolationEvent | None:
         s = self._stays.pop(key)

@@ -179,3 +179,18 @@ def test_a_new_rider_where_the_lost_one_was_last_seen_or_a_car_where_he_was_head
     rule = make_rule(classes=["bicycle", "car"])
     car = run(rule, _lost_and_refound(44, 45, second_class="car"), t_end=14.0)
     assert sorted(e.track_ids for e in merge_events(car)) == [[44], [45]]
+
+
+def test_a_car_entering_the_lane_behind_a_lost_wrong_way_car_is_a_case_of_its_own():
+    """Motorway drill (320x240): a car going the wrong way was lost, and within the handover time
+    another car entered the lane 50 px behind where the first was last seen. A fixed 60 px radius
+    handed the first car's case to it (one case held eight cars there). A new id continues a lost
+    case only where the lost object was heading, by the object's own size."""
+    rule = make_rule(classes=["car"])
+    first = path(50, "car", [(0.0, 620.0, 340.0), (5.0, 300.0, 340.0)])  # 64 px/s, lost after 5.0 s
+    behind = path(51, "car", [(5.5, 355.0, 340.0), (10.5, 35.0, 340.0)])
+    assert sorted(e.track_ids for e in run(rule, first + behind, t_end=12.0)) == [[50], [51]]
+    # The same car re-found under a new id where it was heading is still one case.
+    refound = path(52, "car", [(5.5, 268.0, 340.0), (9.7, 0.0, 340.0)])
+    [case] = run(make_rule(classes=["car"]), first + refound, t_end=12.0)
+    assert case.track_ids == [50, 52]
