@@ -43,7 +43,9 @@ class LitterRule:
     ``link_before_s`` / ``link_after_s``: the time window around ``first_seen`` searched for the
     person (dropping happens just before the object shows up as new; the person may still be
     beside it right after).
-    ``link_max_px``: furthest gap between person box and object box that still counts as "left it".
+    ``link_max_heights``: furthest gap between person box and object box that still counts as
+    "left it", in heights of that person's box: what is within reach scales with the person, and
+    a fixed pixel gap meant a stride on a 320x240 camera and a hand's breadth at 4K.
     """
 
     def __init__(
@@ -52,7 +54,7 @@ class LitterRule:
         *,
         link_before_s: float = 5.0,
         link_after_s: float = 2.0,
-        link_max_px: float = 60.0,
+        link_max_heights: float = 1.0,
         covered_fraction: float = 0.6,
     ) -> None:
         self.zone = zone
@@ -60,7 +62,7 @@ class LitterRule:
         self.labels = frozenset(zone.classes) if zone.classes else None
         self.link_before_s = link_before_s
         self.link_after_s = link_after_s
-        self.link_max_px = link_max_px
+        self.link_max_heights = link_max_heights
         self.covered_fraction = covered_fraction
         # Objects are reported only after they have been still for a while, so the history must
         # reach back past first_seen by at least min_static_s plus the link window.
@@ -116,7 +118,7 @@ class LitterRule:
             if not (t0 - self.link_before_s <= p.t <= t0 + self.link_after_s):
                 continue
             gap = box_distance(p.box, obj.box)
-            if gap > self.link_max_px:
+            if gap > self.link_max_heights * (p.box[3] - p.box[1]):
                 continue
             # Nearness in space matters most; among equally near boxes prefer the moment of drop.
             score = gap + 10.0 * abs(p.t - t0)

@@ -6,9 +6,9 @@ import pytest
 
 from detector.rules import LitterRule
 from detector.scene import NoLitterZone
-from detector.types import StaticObject
+from detector.types import StaticObject, TrackObservation
 
-from .scripting import path, run, still
+from .scripting import path, run, still, tq
 
 POLY = [(0, 200), (640, 200), (640, 480), (0, 480)]
 OBJ_BOX = (300.0, 390.0, 320.0, 400.0)
@@ -91,3 +91,19 @@ def test_min_static_s_is_respected():
     static = static_object(12.3, 13.0, 30.0)
     assert run(make_rule(min_static_s=20.0), dropper(), t_end=40.0, static=static) == []
     assert len(run(make_rule(min_static_s=15.0), dropper(), t_end=40.0, static=static)) == 1
+
+
+def _scaled_dropper(tid: int, height: float, gap: float):
+    """A person ``height`` px tall standing ``gap`` px left of the object around the drop."""
+    x2 = OBJ_BOX[0] - gap
+    return [TrackObservation(tq(t), tid, "person", (x2 - height * 0.4, 400.0 - height, x2, 400.0), 0.8)
+            for t in (11.5, 12.0, 12.3, 12.5)]
+
+
+def test_who_left_it_is_judged_by_the_person_s_size_not_a_fixed_pixel_gap():
+    # A 4K-like view: a person 300 px tall, her box 100 px from the bag, is within reach of it.
+    [near] = run(make_rule(), _scaled_dropper(21, 300.0, 100.0), t_end=40.0, static=static_object(12.3, 13.0, 30.0))
+    assert near.track_ids == [21]
+    # A 320x240 camera: a person 20 px tall, 50 px (two and a half of her heights) from it, is not.
+    [far] = run(make_rule(), _scaled_dropper(22, 20.0, 50.0), t_end=40.0, static=static_object(12.3, 13.0, 30.0))
+    assert far.track_ids == [] and "nobody was seen leaving it" in far.explanation
