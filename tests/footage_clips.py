@@ -12,13 +12,15 @@ SHORT_MP4 = "beijing-intersection/uadetrac_overpass_short.mp4"
 
 
 def reencode(footage_dir: Path, path: Path, container: str, frames: int, pts: Callable[[int], int] = lambda i: i,
-             time_base: Fraction = Fraction(1, 30), options: dict[str, str] | None = None) -> None:
+             time_base: Fraction = Fraction(1, 30), options: dict[str, str] | None = None,
+             codec: str = "libx264") -> None:
     """The first ``frames`` frames of the short Beijing clip at 320x180 into ``path`` (``container``:
-    an FFmpeg format name), frame ``i`` stamped ``pts(i)`` in ``time_base``; x264 ``options``."""
+    an FFmpeg format name), frame ``i`` stamped ``pts(i)`` in ``time_base``; encoder ``codec``
+    (libx264, or libx265 for an H.265 camera) with its ``options``."""
     import av
 
     with av.open(str(footage_dir / SHORT_MP4)) as src, av.open(str(path), "w", format=container) as out:
-        stream = out.add_stream("libx264", rate=30)
+        stream = out.add_stream(codec, rate=30)
         stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
         if options:
             stream.options = options

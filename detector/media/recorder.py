@@ -35,7 +35,9 @@ container data; the pictures stay untouched); when that is impossible they are d
 next fully timed keyframe.
 
 Cameras that encode a picture as several slices and send their parameter sets (SPS, PPS) again
-before every slice of a keyframe, as GStreamer's RTP payloader does: a parameter set after a slice
+before every slice of a keyframe, as GStreamer's RTP payloader does (H.264; H.265 pictures are
+read the same way, by first_slice_segment_in_pic_flag, although FFmpeg's H.265 parser was not seen
+to cut them): a parameter set after a slice
 begins a new access unit by the letter of H.264, so FFmpeg's parser hands out such a keyframe as
 one packet per slice, all with the keyframe's presentation time, and the decode times it guesses
 from presentation times for an RTSP stream (which carries none) go wrong for the pictures after
@@ -307,13 +309,17 @@ class _TimedPackets:
 # H.264 NAL unit types of coded slices whose header begins with first_mb_in_slice (non-IDR, data
 # partition A, IDR). Its ue(v) code for 0 is a single 1 bit: the top bit of the header's next byte.
 _SLICE_NAL_TYPES = (1, 2, 5)
+# H.265: NAL unit types below 32 are coded slice segments, whose header (after the two-byte NAL
+# header) begins with first_slice_segment_in_pic_flag, one bit.
+_HEVC_VCL_TYPES = 32
 # Demuxers whose packets carry no decode times (RTP): FFmpeg guesses them from presentation times.
 _GUESSED_DTS_FORMATS = {"rtsp", "sdp", "rtp"}
 
 
-def _continues_picture(data: bytes, length_size: int | None) -> bool:
+def _continues_picture(data: bytes, length_size: int | None, hevc: bool = False) -> bool:
     """Whether the first slice in ``data`` (one packet, Annex B or ``length_size``-prefixed) is not
-    the first of its picture (first_mb_in_slice is not 0): the next slice of the picture before."""
+    the first of its picture (H.264: first_mb_in_slice is not 0; H.265, ``hevc``:
+    first_slice_segment_in_pic_flag is 0): the next slice of the picture before."""
     i, end = 0, len(data)
     while i < end:
         if length_size:
@@ -325,7 +331,10 @@ def _continues_picture(data: bytes, length_size: int | None) -> bool:
                 return False
             start += 3
             i = start
-        if start + 1 < end and data[start] & 0x1F in _SLICE_NAL_TYPES:
+        if hevc:
+            if start + 2 < end and (data[start] >> 1) & 0x3F < _HEVC_VCL_TYPES:
+                return not data[start + 2] & 0x80
+        elif start + 1 < end and data[start] & 0x1F in _SLICE_NAL_TYPES:
             return not data[start + 1] & 0x80
     return False
 
@@ -372,9 +381,13 @@ class _WholePictures:
         self._pairs = pairs
         self._time_base = stream.time_base
         ctx = stream.codec_context
-        self._h264 = ctx.name == "h264"
-        avcc = ctx.extradata is not None and len(ctx.extradata) >= 5 and ctx.extradata[0] == 1
-        self._length_size = (ctx.extradata[4] & 0x03) + 1 if avcc else None  # avcC (FLV); else start codes
+        self._sliced = ctx.name in ("h264", "hevc")  # codecs whose pictures are told apart by slice header
+        self._hevc = ctx.name == "hevc"
+        extradata = ctx.extradata or b""
+        # avcC / hvcC (MP4-style: FLV): the NAL length size is in the record; else start codes (RTSP)
+        record_length = 21 if self._hevc else 4
+        boxed = len(extradata) > record_length and extradata[0] == 1
+        self._length_size = (extradata[record_length] & 0x03) + 1 if boxed else None
         delay = getattr(ctx, "reorder_depth", None) if guessed_dts else None  # newer PyAV; else FFmpeg's guesses stay
         self._theirs = _DtsGuess(delay) if delay is not None and 0 <= delay <= 16 else None  # FFmpeg's, over pieces
         self._ours = _DtsGuess(delay) if self._theirs is not None else None  # the same over whole pictures
@@ -390,10 +403,10 @@ class _WholePictures:
                 theirs = self._theirs.push(packet.pts) if self._theirs is not None else None
                 if (
                     pieces
-                    and self._h264
+                    and self._sliced
                     and packet.size
                     and (pts is None or packet.pts is None or packet.pts == pts)
-                    and _continues_picture(bytes(packet), self._length_size)
+                    and _continues_picture(bytes(packet), self._length_size, self._hevc)
                 ):
                     pieces.append(packet)
                     pts = packet.pts if pts is None else pts

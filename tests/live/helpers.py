@@ -35,7 +35,8 @@ class RtspCamera:
 
     def __init__(self, clip: Path, port: int | None = None, flags: tuple[str, ...] = ()):
         self.clip = clip
-        self.flags = flags  # rtsp_server.py's, e.g. "--audio-only"
+        # rtsp_server.py's, e.g. "--audio-only"; an H.265 clip is served as an H.265 camera
+        self.flags = (*flags, "--h265") if video_codec(clip) == "hevc" else flags
         self.port = port or free_port()
         self.url = f"rtsp://127.0.0.1:{self.port}/cam"
         self.proc: subprocess.Popen | None = None
@@ -79,12 +80,35 @@ def recording(recorder, join_s: float = 20.0) -> Iterator[threading.Thread]:
         thread.join(join_s)
 
 
+def video_codec(path: Path) -> str | None:
+    """The FFmpeg name of the clip's video codec ("h264", "hevc"), None without a video stream."""
+    try:
+        with av.open(str(path)) as container:
+            return container.streams.video[0].codec_context.name if container.streams.video else None
+    except (av.FFmpegError, OSError):
+        return None
+
+
+def is_slice(nal: bytes, hevc: bool) -> bool:
+    """A coded slice NAL unit: H.264 types 1 and 5; H.265 types below 32."""
+    return bool(nal) and ((nal[0] >> 1) & 0x3F < 32 if hevc else (nal[0] & 0x1F) in (1, 5))
+
+
+def _hvcc_length_size(extradata: bytes | None) -> int | None:
+    """Length-prefix size of hvcC-framed H.265 (MP4), None for Annex B (start codes)."""
+    if extradata and len(extradata) > 21 and extradata[0] == 1:
+        return (extradata[21] & 0x03) + 1
+    return None
+
+
 def picture_nals(path: Path) -> list[bytes]:
-    """Per packet, the picture data (slice NAL units, types 1 and 5) in decode order."""
+    """Per packet, the picture data (its slice NAL units) in decode order."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        size = _nal_length_size(stream.codec_context.extradata)
-        return [b"".join(n for n in nal_units(bytes(p), size) if n and (n[0] & 0x1F) in (1, 5))
+        ctx = stream.codec_context
+        hevc = ctx.name == "hevc"
+        size = _hvcc_length_size(ctx.extradata) if hevc else _nal_length_size(ctx.extradata)
+        return [b"".join(n for n in nal_units(bytes(p), size) if is_slice(n, hevc))
                 for p in container.demux(stream) if p.size]
 
 

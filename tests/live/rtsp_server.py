@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""A tiny RTSP camera for the live-recorder tests: serves an H.264 MP4 in an endless loop,
-without re-encoding, on rtsp://127.0.0.1:PORT/cam.
+"""A tiny RTSP camera for the live-recorder tests: serves an H.264 (or, with ``--h265``, H.265)
+MP4 in an endless loop, without re-encoding, on rtsp://127.0.0.1:PORT/cam.
 
 Runs under the *system* Python with Debian's GObject bindings (python3-gi,
 gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-good/-bad), not the project's venv: the test
@@ -10,7 +10,9 @@ by the clip's length at each loop, so a client sees one continuous stream of the
 compressed pictures. The server's sinks pace it in real time. Every client starts at the clip's
 start (a fresh media per connection).
 
-Usage: rtsp_server.py CLIP.mp4 PORT [--audio-only | --stall-after=N | --clock-reset]
+Usage: rtsp_server.py CLIP.mp4 PORT [--h265] [--audio-only | --stall-after=N | --clock-reset]
+``--h265``: the clip is H.265 (HEVC): ``h265parse ! rtph265pay`` instead, parameter sets again before
+every slice of a keyframe as well (config-interval=-1), as many Chinese IP cameras send H.265.
 ``--audio-only``: a camera that answers but sends no video (a test tone, G.711, and nothing else).
 ``--stall-after=N``: a camera whose encoder hangs: each connection gets the first N pictures, then
 nothing, while the RTSP session stays up.
@@ -31,11 +33,11 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 
-def load_access_units(path: str):
+def load_access_units(path: str, codec: str = "h264"):
     """(pts, dts, duration, is_key, bytes) of every access unit, and the byte-stream caps."""
     pipeline = Gst.parse_launch(
-        f'filesrc location="{path}" ! qtdemux ! h264parse ! '
-        "video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false")
+        f'filesrc location="{path}" ! qtdemux ! {codec}parse ! '
+        f"video/x-{codec},stream-format=byte-stream,alignment=au ! appsink name=sink sync=false")
     sink = pipeline.get_by_name("sink")
     pipeline.set_state(Gst.State.PLAYING)
     units, caps = [], None
@@ -49,14 +51,15 @@ def load_access_units(path: str):
                       buf.extract_dup(0, buf.get_size())))
     pipeline.set_state(Gst.State.NULL)
     if not units:
-        raise SystemExit(f"{path}: no H.264 access units")
+        raise SystemExit(f"{path}: no {codec} access units")
     return units, caps
 
 
 class LoopFactory(GstRtspServer.RTSPMediaFactory):
-    def __init__(self, units, caps, stall_after: int | None = None, clock_reset: bool = False):
+    def __init__(self, units, caps, stall_after: int | None = None, clock_reset: bool = False, codec: str = "h264"):
         super().__init__()
         self.units = units
+        self.codec = codec
         self.stall_after = stall_after
         self.clock_reset = clock_reset
         self.caps = caps
@@ -66,8 +69,8 @@ class LoopFactory(GstRtspServer.RTSPMediaFactory):
         self.connect("media-configure", self._configure)
 
     def do_create_element(self, url):  # noqa: ANN001, D401 - GstRtspServer vfunc
-        return Gst.parse_launch("( appsrc name=src format=time ! h264parse ! "
-                                "rtph264pay name=pay0 pt=96 config-interval=-1 )")
+        return Gst.parse_launch(f"( appsrc name=src format=time ! {self.codec}parse ! "
+                                f"rtp{self.codec}pay name=pay0 pt=96 config-interval=-1 )")
 
     def _configure(self, factory, media):  # noqa: ANN001
         src = media.get_element().get_child_by_name("src")
@@ -101,9 +104,10 @@ def main() -> None:
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch("( audiotestsrc is-live=true ! alawenc ! rtppcmapay name=pay0 pt=8 )")
     else:
-        units, caps = load_access_units(clip)
+        codec = "h265" if "--h265" in flags else "h264"
+        units, caps = load_access_units(clip, codec)
         stall = next((int(f.split("=", 1)[1]) for f in flags if f.startswith("--stall-after=")), None)
-        factory = LoopFactory(units, caps, stall_after=stall, clock_reset="--clock-reset" in flags)
+        factory = LoopFactory(units, caps, stall_after=stall, clock_reset="--clock-reset" in flags, codec=codec)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(port)

@@ -26,10 +26,11 @@ import av
 import pytest
 
 from detector.media.recorder import Recorder, RecorderConfig, read_index
+from detector.media.streamcopy import nal_units
 
 from footage_clips import reencode
 
-from .helpers import RtspCamera, picture_nals, recording
+from .helpers import RtspCamera, is_slice, picture_nals, recording
 
 FPS = 30
 GOP = 15  # a keyframe every 0.5 s: segments of 0.5 s, cut at each
@@ -56,13 +57,19 @@ def _frame_hashes(path: Path) -> tuple[list[str], int]:
     return [hashlib.sha256(f.to_ndarray(format="gray").tobytes()).hexdigest() for f in frames], refused
 
 
-@pytest.fixture(scope="module", params=[4, 1], ids=["4-slices", "1-slice"])
+@pytest.fixture(scope="module", params=[("h264", 4), ("h264", 1), ("hevc", 3)],
+                ids=["4-slices", "1-slice", "h265-3-slices"])
 def clip(request, footage_dir, tmp_path_factory) -> Path:
-    """The short clip at 320x180 (half a second to make), ``param`` slices a picture, B-frames."""
-    path = tmp_path_factory.mktemp("slices") / f"slices-{request.param}.mp4"
-    reencode(
-        footage_dir, path, "mp4", frames=FRAMES, options={"g": str(GOP), "threads": "1", "slices": str(request.param)}
-    )
+    """The short clip at 320x180 (half a second to make), ``param`` slices a picture, B-frames;
+    H.264, or H.265 as many Chinese IP cameras send it (x265 cuts 320x180 into at most 3 slices,
+    one per row of 64-pixel blocks)."""
+    codec, slices = request.param
+    path = tmp_path_factory.mktemp("slices") / f"slices-{codec}-{slices}.mp4"
+    if codec == "hevc":
+        params = f"slices={slices}:keyint={GOP}:min-keyint={GOP}:bframes=2:pools=1:frame-threads=1:log-level=error"
+        reencode(footage_dir, path, "mp4", frames=FRAMES, codec="libx265", options={"x265-params": params})
+    else:
+        reencode(footage_dir, path, "mp4", frames=FRAMES, options={"g": str(GOP), "threads": "1", "slices": str(slices)})
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.reorder_depth > 0  # B-frames: decode order is not presentation order
@@ -175,19 +182,20 @@ def test_the_next_slice_of_a_picture_is_told_by_its_header_in_either_framing(cli
 
     with av.open(str(clip)) as container:
         stream = container.streams.video[0]
-        size = (stream.codec_context.extradata[4] & 3) + 1
+        hevc = stream.codec_context.name == "hevc"
+        size = (stream.codec_context.extradata[21 if hevc else 4] & 3) + 1
         packets = [bytes(p) for p in container.demux(stream) if p.size]
+    # a NAL unit that is no slice before the slices: an SEI (H.264) / an access unit delimiter (H.265)
+    other = bytes([0x46, 0x01, 0x50]) if hevc else bytes([0x06, 0x05, 0x01, 0x80])
+    if not clip.name.endswith("-1.mp4"):  # the pictures are really cut into slices
+        assert max(len([u for u in nal_units(p, size) if is_slice(u, hevc)]) for p in packets) > 1
     for data in packets:
-        units = []
-        while data:
-            n = int.from_bytes(data[:size], "big")
-            units.append(data[size : size + n])
-            data = data[size + n :]
-        slices = [u for u in units if u[0] & 0x1F in (1, 5)]
+        units = list(nal_units(data, size))
+        slices = [u for u in units if is_slice(u, hevc)]
         for framing, length_size in (
             (lambda us: b"".join(len(u).to_bytes(size, "big") + u for u in us), size),
             (lambda us: b"".join(b"\0\0\0\1" + u for u in us), None),
         ):
-            assert not _continues_picture(framing(units), length_size)
+            assert not _continues_picture(framing(units), length_size, hevc)
             for k in range(1, len(slices)):
-                assert _continues_picture(framing([bytes([0x06, 0x05, 0x01, 0x80])] + slices[k:]), length_size)
+                assert _continues_picture(framing([other] + slices[k:]), length_size, hevc)
