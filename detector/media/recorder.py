@@ -316,6 +316,24 @@ _HEVC_VCL_TYPES = 32
 _GUESSED_DTS_FORMATS = {"rtsp", "sdp", "rtp"}
 
 
+def _slices(data: bytes, length_size: int | None, hevc: bool = False) -> int:
+    """How many coded slices ``data`` (one packet, Annex B or ``length_size``-prefixed) holds."""
+    n, i, end = 0, 0, len(data)
+    while i < end:
+        if length_size:
+            start = i + length_size
+            i = start + int.from_bytes(data[i:start], "big")
+        else:
+            start = data.find(b"\x00\x00\x01", i)
+            if start < 0:
+                break
+            start += 3
+            i = start
+        if start < end:
+            n += ((data[start] >> 1) & 0x3F < _HEVC_VCL_TYPES) if hevc else (data[start] & 0x1F in _SLICE_NAL_TYPES)
+    return n
+
+
 def _continues_picture(data: bytes, length_size: int | None, hevc: bool = False) -> bool:
     """Whether the first slice in ``data`` (one packet, Annex B or ``length_size``-prefixed) is not
     the first of its picture (H.264: first_mb_in_slice is not 0; H.265, ``hevc``:
@@ -392,12 +410,14 @@ class _WholePictures:
         self._theirs = _DtsGuess(delay) if delay is not None and 0 <= delay <= 16 else None  # FFmpeg's, over pieces
         self._ours = _DtsGuess(delay) if self._theirs is not None else None  # the same over whole pictures
         self._top: int | None = None  # the latest presentation time since the last jump
+        self.cut_pictures = 0  # pictures left out because the stream dropped in the middle of them
 
     def __iter__(self) -> Iterator[tuple[av.Packet, float]]:
         pieces: list[av.Packet] = []
         pts: int | None = None  # the held picture's presentation time
         at = 0.0
         guessed = False  # its first piece's decode time is FFmpeg's guess
+        whole = 0  # slices of the last picture known whole (the next one had begun)
         try:
             for packet, arrived in self._pairs:
                 theirs = self._theirs.push(packet.pts) if self._theirs is not None else None
@@ -411,16 +431,34 @@ class _WholePictures:
                     pieces.append(packet)
                     pts = packet.pts if pts is None else pts
                     continue
-                if pieces:
+                if pieces and not packet.size:  # the demuxer's flush at the stream's end
+                    if self._complete(pieces, whole):
+                        yield self._whole(pieces, pts, guessed), at
+                elif pieces:
+                    whole = self._slice_count(pieces)
                     yield self._whole(pieces, pts, guessed), at
                 pieces, pts, at = [packet], packet.pts, arrived
                 guessed = self._theirs is not None and packet.dts == theirs
         except (av.FFmpegError, OSError, EOFError):
-            if pieces:  # the stream dropped: the held picture first
+            if self._complete(pieces, whole):  # the stream dropped: the held picture first
                 yield self._whole(pieces, pts, guessed), at
             raise
-        if pieces:
+        if self._complete(pieces, whole):
             yield self._whole(pieces, pts, guessed), at
+
+    def _slice_count(self, pieces: list[av.Packet]) -> int:
+        return sum(_slices(bytes(p), self._length_size, self._hevc) for p in pieces) if self._sliced else 0
+
+    def _complete(self, pieces: list[av.Packet], whole: int) -> bool:
+        """Whether the picture held when the stream ended may be recorded: not when the camera
+        went off in the middle of it (fewer slices than the picture before; cameras cut every
+        picture into as many), as a cut picture decodes smeared, or not at all, as the last of its
+        segment, the very moment a reviewer looks at when a camera dropped."""
+        if pieces and (got := self._slice_count(pieces)) < whole:
+            self.cut_pictures += 1
+            log.info("the stream ended in the middle of a picture (%d of %d slices): the picture is left out", got, whole)
+            return False
+        return bool(pieces)
 
     def _whole(self, pieces: list[av.Packet], pts: int | None, guessed: bool) -> av.Packet:
         packet = pieces[0]

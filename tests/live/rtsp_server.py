@@ -10,12 +10,15 @@ by the clip's length at each loop, so a client sees one continuous stream of the
 compressed pictures. The server's sinks pace it in real time. Every client starts at the clip's
 start (a fresh media per connection).
 
-Usage: rtsp_server.py CLIP.mp4 PORT [--h265] [--audio-only | --stall-after=N | --clock-reset]
+Usage: rtsp_server.py CLIP.mp4 PORT [--h265] [--audio-only | --stall-after=N | --cut-picture-after=N | --clock-reset]
 ``--h265``: the clip is H.265 (HEVC): ``h265parse ! rtph265pay`` instead, parameter sets again before
 every slice of a keyframe as well (config-interval=-1), as many Chinese IP cameras send H.265.
 ``--audio-only``: a camera that answers but sends no video (a test tone, G.711, and nothing else).
 ``--stall-after=N``: a camera whose encoder hangs: each connection gets the first N pictures, then
 nothing, while the RTSP session stays up.
+``--cut-picture-after=N``: a camera that goes off in the middle of a picture: the first connection
+gets N pictures, then the first slice only of the next (an H.264 clip of several slices a picture),
+and half a second later the server exits (the connection drops).
 ``--clock-reset``: a camera whose clock starts again after the first loop: the second loop's
 timestamps are the first's again (a jump back by one loop; being late, that loop goes out at once),
 the loops after it follow on from there in real time.
@@ -24,6 +27,7 @@ Prints "ready rtsp://127.0.0.1:PORT/cam" on stdout once it listens.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import gi
@@ -55,10 +59,27 @@ def load_access_units(path: str, codec: str = "h264"):
     return units, caps
 
 
+def _first_slice(data: bytes) -> bytes:
+    """An H.264 access unit (start codes) up to the end of its first slice: what a camera that went
+    off after that slice had sent of the picture."""
+    starts = []
+    i = data.find(b"\x00\x00\x01")
+    while i >= 0:
+        starts.append(i)
+        i = data.find(b"\x00\x00\x01", i + 3)
+    for n, at in enumerate(starts):
+        if data[at + 3] & 0x1F in (1, 5):  # the first slice: keep it and everything before it
+            end = starts[n + 1] if n + 1 < len(starts) else len(data)
+            return data[:end].rstrip(b"\x00") if n + 1 < len(starts) else data
+    return data
+
+
 class LoopFactory(GstRtspServer.RTSPMediaFactory):
-    def __init__(self, units, caps, stall_after: int | None = None, clock_reset: bool = False, codec: str = "h264"):
+    def __init__(self, units, caps, stall_after: int | None = None, clock_reset: bool = False, codec: str = "h264",
+                 cut_after: int | None = None):
         super().__init__()
         self.units = units
+        self.cut_after = cut_after
         self.codec = codec
         self.stall_after = stall_after
         self.clock_reset = clock_reset
@@ -82,8 +103,13 @@ class LoopFactory(GstRtspServer.RTSPMediaFactory):
         def need_data(appsrc, _length):  # noqa: ANN001
             if self.stall_after is not None and state["i"] >= self.stall_after:
                 return  # the encoder hung: appsrc asks again, nothing comes
+            if self.cut_after is not None and state["i"] > self.cut_after:
+                return  # the picture was cut: nothing more before the exit
             loop, k = divmod(state["i"], len(self.units))
             pts, dts, duration, key, data = self.units[k]
+            if self.cut_after is not None and state["i"] == self.cut_after:
+                data = _first_slice(data)
+                GLib.timeout_add(500, lambda: os._exit(0))
             buf = Gst.Buffer.new_wrapped(data)
             shift = (loop - (loop >= 1 and self.clock_reset)) * self.loop_ns - base
             buf.pts = pts + shift
@@ -107,7 +133,9 @@ def main() -> None:
         codec = "h265" if "--h265" in flags else "h264"
         units, caps = load_access_units(clip, codec)
         stall = next((int(f.split("=", 1)[1]) for f in flags if f.startswith("--stall-after=")), None)
-        factory = LoopFactory(units, caps, stall_after=stall, clock_reset="--clock-reset" in flags, codec=codec)
+        cut = next((int(f.split("=", 1)[1]) for f in flags if f.startswith("--cut-picture-after=")), None)
+        factory = LoopFactory(units, caps, stall_after=stall, clock_reset="--clock-reset" in flags, codec=codec,
+                              cut_after=cut)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(port)

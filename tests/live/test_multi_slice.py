@@ -85,7 +85,9 @@ def _check(segments, clip: Path) -> None:
     """Every segment: whole pictures of the clip in an unbroken run from a keyframe, decoding
     without a fault to the clip's own pictures, its duration the time they span; the segments
     of one timeline follow on without a picture lost and without a gap or overlap in time. (A
-    segment the camera's drop ended may end with the part of a picture it got before.)"""
+    segment the camera's drop ended may end with the part of a picture it got before where that
+    cannot be told: the recorder leaves out a picture with fewer slices than the one before, see
+    ``test_a_picture_cut_off_by_the_camera_going_off_does_not_end_its_segment``.)"""
     source = picture_nals(clip)
     assert len(source) == FRAMES
     source_frames = set(_frame_hashes(clip)[0])
@@ -199,3 +201,28 @@ def test_the_next_slice_of_a_picture_is_told_by_its_header_in_either_framing(cli
             assert not _continues_picture(framing(units), length_size, hevc)
             for k in range(1, len(slices)):
                 assert _continues_picture(framing([other] + slices[k:]), length_size, hevc)
+
+
+def test_a_picture_cut_off_by_the_camera_going_off_does_not_end_its_segment(footage_dir, tmp_path):
+    """The camera goes off after sending the first of the four slices of its 21st picture. That
+    slice was recorded as the segment's last picture, which decoded to a smeared one (or not at
+    all) at the very moment a reviewer looks for what happened before the camera dropped. The
+    segment ends with the last whole picture, every one before it kept."""
+    clip = tmp_path / "slices-h264-4.mp4"
+    reencode(footage_dir, clip, "mp4", frames=FRAMES, options={"g": str(GOP), "threads": "1", "slices": "4"})
+    cut_at = GOP + 5  # decode order: the second keyframe's segment holds pictures 15..19, then the cut one
+    camera = RtspCamera(clip, flags=(f"--cut-picture-after={cut_at}",))
+    camera.start()
+    segments = []
+    recorder = Recorder(RecorderConfig(camera.url, tmp_path / "rec", segment_s=0.5, read_timeout_s=3.0,
+                                       backoff_initial_s=5.0), on_segment=segments.append)
+    try:
+        with recording(recorder):
+            _wait(lambda: any(s.ended_by == "drop" for s in segments), 20, "the segment ended by the drop")
+    finally:
+        camera.kill()
+    [dropped] = [s for s in segments if s.ended_by == "drop"]
+    source = picture_nals(clip)
+    assert _numbers(dropped.path, source) == list(range(GOP, cut_at))  # whole pictures, none lost
+    frames, refused = _frame_hashes(dropped.path)
+    assert refused == 0 and len(frames) == cut_at - GOP
