@@ -128,3 +128,20 @@ def test_a_calibration_that_disagrees_with_the_walkers_size_does_not_make_riders
     assert 4.0 < np.hypot(g[-1][0] - g[0][0], g[-1][1] - g[0][1]) / 6.0 < 4.5
     assert all(o.class_name == "person" for o in run_with(RiderLinker(calibration=stretched), walker))
     assert run_with(RiderLinker(calibration=MOTORWAY), along_the_road(2, 7.0, start_m=15, seconds=4))[-1].class_name == "rider"
+
+
+def test_a_jump_across_a_gap_in_a_far_walkers_track_does_not_make_a_rider():
+    """Beijing at 15 analysis frames a second: a 13 px track, unseen for 0.33 s, came back 15 px
+    further on (an id passed between two people); read from the two ends of half a second, 3
+    heights a second, it became a rider for good, and so did the walker it then followed into a
+    zone declared red. No speed is read across such a gap; seen without one, the same pace is."""
+    def box(x):
+        return (x - 3.0, 104.0, x + 3.0, 117.0)  # 13 px tall
+
+    walking = [(round(i / 15, 3), 40.0 + i) for i in range(10)]  # 15 px/s: 1.2 heights/s
+    jumped = [(round(0.93 + i / 15, 3), 64.0 + i) for i in range(12)]  # after 0.33 s unseen, 15 px on
+    out = run([TrackObservation(t, 1, "person", box(x), 0.3) for t, x in walking + jumped])
+    assert all(o.class_name == "person" for o in out)
+    # A track seen on every frame that really goes 3 heights a second is a rider.
+    steady = [TrackObservation(round(i / 15, 3), 2, "person", box(40.0 + 2.6 * i), 0.3) for i in range(20)]
+    assert run(steady)[-1].class_name == "rider"
