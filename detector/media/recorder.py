@@ -454,7 +454,9 @@ class _WholePictures:
         went off in the middle of it (fewer slices than the picture before; cameras cut every
         picture into as many), as a cut picture decodes smeared, or not at all, as the last of its
         segment, the very moment a reviewer looks at when a camera dropped."""
-        if pieces and (got := self._slice_count(pieces)) < whole:
+        if not any(p.size for p in pieces):
+            return bool(pieces)  # the demuxer's empty flush packet, handed on as before
+        if (got := self._slice_count(pieces)) < whole:
             self.cut_pictures += 1
             log.info("the stream ended in the middle of a picture (%d of %d slices): the picture is left out", got, whole)
             return False

@@ -19,6 +19,7 @@ timeline must follow on without a picture lost, and their times must be the pict
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from pathlib import Path
 
@@ -203,7 +204,7 @@ def test_the_next_slice_of_a_picture_is_told_by_its_header_in_either_framing(cli
                 assert _continues_picture(framing([other] + slices[k:]), length_size, hevc)
 
 
-def test_a_picture_cut_off_by_the_camera_going_off_does_not_end_its_segment(footage_dir, tmp_path):
+def test_a_picture_cut_off_by_the_camera_going_off_does_not_end_its_segment(footage_dir, tmp_path, caplog):
     """The camera goes off after sending the first of the four slices of its 21st picture. That
     slice was recorded as the segment's last picture, which decoded to a smeared one (or not at
     all) at the very moment a reviewer looks for what happened before the camera dropped. The
@@ -211,6 +212,7 @@ def test_a_picture_cut_off_by_the_camera_going_off_does_not_end_its_segment(foot
     clip = tmp_path / "slices-h264-4.mp4"
     reencode(footage_dir, clip, "mp4", frames=FRAMES, options={"g": str(GOP), "threads": "1", "slices": "4"})
     cut_at = GOP + 5  # decode order: the second keyframe's segment holds pictures 15..19, then the cut one
+    caplog.set_level(logging.INFO, logger="detector.media.recorder")
     camera = RtspCamera(clip, flags=(f"--cut-picture-after={cut_at}",))
     camera.start()
     segments = []
@@ -226,3 +228,5 @@ def test_a_picture_cut_off_by_the_camera_going_off_does_not_end_its_segment(foot
     assert _numbers(dropped.path, source) == list(range(GOP, cut_at))  # whole pictures, none lost
     frames, refused = _frame_hashes(dropped.path)
     assert refused == 0 and len(frames) == cut_at - GOP
+    said = [r.getMessage() for r in caplog.records if "in the middle of a picture" in r.getMessage()]
+    assert said == ["the stream ended in the middle of a picture (1 of 4 slices): the picture is left out"]
