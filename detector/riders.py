@@ -57,6 +57,14 @@ SAME_OBJECT_IOU = 0.7
 MAX_SAMPLE_GAP_S = 0.3
 
 
+def _velocity(window: list[tuple[float, float, float, float]], points: np.ndarray) -> np.ndarray:
+    """The slope of a least-squares straight line through ``points`` (one per sample of
+    ``window``, at its time): a speed no single jumpy box decides."""
+    t = np.array([s[0] for s in window])
+    dt = t - t.mean()
+    return (dt[:, None] * (points - points.mean(axis=0))).sum(axis=0) / (dt * dt).sum()
+
+
 def same_object(person: Box, vehicle: Box) -> bool:
     """The two boxes frame one thing: rider and machine boxed together, named both ways."""
     py1, py2, vy2 = person[1], person[3], vehicle[3]
@@ -147,10 +155,7 @@ class RiderLinker:
         window = list(p.history)[older[-1]:]
         if len(window) < 3 or any(b[0] - a[0] > MAX_SAMPLE_GAP_S for a, b in zip(window, window[1:])):
             return False
-        t = np.array([s[0] for s in window])
-        xy = np.array([(s[1], s[2]) for s in window])
-        dt = t - t.mean()
-        velocity = (dt[:, None] * (xy - xy.mean(axis=0))).sum(axis=0) / (dt * dt).sum()
+        velocity = _velocity(window, np.array([(s[1], s[2]) for s in window]))
         heights = float(np.mean([s[3] for s in window]))
         return float(np.hypot(*velocity)) / heights >= self.rider_speed
 
@@ -168,10 +173,7 @@ class RiderLinker:
         ground = np.array([self.calibration.to_ground((s[1], s[2])) for s in window])
         if not self._calibration_agrees(window, ground):
             return False
-        t = np.array([s[0] for s in window])
-        dt = t - t.mean()
-        velocity = (dt[:, None] * (ground - ground.mean(axis=0))).sum(axis=0) / (dt * dt).sum()
-        return float(np.hypot(*velocity)) >= self.rider_speed_mps
+        return float(np.hypot(*_velocity(window, ground))) >= self.rider_speed_mps
 
     def _calibration_agrees(self, window: list[tuple[float, float, float, float]], ground: np.ndarray) -> bool:
         """The calibration's scale across the picture at the person's feet (``ground``: where the

@@ -59,6 +59,15 @@ class Trajectory:
         self.points.append((obs.t, round(x, 1), round(y, 1)))
 
 
+def heading_point(start: tuple[float, float, float], last: tuple[float, float, float], t: float) -> tuple[float, float]:
+    """Where an object seen at ``start`` and then at ``last`` (each ``(t, x, y)``) is by time ``t``
+    if it goes on as it went: where a lost object was heading, for a new id that may be it."""
+    t0, x0, y0 = start
+    t1, x1, y1 = last
+    ahead = (t - t1) / (t1 - t0) if t1 > t0 else 0.0
+    return x1 + (x1 - x0) * ahead, y1 + (y1 - y0) * ahead
+
+
 def box_distance(a: Box, b: Box) -> float:
     """Gap between two boxes in pixels (0 when they touch or overlap)."""
     dx = max(a[0] - b[2], b[0] - a[2], 0.0)

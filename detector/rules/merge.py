@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from detector.rules._common import heading_point
 from detector.types import ViolationEvent
 
 # Events closer than this (seconds between one's end and the next's start) count as one.
@@ -67,16 +68,14 @@ def _continues_motion(a: ViolationEvent, b: ViolationEvent, gap_s: float) -> boo
         return False
     if _FAMILY.get(first.object_class, first.object_class) != _FAMILY.get(second.object_class, second.object_class):
         return False
-    t_last, x_last, y_last = first.path[-1]
+    t_last = first.path[-1][0]
     t_new, x_new, y_new = second.path[0]
     if not 0.0 < t_new - t_last <= gap_s or first.key_box is None or second.key_box is None:
         return False
     recent = [p for p in first.path if p[0] >= t_last - HEADING_S]
-    t0, x0, y0 = recent[0]
-    if t_last - t0 <= 0.0:
+    if t_last - recent[0][0] <= 0.0:
         return False
-    ahead = (t_new - t_last) / (t_last - t0)
-    px, py = x_last + (x_last - x0) * ahead, y_last + (y_last - y0) * ahead
+    px, py = heading_point(recent[0], first.path[-1], t_new)
     height = min(first.key_box[3] - first.key_box[1], second.key_box[3] - second.key_box[1])
     return height > 0 and math.hypot(x_new - px, y_new - py) <= CONTINUE_HEIGHTS * height
 

@@ -32,7 +32,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from detector.geometry import Ruler, footprint_overlap
-from detector.rules._common import PERSON_CLASSES, RIDER_CLASS, PerTrackRule, Trajectory, ZoneShape
+from detector.rules._common import PERSON_CLASSES, RIDER_CLASS, PerTrackRule, Trajectory, ZoneShape, heading_point
 from detector.scene import LaneZone
 from detector.explain import class_zh, ids_text
 from detector.types import FrameContext, TrackObservation, ViolationEvent
@@ -296,10 +296,7 @@ class WrongWayRule(PerTrackRule):
         cars."""
         last = s.last_inside
         w0 = s.window[0] if s.window else last
-        span = last.t - w0.t
-        (x0, y0), (x1, y1) = w0.ground, last.ground
-        ahead = (first.t - last.t) / span if span > 0 else 0.0
-        px, py = x1 + (x1 - x0) * ahead, y1 + (y1 - y0) * ahead
+        px, py = heading_point((w0.t, *w0.ground), (last.t, *last.ground), first.t)
         height = max(last.box[3] - last.box[1], 1.0)
         return math.hypot(first.ground[0] - px, first.ground[1] - py) <= self.handover_heights * height
 
