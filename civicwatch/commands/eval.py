@@ -118,15 +118,15 @@ def run_detections(args: argparse.Namespace) -> int:
     runs = [(name, _detect_fn(detector, args.tiles, slicing, args.lowlight))]
     if args.compare:
         runs.insert(0, ("whole frame", _detect_fn(detector, "none", None, args.lowlight)))
-    results = [(name, evaluate_detections(images, detect, args.conf)) for name, detect in runs]
-    setting = {"model": detector.name, "conf": args.conf, "tiles": args.tiles,
+    results = [(name, evaluate_detections(images, detect, args.conf, args.iou)) for name, detect in runs]
+    setting = {"model": detector.name, "conf": args.conf, "iou": args.iou, "tiles": args.tiles,
                "slicing": {"tile": slicing.tile, "overlap": slicing.overlap} if slicing else None}
     if args.json:
         body = ({"runs": [{"setting": name, **r.to_dict()} for name, r in results]} if args.compare
                 else results[0][1].to_dict())
         print(json.dumps({**setting, **body}, indent=2, ensure_ascii=False))
     elif args.compare:
-        print(f"model {detector.name}, conf {args.conf}, {results[0][1].images} images")
+        print(f"model {detector.name}, conf {args.conf}, IoU {args.iou:g}, {results[0][1].images} images")
         print(format_comparison(results))
     else:
         print(format_detection_report(results[0][1], f"model {detector.name}, conf {args.conf}, {name}"))
@@ -145,6 +145,14 @@ def _detect_fn(detector: ObjectDetector, tiles: str, slicing: SliceSettings | No
         enhance, plain = LowLight(), detect
         detect = lambda image: plain(enhance(image))
     return detect
+
+
+def overlap(text: str) -> float:
+    """An argparse ``type``: an IoU, above 0 and at most 1."""
+    value = finite_float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value:g} is not an IoU: box overlaps are above 0 and at most 1")
+    return value
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -169,6 +177,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     det.add_argument("--frames", metavar="FRAMES.json", help="video frames with YOLO labels (benchmarks/dev-set/frames)")
     det.add_argument("--model", default=None, help="model name or .onnx path (default: the analysis model, as `analyze` uses)")
     det.add_argument("--conf", type=score, default=0.3, help="score threshold for recall and precision (default 0.3)")
+    det.add_argument("--iou", type=overlap, default=0.5,
+                     help="box overlap (IoU) a detection needs to count as finding a labelled box, for recall and "
+                          "precision (default 0.5; AP is always at 0.5): lower values tell a box found in the wrong "
+                          "place from one not found")
     det.add_argument("--tiles", default="none",
                      help="'none', or COLSxROWS (e.g. 2x2): also detect on overlapping tiles at model resolution")
     det.add_argument("--slice-tile", type=int, default=None, metavar="PX",
