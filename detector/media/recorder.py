@@ -316,28 +316,8 @@ _HEVC_VCL_TYPES = 32
 _GUESSED_DTS_FORMATS = {"rtsp", "sdp", "rtp"}
 
 
-def _slices(data: bytes, length_size: int | None, hevc: bool = False) -> int:
-    """How many coded slices ``data`` (one packet, Annex B or ``length_size``-prefixed) holds."""
-    n, i, end = 0, 0, len(data)
-    while i < end:
-        if length_size:
-            start = i + length_size
-            i = start + int.from_bytes(data[i:start], "big")
-        else:
-            start = data.find(b"\x00\x00\x01", i)
-            if start < 0:
-                break
-            start += 3
-            i = start
-        if start < end:
-            n += ((data[start] >> 1) & 0x3F < _HEVC_VCL_TYPES) if hevc else (data[start] & 0x1F in _SLICE_NAL_TYPES)
-    return n
-
-
-def _continues_picture(data: bytes, length_size: int | None, hevc: bool = False) -> bool:
-    """Whether the first slice in ``data`` (one packet, Annex B or ``length_size``-prefixed) is not
-    the first of its picture (H.264: first_mb_in_slice is not 0; H.265, ``hevc``:
-    first_slice_segment_in_pic_flag is 0): the next slice of the picture before."""
+def _nal_starts(data: bytes, length_size: int | None) -> Iterator[int]:
+    """Where each NAL unit of ``data`` (one packet, Annex B or ``length_size``-prefixed) begins."""
     i, end = 0, len(data)
     while i < end:
         if length_size:
@@ -346,14 +326,30 @@ def _continues_picture(data: bytes, length_size: int | None, hevc: bool = False)
         else:
             start = data.find(b"\x00\x00\x01", i)
             if start < 0:
-                return False
+                return
             start += 3
             i = start
-        if hevc:
-            if start + 2 < end and (data[start] >> 1) & 0x3F < _HEVC_VCL_TYPES:
-                return not data[start + 2] & 0x80
-        elif start + 1 < end and data[start] & 0x1F in _SLICE_NAL_TYPES:
-            return not data[start + 1] & 0x80
+        yield start
+
+
+def _is_slice(data: bytes, start: int, hevc: bool) -> bool:
+    if hevc:
+        return start + 2 < len(data) and (data[start] >> 1) & 0x3F < _HEVC_VCL_TYPES
+    return start + 1 < len(data) and data[start] & 0x1F in _SLICE_NAL_TYPES
+
+
+def _slices(data: bytes, length_size: int | None, hevc: bool = False) -> int:
+    """How many coded slices ``data`` (one packet, Annex B or ``length_size``-prefixed) holds."""
+    return sum(_is_slice(data, start, hevc) for start in _nal_starts(data, length_size))
+
+
+def _continues_picture(data: bytes, length_size: int | None, hevc: bool = False) -> bool:
+    """Whether the first slice in ``data`` (one packet, Annex B or ``length_size``-prefixed) is not
+    the first of its picture (H.264: first_mb_in_slice is not 0; H.265, ``hevc``:
+    first_slice_segment_in_pic_flag is 0): the next slice of the picture before."""
+    for start in _nal_starts(data, length_size):
+        if _is_slice(data, start, hevc):
+            return not data[start + (2 if hevc else 1)] & 0x80
     return False
 
 
