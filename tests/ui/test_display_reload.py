@@ -34,8 +34,14 @@ def _screen(browser, feed_build: dict):  # noqa: ANN001
 
     page = browser.new_page(locale="en-US")
     loads: list[str] = []
-    page.on("load", lambda p: loads.append(p.evaluate("document.getElementById('display').getAttribute('data-build')")))
-    page.add_init_script("window.CW_DISPLAY_POLL_MS = 200;")
+    # The page reports each load itself: reading the build from the test after a "load" event
+    # raced the reload, whose navigation destroyed the context the read ran in, and lost a load.
+    page.expose_function("cwTestLoaded", lambda build: loads.append(build))
+    page.add_init_script(
+        "window.CW_DISPLAY_POLL_MS = 200;"
+        "addEventListener('DOMContentLoaded', () => window.cwTestLoaded("
+        "document.getElementById('display').getAttribute('data-build')));"
+    )
     harness.serve_pages(page, BASE, "en-US", answer)
     page.goto(f"{BASE}/display/lobby")
     return page, loads
