@@ -210,7 +210,12 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
     after = parse_when(since, "since")
     rows = db.execute(q.order_by(Case.decided_at.desc(), Case.id))
     if after is not None:
-        after -= timedelta(seconds=SINCE_OVERLAP_S)  # a case committed after the last poll: see above
+        # a case committed after the last poll: see above. A ``since`` later than this server's
+        # clock means the clock was set back after it gave that ``server_time`` (or another app
+        # server's runs ahead): a withdrawal stamped since then by the clock as it is now would be
+        # older than ``since`` and never reach the screen, which would keep the withdrawn case, a
+        # citizen's face, on the street. So the answer looks back from the earlier of the two.
+        after = min(after, now) - timedelta(seconds=SINCE_OVERLAP_S)
         # published meanwhile, or back on the screens with media made again (a screen polling with
         # ``since`` was told to take the case off while its media were of an old policy) ...
         recent = q.where(or_(Case.decided_at > after, Case.media_at > after))

@@ -484,7 +484,7 @@ def test_a_rerun_that_replaces_a_pending_cases_evidence_replaces_its_prepared_me
     assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
 
 
-def test_a_screen_polling_with_since_is_told_of_a_withdrawal(env, cases, fast_redaction):
+def test_a_screen_polling_with_since_is_told_of_a_withdrawal(env, cases, fast_redaction, monkeypatch):
     """``since`` returns only cases published after it, as documented for screens that poll for
     news; a case withdrawn meanwhile was simply not in the answer, so such a screen kept showing
     it. The answer now names the public numbers withdrawn since, for this screen's share only."""
@@ -502,10 +502,38 @@ def test_a_screen_polling_with_since_is_told_of_a_withdrawal(env, cases, fast_re
     news = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
     assert news["items"] == [] and news["withdrawn"] == [number]  # the hall's case was never the lobby's
     # said again within the overlap (harmless: by number), and no more after it
+    import service.api.public as public
+
     past = datetime.fromisoformat(news["server_time"]) + timedelta(seconds=SINCE_OVERLAP_S + 1)
+    monkeypatch.setattr(public, "utcnow", lambda: past + timedelta(seconds=1))
     assert env.display.get("/api/public/cases", params={"since": past.isoformat()}).json()["withdrawn"] == []
+    monkeypatch.undo()
     everything = env.reviewer.get("/api/public/cases", params={"since": first["server_time"]}).json()
     assert len(everything["withdrawn"]) == 2
+
+
+def test_a_screen_polling_with_since_is_told_of_a_withdrawal_after_the_clock_was_set_back(
+        env, cases, fast_redaction, monkeypatch):
+    """The server's clock is set back an hour after a screen's poll (a wrong clock corrected, a
+    failover to a server whose clock is behind). A withdrawal is then stamped an hour before the
+    ``since`` the screen passes back: read at face value, it was never named in ``withdrawn`` and
+    the screen kept the withdrawn case on the street for that hour or for good."""
+    import service.api.cases as cases_api
+    import service.api.public as public
+
+    a, _ = cases
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    first = env.display.get("/api/public/cases").json()
+    [number] = [c["number"] for c in first["items"]]
+    set_back = datetime.fromisoformat(first["server_time"]) - timedelta(hours=1)
+    monkeypatch.setattr(cases_api, "utcnow", lambda: set_back)
+    monkeypatch.setattr(public, "utcnow", lambda: set_back + timedelta(seconds=10))
+    assert env.reviewer.post(f"/api/cases/{a}/withdraw", json={"reason": "wrong person"}).status_code == 200
+    news = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
+    assert news["withdrawn"] == [number] and news["items"] == []
+    # the next poll, with the server_time of the set-back clock, goes on from there
+    assert news["server_time"] == (set_back + timedelta(seconds=10)).isoformat()
 
 
 def test_rendering_the_annotated_clip_keeps_the_prepared_media(env, cases, fast_redaction):
