@@ -124,8 +124,10 @@ class WrongWayRule(PerTrackRule):
         self._alias: dict[int, int] = {}
         self.handover_s = handover_s
         self.handover_heights = handover_heights
+        self._in_frame: set[int] = set()  # track ids of the frame being judged
 
     def update(self, ctx: FrameContext) -> list[ViolationEvent]:
+        self._in_frame = {o.track_id for o in ctx.observations}
         return self._track_events(ctx)
 
     def _open_tracks(self) -> dict[int, _Stay]:
@@ -281,6 +283,8 @@ class WrongWayRule(PerTrackRule):
                 continue
             if first.t - s.last_t > self.handover_s:
                 continue
+            if any(tid in self._in_frame and tid != obs.track_id for tid in s.track_ids):
+                continue  # its rider is in this frame, listed after this track
             if self._where_heading(s, first):
                 self._alias[obs.track_id] = key
                 return key

@@ -10,7 +10,7 @@ from detector.rules import WrongWayRule
 from detector.rules.merge import merge_events
 from detector.scene import LaneZone
 
-from .scripting import path, relabel, run, still
+from .scripting import drop, path, relabel, run, still
 
 POLY = [(0, 300), (640, 300), (640, 380), (0, 380)]
 
@@ -194,3 +194,14 @@ def test_a_car_entering_the_lane_behind_a_lost_wrong_way_car_is_a_case_of_its_ow
     refound = path(52, "car", [(5.5, 268.0, 340.0), (9.7, 0.0, 340.0)])
     [case] = run(make_rule(classes=["car"]), first + refound, t_end=12.0)
     assert case.track_ids == [50, 52]
+
+
+def test_a_new_id_takes_over_no_case_whose_rider_is_in_the_same_frame_whatever_the_order():
+    """A wrong-way rider missed for one frame (5.1 s); at 5.2 s he is back under his own id, and a
+    rider going the right way appears beside where he was heading. Listed before him in that
+    frame, the newcomer took over his case (a case held a rider going the other way); listed
+    after, it did not. The lost rider is in the frame either way: no handover."""
+    wrong = drop(path(60, "bicycle", [(2.0, 620.0, 340.0), (8.0, 260.0, 340.0)]), 5.1, 5.2)
+    right = path(61, "bicycle", [(5.2, 450.0, 330.0), (8.0, 618.0, 330.0)])
+    for observations in (wrong + right, right + wrong):
+        assert [e.track_ids for e in run(make_rule(), observations, t_end=10.0)] == [[60]]
