@@ -161,14 +161,16 @@ class RiderLinker:
 
     def _fast_on_ground(self, p: _Person) -> bool:
         """Faster than ``rider_speed_mps`` on the ground: the slope of a straight line through the
-        ground points of the last ``metric_window_s`` (at least five samples spanning it)."""
+        ground points of the last ``metric_window_s`` (at least five samples spanning it, from the
+        last one at least that old, with no gap longer than ``MAX_SAMPLE_GAP_S``)."""
         if self.calibration is None or len(p.history) < 5:
             return False
         t_last = p.history[-1][0]
-        if t_last - p.history[0][0] < self.metric_window_s - 1e-6:
+        older = [i for i, s in enumerate(p.history) if t_last - s[0] >= self.metric_window_s - 1e-6]
+        if not older:
             return False
-        window = [s for s in p.history if t_last - s[0] <= self.metric_window_s + 1e-6]
-        if len(window) < 5:
+        window = list(p.history)[older[-1]:]
+        if len(window) < 5 or any(b[0] - a[0] > MAX_SAMPLE_GAP_S for a, b in zip(window, window[1:])):
             return False
         ground = np.array([self.calibration.to_ground((s[1], s[2])) for s in window])
         if not self._calibration_agrees(window, ground):

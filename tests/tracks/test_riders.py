@@ -145,3 +145,16 @@ def test_a_jump_across_a_gap_in_a_far_walkers_track_does_not_make_a_rider():
     # A track seen on every frame that really goes 3 heights a second is a rider.
     steady = [TrackObservation(round(i / 15, 3), 2, "person", box(40.0 + 2.6 * i), 0.3) for i in range(20)]
     assert run(steady)[-1].class_name == "rider"
+
+
+def test_a_far_walker_whose_track_has_a_gap_stays_a_pedestrian():
+    """The jittering far walker of the motorway camera, unseen for 1.2 s (1.0 s to 2.2 s): read
+    over the 0.4 s seen since he came back, or across the gap, his ground speed was a rider's
+    (from 2.6 s). The ground window must span ``metric_window_s`` with no gap, as the image one
+    does; a cyclist unseen from 0.5 s to 1.0 s is a rider once seen that long again."""
+    jitter = (2, 0, -2, 0, 2, -2, 1, -1)
+    walker = [o for o in along_the_road(1, 1.4, start_m=45, seconds=6, jitter_px=jitter) if not 1.0 <= o.t < 2.2]
+    assert all(o.class_name == "person" for o in run_with(RiderLinker(calibration=MOTORWAY), walker))
+    cyclist = [o for o in along_the_road(2, 7.0, start_m=15, seconds=4) if not 0.5 <= o.t < 1.0]
+    out = run_with(RiderLinker(calibration=MOTORWAY), cyclist)
+    assert next(o.t for o in out if o.class_name == "rider") == 2.5
