@@ -153,7 +153,7 @@ class RiderLinker:
         if not older:
             return False
         window = list(p.history)[older[-1]:]
-        if len(window) < 3 or any(b[0] - a[0] > MAX_SAMPLE_GAP_S for a, b in zip(window, window[1:])):
+        if len(window) < 3 or any(b[0] - a[0] > MAX_SAMPLE_GAP_S + 1e-6 for a, b in zip(window, window[1:])):
             return False
         velocity = _velocity(window, np.array([(s[1], s[2]) for s in window]))
         heights = float(np.mean([s[3] for s in window]))
@@ -170,7 +170,7 @@ class RiderLinker:
         if not older:
             return False
         window = list(p.history)[older[-1]:]
-        if len(window) < 5 or any(b[0] - a[0] > MAX_SAMPLE_GAP_S for a, b in zip(window, window[1:])):
+        if len(window) < 5 or any(b[0] - a[0] > MAX_SAMPLE_GAP_S + 1e-6 for a, b in zip(window, window[1:])):
             return False
         ground = np.array([self.calibration.to_ground((s[1], s[2])) for s in window])
         if not self._calibration_agrees(window, ground):

@@ -158,3 +158,14 @@ def test_a_far_walker_whose_track_has_a_gap_stays_a_pedestrian():
     cyclist = [o for o in along_the_road(2, 7.0, start_m=15, seconds=4) if not 0.5 <= o.t < 1.0]
     out = run_with(RiderLinker(calibration=MOTORWAY), cyclist)
     assert next(o.t for o in out if o.class_name == "rider") == 2.5
+
+
+def test_two_frames_missed_at_10_fps_is_no_gap_wherever_they_fall():
+    """Two frames missed at 10 analysis frames a second (0.3 s between samples) is within
+    ``MAX_SAMPLE_GAP_S``. Read from float times, 0.4 - 0.1 is 0.30000000000000004 and was a gap,
+    0.3 - 0.0 was not: a rider missed at 0.2 s and 0.3 s was one 0.4 s later than one missed at
+    0.1 s and 0.2 s."""
+    for missed in ((1, 2), (2, 3)):
+        fast = [TrackObservation(round(i * 0.1, 1), 1, "person", (100 + 30 * i, 100, 140 + 30 * i, 200), 0.8)
+                for i in range(15) if i not in missed]
+        assert next(o.t for o in run(fast) if o.class_name == "rider") == 0.5, missed
