@@ -252,6 +252,13 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
                      if not (who.role == "display" or screen is not None) or shown_on(c, screen)]
         withdrawn += [c.public_number for c in stale]  # a screen polling with since takes them off too
         withdrawn += _failing_integrity(db, q, who, screen, settings, limit)
+        # ... and, of any age, the published cases whose media were cleared to be made again
+        # (``replace_stale`` where a queue runs): no query above finds them, so a screen that had not
+        # polled since their policy changed was never told and kept the old media until new ones came
+        unmade = select(Case).where(Case.state.in_(PUBLIC_STATES), Case.public_number.is_not(None),
+                                    Case.published_hashes.is_(None)).order_by(Case.id)
+        withdrawn += [c.public_number for c in db.scalars(unmade)
+                      if not (who.role == "display" or screen is not None) or shown_on(c, screen)]
     remake_stale(request, [c.id for c in stale])
     # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed (the
     # overlap above covers one committed after this answer with a stamp before ``now``)

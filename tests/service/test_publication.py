@@ -722,3 +722,32 @@ def test_a_screen_polling_with_since_is_told_when_a_published_case_fails_integri
     again = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
     assert again["withdrawn"] == []
     assert [c["number"] for c in env.display.get("/api/public/cases").json()["items"]] == [numbers[a]]
+
+
+def test_a_screen_polling_with_since_is_told_when_a_published_cases_media_are_being_made_again(
+        settings, footage_dir, evidence_template, fast_redaction):
+    """A reviewer's preview of a published case whose media are of another policy clears them
+    (SQL NULL) while the publication queue makes them again. The case then dropped out of every
+    query of the feed: a screen polling with ``since`` that had not polled between the policy's
+    change and the preview (its network down for a minute) was never told, and kept the old,
+    perhaps unblurred, media on the street until the new ones were made, or for good."""
+    with _queued_service(settings, footage_dir, evidence_template) as (env, runner, a):
+        settings.redaction_policy = "none"
+        _approve_then_publish_when_ready(env, a, runner.queued)
+        _decided_a_day_ago(env, a)
+        on = env.display.get("/api/public/cases").json()
+        (item,) = on["items"]
+        settings.redaction_policy = "bystanders"
+        pv = env.reviewer.get(f"/api/public/preview/{a}")  # the media cleared, to be made again
+        assert pv.status_code == 409 and pv.json()["code"] == "not_ready"
+        assert env.reviewer.get(f"/api/cases/{a}").json()["published_hashes"] is None
+        assert env.display.get(item["media"]["image"]).status_code == 404
+        news = env.display.get("/api/public/cases", params={"since": on["server_time"]}).json()
+        assert news["items"] == [] and news["withdrawn"] == [item["number"]]
+        # named to every screen it is published to (here: all of them)
+        hall = env.reviewer.get("/api/public/cases", params={"since": on["server_time"], "screen": "hall"}).json()
+        assert hall["withdrawn"] == [item["number"]]  # published to every screen
+        # made again: back on the screens, and no longer named
+        assert prepare_published(env.app.state.session_factory, env.settings, [a]) == 1
+        back = env.display.get("/api/public/cases", params={"since": news["server_time"]}).json()
+        assert [i["number"] for i in back["items"]] == [item["number"]] and back["withdrawn"] == []
