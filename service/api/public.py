@@ -234,13 +234,15 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
         if not made_from_current(case, settings.redaction_policy):
             stale.append(case)  # made under another redaction policy: off the screens until made again
             continue
+        if len(items) >= limit:
+            continue  # with ``since``: full, but a case of another policy further on is still named
         if intact(case, settings):
             continue
         if after is not None and not (case.decided_at > after or (case.media_at or case.decided_at) > after):
             continue  # found as a candidate of another policy, but of this one after all: nothing new
         items.append(public_record(case, cam, up, f"/api/public/cases/{case.public_number}/media",
                                    sheet=who.role in SHEET_ROLES))
-        if len(items) >= limit:
+        if len(items) >= limit and after is None:
             break
     # A client polling with ``since`` is sent new cases only, so it learns of a withdrawal only by
     # being told: without this it kept a withdrawn case, a citizen's face, on its screen for good.

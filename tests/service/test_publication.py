@@ -751,3 +751,24 @@ def test_a_screen_polling_with_since_is_told_when_a_published_cases_media_are_be
         assert prepare_published(env.app.state.session_factory, env.settings, [a]) == 1
         back = env.display.get("/api/public/cases", params={"since": news["server_time"]}).json()
         assert [i["number"] for i in back["items"]] == [item["number"]] and back["withdrawn"] == []
+
+
+def test_a_screen_polling_with_since_is_told_of_a_case_of_another_policy_beyond_its_limit(env, cases, fast_redaction):
+    """``limit`` bounds the items of an answer, but the feed stopped looking at cases once the
+    items were full: with as many new publications as ``limit`` since the last poll, a case of an
+    old redaction policy (found after them) was never named in ``withdrawn``, and a screen
+    polling with ``since`` kept its old, unblurred media on show for as long as that lasted."""
+    a, b = cases
+    settings = env.settings
+    settings.redaction_policy = "none"
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    _decided_a_day_ago(env, a)
+    first = env.display.get("/api/public/cases").json()
+    (old,) = first["items"]
+    settings.redaction_policy = "bystanders"
+    _approve(env, b)
+    assert env.reviewer.post(f"/api/cases/{b}/publish").status_code == 200
+    news = env.display.get("/api/public/cases", params={"since": first["server_time"], "limit": 1}).json()
+    assert [i["number"] for i in news["items"]] == [env.reviewer.get(f"/api/cases/{b}").json()["public_number"]]
+    assert news["withdrawn"] == [old["number"]]
