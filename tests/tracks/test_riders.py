@@ -150,14 +150,16 @@ def test_a_jump_across_a_gap_in_a_far_walkers_track_does_not_make_a_rider():
 def test_a_far_walker_whose_track_has_a_gap_stays_a_pedestrian():
     """The jittering far walker of the motorway camera, unseen for 1.2 s (1.0 s to 2.2 s): read
     over the 0.4 s seen since he came back, or across the gap, his ground speed was a rider's
-    (from 2.6 s). The ground window must span ``metric_window_s`` with no gap, as the image one
-    does; a cyclist unseen from 0.5 s to 1.0 s is a rider once seen that long again."""
+    (from 2.6 s). The ground window must span ``metric_window_s`` itself. It may hold a gap: a
+    far cyclist's track flickers, and a cyclist unseen from 0.5 s to 1.0 s is a rider as soon as
+    his window spans 1.5 s (waiting for 1.5 s without a gap cost the motorway drill's shoulder
+    cyclist one case in two)."""
     jitter = (2, 0, -2, 0, 2, -2, 1, -1)
     walker = [o for o in along_the_road(1, 1.4, start_m=45, seconds=6, jitter_px=jitter) if not 1.0 <= o.t < 2.2]
     assert all(o.class_name == "person" for o in run_with(RiderLinker(calibration=MOTORWAY), walker))
     cyclist = [o for o in along_the_road(2, 7.0, start_m=15, seconds=4) if not 0.5 <= o.t < 1.0]
     out = run_with(RiderLinker(calibration=MOTORWAY), cyclist)
-    assert next(o.t for o in out if o.class_name == "rider") == 2.5
+    assert next(o.t for o in out if o.class_name == "rider") == 1.5
 
 
 def test_two_frames_missed_at_10_fps_is_no_gap_wherever_they_fall():
