@@ -22,7 +22,7 @@ import logging
 import mimetypes
 import re
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from itertools import chain
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -68,6 +68,7 @@ SHEET_ROLES = ("reviewer", "admin")
 # after that poll was never sent to a screen polling with ``since``. Within the overlap a case may
 # be sent twice; items and withdrawals are keyed by public number, so a repeat changes nothing.
 SINCE_OVERLAP_S = 120
+EARLIEST_SINCE = datetime.min.replace(tzinfo=timezone.utc) + timedelta(seconds=SINCE_OVERLAP_S)
 PAIR_MAX_AGE_S = 400 * 24 * 3600  # browsers cap cookies at 400 days; re-pair after that
 
 
@@ -215,7 +216,8 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
         # server's runs ahead): a withdrawal stamped since then by the clock as it is now would be
         # older than ``since`` and never reach the screen, which would keep the withdrawn case, a
         # citizen's face, on the street. So the answer looks back from the earlier of the two.
-        after = min(after, now) - timedelta(seconds=SINCE_OVERLAP_S)
+        # (Never before the first representable time: 0001-01-01T00:01Z less the overlap overflowed.)
+        after = max(min(after, now), EARLIEST_SINCE) - timedelta(seconds=SINCE_OVERLAP_S)
         # published meanwhile, or back on the screens with media made again (a screen polling with
         # ``since`` was told to take the case off while its media were of an old policy) ...
         recent = q.where(or_(Case.decided_at > after, Case.media_at > after))
