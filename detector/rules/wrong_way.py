@@ -284,7 +284,7 @@ class WrongWayRule(PerTrackRule):
             if first.t - s.last_t > self.handover_s:
                 continue
             if any(tid in self._in_frame and tid != obs.track_id for tid in s.track_ids):
-                continue  # its rider is in this frame, listed after this track
+                continue  # its object is in this frame, listed after this track
             if self._where_heading(s, first):
                 self._alias[obs.track_id] = key
                 return key

@@ -188,6 +188,12 @@ def shown_on(case: Case, screen: str | None) -> bool:
     return screen is not None and screen in case.public_screens
 
 
+def in_feed_of(who: Principal, screen: str | None, case: Case) -> bool:
+    """Whether ``case`` is in this caller's feed: a reviewer or admin without a screen sees
+    everything published, a screen (or a display token) its own share."""
+    return not (who.role == "display" or screen is not None) or shown_on(case, screen)
+
+
 def screen_for(who: Principal, screen: str | None) -> str | None:
     """The screen whose feed this caller gets: a bound token's own, always (another → 403)."""
     if who.kind == "token" and who.screen:
@@ -231,7 +237,7 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
     items, stale = [], []
     for case, cam, up in rows:
         # a reviewer or admin without a screen sees everything published; a screen its own share
-        if (who.role == "display" or screen is not None) and not shown_on(case, screen):
+        if not in_feed_of(who, screen, case):
             continue
         if not made_from_current(case, settings.redaction_policy):
             stale.append(case)  # made under another redaction policy: off the screens until made again
@@ -253,7 +259,7 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
         gone = select(Case).where(Case.state == "withdrawn", Case.public_number.is_not(None),
                                   Case.decided_at > after, Case.decided_at <= now).order_by(Case.decided_at)
         withdrawn = [c.public_number for c in db.scalars(gone)
-                     if not (who.role == "display" or screen is not None) or shown_on(c, screen)]
+                     if in_feed_of(who, screen, c)]
         withdrawn += [c.public_number for c in stale]  # a screen polling with since takes them off too
         withdrawn += _failing_integrity(db, q, who, screen, settings, limit)
         # ... and, of any age, the published cases whose media were cleared to be made again
@@ -262,7 +268,7 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
         unmade = select(Case).where(Case.state.in_(PUBLIC_STATES), Case.public_number.is_not(None),
                                     Case.published_hashes.is_(None)).order_by(Case.id)
         withdrawn += [c.public_number for c in db.scalars(unmade)
-                      if not (who.role == "display" or screen is not None) or shown_on(c, screen)]
+                      if in_feed_of(who, screen, c)]
     remake_stale(request, [c.id for c in stale])
     # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed (the
     # overlap above covers one committed after this answer with a stamp before ``now``)
@@ -280,7 +286,7 @@ def _failing_integrity(db: Session, public: Select, who: Principal, screen: str 
     """
     failing, shown = [], 0
     for case, _cam, _up in db.execute(public.order_by(Case.decided_at.desc(), Case.id)):
-        if (who.role == "display" or screen is not None) and not shown_on(case, screen):
+        if not in_feed_of(who, screen, case):
             continue
         if not made_from_current(case, settings.redaction_policy):
             continue  # named as stale already

@@ -407,6 +407,16 @@ def _decided_a_day_ago(env, case_id: str) -> None:
         db.commit()
 
 
+def _published_yesterday_unblurred(env, case_id: str) -> dict:
+    """The case approved and published under ``redaction_policy`` "none" a day ago (far outside
+    the feed's ``since`` overlap); returns the full feed a screen got then."""
+    env.settings.redaction_policy = "none"
+    _approve(env, case_id)
+    assert env.reviewer.post(f"/api/cases/{case_id}/publish").status_code == 200
+    _decided_a_day_ago(env, case_id)
+    return env.display.get("/api/public/cases").json()
+
+
 def _sharpness(jpeg: bytes) -> float:
     """How much fine detail a picture has (variance of its Laplacian): blurring lowers it."""
     import cv2
@@ -611,11 +621,7 @@ def test_cases_on_the_screens_leave_them_when_the_redaction_policy_changes(env, 
     one off, nor (``cases.media_at``) sent it back once its media were made again."""
     a, _ = cases
     settings = env.settings
-    settings.redaction_policy = "none"
-    _approve(env, a)
-    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
-    _decided_a_day_ago(env, a)
-    first = env.display.get("/api/public/cases").json()
+    first = _published_yesterday_unblurred(env, a)
     (item,) = first["items"]
     unblurred = env.display.get(item["media"]["image"])
     assert unblurred.status_code == 200
@@ -760,11 +766,7 @@ def test_a_screen_polling_with_since_is_told_of_a_case_of_another_policy_beyond_
     polling with ``since`` kept its old, unblurred media on show for as long as that lasted."""
     a, b = cases
     settings = env.settings
-    settings.redaction_policy = "none"
-    _approve(env, a)
-    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
-    _decided_a_day_ago(env, a)
-    first = env.display.get("/api/public/cases").json()
+    first = _published_yesterday_unblurred(env, a)
     (old,) = first["items"]
     settings.redaction_policy = "bystanders"
     _approve(env, b)
