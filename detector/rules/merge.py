@@ -117,13 +117,22 @@ def merge_events(events: list[ViolationEvent], gap_s: float = MERGE_GAP_S,
     pending = sorted(events, key=lambda e: (e.start_s, e.rule, e.zone))
     out: list[ViolationEvent] = []
     for ev in pending:
-        gap = max(gap_s, STATIONARY_RULES.get(ev.rule, 0.0))
-        for i, kept in enumerate(out):
-            if (kept.rule == ev.rule and kept.zone == ev.zone
-                    and (_same_object(kept, ev, links) or _continues_motion(kept, ev, gap))
-                    and ev.start_s <= kept.end_s + gap and kept.start_s <= ev.end_s + gap):
-                out[i] = _merge_two(kept, ev)
-                break
-        else:
-            out.append(ev)
-    return out
+        # a merged event may now be the same object as another kept one (a later event sharing one
+        # id with each of two kept ones): merge again until none is left, so the chain is one case
+        while (i := _first_match(out, ev, gap_s, links)) is not None:
+            ev = _merge_two(out.pop(i), ev)
+        out.append(ev)
+    return sorted(out, key=lambda e: (e.start_s, e.rule, e.zone))
+
+
+def _first_match(kept_events: list[ViolationEvent], ev: ViolationEvent, gap_s: float,
+                 links: dict[int, int]) -> int | None:
+    """The index of the first kept event that ``ev`` continues (same rule, zone and object, spans
+    within the rule's gap), or None."""
+    gap = max(gap_s, STATIONARY_RULES.get(ev.rule, 0.0))
+    for i, kept in enumerate(kept_events):
+        if (kept.rule == ev.rule and kept.zone == ev.zone
+                and (_same_object(kept, ev, links) or _continues_motion(kept, ev, gap))
+                and ev.start_s <= kept.end_s + gap and kept.start_s <= ev.end_s + gap):
+            return i
+    return None

@@ -136,6 +136,14 @@ def test_overlapping_or_repeated_cases_of_one_track_and_zone_are_merged():
     assert spans == [(0, 60, (4, 9)), (10, 40, (5,)), (100, 130, (4,))]
 
 
+def test_an_event_linking_two_kept_cases_merges_them_all_into_one():
+    # Two stays of different ids, kept apart; a later event of both ids is the same object as each:
+    # before, it was merged into the first only and the second stayed a case of its own.
+    merged = merge_events([_event(0, 30, [4]), _event(5, 40, [7]), _event(35, 60, [4, 7])])
+    assert [(e.start_s, e.end_s, e.track_ids) for e in merged] == [(0, 60, [4, 7])]
+    assert merged[0].details["merged_events"] == 3
+
+
 def test_no_litter_zone_with_classes_raises_a_case_for_a_detected_bottle():
     scene = load_scene_text("""
 camera: c
