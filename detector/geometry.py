@@ -69,6 +69,43 @@ class GroundCalibration:
         return ShapelyPolygon([self.to_ground(p) for p in points])
 
 
+def calibration_problem(image: list[tuple[float, float]], ground: list[tuple[float, float]]) -> str | None:
+    """What is wrong with calibration points that ``GroundCalibration.from_points`` solves but that
+    do not describe one road plane; None when they do.
+
+    * Three (or more) of four points on one line: many homographies fit the pairs and
+      findHomography returns one of them, whose distances off that line mean nothing.
+    * Ground points listed in another order than the image points: four pairs always have a
+      homography, but this one sends a line through the calibrated area to infinity (the
+      horizon), so points near it are kilometres apart and those past it come back mirrored.
+    """
+    src = np.asarray(image, np.float64)
+    dst = np.asarray(ground, np.float64)
+
+    def normalised(pts: np.ndarray) -> np.ndarray:  # Hartley: centred, mean distance sqrt(2)
+        centred = pts - pts.mean(axis=0)
+        scale = np.sqrt((centred**2).sum(axis=1)).mean()
+        return centred * (math.sqrt(2) / scale) if scale > 0 else centred
+
+    a, b = normalised(src), normalised(dst)
+    rows = []
+    for (x, y), (u, v) in zip(a, b):
+        rows.append([-x, -y, -1, 0, 0, 0, u * x, u * y, u])
+        rows.append([0, 0, 0, -x, -y, -1, v * x, v * y, v])
+    rows += [[0.0] * 9] * max(0, 9 - len(rows))
+    s = np.linalg.svd(np.asarray(rows), compute_uv=False)
+    if s[0] <= 0 or s[7] < 1e-9 * s[0]:  # more than one homography fits exactly
+        return ("three of the calibration points lie on one line, so they do not fix the perspective: "
+                "give at least four points with no three on one line (e.g. the corners of a crossing)")
+    matrix = GroundCalibration.from_points(image, ground).matrix
+    w = np.hstack([src, np.ones((len(src), 1))]) @ matrix[2]
+    if not (np.all(w > 0) or np.all(w < 0)):
+        return ("the ground points are not in the same order as the image points (the road's outline "
+                "comes out twisted, with the horizon running through it): list each ground point in the "
+                "place of its image point")
+    return None
+
+
 class Ruler:
     """Metres between ground points, in the calibration if there is one, else by the object's size."""
 

@@ -326,12 +326,15 @@ class Calibration(_Strict):
     ground: list[Coord] = Field(min_length=4)
 
     @model_validator(mode="after")
-    def _solvable(self) -> Calibration:
-        from detector.geometry import GroundCalibration
+    def _solvable(self, info: ValidationInfo) -> Calibration:
+        from detector.geometry import GroundCalibration, calibration_problem
 
         if len(self.image) != len(self.ground):
             raise ValueError(f"image has {len(self.image)} points but ground has {len(self.ground)}")
         GroundCalibration.from_points(self.image, self.ground)  # raises ValueError when degenerate
+        # checked since scenes were recorded with cases: a recorded scene reads back as it was
+        if not (info.context or {}).get("recorded") and (problem := calibration_problem(self.image, self.ground)):
+            raise ValueError(problem)
         return self
 
     def homography(self):
