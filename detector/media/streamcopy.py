@@ -14,8 +14,9 @@ The clip starts at a keyframe, usually a little before the case span; the case r
 ``PacketRange`` records which source packets were copied (by decode timestamp, plus the key
 frame's presentation timestamp: open-GOP leading pictures before it cannot be decoded without the
 previous GOP and are left out) and a SHA-256 over their NAL units. ``verify_copy`` demuxes the same
-range from the source again and compares it with the clip's packets NAL unit by NAL unit, so a
-clip that was edited, re-encoded or cut from other footage is refused. NAL units rather than raw
+range from the source again and compares it with the clip's packets NAL unit by NAL unit, and
+their presentation times, so a clip that was edited, re-encoded, retimed or cut from other footage
+is refused. NAL units rather than raw
 packets are compared because a container change may re-frame them (Annex B start codes in MPEG-TS
 become length prefixes in MP4) without touching a byte of picture data; access unit delimiters,
 which carry no picture data and which muxers add or drop, are ignored.
@@ -266,29 +267,51 @@ def copy_clip(source: Path, out_path: Path, start_s: float, end_s: float, info: 
     )
 
 
-def _clip_digest(clip: Path) -> tuple[str, int]:
+@dataclass(frozen=True)
+class _Digest:
+    sha256: str
+    count: int
+    times: list[Fraction | None]  # each packet's presentation time, seconds after the first packet's
+    tick: Fraction  # the stream's time base
+
+
+def _relative_times(pts: list[int | None], tb: Fraction) -> list[Fraction | None]:
+    origin = pts[0] if pts and pts[0] is not None else 0
+    return [(p - origin) * tb if p is not None else None for p in pts]
+
+
+def _clip_digest(clip: Path) -> _Digest:
     with av.open(str(clip)) as container:
         stream = container.streams.video[0]
         length_size = _nal_length_size(stream.codec_context.extradata)
-        digest, count = _NalHash(), 0
+        digest, pts = _NalHash(), []
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
             digest.add(bytes(packet), length_size)
-            count += 1
-        return digest.hexdigest(), count
+            pts.append(packet.pts)
+        tb = Fraction(stream.time_base)
+        return _Digest(digest.hexdigest(), len(pts), _relative_times(pts, tb), tb)
 
 
-def _source_digest(source: Path, packets: PacketRange) -> tuple[str, int]:
+def _source_digest(source: Path, packets: PacketRange) -> _Digest:
     container, stream, chosen = _demux_range(source, packets.key_pts, packets.key_pts, packets.last_dts)
     try:
         length_size = _nal_length_size(stream.codec_context.extradata)
         digest = _NalHash()
         for packet in chosen:
             digest.add(bytes(packet), length_size)
-        return digest.hexdigest(), len(chosen)
+        tb = Fraction(stream.time_base)
+        return _Digest(digest.hexdigest(), len(chosen), _relative_times([p.pts for p in chosen], tb), tb)
     finally:
         container.close()
+
+
+def _same_times(clip: _Digest, source: _Digest) -> bool:
+    """Does every clip packet show at the source's time (shifted to the clip's start)? Up to one
+    tick of the coarser time base: the remux may rescale (Matroska's 1/1000 to MP4's 1/16000)."""
+    tolerance = max(clip.tick, source.tick)
+    return all(a is not None and b is not None and abs(a - b) <= tolerance for a, b in zip(clip.times, source.times))
 
 
 def verify_copy(clip: Path, source: Path | None, packets: PacketRange) -> list[str]:
@@ -299,18 +322,21 @@ def verify_copy(clip: Path, source: Path | None, packets: PacketRange) -> list[s
     """
     problems: list[str] = []
     try:
-        clip_hash, clip_count = _clip_digest(clip)
+        clip_digest = _clip_digest(clip)
     except (av.FFmpegError, OSError, IndexError) as err:
         return [f"{clip.name}: unreadable clip ({err})"]
-    if clip_count != packets.count or clip_hash != packets.nal_sha256:
+    if clip_digest.count != packets.count or clip_digest.sha256 != packets.nal_sha256:
         problems.append(f"{clip.name}: its packets are not the ones recorded when it was cut")
     if source is not None:
         try:
-            source_hash, source_count = _source_digest(Path(source), packets)
+            source_digest = _source_digest(Path(source), packets)
         except (StreamCopyError, av.FFmpegError, OSError) as err:
             return problems + [f"{clip.name}: the recorded packet range is not in {Path(source).name} ({err})"]
-        if source_count != clip_count or source_hash != clip_hash:
+        if source_digest.count != clip_digest.count or source_digest.sha256 != clip_digest.sha256:
             problems.append(f"{clip.name}: its packets differ from {Path(source).name} "
                             f"(dts {packets.first_dts}..{packets.last_dts})")
+        elif not _same_times(clip_digest, source_digest):
+            # The same pictures shown at other times (slowed down, sped up): not what the camera recorded.
+            problems.append(f"{clip.name}: its frame times differ from {Path(source).name}'s (the packets were retimed)")
     return problems
 
