@@ -574,6 +574,13 @@ def parse_scene(data: object, source: str = "scene") -> Scene:
     except ValidationError as err:
         errors = field_errors(err)
         raise SceneError(f"{source}: {_format_errors(errors)}", errors) from None
+    except RecursionError:  # lists in lists hundreds deep: no scene field nests more than three
+        raise _too_deep(source) from None
+
+
+def _too_deep(source: str) -> SceneError:
+    msg = "nested too deeply (lists or mappings inside each other hundreds of levels deep); not a scene file"
+    return SceneError(f"{source}: {msg}", [{"field": "", "loc": [], "msg": msg, "type": "too_deep"}])
 
 
 class _DuplicateKey(yaml.YAMLError):
@@ -616,6 +623,8 @@ def load_scene_text(text: str, source: str = "scene") -> Scene:
         where = {"line": mark.line + 1, "column": mark.column + 1} if mark is not None else {}
         raise SceneError(f"{source}: not valid YAML: {err}", [
             {"field": "", "loc": [], "msg": f"not valid YAML: {err}", "type": "yaml", **where}]) from None
+    except RecursionError:
+        raise _too_deep(source) from None
     return parse_scene(data, source)
 
 
