@@ -68,6 +68,14 @@ class GroundCalibration:
     def polygon(self, points: list[tuple[float, float]]) -> ShapelyPolygon:
         return ShapelyPolygon([self.to_ground(p) for p in points])
 
+    def on_ground_side(self, p: Point, reference: list[tuple[float, float]]) -> bool:
+        """Whether ``p`` lies on the same side of the horizon (the image line this homography
+        sends to infinity) as the ``reference`` points (the calibration's own), clear of it: a
+        point past the horizon maps to the ground behind the camera, mirrored."""
+        w_ref = self.matrix[2] @ np.array([[x, y, 1.0] for x, y in reference]).T
+        w = float(self.matrix[2] @ np.array([p[0], p[1], 1.0]))
+        return w * math.copysign(1.0, float(w_ref[0])) > 1e-6 * float(np.abs(w_ref).min())
+
 
 def calibration_problem(image: list[tuple[float, float]], ground: list[tuple[float, float]]) -> str | None:
     """What is wrong with calibration points that ``GroundCalibration.from_points`` solves but that

@@ -461,6 +461,16 @@ class Scene(_Strict):
         for i, z in enumerate(self.zones):
             if ShapelyPolygon(z.polygon).intersection(frame).area <= 0:
                 raise ValueError(f"zones[{i}].polygon: lies outside the frame (frame_size {w}x{h})")
+        if self.calibration is not None:
+            # an arrow drawn up past the horizon (into the sky above a long road) ends behind the
+            # camera on the ground: the lane's direction would be read backwards
+            cal = self.calibration.homography()
+            for i, z in enumerate(self.zones):
+                for j, p in enumerate(getattr(z, "direction", None) or ()):
+                    if not cal.on_ground_side(p, self.calibration.image):
+                        raise ValueError(f"zones[{i}].direction[{j}]: lies on or above the horizon of the ground "
+                                         "calibration, where no road is (the lane's direction would be read "
+                                         "backwards): end the arrow on the road")
         for i, sig in enumerate(self.signals):
             if sig.roi is not None:
                 x, y, rw, rh = sig.roi
