@@ -8,6 +8,7 @@ session whose hash does not match, whose part file stays so the client can resen
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
@@ -57,6 +58,11 @@ CHUNK_BODY = {
                     "description": "where the chunk starts: the session's current offset",
                     "schema": {"type": "integer", "minimum": 0}}],
 }
+# A chunk that sends nothing for this long ends as a dropped one (what arrived is kept). A link
+# that drops without closing the connection (no FIN, no RST) is never reported to the server: the
+# request waited for the rest of its body for good, holding the session's lock, and every resend,
+# the completion and abandoning the session were 409 until the service restarted.
+CHUNK_IDLE_S = 60.0
 _session_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -297,14 +303,19 @@ async def session_chunk(session_id: str, request: Request, db: Session = Depends
         disconnected = False
         too_big = False
         with open(part, "ab") as fh:
+            chunks = request.stream().__aiter__()
             try:
-                async for chunk in request.stream():
+                while True:
+                    try:
+                        chunk = await asyncio.wait_for(chunks.__anext__(), CHUNK_IDLE_S)
+                    except StopAsyncIteration:
+                        break
                     if current + written + len(chunk) > s.expected_size:
                         too_big = True
                         break
                     fh.write(chunk)
                     written += len(chunk)
-            except ClientDisconnect:
+            except (ClientDisconnect, TimeoutError):
                 disconnected = True  # keep what arrived; the client resumes from the new offset
             if too_big:
                 fh.truncate(current)

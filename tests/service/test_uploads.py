@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import datetime, timezone
 
+import httpx
 from fastapi.testclient import TestClient
 
 from service.main import create_app
 
 from .conftest import start_env, upload_clip
-from .helpers import LONG_CLIP, SHORT_CLIP
+from .helpers import LONG_CLIP, ORIGIN, SHORT_CLIP
 
 
 def stored_files(env) -> dict[str, bytes]:
@@ -429,3 +431,40 @@ def test_resumable_bad_requests(env, camera):
     r = env.operator.patch(f"/api/uploads/sessions/{sid}", content=b"12", headers={"Upload-Offset": "0", "Content-Type": "text/plain"})
     assert r.status_code == 415
     assert env.operator.get("/api/uploads/sessions/doesnotexist").status_code == 404
+
+
+def test_a_chunk_whose_connection_goes_silent_does_not_hold_the_session(env, camera, footage_dir, monkeypatch):
+    """A 4G link that drops without closing the connection (no FIN, no RST: the server is never
+    told) left the chunk's request waiting for the rest of its body for good, holding the session:
+    every resend from the offset the server reported, the completion and even abandoning the
+    session answered 409 'another chunk for this session is being written', until the service
+    restarted. A chunk that sends nothing for CHUNK_IDLE_S now ends like a dropped one: what
+    arrived is kept and the session is free for the resend."""
+    from service.api import uploads
+
+    monkeypatch.setattr(uploads, "CHUNK_IDLE_S", 0.5)
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    sid = _session(env.operator, data)["session_id"]
+    half = len(data) // 2
+
+    async def silent_chunk() -> httpx.Response:
+        async def body():
+            yield data[:half]
+            await asyncio.Event().wait()  # nothing more arrives, and nothing says the link is gone
+
+        transport = httpx.ASGITransport(app=env.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                     cookies=dict(env.operator.cookies)) as client:
+            request = client.patch(f"/api/uploads/sessions/{sid}", content=body(), headers={
+                "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0", "Origin": ORIGIN})
+            return await asyncio.wait_for(request, 20)
+
+    r = asyncio.run(silent_chunk())
+    assert r.status_code == 200, r.text
+    assert r.json() == {"offset": half, "size": len(data), "disconnected": True}
+    assert env.operator.get(f"/api/uploads/sessions/{sid}").json()["offset"] == half
+    rest = _patch(env.operator, sid, half, data[half:])
+    assert rest.status_code == 200 and rest.json()["offset"] == len(data), rest.text
+    done = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert done.status_code == 201, done.text
+    assert list(stored_files(env).values()) == [data] and partial_files(env) == []
