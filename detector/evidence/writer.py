@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
@@ -182,6 +183,24 @@ def _plate_times(event: ViolationEvent, scene: Scene, info: VideoInfo, track_log
     return dict(views[:PLATE_FRAMES])
 
 
+def _frame_index(clip: Path, clip_t: float, fps: float) -> int:
+    """Which frame of ``clip`` shows ``clip_t`` (seconds after its first frame), by the clip's own
+    timestamps: frames are not ``1 / fps`` apart in a variable-rate recording (a DVR dropping to 10
+    fps at night, a phone). Read from the packets, nothing decoded; the nominal rate only when the
+    clip's timestamps cannot be read."""
+    try:
+        with av.open(str(clip)) as container:
+            stream = container.streams.video[0]
+            pts = sorted(p.pts for p in container.demux(stream) if p.size and p.pts is not None)
+            tb = stream.time_base
+    except (av.FFmpegError, OSError, IndexError):
+        pts = []
+    if not pts or not tb:
+        return max(0, round(clip_t * fps))
+    times = [float((p - pts[0]) * tb) for p in pts]
+    return min(range(len(times)), key=lambda i: abs(times[i] - clip_t))
+
+
 def _cut_original(source: Path, info: VideoInfo, out: Path, start_s: float, end_s: float) -> dict:
     """``clip.mp4``: the source's own packets when a browser plays them, else a transcode.
 
@@ -337,7 +356,7 @@ def _write_case(
             "key_frame": {
                 "t": round(key.t, 3),
                 "time": _iso(wall_clock(scene, key.t)),
-                "clip_index": max(0, round((key.t - clip_start) * fps)),
+                "clip_index": _frame_index(staging / EVIDENCE_FILES["clip"], key.t - clip_start, fps),
                 "clip_t": round(key.t - clip_start, 3),
             },
             "key_box": _box_list(event.key_box) if event.key_box is not None else None,
