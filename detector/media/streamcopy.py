@@ -15,8 +15,8 @@ The clip starts at a keyframe, usually a little before the case span; the case r
 frame's presentation timestamp: open-GOP leading pictures before it cannot be decoded without the
 previous GOP and are left out) and a SHA-256 over their NAL units. ``verify_copy`` demuxes the same
 range from the source again and compares it with the clip's packets NAL unit by NAL unit, and
-their presentation times, so a clip that was edited, re-encoded, retimed or cut from other footage
-is refused. NAL units rather than raw
+their presentation times and the container's display matrix, so a clip that was edited,
+re-encoded, retimed, turned or mirrored, or cut from other footage is refused. NAL units rather than raw
 packets are compared because a container change may re-frame them (Annex B start codes in MPEG-TS
 become length prefixes in MP4) without touching a byte of picture data; access unit delimiters,
 which carry no picture data and which muxers add or drop, are ignored.
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 import av
+from av.sidedata.sidedata import Type as SideDataType
 
 from detector.decode import VideoInfo
 
@@ -314,6 +315,16 @@ def _same_times(clip: _Digest, source: _Digest) -> bool:
     return all(a is not None and b is not None and abs(a - b) <= tolerance for a, b in zip(clip.times, source.times))
 
 
+def _display_matrix(path: Path) -> bytes | None:
+    """The display matrix (a turn or mirror players apply) on the stream's first picture, raw; None
+    when there is none. The container's matrix lies outside the packets the NAL hash covers."""
+    with av.open(str(path)) as container:
+        for frame in container.decode(container.streams.video[0]):
+            side = frame.side_data.get(SideDataType.DISPLAYMATRIX)
+            return bytes(side) if side is not None else None
+    return None
+
+
 def verify_copy(clip: Path, source: Path | None, packets: PacketRange) -> list[str]:
     """Problems found (empty when the clip's packets are the recorded range of the source).
 
@@ -338,5 +349,14 @@ def verify_copy(clip: Path, source: Path | None, packets: PacketRange) -> list[s
         elif not _same_times(clip_digest, source_digest):
             # The same pictures shown at other times (slowed down, sped up): not what the camera recorded.
             problems.append(f"{clip.name}: its frame times differ from {Path(source).name}'s (the packets were retimed)")
+        else:
+            try:
+                turned = _display_matrix(clip) != _display_matrix(Path(source))
+            except (av.FFmpegError, OSError) as err:
+                return problems + [f"{clip.name}: cannot read how it is displayed ({err})"]
+            if turned:
+                # Same pictures, but a player shows them turned or mirrored (a rider's direction reversed).
+                problems.append(f"{clip.name}: its display matrix (rotation or mirroring) differs from "
+                                f"{Path(source).name}'s")
     return problems
 
