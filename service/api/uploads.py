@@ -293,7 +293,9 @@ async def session_chunk(session_id: str, request: Request, db: Session = Depends
     part = _part_path(request, s.id)
     lock = _lock(s.id)
     if not lock.acquire(blocking=False):
-        raise ApiError(409, "another chunk for this session is being written", offset=s.offset)
+        # the page waits and resends (a dropped connection's chunk may be read for CHUNK_IDLE_S yet)
+        raise ApiError(409, "another chunk for this session is being written", offset=s.offset,
+                       code="chunk_in_progress")
     try:
         current = part.stat().st_size if part.exists() else 0
         if offset != current:
@@ -339,7 +341,7 @@ def complete_session(session_id: str, request: Request, db: Session = Depends(ge
     part = _part_path(request, s.id)
     lock = _lock(s.id)
     if not lock.acquire(blocking=False):
-        raise ApiError(409, "a chunk for this session is still being written")
+        raise ApiError(409, "a chunk for this session is still being written", code="chunk_in_progress")
     try:
         size = part.stat().st_size if part.exists() else 0
         if size != s.expected_size:

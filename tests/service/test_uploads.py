@@ -468,3 +468,24 @@ def test_a_chunk_whose_connection_goes_silent_does_not_hold_the_session(env, cam
     done = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
     assert done.status_code == 201, done.text
     assert list(stored_files(env).values()) == [data] and partial_files(env) == []
+
+
+def test_a_resend_while_the_chunk_is_still_arriving_is_a_conflict_the_client_can_wait_out(env, camera, footage_dir):
+    """While the server still reads a chunk (the one whose connection dropped, up to CHUNK_IDLE_S),
+    a resend or a completion is 409 with its own code, chunk_in_progress, which the upload page
+    retries by itself; the generic 'conflict' it was stopped the upload as a refusal."""
+    from service.api import uploads
+
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    sid = _session(env.operator, data)["session_id"]
+    lock = uploads._lock(sid)
+    assert lock.acquire(blocking=False)  # a chunk of this session is being received
+    try:
+        resend = _patch(env.operator, sid, 0, data)
+        assert resend.status_code == 409 and resend.json()["code"] == "chunk_in_progress", resend.text
+        complete = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+        assert complete.status_code == 409 and complete.json()["code"] == "chunk_in_progress", complete.text
+    finally:
+        lock.release()
+    assert _patch(env.operator, sid, 0, data).json()["offset"] == len(data)
+    assert env.operator.post(f"/api/uploads/sessions/{sid}/complete").status_code == 201

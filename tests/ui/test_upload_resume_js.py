@@ -244,3 +244,19 @@ def test_stop_ends_the_wait_before_the_next_try(browser) -> None:
         assert state["patches"] == 1
     finally:
         context.close()
+
+
+def test_a_chunk_the_server_is_still_receiving_is_retried_by_itself(browser) -> None:
+    """After a drop the server may still be reading the lost chunk's request (a link that dropped
+    without closing the connection: up to a minute, CHUNK_IDLE_S), and answers the page's resend
+    409 chunk_in_progress. That 409 stopped the upload as a refusal, the operator left to press
+    Resume; it is a wait, retried like a drop."""
+    state, handler = _flaky_server(drops=2, refusal=(409, "chunk_in_progress"))
+    context, page, calls = _page(browser, handler, init=FAST_RETRY)
+    try:
+        page.click("#upload-submit")
+        harness.wait_js(page, "!document.getElementById('upload-ok').hidden", timeout=15_000)
+        assert state["patches"] == 3  # two answered 'still receiving', the third through
+        assert ("POST", "/api/uploads/sessions/s-1/complete") in calls
+    finally:
+        context.close()

@@ -94,14 +94,16 @@
   }
 
   /* What is worth sending again by itself: a network failure, a server or gateway that is down
-     for a moment (502-504, 408), and the server holding another part of the file (409: go on from
-     its offset). Refusals (other 4xx), a full disk (507) and Stop are not. */
+     for a moment (502-504, 408), the server holding another part of the file (409: go on from
+     its offset) and the server still receiving an earlier chunk (409 chunk_in_progress: the
+     dropped connection's, read for up to a minute). Refusals (other 4xx), a full disk (507) and
+     Stop are not. */
   function retryable(err) {
     if (err && err.name === 'AbortError') return false;
     if (!(err instanceof CW.ApiError)) return true;
     var code = err.body && err.body.code;
     return [408, 502, 503, 504].indexOf(err.status) >= 0 ||
-      (err.status === 409 && (code === 'offset_mismatch' || code === 'upload_incomplete'));
+      (err.status === 409 && (code === 'offset_mismatch' || code === 'upload_incomplete' || code === 'chunk_in_progress'));
   }
 
   /* A wait that Stop ends at once. */
