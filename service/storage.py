@@ -95,7 +95,16 @@ def stored_suffix(filename: str) -> str:
     return suffix if suffix in VIDEO_SUFFIXES else NEUTRAL_SUFFIX
 
 
+MAX_FILENAME = 120
+
+
 def safe_filename(name: str) -> str:
     base = os.path.basename(name.replace("\\", "/")).strip() or "upload"
     keep = "".join(c if c.isalnum() or c in "._-" else "_" for c in base)
-    return keep[:120] or "upload"
+    if len(keep) > MAX_FILENAME:
+        # the stem is shortened, not the end: a long name kept its first 120 characters and lost
+        # its extension (shown without '.mp4', stored as NEUTRAL_SUFFIX)
+        suffix = Path(keep).suffix
+        suffix = suffix if 1 < len(suffix) <= 16 else ""
+        keep = keep[:MAX_FILENAME - len(suffix)] + suffix
+    return keep or "upload"

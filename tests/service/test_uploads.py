@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import datetime, timezone
+from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
@@ -489,3 +490,21 @@ def test_a_resend_while_the_chunk_is_still_arriving_is_a_conflict_the_client_can
         lock.release()
     assert _patch(env.operator, sid, 0, data).json()["offset"] == len(data)
     assert env.operator.post(f"/api/uploads/sessions/{sid}/complete").status_code == 201
+
+
+def test_a_long_file_name_keeps_its_extension(env, camera, footage_dir):
+    """File names are cut to 120 characters; the cut took the end, so a long name (a place
+    description in Chinese, a phone's export name) lost its '.mp4': the uploads and jobs lists
+    showed a name without an extension, and the file was stored as '.video' instead of its
+    container's suffix. The stem is shortened instead."""
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    name = "长安街东段_无人机巡查_" * 12 + "第3架次.MP4"
+    with open(footage_dir / SHORT_CLIP, "rb") as fh:
+        r = env.operator.post("/api/uploads", data={"camera": "bj-overpass"}, files={"file": (name, fh, "video/mp4")})
+    assert r.status_code == 201, r.text
+    stored = r.json()["filename"]
+    assert len(stored) <= 120 and stored.endswith(".MP4") and stored.startswith("长安街东段_无人机巡查_"), stored
+    assert [Path(p).suffix for p in stored_files(env)] == [".mp4"]
+    # a resumable session's name is cut the same way
+    sid = _session(env.operator2, data, filename="b" * 200 + ".mov")["session_id"]
+    assert env.operator2.get(f"/api/uploads/sessions/{sid}").json()["filename"] == "b" * 116 + ".mov"
