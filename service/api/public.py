@@ -144,6 +144,10 @@ class Feed(ApiModel):
         "(without ``since``: empty, the items are the whole feed)"))
     screen: str | None
     server_time: str
+    truncated: bool = Field(False, description=(
+        "true when there were more cases than ``limit`` to send: ``items`` are the newest ``limit`` of them. "
+        "A screen polling with ``since`` has then missed the older ones and should poll once without "
+        "``since`` (the whole feed) to start again"))
 
 
 def public_record(case: Case, cam: Camera | None, up: Upload | None, media_base: str,
@@ -234,7 +238,7 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
         rows = _unique_cases(chain(db.execute(recent.order_by(Case.decided_at.desc(), Case.id)),
                                    db.execute(other_policy.order_by(Case.id))))
     limit = max(1, min(limit, 200))
-    items, stale = [], []
+    items, stale, truncated = [], [], False
     for case, cam, up in rows:
         # a reviewer or admin without a screen sees everything published; a screen its own share
         if not in_feed_of(who, screen, case):
@@ -242,16 +246,21 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
         if not made_from_current(case, settings.redaction_policy):
             stale.append(case)  # made under another redaction policy: off the screens until made again
             continue
-        if len(items) >= limit:
-            continue  # with ``since``: full, but a case of another policy further on is still named
-        if intact(case, settings):
-            continue
         if after is not None and not (case.decided_at > after or (case.media_at or case.decided_at) > after):
             continue  # found as a candidate of another policy, but of this one after all: nothing new
+        if len(items) >= limit and after is not None:
+            # with ``since``: full, but a case of another policy further on is still named, and the
+            # client is told it missed cases (before, the older new ones were skipped in silence:
+            # its next ``since`` was past them, so a screen polling with ``since`` never got them)
+            truncated = truncated or not intact(case, settings)
+            continue
+        if intact(case, settings):
+            continue
+        if len(items) >= limit:  # without ``since``: the page is full and there is another case
+            truncated = True
+            break
         items.append(public_record(case, cam, up, f"/api/public/cases/{case.public_number}/media",
                                    sheet=who.role in SHEET_ROLES))
-        if len(items) >= limit and after is None:
-            break
     # A client polling with ``since`` is sent new cases only, so it learns of a withdrawal only by
     # being told: without this it kept a withdrawn case, a citizen's face, on its screen for good.
     withdrawn = []
@@ -272,7 +281,7 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
     remake_stale(request, [c.id for c in stale])
     # server_time: pass it back as ``since`` next time and no case decided meanwhile is missed (the
     # overlap above covers one committed after this answer with a stamp before ``now``)
-    return Feed(items=items, withdrawn=withdrawn, screen=screen, server_time=iso(now))
+    return Feed(items=items, withdrawn=withdrawn, screen=screen, server_time=iso(now), truncated=truncated)
 
 
 def _failing_integrity(db: Session, public: Select, who: Principal, screen: str | None, settings,  # noqa: ANN001

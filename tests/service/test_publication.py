@@ -589,6 +589,23 @@ def test_a_screen_polling_with_since_gets_a_case_committed_after_its_poll(env, c
     assert later["withdrawn"] == [number]
 
 
+def test_a_poll_with_more_new_cases_than_its_limit_says_it_was_truncated(env, cases, fast_redaction):
+    """A poll with ``since`` sends at most ``limit`` new cases, the newest; the older ones were
+    skipped in silence, and the screen's next ``since`` was past them, so it never got them. The
+    answer now says it was cut short, and the screen starts again with a full poll."""
+    first = env.display.get("/api/public/cases").json()
+    assert first["items"] == [] and first["truncated"] is False
+    for case_id in cases:
+        _approve(env, case_id)
+        assert env.reviewer.post(f"/api/cases/{case_id}/publish").status_code == 200
+    cut = env.display.get("/api/public/cases", params={"since": first["server_time"], "limit": 1}).json()
+    assert len(cut["items"]) == 1 and cut["truncated"] is True
+    whole = env.display.get("/api/public/cases", params={"since": first["server_time"], "limit": 2}).json()
+    assert len(whole["items"]) == 2 and whole["truncated"] is False
+    assert env.display.get("/api/public/cases", params={"limit": 1}).json()["truncated"] is True
+    assert env.display.get("/api/public/cases", params={"limit": 2}).json()["truncated"] is False
+
+
 def test_a_publication_is_stamped_when_it_commits(env, cases, fast_redaction, monkeypatch):
     """The stamp the feed's ``since`` compares was taken before the audit entry was written and the
     commit waited on the database; a publication that waited is stamped at its commit."""
