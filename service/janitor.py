@@ -38,7 +38,10 @@ from service.models import Case, Job, JobSegment, UploadSession, utcnow
 
 log = logging.getLogger(__name__)
 
-RUN_RE = re.compile(r"^run-\d+(\.scene\.yaml)?$")
+# a job's run and its scene copy, or a split job's segment run (its scene copy, ``seg-NNN.scene.yaml``,
+# serves every try of the segment and stays with the job); before, segment runs on local disk
+# were never matched, so the folders of failed tries stayed for good
+RUN_RE = re.compile(r"^(seg-\d+-)?run-\d+(\.scene\.yaml)?$")
 STORED_RUN_RE = re.compile(r"^(seg-\d+-)?run-\d+$")  # a job's run, or a split job's segment run
 SESSION_RE = re.compile(r"^session-([0-9a-f]+)\.part$")
 
@@ -156,8 +159,8 @@ def _warn_foreign(foreign: list[str]) -> None:
 
 
 def sweep_runs(factory: sessionmaker[Session], settings: Settings, report: SweepReport) -> None:
-    """``jobs/<id>/run-N`` folders (and their scene copies) no job or case refers to, made by a job
-    of this database."""
+    """``jobs/<id>/run-N`` folders (and their scene copies) and ``jobs/<id>/seg-NNN-run-N`` folders
+    no job, segment or case refers to, made by a job of this database."""
     if not settings.jobs_dir.is_dir():
         return
     now = time.time()

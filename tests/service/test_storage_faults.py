@@ -115,12 +115,20 @@ def test_janitor_keeps_run_folders_that_jobs_or_cases_use(env, cases):
         (job_dir / name).mkdir()
         (job_dir / name / "cases.json").write_text("[]")
     (job_dir / "run-2.scene.yaml").write_text("camera: x")
-    for p in (job_dir / "run-1", job_dir / "run-2", job_dir / "run-2.scene.yaml", job_dir / "run-3"):
+    # a split job's segment: a failed try (seg-001-run-1) and the segment's scene copy, which every
+    # try reads; before, segment runs on local disk were never swept, so failed tries stayed for good
+    (job_dir / "seg-001-run-1").mkdir()
+    (job_dir / "seg-001-run-1" / "cases.json").write_text("[]")
+    (job_dir / "seg-001.scene.yaml").write_text("camera: x")
+    for p in (job_dir / "run-1", job_dir / "run-2", job_dir / "run-2.scene.yaml", job_dir / "run-3",
+              job_dir / "seg-001-run-1", job_dir / "seg-001.scene.yaml"):
         _age(p)
     # run-2: a crashed attempt (old, unreferenced); run-4: unreferenced but young (maybe starting)
     report = sweep(factory, env.settings)
-    assert sorted(report.removed) == [f"jobs/{job.id}/run-2", f"jobs/{job.id}/run-2.scene.yaml"]
+    assert sorted(report.removed) == [f"jobs/{job.id}/run-2", f"jobs/{job.id}/run-2.scene.yaml",
+                                      f"jobs/{job.id}/seg-001-run-1"]
     assert (job_dir / "run-1").is_dir() and (job_dir / "run-3").is_dir() and (job_dir / "run-4").is_dir()
+    assert (job_dir / "seg-001.scene.yaml").is_file()
     for case_id in cases:
         detail = env.reviewer.get(f"/api/cases/{case_id}").json()
         assert detail["integrity"]["ok"], detail["integrity"]
