@@ -80,10 +80,12 @@ NAME_FORMAT = "%Y%m%dT%H%M%S"
 # Live stream URLs a camera may have (PyAV opens more, local files included: not for a camera).
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https")
 # ``scheme://user:password@``: the password runs to the last @ before the path (an unencoded @ in
-# it included). Plain text, so it also finds the URL inside an FFmpeg error message.
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s'\"?#]*:)[^/\s'\"?#]*@")
-# A URL in running text: it ends at whitespace, a quote or an angle bracket.
-_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]*")
+# it included, and quotes: ``'`` is a legal URL character and the API takes ``"``). Plain text, so
+# it also finds the URL inside an FFmpeg error message.
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s'\"?#]*:)[^/\s?#]*@")
+# A URL in running text: it ends at whitespace, a double quote, an angle bracket, or a single quote
+# that is not followed by more of the URL (one inside a credential, ``password=it's``, is kept).
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://(?:[^\s'\"<>]|'(?=[^\s'\"<>;,.:)\]}]))*")
 # Query parameters that carry a credential (``?user=admin&password=...``, ``&token=``, ``&sig=``;
 # also names that end so, ``access_token``, ``api-key``, ``X-Amz-Signature``), any case. The value
 # runs to the next ``&`` or ``#`` (``=`` and anything malformed in it included); the name is kept.

@@ -124,3 +124,26 @@ def test_record_refuses_bad_input_at_once(tmp_path, args):
     assert run.returncode == 2, (run.stdout, run.stderr)
     # stdout carries one JSON line per segment: the refusal goes to stderr, never into that stream
     assert "civicwatch record:" in run.stderr and "Traceback" not in run.stderr and run.stdout == ""
+
+
+@pytest.mark.parametrize("password", ["it's-mine", 'a"b', "o'k\"x", "p'w@x"])
+def test_a_password_with_a_quote_is_masked_in_the_url_and_in_an_error_message(password):
+    # a quote is a legal character of a URL's password (the API takes such a URL); it must not
+    # stop the masking, neither in the URL shown (camera answers, the audit log) nor in FFmpeg's
+    # error message, which PyAV quotes with the other kind of quote
+    url = f"rtsp://admin:{password}@10.0.0.9:554/ch1"
+    assert stream_url_problem(url) is None
+    assert masked_url(url) == "rtsp://admin:***@10.0.0.9:554/ch1"
+    message = f"ConnectionRefusedError: [Errno 111] Connection refused: {url!r}; retrying"
+    scrubbed = scrub_credentials(message)
+    assert password not in scrubbed and password.split("'")[-1] not in scrubbed, scrubbed
+    q = repr(url)[0]  # the rest of the message is kept, its quotes too
+    assert scrubbed == f"ConnectionRefusedError: [Errno 111] Connection refused: {q}rtsp://admin:***@10.0.0.9:554/ch1{q}; retrying"
+
+
+@pytest.mark.parametrize("value", ["it's-mine", "o'k"])
+def test_a_query_credential_with_a_quote_is_masked_whole(value):
+    url = f"rtsp://10.0.0.9/live?user=admin&password={value}&channel=1"
+    assert masked_url(url) == "rtsp://10.0.0.9/live?user=admin&password=***&channel=1"
+    scrubbed = scrub_credentials(f"OSError: {url!r}: refused")
+    assert value.split("'")[-1] not in scrubbed, scrubbed
