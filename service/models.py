@@ -152,6 +152,10 @@ class UploadSession(Base):
     place: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the session completed (the Upload it made): the row stays until the janitor expires
+    # it, so a completion whose answer was lost is answered again with the upload and its job. No
+    # foreign key, as ``Job.scene_version_id``: adding one to an existing SQLite table rebuilds it.
+    upload_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Job(Base):

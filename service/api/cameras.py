@@ -513,7 +513,9 @@ def delete_camera(camera_id: CameraId, request: Request, db: Session = Depends(g
     cam = _camera(db, camera_id)
     uploads = db.scalar(select(func.count()).select_from(Upload).where(Upload.camera_id == cam.id)) or 0
     cases = db.scalar(select(func.count()).select_from(Case).where(Case.camera_id == cam.id)) or 0
-    sessions = db.scalar(select(func.count()).select_from(UploadSession).where(UploadSession.camera_id == cam.id)) or 0
+    # open sessions: a completed one (kept a while to answer a repeated completion) made an upload, counted above
+    sessions = db.scalar(select(func.count()).select_from(UploadSession).where(
+        UploadSession.camera_id == cam.id, UploadSession.upload_id.is_(None))) or 0
     if uploads or cases or sessions:
         raise ApiError(409, f"camera {camera_id!r} has {uploads} upload(s), {cases} case(s) and {sessions} open upload "
                             "session(s): it cannot be deleted (its cases must stay reviewable); retire it instead",

@@ -175,6 +175,11 @@ class SessionCreated(Shape):
 
 class SessionStatus(SessionCreated):
     filename: str
+    state: Literal["open", "complete"] = Field(
+        description="complete: the session made an upload (a repeated completion answers with it)"
+    )
+    upload_id: int | None = Field(description="the upload a completed session made, else null")
+    job_id: int | None = Field(description="that upload's job, else null")
 
 
 class ChunkStored(Shape):

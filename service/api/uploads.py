@@ -127,8 +127,9 @@ def _text(value: str | None, field: str, limit: int = 128) -> str | None:
 
 def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: str, sha: str, size: int,
             camera: Camera, started_at: datetime | None, drone_id: str | None, pilot: str | None,
-            place: str | None) -> tuple[Upload, Job]:
-    """Checks done; move the file in place and queue its job. Raises ApiError (file removed)."""
+            place: str | None, session: UploadSession | None = None) -> tuple[Upload, Job]:
+    """Checks done; move the file in place and queue its job. Raises ApiError (file removed).
+    ``session``: the resumable session completing, marked complete with the upload it made."""
     settings = request.app.state.settings
     try:
         info = probe_video(tmp)
@@ -148,7 +149,7 @@ def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: 
     os.replace(tmp, final)
     try:
         up, job = _record(request, db, who, final, name, sha, size, duration_s, camera, started_at, drone_id,
-                          pilot, place)
+                          pilot, place, session)
     except ApiError:
         raise
     except Exception:
@@ -163,8 +164,9 @@ def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: 
 
 def _record(request: Request, db: Session, who: Principal, final: Path, name: str, sha: str, size: int,
             duration_s: float | None, camera: Camera, started_at: datetime | None, drone_id: str | None,
-            pilot: str | None, place: str | None) -> tuple[Upload, Job]:
-    """The Upload row and its queued job for the file now at ``final``, committed."""
+            pilot: str | None, place: str | None, session: UploadSession | None = None) -> tuple[Upload, Job]:
+    """The Upload row and its queued job for the file now at ``final``, committed (with ``session``
+    marked complete in the same transaction)."""
     settings = request.app.state.settings
     up = Upload(path=str(final.relative_to(settings.data_dir)), filename=name, sha256=sha, size=size,
                 duration_s=duration_s, camera_id=camera.id, owner_user_id=who.user_id,
@@ -184,6 +186,8 @@ def _record(request: Request, db: Session, who: Principal, final: Path, name: st
     db.flush()
     audit.record(db, request, who, "upload.create", "upload", up.id, filename=name, sha256=sha, size=size,
                  camera=camera.id, job_id=job.id)
+    if session is not None:
+        session.upload_id, session.offset, session.updated_at = up.id, size, utcnow()
     db.commit()
     return up, job
 
@@ -233,11 +237,27 @@ def _part_path(request: Request, session_id: str) -> Path:
     return _part_path_for(request.app.state.settings, session_id)
 
 
-def _get_session(db: Session, session_id: str, who: Principal) -> UploadSession:
-    s = db.get(UploadSession, session_id)
+def _get_session(db: Session, session_id: str, who: Principal, *, fresh: bool = False) -> UploadSession:
+    s = db.get(UploadSession, session_id, populate_existing=fresh)
     if s is None or not _owns(who, s.owner_user_id, s.owner_token_id):
         raise ApiError(404, f"no upload session {session_id!r}")
     return s
+
+
+def _made(db: Session, s: UploadSession) -> tuple[Upload, Job | None] | None:
+    """The upload (and its job) a completed session made; None while it is open. A completed
+    session keeps its row until the janitor expires it (``upload_session_ttl_s`` after the
+    completion), so a completion whose answer was lost can be asked again."""
+    if s.upload_id is None:
+        return None
+    up = db.get(Upload, s.upload_id)
+    if up is None:  # its upload is gone: nothing to name
+        raise ApiError(404, f"no upload session {s.id!r}")
+    return up, db.scalar(select(Job).where(Job.upload_id == up.id))
+
+
+def _accepted_json(up: Upload, job: Job | None) -> dict:
+    return {"upload_id": up.id, "job_id": job.id if job is not None else None, **upload_json(up, job)}
 
 
 @router.post("/sessions", status_code=201, response_model=SessionCreated, responses=responses(409, 413))
@@ -273,9 +293,15 @@ def create_session(body: SessionIn, request: Request, db: Session = Depends(get_
 def session_status(session_id: str, request: Request, db: Session = Depends(get_db),
                    who: Principal = Depends(uploaders)) -> dict:
     s = _get_session(db, session_id, who)
+    out = {"session_id": s.id, "size": s.expected_size, "filename": s.filename}
+    made = _made(db, s)
+    if made is not None:
+        up, job = made
+        return {**out, "offset": s.expected_size, "state": "complete", "upload_id": up.id,
+                "job_id": job.id if job is not None else None}
     part = _part_path(request, s.id)
     offset = part.stat().st_size if part.exists() else 0
-    return {"session_id": s.id, "offset": offset, "size": s.expected_size, "filename": s.filename}
+    return {**out, "offset": offset, "state": "open", "upload_id": None, "job_id": None}
 
 
 @router.patch("/sessions/{session_id}", response_model=ChunkStored, responses=responses(400, 404, 409, 413, 415),
@@ -297,6 +323,12 @@ async def session_chunk(session_id: str, request: Request, db: Session = Depends
         raise ApiError(409, "another chunk for this session is being written", offset=s.offset,
                        code="chunk_in_progress")
     try:
+        s = _get_session(db, session_id, who, fresh=True)  # a completion may have ended while this waited
+        made = _made(db, s)
+        if made is not None:
+            raise ApiError(409, f"this upload session is complete: it made upload {made[0].id}", offset=s.expected_size,
+                           upload_id=made[0].id, job_id=made[1].id if made[1] is not None else None,
+                           code="session_complete")
         current = part.stat().st_size if part.exists() else 0
         if offset != current:
             raise ApiError(409, f"Upload-Offset {offset} does not match the stored offset {current}", offset=current,
@@ -338,11 +370,18 @@ async def session_chunk(session_id: str, request: Request, db: Session = Depends
 def complete_session(session_id: str, request: Request, db: Session = Depends(get_db),
                      who: Principal = Depends(uploaders)) -> dict:
     s = _get_session(db, session_id, who)
+    made = _made(db, s)
+    if made is not None:  # completed before (its answer lost): the same answer, nothing stored again
+        return _accepted_json(*made)
     part = _part_path(request, s.id)
     lock = _lock(s.id)
     if not lock.acquire(blocking=False):
         raise ApiError(409, "a chunk for this session is still being written", code="chunk_in_progress")
     try:
+        s = _get_session(db, session_id, who, fresh=True)  # a completion may have ended while this waited
+        made = _made(db, s)
+        if made is not None:
+            return _accepted_json(*made)
         size = part.stat().st_size if part.exists() else 0
         if size != s.expected_size:
             raise ApiError(409, f"upload incomplete: {size} of {s.expected_size} bytes received", offset=size,
@@ -356,9 +395,8 @@ def complete_session(session_id: str, request: Request, db: Session = Depends(ge
         meta = dict(started_at=s.started_at, drone_id=s.drone_id, pilot=s.pilot, place=s.place)
         tmp = part.with_suffix(".accepting")
         os.replace(part, tmp)
-        db.delete(s)
         try:
-            up, job = _accept(request, db, who, tmp, s.filename, actual, size, camera, **meta)
+            up, job = _accept(request, db, who, tmp, s.filename, actual, size, camera, **meta, session=s)
         except ApiError:
             db.rollback()
             db.delete(db.get(UploadSession, session_id))  # content/dup refusals end the session
@@ -371,7 +409,7 @@ def complete_session(session_id: str, request: Request, db: Session = Depends(ge
             if tmp.exists():
                 os.replace(tmp, part)
             raise
-        return {"upload_id": up.id, "job_id": job.id, **upload_json(up, job)}
+        return _accepted_json(up, job)
     finally:
         lock.release()
         with _locks_guard:

@@ -366,7 +366,8 @@ def test_resumable_upload_survives_interruption(env, camera, footage_dir):
 
     again = login(env.app, "otto", PASSWORD)
     status = again.get(f"/api/uploads/sessions/{sid}").json()
-    assert status == {"session_id": sid, "offset": third, "size": len(data), "filename": "flight.mp4"}
+    assert status == {"session_id": sid, "offset": third, "size": len(data), "filename": "flight.mp4",
+                      "state": "open", "upload_id": None, "job_id": None}
     # a chunk sent for the wrong offset is refused with the offset to use
     wrong = _patch(again, sid, 0, data[:100])
     assert wrong.status_code == 409 and wrong.json()["offset"] == third and wrong.json()["code"] == "offset_mismatch"
@@ -387,7 +388,8 @@ def test_resumable_upload_survives_interruption(env, camera, footage_dir):
     up = done.json()
     assert up["sha256"] == hashlib.sha256(data).hexdigest() and up["pilot"] == "李娜" and up["job_id"]
     assert list(stored_files(env).values()) == [data] and partial_files(env) == []
-    assert again.get(f"/api/uploads/sessions/{sid}").status_code == 404
+    status = again.get(f"/api/uploads/sessions/{sid}").json()  # kept a while, naming its upload
+    assert (status["state"], status["upload_id"], status["job_id"]) == ("complete", up["upload_id"], up["job_id"])
 
 
 def test_resumable_sha_mismatch_keeps_data_then_duplicate_detected(env, camera, footage_dir):
@@ -508,3 +510,46 @@ def test_a_long_file_name_keeps_its_extension(env, camera, footage_dir):
     # a resumable session's name is cut the same way
     sid = _session(env.operator2, data, filename="b" * 200 + ".mov")["session_id"]
     assert env.operator2.get(f"/api/uploads/sessions/{sid}").json()["filename"] == "b" * 116 + ".mov"
+
+
+def test_a_completion_whose_answer_was_lost_answers_again_with_the_upload(env, camera, footage_dir):
+    """The completion of a multi-GiB session hashes and checks the file; when its answer is lost
+    (the connection drops, a proxy gives up with 504) the upload page asks again. The first
+    completion had consumed the session, so the retry was 404 'no upload session' and the page told
+    the operator the upload failed, though the upload and its job existed (a re-upload was then a
+    'duplicate'). A completed session now answers a repeated completion as the first did (201, the
+    upload and its job), and its status says it is complete and names them; for its owner only."""
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    sid = _session(env.operator, data, pilot="李娜")["session_id"]
+    assert _patch(env.operator, sid, 0, data).json()["offset"] == len(data)
+    first = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert first.status_code == 201, first.text
+    up = first.json()
+    # the answer is lost; the page asks where the session stands, then completes it again
+    status = env.operator.get(f"/api/uploads/sessions/{sid}")
+    assert status.status_code == 200, status.text
+    assert status.json() == {"session_id": sid, "offset": len(data), "size": len(data), "filename": "flight.mp4",
+                             "state": "complete", "upload_id": up["upload_id"], "job_id": up["job_id"]}
+    again = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert again.status_code == 201, again.text
+    same = {k: v for k, v in again.json().items() if k != "job"}  # the job may have started since
+    assert same == {k: v for k, v in up.items() if k != "job"} and again.json()["job"]["id"] == up["job_id"]
+    assert (same["upload_id"], same["pilot"]) == (up["upload_id"], "李娜")
+    # one upload, one job, one audit entry: the repeat stored and queued nothing
+    assert [u["id"] for u in env.operator.get("/api/uploads").json()] == [up["upload_id"]]
+    assert [j["id"] for j in env.operator.get("/api/jobs").json()] == [up["job_id"]]
+    assert len(env.admin.get("/api/audit", params={"action": "upload.create"}).json()["items"]) == 1
+    assert list(stored_files(env).values()) == [data] and partial_files(env) == []
+    # a chunk for a completed session is refused, naming the upload, and stores nothing
+    late = _patch(env.operator, sid, len(data), b"x")
+    assert late.status_code == 409 and late.json()["code"] == "session_complete", late.text
+    assert late.json()["upload_id"] == up["upload_id"] and partial_files(env) == []
+    # another operator still finds no such session
+    assert env.operator2.get(f"/api/uploads/sessions/{sid}").status_code == 404
+    assert env.operator2.post(f"/api/uploads/sessions/{sid}/complete").status_code == 404
+    assert _patch(env.operator2, sid, len(data), b"x").status_code == 404
+    assert env.operator2.delete(f"/api/uploads/sessions/{sid}").status_code == 404
+    # forgetting the completed session leaves the upload and its job alone
+    assert env.operator.delete(f"/api/uploads/sessions/{sid}").status_code == 200
+    assert env.operator.get(f"/api/uploads/sessions/{sid}").status_code == 404
+    assert env.operator.get(f"/api/jobs/{up['job_id']}").status_code == 200

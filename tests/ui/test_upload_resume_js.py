@@ -260,3 +260,52 @@ def test_a_chunk_the_server_is_still_receiving_is_retried_by_itself(browser) -> 
         assert ("POST", "/api/uploads/sessions/s-1/complete") in calls
     finally:
         context.close()
+
+
+def test_a_completion_whose_answer_is_lost_ends_in_success(browser) -> None:
+    """The completion of a large file hashes and checks it; its answer may be lost (the connection
+    drops, a proxy gives up with 504) after the server made the upload. The server answered the
+    page's retry 404 'no upload session' (the completion had consumed it) and the page said the
+    upload failed; a re-upload was then a 'duplicate'. A completed session now says so and a
+    repeated completion answers as the first did: the page, retrying by itself, ends in success
+    without sending the file again. The answers here are the service's
+    (tests/service/test_uploads.py::test_a_completion_whose_answer_was_lost_answers_again_with_the_upload)."""
+    accepted = {"upload_id": 12, "job_id": 34, "id": 12, "filename": "flight.mp4", "size": len(DATA),
+                "job": {"id": 34, "state": "queued", "progress": 0}}
+    state = {"offset": 0, "completions": 0, "upload_id": None}
+
+    def handler(route, method, path) -> None:  # noqa: ANN001
+        if (method, path) == ("POST", "/api/uploads/sessions"):
+            harness.fulfil_json(route, {"session_id": "s-1", "offset": 0, "size": len(DATA)}, 201)
+        elif method == "GET":
+            done = state["upload_id"] is not None
+            harness.fulfil_json(route, {"session_id": "s-1", "offset": state["offset"], "size": len(DATA),
+                                        "filename": "flight.mp4", "state": "complete" if done else "open",
+                                        "upload_id": state["upload_id"], "job_id": 34 if done else None})
+        elif method == "PATCH" and state["upload_id"] is None:
+            state["offset"] = len(DATA)
+            harness.fulfil_json(route, {"offset": len(DATA), "size": len(DATA), "disconnected": False})
+        elif method == "POST" and path == "/api/uploads/sessions/s-1/complete":
+            state["completions"] += 1
+            state["upload_id"] = 12  # the server made the upload each time; the answer is what is lost
+            if state["completions"] == 1:
+                route.abort("connectionreset")
+            elif state["completions"] == 2:
+                harness.fulfil_json(route, {"detail": "gateway timeout"}, 504)
+            else:
+                harness.fulfil_json(route, accepted, 201)
+        else:
+            harness.fulfil_json(route, {"detail": "unexpected", "code": "unexpected"}, 500)
+
+    context, page, calls = _page(browser, handler, init=FAST_RETRY)
+    try:
+        page.click("#upload-submit")
+        harness.wait_js(page, "!document.getElementById('upload-ok').hidden", timeout=15_000)
+        assert "34" in page.text_content("#upload-ok")  # names the job
+        assert page.is_hidden("#upload-error") and page.is_hidden("#upload-resume")
+        assert state["completions"] == 3
+        assert calls.count(("PATCH", "/api/uploads/sessions/s-1")) == 1  # the file was not sent again
+        assert calls.count(("POST", "/api/uploads/sessions")) == 1
+        assert _saved(page) == {}  # nothing left to resume
+    finally:
+        context.close()
