@@ -78,12 +78,17 @@ def register_gap(factory: sessionmaker[Session], camera_id: str, gap: Gap) -> No
 
 def heartbeat(factory: sessionmaker[Session], camera_id: str, connected: bool, last_packet_at: datetime | None,
               last_error: str | None, host: str | None) -> None:
+    """``last_packet_at`` None (a recorder that has received nothing since it started) keeps the
+    camera's last picture as stored: a recorder restarted while the camera is down would otherwise
+    make the recording lag unknown and the offline notice count from the restart."""
     with session_scope(factory) as db:
         row = db.get(RecorderStatus, camera_id)
         if row is None:
             row = RecorderStatus(camera_id=camera_id)
             db.add(row)
-        row.connected, row.last_packet_at, row.last_error = connected, last_packet_at, (last_error or None)
+        row.connected, row.last_error = connected, (last_error or None)
+        if last_packet_at is not None:
+            row.last_packet_at = last_packet_at
         row.host, row.updated_at = host, utcnow()
 
 
