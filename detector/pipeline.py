@@ -334,6 +334,11 @@ class _Stages:
         if self.registration is not None:
             hom = self.registration.update(frame.t, frame.image, detections.xyxy[kept])
             if hom is None:  # a frame that cannot be placed on the reference reaches no rule
+                # The tracker still counts it as a frame where nothing was seen: its tracks age over
+                # the loss as over an occlusion. Skipped, the loss did not exist for it, and a walker
+                # who stepped onto a crossing while the drone looked away kept their id and "entered"
+                # when registration came back, judged by the signal of that moment.
+                self.tracker.update(frame.t, Detections.empty(detections.class_names))
                 timings.detect += time.perf_counter() - t0
                 return
             self._quality[frame.t] = self.registration.stats.quality[-1]
