@@ -56,14 +56,17 @@ def run(args: argparse.Namespace) -> int:
         return _registered(args, timing)
     if not args.url or not args.out:
         return refuse("record", "give --url and --out (or --camera ID to record for the service)")
-    from detector.media.recorder import Recorder, RecorderConfig
+    from detector.media.recorder import Recorder, RecorderBusy, RecorderConfig
 
     recorder = Recorder(RecorderConfig(args.url, args.out, args.segment_s or 60.0, **timing),
                         on_segment=lambda s: print(json.dumps(s.to_json()), flush=True),
                         on_gap=lambda g: print(json.dumps(g.to_json()), flush=True))
     stop = threading.Event()
     _stop_on_signals(stop)
-    recorder.run(stop)
+    try:
+        recorder.run(stop)
+    except RecorderBusy as err:
+        return refuse("record", str(err))
     return 0
 
 
@@ -111,6 +114,12 @@ def _registered(args: argparse.Namespace, timing: dict) -> int:
     rec = CameraRecorder(factory, settings, args.camera, url, out_dir=out, segment_s=args.segment_s,
                          on_jobs=job_publisher(settings), **timing)
     _stop_on_signals(rec.stop_event)
-    rec.run_forever()
-    engine.dispose()
+    from detector.media.recorder import RecorderBusy
+
+    try:
+        rec.run_forever()
+    except RecorderBusy as err:
+        return refuse("record", f"camera {args.camera!r}: {err}")
+    finally:
+        engine.dispose()
     return 0

@@ -48,11 +48,14 @@ times guessed again over whole pictures (``_WholePictures``).
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import itertools
 import json
 import logging
+import os
 import re
+import socket
 import threading
 import time
 from collections import Counter, deque
@@ -68,6 +71,8 @@ import av
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.jsonl"
+# Held (flock) by the recorder writing the folder: a second one for the same folder is refused.
+LOCK_NAME = ".recorder.lock"
 # Wall clock against the stream's timestamps (see the module docstring): re-read when they drift
 # further apart than this, judged on the earliest-arriving picture of the last few segments.
 DRIFT_TOLERANCE_S = 0.5
@@ -221,6 +226,12 @@ class RecorderStatus:
     last_error: str | None = None
     gap_open_since: datetime | None = None
     history: list[str] = field(default_factory=list)
+
+
+class RecorderBusy(RuntimeError):
+    """Another recorder holds the folder (``LOCK_NAME``): one camera recorded twice would have the
+    second recorder discard the first one's open segment as a killed recorder's, and every segment
+    and case twice."""
 
 
 class _ClockJump(Exception):
@@ -541,6 +552,7 @@ class Recorder:
         self.status = RecorderStatus()
         self._timeline = 0  # Segment.connection of the pictures being recorded
         self._lock = threading.Lock()
+        self._claim = None  # the open lock file while this recorder holds the folder
         config.out_dir.mkdir(parents=True, exist_ok=True)
         self.index_path = config.out_dir / INDEX_NAME
 
@@ -593,9 +605,43 @@ class Recorder:
             except Exception:  # noqa: BLE001
                 log.exception("on_gap failed")
 
+    # ---- the folder ---------------------------------------------------------------------------
+    def claim(self) -> None:
+        """Take the folder for this recorder (``run`` does, and lets go when it ends); raises
+        ``RecorderBusy`` while another recorder, in this process or another, holds it."""
+        if self._claim is not None:
+            return
+        fh = (self.config.out_dir / LOCK_NAME).open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            fh.close()
+            raise RecorderBusy(f"{self.config.out_dir} is already being recorded by another recorder "
+                               f"({holder})") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        fh.flush()
+        self._claim = fh
+
+    def release(self) -> None:
+        if self._claim is not None:
+            fh, self._claim = self._claim, None
+            fh.close()  # closing the file lets go of the lock
+
     # ---- the loop ----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Connect, record, and on every drop reconnect with exponential backoff, until ``stop``."""
+        """Connect, record, and on every drop reconnect with exponential backoff, until ``stop``.
+        Raises ``RecorderBusy`` at once when another recorder holds the folder."""
+        self.claim()
+        try:
+            self._run(stop)
+        finally:
+            self.release()
+
+    def _run(self, stop: threading.Event) -> None:
         backoff = self.config.backoff_initial_s
         gap_start, gap_reason = self._discard_unfinished()
         self.status.gap_open_since = gap_start

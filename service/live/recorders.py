@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from detector.media.recorder import Gap, Recorder, RecorderConfig, Segment
+from detector.media.recorder import Gap, Recorder, RecorderBusy, RecorderConfig, Segment
 from service.config import Settings
 from service.live import retention
 from service.live import segments as live
@@ -63,6 +63,9 @@ class CameraRecorder:
                 break
 
     def start(self) -> None:
+        """Raises ``RecorderBusy`` (and starts nothing, no heartbeat either) while another recorder
+        records this camera's folder."""
+        self.recorder.claim()
         for target, name in ((lambda: self.recorder.run(self.stop_event), "rec"), (self._beat, "beat")):
             thread = threading.Thread(target=target, name=f"civicwatch-{name}-{self.camera_id}", daemon=True)
             thread.start()
@@ -123,7 +126,11 @@ class LiveManager:
             if cid not in self.recorders:
                 rec = CameraRecorder(self.factory, self.settings, cid, url,
                                      on_jobs=lambda ids: [self.submit(i) for i in ids])
-                rec.start()
+                try:
+                    rec.start()
+                except RecorderBusy as err:  # e.g. a ``civicwatch record --camera`` process: tried again later
+                    log.warning("camera %s: not recorded in the service: %s", cid, err)
+                    continue
                 self.recorders[cid] = rec
 
     def tick(self) -> None:
