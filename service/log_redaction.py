@@ -14,8 +14,10 @@ import re
 _QUERY = re.compile(r"((?:^|[?&;\s])(?:access_)?token=)[^&\s\"']*", re.IGNORECASE)
 _BEARER = re.compile(r"cwt_[A-Za-z0-9_\-]+")
 # ``scheme://user:password@`` in any URL (a webhook receiver or broker behind basic
-# authentication): masked as the camera stream URLs are (``detector.media.recorder``).
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s'\"?#]*:)[^/\s'\"?#]*@")
+# authentication): masked as the camera stream URLs are (``detector.media.recorder``, not imported:
+# it loads PyAV). The password runs to the last @ before the path, quotes included (``'`` is a
+# legal URL character): before, one with a quote in it was left as it was.
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s'\"?#]*:)[^/\s?#]*@")
 MASK = "[redacted]"
 
 

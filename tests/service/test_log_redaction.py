@@ -39,3 +39,13 @@ def test_a_password_in_any_logged_url_is_masked(settings, caplog):
         logging.getLogger("service.events").exception("webhook delivery to https://civic:hook-pass-9@h.example/x failed")
     assert "hook-pass-9" not in caplog.text, caplog.text
     assert "https://civic:***@hooks.example.org/civicwatch" in caplog.text
+
+
+def test_a_password_with_a_quote_in_a_logged_url_is_masked(settings, caplog):
+    """``'`` is a legal URL character; the mask stopped at it and logged the password whole."""
+    create_app(settings)
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("service.events").warning("webhook %s refused", "https://civic:it's-9@hooks.example.org/x")
+        logging.getLogger("service.events").warning("broker amqp://cw:p\"q@mq.example:5672// unreachable")
+    assert "it's-9" not in caplog.text and 'p"q' not in caplog.text, caplog.text
+    assert "https://civic:***@hooks.example.org/x" in caplog.text and "amqp://cw:***@mq.example" in caplog.text
