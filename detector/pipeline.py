@@ -310,6 +310,24 @@ class _Stages:
         self.events: list[ViolationEvent] = []
         self.zone_counts = ZoneTrackCounter(scene.zones)
 
+    def reference_from_top(self, source: Path, options: AnalyzeOptions, read_from: float) -> None:
+        """A drone flight without a reference image is registered to its first textured frame. A
+        read that starts later (a segment) takes that frame too, with its moving objects kept off,
+        as a run from the top takes it: its own first frame is where the drone looked when the
+        segment began, and the zones, drawn on the flight's first frame, would be placed by it
+        wherever the drone had drifted meanwhile. None textured before the read: its own first
+        textured frame is the flight's."""
+        for frame in iter_frames(source, options.analysis_fps, DecodeReport(), end_s=read_from,
+                                 grid_origin_s=options.grid_origin_s):
+            if frame.t >= read_from:
+                return
+            if frame.image is None:
+                continue
+            detect_on = self.lowlight(frame.image) if self.lowlight is not None else frame.image
+            found = self.region_detector.detect(detect_on)
+            if self.registration.set_reference(frame.image, found.xyxy[self.scores.kept(found)]):
+                return
+
     def anchor_on(self, image: np.ndarray) -> None:
         """Take ``image`` as the picture camera sway is measured against, with its moving objects
         kept off (as the first frame of a whole run is taken)."""
@@ -672,6 +690,8 @@ def analyze(
     anchor = _stabilise_anchor(source, options, read[0]) if stages.motion is not None else None
     if anchor is not None:
         stages.anchor_on(anchor)
+    if isinstance(stages.registration, ReferenceRegistration) and reference is None and read[0] > 0:
+        stages.reference_from_top(source, options, read[0])
     report = DecodeReport()
     frames: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
