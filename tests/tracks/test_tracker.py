@@ -62,3 +62,29 @@ def test_confirm_frames_delays_a_new_track():
     frames = [frame((2, (100 + i, 50, 140 + i, 80), 0.6)) for i in range(5)]
     seen = run(ObjectTracker(10.0, confirm_frames=3), frames)
     assert [len(obs) for obs in seen] == [0, 0, 1, 1, 1]
+
+
+def test_a_hole_in_the_video_ends_the_tracks_of_what_was_there():
+    # A car stands at the kerb, the video is damaged for 4 s (the decoder skipped to the next
+    # keyframe), and another car is parked in the same place afterwards. ByteTrack counts frames:
+    # before, it saw one step across the hole and the two cars were one track, stopped through 4 s
+    # nobody saw. Now the frames it did not see age its tracks as an occlusion does.
+    box = (100.0, 50.0, 180.0, 100.0)
+    tracker = ObjectTracker(10.0)
+    before = [tracker.update(i / 10, frame((2, box, 0.8))) for i in range(10)]
+    after = [tracker.update(5.0 + i / 10, frame((2, box, 0.8))) for i in range(10)]
+    ids_before = {o.track_id for obs in before for o in obs}
+    ids_after = {o.track_id for obs in after for o in obs}
+    assert len(ids_before) == 1 and len(ids_after) == 1 and ids_before != ids_after
+    # A hole shorter than the tracker's 2 s memory is an occlusion: the car keeps its id.
+    tracker = ObjectTracker(10.0)
+    before = [tracker.update(i / 10, frame((2, box, 0.8))) for i in range(10)]
+    after = [tracker.update(2.0 + i / 10, frame((2, box, 0.8))) for i in range(10)]
+    assert {o.track_id for obs in before + after for o in obs} == ids_before
+
+
+def test_a_source_slower_than_the_analysis_rate_is_no_hole():
+    # A 2 fps camera analysed at 10 fps: every step is 0.5 s, and no step is a gap.
+    tracker = ObjectTracker(10.0)
+    seen = [tracker.update(i / 2, frame((2, (100 + 2 * i, 50, 180 + 2 * i, 100), 0.8))) for i in range(12)]
+    assert seen[1] and len({o.track_id for obs in seen for o in obs}) == 1
