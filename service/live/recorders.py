@@ -13,6 +13,7 @@ import logging
 import socket
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,15 +42,45 @@ class CameraRecorder:
                                  on_segment=self._segment, on_gap=self._gap)
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
+        # Segments and gaps the database has not taken yet, in the order they came; see ``_register``.
+        self._unregistered: deque[Segment | Gap] = deque()
+        self._register_lock = threading.Lock()
 
     def _segment(self, segment: Segment) -> None:
-        live.register_segment(self.factory, self.settings, self.camera_id, segment, self.run_id)
+        self._unregistered.append(segment)
+        self._register()
+
+    def _gap(self, gap: Gap) -> None:
+        self._unregistered.append(gap)
+        self._register()
+
+    def _register(self) -> None:
+        """Register what is waiting, in order, and queue the jobs that became possible.
+
+        A segment is analysed only once it is a row: before, one the database refused (a restart
+        of PostgreSQL, a network blip between the recorder's machine and it) was logged and then
+        forgotten, its footage on disk and never analysed, and a gap never counted. What fails now
+        waits, and is tried again at the next segment, gap or heartbeat, and at the stop."""
+        with self._register_lock:
+            registered = 0
+            while self._unregistered:
+                item = self._unregistered[0]
+                try:
+                    if isinstance(item, Segment):
+                        live.register_segment(self.factory, self.settings, self.camera_id, item, self.run_id)
+                        registered += 1
+                    else:
+                        live.register_gap(self.factory, self.camera_id, item)
+                except Exception:  # noqa: BLE001 - the recording must go on: tried again later
+                    log.exception("camera %s: %d segment(s)/gap(s) not registered yet, tried again at the next "
+                                  "heartbeat", self.camera_id, len(self._unregistered))
+                    return
+                self._unregistered.popleft()
+            if not registered:
+                return
         jobs = live.schedule(self.factory, self.settings, self.camera_id)
         if jobs and self.on_jobs is not None:
             self.on_jobs(jobs)
-
-    def _gap(self, gap: Gap) -> None:
-        live.register_gap(self.factory, self.camera_id, gap)
 
     def _beat(self) -> None:
         while True:
@@ -59,6 +90,11 @@ class CameraRecorder:
                                status.last_packet_at, status.last_error, self.host)
             except Exception:  # noqa: BLE001 - a database blip must not stop the recording
                 log.exception("camera %s: heartbeat failed", self.camera_id)
+            if self._unregistered:
+                try:
+                    self._register()
+                except Exception:  # noqa: BLE001 - scheduling failed: the next segment schedules again
+                    log.exception("camera %s: scheduling failed", self.camera_id)
             if self.stop_event.wait(self.settings.live_heartbeat_s):
                 break
 
@@ -75,6 +111,11 @@ class CameraRecorder:
         self.stop_event.set()
         for thread in self._threads:
             thread.join(timeout)
+        if self._unregistered:
+            try:
+                self._register()  # a last try; what still fails is in the folder's index.jsonl
+            except Exception:  # noqa: BLE001
+                log.exception("camera %s: scheduling failed", self.camera_id)
         live.heartbeat(self.factory, self.camera_id, False, self.recorder.status.last_packet_at,
                        "recorder stopped", self.host)
 
