@@ -662,6 +662,11 @@ class Recorder:
                 backoff = self.config.backoff_initial_s
                 gap_start, gap_reason = last, ended_by
                 self.status.gap_open_since = gap_start
+                if not stop.is_set():
+                    # told now, open, and closed by the reconnect (the same start): before, the gap
+                    # was told only once it closed, so while a camera was down its health said
+                    # nothing of since when
+                    self._gap(Gap(gap_start, None, gap_reason))
             elif gap_start is None:  # never connected since the start: the gap begins now
                 gap_start, gap_reason = self._now(), ended_by
                 self.status.gap_open_since = gap_start

@@ -57,6 +57,7 @@ def register_segment(factory: sessionmaker[Session], settings: Settings, camera_
     rel = segment.path.resolve().relative_to(settings.data_dir.resolve()).as_posix()
     with session_scope(factory) as db:
         row = db.scalar(select(LiveSegment).where(LiveSegment.camera_id == camera_id, LiveSegment.path == rel))
+        _close_open_gaps(db, camera_id, before=segment.start)
         if row is None:
             row = LiveSegment(camera_id=camera_id, path=rel, start_at=segment.start, end_at=segment.end,
                               duration_s=segment.duration_s, connection=f"{run_id}-{segment.connection}",
@@ -74,6 +75,21 @@ def register_gap(factory: sessionmaker[Session], camera_id: str, gap: Gap) -> No
             db.add(StreamGap(camera_id=camera_id, start_at=gap.start, end_at=gap.end, reason=gap.reason[:2000]))
         elif gap.end is not None:
             row.end_at = gap.end
+        if gap.end is not None:
+            _close_open_gaps(db, camera_id, before=gap.start)
+
+
+def _close_open_gaps(db: Session, camera_id: str, before: datetime) -> None:
+    """Close the camera's open gaps that began before ``before`` there.
+
+    An open gap is left by a recorder stopped while its camera was down; the next recorder knows
+    nothing of it and opens a gap of its own (or none, when it connects at once). Before, the old
+    row stayed open for good: the health page's "down since" named it at every later outage and
+    its time was never counted. The footage resumes at ``before`` (the next gap's start, or the
+    next segment's), so that is where the old gap ends."""
+    for row in db.scalars(select(StreamGap).where(StreamGap.camera_id == camera_id, StreamGap.end_at.is_(None),
+                                                  StreamGap.start_at < before)):
+        row.end_at = before
 
 
 def heartbeat(factory: sessionmaker[Session], camera_id: str, connected: bool, last_packet_at: datetime | None,

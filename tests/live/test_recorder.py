@@ -39,6 +39,8 @@ def test_recorder_survives_a_camera_restart_and_reports_the_gap(rtsp_camera, foo
         killed_at = time.time()
         _wait(lambda: len(segments) >= 2, 10, "the segment cut by the drop")
         time.sleep(1.0)  # down a while: the recorder retries, the gap must cover it
+        # told while it lasts, open (the health page's "down since"), not only once it closed
+        assert [(g.start, g.end) for g in gaps] == [(segments[1].end, None)]
         rtsp_camera.start()
         _wait(lambda: any(g.end is not None for g in gaps), 30, "the reconnect")
         _wait(lambda: len(segments) >= 3, 30, "a segment after the reconnect")
