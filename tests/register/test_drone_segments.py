@@ -8,32 +8,14 @@ import json
 from fractions import Fraction
 
 import cv2
-import numpy as np
 import yaml
 
 from detector.media.encode import H264Writer
 from detector.pipeline import AnalyzeOptions, analyze
-from detector.types import Detections
+from tests.register.red_blobs import RedBlobs
 
 STILL = "drone-stills/drone_pedestrian.jpg"  # in ../shared/footage-more
-NAMES = {2: "car"}
 
-
-class RedCars:
-    """A car wherever the picture is saturated red (the real ground is shown in grey)."""
-
-    input_size = (128, 128)
-    class_names = NAMES
-    iou = 0.45
-    name = "red-cars"
-
-    def detect(self, frame: np.ndarray) -> Detections:
-        b, g, r = (frame[..., i].astype(int) for i in range(3))
-        mask = ((r > 150) & (g < 90) & (b < 90)).astype(np.uint8)
-        n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
-        boxes = [(x, y, x + w, y + h) for x, y, w, h, area in stats[1:n] if area > 100]
-        return Detections(np.array(boxes, np.float32).reshape(-1, 4), np.full(len(boxes), 0.9, np.float32),
-                          np.full(len(boxes), 2, np.int64), NAMES)
 
 
 def test_a_segment_of_a_drifting_flight_places_the_zones_where_the_flight_began(footage_dir, tmp_path):
@@ -64,7 +46,7 @@ def test_a_segment_of_a_drifting_flight_places_the_zones_where_the_flight_began(
     runs = {}
     for name, span in (("whole", None), ("segment", (8.0, 14.0))):
         analyze(tmp_path / "flight.mp4", tmp_path / "drone.scene.yaml", tmp_path / name,
-                AnalyzeOptions(evidence=False, slicing="off", span=span), detector=RedCars())
+                AnalyzeOptions(evidence=False, slicing="off", span=span), detector=RedBlobs(2, "car"))
         runs[name] = json.loads((tmp_path / name / "cases.json").read_text())
         info = json.loads((tmp_path / name / "analysis.json").read_text())
         assert info["registration"]["reference"] == "first frame" and info["registration"]["unregistered"] == 0

@@ -12,28 +12,11 @@ import yaml
 
 from detector.media.encode import H264Writer
 from detector.pipeline import AnalyzeOptions, analyze
-from detector.types import Detections
+from tests.register.red_blobs import RedBlobs
 from tests.tracks.test_stabilise import frames
 
 BEIJING = "beijing-intersection/uadetrac_overpass.mp4"
-NAMES = {0: "person"}
 
-
-class RedDetector:
-    """A person wherever the picture is saturated red (the real ground is shown in grey)."""
-
-    input_size = (128, 128)
-    class_names = NAMES
-    iou = 0.45
-    name = "red"
-
-    def detect(self, frame: np.ndarray) -> Detections:
-        b, g, r = (frame[..., i].astype(int) for i in range(3))
-        mask = ((r > 150) & (g < 90) & (b < 90)).astype(np.uint8)
-        n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
-        boxes = [(x, y, x + w, y + h) for x, y, w, h, area in stats[1:n] if area > 100]
-        return Detections(np.array(boxes, np.float32).reshape(-1, 4), np.full(len(boxes), 0.9, np.float32),
-                          np.zeros(len(boxes), np.int64), NAMES)
 
 
 def test_a_walker_who_stepped_in_while_registration_was_lost_is_not_judged_on_its_return(footage_dir, tmp_path):
@@ -67,7 +50,7 @@ def test_a_walker_who_stepped_in_while_registration_was_lost_is_not_judged_on_it
     (tmp_path / "drone.scene.yaml").write_text(yaml.safe_dump(scene))
 
     analyze(tmp_path / "flight.mp4", tmp_path / "drone.scene.yaml", tmp_path / "out",
-            AnalyzeOptions(evidence=False, slicing="off"), detector=RedDetector())
+            AnalyzeOptions(evidence=False, slicing="off"), detector=RedBlobs(0, "person"))
 
     info = json.loads((tmp_path / "out" / "analysis.json").read_text())
     assert info["registration"]["unregistered"] == 60 and info["registration"]["registered"] == 50
