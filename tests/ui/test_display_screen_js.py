@@ -44,10 +44,13 @@ RECORD = {
 }
 
 
-def _screen(browser, zone: str, record: dict = RECORD, media=None, init: str = "", **settings):  # noqa: ANN001
+def _screen(browser, zone: str, record: dict = RECORD, media=None, init: str = "",  # noqa: ANN001
+            clock_at: float | None = None, **settings):
     """A page on /display/lobby whose feed is ``feed["items"]`` (change it to change the next poll;
     ``feed["down"] = True``: the network is lost, every request fails). ``media(route)`` answers
-    the media requests where given (else a 1x1 PNG); ``init`` runs in the page before its scripts."""
+    the media requests where given (else a 1x1 PNG); ``init`` runs in the page before its scripts;
+    ``clock_at`` (epoch seconds) gives the page a fake clock paused at that time, moved only by
+    ``page.clock.run_for``."""
     feed = {"items": [record], "screen": "lobby", "server_time": "2024-05-01T01:00:00+00:00"}
 
     def answer(route) -> bool:
@@ -75,6 +78,9 @@ def _screen(browser, zone: str, record: dict = RECORD, media=None, init: str = "
         return True
 
     page = browser.new_page(locale="en-US")
+    if clock_at is not None:
+        page.clock.install(time=clock_at - 1)
+        page.clock.pause_at(clock_at)
     page.add_init_script("window.CW_DISPLAY_POLL_MS = 300;" + init)
     harness.serve_pages(page, BASE, "en-US", answer, timezone=zone, **settings)
     page.goto(f"{BASE}/display/lobby")
@@ -102,6 +108,23 @@ def test_the_clock_shows_the_installations_time_zone(browser) -> None:
                                "CW.formatTime(new Date(), 'America/New_York')", timeout=5_000)
         shanghai = page.evaluate("CW.formatTime(new Date(), 'Asia/Shanghai')")
         assert page.text_content("#d-clock") != shanghai
+    finally:
+        page.close()
+
+
+def test_the_clock_shows_the_current_second(browser) -> None:
+    """The clock ticks as each second begins. Ticking every 1 s from a start mid-second, it showed
+    the last second for most of every second (here: started at .5 s, read at .2 s of a later
+    second)."""
+    start = 1_714_521_600.5  # 2024-05-01 00:00:00.5 UTC
+    page, _ = _screen(browser, "Asia/Shanghai", clock_at=start)
+    try:
+        page.wait_for_function("document.getElementById('d-clock').textContent !== ''", timeout=10_000)
+        for _ in range(3):
+            page.clock.run_for(700)  # to .2 s of the next second, then .9, then .6 of the one after
+            now = page.evaluate("Date.now()")
+            expected = page.evaluate("CW.formatTime(new Date(), 'Asia/Shanghai')")
+            assert page.text_content("#d-clock") == expected, now
     finally:
         page.close()
 

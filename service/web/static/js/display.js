@@ -310,14 +310,17 @@
     show(cases[pos]);
   }
 
-  /* The clock belongs to no camera: the installation's zone (the ``timezone`` setting). */
+  /* The clock belongs to no camera: the installation's zone (the ``timezone`` setting). It ticks
+     just after each second begins: a 1 s interval started mid-second showed the last second for
+     most of every second, a clock visibly behind the ones beside the screen. */
   function tick() {
     CW.$('d-clock').textContent = CW.formatTime(new Date(), root.getAttribute('data-zone') || 'Asia/Shanghai');
+    setTimeout(tick, 1000 - Date.now() % 1000 + 15);
   }
 
   document.addEventListener('cw:ready', function () {
     setStatus('connecting');
-    tick(); setInterval(function () { tick(); checkConfirmed(); }, 1000);
+    tick(); setInterval(checkConfirmed, 1000);
     render();
     poll();
   });
