@@ -235,6 +235,14 @@ def copy_clip(source: Path, out_path: Path, start_s: float, end_s: float, info: 
         # the copy would show frames the source never plays, before its time 0.
         raise StreamCopyError(f"the source's edit list starts {float((info.first_pts - packets[0].pts) * tb):.2f} s "
                               "after its first keyframe")
+    shown_until = max(p.pts for p in packets)
+    if shown_until < start_pts:
+        container.close()
+        # A file cut short after its index was written (a recorder killed, a truncated upload):
+        # the index promises a span the data no longer holds. The copy was the last pictures
+        # before it, with the player told to start seconds past their end.
+        raise StreamCopyError(f"the source's pictures end at {float((shown_until - info.first_pts) * tb):.2f} s, "
+                              f"before the span at {start_s:.2f} s")
     try:
         length_size = _nal_length_size(stream.codec_context.extradata)
         key_pts = packets[0].pts

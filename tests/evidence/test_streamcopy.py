@@ -10,7 +10,7 @@ import pytest
 from detector.decode import probe
 from detector.evidence import write_cases
 from detector.evidence.originals import verify_originals
-from detector.media.streamcopy import copy_clip, copy_refusal, verify_copy
+from detector.media.streamcopy import StreamCopyError, copy_clip, copy_refusal, verify_copy
 
 from .helpers import make_event, make_logs, make_scene, read_video, top_level_atoms
 
@@ -126,6 +126,23 @@ def test_a_clip_across_the_end_of_a_truncated_file_still_plays(footage_dir, tmp_
     video = read_video(tmp_path / "clip.mp4")
     assert 10 < len(video["times"]) == clip.packets.count < (8.0 - clip.start_s) * info.fps
     assert verify_copy(tmp_path / "clip.mp4", truncated, clip.packets) == []
+
+
+def test_a_span_past_the_pictures_of_a_truncated_file_is_not_copied(footage_dir, tmp_path):
+    """The index of a file cut short still promises its whole length. The copy of a span past the
+    last picture was the pictures before it, with an offset past their end (a clip that never
+    shows the case); it is refused, so the clip is transcoded from what can be decoded or fails."""
+    whole = tmp_path / "whole.mp4"
+    copy_clip(footage_dir / LONG, whole, 0.0, 9.0, probe(footage_dir / LONG))
+    data = whole.read_bytes()
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(data[: int(len(data) * 0.6)])
+    info = probe(truncated)
+    assert info.duration_s > 8.0  # the index's claim
+    with pytest.raises(StreamCopyError, match="pictures end at"):
+        copy_clip(truncated, tmp_path / "clip.mp4", 6.5, 8.0, info)
+    clip = copy_clip(truncated, tmp_path / "clip2.mp4", 3.0, 8.0, info)  # across the end: still copied
+    assert clip.offset_s <= clip.end_s - clip.start_s
 
 
 def test_rotated_phone_footage_is_transcoded_upright(tmp_path):
