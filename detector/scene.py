@@ -471,6 +471,17 @@ class Scene(_Strict):
                         raise ValueError(f"zones[{i}].direction[{j}]: lies on or above the horizon of the ground "
                                          "calibration, where no road is (the lane's direction would be read "
                                          "backwards): end the arrow on the road")
+            for i, z in enumerate(self.zones):
+                if not isinstance(z, CrosswalkZone):
+                    continue
+                for j, p in enumerate(z.polygon):
+                    # a crossing's depth is measured on the ground to its kerb edges: a corner past
+                    # the horizon maps behind the camera, mirrored, and bends those edges through
+                    # places far from the crossing (walkers judged "entered" metres off)
+                    if not cal.on_ground_side(p, self.calibration.image):
+                        raise ValueError(f"zones[{i}].polygon[{j}]: this crosswalk corner lies on or above the "
+                                         "horizon of the ground calibration, where no road is (its depth "
+                                         "would be measured behind the camera): draw the crossing on the road")
         for i, sig in enumerate(self.signals):
             if sig.roi is not None:
                 x, y, rw, rh = sig.roi
