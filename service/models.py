@@ -156,6 +156,10 @@ class UploadSession(Base):
     # it, so a completion whose answer was lost is answered again with the upload and its job. No
     # foreign key, as ``Job.scene_version_id``: adding one to an existing SQLite table rebuilds it.
     upload_id: Mapped[int | None] = mapped_column(Integer)
+    # Set when the completion refused the file (not a video, a duplicate): the error's ``status``
+    # and body, kept like ``upload_id`` so that a completion whose refusal was lost is answered
+    # with the same refusal, not 404 'no upload session' (the page said the session was lost).
+    refusal: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Job(Base):

@@ -513,9 +513,10 @@ def delete_camera(camera_id: CameraId, request: Request, db: Session = Depends(g
     cam = _camera(db, camera_id)
     uploads = db.scalar(select(func.count()).select_from(Upload).where(Upload.camera_id == cam.id)) or 0
     cases = db.scalar(select(func.count()).select_from(Case).where(Case.camera_id == cam.id)) or 0
-    # open sessions: a completed one (kept a while to answer a repeated completion) made an upload, counted above
+    # open sessions: a completed one (kept a while to answer a repeated completion) made an upload,
+    # counted above; a refused one (kept to answer with its refusal) holds nothing and goes with the camera
     sessions = db.scalar(select(func.count()).select_from(UploadSession).where(
-        UploadSession.camera_id == cam.id, UploadSession.upload_id.is_(None))) or 0
+        UploadSession.camera_id == cam.id, UploadSession.upload_id.is_(None), UploadSession.refusal.is_(None))) or 0
     if uploads or cases or sessions:
         raise ApiError(409, f"camera {camera_id!r} has {uploads} upload(s), {cases} case(s) and {sessions} open upload "
                             "session(s): it cannot be deleted (its cases must stay reviewable); retire it instead",
@@ -523,6 +524,8 @@ def delete_camera(camera_id: CameraId, request: Request, db: Session = Depends(g
     versions = db.scalars(select(SceneVersion).where(SceneVersion.camera_id == cam.id)).all()
     for v in versions:
         db.delete(v)
+    for refused in db.scalars(select(UploadSession).where(UploadSession.camera_id == cam.id)):
+        db.delete(refused)  # only refused ones are left (checked above); their rows name the camera
     db.flush()
     db.delete(cam)
     audit.record(db, request, who, "camera.delete", "camera", camera_id, versions=len(versions))

@@ -3,7 +3,9 @@
 Both paths end in ``_accept``: content check (PyAV must find and decode a video stream),
 duplicate check by SHA-256, move into ``uploads/``, and an Upload row plus a queued Job. Nothing
 that was already stored is touched by a failed upload; a rejected file is removed, except a
-session whose hash does not match, whose part file stays so the client can resend the tail.
+session whose hash does not match, whose part file stays so the client can resend the tail. A
+session keeps how its completion ended (the upload it made, or the refusal of its file) until it
+expires, so a completion whose answer was lost is answered again the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.encoders import jsonable_encoder
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -117,12 +120,28 @@ def _duplicate_error(existing: Upload, who: Principal) -> ApiError:
 
 
 def _text(value: str | None, field: str, limit: int = 128) -> str | None:
-    if value is None or value.strip() == "":
+    """A free-text field, trimmed; blank is not given (None). The limit counts what is kept."""
+    reject_nul(value, field)
+    value = value.strip() if value is not None else None
+    if not value:
         return None
     if len(value) > limit:
         raise ApiError(422, f"{field}: longer than {limit} characters")
-    reject_nul(value, field)
-    return value.strip()
+    return value
+
+
+def _details(db: Session, *, camera: str | None, filename: str, started_at: str | None, drone_id: str | None,
+             pilot: str | None, place: str | None) -> dict:
+    """What an upload is given besides its bytes, checked and normalised in one place for both
+    paths (the single request's form fields, a session's JSON when it is opened). A session's
+    fields went into its row as sent: a blank or space-padded pilot, drone id or place was stored
+    and shown so (a place of spaces hid the camera's own place on the upload), where the
+    single-request upload trimmed them and took a blank one for not given."""
+    cam = _camera(db, camera)
+    return {"camera": cam, "filename": safe_filename(filename),
+            "started_at": parse_when(started_at.strip() if started_at else None, "started_at"),
+            "drone_id": _text(drone_id, "drone_id"), "pilot": _text(pilot, "pilot"),
+            "place": _text(place, "place", 255)}
 
 
 def _accept(request: Request, db: Session, who: Principal, tmp: Path, filename: str, sha: str, size: int,
@@ -203,30 +222,31 @@ async def upload(request: Request, db: Session = Depends(get_db), who: Principal
             raise ApiError(422, "file: required (the video as a multipart file field named 'file')")
         if f.size == 0:
             raise ApiError(422, "file: empty")
-        camera = _camera(db, form.fields.get("camera"))
-        started_at = parse_when(form.fields.get("started_at"), "started_at")
-        meta = dict(drone_id=_text(form.fields.get("drone_id"), "drone_id"),
-                    pilot=_text(form.fields.get("pilot"), "pilot"),
-                    place=_text(form.fields.get("place"), "place", 255))
+        meta = _details(db, camera=form.fields.get("camera"), filename=f.filename,
+                        **{k: form.fields.get(k) for k in ("started_at", "drone_id", "pilot", "place")})
         for other in form.files.values():
             if other is not f:
                 other.path.unlink(missing_ok=True)
-        up, job = await run_in_threadpool(_accept, request, db, who, f.path, f.filename, f.sha256, f.size, camera,
-                                          started_at, **meta)
+        up, job = await run_in_threadpool(_accept, request, db, who, f.path, meta.pop("filename"), f.sha256, f.size,
+                                          meta.pop("camera"), **meta)
     finally:
         form.cleanup()  # no-op for the accepted file, which was moved away
     return {"upload_id": up.id, "job_id": job.id, **upload_json(up, job)}
 
 
 class SessionIn(ApiModel):
-    camera: str = Field(min_length=1, max_length=128)
-    filename: str = Field(min_length=1, max_length=255)
+    """The text fields are checked and normalised by ``_details``, as the single request's form
+    fields are (trimmed, blank for not given, a long file name cut, not refused); the lengths
+    below are what the document tells, not a second check."""
+
+    camera: str = Field(description="the camera id of a registered scene")
+    filename: str = Field(description="the file's name; cut to 120 characters keeping its extension")
     size: int = Field(gt=0)
     sha256: str = Field(min_length=64, max_length=64)
     started_at: str | None = None
-    drone_id: str | None = Field(default=None, max_length=128)
-    pilot: str | None = Field(default=None, max_length=128)
-    place: str | None = Field(default=None, max_length=255)
+    drone_id: str | None = Field(default=None, json_schema_extra={"maxLength": 128})
+    pilot: str | None = Field(default=None, json_schema_extra={"maxLength": 128})
+    place: str | None = Field(default=None, json_schema_extra={"maxLength": 255})
 
 
 def _part_path_for(settings, session_id: str) -> Path:  # noqa: ANN001
@@ -256,6 +276,46 @@ def _made(db: Session, s: UploadSession) -> tuple[Upload, Job | None] | None:
     return up, db.scalar(select(Job).where(Job.upload_id == up.id))
 
 
+def _refused(db: Session, s: UploadSession, who: Principal) -> ApiError | None:
+    """The refusal that ended this session's completion (not a video, a duplicate), to answer a
+    repeated completion, a chunk or a status request with; None when none did. It is kept, as a
+    completion's upload is, because a refusal's answer may be lost too (a proxy's 504 while a large
+    file was hashed): the session was deleted, and the page's retry got 404 and said the session
+    was lost. A duplicate is told again as ``_duplicate_error`` tells it to ``who``: an admin who
+    completed an operator's session was told the other upload's name, which that operator may
+    not learn from the kept answer (uploads are not deleted, so the one it names is still there)."""
+    if s.refusal is None:
+        return None
+    body = dict(s.refusal)
+    if body.get("code") == "duplicate_upload":
+        existing = _existing(db, s.expected_sha256)  # the file's hash: checked before it was refused
+        if existing is not None:
+            return _duplicate_error(existing, who)
+        body = {k: body[k] for k in ("status", "detail", "code") if k in body}
+    status, detail = body.pop("status"), body.pop("detail")
+    return ApiError(status, detail, **body)
+
+
+def _ended(db: Session, s: UploadSession, who: Principal) -> None:
+    """Raises the kept refusal of a refused session (see ``_refused``)."""
+    refusal = _refused(db, s, who)
+    if refusal is not None:
+        raise refusal
+
+
+def _received(part: Path) -> int:
+    """Bytes of the session on disk: the offset its next chunk starts at. The part file's size,
+    as the status and the offset check read it; while a completion holds the session its file is
+    renamed ``.accepting``, and still holds those bytes. The row's ``offset`` is written when a
+    chunk ends and lags behind a chunk still arriving, whose bytes are kept even if it drops."""
+    for path in (part, part.with_suffix(".accepting")):
+        try:
+            return path.stat().st_size
+        except FileNotFoundError:
+            continue
+    return 0
+
+
 def _accepted_json(up: Upload, job: Job | None) -> dict:
     return {"upload_id": up.id, "job_id": job.id if job is not None else None, **upload_json(up, job)}
 
@@ -271,17 +331,17 @@ def create_session(body: SessionIn, request: Request, db: Session = Depends(get_
         # ``limit_bytes``: the upload page names the limit in its message (it checks before hashing too)
         raise ApiError(413, f"size {body.size} exceeds the upload limit of {settings.max_upload_bytes} bytes",
                        limit_bytes=settings.max_upload_bytes)
-    camera = _camera(db, body.camera)
+    meta = _details(db, camera=body.camera, filename=body.filename, started_at=body.started_at,
+                    drone_id=body.drone_id, pilot=body.pilot, place=body.place)
+    camera = meta.pop("camera")
     existing = _existing(db, sha)
     # Only the file's own uploader (or an admin) is told at once; anyone else learns it is a
     # duplicate when the upload completes, i.e. after proving they hold the bytes, so a SHA-256
     # alone never answers "has this footage been uploaded?".
     if existing is not None and _sees(existing, who):
         raise _duplicate_error(existing, who)
-    s = UploadSession(id=secrets.token_hex(16), camera_id=camera.id, filename=safe_filename(body.filename),
-                      expected_size=body.size, expected_sha256=sha, offset=0, owner_user_id=who.user_id,
-                      owner_token_id=who.token_id, started_at=parse_when(body.started_at, "started_at"),
-                      drone_id=body.drone_id, pilot=body.pilot, place=body.place)
+    s = UploadSession(id=secrets.token_hex(16), camera_id=camera.id, expected_size=body.size, expected_sha256=sha,
+                      offset=0, owner_user_id=who.user_id, owner_token_id=who.token_id, **meta)
     settings.partial_dir.mkdir(parents=True, exist_ok=True)
     _part_path(request, s.id).touch()
     db.add(s)
@@ -289,10 +349,13 @@ def create_session(body: SessionIn, request: Request, db: Session = Depends(get_
     return {"session_id": s.id, "offset": 0, "size": s.expected_size}
 
 
-@router.get("/sessions/{session_id}", response_model=SessionStatus, responses=responses(404))
+@router.get("/sessions/{session_id}", response_model=SessionStatus, responses=responses(404, 409, 415))
 def session_status(session_id: str, request: Request, db: Session = Depends(get_db),
                    who: Principal = Depends(uploaders)) -> dict:
+    """A refused session answers with its refusal (409 duplicate, 415 not a video), as a repeated
+    completion does: the page asks here first when it retries a completion whose answer was lost."""
     s = _get_session(db, session_id, who)
+    _ended(db, s, who)
     out = {"session_id": s.id, "size": s.expected_size, "filename": s.filename}
     made = _made(db, s)
     if made is not None:
@@ -320,10 +383,11 @@ async def session_chunk(session_id: str, request: Request, db: Session = Depends
     lock = _lock(s.id)
     if not lock.acquire(blocking=False):
         # the page waits and resends (a dropped connection's chunk may be read for CHUNK_IDLE_S yet)
-        raise ApiError(409, "another chunk for this session is being written", offset=s.offset,
+        raise ApiError(409, "another chunk for this session is being written", offset=_received(part),
                        code="chunk_in_progress")
     try:
         s = _get_session(db, session_id, who, fresh=True)  # a completion may have ended while this waited
+        _ended(db, s, who)  # else the chunk would start a new part file for a session already refused
         made = _made(db, s)
         if made is not None:
             raise ApiError(409, f"this upload session is complete: it made upload {made[0].id}", offset=s.expected_size,
@@ -370,15 +434,18 @@ async def session_chunk(session_id: str, request: Request, db: Session = Depends
 def complete_session(session_id: str, request: Request, db: Session = Depends(get_db),
                      who: Principal = Depends(uploaders)) -> dict:
     s = _get_session(db, session_id, who)
+    _ended(db, s, who)  # refused before (its answer lost): the same refusal
     made = _made(db, s)
     if made is not None:  # completed before (its answer lost): the same answer, nothing stored again
         return _accepted_json(*made)
     part = _part_path(request, s.id)
     lock = _lock(s.id)
     if not lock.acquire(blocking=False):
-        raise ApiError(409, "a chunk for this session is still being written", code="chunk_in_progress")
+        raise ApiError(409, "a chunk for this session is still being written", offset=_received(part),
+                       code="chunk_in_progress")
     try:
         s = _get_session(db, session_id, who, fresh=True)  # a completion may have ended while this waited
+        _ended(db, s, who)
         made = _made(db, s)
         if made is not None:
             return _accepted_json(*made)
@@ -397,9 +464,18 @@ def complete_session(session_id: str, request: Request, db: Session = Depends(ge
         os.replace(part, tmp)
         try:
             up, job = _accept(request, db, who, tmp, s.filename, actual, size, camera, **meta, session=s)
-        except ApiError:
+        except ApiError as err:
             db.rollback()
-            db.delete(db.get(UploadSession, session_id))  # content/dup refusals end the session
+            if err.status >= 500:  # a fault told as an ApiError: as below
+                if tmp.exists():
+                    os.replace(tmp, part)
+                raise
+            # a refusal of the file (not a video, a duplicate) ends the session; the file is gone
+            # (a duplicate's bytes are the stored upload's), the refusal is kept to answer again
+            tmp.unlink(missing_ok=True)
+            s = db.get(UploadSession, session_id)
+            s.refusal = {"status": err.status, "detail": err.detail, **jsonable_encoder(err.extra)}
+            s.updated_at = utcnow()  # the janitor expires it upload_session_ttl_s from now
             db.commit()
             raise
         except Exception:

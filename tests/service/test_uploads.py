@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -419,7 +419,8 @@ def test_resumable_non_video_refused(env, camera):
     r = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
     assert r.status_code == 415 and "not a video" in r.json()["detail"]
     assert partial_files(env) == [] and stored_files(env) == {}
-    assert env.operator.get(f"/api/uploads/sessions/{sid}").status_code == 404
+    # the session ends, its refusal kept (see test_a_refusal_whose_answer_was_lost_answers_again_with_it)
+    assert env.operator.get(f"/api/uploads/sessions/{sid}").json() == r.json()
 
 
 def test_resumable_bad_requests(env, camera):
@@ -553,3 +554,166 @@ def test_a_completion_whose_answer_was_lost_answers_again_with_the_upload(env, c
     assert env.operator.delete(f"/api/uploads/sessions/{sid}").status_code == 200
     assert env.operator.get(f"/api/uploads/sessions/{sid}").status_code == 404
     assert env.operator.get(f"/api/jobs/{up['job_id']}").status_code == 200
+
+
+def _refusal(r) -> tuple[int, dict]:
+    return r.status_code, r.json()
+
+
+def test_a_refusal_whose_answer_was_lost_answers_again_with_it(env, camera, footage_dir):
+    """A completion refused for the file (not a video: 415; a duplicate of a stored upload: 409)
+    deleted its session, so when that answer was lost (the connection drops, a proxy gives up with
+    504 while a large file is hashed) the page's retry got 404 'no upload session' and told the
+    operator the session was lost instead of why the file was refused. The refusal is now kept as a
+    completion's upload is: a repeated completion, the session's status and a chunk answer with
+    the same status and error (a duplicate naming the stored upload to whom may see it); nothing
+    stored is touched, nothing is stored again; for the session's owner (and admins) only."""
+    clip = (footage_dir / SHORT_CLIP).read_bytes()
+    # 415: not a video
+    text = b"plain text, definitely not video\n" * 2000
+    sid = _session(env.operator, text)["session_id"]
+    assert _patch(env.operator, sid, 0, text).json()["offset"] == len(text)
+    first = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert first.status_code == 415 and first.json()["code"] == "not_video", first.text
+    for again in (env.operator.get(f"/api/uploads/sessions/{sid}"),
+                  env.operator.post(f"/api/uploads/sessions/{sid}/complete"),
+                  _patch(env.operator, sid, 0, text), env.admin.get(f"/api/uploads/sessions/{sid}")):
+        assert _refusal(again) == _refusal(first), again.text
+    assert partial_files(env) == [] and stored_files(env) == {}  # the chunk started no new part file
+    assert env.operator2.get(f"/api/uploads/sessions/{sid}").status_code == 404
+    assert env.operator2.post(f"/api/uploads/sessions/{sid}/complete").status_code == 404
+
+    # 409: the operator's own file, stored through the single request while the session was sent
+    own = _session(env.operator, clip)["session_id"]
+    assert _patch(env.operator, own, 0, clip).json()["offset"] == len(clip)
+    stored = upload_clip(env.operator, footage_dir / SHORT_CLIP)
+    before = stored_files(env)
+    dup = env.operator.post(f"/api/uploads/sessions/{own}/complete")
+    assert dup.status_code == 409 and dup.json()["code"] == "duplicate_upload", dup.text
+    assert (dup.json()["upload_id"], dup.json()["job_id"]) == (stored["upload_id"], stored["job_id"])
+    for again in (env.operator.get(f"/api/uploads/sessions/{own}"),
+                  env.operator.post(f"/api/uploads/sessions/{own}/complete")):
+        assert _refusal(again) == _refusal(dup), again.text
+
+    # 409 for another operator's file: bare to that operator, named to an admin, as when first told
+    other = _session(env.operator2, clip)["session_id"]  # a hash alone tells operator2 nothing
+    assert _patch(env.operator2, other, 0, clip).json()["offset"] == len(clip)
+    bare = env.operator2.post(f"/api/uploads/sessions/{other}/complete")
+    assert bare.status_code == 409 and bare.json()["code"] == "duplicate_upload" and "upload_id" not in bare.json()
+    assert _refusal(env.operator2.post(f"/api/uploads/sessions/{other}/complete")) == _refusal(bare)
+    assert _refusal(env.operator2.get(f"/api/uploads/sessions/{other}")) == _refusal(bare)
+    named = env.admin.get(f"/api/uploads/sessions/{other}")
+    assert named.status_code == 409 and named.json()["upload_id"] == stored["upload_id"], named.text
+
+    # nothing stored was lost or stored again; forgetting a refused session leaves the rest alone
+    assert stored_files(env) == before and partial_files(env) == []
+    assert [u["id"] for u in env.admin.get("/api/uploads").json()] == [stored["upload_id"]]
+    assert [j["id"] for j in env.admin.get("/api/jobs").json()] == [stored["job_id"]]
+    assert env.operator.delete(f"/api/uploads/sessions/{own}").status_code == 200
+    assert env.operator.get(f"/api/uploads/sessions/{own}").status_code == 404
+    assert env.operator.get(f"/api/uploads/{stored['upload_id']}").status_code == 200
+
+
+def test_a_kept_refusal_expires_and_does_not_hold_its_camera(env, camera, footage_dir):
+    """A refused session is kept to answer again, not for good: the janitor expires it
+    ``upload_session_ttl_s`` after the refusal, as a completed session; and it holds nothing, so it
+    does not keep a camera registered by mistake from being deleted (it goes with the camera)."""
+    from sqlalchemy import update
+
+    from service.janitor import sweep
+    from service.models import UploadSession, utcnow
+
+    text = b"plain text, definitely not video\n" * 2000
+    files = [text + b"1", text + b"2"]
+    old, recent = (_session(env.operator, f)["session_id"] for f in files)
+    for sid, f in zip((old, recent), files):
+        assert _patch(env.operator, sid, 0, f).status_code == 200
+        assert env.operator.post(f"/api/uploads/sessions/{sid}/complete").status_code == 415
+    factory = env.app.state.session_factory
+    with factory() as db:
+        db.execute(update(UploadSession).where(UploadSession.id == old)
+                   .values(updated_at=utcnow() - timedelta(seconds=env.settings.upload_session_ttl_s + 60)))
+        db.commit()
+    assert sweep(factory, env.settings).sessions_expired == [old]
+    assert env.operator.get(f"/api/uploads/sessions/{old}").status_code == 404
+    assert env.operator.get(f"/api/uploads/sessions/{recent}").status_code == 415
+    deleted = env.admin.delete("/api/cameras/bj-overpass")
+    assert deleted.status_code == 200, deleted.text
+    assert env.operator.get(f"/api/uploads/sessions/{recent}").status_code == 404
+
+
+def test_chunk_in_progress_tells_the_offset_on_disk(env, camera, footage_dir, monkeypatch):
+    """The 409 chunk_in_progress named the session row's offset, written when a chunk ends: while
+    a chunk was still arriving (a dropped link's, read for up to CHUNK_IDLE_S) it lagged behind the
+    bytes already on disk, which the chunk keeps if it drops. It now names the bytes on disk, the
+    offset the status and the chunk's own answer give."""
+    from service.api import uploads
+
+    monkeypatch.setattr(uploads, "CHUNK_IDLE_S", 1.0)
+    data = (footage_dir / SHORT_CLIP).read_bytes()
+    sid = _session(env.operator, data)["session_id"]
+    half = len(data) // 2
+
+    async def race() -> tuple[httpx.Response, httpx.Response]:
+        arrived = asyncio.Event()
+
+        async def body():
+            yield data[:half]
+            arrived.set()
+            await asyncio.Event().wait()  # the link drops without a word
+
+        transport = httpx.ASGITransport(app=env.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                     cookies=dict(env.operator.cookies)) as client:
+            headers = {"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0", "Origin": ORIGIN}
+            slow = asyncio.ensure_future(client.patch(f"/api/uploads/sessions/{sid}", content=body(), headers=headers))
+            await asyncio.wait_for(arrived.wait(), 10)
+            part = env.data_dir / "partial" / f"session-{sid}.part"
+            for _ in range(200):  # the server has written what arrived
+                if part.exists() and part.stat().st_size == half:
+                    break
+                await asyncio.sleep(0.01)
+            resend = await client.patch(f"/api/uploads/sessions/{sid}", content=data,
+                                        headers={**headers, "Upload-Offset": "0"})
+            return await asyncio.wait_for(slow, 20), resend
+
+    slow, resend = asyncio.run(race())
+    assert resend.status_code == 409 and resend.json()["code"] == "chunk_in_progress", resend.text
+    assert slow.json() == {"offset": half, "size": len(data), "disconnected": True}
+    assert resend.json()["offset"] == half
+    assert env.operator.get(f"/api/uploads/sessions/{sid}").json()["offset"] == half
+
+
+def test_session_details_are_normalised_as_the_single_requests(env, camera, footage_dir):
+    """A session's details went into its row as sent, where the single-request upload trims them
+    and takes a blank one for not given: a session's pilot ' 李娜 ' was kept padded, a drone id of
+    spaces kept as such, a place of spaces hid the camera's own place on the upload, and a file
+    name over 255 characters was refused (the single request cuts it, keeping the extension). Both
+    now go through one function; the same details give the same upload."""
+    details = {"pilot": "  李娜  ", "drone_id": "   ", "place": " \t ", "started_at": " 2024-05-01T08:00:00+08:00 "}
+    name = "长安街东段_无人机巡查_" * 30 + "第3架次.mp4"
+    with open(footage_dir / SHORT_CLIP, "rb") as fh:
+        single = env.operator.post("/api/uploads", data={"camera": "bj-overpass", **details},
+                                   files={"file": (name, fh, "video/mp4")})
+    assert single.status_code == 201, single.text
+    data = (footage_dir / LONG_CLIP).read_bytes()
+    body = {"camera": "bj-overpass", "filename": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    opened = env.operator.post("/api/uploads/sessions", json={**body, **details})
+    assert opened.status_code == 201, opened.text
+    sid = opened.json()["session_id"]
+    assert _patch(env.operator, sid, 0, data).status_code == 200
+    done = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert done.status_code == 201, done.text
+    fields = ("filename", "pilot", "drone_id", "place", "started_at")
+    stored = [env.operator.get(f"/api/uploads/{r.json()['upload_id']}").json() for r in (single, done)]
+    assert [{k: up[k] for k in fields} for up in stored] == [{k: stored[0][k] for k in fields}] * 2
+    assert datetime.fromisoformat(done.json()["started_at"]) == datetime(2024, 5, 1, tzinfo=timezone.utc)
+    assert (done.json()["pilot"], done.json()["drone_id"], done.json()["place"]) == ("李娜", None, camera["place"])
+    assert done.json()["filename"].endswith(".mp4") and len(done.json()["filename"]) <= 120
+    # a value too long once trimmed is refused alike (422, naming the field); padding is not counted
+    for field, limit in (("pilot", 128), ("drone_id", 128), ("place", 255)):
+        long = {**body, "sha256": "b" * 64, field: "x" * (limit + 1)}
+        r = env.operator.post("/api/uploads/sessions", json=long)
+        assert r.status_code == 422 and r.json()["detail"] == f"{field}: longer than {limit} characters", r.text
+        padded = env.operator.post("/api/uploads/sessions", json={**long, field: " " + "x" * limit + " "})
+        assert padded.status_code == 201, padded.text

@@ -309,3 +309,61 @@ def test_a_completion_whose_answer_is_lost_ends_in_success(browser) -> None:
         assert _saved(page) == {}  # nothing left to resume
     finally:
         context.close()
+
+
+NOT_VIDEO = {"detail": "flight.mp4: not a video PyAV can open; upload a video file (e.g. MP4 from the drone)",
+             "code": "not_video"}
+DUPLICATE = {"detail": "this file was already uploaded as upload 12 (first.mp4)", "code": "duplicate_upload",
+             "upload_id": 12, "job_id": 34, "filename": "first.mp4"}
+
+
+@pytest.mark.parametrize("status, refusal, shown", [
+    (409, DUPLICATE, "already uploaded (as first.mp4): its analysis is job #34"),
+    (415, NOT_VIDEO, "not a video"),
+])
+def test_a_refusal_whose_answer_is_lost_is_shown_as_the_refusal(browser, status, refusal, shown) -> None:
+    """The completion may refuse the file (a duplicate, not a video) and that answer be lost (the
+    connection drops, a proxy gives up with 504). The server had deleted the session, so the page's
+    retry got 404 and it said 'no upload session'; it now keeps the refusal and answers the status
+    and a repeated completion with it. The page shows the refusal, as when it arrives at once, and
+    offers no Resume: a duplicate's 409 was taken for a wait (as another chunk's 409), so Resume
+    stayed and the saved session was kept, each resume told the same refusal. The answers here are
+    the service's (tests/service/test_uploads.py::test_a_refusal_whose_answer_was_lost_answers_again_with_it)."""
+    state = {"offset": 0, "completions": 0}
+
+    def handler(route, method, path) -> None:  # noqa: ANN001
+        refused = state["completions"] > 0
+        if (method, path) == ("POST", "/api/uploads/sessions"):
+            harness.fulfil_json(route, {"session_id": "s-1", "offset": 0, "size": len(DATA)}, 201)
+        elif method == "GET" and refused:
+            harness.fulfil_json(route, refusal, status)
+        elif method == "GET":
+            harness.fulfil_json(route, {"session_id": "s-1", "offset": state["offset"], "size": len(DATA),
+                                        "filename": "flight.mp4", "state": "open", "upload_id": None, "job_id": None})
+        elif method == "PATCH" and not refused:
+            state["offset"] = len(DATA)
+            harness.fulfil_json(route, {"offset": len(DATA), "size": len(DATA), "disconnected": False})
+        elif method == "POST" and path == "/api/uploads/sessions/s-1/complete":
+            state["completions"] += 1  # the server refused the file; the first answer is lost
+            if state["completions"] == 1:
+                harness.fulfil_json(route, {"detail": "gateway timeout"}, 504)
+            else:
+                harness.fulfil_json(route, refusal, status)
+        else:
+            harness.fulfil_json(route, {"detail": "unexpected", "code": "unexpected"}, 500)
+
+    context, page, calls = _page(browser, handler, init=FAST_RETRY)
+    try:
+        page.click("#upload-submit")
+        page.wait_for_selector("#upload-error:not([hidden])", timeout=10_000)
+        page.wait_for_function("!/Trying again/.test(document.getElementById('upload-error').textContent)",
+                               timeout=10_000)
+        page.wait_for_timeout(300)  # two retry waits: nothing more is tried
+        error = page.text_content("#upload-error")
+        assert shown in error and "no upload session" not in error, error
+        assert page.is_hidden("#upload-ok") and page.is_hidden("#upload-resume")
+        assert _saved(page) == {}  # nothing left to resume
+        assert calls.count(("PATCH", "/api/uploads/sessions/s-1")) == 1  # the file was not sent again
+        assert calls.count(("POST", "/api/uploads/sessions")) == 1
+    finally:
+        context.close()

@@ -152,8 +152,11 @@
     else if (err instanceof CW.ApiError) { CW.showError('upload-error', err); }
     else { CW.showError('upload-error', {message: CW.t('upload.network')}); }
     /* A session that the server no longer knows cannot be resumed; a refused file neither. A
-       sign-in that ran out (401: the page goes to the login) keeps it, to go on after signing in. */
-    var resumable = current && current.sessionId && !(err instanceof CW.ApiError && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 408 && err.status !== 409);
+       sign-in that ran out (401: the page goes to the login) keeps it, to go on after signing in.
+       A 409 is mostly a wait (another part of the file, a chunk still arriving), but a duplicate
+       is a refusal: the server keeps it for the session and answers every resume with it. */
+    var refused = err instanceof CW.ApiError && err.body && err.body.code === 'duplicate_upload';
+    var resumable = current && current.sessionId && !refused && !(err instanceof CW.ApiError && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 408 && err.status !== 409);
     if (!resumable && current) localStorage.removeItem(storeKey(current.file));
     CW.$('upload-resume').hidden = !resumable;
   }
