@@ -357,6 +357,7 @@ class _Stages:
                 # who stepped onto a crossing while the drone looked away kept their id and "entered"
                 # when registration came back, judged by the signal of that moment.
                 self.tracker.update(frame.t, Detections.empty(detections.class_names))
+                self._signals_unregistered(frame.t)
                 timings.detect += time.perf_counter() - t0
                 return
             self._quality[frame.t] = self.registration.stats.quality[-1]
@@ -410,13 +411,34 @@ class _Stages:
         if self.finder is not None:
             scene_image = self._scene_sized(image)
             static = self.finder.update(frame.t, scene_image, observations, _untracked(frame.t, detections), unseen)
-        ctx = FrameContext(frame.t, frame.index, tuple(observations), states, tuple(static))
+        ctx = FrameContext(frame.t, frame.index, tuple(observations), states, tuple(static), self._signals_unsure())
         for rule in self.rules:
             self.events.extend(rule.update(ctx))
         t3 = time.perf_counter()
         timings.detect += t1 - t0
         timings.track += t2 - t1
         timings.rules += t3 - t2
+
+    def _signals_unregistered(self, t: float) -> None:
+        """The signals at a drone frame that could not be registered: a plan or a log still says
+        the colour (its changes keep their times), a head read from the picture has no pixels
+        (``SignalProvider.unread``). Logged for the evidence and handed to the rules that keep a
+        signal history; nothing in view is judged."""
+        states = {name: provider.unread(t) for name, provider in self.signals.items()}
+        self.signal_log.add(t, states)
+        ctx = FrameContext(t, -1, (), states, (), self._signals_unsure())
+        for rule in self.rules:
+            signals_only = getattr(rule, "signals_only", None)  # rules that judge by a signal's history
+            if signals_only is not None:
+                signals_only(ctx)
+
+    def _signals_unsure(self) -> dict[str, float | None]:
+        out = {}
+        for name, provider in self.signals.items():
+            unsure, read_before = provider.unsure_since()
+            if unsure:
+                out[name] = read_before
+        return out
 
     def finish(self, t_end: float) -> None:
         for rule in self.rules:

@@ -7,6 +7,11 @@ sees a ``SignalColor`` per signal name per analysis frame.
 
 Every provider keeps ``changes``, the list of ``(t, colour)`` at which its reported state changed,
 so the pipeline can write a signal log next to the evidence.
+
+A drone frame that cannot be registered has no pixels of the signal head where the scene drew it
+(``unread``): a plan or a log still knows the colour at that instant, and its changes keep their
+true times; a head read from the picture does not, and a colour it first reads after such a spell
+is marked as begun at an unknown time (``unsure``), not dated to the end of the spell.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ class SignalProvider(Protocol):
 
     def observe(self, t: float, frame_bgr: np.ndarray | None, scale: tuple[float, float]) -> SignalColor: ...
 
+    def unread(self, t: float) -> SignalColor: ...
+
+    def unsure_since(self) -> tuple[bool, float | None]: ...
+
 
 class _ChangeLog:
     """Shared bookkeeping: remember the reported state and when it changed."""
@@ -37,6 +46,17 @@ class _ChangeLog:
     def __init__(self) -> None:
         self.changes: list[tuple[float, SignalColor]] = []
         self.state = SignalColor.UNKNOWN
+        # change time -> the last instant the colour before it was read (None: never): a colour
+        # first read after a spell without pixels began somewhere in between, not when it was read
+        self.unsure: dict[float, float | None] = {}
+
+    def unsure_since(self) -> tuple[bool, float | None]:
+        """Whether the current colour began at an unknown time (first read after a spell without
+        pixels), and the last instant before it that the previous colour was read."""
+        at = self.changed_at
+        if at is None or at not in self.unsure:
+            return False, None
+        return True, self.unsure[at]
 
     def _report(self, t: float, color: SignalColor) -> SignalColor:
         if not self.changes or self.changes[-1][1] != color:
@@ -115,6 +135,10 @@ class RoiSignal(_ChangeLog):
         self.debounce_s = signal.debounce_s
         self._candidate: SignalColor | None = None
         self._candidate_since = 0.0
+        self._unread_since: float | None = None  # first instant of the current spell without pixels
+        self._last_seen: float | None = None  # the last instant the reported colour was read
+        # the candidate was first read right after a spell without pixels: (True, _last_seen then)
+        self._candidate_unsure: tuple[bool, float | None] = (False, None)
 
     def hold_for(self, color: SignalColor) -> float:
         return max(2 * self.debounce_s, 1.0) if color == SignalColor.UNKNOWN else self.debounce_s
@@ -133,19 +157,42 @@ class RoiSignal(_ChangeLog):
     def observe(self, t: float, frame_bgr: np.ndarray | None, scale: tuple[float, float] = (1.0, 1.0)) -> SignalColor:
         if frame_bgr is None:
             return self.state  # no pixels this instant: nothing new to say
+        after_gap = self._unread_since is not None
+        self._unread_since = None
         raw = self.read(frame_bgr, scale)
         if raw == self.state:
             self._candidate = None
+            self._last_seen = t
             if not self.changes:
                 return self._report(t, raw)
             return self.state
         if raw != self._candidate:
             self._candidate, self._candidate_since = raw, t
+            self._candidate_unsure = (after_gap, self._last_seen)
         if t - self._candidate_since >= self.hold_for(raw) - 1e-9:
             self._candidate = None
-            return self._report(self._candidate_since, raw)
+            self._report(self._candidate_since, raw)
+            if self._candidate_unsure[0]:
+                self.unsure[self._candidate_since] = self._candidate_unsure[1]
+            self._last_seen = t
+            return raw
         if not self.changes:
             self._report(t, self.state)  # log the opening state once
+        return self.state
+
+    def unread(self, t: float) -> SignalColor:
+        """No pixels of the signal head this instant: a drone frame that could not be placed on the
+        reference. Like a lamp that cannot be read, the colour is kept for a short spell and is
+        UNKNOWN after ``hold_for(UNKNOWN)``, dated to the spell's start; a colour being confirmed
+        was not seen through. The colour read after the spell may have begun at any time during
+        it, so its change is marked unsure (``unsure``) rather than dated to the spell's end."""
+        if self._unread_since is None:
+            self._unread_since = t
+        self._candidate = None
+        if not self.changes:
+            return self._report(t, self.state)  # log the opening state once
+        if self.state != SignalColor.UNKNOWN and t - self._unread_since >= self.hold_for(SignalColor.UNKNOWN) - 1e-9:
+            return self._report(self._unread_since, SignalColor.UNKNOWN)
         return self.state
 
 
@@ -174,6 +221,10 @@ class ScheduleSignal(_ChangeLog):
     def observe(self, t: float, frame_bgr: np.ndarray | None = None, scale: tuple[float, float] = (1.0, 1.0)) -> SignalColor:
         return self._report(t, self.color_at(t))
 
+    def unread(self, t: float) -> SignalColor:
+        """The colour needs no picture: a frame that could not be registered changes nothing."""
+        return self.observe(t)
+
 
 class TimelineSignal(_ChangeLog):
     """Logged changes ``[[t, state], ...]``: the state from each entry's time to the next's.
@@ -194,6 +245,10 @@ class TimelineSignal(_ChangeLog):
 
     def observe(self, t: float, frame_bgr: np.ndarray | None = None, scale: tuple[float, float] = (1.0, 1.0)) -> SignalColor:
         return self._report(t, self.color_at(t))
+
+    def unread(self, t: float) -> SignalColor:
+        """The colour needs no picture: a frame that could not be registered changes nothing."""
+        return self.observe(t)
 
 
 def make_signal_provider(signal: Signal) -> SignalProvider:

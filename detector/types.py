@@ -119,6 +119,10 @@ class FrameContext:
     observations: tuple[TrackObservation, ...]
     signals: dict[str, SignalColor]
     static_objects: tuple[StaticObject, ...] = ()
+    # Signals whose current colour began at an unknown time: first read after a spell when the
+    # signal head could not be read (a drone frame that could not be registered), with the last
+    # instant before it that the previous colour was read (None: never). Not a change seen then.
+    signals_unsure: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass

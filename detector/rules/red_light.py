@@ -148,8 +148,16 @@ class RedLightPedestrianRule(PerTrackRule):
 
     # -- Rule protocol -------------------------------------------------------------------------
     def update(self, ctx: FrameContext) -> list[ViolationEvent]:
-        self.signals.record(ctx.t, ctx.signals)
+        self.signals.record(ctx.t, ctx.signals, ctx.signals_unsure)
         return self._track_events(ctx)
+
+    def signals_only(self, ctx: FrameContext) -> None:
+        """An instant whose picture could not be placed on the scene (a drone frame that could not
+        be registered): nothing in view is judged, but the signals' colours then are recorded,
+        so a change a plan or log makes meanwhile keeps its time (skipped, a signal that turned
+        red during the loss read as turning red when registration came back, and a walker who
+        entered seconds into red was judged within the grace period, or told the wrong time)."""
+        self.signals.record(ctx.t, ctx.signals, ctx.signals_unsure)
 
     def _open_tracks(self) -> dict[int, _Walker]:
         return self._walkers
@@ -309,10 +317,15 @@ class RedLightPedestrianRule(PerTrackRule):
         if observed and after_red < self.zone.grace_s:
             return None
         if not observed and self.zone.grace_s > 0 and after_red < self.zone.grace_s:
-            # Red since before the video began: it has been red at least this long, which is
-            # all we can say; only judge when that already exceeds the grace period.
+            # Red since before the video began, or since a spell the signal could not be read: it
+            # has been red at least this long, which is all we can say; only judge when that
+            # already exceeds the grace period.
             return None
-        return {"red_since": red_since, "red_since_observed": observed, "after_red_s": after_red}
+        offence = {"red_since": red_since, "red_since_observed": observed, "after_red_s": after_red}
+        unread, read_before = hist.unread_at(entry_t)
+        if unread:
+            offence["red_since_unread_after"] = read_before
+        return offence
 
     def _close(self, tid: int, keep: bool = False) -> ViolationEvent | None:
         w = self._walkers.pop(tid)
@@ -333,6 +346,17 @@ class RedLightPedestrianRule(PerTrackRule):
         if w.offence["red_since_observed"]:
             why = f"{after:.1f} s after {sig} turned red"
             why_zh = f"此时信号灯 {sig} 已转红 {after:.1f} 秒"
+        elif "red_since_unread_after" in w.offence:
+            # Read red first after the drone's frames could not be registered: when it turned red
+            # is not known, only that it was red from then on.
+            lost = w.offence["red_since_unread_after"]
+            seen = w.offence["red_since"]
+            lost_en = f"from {lost:.1f} s " if lost is not None else ""
+            lost_zh = f"自 {lost:.1f} 秒起" if lost is not None else ""
+            why = (f"while {sig} was red (red for at least {after:.1f} s; when it turned red is not known: "
+                   f"the drone's frames could not be registered {lost_en}until it was seen red at {seen:.1f} s)")
+            why_zh = (f"此时信号灯 {sig} 为红灯（至少已红 {after:.1f} 秒；转红时间不详：{lost_zh}无人机画面无法配准，"
+                      f"至 {seen:.1f} 秒才见红灯）")
         else:
             why = f"while {sig} was red (red for at least {after:.1f} s, since before the video began)"
             why_zh = f"此时信号灯 {sig} 为红灯（视频开始前已为红灯，至少 {after:.1f} 秒）"
@@ -357,6 +381,10 @@ class RedLightPedestrianRule(PerTrackRule):
                 "exit_t": w.last_inside.t,
                 "red_since": w.offence["red_since"],
                 "red_since_observed": w.offence["red_since_observed"],
+                # present when the signal could not be read before it was seen red (the signal time
+                # is uncertain): the last instant before that its earlier colour was read
+                **({"red_since_unread_after": w.offence["red_since_unread_after"]}
+                   if "red_since_unread_after" in w.offence else {}),
                 "after_red_s": round(after, 3),
                 "entry_threshold": (f"{self.entry_distance:.1f} px" if self.entry_distance is not None
                                     else f"{self.entry_depth_m:.2f} m"),

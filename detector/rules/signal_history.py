@@ -26,13 +26,20 @@ class SignalHistory:
     colors: list[SignalColor] = field(default_factory=list)
     # The first colour we saw started before the video did, so its start time is only a bound.
     first_t: float | None = None
+    # change index -> the last instant before it that the previous colour was read (None: never):
+    # a colour first read after the signal could not be read (a drone's registration loss) began
+    # somewhere in between; its recorded time is only the latest it can have begun.
+    unread_before: dict[int, float | None] = field(default_factory=dict)
 
-    def record(self, t: float, color: SignalColor) -> None:
+    def record(self, t: float, color: SignalColor, unsure: tuple[bool, float | None] = (False, None)) -> None:
+        """``unsure``: the colour's start is not known (``FrameContext.signals_unsure``)."""
         if self.first_t is None:
             self.first_t = t
         if not self.colors or self.colors[-1] != color:
             self.times.append(t)
             self.colors.append(color)
+            if unsure[0]:
+                self.unread_before[len(self.times) - 1] = unsure[1]
 
     def color_at(self, t: float) -> SignalColor:
         i = bisect.bisect_right(self.times, t) - 1
@@ -47,7 +54,15 @@ class SignalHistory:
         i = bisect.bisect_right(self.times, t) - 1
         if i < 0:
             return t, False
-        return self.times[i], i > 0
+        return self.times[i], i > 0 and i not in self.unread_before
+
+    def unread_at(self, t: float) -> tuple[bool, float | None]:
+        """Whether the colour shown at ``t`` was first read after a spell the signal could not be
+        read, and the last instant before it that the previous colour was read (None: never)."""
+        i = bisect.bisect_right(self.times, t) - 1
+        if i < 0 or i not in self.unread_before:
+            return False, None
+        return True, self.unread_before[i]
 
 
 class SignalBook:
@@ -56,9 +71,11 @@ class SignalBook:
     def __init__(self) -> None:
         self._hist: dict[str, SignalHistory] = {}
 
-    def record(self, t: float, signals: dict[str, SignalColor]) -> None:
+    def record(self, t: float, signals: dict[str, SignalColor], unsure: dict[str, float | None] | None = None) -> None:
+        unsure = unsure or {}
         for name, color in signals.items():
-            self._hist.setdefault(name, SignalHistory()).record(t, SignalColor(color))
+            self._hist.setdefault(name, SignalHistory()).record(
+                t, SignalColor(color), (name in unsure, unsure.get(name)))
 
     def get(self, name: str) -> SignalHistory:
         return self._hist.setdefault(name, SignalHistory())
