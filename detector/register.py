@@ -30,6 +30,30 @@ from detector.types import Detections
 
 WORK_WIDTH = 960  # registration runs on images this wide
 MIN_KEYPOINTS = 200  # a frame with fewer cannot serve as the reference (sky, blur, water)
+# A reference image may be any resolution of the scene's frame_size (scaled evenly); a shape
+# further from it than this (ratio of width/height ratios) is refused: 1 % keeps the odd pixel of
+# a downscaled picture and a 1088-line frame, and is ~10 px at the edge of a 960 px picture.
+REFERENCE_SHAPE_TOLERANCE = 0.01
+
+
+def check_reference_shape(size: tuple[int, int], scene_size: tuple[int, int]) -> None:
+    """ValueError naming both sizes when a reference image of ``size`` is not the shape of the
+    scene's ``frame_size``.
+
+    The zones are drawn on the reference in ``frame_size`` pixels. A reference of the same shape
+    at another resolution is the same picture scaled, and is scaled back evenly. One of another
+    shape cannot say where the zones were drawn on it: stretched onto the frame (as it silently
+    was) every zone and the ground under it slid sideways or up by up to the difference, and
+    padding or cropping it would guess which part the zones refer to."""
+    w, h = size
+    sw, sh = scene_size
+    if abs((w / h) / (sw / sh) - 1.0) > REFERENCE_SHAPE_TOLERANCE:
+        raise ValueError(
+            f"the reference image is {w}x{h} but the scene's frame_size is {sw}x{sh}, another shape: the zones "
+            f"are drawn on the reference in frame_size pixels, so it must be that picture at any size of the "
+            f"same shape; set frame_size to the reference's size (and draw the zones on it), or give the "
+            f"reference at {sw}x{sh}"
+        )
 
 
 @dataclass
@@ -58,8 +82,9 @@ class RegistrationStats:
 class ReferenceRegistration:
     """Per frame: the 3x3 homography from frame pixels to the scene's (reference) pixels, or None.
 
-    ``reference`` is the scene's reference image (any size: it is taken to show the scene's
-    ``scene_size`` pixels); None takes the first textured frame of the flight.
+    ``reference`` is the scene's reference image (any size of the scene's shape: it is taken to
+    show the scene's ``scene_size`` pixels; another shape is refused, ``check_reference_shape``);
+    None takes the first textured frame of the flight.
     """
 
     def __init__(self, scene_size: tuple[int, int], reference: np.ndarray | None = None, *,
@@ -83,6 +108,7 @@ class ReferenceRegistration:
         self._last: np.ndarray | None = None  # the last registered frame's homography (``update``)
         self._ref_desc: np.ndarray | None = None
         if reference is not None:
+            check_reference_shape((reference.shape[1], reference.shape[0]), scene_size)
             self._set_reference(reference)
             if self._ref_desc is None:
                 raise ValueError("the scene's reference image has too little texture to register frames to")
