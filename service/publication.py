@@ -152,6 +152,36 @@ def pending_case_ids(db: Session, job_id: int) -> list[str]:
     return list(db.scalars(select(Case.id).where(Case.job_id == job_id, Case.state == "pending").order_by(Case.id)))
 
 
+def awaiting_media(factory: sessionmaker[Session]) -> list[str]:
+    """Approved and published cases without media, longest waiting first: approval queued each
+    once, a policy change cleared a published case's to be made again, and the queue that held
+    them lives in memory (a restart loses it)."""
+    with factory() as db:
+        return list(db.scalars(select(Case.id).where(Case.state.in_(("approved", "published")),
+                                                     Case.published_hashes.is_(None))
+                               .order_by(Case.decided_at, Case.id)))
+
+
+def queue_missing(db: Session, case: Case, settings: Settings, queue) -> bool:  # noqa: ANN001
+    """Make the media of an approved (or published) case that has none: on the publication queue
+    where one runs (a case queued already keeps its place), else now. Returns whether they were
+    missing, so the caller answers 409 ``not_ready`` as it did; the reviewer previews the media once
+    made. Before, approval queued the case once: a redaction that failed, or a queue lost with a
+    restart, left it "not ready" for good, as nothing queued it again."""
+    if case.published_hashes:
+        return False
+    if queue is not None:
+        queue.enqueue([case.id], urgent=True)
+        return True
+    log.info("case %s has no public media; made now", case.id)
+    folder, hashes = make_published(case, settings)
+    db.execute(update(Case).where(Case.id == case.id, Case.published_hashes.is_(None))
+               .values(published_dir=folder, published_hashes=hashes, media_at=utcnow()))
+    db.commit()
+    db.refresh(case)
+    return True
+
+
 def replace_stale(db: Session, case: Case, settings: Settings, queue) -> bool:  # noqa: ANN001
     """Make an approved (or published) case's media again when they were made under another redaction policy or
     from evidence since replaced (``made_from_current``): now, or on the publication queue where one

@@ -30,7 +30,7 @@ from service.ingest import manifest_files
 from service.integrity import check_case, check_published
 from service.plate_search import QUERY_MAX, QUERY_MIN, PlateQueryError, query_key
 from service.plates import VEHICLE_CLASSES
-from service.publication import PUBLISHED_SHEET, approval_media, replace_stale
+from service.publication import PUBLISHED_SHEET, approval_media, queue_missing, replace_stale
 from service.case_number import assign_public_number
 from service.decision_locks import deciding
 from service.display_names import case_names, judged_documents, scene_zone_names, zone_names
@@ -370,9 +370,10 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
     if case.state not in TRANSITIONS["publish"][0]:
         _transition(db, case, "publish", who, None)
     _integrity_or_409(case, settings, "publish")
-    if not case.published_hashes:
+    publisher = getattr(request.app.state.runner, "publisher", None)
+    if queue_missing(db, case, settings, publisher):  # queued again if they were lost or failed
         raise ApiError(409, "the public media of this case are still being made; try again shortly", code="not_ready")
-    if replace_stale(db, case, settings, getattr(request.app.state.runner, "publisher", None)):
+    if replace_stale(db, case, settings, publisher):
         raise ApiError(409, "the public media were made under another redaction policy or from evidence since "
                             "replaced; they are being made again: preview them before publishing", code="not_ready")
     pub = check_published(case, evidence_store(settings), settings.chunk_size)

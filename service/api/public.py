@@ -39,7 +39,7 @@ from service.errors import ApiError, responses
 from service.blobstore import BadKey, evidence_store, join
 from service.hash_cache import blob_matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
-from service.publication import PUBLISHED_SHEET, made_from_current, replace_stale
+from service.publication import PUBLISHED_SHEET, made_from_current, queue_missing, replace_stale
 from service.web.build import PAGE_BUILD_HEADER, page_build
 from service.scenes import timezone_of
 from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
@@ -404,8 +404,10 @@ def preview(case_id: str, request: Request, db: Session = Depends(get_db), _: Pr
     settings = request.app.state.settings
     # media made under another redaction policy or from replaced evidence are made again, never shown
     # (a published case's too: it is off the screens until they are made again, see ``remake_stale``)
-    if not case.published_hashes or replace_stale(
-            db, case, settings, getattr(request.app.state.runner, "publisher", None)):
+    # none made yet (queued again: a failed redaction, or a queue lost with a restart, is not left
+    # "not ready" for good), or made under another redaction policy or from replaced evidence
+    publisher = getattr(request.app.state.runner, "publisher", None)
+    if queue_missing(db, case, settings, publisher) or replace_stale(db, case, settings, publisher):
         raise ApiError(409, "this case's published media are still being made; try again shortly", code="not_ready")
     cam = db.get(Camera, case.camera_id)
     job = db.get(Job, case.job_id)

@@ -2,9 +2,12 @@
 
 Redaction decodes, detects and re-encodes each clip (10-20 s of both cores per case). Made by the
 job worker right after a job, it held the next job back (a new upload waited ~98 s); here it has
-its own thread and queue, so analysis never waits for it. The queue lives in memory: a case whose
-media were not made before a restart gets them made on demand when it is published
-(``service.publication``), so losing the queue loses no work that matters.
+its own thread and queue, so analysis never waits for it. The queue lives in memory: a queue that
+starts takes up the approved and published cases still without media (a restart lost what the queue
+of the process before held), and a preview or publish of a case without media queues it again
+(``service.publication.queue_missing``: its redaction may have failed). Before, both answered 409
+``not_ready`` for good once the one try approval queued was lost or failed, and a confirmed offence
+could never be published.
 
 Two kinds of work share it. After a job, every new case is prepared ahead of the reviewer's
 decision, in the order the review queue shows them; a case just approved (its reviewer waits to
@@ -23,7 +26,7 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
-from service.publication import prepare_published
+from service.publication import awaiting_media, prepare_published
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,9 @@ class PublicationQueue:
         self._queue: queue.PriorityQueue[tuple[int, int, str | None]] = queue.PriorityQueue()
         self._order = itertools.count()  # first come, first served within a priority
         self._given_up: set[str] = set()  # cases no longer wanted (rejected) while queued or being made
+        # each queued case's entry in force, (priority, order): a preview asked again and again while
+        # the media of a case whose redaction keeps failing are not there queues it once, not once a click
+        self._waiting: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -45,11 +51,16 @@ class PublicationQueue:
     def enqueue(self, case_ids: list[str], *, urgent: bool = False) -> None:
         """Queue ``case_ids`` in the order given; ``urgent`` (an approval) puts them before every
         case prepared in advance."""
+        priority = URGENT if urgent else AHEAD
         for case_id in case_ids:
             with self._lock:
                 self._given_up.discard(case_id)  # wanted again (a case reopened and approved)
-            self.idle.clear()
-            self._queue.put((URGENT if urgent else AHEAD, next(self._order), case_id))
+                queued = self._waiting.get(case_id)
+                if queued is not None and queued[0] <= priority:
+                    continue  # queued already, as soon or sooner
+                entry = self._waiting[case_id] = (priority, next(self._order))
+                self.idle.clear()
+                self._queue.put((*entry, case_id))
 
     def give_up(self, case_id: str) -> None:
         """The case's media are no longer wanted (it was rejected): skip it if queued, and stop
@@ -59,6 +70,12 @@ class PublicationQueue:
 
     def start(self) -> None:
         if self._thread is None:
+            try:
+                # approved or published, media never made: the queue that held them went with the
+                # process before this one (approval queued each once, and nothing queued it again)
+                self.enqueue(awaiting_media(self.factory), urgent=True)
+            except Exception:  # noqa: BLE001 - a preview or publish of each queues it all the same
+                log.exception("could not look for cases still waiting for their publication media")
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="civicwatch-publication", daemon=True)
             self._thread.start()
@@ -72,11 +89,16 @@ class PublicationQueue:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            _, _, case_id = self._queue.get()
+            priority, order, case_id = self._queue.get()
             if case_id is None:
                 continue
+            with self._lock:
+                # not when queued again sooner meanwhile: that entry has had this one's turn
+                in_force = self._waiting.get(case_id) == (priority, order)
+                if in_force:
+                    del self._waiting[case_id]
             try:
-                if not self._unwanted(case_id):
+                if in_force and not self._unwanted(case_id):
                     prepare_published(self.factory, self.settings, [case_id],
                                       lambda case_id=case_id: self._stop.is_set() or self._unwanted(case_id))
             except Exception:  # noqa: BLE001 - one bad case must not stop the queue

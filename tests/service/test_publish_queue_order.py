@@ -41,8 +41,26 @@ def test_an_approved_case_goes_first_and_a_rejected_one_is_given_up(monkeypatch)
         release.set()
         queue.stop()
     assert given_up == ["parked-car"]  # stopped part-way, not made to the end
-    assert made == ["wrong-way", "red-light", "wrong-way"]  # the approved case first; litter skipped
-    # (the second "wrong-way" finds its media made and does nothing: prepare_published skips it)
+    assert made == ["wrong-way", "red-light"]  # the approved case first; litter skipped
+    # (the approval's entry took the turn of the "wrong-way" queued in advance: it is not made twice)
+
+
+def test_a_case_queued_again_while_waiting_keeps_one_place(monkeypatch):
+    """A preview or publish of a case without media queues it (``service.publication.queue_missing``):
+    asked again while it waits, it is made once, not once per click."""
+    made: list[str] = []
+    monkeypatch.setattr(publish_queue, "prepare_published",
+                        lambda factory, settings, case_ids, stopping: made.extend(case_ids) or 1)
+    queue = PublicationQueue(factory=None, settings=None)
+    for _ in range(3):
+        queue.enqueue(["case-1"], urgent=True)
+    queue.enqueue(["case-1"])  # prepared in advance: it is queued sooner already
+    queue.start()
+    try:
+        assert queue.idle.wait(10)
+    finally:
+        queue.stop()
+    assert made == ["case-1"]
 
 
 def test_a_rejected_case_approved_again_is_made(monkeypatch):
