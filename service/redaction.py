@@ -509,15 +509,23 @@ def _write_video(source: Path, out_tmp: Path, redact: _Redactor, clip_start_s: f
     timing), leaving out frames that cannot be covered. Returns the redacted key frame (for the
     still image); when the clip left it out, that frame as decoded, redacted on its own
     (``_Redactor.still``: wholly blurred if it cannot be covered). Never the annotated snapshot,
-    which carries every track's label and the zone's key."""
+    which carries every track's label and the zone's key: a key frame past the pictures the clip
+    decodes gives the last of them."""
     if redact.finders and redact.policy != "none":
         redact.timeline = detect_timeline(source, clip_start_s, redact.finders, redact.stopping)
     key: list[tuple[np.ndarray, float]] = []
+    last: list[tuple[np.ndarray, float]] = []
     count = [0]
 
     def draw(image: np.ndarray, t: float) -> np.ndarray | None:
         if count[0] == (key_index or 0):  # transform_video's numbering: every decoded frame
             key.append((image.copy(), t))
+        elif not key:
+            # The key frame's index counts the clip's packets; a clip whose damaged packets do not
+            # decode has fewer pictures, and a key frame near its end lay past the last one: the
+            # still was then the annotated snapshot (bystanders' track labels, the zone's key). The
+            # last picture is the one nearest it.
+            last[:] = [(image, t)]
         count[0] += 1
         return redact(image, t)
 
@@ -527,8 +535,9 @@ def _write_video(source: Path, out_tmp: Path, redact: _Redactor, clip_start_s: f
     if result.dropped:
         log.warning("redaction: %d of %d frames left out of the public clip (%s)", result.dropped,
                     result.frames + result.dropped, sorted({why for _, why in redact.dropped}))
-    if result.kept is None and key:
-        return redact.still(*key[0])
+    if result.kept is None and (key or last):
+        image, t = (key or last)[0]
+        return redact.still(image.copy(), t)
     return result.kept
 
 

@@ -167,6 +167,26 @@ def test_a_key_frame_left_out_of_the_clip_gives_a_still_from_the_clip_not_the_an
     assert _is_blurred(still, BYSTANDER_FACE.box) and _is_kept(still, OFFENDER_FACE.box)
 
 
+def test_a_key_frame_past_the_frames_the_clip_decodes_gives_a_still_from_the_clip_not_the_annotated_snapshot(
+        case_dir: Path, tmp_path: Path) -> None:
+    """The key frame's index counts the clip's packets (``detector.evidence.writer._frame_index``);
+    a clip whose damaged packets do not decode has fewer pictures, and a key frame near its end then
+    lay past the last one. Nothing was kept for the still, and it was the annotated snapshot,
+    redacted, with the bystanders' track labels and the zone's key drawn where nothing is blurred.
+    It is the clip's picture nearest the key frame (its last), redacted on its own."""
+    label = (150, 20, 300, 60)
+    annotated = _texture()
+    cv2.rectangle(annotated, label[:2], label[2:], (255, 0, 255), -1)
+    cv2.putText(annotated, "car #4", (155, 50), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    cv2.imwrite(str(case_dir / "snapshot.jpg"), annotated)
+    case = {**CASE, "key_frame": {"t": 6.3, "clip_index": FRAMES + 3}}
+    hashes = make_published_media(case_dir, tmp_path / "pub", case, "bystanders", finders=[_fake_finder])
+    assert set(hashes) == {"published.mp4", "published.jpg"}
+    still = cv2.imread(str(tmp_path / "pub" / "published.jpg"))
+    assert _is_kept(still, label)  # the clip's clean picture there, no label
+    assert _is_blurred(still, BYSTANDER_FACE.box) and _is_kept(still, OFFENDER_FACE.box)
+
+
 def test_unknown_policy_is_refused(case_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="policy"):
         make_published_media(case_dir, tmp_path / "pub", CASE, "some")
