@@ -26,7 +26,10 @@ the recorder reconnects with exponential backoff; the time without pictures is a
 with its start and end. Everything is appended to ``index.jsonl`` beside the segments (one JSON
 object a line: ``segment``, ``gap``), so a crash loses at most the segment being written (kept as
 ``*.part`` until it is finished, then renamed; the next start discards such a file, ``discarded``
-in the index, and counts its time as a gap).
+in the index, and counts its time as a gap; a finished one the killed recorder had not listed yet
+is read and listed then, ``recovered``). The time between the last segment an earlier recorder of
+the folder recorded and the first of the next is a gap too (no recorder was running), unless the
+new recording follows on within ``DRIFT_TOLERANCE_S``.
 
 RTSP quirk handled here: right after a connection, FFmpeg's RTP demuxer may hand out the first
 keyframe without a presentation time and the first few packets without decode times (B-frames).
@@ -173,7 +176,9 @@ class Segment:
     sequence: int  # the segment's number within its connection
     packets: int
     bytes: int
-    ended_by: str  # "length" (cut at a keyframe), "drop" (the stream ended), "stop", "clock" (see _ClockJump)
+    # "length" (cut at a keyframe), "drop" (the stream ended), "stop", "clock" (see _ClockJump), "killed"
+    # (finished, but its recorder was killed before listing it: Recorder.earlier_segments)
+    ended_by: str
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -197,6 +202,17 @@ class Gap:
     def to_json(self) -> dict:
         return {"type": "gap", "start": self.start.isoformat(), "end": self.end.isoformat() if self.end else None,
                 "duration_s": self.duration_s, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class EarlierSegment:
+    """A finished segment an earlier recorder left in the folder (``Recorder.earlier_segments``),
+    and ``follows``: the segment before it in the same unbroken recording (None: it began one), whose
+    file retention may have deleted since. A consumer that missed the segment (a database that
+    never took it) joins it to the recording it belongs to by that one."""
+
+    segment: Segment
+    follows: Path | None
 
 
 @dataclass
@@ -553,6 +569,9 @@ class Recorder:
         self._timeline = 0  # Segment.connection of the pictures being recorded
         self._lock = threading.Lock()
         self._claim = None  # the open lock file while this recorder holds the folder
+        # what earlier recorders left in the folder (read once a run: ``earlier_segments``)
+        self._earlier: list[EarlierSegment] | None = None
+        self._earlier_end: datetime | None = None  # the end of the last segment they recorded
         config.out_dir.mkdir(parents=True, exist_ok=True)
         self.index_path = config.out_dir / INDEX_NAME
 
@@ -625,6 +644,23 @@ class Recorder:
         fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
         fh.flush()
         self._claim = fh
+        self._end_torn_line()
+
+    def _end_torn_line(self) -> None:
+        """A recorder killed while appending to the index left its last line torn, without its
+        newline: the next line written would continue it, and both would be unreadable (the next
+        start's ``discarded`` or ``recovered`` line among them). The torn line is ended first."""
+        try:
+            with self.index_path.open("rb+") as f:
+                if f.seek(0, os.SEEK_END) == 0:
+                    return
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    f.write(b"\n")
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            log.error("%s: its torn last line not ended (%s)", self.index_path, err)
 
     def release(self) -> None:
         if self._claim is not None:
@@ -639,17 +675,32 @@ class Recorder:
         try:
             self._run(stop)
         finally:
+            self._earlier = self._earlier_end = None  # a later run reads the folder again
             self.release()
 
     def _run(self, stop: threading.Event) -> None:
         backoff = self.config.backoff_initial_s
         gap_start, gap_reason = self._discard_unfinished()
+        # how far the first picture may begin after ``gap_start`` without a gap (None: any is one)
+        slack_s: float | None = None
+        try:
+            self.earlier_segments()
+        except Exception:  # noqa: BLE001 - the camera is recorded all the same, without that gap
+            log.exception("%s: the segments earlier recorders left could not be read", self.config.out_dir)
+        if gap_start is None and self._earlier_end is not None:
+            # The time since the last recorder's last segment was recorded by nobody. Before, a
+            # recorder stopped and started again later reported nothing, and the health page and
+            # gap seconds showed the camera's footage as unbroken. A start that follows on within
+            # the drift tolerance (how far one recording's own segments may sit apart) is no gap.
+            gap_start, gap_reason = self._earlier_end, "no recorder was running"
+            slack_s = DRIFT_TOLERANCE_S
         self.status.gap_open_since = gap_start
         ended_by = "stop"
         while not stop.is_set():
             self._timeline += 1
             try:
-                first, last, ended_by = self._record_connection(self._timeline, stop, gap_start, gap_reason)
+                first, last, ended_by = self._record_connection(self._timeline, stop, gap_start, gap_reason,
+                                                                slack_s)
             except (av.FFmpegError, OSError, EOFError) as err:
                 first, last, ended_by = None, None, f"{type(err).__name__}: {err}"
             # FFmpeg's messages name the URL, password and all: the reason goes to the log, the
@@ -660,7 +711,7 @@ class Recorder:
                 break
             if first is not None:  # pictures were recorded: the next drop opens a new gap
                 backoff = self.config.backoff_initial_s
-                gap_start, gap_reason = last, ended_by
+                gap_start, gap_reason, slack_s = last, ended_by, None
                 self.status.gap_open_since = gap_start
                 if not stop.is_set():
                     # told now, open, and closed by the reconnect (the same start): before, the gap
@@ -668,7 +719,7 @@ class Recorder:
                     # nothing of since when
                     self._gap(Gap(gap_start, None, gap_reason))
             elif gap_start is None:  # never connected since the start: the gap begins now
-                gap_start, gap_reason = self._now(), ended_by
+                gap_start, gap_reason, slack_s = self._now(), ended_by, None
                 self.status.gap_open_since = gap_start
             if stop.is_set():
                 break
@@ -706,6 +757,90 @@ class Recorder:
             return None, ""
         return start, f"recorder killed while writing {', '.join(names)} (discarded, not playable)"
 
+    def earlier_segments(self) -> list[EarlierSegment]:
+        """The finished segments earlier recorders left in the folder whose files are still there,
+        oldest first: those ``index.jsonl`` lists, and any a killed recorder had renamed into place
+        but not listed yet (its index line comes after the rename). Such a one is read (stream
+        copy: its packets, never decoded) for its length, takes its start from its name, is listed
+        now with ``recovered: true`` and ``ended_by: killed``; one that cannot be read (a power cut
+        before its data reached the disk) is left out. A ``*.part`` is never one: it is no finished
+        segment (``_discard_unfinished``).
+
+        A consumer whose registration died with its recorder (``service.live.recorders``) registers
+        from these what it does not know; the recorder's run starts its first gap at the end of the
+        last. Takes the folder (``claim``) first, as nothing else may write it meanwhile; read once a
+        run (the index may be long)."""
+        self.claim()
+        if self._earlier is None:
+            self._earlier, self._earlier_end = self._read_earlier()
+        return self._earlier
+
+    def _read_earlier(self) -> tuple[list[EarlierSegment], datetime | None]:
+        out_dir = self.config.out_dir
+        on_disk = {p.name for p in out_dir.glob("*.mp4") if parse_segment_name(p.name) is not None}
+        found: list[EarlierSegment] = []
+        listed: set[str] = set()
+        before: Segment | None = None  # the index's previous segment (run after run, in order)
+        end: datetime | None = None
+        for entry in _index_entries(out_dir):
+            segment = _segment_of(out_dir, entry) if entry.get("type") == "segment" else None
+            if segment is None:
+                continue
+            follows = (before.path if before is not None and before.connection == segment.connection
+                       and before.sequence == segment.sequence - 1 else None)
+            before = segment
+            end = segment.end if end is None else max(end, segment.end)
+            listed.add(segment.path.name)
+            if segment.path.name in on_disk:
+                found.append(EarlierSegment(segment, follows))
+        for name in sorted(on_disk - listed):
+            recovered = self._recover(out_dir / name, [e.segment for e in found])
+            if recovered is None:
+                continue
+            self._append({**recovered.segment.to_json(), "recovered": True})
+            log.warning("segment %s was finished but never listed (the recorder was killed): listed now",
+                        name)
+            found.append(recovered)
+            end = recovered.segment.end if end is None else max(end, recovered.segment.end)
+        found.sort(key=lambda e: e.segment.start)
+        return found, end
+
+    @staticmethod
+    def _recover(path: Path, known: list[Segment]) -> EarlierSegment | None:
+        """A finished segment file the index does not list, as a ``Segment``: its start from its
+        name, its length from its packets; the next of the recording it follows on from (its start
+        within the drift tolerance of a segment cut by length), else the first of its own."""
+        start = parse_segment_name(path.name)
+        try:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                first: int | None = None
+                last: int | None = None
+                packets = size = 0
+                for packet in container.demux(stream):
+                    if packet.pts is None:
+                        continue  # the demuxer's flush packet
+                    packets += 1
+                    size += packet.size
+                    first = packet.pts if first is None else min(first, packet.pts)
+                    end_pts = packet.pts + (packet.duration or 0)
+                    last = end_pts if last is None else max(last, end_pts)
+                time_base = stream.time_base
+        except (av.FFmpegError, OSError, EOFError, IndexError) as err:
+            log.warning("segment %s is not listed in the index and cannot be read (%s): left out", path.name, err)
+            return None
+        if start is None or not packets or first is None or last is None:
+            return None
+        duration = float((last - first) * time_base)
+        prior = max((s for s in known if s.start < start), key=lambda s: s.start, default=None)
+        if (prior is not None and prior.ended_by == "length"
+                and abs((start - prior.end).total_seconds()) <= DRIFT_TOLERANCE_S):
+            connection, sequence, follows = prior.connection, prior.sequence + 1, prior.path
+        else:
+            connection, sequence, follows = (prior.connection + 1 if prior is not None else 1), 1, None
+        return EarlierSegment(Segment(path, start, start + timedelta(seconds=duration), duration, connection,
+                                      sequence, packets, size, "killed"), follows)
+
     def _open(self):
         options = {}
         if self.config.url.lower().startswith(("rtsp://", "rtsps://")):
@@ -714,8 +849,11 @@ class Recorder:
                        timeout=(self.config.connect_timeout_s, self.config.read_timeout_s))
 
     def _record_connection(self, connection: int, stop: threading.Event, gap_start: datetime | None,
-                           gap_reason: str) -> tuple[datetime | None, datetime | None, str]:
-        """One connection: returns (wall clock of its first and last recorded picture, why it ended)."""
+                           gap_reason: str, slack_s: float | None = None,
+                           ) -> tuple[datetime | None, datetime | None, str]:
+        """One connection: returns (wall clock of its first and last recorded picture, why it ended).
+        Its first picture closes the gap open since ``gap_start``; one that begins no more than
+        ``slack_s`` after it (when given) follows on, and no gap is told."""
         container = self._open()
         self.status.connections += 1
         writer: _SegmentWriter | None = None
@@ -803,9 +941,10 @@ class Recorder:
                             if first_wall is None:
                                 first_wall = writer.wall
                                 self.status.connected = True
-                                if gap_start is not None:
+                                if gap_start is not None and (
+                                        slack_s is None or (first_wall - gap_start).total_seconds() > slack_s):
                                     self._gap(Gap(gap_start, first_wall, gap_reason))
-                                    self.status.gap_open_since = None
+                                self.status.gap_open_since = None
                         late = arrived - wall_of(packet.pts).timestamp()
                         lateness = late if lateness is None else min(lateness, late)
                         last_wall = wall_of(packet.pts + (packet.duration or 0))
@@ -840,17 +979,36 @@ class Recorder:
         return first_wall, last_wall, ended_by
 
 
+def _index_entries(out_dir: Path) -> Iterator[dict]:
+    """The entries of ``out_dir/index.jsonl`` in order, read a line at a time (it grows for as long
+    as the camera is recorded); a torn line (a recorder killed mid-write) is skipped."""
+    try:
+        with (Path(out_dir) / INDEX_NAME).open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(entry, dict):
+                    yield entry
+    except OSError:
+        return
+
+
+def _segment_of(out_dir: Path, entry: dict) -> Segment | None:
+    """The ``Segment`` an index line describes (None: a line it cannot be read from)."""
+    try:
+        return Segment(Path(out_dir) / Path(entry["path"]).name, datetime.fromisoformat(entry["start"]),
+                       datetime.fromisoformat(entry["end"]), float(entry["duration_s"]), int(entry["connection"]),
+                       int(entry["sequence"]), int(entry.get("packets") or 0), int(entry.get("bytes") or 0),
+                       str(entry.get("ended_by") or "length"))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def read_index(out_dir: Path) -> tuple[list[dict], list[dict]]:
     """(segments, gaps) as recorded in ``out_dir/index.jsonl``; a torn last line is ignored."""
     segments, gaps = [], []
-    try:
-        lines = (Path(out_dir) / INDEX_NAME).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return [], []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
+    for entry in _index_entries(out_dir):
         (segments if entry.get("type") == "segment" else gaps if entry.get("type") == "gap" else []).append(entry)
     return segments, gaps

@@ -20,11 +20,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from detector.media.recorder import Gap, Recorder, RecorderBusy, RecorderConfig, Segment
+from detector.media.recorder import EarlierSegment, Gap, Recorder, RecorderBusy, RecorderConfig, Segment
 from service.config import Settings
 from service.live import retention
 from service.live import segments as live
-from service.models import Camera
+from service.models import Camera, LiveSegment
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,10 @@ class CameraRecorder:
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
         # Segments and gaps the database has not taken yet, in the order they came; see ``_register``.
-        self._unregistered: deque[Segment | Gap] = deque()
+        self._unregistered: deque[Segment | Gap | EarlierSegment] = deque()
         self._register_lock = threading.Lock()
+        # What earlier recorders left in the folder, until compared with the database (``_reconcile``).
+        self._earlier: list[EarlierSegment] | None = None
 
     def _segment(self, segment: Segment) -> None:
         self._unregistered.append(segment)
@@ -60,13 +62,20 @@ class CameraRecorder:
         A segment is analysed only once it is a row: before, one the database refused (a restart
         of PostgreSQL, a network blip between the recorder's machine and it) was logged and then
         forgotten, its footage on disk and never analysed, and a gap never counted. What fails now
-        waits, and is tried again at the next segment, gap or heartbeat, and at the stop."""
+        waits, and is tried again at the next segment, gap or heartbeat, and at the stop. What a
+        killed recorder's queue held (or it never got to) is queued first (``_reconcile``)."""
         with self._register_lock:
+            if self._earlier is not None and not self._reconcile():
+                return
             registered = 0
             while self._unregistered:
                 item = self._unregistered[0]
                 try:
-                    if isinstance(item, Segment):
+                    if isinstance(item, EarlierSegment):
+                        live.register_segment(self.factory, self.settings, self.camera_id, item.segment, self.run_id,
+                                              earlier=item)
+                        registered += 1
+                    elif isinstance(item, Segment):
                         live.register_segment(self.factory, self.settings, self.camera_id, item, self.run_id)
                         registered += 1
                     else:
@@ -82,6 +91,28 @@ class CameraRecorder:
         if jobs and self.on_jobs is not None:
             self.on_jobs(jobs)
 
+    def _reconcile(self) -> bool:
+        """Queue, ahead of everything, the segments an earlier recorder left in the folder that the
+        database does not know (False: it did not answer; tried again at the next try).
+
+        A recorder killed (SIGKILL, OOM, a power cut) after a segment was renamed into place but
+        before the database took it, or while segments waited in its retry queue, took them along:
+        their footage stayed on disk and in ``index.jsonl``, never analysed. Each is registered
+        once (a row per file), with the times its recorder gave it; a ``*.part`` never is."""
+        try:
+            with self.factory() as db:
+                known = set(db.scalars(select(LiveSegment.path).where(LiveSegment.camera_id == self.camera_id)))
+            missing = [e for e in self._earlier if live.relative_path(self.settings, e.segment.path) not in known]
+        except Exception:  # noqa: BLE001 - tried again at the next segment, gap or heartbeat
+            log.exception("camera %s: its earlier segments not compared with the database yet", self.camera_id)
+            return False
+        if missing:
+            log.warning("camera %s: %d segment(s) an earlier recorder left unregistered are registered now",
+                        self.camera_id, len(missing))
+        self._unregistered.extendleft(reversed(missing))
+        self._earlier = None
+        return True
+
     def _beat(self) -> None:
         while True:
             status = self.recorder.status
@@ -90,7 +121,7 @@ class CameraRecorder:
                                status.last_packet_at, status.last_error, self.host)
             except Exception:  # noqa: BLE001 - a database blip must not stop the recording
                 log.exception("camera %s: heartbeat failed", self.camera_id)
-            if self._unregistered:
+            if self._unregistered or self._earlier is not None:
                 try:
                     self._register()
                 except Exception:  # noqa: BLE001 - scheduling failed: the next segment schedules again
@@ -102,6 +133,10 @@ class CameraRecorder:
         """Raises ``RecorderBusy`` (and starts nothing, no heartbeat either) while another recorder
         records this camera's folder."""
         self.recorder.claim()
+        try:
+            self._earlier = self.recorder.earlier_segments()  # registered by the first heartbeat
+        except Exception:  # noqa: BLE001 - the camera is recorded all the same
+            log.exception("camera %s: the segments earlier recorders left could not be read", self.camera_id)
         for target, name in ((lambda: self.recorder.run(self.stop_event), "rec"), (self._beat, "beat")):
             thread = threading.Thread(target=target, name=f"civicwatch-{name}-{self.camera_id}", daemon=True)
             thread.start()
@@ -111,7 +146,7 @@ class CameraRecorder:
         self.stop_event.set()
         for thread in self._threads:
             thread.join(timeout)
-        if self._unregistered:
+        if self._unregistered or self._earlier is not None:
             try:
                 self._register()  # a last try; what still fails is in the folder's index.jsonl
             except Exception:  # noqa: BLE001

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from detector.hashing import sha256_file
 from detector.media.concat import ConcatError, Part, concat_remux
-from detector.media.recorder import Gap, Segment
+from detector.media.recorder import EarlierSegment, Gap, Segment
 from service import scenes
 from service.config import Settings
 from service.db import session_scope
@@ -49,18 +49,32 @@ def windows_dir(settings: Settings, camera_id: str) -> Path:
     return settings.live_dir / camera_id / "windows"
 
 
+def relative_path(settings: Settings, path: Path) -> str:
+    """A segment's ``LiveSegment.path``: relative to the data folder."""
+    return path.resolve().relative_to(settings.data_dir.resolve()).as_posix()
+
+
 def register_segment(factory: sessionmaker[Session], settings: Settings, camera_id: str, segment: Segment,
-                     run_id: str) -> int:
+                     run_id: str, earlier: EarlierSegment | None = None) -> int:
     """Record a finished segment (idempotent by file); returns its row's id (``schedule`` then
     queues the jobs that became possible). ``run_id`` names the recorder process, so that ``connection``
-    (one unbroken recording) is unique across restarts of the recorder."""
-    rel = segment.path.resolve().relative_to(settings.data_dir.resolve()).as_posix()
+    (one unbroken recording) is unique across restarts of the recorder.
+
+    ``earlier``: the segment is one an earlier recorder of the camera left unregistered (it was
+    killed first). Its connection numbers count that recorder's recordings, not this one's: it joins
+    the row of the segment it follows, or begins a recording named by its own start."""
+    rel = relative_path(settings, segment.path)
     with session_scope(factory) as db:
         row = db.scalar(select(LiveSegment).where(LiveSegment.camera_id == camera_id, LiveSegment.path == rel))
         _close_open_gaps(db, camera_id, before=segment.start)
         if row is None:
+            connection = f"{run_id}-{segment.connection}"
+            if earlier is not None:
+                follows = None if earlier.follows is None else db.scalar(select(LiveSegment.connection).where(
+                    LiveSegment.camera_id == camera_id, LiveSegment.path == relative_path(settings, earlier.follows)))
+                connection = follows or f"{run_id}-r{segment.start.strftime('%Y%m%dT%H%M%S%f')}"
             row = LiveSegment(camera_id=camera_id, path=rel, start_at=segment.start, end_at=segment.end,
-                              duration_s=segment.duration_s, connection=f"{run_id}-{segment.connection}",
+                              duration_s=segment.duration_s, connection=connection,
                               sequence=segment.sequence, bytes=segment.bytes, ended_by=segment.ended_by)
             db.add(row)
             db.flush()

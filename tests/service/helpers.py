@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -44,6 +45,13 @@ zones:
 signals:
   - {name: ped, timeline: [[0, red]]}
 """
+
+
+def dead_stream_url() -> str:
+    """A camera stream nothing answers: a recorder of it records nothing and keeps retrying."""
+    with socket.socket() as s:  # a free port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        return f"rtsp://127.0.0.1:{s.getsockname()[1]}/cam"
 
 
 def sha256(data: bytes) -> str:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 
 from service.live import segments as live
@@ -12,16 +11,12 @@ from service.live.notices import observe
 from service.live.recorders import CameraRecorder
 from service.models import utcnow
 
-
-def _dead_url() -> str:
-    with socket.socket() as s:  # a port nothing listens on: the camera is down
-        s.bind(("127.0.0.1", 0))
-        return f"rtsp://127.0.0.1:{s.getsockname()[1]}/cam"
+from .helpers import dead_stream_url
 
 
 def test_recording_lag_keeps_counting_when_the_recorder_restarts_while_the_camera_is_down(env, camera):
     cam = camera["camera_id"]
-    url = _dead_url()
+    url = dead_stream_url()  # the camera is down
     assert env.admin.put(f"/api/cameras/{cam}/stream", json={"stream_url": url}).status_code == 200
     factory, settings = env.app.state.session_factory, env.settings
     last_picture = utcnow() - timedelta(minutes=10)

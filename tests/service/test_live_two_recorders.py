@@ -4,25 +4,19 @@ started, and tried again at the next look."""
 
 from __future__ import annotations
 
-import socket
-
 from detector.media.recorder import Recorder, RecorderConfig
 from service.live import segments as live
 from service.live.recorders import LiveManager
 from service.models import RecorderStatus
 
-
-def _dead_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"rtsp://127.0.0.1:{s.getsockname()[1]}/cam"
+from .helpers import dead_stream_url
 
 
 def test_the_service_leaves_a_camera_another_recorder_holds_and_starts_the_rest(env, camera):
     cam = camera["camera_id"]
     factory = env.app.state.session_factory
-    assert env.admin.put(f"/api/cameras/{cam}/stream", json={"stream_url": _dead_url()}).status_code == 200
-    other = Recorder(RecorderConfig(_dead_url(), live.segments_dir(env.settings, cam)))
+    assert env.admin.put(f"/api/cameras/{cam}/stream", json={"stream_url": dead_stream_url()}).status_code == 200
+    other = Recorder(RecorderConfig(dead_stream_url(), live.segments_dir(env.settings, cam)))
     other.claim()  # the other process's recorder
     settings = env.settings.model_copy(update={"live_in_service": 5})
     manager = LiveManager(factory, settings, submit=lambda job_id: None)
