@@ -41,6 +41,8 @@ from detector.register import (
     as_homography,
     detections_to_scene,
     map_boxes_h,
+    registration_losses,
+    unregistered_warning,
 )
 from detector.riders import RIDER, RiderLinker
 from detector.rules import build_rules
@@ -295,6 +297,7 @@ class _Stages:
         else:
             self.registration = None
         self._quality: dict[float, float] = {}  # analysis time -> registration quality (drone)
+        self.registered_at: list[tuple[float, bool]] = []  # (analysis time, registered) per drone frame
         self.gate = MotionGate() if options.motion_gate else None
         self._last_detections: Detections | None = None
         # analysis time -> 3x3 from the reference's scene px to that picture's scene px
@@ -351,6 +354,7 @@ class _Stages:
         to_frame = self.to_frame
         if self.registration is not None:
             hom = self.registration.update(frame.t, frame.image, detections.xyxy[kept])
+            self.registered_at.append((frame.t, hom is not None))
             if hom is None:  # a frame that cannot be placed on the reference reaches no rule
                 # The tracker still counts it as a frame where nothing was seen: its tracks age over
                 # the loss as over an occlusion. Skipped, the loss did not exist for it, and a walker
@@ -754,14 +758,19 @@ def analyze(
     said = container_length(info)
     warnings: list[str] = (shape_warnings + scene.ignored_fields()
                            + zone_class_warnings(scene, getattr(detector, "class_names", {}).values()))
-    if stages.registration is not None and stages.registration.stats.unregistered:
-        reg = stages.registration.stats
-        reference = {"scene": "the scene's reference image", "mosaic": "the flight's mosaic"}.get(
-            reg.reference, "the flight's first textured frame")
-        warnings.append(
-            f"drone frames could not be registered: {reg.unregistered} of {reg.frames} analysis frames do not "
-            f"match {reference} (too little overlap, blur or another place); they produced no cases"
-        )
+    registration = None
+    if stages.registration is not None:
+        # Counted over the frames this run owns (a segment's span; all for a whole run): a
+        # segment's pre-roll is its neighbour's, and a split job adds its segments' up.
+        last = span is None or (bool(duration) and span.end >= duration - 1e-3)
+        owned = (lambda t: span.owns(t, last=last)) if span is not None else None
+        mine = [(t, ok) for t, ok in stages.registered_at if owned is None or owned(t)]
+        losses = registration_losses(stages.registered_at, 1.0 / options.analysis_fps, owned)
+        registration = {**stages.registration.stats.to_dict(), "owned_frames": len(mine),
+                        "owned_unregistered": sum(not ok for _, ok in mine), "losses": losses}
+        if registration["owned_unregistered"]:
+            warnings.append(unregistered_warning(registration["owned_unregistered"], registration["owned_frames"],
+                                                 stages.registration.stats.reference, losses))
     if report.damaged:
         warnings.append(
             f"the video is damaged or truncated: the decoder refused packets at {report.damage_text()}; those "
@@ -834,7 +843,7 @@ def analyze(
                               "slicing": stages.region_detector.slicing_dict()},
                 "tracks": {"identity_splits": stages.identity.splits, "fragments_joined": stages.identity.joins},
                 "camera_motion": stages.motion.stats.to_dict() if stages.motion is not None else None,
-                "registration": stages.registration.stats.to_dict() if stages.registration is not None else None,
+                "registration": registration,
                 "motion_gate": stages.gate.stats.to_dict() if stages.gate is not None else None,
                 "low_light_frames": stages.lowlight.enhanced_frames if stages.lowlight is not None else 0,
                 "warnings": warnings,

@@ -21,6 +21,7 @@ reference (a mosaic of the flight would be needed); their frames are reported as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -77,6 +78,70 @@ class RegistrationStats:
             "mean_quality": round(float(np.mean(q)), 3) if q else None,
             "min_quality": round(float(np.min(q)), 3) if q else None,
         }
+
+
+# How many losses a warning names (the rest are counted): a flight that keeps losing its
+# registration is said by its share of frames; the first periods say where it began.
+LOSSES_NAMED = 10
+
+
+def registration_losses(frames: list[tuple[float, bool]], step: float,
+                        owned: Callable[[float], bool] | None = None) -> list[dict]:
+    """The periods frames could not be registered, from ``(t, registered)`` per analysis frame in
+    time order: ``{from_s, to_s, frames}`` each, ``from_s`` the first unregistered frame, ``to_s``
+    the frame registration came back at (the last frame read plus ``step`` when it did not),
+    ``frames`` how many of the loss's frames the run owns (``owned``; all without it). A loss
+    none of whose frames are owned is left out: a segment's pre-roll is its neighbour's to tell.
+
+    Said so the operator knows when and for how long nothing was judged; a count alone did not say
+    whether it was a few blurred frames here and there or the one minute the cases were in."""
+    out: list[dict] = []
+    current: dict | None = None
+    for t, registered in frames:
+        if registered:
+            if current is not None:
+                current["to_s"] = t
+                out.append(current)
+                current = None
+            continue
+        if current is None:
+            current = {"from_s": t, "to_s": None, "frames": 0}
+        if owned is None or owned(t):
+            current["frames"] += 1
+    if current is not None:
+        current["to_s"] = frames[-1][0] + step
+        out.append(current)
+    return [{"from_s": round(c["from_s"], 2), "to_s": round(c["to_s"], 2), "frames": c["frames"]}
+            for c in out if c["frames"]]
+
+
+def merge_losses(losses: list[dict]) -> list[dict]:
+    """Losses told by several runs (a split job's segments), one period each: a loss across a
+    segment boundary is told by both (each counting the frames it owns), over overlapping
+    periods."""
+    merged: list[dict] = []
+    for loss in sorted(losses, key=lambda x: (x["from_s"], x["to_s"])):
+        if merged and loss["from_s"] <= merged[-1]["to_s"] + 1e-6:
+            last = merged[-1]
+            last["to_s"] = max(last["to_s"], loss["to_s"])
+            last["frames"] += loss["frames"]
+        else:
+            merged.append(dict(loss))
+    return merged
+
+
+def unregistered_warning(unregistered: int, frames: int, reference: str, losses: list[dict]) -> str:
+    """The job warning for frames that could not be registered (``service.job_report`` reads its
+    numbers and periods back from it: keep its wording)."""
+    where = {"scene": "the scene's reference image", "mosaic": "the flight's mosaic"}.get(
+        reference, "the flight's first textured frame")
+    text = (f"drone frames could not be registered: {unregistered} of {frames} analysis frames do not "
+            f"match {where} (too little overlap, blur or another place); they produced no cases")
+    if losses:
+        named = ", ".join(f"{x['from_s']:.1f}-{x['to_s']:.1f} s ({x['frames']} frames)" for x in losses[:LOSSES_NAMED])
+        more = f" and {len(losses) - LOSSES_NAMED} more" if len(losses) > LOSSES_NAMED else ""
+        text += f"; nothing was judged {named}{more}"
+    return text
 
 
 class ReferenceRegistration:

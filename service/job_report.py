@@ -39,12 +39,26 @@ WARNING_PARAMS = {
 }
 
 
-def warning_params(code: str, text: str) -> dict[str, int | float]:
+# The periods nothing was judged in a drone flight (``detector.register.unregistered_warning``):
+# when and how long, so the operator can tell a few blurred frames from the minute that mattered.
+LOSS = re.compile(r"(?P<from_s>[\d.]+)-(?P<to_s>[\d.]+) s \((?P<frames>\d+) frames\)")
+MORE_LOSSES = re.compile(r" and (?P<more>\d+) more$")
+
+
+def warning_params(code: str, text: str) -> dict[str, Any]:
     pattern = WARNING_PARAMS.get(code)
     found = pattern.search(text) if pattern else None
     if not found:
         return {}
-    return {k: (int(v) if v.isdigit() else float(v)) for k, v in found.groupdict().items()}
+    params: dict[str, Any] = {k: (int(v) if v.isdigit() else float(v)) for k, v in found.groupdict().items()}
+    if code == "drone_unregistered" and "; nothing was judged " in text:
+        listed = text.split("; nothing was judged ", 1)[1]
+        params["losses"] = [{"from_s": float(m["from_s"]), "to_s": float(m["to_s"]), "frames": int(m["frames"])}
+                            for m in LOSS.finditer(listed)]
+        more = MORE_LOSSES.search(listed)
+        if more:
+            params["more_losses"] = int(more["more"])
+    return params
 
 
 def warning_items(warnings: list[Any] | None) -> list[dict[str, Any]]:

@@ -216,10 +216,11 @@ class JobWarning(Shape):
         description="drone_unregistered, damaged, truncated, no_frames, size_changed, no_clock or other"
     )
     text: str
-    params: dict[str, int | float] = Field(
+    params: dict[str, int | float | list[dict[str, int | float]]] = Field(
         default_factory=dict,
         description="the numbers in the sentence, for the page's own words: drone_unregistered "
-                    "{unregistered, frames}; truncated {end_s, said_s}; empty for the others",
+                    "{unregistered, frames, losses: [{from_s, to_s, frames}] (when nothing was judged), "
+                    "more_losses (how many more periods than listed)}; truncated {end_s, said_s}; empty for the others",
     )
 
 

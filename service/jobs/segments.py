@@ -17,6 +17,7 @@ try, with that try's error. A retried segment's cases land on the first try's ro
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import socket
@@ -29,6 +30,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from detector.register import merge_losses, unregistered_warning
 from service import events, scenes
 from service.blobstore import evidence_store
 from service.config import Settings
@@ -179,8 +181,12 @@ def finish_parent(factory: sessionmaker[Session], job_id: int, data_dir: Path | 
             warnings: list[str] = [w for w in job.warnings or [] if warning_code(str(w)) == "unsigned_run"]
             for s in segs:
                 for w in (analysis_report(data_dir / s.out_dir)[0] if data_dir and s.out_dir else []):
-                    if w not in warnings:
+                    # the flight's registration losses are told once, for the whole flight, below
+                    if w not in warnings and warning_code(w) != "drone_unregistered":
                         warnings.append(w)
+            flight = flight_unregistered(data_dir, segs)
+            if flight:
+                warnings.append(flight)
             values.update(state="done", error=None, progress=100.0, warnings=warnings,
                           seen={"segments": len(segs), "segment_s": [[s.span_from_s, s.span_to_s] for s in segs]})
         values.update(finished_at=utcnow(), cancel_requested=False, lease_owner=None, lease_expires_at=None)
@@ -188,6 +194,35 @@ def finish_parent(factory: sessionmaker[Session], job_id: int, data_dir: Path | 
             return None  # another caller gave the outcome first
         log.info("split job %s %s", job_id, values["state"])
         return values["state"]
+
+
+def flight_unregistered(data_dir: Path | None, segs: list[JobSegment]) -> str | None:
+    """The split job's warning for drone frames that could not be registered, for the whole flight:
+    each segment's frames added up and its losses joined (one across a boundary is one period),
+    said as a single run says it (``detector.register.unregistered_warning``). Each segment's own
+    sentence counted its pre-roll (its neighbour's frames) too, and named no period: the flight's
+    operator could not tell when nothing was judged. None when every frame was registered (or no
+    segment's report says)."""
+    frames = unregistered = 0
+    losses: list[dict] = []
+    reference = None
+    for s in segs:
+        if not data_dir or not s.out_dir:
+            continue
+        try:
+            data = json.loads((data_dir / s.out_dir / "analysis.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        reg = data.get("registration") if isinstance(data, dict) else None
+        if not isinstance(reg, dict):
+            continue
+        reference = reference or reg.get("reference")
+        frames += int(reg.get("owned_frames", reg.get("frames")) or 0)
+        unregistered += int(reg.get("owned_unregistered", reg.get("unregistered")) or 0)
+        losses += [x for x in reg.get("losses") or [] if isinstance(x, dict)]
+    if not unregistered:
+        return None
+    return unregistered_warning(unregistered, frames, reference or "scene", merge_losses(losses))
 
 
 def run_segment(segment_id: int, factory: sessionmaker[Session], settings: Settings, analyze_fn: AnalyzeFn,

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.browser
 
 BASE = "http://jobs-warnings.test"
 DRONE = ("drone frames could not be registered: 93 of 104 analysis frames do not match the scene's reference "
-         "image (too little overlap, blur or another place); they produced no cases")
+         "image (too little overlap, blur or another place); they produced no cases; nothing was judged "
+         "3.0-9.0 s (60 frames), 20.0-21.5 s (15 frames)")
 STRETCHED = "the scene's frame_size is 4:3 but the video is 16:9: zones are stretched"
 JOB = {"id": 7, "upload_id": 7, "camera_id": "hohhot-drone-1", "filename": "flight.mp4", "state": "done",
        "progress": 100.0, "error": None, "attempts": 1, "cases_found": 1, "cancel_requested": False,
@@ -79,6 +80,16 @@ def test_unregistered_frames_are_counted_and_the_operator_told_what_to_check(pag
         assert "点位" in drone and "参考图" in drone and "registered" not in drone
     else:
         assert drone.startswith("93 of 104") and "wrong camera" in drone and "reference frame" in drone
+
+
+def test_the_periods_nothing_was_judged_in_are_said_with_how_long_and_how_many_frames(page) -> None:
+    """The warning counted the frames but never said when: the operator could not tell whether the
+    loss was scattered blur or the one minute the offences were in."""
+    drone = _warnings(page)[0]
+    if page.evaluate("CW.lang") == "zh-CN":
+        assert "未作任何判定：3.0–9.0 秒（6.0 秒，60 个画面）；20.0–21.5 秒（1.5 秒，15 个画面）。" in drone
+    else:
+        assert drone.endswith(" Nothing was judged during 3.0–9.0 s (6.0 s, 60 frames); 20.0–21.5 s (1.5 s, 15 frames).")
 
 
 def test_a_warning_without_a_sentence_of_its_own_shows_what_the_analysis_said(page) -> None:

@@ -103,10 +103,25 @@
   function warningText(w) {
     var params = w.params || {};
     if (Object.keys(params).length && CW.has('jobs.warning.' + w.code + '.counted')) {
-      return CW.t('jobs.warning.' + w.code + '.counted', params);
+      return CW.t('jobs.warning.' + w.code + '.counted', params) + lossesText(params);
     }
     if (CW.has('jobs.warning.' + w.code) && w.code !== 'other') return CW.t('jobs.warning.' + w.code);
     return w.text ? CW.t('jobs.warning.other.text', {text: w.text}) : CW.t('jobs.warning.other');
+  }
+
+  /* When nothing was judged in a drone flight (registration lost): each period with how long it
+     lasted and how many frames, so the operator can tell a few blurred frames from the minute
+     that mattered; a split job's periods are the whole flight's. */
+  function lossesText(params) {
+    var losses = params.losses || [];
+    if (!losses.length) return '';
+    var items = losses.map(function (x) {
+      return CW.t('jobs.warning.drone_unregistered.loss', {
+        from: Number(x.from_s).toFixed(1), to: Number(x.to_s).toFixed(1),
+        seconds: Number(x.to_s - x.from_s).toFixed(1), frames: x.frames});
+    });
+    if (params.more_losses) items.push(CW.t('jobs.warning.drone_unregistered.more', {n: params.more_losses}));
+    return ' ' + CW.t('jobs.warning.drone_unregistered.losses', {list: items.join(CW.t('jobs.warning.drone_unregistered.separator'))});
   }
 
   function details(j) {
