@@ -18,7 +18,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import session_scope
@@ -50,13 +50,20 @@ def holds(db: Session, job_id: int, owner: str) -> bool:
     return db.scalar(select(Job.lease_owner).where(Job.id == job_id, Job.state == "running")) == owner
 
 
+SPLIT_OWNER = "split"  # lease_owner of a parent job while its segments run (it holds no lease itself)
+
+
 def requeue_expired(factory: sessionmaker[Session]) -> list[int]:
     """Running jobs whose worker stopped renewing (or never had a lease: rows from before leases)
     go back to the queue; the attempt they used stays counted, a crash is an attempt. A job split
-    into segments holds no lease of its own (its segments do: ``requeue_expired_segments``)."""
+    into segments holds no lease of its own (its segments do: ``requeue_expired_segments``).
+
+    "Split" is told by the parent's owner (``SPLIT_OWNER``), not by segment rows existing: a
+    retried split job keeps its previous try's rows until a worker splits it afresh, and one whose
+    worker died in between (or that now runs whole) was never queued again, left running for good."""
     now = utcnow()
     expired = ((Job.state == "running") & or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now)
-               & ~exists().where(JobSegment.job_id == Job.id))
+               & or_(Job.lease_owner.is_(None), Job.lease_owner != SPLIT_OWNER))
     with session_scope(factory) as db:
         ids = list(db.scalars(select(Job.id).where(expired)))
         if ids:

@@ -37,7 +37,7 @@ from service.config import Settings
 from service.db import session_scope
 from service.ingest import RunKey, ingest_run
 from service.job_report import warning_code
-from service.jobs.lease import Heartbeat, expires
+from service.jobs.lease import SPLIT_OWNER, Heartbeat, expires
 from service.jobs.stall import Liveness, watched
 from service.jobs.throttle import Throttle
 from service.jobs.work import AnalyzeFn, analysis_report, stall_watch, unused_run_dir
@@ -46,7 +46,6 @@ from service.run_trust import RunRefused, RunTrust, check_run, installation_keys
 
 log = logging.getLogger(__name__)
 
-SPLIT_OWNER = "split"  # lease_owner of a parent job while its segments run (it holds no lease itself)
 TERMINAL = ("done", "failed", "cancelled")
 
 

@@ -225,3 +225,41 @@ def test_a_full_disk_before_a_segment_runs_is_its_recorded_reason(env, camera, f
     with session_scope(factory) as db:
         seg = db.get(JobSegment, segments[0])
         assert seg.state == "failed" and "No space left on device" in seg.error and seg.lease_owner is None
+
+
+def test_a_retried_split_job_whose_worker_died_before_splitting_it_again_is_queued_again(
+        env, camera, footage_dir):
+    """The operator retries a failed split job; a worker claims it (its lease) and dies before it
+    splits the job afresh, so the previous try's segment rows are still there. A dead worker's job
+    is queued again once its lease runs out; this one was skipped for having segments (the test
+    meant "a parent while split", which holds no lease), and no sweep finishes it either (it is not
+    split): it stayed "running" for good, nobody working on it."""
+    from datetime import timedelta
+
+    from service.jobs.lease import requeue_expired
+    from service.jobs.segments import stuck_parents
+    from service.models import utcnow
+
+    settings, factory, job_id, segments = _split(env, footage_dir, job_max_attempts=1)
+
+    def poison(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        raise ValueError("moov atom not found")
+
+    outcomes = [run_segment(s, factory, settings, poison, dict, lambda: False, OWNER) for s in segments]
+    assert outcomes[-1].parent == "failed"
+    settings = settings.model_copy(update={"job_max_attempts": 3})  # the crash uses one of the retry's tries
+    assert env.operator.post(f"/api/jobs/{job_id}/retry").status_code == 200
+    assert claim(factory, job_id, settings.job_max_attempts, "dies-before-splitting", settings.job_lease_s)
+    with session_scope(factory) as db:  # the worker is gone: nobody renews its lease
+        db.get(Job, job_id).lease_expires_at = utcnow() - timedelta(seconds=1)
+
+    assert requeue_expired(factory) == [job_id]
+    with session_scope(factory) as db:
+        job = db.get(Job, job_id)
+        assert (job.state, job.lease_owner) == ("queued", None)
+    # and it runs: claimed and split afresh, new segments queued
+    assert claim(factory, job_id, settings.job_max_attempts, OWNER, settings.job_lease_s)
+    again = split_job(factory, settings, job_id, OWNER)
+    assert len(again) == 2 and stuck_parents(factory) == [job_id]
+    # a parent while split holds no lease of its own: the sweep never re-queues it
+    assert requeue_expired(factory) == []
