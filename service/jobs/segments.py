@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from detector.register import merge_losses, unregistered_warning
 from service import events, scenes
-from service.blobstore import evidence_store
+from service.blobstore import BlobStore, as_store, evidence_store, join, read_bytes
 from service.config import Settings
 from service.db import session_scope
 from service.ingest import RunKey, ingest_run
@@ -40,7 +40,7 @@ from service.job_report import warning_code
 from service.jobs.lease import SPLIT_OWNER, Heartbeat, expires
 from service.jobs.stall import Liveness, watched
 from service.jobs.throttle import Throttle
-from service.jobs.work import AnalyzeFn, analysis_report, stall_watch, unused_run_dir
+from service.jobs.work import AnalyzeFn, report_of, stall_watch, unused_run_dir
 from service.models import Camera, Case, Job, JobSegment, LiveSegment, SceneVersion, utcnow
 from service.run_trust import RunRefused, RunTrust, check_run, installation_keys, note_unsigned
 
@@ -129,7 +129,7 @@ def claim_segment(factory: sessionmaker[Session], segment_id: int, settings: Set
                 lease_expires_at=expires(settings.job_lease_s), worker=socket.gethostname()[:64]))
             return res.rowcount == 1
     if ended is not None:
-        finish_parent(factory, ended, settings.data_dir)
+        finish_parent(factory, ended, evidence_store(settings))
     return False
 
 
@@ -144,10 +144,17 @@ def parent_progress(db: Session, job_id: int) -> float:
     return round(done / total, 1)
 
 
-def finish_parent(factory: sessionmaker[Session], job_id: int, data_dir: Path | None = None) -> str | None:
+def finish_parent(factory: sessionmaker[Session], job_id: int, where: BlobStore | Path | None = None) -> str | None:
     """Give the split job its outcome once every segment has one; returns it to the one caller
     that gave it, None to any other (called after each segment's own commit, so the last segment
     to finish always sees all of them finished).
+
+    ``where``: the evidence store (``evidence_store(settings)``; a data folder means the local
+    store there), from which each segment's ``analysis.json`` is read for the job's warnings. Not
+    the worker's local folder: a pool worker deletes its copy once the bucket holds the run, so
+    the parent, finished after the last segment by any worker or the sweep, found none and lost
+    every warning. A store that cannot be read now leaves the parent running (the sweep's
+    ``stuck_parents`` finishes it later) rather than done with its warnings silently dropped.
 
     The outcome is written by a conditional UPDATE (still running, still split): on SQLite the
     ``FOR UPDATE`` is a no-op, so two segments ending together both read the parent as running,
@@ -178,12 +185,18 @@ def finish_parent(factory: sessionmaker[Session], job_id: int, data_dir: Path | 
         else:
             # an unsigned run's warning, noted on the job by a segment's ingest (service.run_trust)
             warnings: list[str] = [w for w in job.warnings or [] if warning_code(str(w)) == "unsigned_run"]
-            for s in segs:
-                for w in (analysis_report(data_dir / s.out_dir)[0] if data_dir and s.out_dir else []):
+            try:
+                reports = segment_reports(as_store(where) if where is not None else None, segs)
+            except Exception:  # noqa: BLE001 - the store is down: finish later, with the warnings
+                log.warning("split job %s: its segments' reports cannot be read from the evidence store now; "
+                            "it is finished once they can", job_id, exc_info=True)
+                return None
+            for report in reports:
+                for w in report_of(report)[0]:
                     # the flight's registration losses are told once, for the whole flight, below
                     if w not in warnings and warning_code(w) != "drone_unregistered":
                         warnings.append(w)
-            flight = flight_unregistered(data_dir, segs)
+            flight = flight_unregistered(reports)
             if flight:
                 warnings.append(flight)
             values.update(state="done", error=None, progress=100.0, warnings=warnings,
@@ -195,7 +208,25 @@ def finish_parent(factory: sessionmaker[Session], job_id: int, data_dir: Path | 
         return values["state"]
 
 
-def flight_unregistered(data_dir: Path | None, segs: list[JobSegment]) -> str | None:
+def segment_reports(store: BlobStore | None, segs: list[JobSegment]) -> list[dict]:
+    """Each segment run's ``analysis.json`` as the evidence store holds it, in segment order; a
+    run without one (or with an unreadable one) gives none, as a whole job's absent report does.
+    A store that does not answer raises."""
+    out = []
+    for s in segs:
+        if store is None or not s.out_dir:
+            continue
+        raw = read_bytes(store, join(s.out_dir, "analysis.json"))
+        try:
+            data = json.loads(raw) if raw is not None else None
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            out.append(data)
+    return out
+
+
+def flight_unregistered(reports: list[dict]) -> str | None:
     """The split job's warning for drone frames that could not be registered, for the whole flight:
     each segment's frames added up and its losses joined (one across a boundary is one period),
     said as a single run says it (``detector.register.unregistered_warning``). Each segment's own
@@ -205,14 +236,8 @@ def flight_unregistered(data_dir: Path | None, segs: list[JobSegment]) -> str | 
     frames = unregistered = 0
     losses: list[dict] = []
     reference = None
-    for s in segs:
-        if not data_dir or not s.out_dir:
-            continue
-        try:
-            data = json.loads((data_dir / s.out_dir / "analysis.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        reg = data.get("registration") if isinstance(data, dict) else None
+    for data in reports:
+        reg = data.get("registration")
         if not isinstance(reg, dict):
             continue
         reference = reference or reg.get("reference")
@@ -328,7 +353,7 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
         shutil.rmtree(out_dir, ignore_errors=True)  # a worker keeps no evidence on its own disk
     if outcome.new_cases:
         events.cases_created(settings, factory, list(outcome.new_cases))
-    parent = finish_parent(factory, job_id, data_dir) if outcome.state in TERMINAL else None
+    parent = finish_parent(factory, job_id, store) if outcome.state in TERMINAL else None
     return SegmentOutcome(outcome.state, outcome.retry, parent, outcome.new_cases, outcome.video_s, outcome.processing_s)
 
 

@@ -151,6 +151,12 @@ def analysis_report(out_dir: Path) -> tuple[list[str], dict[str, Any] | None]:
         data = json.loads((out_dir / "analysis.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return [], None
+    return report_of(data)
+
+
+def report_of(data: Any) -> tuple[list[str], dict[str, Any] | None]:
+    """``analysis_report`` of an ``analysis.json`` already read (a split job's parent reads its
+    segments' from the evidence store: a pool worker keeps no local copy of a stored run)."""
     if not isinstance(data, dict):
         return [], None
     warnings = [str(w) for w in data.get("warnings") or [] if w]

@@ -32,6 +32,7 @@ from typing import Any
 from celery import signals
 from sqlalchemy import inspect
 
+from service.blobstore import evidence_store
 from service.config import Settings
 from service.db import make_engine, make_session_factory, session_scope
 from service.jobs.celery_app import JOB_TASK, PUBLISH_TASK, QUEUE, SEGMENT_TASK, TaskSender, make_celery
@@ -149,7 +150,7 @@ class PoolWorker:
             log.info("segment %s: its worker stopped renewing the lease; queued again", seg_id)
             self.sender.segment(seg_id)
         for job_id in stuck_parents(self.factory):
-            finish_parent(self.factory, job_id, self.settings.data_dir)
+            finish_parent(self.factory, job_id, evidence_store(self.settings))
 
     def _sweep_loop(self) -> None:
         while not self.stopping.wait(max(0.5, self.settings.job_lease_s / 3)):

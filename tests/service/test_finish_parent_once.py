@@ -39,16 +39,16 @@ def test_two_segments_ending_together_finish_the_parent_once(env, camera, footag
     # them (PostgreSQL's row lock) the second never gets here while the first waits, and the
     # barrier's timeout lets the first go on alone.
     barrier = threading.Barrier(2, timeout=3)
-    real_report = segments_mod.analysis_report
+    real_reports = segments_mod.segment_reports
 
-    def report_after_both_read(out_dir):
+    def reports_after_both_read(store, segs):
         try:
             barrier.wait()
         except threading.BrokenBarrierError:
             pass
-        return real_report(out_dir)
+        return real_reports(store, segs)
 
-    monkeypatch.setattr(segments_mod, "analysis_report", report_after_both_read)
+    monkeypatch.setattr(segments_mod, "segment_reports", reports_after_both_read)
     outcomes: list[str | None] = []
     threads = [
         threading.Thread(target=lambda: outcomes.append(finish_parent(factory, job_id, settings.data_dir)))

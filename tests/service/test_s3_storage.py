@@ -34,7 +34,7 @@ from service.db import session_scope
 from service.janitor import sweep
 from service.integrity_scrub import scrub
 from service.jobs.work import run_job
-from service.models import Case, Job
+from service.models import Case, Job, JobSegment
 
 from .conftest import upload_clip
 from .helpers import ADMIN_PASSWORD, SHORT_CLIP, copy_run, rewrite_run_file
@@ -444,3 +444,50 @@ def test_a_segment_try_never_writes_into_a_folder_that_still_holds_objects(env, 
         db.execute(update(Case).where(Case.id == stored["cases"][0]).values(out_dir=f"jobs/{job_id}/seg-001-run-2"))
         assert unused_run_dir(db, job_id, "seg-001-run-", 1, store) == f"jobs/{job_id}/seg-001-run-3"
         db.rollback()
+
+
+def test_a_split_job_on_the_bucket_keeps_its_segments_warnings_and_flight_losses(
+        env, camera, footage_dir, evidence_template):
+    """A pool worker puts a segment's run into the bucket and deletes its own copy; the parent job
+    is finished after the last segment (by whichever worker, or the sweep on another machine). It
+    read each segment's ``analysis.json`` from the local folder, gone by then: a split job on a
+    bucket lost every warning (a truncated file, an unsigned run, nothing judged for part of a
+    drone flight) and ended "done" as if the analysis had nothing to say."""
+    from service.job_report import warning_items
+    from service.jobs.segments import run_segment, split_job
+    from service.jobs.work import claim
+
+    owner = "test-worker"
+    settings = env.settings.model_copy(update={"segment_s": 1.0, "split_min_s": 1.5})
+    factory = env.app.state.session_factory
+    job_id = upload_clip(env.operator, footage_dir / SHORT_CLIP)["job_id"]
+    assert claim(factory, job_id, settings.job_max_attempts, owner, settings.job_lease_s)
+    segments = split_job(factory, settings, job_id, owner)
+    assert len(segments) == 2
+
+    def analyze(source, scene_path, out_dir, options, progress=None, should_cancel=None):  # noqa: ANN001
+        copy_run(evidence_template, out_dir)
+        start = options["span"][0]
+        report = {"warnings": [f"segment from {start:.1f} s: a warning only its analysis.json says"],
+                  "registration": {"reference": "scene", "frames": 40, "registered": 30, "unregistered": 10,
+                                   "owned_frames": 30, "owned_unregistered": 10,
+                                   "losses": [{"from_s": start + 0.2, "to_s": start + 0.6, "frames": 10}]}}
+        data = json.dumps(report).encode()
+        (out_dir / "analysis.json").write_bytes(data)  # listed in the manifest, as the pipeline lists it
+        manifest = json.loads((out_dir / "manifest.json").read_text())
+        manifest["files"].append({"path": "analysis.json", "sha256": hashlib.sha256(data).hexdigest(),
+                                  "size": len(data)})
+        (out_dir / "manifest.json").write_text(json.dumps(manifest))
+
+    outcomes = [run_segment(s, factory, settings, analyze, dict, lambda: False, owner) for s in segments]
+    assert [o.state for o in outcomes] == ["done", "done"] and outcomes[-1].parent == "done"
+    with factory() as db:
+        runs = [db.get(JobSegment, s).out_dir for s in segments]
+        warnings = list(db.get(Job, job_id).warnings or [])
+    for run in runs:  # the worker keeps no copy: the bucket has the run
+        assert not (env.data_dir / run).exists() and _objects(env, run + "/analysis.json")
+    assert [w for w in warnings if "a warning only its analysis.json says" in w] == [
+        "segment from 0.0 s: a warning only its analysis.json says",
+        "segment from 1.0 s: a warning only its analysis.json says"], warnings
+    lost = [w for w in warning_items(warnings) if w["code"] == "drone_unregistered"]
+    assert len(lost) == 1 and lost[0]["params"]["unregistered"] == 20 and lost[0]["params"]["frames"] == 60
