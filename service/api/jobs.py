@@ -13,7 +13,9 @@ from service.api.common import Offset, RowId, iso, job_json, refuse_retired
 from service.api.schemas import JobOut, JobReport
 from service.display_names import zone_name_map
 from service.errors import ApiError, responses
+from service.blobstore import evidence_store
 from service.job_report import warning_items
+from service.jobs.segments import SPLIT_OWNER, cancel_queued_segments
 from service.models import JOB_STATES, Camera, Case, Job, JobSegment, Upload, utcnow
 from service.scenes import timezone_of
 from service.security import Principal, get_db, require_roles
@@ -112,6 +114,11 @@ def cancel_job(job_id: RowId, request: Request, db: Session = Depends(get_db), w
     audit.record(db, request, who, "job.cancel", "job", job.id)
     db.commit()
     db.refresh(job)
+    if job.state == "running" and job.lease_owner == SPLIT_OWNER:
+        # its queued segments end now, not when a worker reaches each (service.jobs.segments)
+        settings = request.app.state.settings
+        if cancel_queued_segments(request.app.state.session_factory, job.id, evidence_store(settings)):
+            db.refresh(job)
     return job_json(job)
 
 

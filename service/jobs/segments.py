@@ -133,6 +133,25 @@ def claim_segment(factory: sessionmaker[Session], segment_id: int, settings: Set
     return False
 
 
+def cancel_queued_segments(factory: sessionmaker[Session], job_id: int, where: BlobStore | Path | None = None) -> str | None:
+    """The operator cancelled the split job: its segments still queued end cancelled now, unrun,
+    and the job too when none of them runs (returns its outcome then). Left queued, each waited for
+    a worker to reach its task (behind a backlog, hours) only to be cancelled there, the job shown
+    running all that while. A running segment stops at its next frame and finishes the job itself.
+
+    Conditional on the segment still being queued, so a worker's claim at the same moment either
+    wins (its run sees the cancel) or finds the segment cancelled; the parent's row is locked first,
+    the order every writer of a split job's rows takes."""
+    with session_scope(factory) as db:
+        db.execute(select(Job.id).where(Job.id == job_id).with_for_update())
+        job = db.get(Job, job_id)
+        if job is None or job.state != "running" or job.lease_owner != SPLIT_OWNER or not job.cancel_requested:
+            return None
+        db.execute(update(JobSegment).where(JobSegment.job_id == job_id, JobSegment.state == "queued")
+                   .values(state="cancelled", finished_at=utcnow(), lease_owner=None, lease_expires_at=None))
+    return finish_parent(factory, job_id, where)
+
+
 def parent_progress(db: Session, job_id: int) -> float:
     """Percent of the parent done: its segments' progress weighted by their span lengths."""
     rows = db.execute(select(JobSegment.span_from_s, JobSegment.span_to_s, JobSegment.progress, JobSegment.state)
@@ -436,4 +455,4 @@ def _is_drone(scene_yaml: str) -> bool:
     return is_drone(scene_yaml)
 
 
-__all__ = ["SPLIT_OWNER", "SegmentOutcome", "claim_segment", "finish_parent", "queued_work", "release_segment", "run_segment", "split_job", "split_spans", "stuck_parents"]
+__all__ = ["SPLIT_OWNER", "SegmentOutcome", "cancel_queued_segments", "claim_segment", "finish_parent", "queued_work", "release_segment", "run_segment", "split_job", "split_spans", "stuck_parents"]

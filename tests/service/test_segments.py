@@ -263,3 +263,40 @@ def test_a_retried_split_job_whose_worker_died_before_splitting_it_again_is_queu
     assert len(again) == 2 and stuck_parents(factory) == [job_id]
     # a parent while split holds no lease of its own: the sweep never re-queues it
     assert requeue_expired(factory) == []
+
+
+def test_cancelling_a_split_job_ends_its_queued_segments_at_once(env, camera, footage_dir):
+    """A split job's segments wait in the broker's queue behind other work. The operator cancels:
+    segments still queued end cancelled at once, and a job none of whose segments runs ends
+    cancelled at once. They stayed queued until a worker reached each one (behind a backlog,
+    hours), the job "running" on the jobs page all that while, its Cancel seemingly ignored."""
+    from service.jobs.segments import claim_segment
+
+    settings, factory, job_id, segments = _split(env, footage_dir)
+    r = env.operator.post(f"/api/jobs/{job_id}/cancel")
+    assert r.status_code == 200 and r.json()["state"] == "cancelled", r.text
+    with session_scope(factory) as db:
+        assert [db.get(JobSegment, s).state for s in segments] == ["cancelled", "cancelled"]
+        job = db.get(Job, job_id)
+        assert (job.state, job.cancel_requested, job.lease_owner) == ("cancelled", False, None)
+    # a late delivery of a segment's task does nothing
+    assert run_segment(segments[0], factory, settings, lambda *a, **k: None, dict, lambda: False, OWNER).state is None
+
+    # one segment running: the queued one ends at once, the job when the running one stops
+    assert env.operator.post(f"/api/jobs/{job_id}/retry").status_code == 200
+    assert claim(factory, job_id, settings.job_max_attempts, OWNER, settings.job_lease_s)
+    first, second = split_job(factory, settings, job_id, OWNER)
+    assert claim_segment(factory, first, settings, OWNER)
+    r = env.operator.post(f"/api/jobs/{job_id}/cancel")
+    assert r.status_code == 200 and r.json()["state"] == "running" and r.json()["cancel_requested"], r.text
+    with session_scope(factory) as db:
+        assert (db.get(JobSegment, first).state, db.get(JobSegment, second).state) == ("running", "cancelled")
+
+    def stops(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        assert should_cancel()
+        raise RuntimeError("Cancelled: stopped at the operator's request")
+
+    from service.jobs.segments import _run_claimed
+
+    out = _run_claimed(first, factory, settings, stops, dict, lambda: False, OWNER)
+    assert (out.state, out.parent) == ("cancelled", "cancelled")
