@@ -142,7 +142,7 @@ class Heartbeat:
             return False
         what = "segment" if self.model is JobSegment else "job"
         if not fail_stalled(self.factory, self.job_id, self.owner, stalled_error(idle, watch.limit_s), self.model,
-                            watch.data_dir):
+                            watch.evidence):
             return True  # ended or changed hands meanwhile: nothing of ours to free
         self.stalled = True
         log.error("%s %s made no progress for %.0f s (job_stall_s): failed as %s; freeing its worker",

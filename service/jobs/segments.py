@@ -197,15 +197,15 @@ def finish_parent(factory: sessionmaker[Session], job_id: int, where: BlobStore 
         }
         if job.cancel_requested or any(s.state == "cancelled" for s in segs):
             values.update(state="cancelled", error=None)
-        elif failed:
-            values.update(state="failed", error="; ".join(
-                f"segment {s.index + 1} of {len(segs)} ({s.span_from_s:.1f}-{s.span_to_s:.1f} s) failed: {s.error}"
-                for s in failed)[:4000])
         else:
-            # an unsigned run's warning, noted on the job by a segment's ingest (service.run_trust)
+            # The analysed segments' warnings, for a failed job too: their cases wait for review
+            # under it, and what the analysis said of them (a damaged stretch, frames nothing was
+            # judged in) still holds. An unsigned run's warning was noted on the job by a segment's
+            # ingest (service.run_trust).
             warnings: list[str] = [w for w in job.warnings or [] if warning_code(str(w)) == "unsigned_run"]
             try:
-                reports = segment_reports(as_store(where) if where is not None else None, segs)
+                reports = segment_reports(as_store(where) if where is not None else None,
+                                          [s for s in segs if s.state == "done"])
             except Exception:  # noqa: BLE001 - the store is down: finish later, with the warnings
                 log.warning("split job %s: its segments' reports cannot be read from the evidence store now; "
                             "it is finished once they can", job_id, exc_info=True)
@@ -218,8 +218,14 @@ def finish_parent(factory: sessionmaker[Session], job_id: int, where: BlobStore 
             flight = flight_unregistered(reports)
             if flight:
                 warnings.append(flight)
-            values.update(state="done", error=None, progress=100.0, warnings=warnings,
-                          seen={"segments": len(segs), "segment_s": [[s.span_from_s, s.span_to_s] for s in segs]})
+            values["warnings"] = warnings
+            if failed:
+                values.update(state="failed", error="; ".join(
+                    f"segment {s.index + 1} of {len(segs)} ({s.span_from_s:.1f}-{s.span_to_s:.1f} s) failed: {s.error}"
+                    for s in failed)[:4000])
+            else:
+                values.update(state="done", error=None, progress=100.0,
+                              seen={"segments": len(segs), "segment_s": [[s.span_from_s, s.span_to_s] for s in segs]})
         values.update(finished_at=utcnow(), cancel_requested=False, lease_owner=None, lease_expires_at=None)
         if db.execute(update(Job).where(still_split).values(**values)).rowcount != 1:
             return None  # another caller gave the outcome first

@@ -26,12 +26,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import session_scope
 from service.models import Job, JobSegment, utcnow
+
+if TYPE_CHECKING:
+    from service.blobstore import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +83,9 @@ class StallWatch:
     limit_s: float
     liveness: Liveness
     on_stall: Callable[[int], None] | None = None
-    data_dir: Path | None = None  # for finishing a split job whose segment stalled
+    # where evidence lives (``evidence_store(settings)``, or a data folder), for finishing a split
+    # job whose segment stalled: the parent reads its other segments' reports from there
+    evidence: BlobStore | Path | None = None
 
 
 def fail_stalled(
@@ -88,7 +94,7 @@ def fail_stalled(
     owner: str,
     error: str,
     model: type[Job] | type[JobSegment] = Job,
-    data_dir: Path | None = None,
+    evidence: BlobStore | Path | None = None,
 ) -> bool:
     """Fail the running job (or segment) ``owner`` holds; False when it is not ``owner``'s any more.
 
@@ -109,7 +115,7 @@ def fail_stalled(
     if parent is not None:
         from service.jobs.segments import finish_parent
 
-        finish_parent(factory, parent, data_dir)
+        finish_parent(factory, parent, evidence)
     return True
 
 

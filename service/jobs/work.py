@@ -202,7 +202,7 @@ def stall_watch(settings: Settings, liveness: Liveness, on_stall: Callable[[int]
     """The heartbeat's watch on the pipeline, or None when ``job_stall_s`` is 0 (off)."""
     if not settings.job_stall_s:
         return None
-    return StallWatch(settings.job_stall_s, liveness, on_stall, settings.data_dir)
+    return StallWatch(settings.job_stall_s, liveness, on_stall, evidence_store(settings))
 
 
 def _is_drone(scene_yaml: str) -> bool:

@@ -5,6 +5,7 @@ parent's progress is the sum of its segments'."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -300,3 +301,33 @@ def test_cancelling_a_split_job_ends_its_queued_segments_at_once(env, camera, fo
 
     out = _run_claimed(first, factory, settings, stops, dict, lambda: False, OWNER)
     assert (out.state, out.parent) == ("cancelled", "cancelled")
+
+
+def test_a_split_job_failed_by_one_segment_keeps_the_other_segments_warnings(env, camera, footage_dir,
+                                                                             evidence_template):
+    """One segment fails for good; the others were analysed and their cases wait for review under
+    the failed job. Their analysis's warnings (a truncated file, frames nothing was judged in) say
+    how far those cases can be trusted; the failed job dropped them, saying only which span failed."""
+    from .helpers import copy_run
+
+    settings, factory, job_id, segments = _split(env, footage_dir, job_max_attempts=1)
+
+    def with_warning(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        copy_run(evidence_template, out_dir)
+        data = json.dumps({"warnings": ["frames 12-30 could not be decoded: a damaged stretch"]}).encode()
+        (out_dir / "analysis.json").write_bytes(data)
+        manifest = json.loads((out_dir / "manifest.json").read_text())
+        manifest["files"].append({"path": "analysis.json", "sha256": hashlib.sha256(data).hexdigest(),
+                                  "size": len(data)})
+        (out_dir / "manifest.json").write_text(json.dumps(manifest))
+
+    def poison(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        raise ValueError("moov atom not found")
+
+    assert run_segment(segments[0], factory, settings, with_warning, dict, lambda: False, OWNER).state == "done"
+    assert run_segment(segments[1], factory, settings, poison, dict, lambda: False, OWNER).parent == "failed"
+    with session_scope(factory) as db:
+        job = db.get(Job, job_id)
+        assert job.state == "failed" and "segment 2 of 2 (1.0-2.3 s) failed" in job.error
+        assert job.cases_found == 2
+        assert "frames 12-30 could not be decoded: a damaged stretch" in (job.warnings or []), job.warnings
