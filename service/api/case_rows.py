@@ -45,6 +45,7 @@ _COLUMNS = (
     Case.reviewer,
     Case.decided_at,
     Case.created_at,
+    Case.updated_at,
     Case.plate,
     Case.scene_version_id,
 )
@@ -83,6 +84,7 @@ class CaseRow:
     reviewer: str | None
     decided_at: datetime | None
     created_at: datetime
+    updated_at: datetime  # the case's version (``service.api.common.case_version``)
     plate: dict[str, Any] | None
     scene_version_id: int | None  # the scene it was judged by (``service.display_names``)
     data: dict[str, Any] = field(default_factory=dict)

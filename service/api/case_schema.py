@@ -98,6 +98,11 @@ class CaseSummary(Shape):
     created_at: str | None
     snapshot_url: str | None
     plate: PlateView | None
+    version: str = Field(
+        description="the case as this answer shows it (opaque; changes with every decision, undo, reopening, "
+        "plate correction and evidence rerun): send it back as ``version`` with a decision, which is then "
+        "refused with 409 ``case_changed`` if the case changed meanwhile"
+    )
 
 
 class CaseListItem(CaseSummary):

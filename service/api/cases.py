@@ -20,7 +20,7 @@ from service.annotation import ANNOTATED_KIND, AnnotationError, can_render, ensu
 from service.api.audit_log import entries_of_cases
 from service.api.case_rows import summary_rows
 from service.api.case_schema import AnnotatedClipOut, CaseDetail, CasePage, DecidedCase
-from service.api.common import ApiModel, Offset, case_summary, iso, parse_when
+from service.api.common import ApiModel, Offset, case_summary, case_version, iso, parse_when
 from service.api.schemas import binary
 from service.api.zipstream import zip_stream
 from service.blobstore import BadKey, BlobRef, evidence_store, join, read_bytes
@@ -231,9 +231,33 @@ def get_case(case_id: str, request: Request, db: Session = Depends(get_db), _: P
     }
 
 
+VERSION_HELP = ("the case's ``version`` as the reviewer's page showed it: if the case changed since (someone "
+                "decided, undid, reopened it or corrected its plate), the decision is refused with 409 "
+                "``case_changed`` instead of landing on a case its reviewer never saw. Optional: without it the "
+                "decision applies to the case as the request finds it")
+Version = Annotated[str | None, Field(default=None, max_length=64, description=VERSION_HELP)]
+
+
+def check_version(case: Case, version: str | None) -> None:
+    """409 ``case_changed`` when the page's ``version`` is not the case's now; the answer says what
+    the case is now, so the page can show it."""
+    if version is not None and version != case_version(case):
+        raise ApiError(409, f"the case changed since you opened it (now {case.state}"
+                            + (f", by {case.reviewer}" if case.reviewer else "") + "); reload it and decide again",
+                       code="case_changed", state=case.state, reviewer=case.reviewer, version=case_version(case))
+
+
+def unchanged_since_read(case: Case) -> Any:
+    """The condition of every write that decides on ``case``: its row is still the one read.
+    The state alone comes back (rejected, reopened, rejected again by someone else), and a
+    decision conditioned on it landed on, or took back, a decision its request never read."""
+    return (Case.id == case.id) & (Case.state == case.state) & (Case.updated_at == case.updated_at)
+
+
 def _transition(db: Session, case: Case, action: str, who: Principal, reason: str | None,
                 reason_code: str | None = None, **values: Any) -> str:
-    """Move the case on (conditional UPDATE, so two reviewers cannot both decide); returns the old state.
+    """Move the case on (conditional UPDATE on the row as read, so two reviewers cannot both decide,
+    nor one decide on a case changed under the request); returns the old state.
     ``reason_code``: a rejection's (service.reject_reasons); every other transition clears it."""
     allowed, target = TRANSITIONS[action]
     old = case.state
@@ -241,7 +265,7 @@ def _transition(db: Session, case: Case, action: str, who: Principal, reason: st
         raise ApiError(409, f"cannot {action} a case that is {case.state} (allowed from: {', '.join(allowed)})",
                        state=case.state, code="invalid_transition")
     now = utcnow()
-    res = db.execute(update(Case).where(Case.id == case.id, Case.state == case.state).values(
+    res = db.execute(update(Case).where(unchanged_since_read(case)).values(
         state=target, reason=reason, reject_reason_code=reason_code, reviewer=who.name, decided_at=now,
         updated_at=now, **values))
     if res.rowcount != 1:
@@ -259,6 +283,7 @@ def _integrity_or_409(case: Case, settings, action: str) -> None:  # noqa: ANN00
 
 class ReasonIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)  # required; checked for the code below
+    version: Version = None
 
 
 REASON_CODE_HELP = ("the reason's code (the review page's choices); ``reason`` is then the reviewer's note, "
@@ -282,6 +307,7 @@ def rejection_reason(reason: str | None, code: str | None) -> tuple[str | None, 
 
 class OptionalReasonIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)
+    version: Version = None
 
 
 FEED_ACTIONS = ("publish", "withdraw")  # what puts a case on the screens or takes it off
@@ -308,6 +334,7 @@ def approve(case_id: str, request: Request, body: OptionalReasonIn | None = None
     settings = request.app.state.settings
     with deciding(case_id):  # one approval of a case at a time: see service.decision_locks
         case = _case(db, case_id)
+        check_version(case, body.version if body else None)
         if case.state not in TRANSITIONS["approve"][0]:
             _transition(db, case, "approve", who, None)  # raises the 409
         _integrity_or_409(case, settings, "approve")
@@ -339,6 +366,7 @@ def _decide_with_reason(db: Session, request: Request, who: Principal, case_id: 
         if not reason:
             raise ApiError(422, f"reason: required when {doing}", code="reason_required")
     case = _case(db, case_id)
+    check_version(case, body.version if body else None)
     old = _transition(db, case, action, who, reason, code)
     return _finish(db, request, who, case, action, old, reason=reason, **({"reason_code": code} if code else {}))
 
@@ -360,6 +388,7 @@ class PublishIn(ApiModel):
 
     screens: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(default=None, max_length=100)
     media_sha256: dict[str, str] | None = None
+    version: Version = None
 
 
 @router.post("/{case_id}/publish", response_model=DecidedCase, responses=responses(404, 409), **AS_BUILT)
@@ -367,6 +396,8 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
             who: Principal = Depends(reviewers)) -> dict:
     settings = request.app.state.settings
     case = _case(db, case_id)
+    check_version(case, body.version if body else None)
+    read = case_version(case)  # the checks below commit (media queued, the number) and read the case again
     if case.state not in TRANSITIONS["publish"][0]:
         _transition(db, case, "publish", who, None)
     _integrity_or_409(case, settings, "publish")
@@ -384,6 +415,7 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
         raise ApiError(409, "the published media changed since the preview; preview again", code="conflict")
     number = assign_public_number(db, case)
     screens = sorted(set(body.screens)) if body and body.screens is not None else None
+    check_version(case, read)  # changed meanwhile: not published on top of what was not checked
     old = _transition(db, case, "publish", who, case.reason, public_screens=screens)
     return _finish(db, request, who, case, "publish", old, public_number=number, screens=screens)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
@@ -140,6 +140,20 @@ def offence_view(rule: str, object_class: str | None) -> dict[str, Any]:
     return {"names": {"zh-CN": offence.name_zh, "en": offence.name_en}, "code": offence.code or None}
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def case_version(case: Case) -> str:
+    """The case as a reviewer sees it, as an opaque token: ``updated_at`` in microseconds, which
+    every change a reviewer decides by moves (a decision, an undo or reopening, a plate
+    correction, evidence replaced by a rerun), and the publication queue's media do not (they are
+    checked by hash at publishing). Two reviewers' views of one case compare by it: a decision
+    sent with the version its page showed is refused when the case changed since
+    (``service.api.cases.check_version``), instead of landing on a case its reviewer never saw."""
+    stamp = case.updated_at if case.updated_at.tzinfo else case.updated_at.replace(tzinfo=timezone.utc)
+    return str((stamp - _EPOCH) // timedelta(microseconds=1))
+
+
 def case_summary(case: Case) -> dict[str, Any]:
     return {
         "id": case.id, "pipeline_id": case.pipeline_id, "job_id": case.job_id, "camera_id": case.camera_id,
@@ -152,4 +166,5 @@ def case_summary(case: Case) -> dict[str, Any]:
         "decided_at": iso(case.decided_at), "created_at": iso(case.created_at),
         "snapshot_url": f"/api/cases/{case.id}/evidence/snapshot" if case.evidence.get("snapshot") else None,
         "plate": plate_view(case),
+        "version": case_version(case),
     }

@@ -12,7 +12,7 @@ from service.api.case_schema import CaseSummary
 from service.api.common import ApiModel, case_summary
 from service.db import lock_row
 from service.errors import ApiError, responses
-from service.models import Case, PlateCorrection
+from service.models import Case, PlateCorrection, utcnow
 from service.plate_search import key_in_force
 from service.plates import VEHICLE_CLASSES, check_correction, plate_view
 from service.security import Principal, get_db, require_roles
@@ -51,6 +51,9 @@ def correct_plate(case_id: str, body: PlateIn, request: Request, db: Session = D
     before = plate_view(case)
     case.plate_corrections.append(PlateCorrection(text=text, format_ok=ok, reason=reason, reviewer=who.name))
     case.plate_key = key_in_force(case)  # now this correction's: the plate search finds it by it
+    # a new version of the case: a decision sent with the version its page showed before this
+    # correction is refused (service.api.cases.check_version), not made on a plate never seen
+    case.updated_at = utcnow()
     flag_modified(case, "plate_key")  # written even when unchanged: what this correction puts in force
     audit.record(db, request, who, "case.plate", "case", case.id, text=text, format_ok=ok, reason=reason,
                  previous=before["text"] if before else None,

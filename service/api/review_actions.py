@@ -80,11 +80,13 @@ def bulk_decide(body: BulkIn, request: Request, db: Session = Depends(get_db),
 
 
 def _back_to_pending(db: Session, case: Case) -> None:
-    """Conditional UPDATE (state unchanged since read), so an undo or reopen cannot race another
-    reviewer's change. Prepared publication media stay: a pending case may carry them (made ahead
+    """Conditional UPDATE (the row unchanged since read: ``case_routes.unchanged_since_read``), so an
+    undo or reopen cannot race another reviewer's change. On the state alone, an undo (or reopen)
+    that had read one rejection took back another, made meanwhile by someone else, and its audit
+    entry described the decision it had read. Prepared publication media stay: a pending case may carry them (made ahead
     of approval, ``service.publication``), and approval re-checks their hashes before reusing them."""
     now = utcnow()
-    res = db.execute(update(Case).where(Case.id == case.id, Case.state == case.state).values(
+    res = db.execute(update(Case).where(case_routes.unchanged_since_read(case)).values(
         state="pending", reason=None, reject_reason_code=None, reviewer=None, decided_at=None, updated_at=now))
     if res.rowcount != 1:
         db.rollback()
@@ -97,13 +99,18 @@ def _done(db: Session, case: Case) -> dict:
     return case_summary(case)
 
 
+class UndoIn(ApiModel):
+    version: case_routes.Version = None  # the decision's answer's: the undo bar takes back that decision
+
+
 @router.post("/{case_id}/undo", response_model=CaseSummary, responses=responses(404, 409))
-def undo(case_id: str, request: Request, db: Session = Depends(get_db),
+def undo(case_id: str, request: Request, body: UndoIn | None = None, db: Session = Depends(get_db),
          who: Principal = Depends(case_routes.reviewers)) -> dict:
     """Take back one's own approval or rejection within ``undo_window_s`` of making it: the case
     returns to pending and off any screen's reach (screens show published cases only)."""
     window = request.app.state.settings.undo_window_s
     case = case_routes._case(db, case_id)
+    case_routes.check_version(case, body.version if body else None)
     if case.state not in UNDOABLE:
         raise ApiError(409, f"only an approval or a rejection can be undone; the case is {case.state}",
                        state=case.state, code="invalid_transition")
@@ -124,6 +131,7 @@ def undo(case_id: str, request: Request, db: Session = Depends(get_db),
 
 class ReopenIn(ApiModel):
     reason: str | None = Field(default=None, max_length=2000)  # required; checked for the code below
+    version: case_routes.Version = None
 
 
 @router.post("/{case_id}/reopen", response_model=CaseSummary, responses=responses(404, 409))
@@ -135,6 +143,7 @@ def reopen(case_id: str, request: Request, body: ReopenIn | None = None, db: Ses
     if not reason:
         raise ApiError(422, "reason: required when reopening", code="reason_required")
     case = case_routes._case(db, case_id)
+    case_routes.check_version(case, body.version if body else None)
     if case.state != "rejected":
         raise ApiError(409, f"only a rejected case can be reopened; the case is {case.state}",
                        state=case.state, code="invalid_transition")

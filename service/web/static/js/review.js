@@ -427,7 +427,13 @@
     CW.$('c-crop').src = evidenceUrl(c, 'crop');
     CWSheet.show(c);  /* sheet_viewer.js: nothing for a case without a sheet */
     CWHistory.show(c);  /* case_history.js */
-    CWPlate.show(c, function (res) { if (current && caseId(current) === id) current.plate = res.plate; });  /* plate.js */
+    CWPlate.show(c, function (res) {  /* plate.js */
+      if (!current || caseId(current) !== id) return;
+      /* the reviewer's own correction is the version they now see; a case decided meanwhile by
+         someone else (another state) is shown as it is instead */
+      if (res.state === current.state) { current.plate = res.plate; current.version = res.version; }
+      else applyChanges([{id: id, state: res.state}]);
+    });
     var pending = c.state === 'pending';
     CW.$('btn-approve').hidden = !pending;
     CW.$('btn-reject').hidden = !pending;
@@ -547,14 +553,32 @@
     queue.forEach(function (c, i) { if (caseId(c) === id) open(i); });
   }
 
+  /* A decision carries the version of the case on show: one changed since by someone else (decided,
+     undone, reopened, its plate corrected) is refused (409 case_changed) rather than decided unseen,
+     and the page then shows the case as it is now, so the reviewer sees what changed. */
   function act(path, body, messageKey) {
     if (!current || busy) return;
     busy = true;
     var id = caseId(current);
-    CW.api('POST', '/api/cases/' + encodeURIComponent(id) + '/' + path, body || {}).then(function (res) {
+    var sent = Object.assign({}, body || {});
+    if (current.version) sent.version = current.version;
+    CW.api('POST', '/api/cases/' + encodeURIComponent(id) + '/' + path, sent).then(function (res) {
       busy = false;
       decided(id, res && res.state ? res : {state: {approve: 'approved', reject: 'rejected', publish: 'published', withdraw: 'withdrawn'}[path]}, messageKey);
-    }).catch(function (err) { busy = false; CW.toast(err.message, 'error'); });
+    }).catch(function (err) {
+      busy = false;
+      CW.toast(err.message, 'error');
+      refreshChanged(id, err);
+    });
+  }
+
+  /* After a decision refused because the case changed meanwhile: its row and, if it is on show,
+     the case itself as the server has it now (a queue filtered on pending drops a decided one). */
+  function refreshChanged(id, err) {
+    var body = (err && err.body) || {};
+    if (err && err.status === 409 && body.state && (body.code === 'case_changed' || body.code === 'invalid_transition')) {
+      applyChanges([{id: id, state: body.state}]);
+    }
   }
 
   function approve() { if (current && current.state === 'pending') act('approve', {}, 'review.approved'); }
@@ -661,5 +685,5 @@
   CW.review = {queue: function () { return queue; }, current: function () { return current; },
                total: function () { return total; }, selected: function () { return Object.keys(selected); },
                clearSelection: function () { selected = {}; CW.$('select-all').checked = false; renderQueue(); },
-               applyChanges: applyChanges, openId: openId, poll: poll, loadMore: loadMore, caseId: caseId};
+               applyChanges: applyChanges, refreshChanged: refreshChanged, openId: openId, poll: poll, loadMore: loadMore, caseId: caseId};
 })();

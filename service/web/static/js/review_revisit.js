@@ -61,10 +61,11 @@
     if (!c || !note) { CW.$('reopen-note').focus(); return; }
     CW.$('reopen-dialog').close();
     var id = CW.review.caseId(c);
-    CW.api('POST', '/api/cases/' + encodeURIComponent(id) + '/reopen', {reason: note}).then(function (res) {
+    /* the version shown: a rejection undone and made again meanwhile is not the one reopened */
+    CW.api('POST', '/api/cases/' + encodeURIComponent(id) + '/reopen', {reason: note, version: c.version || null}).then(function (res) {
       CW.review.applyChanges([{id: id, state: res.state, summary: res}]);
       CW.toast(CW.t('review.reopened', {id: id}), 'ok');
-    }).catch(function (err) { CW.toast(err.message, 'error'); });
+    }).catch(function (err) { CW.toast(err.message, 'error'); CW.review.refreshChanged(id, err); });
   }
 
   CW.$('undo-btn').addEventListener('click', undo);
