@@ -27,7 +27,9 @@ with its start and end. Everything is appended to ``index.jsonl`` beside the seg
 object a line: ``segment``, ``gap``), so a crash loses at most the segment being written (kept as
 ``*.part`` until it is finished, then renamed; the next start discards such a file, ``discarded``
 in the index, and counts its time as a gap; a finished one the killed recorder had not listed yet
-is read and listed then, ``recovered``). The time between the last segment an earlier recorder of
+is read and listed then, ``recovered``; one that cannot be read is renamed ``*.unreadable`` and
+its time is a gap). A finished segment is fsynced before its rename, the folder after it, and each
+index line once written, so a power cut cannot leave a listed segment without its data. The time between the last segment an earlier recorder of
 the folder recorded and the first of the next is a gap too (no recorder was running), unless the
 new recording follows on within ``DRIFT_TOLERANCE_S``.
 
@@ -76,6 +78,9 @@ log = logging.getLogger(__name__)
 INDEX_NAME = "index.jsonl"
 # Held (flock) by the recorder writing the folder: a second one for the same folder is refused.
 LOCK_NAME = ".recorder.lock"
+# A finished segment that cannot be read (its data lost to a power cut) is renamed so: set aside
+# once, kept (evidence someone may want), never read again nor deleted by retention.
+UNREADABLE_SUFFIX = ".unreadable"
 # Wall clock against the stream's timestamps (see the module docstring): re-read when they drift
 # further apart than this, judged on the earliest-arriving picture of the last few segments.
 DRIFT_TOLERANCE_S = 0.5
@@ -546,7 +551,13 @@ class _SegmentWriter:
             return None
         end_pts = next_key_pts if next_key_pts is not None else self.end_pts
         duration = float((end_pts - self.key_pts) * self.time_base)
+        # The durable rename: the file's data reaches the disk before its new name does, and the
+        # name before the index line that calls it finished. Without the first fsync a power cut
+        # could leave a renamed, listed segment whose data never was written (the filesystem may
+        # commit the rename first), and the next start took it for a whole one.
+        _fsync_file(self.part)
         self.part.replace(self.final)
+        _fsync_dir(self.final.parent)
         return Segment(self.final, self.wall, self.wall + timedelta(seconds=duration), duration,
                        self.connection, self.sequence, self.packets, self.bytes, ended_by)
 
@@ -572,6 +583,10 @@ class Recorder:
         # what earlier recorders left in the folder (read once a run: ``earlier_segments``)
         self._earlier: list[EarlierSegment] | None = None
         self._earlier_end: datetime | None = None  # the end of the last segment they recorded
+        self._earlier_gaps: list[Gap] = []  # the gaps their index lists (``earlier_gaps``)
+        # (start, why) of unreadable segments set aside after everything else they recorded: the
+        # first gap of the run begins there and says so
+        self._earlier_lost: tuple[datetime, str] | None = None
         config.out_dir.mkdir(parents=True, exist_ok=True)
         self.index_path = config.out_dir / INDEX_NAME
 
@@ -581,8 +596,16 @@ class Recorder:
         goes to ``on_segment`` / ``on_gap``: the database, for the service, is where a camera's
         gaps are read, and an index error used to end the connection before it was told."""
         try:
-            with self._lock, self.index_path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            with self._lock:
+                created = not self.index_path.exists()
+                with self.index_path.open("a", encoding="utf-8") as f:
+                    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                    # on the disk before anyone is told (the database, a consumer): a power cut
+                    # must not take a line whose segment the service already registered
+                    f.flush()
+                    os.fsync(f.fileno())
+                if created:
+                    _fsync_dir(self.index_path.parent)
         except OSError as err:
             log.error("%s: %s entry not written (%s)", self.index_path, entry.get("type"), err)
 
@@ -675,7 +698,9 @@ class Recorder:
         try:
             self._run(stop)
         finally:
-            self._earlier = self._earlier_end = None  # a later run reads the folder again
+            # a later run reads the folder again
+            self._earlier = self._earlier_end = self._earlier_lost = None
+            self._earlier_gaps = []
             self.release()
 
     def _run(self, stop: threading.Event) -> None:
@@ -687,7 +712,18 @@ class Recorder:
             self.earlier_segments()
         except Exception:  # noqa: BLE001 - the camera is recorded all the same, without that gap
             log.exception("%s: the segments earlier recorders left could not be read", self.config.out_dir)
-        if gap_start is None and self._earlier_end is not None:
+        if self._earlier_lost is not None:
+            # An unreadable segment (set aside) after everything else the earlier recorders left:
+            # its pictures are lost from its start on, and nothing knows where it ended; the gap
+            # runs from there (or the last readable segment's end) to this run's first picture.
+            lost_at, lost_reason = self._earlier_lost
+            if gap_start is None:
+                end = self._earlier_end
+                gap_start = end if end is not None and end < lost_at else lost_at
+                gap_reason = f"no recorder was running; {lost_reason}"
+            else:
+                gap_start, gap_reason = min(gap_start, lost_at), f"{gap_reason}; {lost_reason}"
+        elif gap_start is None and self._earlier_end is not None:
             # The time since the last recorder's last segment was recorded by nobody. Before, a
             # recorder stopped and started again later reported nothing, and the health page and
             # gap seconds showed the camera's footage as unbroken. A start that follows on within
@@ -762,9 +798,10 @@ class Recorder:
         oldest first: those ``index.jsonl`` lists, and any a killed recorder had renamed into place
         but not listed yet (its index line comes after the rename). Such a one is read (stream
         copy: its packets, never decoded) for its length, takes its start from its name, is listed
-        now with ``recovered: true`` and ``ended_by: killed``; one that cannot be read (a power cut
-        before its data reached the disk) is left out. A ``*.part`` is never one: it is no finished
-        segment (``_discard_unfinished``).
+        now with ``recovered: true`` and ``ended_by: killed``. One that cannot be read (a power cut
+        before its data reached the disk, from a recorder that renamed without an fsync) is set
+        aside (``_set_aside``), so that no later start reads it again, and its time counted as a
+        gap. A ``*.part`` is never one: it is no finished segment (``_discard_unfinished``).
 
         A consumer whose registration died with its recorder (``service.live.recorders``) registers
         from these what it does not know; the recorder's run starts its first gap at the end of the
@@ -772,20 +809,38 @@ class Recorder:
         run (the index may be long)."""
         self.claim()
         if self._earlier is None:
-            self._earlier, self._earlier_end = self._read_earlier()
+            self._earlier, self._earlier_gaps, self._earlier_end, self._earlier_lost = self._read_earlier()
         return self._earlier
 
-    def _read_earlier(self) -> tuple[list[EarlierSegment], datetime | None]:
+    def earlier_gaps(self) -> list[Gap]:
+        """The gaps earlier recorders left in ``index.jsonl``, oldest first, one per start (its
+        last line: the close of a gap told open; one whose close was lost ends at the next segment
+        listed after it, as the database ends it); with those ``earlier_segments`` just counted
+        for unreadable segments. A recorder killed while gaps waited in its consumer's retry queue
+        took them along: a consumer registers from these what it does not know."""
+        self.earlier_segments()
+        return self._earlier_gaps
+
+    def _read_earlier(self) -> tuple[list[EarlierSegment], list[Gap], datetime | None, tuple[datetime, str] | None]:
         out_dir = self.config.out_dir
         on_disk = {p.name for p in out_dir.glob("*.mp4") if parse_segment_name(p.name) is not None}
         found: list[EarlierSegment] = []
+        gaps: dict[datetime, Gap] = {}  # by start: a gap told open and then closed is one gap
         listed: set[str] = set()
         before: Segment | None = None  # the index's previous segment (run after run, in order)
         end: datetime | None = None
         for entry in _index_entries(out_dir):
+            if entry.get("type") == "gap":
+                gap = _gap_of(entry)
+                if gap is not None and not (gap.end is None and gaps.get(gap.start, gap).end is not None):
+                    gaps[gap.start] = gap
+                continue
             segment = _segment_of(out_dir, entry) if entry.get("type") == "segment" else None
             if segment is None:
                 continue
+            for start, gap in gaps.items():
+                if gap.end is None and start < segment.start:
+                    gaps[start] = Gap(start, segment.start, gap.reason)
             follows = (before.path if before is not None and before.connection == segment.connection
                        and before.sequence == segment.sequence - 1 else None)
             before = segment
@@ -793,9 +848,11 @@ class Recorder:
             listed.add(segment.path.name)
             if segment.path.name in on_disk:
                 found.append(EarlierSegment(segment, follows))
+        unreadable: list[tuple[Path, str]] = []
         for name in sorted(on_disk - listed):
             recovered = self._recover(out_dir / name, [e.segment for e in found])
-            if recovered is None:
+            if isinstance(recovered, str):
+                unreadable.append((out_dir / name, recovered))
                 continue
             self._append({**recovered.segment.to_json(), "recovered": True})
             log.warning("segment %s was finished but never listed (the recorder was killed): listed now",
@@ -803,13 +860,53 @@ class Recorder:
             found.append(recovered)
             end = recovered.segment.end if end is None else max(end, recovered.segment.end)
         found.sort(key=lambda e: e.segment.start)
-        return found, end
+        lost: tuple[datetime, str] | None = None
+        for path, why in unreadable:
+            reason = self._set_aside(path, why)
+            start = parse_segment_name(path.name)
+            if reason is None or start is None:
+                continue
+            # Its pictures are lost from its start to whatever the folder holds next; a gap already
+            # open or running then counts them (a later recorder's "no recorder was running").
+            nxt = min([e.segment.start for e in found if e.segment.start > start]
+                      + [g.start for g in gaps.values() if g.start > start], default=None)
+            if any(g.start <= start and (g.end is None or g.end > start) for g in gaps.values()):
+                continue
+            if nxt is None:  # after everything: the next run's first gap begins here (``_run``)
+                lost = (start, reason) if lost is None else (min(lost[0], start), f"{lost[1]}; {reason}")
+                continue
+            gap = Gap(start, nxt, reason)
+            self._append(gap.to_json())
+            gaps[start] = gap
+        return found, sorted(gaps.values(), key=lambda g: g.start), end, lost
+
+    def _set_aside(self, path: Path, why: str) -> str | None:
+        """Rename an unreadable finished segment to ``*.unreadable`` (kept: it is evidence, and
+        perhaps partly recoverable by hand), with an ``unreadable`` line in the index; returns the
+        gap reason naming it (None: it could not be renamed, and is tried again at the next start).
+        Before, it stayed as it was and was read again, with a warning, at every start, and the
+        time it should have held was counted as footage."""
+        aside = path.with_name(path.name + UNREADABLE_SUFFIX)
+        try:
+            size = path.stat().st_size
+            path.replace(aside)
+        except OSError as err:
+            log.warning("unreadable segment %s could not be set aside: %s", path.name, err)
+            return None
+        _fsync_dir(path.parent)
+        start = parse_segment_name(path.name)
+        self._append({"type": "unreadable", "path": path.name, "set_aside_as": aside.name, "bytes": size,
+                      "start": start.isoformat() if start else None, "reason": why})
+        log.warning("segment %s cannot be read (%s): set aside as %s, its time counted as a gap",
+                    path.name, why, aside.name)
+        return f"segment {path.name} could not be read ({why}; set aside as {aside.name})"
 
     @staticmethod
-    def _recover(path: Path, known: list[Segment]) -> EarlierSegment | None:
+    def _recover(path: Path, known: list[Segment]) -> EarlierSegment | str:
         """A finished segment file the index does not list, as a ``Segment``: its start from its
         name, its length from its packets; the next of the recording it follows on from (its start
-        within the drift tolerance of a segment cut by length), else the first of its own."""
+        within the drift tolerance of a segment cut by length), else the first of its own. A str:
+        why it cannot be read."""
         start = parse_segment_name(path.name)
         try:
             with av.open(str(path)) as container:
@@ -827,10 +924,10 @@ class Recorder:
                     last = end_pts if last is None else max(last, end_pts)
                 time_base = stream.time_base
         except (av.FFmpegError, OSError, EOFError, IndexError) as err:
-            log.warning("segment %s is not listed in the index and cannot be read (%s): left out", path.name, err)
-            return None
+            # FFmpeg's message names the file, by its full path: the reason says the error only
+            return f"{type(err).__name__}: {getattr(err, 'strerror', None) or err}"
         if start is None or not packets or first is None or last is None:
-            return None
+            return "no pictures in it"
         duration = float((last - first) * time_base)
         prior = max((s for s in known if s.start < start), key=lambda s: s.start, default=None)
         if (prior is not None and prior.ended_by == "length"
@@ -979,6 +1076,31 @@ class Recorder:
         return first_wall, last_wall, ended_by
 
 
+def _fsync_file(path: Path) -> None:
+    """Put ``path``'s data on the disk (``_SegmentWriter.close``: before its rename)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Put the names in folder ``path`` (a rename, a new file) on the disk. A filesystem that
+    cannot sync a folder (some network ones refuse) is logged: the recording goes on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as err:
+        log.warning("%s: folder not synced (%s)", path, err)
+        return
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        log.warning("%s: folder not synced (%s)", path, err)
+    finally:
+        os.close(fd)
+
+
 def _index_entries(out_dir: Path) -> Iterator[dict]:
     """The entries of ``out_dir/index.jsonl`` in order, read a line at a time (it grows for as long
     as the camera is recorded); a torn line (a recorder killed mid-write) is skipped."""
@@ -1002,6 +1124,15 @@ def _segment_of(out_dir: Path, entry: dict) -> Segment | None:
                        datetime.fromisoformat(entry["end"]), float(entry["duration_s"]), int(entry["connection"]),
                        int(entry["sequence"]), int(entry.get("packets") or 0), int(entry.get("bytes") or 0),
                        str(entry.get("ended_by") or "length"))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _gap_of(entry: dict) -> Gap | None:
+    """The ``Gap`` an index line describes (None: a line it cannot be read from)."""
+    try:
+        return Gap(datetime.fromisoformat(entry["start"]),
+                   datetime.fromisoformat(entry["end"]) if entry.get("end") else None, str(entry.get("reason") or ""))
     except (KeyError, TypeError, ValueError):
         return None
 

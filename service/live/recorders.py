@@ -24,7 +24,7 @@ from detector.media.recorder import EarlierSegment, Gap, Recorder, RecorderBusy,
 from service.config import Settings
 from service.live import retention
 from service.live import segments as live
-from service.models import Camera, LiveSegment
+from service.models import Camera, LiveSegment, StreamGap
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class CameraRecorder:
         self._register_lock = threading.Lock()
         # What earlier recorders left in the folder, until compared with the database (``_reconcile``).
         self._earlier: list[EarlierSegment] | None = None
+        self._earlier_gaps: list[Gap] = []  # and the gaps its index lists, compared with them
 
     def _segment(self, segment: Segment) -> None:
         self._unregistered.append(segment)
@@ -98,19 +99,32 @@ class CameraRecorder:
         A recorder killed (SIGKILL, OOM, a power cut) after a segment was renamed into place but
         before the database took it, or while segments waited in its retry queue, took them along:
         their footage stayed on disk and in ``index.jsonl``, never analysed. Each is registered
-        once (a row per file), with the times its recorder gave it; a ``*.part`` never is."""
+        once (a row per file), with the times its recorder gave it; a ``*.part`` never is.
+
+        So is each gap its index lists that the database has no row for (by start), or has open
+        while the index has it closed (the close waited in the queue): before, only segments were,
+        and the camera's footage showed as unbroken over a gap a killed recorder had seen. All go
+        in time order (a gap before a segment at the same time), as the recorder told them: a
+        segment's registration closes the open gaps before it."""
         try:
             with self.factory() as db:
                 known = set(db.scalars(select(LiveSegment.path).where(LiveSegment.camera_id == self.camera_id)))
-            missing = [e for e in self._earlier if live.relative_path(self.settings, e.segment.path) not in known]
+                known_gaps = dict(db.execute(select(StreamGap.start_at, StreamGap.end_at)
+                                             .where(StreamGap.camera_id == self.camera_id)).all())
+            missing: list[EarlierSegment | Gap] = [
+                e for e in self._earlier if live.relative_path(self.settings, e.segment.path) not in known]
+            gaps = [g for g in self._earlier_gaps
+                    if g.start not in known_gaps or (known_gaps[g.start] is None and g.end is not None)]
         except Exception:  # noqa: BLE001 - tried again at the next segment, gap or heartbeat
             log.exception("camera %s: its earlier segments not compared with the database yet", self.camera_id)
             return False
-        if missing:
-            log.warning("camera %s: %d segment(s) an earlier recorder left unregistered are registered now",
-                        self.camera_id, len(missing))
+        if missing or gaps:
+            log.warning("camera %s: %d segment(s) and %d gap(s) an earlier recorder left unregistered are "
+                        "registered now", self.camera_id, len(missing), len(gaps))
+        missing += gaps
+        missing.sort(key=lambda item: (item.start, 0) if isinstance(item, Gap) else (item.segment.start, 1))
         self._unregistered.extendleft(reversed(missing))
-        self._earlier = None
+        self._earlier, self._earlier_gaps = None, []
         return True
 
     def _beat(self) -> None:
@@ -135,6 +149,7 @@ class CameraRecorder:
         self.recorder.claim()
         try:
             self._earlier = self.recorder.earlier_segments()  # registered by the first heartbeat
+            self._earlier_gaps = self.recorder.earlier_gaps()
         except Exception:  # noqa: BLE001 - the camera is recorded all the same
             log.exception("camera %s: the segments earlier recorders left could not be read", self.camera_id)
         for target, name in ((lambda: self.recorder.run(self.stop_event), "rec"), (self._beat, "beat")):
