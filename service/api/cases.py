@@ -31,7 +31,7 @@ from service.integrity import check_case, check_published
 from service.plate_search import QUERY_MAX, QUERY_MIN, PlateQueryError, query_key
 from service.plates import VEHICLE_CLASSES
 from service.publication import PUBLISHED_SHEET, approval_media, queue_missing, replace_stale
-from service.case_number import assign_public_number
+from service.case_number import publish_numbered
 from service.decision_locks import deciding
 from service.display_names import case_names, judged_documents, scene_zone_names, zone_names
 from service.models import CASE_STATES, AuditEntry, Camera, Case, Upload, Job, utcnow
@@ -397,7 +397,7 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
     settings = request.app.state.settings
     case = _case(db, case_id)
     check_version(case, body.version if body else None)
-    read = case_version(case)  # the checks below commit (media queued, the number) and read the case again
+    read = case_version(case)  # the checks below may commit (media queued) and read the case again
     if case.state not in TRANSITIONS["publish"][0]:
         _transition(db, case, "publish", who, None)
     _integrity_or_409(case, settings, "publish")
@@ -413,11 +413,18 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
                        problems=pub.problems, code="integrity_failed")
     if body and body.media_sha256 is not None and body.media_sha256 != case.published_hashes:
         raise ApiError(409, "the published media changed since the preview; preview again", code="conflict")
-    number = assign_public_number(db, case)
     screens = sorted(set(body.screens)) if body and body.screens is not None else None
-    check_version(case, read)  # changed meanwhile: not published on top of what was not checked
-    old = _transition(db, case, "publish", who, case.reason, public_screens=screens)
-    return _finish(db, request, who, case, "publish", old, public_number=number, screens=screens)
+    olds: list[str] = []
+
+    def published_as(number: str) -> None:
+        # The number goes in with the state change, committed by _finish or not at all: given and
+        # committed first, a withdrawal, undo or changed version that won the race at this step
+        # left the case a number it was never shown under (service.case_number).
+        check_version(case, read)  # changed meanwhile: not published on top of what was not checked
+        olds.append(_transition(db, case, "publish", who, case.reason, public_screens=screens, public_number=number))
+
+    number = publish_numbered(db, case, published_as)
+    return _finish(db, request, who, case, "publish", olds[-1], public_number=number, screens=screens)
 
 
 @router.post("/{case_id}/withdraw", response_model=DecidedCase, responses=responses(404, 409), **AS_BUILT)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from service.case_number import assign_public_number
+from service.case_number import next_public_number
 from service.events import build_event
 from service.models import Base, Camera, Case, SceneVersion
 
@@ -40,7 +40,7 @@ def db():
 
 
 def test_the_public_number_is_the_judged_scenes_local_day(db) -> None:
-    assert assign_public_number(db, db.get(Case, "J1-a")) == "20240502-0001"
+    assert next_public_number(db, db.get(Case, "J1-a")) == "20240502-0001"
 
 
 def test_a_case_event_names_the_zone_its_local_time_is_in(db) -> None:
@@ -59,4 +59,4 @@ def test_the_ten_thousandth_case_of_a_day_is_numbered_after_the_9999th(db) -> No
                     end_s=2.0, start_time=template.start_time, out_dir="o", evidence_dir="e", data=template.data,
                     scene_version_id=1, public_number=f"20240502-{seq:04d}"))
     db.commit()
-    assert assign_public_number(db, template) == "20240502-10001"
+    assert next_public_number(db, template) == "20240502-10001"
