@@ -18,6 +18,16 @@
   var newest = null;     // created_at of the newest case matching the filters when last polled
   var newestLearnt = true;  // false while a queue loaded in part has not yet learnt its newest case
   var loadingMore = false;
+  var pagedTo = null;    // the last case of the last page the server sent: "more" goes on after it
+  /* A case's place in the list (created_at) is taken when its job's transaction inserts it, not
+     when that transaction commits: a case committed a few milliseconds (or, behind a lock, some
+     seconds) after a newer one sorts before it. A poll asking only from the newest case it knew,
+     and "more" paging on after the last case it had, never saw such a case until the queue was
+     loaded again. The poll looks this far back before the newest case and keeps the cases it has
+     not seen (by id); one that sorts within the pages already loaded joins the queue (appended). */
+  var NEW_CASE_OVERLAP_MS = 120000;
+  var POLL_LIMIT = 500;  // a poll's page; a full one is followed by the next (the overlap repeats known cases)
+  var POLL_MAX = 5000;
 
   function caseId(c) { return c.id !== undefined ? c.id : c.case_id; }
   function evidenceUrl(c, kind) {
@@ -148,7 +158,9 @@
     loadingMore = true;
     var seq = queueSeq;
     var q = filters();
-    if (queue.length) q.set('after', caseId(queue[queue.length - 1]));  /* none left: the first page */
+    /* after the last case the server paged to (not the queue's last: decided cases leave the
+       queue, and a late case found by the poll is appended out of the server's order) */
+    if (pagedTo) q.set('after', caseId(pagedTo));  /* none yet: the first page */
     q.set('limit', String(PAGE));
     return CW.api('GET', '/api/cases?' + q.toString()).then(function (data) {
       loadingMore = false;
@@ -156,7 +168,9 @@
       total = data.total;
       var have = {};
       queue.forEach(function (c) { have[caseId(c)] = true; });
-      CW.items(data, 'cases').forEach(function (c) {
+      var page = CW.items(data, 'cases');
+      if (page.length) pagedTo = page[page.length - 1];
+      page.forEach(function (c) {
         if (!have[caseId(c)]) { queue.push(c); known[caseId(c)] = true; }
       });
       renderQueue();
@@ -164,7 +178,42 @@
     }).catch(function (err) { loadingMore = false; CW.toast(err.message, 'error'); });
   }
 
-  /* New cases since the newest one this queue knows; `quiet` only learns them (after a load). */
+  /* `iso` less the overlap, as an ISO time the API reads (microseconds cut to milliseconds: earlier,
+     never later); an unreadable time is sent as it is. */
+  function millis(iso) {
+    var m = /^(.*T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$/.exec(iso || '');
+    return m ? Date.parse(m[1] + (m[2] ? m[2].slice(0, 4) : '') + (m[3] || 'Z')) : NaN;
+  }
+  function overlapped(iso) {
+    var t = millis(iso);
+    return isNaN(t) ? iso : new Date(t - NEW_CASE_OVERLAP_MS).toISOString();
+  }
+
+  /* The list's order (the server's QUEUE_ORDER: created_at, start_s, id): a before b. */
+  function sortsBefore(a, b) {
+    if (a.created_at !== b.created_at) {
+      var x = millis(a.created_at), y = millis(b.created_at);
+      return x !== y && !isNaN(x) && !isNaN(y) ? x < y : a.created_at < b.created_at;
+    }
+    if ((a.start_s || 0) !== (b.start_s || 0)) return (a.start_s || 0) < (b.start_s || 0);
+    return String(caseId(a)) < String(caseId(b));
+  }
+
+  /* Every case from `q` on, a page at a time: the overlap repeats cases the queue has, and a full
+     page of them must not hide the new ones behind it. */
+  function listFrom(q, got) {
+    q.set('limit', String(POLL_LIMIT));
+    return CW.api('GET', '/api/cases?' + q.toString()).then(function (data) {
+      var items = CW.items(data, 'cases');
+      got = (got || []).concat(items);
+      if (items.length < POLL_LIMIT || got.length >= POLL_MAX) return got;
+      q.set('after', caseId(items[items.length - 1]));
+      return listFrom(q, got);
+    });
+  }
+
+  /* New cases since the newest one this queue knows (less the overlap); `quiet` only learns them
+     (after a load), but for late cases within the pages loaded, which "more" will not bring. */
   function poll(quiet) {
     if (!newest) return Promise.resolve();
     /* Until the newest case of a queue loaded in part is known, every case past the first page
@@ -173,20 +222,21 @@
     if (!quiet && !newestLearnt) return learnNewest(queueSeq);
     var seq = queueSeq;
     var q = filters();
-    q.set('created_since', newest);
-    q.set('limit', '500');
+    q.set('created_since', overlapped(newest));
     var counted = filters();
     counted.set('limit', '1');
-    return Promise.all([CW.api('GET', '/api/cases?' + q.toString()), CW.api('GET', '/api/cases?' + counted.toString())]).then(function (res) {
+    return Promise.all([listFrom(q), CW.api('GET', '/api/cases?' + counted.toString())]).then(function (res) {
       if (seq !== queueSeq) return;
-      var fresh = CW.items(res[0], 'cases').filter(function (c) { return !known[caseId(c)]; });
+      var fresh = res[0].filter(function (c) { return !known[caseId(c)]; });
       /* Every older case is already in the queue: judged against this poll's own count, since the
          count of an earlier poll may already include a case its list request missed. */
       var allLoaded = queue.length + fresh.length >= res[1].total;
       fresh.forEach(function (c) {
         known[caseId(c)] = true;
         if (c.created_at > newest) newest = c.created_at;
-        if (allLoaded && !quiet) queue.push(c);  /* newest last: appended, nothing above moves */
+        /* newest last: appended, nothing above moves; one that sorts before the last case paged
+           (committed late) is appended too, as "more" pages on after that case and never brings it */
+        if ((allLoaded && !quiet) || (pagedTo && !sortsBefore(pagedTo, c))) queue.push(c);
       });
       var before = total;
       total = res[1].total;
@@ -231,6 +281,7 @@
       if (seq !== queueSeq) return;
       queue = CW.items(data, 'cases');
       total = data.total !== undefined ? data.total : queue.length;
+      pagedTo = queue.length ? queue[queue.length - 1] : null;
       known = {};
       newest = null;
       queue.forEach(function (c) { known[caseId(c)] = true; if (!newest || c.created_at > newest) newest = c.created_at; });
