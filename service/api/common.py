@@ -150,6 +150,8 @@ def case_version(case: Case) -> str:
     checked by hash at publishing). Two reviewers' views of one case compare by it: a decision
     sent with the version its page showed is refused when the case changed since
     (``service.api.cases.check_version``), instead of landing on a case its reviewer never saw."""
+    if case.updated_at is None:
+        return ""  # a case not stored yet (its row's default is set on insert): nothing to compare
     stamp = case.updated_at if case.updated_at.tzinfo else case.updated_at.replace(tzinfo=timezone.utc)
     return str((stamp - _EPOCH) // timedelta(microseconds=1))
 
