@@ -5,8 +5,9 @@ the pipeline reads the pre-roll its rules need before the span and keeps only th
 inside it: ``detector.segments``), so consecutive segments give every case exactly once and any
 worker can run any segment in any order. A segment is queued, claimed, leased and retried exactly
 like a job (``service.jobs.lease``), on its own row in ``job_segments``; the parent job holds no
-lease while split (its segments do), shows the sum of its segments' progress, and finishes when
-the last segment has: done when all are, else failed naming the segment, or cancelled.
+lease while split (its segments do), shows the sum of its segments' progress (never less than it
+has shown: ``show_parent_progress``), and finishes when the last segment has: done when all are,
+else failed naming the segment, or cancelled.
 
 Retries are bounded by ``job_max_attempts``: a worker that died (lease ran out) and, unlike the
 in-process runner, an error both use a try, because on a pool an error can be the machine's (a
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from detector.register import merge_losses, unregistered_warning
@@ -163,6 +164,24 @@ def parent_progress(db: Session, job_id: int) -> float:
     return round(done / total, 1)
 
 
+def show_parent_progress(db: Session, job_id: int, running: ColumnElement[bool]) -> None:
+    """Write the split job's progress, only upward: ``parent_progress`` when it is more than the
+    job shows, else nothing (``running``: the condition the job must still meet, e.g. running).
+
+    A segment that is tried again (an error with tries left, its worker dead, a clean stop) starts
+    its progress again from 0, and the sum of its segments' progress went back with it: the
+    operator's job fell from a third done to a few percent. The work is to be done again, so the
+    sum is right to drop; but the job's progress tells the operator how far the run has got, and a
+    bar that goes back reads as a fault. So the job holds at the most it has shown (its segments'
+    sum at that moment, a share that was analysed then, never more) until the segments' sum passes
+    it again; the segment's own row keeps its retry's true progress and its tries, and that is
+    where the repeat is seen. The same guard keeps two segments' reports committed out of order
+    (each computed from what its transaction saw) from taking the job back. A new run of the job
+    (``POST /api/jobs/{id}/retry``, a fresh split) starts again from 0 on purpose."""
+    pct = parent_progress(db, job_id)
+    db.execute(update(Job).where(Job.id == job_id, running, Job.progress < pct).values(progress=pct))
+
+
 def finish_parent(factory: sessionmaker[Session], job_id: int, where: BlobStore | Path | None = None) -> str | None:
     """Give the split job its outcome once every segment has one; returns it to the one caller
     that gave it, None to any other (called after each segment's own commit, so the last segment
@@ -187,7 +206,7 @@ def finish_parent(factory: sessionmaker[Session], job_id: int, where: BlobStore 
         still_split = (Job.id == job_id) & (Job.state == "running") & (Job.lease_owner == SPLIT_OWNER)
         segs = list(db.scalars(select(JobSegment).where(JobSegment.job_id == job_id).order_by(JobSegment.index)))
         if not segs or any(s.state not in TERMINAL for s in segs):
-            db.execute(update(Job).where(still_split).values(progress=parent_progress(db, job_id)))
+            show_parent_progress(db, job_id, still_split)
             return None
         failed = [s for s in segs if s.state == "failed"]
         values: dict[str, Any] = {
@@ -309,8 +328,7 @@ def _run_claimed(segment_id: int, factory: sessionmaker[Session], settings: Sett
             res = db.execute(update(JobSegment).where(JobSegment.id == segment_id, JobSegment.lease_owner == owner,
                                                       JobSegment.state == "running").values(progress=pct))
             if res.rowcount:
-                db.execute(update(Job).where(Job.id == job_id, Job.state == "running")
-                           .values(progress=parent_progress(db, job_id)))
+                show_parent_progress(db, job_id, Job.state == "running")
 
     def read_cancel() -> bool:
         with session_scope(factory) as db:
@@ -461,4 +479,4 @@ def _is_drone(scene_yaml: str) -> bool:
     return is_drone(scene_yaml)
 
 
-__all__ = ["SPLIT_OWNER", "SegmentOutcome", "cancel_queued_segments", "claim_segment", "finish_parent", "queued_work", "release_segment", "run_segment", "split_job", "split_spans", "stuck_parents"]
+__all__ = ["SPLIT_OWNER", "SegmentOutcome", "cancel_queued_segments", "claim_segment", "finish_parent", "queued_work", "release_segment", "run_segment", "show_parent_progress", "split_job", "split_spans", "stuck_parents"]

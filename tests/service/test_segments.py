@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 
 import pytest
 from sqlalchemy import select
@@ -331,3 +332,56 @@ def test_a_split_job_failed_by_one_segment_keeps_the_other_segments_warnings(env
         assert job.state == "failed" and "segment 2 of 2 (1.0-2.3 s) failed" in job.error
         assert job.cases_found == 2
         assert "frames 12-30 could not be decoded: a damaged stretch" in (job.warnings or []), job.warnings
+
+
+def test_a_retried_segment_does_not_take_the_jobs_progress_back(env, camera, footage_dir):
+    """A segment that fails with tries left goes back to the queue and its retry starts again at 0 %.
+    The parent's progress was recomputed from its segments at the retry's first report, and the
+    operator's job went from a third done back to a few percent. The job's progress now holds at
+    the most it has shown until the segments pass it again; the segment's own row says where its
+    retry is, and that it is a retry."""
+    settings, factory, job_id, segments = _split(env, footage_dir, job_max_attempts=3)
+    shown = []  # the job's progress as the operator reads it, at every report
+
+    def report(progress, fraction):
+        class P:
+            pass
+
+        P.fraction = fraction
+        progress(P())
+        job = env.operator.get(f"/api/jobs/{job_id}").json()
+        shown.append(job["progress"])
+        return job
+
+    def first_try(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        report(progress, 0.8)
+        raise RuntimeError("the worker's storage mount went away")
+
+    assert run_segment(segments[0], factory, settings, first_try, dict, lambda: False, OWNER).retry
+    reached = shown[-1]
+    # 80 % of the first segment (1.0 s of the 2.3 s source)
+    assert reached == pytest.approx(100 * 0.8 * 1.0 / 2.3, abs=0.2)
+
+    def second_try(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        parts.append([(p["state"], p["progress"], p["attempts"]) for p in report(progress, 0.1)["segments"]])
+        time.sleep(0.6)  # past the progress throttle: the retry's next report is written
+        report(progress, 0.9)
+        raise RuntimeError("the mount went away again")
+
+    parts = []  # (an assert inside the stand-in pipeline would be taken for its failure)
+    assert run_segment(segments[0], factory, settings, second_try, dict, lambda: False, OWNER).retry
+    assert shown[1] == reached
+    # the segment tells the truth about its retry: where it is, and that it is the second try
+    assert parts == [[("running", 10.0, 2), ("queued", 0.0, 0)]]
+    # the retry passed what the first try had reached: the job moves on from there
+    assert shown[2] == pytest.approx(100 * 0.9 * 1.0 / 2.3, abs=0.2) and shown[2] > reached
+
+    # the other segment reports while the first waits for its third try: still no step back
+    def other(source, scene_path, out_dir, options, progress=None, should_cancel=None):
+        report(progress, 0.1)
+        raise RuntimeError("and once more")
+
+    assert run_segment(segments[1], factory, settings, other, dict, lambda: False, OWNER).retry
+    assert shown == sorted(shown), shown
+    with session_scope(factory) as db:
+        assert db.get(Job, job_id).progress == shown[-1]
