@@ -29,11 +29,14 @@ def run(args: argparse.Namespace) -> int:
     import zipfile
 
     from detector.signing import SigningKeyError
-    from detector.evidence.verification import verify_evidence
+    from detector.evidence.verification import looks_like_cut_zip, verify_evidence
 
     target = Path(args.dir)
     if target.is_file() and not zipfile.is_zipfile(target):
-        print(f"ERROR: {args.dir}: neither an output folder nor a zip file", file=sys.stderr)
+        why = ("a damaged or truncated zip: its end, the list of its files, is missing (copy or download it again) "
+               "/ zip 文件不完整或已损坏，请重新复制或下载" if looks_like_cut_zip(target)
+               else "neither an output folder nor a zip file")
+        print(f"ERROR: {args.dir}: {why}", file=sys.stderr)
         return 2
     if args.source is not None and not args.source.is_file():
         why = "a folder, not a video file" if args.source.is_dir() else "no such file"

@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from detector.evidence.manifest import VerifyResult, verify_report
-from detector.signing import SignatureCheck, check_signature
+from detector.evidence.manifest import MANIFEST, VerifyResult, verify_report
+from detector.signing import SIGNATURE, SignatureCheck, check_signature
 
 
 @dataclass
@@ -41,10 +41,11 @@ class EvidenceReport:
 
     @property
     def problems(self) -> list[str]:
-        corrupt = {p.split(": ", 1)[1].split(" (", 1)[0] for p in self.archive_problems}
+        named = {p.split(": ", 1)[1].split(" (", 1)[0] for p in self.archive_problems}  # not "missing" too
         out = list(self.archive_problems)
-        out += [p for p in self.hashes.problems if not (p.startswith("missing: ") and p[9:] in corrupt)]
-        if not self.signature_accepted:
+        out += [p for p in self.hashes.problems if not (p.startswith("missing: ") and p[9:] in named)]
+        if not self.signature_accepted and SIGNATURE not in _damaged_members(self.archive_problems):
+            # a damaged manifest.sig is named above: it is not "no manifest.sig"
             out.append(f"signature: {self.signature.detail}")
         return out
 
@@ -102,14 +103,66 @@ def _extract(zip_path: Path, dest: Path) -> list[str]:
                 continue
             seen.add(parts)
             target = dest.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                with zf.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out, 1024 * 1024)
-            except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                out = open(target, "wb")
+            except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                # ``a.jpg`` and ``a.jpg/x``: no export writes a name that is both. Named, not the
+                # "File exists" of the checker's temporary folder (exit 2, as an unreadable zip).
+                problems.append(f"unsafe name in zip: {name} (both a file and a folder in this zip)")
+                continue
+            with out:
+                why = _copy_member(zf, info, out)
+            if why is not None:
                 target.unlink(missing_ok=True)
-                problems.append(f"corrupt in zip: {name} ({err})")
+                problems.append(f"corrupt in zip: {name} ({why})")
     return problems
+
+
+# What reading one member raises when its bytes are damaged: a bad header or CRC, a bad deflate
+# stream, data cut short, an offset before the start of the file (bytes cut out ahead of it:
+# EINVAL on the seek), a method or an encryption this checker cannot read.
+_MEMBER_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
+
+
+def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, out) -> str | None:  # noqa: ANN001
+    """Copy one member into ``out``; why it could not be read, or None. Only reading is caught: a
+    write that fails (a full disk) is the checker's problem, not the zip's."""
+    try:
+        src = zf.open(info)
+    except _MEMBER_READ_ERRORS as err:
+        return _why(err)
+    with src:
+        while True:
+            try:
+                chunk = src.read(1024 * 1024)
+            except _MEMBER_READ_ERRORS as err:
+                return _why(err)
+            if not chunk:
+                return None
+            out.write(chunk)
+
+
+def _why(err: BaseException) -> str:
+    if isinstance(err, OSError):  # the zip's own errors are not OSErrors: a seek or read of the file failed
+        return "its data is not where the zip's list of files says: bytes are missing from the zip"
+    return str(err)
+
+
+def _damaged_members(archive_problems: list[str]) -> dict[str, str]:
+    """{member name: the problem} for members the zip holds but that could not be read."""
+    prefix = "corrupt in zip: "
+    return {p[len(prefix):].split(" (", 1)[0]: p for p in archive_problems if p.startswith(prefix)}
+
+
+def looks_like_cut_zip(path: Path) -> bool:
+    """A file that starts as a zip does (a member's local header) but that ``zipfile`` cannot
+    open: its end, the list of members, is missing (a download or copy cut short)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
 
 
 def verify_evidence(path: Path, key: Ed25519PublicKey | None, *, source: Path | None = None,
@@ -127,6 +180,9 @@ def verify_evidence(path: Path, key: Ed25519PublicKey | None, *, source: Path | 
                 return EvidenceReport(str(path), "zip", VerifyResult(manifest_error=f"unreadable zip ({err})"),
                                       SignatureCheck("unreadable", "zip unreadable"), allow_unsigned)
             hashes = verify_report(Path(tmp), source=source, strict=True)
+            damaged = _damaged_members(archive_problems).get(MANIFEST)
+            if hashes.manifest_error is not None and damaged is not None:
+                hashes.manifest_error = damaged  # in the zip, but unreadable: not "missing"
             signature = check_signature(Path(tmp), key)
             return EvidenceReport(str(path), "zip", hashes, signature, allow_unsigned, archive_problems)
     hashes = verify_report(path, source=source, strict=strict)
