@@ -33,6 +33,19 @@ def reject_nul(value: str | None, field: str) -> str | None:
     return value
 
 
+def camera_id_given(value: str | None, field: str = "camera") -> str:
+    """A camera id as a person or a script sends it, trimmed: an id is a safe name without spaces
+    (``detector.scene.CAMERA_ID``), so surrounding whitespace (a pasted id, a padded form field)
+    is never part of it, and the upload's other text fields are trimmed the same way. Missing, or
+    nothing left once trimmed: 422 ``camera_required``; the page says it in its language (an id of
+    spaces was looked up as given and refused as "no camera '   ' is registered")."""
+    reject_nul(value, field)
+    text = value.strip() if value is not None else ""
+    if not text:
+        raise ApiError(422, f"{field}: required (the camera id of a registered scene)", code="camera_required")
+    return text
+
+
 async def reject_nul_in_url(request: Request) -> None:
     """App-wide dependency: a %00 in any path segment or query parameter is refused with a 422.
     ``async``: it reads no file or database, and a sync dependency would cost every request a hop

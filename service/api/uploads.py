@@ -15,7 +15,7 @@ import os
 import re
 import secrets
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from service import audit, scenes
-from service.api.common import ApiModel, Offset, RowId, parse_when, refuse_retired, reject_nul, upload_json
+from service.api.common import ApiModel, Offset, RowId, camera_id_given, parse_when, refuse_retired, reject_nul, upload_json
 from service.api.schemas import (
     BINARY, ChunkStored, Ok, SessionCreated, SessionStatus, UploadAccepted, UploadOut, multipart,
 )
@@ -84,9 +84,7 @@ def _owns(who: Principal, owner_user_id: int | None, owner_token_id: int | None)
 
 
 def _camera(db: Session, camera_id: str | None) -> Camera:
-    if not camera_id:
-        raise ApiError(422, "camera: required (the camera id of a registered scene)", code="unknown_camera")
-    reject_nul(camera_id, "camera")
+    camera_id = camera_id_given(camera_id)
     cam = db.get(Camera, camera_id)
     if cam is None:
         raise ApiError(422, f"camera: no camera {camera_id!r} is registered", code="unknown_camera")
@@ -136,10 +134,16 @@ def _details(db: Session, *, camera: str | None, filename: str, started_at: str 
     paths (the single request's form fields, a session's JSON when it is opened). A session's
     fields went into its row as sent: a blank or space-padded pilot, drone id or place was stored
     and shown so (a place of spaces hid the camera's own place on the upload), where the
-    single-request upload trimmed them and took a blank one for not given."""
+    single-request upload trimmed them and took a blank one for not given.
+
+    ``started_at`` is kept in UTC, the instant sent unchanged: the database stores UTC and the API
+    answers every time so (``+00:00``), but the single request's 201 was made from this value before
+    any reload and echoed the offset it was sent with (``+08:00``), where the session's completion
+    (its value read back from its row) gave UTC: one upload, two strings."""
     cam = _camera(db, camera)
+    when = parse_when(started_at.strip() if started_at else None, "started_at")
     return {"camera": cam, "filename": safe_filename(filename),
-            "started_at": parse_when(started_at.strip() if started_at else None, "started_at"),
+            "started_at": when.astimezone(timezone.utc) if when is not None else None,
             "drone_id": _text(drone_id, "drone_id"), "pilot": _text(pilot, "pilot"),
             "place": _text(place, "place", 255)}
 

@@ -130,7 +130,8 @@ def test_an_upload_cut_off_after_its_file_is_400_and_stores_nothing(env, camera,
     assert env.operator.get("/api/uploads").json() == [] and env.operator.get("/api/jobs").json() == []
     whole = env.operator.post("/api/uploads", content=head + when + b"\r\n--cut--\r\n",
                               headers={"content-type": "multipart/form-data; boundary=cut"})
-    assert whole.status_code == 201 and whole.json()["started_at"] == "2024-05-01T07:59:30+08:00", whole.text
+    assert whole.status_code == 201, whole.text
+    assert datetime.fromisoformat(whole.json()["started_at"]) == datetime(2024, 4, 30, 23, 59, 30, tzinfo=timezone.utc)
 
 
 def test_text_fields_and_part_headers_are_capped_as_a_whole(env, camera, footage_dir):
@@ -717,3 +718,55 @@ def test_session_details_are_normalised_as_the_single_requests(env, camera, foot
         assert r.status_code == 422 and r.json()["detail"] == f"{field}: longer than {limit} characters", r.text
         padded = env.operator.post("/api/uploads/sessions", json={**long, field: " " + "x" * limit + " "})
         assert padded.status_code == 201, padded.text
+
+
+def test_both_upload_paths_answer_the_recording_start_in_utc_as_the_rest_of_the_api(env, camera, footage_dir):
+    """The single request's 201 gave ``started_at`` back with the offset it was sent with
+    (``+08:00``), where a session's completion, ``GET /api/uploads/{id}``, the job's
+    ``started_at_given`` and every other time of the API give UTC (``+00:00``): a client comparing
+    the strings, or keeping the first answer, saw two values for one upload. The same instant, in
+    UTC, on every path."""
+    sent = "2024-05-01T08:00:00+08:00"
+    single = upload_clip(env.operator, footage_dir / SHORT_CLIP, started_at=sent)
+    data = (footage_dir / LONG_CLIP).read_bytes()
+    sid = _session(env.operator, data, started_at=sent)["session_id"]
+    assert _patch(env.operator, sid, 0, data).status_code == 200
+    chunked = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert chunked.status_code == 201, chunked.text
+    utc = "2024-05-01T00:00:00+00:00"  # the instant sent, unchanged
+    for answer in (single, chunked.json()):
+        assert answer["started_at"] == utc, answer
+        assert env.operator.get(f"/api/uploads/{answer['upload_id']}").json()["started_at"] == utc
+        assert env.operator.get(f"/api/jobs/{answer['job_id']}").json()["started_at_given"] == utc
+        assert answer["created_at"].endswith("+00:00")  # as the API's other times
+
+
+def test_the_camera_is_named_trimmed_and_a_blank_one_is_refused_on_both_paths(env, camera, footage_dir):
+    """An upload naming its camera with the spaces a pasted id or a script's field brings along
+    (' bj-overpass ') was refused as an unknown camera, where every other text field of an upload is
+    trimmed. It is the camera 'bj-overpass' now, on the single request and on a session alike; a
+    camera of spaces only names none: 422 ``camera_required`` (a sentence in both languages), as a
+    missing one, not "no camera '   ' is registered"."""
+    from service.web import i18n
+
+    single = upload_clip(env.operator, footage_dir / SHORT_CLIP, camera_id=" bj-overpass\t")
+    assert single["camera_id"] == "bj-overpass"
+    data = (footage_dir / LONG_CLIP).read_bytes()
+    sid = _session(env.operator, data, camera="  bj-overpass ")["session_id"]
+    assert _patch(env.operator, sid, 0, data).status_code == 200
+    done = env.operator.post(f"/api/uploads/sessions/{sid}/complete")
+    assert done.status_code == 201 and done.json()["camera_id"] == "bj-overpass", done.text
+    assert [u["camera_id"] for u in env.operator.get("/api/uploads").json()] == ["bj-overpass"] * 2
+    clip = (footage_dir / SHORT_CLIP).read_bytes()
+    for blank in ("", "   ", " \t "):
+        refused = [
+            env.operator.post("/api/uploads", data={"camera": blank}, files={"file": ("b.mp4", clip + b"\0", "video/mp4")}),
+            env.operator.post("/api/uploads/sessions", json={"camera": blank, "filename": "b.mp4", "size": 10,
+                                                             "sha256": "c" * 64}),
+        ]
+        for r in refused:
+            assert r.status_code == 422, r.text
+            assert r.json()["code"] == "camera_required" and r.json()["detail"].startswith("camera: required"), r.text
+    for lang in i18n.LANGUAGES:
+        assert i18n.catalogue(lang).get("error.camera_required"), lang
+    assert len(env.operator.get("/api/uploads").json()) == 2 and partial_files(env) == []
