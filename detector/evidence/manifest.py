@@ -98,6 +98,9 @@ class VerifyResult:
     # With a source: clips proven to hold its packets, and clips that were transcoded from it.
     originals_copied: int = 0
     originals_transcoded: int = 0
+    # Files present that the manifest does not list (problems only with ``strict``): without
+    # ``strict`` they are still named, so an "OK" is not read as vouching for them.
+    unlisted: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -148,11 +151,11 @@ def verify_report(out_dir: Path, *, source: Path | None = None, strict: bool = F
         if digest != entry.get("sha256") or path.stat().st_size != entry.get("size"):
             result.problems.append(f"changed: {rel}")
 
+    listed = {e.get("path") for e in entries if isinstance(e, dict)}
+    result.unlisted = [rel for rel in (p.relative_to(out_dir).as_posix() for p in _listed_files(out_dir))
+                       if rel not in listed]
     if strict:
-        listed = {e.get("path") for e in entries if isinstance(e, dict)}
-        for p in _listed_files(out_dir):
-            if p.relative_to(out_dir).as_posix() not in listed:
-                result.problems.append(f"unlisted: {p.relative_to(out_dir).as_posix()}")
+        result.problems.extend(f"unlisted: {rel}" for rel in result.unlisted)
 
     if source is not None:
         want = (manifest.get("inputs") or {}).get("source") or {}

@@ -30,6 +30,7 @@ class EvidenceReport:
     signature: SignatureCheck
     allow_unsigned: bool = False
     archive_problems: list[str] = field(default_factory=list)
+    strict: bool = True  # unlisted files are problems (always for zips)
 
     @property
     def manifest_error(self) -> str | None:
@@ -55,10 +56,18 @@ class EvidenceReport:
 
     @property
     def notes(self) -> list[str]:
+        notes = []
         if self.signature.status == "unsigned" and self.allow_unsigned:
-            return ["unsigned (accepted with --allow-unsigned): the hashes show the files match this manifest, "
-                    "not who wrote it / 未签名：仅校验了哈希"]
-        return []
+            notes.append("unsigned (accepted with --allow-unsigned): the hashes show the files match this manifest, "
+                         "not who wrote it / 未签名：仅校验了哈希")
+        if not self.strict and self.hashes.unlisted:
+            # Without --strict a file put in the folder afterwards (a made-up case, say) was passed
+            # over in silence, and "OK" read as if it were vouched for too.
+            shown = ", ".join(self.hashes.unlisted[:10]) + (" ..." if len(self.hashes.unlisted) > 10 else "")
+            notes.append(f"{len(self.hashes.unlisted)} file(s) not in the manifest, so not vouched for "
+                         f"(--strict refuses them; annotated.mp4 from `render` is one): {shown} "
+                         "/ 清单未列出的文件未经校验")
+        return notes
 
 
 # Room left on the disk after unpacking: the checker often runs on the review server, whose
@@ -186,4 +195,4 @@ def verify_evidence(path: Path, key: Ed25519PublicKey | None, *, source: Path | 
             signature = check_signature(Path(tmp), key)
             return EvidenceReport(str(path), "zip", hashes, signature, allow_unsigned, archive_problems)
     hashes = verify_report(path, source=source, strict=strict)
-    return EvidenceReport(str(path), "folder", hashes, check_signature(path, key), allow_unsigned)
+    return EvidenceReport(str(path), "folder", hashes, check_signature(path, key), allow_unsigned, strict=strict)
