@@ -31,7 +31,9 @@ is read and listed then, ``recovered``; one that cannot be read is renamed ``*.u
 its time is a gap). A finished segment is fsynced before its rename, the folder after it, and each
 index line once written, so a power cut cannot leave a listed segment without its data. The time between the last segment an earlier recorder of
 the folder recorded and the first of the next is a gap too (no recorder was running), unless the
-new recording follows on within ``DRIFT_TOLERANCE_S``.
+new recording follows on within ``DRIFT_TOLERANCE_S``. Every write of the index holds the folder's
+index lock (``index_lock``), as retention trims it of the lines about footage it deleted
+(``detector.media.index_trim``) by writing a new file over it.
 
 RTSP quirk handled here: right after a connection, FFmpeg's RTP demuxer may hand out the first
 keyframe without a presentation time and the first few packets without decode times (B-frames).
@@ -65,6 +67,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
@@ -78,8 +81,12 @@ log = logging.getLogger(__name__)
 INDEX_NAME = "index.jsonl"
 # Held (flock) by the recorder writing the folder: a second one for the same folder is refused.
 LOCK_NAME = ".recorder.lock"
+# Held (flock) for every write of ``index.jsonl``: the recorder's appends and the rewrite that trims
+# it (``detector.media.index_trim``), which would otherwise lose a line appended meanwhile.
+INDEX_LOCK_NAME = ".index.lock"
 # A finished segment that cannot be read (its data lost to a power cut) is renamed so: set aside
-# once, kept (evidence someone may want), never read again nor deleted by retention.
+# once, kept (evidence someone may want) as rolling footage, never read again; retention deletes it
+# after ``live_retention_days`` like the segments around it.
 UNREADABLE_SUFFIX = ".unreadable"
 # Wall clock against the stream's timestamps (see the module docstring): re-read when they drift
 # further apart than this, judged on the earliest-arriving picture of the last few segments.
@@ -594,9 +601,11 @@ class Recorder:
     def _append(self, entry: dict) -> None:
         """Add ``entry`` to the index; a write that fails (disk full) is logged and the entry still
         goes to ``on_segment`` / ``on_gap``: the database, for the service, is where a camera's
-        gaps are read, and an index error used to end the connection before it was told."""
+        gaps are read, and an index error used to end the connection before it was told. Under the
+        index lock (``index_lock``): retention trims the index by writing a new file over it, and a
+        line appended to the old one meanwhile would be lost."""
         try:
-            with self._lock:
+            with self._lock, index_lock(self.config.out_dir):
                 created = not self.index_path.exists()
                 with self.index_path.open("a", encoding="utf-8") as f:
                     f.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -674,7 +683,7 @@ class Recorder:
         newline: the next line written would continue it, and both would be unreadable (the next
         start's ``discarded`` or ``recovered`` line among them). The torn line is ended first."""
         try:
-            with self.index_path.open("rb+") as f:
+            with index_lock(self.config.out_dir), self.index_path.open("rb+") as f:
                 if f.seek(0, os.SEEK_END) == 0:
                     return
                 f.seek(-1, os.SEEK_END)
@@ -1099,6 +1108,29 @@ def _fsync_dir(path: Path) -> None:
         log.warning("%s: folder not synced (%s)", path, err)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def index_lock(out_dir: Path, wait: bool = True) -> Iterator[bool]:
+    """Hold ``out_dir``'s index lock (``INDEX_LOCK_NAME``, flock) for a write of its index; yields
+    whether it is held. ``wait=False``: do not wait for it (False while someone else holds it).
+    A lock file that cannot be opened (a folder that takes no new file) yields False: the
+    recorder's append goes on unlocked rather than losing its line, and a trim is not done."""
+    try:
+        fh = (Path(out_dir) / INDEX_LOCK_NAME).open("a+b")
+    except OSError as err:
+        log.warning("%s: index lock not taken (%s)", out_dir, err)
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            held = True
+        except OSError:
+            held = False
+        yield held
+    finally:
+        fh.close()  # closing the file lets go of the lock
 
 
 def _index_entries(out_dir: Path) -> Iterator[dict]:

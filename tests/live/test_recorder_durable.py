@@ -72,7 +72,7 @@ def _listed(folder: Path, start: datetime, seconds: float = 10.0) -> Segment:
 
 def test_an_unreadable_segment_is_set_aside_once_and_its_time_is_a_gap(tmp_path):
     """Before, it stayed, was read again with a warning at every start, and the time it should have
-    held showed as recorded. Now it is renamed ``*.unreadable`` (kept, never deleted), an
+    held showed as recorded. Now it is renamed ``*.unreadable`` (kept; retention deletes it later), an
     ``unreadable`` line says so, and from its start (its name) to the next segment is a gap."""
     t0 = datetime(2024, 5, 1, 8, tzinfo=timezone.utc)
     _listed(tmp_path, t0)
