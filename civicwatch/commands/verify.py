@@ -82,6 +82,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--strict", action="store_true",
                         help="also report files the manifest does not list (always on for zips)")
     parser.add_argument("--allow-unsigned", action="store_true",
-                        help="accept a folder written before manifests were signed (hashes only)")
+                        help="accept a folder written before manifests were signed (hashes only; not a zip: "
+                             "every export is signed)")
     parser.set_defaults(func=run)
     return parser

@@ -38,7 +38,10 @@ class EvidenceReport:
 
     @property
     def signature_accepted(self) -> bool:
-        return self.signature.ok or (self.allow_unsigned and self.signature.status == "unsigned")
+        # ``allow_unsigned`` is for analysis folders written before signing. Every export zip is
+        # signed (its manifest.json came with manifest.sig): one without had its signature taken out.
+        return self.signature.ok or (self.allow_unsigned and self.kind == "folder"
+                                     and self.signature.status == "unsigned")
 
     @property
     def problems(self) -> list[str]:
@@ -47,7 +50,9 @@ class EvidenceReport:
         out += [p for p in self.hashes.problems if not (p.startswith("missing: ") and p[9:] in named)]
         if not self.signature_accepted and SIGNATURE not in _damaged_members(self.archive_problems):
             # a damaged manifest.sig is named above: it is not "no manifest.sig"
-            out.append(f"signature: {self.signature.detail}")
+            why = ("; every case export is signed, and --allow-unsigned is for analysis folders written before "
+                   "signing / 导出的案件包都有签名" if self.kind == "zip" and self.signature.status == "unsigned" else "")
+            out.append(f"signature: {self.signature.detail}{why}")
         return out
 
     @property
@@ -57,7 +62,7 @@ class EvidenceReport:
     @property
     def notes(self) -> list[str]:
         notes = []
-        if self.signature.status == "unsigned" and self.allow_unsigned:
+        if self.signature.status == "unsigned" and self.allow_unsigned and self.kind == "folder":
             notes.append("unsigned (accepted with --allow-unsigned): the hashes show the files match this manifest, "
                          "not who wrote it / 未签名：仅校验了哈希")
         if not self.strict and self.hashes.unlisted:

@@ -120,3 +120,22 @@ def test_a_damaged_signature_is_not_called_absent(signed_zip, capsys):
     assert code == 1
     assert "corrupt in zip: manifest.sig" in text
     assert "not signed" not in text
+
+
+def test_allow_unsigned_does_not_accept_a_zip_whose_signature_was_removed(signed_zip, capsys):
+    """``--allow-unsigned`` is for analysis folders written before manifests were signed. Every zip
+    ``verify`` reads is an export, and every export is signed: one without ``manifest.sig`` had it
+    taken out. With the flag, a zip whose picture was edited, its hash rewritten in the manifest
+    and the signature dropped verified "OK" (exit 0)."""
+    path, pub, members = signed_zip
+    edited = members["c1/snapshot.jpg"][::-1]
+    manifest = json.loads(members[SIGNED_FILE])
+    for entry in manifest["files"]:
+        if entry["path"] == "c1/snapshot.jpg":
+            entry["sha256"], entry["size"] = hashlib.sha256(edited).hexdigest(), len(edited)
+    forged = {**members, "c1/snapshot.jpg": edited, SIGNED_FILE: json.dumps(manifest).encode()}
+    del forged[SIGNATURE]
+    write_zip(path, forged.items())
+    assert main(["verify", str(path), "--key", str(pub), "--allow-unsigned"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL: signature: no manifest.sig" in out and "every case export is signed" in out
