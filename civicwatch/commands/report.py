@@ -23,6 +23,7 @@ import argparse
 import json
 import shutil
 import tempfile
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "with --publication)",
     )
     f.add_argument(
-        "--force", action="store_true", help="replace an existing report folder"
+        "--force", action="store_true",
+        help="replace an earlier report in --out (a folder holding report.json; kept if the new report fails)"
     )
     f.add_argument(
         "--publication",
@@ -158,13 +160,6 @@ def _report_zone(scene, cases: list[dict]):  # noqa: ANN001 - a Scene or None
 
 
 def run_flight(args: argparse.Namespace) -> int:
-    from detector.reports import (
-        ReportError,
-        ReportInfo,
-        build_flight_report,
-        report_case,
-    )
-    from detector.reports.cases import CaseRecordError
     from detector.reports.selection import (
         SelectionError,
         load_run_cases,
@@ -208,12 +203,58 @@ def run_flight(args: argparse.Namespace) -> int:
         return _fail(
             f"--out {out} lies inside the run folder; its signed manifest lists only what the analysis wrote"
         )
-    if out.exists():
-        if not args.force:
-            return _fail(
-                f"{out} exists; choose another --out or pass --force to replace it"
-            )
-        shutil.rmtree(out)
+    if run_dir.resolve().is_relative_to(out.resolve()):
+        return _fail(f"--out {out} holds the run folder {run_dir}; give the report a folder of its own")
+    if (problem := _out_problem(out, args.force)) is not None:
+        return _fail(problem)
+    # --force: the earlier report is set aside, not deleted, until the new one is made
+    aside = _set_aside(out) if out.exists() else None
+    code = 1
+    try:
+        code = _make(args, run_dir, out, chosen, scene)
+    finally:
+        if aside is not None:
+            if code == 0:
+                shutil.rmtree(aside, ignore_errors=True)
+            elif not out.exists():
+                aside.rename(out)
+    return code
+
+
+def _out_problem(out: Path, force: bool) -> str | None:
+    """Why the report cannot go to ``out``; None when it can.
+
+    ``--force`` replaces an earlier flight report (a folder holding its ``report.json``) and
+    nothing else: it deleted whatever ``--out`` named, a folder of other runs given by mistake
+    included, before the new report was even begun."""
+    from detector.pipeline import OutputFolderError, check_writable_folder
+    from detector.reports.flight import RECORD_NAME
+
+    if out.exists() and not out.is_dir():
+        return f"{out} is a file, not a report folder; choose another --out"
+    if out.exists() and not (out / RECORD_NAME).is_file():
+        return (f"{out} is not a flight report (no {RECORD_NAME} in it): --force replaces only an earlier "
+                "report; choose another --out")
+    if out.exists() and not force:
+        return f"{out} exists; choose another --out or pass --force to replace it"
+    try:
+        check_writable_folder(out)  # a file where a folder above it should be: named, not a traceback
+    except OutputFolderError as err:
+        return f"--out {err}"
+    return None
+
+
+def _set_aside(out: Path) -> Path:
+    """Move the earlier report ``out`` to a hidden sibling; put back if the new one fails."""
+    aside = out.with_name(f".{out.name}.replaced-{uuid.uuid4().hex[:8]}")
+    out.rename(aside)
+    return aside
+
+
+def _make(args: argparse.Namespace, run_dir: Path, out: Path, chosen: list[dict], scene) -> int:  # noqa: ANN001
+    """Build the report of ``chosen`` into the new folder ``out`` and print what was made."""
+    from detector.reports import ReportError, ReportInfo, build_flight_report, report_case
+    from detector.reports.cases import CaseRecordError
 
     analysis = _analysis(run_dir)
     # who flew it: as given, else the flight record the analysis kept with the cases
