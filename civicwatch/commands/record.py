@@ -38,6 +38,19 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(sig, lambda *_: stop.set())
 
 
+def _out_problem(out: Path) -> str | None:
+    """Why the segments cannot go to ``out`` (a file there or above it, no permission), made here;
+    None when they can. Checked before the stream is opened: the recorder's own mkdir raised a
+    traceback."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"--out {out} is a file, not a folder; give a folder for the segments"
+    except OSError as err:
+        return f"--out {out}: cannot make the folder for the segments ({err.strerror}); choose another --out"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the migration check at start says nothing useful
@@ -56,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         return _registered(args, timing)
     if not args.url or not args.out:
         return refuse("record", "give --url and --out (or --camera ID to record for the service)")
+    if (problem := _out_problem(args.out)) is not None:
+        return refuse("record", problem)
     from detector.media.recorder import Recorder, RecorderBusy, RecorderConfig
 
     recorder = Recorder(RecorderConfig(args.url, args.out, args.segment_s or 60.0, **timing),
@@ -108,6 +123,8 @@ def _registered(args: argparse.Namespace, timing: dict) -> int:
     out = args.out
     if out is not None and not out.resolve().is_relative_to(settings.data_dir.resolve()):
         return refuse("record", f"--out must lie inside the data folder {settings.data_dir} (paths are stored relative to it)")
+    if out is not None and (problem := _out_problem(out)) is not None:
+        return refuse("record", problem)
     from service.jobs.celery_runner import job_publisher
 
     # runner "celery": each segment's job is published to the worker pool at once
