@@ -12,9 +12,35 @@ from pathlib import Path
 from civicwatch.commands import port_number
 
 
+def _out_problem(out: Path | None) -> str | None:
+    """Why the demo cannot be built into ``out``; None when it can.
+
+    A build overwrites its own files; files of those names that no build wrote (no ``build.json``
+    beside them: a user's ``scene.yaml``) were overwritten too, and a file in the folder's place
+    raised a traceback."""
+    from civicwatch.demo import STAMP_NAME, VIDEO_NAME
+
+    if out is None:
+        return None
+    above = out
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        where = f"--out {out}" if above == out else f"--out {out}: {above}"
+        return f"{where} is a file, not a folder; choose a folder for the demo"
+    held = [name for name in (VIDEO_NAME, "scene.yaml", "ground_truth.yaml") if (out / name).exists()]
+    if held and not (out / STAMP_NAME).is_file():
+        return (f"--out {out} holds {', '.join(held)} that no demo build wrote (no {STAMP_NAME} there); "
+                "choose a new or empty folder, nothing in it is overwritten")
+    return None
+
+
 def _build(args: argparse.Namespace) -> int:
     from civicwatch.demo import PhotoError, build_demo, write_sources
 
+    if (problem := _out_problem(args.out)) is not None:
+        print(f"ERROR: {problem}", file=sys.stderr)
+        return 2
     if args.write_sources:
         for path in write_sources():
             print(f"wrote {path}")
