@@ -44,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from detector.evidence.clips import ClipError
     from detector.evidence.render import render_annotated
 
+    if not args.folder.is_dir():  # else "holds no case folders" for a typo or a file
+        problem = f"{args.folder} is a file, not a folder" if args.folder.exists() else f"{args.folder}: no such folder"
+        print(f"error: {problem}; give an analysis output folder or one case folder", file=sys.stderr)
+        return 2
     try:
         dirs = _case_dirs(args.folder, args.case)
     except FileNotFoundError as err:

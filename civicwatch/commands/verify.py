@@ -32,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from detector.evidence.verification import looks_like_cut_zip, verify_evidence
 
     target = Path(args.dir)
+    if not target.exists():  # else "missing: manifest.json", as for a folder that lacks one
+        print(f"ERROR: {args.dir}: no such folder or zip file", file=sys.stderr)
+        return 2
     if target.is_file() and not zipfile.is_zipfile(target):
         why = ("a damaged or truncated zip: its end, the list of its files, is missing (copy or download it again) "
                "/ zip 文件不完整或已损坏，请重新复制或下载" if looks_like_cut_zip(target)
