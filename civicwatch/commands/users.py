@@ -81,12 +81,29 @@ def _factory():
     return make_session_factory(engine)
 
 
+def _name_problem(name: str) -> str | None:
+    """Why ``name`` is no login name the admin page would create (``service.api.admin.UserIn``);
+    None when it is one. The command created any text: "", " rita", one longer than the column."""
+    from pydantic import ValidationError
+
+    from service.api.admin import UserIn
+
+    try:
+        UserIn.model_validate({"username": name, "password": "-", "role": "reviewer"})
+    except ValidationError:
+        return (f"name {name[:80]!r}: a login name is 1 to 64 ASCII letters, digits and the signs _ . @ - "
+                "(no spaces), as the admin page takes")
+    return None
+
+
 def run_add(args: argparse.Namespace) -> int:
     from service import audit
     from service.api.admin import create_user
     from service.db import session_scope
     from service.errors import ApiError
 
+    if (problem := _name_problem(args.name)) is not None:
+        return refuse("users add", problem)
     password = _password(args.password_stdin)
     if password is None:
         return 2
