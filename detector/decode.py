@@ -202,6 +202,19 @@ def probe(path: Path) -> VideoInfo:
         raise VideoOpenError(f"{path.name}: not a readable video ({reason})") from None
 
 
+def one_picture(path: Path) -> bool:
+    """Whether the video stream ends cleanly after its first frame: a photo (FFmpeg opens a JPEG or
+    PNG, whatever its name, as a one-frame stream), on which nothing can move or be tracked. A
+    stream that fails after its first frame is damaged footage, which the analysis handles; a
+    file that cannot be opened is not one either (``probe`` says why)."""
+    try:
+        with av.open(str(path)) as container:
+            frames = container.decode(container.streams.video[0])
+            return next(frames, None) is not None and next(frames, None) is None
+    except (av.error.FFmpegError, OSError, ValueError, IndexError):
+        return False
+
+
 def reachable_end_s(path: Path, info: VideoInfo, max_packets: int = 5000) -> float | None:
     """Video seconds of the last video packet the file holds, found by a seek to the end the
     container claims and a demux from there; None when that cannot be told cheaply (no claimed

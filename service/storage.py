@@ -11,7 +11,7 @@ from pathlib import Path
 
 import av
 
-from detector.decode import VideoInfo, VideoOpenError, probe, reachable_end_s
+from detector.decode import VideoInfo, VideoOpenError, one_picture, probe, reachable_end_s
 
 
 class NotAVideo(ValueError):
@@ -34,7 +34,7 @@ def probe_video(path: Path) -> VideoInfo:
     except VideoOpenError as err:
         reason = str(err).split(": ", 1)[-1].replace("not a readable video", "not a video PyAV can open")
         raise NotAVideo(reason) from None
-    if _one_picture(path):
+    if one_picture(path):
         raise NotAVideo(f"a single still picture ({info.codec}, {info.width}x{info.height}), not a video")
     return info
 
@@ -60,18 +60,6 @@ def _indirect_format(path: Path) -> str | None:
         return None
     found = names & INDIRECT_FORMATS
     return ",".join(sorted(found)) if found else None
-
-
-def _one_picture(path: Path) -> bool:
-    """Whether the video stream ends cleanly after its first frame: a photo (FFmpeg opens a JPEG or
-    PNG, whatever its name, as a one-frame stream), on which nothing can move or be tracked. A
-    stream that fails after its first frame is damaged footage, which the analysis handles."""
-    try:
-        with av.open(str(path)) as container:
-            frames = container.decode(container.streams.video[0])
-            return next(frames, None) is not None and next(frames, None) is None
-    except (av.error.FFmpegError, OSError, ValueError, IndexError):
-        return False
 
 
 def rel(settings_data_dir: Path, path: Path) -> str:

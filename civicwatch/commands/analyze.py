@@ -72,7 +72,7 @@ def _progress_bar(quiet: bool):
 
 def run(args: argparse.Namespace) -> int:
     # Heavy imports (onnxruntime, OpenCV, PyAV) only when analysing: ``civicwatch --help`` stays fast.
-    from detector.decode import VideoOpenError
+    from detector.decode import VideoOpenError, one_picture
     from detector.detect import DetectorError
     from detector.models.fetch import ModelFetchError
     from detector.pipeline import AnalyzeOptions, OutputFolderError, analyze
@@ -136,6 +136,10 @@ def run(args: argparse.Namespace) -> int:
                              annotated_clips=args.annotated_clips, motion_gate=not args.no_motion_gate,
                              span=tuple(args.span) if args.span else None, preroll_s=args.preroll,
                              **({"person_conf": args.person_conf} if args.person_conf is not None else {}))
+    if one_picture(args.video):  # FFmpeg opens a photo as a one-frame video: "analysed", 0 cases, exit 0
+        print(f"error: video: {args.video.name}: a single still picture, not a video; give footage "
+              "(nothing moves in a photo, so no rule can judge it)", file=sys.stderr)
+        return 2
     bar, update = _progress_bar(args.quiet)
     try:
         result = analyze(args.video, args.scene, args.out, options, progress=update)
