@@ -27,7 +27,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from civicwatch.commands import refuse
+from civicwatch.commands import finite_float, refuse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -112,7 +112,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     f.add_argument(
         "--seconds",
-        type=float,
+        type=finite_float,
         default=6.0,
         help="seconds of video per case (default 6)",
     )

@@ -53,3 +53,17 @@ def test_mosaic_refuses_a_number_that_is_not_finite(clip, tmp_path, extra, optio
     assert run.returncode == 2, (run.stdout, run.stderr[-2000:])
     assert option in run.stderr and "finite" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_report_flight_refuses_seconds_that_are_not_finite(tmp_path, value):
+    # nan passed the "more than 0" check and failed in the video writer (a traceback); inf made a
+    # report whose cases are as long as their clips, whatever the option said
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "cases.json").write_text('[{"id": "c1", "evidence": {"clip": "cases/c1/clip.mp4"}}]', encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "civicwatch.cli", "report", "flight", str(run_dir), "--all",
+                          "--seconds", value, "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, (run.stdout, run.stderr[-2000:])
+    assert "--seconds" in run.stderr and "finite" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "r").exists()
