@@ -130,11 +130,21 @@ def load_labels(path: str | Path) -> tuple[CaseLabels, Path]:
     try:
         return CaseLabels.model_validate(data), p.resolve().parent
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(x) for x in e['loc']) or '<file>'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in err.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or '<file>'}: {_problem(e)}" for e in err.errors())
         raise LabelError(f"{p}: {problems}") from None
+
+
+_JSON_KINDS = {list: "a list", str: "a text", bool: "true/false", int: "a number", float: "a number",
+               type(None): "null"}
+
+
+def _problem(error: dict) -> str:
+    """One validation problem in the label file's own terms: a value that must be an object is said
+    so (pydantic named the class reading it: "a valid dictionary or instance of CaseLabels")."""
+    if error["type"] == "model_type":
+        got = _JSON_KINDS.get(type(error.get("input")), type(error.get("input")).__name__)
+        return f"expected a JSON object {{...}}, got {got}"
+    return error["msg"].removeprefix("Value error, ")
 
 
 def resolve(base: Path, relative: str) -> Path:
