@@ -649,13 +649,28 @@ def load_scene_text(text: str, source: str = "scene") -> Scene:
     return parse_scene(data, source)
 
 
+# The most a scene file holds: what is read of a file given as the scene, so that a video given in
+# its place (the two swapped) is not read whole into memory. The service takes scenes of at most
+# 1 MiB (its editor counts characters, up to 4 bytes each in UTF-8): the largest real ones are KBs.
+MAX_SCENE_BYTES = 4 * 1024 * 1024
+
+
 def load_scene(path: str | Path) -> Scene:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as f:
+            raw = f.read(MAX_SCENE_BYTES + 1)
     except OSError as err:
         raise SceneError(f"{p}: cannot read scene file: {err.strerror}") from None
+    try:
+        text = raw[:MAX_SCENE_BYTES].decode("utf-8")
     except UnicodeDecodeError as err:  # a video or an image given as the scene, or a legacy encoding
-        msg = f"not a UTF-8 text file (byte {err.start}); a scene file is YAML text"
-        raise SceneError(f"{p.name}: {msg}", [{"field": "", "loc": [], "msg": msg, "type": "encoding"}]) from None
-    return load_scene_text(text, p.name)
+        if len(raw) <= MAX_SCENE_BYTES or err.start < MAX_SCENE_BYTES - 3:  # not a character cut at the limit
+            msg = f"not a UTF-8 text file (byte {err.start}); a scene file is YAML text"
+            raise SceneError(f"{p.name}: {msg}", [{"field": "", "loc": [], "msg": msg, "type": "encoding"}]) from None
+    if len(raw) > MAX_SCENE_BYTES:
+        msg = (f"larger than a scene file can be ({MAX_SCENE_BYTES // (1024 * 1024)} MiB): is it the scene? "
+               "(a video or another file given in its place)")
+        raise SceneError(f"{p.name}: {msg}", [{"field": "", "loc": [], "msg": msg, "type": "too_large"}])
+    # newlines as a text-mode read gives them (CRLF and CR as LF): line numbers in messages as before
+    return load_scene_text(text.replace("\r\n", "\n").replace("\r", "\n"), p.name)
