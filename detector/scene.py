@@ -597,6 +597,9 @@ def parse_scene(data: object, source: str = "scene") -> Scene:
         raise SceneError(f"{source}: {_format_errors(errors)}", errors) from None
     except RecursionError:  # lists in lists hundreds deep: no scene field nests more than three
         raise _too_deep(source) from None
+    except OverflowError:  # an integer of hundreds of digits reaching the geometry (frame_size)
+        msg = "a number too large for any size or coordinate (hundreds of digits?)"
+        raise SceneError(f"{source}: {msg}", [{"field": "", "loc": [], "msg": msg, "type": "too_large"}]) from None
 
 
 def _too_deep(source: str) -> SceneError:
@@ -629,6 +632,27 @@ class _SceneLoader(yaml.SafeLoader):
                 if first is not key_node:
                     raise _DuplicateKey(key, first, key_node)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode):  # noqa: ANN201 - date or datetime
+        """An unquoted date and time that is no date (``2015-02-30 08:00``): YAML's parser raised
+        a bare ``ValueError`` (a traceback); said as a YAML problem at its line instead."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as err:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{str(node.value)[:40]} is not a date and time ({err})", node.start_mark) from None
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # Python reads at most 4300 digits
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number with too many digits ({len(str(node.value))} characters)",
+                node.start_mark) from None
+
+
+_SceneLoader.add_constructor("tag:yaml.org,2002:timestamp", _SceneLoader.construct_yaml_timestamp)
+_SceneLoader.add_constructor("tag:yaml.org,2002:int", _SceneLoader.construct_yaml_int)
 
 
 def load_scene_text(text: str, source: str = "scene") -> Scene:
