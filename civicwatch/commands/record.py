@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import signal
 import threading
 from pathlib import Path
@@ -48,6 +49,8 @@ def _out_problem(out: Path) -> str | None:
         return f"--out {out} is a file, not a folder; give a folder for the segments"
     except OSError as err:
         return f"--out {out}: cannot make the folder for the segments ({err.strerror}); choose another --out"
+    if not os.access(out, os.W_OK | os.X_OK):  # else the recorder's lock file raised a traceback
+        return f"--out {out}: no permission to write in it; choose another --out"
     return None
 
 
