@@ -6,6 +6,7 @@ Sub-commands live in ``DEMO_COMMANDS`` so that more (``demo run``) can be added 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def _out_problem(out: Path | None) -> str | None:
     if not above.is_dir():
         where = f"--out {out}" if above == out else f"--out {out}: {above}"
         return f"{where} is a file, not a folder; choose a folder for the demo"
+    if not os.access(above, os.W_OK | os.X_OK):  # else a PermissionError traceback from the build
+        return f"--out {out}: no permission to write in {above}; choose another folder"
     held = [name for name in (VIDEO_NAME, "scene.yaml", "ground_truth.yaml") if (out / name).exists()]
     if held and not (out / STAMP_NAME).is_file():
         return (f"--out {out} holds {', '.join(held)} that no demo build wrote (no {STAMP_NAME} there); "

@@ -25,3 +25,13 @@ def test_a_folder_with_a_scene_no_build_wrote_is_not_overwritten(tmp_path, capsy
     assert "scene.yaml" in capsys.readouterr().err
     assert (tmp_path / "scene.yaml").read_text(encoding="utf-8") == mine
     assert not (tmp_path / "demo.mp4").exists()
+
+
+def test_a_folder_it_may_not_write_in_is_named(tmp_path, capsys, monkeypatch):
+    import os
+
+    real = os.access  # as root every folder is writable: seen here as another user would see it
+    monkeypatch.setattr(os, "access", lambda p, m, **k: False if os.fspath(p) == str(tmp_path) else real(p, m, **k))
+    assert main(["demo", "build", "--out", str(tmp_path / "demo")]) == 2
+    assert f"no permission to write in {tmp_path}" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
