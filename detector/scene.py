@@ -690,7 +690,12 @@ def load_scene(path: str | Path) -> Scene:
         text = raw[:MAX_SCENE_BYTES].decode("utf-8")
     except UnicodeDecodeError as err:  # a video or an image given as the scene, or a legacy encoding
         if len(raw) <= MAX_SCENE_BYTES or err.start < MAX_SCENE_BYTES - 3:  # not a character cut at the limit
-            msg = f"not a UTF-8 text file (byte {err.start}); a scene file is YAML text"
+            utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")  # Windows Notepad's "Unicode"
+            msg = f"not a UTF-8 text file (byte {err.start}); " + (
+                "not text at all (a video or a picture given as the scene?): a scene file is YAML text"
+                if b"\x00" in raw and not utf16 else  # else text in another encoding (GBK: editors in China)
+                "a scene file is YAML text in UTF-8: save it as UTF-8 (another encoding, e.g. "
+                f"{'UTF-16' if utf16 else 'GBK'}, was used)")
             raise SceneError(f"{p.name}: {msg}", [{"field": "", "loc": [], "msg": msg, "type": "encoding"}]) from None
     if len(raw) > MAX_SCENE_BYTES:
         msg = (f"larger than a scene file can be ({MAX_SCENE_BYTES // (1024 * 1024)} MiB): is it the scene? "
