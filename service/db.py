@@ -29,10 +29,14 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(settings: Settings) -> Engine:
+    """The service's engine. ``hide_parameters``: a database error's text ends with the values of
+    the statement that failed (a password hash, a session token, a plate), and that text reaches
+    the service's log and the CLI's terminal; with it the text names the statement only."""
     url = normalize_url(settings.db_url)
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
@@ -43,7 +47,7 @@ def make_engine(settings: Settings) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
