@@ -445,7 +445,11 @@ def pair(body: PairIn, request: Request, response: Response, db: Session = Depen
 
 
 @router.post("/unpair", status_code=204, response_class=Response, responses=responses(403))
-def unpair(response: Response) -> Response:
+def unpair(request: Request) -> Response:
+    """Forget this browser's pairing. Only a pairing the request came with is deleted: the cookie
+    is SameSite=Strict, so a page of another site opened in the kiosk's browser, posting here, sends
+    none, and used to be answered with the Set-Cookie that left the screen on its pairing form."""
     response = Response(status_code=204)
-    response.delete_cookie(DISPLAY_COOKIE, path="/", httponly=True, samesite="strict")
+    if DISPLAY_COOKIE in request.cookies:
+        response.delete_cookie(DISPLAY_COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -791,3 +791,19 @@ def test_a_screen_polling_with_since_is_told_of_a_case_of_another_policy_beyond_
     news = env.display.get("/api/public/cases", params={"since": first["server_time"], "limit": 1}).json()
     assert [i["number"] for i in news["items"]] == [env.reviewer.get(f"/api/cases/{b}").json()["public_number"]]
     assert news["withdrawn"] == [old["number"]]
+
+
+def test_unpairing_takes_only_a_pairing_the_request_came_with(env, cases, fast_redaction):
+    """``POST /api/public/unpair`` answered every caller with a Set-Cookie that deleted the
+    pairing, so a hostile page opened in the kiosk's browser could post to it and leave the screen
+    on its pairing form. The pairing cookie is SameSite=Strict: a request from another site does not
+    carry it, and the route now deletes only a pairing the request came with."""
+    screen = TestClient(env.app)
+    assert screen.post("/api/public/pair", json={"token": env.display_token}).status_code == 200
+    stranger = TestClient(env.app)  # another site's request: the Strict cookie is not sent
+    r = stranger.post("/api/public/unpair", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 204 and "set-cookie" not in r.headers
+    assert screen.get("/api/public/cases").status_code == 200
+    r = screen.post("/api/public/unpair")
+    assert r.status_code == 204 and r.headers["set-cookie"].startswith("cw_display=")
+    assert screen.get("/api/public/cases").status_code == 401
