@@ -122,6 +122,11 @@ def _page_and_total(db: Session, counted: list[Any], listed: list[Any], limit: i
     return [], total
 
 
+def _listed(value: str) -> list[str]:
+    """The parts of a comma-separated filter, trimmed (``a, b`` is typed as often as ``a,b``)."""
+    return [part.strip() for part in value.split(",")]
+
+
 def _case_page(db: Session, state: str | None, rule: str | None, camera: str | None, date_from: str | None,
                date_to: str | None, limit: int, offset: int, created_since: str | None, tz: ZoneInfo,
                after: str | None = None, plate: str | None = None) -> dict:
@@ -135,15 +140,15 @@ def _case_page(db: Session, state: str | None, rule: str | None, camera: str | N
     if created_since:  # the review page's poll: cases added since the newest it has (inclusive)
         conds.append(Case.created_at >= parse_when(created_since, "created_since"))
     if state:
-        states = state.split(",")
+        states = _listed(state)
         bad = [s for s in states if s not in CASE_STATES]
         if bad:
             raise ApiError(422, f"state: unknown {bad}; one of {', '.join(CASE_STATES)}")
         conds.append(Case.state.in_(states))
     if rule:
-        conds.append(Case.rule.in_(rule.split(",")))
+        conds.append(Case.rule.in_(_listed(rule)))
     if camera:
-        conds.append(Case.camera_id.in_(camera.split(",")))
+        conds.append(Case.camera_id.in_(_listed(camera)))
     # A plain date is a whole local day in the installation's zone, as in the audit log: in UTC the
     # first eight hours of a Beijing day fell on the day before, so "1 May" missed the morning's cases.
     span = local_time.span(date_from, date_to, tz)

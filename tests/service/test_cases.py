@@ -37,6 +37,16 @@ def test_queue_filters_and_detail(env, cases):
     assert env.reviewer.get("/api/cases/nope").status_code == 404
 
 
+def test_the_queue_filters_lists_are_read_with_spaces_after_their_commas(env, cases):
+    """``camera=other, bj-overpass`` (as one types a list) matched no camera " bj-overpass": the
+    parts of a comma-separated filter are trimmed, as the upload's camera is."""
+    both = env.reviewer.get("/api/cases", params={"camera": "other, bj-overpass"}).json()
+    assert both["total"] == 2
+    assert env.reviewer.get("/api/cases", params={"state": "approved, pending"}).json()["total"] == 2
+    assert env.reviewer.get("/api/cases", params={"rule": "red_light_pedestrian, wrong_way"}).json()["total"] >= 1
+    assert env.reviewer.get("/api/cases", params={"state": "pending, bogus"}).status_code == 422
+
+
 def test_a_plain_date_in_the_queue_filter_is_a_whole_local_day(env, cases):
     """A case at 01:00 Beijing time on 1 May (17:00 UTC on 30 April) is one of 1 May's: the date
     filter counts whole days in the installation's zone (``timezone``), as the audit log does; it
