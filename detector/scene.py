@@ -504,6 +504,21 @@ class Scene(_Strict):
         return [f"{name}: read only for drone scenes (kind: drone); this fixed camera's scene ignores it"
                 for name in ("reference_image", "mosaic") if getattr(self, name)]
 
+    def never_red_signals(self) -> list[str]:
+        """Signals that can never be red, as warnings naming each: a plan with no red interval
+        (``red: []``) or an empty log (``timeline: []``, the colour unknown throughout) turns the
+        red-light rule of every crossing that uses it off without a word. Warned, not refused: a
+        scene saved so keeps loading. A log with entries but no red is a clip filmed on green."""
+        out = []
+        for i, sig in enumerate(self.signals):
+            if sig.schedule is not None and not sig.schedule.red:
+                out.append(f"signals[{i}] ({sig.name}): the schedule has no red interval (red: []), so this "
+                           "signal is never red and no crossing that uses it can raise a red-light case")
+            elif sig.timeline is not None and not sig.timeline:
+                out.append(f"signals[{i}] ({sig.name}): the timeline is empty, so this signal's colour is unknown "
+                           "throughout and no crossing that uses it can raise a red-light case")
+        return out
+
     def place_in(self, lang: str) -> str | None:
         """The place as read in ``lang``: its own text, else the other language's, else ``place``."""
         return pick_name(self.place_names, lang) or self.place
