@@ -56,6 +56,7 @@ def analyse(label_path: Path, out: Path, args: argparse.Namespace) -> tuple[list
 
         options = AnalyzeOptions(model=args.model, pre=0.0, post=0.0, evidence=False, regions=args.regions,
                                  stabilise=not args.no_stabilise, full_every=args.full_every,
+                                 focus_windows=args.focus,
                                  **({"conf": args.conf} if args.conf is not None else {}),
                                  **({"track_birth": args.track_birth} if args.track_birth is not None else {}),
                                  **({"person_conf": args.person_conf} if args.person_conf is not None else {}),
@@ -138,6 +139,7 @@ def tables(rows: list[dict], totals: dict[str, RuleScore], det_rows: list[dict],
         (" --regions off" if args.regions == "off" else "") + (" --no-stabilise" if args.no_stabilise else "") + \
         (" --lowlight off" if args.lowlight == "off" else "") + \
         (f" --full-every {args.full_every}" if args.full_every != 1 else "") + \
+        (f" --focus {args.focus}" if args.focus else "") + \
         (f" --conf {args.conf}" if args.conf is not None else "") + \
         (f" --track-birth {args.track_birth}" if args.track_birth is not None else "") + \
         (f" --person-conf {args.person_conf}" if args.person_conf is not None else "") + \
@@ -193,6 +195,8 @@ def main() -> int:
     parser.add_argument("--model", default=None)
     parser.add_argument("--regions", choices=["zones", "off"], default="zones")
     parser.add_argument("--full-every", type=int, default=1)
+    parser.add_argument("--focus", type=int, default=0,
+                        help="windows a frame for the closer look where small people were found (default 0: off)")
     parser.add_argument("--conf", type=float, default=None, help="detector confidence threshold (default: the pipeline's)")
     parser.add_argument("--track-birth", type=float, default=None,
                         help="score an unclaimed detection needs to start a track (default: the pipeline's)")

@@ -35,7 +35,7 @@ from detector.lowlight import LowLight
 from detector.media.metadata import parse_creation_time
 from detector.mosaic import Mosaic, MosaicError, MosaicRegistration, check_mosaic_for, load_mosaic
 from detector.motion_gate import MotionGate
-from detector.regions import ZoneRegionDetector, regions_tiles, zone_regions
+from detector.regions import FocusSettings, ZoneRegionDetector, regions_tiles, zone_regions
 from detector.register import (
     ReferenceRegistration,
     as_homography,
@@ -132,6 +132,10 @@ class AnalyzeOptions:
     # The whole-frame pass runs on every n-th analysis frame when zone tiles are on.
     full_every: int = 1
     max_region_tiles: int = 4
+    # A closer look (``detector.regions.FocusSettings``): up to this many windows a frame, at twice
+    # the frame's size, where the frame pass and the tiles found people under 40 px tall; 0: off.
+    # Measured on the development set in benchmarks/README.md ("Choosing the analysis model").
+    focus_windows: int = 0
     # Sliced inference over the whole frame (detector.slicing), for objects too small for the
     # whole-frame pass: "auto" lets the scene decide (its ``slicing`` field; without one, on for
     # drone scenes, off for fixed cameras), "on" / "off" override it. When it slices, the slice
@@ -513,8 +517,10 @@ def _region_detector(scene: Scene, info: VideoInfo, detector: ObjectDetector,
     """The whole frame plus tiles over the zones' region, in the video's own pixels; or, when the
     analysis slices (``resolve_slicing``), the whole frame plus the slice grid over all of it."""
     slicing = resolve_slicing(options.slicing, scene.kind, scene.slicing, options.slice_tile, options.slice_overlap)
+    focus = FocusSettings(max_windows=options.focus_windows) if options.focus_windows else None
     if slicing is not None:
-        return ZoneRegionDetector(detector, frame_tiles((info.width, info.height), slicing), slicing=slicing)
+        return ZoneRegionDetector(detector, frame_tiles((info.width, info.height), slicing), slicing=slicing,
+                                  focus=focus)
     tiles = []
     if options.regions == "zones":
         sx, sy = info.width / scene.frame_size[0], info.height / scene.frame_size[1]
@@ -530,7 +536,7 @@ def _region_detector(scene: Scene, info: VideoInfo, detector: ObjectDetector,
                 tiles = []
     elif options.regions != "off":
         raise ValueError(f"regions must be 'zones' or 'off', got {options.regions!r}")
-    return ZoneRegionDetector(detector, tiles, full_every=options.full_every if tiles else 1)
+    return ZoneRegionDetector(detector, tiles, full_every=options.full_every if tiles else 1, focus=focus)
 
 
 def _stabilise_anchor(source: Path, options: AnalyzeOptions, read_from: float) -> np.ndarray | None:
@@ -700,6 +706,8 @@ def analyze(
     if start is not None and scene.start_time != start:
         scene = scene.model_copy(update={"start_time": start})
     reference = _drone_reference(scene, scene_path, options, source)
+    if options.focus_windows < 0:  # before the model is loaded
+        raise ValueError(f"focus_windows must be 0 (off) or a number of windows, got {options.focus_windows}")
     # Bad slicing settings fail here, before the model is loaded (``SlicingError``).
     resolve_slicing(options.slicing, scene.kind, scene.slicing, options.slice_tile, options.slice_overlap)
     span, preroll, read = _segment_read(scene, info, options)  # a bad span fails before the model loads
@@ -840,7 +848,9 @@ def analyze(
                 "detection": {"conf": options.conf, "person_conf": options.person_conf,
                               "region_tiles": [list(t) for t in stages.region_detector.tiles],
                               "full_every": stages.region_detector.full_every,
-                              "slicing": stages.region_detector.slicing_dict()},
+                              "slicing": stages.region_detector.slicing_dict(),
+                              "focus": (stages.region_detector.focus.to_dict()
+                                        if stages.region_detector.focus is not None else None)},
                 "tracks": {"identity_splits": stages.identity.splits, "fragments_joined": stages.identity.joins},
                 "camera_motion": stages.motion.stats.to_dict() if stages.motion is not None else None,
                 "registration": registration,

@@ -13,6 +13,13 @@ with the frame's boxes. The whole-frame pass can run at a lower rate than the ti
 (whole-frame slicing, ``detector.slicing``), an object wider than the tiles' overlap that no tile
 and no frame pass saw whole is not lost: its pieces from tiles either side of the cut are joined
 into one box.
+
+A second, closer look (``FocusSettings``, off unless asked for): where the first pass (the frame
+and its tiles) found small people that no tile showed as large as a window will, square windows
+around them are given to the model at ``zoom`` times their size, and inside each window the
+closer look decides on those small people (the first pass's boxes there give way to its own).
+Measured on the development frames and clips in benchmarks/README.md ("Choosing the analysis
+model").
 """
 
 from __future__ import annotations
@@ -317,6 +324,125 @@ def _drop_contained(xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, keep: n
     return np.array(chosen, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class FocusSettings:
+    """A second look at ``zoom`` times the frame's size where the first pass found small people.
+
+    Seeds are the first pass's boxes of ``classes`` scored at least ``min_score``, shorter than
+    ``max_height`` frame pixels and seen by no view of the first pass (the frame, a tile) at
+    ``zoom`` or more; at most ``max_windows`` square windows of the model input's side over
+    ``zoom`` (the frame's shorter side where that is less) cover as many seeds as they can, each
+    window one more inference. In the pipeline the seeds are what the detector returned, so
+    ``min_score`` below the pipeline's threshold for people changes nothing.
+    """
+
+    max_windows: int = 4
+    zoom: float = 2.0
+    min_score: float = 0.2
+    max_height: float = 40.0
+    classes: tuple[str, ...] = ("person",)
+
+    def __post_init__(self) -> None:
+        if self.max_windows < 1:
+            raise ValueError(f"focus: max_windows must be at least 1, got {self.max_windows}")
+        if not self.zoom >= 1:
+            raise ValueError(f"focus: zoom must be at least 1, got {self.zoom}")
+        if not self.max_height > 0:
+            raise ValueError(f"focus: max_height must be positive, got {self.max_height}")
+
+    def to_dict(self) -> dict:
+        """What analysis.json records of it."""
+        return {"max_windows": self.max_windows, "zoom": self.zoom, "min_score": self.min_score,
+                "max_height": self.max_height, "classes": list(self.classes)}
+
+
+def focus_windows(boxes: np.ndarray, frame_wh: tuple[int, int], side: float, max_windows: int) -> list[Rect]:
+    """At most ``max_windows`` squares of ``side`` px (less where the frame is smaller) inside the
+    frame, each holding whole as many of ``boxes`` (xyxy) as one window can, most first.
+
+    Greedy cover: each box in turn is tried as the window's centre, the window that holds the most
+    boxes not yet covered is kept and moved to the middle of what it holds (which it then still
+    holds, and maybe more), and those boxes are taken off. A box larger than the window is left out.
+    """
+    fw, fh = frame_wh
+    side = float(min(side, fw, fh))
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    boxes = boxes[((boxes[:, 2] - boxes[:, 0]) <= side) & ((boxes[:, 3] - boxes[:, 1]) <= side)]
+
+    def place(x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
+        return (min(max((x1 + x2) / 2 - side / 2, 0.0), fw - side),
+                min(max((y1 + y2) / 2 - side / 2, 0.0), fh - side))
+
+    def holds(x0: float, y0: float) -> np.ndarray:
+        return ((boxes[:, 0] >= x0) & (boxes[:, 2] <= x0 + side)
+                & (boxes[:, 1] >= y0) & (boxes[:, 3] <= y0 + side))
+
+    left = np.ones(len(boxes), bool)
+    windows: list[Rect] = []
+    while left.any() and len(windows) < max_windows:
+        best = None
+        for i in np.flatnonzero(left):
+            held = holds(*place(*boxes[i])) & left
+            if best is None or held.sum() > best.sum():
+                best = held
+        held_boxes = boxes[best]
+        x0, y0 = place(held_boxes[:, 0].min(), held_boxes[:, 1].min(), held_boxes[:, 2].max(), held_boxes[:, 3].max())
+        left &= ~(holds(x0, y0) | best)
+        windows.append((round(x0), round(y0), round(x0 + side), round(y0 + side)))
+    return windows
+
+
+def _view_scale(view: Rect, model_hw: tuple[int, int]) -> float:
+    """How much larger than in the frame the model sees what a crop holds (letterboxed)."""
+    mh, mw = model_hw
+    return min(mw / max(view[2] - view[0], 1), mh / max(view[3] - view[1], 1))
+
+
+def _closest_view(xyxy: np.ndarray, views: Sequence[Rect], model_hw: tuple[int, int]) -> np.ndarray:
+    """Per box, the largest scale at which one of ``views`` (crops of the frame, the frame first)
+    held it whole."""
+    best = np.zeros(len(xyxy), np.float64)
+    for view in views:
+        x1, y1, x2, y2 = view
+        held = (xyxy[:, 0] >= x1) & (xyxy[:, 1] >= y1) & (xyxy[:, 2] <= x2) & (xyxy[:, 3] <= y2)
+        best = np.where(held, np.maximum(best, _view_scale(view, model_hw)), best)
+    return best
+
+
+def detect_focus(detector: _Detector, frame: np.ndarray, first: Detections, settings: FocusSettings,
+                 views: Sequence[Rect] = ()) -> Detections:
+    """``first`` (the frame pass and its tiles ``views``, merged) with a closer look where it found
+    small people.
+
+    Only boxes that the first pass saw at a smaller scale than a window shows them count: a person
+    a zone tile already enlarged 3x is not looked at again at 2x. Inside a window, such small boxes
+    of the focus classes that the window holds clear of its inner edges are replaced by what the
+    window finds: it sees them at more pixels, so its boxes are the better placed, and a small box
+    it does not confirm was a weak guess. Everything else is merged as tile boxes are
+    (``detect_tiles``).
+    """
+    if not len(first):
+        return first
+    fh, fw = frame.shape[:2]
+    model_hw = tuple(detector.input_size)
+    side = min(min(model_hw) / settings.zoom, fw, fh)
+    window_scale = _view_scale((0, 0, round(side), round(side)), model_hw)
+    ids = [k for k, v in first.class_names.items() if v in settings.classes]
+    heights = first.xyxy[:, 3] - first.xyxy[:, 1]
+    seen_from = _closest_view(first.xyxy, [(0, 0, fw, fh), *views], model_hw)
+    small = np.isin(first.class_id, ids) & (heights < settings.max_height) & (seen_from < window_scale)
+    seeds = small & (first.confidence >= settings.min_score)
+    if not seeds.any():
+        return first
+    windows = focus_windows(first.xyxy[seeds], (fw, fh), side, settings.max_windows)
+    replaced = np.zeros(len(first), bool)
+    for x1, y1, x2, y2 in windows:
+        inside = ((first.xyxy[:, 0] >= x1) & (first.xyxy[:, 2] <= x2)
+                  & (first.xyxy[:, 1] >= y1) & (first.xyxy[:, 3] <= y2))
+        replaced |= small & inside & (_cut_sides(first.xyxy, (x1, y1, x2, y2), (fw, fh)) == 0)
+    return detect_tiles(detector, frame, windows, first.subset(~replaced))
+
+
 def parse_tiles(spec: str) -> tuple[int, int] | None:
     """'none' -> None; '2x2' -> (2, 2)."""
     if spec in ("", "none", "0"):
@@ -330,15 +456,21 @@ def parse_tiles(spec: str) -> tuple[int, int] | None:
     return cols, rows
 
 
-def detector_for_settings(detector: _Detector, tiles: str = "none") -> Callable[[np.ndarray], Detections]:
-    """A frame -> detections callable for ``eval detections``: the frame, plus a tile grid if asked."""
+def detector_for_settings(detector: _Detector, tiles: str = "none",
+                          focus: FocusSettings | None = None) -> Callable[[np.ndarray], Detections]:
+    """A frame -> detections callable for ``eval detections``: the frame, plus a tile grid if
+    asked, plus a closer look where they found small people (``focus``)."""
     grid = parse_tiles(tiles)
-    if grid is None:
+    if grid is None and focus is None:
         return detector.detect
 
     def detect(frame: np.ndarray) -> Detections:
         h, w = frame.shape[:2]
-        return detect_tiles(detector, frame, grid_tiles((0, 0, w, h), *grid), detector.detect(frame))
+        found = detector.detect(frame)
+        tiles = grid_tiles((0, 0, w, h), *grid) if grid is not None else []
+        if tiles:
+            found = detect_tiles(detector, frame, tiles, found)
+        return found if focus is None else detect_focus(detector, frame, found, focus, tiles)
 
     return detect
 
@@ -356,6 +488,8 @@ class ZoneRegionDetector:
     # Set when ``tiles`` are a whole-frame slice grid (``detector.slicing.SliceSettings``): pieces
     # of objects cut by tile edges are then joined rather than dropped.
     slicing: object | None = None
+    # A closer look where the frame and the tiles found small people (``detect_focus``); None: off.
+    focus: FocusSettings | None = None
     _count: int = 0
 
     @property
@@ -366,8 +500,10 @@ class ZoneRegionDetector:
         full = self.detector.detect(frame) if self._count % max(1, self.full_every) == 0 else None
         self._count += 1
         if not self.tiles:
-            return full if full is not None else Detections.empty(self.detector.class_names)
-        return detect_tiles(self.detector, frame, self.tiles, full, join_cut_objects=self.slicing is not None)
+            found = full if full is not None else Detections.empty(self.detector.class_names)
+        else:
+            found = detect_tiles(self.detector, frame, self.tiles, full, join_cut_objects=self.slicing is not None)
+        return found if self.focus is None else detect_focus(self.detector, frame, found, self.focus, self.tiles)
 
     def slicing_dict(self) -> dict | None:
         """What analysis.json records of the slicing (None: zone tiles or the frame alone)."""

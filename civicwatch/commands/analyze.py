@@ -27,6 +27,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also detect on tiles around the zones at model resolution (default) or only on the whole frame")
     p.add_argument("--full-every", type=int, default=1,
                    help="with zone tiles, run the whole-frame pass on every N-th analysis frame (default 1)")
+    p.add_argument("--focus", type=int, default=0, metavar="N",
+                   help="a closer look: up to N windows a frame, at twice the frame's size, where the frame pass "
+                        "and the tiles found people under 40 px tall (default 0: off; each window is one more "
+                        "inference; see benchmarks/README.md)")
     p.add_argument("--slicing", choices=["auto", "on", "off"], default="auto",
                    help="detect on overlapping tiles over the whole frame, for small objects: auto = the scene "
                         "decides (its slicing field; without one, on for drone scenes, off for fixed cameras)")
@@ -96,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     if args.full_every < 1:
         print("error: --full-every must be at least 1", file=sys.stderr)
         return 2
+    if args.focus < 0:
+        print("error: --focus must be 0 (off) or a number of windows", file=sys.stderr)
+        return 2
     # Options that only act together with another would otherwise be dropped without a word.
     if args.preroll is not None and args.span is None:
         print("error: --preroll only applies with --span (the pre-roll read before a segment)", file=sys.stderr)
@@ -131,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     options = AnalyzeOptions(model=args.model, analysis_fps=args.analysis_fps, pre=args.pre, post=args.post,
                              conf=args.conf, regions=args.regions, full_every=args.full_every,
+                             focus_windows=args.focus,
                              slicing=args.slicing, slice_tile=args.slice_tile, slice_overlap=args.slice_overlap,
                              stabilise=not args.no_stabilise, lowlight=args.lowlight,
                              annotated_clips=args.annotated_clips, motion_gate=not args.no_motion_gate,

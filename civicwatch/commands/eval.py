@@ -4,8 +4,9 @@
 every false case with its times. ``eval detections`` runs a detector on labelled images (a folder
 of images with YOLO / VOC labels, or video frames listed in a ``frames.json``) and prints recall,
 precision and AP50 per class, split by box size; ``--slice-tile PX`` scores the sliced inference the
-pipeline uses for drone scenes, and ``--compare`` puts it beside the whole frame alone, with the
-milliseconds per image. Exit code 2 for unreadable input.
+pipeline uses for drone scenes, ``--focus N`` a closer look where the first pass found small people,
+and ``--compare`` puts them beside the whole frame alone (and the tiles without the closer look),
+with the milliseconds per image. Exit code 2 for unreadable input.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from civicwatch.commands import finite_float, score
 if TYPE_CHECKING:
     from detector.detect import ObjectDetector
     from detector.evaluation.detections import Detect
+    from detector.regions import FocusSettings
     from detector.slicing import SliceSettings
 
 
@@ -65,7 +67,7 @@ def run_detections(args: argparse.Namespace) -> int:
         images_from_frames,
     )
     from detector.models.fetch import ModelFetchError
-    from detector.regions import parse_tiles
+    from detector.regions import FocusSettings, parse_tiles
     from detector.slicing import DEFAULT_OVERLAP, SliceSettings, SlicingError
 
     slicing = None
@@ -80,6 +82,10 @@ def run_detections(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"ERROR: --tiles: {err}", file=sys.stderr)
         return 2
+    if args.focus < 0:
+        print("ERROR: --focus: the number of windows must be 0 (off) or more", file=sys.stderr)
+        return 2
+    focus = FocusSettings(max_windows=args.focus) if args.focus else None
     try:
         if args.slice_tile:
             if args.tiles != "none":
@@ -89,8 +95,9 @@ def run_detections(args: argparse.Namespace) -> int:
         elif args.slice_overlap is not None:
             print("ERROR: --slice-overlap needs --slice-tile", file=sys.stderr)
             return 2
-        if args.compare and not (slicing or args.tiles != "none"):
-            print("ERROR: --compare needs --slice-tile or --tiles (it compares them with the whole frame)", file=sys.stderr)
+        if args.compare and not (slicing or args.tiles != "none" or focus):
+            print("ERROR: --compare needs --slice-tile, --tiles or --focus (it compares them with the whole frame)",
+                  file=sys.stderr)
             return 2
     except SlicingError as err:
         print(f"ERROR: {err}", file=sys.stderr)
@@ -114,13 +121,17 @@ def run_detections(args: argparse.Namespace) -> int:
         print(f"ERROR: {err}", file=sys.stderr)
         return 2
 
-    name = f"sliced, {slicing.tile} px tiles, overlap {slicing.overlap}" if slicing else f"tiles {args.tiles}"
-    runs = [(name, _detect_fn(detector, args.tiles, slicing, args.lowlight))]
+    plain = f"sliced, {slicing.tile} px tiles, overlap {slicing.overlap}" if slicing else f"tiles {args.tiles}"
+    name = plain + (f", focus {focus.max_windows}" if focus else "")
+    runs = [(name, _detect_fn(detector, args.tiles, slicing, args.lowlight, focus))]
     if args.compare:
+        if focus and (slicing or args.tiles != "none"):  # the same first pass without the closer look
+            runs.insert(0, (plain, _detect_fn(detector, args.tiles, slicing, args.lowlight)))
         runs.insert(0, ("whole frame", _detect_fn(detector, "none", None, args.lowlight)))
     results = [(name, evaluate_detections(images, detect, args.conf, args.iou)) for name, detect in runs]
     setting = {"model": detector.name, "conf": args.conf, "iou": args.iou, "tiles": args.tiles,
-               "slicing": {"tile": slicing.tile, "overlap": slicing.overlap} if slicing else None}
+               "slicing": {"tile": slicing.tile, "overlap": slicing.overlap} if slicing else None,
+               "focus": focus.to_dict() if focus else None}
     if args.json:
         body = ({"runs": [{"setting": name, **r.to_dict()} for name, r in results]} if args.compare
                 else results[0][1].to_dict())
@@ -133,12 +144,22 @@ def run_detections(args: argparse.Namespace) -> int:
     return 0
 
 
-def _detect_fn(detector: ObjectDetector, tiles: str, slicing: SliceSettings | None, lowlight: str) -> Detect:
+def _detect_fn(detector: ObjectDetector, tiles: str, slicing: SliceSettings | None, lowlight: str,
+               focus: FocusSettings | None = None) -> Detect:
     """The frame -> detections callable one setting is scored with."""
-    from detector.regions import detector_for_settings
+    from detector.regions import detect_focus, detector_for_settings
     from detector.slicing import sliced_detect
 
-    detect = sliced_detect(detector, slicing) if slicing is not None else detector_for_settings(detector, tiles=tiles)
+    if slicing is not None:
+        detect = sliced_detect(detector, slicing)
+        if focus is not None:
+            from detector.slicing import frame_tiles
+
+            first = detect
+            detect = lambda image: detect_focus(detector, image, first(image), focus,
+                                                frame_tiles((image.shape[1], image.shape[0]), slicing))
+    else:
+        detect = detector_for_settings(detector, tiles=tiles, focus=focus)
     if lowlight == "auto":
         from detector.lowlight import LowLight
 
@@ -188,9 +209,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                           "tiles of PX image pixels over all of it, cut objects joined (e.g. 320)")
     det.add_argument("--slice-overlap", type=finite_float, default=None, metavar="F",
                      help="with --slice-tile: share of a tile its neighbour covers again (default 0.2)")
+    det.add_argument("--focus", type=int, default=0, metavar="N",
+                     help="a closer look: up to N windows, at twice the frame's size, where the frame pass (and "
+                          "the tiles) found people under 40 px tall; their small people are judged there "
+                          "(default 0: off; see benchmarks/README.md)")
     det.add_argument("--compare", action="store_true",
-                     help="also score the whole frame alone and print one table row per setting (ms/image, mAP50, "
-                          "recall per class and for small boxes)")
+                     help="also score the whole frame alone (and, with --focus, the same setting without it) and "
+                          "print one table row per setting (ms/image, mAP50, recall per class and for small boxes)")
     det.add_argument("--lowlight", choices=["auto", "off"], default="off",
                      help="'auto': contrast-lift dark images first, as the pipeline does (default off here)")
     det.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all cores)")
