@@ -764,7 +764,7 @@ def analyze(
     t_end = report.last_t
     stages.finish(t_end)
     said = container_length(info)
-    warnings: list[str] = (shape_warnings + scene.ignored_fields()
+    warnings: list[str] = (shape_warnings + scene.ignored_fields() + scene.never_red_signals()
                            + zone_class_warnings(scene, getattr(detector, "class_names", {}).values()))
     registration = None
     if stages.registration is not None:
