@@ -681,8 +681,11 @@ def load_scene_text(text: str, source: str = "scene") -> Scene:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = {"line": mark.line + 1, "column": mark.column + 1} if mark is not None else {}
-        raise SceneError(f"{source}: not valid YAML: {err}", [
-            {"field": "", "loc": [], "msg": f"not valid YAML: {err}", "type": "yaml", **where}]) from None
+        # YAML names the text it read "<unicode string>" in each place it points at; the message
+        # already begins with the file's name, so the places are given by line and column only.
+        said = str(err).replace('in "<unicode string>", ', "")
+        raise SceneError(f"{source}: not valid YAML: {said}", [
+            {"field": "", "loc": [], "msg": f"not valid YAML: {said}", "type": "yaml", **where}]) from None
     except RecursionError:
         raise _too_deep(source) from None
     return parse_scene(data, source)

@@ -92,3 +92,14 @@ def test_a_key_the_format_lacks_says_what_was_probably_meant(text, said):
         load_scene_text(text, "s.yaml")
     assert said in str(err.value), str(err.value)
     assert [e["type"] for e in err.value.errors if e["field"] == said.split(":")[0]] == ["extra_forbidden"]
+
+
+def test_a_yaml_syntax_error_points_at_lines_without_yamls_name_for_the_text():
+    """PyYAML calls the text it parsed "<unicode string>" in each place it points at: a user read
+    ``in "<unicode string>", line 2, column 13`` after the file's own name."""
+    with pytest.raises(SceneError) as err:
+        load_scene_text("camera: x\nframe_size: [640, 360\nzones: []\n", "bad.yaml")
+    said = str(err.value)
+    assert said.startswith("bad.yaml: not valid YAML: ") and "<unicode string>" not in said
+    assert "line 2, column 13" in said and "line 3, column 6" in said
+    assert err.value.errors[0]["line"] == 3 and "<unicode string>" not in err.value.errors[0]["msg"]
