@@ -126,9 +126,11 @@ def verify_report(out_dir: Path, *, source: Path | None = None, strict: bool = F
     target = out_dir / MANIFEST
     try:
         manifest = json.loads(target.read_text(encoding="utf-8"))
-        entries = manifest["files"]
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+        entries = manifest.get("files")
         if not isinstance(entries, list):
-            raise ValueError("files is not a list")
+            raise ValueError("no list of files" if entries is None else "'files' is not a list")
     except FileNotFoundError:
         result.manifest_error = f"missing: {MANIFEST}"
         return result
@@ -158,7 +160,9 @@ def verify_report(out_dir: Path, *, source: Path | None = None, strict: bool = F
         result.problems.extend(f"unlisted: {rel}" for rel in result.unlisted)
 
     if source is not None:
-        want = (manifest.get("inputs") or {}).get("source") or {}
+        inputs = manifest.get("inputs")
+        want = inputs.get("source") if isinstance(inputs, dict) else None
+        want = want if isinstance(want, dict) else {}
         if sha256_file(Path(source)) != want.get("sha256"):
             result.problems.append(f"source differs: {Path(source).name}")
         # Stream-copied clips: their packets must be that range of the source, NAL unit for NAL unit.

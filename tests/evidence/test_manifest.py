@@ -132,6 +132,18 @@ def test_missing_or_unreadable_manifest_exits_2(out_copy, tmp_path, capsys):
     assert verify(out) == ["missing: manifest.json"]
 
 
+def test_manifest_of_the_wrong_shape_is_named(out_copy):
+    """A manifest that is JSON but not a manifest says what is wrong with it, not a Python
+    KeyError ("unreadable: manifest.json ('files')")."""
+    out, _ = out_copy
+    (out / "manifest.json").write_text('{"version": 1}')
+    assert verify(out) == ["unreadable: manifest.json (no list of files)"]
+    (out / "manifest.json").write_text('{"files": {"a": 1}}')
+    assert verify(out) == ["unreadable: manifest.json ('files' is not a list)"]
+    (out / "manifest.json").write_text("[1, 2]")
+    assert verify(out) == ["unreadable: manifest.json (not a JSON object)"]
+
+
 def test_manifest_is_not_overwritten(out_copy, analysed, footage_dir):
     out, _ = out_copy
     _, _, scene_path, model_path = analysed
