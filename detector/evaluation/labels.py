@@ -20,7 +20,7 @@ import difflib
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from detector.rules import RULE_NAMES
 
@@ -72,6 +72,17 @@ class CaseLabels(_Labels):
     events: list[LabelledEvent] = Field(default_factory=list)
     not_violations: str = ""
     _ignored: tuple[str, ...] = PrivateAttr(default=())
+
+    @field_validator("video", "scene")
+    @classmethod
+    def _a_path(cls, value: str) -> str:
+        """Paths are opened later, far from the file: an empty one or one with a NUL byte (no file
+        system accepts it) is named here instead of failing as a traceback there."""
+        if not value.strip():
+            raise ValueError("must be a path relative to the label file, not empty")
+        if "\0" in value:
+            raise ValueError("holds a NUL byte; not a path")
+        return value
 
     @model_validator(mode="wrap")
     @classmethod
