@@ -114,6 +114,13 @@ def read_yolo(path: Path, width: int, height: int, cmap: ClassMap) -> list[Groun
             raise DetectionLabelError(f"{path}:{n}: cx cy w h must be numbers, got {' '.join(parts[1:5])!r}") from None
         if not all(np.isfinite((cx, cy, w, h))):
             raise DetectionLabelError(f"{path}:{n}: cx cy w h must be finite numbers")
+        # YOLO values are shares of the image. Pixel values written by mistake would otherwise be
+        # scored as boxes far outside the picture, silently: every one a miss.
+        slack = 0.01  # rounding of tools that write boxes touching the edge
+        if not (-slack <= cx <= 1 + slack and -slack <= cy <= 1 + slack and 0 < w <= 1 + slack and 0 < h <= 1 + slack):
+            raise DetectionLabelError(
+                f"{path}:{n}: cx cy w h are shares of the image (0 to 1, w and h above 0), got "
+                f"{' '.join(parts[1:5])}" + (" (pixels?)" if max(cx, cy, w, h) > 1 + slack else ""))
         box = ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
         out.append(GroundTruth(box, label, cmap.mapping[label]))
     return out
@@ -130,7 +137,11 @@ def read_voc(path: Path, cmap: ClassMap) -> list[GroundTruth]:
         bb = obj.find("bndbox")
         if label not in cmap.mapping or bb is None:
             continue
-        box = tuple(float(bb.findtext(k) or 0) for k in ("xmin", "ymin", "xmax", "ymax"))
+        try:
+            box = tuple(float(bb.findtext(k) or 0) for k in ("xmin", "ymin", "xmax", "ymax"))
+        except ValueError:
+            raise DetectionLabelError(f"{path}: bndbox of a {label!r} must hold numbers, got "
+                                      f"{[bb.findtext(k) for k in ('xmin', 'ymin', 'xmax', 'ymax')]}") from None
         out.append(GroundTruth(box, label, cmap.mapping[label]))
     return out
 

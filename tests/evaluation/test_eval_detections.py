@@ -61,6 +61,27 @@ def test_yolo_and_voc_readers_with_a_class_map(tmp_path):
     assert read_voc(v, cmap)[0].box == (1.0, 2.0, 11.0, 22.0)
 
 
+@pytest.mark.parametrize("line, expected", [
+    ("0 412 260 30 80", r"a.txt:1: cx cy w h are shares of the image .* \(pixels\?\)"),  # pixels in a YOLO file
+    ("0 0.5 0.5 0 0.2", r"a.txt:1: cx cy w h are shares of the image \(0 to 1, w and h above 0\)"),
+])
+def test_yolo_boxes_outside_the_image_are_refused(tmp_path, line, expected):
+    """Were scored as boxes far outside the picture: every one a silent miss."""
+    (tmp_path / "a.txt").write_text(line + "\n")
+    with pytest.raises(DetectionLabelError, match=expected):
+        read_yolo(tmp_path / "a.txt", 200, 100, ClassMap.identity(["person"]))
+    (tmp_path / "a.txt").write_text("0 0.5 1.004 0.3 0.2\n")  # rounding at the edge is fine
+    assert len(read_yolo(tmp_path / "a.txt", 200, 100, ClassMap.identity(["person"]))) == 1
+
+
+def test_voc_box_that_is_not_a_number_is_named(tmp_path):
+    v = tmp_path / "a.xml"
+    v.write_text("<annotation><object><name>person</name><bndbox><xmin>1</xmin><ymin>two</ymin>"
+                 "<xmax>11</xmax><ymax>22</ymax></bndbox></object></annotation>")
+    with pytest.raises(DetectionLabelError, match=r"a.xml: bndbox of a 'person' must hold numbers"):
+        read_voc(v, ClassMap.identity(["person"]))
+
+
 def test_unreadable_detection_labels_exit_2_naming_the_file(tmp_path, capsys):
     from civicwatch.cli import main
 
