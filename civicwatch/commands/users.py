@@ -46,7 +46,18 @@ def _checked(run: Callable[[argparse.Namespace], int], command: str) -> Callable
             why = cannot_start(Settings())
         except (ValidationError, ValueError) as err:
             why = f"bad settings: {settings_error_text(err)}"
-        return refuse(command, why) if why is not None else run(args)
+        if why is not None:
+            return refuse(command, why)
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return run(args)
+        except SQLAlchemyError as err:
+            # The database went away or refused the change after the check above (a lost
+            # connection, a full disk, a constraint): one line, not a traceback. The engines hide
+            # statement values (``hide_parameters``), so no password hash is printed.
+            first_line = str(getattr(err, "orig", None) or err).strip().splitlines()[0] if str(err).strip() else ""
+            return refuse(command, f"the database refused it ({type(err).__name__}: {first_line})")
 
     return checked
 
