@@ -17,6 +17,7 @@ import pytest
 
 from detector.decode import DecodeReport, iter_frames, probe
 from detector.evidence.clips import cut_clip, stills_at
+from tests.blind_detector import NoBoxes
 
 SHORT_MP4 = "beijing-intersection/uadetrac_overpass_short.mp4"
 BIG, SMALL = (320, 180), (160, 90)
@@ -84,7 +85,6 @@ def test_evidence_pictures_after_the_change_have_the_first_size(resized_ts, tmp_
 
 def test_the_analysis_warns_that_it_scaled_frames(resized_ts, tmp_path):
     from detector.pipeline import AnalyzeOptions, analyze
-    from detector.types import Detections
     from service.job_report import warning_code
 
     source, _ = resized_ts
@@ -94,19 +94,17 @@ def test_the_analysis_warns_that_it_scaled_frames(resized_ts, tmp_path):
         "[[0, 90], [320, 90], [320, 180], [0, 180]]}\n"
     )
 
-    class NoBoxes:  # the frames' sizes are what is tested, not the model
-        input_size, class_names, name, model_path, conf = (128, 128), {0: "person"}, "none", None, 0.3
-
+    class SizeChecked(NoBoxes):  # the frames' sizes are what is tested, not the model
         def detect(self, frame):
             assert frame.shape == (BIG[1], BIG[0], 3)
-            return Detections.empty(self.class_names)
+            return super().detect(frame)
 
     result = analyze(
         source,
         scene,
         tmp_path / "out",
         AnalyzeOptions(evidence=False, motion_gate=False, regions="off"),
-        detector=NoBoxes(),
+        detector=SizeChecked(),
     )
     said = [w for w in result.warnings if warning_code(w) == "size_changed"]
     assert len(said) == 1 and "160x90 from 0.67 s" in said[0] and "320x180" in said[0], result.warnings

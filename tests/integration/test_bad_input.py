@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from tests.blind_detector import NoBoxes
 
 pytestmark = pytest.mark.integration
 
@@ -270,14 +271,6 @@ def test_scene_of_another_shape_is_analysed_with_a_warning(tmp_path):
     scene = tmp_path / "scene.yaml"
     scene.write_text("camera: x\nframe_size: [640, 480]\nzones:\n  - {name: a, kind: no_parking, polygon: "
                      "[[0, 300], [640, 300], [640, 480], [0, 480]]}\n")
-
-    class NoBoxes:  # the shapes are what is tested, not the model
-        input_size, class_names, name, model_path, conf = (128, 128), {0: "person"}, "none", None, 0.3
-
-        def detect(self, frame):
-            from detector.types import Detections
-
-            return Detections.empty(self.class_names)
 
     result = analyze(video, scene, tmp_path / "out", AnalyzeOptions(evidence=False, motion_gate=False),
                      detector=NoBoxes())

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from detector.scene import load_scene, load_scene_text
+from tests.blind_detector import NoBoxes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,18 +47,11 @@ def test_the_analysis_warnings_name_a_signal_that_is_never_red(tmp_path):
     from still_clips import still_clip
 
     from detector.pipeline import AnalyzeOptions, analyze
-    from detector.types import Detections
 
     video = tmp_path / "still.mp4"
     still_clip(np.full((360, 640, 3), 90, np.uint8), video, frames=5, fps=10)
     scene = tmp_path / "scene.yaml"
     scene.write_text(SCENE % "plan", encoding="utf-8")
-
-    class NoBoxes:  # what the scene says is tested, not the model
-        input_size, class_names, name, model_path, conf = (128, 128), {0: "person"}, "none", None, 0.3
-
-        def detect(self, frame):
-            return Detections.empty(self.class_names)
 
     result = analyze(video, scene, tmp_path / "out", AnalyzeOptions(evidence=False, motion_gate=False),
                      detector=NoBoxes())

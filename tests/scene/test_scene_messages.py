@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from detector.scene import SceneError, load_scene_text
+from tests.blind_detector import NoBoxes
 
 ZONE = "polygon: [[0, 0], [300, 0], [300, 200]], direction: [[10, 10], [10, 100]]"
 
@@ -42,7 +43,6 @@ def test_a_drone_field_in_a_fixed_scene_is_named_in_the_warnings(tmp_path):
     from still_clips import still_clip
 
     from detector.pipeline import AnalyzeOptions, analyze
-    from detector.types import Detections
 
     video = tmp_path / "still.mp4"
     still_clip(np.full((240, 320, 3), 90, np.uint8), video, frames=5, fps=10)
@@ -52,12 +52,6 @@ def test_a_drone_field_in_a_fixed_scene_is_named_in_the_warnings(tmp_path):
         "reference_image",
         "mosaic",
     ]
-
-    class NoBoxes:  # what the scene says is tested, not the model
-        input_size, class_names, name, model_path, conf = (128, 128), {0: "person"}, "none", None, 0.3
-
-        def detect(self, frame):
-            return Detections.empty(self.class_names)
 
     result = analyze(
         video, fixed, tmp_path / "out", AnalyzeOptions(evidence=False, motion_gate=False), detector=NoBoxes()
