@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -121,11 +122,24 @@ def _unknown_keys(data: dict) -> list[str]:
     return out
 
 
+# Far beyond any label file, frame list or cases.json (an analysis of a day's footage writes a few
+# MB): a larger file is something else given by mistake, a video most often, and was read whole
+# into memory before the UTF-8 check refused it.
+MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
 def read_json(path: Path, what: str, error: type[ValueError] = ValueError) -> object:
     """``path`` parsed as JSON, or ``error`` naming the file and what it was meant to be."""
     try:
+        with Path(path).open("rb") as f:
+            # the size first: a video's 2 GB are not read to learn that they are too many
+            raw = f.read(MAX_JSON_BYTES + 1) if os.fstat(f.fileno()).st_size <= MAX_JSON_BYTES else None
+        if raw is None or len(raw) > MAX_JSON_BYTES:  # (a pipe has no size: read to the limit)
+            limit = f"{MAX_JSON_BYTES // 2**20} MB" if MAX_JSON_BYTES >= 2**20 else f"{MAX_JSON_BYTES} bytes"
+            raise error(f"{path}: larger than {limit}; expected {what} as JSON "
+                        "(a video or an archive given in its place?)")
         # utf-8-sig: a file saved with a byte order mark (Windows Notepad, PowerShell 5) reads as JSON too
-        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        return json.loads(raw.decode("utf-8-sig"))
     except OSError as err:
         raise error(f"{path}: cannot read {what}: {err.strerror}") from None
     except json.JSONDecodeError as err:

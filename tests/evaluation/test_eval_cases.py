@@ -100,7 +100,7 @@ def test_cli_prints_misses_and_false_cases_and_json(tmp_path, capsys):
     assert main(["eval", "cases", str(tmp_path / "nowhere"), str(lab)]) == 2
 
 
-def test_malformed_cases_json_and_label_file_exit_2_naming_the_problem(tmp_path, capsys):
+def test_malformed_cases_json_and_label_file_exit_2_naming_the_problem(tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     lab = tmp_path / "l.json"
@@ -115,6 +115,16 @@ def test_malformed_cases_json_and_label_file_exit_2_naming_the_problem(tmp_path,
     lab.write_bytes(b"\x00\x00\x00\x18ftypmp42\xf6\xff")  # a video given as the labels
     assert main(["eval", "cases", str(run_dir), str(lab)]) == 2
     assert "l.json: not a UTF-8 text file" in capsys.readouterr().err
+    # A large file is refused by its size, before it is read into memory (a 2 GB video was).
+    lab.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2000))
+    monkeypatch.setattr("detector.evaluation.labels.MAX_JSON_BYTES", 1024)
+    assert main(["eval", "cases", str(run_dir), str(lab)]) == 2
+    assert "l.json: larger than 1024 bytes; expected label file as JSON (a video" in capsys.readouterr().err
+    lab.write_text(json.dumps({"video": "v.mp4", "scene": "s.yaml", "events": [EV]}))
+    (run_dir / "cases.json").write_bytes(b"[" + b" " * 2000 + b"]")
+    assert main(["eval", "cases", str(run_dir), str(lab)]) == 2
+    assert "cases.json: larger than 1024 bytes; expected the analysis cases as JSON" in capsys.readouterr().err
+    monkeypatch.undo()
     lab.write_text('{"video": "v", "scene": "s", "events": [{"rule": "wrong_way", "zone": "z", "t0": NaN, "t1": 2}]}')
     with pytest.raises(LabelError, match="events.0.t0: Input should be a finite number"):
         load_labels(lab)
