@@ -385,3 +385,30 @@ def test_a_retried_segment_does_not_take_the_jobs_progress_back(env, camera, foo
     assert shown == sorted(shown), shown
     with session_scope(factory) as db:
         assert db.get(Job, job_id).progress == shown[-1]
+
+
+def test_a_cancelled_split_job_keeps_delivered_cases_and_its_retry_adds_no_copy(env, camera, footage_dir,
+                                                                                evidence_template):
+    """What README's "Split uploads" says of a cancel: cases a finished segment delivered stay in
+    the review queue (they were judged whole, as a failed job's are), and a retry on the same scene
+    version adds no second copy of them."""
+    settings, factory, job_id, segments = _split(env, footage_dir)
+    tries = []
+    analyze = _copying(evidence_template, tries)
+    first = run_segment(segments[0], factory, settings, analyze, dict, lambda: False, OWNER)
+    assert first.state == "done" and len(first.new_cases) == 2
+    r = env.operator.post(f"/api/jobs/{job_id}/cancel")
+    assert r.status_code == 200 and r.json()["state"] == "cancelled", r.text
+    with session_scope(factory) as db:
+        kept = {c.id: c.state for c in db.scalars(select(Case).where(Case.job_id == job_id))}
+    assert kept == {cid: "pending" for cid in first.new_cases}
+
+    assert env.operator.post(f"/api/jobs/{job_id}/retry").status_code == 200
+    assert claim(factory, job_id, settings.job_max_attempts, OWNER, settings.job_lease_s)
+    again = split_job(factory, settings, job_id, OWNER)
+    outcomes = [run_segment(s, factory, settings, analyze, dict, lambda: False, OWNER) for s in again]
+    assert outcomes[0].new_cases == () and len(outcomes[1].new_cases) == 2 and outcomes[1].parent == "done"
+    with session_scope(factory) as db:
+        rows = list(db.scalars(select(Case).where(Case.job_id == job_id)))
+        assert len(rows) == 4 and set(first.new_cases) <= {r.id for r in rows}
+        assert db.get(Job, job_id).cases_found == 4
