@@ -36,6 +36,7 @@ from service.config import Settings
 from service.errors import ApiError
 from service.integrity import check_case, check_published
 from service.models import Camera, Case, Job, utcnow
+from service.publication import made_from_current
 from service.redaction import IMAGE_NAME, VIDEO_NAME
 
 APPROVED = ("approved", "published")
@@ -103,19 +104,31 @@ def _key(cases: list[Case], publication: bool, unit: str, job: Job) -> str:
     ).hexdigest()[:16]
 
 
+def _public_media_ready(case: Case, settings: Settings) -> None:
+    """ApiError 409 ``not_ready`` unless ``case`` has its redacted clip and still, made under the
+    ``redaction_policy`` in force from its evidence as it is now (``made_from_current``), as the
+    screens' feed requires. Checked before a report made already is handed back: media made under
+    another policy (``none`` before redaction was turned on) are what the screens refuse, and a
+    public report made of them, or made before the change and found again by its key, showed
+    the bystanders unblurred."""
+    if (
+        not case.published_hashes
+        or not {VIDEO_NAME, IMAGE_NAME} <= set(case.published_hashes)
+        or not made_from_current(case, settings.redaction_policy)
+    ):
+        raise ApiError(
+            409,
+            f"the redacted media of case {case.id} are still being made; try again shortly",
+            code="not_ready",
+            case_id=case.id,
+        )
+
+
 def _media(case: Case, settings: Settings, publication: bool) -> tuple[str, str]:
     """The store keys (``service.blobstore``) of the clip and still the report may show of
     ``case``, checked; ApiError 409 when it may not."""
     if publication:
-        if not case.published_hashes or not {VIDEO_NAME, IMAGE_NAME} <= set(
-            case.published_hashes
-        ):
-            raise ApiError(
-                409,
-                f"the redacted media of case {case.id} are still being made; try again shortly",
-                code="not_ready",
-                case_id=case.id,
-            )
+        _public_media_ready(case, settings)
         check = check_published(case, evidence_store(settings), settings.chunk_size)
         if not check.ok:
             raise ApiError(
@@ -207,6 +220,9 @@ def make_job_report(
             f"job {job.id} has no approved case to report",
             code="no_approved_cases",
         )
+    if publication:
+        for case in cases:
+            _public_media_ready(case, settings)
     variant = VARIANTS[publication]
     report_id = f"{variant}-{_key(cases, publication, unit, job)}"
     folder = reports_dir(settings, job.id) / report_id

@@ -60,13 +60,14 @@ def make_flight_report(
     job = _job(db, job_id, who)
     unit = " ".join((body.unit or "").split())
     if body.publication:
-        # The public variant shows the redacted media: an approved case's made under another
-        # redaction policy or from replaced evidence are made again first (not_ready meanwhile).
+        # The public variant shows the redacted media: a case's made under another redaction
+        # policy or from replaced evidence are made again first (not_ready meanwhile). A published
+        # case's too: the screens refuse them as well, and only approved ones were made again, so
+        # the report was made of the published cases' old, perhaps unblurred, media.
         settings = request.app.state.settings
         publisher = getattr(request.app.state.runner, "publisher", None)
         for case in approved_cases(db, job):
-            if case.state == "approved":
-                replace_stale(db, case, settings, publisher)
+            replace_stale(db, case, settings, publisher)
     made = make_job_report(
         db,
         job,

@@ -225,3 +225,28 @@ def test_the_public_report_never_uses_media_made_under_another_policy(env, cases
     with env.app.state.session_factory() as db:  # the report was made from these
         for c in cases:
             assert db.get(Case, c).published_hashes["published.mp4"] != unblurred[c]
+
+
+def test_the_public_report_never_uses_a_published_cases_media_of_another_policy(env, cases):
+    """Cases published while the installation ran with ``redaction_policy: none`` are off the
+    screens once redaction is turned on, until their media are made again; the public flight report
+    still used their unblurred media (only approved cases were made again first) and, asked again,
+    handed back the report made under ``none`` as it was. Their media are made again first now."""
+    settings = env.app.state.settings
+    settings.redaction_policy = "none"
+    _approve(env, cases)
+    for c in cases:
+        assert env.reviewer.post(f"/api/cases/{c}/publish").status_code == 200
+    with env.app.state.session_factory() as db:
+        unblurred = {c: db.get(Case, c).published_hashes["published.mp4"] for c in cases}
+    job = _job_id(env, cases[0])
+    before = env.reviewer.post(f"/api/jobs/{job}/flight-report", json={"publication": True})
+    assert before.status_code == 200, before.text
+    settings.redaction_policy = "bystanders"
+    made = env.reviewer.post(f"/api/jobs/{job}/flight-report", json={"publication": True})
+    assert made.status_code == 200, made.text
+    assert made.json()["reused"] is False and made.json()["report_id"] != before.json()["report_id"]
+    with env.app.state.session_factory() as db:  # the report was made from these
+        for c in cases:
+            case = db.get(Case, c)
+            assert case.state == "published" and case.published_hashes["published.mp4"] != unblurred[c]
