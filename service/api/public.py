@@ -265,8 +265,12 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
     # being told: without this it kept a withdrawn case, a citizen's face, on its screen for good.
     withdrawn = []
     if after is not None:
+        # No upper bound: a withdrawal stamped by an app server whose clock runs ahead of this
+        # one's lay after ``now``, and was named only once this clock caught up, while a screen
+        # polling with ``since`` kept the case on the street. Named early, it is named again in the
+        # next polls (by number: harmless), never too late.
         gone = select(Case).where(Case.state == "withdrawn", Case.public_number.is_not(None),
-                                  Case.decided_at > after, Case.decided_at <= now).order_by(Case.decided_at)
+                                  Case.decided_at > after).order_by(Case.decided_at)
         withdrawn = [c.public_number for c in db.scalars(gone)
                      if in_feed_of(who, screen, c)]
         withdrawn += [c.public_number for c in stale]  # a screen polling with since takes them off too

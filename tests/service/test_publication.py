@@ -807,3 +807,25 @@ def test_unpairing_takes_only_a_pairing_the_request_came_with(env, cases, fast_r
     r = screen.post("/api/public/unpair")
     assert r.status_code == 204 and r.headers["set-cookie"].startswith("cw_display=")
     assert screen.get("/api/public/cases").status_code == 401
+
+
+def test_a_screen_polling_with_since_is_told_of_a_withdrawal_stamped_by_a_clock_ahead(
+        env, cases, fast_redaction, monkeypatch):
+    """The withdrawal is made on an app server whose clock runs a minute ahead of the one the
+    screen polls. Its stamp lay after the polled server's clock, and the answer named only
+    withdrawals stamped up to its own time: the case was gone from full polls at once, but a
+    screen polling with ``since`` kept it on the street until that clock caught up."""
+    import service.api.cases as cases_api
+
+    a, _ = cases
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    first = env.display.get("/api/public/cases").json()
+    [number] = [c["number"] for c in first["items"]]
+    ahead = datetime.now(timezone.utc) + timedelta(seconds=60)
+    monkeypatch.setattr(cases_api, "utcnow", lambda: ahead)
+    assert env.reviewer.post(f"/api/cases/{a}/withdraw", json={"reason": "wrong person"}).status_code == 200
+    monkeypatch.undo()
+    assert env.display.get("/api/public/cases").json()["items"] == []
+    news = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
+    assert news["withdrawn"] == [number] and news["items"] == []
