@@ -371,6 +371,10 @@ class _Redactor:
     def __init__(self, case: dict, policy: str, finders: Sequence[RegionFinder], timeline=None,  # noqa: ANN001
                  verifier: RegionFinder | None = None, stopping: Callable[[], bool] | None = None):
         self.case, self.policy, self.finders = case, policy, list(finders)
+        from service.redaction_track import PEOPLE_CARRIERS  # it builds on this module
+
+        # a car, bus or truck: nobody in its box is the offender (``redaction_track.PEOPLE_CARRIERS``)
+        self.people = str(case.get("object_class") or "") not in PEOPLE_CARRIERS
         self.stopping = stopping
         self.timeline, self.verifier, self.verified_extra = timeline, verifier, 0
         self.shape: tuple[int, ...] | None = None
@@ -397,7 +401,7 @@ class _Redactor:
         from service.redaction_track import Timeline  # it builds on this module
 
         timeline = self.timeline or Timeline([detect(frame_bgr, t, self.finders)])
-        cover = timeline.cover(t, self.offender_at, self.policy)
+        cover = timeline.cover(t, self.offender_at, self.policy, self.people)
         if cover.drop:
             self.dropped.append((t, cover.drop))
             return None
@@ -426,7 +430,7 @@ class _Redactor:
             log.exception("redaction: verification failed at %.3f s", t)
             return out
         extra = [_grow(r.box, BASE_MARGIN) for r in found
-                 if r.kind == "person" and not is_offender(r, here) and not covered(r.box, blurred)]
+                 if r.kind == "person" and not is_offender(r, here, self.people) and not covered(r.box, blurred)]
         self.verified_extra += len(extra)
         return blur_boxes(out, extra, 0.0) if extra else out
 

@@ -43,6 +43,12 @@ OFFENDER_IOU = 0.45
 INSIDE_SHARE = 0.8
 # a bystander covering this share of the offender's head cannot be blurred without hiding his face
 HIDES_OFFENDER = 0.5
+# Offenders whose box holds people who are not the offence: a car, bus or truck. Their box is the
+# vehicle's, and the people in it (a bus's passengers behind its windows) or seen through it (a
+# walker passing behind a parked car, boxed inside it) are bystanders; the vehicle and its plate
+# show the offence. Taken as "a part of him" (a box inside his) or as his face (a face in the top
+# half of his box), such a walker was published sharp, face and all.
+PEOPLE_CARRIERS = frozenset({"car", "bus", "truck"})
 
 
 @dataclass(frozen=True)
@@ -85,10 +91,13 @@ def _grow(box: Box, margin: float) -> Box:
     return (x1 - mx, y1 - my, x2 + mx, y2 + my)
 
 
-def is_offender(region: Region, offender: Box | None) -> bool:
+def is_offender(region: Region, offender: Box | None, people: bool = True) -> bool:
     """Stricter than ``redaction.belongs_to_offender``: a whole box must match the offender's
-    (IoU), a face must sit in his head, so someone overlapping him is still blurred."""
+    (IoU), a face must sit in his head, so someone overlapping him is still blurred. ``people``
+    False (the offender is a car, bus or truck: ``PEOPLE_CARRIERS``): no person and no face is his."""
     if offender is None:
+        return False
+    if not people and region.kind in ("face", "person"):
         return False
     x1, y1, x2, y2 = region.box
     if region.kind in ("face", "plate"):
@@ -149,7 +158,9 @@ class Timeline:
         self.dets = sorted(detections, key=lambda d: d.t)
         self.times = [d.t for d in self.dets]
 
-    def cover(self, t: float, offender_at: OffenderAt, policy: str) -> Cover:
+    def cover(self, t: float, offender_at: OffenderAt, policy: str, people: bool = True) -> Cover:
+        """``people``: whether the offender is one whose box a person or face can belong to
+        (``is_offender``; False for a car, bus or truck)."""
         lo = bisect.bisect_right(self.times, t)  # dets[:lo] are at or before t
         before = [d for d in reversed(self.dets[:lo])]
         after = self.dets[lo:]
@@ -165,13 +176,13 @@ class Timeline:
         boxes: list[Box] = []
         nearest = min(used, key=lambda d: abs(d.t - t))
         keep = tuple(_grow(r.box, BASE_MARGIN) for r in nearest.regions or ()
-                     if policy == "bystanders" and r.kind == "face" and is_offender(r, offender_at(nearest.t)))
+                     if policy == "bystanders" and r.kind == "face" and is_offender(r, offender_at(nearest.t), people))
         private: list[Box] = []
         for det in used:
             margin = BASE_MARGIN + MARGIN_PER_S * abs(det.t - t)
             off = offender_at(det.t)
             for region in det.regions or ():
-                box = self._judge(region, off, here, policy)
+                box = self._judge(region, off, here, policy, people)
                 if box is None:
                     continue
                 if box == "drop":
@@ -184,7 +195,7 @@ class Timeline:
             for ra, rb in _match(a.regions or (), b.regions or ()):
                 box = tuple(x + (y - x) * w for x, y in zip(ra.box, rb.box))
                 region = Region(box, ra.kind)  # type: ignore[arg-type]
-                judged = self._judge(region, here, here, policy)
+                judged = self._judge(region, here, here, policy, people)
                 if judged not in (None, "drop"):
                     boxes.append(_grow(judged, BASE_MARGIN))  # type: ignore[arg-type]
                     private.append(_grow(_private_part(region), BASE_MARGIN))
@@ -194,9 +205,10 @@ class Timeline:
                      private=tuple(p for p in private if _intersection(p, here) > 0))
 
     @staticmethod
-    def _judge(region: Region, offender_then: Box | None, offender_now: Box | None, policy: str):
+    def _judge(region: Region, offender_then: Box | None, offender_now: Box | None, policy: str,
+               people: bool = True):
         """The box to blur for ``region`` (None: keep it; "drop": it cannot be covered)."""
-        if is_offender(region, offender_then):
+        if is_offender(region, offender_then, people):
             return _identifying_part(region) if policy == "all" else None
         if region.kind == "person" and offender_now is not None and policy == "bystanders":
             head = _face_zone(offender_now)

@@ -56,3 +56,23 @@ def test_a_bystander_inside_the_offenders_box_stays_blurred():
 def test_policy_all_still_blurs_the_offenders_plate_band():
     out = _published([NEIGHBOUR], policy="all")
     assert _detail(out, (118, 140, 182, 158)) < 0.35 * _detail(_texture(), OFFENDER)
+
+
+def test_nobody_in_a_cars_box_is_taken_for_the_offender():
+    """A parked car is the offender; a walker passing behind it is boxed inside the car's box, his
+    face in its top half. He was taken for a part of the offender (a box inside his, smaller) and
+    his face for the offender's (a face in the top of his box), and published sharp, face and all.
+    A car, bus or truck holds no person who is the offence: he is blurred, the car stays sharp."""
+    walker = Region((130.0, 102.0, 150.0, 158.0), "person")
+    face = Region((135.0, 104.0, 145.0, 114.0), "face")
+    car = dict(CASE, object_class="car")
+    dets = [Detection(t, (Region(OFFENDER, "vehicle"), walker, face)) for t in (0.4, 0.5, 0.6)]
+    out = _Redactor(car, "bystanders", finders=[lambda f: []], timeline=Timeline(dets))(_texture(), 0.5)
+    assert out is not None
+    assert _detail(out, (135, 104, 145, 114)) < 0.35 * _detail(_texture(), (135, 104, 145, 114))  # his face
+    assert _detail(out, (131, 116, 149, 156)) < 0.35 * _detail(_texture(), (131, 116, 149, 156))  # his body
+    assert _detail(out, (160, 103, 196, 157)) > 0.9 * _detail(_texture(), (160, 103, 196, 157))  # the car
+    # a walker offender's own face and body stay sharp as before
+    walking = dict(CASE, object_class="person")
+    out = _Redactor(walking, "bystanders", finders=[lambda f: []], timeline=Timeline(dets))(_texture(), 0.5)
+    assert _detail(out, (135, 104, 145, 114)) > 0.9 * _detail(_texture(), (135, 104, 145, 114))
