@@ -371,10 +371,8 @@ class _Redactor:
     def __init__(self, case: dict, policy: str, finders: Sequence[RegionFinder], timeline=None,  # noqa: ANN001
                  verifier: RegionFinder | None = None, stopping: Callable[[], bool] | None = None):
         self.case, self.policy, self.finders = case, policy, list(finders)
-        from service.redaction_track import PEOPLE_CARRIERS  # it builds on this module
-
-        # a car, bus or truck: nobody in its box is the offender (``redaction_track.PEOPLE_CARRIERS``)
-        self.people = str(case.get("object_class") or "") not in PEOPLE_CARRIERS
+        # what the offender is, so nothing he cannot be made of is taken for him (``redaction_track.can_be``)
+        self.offender_class = str(case.get("object_class") or "") or None
         self.stopping = stopping
         self.timeline, self.verifier, self.verified_extra = timeline, verifier, 0
         self.shape: tuple[int, ...] | None = None
@@ -401,7 +399,7 @@ class _Redactor:
         from service.redaction_track import Timeline  # it builds on this module
 
         timeline = self.timeline or Timeline([detect(frame_bgr, t, self.finders)])
-        cover = timeline.cover(t, self.offender_at, self.policy, self.people)
+        cover = timeline.cover(t, self.offender_at, self.policy, self.offender_class)
         if cover.drop:
             self.dropped.append((t, cover.drop))
             return None
@@ -430,7 +428,7 @@ class _Redactor:
             log.exception("redaction: verification failed at %.3f s", t)
             return out
         extra = [_grow(r.box, BASE_MARGIN) for r in found
-                 if r.kind == "person" and not is_offender(r, here, self.people) and not covered(r.box, blurred)]
+                 if r.kind == "person" and not is_offender(r, here, self.offender_class) and not covered(r.box, blurred)]
         self.verified_extra += len(extra)
         return blur_boxes(out, extra, 0.0) if extra else out
 

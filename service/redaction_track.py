@@ -28,7 +28,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from service.redaction import Box, Region, _identifying_part, _intersection, _area
+from service.redaction import VEHICLE_CLASSES, Box, Region, _identifying_part, _intersection, _area
 
 DETECT_INTERVAL_S = 0.1
 MAX_GAP_S = 0.35
@@ -49,6 +49,22 @@ HIDES_OFFENDER = 0.5
 # show the offence. Taken as "a part of him" (a box inside his) or as his face (a face in the top
 # half of his box), such a walker was published sharp, face and all.
 PEOPLE_CARRIERS = frozenset({"car", "bus", "truck"})
+# Offenders a vehicle or a plate can be part of: a vehicle, or a rider on his two-wheeler. A
+# walker's box holds no vehicle of his: a far car seen beside him, boxed inside his box, and its
+# plate were taken for parts of him and published sharp.
+VEHICLE_OFFENDERS = frozenset(VEHICLE_CLASSES | {"rider"})
+
+
+def can_be(offender_class: str | None, region_kind: str) -> bool:
+    """Whether a region of ``region_kind`` can be (a part of) an offender of ``offender_class``
+    (the case's ``object_class``; a case that names none is judged by its box alone, as before)."""
+    if not offender_class:
+        return True
+    if region_kind in ("face", "person"):
+        return offender_class not in PEOPLE_CARRIERS
+    if region_kind in ("vehicle", "plate"):
+        return offender_class in VEHICLE_OFFENDERS
+    return True
 
 
 @dataclass(frozen=True)
@@ -91,13 +107,11 @@ def _grow(box: Box, margin: float) -> Box:
     return (x1 - mx, y1 - my, x2 + mx, y2 + my)
 
 
-def is_offender(region: Region, offender: Box | None, people: bool = True) -> bool:
+def is_offender(region: Region, offender: Box | None, offender_class: str | None = None) -> bool:
     """Stricter than ``redaction.belongs_to_offender``: a whole box must match the offender's
-    (IoU), a face must sit in his head, so someone overlapping him is still blurred. ``people``
-    False (the offender is a car, bus or truck: ``PEOPLE_CARRIERS``): no person and no face is his."""
-    if offender is None:
-        return False
-    if not people and region.kind in ("face", "person"):
+    (IoU), a face must sit in his head, so someone overlapping him is still blurred; and nothing
+    of a kind he cannot be made of (``can_be``: no person in a car's box, no car in a walker's)."""
+    if offender is None or not can_be(offender_class, region.kind):
         return False
     x1, y1, x2, y2 = region.box
     if region.kind in ("face", "plate"):
@@ -158,9 +172,8 @@ class Timeline:
         self.dets = sorted(detections, key=lambda d: d.t)
         self.times = [d.t for d in self.dets]
 
-    def cover(self, t: float, offender_at: OffenderAt, policy: str, people: bool = True) -> Cover:
-        """``people``: whether the offender is one whose box a person or face can belong to
-        (``is_offender``; False for a car, bus or truck)."""
+    def cover(self, t: float, offender_at: OffenderAt, policy: str, offender_class: str | None = None) -> Cover:
+        """``offender_class``: the case's ``object_class``, what the offender can be made of (``can_be``)."""
         lo = bisect.bisect_right(self.times, t)  # dets[:lo] are at or before t
         before = [d for d in reversed(self.dets[:lo])]
         after = self.dets[lo:]
@@ -176,13 +189,13 @@ class Timeline:
         boxes: list[Box] = []
         nearest = min(used, key=lambda d: abs(d.t - t))
         keep = tuple(_grow(r.box, BASE_MARGIN) for r in nearest.regions or ()
-                     if policy == "bystanders" and r.kind == "face" and is_offender(r, offender_at(nearest.t), people))
+                     if policy == "bystanders" and r.kind == "face" and is_offender(r, offender_at(nearest.t), offender_class))
         private: list[Box] = []
         for det in used:
             margin = BASE_MARGIN + MARGIN_PER_S * abs(det.t - t)
             off = offender_at(det.t)
             for region in det.regions or ():
-                box = self._judge(region, off, here, policy, people)
+                box = self._judge(region, off, here, policy, offender_class)
                 if box is None:
                     continue
                 if box == "drop":
@@ -195,7 +208,7 @@ class Timeline:
             for ra, rb in _match(a.regions or (), b.regions or ()):
                 box = tuple(x + (y - x) * w for x, y in zip(ra.box, rb.box))
                 region = Region(box, ra.kind)  # type: ignore[arg-type]
-                judged = self._judge(region, here, here, policy, people)
+                judged = self._judge(region, here, here, policy, offender_class)
                 if judged not in (None, "drop"):
                     boxes.append(_grow(judged, BASE_MARGIN))  # type: ignore[arg-type]
                     private.append(_grow(_private_part(region), BASE_MARGIN))
@@ -206,9 +219,9 @@ class Timeline:
 
     @staticmethod
     def _judge(region: Region, offender_then: Box | None, offender_now: Box | None, policy: str,
-               people: bool = True):
+               offender_class: str | None = None):
         """The box to blur for ``region`` (None: keep it; "drop": it cannot be covered)."""
-        if is_offender(region, offender_then, people):
+        if is_offender(region, offender_then, offender_class):
             return _identifying_part(region) if policy == "all" else None
         if region.kind == "person" and offender_now is not None and policy == "bystanders":
             head = _face_zone(offender_now)

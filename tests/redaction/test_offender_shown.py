@@ -76,3 +76,19 @@ def test_nobody_in_a_cars_box_is_taken_for_the_offender():
     walking = dict(CASE, object_class="person")
     out = _Redactor(walking, "bystanders", finders=[lambda f: []], timeline=Timeline(dets))(_texture(), 0.5)
     assert _detail(out, (135, 104, 145, 114)) > 0.9 * _detail(_texture(), (135, 104, 145, 114))
+
+
+def test_no_vehicle_in_a_walkers_box_is_taken_for_the_offender():
+    """A walker crossing on red is the offender, near the camera: a far car waiting at the stop
+    line is seen beside his legs, boxed inside his box. It was taken for a part of him (a box inside
+    his, smaller) and its plate for his (a plate whose centre is in his box), and the car's plate
+    was published readable. A walker is made of no vehicle: the car is blurred, he stays sharp."""
+    walker = (100.0, 40.0, 170.0, 230.0)
+    case = {"frame_size": [W, H], "object_class": "person",
+            "offender_track": [{"t": 0.0, "box": list(walker)}, {"t": 1.0, "box": list(walker)}]}
+    car, plate = Region((112.0, 150.0, 150.0, 178.0), "vehicle"), Region((122.0, 168.0, 140.0, 175.0), "plate")
+    dets = [Detection(t, (Region(walker, "person"), car, plate)) for t in (0.4, 0.5, 0.6)]
+    out = _Redactor(case, "bystanders", finders=[lambda f: []], timeline=Timeline(dets))(_texture(), 0.5)
+    assert out is not None
+    assert _detail(out, (122, 168, 140, 175)) < 0.35 * _detail(_texture(), (122, 168, 140, 175))  # the plate
+    assert _detail(out, (103, 45, 167, 140)) > 0.9 * _detail(_texture(), (103, 45, 167, 140))  # the walker
