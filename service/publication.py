@@ -51,12 +51,29 @@ PUBLISHED_SHEET = "published_sheet.jpg"
 SOURCE_KINDS = ("clip", "snapshot", "sheet", "tracks")
 
 
+# The version of what the redaction code blurs under a policy. Raise it whenever a change makes
+# it blur more (or otherwise differently): published media made by the earlier rules are then no
+# longer "made from current", so they leave the screens and are made again, as after a policy
+# change. Without it, media made before a fix (2: no person inside an offending car's, bus's or
+# truck's box, and no other vehicle's plate beside a walker, is taken for the offender) stayed on
+# the street screens with the faces the fix blurs.
+REDACTION_RULES = 2
+
+
+def media_prefix(policy: str) -> str:
+    """How the folder of media made now under ``policy`` starts: the policy and the rules'
+    version (none for the first rules, whose folders were named before the version was). The feed
+    finds stale media of any age by it in SQL (``service.api.public.feed``)."""
+    return policy if REDACTION_RULES == 1 else f"{policy}-r{REDACTION_RULES}"
+
+
 def media_source(case: Case, policy: str) -> str:
     """What a case's published media are made from, as their folder's name starts: the policy
-    they were redacted under and a digest of the evidence they were made of."""
+    and redaction rules they were made under (``media_prefix``) and a digest of the evidence they
+    were made of."""
     evidence, hashes = case.evidence or {}, case.evidence_hashes or {}
     sources = sorted((str(evidence[k]), hashes.get(str(evidence[k]))) for k in SOURCE_KINDS if evidence.get(k))
-    return f"{policy}-{hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:16]}"
+    return f"{media_prefix(policy)}-{hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:16]}"
 
 
 def made_from_current(case: Case, policy: str) -> bool:

@@ -39,7 +39,7 @@ from service.errors import ApiError, responses
 from service.blobstore import BadKey, evidence_store, join
 from service.hash_cache import blob_matches
 from service.models import ApiToken, Camera, Case, Job, Upload, utcnow
-from service.publication import PUBLISHED_SHEET, made_from_current, queue_missing, replace_stale
+from service.publication import PUBLISHED_SHEET, made_from_current, media_prefix, queue_missing, replace_stale
 from service.web.build import PAGE_BUILD_HEADER, page_build
 from service.scenes import timezone_of
 from service.security import DISPLAY_COOKIE, Principal, get_db, require_roles, token_hash
@@ -231,10 +231,11 @@ def feed(request: Request, response: Response, db: Session = Depends(get_db), wh
         # published meanwhile, or back on the screens with media made again (a screen polling with
         # ``since`` was told to take the case off while its media were of an old policy) ...
         recent = q.where(or_(Case.decided_at > after, Case.media_at > after))
-        # ... and, of any age, the cases whose media are of another policy (the folder's name says
-        # it, ``made_from_current``): before, those decided before ``since`` were never found
+        # ... and, of any age, the cases whose media are of another policy or of earlier redaction
+        # rules (the folder's name says it: ``media_prefix``, ``made_from_current``): before, those decided before ``since`` were never found
         # stale, so a screen polling with ``since`` kept their old, unblurred media for good
-        other_policy = q.where(~Case.published_dir.contains(f"/{settings.redaction_policy}-", autoescape=True))
+        other_policy = q.where(~Case.published_dir.contains(f"/{media_prefix(settings.redaction_policy)}-",
+                                                            autoescape=True))
         rows = _unique_cases(chain(db.execute(recent.order_by(Case.decided_at.desc(), Case.id)),
                                    db.execute(other_policy.order_by(Case.id))))
     limit = max(1, min(limit, 200))

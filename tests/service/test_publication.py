@@ -829,3 +829,36 @@ def test_a_screen_polling_with_since_is_told_of_a_withdrawal_stamped_by_a_clock_
     assert env.display.get("/api/public/cases").json()["items"] == []
     news = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
     assert news["withdrawn"] == [number] and news["items"] == []
+
+
+def test_media_made_by_earlier_redaction_rules_leave_the_screens_and_are_made_again(env, cases, fast_redaction,
+                                                                                     monkeypatch):
+    """An upgrade that makes the redaction blur more (``service.publication.REDACTION_RULES``)
+    takes the media published by the earlier rules off the screens until they are made again, as a
+    policy change does: they were kept, with the faces the new rules blur, for as long as the case
+    was on the screens."""
+    import service.publication as publication
+
+    a, _ = cases
+    current = publication.REDACTION_RULES
+    assert current >= 2
+    monkeypatch.setattr(publication, "REDACTION_RULES", current - 1)
+    env.settings.redaction_policy = "bystanders"
+    _approve(env, a)
+    assert env.reviewer.post(f"/api/cases/{a}/publish").status_code == 200
+    _decided_a_day_ago(env, a)
+    first = env.display.get("/api/public/cases").json()
+    (item,) = first["items"]
+
+    monkeypatch.setattr(publication, "REDACTION_RULES", current)  # the upgrade
+    assert env.display.get("/api/public/cases").json()["items"] == []
+    assert env.display.get(item["media"]["image"]).status_code == 404
+    news = env.display.get("/api/public/cases", params={"since": first["server_time"]}).json()
+    assert news["items"] == [] and news["withdrawn"] == [item["number"]]
+    assert env.reviewer.get(f"/api/public/preview/{a}").status_code == 409  # made again now
+    assert env.reviewer.get(f"/api/public/preview/{a}").status_code == 200
+    (back,) = env.display.get("/api/public/cases").json()["items"]
+    assert back["number"] == item["number"]
+    with env.app.state.session_factory() as db:
+        folder = db.get(Case, a).published_dir.rsplit("/", 1)[-1]
+    assert folder.startswith(f"bystanders-r{current}-")  # made by the rules in force
