@@ -419,6 +419,10 @@ def publish(case_id: str, request: Request, body: PublishIn | None = None, db: S
     if body and body.media_sha256 is not None and body.media_sha256 != case.published_hashes:
         raise ApiError(409, "the published media changed since the preview; preview again", code="conflict")
     screens = sorted(set(body.screens)) if body and body.screens is not None else None
+    if screens == []:
+        # A case "published" to no screen was numbered and public (a display token not bound to a
+        # screen could fetch it by number) but shown nowhere: the reviewer unticked every screen.
+        raise ApiError(422, "pick at least one screen, or leave 'screens' out for every screen", code="no_screens")
     olds: list[str] = []
 
     def published_as(number: str) -> None:

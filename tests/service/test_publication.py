@@ -132,6 +132,19 @@ def test_bound_token_always_gets_its_own_screen_and_share(env, cases, fast_redac
     assert {c["number"] for c in env.reviewer.get("/api/public/cases").json()["items"]} == {num_a, num_b}
 
 
+def test_publishing_to_no_screen_is_refused(env, cases, fast_redaction):
+    """Every screen unticked: the case was numbered and public (a display token not bound to a
+    screen could fetch its media by number) but shown nowhere. Refused; the case stays approved,
+    unnumbered, and publishes to a screen afterwards."""
+    a, _ = cases
+    _approve(env, a)
+    r = env.reviewer.post(f"/api/cases/{a}/publish", json={"screens": []})
+    assert r.status_code == 422 and r.json()["code"] == "no_screens", r.text
+    case = env.reviewer.get(f"/api/cases/{a}").json()
+    assert (case["state"], case["public_number"]) == ("approved", None)
+    assert env.reviewer.post(f"/api/cases/{a}/publish", json={"screens": ["hall"]}).status_code == 200
+
+
 def test_replaced_published_media_are_not_served_and_leave_the_screens(env, cases, fast_redaction):
     a, _ = cases
     _approve(env, a)

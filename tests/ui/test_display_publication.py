@@ -140,6 +140,12 @@ def test_preview_publish_pair_show_and_withdraw(browser, pub_service) -> None:
     preview_src = page.get_attribute("#pp-video", "src")
     assert re.fullmatch(rf"/api/public/cases/{re.escape(parked)}/media/video\?v=[0-9a-f]{{16}}", preview_src), preview_src
     assert page.is_checked("#pp-all")
+    # every screen unticked: said in the dialog, which stays open (the API refuses it: no_screens)
+    page.uncheck("#pp-all")
+    page.click("#pp-confirm")
+    assert page.is_visible("#pp-error") and "at least one screen" in page.text_content("#pp-error")
+    assert page.is_visible("#publish-dialog")
+    page.check("#pp-all")
     page.click("#pp-confirm")
     page.wait_for_selector("#case[data-state='published'], .toast", timeout=30_000)
     with svc.client("reviewer") as api:

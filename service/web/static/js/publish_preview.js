@@ -69,6 +69,11 @@
       if (!$('pp-all').checked) {
         screens = [];
         $('pp-screens').querySelectorAll('input[data-screen]:checked').forEach(function (box) { screens.push(box.getAttribute('data-screen')); });
+        if (!screens.length) {  /* published to no screen: numbered and public, shown nowhere (422 no_screens) */
+          $('pp-error').textContent = CW.t('review.publish.no_screens');
+          $('pp-error').hidden = false;
+          return;
+        }
       }
       var body = {media_sha256: preview.media_sha256};
       if (screens) body.screens = screens;
