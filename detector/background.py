@@ -22,6 +22,16 @@ What keeps this usable on real footage:
   of reporting the zone as an object (and instead of copying that frame, which may hold a vehicle).
 * Blobs get stable ids across updates by IoU matching; an object hidden behind a person keeps
   its id while hidden, and one not seen for ``drop_after_s`` (uncovered) is dropped.
+* A thing the person who dropped it hid is still once it has been seen unchanged for
+  ``steady_s`` after the person moved on (the short-term background under the box is frozen at
+  what lay there before and would take over a second to catch up).
+* Hand-held cameras that pan: when the stabiliser re-anchors, ``reproject`` moves the backgrounds
+  and the candidates with the picture instead of forgetting them. From then on registration errors
+  and parallax (a rail post above the ground) move edges by a pixel or more, so a change must lie
+  outside the background's range within ``align_px``, bands no thicker than ``thin_px`` are
+  ignored, so is the strip along the picture's edge (``edge_share``), and a blob whose outline is
+  the background's rather than the picture's (a ghost of someone who stood there) is learnt as
+  ground. The litter rule then also asks for someone who could have left it (``view_moved``).
 
 Everything is computed on the bounding rectangle of the no-litter zones, downscaled so that the
 work image is at most ``work_width`` pixels wide; boxes and areas are reported in scene pixels.
@@ -96,6 +106,12 @@ class StaticObjectFinder:
         absorb_after_s: float = 600.0,
         box_margin: float = 0.15,
         match_iou: float = 0.2,
+        steady_s: float = 0.4,
+        hidden_s: float = 2.0,
+        align_px: int = 1,
+        edge_share: float = 0.04,
+        thin_px: float = 4.0,
+        ghost_ratio: float = 0.8,
     ) -> None:
         self.zones: list[NoLitterZone] = [z for z in scene.zones if isinstance(z, NoLitterZone)]
         self.frame_size = tuple(scene.frame_size)
@@ -104,7 +120,12 @@ class StaticObjectFinder:
         self.global_change_fraction = global_change_fraction
         self.drop_after_s, self.absorb_after_s = drop_after_s, absorb_after_s
         self.box_margin, self.match_iou = box_margin, match_iou
+        self.steady_s, self.hidden_s = steady_s, hidden_s
+        self.thin_px, self.ghost_ratio = thin_px, ghost_ratio
+        self._align_kernel = np.ones((2 * align_px + 1, 2 * align_px + 1), np.uint8) if align_px > 0 else None
         self._objects: dict[int, _Tracked] = {}
+        self._panned = False  # the background has been carried across a pan (``reproject``)
+        self._edge: np.ndarray | None = None
         self._ids = count(1)
         self._t_prev: float | None = None
         self._long: np.ndarray | None = None
@@ -125,6 +146,15 @@ class StaticObjectFinder:
             pts = ((np.asarray(z.polygon, np.float64) - (x0, y0)) * self.scale).round().astype(np.int32)
             cv2.fillPoly(self.zone_index, [pts], i)
         self.zone_mask = self.zone_index > 0
+        # Once the camera has panned: the strip along the picture's edge (and along the border a
+        # warped picture leaves), where a pan brings in what was not seen before and the edges of
+        # things come and go with each re-anchor.
+        m = max(1, round(edge_share * w))
+        border = np.ones((h, w), np.uint8)
+        border[m : h - m, m : w - m] = 0
+        self._frame_edge = self._work_mask(border)
+        r = max(1, round(edge_share * w * self.scale))
+        self._edge_kernel = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
 
     # -- public --------------------------------------------------------------------------------
     def restart(self) -> None:
@@ -132,6 +162,38 @@ class StaticObjectFinder:
         every pixel would look "new" against the old one. Candidates found so far are dropped."""
         self._long = None
         self._objects.clear()
+
+    def reproject(self, step: np.ndarray) -> None:
+        """The camera panned and was re-anchored: ``step`` (3x3, the old view's scene px -> the new
+        view's) moves the backgrounds, the onsets and the candidates with the picture instead of
+        forgetting them. What the new view shows for the first time is unknown and learnt as at the
+        start."""
+        if self._long is None:
+            return
+        x0, y0 = self.crop[:2]
+        s = self.scale
+        to_work = np.array([[s, 0.0, -x0 * s], [0.0, s, -y0 * s], [0.0, 0.0, 1.0]])
+        m = (to_work @ np.asarray(step, np.float64) @ np.linalg.inv(to_work))[:2]
+        size = self.work_size
+
+        def move(img: np.ndarray, nearest: bool = False, border: float = 0.0) -> np.ndarray:
+            flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+            return cv2.warpAffine(img, m, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+
+        self._long, self._short, self._anchor = move(self._long), move(self._short), move(self._anchor)
+        # A background pixel moved from the old view's edge is not trusted (interpolated with the border).
+        known = move(self._known.astype(np.uint8) * 255, nearest=True)
+        self._known = cv2.erode(known, np.ones((3, 3), np.uint8)) == 255
+        self._onset = move(self._onset, nearest=True, border=float("nan"))
+        self._steady = move(self._steady, nearest=True, border=float("nan"))
+        self._steady[np.isnan(self._steady)] = self._t_prev if self._t_prev is not None else 0.0
+        self._boxed_at = move(self._boxed_at, nearest=True, border=-np.inf)
+        for obj in self._objects.values():
+            bx1, by1, bx2, by2 = obj.box
+            pts = np.array([[bx1, by1, 1.0], [bx2, by1, 1.0], [bx1, by2, 1.0], [bx2, by2, 1.0]]) @ np.asarray(step).T
+            pts = pts[:, :2] / pts[:, 2:]
+            obj.box = (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
+        self._panned = True
 
     def update(self, t: float, frame_bgr: np.ndarray, observations: Sequence[TrackObservation],
                labelled: Sequence[TrackObservation] = (), unseen: np.ndarray | None = None) -> tuple[StaticObject, ...]:
@@ -148,8 +210,10 @@ class StaticObjectFinder:
             return ()
         cur = self._prepare(frame_bgr)
         covered = self._box_mask(observations)
-        if unseen is not None:
-            covered |= self._work_mask(unseen)
+        boxed = covered.copy()
+        unseen_w = self._work_mask(unseen) if unseen is not None else None
+        if unseen_w is not None:
+            covered |= unseen_w
         if self._long is None:
             self._start(t, cur, covered)
             return ()
@@ -157,7 +221,7 @@ class StaticObjectFinder:
         self._t_prev = t
 
         cur = self._normalise_gain(cur, covered)
-        d_long = _channel_max(cv2.absdiff(cur, self._long))
+        d_long = self._difference(cur)
         new = (d_long > self.diff_threshold) & ~self._shadow(cur)
         visible = self.zone_mask & ~covered & self._known
         if np.count_nonzero(new & visible) > self.global_change_fraction * max(1, np.count_nonzero(visible)):
@@ -170,6 +234,12 @@ class StaticObjectFinder:
             return self._report()
 
         d_short = _channel_max(cv2.absdiff(cur, self._short))
+        # How long each uncovered pixel has kept its value (frozen under boxes, like the short one).
+        d_anchor = _channel_max(cv2.absdiff(cur, self._anchor))
+        moved = ~covered & (d_anchor >= self.agree_threshold)
+        np.copyto(self._anchor, cur, where=moved[..., None])
+        self._steady[moved] = t
+        self._boxed_at[boxed] = t
         # Frozen under person/vehicle boxes: when a passer-by moves on, the short-term background
         # still shows what lies beneath, so a hidden object is "still" again at once.
         cv2.accumulateWeighted(cur, self._short, min(1.0, dt / self.short_tau_s), mask=(~covered).astype(np.uint8))
@@ -186,8 +256,19 @@ class StaticObjectFinder:
         quiet = (self._known & ~covered & ~new).astype(np.uint8)
         cv2.accumulateWeighted(cur, self._long, min(1.0, dt / self.long_tau_s), mask=quiet)
 
-        still_new = new & (d_short < self.agree_threshold) & visible
-        self._match(t, self._blobs(still_new, d_long), observations, labelled)
+        # Still: agrees with the short-term background, or, just uncovered by a person or vehicle,
+        # has kept its value for ``steady_s`` (what the one who dropped it hid is still as soon as
+        # it has been seen unchanged for a few frames, not once the short-term background, frozen
+        # at what lay there before, has caught up with it; away from people this is not used: the
+        # inside of a plain moving thing keeps its value too).
+        steady = ((t - self._steady) >= self.steady_s - 1e-6) & ((t - self._boxed_at) <= self.hidden_s)
+        still_new = new & ((d_short < self.agree_threshold) | steady) & visible
+        self._edge = None
+        if self._panned:
+            self._edge = self._frame_edge
+            if unseen_w is not None and unseen_w.any():
+                self._edge = self._edge | cv2.dilate(unseen_w.astype(np.uint8), self._edge_kernel).astype(bool)
+        self._match(t, self._blobs(still_new, d_long, cur), observations, labelled)
         self._absorb(t, cur)
         return self._report()
 
@@ -207,6 +288,10 @@ class StaticObjectFinder:
         self._short = cur.copy()
         self._known = ~covered
         self._onset = np.full(cur.shape[:2], np.nan, np.float32)
+        self._anchor = cur.copy()
+        self._steady = np.full(cur.shape[:2], t, np.float32)
+        self._boxed_at = np.where(covered, t, -np.inf).astype(np.float32)
+        self._panned = False
         self._t_prev = t
 
     def _relearn(self, t: float, changed: np.ndarray) -> None:
@@ -252,7 +337,17 @@ class StaticObjectFinder:
         bg, now = self._long[::4, ::4][sel], cur[::4, ::4][sel]
         gain = float(np.median(bg) / max(1.0, float(np.median(now))))
         gain = min(2.0, max(0.5, gain))
-        return cv2.min(cur * np.float32(gain), 255.0) if abs(gain - 1.0) > 0.02 else cur
+        return np.minimum(cur * np.float32(gain), np.float32(255.0)) if abs(gain - 1.0) > 0.02 else cur
+
+    def _difference(self, cur: np.ndarray) -> np.ndarray:
+        """Colour change against the long-term background. Once the background has been carried
+        across a pan, only the change that no misalignment of ``align_px`` explains: per channel,
+        how far the pixel lies outside the range the background takes that near it."""
+        if not self._panned or self._align_kernel is None:
+            return _channel_max(cv2.absdiff(cur, self._long))
+        lo = cv2.erode(self._long, self._align_kernel)
+        hi = cv2.dilate(self._long, self._align_kernel)
+        return cv2.max(_channel_max(cv2.max(cv2.subtract(lo, cur), cv2.subtract(cur, hi))), 0.0)
 
     def _shadow(self, cur: np.ndarray) -> np.ndarray:
         """Darker than the background by a similar factor in every channel: a shadow, not a thing."""
@@ -263,7 +358,33 @@ class StaticObjectFinder:
         return (r_mean > 0.35) & (r_mean < 0.9) & (spread < 0.12)
 
     # -- blobs and their identities ------------------------------------------------------------
-    def _blobs(self, mask: np.ndarray, d_long: np.ndarray) -> list[tuple[Box, int, float, float]]:
+    def _thin(self, region: np.ndarray) -> bool:
+        """A band no thicker than ``thin_px`` work pixels: what a picture registered a pixel or two
+        off leaves along every edge it crosses, once the background has been carried across pans."""
+        padded = np.pad(region.astype(np.uint8), 1)
+        inside = float(cv2.distanceTransform(padded, cv2.DIST_L2, 3).max())
+        return 2.0 * inside <= self.thin_px
+
+    def _ghost(self, cur: np.ndarray, x: int, y: int, w: int, h: int, region: np.ndarray) -> bool:
+        """Whether the blob is a ghost: the long-term background holds something that has gone
+        (a person standing where a pan first showed the ground), so the outline of the change is
+        an edge of the background, not of the picture. A thing put down has its outline in the
+        picture."""
+        m = 2
+        wh, ww = cur.shape[:2]
+        xa, ya, xb, yb = max(0, x - m), max(0, y - m), min(ww, x + w + m), min(wh, y + h + m)
+        reg = np.zeros((yb - ya, xb - xa), np.uint8)
+        reg[y - ya : y - ya + h, x - xa : x - xa + w] = region
+        k = np.ones((3, 3), np.uint8)
+        band = (cv2.dilate(reg, k) > 0) & ~(cv2.erode(reg, k) > 0)
+
+        def edges(img: np.ndarray) -> float:
+            g = cv2.cvtColor(img[ya:yb, xa:xb], cv2.COLOR_BGR2GRAY)
+            return float(cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))[band].mean())
+
+        return bool(band.any()) and edges(cur) < self.ghost_ratio * edges(self._long)
+
+    def _blobs(self, mask: np.ndarray, d_long: np.ndarray, cur: np.ndarray) -> list[tuple[Box, int, float, float]]:
         """Connected regions as (scene box, zone number, median onset time, mean contrast)."""
         m = mask.astype(np.uint8)
         m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
@@ -282,6 +403,14 @@ class StaticObjectFinder:
             z = self.zones[zone - 1]
             scene_area = area / s2
             if not (z.min_area <= scene_area <= z.max_area):
+                continue
+            if self._edge is not None and (region & self._edge[y : y + h, x : x + w]).any():
+                continue  # cut by the edge of what the panning camera shows
+            if self._panned and self._thin(region):
+                continue  # a registration error along an edge
+            if self._panned and self._ghost(cur, x, y, w, h, region):
+                # what the background remembers has gone: learn the ground that it hid
+                np.copyto(self._long[y : y + h, x : x + w], cur[y : y + h, x : x + w], where=region[..., None])
                 continue
             onset = self._onset[y : y + h, x : x + w][region]
             onset = onset[~np.isnan(onset)]
@@ -342,6 +471,7 @@ class StaticObjectFinder:
 
     def _report(self) -> tuple[StaticObject, ...]:
         return tuple(
-            StaticObject(o.object_id, o.box, o.first_seen, o.static_since, o.last_seen, o.label, o.confidence)
+            StaticObject(o.object_id, o.box, o.first_seen, o.static_since, o.last_seen, o.label, o.confidence,
+                         view_moved=self._panned)
             for o in self._objects.values()
         )

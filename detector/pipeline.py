@@ -385,7 +385,12 @@ class _Stages:
             matrix = self.motion.update(frame.image, detections.xyxy[kept])
             detections = to_reference(detections, matrix)
             if self.motion.stats.reanchored != anchors and self.finder is not None:
-                self.finder.restart()  # a new view: the background model starts over
+                step = self.motion.reanchor_step
+                if step is None:
+                    self.finder.restart()  # the view was lost: the background model starts over
+                else:  # a pan: the background model moves with the picture
+                    (sx, sy), (fx, fy) = self.to_scene, self.to_frame
+                    self.finder.reproject(np.diag([sx, sy, 1.0]) @ as_homography(step) @ np.diag([fx, fy, 1.0]))
             # Rules work in the reference's pixels; evidence shows boxes where they are in *this*
             # picture, so keep the way back for every analysis instant the camera had moved.
             if not np.allclose(matrix, np.eye(2, 3), atol=0.05):

@@ -66,6 +66,9 @@ class CameraMotion:
         self.matrix = np.eye(2, 3, dtype=np.float64)  # frame px -> reference px
         self.stats = MotionStats()
         self._poor_run = 0
+        # At the last re-anchor: the 2x3 from the old reference's pixels to the new one's (frame px),
+        # or None where the view was lost (unregistrable frames) and nothing ties the two together.
+        self.reanchor_step: np.ndarray | None = None
 
     def _prepare(self, frame_bgr: np.ndarray) -> np.ndarray:
         h, w = frame_bgr.shape[:2]
@@ -124,6 +127,7 @@ class CameraMotion:
         moved = full[:, :2] @ c + full[:, 2] - c
         if float(np.hypot(*moved)) > MAX_ANCHOR_SHIFT * w:
             self.stats.reanchored += 1
+            self.reanchor_step = cv2.invertAffineTransform(full)  # this frame is the new reference
             self._anchor(gray, moving)
             return self.matrix
         self.matrix = full
@@ -137,6 +141,7 @@ class CameraMotion:
         self._poor_run += 1
         if self._poor_run >= POOR_RUN_REANCHOR:
             self.stats.reanchored += 1
+            self.reanchor_step = None
             self._anchor(gray, moving)
         return self.matrix
 

@@ -108,6 +108,9 @@ class StaticObject:
     last_seen: float
     label: str = "object"  # detector class when one overlaps it, else "object"
     confidence: float = 0.5
+    # The background was carried across a pan of a hand-held camera (``StaticObjectFinder.reproject``):
+    # registration errors can then look like new things, so only one someone could have left counts.
+    view_moved: bool = False
 
 
 @dataclass(frozen=True)

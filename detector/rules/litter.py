@@ -9,7 +9,10 @@ decides which of them are litter and names the person who most likely dropped it
 * it has been static for at least ``min_static_s`` (``last_seen - static_since``), so things that
   are picked up again or were only a passing shadow raise nothing;
 * it is not, at that moment, mostly covered by a person or vehicle box (a still person the
-  background model failed to mask).
+  background model failed to mask);
+* on a hand-held camera that panned (``view_moved``: the background was carried across a
+  re-anchor), a person or rider was within reach of it around ``first_seen``: there, a change
+  nobody could have left is more likely the registration's error than litter.
 
 The person link looks back in a short history of person tracks for the one whose box was
 nearest the object around ``first_seen`` (the moment the object first differed from the
@@ -27,6 +30,8 @@ from detector.scene import NoLitterZone
 from detector.types import Box, FrameContext, StaticObject, TrackObservation, ViolationEvent
 
 RULE = "litter"
+# Who can leave a thing: people on foot and on two wheels (the person link names only people on foot).
+LEAVER_CLASSES = PERSON_CLASSES | {"rider"}
 
 
 @dataclass
@@ -72,7 +77,7 @@ class LitterRule:
 
     def update(self, ctx: FrameContext) -> list[ViolationEvent]:
         for o in ctx.observations:
-            if o.class_name in PERSON_CLASSES:
+            if o.class_name in LEAVER_CLASSES:
                 self._people.append(o)
         while self._people and ctx.t - self._people[0].t > self.history_s:
             self._people.popleft()
@@ -89,6 +94,8 @@ class LitterRule:
             item.obj = obj
             if item.raised_t is None and obj.last_seen - obj.static_since >= self.zone.min_static_s:
                 if not any(box_overlap_fraction(obj.box, b) >= self.covered_fraction for b in blockers):
+                    if obj.view_moved and self._who_left(obj, LEAVER_CLASSES)[0] is None:
+                        continue  # on a panning camera, a change nobody could have left is not litter
                     item.raised_t = ctx.t
                     item.person, item.person_gap_px = self._who_left(obj)
 
@@ -111,10 +118,13 @@ class LitterRule:
         x1, y1, x2, y2 = obj.box
         return self.shape.contains(((x1 + x2) / 2, (y1 + y2) / 2))
 
-    def _who_left(self, obj: StaticObject) -> tuple[TrackObservation | None, float | None]:
+    def _who_left(self, obj: StaticObject, classes: frozenset[str] = PERSON_CLASSES,
+                  ) -> tuple[TrackObservation | None, float | None]:
         t0 = obj.first_seen
         best, best_score, best_gap = None, float("inf"), None
         for p in self._people:
+            if p.class_name not in classes:
+                continue
             if not (t0 - self.link_before_s <= p.t <= t0 + self.link_after_s):
                 continue
             gap = box_distance(p.box, obj.box)
@@ -129,7 +139,7 @@ class LitterRule:
     def _person_path(self, tid: int, t0: float) -> list[tuple[float, float, float]]:
         pts = []
         for p in self._people:
-            if p.track_id == tid and t0 - self.link_before_s <= p.t <= t0 + self.link_after_s:
+            if p.track_id == tid and p.class_name in PERSON_CLASSES and t0 - self.link_before_s <= p.t <= t0 + self.link_after_s:
                 x, y = p.ground
                 pts.append((p.t, round(x, 1), round(y, 1)))
         return pts
