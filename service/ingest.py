@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.db import lock_row
 from service.models import Case, Job, utcnow
 from service.plate_search import key_in_force
 from service.plates import machine_plate
@@ -153,7 +154,15 @@ def ingest_run(db: Session, job: Job, out_dir: Path, data_dir: Path, run_key: Ru
             db.add(row)
             if dedup is not None:
                 db.flush()  # the unique index speaks now, not at commit
-        elif row.state == "pending":
+            rows.append(row)
+            continue
+        # A reviewer may decide this case between the read above and this write: the decision is
+        # a conditional UPDATE (``WHERE state = 'pending'``), ours would be by id alone and would
+        # repoint an approved case's evidence to this run's. Hold the row (a decision now waits
+        # for this ingest) and read its state again as committed.
+        lock_row(db, Case, row.id)
+        db.refresh(row)
+        if row.state == "pending":
             for name, value in values.items():
                 setattr(row, name, value)
             row.plate_key = key_in_force(row)  # a new read; a reviewer's correction stays in force
