@@ -55,9 +55,10 @@ SOURCE_KINDS = ("clip", "snapshot", "sheet", "tracks")
 # it blur more (or otherwise differently): published media made by the earlier rules are then no
 # longer "made from current", so they leave the screens and are made again, as after a policy
 # change. Without it, media made before a fix (2: no person inside an offending car's, bus's or
-# truck's box, and no other vehicle's plate beside a walker, is taken for the offender) stayed on
-# the street screens with the faces the fix blurs.
-REDACTION_RULES = 2
+# truck's box, and no other vehicle's plate beside a walker, is taken for the offender; 3: of the
+# faces in a walker's head area only his own is kept, a neighbour's beside it is blurred) stayed
+# on the street screens with the faces the fix blurs.
+REDACTION_RULES = 3
 
 
 def media_prefix(policy: str) -> str:

@@ -146,6 +146,14 @@ def face_finder(threshold: float = FACE_THRESHOLD) -> RegionFinder | None:
 
 
 VEHICLE_CLASSES = {"car", "bus", "truck", "motorcycle", "motorbike", "bicycle"}
+# Offenders whose box holds people who are not the offence: a car, bus or truck. Their box is the
+# vehicle's, and the people in it (a bus's passengers behind its windows, a driver) or seen through
+# it (a walker passing behind a parked car, boxed inside it) are bystanders; the vehicle and its
+# plate show the offence.
+PEOPLE_CARRIERS = frozenset({"car", "bus", "truck"})
+# With no finder, the part of a people carrier's box kept sharp: the bottom (bumper, plate band,
+# wheels); above it are its windows and whoever is behind them.
+CARRIER_SHARP_FROM = 0.6
 # The analysis keeps detections from 0.25; redaction blurs from 0.1: a walker the detector is
 # unsure of in the original is often sure of in the re-encoded public clip, and a blurred patch of
 # pavement costs nothing (tests/redaction/test_tracked_redaction.py checks at the analysis's 0.25).
@@ -268,11 +276,14 @@ def _identifying_part(region: Region) -> Box:
 
 
 def boxes_to_blur(regions: Iterable[Region], offender: Box | None, policy: str,
-                  frame_shape: tuple[int, ...] | None = None, have_finders: bool = True) -> list[Box]:
+                  frame_shape: tuple[int, ...] | None = None, have_finders: bool = True,
+                  offender_class: str | None = None) -> list[Box]:
     """Which boxes of a frame get blurred (frame pixels), the heart of the policy.
 
     ``have_finders=False`` means nothing could look for faces: then everything outside the
-    offender is blurred (bystanders) or the whole frame is (all), never nothing.
+    offender is blurred (bystanders) or the whole frame is (all), never nothing. An offending car,
+    bus or truck (``offender_class``) is blurred too above its bottom part: the faces behind its
+    windows, or of a walker boxed inside it, are bystanders' that no finder can pick out.
     """
     if policy not in POLICIES:
         raise ValueError(f"redaction policy must be one of {', '.join(POLICIES)}, not {policy!r}")
@@ -285,6 +296,9 @@ def boxes_to_blur(regions: Iterable[Region], offender: Box | None, policy: str,
         whole = (0.0, 0.0, float(w), float(h))
         if policy == "all" or offender is None:
             return [whole]
+        if offender_class in PEOPLE_CARRIERS:
+            x1, y1, x2, y2 = offender
+            return [*_outside(whole, offender), (x1, y1, x2, y1 + CARRIER_SHARP_FROM * (y2 - y1))]
         return _outside(whole, offender)
     out: list[Box] = []
     for region in regions:
@@ -394,7 +408,8 @@ class _Redactor:
         if self.policy == "none":
             return self._mark(frame_bgr.copy(), t)
         if not self.finders:
-            boxes = boxes_to_blur([], self.offender_at(t), self.policy, frame_bgr.shape, have_finders=False)
+            boxes = boxes_to_blur([], self.offender_at(t), self.policy, frame_bgr.shape, have_finders=False,
+                                  offender_class=self.offender_class)
             return self._mark(blur_boxes(frame_bgr, boxes, 0.0), t)
         from service.redaction_track import Timeline  # it builds on this module
 
@@ -413,6 +428,8 @@ class _Redactor:
         if self.verifier is not None and self.policy != "none":
             out = self._verify(out, t, cover.boxes)
         _put_back(out, frame_bgr, cover.keep)
+        if cover.reblur:  # a bystander's face beside his: blurred again over what keep put back
+            out = blur_boxes(out, cover.reblur, 0.0)
         return self._mark(out, t)
 
     def _verify(self, out: np.ndarray, t: float, blurred: Sequence[Box]) -> np.ndarray:

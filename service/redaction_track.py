@@ -28,7 +28,9 @@ import bisect
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from service.redaction import VEHICLE_CLASSES, Box, Region, _identifying_part, _intersection, _area
+from service.redaction import (
+    PEOPLE_CARRIERS, VEHICLE_CLASSES, Box, Region, _area, _identifying_part, _intersection,
+)
 
 DETECT_INTERVAL_S = 0.1
 MAX_GAP_S = 0.35
@@ -43,12 +45,9 @@ OFFENDER_IOU = 0.45
 INSIDE_SHARE = 0.8
 # a bystander covering this share of the offender's head cannot be blurred without hiding his face
 HIDES_OFFENDER = 0.5
-# Offenders whose box holds people who are not the offence: a car, bus or truck. Their box is the
-# vehicle's, and the people in it (a bus's passengers behind its windows) or seen through it (a
-# walker passing behind a parked car, boxed inside it) are bystanders; the vehicle and its plate
-# show the offence. Taken as "a part of him" (a box inside his) or as his face (a face in the top
-# half of his box), such a walker was published sharp, face and all.
-PEOPLE_CARRIERS = frozenset({"car", "bus", "truck"})
+# Offenders whose box holds people who are not the offence (``redaction.PEOPLE_CARRIERS``). Taken
+# as "a part of him" (a box inside his) or as his face (a face in the top half of his box), a
+# walker passing behind a parked car was published sharp, face and all.
 # Offenders a vehicle or a plate can be part of: a vehicle, or a rider on his two-wheeler. A
 # walker's box holds no vehicle of his: a far car seen beside him, boxed inside his box, and its
 # plate were taken for parts of him and published sharp.
@@ -88,6 +87,10 @@ class Cover:
     # is put back and only these parts are blurred again inside it.
     offender: Box | None = None
     private: tuple[Box, ...] = ()
+    # faces of bystanders inside the offender's head area, blurred again after ``keep`` is put
+    # back: where one overlaps his face, a stranger's face shown sharp on a public screen is worse
+    # than part of his blurred
+    reblur: tuple[Box, ...] = ()
 
 
 OffenderAt = Callable[[float], "Box | None"]
@@ -143,6 +146,34 @@ def _face_zone(box: Box) -> Box:
     return (x1 + 0.2 * w, y1, x2 - 0.2 * w, y1 + h * depth)
 
 
+def _centre_in(a: Box, b: Box) -> bool:
+    cx, cy = (a[0] + a[2]) / 2, (a[1] + a[3]) / 2
+    return b[0] <= cx <= b[2] and b[1] <= cy <= b[3]
+
+
+def own_faces(regions: Sequence[Region] | None, offender: Box | None,
+              offender_class: str | None = None) -> tuple[Region, ...]:
+    """The offender's face among ``regions``, as each finder found it. Of the faces in his head
+    area (``is_offender``) his is the one nearest where his head is (the top centre of his box),
+    with the other finders' boxes of that same face (one centre inside the other's box). Any
+    other face there is someone just behind or beside him: it was kept sharp with his, as "his
+    face"."""
+    if offender is None:
+        return ()
+    faces = [r for r in regions or () if r.kind == "face" and is_offender(r, offender, offender_class)]
+    if not faces:
+        return ()
+    x1, y1, x2, y2 = offender
+    head_x, head_y = (x1 + x2) / 2, y1 + 0.1 * (y2 - y1)
+
+    def distance(r: Region) -> float:
+        fx1, fy1, fx2, fy2 = r.box
+        return ((fx1 + fx2) / 2 - head_x) ** 2 + ((fy1 + fy2) / 2 - head_y) ** 2
+
+    his = min(faces, key=distance)
+    return tuple(r for r in faces if r is his or _centre_in(r.box, his.box) or _centre_in(his.box, r.box))
+
+
 def _match(a: Sequence[Region], b: Sequence[Region]) -> list[tuple[Region, Region]]:
     """Greedy pairs of the same kind by IoU of the boxes grown by their size (motion allowed)."""
     pairs = sorted(((iou(_grow(ra.box, 0.5), _grow(rb.box, 0.5)), i, j) for i, ra in enumerate(a)
@@ -188,40 +219,51 @@ class Timeline:
         here = offender_at(t)
         boxes: list[Box] = []
         nearest = min(used, key=lambda d: abs(d.t - t))
-        keep = tuple(_grow(r.box, BASE_MARGIN) for r in nearest.regions or ()
-                     if policy == "bystanders" and r.kind == "face" and is_offender(r, offender_at(nearest.t), offender_class))
+        keep = tuple(_grow(r.box, BASE_MARGIN) for r in own_faces(nearest.regions, offender_at(nearest.t), offender_class)
+                     if policy == "bystanders")
         private: list[Box] = []
+        reblur: list[Box] = []
         for det in used:
             margin = BASE_MARGIN + MARGIN_PER_S * abs(det.t - t)
             off = offender_at(det.t)
+            his_faces = own_faces(det.regions, off, offender_class)
             for region in det.regions or ():
-                box = self._judge(region, off, here, policy, offender_class)
+                box = self._judge(region, off, here, policy, offender_class, his_faces)
                 if box is None:
                     continue
                 if box == "drop":
                     return Cover((), drop="a bystander stands over the offender")
                 boxes.append(_grow(box, margin))
                 private.append(_grow(_private_part(region), margin))
+                if region.kind == "face" and is_offender(region, off, offender_class):
+                    reblur.append(_grow(region.box, margin))
         if ok_before and ok_after and ok_before[0].t < t < ok_after[0].t:
             a, b = ok_before[0], ok_after[0]
             w = (t - a.t) / (b.t - a.t)
+            faces_a = own_faces(a.regions, offender_at(a.t), offender_class)
             for ra, rb in _match(a.regions or (), b.regions or ()):
                 box = tuple(x + (y - x) * w for x, y in zip(ra.box, rb.box))
                 region = Region(box, ra.kind)  # type: ignore[arg-type]
-                judged = self._judge(region, here, here, policy, offender_class)
+                judged = self._judge(region, here, here, policy, offender_class,
+                                     (region,) if any(ra is f for f in faces_a) else ())
                 if judged not in (None, "drop"):
                     boxes.append(_grow(judged, BASE_MARGIN))  # type: ignore[arg-type]
                     private.append(_grow(_private_part(region), BASE_MARGIN))
+                    if region.kind == "face" and is_offender(region, here, offender_class):
+                        reblur.append(_grow(region.box, BASE_MARGIN))
+        reblur_boxes = tuple(reblur) if keep else ()
         if policy != "bystanders" or here is None:
-            return Cover(tuple(boxes), keep=keep)
+            return Cover(tuple(boxes), keep=keep, reblur=reblur_boxes)
         return Cover(tuple(boxes), keep=keep, offender=here,
-                     private=tuple(p for p in private if _intersection(p, here) > 0))
+                     private=tuple(p for p in private if _intersection(p, here) > 0), reblur=reblur_boxes)
 
     @staticmethod
     def _judge(region: Region, offender_then: Box | None, offender_now: Box | None, policy: str,
-               offender_class: str | None = None):
-        """The box to blur for ``region`` (None: keep it; "drop": it cannot be covered)."""
-        if is_offender(region, offender_then, offender_class):
+               offender_class: str | None = None, his_faces: Sequence[Region] = ()):
+        """The box to blur for ``region`` (None: keep it; "drop": it cannot be covered).
+        ``his_faces``: the offender's face at this detection (``own_faces``); any other face in his
+        head area is a bystander's."""
+        if is_offender(region, offender_then, offender_class) and (region.kind != "face" or any(region is f for f in his_faces)):
             return _identifying_part(region) if policy == "all" else None
         if region.kind == "person" and offender_now is not None and policy == "bystanders":
             head = _face_zone(offender_now)

@@ -92,3 +92,16 @@ def test_no_vehicle_in_a_walkers_box_is_taken_for_the_offender():
     assert out is not None
     assert _detail(out, (122, 168, 140, 175)) < 0.35 * _detail(_texture(), (122, 168, 140, 175))  # the plate
     assert _detail(out, (103, 45, 167, 140)) > 0.9 * _detail(_texture(), (103, 45, 167, 140))  # the walker
+
+
+def test_with_no_finder_a_cars_windows_are_blurred_and_a_walker_stays_sharp():
+    """No face or person finder loaded: everything outside the offender is blurred, and his box was
+    left sharp whole. A car's box holds its driver and whoever walks behind it, faces no finder
+    picked out: above its bottom part (bumper, plate band) it is blurred too. A walker's box is him."""
+    frame = _texture()
+    car = _Redactor(dict(CASE, object_class="car"), "bystanders", finders=[])(frame, 0.5)
+    assert _detail(car, (104, 104, 196, 134)) < 0.35 * _detail(frame, (104, 104, 196, 134))  # windows
+    assert _detail(car, (104, 140, 196, 157)) > 0.9 * _detail(frame, (104, 140, 196, 157))  # bumper, plate
+    assert _detail(car, (10, 10, 90, 90)) < 0.35 * _detail(frame, (10, 10, 90, 90))  # outside him
+    walker = _Redactor(dict(CASE, object_class="person"), "bystanders", finders=[])(frame, 0.5)
+    assert _detail(walker, (104, 104, 196, 157)) > 0.9 * _detail(frame, (104, 104, 196, 157))

@@ -1,0 +1,57 @@
+"""One offender has one face. Every face whose centre lay in the offender's head area was taken
+for his and published sharp: someone just behind or beside him, face next to his, reached the
+public screen unblurred. His face is the one nearest where his head is (with the other finders'
+boxes of that same face); any other face there is blurred, over his where the two overlap."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from service.redaction import Region, _Redactor
+from service.redaction_track import Detection, Timeline, own_faces
+
+W, H = 320, 240
+WALKER = (100.0, 60.0, 140.0, 220.0)  # tall: his face area is x 108-132, y 60-100
+HIS_FACE = Region((112.0, 62.0, 128.0, 78.0), "face")
+HIS_FACE_HAAR = Region((113.0, 63.0, 129.0, 80.0), "face")  # the same face, found by a second finder
+NEIGHBOUR_FACE = Region((124.0, 80.0, 136.0, 94.0), "face")  # centre (130, 87): in his face area
+CASE = {"frame_size": [W, H], "object_class": "person",
+        "offender_track": [{"t": 0.0, "box": list(WALKER)}, {"t": 1.0, "box": list(WALKER)}]}
+
+
+def _texture() -> np.ndarray:
+    yy, xx = np.mgrid[0:H, 0:W]
+    board = (((xx // 4) + (yy // 4)) % 2 * 200 + 28).astype(np.uint8)
+    return np.dstack([board, board, board])
+
+
+def _detail(img: np.ndarray, box: tuple) -> float:
+    x1, y1, x2, y2 = (int(v) for v in box)
+    return float(img[y1:y2, x1:x2].astype(np.float32).std())
+
+
+def _published(*faces: Region) -> np.ndarray:
+    dets = [Detection(t, (Region(WALKER, "person"), *faces)) for t in (0.4, 0.5, 0.6)]
+    out = _Redactor(CASE, "bystanders", finders=[lambda f: []], timeline=Timeline(dets))(_texture(), 0.5)
+    assert out is not None
+    return out
+
+
+def test_a_face_beside_his_is_blurred_and_his_stays_sharp():
+    sharp = _detail(_texture(), (112, 62, 128, 73))
+    out = _published(HIS_FACE, HIS_FACE_HAAR, NEIGHBOUR_FACE)
+    assert _detail(out, (125, 81, 135, 93)) < 0.35 * sharp  # the neighbour's face
+    assert _detail(out, (112, 62, 128, 73)) > 0.9 * sharp  # his, where the neighbour's blur does not reach
+    assert _detail(out, (104, 120, 136, 210)) > 0.9 * _detail(_texture(), (104, 120, 136, 210))  # his body
+
+
+def test_his_face_found_twice_is_still_his():
+    assert set(map(id, own_faces((HIS_FACE, HIS_FACE_HAAR, NEIGHBOUR_FACE), WALKER, "person"))) == {
+        id(HIS_FACE), id(HIS_FACE_HAAR)}
+    out = _published(HIS_FACE, HIS_FACE_HAAR)
+    assert _detail(out, (112, 62, 128, 80)) > 0.9 * _detail(_texture(), (112, 62, 128, 80))
+
+
+def test_his_face_is_the_one_where_his_head_is():
+    assert own_faces((NEIGHBOUR_FACE, HIS_FACE), WALKER, "person") == (HIS_FACE,)
+    assert own_faces((HIS_FACE,), WALKER, "car") == ()  # a car's box holds no face of the offender
