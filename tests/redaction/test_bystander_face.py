@@ -10,24 +10,14 @@ import numpy as np
 from service.redaction import Region, _Redactor
 from service.redaction_track import Detection, Timeline, own_faces
 
-W, H = 320, 240
+from .test_offender_shown import H, W, _detail, _texture
+
 WALKER = (100.0, 60.0, 140.0, 220.0)  # tall: his face area is x 108-132, y 60-100
 HIS_FACE = Region((112.0, 62.0, 128.0, 78.0), "face")
 HIS_FACE_HAAR = Region((113.0, 63.0, 129.0, 80.0), "face")  # the same face, found by a second finder
 NEIGHBOUR_FACE = Region((124.0, 80.0, 136.0, 94.0), "face")  # centre (130, 87): in his face area
 CASE = {"frame_size": [W, H], "object_class": "person",
         "offender_track": [{"t": 0.0, "box": list(WALKER)}, {"t": 1.0, "box": list(WALKER)}]}
-
-
-def _texture() -> np.ndarray:
-    yy, xx = np.mgrid[0:H, 0:W]
-    board = (((xx // 4) + (yy // 4)) % 2 * 200 + 28).astype(np.uint8)
-    return np.dstack([board, board, board])
-
-
-def _detail(img: np.ndarray, box: tuple) -> float:
-    x1, y1, x2, y2 = (int(v) for v in box)
-    return float(img[y1:y2, x1:x2].astype(np.float32).std())
 
 
 def _published(*faces: Region) -> np.ndarray:

@@ -25,22 +25,26 @@ def write_run(run, clip_name: str) -> None:
     (run / "manifest.json").write_text(json.dumps({"files": files}), encoding="utf-8")
 
 
-def test_approval_between_read_and_write_keeps_the_approved_evidence(env, camera):
-    factory = env.app.state.session_factory
-    run = env.data_dir / "jobs" / "race" / "run-1"
+def ingested_once(env, camera_id: str, tag: str):
+    """A finished job whose run held one case, ingested: (run folder, job id, case id)."""
+    run = env.data_dir / "jobs" / tag / "run-1"
     write_run(run, "first.mp4")
-    with factory() as db:
-        up = Upload(path="uploads/race.mp4", filename="race.mp4", sha256="ab" * 32, size=1,
-                    camera_id=camera["camera_id"])
+    with env.app.state.session_factory() as db:
+        up = Upload(path=f"uploads/{tag}.mp4", filename=f"{tag}.mp4", sha256=tag.encode().hex().ljust(64, "0"),
+                    size=1, camera_id=camera_id)
         db.add(up)
         db.flush()
-        job = Job(upload_id=up.id, state="done", out_dir="jobs/race/run-1")
+        job = Job(upload_id=up.id, state="done", out_dir=f"jobs/{tag}/run-1")
         db.add(job)
         db.flush()
-        job_id = job.id
         (case_id,) = [r.id for r in ingest_run(db, job, run, env.data_dir)]
         db.commit()
+        return run, job.id, case_id
 
+
+def test_approval_between_read_and_write_keeps_the_approved_evidence(env, camera):
+    factory = env.app.state.session_factory
+    run, job_id, case_id = ingested_once(env, camera["camera_id"], "race")
     write_run(run, "rerun.mp4")  # the job's rerun: same case, other evidence
     approved = []
     with factory() as db:
@@ -70,20 +74,10 @@ def test_approval_between_read_and_write_keeps_the_approved_evidence(env, camera
 
 def test_a_pending_case_still_follows_the_rerun(env, camera):
     factory = env.app.state.session_factory
-    run = env.data_dir / "jobs" / "rerun" / "run-1"
-    write_run(run, "first.mp4")
+    run, job_id, case_id = ingested_once(env, camera["camera_id"], "rerun")
+    write_run(run, "rerun.mp4")
     with factory() as db:
-        up = Upload(path="uploads/rerun.mp4", filename="rerun.mp4", sha256="cd" * 32, size=1,
-                    camera_id=camera["camera_id"])
-        db.add(up)
-        db.flush()
-        job = Job(upload_id=up.id, state="done", out_dir="jobs/rerun/run-1")
-        db.add(job)
-        db.flush()
-        (case_id,) = [r.id for r in ingest_run(db, job, run, env.data_dir)]
-        db.commit()
-        write_run(run, "rerun.mp4")
-        ingest_run(db, job, run, env.data_dir)
+        ingest_run(db, db.get(Job, job_id), run, env.data_dir)
         db.commit()
     with factory() as db:
         row = db.get(Case, case_id)
