@@ -10,7 +10,7 @@ import numpy as np
 from service.redaction import Region, _Redactor
 from service.redaction_track import Detection, Timeline, own_faces
 
-from .test_offender_shown import H, W, _detail, _texture
+from tests.redaction.test_offender_shown import H, W, _detail, _texture
 
 WALKER = (100.0, 60.0, 140.0, 220.0)  # tall: his face area is x 108-132, y 60-100
 HIS_FACE = Region((112.0, 62.0, 128.0, 78.0), "face")
