@@ -134,10 +134,6 @@ class Ruler:
             return math.hypot(bx - ax, by - ay)
         return math.hypot(b[0] - a[0], b[1] - a[1]) / self.px_per_m(box, class_name)
 
-    def to_px(self, metres: float, box: Box, class_name: str) -> float:
-        """``metres`` as pixels at the place of ``box`` (uncalibrated scale only)."""
-        return metres * self.px_per_m(box, class_name)
-
 
 def crossable_edges(polygon_px: list[tuple[float, float]], frame_size: tuple[int, int] | None,
                     tol: float = 2.0):  # noqa: ANN201 - shapely geometry

@@ -114,10 +114,6 @@ class Principal:
     def actor(self) -> str:
         return self.name if self.kind == "user" else f"token:{self.name}#{self.token_id}"
 
-    def owner_filter(self) -> dict[str, int | None]:
-        """The owner columns an upload made by this caller carries."""
-        return {"owner_user_id": self.user_id, "owner_token_id": self.token_id}
-
 
 def principal_from_request(request: Request, db: Session) -> Principal | None:
     auth = request.headers.get("authorization")

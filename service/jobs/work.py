@@ -26,7 +26,7 @@ from service.db import session_scope
 from service.live import segments as live_segments
 from service.blobstore import BlobStore, evidence_store
 from service.ingest import discard_local_run, ingest_run, store_run
-from service.jobs.lease import Heartbeat, expires, new_owner, release, requeue_expired
+from service.jobs.lease import Heartbeat, expires, new_owner, release
 from service.jobs.stall import Liveness, StallWatch, watched
 from service.jobs.throttle import Throttle
 from service.models import Camera, Case, Job, utcnow
@@ -37,10 +37,6 @@ log = logging.getLogger(__name__)
 
 # analyze(source, scene_path, out_dir, options, progress=..., should_cancel=...) -> result with .cases
 AnalyzeFn = Callable[..., Any]
-
-
-class ShuttingDown(Exception):
-    """The runner is stopping; the job goes back to the queue."""
 
 
 def default_analyze_fn(settings: Settings) -> tuple[AnalyzeFn, Callable[[dict], Any]]:
@@ -137,12 +133,6 @@ def claim(factory: sessionmaker[Session], job_id: int, max_attempts: int, owner:
 def next_queued(factory: sessionmaker[Session]) -> int | None:
     with session_scope(factory) as db:
         return db.scalar(select(Job.id).where(Job.state == "queued").order_by(Job.created_at, Job.id).limit(1))
-
-
-def requeue_interrupted(factory: sessionmaker[Session]) -> list[int]:
-    """Jobs whose worker died (its lease ran out): they run again from the start. A job another
-    live process is working on keeps running (see ``service.jobs.lease``)."""
-    return requeue_expired(factory)
 
 
 def analysis_report(out_dir: Path) -> tuple[list[str], dict[str, Any] | None]:

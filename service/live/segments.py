@@ -288,12 +288,3 @@ def recording_offset(db: Session, seg: LiveSegment) -> float:
         return float(sum(r[1] for r in rows))
     first = rows[0][2] if rows else seg.start_at
     return max(0.0, (seg.start_at - first).total_seconds())
-
-
-def job_span(db: Session, job_id: int) -> tuple[float, float] | None:
-    """The span of a live segment's job in its window (None: not a live segment's job)."""
-    row = db.execute(select(LiveSegment.span_from_s, LiveSegment.span_to_s)
-                     .where(LiveSegment.job_id == job_id)).first()
-    if row is None or row[0] is None or row[1] is None:
-        return None
-    return float(row[0]), float(row[1])
