@@ -240,12 +240,11 @@ class Timeline:
         if ok_before and ok_after and ok_before[0].t < t < ok_after[0].t:
             a, b = ok_before[0], ok_after[0]
             w = (t - a.t) / (b.t - a.t)
-            faces_a = own_faces(a.regions, offender_at(a.t), offender_class)
-            for ra, rb in _match(a.regions or (), b.regions or ()):
-                box = tuple(x + (y - x) * w for x, y in zip(ra.box, rb.box))
-                region = Region(box, ra.kind)  # type: ignore[arg-type]
-                judged = self._judge(region, here, here, policy, offender_class,
-                                     (region,) if any(ra is f for f in faces_a) else ())
+            between = [Region(tuple(x + (y - x) * w for x, y in zip(ra.box, rb.box)), ra.kind)  # type: ignore[arg-type]
+                       for ra, rb in _match(a.regions or (), b.regions or ())]
+            his_now = own_faces(between, here, offender_class)  # judged where he is now, as the boxes are
+            for region in between:
+                judged = self._judge(region, here, here, policy, offender_class, his_now)
                 if judged not in (None, "drop"):
                     boxes.append(_grow(judged, BASE_MARGIN))  # type: ignore[arg-type]
                     private.append(_grow(_private_part(region), BASE_MARGIN))
