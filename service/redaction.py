@@ -250,15 +250,19 @@ def _intersection(a: Box, b: Box) -> float:
     return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
 
 
+def centre_in(a: Box, b: Box) -> bool:
+    """Whether the centre of box ``a`` lies in box ``b``."""
+    cx, cy = (a[0] + a[2]) / 2, (a[1] + a[3]) / 2
+    return b[0] <= cx <= b[2] and b[1] <= cy <= b[3]
+
+
 def belongs_to_offender(region: Region, offender: Box | None) -> bool:
     """A face or plate is the offender's when its centre lies in the offender's box; a whole
     person or vehicle box when it mostly overlaps it (covers ≥ 50 % of the smaller box)."""
     if offender is None:
         return False
-    x1, y1, x2, y2 = region.box
     if region.kind in ("face", "plate"):
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        return offender[0] <= cx <= offender[2] and offender[1] <= cy <= offender[3]
+        return centre_in(region.box, offender)
     inter = _intersection(region.box, offender)
     smaller = min(_area(region.box), _area(offender)) or 1.0
     return inter / smaller >= 0.5

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from service.redaction import (
-    PEOPLE_CARRIERS, VEHICLE_CLASSES, Box, Region, _area, _identifying_part, _intersection,
+    PEOPLE_CARRIERS, VEHICLE_CLASSES, Box, Region, _area, _identifying_part, _intersection, centre_in,
 )
 
 DETECT_INTERVAL_S = 0.1
@@ -45,9 +45,6 @@ OFFENDER_IOU = 0.45
 INSIDE_SHARE = 0.8
 # a bystander covering this share of the offender's head cannot be blurred without hiding his face
 HIDES_OFFENDER = 0.5
-# Offenders whose box holds people who are not the offence (``redaction.PEOPLE_CARRIERS``). Taken
-# as "a part of him" (a box inside his) or as his face (a face in the top half of his box), a
-# walker passing behind a parked car was published sharp, face and all.
 # Offenders a vehicle or a plate can be part of: a vehicle, or a rider on his two-wheeler. A
 # walker's box holds no vehicle of his: a far car seen beside him, boxed inside his box, and its
 # plate were taken for parts of him and published sharp.
@@ -56,7 +53,9 @@ VEHICLE_OFFENDERS = frozenset(VEHICLE_CLASSES | {"rider"})
 
 def can_be(offender_class: str | None, region_kind: str) -> bool:
     """Whether a region of ``region_kind`` can be (a part of) an offender of ``offender_class``
-    (the case's ``object_class``; a case that names none is judged by its box alone, as before)."""
+    (the case's ``object_class``; a case that names none is judged by its box alone, as before).
+    No person is part of a car, bus or truck (``redaction.PEOPLE_CARRIERS``): taken for "a part of
+    him" or for his face, a walker passing behind a parked car was published sharp, face and all."""
     if not offender_class:
         return True
     if region_kind in ("face", "person"):
@@ -116,11 +115,8 @@ def is_offender(region: Region, offender: Box | None, offender_class: str | None
     of a kind he cannot be made of (``can_be``: no person in a car's box, no car in a walker's)."""
     if offender is None or not can_be(offender_class, region.kind):
         return False
-    x1, y1, x2, y2 = region.box
     if region.kind in ("face", "plate"):
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        zx1, zy1, zx2, zy2 = _face_zone(offender) if region.kind == "face" else offender
-        return zx1 <= cx <= zx2 and zy1 <= cy <= zy2
+        return centre_in(region.box, _face_zone(offender) if region.kind == "face" else offender)
     if iou(region.box, offender) >= OFFENDER_IOU:
         return True
     # a part of him found as a box of its own (upper body, at low confidence): inside his box and
@@ -146,11 +142,6 @@ def _face_zone(box: Box) -> Box:
     return (x1 + 0.2 * w, y1, x2 - 0.2 * w, y1 + h * depth)
 
 
-def _centre_in(a: Box, b: Box) -> bool:
-    cx, cy = (a[0] + a[2]) / 2, (a[1] + a[3]) / 2
-    return b[0] <= cx <= b[2] and b[1] <= cy <= b[3]
-
-
 def own_faces(regions: Sequence[Region] | None, offender: Box | None,
               offender_class: str | None = None) -> tuple[Region, ...]:
     """The offender's face among ``regions``, as each finder found it. Of the faces in his head
@@ -171,7 +162,7 @@ def own_faces(regions: Sequence[Region] | None, offender: Box | None,
         return ((fx1 + fx2) / 2 - head_x) ** 2 + ((fy1 + fy2) / 2 - head_y) ** 2
 
     his = min(faces, key=distance)
-    return tuple(r for r in faces if r is his or _centre_in(r.box, his.box) or _centre_in(his.box, r.box))
+    return tuple(r for r in faces if r is his or centre_in(r.box, his.box) or centre_in(his.box, r.box))
 
 
 def _match(a: Sequence[Region], b: Sequence[Region]) -> list[tuple[Region, Region]]:
