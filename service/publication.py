@@ -56,9 +56,10 @@ SOURCE_KINDS = ("clip", "snapshot", "sheet", "tracks")
 # longer "made from current", so they leave the screens and are made again, as after a policy
 # change. Without it, media made before a fix (2: no person inside an offending car's, bus's or
 # truck's box, and no other vehicle's plate beside a walker, is taken for the offender; 3: of the
-# faces in a walker's head area only his own is kept, a neighbour's beside it is blurred) stayed
-# on the street screens with the faces the fix blurs.
-REDACTION_RULES = 3
+# faces in a walker's head area only his own is kept, a neighbour's beside it is blurred; 4: a face
+# in the head area of another person found beside him is that person's, and the evidence sheet
+# judges faces as the clip does) stayed on the street screens with the faces the fix blurs.
+REDACTION_RULES = 4
 
 
 def media_prefix(policy: str) -> str:

@@ -145,13 +145,19 @@ def _face_zone(box: Box) -> Box:
 def own_faces(regions: Sequence[Region] | None, offender: Box | None,
               offender_class: str | None = None) -> tuple[Region, ...]:
     """The offender's face among ``regions``, as each finder found it. Of the faces in his head
-    area (``is_offender``) his is the one nearest where his head is (the top centre of his box),
-    with the other finders' boxes of that same face (one centre inside the other's box). Any
-    other face there is someone just behind or beside him: it was kept sharp with his, as "his
-    face"."""
+    area (``is_offender``), one in the head area of another person found beside him (a box that is
+    not his) is that person's; of the rest his is the one nearest where his head is (the top
+    centre of his box), with the other finders' boxes of that same face (one centre inside the
+    other's box). Any other face there is someone just behind or beside him: it was kept sharp
+    with his, as "his face"; and by nearness alone, a walker seen side on (his face at his box's
+    edge) had his face blurred and the face of the man behind him, nearer the centre, published.
+    When every face there is someone else's, none is his and all are blurred."""
     if offender is None:
         return ()
     faces = [r for r in regions or () if r.kind == "face" and is_offender(r, offender, offender_class)]
+    others = [_face_zone(r.box) for r in regions or ()
+              if r.kind == "person" and not is_offender(r, offender, offender_class)]
+    faces = [f for f in faces if not any(centre_in(f.box, zone) for zone in others)]
     if not faces:
         return ()
     x1, y1, x2, y2 = offender

@@ -23,8 +23,9 @@ import numpy as np
 from detector.evidence.sheet_record import SheetLayout
 from service.publication import PUBLISHED_SHEET
 from service.redaction import (
-    REGION_MARGIN, Box, Region, RegionFinder, belongs_to_offender, blur_boxes, boxes_to_blur,
+    REGION_MARGIN, Box, Region, RegionFinder, _identifying_part, blur_boxes, boxes_to_blur,
 )
+from service.redaction_track import is_offender, own_faces
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,15 @@ def _blur_all_but(picture: np.ndarray, keep: Sequence[Box]) -> np.ndarray:
 
 
 def redact_picture(picture: np.ndarray, offenders: Sequence[Box], policy: str,
-                   finders: Sequence[RegionFinder]) -> np.ndarray:
+                   finders: Sequence[RegionFinder], offender_class: str | None = None) -> np.ndarray:
     """One picture of the sheet redacted under ``policy``; ``offenders`` in its own pixels.
 
     A picture may show the offender twice (a litter case: the person and the object they left);
-    a found region is the offender's when it belongs to any of those boxes.
+    a found region is the offender's when it is his for any of those boxes, by the published
+    clip's test (``redaction_track.is_offender`` and ``own_faces``, ``offender_class`` the case's
+    ``object_class``): a whole box must match his, his face is the one face in his head area, and
+    no person or face is part of a car. The sheet kept every face centred in the offender's box,
+    the driver's and passengers' of an offending car and a neighbour's just behind a walker.
     """
     if policy == "none":
         return picture.copy()
@@ -55,29 +60,36 @@ def redact_picture(picture: np.ndarray, offenders: Sequence[Box], policy: str,
     if not finders:
         if len(offenders) > 1 and policy != "all":
             return _blur_all_but(picture, offenders)
-        boxes = boxes_to_blur([], offenders[0] if offenders else None, policy, picture.shape, have_finders=False)
+        boxes = boxes_to_blur([], offenders[0] if offenders else None, policy, picture.shape, have_finders=False,
+                              offender_class=offender_class)
         return blur_boxes(picture, boxes, 0.0)
+    his_faces = [f for o in offenders for f in own_faces(regions, o, offender_class)]
     boxes = []
     for region in regions:
-        owner = next((o for o in offenders if belongs_to_offender(region, o)), None)
-        boxes.extend(boxes_to_blur([region], owner, policy, picture.shape))
+        if _is_his(region, offenders, offender_class, his_faces):
+            if policy == "all":
+                boxes.append(_identifying_part(region))
+            continue
+        boxes.append(region.box)
     out = blur_boxes(picture, boxes, REGION_MARGIN)
     if policy == "bystanders":
-        _keep_offender_faces(out, picture, regions, offenders)
+        _keep_offender_faces(out, picture, his_faces)
     return out
 
 
-def _keep_offender_faces(out: np.ndarray, picture: np.ndarray, regions: Sequence[Region],
-                         offenders: Sequence[Box]) -> None:
-    """Put back the faces the policy kept as the offender's where a bystander's box blurred over
-    them: a parked car or a passer-by behind the offender is blurred whole, and on a sheet whose
-    point is to show who did it, that must not wipe out the offender's own face. Only faces the
-    policy already judged the offender's (centre in the offender's box) come back, grown like a
-    blurred face would be (the detector's face box is tight)."""
+def _is_his(region: Region, offenders: Sequence[Box], offender_class: str | None, his_faces: Sequence[Region]) -> bool:
+    if region.kind == "face":
+        return any(region is f for f in his_faces)
+    return any(is_offender(region, o, offender_class) for o in offenders)
+
+
+def _keep_offender_faces(out: np.ndarray, picture: np.ndarray, his_faces: Sequence[Region]) -> None:
+    """Put back the offender's face (``own_faces``) where a bystander's box blurred over it: a
+    parked car or a passer-by behind the offender is blurred whole, and on a sheet whose point is
+    to show who did it, that must not wipe out the offender's own face. It comes back grown like
+    a blurred face would be (the detector's face box is tight)."""
     h, w = picture.shape[:2]
-    for region in regions:
-        if region.kind != "face" or not any(belongs_to_offender(region, o) for o in offenders):
-            continue
+    for region in his_faces:
         x1, y1, x2, y2 = region.box
         mx, my = (x2 - x1) * REGION_MARGIN, (y2 - y1) * REGION_MARGIN
         a, b = int(max(0, np.floor(x1 - mx))), int(max(0, np.floor(y1 - my)))
@@ -86,7 +98,7 @@ def _keep_offender_faces(out: np.ndarray, picture: np.ndarray, regions: Sequence
 
 
 def redact_sheet(sheet: np.ndarray, layout: SheetLayout, policy: str,
-                 finders: Sequence[RegionFinder]) -> np.ndarray:
+                 finders: Sequence[RegionFinder], offender_class: str | None = None) -> np.ndarray:
     """A copy of ``sheet`` with every picture redacted; caption bands and title untouched."""
     h, w = sheet.shape[:2]
     if (w, h) != tuple(layout.size):
@@ -97,7 +109,7 @@ def redact_sheet(sheet: np.ndarray, layout: SheetLayout, policy: str,
         if x < 0 or y < 0 or x + pw > w or y + ph > h or pw < 2 or ph < 2:
             raise ValueError(f"sheet picture {panel.rect} lies outside the {w}x{h} sheet")
         offenders = [(b[0] - x, b[1] - y, b[2] - x, b[3] - y) for b in panel.offender]
-        out[y:y + ph, x:x + pw] = redact_picture(sheet[y:y + ph, x:x + pw], offenders, policy, finders)
+        out[y:y + ph, x:x + pw] = redact_picture(sheet[y:y + ph, x:x + pw], offenders, policy, finders, offender_class)
     return out
 
 
@@ -115,7 +127,7 @@ def published_sheet_jpeg(sheet_path: Path, case: dict, policy: str, finders: Seq
         log.warning("redaction: %s cannot be read; its sheet is not published", sheet_path)
         return None
     try:
-        redacted = redact_sheet(image, layout, policy, finders)
+        redacted = redact_sheet(image, layout, policy, finders, case.get("object_class"))
     except ValueError as err:
         log.warning("redaction: %s: %s; its sheet is not published", sheet_path, err)
         return None

@@ -1,7 +1,9 @@
 """One offender has one face. Every face whose centre lay in the offender's head area was taken
 for his and published sharp: someone just behind or beside him, face next to his, reached the
 public screen unblurred. His face is the one nearest where his head is (with the other finders'
-boxes of that same face); any other face there is blurred, over his where the two overlap."""
+boxes of that same face); any other face there is blurred, over his where the two overlap. A face
+in the head area of another person found beside him is that person's, even when it is nearer
+the top centre of his box than his own (a walker seen side on)."""
 
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ CASE = {"frame_size": [W, H], "object_class": "person",
         "offender_track": [{"t": 0.0, "box": list(WALKER)}, {"t": 1.0, "box": list(WALKER)}]}
 
 
-def _published(*faces: Region) -> np.ndarray:
-    dets = [Detection(t, (Region(WALKER, "person"), *faces)) for t in (0.4, 0.5, 0.6)]
+def _published(*faces: Region, others: tuple[Region, ...] = ()) -> np.ndarray:
+    dets = [Detection(t, (Region(WALKER, "person"), *others, *faces)) for t in (0.4, 0.5, 0.6)]
     out = _Redactor(CASE, "bystanders", finders=[lambda f: []], timeline=Timeline(dets))(_texture(), 0.5)
     assert out is not None
     return out
@@ -45,6 +47,25 @@ def test_his_face_found_twice_is_still_his():
 def test_his_face_is_the_one_where_his_head_is():
     assert own_faces((NEIGHBOUR_FACE, HIS_FACE), WALKER, "person") == (HIS_FACE,)
     assert own_faces((HIS_FACE,), WALKER, "car") == ()  # a car's box holds no face of the offender
+
+
+def test_a_neighbours_face_nearer_his_box_centre_is_the_neighbours():
+    """Seen side on, the walker's face is at the edge of his head area; the man just behind him
+    (his own box found beside the walker's) shows his face nearer the walker's top centre. That
+    face was taken for the walker's and published sharp, and the walker's own face blurred."""
+    his_side_on = Region((104.0, 60.0, 116.0, 74.0), "face")  # centre (110, 67): at the edge of his head area
+    behind = Region((125.0, 70.0, 137.0, 82.0), "face")  # centre (131, 76): nearer his top centre (120, 76)
+    behind_body = Region((120.0, 64.0, 170.0, 200.0), "person")  # the man behind: head area x 130-160, y 64-98
+    assert own_faces((his_side_on, behind, behind_body), WALKER, "person") == (his_side_on,)
+    out = _published(his_side_on, behind, others=(behind_body,))
+    assert _detail(out, (127, 72, 135, 80)) < 0.35 * _detail(_texture(), (127, 72, 135, 80))  # the neighbour's face
+    assert _detail(out, (104, 60, 112, 70)) > 0.9 * _detail(_texture(), (104, 60, 112, 70))  # his, clear of the neighbour's blur
+
+
+def test_no_face_is_his_when_each_is_someone_elses():
+    behind_body = Region((120.0, 64.0, 170.0, 200.0), "person")
+    behind = Region((125.0, 70.0, 137.0, 82.0), "face")
+    assert own_faces((behind, behind_body), WALKER, "person") == ()
 
 
 def test_his_face_between_two_detections_stays_his():
