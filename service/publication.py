@@ -58,7 +58,8 @@ SOURCE_KINDS = ("clip", "snapshot", "sheet", "tracks")
 # truck's box, and no other vehicle's plate beside a walker, is taken for the offender; 3: of the
 # faces in a walker's head area only his own is kept, a neighbour's beside it is blurred; 4: a face
 # in the head area of another person found beside him is that person's, and the evidence sheet
-# judges faces as the clip does) stayed on the street screens with the faces the fix blurs.
+# judges faces as the clip does; a two-wheeler's rider is the offender, and his box is held
+# only one track step past his track's ends) stayed on the street screens with the faces the fix blurs.
 REDACTION_RULES = 4
 
 

@@ -62,8 +62,12 @@ class Region:
 
 RegionFinder = Callable[[np.ndarray], list[Region]]
 
-# How far (seconds) an offender box may be from a frame's time and still mark the offender.
+# The longest gap (seconds) between two points of the offender's track that his box is
+# interpolated across (the tracker lost him for a moment; at 2 s a walker has moved ~3 m).
 TRACK_TOLERANCE_S = 1.0
+# Before his track's first point and after its last, his box is held for one sampling step of
+# the track (the analysis rate), and at least this long.
+END_HOLD_S = 0.3
 # How often the finders run and how boxes are carried between: ``service.redaction_track``.
 # Regions grow by this share of their size before blurring (a face box is tight; hair is not).
 REGION_MARGIN = 0.2
@@ -211,7 +215,11 @@ def default_finders() -> list[RegionFinder]:
 
 
 def offender_box_at(case: dict, t: float) -> Box | None:
-    """The offender's box (scene px) nearest video time ``t``, linearly interpolated."""
+    """The offender's box (scene px) nearest video time ``t``, linearly interpolated between the
+    points of his track, and held past its ends for one sampling step only. It was held for a
+    second: a passer-by who stepped where the offender had been was taken for him (kept sharp
+    and outlined in red), and a rider coming into view before his track began, judged against
+    the box held back from it, was a bystander "over his head" and his frames were left out."""
     track = sorted(case.get("offender_track") or [], key=lambda p: p["t"])
     if not track:
         key_box = case.get("key_box")
@@ -226,9 +234,12 @@ def offender_box_at(case: dict, t: float) -> Box | None:
             w = (t - a["t"]) / (b["t"] - a["t"])
             return tuple(float(x + (y - x) * w) for x, y in zip(a["box"], b["box"]))  # type: ignore[return-value]
         nearest = a if t - a["t"] <= b["t"] - t else b
+        hold = TRACK_TOLERANCE_S  # a gap too long to interpolate: half of it either way
     else:
         nearest = before[-1] if before else after[0]
-    if abs(nearest["t"] - t) > TRACK_TOLERANCE_S:
+        steps = sorted(q["t"] - p["t"] for p, q in zip(track, track[1:]) if q["t"] > p["t"])
+        hold = max(END_HOLD_S, steps[len(steps) // 2] if steps else 0.0)
+    if abs(nearest["t"] - t) > hold:
         return None
     return tuple(float(v) for v in nearest["box"])  # type: ignore[return-value]
 
@@ -430,19 +441,20 @@ class _Redactor:
             if cover.private:
                 out = blur_boxes(out, cover.private, 0.0)
         if self.verifier is not None and self.policy != "none":
-            out = self._verify(out, t, cover.boxes)
+            out = self._verify(out, t, cover.boxes, cover.offender)
         _put_back(out, frame_bgr, cover.keep)
         if cover.reblur:  # a bystander's face beside his: blurred again over what keep put back
             out = blur_boxes(out, cover.reblur, 0.0)
         return self._mark(out, t)
 
-    def _verify(self, out: np.ndarray, t: float, blurred: Sequence[Box]) -> np.ndarray:
+    def _verify(self, out: np.ndarray, t: float, blurred: Sequence[Box], offender: Box | None = None) -> np.ndarray:
         """Look at the redacted frame as a viewer's detector would: a person found there that no
         blur covers (blurring the neighbours changes what the detector sees, and the re-encoded
-        frame is not the original) is blurred too. Verification finds people, not faces."""
+        frame is not the original) is blurred too. Verification finds people, not faces.
+        ``offender``: his box as the cover judged it (a two-wheeler's grown to its rider)."""
         from service.redaction_track import BASE_MARGIN, _grow, covered, is_offender
 
-        here = self.offender_at(t)
+        here = offender if offender is not None else self.offender_at(t)
         try:
             found = self.verifier(out)  # type: ignore[misc]
         except Exception:  # noqa: BLE001 - unverifiable: blur what the cover has, keep the frame

@@ -28,6 +28,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from detector.riders import TWO_WHEELERS, rides_on
 from service.redaction import (
     PEOPLE_CARRIERS, VEHICLE_CLASSES, Box, Region, _area, _identifying_part, _intersection, centre_in,
 )
@@ -193,6 +194,32 @@ def _private_part(region: Region) -> Box:
     return region.box if region.kind == "person" else _identifying_part(region)
 
 
+def with_riders(offender: Box | None, regions: Sequence[Region] | None, offender_class: str | None) -> Box | None:
+    """The offender's box grown to the people riding it when he is a bicycle or motorbike
+    (``detector.riders.rides_on``, the pipeline's own test). A two-wheeler's case carries the
+    machine's box, and its rider, a person box over its top, was judged a bystander standing over
+    the offender's head: on a real wrong-way drill half the frames of each case were left out of
+    the public clip and the rest showed the rider blurred. Riding, he is the offender (his face is
+    still only the one ``own_faces`` picks, so a pillion passenger's is blurred)."""
+    if offender is None or offender_class not in TWO_WHEELERS:
+        return offender
+    riders = [r.box for r in regions or () if r.kind == "person" and rides_on(r.box, offender)]
+    if not riders:
+        return offender
+    return (min(offender[0], *(b[0] for b in riders)), min(offender[1], *(b[1] for b in riders)),
+            max(offender[2], *(b[2] for b in riders)), max(offender[3], *(b[3] for b in riders)))
+
+
+def _moved(box: Box, then: Box | None, now: Box | None) -> Box:
+    """``box`` shifted and scaled as the offender's box moved from ``then`` to ``now``."""
+    if then is None or now is None:
+        return box
+    sx = (now[2] - now[0]) / max(then[2] - then[0], 1e-6)
+    sy = (now[3] - now[1]) / max(then[3] - then[1], 1e-6)
+    return (now[0] + (box[0] - then[0]) * sx, now[1] + (box[1] - then[1]) * sy,
+            now[0] + (box[2] - then[0]) * sx, now[1] + (box[3] - then[1]) * sy)
+
+
 class Timeline:
     """The detections of one clip, in time order, and the cover of any frame between them."""
 
@@ -213,16 +240,21 @@ class Timeline:
         used = [d for d in ok_before[:CARRY] + ok_after[:CARRY] if abs(d.t - t) <= MAX_GAP_S]
         if not used:
             return Cover((), drop="no detection")
-        here = offender_at(t)
-        boxes: list[Box] = []
         nearest = min(used, key=lambda d: abs(d.t - t))
-        keep = tuple(_grow(r.box, BASE_MARGIN) for r in own_faces(nearest.regions, offender_at(nearest.t), offender_class)
+        # a two-wheeler with its rider: as at the nearest detection, moved as the machine moved since
+        machine_then = offender_at(nearest.t)
+        offender_then = with_riders(machine_then, nearest.regions, offender_class)
+        here = offender_at(t)
+        if here is not None and offender_then is not None and offender_then != machine_then:
+            here = _moved(offender_then, machine_then, here)
+        boxes: list[Box] = []
+        keep = tuple(_grow(r.box, BASE_MARGIN) for r in own_faces(nearest.regions, offender_then, offender_class)
                      if policy == "bystanders")
         private: list[Box] = []
         reblur: list[Box] = []
         for det in used:
             margin = BASE_MARGIN + MARGIN_PER_S * abs(det.t - t)
-            off = offender_at(det.t)
+            off = with_riders(offender_at(det.t), det.regions, offender_class)
             his_faces = own_faces(det.regions, off, offender_class)
             for region in det.regions or ():
                 box = self._judge(region, off, here, policy, offender_class, his_faces)

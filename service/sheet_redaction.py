@@ -25,7 +25,7 @@ from service.publication import PUBLISHED_SHEET
 from service.redaction import (
     REGION_MARGIN, Box, Region, RegionFinder, _identifying_part, blur_boxes, boxes_to_blur,
 )
-from service.redaction_track import is_offender, own_faces
+from service.redaction_track import is_offender, own_faces, with_riders
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def redact_picture(picture: np.ndarray, offenders: Sequence[Box], policy: str,
         boxes = boxes_to_blur([], offenders[0] if offenders else None, policy, picture.shape, have_finders=False,
                               offender_class=offender_class)
         return blur_boxes(picture, boxes, 0.0)
+    offenders = [with_riders(o, regions, offender_class) for o in offenders]  # a two-wheeler's rider is him
     his_faces = [f for o in offenders for f in own_faces(regions, o, offender_class)]
     boxes = []
     for region in regions:
