@@ -199,13 +199,22 @@ _FINDERS_LOCK = threading.Lock()
 
 def default_finders() -> list[RegionFinder]:
     """CenterFace faces, Haar cascades when this OpenCV has them, and the object detector; loaded
-    once per process, by whichever thread asks first (the others wait for it)."""
+    once per process, by whichever thread asks first (the others wait for it).
+
+    Without the object detector there are none: faces alone find no bystander's body, no other
+    vehicle and so no plate, and with a face finder loaded the policy took the frame as covered
+    and published the plates sharp. Then everything but the offender is blurred, as with no
+    finder at all."""
     global _DEFAULT_FINDERS
     with _FINDERS_LOCK:
         if _DEFAULT_FINDERS is None:
-            _DEFAULT_FINDERS = [f for f in (face_finder(), haar_finder(), detector_finder()) if f is not None]
-            if not _DEFAULT_FINDERS:
-                log.warning("redaction: no face/plate finder available; blurring everything but the offender")
+            objects = detector_finder()
+            if objects is None:
+                log.warning("redaction: no object detector, so nothing finds bystanders' bodies and plates; "
+                            "blurring everything but the offender")
+                _DEFAULT_FINDERS = []
+            else:
+                _DEFAULT_FINDERS = [f for f in (face_finder(), haar_finder()) if f is not None] + [objects]
         return _DEFAULT_FINDERS
 
 

@@ -87,8 +87,8 @@ class Cover:
     # is put back and only these parts are blurred again inside it.
     offender: Box | None = None
     private: tuple[Box, ...] = ()
-    # faces of bystanders inside the offender's head area, blurred again after ``keep`` is put
-    # back: where one overlaps his face, a stranger's face shown sharp on a public screen is worse
+    # faces of bystanders that overlap the offender's kept face, blurred again after ``keep`` is
+    # put back: where one overlaps his face, a stranger's face shown sharp on a public screen is worse
     # than part of his blurred
     reblur: tuple[Box, ...] = ()
 
@@ -248,8 +248,10 @@ class Timeline:
         if here is not None and offender_then is not None and offender_then != machine_then:
             here = _moved(offender_then, machine_then, here)
         boxes: list[Box] = []
-        keep = tuple(_grow(r.box, BASE_MARGIN) for r in own_faces(nearest.regions, offender_then, offender_class)
-                     if policy == "bystanders")
+        # his face, moved as he moved since the nearest detection: put back where it was there, a
+        # fast rider's face box uncovered the bystander he had passed
+        keep = tuple(_grow(_moved(r.box, offender_then, here), BASE_MARGIN)
+                     for r in own_faces(nearest.regions, offender_then, offender_class) if policy == "bystanders")
         private: list[Box] = []
         reblur: list[Box] = []
         for det in used:
@@ -264,7 +266,7 @@ class Timeline:
                     return Cover((), drop="a bystander stands over the offender")
                 boxes.append(_grow(box, margin))
                 private.append(_grow(_private_part(region), margin))
-                if region.kind == "face" and is_offender(region, off, offender_class):
+                if region.kind == "face" and det is nearest:  # judged nearest this frame's time
                     reblur.append(_grow(region.box, margin))
         if ok_before and ok_after and ok_before[0].t < t < ok_after[0].t:
             a, b = ok_before[0], ok_after[0]
@@ -277,9 +279,13 @@ class Timeline:
                 if judged not in (None, "drop"):
                     boxes.append(_grow(judged, BASE_MARGIN))  # type: ignore[arg-type]
                     private.append(_grow(_private_part(region), BASE_MARGIN))
-                    if region.kind == "face" and is_offender(region, here, offender_class):
+                    if region.kind == "face":
                         reblur.append(_grow(region.box, BASE_MARGIN))
-        reblur_boxes = tuple(reblur) if keep else ()
+        # a bystander's face that his (put back after every blur) overlaps: blurred again over it,
+        # whether its centre lies in his head area or just beside it. Only as judged nearest this
+        # frame (the nearest detection, the interpolated boxes): a detection further off may judge
+        # his own face, at his box's edge there, a stranger's
+        reblur_boxes = tuple(r for r in reblur if any(_intersection(r, k) > 0 for k in keep))
         if policy != "bystanders" or here is None:
             return Cover(tuple(boxes), keep=keep, reblur=reblur_boxes)
         return Cover(tuple(boxes), keep=keep, offender=here,

@@ -23,7 +23,7 @@ import numpy as np
 from detector.evidence.sheet_record import SheetLayout
 from service.publication import PUBLISHED_SHEET
 from service.redaction import (
-    REGION_MARGIN, Box, Region, RegionFinder, _identifying_part, blur_boxes, boxes_to_blur,
+    REGION_MARGIN, Box, Region, RegionFinder, _identifying_part, _intersection, blur_boxes, boxes_to_blur,
 )
 from service.redaction_track import is_offender, own_faces, with_riders
 
@@ -73,9 +73,22 @@ def redact_picture(picture: np.ndarray, offenders: Sequence[Box], policy: str,
             continue
         boxes.append(region.box)
     out = blur_boxes(picture, boxes, REGION_MARGIN)
-    if policy == "bystanders":
-        _keep_offender_faces(out, picture, his_faces)
+    if policy == "bystanders" and his_faces:
+        kept = _keep_offender_faces(out, picture, his_faces)
+        # a bystander's face that his overlaps: blurred again over what was put back (the clip's
+        # ``Cover.reblur``); the sheet left it sharp
+        again = [r.box for r in regions if r.kind == "face" and not any(r is f for f in his_faces)
+                 and any(_intersection(_grown(r.box), k) > 0 for k in kept)]
+        if again:
+            out = blur_boxes(out, again, REGION_MARGIN)
     return out
+
+
+def _grown(box: Box) -> Box:
+    """A face box as blurred (``REGION_MARGIN`` of its size each side)."""
+    x1, y1, x2, y2 = box
+    mx, my = (x2 - x1) * REGION_MARGIN, (y2 - y1) * REGION_MARGIN
+    return (x1 - mx, y1 - my, x2 + mx, y2 + my)
 
 
 def _is_his(region: Region, offenders: Sequence[Box], offender_class: str | None, his_faces: Sequence[Region]) -> bool:
@@ -84,18 +97,20 @@ def _is_his(region: Region, offenders: Sequence[Box], offender_class: str | None
     return any(is_offender(region, o, offender_class) for o in offenders)
 
 
-def _keep_offender_faces(out: np.ndarray, picture: np.ndarray, his_faces: Sequence[Region]) -> None:
+def _keep_offender_faces(out: np.ndarray, picture: np.ndarray, his_faces: Sequence[Region]) -> list[Box]:
     """Put back the offender's face (``own_faces``) where a bystander's box blurred over it: a
     parked car or a passer-by behind the offender is blurred whole, and on a sheet whose point is
     to show who did it, that must not wipe out the offender's own face. It comes back grown like
-    a blurred face would be (the detector's face box is tight)."""
+    a blurred face would be (the detector's face box is tight). Returns the boxes put back."""
     h, w = picture.shape[:2]
+    kept: list[Box] = []
     for region in his_faces:
-        x1, y1, x2, y2 = region.box
-        mx, my = (x2 - x1) * REGION_MARGIN, (y2 - y1) * REGION_MARGIN
-        a, b = int(max(0, np.floor(x1 - mx))), int(max(0, np.floor(y1 - my)))
-        c, d = int(min(w, np.ceil(x2 + mx))), int(min(h, np.ceil(y2 + my)))
+        x1, y1, x2, y2 = _grown(region.box)
+        a, b = int(max(0, np.floor(x1))), int(max(0, np.floor(y1)))
+        c, d = int(min(w, np.ceil(x2))), int(min(h, np.ceil(y2)))
         out[b:d, a:c] = picture[b:d, a:c]
+        kept.append((float(a), float(b), float(c), float(d)))
+    return kept
 
 
 def redact_sheet(sheet: np.ndarray, layout: SheetLayout, policy: str,

@@ -80,3 +80,33 @@ def test_his_face_between_two_detections_stays_his():
     out = _Redactor(moving, "bystanders", finders=[lambda f: []], timeline=Timeline(dets))(_texture(), 0.58)
     assert out is not None
     assert _detail(out, (130, 64, 142, 76)) > 0.9 * _detail(_texture(), (130, 64, 142, 76))
+
+
+def test_a_face_just_beside_his_head_area_is_not_put_back_with_his():
+    """A neighbour's face centred just outside his head area but overlapping his face's box: his
+    face, put back after every blur, uncovered half of it; only faces centred in his head area
+    were blurred again."""
+    beside = Region((126.0, 60.0, 142.0, 76.0), "face")  # centre x 134: outside his head area (x 108-132)
+    out = _published(HIS_FACE, beside)
+    assert _detail(out, (126, 60, 134, 76)) < 0.35 * _detail(_texture(), (126, 60, 134, 76))
+
+
+def test_his_face_is_put_back_where_he_is_now():
+    """A fast rider passes a standing bystander whose face was hidden behind his head at one
+    detection and found at the next. His face was put back where it was at the nearest detection:
+    on the frame between, that was the bystander's face, shown sharp."""
+    def body(x: float) -> tuple[float, float, float, float]:
+        return (x, 60.0, x + 40.0, 220.0)
+
+    def face(x: float) -> Region:
+        return Region((x + 12.0, 62.0, x + 28.0, 78.0), "face")
+
+    case = {"frame_size": [W, H], "object_class": "rider",
+            "offender_track": [{"t": 0.1 * i, "box": list(body(100.0 + 40 * i))} for i in range(3)]}
+    bystander = Region((112.0, 62.0, 128.0, 78.0), "face")  # where his face was at 0.0 s
+    dets = [Detection(0.0, (Region(body(100.0), "person"), face(100.0))),
+            Detection(0.1, (Region(body(140.0), "person"), face(140.0), bystander)),
+            Detection(0.2, (Region(body(180.0), "person"), face(180.0), bystander))]
+    out = _Redactor(case, "bystanders", finders=[lambda f: []], timeline=Timeline(dets))(_texture(), 0.04)
+    assert out is not None
+    assert _detail(out, (112, 62, 128, 78)) < 0.5 * _detail(_texture(), (112, 62, 128, 78))

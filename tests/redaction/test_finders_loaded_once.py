@@ -34,8 +34,19 @@ def test_two_threads_asking_for_the_finders_at_once_load_them_once(monkeypatch):
     monkeypatch.setattr(redaction, "_DEFAULT_FINDERS", None)
     monkeypatch.setattr(redaction, "face_finder", load("face"))
     monkeypatch.setattr(redaction, "haar_finder", lambda: None)
-    monkeypatch.setattr(redaction, "detector_finder", lambda: None)
+    monkeypatch.setattr(redaction, "detector_finder", lambda: (lambda frame: []))
     with ThreadPoolExecutor(2) as pool:
         got = list(pool.map(lambda _: redaction.default_finders(), range(2)))
     assert loads == ["face"]
-    assert got[0] is got[1] and len(got[0]) == 1
+    assert got[0] is got[1] and len(got[0]) == 2
+
+
+def test_without_the_object_detector_faces_alone_are_not_used(monkeypatch):
+    """Faces alone find no bystander's body and no plate: with CenterFace loaded and the object
+    detector not, a bystander car's plate was published sharp. Then nothing is a finder and
+    everything but the offender is blurred."""
+    monkeypatch.setattr(redaction, "_DEFAULT_FINDERS", None)
+    monkeypatch.setattr(redaction, "face_finder", lambda: (lambda frame: []))
+    monkeypatch.setattr(redaction, "haar_finder", lambda: None)
+    monkeypatch.setattr(redaction, "detector_finder", lambda: None)
+    assert redaction.default_finders() == []

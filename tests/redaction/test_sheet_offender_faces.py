@@ -38,3 +38,10 @@ def test_with_no_finder_an_offending_cars_windows_are_blurred():
     out = redact_picture(_texture(), [CAR], "bystanders", [], "car")
     assert _detail(out, (100, 90, 220, 130)) < 0.35 * _detail(_texture(), (100, 90, 220, 130))  # above its bottom 40 %
     assert _detail(out, (70, 160, 250, 195)) > 0.9 * _detail(_texture(), (70, 160, 250, 195))
+
+
+def test_a_neighbours_face_over_his_is_blurred_again_after_his_is_put_back():
+    neighbour = Region((122.0, 74.0, 136.0, 90.0), "face")  # overlaps his face, centre below his head area's middle
+    finder = _finder(Region(WALKER, "person"), HIS_FACE, neighbour)
+    out = redact_picture(_texture(), [WALKER], "bystanders", [finder], "person")
+    assert _detail(out, (122, 74, 132, 82)) < 0.35 * _detail(_texture(), (122, 74, 132, 82))  # under his put-back face
