@@ -24,7 +24,7 @@ import numpy as np
 
 from civicwatch import __version__
 from detector.background import StaticObjectFinder
-from detector.decode import DecodedFrame, DecodeReport, VideoInfo, iter_frames, probe
+from detector.decode import DecodedFrame, DecodeReport, VideoInfo, VideoOpenError, iter_frames, probe
 from detector.class_scores import DEFAULT_PERSON_CONF, ClassScores
 from detector.detect import ObjectDetector, load_analysis_detector
 from detector.evidence.manifest import write_manifest
@@ -687,6 +687,19 @@ def zone_class_warnings(scene: Scene, model_classes: Collection[str]) -> list[st
     return out
 
 
+def _unwritable_name(path: Path) -> str | None:
+    """Why ``path``'s name cannot go into the case records, or None. A name that is not UTF-8
+    (bytes from another system's encoding) cannot be written into JSON: the analysis ran to its
+    end, failed writing the records and left a half-written output folder a rerun was refused."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return (f"{shown!r}: the file name is not valid UTF-8, and it is written into the case records; "
+                "rename the file")
+    return None
+
+
 def analyze(
     source: Path,
     scene_path: Path,
@@ -703,6 +716,10 @@ def analyze(
     """
     options = options or AnalyzeOptions()
     source, scene_path, out_dir = Path(source), Path(scene_path), Path(out_dir)
+    if (bad := _unwritable_name(source)) is not None:
+        raise VideoOpenError(bad)
+    if (bad := _unwritable_name(scene_path)) is not None:
+        raise SceneError(bad)
     scene = load_scene(scene_path)
     info = probe(source)
     shape_warnings = scene_shape_warnings(scene, info)

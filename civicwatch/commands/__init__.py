@@ -43,6 +43,21 @@ def port_number(text: str) -> int:
     return value
 
 
+# The analysis rate a command accepts: below one frame in ten seconds no rule can follow
+# anything; far above any camera's rate the decoder's analysis grid (steps added to the next
+# analysis time) stops moving and the run never ends (--analysis-fps 1e300 hung it).
+MIN_ANALYSIS_FPS = 0.1
+MAX_ANALYSIS_FPS = 1000.0
+
+
+def analysis_fps_problem(value: float) -> str | None:
+    """What is wrong with an ``--analysis-fps`` value, or None."""
+    if MIN_ANALYSIS_FPS <= value <= MAX_ANALYSIS_FPS:
+        return None
+    return (f"--analysis-fps must be between {MIN_ANALYSIS_FPS:g} and {MAX_ANALYSIS_FPS:g} (got {value:g}); "
+            "above the video's own frame rate every frame is analysed")
+
+
 def refuse(command: str, message: str, code: int = 2) -> int:
     """Say why ``civicwatch COMMAND`` will not run, on stderr, and give its exit code.
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from civicwatch.commands import finite_float, score
+from civicwatch.commands import analysis_fps_problem, finite_float, score
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         resolve_slicing,
     )
 
-    if args.analysis_fps <= 0:
-        print("error: --analysis-fps must be positive", file=sys.stderr)
+    if (problem := analysis_fps_problem(args.analysis_fps)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     if args.pre < 0 or args.post < 0:
         print("error: --pre and --post must not be negative", file=sys.stderr)
@@ -116,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
         print("error: --slice-tile and --slice-overlap need slicing; not with --slicing off", file=sys.stderr)
         return 2
     try:  # the same checks the pipeline makes, before the model is loaded
-        SliceSettings(args.slice_tile or DEFAULT_TILE, DEFAULT_OVERLAP if args.slice_overlap is None else args.slice_overlap)
+        SliceSettings(DEFAULT_TILE if args.slice_tile is None else args.slice_tile,
+                      DEFAULT_OVERLAP if args.slice_overlap is None else args.slice_overlap)
     except SlicingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -166,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     except (DetectorError, ModelFetchError) as err:
         print(f"error: model: {err}", file=sys.stderr)
         return 2
-    except SpanError as err:
+    except (SpanError, SlicingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 def run_cases(args: argparse.Namespace) -> int:
     from detector.evaluation.cases import evaluate_cases, format_report, load_run_cases
-    from detector.evaluation.labels import LabelError, load_labels, resolve, scene_mismatches
+    from detector.evaluation.labels import LabelError, load_labels, resolve, scene_mismatches, source_mismatch
     from detector.scene import SceneError, load_scene
 
     try:
@@ -39,6 +39,11 @@ def run_cases(args: argparse.Namespace) -> int:
         return 2
     if labels.ignored:
         print(f"warning: {args.labels}: unknown field(s) ignored: {', '.join(labels.ignored)}", file=sys.stderr)
+    if (mismatch := source_mismatch(labels, base, Path(args.run_dir))) is not None:
+        print(f"warning: {args.labels}: {mismatch}", file=sys.stderr)
+    if not labels.events_given:
+        print(f"warning: {args.labels}: no events field: scored as a clip with no violation in it "
+              '(write "events": [] to say so)', file=sys.stderr)
     scene_path = resolve(base, labels.scene)
     if scene_path.is_file():  # labels moved away from their scene are scored without this check
         try:

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from civicwatch.commands import finite_float
+from civicwatch.commands import analysis_fps_problem, finite_float
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from detector.mosaic import MosaicError, build_mosaic
     from detector.pipeline import OutputFolderError, check_writable_folder
 
-    if args.analysis_fps <= 0:
-        print("error: --analysis-fps must be positive", file=sys.stderr)
+    if (problem := analysis_fps_problem(args.analysis_fps)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     if args.until is not None and args.until <= 0:
         # no frame before it: the chain never started, and the message blamed the footage's texture

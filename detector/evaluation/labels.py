@@ -23,6 +23,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from detector.hashing import sha256_file
+
 from detector.rules import RULE_NAMES
 
 
@@ -73,6 +75,7 @@ class CaseLabels(_Labels):
     events: list[LabelledEvent] = Field(default_factory=list)
     not_violations: str = ""
     _ignored: tuple[str, ...] = PrivateAttr(default=())
+    _events_given: bool = PrivateAttr(default=True)
 
     @field_validator("video", "scene")
     @classmethod
@@ -91,7 +94,15 @@ class CaseLabels(_Labels):
         labels = handler(data)
         if isinstance(data, dict):
             labels._ignored = tuple(_unknown_keys(data))
+            labels._events_given = data.get("events") is not None
         return labels
+
+    @property
+    def events_given(self) -> bool:
+        """Whether the file had an ``events`` list (``[]`` for a clean clip). Without one it is
+        scored as a clean clip too, as before, but the reader is told: a file cut short or
+        written with another key scored as "no violation" without a word."""
+        return self._events_given
 
     @property
     def ignored(self) -> tuple[str, ...]:
@@ -197,3 +208,22 @@ def scene_mismatches(labels: CaseLabels, scene) -> list[str]:  # noqa: ANN001 - 
             found.setdefault(f"rule: {ev.rule} is not judged in {kinds[ev.zone]} zone {ev.zone!r} "
                              f"(its rule is {RULE_OF_KIND[kinds[ev.zone]]})", []).append(i)
     return [f"events[{', '.join(map(str, where))}].{problem}" for problem, where in found.items()]
+
+
+def source_mismatch(labels: CaseLabels, base: Path, run_dir: Path) -> str | None:
+    """Why the run in ``run_dir`` may not be of the labelled video, or None. The run's manifest
+    records its source's size and SHA-256; scored against the labels of another clip, a run got
+    precision and recall with no word that they mean nothing. Said, not refused: a run of a copy
+    re-encoded elsewhere may still be scored on purpose."""
+    video = resolve(base, labels.video)
+    try:
+        source = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["inputs"]["source"]
+        size, digest = int(source["size"]), str(source["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a run without a readable manifest (older, or cut short): nothing to compare
+    if not video.is_file():
+        return f"the labelled video {labels.video} is not there, so this run could not be checked against it"
+    if video.stat().st_size != size or sha256_file(video) != digest:
+        return (f"this run was made from {source.get('name', 'another file')!r}, not from the labelled video "
+                f"{labels.video} (their SHA-256 differ): the scores below compare it with another clip's labels")
+    return None

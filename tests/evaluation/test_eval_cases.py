@@ -128,3 +128,48 @@ def test_malformed_cases_json_and_label_file_exit_2_naming_the_problem(tmp_path,
     lab.write_text('{"video": "v", "scene": "s", "events": [{"rule": "wrong_way", "zone": "z", "t0": NaN, "t1": 2}]}')
     with pytest.raises(LabelError, match="events.0.t0: Input should be a finite number"):
         load_labels(lab)
+
+
+def _run_of(tmp_path, source: bytes, name: str = "v.mp4"):
+    """An analysis folder whose manifest records ``source`` as its video (size and SHA-256)."""
+    import hashlib
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "cases.json").write_text(json.dumps([]))
+    (run_dir / "manifest.json").write_text(json.dumps({"inputs": {"source": {
+        "name": name, "size": len(source), "sha256": hashlib.sha256(source).hexdigest()}}}))
+    return run_dir
+
+
+def test_a_run_of_another_video_is_said(tmp_path, capsys):
+    """A run scored against the labels of another clip got precision and recall with no word."""
+    (tmp_path / "v.mp4").write_bytes(b"the labelled clip")
+    (tmp_path / "s.yaml").write_text("camera: x\n")
+    lab = tmp_path / "l.json"
+    lab.write_text(json.dumps({"video": "v.mp4", "scene": "s.yaml", "events": []}))
+    run_dir = _run_of(tmp_path, b"another clip", "other.mp4")
+    assert main(["eval", "cases", str(run_dir), str(lab)]) == 0
+    err = capsys.readouterr().err
+    assert "made from 'other.mp4', not from the labelled video v.mp4" in err
+    (tmp_path / "v.mp4").write_bytes(b"another clip")  # now the same bytes: nothing to say
+    assert main(["eval", "cases", str(run_dir), str(lab)]) == 0
+    assert "not from the labelled video" not in capsys.readouterr().err
+    (tmp_path / "v.mp4").unlink()
+    assert main(["eval", "cases", str(run_dir), str(lab)]) == 0
+    assert "labelled video v.mp4 is not there" in capsys.readouterr().err
+
+
+def test_a_label_file_without_events_is_said(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "cases.json").write_text(json.dumps([]))
+    for body in ({"video": "v.mp4", "scene": "s.yaml"}, {"video": "v.mp4", "scene": "s.yaml", "events": None}):
+        lab = tmp_path / "l.json"
+        lab.write_text(json.dumps(body))
+        assert main(["eval", "cases", str(run_dir), str(lab)]) == 0
+        err = capsys.readouterr().err
+        assert "no events field" in err
+    lab.write_text(json.dumps({"video": "v.mp4", "scene": "s.yaml", "events": []}))
+    assert main(["eval", "cases", str(run_dir), str(lab)]) == 0
+    assert "no events field" not in capsys.readouterr().err
