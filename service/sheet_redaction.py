@@ -44,7 +44,8 @@ def _blur_all_but(picture: np.ndarray, keep: Sequence[Box]) -> np.ndarray:
 
 
 def redact_picture(picture: np.ndarray, offenders: Sequence[Box], policy: str,
-                   finders: Sequence[RegionFinder], offender_class: str | None = None) -> np.ndarray:
+                   finders: Sequence[RegionFinder], offender_class: str | None = None,
+                   objects: Sequence[Box] = ()) -> np.ndarray:
     """One picture of the sheet redacted under ``policy``; ``offenders`` in its own pixels.
 
     A picture may show the offender twice (a litter case: the person and the object they left);
@@ -53,6 +54,9 @@ def redact_picture(picture: np.ndarray, offenders: Sequence[Box], policy: str,
     ``object_class``): a whole box must match his, his face is the one face in his head area, and
     no person or face is part of a car. The sheet kept every face centred in the offender's box,
     the driver's and passengers' of an offending car and a neighbour's just behind a walker.
+    ``objects``: those of ``offenders`` that are a thing left behind (a litter case's object):
+    kept sharp, but no person or face is part of one (a passer-by in front of a dumped sofa was
+    kept sharp as "the offender").
     """
     if policy == "none":
         return picture.copy()
@@ -63,11 +67,13 @@ def redact_picture(picture: np.ndarray, offenders: Sequence[Box], policy: str,
         boxes = boxes_to_blur([], offenders[0] if offenders else None, policy, picture.shape, have_finders=False,
                               offender_class=offender_class)
         return blur_boxes(picture, boxes, 0.0)
-    offenders = [with_riders(o, regions, offender_class) for o in offenders]  # a two-wheeler's rider is him
-    his_faces = [f for o in offenders for f in own_faces(regions, o, offender_class)]
+    things = [tuple(o) for o in objects]
+    people = [with_riders(o, regions, offender_class) for o in offenders if tuple(o) not in things]  # a rider is him
+    his_faces = [f for o in people for f in own_faces(regions, o, offender_class)]
     boxes = []
     for region in regions:
-        if _is_his(region, offenders, offender_class, his_faces):
+        owners = people if region.kind in ("person", "face") else [*people, *things]
+        if _is_his(region, owners, offender_class, his_faces):
             if policy == "all":
                 boxes.append(_identifying_part(region))
             continue
@@ -125,7 +131,9 @@ def redact_sheet(sheet: np.ndarray, layout: SheetLayout, policy: str,
         if x < 0 or y < 0 or x + pw > w or y + ph > h or pw < 2 or ph < 2:
             raise ValueError(f"sheet picture {panel.rect} lies outside the {w}x{h} sheet")
         offenders = [(b[0] - x, b[1] - y, b[2] - x, b[3] - y) for b in panel.offender]
-        out[y:y + ph, x:x + pw] = redact_picture(sheet[y:y + ph, x:x + pw], offenders, policy, finders, offender_class)
+        objects = [(b[0] - x, b[1] - y, b[2] - x, b[3] - y) for b in panel.objects]
+        out[y:y + ph, x:x + pw] = redact_picture(sheet[y:y + ph, x:x + pw], offenders, policy, finders, offender_class,
+                                                 objects)
     return out
 
 
@@ -146,6 +154,9 @@ def published_sheet_jpeg(sheet_path: Path, case: dict, policy: str, finders: Seq
         redacted = redact_sheet(image, layout, policy, finders, case.get("object_class"))
     except ValueError as err:
         log.warning("redaction: %s: %s; its sheet is not published", sheet_path, err)
+        return None
+    except Exception:  # noqa: BLE001 - a finder failing on one picture: the clip and still are still published
+        log.exception("redaction: finding faces on %s failed; its sheet is not published", sheet_path)
         return None
     ok, buf = cv2.imencode(".jpg", redacted, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:

@@ -218,6 +218,14 @@ class StillPicker:
         return (kept[1], kept[2]) if kept is not None else None
 
 
+def litter_object_box(event: ViolationEvent, t: float) -> Box | None:
+    """A litter case's object (scene px) once it is there, else None."""
+    details = event.details or {}
+    if event.rule == "litter" and details.get("object_box") and t >= float(details.get("first_seen", event.start_s)) - 1e-6:
+        return tuple(float(v) for v in details["object_box"])  # type: ignore[return-value]
+    return None
+
+
 def offender_box_at(event: ViolationEvent, track_log: TrackLog | None, t: float) -> list[Box]:
     """Where the offender is at ``t`` (scene px): the nearest observation of its tracks within
     one analysis interval; a litter case's object once it is there; else the key box during the
@@ -228,9 +236,8 @@ def offender_box_at(event: ViolationEvent, track_log: TrackLog | None, t: float)
         near = track_log.track(event.track_ids, t - reach, t + reach)
         if near:
             boxes.append(min(near, key=lambda o: abs(o.t - t)).box)
-    details = event.details or {}
-    if event.rule == "litter" and details.get("object_box") and t >= float(details.get("first_seen", event.start_s)) - 1e-6:
-        boxes.append(tuple(float(v) for v in details["object_box"]))
+    if (left := litter_object_box(event, t)) is not None:
+        boxes.append(left)
     if not boxes and event.key_box is not None and event.start_s - 1e-6 <= t <= event.end_s + 1e-6:
         boxes.append(event.key_box)
     return boxes

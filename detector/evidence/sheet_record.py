@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from detector.evidence.sheet import offender_box_at, to_image_px
+from detector.evidence.sheet import litter_object_box, offender_box_at, to_image_px
 from detector.evidence.sheet_layout import ComposedSheet, SheetMoment
 from detector.evidence.tracklog import TrackLog
 from detector.scene import Scene
@@ -34,10 +34,17 @@ class SheetPanel:
     rect: Rect  # the picture, sheet px
     band: Rect  # its caption band (text only), sheet px
     offender: tuple[Box, ...]  # the offender's boxes inside ``rect``, sheet px (may be empty)
+    # Those of ``offender`` that are a thing he left (a litter case's object), not him: redaction
+    # keeps them sharp but takes no person or face inside one for the offender. Absent in layouts
+    # recorded before it (then every box counts as him, as it did).
+    objects: tuple[Box, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "stage": self.stage, "t": round(self.t, 3), "rect": list(self.rect),
-                "band": list(self.band), "offender": [[round(v, 1) for v in b] for b in self.offender]}
+        out = {"kind": self.kind, "stage": self.stage, "t": round(self.t, 3), "rect": list(self.rect),
+               "band": list(self.band), "offender": [[round(v, 1) for v in b] for b in self.offender]}
+        if self.objects:
+            out["objects"] = [[round(v, 1) for v in b] for b in self.objects]
+        return out
 
 
 @dataclass(frozen=True)
@@ -61,11 +68,13 @@ class SheetLayout:
             panels = tuple(
                 SheetPanel(str(p["kind"]), str(p["stage"]), float(p["t"]),
                            tuple(int(v) for v in p["rect"]), tuple(int(v) for v in p["band"]),  # type: ignore[arg-type]
-                           tuple(tuple(float(v) for v in b) for b in p.get("offender") or ()))  # type: ignore[misc]
+                           tuple(tuple(float(v) for v in b) for b in p.get("offender") or ()),  # type: ignore[misc]
+                           tuple(tuple(float(v) for v in b) for b in p.get("objects") or ()))  # type: ignore[misc]
                 for p in data["panels"])
         except (KeyError, TypeError, ValueError):
             return None
-        if any(len(p.rect) != 4 or len(p.band) != 4 or any(len(b) != 4 for b in p.offender) for p in panels):
+        if any(len(p.rect) != 4 or len(p.band) != 4 or any(len(b) != 4 for b in (*p.offender, *p.objects))
+               for p in panels):
             return None
         return cls((w, h), panels)
 
@@ -107,12 +116,15 @@ def sheet_layout_record(
     for i, (m, (t, image)) in enumerate(zip(moments, frames)):
         rect, band = sheet.panels[i], sheet.bands[i]
         sx, sy = rect[2] / image.shape[1], rect[3] / image.shape[0]
-        boxes = []
+        boxes, things = [], []
+        left = litter_object_box(event, t)
         for b in offender_box_at(event, track_log, t):
             inside = _clip_to(_shift(to_image_px(b, scene, image.shape), sx, sy, rect[0], rect[1]), rect)
             if inside is not None:
                 boxes.append(inside)
-        panels.append(SheetPanel("still", m.stage, float(t), rect, band, tuple(boxes)))
+                if left is not None and tuple(b) == left:
+                    things.append(inside)
+        panels.append(SheetPanel("still", m.stage, float(t), rect, band, tuple(boxes), tuple(things)))
     if len(sheet.panels) > len(moments):
         rect, band = sheet.panels[len(moments)], sheet.bands[len(moments)]
         zoom = sheet.closeup_zoom

@@ -371,3 +371,34 @@ def test_red_light_sheet_states_the_signal_and_where_it_was_read(footage_dir, oc
     header = read_text(ocr, composed.image[:composed.panels[0][1]])
     assert "时间来源" in header and "start_time" in header, header
     assert "绿灯" in text and "GREEN" in text and "on the kerb" in text, text
+
+
+def test_a_litter_sheet_records_which_box_is_the_object_left():
+    """Redaction of the published sheet must not take a passer-by in front of the object for the
+    offender: the layout says which of a picture's offender boxes is the object (``objects``)."""
+    from detector.evidence.sheet_record import SheetLayout, sheet_layout_record
+
+    ev, person = litter_event()
+    log = TrackLog()
+    for o in person:
+        log.add(o.t, [o])
+    moments = sheet_moments(ev, SCENE, max(0.0, ev.start_s - 5.0), ev.end_s + 5.0)
+    frames = [(m.t, np.full((480, 640, 3), 90, np.uint8)) for m in moments]
+    closeup = np.full((120, 80, 3), 90, np.uint8)
+    composed = render_sheet(ev, SCENE, moments, frames, closeup, track_log=log)
+    layout = sheet_layout_record(composed, ev, SCENE, moments, frames, track_log=log, closeup_shape=closeup.shape,
+                                 closeup_origin=None, closeup_offender=None)
+    stills = [p for p in layout.panels if p.kind == "still"]
+    first_seen = float(ev.details["first_seen"])
+    for panel in stills:
+        if panel.t >= first_seen:
+            assert len(panel.objects) == 1 and panel.objects[0] in panel.offender
+        else:
+            assert panel.objects == ()
+    assert any(p.objects and len(p.offender) == 2 for p in stills)  # the litterer beside the object he left
+    again = SheetLayout.from_dict(layout.as_dict())
+    assert again == layout
+    old = layout.as_dict()
+    for p in old["panels"]:
+        p.pop("objects", None)  # a layout recorded before objects were
+    assert all(p.objects == () for p in SheetLayout.from_dict(old).panels)

@@ -45,3 +45,37 @@ def test_a_neighbours_face_over_his_is_blurred_again_after_his_is_put_back():
     finder = _finder(Region(WALKER, "person"), HIS_FACE, neighbour)
     out = redact_picture(_texture(), [WALKER], "bystanders", [finder], "person")
     assert _detail(out, (122, 74, 132, 82)) < 0.35 * _detail(_texture(), (122, 74, 132, 82))  # under his put-back face
+
+
+def test_a_passer_by_in_front_of_the_object_left_is_blurred():
+    """A litter picture's offender boxes are the litterer and the object he left; a passer-by in
+    front of a large dumped object (inside its box, smaller) was "a part of him", kept sharp."""
+    litterer = (20.0, 40.0, 60.0, 200.0)
+    thing = (150.0, 40.0, 260.0, 230.0)
+    passer = Region((180.0, 60.0, 220.0, 220.0), "person")
+    face = Region((192.0, 62.0, 208.0, 78.0), "face")
+    finder = _finder(Region(litterer, "person"), passer, face)
+    out = redact_picture(_texture(), [litterer, thing], "bystanders", [finder], "person", objects=[thing])
+    assert _detail(out, (194, 64, 206, 76)) < 0.35 * _detail(_texture(), (194, 64, 206, 76))
+    assert _detail(out, (184, 100, 216, 210)) < 0.35 * _detail(_texture(), (184, 100, 216, 210))
+    assert _detail(out, (24, 60, 56, 190)) > 0.9 * _detail(_texture(), (24, 60, 56, 190))  # the litterer
+
+
+def test_a_finder_failing_on_the_sheet_leaves_the_sheet_unpublished(tmp_path):
+    """A finder raising on a sheet picture failed the whole case's media (clip and still too), and
+    the case stayed unpublishable; now only the sheet is left out, as for a sheet without layout."""
+    import cv2
+
+    from detector.evidence.sheet_record import SheetLayout, SheetPanel
+    from service.sheet_redaction import published_sheet_jpeg
+
+    sheet = tmp_path / "sheet.jpg"
+    cv2.imwrite(str(sheet), _texture())
+    layout = SheetLayout((320, 240), (SheetPanel("still", "offence", 1.0, (0, 0, 320, 200), (0, 200, 320, 40),
+                                                 (WALKER,)),))
+
+    def broken(picture):  # noqa: ANN001, ANN202
+        raise RuntimeError("onnxruntime: out of memory")
+
+    assert published_sheet_jpeg(sheet, {"sheet": layout.as_dict(), "object_class": "person"}, "bystanders",
+                                [broken]) is None
