@@ -271,12 +271,25 @@ class Timeline:
         if ok_before and ok_after and ok_before[0].t < t < ok_after[0].t:
             a, b = ok_before[0], ok_after[0]
             w = (t - a.t) / (b.t - a.t)
-            between = [Region(tuple(x + (y - x) * w for x, y in zip(ra.box, rb.box)), ra.kind)  # type: ignore[arg-type]
-                       for ra, rb in _match(a.regions or (), b.regions or ())]
-            his_now = own_faces(between, here, offender_class)  # judged where he is now, as the boxes are
-            for region in between:
-                judged = self._judge(region, here, here, policy, offender_class, his_now)
-                if judged not in (None, "drop"):
+            off_a = with_riders(offender_at(a.t), a.regions, offender_class)
+            off_b = with_riders(offender_at(b.t), b.regions, offender_class)
+            faces_a, faces_b = own_faces(a.regions, off_a, offender_class), own_faces(b.regions, off_b, offender_class)
+
+            def his_at(r: Region, off: Box | None, faces: Sequence[Region]) -> bool:
+                return is_offender(r, off, offender_class) and (r.kind != "face" or any(r is f for f in faces))
+
+            pairs = [(Region(tuple(x + (y - x) * w for x, y in zip(ra.box, rb.box)), ra.kind),  # type: ignore[arg-type]
+                      his_at(ra, off_a, faces_a) or his_at(rb, off_b, faces_b))
+                     for ra, rb in _match(a.regions or (), b.regions or ())]
+            # judged where he is now, as the boxes are; but one that was someone else at both
+            # detections is someone else between them, even where his box and the offender's are
+            # one (a jogger passing in front of him was "the offender", kept sharp, face and all)
+            his_now = own_faces([r for r, his in pairs if his], here, offender_class)
+            for region, was_his in pairs:
+                judged = self._judge(region, here if was_his else None, here, policy, offender_class, his_now)
+                if judged == "drop":  # someone passing in front of his head between the detections
+                    return Cover((), drop="a bystander stands over the offender")
+                if judged is not None:
                     boxes.append(_grow(judged, BASE_MARGIN))  # type: ignore[arg-type]
                     private.append(_grow(_private_part(region), BASE_MARGIN))
                     if region.kind == "face":

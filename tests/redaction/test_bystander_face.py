@@ -110,3 +110,20 @@ def test_his_face_is_put_back_where_he_is_now():
     out = _Redactor(case, "bystanders", finders=[lambda f: []], timeline=Timeline(dets))(_texture(), 0.04)
     assert out is not None
     assert _detail(out, (112, 62, 128, 78)) < 0.5 * _detail(_texture(), (112, 62, 128, 78))
+
+
+def test_someone_passing_in_front_of_his_head_between_two_detections_drops_the_frame():
+    """The finders failed on the two detections between 0.0 and 0.3 s (allowed: each side's
+    nearest success is 0.15 s away); a jogger passes in front of him meanwhile. Interpolated to
+    0.15 s, the jogger covers his head: such a box was neither a reason to leave the frame out nor
+    blurred, and the jogger's face, its centre in his, was put back as "his face"."""
+    def jogger(x: float) -> tuple[Region, Region]:
+        return Region((x, 60.0, x + 40.0, 220.0), "person"), Region((x + 8.0, 62.0, x + 24.0, 78.0), "face")
+
+    # beside his head at 0.0 and 0.3 s (under half of his head area each), over it at 0.15 s
+    dets = [Detection(0.0, (Region(WALKER, "person"), HIS_FACE, *jogger(78.0))),
+            Detection(0.1, None), Detection(0.2, None),
+            Detection(0.3, (Region(WALKER, "person"), HIS_FACE, *jogger(122.0)))]
+    redact = _Redactor(CASE, "bystanders", finders=[lambda f: []], timeline=Timeline(dets))
+    assert redact(_texture(), 0.15) is None
+    assert redact.dropped == [(0.15, "a bystander stands over the offender")]
