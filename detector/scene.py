@@ -48,6 +48,12 @@ class SceneError(ValueError):
 # Longest names a scene may give: the service stores them in fixed-width columns (PostgreSQL
 # varchar refuses longer text), and nobody reads a 300-character zone name on a review page.
 MAX_NAME = 64
+# Bounds on numbers no real scene comes near: past them a value is a typo (zeros too many) that
+# would make a rule never fire (max_stop_s: 1e38) or squeeze the zones to nothing (frame_size
+# 1e23 wide), silently. A day for any duration; a JPEG's largest side for a picture (a drone
+# mosaic's frame_size included).
+MAX_SCENE_SECONDS = 86400.0
+MAX_FRAME_SIDE = 65535
 MAX_PLACE = 255
 # Camera ids name a folder under the service's data dir: ".", ".." and hidden names are not ids.
 CAMERA_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
@@ -219,7 +225,7 @@ class CrosswalkZone(_ZoneBase):
     min_entry_depth_m: float = Field(default=0.5, gt=0)
     min_entry_distance: float | None = Field(default=None, gt=0)
     # Entries within this many seconds after the light turned red are forgiven (reaction time).
-    grace_s: float = Field(default=0.0, ge=0)
+    grace_s: float = Field(default=0.0, ge=0, le=MAX_SCENE_SECONDS)
 
 
 class LaneZone(_FootprintMixin, _ZoneBase):
@@ -227,7 +233,7 @@ class LaneZone(_FootprintMixin, _ZoneBase):
 
     kind: Literal["lane"]
     direction: tuple[Coord, Coord]
-    window_s: float = Field(default=2.0, gt=0)
+    window_s: float = Field(default=2.0, gt=0, le=MAX_SCENE_SECONDS)
     # Shortest move within ``window_s`` that is judged, in metres (ground calibration, else the
     # vehicle's own size); ``min_distance`` in scene px (earlier scene files) overrides it.
     min_distance_m: float = Field(default=0.8, gt=0)
@@ -245,19 +251,19 @@ class LaneZone(_FootprintMixin, _ZoneBase):
 
 class NoParkingZone(_FootprintMixin, _ZoneBase):
     kind: Literal["no_parking"]
-    max_stop_s: float = Field(default=60.0, gt=0)
+    max_stop_s: float = Field(default=60.0, gt=0, le=MAX_SCENE_SECONDS)
     # A vehicle whose ground point stays within this radius counts as stopped: metres (ground
     # calibration, else the vehicle's own size); ``stationary_radius`` in scene px overrides it.
     stationary_radius_m: float = Field(default=0.4, gt=0)
     stationary_radius: float | None = Field(default=None, gt=0)
     # A stopped vehicle may go unseen this long (occlusion by a bus, detector misses, a new
     # tracker id) and still count as the same stay.
-    gap_s: float = Field(default=8.0, ge=0)
+    gap_s: float = Field(default=8.0, ge=0, le=MAX_SCENE_SECONDS)
 
 
 class NoLitterZone(_ZoneBase):
     kind: Literal["no_litter"]
-    min_static_s: float = Field(default=10.0, gt=0)
+    min_static_s: float = Field(default=10.0, gt=0, le=MAX_SCENE_SECONDS)
     # Smallest and largest blob (scene px^2) the background model reports as an object.
     min_area: float = Field(default=60.0, gt=0)
     max_area: float = Field(default=20000.0, gt=0)
@@ -276,7 +282,7 @@ Zone = Annotated[CrosswalkZone | LaneZone | NoParkingZone | NoLitterZone, Field(
 
 
 class Schedule(_Strict):
-    cycle_s: float = Field(gt=0)
+    cycle_s: float = Field(gt=0, le=MAX_SCENE_SECONDS)
     offset_s: float = 0.0
     red: list[tuple[float, float]]
 
@@ -300,7 +306,7 @@ class Signal(_Strict):
     schedule: Schedule | None = None
     timeline: list[tuple[float, Literal["red", "green", "unknown"]]] | None = None
     # ROI reading: a colour must hold this long before the state changes (no flicker cases).
-    debounce_s: float = Field(default=0.5, ge=0)
+    debounce_s: float = Field(default=0.5, ge=0, le=MAX_SCENE_SECONDS)
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> Signal:
@@ -429,6 +435,9 @@ class Scene(_Strict):
     def _positive(cls, v: tuple[int, int]) -> tuple[int, int]:
         if v[0] <= 0 or v[1] <= 0:
             raise ValueError("frame_size must be two positive integers [width, height]")
+        if v[0] > MAX_FRAME_SIDE or v[1] > MAX_FRAME_SIDE:
+            raise ValueError(f"frame_size must be at most {MAX_FRAME_SIDE} pixels a side (the largest picture "
+                             f"a JPEG holds); got {v[0]}x{v[1]}")
         return v
 
     @model_validator(mode="after")

@@ -37,5 +37,19 @@ def test_an_unquoted_start_time_that_is_a_date_loads_as_the_quoted_one():
 ])
 def test_a_number_with_hundreds_of_digits_is_a_scene_error(old, new):
     assert old in SCENE
-    with pytest.raises(SceneError, match="too large|too many digits"):
+    with pytest.raises(SceneError, match="too large|too many digits|at most 65535 pixels"):
         load_scene_text(SCENE.replace(old, new, 1), "x.yaml")
+
+
+@pytest.mark.parametrize("old, new, field", [
+    ("[960, 540]", "[99999999999999999999999, 540]", "frame_size"),
+    ("max_stop_s: 5", "max_stop_s: 1e38", "max_stop_s"),
+    ("max_stop_s: 5", "max_stop_s: 6000000", "max_stop_s"),  # 60 with zeros too many
+])
+def test_a_number_far_past_any_real_scene_is_refused_naming_it(old, new, field):
+    """A frame 1e23 px wide loaded with a warning that the zones were squeezed to nothing, and a
+    parking limit of 1e38 s loaded and could never fire: both analysed without a case, rc 0."""
+    assert old in SCENE
+    with pytest.raises(SceneError, match=field):
+        load_scene_text(SCENE.replace(old, new, 1), "x.yaml")
+    load_scene_text(SCENE.replace(old, "[65535, 540]" if field == "frame_size" else "max_stop_s: 86400", 1), "x.yaml")
