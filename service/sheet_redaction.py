@@ -25,7 +25,7 @@ from service.publication import PUBLISHED_SHEET
 from service.redaction import (
     REGION_MARGIN, Box, Region, RegionFinder, _identifying_part, _intersection, blur_boxes, boxes_to_blur,
 )
-from service.redaction_track import is_offender, own_faces, with_riders
+from service.redaction_track import _grow, is_offender, own_faces, with_riders
 
 log = logging.getLogger(__name__)
 
@@ -78,23 +78,23 @@ def redact_picture(picture: np.ndarray, offenders: Sequence[Box], policy: str,
                 boxes.append(_identifying_part(region))
             continue
         boxes.append(region.box)
-    out = blur_boxes(picture, boxes, REGION_MARGIN)
+    out = blur_boxes(picture, [_grown(b) for b in boxes], 0.0)
     if policy == "bystanders" and his_faces:
         kept = _keep_offender_faces(out, picture, his_faces)
         # a bystander's face that his overlaps: blurred again over what was put back (the clip's
         # ``Cover.reblur``); the sheet left it sharp
-        again = [r.box for r in regions if r.kind == "face" and not any(r is f for f in his_faces)
+        again = [_grown(r.box) for r in regions if r.kind == "face" and not any(r is f for f in his_faces)
                  and any(_intersection(_grown(r.box), k) > 0 for k in kept)]
         if again:
-            out = blur_boxes(out, again, REGION_MARGIN)
+            out = blur_boxes(out, again, 0.0)
     return out
 
 
 def _grown(box: Box) -> Box:
-    """A face box as blurred (``REGION_MARGIN`` of its size each side)."""
-    x1, y1, x2, y2 = box
-    mx, my = (x2 - x1) * REGION_MARGIN, (y2 - y1) * REGION_MARGIN
-    return (x1 - mx, y1 - my, x2 + mx, y2 + my)
+    """A box as blurred: ``REGION_MARGIN`` of its size each side and at least ``MIN_PAD_PX``, as
+    the published clip grows its boxes (``redaction_track._grow``). The sheet grew by the share
+    alone: a 10 px face far off got 2 px of blur past a box the detector draws tight."""
+    return _grow(box, REGION_MARGIN)
 
 
 def _is_his(region: Region, offenders: Sequence[Box], offender_class: str | None, his_faces: Sequence[Region]) -> bool:

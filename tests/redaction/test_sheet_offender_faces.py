@@ -79,3 +79,11 @@ def test_a_finder_failing_on_the_sheet_leaves_the_sheet_unpublished(tmp_path):
 
     assert published_sheet_jpeg(sheet, {"sheet": layout.as_dict(), "object_class": "person"}, "bystanders",
                                 [broken]) is None
+
+
+def test_a_small_face_is_blurred_with_the_clips_least_margin():
+    """A far bystander's face, 10 px wide, got 2 px of blur past its tight box on the sheet (20 %
+    of its size) and 6 px in the clip; now the sheet grows it as the clip does."""
+    far = Region((200.0, 100.0, 210.0, 110.0), "face")
+    out = redact_picture(_texture(), [WALKER], "bystanders", [_finder(Region(WALKER, "person"), far)], "person")
+    assert _detail(out, (212, 100, 215, 110)) < 0.5 * _detail(_texture(), (212, 100, 215, 110))  # 2-5 px past its box
