@@ -127,6 +127,12 @@ def is_offender(region: Region, offender: Box | None, offender_class: str | None
     return inside >= INSIDE_SHARE * max(_area(region.box), 1.0) and _area(region.box) <= _area(offender)
 
 
+def is_his(region: Region, offender: Box | None, offender_class: str | None, his_faces: Sequence[Region]) -> bool:
+    """Whether ``region`` is the offender's: a part of him (``is_offender``), and for a face, the
+    one face of his (``his_faces``, from ``own_faces``) rather than another in his head area."""
+    return is_offender(region, offender, offender_class) and (region.kind != "face" or any(region is f for f in his_faces))
+
+
 def covered(box: Box, blurred: Sequence[Box], share: float = 0.8) -> bool:
     """Whether ``share`` of ``box`` lies inside one of the blurred boxes."""
     need = share * max(_area(box), 1.0)
@@ -254,10 +260,12 @@ class Timeline:
                      for r in own_faces(nearest.regions, offender_then, offender_class) if policy == "bystanders")
         private: list[Box] = []
         reblur: list[Box] = []
+        judged_at: dict[int, tuple[Box | None, tuple[Region, ...]]] = {}  # id(det) -> his box and face there
         for det in used:
             margin = BASE_MARGIN + MARGIN_PER_S * abs(det.t - t)
             off = with_riders(offender_at(det.t), det.regions, offender_class)
             his_faces = own_faces(det.regions, off, offender_class)
+            judged_at[id(det)] = (off, his_faces)
             for region in det.regions or ():
                 box = self._judge(region, off, here, policy, offender_class, his_faces)
                 if box is None:
@@ -271,15 +279,9 @@ class Timeline:
         if ok_before and ok_after and ok_before[0].t < t < ok_after[0].t:
             a, b = ok_before[0], ok_after[0]
             w = (t - a.t) / (b.t - a.t)
-            off_a = with_riders(offender_at(a.t), a.regions, offender_class)
-            off_b = with_riders(offender_at(b.t), b.regions, offender_class)
-            faces_a, faces_b = own_faces(a.regions, off_a, offender_class), own_faces(b.regions, off_b, offender_class)
-
-            def his_at(r: Region, off: Box | None, faces: Sequence[Region]) -> bool:
-                return is_offender(r, off, offender_class) and (r.kind != "face" or any(r is f for f in faces))
-
+            (off_a, faces_a), (off_b, faces_b) = judged_at[id(a)], judged_at[id(b)]  # both are in ``used``
             pairs = [(Region(tuple(x + (y - x) * w for x, y in zip(ra.box, rb.box)), ra.kind),  # type: ignore[arg-type]
-                      his_at(ra, off_a, faces_a) or his_at(rb, off_b, faces_b))
+                      is_his(ra, off_a, offender_class, faces_a) or is_his(rb, off_b, offender_class, faces_b))
                      for ra, rb in _match(a.regions or (), b.regions or ())]
             # judged where he is now, as the boxes are; but one that was someone else at both
             # detections is someone else between them, even where his box and the offender's are
@@ -310,7 +312,7 @@ class Timeline:
         """The box to blur for ``region`` (None: keep it; "drop": it cannot be covered).
         ``his_faces``: the offender's face at this detection (``own_faces``); any other face in his
         head area is a bystander's."""
-        if is_offender(region, offender_then, offender_class) and (region.kind != "face" or any(region is f for f in his_faces)):
+        if is_his(region, offender_then, offender_class, his_faces):
             return _identifying_part(region) if policy == "all" else None
         if region.kind == "person" and offender_now is not None and policy == "bystanders":
             head = _face_zone(offender_now)

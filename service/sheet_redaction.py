@@ -25,7 +25,7 @@ from service.publication import PUBLISHED_SHEET
 from service.redaction import (
     REGION_MARGIN, Box, Region, RegionFinder, _identifying_part, _intersection, blur_boxes, boxes_to_blur,
 )
-from service.redaction_track import _grow, is_offender, own_faces, with_riders
+from service.redaction_track import _grow, is_his, own_faces, with_riders
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,7 @@ def _grown(box: Box) -> Box:
 
 
 def _is_his(region: Region, offenders: Sequence[Box], offender_class: str | None, his_faces: Sequence[Region]) -> bool:
-    if region.kind == "face":
-        return any(region is f for f in his_faces)
-    return any(is_offender(region, o, offender_class) for o in offenders)
+    return any(is_his(region, o, offender_class, his_faces) for o in offenders)
 
 
 def _keep_offender_faces(out: np.ndarray, picture: np.ndarray, his_faces: Sequence[Region]) -> list[Box]:
