@@ -216,6 +216,8 @@ def test_no_line_appended_while_the_index_is_trimmed_again_and_again_is_lost(tmp
             start = _at(-3600 + n)  # a deleted segment's line before the cutoff: the next trim takes it
             recorder._append(Segment(f.path / segment_name(start), start, start + timedelta(seconds=1), 1.0, 2,
                                      n + 1, 25, 1, "length").to_json())
+            if n % 10 == 9:  # a breath now and then, so that trims fall between the appends; without
+                time.sleep(0.002)  # it, on a loaded CI machine, all 300 went in during one slow trim
         done.set()
 
     thread = threading.Thread(target=append)
